@@ -1,0 +1,856 @@
+"""The checker: binds names, orders definitions, types every expression, checks units.
+
+It runs before any data is read and collects every problem of a plan in one pass
+(`check(plan) -> (CheckedPlan | None, [Diagnostic])`). Decision-table coverage lives in
+`tables.py`; this module calls it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from . import ast, types as T
+from .calendar import KINDS, MONTHS
+from .diagnostics import Diagnostic, Severity, did_you_mean
+from .ir import CheckedPlan, ColumnSpec, Definition, Filter, InputTable
+from .money import ROUNDING_MODES
+from .source import SourceFile, Span
+from .tables import check_decision
+
+AGGREGATES = ("sum", "count", "min", "max", "avg", "one", "exists")
+BUILTINS = AGGREGATES + ("round", "money", "abs", "default", "between", "present", "assignee",
+                         "share", "paid", "days")
+RESERVED = ("payee", "period")
+ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
+PERIOD_ATTRS = {"start": T.DATE, "end": T.DATE, "year": T.PERIOD, "quarter": T.PERIOD,
+                "month": T.PERIOD, "is_quarter_end": T.BOOL, "is_year_end": T.BOOL,
+                "label": T.TEXT}
+ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
+
+
+class _Scope:
+    """Row frames (`for`/`where` over a table) and decision parameters, innermost last."""
+
+    def __init__(self, frames=()):
+        self.frames = list(frames)
+
+    def push(self, frame):
+        return _Scope(self.frames + [frame])
+
+
+class Checker:
+    def __init__(self, plan: ast.Plan, source: SourceFile):
+        self.plan, self.source = plan, source
+        self.diags: list[Diagnostic] = []
+        self.types: dict = {}
+        self.resolution: dict = {}
+        self.filters: dict = {}
+        self.discovery: list = []
+        self.inputs: dict[str, InputTable] = {}
+        self.defs: dict[str, object] = {}
+        self.def_types: dict[str, T.Type] = {}
+        self.deps: dict[str, set] = {}
+        self._current: str | None = None
+        self._checking: set = set()
+        self.header: dict = {}
+
+    # ------------------------------------------------------------ reporting
+    def error(self, code, message, span, hint=None, related=()):
+        self.diags.append(Diagnostic(code, message, span, hint, Severity.ERROR, tuple(related)))
+
+    # ------------------------------------------------------------ entry
+    def run(self) -> CheckedPlan | None:
+        self._collect()
+        for name in list(self.defs):
+            self._def_type(name)
+        eligible = None
+        for st in self.plan.statements:
+            if isinstance(st, ast.Eligible):
+                self._current = None
+                self._expect_bool(st.cond, _Scope())
+                eligible = st.cond
+        order = self._order()
+        if any(d.is_error for d in self.diags):
+            return None
+        defs = {}
+        for name in order:
+            node = self.defs[name]
+            kind = {ast.Param: "param", ast.Let: "let", ast.Component: "component",
+                    ast.Decision: "decision"}[type(node)]
+            defs[name] = Definition(kind, name, node, self.def_types[name], frozenset(self.deps[name]))
+        h = self.header
+        payees = h.get("payees", "people")
+        return CheckedPlan(
+            source=self.source, plan=self.plan, name=h.get("plan", self.source.path),
+            version=h.get("version"), currency=h.get("currency", "EUR"),
+            period_kind=h.get("period", "quarter"), fiscal_start=h.get("fiscal", 1),
+            payees_table=payees, payee_key=self.inputs[payees].key or "payee_id",
+            round_step=h.get("round", (Decimal("0.01"), "half_up"))[0],
+            round_mode=h.get("round", (Decimal("0.01"), "half_up"))[1],
+            eligible=eligible, inputs=self.inputs, definitions=defs,
+            components=[n for n, d in self.defs.items() if isinstance(d, ast.Component)],
+            types=self.types, resolution=self.resolution, filters=self.filters,
+            discovery=self.discovery)
+
+    # ------------------------------------------------------------ declarations
+    def _collect(self):
+        seen_headers: dict[str, ast.Header] = {}
+        for st in self.plan.statements:
+            if isinstance(st, ast.Header):
+                if st.key in seen_headers:
+                    self.error("KR004", f"`{st.key}` is declared twice", st.span,
+                               related=[(seen_headers[st.key].span, "first declared here")])
+                    continue
+                seen_headers[st.key] = st
+                self._header(st)
+            elif isinstance(st, ast.Input):
+                self._input(st)
+            elif isinstance(st, (ast.Param, ast.Let, ast.Component, ast.Decision)):
+                self._declare(st.name, st)
+        if "currency" not in seen_headers:
+            self.error("KR004", "the plan has no `currency` line", Span(self.source.path, 1, 1, 1, 2),
+                       "add `currency EUR` near the top of the plan")
+            self.header["currency"] = "EUR"
+        if "period" not in seen_headers:
+            self.error("KR004", "the plan has no `period` line", Span(self.source.path, 1, 1, 1, 2),
+                       "add `period quarter` (or month, year) near the top of the plan")
+        payees = self.header.get("payees", "people")
+        if payees not in self.inputs:
+            span = seen_headers["payees"].span if "payees" in seen_headers else Span(self.source.path, 1, 1, 1, 2)
+            self.error("KR101", f"the payees table `{payees}` is not declared as an input", span,
+                       f"declare it: input {payees} {{ payee_id: Text  annual_variable: Money }}")
+        elif self.inputs[payees].key is None and "payee_id" not in self.inputs[payees].columns:
+            self.error("KR104", f"the payees table `{payees}` has no `payee_id` column and no key",
+                       self.inputs[payees].span, f"add `key <column>` to `input {payees}`")
+
+    def _header(self, st: ast.Header):
+        v = st.values
+        if st.key == "period":
+            if v[0] not in KINDS:
+                self.error("KR002", f"unknown calculation period `{v[0]}`", st.span,
+                           "write `period month`, `period quarter` or `period year`")
+            else:
+                self.header["period"] = v[0]
+        elif st.key == "round":
+            step, mode = v
+            if step not in ROUND_STEPS:
+                self.error("KR002", f"unknown rounding step `{step}`", st.span, "write `cent` or `unit`")
+            elif mode not in ROUNDING_MODES:
+                self.error("KR002", f"unknown rounding mode `{mode}`", st.span,
+                           did_you_mean(mode, ROUNDING_MODES) or "modes: " + ", ".join(ROUNDING_MODES))
+            else:
+                self.header["round"] = (ROUND_STEPS[step], mode)
+        elif st.key == "fiscal":
+            if v[0] not in MONTHS:
+                self.error("KR002", f"unknown month `{v[0]}`", st.span,
+                           did_you_mean(v[0], MONTHS) or "write a month name: january ... december")
+            else:
+                self.header["fiscal"] = MONTHS.index(v[0]) + 1
+        else:
+            self.header[st.key] = v[0]
+
+    def _declare(self, name, st):
+        if name in self.defs or name in self.inputs:
+            first = self.defs.get(name) or self.inputs[name]
+            self.error("KR003", f"`{name}` is defined twice", st.span,
+                       related=[(first.span, "first defined here")])
+            return
+        if name in RESERVED or name in BUILTINS:
+            self.error("KR003", f"`{name}` is a built-in name and cannot be redefined", st.span,
+                       f"choose another name, e.g. `my_{name}`")
+            return
+        self.defs[name] = st
+
+    def _type_ref(self, ref: ast.TypeRef) -> T.Type:
+        kind = T.TYPE_NAMES.get(ref.name)
+        if kind is None:
+            self.error("KR105", f"unknown type `{ref.name}`", ref.span,
+                       did_you_mean(ref.name, T.TYPE_NAMES) or "types: " + ", ".join(T.TYPE_NAMES))
+            return T.UNKNOWN
+        if kind == "money":
+            return T.money(ref.currency or self.header.get("currency"))
+        if ref.currency:
+            self.error("KR105", f"only Money takes a currency, not {ref.name}", ref.span)
+        return T.Type(kind)
+
+    def _input(self, st: ast.Input):
+        if st.name in self.inputs or st.name in self.defs:
+            self.error("KR003", f"`{st.name}` is defined twice", st.span)
+            return
+        cols = {}
+        for c in st.columns:
+            if c.name in cols:
+                self.error("KR003", f"column `{c.name}` is declared twice in `{st.name}`", c.span)
+                continue
+            cols[c.name] = ColumnSpec(c.name, self._type_ref(c.type), c.optional, c.unique, c.span)
+        if st.key is not None and st.key not in cols:
+            self.error("KR104", f"key `{st.key}` is not a column of `{st.name}`", st.span,
+                       did_you_mean(st.key, cols))
+        self.inputs[st.name] = InputTable(st.name, st.file or f"{st.name}.csv", st.key, cols, st.span)
+
+    # ------------------------------------------------------------ definitions
+    def _def_type(self, name: str) -> T.Type:
+        if name in self.def_types:
+            return self.def_types[name]
+        if name in self._checking:
+            return T.UNKNOWN  # cycle: reported by _order
+        self._checking.add(name)
+        saved, self._current = self._current, name
+        self.deps.setdefault(name, set())
+        node = self.defs[name]
+        if isinstance(node, ast.Decision):
+            t = self._decision(node)
+        elif isinstance(node, ast.Component):
+            t = self._component(node)
+        else:
+            t = self._expr(node.expr, _Scope())
+            if t.kind == "rows" and isinstance(node, ast.Param):
+                self.error("KR201", "a param is a constant, not a set of rows", node.expr.span,
+                           "use `let` for a filtered table")
+            if node.type is not None:
+                want = self._type_ref(node.type)
+                if not T.assignable(want, t):
+                    self.error("KR201", f"`{name}` is declared {want} but its value is {t}",
+                               node.expr.span, _unit_hint(want, t))
+                elif want.kind != "unknown":
+                    t = want if want.kind != "money" or want.currency else t
+        self._current = saved
+        self._checking.discard(name)
+        self.def_types[name] = t
+        return t
+
+    def _component(self, node: ast.Component) -> T.Type:
+        scope = _Scope()
+        for bound in (node.valid_from, node.valid_to):
+            if bound is not None:
+                bt = self._expr(bound, scope)
+                if bt.kind not in ("date", "unknown"):
+                    self.error("KR201", f"a validity bound must be a Date, not {bt}", bound.span,
+                               "write dates as 2025-04-01")
+        if node.when is not None:
+            self._expect_bool(node.when, scope)
+        t = self._expr(node.expr, scope)
+        cur = self.header.get("currency")
+        if t.kind == "money" and t.currency != cur:
+            self.error("KR202", f"component `{node.name}` is {t} but the plan pays in {cur}",
+                       node.expr.span, "convert with fx(...) or change the plan currency")
+        elif t.kind not in ("money", "unknown"):
+            self.error("KR201", f"component `{node.name}` must be an amount of money, not {t}",
+                       node.expr.span, _unit_hint(T.money(cur), t))
+        return T.money(cur)
+
+    def _decision(self, node: ast.Decision) -> T.Type:
+        params = {}
+        for pname, ref in node.params:
+            params[pname] = self._type_ref(ref)
+        scope = _Scope([("params", params)])
+        out_type = self._type_ref(node.result) if node.result else None
+        if node.hit not in ("unique", "first", "collect_sum"):
+            self.error("KR002", f"unknown hit policy `{node.hit}`", node.span,
+                       "write `hit unique`, `hit first` or `hit collect_sum`")
+        result = out_type
+        names = list(params)
+        for row in node.rows:
+            if len(row.cells) != len(names):
+                self.error("KR304", f"row has {len(row.cells)} condition cell(s) but `{node.name}` "
+                           f"takes {len(names)} input(s)", row.span,
+                           "one cell per input, then the output cell")
+                continue
+            for cell, pname in zip(row.cells, names):
+                for bound in (cell.lo, cell.hi):
+                    if bound is None:
+                        continue
+                    bt = self._expr(bound, scope)
+                    try:
+                        T.comparable("<", params[pname], bt)
+                    except T.TypeProblem as p:
+                        self.error(p.code, f"cell of `{pname}`: {p.message}", bound.span, p.hint)
+            ot = self._expr(row.output, scope)
+            if result is None:
+                result = ot
+            elif out_type is not None and not T.assignable(out_type, ot):
+                self.error("KR201", f"`{node.name}` returns {out_type} but this row gives {ot}",
+                           row.output.span, _unit_hint(out_type, ot))
+            elif out_type is None:
+                u = T.unify(result, ot)
+                if u is None:
+                    self.error("KR201", f"rows of `{node.name}` give different types: {result} and {ot}",
+                               row.output.span)
+                else:
+                    result = u
+        self.diags.extend(check_decision(node, params))
+        return result or T.UNKNOWN
+
+    def _order(self) -> list[str]:
+        order, state = [], {}
+
+        def visit(n, stack):
+            if state.get(n) == 2:
+                return
+            if state.get(n) == 1:
+                cyc = stack[stack.index(n):] + [n]
+                first = self.defs[n]
+                self.error("KR102", "cycle between definitions: " + " -> ".join(cyc), first.span,
+                           "a value cannot depend on itself; use paid(...) to read earlier periods",
+                           related=[(self.defs[m].span, f"`{m}` is part of the cycle") for m in cyc[1:-1]])
+                return
+            state[n] = 1
+            for d in sorted(self.deps.get(n, ())):
+                if d in self.defs:
+                    visit(d, stack + [n])
+            state[n] = 2
+            order.append(n)
+
+        for name in self.defs:
+            visit(name, [])
+        return order
+
+    # ------------------------------------------------------------ expressions
+    def _expect_bool(self, node, scope):
+        t = self._expr(node, scope)
+        if t.kind not in ("bool", "unknown"):
+            self.error("KR205", f"a condition must be true or false, not {t}", node.span,
+                       "compare it: e.g. `x > 0`")
+
+    def _expr(self, node, scope: _Scope) -> T.Type:
+        t = self._expr_inner(node, scope)
+        self.types[id(node)] = t
+        return t
+
+    def _expr_inner(self, node, scope) -> T.Type:
+        m = getattr(self, "_e_" + type(node).__name__)
+        return m(node, scope)
+
+    def _e_Number(self, node, scope):
+        return T.RATE if node.percent else T.NUMBER
+
+    def _e_MoneyLit(self, node, scope):
+        return T.money(node.currency)
+
+    def _e_DateLit(self, node, scope):
+        try:
+            dt.date.fromisoformat(node.text)
+        except ValueError:
+            self.error("KR002", f"`{node.text}` is not a valid date", node.span, "dates are YYYY-MM-DD")
+        return T.DATE
+
+    def _e_PeriodLit(self, node, scope):
+        from .calendar import parse_period
+        try:
+            parse_period(node.text)
+        except ValueError as err:
+            self.error("KR002", str(err), node.span)
+        return T.PERIOD
+
+    def _e_String(self, node, scope):
+        return T.TEXT
+
+    def _e_Bool(self, node, scope):
+        return T.BOOL
+
+    def _e_Paren(self, node, scope):
+        return self._expr(node.expr, scope)
+
+    def _e_ListLit(self, node, scope):
+        elem = T.UNKNOWN
+        for item in node.items:
+            it = self._expr(item, scope)
+            u = T.unify(elem, it)
+            if u is None:
+                self.error("KR201", f"list items must have one type, found {elem} and {it}", item.span)
+            else:
+                elem = u
+        return T.list_of(elem)
+
+    def _e_Name(self, node, scope):
+        name = node.id
+        if name == "payee":
+            self.resolution[id(node)] = ("payee",)
+            return T.row(self.header.get("payees", "people"))
+        if name == "period":
+            self.resolution[id(node)] = ("period",)
+            return T.PERIOD
+        for depth in range(len(scope.frames) - 1, -1, -1):
+            kind, data = scope.frames[depth]
+            if kind == "params" and name in data:
+                self.resolution[id(node)] = ("param", name)
+                return data[name]
+            if kind == "row" and name in self.inputs[data].columns:
+                self.resolution[id(node)] = ("column", depth, data, name)
+                return self.inputs[data].columns[name].type
+        if name in self.defs:
+            if isinstance(self.defs[name], ast.Decision):
+                self.error("KR201", f"`{name}` is a {self.defs[name].kind}; call it with arguments",
+                           node.span, f"e.g. {name}(...)")
+                return T.UNKNOWN
+            self._dep(name)
+            self.resolution[id(node)] = ("def", name)
+            return self._def_type(name)
+        if name in self.inputs:
+            self.resolution[id(node)] = ("table", name)
+            return T.rows(name)
+        candidates = set(self.defs) | set(self.inputs) | set(RESERVED)
+        for kind, data in scope.frames:
+            candidates |= set(data) if kind == "params" else set(self.inputs[data].columns)
+        hint = did_you_mean(name, candidates)
+        if hint is None and name in ROUNDING_MODES or name in ROUND_STEPS:
+            hint = "rounding steps and modes are arguments of round(x, cent, half_up)"
+        self.error("KR101", f"undefined name `{name}`", node.span, hint)
+        return T.UNKNOWN
+
+    def _dep(self, name):
+        if self._current is not None:
+            self.deps.setdefault(self._current, set()).add(name)
+
+    def _e_Attr(self, node, scope):
+        # qualified column: `deals.amount` while iterating deals
+        if isinstance(node.obj, ast.Name):
+            for depth in range(len(scope.frames) - 1, -1, -1):
+                kind, data = scope.frames[depth]
+                if kind == "row" and data == node.obj.id:
+                    cols = self.inputs[data].columns
+                    if node.name not in cols:
+                        self.error("KR104", f"`{data}` has no column `{node.name}`", node.span,
+                                   did_you_mean(node.name, cols))
+                        return T.UNKNOWN
+                    self.resolution[id(node)] = ("column", depth, data, node.name)
+                    self.types[id(node.obj)] = T.row(data)
+                    return cols[node.name].type
+        ot = self._expr(node.obj, scope)
+        if ot.kind == "row":
+            cols = self.inputs[ot.table].columns
+            if node.name == "id" and "id" not in cols:
+                self.resolution[id(node)] = ("row_id",)
+                return T.TEXT
+            if node.name not in cols:
+                self.error("KR104", f"`{ot.table}` has no column `{node.name}`", node.span,
+                           did_you_mean(node.name, cols) or f"declare it in `input {ot.table}`")
+                return T.UNKNOWN
+            self.resolution[id(node)] = ("field", node.name)
+            return cols[node.name].type
+        if ot.kind == "period":
+            if node.name not in PERIOD_ATTRS:
+                self.error("KR104", f"a period has no attribute `{node.name}`", node.span,
+                           did_you_mean(node.name, PERIOD_ATTRS) or "attributes: " + ", ".join(PERIOD_ATTRS))
+                return T.UNKNOWN
+            self.resolution[id(node)] = ("period_attr", node.name)
+            return PERIOD_ATTRS[node.name]
+        if ot.kind != "unknown":
+            self.error("KR104", f"{ot} has no attribute `{node.name}`", node.span)
+        return T.UNKNOWN
+
+    def _e_Index(self, node, scope):
+        ot = self._expr(node.obj, scope)
+        kt = self._expr(node.key, scope)
+        if ot.kind == "unknown":
+            return T.UNKNOWN
+        if ot.kind != "rows" or not isinstance(node.obj, ast.Name):
+            self.error("KR201", f"only a table can be looked up by key, not {ot}", node.span)
+            return T.UNKNOWN
+        table = self.inputs[ot.table]
+        if table.key is None:
+            self.error("KR206", f"`{table.name}` has no key to look rows up by", node.span,
+                       f"declare one: input {table.name} key <column> {{ ... }}")
+            return T.UNKNOWN
+        want = table.columns[table.key].type
+        if not T.assignable(want, kt):
+            self.error("KR201", f"key of `{table.name}` is {want}, not {kt}", node.key.span)
+        return T.row(table.name)
+
+    def _e_Neg(self, node, scope):
+        t = self._expr(node.expr, scope)
+        if not (t.numeric or t.kind == "unknown"):
+            self.error("KR201", f"cannot negate {t}", node.span)
+        return t
+
+    def _e_Not(self, node, scope):
+        self._expect_bool(node.expr, scope)
+        return T.BOOL
+
+    def _e_IfElse(self, node, scope):
+        self._expect_bool(node.cond, scope)
+        a = self._expr(node.then, scope)
+        b = self._expr(node.else_, scope)
+        u = T.unify(a, b)
+        if u is None:
+            self.error("KR201", f"the two arms of this if give {a} and {b}", node.span,
+                       _unit_hint(a, b))
+            return T.UNKNOWN
+        return u
+
+    def _e_BinOp(self, node, scope):
+        op = node.op
+        if op in ("and", "or"):
+            self._expect_bool(node.left, scope)
+            self._expect_bool(node.right, scope)
+            return T.BOOL
+        a = self._expr(node.left, scope)
+        b = self._expr(node.right, scope)
+        try:
+            if op in "+-*/":
+                return T.arith(op, a, b)
+            if op in ("in", "not in"):
+                if b.kind == "period" and a.kind in ("date", "period", "unknown"):
+                    return T.BOOL
+                if b.kind == "list":
+                    T.comparable("==", a, b.elem)
+                    return T.BOOL
+                if b.kind == "unknown":
+                    return T.BOOL
+                raise T.TypeProblem("KR201", f"`in` needs a period or a list on the right, not {b}",
+                                    'e.g. `close_date in period` or `status in ["won", "cancelled"]`')
+            T.comparable(op, a, b)
+            return T.BOOL
+        except T.TypeProblem as p:
+            self.error(p.code, p.message, node.span, p.hint)
+            return T.UNKNOWN
+
+    def _e_Where(self, node, scope):
+        st = self._expr(node.source, scope)
+        if st.kind == "unknown":
+            return T.UNKNOWN
+        if st.kind != "rows":
+            self.error("KR201", f"`where` filters rows of a table, not {st}", node.source.span,
+                       "e.g. `deals where status == \"won\"`")
+            return T.UNKNOWN
+        inner = scope.push(("row", st.table))
+        self._expect_bool(node.cond, inner)
+        self.filters[id(node)] = self._split_filter(node, st.table, len(inner.frames) - 1)
+        return st
+
+    def _split_filter(self, node, table, depth) -> Filter:
+        conj = []
+
+        def flat(e):
+            while isinstance(e, ast.Paren):
+                e = e.expr
+            if isinstance(e, ast.BinOp) and e.op == "and":
+                flat(e.left)
+                flat(e.right)
+            else:
+                conj.append(e)
+
+        flat(node.cond)
+        eq, in_period, rest = [], [], []
+        for c in conj:
+            col = self._own_column(getattr(c, "left", None), depth)
+            other = getattr(c, "right", None)
+            if isinstance(c, ast.BinOp) and c.op == "==" and col is None:
+                col, other = self._own_column(c.right, depth), c.left
+            if col and isinstance(c, ast.BinOp) and not self._reads_row(other, depth):
+                ctype = self.inputs[table].columns[col].type
+                if c.op == "==":
+                    eq.append((col, other))
+                    if ctype.kind == "period" and self._is_period(other):
+                        self.discovery.append((table, col, "period"))
+                    continue
+                if c.op == "in" and ctype.kind == "date" and self.types.get(id(other)) == T.PERIOD:
+                    in_period.append((col, other))
+                    if self._is_period(other):
+                        self.discovery.append((table, col, "date"))
+                    continue
+            rest.append(c)
+        return Filter(table, tuple(eq), tuple(in_period), tuple(rest))
+
+    def _is_period(self, e) -> bool:
+        return isinstance(e, ast.Name) and self.resolution.get(id(e)) == ("period",)
+
+    def _own_column(self, e, depth):
+        if e is None:
+            return None
+        r = self.resolution.get(id(e))
+        if r and r[0] == "column" and r[1] == depth:
+            return r[3]
+        return None
+
+    def _reads_row(self, e, depth) -> bool:
+        """Does expression `e` read a column of the row frame at `depth` or deeper?"""
+        found = False
+
+        def walk(x):
+            nonlocal found
+            r = self.resolution.get(id(x))
+            if r and r[0] == "column" and r[1] >= depth:
+                found = True
+            if isinstance(x, ast.Name) and r and r[0] == "def":
+                found = found  # definitions are per payee-period, never per row
+            for child in _children(x):
+                walk(child)
+
+        walk(e)
+        return found
+
+    def _e_Each(self, node, scope):
+        self.error("KR206", "`expr for rows` can only be an argument of sum, min, max, avg or one",
+                   node.span)
+        return T.UNKNOWN
+
+    def _rows_arg(self, arg, scope) -> T.Type:
+        t = self._expr(arg, scope)
+        if t.kind not in ("rows", "unknown"):
+            self.error("KR201", f"expected rows of a table, found {t}", arg.span,
+                       "e.g. `deals where status == \"won\"`")
+            return T.UNKNOWN
+        return t
+
+    def _each(self, arg, scope) -> T.Type:
+        rt = self._rows_arg(arg.source, scope)
+        self.types[id(arg)] = rt
+        if rt.kind == "unknown":
+            self._expr(arg.expr, scope)
+            return T.UNKNOWN
+        return self._expr(arg.expr, scope.push(("row", rt.table)))
+
+    def _arity(self, node, lo, hi=None):
+        hi = lo if hi is None else hi
+        n = len(node.args)
+        if not lo <= n <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            self.error("KR103", f"{node.func}() takes {want} argument(s), got {n}", node.span)
+            for a in node.args:
+                if not isinstance(a, ast.Each):
+                    self._expr(a, _Scope())
+            return False
+        return True
+
+    def _e_Call(self, node, scope):
+        f = node.func
+        if f in self.defs and isinstance(self.defs[f], ast.Decision):
+            return self._call_decision(node, scope)
+        method = getattr(self, "_call_" + f, None)
+        if method is None or f not in BUILTINS:
+            hint = did_you_mean(f, list(BUILTINS) + [n for n, d in self.defs.items()
+                                                     if isinstance(d, ast.Decision)])
+            if f in self.defs:
+                hint = f"`{f}` is a value, not a function"
+            self.error("KR101", f"unknown function `{f}`", node.span, hint)
+            for a in node.args:
+                if not isinstance(a, ast.Each):
+                    self._expr(a, scope)
+            return T.UNKNOWN
+        return method(node, scope)
+
+    def _call_decision(self, node, scope):
+        d = self.defs[node.func]
+        self._dep(node.func)
+        if not self._arity(node, len(d.params)):
+            return self._def_type(node.func)
+        for arg, (pname, ref) in zip(node.args, d.params):
+            at = self._expr(arg, scope)
+            want = self._type_ref(ref)
+            if not T.assignable(want, at):
+                self.error("KR201", f"`{pname}` of {node.func}() is {want}, not {at}", arg.span,
+                           _unit_hint(want, at))
+        return self._def_type(node.func)
+
+    def _agg_value(self, node, scope, allow_rows=False):
+        if not self._arity(node, 1, 2 if node.func in ("min", "max") else 1):
+            return T.UNKNOWN
+        arg = node.args[0]
+        if isinstance(arg, ast.Each):
+            return self._each(arg, scope)
+        if allow_rows:
+            t = self._rows_arg(arg, scope)
+            return T.row(t.table) if t.kind == "rows" else T.UNKNOWN
+        self.error("KR206", f"{node.func}() needs `expr for rows`", arg.span,
+                   f"e.g. {node.func}(amount for deals where status == \"won\")")
+        self._expr(arg, scope)
+        return T.UNKNOWN
+
+    def _call_sum(self, node, scope):
+        t = self._agg_value(node, scope)
+        if not (t.numeric or t.kind == "unknown"):
+            self.error("KR201", f"sum() adds numbers or money, not {t}", node.span)
+        return t
+
+    def _call_avg(self, node, scope):
+        t = self._call_sum(node, scope)
+        return t if t.kind == "money" else (T.RATE if t.kind == "rate" else t if t.kind == "unknown" else T.NUMBER)
+
+    def _minmax(self, node, scope):
+        if len(node.args) == 2 and not any(isinstance(a, ast.Each) for a in node.args):
+            a, b = (self._expr(x, scope) for x in node.args)
+            u = T.unify(a, b)
+            if u is None:
+                self.error("KR201" if "money" not in (a.kind, b.kind) else "KR204",
+                           f"{node.func}() of {a} and {b}", node.span, _unit_hint(a, b))
+                return T.UNKNOWN
+            return u
+        return self._agg_value(node, scope)
+
+    _call_min = _minmax
+    _call_max = _minmax
+
+    def _call_one(self, node, scope):
+        return self._agg_value(node, scope, allow_rows=True)
+
+    def _call_count(self, node, scope):
+        if self._arity(node, 1):
+            if isinstance(node.args[0], ast.Each):
+                self.error("KR206", "count() takes rows: count(deals where ...)", node.args[0].span)
+            else:
+                self._rows_arg(node.args[0], scope)
+        return T.COUNT
+
+    def _call_exists(self, node, scope):
+        self._call_count(node, scope)
+        return T.BOOL
+
+    def _call_round(self, node, scope):
+        if not self._arity(node, 3):
+            return T.UNKNOWN
+        x, step, mode = node.args
+        t = self._expr(x, scope)
+        if isinstance(step, ast.Name) and step.id in ROUND_STEPS:
+            self.types[id(step)] = T.NUMBER
+        elif isinstance(step, (ast.Number, ast.MoneyLit)) and step.value > 0:
+            self._expr(step, scope)
+        else:
+            self.error("KR206", "round() step must be `cent`, `unit`, a percentage (1%) or an amount",
+                       step.span, "e.g. round(x, cent, half_up) or round(rate, 1%, down)")
+        if not (isinstance(mode, ast.Name) and mode.id in ROUNDING_MODES):
+            text = mode.id if isinstance(mode, ast.Name) else "this"
+            self.error("KR206", f"`{text}` is not a rounding mode", mode.span,
+                       did_you_mean(text, ROUNDING_MODES) or "modes: " + ", ".join(ROUNDING_MODES))
+        else:
+            self.types[id(mode)] = T.TEXT
+        if not (t.numeric or t.kind == "unknown"):
+            self.error("KR201", f"cannot round {t}", x.span)
+        return t
+
+    def _call_money(self, node, scope):
+        if not self._arity(node, 1, 2):
+            return T.UNKNOWN
+        t = self._expr(node.args[0], scope)
+        cur = self.header.get("currency")
+        if len(node.args) == 2:
+            c = node.args[1]
+            if isinstance(c, ast.String) and len(c.value) == 3 and c.value.isupper():
+                cur = c.value
+                self.types[id(c)] = T.TEXT
+            else:
+                self.error("KR206", "money()'s currency is a code in quotes", c.span, 'e.g. money(x, "USD")')
+        if not (t.dimensionless or t.kind in ("unknown", "money")):
+            self.error("KR201", f"money() takes a number, not {t}", node.args[0].span)
+        return T.money(cur)
+
+    def _call_abs(self, node, scope):
+        if not self._arity(node, 1):
+            return T.UNKNOWN
+        t = self._expr(node.args[0], scope)
+        if not (t.numeric or t.kind == "unknown"):
+            self.error("KR201", f"abs() of {t}", node.span)
+        return t
+
+    def _call_default(self, node, scope):
+        if not self._arity(node, 2):
+            return T.UNKNOWN
+        a, b = (self._expr(x, scope) for x in node.args)
+        u = T.unify(a, b)
+        if u is None:
+            self.error("KR201", f"default() of {a} and {b}", node.span, _unit_hint(a, b))
+            return T.UNKNOWN
+        return u
+
+    def _call_present(self, node, scope):
+        if self._arity(node, 1):
+            self._expr(node.args[0], scope)
+        return T.BOOL
+
+    def _call_between(self, node, scope):
+        if self._arity(node, 3):
+            ts = [self._expr(x, scope) for x in node.args]
+            for x, t in zip(node.args[1:], ts[1:]):
+                try:
+                    T.comparable("<=", ts[0], t)
+                except T.TypeProblem as p:
+                    self.error(p.code, p.message, x.span, p.hint)
+        return T.BOOL
+
+    def _call_days(self, node, scope):
+        if self._arity(node, 2):
+            for x in node.args:
+                t = self._expr(x, scope)
+                if t.kind not in ("date", "unknown"):
+                    self.error("KR201", f"days() takes two dates, not {t}", x.span)
+        return T.COUNT
+
+    def _call_assignee(self, node, scope):
+        if not self._arity(node, 3):
+            return T.TEXT
+        want = (T.TEXT, T.TEXT, T.DATE)
+        for x, w in zip(node.args, want):
+            t = self._expr(x, scope)
+            if not T.assignable(w, t):
+                self.error("KR201", f"assignee() expects (account Text, role Text, day Date); got {t}",
+                           x.span)
+        table = self.inputs.get("assignments")
+        if table is None:
+            self.error("KR101", "assignee() needs an `assignments` input", node.span,
+                       "declare: input assignments { account_id: Text  payee_id: Text  role: Text  "
+                       "start_date: Date  end_date: optional Date }")
+        else:
+            missing = [c for c in ASSIGNMENT_COLUMNS if c not in table.columns]
+            if missing:
+                self.error("KR104", f"assignee() needs columns {', '.join(missing)} in `assignments`",
+                           table.span)
+        return T.TEXT
+
+    def _call_share(self, node, scope):
+        if not self._arity(node, 2):
+            return T.UNKNOWN
+        total, weight = (self._expr(x, scope) for x in node.args)
+        if total.kind not in ("money", "unknown"):
+            self.error("KR201", f"share() divides an amount of money, not {total}", node.args[0].span)
+        if not (weight.dimensionless or weight.kind == "unknown"):
+            self.error("KR201", f"share() weights must be numbers or rates, not {weight}",
+                       node.args[1].span)
+        return total
+
+    def _call_paid(self, node, scope):
+        if not self._arity(node, 2):
+            return T.UNKNOWN
+        comp, within = node.args
+        t = self._expr(within, scope)
+        if t.kind not in ("period", "unknown"):
+            self.error("KR201", f"paid()'s second argument is a period, not {t}", within.span,
+                       "e.g. paid(advance, period.quarter)")
+        if not (isinstance(comp, ast.Name) and isinstance(self.defs.get(comp.id), ast.Component)):
+            text = comp.id if isinstance(comp, ast.Name) else "this"
+            self.error("KR206", f"`{text}` is not a component", comp.span,
+                       did_you_mean(text, [n for n, d in self.defs.items() if isinstance(d, ast.Component)]))
+            return T.UNKNOWN
+        self.resolution[id(comp)] = ("component", comp.id)
+        if comp.id != self._current:  # earlier periods of itself are not a cycle
+            self._dep(comp.id)
+        self.types[id(comp)] = T.money(self.header.get("currency"))
+        return self.types[id(comp)]
+
+
+def _children(x):
+    if isinstance(x, tuple):
+        for y in x:
+            yield from _children(y)
+        return
+    if not hasattr(type(x), "__attrs_attrs__"):
+        return
+    for a in type(x).__attrs_attrs__:
+        v = getattr(x, a.name)
+        if isinstance(v, tuple) or hasattr(type(v), "__attrs_attrs__"):
+            if a.name != "span":
+                yield v
+
+
+def _unit_hint(want: T.Type, got: T.Type) -> str | None:
+    if want.kind == "money" and got.dimensionless:
+        return f"write the amount with its currency, e.g. 0 {want.currency or 'EUR'}, or use money(x)"
+    if got.kind == "money" and want.dimensionless:
+        return "divide by another amount to get a rate"
+    return None
+
+
+def check(plan: ast.Plan, source: SourceFile) -> tuple[CheckedPlan | None, list[Diagnostic]]:
+    """Check a parsed plan; return the checked plan (None if any error) and all diagnostics."""
+    c = Checker(plan, source)
+    result = c.run()
+    return result, sorted(c.diags, key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))

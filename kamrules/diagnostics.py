@@ -1,0 +1,118 @@
+"""Diagnostics: every problem a user can cause, as data with a code, a span and a hint.
+
+A stage collects its diagnostics and returns them; nothing is printed here except by the
+renderers (`render_text`, `to_json`). `KamError` carries diagnostics out of a stage that
+cannot continue (bad data, a runtime failure); the CLI turns it into a message and exit 1.
+"""
+from __future__ import annotations
+
+import difflib
+import enum
+from typing import Iterable
+
+import attrs
+
+from .source import Span, SourceFile
+
+
+class Severity(enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+# Code registry: code -> one-line description (used by docs and `kamrules explain-code`).
+CODES = {
+    "KR001": "syntax error",
+    "KR002": "invalid literal or header value",
+    "KR003": "duplicate definition",
+    "KR004": "plan header missing or repeated",
+    "KR101": "undefined name",
+    "KR102": "cycle between definitions",
+    "KR103": "wrong number of arguments",
+    "KR104": "unknown column or attribute",
+    "KR105": "unknown type",
+    "KR201": "type mismatch",
+    "KR202": "currency mismatch",
+    "KR203": "invalid money arithmetic",
+    "KR204": "number compared with money",
+    "KR205": "condition is not a boolean",
+    "KR206": "invalid argument",
+    "KR301": "decision table has a gap",
+    "KR302": "decision table rows overlap",
+    "KR303": "decision table row can never match",
+    "KR304": "decision table row has the wrong number of cells",
+    "KR401": "data file missing",
+    "KR402": "data column missing",
+    "KR403": "data value invalid",
+    "KR404": "duplicate key in data",
+    "KR405": "lookup found no row or several rows",
+    "KR406": "empty value used in arithmetic",
+    "KR407": "division by zero",
+    "KR408": "data limit exceeded",
+    "KR501": "lint: curve is not monotonic",
+    "KR502": "lint: curve is not continuous",
+    "KR503": "lint: unused definition",
+    "KR504": "lint: number without a unit where money is expected",
+    "KR601": "plan test failed",
+}
+
+
+@attrs.frozen
+class Diagnostic:
+    code: str
+    message: str
+    span: Span | None = None
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+    related: tuple = ()  # ((Span, note), ...)
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+    def to_json(self) -> dict:
+        out = {"code": self.code, "severity": self.severity.value, "message": self.message,
+               "hint": self.hint}
+        if self.span is not None:
+            out.update(self.span.to_json())
+        out["related"] = [{"note": note, **span.to_json()} for span, note in self.related]
+        return out
+
+
+class KamError(Exception):
+    """A stage stopped on problems the user caused; `diagnostics` says which."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = tuple(diagnostics)
+        super().__init__("; ".join(d.message for d in self.diagnostics))
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None
+
+
+def _caret_block(source: SourceFile | None, span: Span) -> list[str]:
+    if source is None or span.line <= 0:
+        return []
+    text = source.line_text(span.line)
+    if not text and span.line > len(source.text.splitlines()):
+        return []
+    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
+    width = max(1, width)
+    gutter = f"{span.line:>4} | "
+    return [gutter + text, " " * (len(gutter) + span.column - 1) + "^" * width]
+
+
+def render_text(diag: Diagnostic, sources: dict[str, SourceFile] | None = None) -> str:
+    sources = sources or {}
+    where = f"{diag.span}: " if diag.span is not None else ""
+    lines = [f"{where}{diag.severity.value}[{diag.code}]: {diag.message}"]
+    if diag.span is not None:
+        lines += _caret_block(sources.get(diag.span.file), diag.span)
+    for span, note in diag.related:
+        lines.append(f"  note: {span}: {note}")
+        lines += ["  " + line for line in _caret_block(sources.get(span.file), span)]
+    if diag.hint:
+        lines.append(f"  hint: {diag.hint}")
+    return "\n".join(lines)

@@ -1,0 +1,664 @@
+"""The expression interpreter: values of definitions for one payee in one period, with trace.
+
+Values: Money, Decimal (rates, numbers, counts), date, Period, bool, str, None (an empty
+cell), Row, lists of Rows. Arithmetic runs in `money.CONTEXT`; an empty value reaching
+arithmetic, a division by zero or a lookup that finds no row stops the run with a
+diagnostic naming the plan line, the payee, the period and the data row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from decimal import Decimal
+
+from .. import ast
+from ..calendar import Period, parse_period
+from ..data import Row
+from ..diagnostics import Diagnostic, KamError
+from ..ir import CheckedPlan
+from ..money import CENT, CONTEXT, Money, ROUNDING_MODES, quantize
+from ..tables import cell_matches, describe
+from ..trace import RowRef, TraceNode, show_value
+from . import select
+
+_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
+
+
+class Problem(Exception):
+    def __init__(self, code, message, span, hint=None):
+        super().__init__(message)
+        self.code, self.message, self.span, self.hint = code, message, span, hint
+
+
+class Context:
+    """One payee in one period: memoised definitions and their trace nodes."""
+
+    __slots__ = ("payee", "period", "memo", "eligible")
+
+    def __init__(self, payee: Row, period: Period):
+        self.payee, self.period = payee, period
+        self.memo: dict = {}
+        self.eligible = None
+
+
+class Evaluator:
+    def __init__(self, plan: CheckedPlan, tables: dict, trace: bool = True):
+        self.plan, self.tables, self.tracing = plan, tables, trace
+        self.payees = tables[plan.payees_table].rows
+        self.contexts: dict = {}
+        self.pools: dict = {}
+        self.stack: list[TraceNode] = []
+        self.constants: dict = {}
+
+    # ---------------------------------------------------------------- contexts
+    def context(self, payee: Row, period: Period) -> Context:
+        key = (payee.id, period)
+        ctx = self.contexts.get(key)
+        if ctx is None:
+            ctx = self.contexts[key] = Context(payee, period)
+        return ctx
+
+    def is_eligible(self, ctx: Context) -> bool:
+        if ctx.eligible is None:
+            if self.plan.eligible is None:
+                ctx.eligible = True
+            else:
+                node = TraceNode("eligible", "eligible", self.plan.eligible.span)
+                ctx.eligible = bool(self._in_node(node, lambda: self.ev(self.plan.eligible, ctx, ())))
+        return ctx.eligible
+
+    def _in_node(self, node: TraceNode, thunk):
+        self.stack.append(node)
+        try:
+            value = thunk()
+        finally:
+            self.stack.pop()
+        node.value = value
+        return value
+
+    def _child(self, node: TraceNode):
+        if self.tracing and self.stack:
+            self.stack[-1].children.append(node)
+
+    # ---------------------------------------------------------------- definitions
+    def definition(self, ctx: Context, name: str):
+        hit = ctx.memo.get(name)
+        if hit is not None:
+            self._child(hit[1])
+            return hit[0]
+        d = self.plan.definitions[name]
+        node = TraceNode(name, d.kind, d.span)
+        value = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
+        if self.tracing and isinstance(value, list):
+            node.rows.extend(RowRef(r.table, r.number, r.id) for r in value)
+        ctx.memo[name] = (value, node)
+        self._child(node)
+        return value
+
+    def component_exists(self, ctx: Context, name: str) -> bool:
+        comp = self.plan.definitions[name].node
+        if not self.is_eligible(ctx):
+            return False
+        lo = self.constant(comp.valid_from) if comp.valid_from is not None else None
+        hi = self.constant(comp.valid_to) if comp.valid_to is not None else None
+        if lo is not None and ctx.period.end < lo or hi is not None and ctx.period.start > hi:
+            return False
+        if comp.when is not None:
+            key = ("when", name)
+            if key not in ctx.memo:
+                node = TraceNode(f"{name} (when)", "condition", comp.when.span)
+                ctx.memo[key] = (bool(self._in_node(node, lambda: self.ev(comp.when, ctx, ()))), node)
+            return ctx.memo[key][0]
+        return True
+
+    def component(self, ctx: Context, name: str):
+        """The rounded amount of a component (Money), or None when it does not exist."""
+        key = ("component", name)
+        hit = ctx.memo.get(key)
+        if hit is not None:
+            self._child(hit[1])
+            return hit[0]
+        if not self.component_exists(ctx, name):
+            ctx.memo[key] = (None, TraceNode(name, "component", None, value=None, branch="absent"))
+            return None
+        d = self.plan.definitions[name]
+        node = TraceNode(name, "component", d.span)
+        if self.plan.definitions[name].node.when is not None and self.tracing:
+            node.children.append(ctx.memo[("when", name)][1])
+        raw = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
+        amount = quantize(raw.amount, self.plan.round_step, self.plan.round_mode)
+        if amount != raw.amount:
+            node.branch = f"rounded {self.plan.round_mode} from {raw.amount}"
+        value = Money(amount, raw.currency)
+        node.value = value
+        ctx.memo[key] = (value, node)
+        self._child(node)
+        return value
+
+    def constant(self, expr):
+        """Evaluate a payee-independent expression once (validity bounds, params)."""
+        key = id(expr)
+        if key not in self.constants:
+            self.constants[key] = self.ev(expr, None, ())
+        return self.constants[key]
+
+    # ---------------------------------------------------------------- expressions
+    def ev(self, node, ctx, env):
+        return getattr(self, "_" + type(node).__name__)(node, ctx, env)
+
+    def _Number(self, node, ctx, env):
+        return node.value
+
+    def _MoneyLit(self, node, ctx, env):
+        return Money(node.value, node.currency)
+
+    def _DateLit(self, node, ctx, env):
+        return dt.date.fromisoformat(node.text)
+
+    def _PeriodLit(self, node, ctx, env):
+        return parse_period(node.text, self.plan.fiscal_start)
+
+    def _String(self, node, ctx, env):
+        return node.value
+
+    def _Bool(self, node, ctx, env):
+        return node.value
+
+    def _Paren(self, node, ctx, env):
+        return self.ev(node.expr, ctx, env)
+
+    def _ListLit(self, node, ctx, env):
+        return [self.ev(x, ctx, env) for x in node.items]
+
+    def _need_ctx(self, ctx, node):
+        if ctx is None:
+            raise Problem("KR206", "this value must not depend on the payee, the period or the data",
+                          node.span, "validity dates are constants, e.g. from 2025-04-01 to 2025-06-30")
+
+    def _Name(self, node, ctx, env):
+        r = self.plan.resolution[id(node)]
+        kind = r[0]
+        if kind == "column":
+            return env[r[1]].values[r[3]]
+        if kind == "def":
+            d = self.plan.definitions[r[1]]
+            if ctx is None and d.kind == "param":
+                return self.constant(d.node.expr)
+            self._need_ctx(ctx, node)
+            if d.kind == "component":
+                v = self.component(ctx, r[1])
+                return v if v is not None else Money(Decimal(0), self.plan.currency)
+            return self.definition(ctx, r[1])
+        if kind == "param":
+            return env[-1][r[1]] if isinstance(env[-1], dict) else _find_params(env)[r[1]]
+        if kind == "payee":
+            self._need_ctx(ctx, node)
+            return ctx.payee
+        if kind == "period":
+            self._need_ctx(ctx, node)
+            return ctx.period
+        if kind == "table":
+            return self.tables[r[1]].rows
+        raise AssertionError(r)
+
+    def _Attr(self, node, ctx, env):
+        r = self.plan.resolution.get(id(node))
+        if r is not None and r[0] == "column":
+            return env[r[1]].values[r[3]]
+        obj = self.ev(node.obj, ctx, env)
+        if obj is None:
+            return None
+        if r[0] == "row_id":
+            return obj.id
+        if r[0] == "field":
+            return obj.values[node.name]
+        if r[0] == "period_attr":
+            return _period_attr(obj, node.name)
+        raise AssertionError(r)
+
+    def _Index(self, node, ctx, env):
+        table = self.tables[node.obj.id]
+        key = self.ev(node.key, ctx, env)
+        if key is None:
+            return None
+        row = table.by_key().get(key)
+        if row is None:
+            raise Problem("KR405", f"no row of `{table.spec.name}` has {table.spec.key} = {key!r}",
+                          node.span, f"check {table.path}, or guard with present(...)")
+        return row
+
+    def _Neg(self, node, ctx, env):
+        v = self._operand(node.expr, ctx, env)
+        return Money(-v.amount, v.currency) if isinstance(v, Money) else -v
+
+    def _Not(self, node, ctx, env):
+        return not self.ev(node.expr, ctx, env)
+
+    def _IfElse(self, node, ctx, env):
+        cond = self.ev(node.cond, ctx, env)
+        if self.tracing and self.stack and not env:
+            self.stack[-1].branch = _join(self.stack[-1].branch,
+                                          f"line {node.span.line}: {'then' if cond else 'else'}")
+        return self.ev(node.then if cond else node.else_, ctx, env)
+
+    def _operand(self, node, ctx, env):
+        v = self.ev(node, ctx, env)
+        if v is None:
+            raise Problem("KR406", "an empty value is used in a calculation" + _row_note(node, env, self.plan),
+                          node.span, "declare a default: default(x, 0 EUR), or filter the rows: where present(x)")
+        return v
+
+    def _BinOp(self, node, ctx, env):
+        op = node.op
+        if op == "and":
+            return bool(self.ev(node.left, ctx, env)) and bool(self.ev(node.right, ctx, env))
+        if op == "or":
+            return bool(self.ev(node.left, ctx, env)) or bool(self.ev(node.right, ctx, env))
+        if op in ("==", "!="):
+            a, b = self.ev(node.left, ctx, env), self.ev(node.right, ctx, env)
+            same = (a is None and b is None) if a is None or b is None else _eq(a, b)
+            return same if op == "==" else not same
+        if op in ("in", "not in"):
+            a, b = self.ev(node.left, ctx, env), self.ev(node.right, ctx, env)
+            if a is None or b is None:
+                res = False
+            elif isinstance(b, Period):
+                res = b.contains_date(a) if isinstance(a, dt.date) else b.contains(a)
+            else:
+                res = any(_eq(a, x) for x in b)
+            return res if op == "in" else not res
+        a, b = self._operand(node.left, ctx, env), self._operand(node.right, ctx, env)
+        if op in ("<", "<=", ">", ">="):
+            x, y = (a.amount, b.amount) if isinstance(a, Money) else (a, b)
+            return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+        return arith(op, a, b, node)
+
+    def _Where(self, node, ctx, env):
+        flt = self.plan.filters[id(node)]
+        depth = len(env)
+        source = node.source
+        base_table = None
+        if isinstance(source, ast.Name) and self.plan.resolution.get(id(source)) == ("table", source.id):
+            base_table = self.tables[source.id]
+        keys = [self.ev(e, ctx, env) for _, e in flt.eq]
+        periods = [self.ev(e, ctx, env) for _, e in flt.in_period]
+        if base_table is not None:
+            rows = select.candidates(base_table, flt, keys, periods)
+            if rows is None:
+                rows = base_table.rows
+        else:
+            rows = self.ev(source, ctx, env)
+        out = []
+        for row in rows:
+            if not select.row_passes_index(row, flt, keys, periods):
+                continue
+            inner = env + (row,)
+            if all(self.ev(c, ctx, inner) for c in flt.rest):
+                out.append(row)
+        del depth
+        return out
+
+    # ---------------------------------------------------------------- calls
+    def _Call(self, node, ctx, env):
+        f = node.func
+        d = self.plan.definitions.get(f)
+        if d is not None and d.kind == "decision":
+            return self._decide(d, node, ctx, env)
+        return getattr(self, "_call_" + f)(node, ctx, env)
+
+    def _decide(self, d, node, ctx, env):
+        dec = d.node
+        args = [self._operand(a, ctx, env) for a in node.args]
+        params = {name: v for (name, _), v in zip(dec.params, args)}
+        inner = env + (params,)
+        total, matched = None, []
+        for k, row in enumerate(dec.rows, 1):
+            ok = True
+            for cell, x in zip(row.cells, args):
+                lo = self.ev(cell.lo, ctx, inner) if cell.lo is not None else None
+                hi = self.ev(cell.hi, ctx, inner) if cell.hi is not None else None
+                xv, lv, hv = (_num(x), _num(lo), _num(hi))
+                if not cell_matches(cell, xv, lv, hv):
+                    ok = False
+                    break
+            if not ok:
+                continue
+            matched.append(k)
+            value = self.ev(row.output, ctx, inner)
+            if dec.hit == "collect_sum":
+                total = value if total is None else arith("+", total, value, node)
+                continue
+            if dec.hit == "first" or len(matched) == 1:
+                total = value
+                if dec.hit == "first":
+                    break
+            else:
+                raise Problem("KR302", f"rows {matched[0]} and {k} of `{dec.name}` both match "
+                              f"{', '.join(show_value(a) for a in args)}", row.span,
+                              "make the rows disjoint or declare `hit first`")
+        if not matched:
+            if dec.hit == "collect_sum":
+                return Money(Decimal(0), self.plan.currency) if d.type.kind == "money" else Decimal(0)
+            raise Problem("KR301", f"no row of `{dec.name}` matches "
+                          f"{', '.join(f'{n} = {show_value(a)}' for (n, _), a in zip(dec.params, args))}",
+                          node.span, f"add a row to `{dec.name}` that covers this value")
+        if self.tracing and self.stack:
+            cells = " | ".join(describe(c, _cell_text) for c in dec.rows[matched[0] - 1].cells)
+            tn = TraceNode(f"{dec.name}({', '.join(show_value(a) for a in args)})", "decision", dec.span,
+                           value=total, branch=f"row {matched[0]}: | {cells} |" if len(matched) == 1
+                           else f"rows {', '.join(map(str, matched))}")
+            self._child(tn)
+        return total
+
+    def _each_rows(self, arg, ctx, env):
+        return self.ev(arg.source, ctx, env)
+
+    def _aggregate(self, node, ctx, env, kind):
+        arg = node.args[0]
+        agg = TraceNode(_short(node), "aggregate", node.span) if self.tracing and not env else None
+        if isinstance(arg, ast.Each):
+            rows = self._each_rows(arg, ctx, env)
+            values = []
+            for row in rows:
+                v = self.ev(arg.expr, ctx, env + (row,))
+                values.append(v)
+                if agg is not None:
+                    agg.rows.append(RowRef(row.table, row.number, row.id, v))
+        else:
+            rows = self.ev(arg, ctx, env)
+            values = rows
+            if agg is not None:
+                agg.rows.extend(RowRef(r.table, r.number, r.id) for r in rows)
+        result = kind(values, rows, arg)
+        if agg is not None:
+            agg.value = result
+            self._child(agg)
+        return result
+
+    def _call_sum(self, node, ctx, env):
+        t = self.plan.types[id(node)]
+
+        def total(values, rows, arg):
+            acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
+            for v, row in zip(values, rows):
+                if v is None:
+                    raise Problem("KR406", "an empty value is summed" + _row_ref(row, self.tables),
+                                  arg.expr.span, "filter the rows with present(...) or use default(...)")
+                acc = arith("+", acc, v, node)
+            return acc
+        return self._aggregate(node, ctx, env, total)
+
+    def _call_avg(self, node, ctx, env):
+        s = self._call_sum(node, ctx, env)
+        n = len(self._each_rows(node.args[0], ctx, env))
+        if n == 0:
+            raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
+        return arith("/", s, Decimal(n), node)
+
+    def _call_count(self, node, ctx, env):
+        return self._aggregate(node, ctx, env, lambda values, rows, arg: Decimal(len(rows)))
+
+    def _call_exists(self, node, ctx, env):
+        return self._aggregate(node, ctx, env, lambda values, rows, arg: len(rows) > 0)
+
+    def _minmax(self, node, ctx, env, pick):
+        if len(node.args) == 2:
+            a, b = (self._operand(x, ctx, env) for x in node.args)
+            x, y = (a.amount, b.amount) if isinstance(a, Money) else (a, b)
+            return a if pick(x, y) == x else b
+
+        def best(values, rows, arg):
+            present = [v for v in values if v is not None]
+            if not present:
+                raise Problem("KR405", f"{node.func}() over no rows", node.span, "guard with exists(...)")
+            out = present[0]
+            for v in present[1:]:
+                x, y = (out.amount, v.amount) if isinstance(v, Money) else (out, v)
+                if pick(x, y) != x:
+                    out = v
+            return out
+        return self._aggregate(node, ctx, env, best)
+
+    def _call_min(self, node, ctx, env):
+        return self._minmax(node, ctx, env, min)
+
+    def _call_max(self, node, ctx, env):
+        return self._minmax(node, ctx, env, max)
+
+    def _call_one(self, node, ctx, env):
+        def only(values, rows, arg):
+            if len(rows) != 1:
+                where = f" for payee {ctx.payee.id} in {ctx.period}" if ctx is not None else ""
+                found = "no row" if not rows else f"{len(rows)} rows (" + ", ".join(
+                    f"row {r.number}" for r in rows[:5]) + ")"
+                raise Problem("KR405", f"one() expects exactly one row{where}, found {found}",
+                              node.span, "make the filter select a single row, or use sum/max")
+            return values[0]
+        return self._aggregate(node, ctx, env, only)
+
+    def _call_round(self, node, ctx, env):
+        x = self._operand(node.args[0], ctx, env)
+        step_node, mode = node.args[1], node.args[2].id
+        step = _STEPS[step_node.id] if isinstance(step_node, ast.Name) else step_node.value
+        if isinstance(x, Money):
+            return Money(quantize(x.amount, step, mode), x.currency)
+        return quantize(x, step, mode)
+
+    def _call_money(self, node, ctx, env):
+        v = self._operand(node.args[0], ctx, env)
+        cur = node.args[1].value if len(node.args) == 2 else self.plan.currency
+        return v if isinstance(v, Money) else Money(v, cur)
+
+    def _call_abs(self, node, ctx, env):
+        v = self._operand(node.args[0], ctx, env)
+        return Money(abs(v.amount), v.currency) if isinstance(v, Money) else abs(v)
+
+    def _call_default(self, node, ctx, env):
+        v = self.ev(node.args[0], ctx, env)
+        return v if v is not None else self.ev(node.args[1], ctx, env)
+
+    def _call_present(self, node, ctx, env):
+        return self.ev(node.args[0], ctx, env) is not None
+
+    def _call_between(self, node, ctx, env):
+        x, lo, hi = (self.ev(a, ctx, env) for a in node.args)
+        if x is None:
+            return False
+        if lo is None or hi is None:
+            raise Problem("KR406", "between() bounds are empty", node.span)
+        x, lo, hi = (_num(v) for v in (x, lo, hi))
+        return lo <= x <= hi
+
+    def _call_days(self, node, ctx, env):
+        a, b = (self._operand(x, ctx, env) for x in node.args)
+        return Decimal((b - a).days)
+
+    def _call_assignee(self, node, ctx, env):
+        account, role, day = (self.ev(a, ctx, env) for a in node.args)
+        if account is None or day is None:
+            return None
+        table = self.tables["assignments"]
+        found = [r for r in table.index("account_id").get(account, ())
+                 if r.values["role"] == role and r.values["start_date"] <= day
+                 and (r.values["end_date"] is None or day <= r.values["end_date"])]
+        if len(found) > 1:
+            raise Problem("KR405", f"{len(found)} `{role}` assignments of {account} on {day} (rows "
+                          + ", ".join(str(r.number) for r in found) + ")", node.span,
+                          "assignments of one role must not overlap; fix the end_date of the old one")
+        return found[0].values["payee_id"] if found else None
+
+    def _call_paid(self, node, ctx, env):
+        name = node.args[0].id
+        within = self.ev(node.args[1], ctx, env)
+        current = self.stack_owner()
+        total = Decimal(0)
+        tn = TraceNode(f"paid({name}, {within})", "paid", node.span)
+        for p in within.subperiods(self.plan.period_kind):
+            if p > ctx.period or (p == ctx.period and name == current):
+                break
+            other = self.context(ctx.payee, p)
+            saved, self.stack = self.stack, [tn]
+            try:
+                v = self.component(other, name)
+            finally:
+                self.stack = saved
+            if v is not None:
+                total += v.amount
+        value = Money(total, self.plan.currency)
+        tn.value = value
+        self._child(tn)
+        return value
+
+    def stack_owner(self):
+        for n in reversed(self.stack):
+            if n.kind == "component":
+                return n.name
+        return None
+
+    def _call_share(self, node, ctx, env):
+        key = (id(node), ctx.period)
+        if key not in self.pools:
+            total = self._operand(node.args[0], ctx, env)
+            weights = {}
+            for payee in self.payees:
+                other = self.context(payee, ctx.period)
+                if not self.is_eligible(other):
+                    continue
+                saved, self.stack = self.stack, [TraceNode("weight", "share", None)]
+                try:
+                    w = self.ev(node.args[1], other, ())
+                finally:
+                    self.stack = saved
+                weights[payee.id] = w
+            self.pools[key] = (allocate(total, weights), weights)
+        shares, weights = self.pools[key]
+        value = shares.get(ctx.payee.id, Money(Decimal(0), self.plan.currency))
+        tn = TraceNode("share", "share", node.span, value=value,
+                       branch=f"weight {show_value(weights.get(ctx.payee.id))} of "
+                              f"{show_value(sum((w for w in weights.values() if w is not None and w > 0), Decimal(0)))}")
+        self._child(tn)
+        return value
+
+
+def allocate(total: Money, weights: dict) -> dict:
+    """Split `total` by weight, to the cent, adding up exactly (largest remainder).
+
+    Weights <= 0 or empty get nothing and take no part; leftover cents go one each to the
+    largest remainders, ties to the lowest payee id.
+    """
+    with decimal.localcontext(CONTEXT):
+        active = {k: w for k, w in weights.items() if w is not None and w > 0}
+        out = {k: Money(Decimal("0.00"), total.currency) for k in weights}
+        if not active:
+            return out
+        s = sum(active.values(), Decimal(0))
+        exact = {k: total.amount * w / s for k, w in active.items()}
+        floors = {k: quantize(v, CENT, "floor") for k, v in exact.items()}
+        left = int(((total.amount - sum(floors.values(), Decimal(0))) / CENT).to_integral_value())
+        order = sorted(active, key=lambda k: (-(exact[k] - floors[k]), k))
+        for k in order[:max(left, 0)]:
+            floors[k] += CENT
+        for k, v in floors.items():
+            out[k] = Money(v, total.currency)
+        return out
+
+
+def arith(op, a, b, node):
+    try:
+        if isinstance(a, Money) or isinstance(b, Money):
+            return _money_arith(op, a, b)
+        if isinstance(a, dt.date):
+            if isinstance(b, dt.date):
+                return Decimal((a - b).days)
+            days = dt.timedelta(days=int(b))
+            return a + days if op == "+" else a - days
+        if op == "+":
+            return a + b
+        if op == "-":
+            return a - b
+        if op == "*":
+            return a * b
+        return a / b
+    except decimal.DivisionByZero:
+        raise Problem("KR407", "division by zero", node.span,
+                      "guard the divisor: if x == 0 then ... else ...") from None
+    except decimal.InvalidOperation:
+        raise Problem("KR407", "undefined operation (0 / 0)", node.span,
+                      "guard the divisor: if x == 0 then ... else ...") from None
+
+
+def _money_arith(op, a, b):
+    if op in "+-":
+        amount = a.amount + b.amount if op == "+" else a.amount - b.amount
+        return Money(amount, a.currency)
+    if op == "*":
+        return Money(a.amount * b, a.currency) if isinstance(a, Money) else Money(a * b.amount, b.currency)
+    if isinstance(b, Money):
+        return a.amount / b.amount
+    return Money(a.amount / b, a.currency)
+
+
+def _eq(a, b):
+    if isinstance(a, Money) and isinstance(b, Money):
+        return a.amount == b.amount and a.currency == b.currency
+    return a == b
+
+
+def _num(v):
+    return v.amount if isinstance(v, Money) else v
+
+
+def _period_attr(p: Period, name: str):
+    if name in ("start", "end"):
+        return getattr(p, name)
+    if name in ("year", "quarter", "month"):
+        return p.containing(name)
+    if name == "label":
+        return p.label
+    return getattr(p, name)
+
+
+def _find_params(env):
+    for frame in reversed(env):
+        if isinstance(frame, dict):
+            return frame
+    raise AssertionError("no params frame")
+
+
+def _join(a, b):
+    return b if not a else f"{a}; {b}"
+
+
+def _cell_text(node) -> str:
+    return getattr(node, "text", None) or getattr(node, "id", None) or "(expr)"
+
+
+def _short(node) -> str:
+    arg = node.args[0] if node.args else None
+    src = arg.source if isinstance(arg, ast.Each) else arg
+    while isinstance(src, ast.Where):
+        src = src.source
+    table = src.id if isinstance(src, ast.Name) else "rows"
+    return f"{node.func}(... {table} ...) line {node.span.line}"
+
+
+def _row_note(node, env, plan) -> str:
+    r = plan.resolution.get(id(node))
+    if r and r[0] == "column":
+        row = env[r[1]]
+        return f": `{r[3]}` is empty in row {row.number} of {row.table} ({row.id})"
+    return ""
+
+
+def _row_ref(row, tables) -> str:
+    t = tables.get(row.table)
+    return f" (row {row.number} of {t.path if t else row.table}, {row.id})"
+
+
+def to_problem_diag(p: Problem, ctx) -> Diagnostic:
+    where = f" [payee {ctx.payee.id}, period {ctx.period}]" if ctx is not None else ""
+    return Diagnostic(p.code, p.message + where, p.span, p.hint)
+
+
+def fail(p: Problem, ctx):
+    raise KamError([to_problem_diag(p, ctx)])

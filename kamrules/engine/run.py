@@ -1,0 +1,83 @@
+"""The run: which periods to compute, then every payee x period x component, in order.
+
+Periods come from `--period` or from the data: every period of the plan's calendar touched by
+the date (or period) columns the plan filters with `in period` / `== period`, from the first
+to the last. Earlier periods are computed as needed for `paid(...)`, but only the asked
+periods are returned.
+"""
+from __future__ import annotations
+
+import decimal
+
+from ..calendar import Period, parse_period, period_of, periods_between
+from ..diagnostics import Diagnostic, KamError
+from ..ir import CheckedPlan
+from ..trace import Payout
+from .evaluator import Evaluator, Problem, fail
+
+
+def plan_periods(plan: CheckedPlan, tables: dict, period: str | None = None) -> list[Period]:
+    kind, fiscal = plan.period_kind, plan.fiscal_start
+    if period is not None:
+        try:
+            p = parse_period(period, fiscal)
+        except ValueError as err:
+            raise KamError([Diagnostic("KR002", f"--period: {err}",
+                                       hint="e.g. --period 2025-Q1 for a quarterly plan")]) from None
+        order = ("month", "quarter", "year")
+        if order.index(p.kind) < order.index(kind):
+            raise KamError([Diagnostic("KR002", f"--period {period} is a {p.kind} but the plan "
+                                       f"computes by {kind}", hint=f"give a {kind} or a longer period")])
+        return p.subperiods(kind)
+    touched = set()
+    for table, column, how in plan.discovery:
+        for row in tables[table].rows:
+            v = row.values[column]
+            if v is None:
+                continue
+            if how == "date":
+                touched.add(period_of(v, kind, fiscal))
+            elif v.kind == kind:
+                touched.add(v)
+    if not touched:
+        raise KamError([Diagnostic(
+            "KR405", "the data places no row in any period, so there is nothing to compute",
+            hint="pass --period (e.g. --period 2025-Q1), or filter rows with `date_column in period`")])
+    return periods_between(min(touched), max(touched))
+
+
+def evaluate(plan: CheckedPlan, tables: dict, periods: list[Period], trace: bool = True,
+             payee_ids: set | None = None) -> list[Payout]:
+    """Payouts for every payee and period (components in plan order, no totals)."""
+    with decimal.localcontext(decimal.Context()) as ctx_dec:
+        from ..money import CONTEXT
+        ctx_dec.prec, ctx_dec.rounding = CONTEXT.prec, CONTEXT.rounding
+        ctx_dec.Emin, ctx_dec.Emax = CONTEXT.Emin, CONTEXT.Emax
+        ctx_dec.traps = dict(CONTEXT.traps)
+        ctx_dec.flags = {k: False for k in CONTEXT.flags}
+        ev = Evaluator(plan, tables, trace)
+        out = []
+        payees = sorted(ev.payees, key=lambda r: r.id)
+        for payee in payees:
+            if payee_ids is not None and payee.id not in payee_ids:
+                continue
+            for period in periods:
+                c = ev.context(payee, period)
+                try:
+                    if not ev.is_eligible(c):
+                        continue
+                    for name in plan.components:
+                        value = ev.component(c, name)
+                        if value is None:
+                            continue
+                        node = c.memo[("component", name)][1]
+                        out.append(Payout(payee.id, period, name, value.amount, value.currency,
+                                          node if trace else None))
+                except Problem as p:
+                    fail(p, c)
+                except RecursionError:
+                    raise KamError([Diagnostic("KR102", f"evaluation nests too deeply for payee "
+                                               f"{payee.id} in {period}",
+                                               hint="a paid(...) chain reaches too far back; "
+                                                    "compute fewer periods with --period")]) from None
+        return out

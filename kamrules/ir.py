@@ -1,0 +1,84 @@
+"""The checked plan: what the checker hands the engine (and reports, lints, fmt).
+
+Names are bound (`resolution`), every expression node has a type (`types`), definitions are
+in dependency order, and each `where` filter is split into index keys the aggregation layer
+can use (`filters`). AST nodes are kept as the expression form; maps are keyed by `id(node)`.
+"""
+from __future__ import annotations
+
+import attrs
+
+from . import ast
+from .source import SourceFile, Span
+from .types import Type
+
+
+@attrs.frozen
+class ColumnSpec:
+    name: str
+    type: Type
+    optional: bool
+    unique: bool
+    span: Span
+
+
+@attrs.frozen
+class InputTable:
+    name: str
+    file: str
+    key: str | None
+    columns: dict  # name -> ColumnSpec, in declaration order
+    span: Span
+
+
+@attrs.frozen
+class Definition:
+    kind: str  # "param" | "let" | "component" | "decision"
+    name: str
+    node: object  # ast.Param | ast.Let | ast.Component | ast.Decision
+    type: Type
+    deps: frozenset
+
+    @property
+    def span(self) -> Span:
+        return self.node.span
+
+
+@attrs.frozen
+class Filter:
+    """A `rows where cond` split for the aggregation layer.
+
+    eq: ((column, expr), ...) conjuncts `column == expr` whose expr does not read the row;
+    in_period: ((column, expr), ...) conjuncts `date_column in expr` (expr is a Period);
+    rest: the remaining conjuncts, evaluated per row.
+    """
+    table: str
+    eq: tuple
+    in_period: tuple
+    rest: tuple
+
+
+@attrs.define
+class CheckedPlan:
+    source: SourceFile
+    plan: ast.Plan
+    name: str
+    version: str | None
+    currency: str
+    period_kind: str
+    fiscal_start: int
+    payees_table: str
+    payee_key: str
+    round_step: object  # Decimal
+    round_mode: str
+    eligible: object | None
+    inputs: dict  # name -> InputTable
+    definitions: dict  # name -> Definition, dependency order
+    components: list  # component names, plan order
+    types: dict  # id(node) -> Type
+    resolution: dict  # id(Name/Attr node) -> tuple
+    filters: dict  # id(Where node) -> Filter
+    discovery: list  # [(table, column, "date"|"period")]: columns that place rows in periods
+
+    def type_of(self, node) -> Type:
+        return self.types[id(node)]

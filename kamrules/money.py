@@ -1,0 +1,68 @@
+"""Exact numbers: the one decimal context every amount and ratio is computed in, the
+`Money` value, and rounding with a named mode.
+
+The context traps FloatOperation (a float mixed into a Decimal), InvalidOperation, Overflow
+and DivisionByZero; precision is 34 significant digits (IEEE decimal128).
+"""
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+import attrs
+
+CONTEXT = decimal.Context(
+    prec=34,
+    rounding=decimal.ROUND_HALF_EVEN,
+    Emin=-999999,
+    Emax=999999,
+    traps=[decimal.FloatOperation, decimal.InvalidOperation, decimal.Overflow,
+           decimal.DivisionByZero],
+)
+
+ROUNDING_MODES = {
+    "half_up": decimal.ROUND_HALF_UP,      # half away from zero
+    "half_even": decimal.ROUND_HALF_EVEN,  # banker's rounding
+    "half_down": decimal.ROUND_HALF_DOWN,
+    "down": decimal.ROUND_DOWN,            # toward zero
+    "up": decimal.ROUND_UP,                # away from zero
+    "floor": decimal.ROUND_FLOOR,
+    "ceiling": decimal.ROUND_CEILING,
+}
+
+CENT = Decimal("0.01")
+
+
+@attrs.frozen
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __str__(self) -> str:
+        return f"{format_amount(self.amount)} {self.currency}"
+
+
+def quantize(value: Decimal, step: Decimal, mode: str) -> Decimal:
+    """Round `value` to a multiple of `step` (0.01, 1, 0.05...) with the named mode."""
+    with decimal.localcontext(CONTEXT):
+        units = (value / step).quantize(Decimal(1), rounding=ROUNDING_MODES[mode])
+        result = units * step
+        exponent = step.as_tuple().exponent
+        return result.quantize(step) if isinstance(exponent, int) and exponent < 0 else result
+
+
+def format_amount(value: Decimal) -> str:
+    """Two decimals, `-` for negatives, no thousands separator, never `-0.00`."""
+    with decimal.localcontext(CONTEXT):
+        q = value.quantize(CENT, rounding=decimal.ROUND_HALF_UP)
+        if q == 0:
+            q = abs(q)
+        return f"{q:.2f}"
+
+
+def format_rate(value: Decimal) -> str:
+    with decimal.localcontext(CONTEXT):
+        pct = (value * 100).normalize()
+        if pct == pct.to_integral_value():
+            pct = pct.quantize(Decimal(1))
+        return f"{pct}%"

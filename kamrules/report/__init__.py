@@ -1,0 +1,1 @@
+"""Views of payouts and traces: CSV/JSON/text tables, explanation statements."""

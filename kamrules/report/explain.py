@@ -1,0 +1,42 @@
+"""The derivation tree as indented text: why a payee got an amount in a period."""
+from __future__ import annotations
+
+from ..trace import Payout, TraceNode, show_value
+from ..money import format_amount
+
+
+def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_rows: int = 20) -> str:
+    out = []
+    by_key: dict = {}
+    for p in payouts:
+        by_key.setdefault((p.payee_id, p.period), []).append(p)
+    for (payee, period), items in by_key.items():
+        total = sum((p.amount for p in items), start=items[0].amount * 0)
+        out.append(f"{payee} {period}: total {format_amount(total)} {items[0].currency}")
+        for p in items:
+            if p.trace is not None:
+                _node(p.trace, 1, out, source_lines or {}, max_rows, set())
+        out.append("")
+    return "\n".join(out)
+
+
+def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: set):
+    pad = "  " * depth
+    where = f"  [line {n.span.line}]" if n.span is not None and n.span.line else ""
+    out.append(f"{pad}{n.name} = {show_value(n.value)}{where}")
+    if n.span is not None and n.span.line and n.kind in ("component", "let", "param") and src:
+        text = src.get(n.span.line, "").strip()
+        if text:
+            out.append(f"{pad}  | {text}")
+    if n.branch:
+        out.append(f"{pad}  branch: {n.branch}")
+    if id(n) in seen:
+        return
+    seen.add(id(n))
+    for r in n.rows[:max_rows]:
+        c = f" -> {show_value(r.contribution)}" if r.contribution is not None else ""
+        out.append(f"{pad}  row {r.row} of {r.table} ({r.id}){c}")
+    if len(n.rows) > max_rows:
+        out.append(f"{pad}  ... {len(n.rows) - max_rows} more rows")
+    for c in n.children:
+        _node(c, depth + 1, out, src, max_rows, seen)

@@ -1,0 +1,81 @@
+"""Payout tables: rows per payee, period and component plus a `total` row per payee-period,
+as CSV (the data contract), JSON or aligned text.
+
+Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) are prefixed
+with a quote in CSV output so an export cannot carry a formula injection.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import Decimal
+
+from ..money import format_amount
+from ..trace import Payout
+
+COLUMNS = ("payee_id", "period", "component", "amount", "currency")
+
+
+def with_totals(payouts: list[Payout]) -> list[tuple]:
+    """(payee_id, period, component, amount, currency) rows, a total after each payee-period."""
+    rows, current, acc = [], None, Decimal(0)
+    currency = None
+    for p in payouts:
+        key = (p.payee_id, p.period)
+        if key != current:
+            if current is not None:
+                rows.append((*current, "total", acc, currency))
+            current, acc = key, Decimal(0)
+        rows.append((p.payee_id, p.period, p.component, p.amount, p.currency))
+        acc += p.amount
+        currency = p.currency
+    if current is not None:
+        rows.append((*current, "total", acc, currency))
+    return rows
+
+
+def safe_cell(text: str) -> str:
+    if text and text[0] in "=+-@\t\r" and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+        return True
+    except Exception:
+        return False
+
+
+def to_csv(payouts: list[Payout], suffix: str = "") -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for payee, period, comp, amount, cur in with_totals(payouts):
+        w.writerow([safe_cell(payee), str(period), safe_cell(comp + suffix), format_amount(amount), cur])
+    return buf.getvalue()
+
+
+def to_json(payouts: list[Payout], with_trace: bool = False) -> str:
+    out = []
+    for payee, period, comp, amount, cur in with_totals(payouts):
+        out.append({"payee_id": payee, "period": str(period), "component": comp,
+                    "amount": format_amount(amount), "currency": cur})
+    if with_trace:
+        traces = [{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
+                   "trace": p.trace.to_json() if p.trace else None} for p in payouts]
+        return json.dumps({"payouts": out, "traces": traces}, indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_text(payouts: list[Payout]) -> str:
+    rows = [(p, str(per), c, format_amount(a), cur) for p, per, c, a, cur in with_totals(payouts)]
+    header = ("payee", "period", "component", "amount", "currency")
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
+    lines = []
+    for r in [header] + rows:
+        lines.append("  ".join(r[i].rjust(widths[i]) if i == 3 else r[i].ljust(widths[i])
+                               for i in range(5)).rstrip())
+    return "\n".join(lines) + "\n"
