@@ -1,0 +1,34 @@
+"""`kamrules explain PLAN --data DIR --payee ID`: the derivation tree of one payee's payout."""
+from __future__ import annotations
+
+import json
+
+from ..diagnostics import Diagnostic, KamError
+from ..engine import evaluate
+from ..report.explain import explain_text
+from .common import data_args, prepare, write_output
+
+
+def cmd_explain(args) -> int:
+    checked, tables, periods, source = prepare(args)
+    payouts = evaluate(checked, tables, periods, trace=True, payee_ids={args.payee})
+    if not payouts:
+        known = sorted(r.id for r in tables[checked.payees_table].rows)
+        raise KamError([Diagnostic("KR405", f"no payout for payee {args.payee} in these periods",
+                                   hint="payees: " + ", ".join(known[:10]))])
+    if args.format == "json":
+        text = json.dumps([{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
+                            "trace": p.trace.to_json()} for p in payouts], indent=2) + "\n"
+    else:
+        lines = {i: line for i, line in enumerate(source.text.splitlines(), 1)}
+        text = explain_text(payouts, lines)
+    write_output(text, args.output)
+    return 0
+
+
+def register(sub):
+    e = sub.add_parser("explain", help="why a payee gets what they get: the derivation tree")
+    data_args(e)
+    e.add_argument("--payee", required=True)
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.set_defaults(func=cmd_explain)
