@@ -163,11 +163,21 @@ class Eligible:
 
 
 @attrs.frozen
+class Require:
+    """`require every TABLE: cond [else "message"]`: a rule every data row must satisfy."""
+    table: str
+    cond: object
+    message: str | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
 class Column:
     name: str
     type: TypeRef
     optional: bool = False
     unique: bool = False
+    references: str | None = None
     span: Span = _span()
 
 

@@ -19,7 +19,8 @@ from .tables import check_decision
 
 AGGREGATES = ("sum", "count", "min", "max", "avg", "one", "exists")
 BUILTINS = AGGREGATES + ("round", "money", "abs", "default", "between", "present", "assignee",
-                         "share", "paid", "days")
+                         "share", "paid", "days", "prorate", "team_total", "fx")
+FX_COLUMNS = ("date", "from", "to", "rate")
 RESERVED = ("payee", "period")
 ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 PERIOD_ATTRS = {"start": T.DATE, "end": T.DATE, "year": T.PERIOD, "quarter": T.PERIOD,
@@ -53,6 +54,7 @@ class Checker:
         self._current: str | None = None
         self._checking: set = set()
         self.header: dict = {}
+        self._no_context = False  # inside `require`: no payee, no period
 
     # ------------------------------------------------------------ reporting
     def error(self, code, message, span, hint=None, related=()):
@@ -63,12 +65,21 @@ class Checker:
         self._collect()
         for name in list(self.defs):
             self._def_type(name)
-        eligible = None
+        eligible, requires = None, []
         for st in self.plan.statements:
+            self._current = None
             if isinstance(st, ast.Eligible):
-                self._current = None
                 self._expect_bool(st.cond, _Scope())
                 eligible = st.cond
+            elif isinstance(st, ast.Require):
+                if st.table not in self.inputs:
+                    self.error("KR101", f"`require every {st.table}`: no input named `{st.table}`",
+                               st.span, did_you_mean(st.table, self.inputs))
+                    continue
+                self._no_context = True
+                self._expect_bool(st.cond, _Scope([("row", st.table)]))
+                self._no_context = False
+                requires.append(st)
         order = self._order()
         if any(d.is_error for d in self.diags):
             return None
@@ -90,7 +101,7 @@ class Checker:
             eligible=eligible, inputs=self.inputs, definitions=defs,
             components=[n for n, d in self.defs.items() if isinstance(d, ast.Component)],
             types=self.types, resolution=self.resolution, filters=self.filters,
-            discovery=self.discovery)
+            discovery=self.discovery, requires=requires, payment_kind=h.get("payment"))
 
     # ------------------------------------------------------------ declarations
     def _collect(self):
@@ -114,6 +125,21 @@ class Checker:
         if "period" not in seen_headers:
             self.error("KR004", "the plan has no `period` line", Span(self.source.path, 1, 1, 1, 2),
                        "add `period quarter` (or month, year) near the top of the plan")
+        pay, calc = self.header.get("payment"), self.header.get("period")
+        if pay and calc and KINDS.index(pay) < KINDS.index(calc):
+            self.error("KR002", f"payment every {pay} is more frequent than the {calc}ly calculation",
+                       seen_headers["payment"].span, f"pay every {calc} or less often")
+        for table in self.inputs.values():
+            for col in table.columns.values():
+                if col.references is None:
+                    continue
+                target = self.inputs.get(col.references)
+                if target is None:
+                    self.error("KR101", f"column `{col.name}` references `{col.references}`, which is "
+                               "not an input", col.span, did_you_mean(col.references, self.inputs))
+                elif target.key is None and "payee_id" not in target.columns:
+                    self.error("KR206", f"`{col.references}` has no key for `{col.name}` to reference",
+                               col.span, f"declare one: input {col.references} key <column> {{ ... }}")
         payees = self.header.get("payees", "people")
         if payees not in self.inputs:
             span = seen_headers["payees"].span if "payees" in seen_headers else Span(self.source.path, 1, 1, 1, 2)
@@ -140,6 +166,12 @@ class Checker:
                            did_you_mean(mode, ROUNDING_MODES) or "modes: " + ", ".join(ROUNDING_MODES))
             else:
                 self.header["round"] = (ROUND_STEPS[step], mode)
+        elif st.key == "payment":
+            if v[0] not in KINDS:
+                self.error("KR002", f"unknown payment period `{v[0]}`", st.span,
+                           "write `payment month`, `payment quarter` or `payment year`")
+            else:
+                self.header["payment"] = v[0]
         elif st.key == "fiscal":
             if v[0] not in MONTHS:
                 self.error("KR002", f"unknown month `{v[0]}`", st.span,
@@ -182,7 +214,8 @@ class Checker:
             if c.name in cols:
                 self.error("KR003", f"column `{c.name}` is declared twice in `{st.name}`", c.span)
                 continue
-            cols[c.name] = ColumnSpec(c.name, self._type_ref(c.type), c.optional, c.unique, c.span)
+            cols[c.name] = ColumnSpec(c.name, self._type_ref(c.type), c.optional, c.unique, c.span,
+                                      c.references)
         if st.key is not None and st.key not in cols:
             self.error("KR104", f"key `{st.key}` is not a column of `{st.name}`", st.span,
                        did_you_mean(st.key, cols))
@@ -364,6 +397,10 @@ class Checker:
 
     def _e_Name(self, node, scope):
         name = node.id
+        if name in RESERVED and self._no_context:
+            self.error("KR206", f"`{name}` has no value in a `require` rule: it checks data rows "
+                       "before any payee or period", node.span)
+            return T.UNKNOWN
         if name == "payee":
             self.resolution[id(node)] = ("payee",)
             return T.row(self.header.get("payees", "people"))
@@ -432,6 +469,12 @@ class Checker:
             if node.name not in PERIOD_ATTRS:
                 self.error("KR104", f"a period has no attribute `{node.name}`", node.span,
                            did_you_mean(node.name, PERIOD_ATTRS) or "attributes: " + ", ".join(PERIOD_ATTRS))
+                return T.UNKNOWN
+            calc = self.header.get("period")
+            if node.name in KINDS and calc and KINDS.index(node.name) < KINDS.index(calc):
+                self.error("KR201", f"`.{node.name}` of a {calc}: the plan computes by {calc}, "
+                           f"which has no single {node.name}", node.span,
+                           f"use period.start or period.end, or compute by {node.name}")
                 return T.UNKNOWN
             self.resolution[id(node)] = ("period_attr", node.name)
             return PERIOD_ATTRS[node.name]
@@ -825,6 +868,57 @@ class Checker:
             self._dep(comp.id)
         self.types[id(comp)] = T.money(self.header.get("currency"))
         return self.types[id(comp)]
+
+
+    def _call_prorate(self, node, scope):
+        if self._arity(node, 2):
+            for x in node.args:
+                t = self._expr(x, scope)
+                if t.kind not in ("date", "unknown"):
+                    self.error("KR201", f"prorate() takes the start and end dates of the payee "
+                               f"(end may be empty), not {t}", x.span,
+                               "e.g. prorate(payee.start_date, payee.end_date)")
+        return T.RATE
+
+    def _call_team_total(self, node, scope):
+        if not self._arity(node, 1):
+            return T.UNKNOWN
+        if scope.frames:
+            self.error("KR206", "team_total() sums a payee-level value; it cannot read a row",
+                       node.span, "use it at the top of a let or component")
+        t = self._expr(node.args[0], scope)
+        if not (t.numeric or t.kind == "unknown"):
+            self.error("KR201", f"team_total() adds numbers or money, not {t}", node.span)
+        payees = self.inputs.get(self.header.get("payees", "people"))
+        if payees is not None and "team" not in payees.columns:
+            self.error("KR104", f"team_total() needs a `team` column in `{payees.name}`", node.span,
+                       f"declare it: input {payees.name} {{ ... team: Text }}")
+        return t
+
+    def _call_fx(self, node, scope):
+        if not self._arity(node, 3):
+            return T.UNKNOWN
+        amount, cur, day = node.args
+        t = self._expr(amount, scope)
+        if t.kind not in ("money", "unknown"):
+            self.error("KR201", f"fx() converts money, not {t}", amount.span)
+        dt_ = self._expr(day, scope)
+        if dt_.kind not in ("date", "unknown"):
+            self.error("KR201", f"fx()'s third argument is the date of the rate, not {dt_}", day.span)
+        if not (isinstance(cur, ast.String) and len(cur.value) == 3 and cur.value.isupper()):
+            self.error("KR206", "fx()'s target currency is a code in quotes", cur.span,
+                       'e.g. fx(amount, "EUR", close_date)')
+            return T.UNKNOWN
+        self.types[id(cur)] = T.TEXT
+        table = self.inputs.get("fx_rates")
+        if table is None:
+            self.error("KR101", "fx() needs an `fx_rates` input", node.span,
+                       "declare: input fx_rates { date: Date  from: Text  to: Text  rate: Number }")
+        else:
+            missing = [c for c in FX_COLUMNS if c not in table.columns]
+            if missing:
+                self.error("KR104", f"fx() needs columns {', '.join(missing)} in `fx_rates`", table.span)
+        return T.money(cur.value)
 
 
 def _children(x):

@@ -49,6 +49,8 @@ CODES = {
     "KR406": "empty value used in arithmetic",
     "KR407": "division by zero",
     "KR408": "data limit exceeded",
+    "KR409": "reference to an unknown row",
+    "KR410": "a `require` rule fails on a data row",
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",

@@ -20,6 +20,7 @@ class ColumnSpec:
     optional: bool
     unique: bool
     span: Span
+    references: str | None = None
 
 
 @attrs.frozen
@@ -79,6 +80,8 @@ class CheckedPlan:
     resolution: dict  # id(Name/Attr node) -> tuple
     filters: dict  # id(Where node) -> Filter
     discovery: list  # [(table, column, "date"|"period")]: columns that place rows in periods
+    requires: list = attrs.Factory(list)  # ast.Require rules checked on the data before a run
+    payment_kind: str | None = None  # payment frequency when it differs from `period`
 
     def type_of(self, node) -> Type:
         return self.types[id(node)]

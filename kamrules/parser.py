@@ -20,7 +20,8 @@ WORDS = {
     "PLAN": "`plan`", "VERSION": "`version`", "CURRENCY_KW": "`currency`", "PERIOD_KW": "`period`",
     "PAYEES": "`payees`", "ROUND": "`round`", "COMPONENTS": "`components`", "FISCAL": "`fiscal`",
     "YEAR": "`year`", "STARTS": "`starts`", "ELIGIBLE": "`eligible`", "INPUT": "`input`",
-    "FROM": "`from`", "KEY": "`key`", "OPTIONAL": "`optional`", "UNIQUE": "`unique`",
+    "FROM": "`from`", "KEY": "`key`", "OPTIONAL": "`optional`", "UNIQUE": "`unique`", "REFERENCES": "`references`", "REQUIRE": "`require`",
+    "EVERY": "`every`", "PAYMENT": "`payment`",
     "PARAM": "`param`", "LET": "`let`", "COMPONENT": "`component`", "WHEN": "`when`", "TO": "`to`",
     "DECISION_KW": "`curve` or `table`", "HIT": "`hit`", "ANY": "`any`", "WHERE": "`where`",
     "IF": "`if`", "THEN": "`then`", "ELSE": "`else`", "OR": "`or`", "AND": "`and`", "NOT": "`not`",
@@ -35,7 +36,7 @@ WORDS = {
 }
 
 STATEMENT_WORDS = ("plan", "version", "currency", "period", "payees", "round", "fiscal",
-                   "eligible", "input", "param", "let", "component", "curve", "table")
+                   "eligible", "require", "payment", "input", "param", "let", "component", "curve", "table")
 
 
 @functools.lru_cache(maxsize=1)
@@ -107,9 +108,16 @@ class _ToAst(Transformer):
                          tuple(cols), span=self._s(meta))
 
     def column(self, meta, c):
-        name, _, optional, type_ref, unique = c
+        name, _, optional, type_ref, unique, _, references = c
         return ast.Column(str(name), type_ref, optional is not None, unique is not None,
-                          span=self._s(meta))
+                          str(references) if references else None, span=self._s(meta))
+
+    def plan_payment(self, meta, c):
+        return ast.Header("payment", (str(c[1]),), span=self._s(meta))
+
+    def require_decl(self, meta, c):
+        _, _, table, _, cond, _, message = c
+        return ast.Require(str(table), cond, message[1:-1] if message else None, span=self._s(meta))
 
     def type_ref(self, meta, c):
         return ast.TypeRef(str(c[0]), str(c[2]) if c[2] else None, span=self._s(meta))

@@ -509,6 +509,66 @@ class Evaluator:
         self._child(tn)
         return value
 
+    def _call_prorate(self, node, ctx, env):
+        start, end = (self.ev(a, ctx, env) for a in node.args)
+        p = ctx.period
+        lo = max(p.start, start) if start is not None else p.start
+        hi = min(p.end, end) if end is not None else p.end
+        total = (p.end - p.start).days + 1
+        active = max(0, (hi - lo).days + 1)
+        if self.tracing and self.stack:
+            self.stack[-1].branch = _join(self.stack[-1].branch,
+                                          f"prorated {active} of {total} days in {p}")
+        return Decimal(active) / Decimal(total)
+
+    def _call_team_total(self, node, ctx, env):
+        team = ctx.payee.values.get("team")
+        t = self.plan.types[id(node)]
+        acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
+        tn = TraceNode(f"team_total({team})", "team", node.span)
+        for payee in self.payees:
+            if payee.values.get("team") != team:
+                continue
+            other = self.context(payee, ctx.period)
+            if not self.is_eligible(other):
+                continue
+            if payee.id == ctx.payee.id:
+                v = self.ev(node.args[0], ctx, ())
+            else:
+                saved, self.stack = self.stack, [TraceNode("member", "team", None)]
+                try:
+                    v = self.ev(node.args[0], other, ())
+                finally:
+                    self.stack = saved
+            if v is None:
+                raise Problem("KR406", f"team_total(): the value is empty for payee {payee.id}",
+                              node.args[0].span)
+            acc = arith("+", acc, v, node)
+            tn.rows.append(RowRef(payee.table, payee.number, payee.id, v))
+        tn.value = acc
+        self._child(tn)
+        return acc
+
+    def _call_fx(self, node, ctx, env):
+        amount = self._operand(node.args[0], ctx, env)
+        target = node.args[1].value
+        day = self._operand(node.args[2], ctx, env)
+        if amount.currency == target:
+            return amount
+        rates = self.tables["fx_rates"].index("from").get(amount.currency, ())
+        best = None
+        for r in rates:
+            if r.values["to"] == target and r.values["date"] <= day:
+                if best is None or r.values["date"] > best.values["date"]:
+                    best = r
+        if best is None:
+            raise Problem("KR405", f"no fx rate {amount.currency}->{target} on or before {day}",
+                          node.span, f"add a row to fx_rates: date <= {day}, from {amount.currency}, "
+                                     f"to {target}")
+        if self.tracing and self.stack:
+            self.stack[-1].rows.append(RowRef(best.table, best.number, best.id, best.values["rate"]))
+        return Money(amount.amount * best.values["rate"], target)
+
     def stack_owner(self):
         for n in reversed(self.stack):
             if n.kind == "component":
