@@ -576,6 +576,7 @@ class Checker:
         flat(node.cond)
         eq, in_period, rest = [], [], []
         for c in conj:
+            self._discover_lookup(c)
             col = self._own_column(getattr(c, "left", None), depth)
             other = getattr(c, "right", None)
             if isinstance(c, ast.BinOp) and c.op == "==" and col is None:
@@ -594,6 +595,18 @@ class Checker:
                     continue
             rest.append(c)
         return Filter(table, tuple(eq), tuple(in_period), tuple(rest))
+
+    def _discover_lookup(self, c):
+        """`table[key].date_col in period` also places rows of `table` in periods."""
+        if not (isinstance(c, ast.BinOp) and c.op == "in" and self._is_period(c.right)):
+            return
+        left = c.left
+        if isinstance(left, ast.Attr) and isinstance(left.obj, ast.Index) \
+                and isinstance(left.obj.obj, ast.Name) and left.obj.obj.id in self.inputs:
+            table = self.inputs[left.obj.obj.id]
+            col = table.columns.get(left.name)
+            if col is not None and col.type.kind == "date":
+                self.discovery.append((table.name, left.name, "date"))
 
     def _is_period(self, e) -> bool:
         return isinstance(e, ast.Name) and self.resolution.get(id(e)) == ("period",)
@@ -863,9 +876,8 @@ class Checker:
             self.error("KR206", f"`{text}` is not a component", comp.span,
                        did_you_mean(text, [n for n, d in self.defs.items() if isinstance(d, ast.Component)]))
             return T.UNKNOWN
+        # paid() reads earlier periods only: no dependency inside the current period.
         self.resolution[id(comp)] = ("component", comp.id)
-        if comp.id != self._current:  # earlier periods of itself are not a cycle
-            self._dep(comp.id)
         self.types[id(comp)] = T.money(self.header.get("currency"))
         return self.types[id(comp)]
 

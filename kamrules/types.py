@@ -118,8 +118,8 @@ def arith(op: str, a: Type, b: Type) -> Type:
             return a
         if a.dimensionless and b.dimensionless:
             return _dimless_join(a, b)
-        if a.kind == "date" and b.kind == "count":
-            return DATE
+        if a.kind == "date" and b.kind in ("count", "number"):
+            return DATE  # a date plus or minus a number of days
         if op == "-" and a.kind == "date" and b.kind == "date":
             return COUNT  # days between
         if "money" in (a.kind, b.kind) and (a.dimensionless or b.dimensionless):

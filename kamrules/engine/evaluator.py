@@ -490,11 +490,10 @@ class Evaluator:
     def _call_paid(self, node, ctx, env):
         name = node.args[0].id
         within = self.ev(node.args[1], ctx, env)
-        current = self.stack_owner()
         total = Decimal(0)
         tn = TraceNode(f"paid({name}, {within})", "paid", node.span)
         for p in within.subperiods(self.plan.period_kind):
-            if p > ctx.period or (p == ctx.period and name == current):
+            if p >= ctx.period:  # earlier periods only: what was paid before this one
                 break
             other = self.context(ctx.payee, p)
             saved, self.stack = self.stack, [tn]
@@ -568,12 +567,6 @@ class Evaluator:
         if self.tracing and self.stack:
             self.stack[-1].rows.append(RowRef(best.table, best.number, best.id, best.values["rate"]))
         return Money(amount.amount * best.values["rate"], target)
-
-    def stack_owner(self):
-        for n in reversed(self.stack):
-            if n.kind == "component":
-                return n.name
-        return None
 
     def _call_share(self, node, ctx, env):
         key = (id(node), ctx.period)

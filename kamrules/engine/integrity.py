@@ -17,7 +17,7 @@ def check_integrity(plan: CheckedPlan, tables: dict) -> None:
     diags: list[Diagnostic] = []
     for name, spec in plan.inputs.items():
         table = tables[name]
-        columns = list(spec.columns)
+        columns = _header(table.path) or list(spec.columns)
         for col in spec.columns.values():
             if col.references is None:
                 continue
@@ -27,7 +27,7 @@ def check_integrity(plan: CheckedPlan, tables: dict) -> None:
             for row in table.rows:
                 v = row.values[col.name]
                 if v is not None and v not in known:
-                    pos = columns.index(col.name) + 1
+                    pos = columns.index(col.name) + 1 if col.name in columns else 1
                     diags.append(Diagnostic(
                         "KR409", f"`{col.name}` = {v!r} in {table.path} row {row.number} is not a "
                         f"{tkey} of `{col.references}`",
@@ -54,3 +54,13 @@ def check_integrity(plan: CheckedPlan, tables: dict) -> None:
                         raise KamError(diags)
     if diags:
         raise KamError(diags)
+
+
+def _header(path: str) -> list:
+    """Column names of a CSV file (to point at the right column); empty if unreadable."""
+    import csv
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            return [h.strip() for h in next(csv.reader(fh), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
