@@ -664,6 +664,8 @@ class Checker:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
             self.error("KR103", f"{node.func}() takes {want} argument(s), got {n}", node.span)
             for a in node.args:
+                if isinstance(a, ast.Name) and (a.id in ROUND_STEPS or a.id in ROUNDING_MODES):
+                    continue
                 if not isinstance(a, ast.Each):
                     self._expr(a, _Scope())
             return False

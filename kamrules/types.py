@@ -114,7 +114,7 @@ def arith(op: str, a: Type, b: Type) -> Type:
         if a.kind == "money" and b.kind == "money":
             if a.currency != b.currency:
                 raise TypeProblem("KR202", f"cannot {'add' if op == '+' else 'subtract'} {a} and {b}",
-                                  "convert one side first, e.g. with fx(amount, EUR, date)")
+                                  'convert one side first, e.g. fx(amount, "EUR", close_date)')
             return a
         if a.dimensionless and b.dimensionless:
             return _dimless_join(a, b)
