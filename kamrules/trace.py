@@ -23,11 +23,14 @@ class RowRef:
     row: int
     id: str
     contribution: object = None  # the row's value in a sum/avg/min/max; None for filters
+    why: tuple = ()  # why this row counts for this payee: assignment, split line, table row
 
     def to_json(self) -> dict:
         out = {"table": self.table, "row": self.row, "id": self.id}
         if self.contribution is not None:
             out["contribution"] = value_json(self.contribution)
+        if self.why:
+            out["why"] = list(self.why)
         return out
 
 
@@ -40,6 +43,7 @@ class TraceNode:
     branch: str | None = None
     rows: list = attrs.Factory(list)
     children: list = attrs.Factory(list)
+    unit: str | None = None  # the type kind of the value ("rate" prints as a percentage)
 
     def to_json(self, seen=None) -> dict:
         out = {"name": self.name, "kind": self.kind, "value": value_json(self.value)}
@@ -75,8 +79,14 @@ def value_json(v):
     return str(v)
 
 
-def show_value(v) -> str:
-    """A value as a KAM would read it: 12,600.00 EUR, 110%, 2025-03-31."""
+def show_value(v, unit: str | None = None) -> str:
+    """A value as a KAM would read it: 12600.00 EUR, 110%, 2025-03-31."""
+    if unit == "rate" and isinstance(v, Decimal):
+        pct = (v * 100).normalize()
+        text = format(pct, "f")
+        if "." in text and len(text.split(".")[1]) > 4:
+            text = format(pct.quantize(Decimal("0.0001")), "f").rstrip("0").rstrip(".")
+        return text + "%"
     if isinstance(v, Money):
         return f"{format_amount(v.amount)} {v.currency}"
     if isinstance(v, Decimal):

@@ -94,3 +94,15 @@ def test_explain_cli_shows_lines_rows_and_json():
     data = json.loads(res.stdout)
     assert {d["component"] for d in data} == {"nrr", "upsell"}
     assert data[0]["trace"]["value"] == {"amount": "12600.00", "currency": "EUR"}
+
+
+def test_trace_says_why_each_row_is_credited():
+    payouts = _payouts("charter-split.kam", "08-charter-split")
+    fee = next(p for p in payouts if p.payee_id == "kam-001" and p.component == "charter_fee")
+    rows = [r for n in fee.trace.walk() if n.kind == "aggregate" for r in n.rows]
+    assert [r.id for r in rows] == ["ch-001", "ch-002", "ch-005"]
+    assert rows[0].why == ("kam of grp-1 on 2025-02-03: assignments row 2 (kam-001 from 2024-01-01)",)
+    grid = _payouts("equipment-colour-grid.kam", "05-colour-grid")
+    bonus = next(p for p in grid if p.payee_id == "eq-001" and str(p.period) == "2025-03")
+    why = {r.id: r.why for n in bonus.trace.walk() if n.kind == "aggregate" for r in n.rows}
+    assert why["eq-dl-002"] == ("colour_rate row 2",)  # 7% discount: yellow

@@ -49,6 +49,8 @@ class Evaluator:
         self.pools: dict = {}
         self.stack: list[TraceNode] = []
         self.constants: dict = {}
+        self.notes: list | None = None  # why-notes of the row being filtered or summed
+        self.why: dict = {}  # (id(row), payee id) -> notes kept when the row passed a filter
 
     # ---------------------------------------------------------------- contexts
     def context(self, payee: Row, period: Period) -> Context:
@@ -78,7 +80,9 @@ class Evaluator:
 
     def _child(self, node: TraceNode):
         if self.tracing and self.stack:
-            self.stack[-1].children.append(node)
+            children = self.stack[-1].children
+            if not any(c is node for c in children):
+                children.append(node)
 
     # ---------------------------------------------------------------- definitions
     def definition(self, ctx: Context, name: str):
@@ -87,7 +91,7 @@ class Evaluator:
             self._child(hit[1])
             return hit[0]
         d = self.plan.definitions[name]
-        node = TraceNode(name, d.kind, d.span)
+        node = TraceNode(name, d.kind, d.span, unit=d.type.kind)
         value = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
         if self.tracing and isinstance(value, list):
             node.rows.extend(RowRef(r.table, r.number, r.id) for r in value)
@@ -289,12 +293,20 @@ class Evaluator:
         else:
             rows = self.ev(source, ctx, env)
         out = []
-        for row in rows:
-            if not select.row_passes_index(row, flt, keys, periods):
-                continue
-            inner = env + (row,)
-            if all(self.ev(c, ctx, inner) for c in flt.rest):
-                out.append(row)
+        saved = self.notes
+        who = ctx.payee.id if ctx is not None else None
+        try:
+            for row in rows:
+                if not select.row_passes_index(row, flt, keys, periods):
+                    continue
+                inner = env + (row,)
+                self.notes = [] if self.tracing else None
+                if all(self.ev(c, ctx, inner) for c in flt.rest):
+                    out.append(row)
+                    if self.notes:
+                        self.why[(id(row), who)] = tuple(self.notes)
+        finally:
+            self.notes = saved
         del depth
         return out
 
@@ -342,7 +354,9 @@ class Evaluator:
             raise Problem("KR301", f"no row of `{dec.name}` matches "
                           f"{', '.join(f'{n} = {show_value(a)}' for (n, _), a in zip(dec.params, args))}",
                           node.span, f"add a row to `{dec.name}` that covers this value")
-        if self.tracing and self.stack:
+        if self.tracing and self.notes is not None:
+            self.notes.append(f"{dec.name} row {matched[0]}")
+        elif self.tracing and self.stack:
             cells = " | ".join(describe(c, _cell_text) for c in dec.rows[matched[0] - 1].cells)
             tn = TraceNode(f"{dec.name}({', '.join(show_value(a) for a in args)})", "decision", dec.span,
                            value=total, branch=f"row {matched[0]}: | {cells} |" if len(matched) == 1
@@ -356,19 +370,27 @@ class Evaluator:
     def _aggregate(self, node, ctx, env, kind):
         arg = node.args[0]
         agg = TraceNode(_short(node), "aggregate", node.span) if self.tracing and not env else None
+        who = ctx.payee.id if ctx is not None else None
         if isinstance(arg, ast.Each):
             rows = self._each_rows(arg, ctx, env)
             values = []
-            for row in rows:
-                v = self.ev(arg.expr, ctx, env + (row,))
-                values.append(v)
-                if agg is not None:
-                    agg.rows.append(RowRef(row.table, row.number, row.id, v))
+            saved = self.notes
+            try:
+                for row in rows:
+                    self.notes = [] if agg is not None else None
+                    v = self.ev(arg.expr, ctx, env + (row,))
+                    values.append(v)
+                    if agg is not None:
+                        why = self.why.get((id(row), who), ()) + tuple(self.notes)
+                        agg.rows.append(RowRef(row.table, row.number, row.id, v, why))
+            finally:
+                self.notes = saved
         else:
             rows = self.ev(arg, ctx, env)
             values = rows
             if agg is not None:
-                agg.rows.extend(RowRef(r.table, r.number, r.id) for r in rows)
+                agg.rows.extend(RowRef(r.table, r.number, r.id, None, self.why.get((id(r), who), ()))
+                                for r in rows)
         result = kind(values, rows, arg)
         if agg is not None:
             agg.value = result
@@ -485,6 +507,10 @@ class Evaluator:
             raise Problem("KR405", f"{len(found)} `{role}` assignments of {account} on {day} (rows "
                           + ", ".join(str(r.number) for r in found) + ")", node.span,
                           "assignments of one role must not overlap; fix the end_date of the old one")
+        if found and self.notes is not None:
+            a = found[0]
+            self.notes.append(f"{role} of {account} on {day}: assignments row {a.number} "
+                              f"({a.values['payee_id']} from {a.values['start_date']})")
         return found[0].values["payee_id"] if found else None
 
     def _call_paid(self, node, ctx, env):

@@ -23,7 +23,7 @@ def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_ro
 def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: set):
     pad = "  " * depth
     where = f"  [line {n.span.line}]" if n.span is not None and n.span.line else ""
-    out.append(f"{pad}{n.name} = {show_value(n.value)}{where}")
+    out.append(f"{pad}{n.name} = {show_value(n.value, n.unit)}{where}")
     if n.span is not None and n.span.line and n.kind in ("component", "let", "param") and src:
         text = src.get(n.span.line, "").strip()
         if text:
@@ -36,6 +36,8 @@ def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: s
     for r in n.rows[:max_rows]:
         c = f" -> {show_value(r.contribution)}" if r.contribution is not None else ""
         out.append(f"{pad}  row {r.row} of {r.table} ({r.id}){c}")
+        for why in r.why:
+            out.append(f"{pad}    because {why}")
     if len(n.rows) > max_rows:
         out.append(f"{pad}  ... {len(n.rows) - max_rows} more rows")
     for c in n.children:
