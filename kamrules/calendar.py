@@ -116,3 +116,49 @@ def periods_between(first: Period, last: Period) -> list[Period]:
         out.append(p)
         p = p.next()
     return out
+
+
+@attrs.frozen
+class PeriodRange:
+    """A span of whole periods, e.g. year-to-date: from the start of the year to the end of
+    the current period. Answers `date in range` and lists its sub-periods for paid()."""
+    first: Period
+    last: Period
+    kind: str = "range"
+
+    @property
+    def start(self) -> dt.date:
+        return self.first.start
+
+    @property
+    def end(self) -> dt.date:
+        return self.last.end
+
+    @property
+    def fiscal_start(self) -> int:
+        return self.first.fiscal_start
+
+    @property
+    def label(self) -> str:
+        return f"{self.first.label}..{self.last.label}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    def contains_date(self, d: dt.date) -> bool:
+        return self.start <= d <= self.end
+
+    def contains(self, other) -> bool:
+        return self.start <= other.start and other.end <= self.end
+
+    def subperiods(self, kind: str) -> list[Period]:
+        out, p = [], Period(self.start, kind, self.fiscal_start)
+        while p.start <= self.end:
+            out.append(p)
+            p = p.next()
+        return out
+
+
+def year_to_date(p: Period) -> PeriodRange:
+    year = p.containing("year")
+    return PeriodRange(Period(year.start, p.kind, p.fiscal_start), p)

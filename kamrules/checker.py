@@ -25,7 +25,7 @@ RESERVED = ("payee", "period")
 ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 PERIOD_ATTRS = {"start": T.DATE, "end": T.DATE, "year": T.PERIOD, "quarter": T.PERIOD,
                 "month": T.PERIOD, "is_quarter_end": T.BOOL, "is_year_end": T.BOOL,
-                "label": T.TEXT}
+                "label": T.TEXT, "year_to_date": T.PERIOD, "previous": T.PERIOD}
 ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
 
 

@@ -200,3 +200,26 @@ def test_fx_converts_at_latest_rate_and_missing_rate_is_an_error(tmp_path):
     res = run_cli("run", PLANS / "fx-commission.kam", "--data", data)
     assert res.returncode == 1
     assert "no fx rate USD->EUR on or before 2025-01-15" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_year_to_date_and_entitled_minus_paid(tmp_path):
+    plan = tmp_path / "ytd.kam"
+    plan.write_text('''
+plan "Cumulative commission"
+currency EUR
+period month
+payees people
+input people key payee_id { payee_id: Text }
+input invoices key invoice_id { invoice_id: Text  payee_id: Text  amount: Money  invoice_date: Date }
+let billed_to_date = sum(amount for invoices where payee_id == payee.id
+                                            and invoice_date in period.year_to_date)
+# entitled to date minus paid to date
+component commission = billed_to_date * 1% - paid(commission, period.year_to_date)
+''')
+    res = run_cli("run", plan, "--data", EXAMPLES / "02-media-advance", "--period", "2025-03")
+    assert res.returncode == 0, res.stderr
+    rows = {(r["payee_id"], r["component"]): D(r["amount"]) for r in csv.DictReader(io.StringIO(res.stdout))}
+    # med-001 bills 110,000 + 130,000 (three invoices) in Jan-Feb and 90,000 in March:
+    # paid 1,100 in January and 1,300 in February; March pays 1% of 330,000 - 2,400.
+    assert rows[("med-001", "commission")] == D("900.00")
+    assert rows[("med-001", "total")] == D("900.00")

@@ -12,7 +12,7 @@ import decimal
 from decimal import Decimal
 
 from .. import ast
-from ..calendar import Period, parse_period
+from ..calendar import Period, PeriodRange, parse_period, year_to_date
 from ..data import Row
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
@@ -266,7 +266,7 @@ class Evaluator:
             a, b = self.ev(node.left, ctx, env), self.ev(node.right, ctx, env)
             if a is None or b is None:
                 res = False
-            elif isinstance(b, Period):
+            elif isinstance(b, (Period, PeriodRange)):
                 res = b.contains_date(a) if isinstance(a, dt.date) else b.contains(a)
             else:
                 res = any(_eq(a, x) for x in b)
@@ -694,7 +694,17 @@ def _period_attr(p: Period, name: str):
         return p.containing(name)
     if name == "label":
         return p.label
+    if name == "year_to_date":
+        return year_to_date(p)
+    if name == "previous":
+        return _previous(p)
     return getattr(p, name)
+
+
+def _previous(p):
+    start = p.start - dt.timedelta(days=1)
+    from ..calendar import period_of
+    return period_of(start, p.kind, p.fiscal_start)
 
 
 def _find_params(env):

@@ -27,6 +27,8 @@ def candidates(table, flt: Filter, key_values: list, periods: list):
     for (col, _), p in zip(flt.in_period, periods):
         if p is None:
             return []
+        if p.kind == "range":  # year-to-date and other spans: checked row by row
+            continue
         kind, fiscal = p.kind, p.fiscal_start
         rows = table.index(col, lambda d, k=kind, f=fiscal: period_of(d, k, f)).get(p, ())
         if best is None or len(rows) < len(best):
