@@ -16,7 +16,7 @@ from ..calendar import Period, PeriodRange, parse_period, year_to_date
 from ..data import Row
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
-from ..money import CENT, CONTEXT, Money, ROUNDING_MODES, quantize
+from ..money import CENT, CONTEXT, Money, quantize
 from ..tables import cell_matches, describe
 from ..trace import RowRef, TraceNode, show_value
 from . import select
