@@ -1,0 +1,120 @@
+"""`kamrules test [PATH...]`: run the example cases written beside plans (see plantest.py).
+
+Prints one line per case (PASS / FAIL / ERROR), a table of the differing rows for each
+failure (payee, period, component, expected, actual, difference), the diagnostics of each
+error, and a pytest-like summary; exit 1 when a case fails. `--junit-xml FILE` writes a
+JUnit report for CI.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+from ..diagnostics import render_text
+from ..money import format_amount
+from ..plantest import CaseResult, run_tests
+from ..source import SourceFile
+from .common import write_output
+
+MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
+
+
+def mismatch_table(result: CaseResult) -> str:
+    header = ("payee", "period", "component", "expected", "actual", "difference", "note")
+    rows = [(m.payee_id, m.period, m.component,
+             format_amount(m.expected) if m.expected is not None else "(not listed) 0.00",
+             format_amount(m.actual) if m.actual is not None else "(none) 0.00",
+             ("+" if m.difference > 0 else "") + format_amount(m.difference), m.note)
+            for m in result.mismatches]
+    widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
+    numeric = {3, 4, 5}
+    lines = []
+    for r in [header] + rows:
+        lines.append("  ".join(r[i].rjust(widths[i]) if i in numeric else r[i].ljust(widths[i])
+                               for i in range(len(header))).rstrip())
+    return "\n".join(lines)
+
+
+def _diag_text(result: CaseResult) -> str:
+    sources = {}
+    for d in result.diagnostics:
+        f = d.span.file if d.span is not None else None
+        if f and f.endswith(".kam") and f not in sources and os.path.exists(f):
+            with open(f, encoding="utf-8") as fh:
+                sources[f] = SourceFile(f, fh.read())
+    return "\n".join(render_text(d, sources) for d in result.diagnostics)
+
+
+def summary_text(results: list[CaseResult], untested: list[str], seconds: float) -> str:
+    out = []
+    width = max((len(r.id) for r in results), default=0)
+    for r in results:
+        desc = r.description.splitlines()[0] if r.description else ""
+        desc = "  " + (desc if len(desc) <= 72 else desc[:71] + "...") if desc else ""
+        out.append(f"{MARK[r.status]:<5} {r.id:<{width}}{desc}".rstrip())
+    for plan in untested:
+        out.append(f"NONE  {plan}: no tests (add case folders under "
+                   f"{os.path.join(os.path.dirname(plan) or '.', 'tests', os.path.splitext(os.path.basename(plan))[0])}/)")
+    bad = [r for r in results if r.status != "pass"]
+    if bad:
+        out.append("")
+    for r in bad:
+        out.append(f"___ {r.id} ({r.case.folder}) ___")
+        if r.status == "fail":
+            out.append(f"{len(r.mismatches)} of the rows differ:")
+            out.append(mismatch_table(r))
+        else:
+            out.append(_diag_text(r))
+        out.append("")
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("fail", "error", "pass")}
+    parts = [f"{counts['fail']} failed"] if counts["fail"] else []
+    parts += [f"{counts['pass']} passed"]
+    if counts["error"]:
+        parts.append(f"{counts['error']} error{'s' if counts['error'] > 1 else ''}")
+    if untested:
+        parts.append(f"{len(untested)} plan{'s' if len(untested) > 1 else ''} without tests")
+    out.append(f"===== {', '.join(parts)} in {seconds:.2f}s =====")
+    return "\n".join(out) + "\n"
+
+
+def junit_xml(results: list[CaseResult], seconds: float) -> str:
+    suite = ET.Element("testsuite", name="kamrules", tests=str(len(results)),
+                       failures=str(sum(r.status == "fail" for r in results)),
+                       errors=str(sum(r.status == "error" for r in results)), time=f"{seconds:.3f}")
+    for r in results:
+        case = ET.SubElement(suite, "testcase", classname=os.path.splitext(os.path.basename(r.case.plan))[0],
+                             name=r.case.name, file=r.case.folder, time=f"{r.seconds:.3f}")
+        if r.status == "fail":
+            el = ET.SubElement(case, "failure", message=f"{len(r.mismatches)} payout rows differ")
+            el.text = mismatch_table(r)
+        elif r.status == "error":
+            el = ET.SubElement(case, "error", message="; ".join(f"{d.code} {d.message}" for d in r.diagnostics))
+            el.text = _diag_text(r)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def cmd_test(args) -> int:
+    started = time.perf_counter()
+    paths = args.paths or ["plans"]
+    results, untested, problems = run_tests(paths)
+    seconds = time.perf_counter() - started
+    for d in problems:
+        print(render_text(d), file=sys.stderr)
+    if args.junit_xml:
+        write_output(junit_xml(results, seconds), args.junit_xml)
+    sys.stdout.write(summary_text(results, untested, seconds))
+    failed = problems or any(r.status != "pass" for r in results) or (args.strict and untested)
+    return 1 if failed else 0
+
+
+def register(sub):
+    t = sub.add_parser("test", help="run the example cases written beside plans (plans/tests/<plan>/<case>/)")
+    t.add_argument("paths", nargs="*", help="plans, folders of plans, or case folders (default: plans)")
+    t.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
+    t.add_argument("--strict", action="store_true", help="fail when a plan has no tests")
+    t.set_defaults(func=cmd_test)
