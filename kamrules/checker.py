@@ -572,8 +572,11 @@ class Checker(CallChecks):
                 conj.append(e)
 
         flat(node.cond)
-        eq, in_period, rest = [], [], []
+        eq, in_period, rest, assigned = [], [], [], []
         for c in conj:
+            hint = self._assigned_hint(c, depth)
+            if hint is not None:
+                assigned.append(hint)
             self._discover_lookup(c)
             col = self._own_column(getattr(c, "left", None), depth)
             other = getattr(c, "right", None)
@@ -592,7 +595,18 @@ class Checker(CallChecks):
                         self.discovery.append((table, col, "date"))
                     continue
             rest.append(c)
-        return Filter(table, tuple(eq), tuple(in_period), tuple(rest))
+        return Filter(table, tuple(eq), tuple(in_period), tuple(rest), tuple(assigned))
+
+    def _assigned_hint(self, c, depth):
+        """`assignee(own_column, role, day) == payee_expr` -> (column, role, payee_expr)."""
+        if not (isinstance(c, ast.BinOp) and c.op == "=="):
+            return None
+        for call, other in ((c.left, c.right), (c.right, c.left)):
+            if isinstance(call, ast.Call) and call.func == "assignee" and len(call.args) == 3:
+                col = self._own_column(call.args[0], depth)
+                if col and not self._reads_row(call.args[1], depth) and not self._reads_row(other, depth):
+                    return (col, call.args[1], other)
+        return None
 
     def _discover_lookup(self, c):
         """`table[key].date_col in period` also places rows of `table` in periods."""

@@ -51,12 +51,16 @@ class Filter:
 
     eq: ((column, expr), ...) conjuncts `column == expr` whose expr does not read the row;
     in_period: ((column, expr), ...) conjuncts `date_column in expr` (expr is a Period);
-    rest: the remaining conjuncts, evaluated per row.
+    rest: the remaining conjuncts, evaluated per row;
+    assigned: ((column, role_expr, payee_expr), ...) for conjuncts
+      `assignee(column, role, day) == payee_expr` (kept in `rest` too): the rows whose
+      account was ever assigned to that payee in that role are the only candidates.
     """
     table: str
     eq: tuple
     in_period: tuple
     rest: tuple
+    assigned: tuple = ()
 
 
 @attrs.define

@@ -288,6 +288,11 @@ class Evaluator:
         periods = [self.ev(e, ctx, env) for _, e in flt.in_period]
         if base_table is not None:
             rows = select.candidates(base_table, flt, keys, periods)
+            for col, role_expr, who_expr in flt.assigned:
+                via = self._assigned_rows(base_table, col, self.ev(role_expr, ctx, env),
+                                          self.ev(who_expr, ctx, env))
+                if rows is None or len(via) < len(rows):
+                    rows = via
             if rows is None:
                 rows = base_table.rows
         else:
@@ -309,6 +314,19 @@ class Evaluator:
             self.notes = saved
         del depth
         return out
+
+    def _assigned_rows(self, table, column, role, payee_id):
+        """Rows of `table` whose `column` names an account ever assigned to payee_id in role,
+        in file order (the exact day is checked by the conjunct itself)."""
+        assignments = self.tables.get("assignments")
+        if assignments is None or payee_id is None:
+            return []
+        accounts = {r.values["account_id"] for r in assignments.index("payee_id").get(payee_id, ())
+                    if r.values["role"] == role}
+        index = table.index(column)
+        rows = [r for a in accounts for r in index.get(a, ())]
+        rows.sort(key=lambda r: r.number)
+        return rows
 
     # ---------------------------------------------------------------- calls
     def _Call(self, node, ctx, env):
