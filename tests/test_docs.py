@@ -1,0 +1,263 @@
+"""Every example in docs/ is tested: plans check, commands print what the page says.
+
+Conventions for fenced blocks in docs/**/*.md (the info string after the backticks):
+
+```kam                      a complete plan: parses and checks with no error
+```kam error=KR201          parses and checks with errors, every one of code KR201
+```kam fragment             statements checked after the fragment prelude
+                            (docs/_prelude.kam: header and the usual inputs)
+```kam file=plans/x.kam     must equal the file, character for character (then checked)
+```kam excerpt=plans/x.kam  consecutive lines of the file (whitespace at line ends ignored)
+```kam variant=plans/x.kam  the file with the block's definitions replacing the ones of the
+                            same name (new ones appended): the result must check
+```kam name=t.kam           starts an assembled plan `t.kam`; ```kam append=t.kam adds the
+                            block to it; the assembly so far is checked at every block
+                            (`error=` applies to it too, without keeping the block)
+rules=plans/x.kam           (with name/append) the assembly so far has exactly the
+                            statements of the file, in any order, comments and layout aside
+```console                  lines `$ kamrules ...` are run from the repo root and their
+                            stdout must equal the lines that follow, up to the next `$`;
+                            a line `...` stands for any number of lines. `exit=N` expects
+                            that exit code (default 0) and `stderr` compares stderr.
+
+Commands run in-process through `kamrules.cli.main` (what `python -m kamrules` calls), which
+keeps the suite fast; one test runs a docs command as a real subprocess to keep them honest.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, run_cli
+from kamrules.checker import check
+from kamrules.cli import main as cli_main
+from kamrules.diagnostics import KamError
+from kamrules.parser import _comment_start, parse
+
+DOCS = ROOT / "docs"
+PRELUDE = DOCS / "_prelude.kam"
+FENCE = re.compile(r"^```(\S*)(.*)$")
+
+
+def _blocks(path: Path):
+    """(lang, attrs, text, line) of every fenced block of a markdown file."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    i = 0
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if m and m.group(1):
+            lang, rest, start = m.group(1), m.group(2), i + 1
+            body = []
+            i += 1
+            while i < len(lines) and lines[i].rstrip() != "```":
+                body.append(lines[i])
+                i += 1
+            yield lang, _attrs(rest), "\n".join(body) + "\n", start
+        i += 1
+
+
+def _attrs(rest: str) -> dict:
+    out = {}
+    for word in rest.split():
+        key, _, value = word.partition("=")
+        out[key] = value if value else True
+    return out
+
+
+def _pages():
+    return sorted(p for p in DOCS.rglob("*.md"))
+
+
+def _all(lang):
+    for page in _pages():
+        for b_lang, attrs, text, line in _blocks(page):
+            if b_lang == lang:
+                yield page, attrs, text, line
+
+
+def _codes(text: str, path: str = "<docs>") -> list[str]:
+    """Error codes of a plan text (parse errors included); [] when it checks clean."""
+    try:
+        plan = parse(text, path)
+    except KamError as err:
+        return [d.code for d in err.diagnostics if d.is_error]
+    from kamrules.source import SourceFile
+    _, diags = check(plan, SourceFile(path, text))
+    return [d.code for d in diags if d.is_error]
+
+
+def _expect(text: str, attrs: dict, where: str):
+    codes = _codes(text, where)
+    want = attrs.get("error")
+    if want:
+        assert codes and set(codes) == {want}, f"{where}: expected only {want}, got {codes}"
+    else:
+        assert codes == [], f"{where}: expected no error, got {codes}\n{text}"
+
+
+def _statements(text: str) -> list[str]:
+    """The statements of a plan as normalised source text (no comments, single spaces)."""
+    plan = parse(text)
+    lines = text.splitlines()
+    out = []
+    for st in plan.statements:
+        chunk = []
+        for n in range(st.span.line, st.span.end_line + 1):
+            line = lines[n - 1]
+            cut = _comment_start(line)
+            chunk.append(line[:cut] if cut is not None else line)
+        out.append(" ".join(" ".join(chunk).split()))
+    return sorted(out)
+
+
+def _defined_names(text: str) -> set[str]:
+    return {st.name for st in parse(text).statements if hasattr(st, "name")}
+
+
+def _variant(base_text: str, block: str) -> str:
+    """The base plan with the block's definitions replacing the same-named ones."""
+    names = _defined_names(block)
+    drop = set()
+    for st in parse(base_text).statements:
+        if getattr(st, "name", None) in names:
+            drop.update(range(st.span.line, st.span.end_line + 1))
+    kept = [line for n, line in enumerate(base_text.splitlines(), 1) if n not in drop]
+    return "\n".join(kept) + "\n" + block
+
+
+# ------------------------------------------------------------------------- kam blocks
+def _kam_cases():
+    """One case per block; name=/append= blocks carry the assembly so far (built here, in
+    page order, so that any single case can run alone)."""
+    assembled: dict[str, str] = {}
+    for page, attrs, text, line in _all("kam"):
+        where = f"{page.relative_to(ROOT)}:{line}"
+        whole = None
+        key = attrs.get("name") or attrs.get("append")
+        if key:
+            if "name" in attrs:
+                assembled[key] = ""
+            whole = assembled.get(key, f"# append to `{key}` before any name={key} block\n!") + text
+            if not attrs.get("error"):
+                assembled[key] = whole
+        yield pytest.param(attrs, text, whole, where, id=where)
+
+
+@pytest.mark.parametrize("attrs, text, whole, where", list(_kam_cases()))
+def test_kam_block(attrs, text, whole, where):
+    if whole is not None:
+        _expect(whole, attrs, where)
+        if "rules" in attrs:
+            target = (ROOT / attrs["rules"]).read_text(encoding="utf-8")
+            assert _statements(whole) == _statements(target), \
+                f"{where}: the assembled plan differs from {attrs['rules']}"
+        return
+    if "file" in attrs:
+        target = (ROOT / attrs["file"]).read_text(encoding="utf-8")
+        assert text == target, f"{where}: differs from {attrs['file']}"
+    if "excerpt" in attrs:
+        target = [ln.rstrip() for ln in (ROOT / attrs["excerpt"]).read_text(encoding="utf-8").splitlines()]
+        want = [ln.rstrip() for ln in text.splitlines()]
+        n = len(want)
+        assert any(target[k:k + n] == want for k in range(len(target) - n + 1)), \
+            f"{where}: not an excerpt of {attrs['excerpt']}"
+        return
+    if "variant" in attrs:
+        base = (ROOT / attrs["variant"]).read_text(encoding="utf-8")
+        _expect(_variant(base, text), attrs, where)
+        return
+    if "fragment" in attrs:
+        text = PRELUDE.read_text(encoding="utf-8") + text
+    _expect(text, attrs, where)
+
+
+# ------------------------------------------------------------------------- console blocks
+def _commands(text: str):
+    """(command line, expected stdout lines) pairs of a console block."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("$ "):
+            out.append((line[2:], []))
+        elif out:
+            out[-1][1].append(line)
+    return out
+
+
+def _matches(got: list[str], want: list[str]) -> bool:
+    """Line-by-line equality; a `...` line in `want` matches any run of lines (maybe none)."""
+    if not want:
+        return not got
+    if want[0] == "...":
+        return any(_matches(got[k:], want[1:]) for k in range(len(got) + 1))
+    return bool(got) and got[0] == want[0] and _matches(got[1:], want[1:])
+
+
+def _run_in_process(argv: list[str]):
+    out, err = io.StringIO(), io.StringIO()
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli_main(argv)
+            except SystemExit as stop:
+                code = stop.code if isinstance(stop.code, int) else 1
+    finally:
+        os.chdir(cwd)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _console_cases():
+    for page, attrs, text, line in _all("console"):
+        for k, (cmd, want) in enumerate(_commands(text)):
+            where = f"{page.relative_to(ROOT)}:{line}"
+            yield pytest.param(cmd, want, attrs, where, id=f"{where}#{k}")
+
+
+@pytest.mark.parametrize("cmd, want, attrs, where", list(_console_cases()))
+def test_console_block(cmd, want, attrs, where):
+    argv = shlex.split(cmd)
+    assert argv[0] == "kamrules", f"{where}: console commands start with `kamrules`"
+    code, out, err = _run_in_process(argv[1:])
+    assert code == int(attrs.get("exit", 0)), f"{where}: `{cmd}` exited {code}\n{err}"
+    got = (err if "stderr" in attrs else out).splitlines()
+    while want and want[-1] == "":
+        want = want[:-1]
+    assert _matches(got, want), f"{where}: `{cmd}` printed\n" + "\n".join(got)
+
+
+def test_a_docs_command_as_a_real_subprocess():
+    """The in-process runner prints what `python -m kamrules` prints."""
+    cmd, want, _, where = next(iter(_console_cases())).values
+    res = run_cli(*shlex.split(cmd)[1:])
+    assert res.returncode == 0, res.stderr
+    assert _matches(res.stdout.splitlines(), [w for w in want if w != ""] or want), where
+
+
+# ------------------------------------------------------------------------- the harness itself
+def test_harness_rejects_what_it_should():
+    good = PRELUDE.read_text(encoding="utf-8")
+    assert _codes(good) == []
+    assert _codes(good + "component c = 1 EUR + 5\n") == ["KR203"]
+    assert _codes(good + "component = 1\n") == ["KR001"]
+    assert _matches(["a", "b", "c"], ["a", "...", "c"])
+    assert not _matches(["a", "b"], ["a"])
+    assert not _matches(["a", "x"], ["a", "b"])
+    base = good + "param rate = 5%\ncomponent c = payee.annual_variable * rate\n"
+    swapped = _variant(base, "param rate = 7%\n")
+    assert "param rate = 5%" not in swapped and swapped.endswith("param rate = 7%\n")
+    assert _statements("plan \"x\"  # c\nparam a = 1\n") == _statements("param  a = 1\nplan \"x\"\n")
+
+
+def test_every_page_is_linked_from_the_index():
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    for page in _pages():
+        rel = page.relative_to(DOCS).as_posix()
+        if rel != "index.md":
+            assert f"({rel})" in index, f"docs/index.md does not link {rel}"
