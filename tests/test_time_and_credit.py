@@ -223,3 +223,14 @@ component commission = billed_to_date * 1% - paid(commission, period.year_to_dat
     # paid 1,100 in January and 1,300 in February; March pays 1% of 330,000 - 2,400.
     assert rows[("med-001", "commission")] == D("900.00")
     assert rows[("med-001", "total")] == D("900.00")
+
+
+def test_unknown_payee_in_targets_is_a_data_error(tmp_path):
+    data = tmp_path / "d"
+    shutil.copytree(EXAMPLES / "01-abtasty-nrr-upsell", data)
+    with open(data / "targets.csv", "a") as fh:
+        fh.write("kam-404,2025-Q1,nrr,1.05\n")
+    out = tmp_path / "payouts.csv"
+    res = run_cli("run", PLANS / "abtasty-kam.kam", "--data", data, "-o", out)
+    assert res.returncode == 1 and not out.exists()
+    assert "targets.csv:8:1: error[KR409]" in res.stderr and "kam-404" in res.stderr
