@@ -55,6 +55,9 @@ CODES = {
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",
     "KR504": "lint: number without a unit where money is expected",
+    "KR505": "lint: component weights do not add up to 100%",
+    "KR506": "lint: more than 4 measures feed the components",
+    "KR507": "lint: variable share of the package outside 10%-50% (needs --data)",
     "KR601": "plan test failed",
 }
 

@@ -1,0 +1,152 @@
+"""Renderers of `kamrules check` findings for people and for CI: text, json, github, junit, sarif.
+
+Input: a list of `Checked` (one per plan file: its path, source text if it could be read, and
+its diagnostics). Output: one string. No renderer prints pay amounts: findings are about plans.
+
+- text: the caret blocks of `diagnostics.render_text`, then a one-line summary.
+- json: {"version": 1, "files": [{"file", "errors", "warnings", "diagnostics": [...]}], "summary"}.
+- github: workflow commands, `::error file=F,line=L,col=C,title=KRnnn::message` (warnings as
+  `::warning`), shown as annotations on pull requests.
+- junit: one <testcase> per plan; a <failure> per error (and per warning with --strict).
+- sarif: SARIF 2.1.0, one run, rules from `diagnostics.CODES`, for code-scanning uploads.
+"""
+from __future__ import annotations
+
+import json
+from xml.sax.saxutils import escape, quoteattr
+
+import attrs
+
+from .. import __version__
+from ..diagnostics import CODES, Diagnostic, render_text
+from ..source import SourceFile
+
+FORMATS = ("text", "json", "github", "junit", "sarif")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+DOCS = "docs/diagnostics.md"
+
+
+@attrs.frozen
+class Checked:
+    path: str
+    source: SourceFile | None
+    diagnostics: tuple
+
+
+def _counts(results):
+    errors = sum(1 for r in results for d in r.diagnostics if d.is_error)
+    return errors, sum(len(r.diagnostics) for r in results) - errors
+
+
+def _failing(d: Diagnostic, strict: bool) -> bool:
+    return d.is_error or strict
+
+
+def render(fmt: str, results: list[Checked], strict: bool = False) -> str:
+    return {"text": render_text_report, "json": render_json, "github": render_github,
+            "junit": render_junit, "sarif": render_sarif}[fmt](results, strict)
+
+
+def render_text_report(results, strict=False) -> str:
+    blocks = []
+    for r in results:
+        sources = {r.source.path: r.source} if r.source is not None else {}
+        blocks += [render_text(d, sources) for d in r.diagnostics]
+    errors, warnings = _counts(results)
+    summary = f"{len(results)} plan(s) checked: {errors} error(s), {warnings} warning(s)"
+    return "\n".join(blocks + [summary]) + "\n"
+
+
+def render_json(results, strict=False) -> str:
+    files = []
+    for r in results:
+        errors = sum(1 for d in r.diagnostics if d.is_error)
+        files.append({"file": r.path, "errors": errors, "warnings": len(r.diagnostics) - errors,
+                      "diagnostics": [d.to_json() for d in r.diagnostics]})
+    errors, warnings = _counts(results)
+    out = {"version": 1, "files": files,
+           "summary": {"plans": len(results), "errors": errors, "warnings": warnings}}
+    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+
+
+def _gh_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_prop(s: str) -> str:
+    return _gh_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(results, strict=False) -> str:
+    lines = []
+    for r in results:
+        for d in r.diagnostics:
+            level = "error" if _failing(d, strict) else "warning"
+            props = []
+            span = d.span
+            if span is not None and span.line > 0:
+                props += [f"file={_gh_prop(span.file)}", f"line={span.line}", f"col={span.column}"]
+                if span.end_line >= span.line:
+                    props += [f"endLine={span.end_line}"]
+                    if span.end_line == span.line:
+                        props += [f"endColumn={span.end_column}"]
+            else:
+                props.append(f"file={_gh_prop(r.path)}")
+            props.append(f"title={_gh_prop(d.code)}")
+            message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+            lines.append(f"::{level} {','.join(props)}::{_gh_data(message)}")
+    return "".join(line + "\n" for line in lines)
+
+
+def render_junit(results, strict=False) -> str:
+    cases, failures = [], 0
+    for r in results:
+        failing = [d for d in r.diagnostics if _failing(d, strict)]
+        failures += bool(failing)
+        body = "".join(
+            f"\n      <failure type={quoteattr(d.code)} message={quoteattr(d.message)}>"
+            f"{escape(render_text(d, {r.source.path: r.source} if r.source else {}))}</failure>"
+            for d in failing)
+        others = [d for d in r.diagnostics if not _failing(d, strict)]
+        if others:
+            text = "\n".join(render_text(d, {r.source.path: r.source} if r.source else {}) for d in others)
+            body += f"\n      <system-out>{escape(text)}</system-out>"
+        close = "\n    </testcase>" if body else "/>"
+        head = f"    <testcase classname=\"kamrules.check\" name={quoteattr(r.path)}"
+        cases.append(head + (">" + body + close if body else close))
+    return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
+            f"  <testsuite name=\"kamrules check\" tests=\"{len(results)}\" failures=\"{failures}\" "
+            "errors=\"0\">\n" + "\n".join(cases) + ("\n" if cases else "") + "  </testsuite>\n</testsuites>\n")
+
+
+def _region(span) -> dict:
+    region = {"startLine": span.line, "startColumn": span.column}
+    if span.end_line >= span.line and span.end_line > 0:
+        region["endLine"] = span.end_line
+        if span.end_column > 0:
+            region["endColumn"] = span.end_column
+    return region
+
+
+def render_sarif(results, strict=False) -> str:
+    codes = sorted({d.code for r in results for d in r.diagnostics})
+    index = {c: i for i, c in enumerate(codes)}
+    rules = [{"id": c, "shortDescription": {"text": CODES.get(c, c)},
+              "help": {"text": f"see {DOCS}#{c.lower()}"}} for c in codes]
+    out = []
+    for r in results:
+        for d in r.diagnostics:
+            span = d.span
+            uri = span.file if span is not None and span.line > 0 else r.path
+            loc = {"physicalLocation": {"artifactLocation": {"uri": uri}}}
+            if span is not None and span.line > 0:
+                loc["physicalLocation"]["region"] = _region(span)
+            text = d.message + (f" (hint: {d.hint})" if d.hint else "")
+            out.append({"ruleId": d.code, "ruleIndex": index[d.code],
+                        "level": "error" if _failing(d, strict) else "warning",
+                        "message": {"text": text}, "locations": [loc]})
+    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
+           "runs": [{"tool": {"driver": {"name": "kamrules", "version": __version__,
+                                         "rules": rules}},
+                     "results": out}]}
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
