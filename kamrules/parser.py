@@ -46,8 +46,10 @@ def grammar_text() -> str:
 
 @functools.lru_cache(maxsize=1)
 def _lark() -> lark.Lark:
+    # cache=True keeps the built LALR tables in the temp folder (keyed by grammar and lark
+    # version): every later start of kamrules skips the table construction.
     return lark.Lark(grammar_text(), parser="lalr", lexer="contextual",
-                     propagate_positions=True, maybe_placeholders=True)
+                     propagate_positions=True, maybe_placeholders=True, cache=True)
 
 
 def _span_tok(path: str, tok: Token) -> Span:
