@@ -1,0 +1,121 @@
+"""`kamrules simulate PLAN... --data DIR...`: every plan on every data scenario, side by side.
+
+Per plan x scenario: total fixed (sum of `annual_fixed` of the payees when the payees input
+declares it, prorated to the months simulated), total variable, fixed + variable, the
+revenue measure (`--revenue LET`: a let of the plans, summed over payees and periods) and
+the cost ratio revenue / (fixed + variable); then the variable per payee. `--format csv`
+prints the payout rows with components named `component@tag` (tag = the plan's file stem
+minus the prefix the plans share), as in examples/04-uncapped-scenarios/*/expected.csv.
+"""
+from __future__ import annotations
+
+import decimal
+import os
+from decimal import Decimal
+
+from ..checker import check
+from ..data import load_data
+from ..diagnostics import Diagnostic, KamError, did_you_mean
+from ..engine import evaluate, plan_periods
+from ..engine.evaluator import Evaluator, Problem, fail
+from ..money import CONTEXT, Money
+from ..parser import parse_file
+from ..report import compare
+from .common import write_output
+
+FIXED_COLUMN = "annual_fixed"
+
+
+def _load(path: str, revenue: str | None):
+    plan, source = parse_file(path)
+    checked, diags = check(plan, source)
+    errors = [d for d in diags if d.is_error]
+    if errors:
+        raise KamError(errors)
+    if revenue is not None:
+        d = checked.definitions.get(revenue)
+        lets = [n for n, x in checked.definitions.items() if x.kind in ("let", "param")]
+        if d is None or d.kind not in ("let", "param"):
+            raise KamError([Diagnostic("KR101", f"--revenue {revenue}: {path} has no let `{revenue}`",
+                                       hint=did_you_mean(revenue, lets) or "lets: " + ", ".join(lets[:12]))])
+        if d.type.kind not in ("money", "number", "count"):
+            raise KamError([Diagnostic("KR201", f"--revenue {revenue} is a {d.type}, not an amount",
+                                       d.span, "name a let that is Money (e.g. the expansion booked)")])
+    return checked
+
+
+def fixed_cost(plan, tables, periods) -> Decimal | None:
+    spec = plan.inputs[plan.payees_table]
+    if FIXED_COLUMN not in spec.columns:
+        return None
+    months = sum(p.months for p in periods)
+    total = Decimal(0)
+    for row in tables[plan.payees_table].rows:
+        v = row.values.get(FIXED_COLUMN)
+        if v is not None:
+            total += v.amount if isinstance(v, Money) else v
+    with decimal.localcontext(CONTEXT):
+        return total * months / 12
+
+
+def revenue_measure(plan, tables, periods, name: str) -> Decimal:
+    """Sum of a let over every eligible payee and calculation period (read-only engine use)."""
+    total = Decimal(0)
+    with decimal.localcontext(CONTEXT):
+        ev = Evaluator(plan, tables, trace=False)
+        for payee in sorted(ev.payees, key=lambda r: r.id):
+            for period in periods:
+                for calc in period.subperiods(plan.period_kind):
+                    c = ev.context(payee, calc)
+                    try:
+                        if not ev.is_eligible(c):
+                            continue
+                        v = ev.definition(c, name)
+                    except Problem as p:
+                        fail(p, c)
+                    if v is not None:
+                        total += v.amount if isinstance(v, Money) else v
+    return total
+
+
+def scenario_names(folders: list[str]) -> list[str]:
+    names = [os.path.basename(os.path.normpath(f)) for f in folders]
+    return names if len(set(names)) == len(names) else [os.path.normpath(f) for f in folders]
+
+
+def cmd_simulate(args) -> int:
+    plans = [_load(p, args.revenue) for p in args.plans]
+    tags = compare.plan_tags(args.plans)
+    results = []
+    for folder, scenario in zip(args.data, scenario_names(args.data)):
+        for path, plan, tag in zip(args.plans, plans, tags):
+            tables = load_data(plan, folder)
+            periods = plan_periods(plan, tables, args.period)
+            payouts = evaluate(plan, tables, periods, trace=False)
+            currencies = {p.currency for p in payouts} | {plan.currency}
+            if len(currencies) > 1:
+                raise KamError([Diagnostic("KR202", f"{path} pays in {', '.join(sorted(currencies))} on "
+                                           f"{scenario}: simulate adds amounts of one currency only")])
+            revenue = revenue_measure(plan, tables, periods, args.revenue) if args.revenue else None
+            results.append(compare.SimResult(scenario, tag, path, plan.currency, tuple(payouts),
+                                             fixed_cost(plan, tables, periods), revenue))
+    if args.format == "csv":
+        text = compare.simulate_csv(results)
+    elif args.format == "json":
+        text = compare.simulate_json(results)
+    else:
+        text = compare.simulate_table(results)
+    write_output(text, args.output)
+    return 0
+
+
+def register(sub):
+    s = sub.add_parser("simulate", help="several plans on several data scenarios, side by side")
+    s.add_argument("plans", nargs="+", metavar="PLAN")
+    s.add_argument("--data", nargs="+", required=True, metavar="DIR", help="one folder of CSV exports per scenario")
+    s.add_argument("--revenue", metavar="LET", help="the let that measures revenue (e.g. expansion), "
+                   "summed over payees, for the cost ratio revenue / (fixed + variable)")
+    s.add_argument("--period", help="simulate this period only (2025-Q1, 2025)")
+    s.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    s.add_argument("-o", "--output", help="write to this file instead of stdout")
+    s.set_defaults(func=cmd_simulate)
