@@ -32,6 +32,13 @@ def test_every_plan_in_plans_passes_its_tests():
     assert "passed" in res.stdout.splitlines()[-1]
 
 
+def test_each_case_plan_has_the_acceptance_case_and_a_hand_made_one():
+    for stem in ACCEPTANCE_PLANS:
+        names = [c.name for c in cases_of(str(PLANS / f"{stem}.kam"))]
+        assert any(n.startswith("acceptance") for n in names), stem
+        assert any(not n.startswith("acceptance") for n in names), stem
+
+
 def test_a_wrong_amount_fails_with_a_diff_table_and_exit_1(tmp_path):
     folder = _plan_with_case(tmp_path)
     text = (folder / "expected.csv").read_text()
