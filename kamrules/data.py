@@ -1,29 +1,64 @@
-"""Input tables: reads the CSV files a plan declares and validates them against its schema.
+"""Input tables: reads the CSV (or JSON) files a plan declares and validates them against
+its schema.
 
-Every value is parsed to its declared type (Money and ratios as Decimal, never float);
-each problem is a Diagnostic pointing at file:row:column. Rows keep their line number and id
-so traces can cite them.
+Every value is parsed to its declared type (Money and ratios as Decimal, never float); each
+problem is a Diagnostic pointing at file:row:column with the raw value. Rows keep their line
+number and id so traces can cite them.
+
+Accepted and rejected, on purpose:
+- CSV: UTF-8 with or without BOM, LF or CRLF line ends, RFC 4180 quoting. A header cell
+  is stripped; a column the plan declares twice in the header is an error.
+- Surrounding whitespace of a typed cell (` 12 `, ` 2025-04-01`) is ignored: exports pad
+  cells. Text cells are kept as written.
+- Numbers are plain decimals in ASCII digits: `1234.56`, `-3`, `.5`; rates may end in `%`.
+  Rejected with a reason: thousands separators or decimal commas (`1,000.00`), `1_000`,
+  exponents (`1e5`), `NaN`, `Infinity`, other digits than 0-9 (Arabic-Indic...), and more
+  than 40 characters. A Money cell may not carry more decimal places than its currency
+  has (EUR 2, JPY 0, KWD 3: `MINOR_UNITS`); trailing zeros are fine (`12.50`, `12.500`).
+- Dates are `YYYY-MM-DD` and must exist (2025-02-30 is rejected).
+- JSON (`input deals from "deals.json"`): an array of flat objects, one per row; a key
+  absent or `null` is an empty cell. Numbers are read from their text into Decimal (never
+  float) with the same rules as CSV cells, so `1e5` and `1.005` (EUR) are rejected too;
+  `NaN`/`Infinity`, duplicate keys in an object, nested arrays or objects, a number in a
+  Text column and a `true`/`false` outside a Bool column are errors. The row number
+  reported is the line where the object starts.
+- Limits (kamrules/limits.py): rows per table, characters per cell.
 """
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 import re
 from decimal import Decimal
 
 import attrs
 
+from . import limits
 from .calendar import parse_period
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .ir import CheckedPlan, InputTable
 from .money import Money
 from .source import Span
 
-_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 _TRUE = {"true", "yes", "1", "y"}
 _FALSE = {"false", "no", "0", "n"}
-MAX_FIELD = 10_000  # characters in one cell
+_SPECIAL = {"nan", "+nan", "-nan", "snan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
+MAX_FIELD = limits.MAX_CELL_CHARS  # kept for callers of the old name
+
+# ISO 4217 minor units (decimal places) of the currencies a plan is likely to use; any other
+# three-letter code is taken to have 2.
+MINOR_UNITS = {
+    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2, "NZD": 2, "SEK": 2, "NOK": 2,
+    "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "RON": 2, "BRL": 2, "MXN": 2, "INR": 2, "CNY": 2,
+    "HKD": 2, "SGD": 2, "ZAR": 2, "TRY": 2, "ILS": 2, "MAD": 2, "AED": 2, "SAR": 2,
+    "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XOF": 0, "XAF": 0, "PYG": 0, "UGX": 0,
+    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3, "LYD": 3, "IQD": 3,
+    "CLF": 4, "UYW": 4,
+}
 
 
 @attrs.define(slots=True, eq=False)
@@ -67,27 +102,62 @@ class Table:
         return self._indexes[key]
 
 
+def minor_units(currency: str | None) -> int:
+    return MINOR_UNITS.get(currency or "", 2)
+
+
+def _number_reason(text: str, s: str) -> str:
+    """Why `s` (the stripped cell) is not a plain decimal number."""
+    low = s.lower()
+    bad_digit = next((ch for ch in s if ch.isdigit() and ch not in "0123456789"), None)
+    if bad_digit is not None:
+        return f"`{text}` uses the digit {bad_digit!r} (U+{ord(bad_digit):04X}); write digits 0-9"
+    if low.lstrip("+-") in {x.lstrip("+-") for x in _SPECIAL}:
+        return f"`{text}` is not a number (NaN and Infinity are not amounts)"
+    if "," in s:
+        return (f"`{text}` has a comma: no thousands separator and no decimal comma "
+                "(write 1234.56)")
+    if "_" in s or re.fullmatch(r"[+-]?[0-9]{1,3}([ '\u00a0\u202f][0-9]{3})+(\.[0-9]*)?", s):
+        return f"`{text}` has a digit separator (write 1234.56, without `_`, spaces or quotes)"
+    if re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)e[+-]?[0-9]+", low):
+        return f"`{text}` has an exponent (write the number out in full: 1500000, not 1.5e6)"
+    return f"`{text}` is not a decimal number (write 1234.56: a dot, no thousands separator)"
+
+
 def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 1):
-    """Parse one CSV cell to the runtime value of `kind`; raise ValueError with a reason."""
+    """Parse one cell to the runtime value of `kind`; raise ValueError with a reason that
+    quotes the raw text."""
     s = text.strip()
     if kind in ("money", "number", "rate", "count"):
+        if len(s) > limits.MAX_NUMBER_DIGITS:
+            raise ValueError(f"`{text[:20]}...` is a number of {len(s)} characters (at most "
+                             f"{limits.MAX_NUMBER_DIGITS})")
         pct = kind == "rate" and s.endswith("%")
         body = s[:-1].strip() if pct else s
         if not _DECIMAL.match(body):
-            raise ValueError(f"`{text}` is not a decimal number (write 1234.56: a dot, no "
-                             "thousands separator, no exponent)")
+            raise ValueError(_number_reason(text, body))
         value = Decimal(body)
         if pct:
             value = value.scaleb(-2)
         if kind == "count" and value != value.to_integral_value():
             raise ValueError(f"`{text}` is not a whole number")
-        return Money(value, currency) if kind == "money" else value
+        if kind == "money":
+            places = minor_units(currency)
+            exp = value.normalize().as_tuple().exponent
+            if isinstance(exp, int) and -exp > places:
+                raise ValueError(f"`{text}` has more decimal places than {currency} has ({places})")
+            return Money(value, currency)
+        return value
     if kind == "date":
+        if not _DATE.match(s):
+            raise ValueError(f"`{text}` is not a date (expected YYYY-MM-DD, e.g. 2025-04-01)")
         try:
-            return dt.date.fromisoformat(s) if len(s) == 10 else _bad_date(text)
-        except ValueError:
-            return _bad_date(text)
+            return dt.date.fromisoformat(s)
+        except ValueError as err:
+            raise ValueError(f"`{text}` is not a date that exists ({err})") from None
     if kind == "period":
+        if any(ch.isdigit() and ch not in "0123456789" for ch in s):
+            raise ValueError(f"`{text}` is not a period (write 2025-Q1, 2025-03 or 2025)")
         return parse_period(s, fiscal_start)
     if kind == "bool":
         low = s.lower()
@@ -99,22 +169,178 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
     return text
 
 
-def _bad_date(text):
-    raise ValueError(f"`{text}` is not a date (expected YYYY-MM-DD, e.g. 2025-04-01)")
+class _JsonNumber(str):
+    """The text of a JSON number, kept as written (never a float)."""
+
+
+class _JsonReject(Exception):
+    pass
+
+
+def _json_constant(name):
+    raise _JsonReject(f"`{name}` is not a number")
+
+
+def _json_object(pairs):
+    out = {}
+    for k, v in pairs:
+        if k in out:
+            raise _JsonReject(f"the key `{k}` appears twice in one object")
+        out[k] = v
+    return out
+
+
+_JSON = json.JSONDecoder(parse_float=_JsonNumber, parse_int=_JsonNumber, parse_constant=_json_constant,
+                         object_pairs_hook=_json_object)
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _json_records(path: str, text: str):
+    """(line, column, object) for each item of a JSON array; KamError on malformed JSON."""
+    def err(pos, msg, hint=None):
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        return KamError([Diagnostic("KR403", f"{path}: {msg}", Span(path, line, col, line, col + 1),
+                                    hint or "an input file in JSON is an array of objects: [{\"id\": \"a\"}, ...]")])
+    pos = _WS.match(text, 0).end()
+    if text[pos:pos + 1] != "[":
+        raise err(pos, "is not a JSON array")
+    pos = _WS.match(text, pos + 1).end()
+    line, line_pos = 1, 0
+    if text[pos:pos + 1] == "]":
+        pos += 1
+    else:
+        while True:
+            line += text.count("\n", line_pos, pos)
+            line_pos = pos
+            col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+            try:
+                obj, end = _JSON.raw_decode(text, pos)
+            except json.JSONDecodeError as e:
+                raise err(e.pos, f"is not valid JSON: {e.msg}") from None
+            except _JsonReject as e:
+                raise err(pos, f"item at line {line}: {e}") from None
+            except RecursionError:
+                raise err(pos, f"item at line {line} nests too deeply") from None
+            if not isinstance(obj, dict):
+                raise err(pos, f"item at line {line} is not an object")
+            yield line, col, obj
+            pos = _WS.match(text, end).end()
+            ch = text[pos:pos + 1]
+            if ch == ",":
+                pos = _WS.match(text, pos + 1).end()
+                continue
+            if ch == "]":
+                pos += 1
+                break
+            raise err(pos, "expected `,` or `]` after an item")
+    if _WS.match(text, pos).end() != len(text):
+        raise err(pos, "has text after the closing `]`")
+
+
+def _missing_file(spec: InputTable, path: str):
+    folder = os.path.dirname(path) or "."
+    present = sorted(f for f in os.listdir(folder) if f.endswith((".csv", ".json"))) \
+        if os.path.isdir(folder) else []
+    hint = did_you_mean(os.path.basename(path), present)
+    if hint is None:
+        hint = f"files there: {', '.join(present)}" if present else "check --data points at the folder of CSV exports"
+    return KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which does not exist",
+                                spec.span, hint)])
+
+
+class _Loader:
+    """Validates records (CSV rows or JSON objects) against one input's columns."""
+
+    def __init__(self, spec: InputTable, path: str, fiscal_start: int, max_rows: int | None):
+        self.spec, self.path, self.fiscal_start = spec, path, fiscal_start
+        self.base = os.path.basename(path)
+        self.max_rows = limits.MAX_ROWS if max_rows is None else max_rows
+        self.diags: list[Diagnostic] = []
+        self.rows: list[Row] = []
+        self.id_col = spec.key or next(iter(spec.columns))
+        self.seen_unique = {c: {} for c, s in spec.columns.items() if s.unique or c == spec.key}
+
+    def full(self) -> bool:
+        return len(self.diags) >= limits.MAX_DIAGNOSTICS
+
+    def cell_error(self, code, line, col, name, message, hint=None):
+        self.diags.append(Diagnostic(code, f"{self.base} row {line}, column `{name}`: {message}",
+                                     Span(self.path, line, col, line, col + 1), hint))
+
+    def check_count(self, line):
+        if len(self.rows) >= self.max_rows:
+            raise KamError([Diagnostic("KR408", f"{self.path} has more than {self.max_rows} rows",
+                                       Span(self.path, line, 1, line, 2),
+                                       "split the export (e.g. by year) or raise kamrules.limits.MAX_ROWS")])
+
+    def add(self, line: int, cells: dict):
+        """cells: column -> (raw value, position); raw is str, _JsonNumber, bool or None."""
+        values = {}
+        for name, col in self.spec.columns.items():
+            raw, pos = cells.get(name, (None, 1))
+            kind = col.type.kind
+            if isinstance(raw, str) and len(raw) > limits.MAX_CELL_CHARS:
+                self.cell_error("KR408", line, pos, name, f"the value `{raw[:20]}...` has {len(raw)} "
+                                f"characters (at most {limits.MAX_CELL_CHARS})")
+                values[name] = None
+                continue
+            if raw is None or (isinstance(raw, str) and not isinstance(raw, _JsonNumber) and not raw.strip()):
+                if not col.optional:
+                    self.cell_error("KR403", line, pos, name, f"empty but the column is required",
+                                    f"declare it `{name}: optional {col.type}` if it may be empty, or fill it")
+                values[name] = None
+                continue
+            try:
+                if isinstance(raw, bool):
+                    if kind != "bool":
+                        raise ValueError(f"`{str(raw).lower()}` is not a {col.type}")
+                    values[name] = raw
+                elif isinstance(raw, _JsonNumber):
+                    if kind not in ("money", "number", "rate", "count"):
+                        raise ValueError(f"the number `{raw}` is not a {col.type} (write it as a string)")
+                    values[name] = parse_value(str(raw), kind, col.type.currency, self.fiscal_start)
+                elif isinstance(raw, str):
+                    values[name] = parse_value(raw, kind, col.type.currency, self.fiscal_start)
+                else:
+                    raise ValueError(f"`{json.dumps(raw)[:40]}` is not a {col.type} (nested values "
+                                     "are not read)")
+            except ValueError as err:
+                self.cell_error("KR403", line, pos, name, f"({col.type}) {err}")
+                values[name] = None
+        for ucol, seen in self.seen_unique.items():
+            v = values.get(ucol)
+            if v is None:
+                continue
+            if v in seen:
+                raw, pos = cells.get(ucol, ("", 1))
+                self.cell_error("KR404", line, pos, ucol, f"`{raw}` appears twice (rows {seen[v]} and {line})",
+                                f"`{ucol}` is declared {'the key' if ucol == self.spec.key else 'unique'}")
+            else:
+                seen[v] = line
+        ident = values.get(self.id_col)
+        self.rows.append(Row(self.spec.name, line, str(ident) if ident is not None else f"row {line}", values))
+
+    def header_errors(self, header: list, where: Span, required_only: bool = False):
+        diags = []
+        for name, col in self.spec.columns.items():
+            if name not in header and not (required_only and col.optional):
+                hint = did_you_mean(name, header) or (f"columns in the file: {', '.join(header)}"
+                                                      if header else "the file has no columns")
+                diags.append(Diagnostic("KR402", f"{self.path} has no column `{name}` (declared in input "
+                                        f"`{self.spec.name}`)", where, hint))
+        return diags
 
 
 def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int | None = None) -> Table:
-    diags: list[Diagnostic] = []
+    """Read and validate one input file (CSV, or JSON when the name ends in .json)."""
+    if path.lower().endswith(".json"):
+        return _load_json(spec, path, fiscal_start, max_rows)
+    loader = _Loader(spec, path, fiscal_start, max_rows)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
     except OSError:
-        folder = os.path.dirname(path) or "."
-        present = sorted(f for f in os.listdir(folder) if f.endswith(".csv")) if os.path.isdir(folder) else []
-        hint = did_you_mean(os.path.basename(path), present)
-        if hint is None:
-            hint = f"files there: {', '.join(present)}" if present else "check --data points at the folder of CSV exports"
-        raise KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which does not exist",
-                                   spec.span, hint)]) from None
+        raise _missing_file(spec, path) from None
     with fh:
         reader = csv.reader(fh, strict=True)
         try:
@@ -124,70 +350,30 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                                            Span(path, 1, 1, 1, 2),
                                            "the first line names the columns: " + ",".join(spec.columns))])
             header = [h.strip() for h in header]
-            positions = {}
-            for name in spec.columns:
-                if name in header:
-                    positions[name] = header.index(name)
-                else:
-                    hint = did_you_mean(name, header) or f"columns in the file: {', '.join(header)}"
-                    diags.append(Diagnostic("KR402", f"{path} has no column `{name}` (declared in input "
-                                            f"`{spec.name}`)", Span(path, 1, 1, 1, 2), hint))
-            dupes = {h for h in header if header.count(h) > 1 and h in spec.columns}
-            for h in sorted(dupes):
-                diags.append(Diagnostic("KR402", f"{path} has the column `{h}` twice", Span(path, 1, 1, 1, 2)))
+            diags = loader.header_errors(header, Span(path, 1, 1, 1, 2))
+            for h in sorted({h for h in header if header.count(h) > 1 and h in spec.columns}):
+                pos = [i for i, x in enumerate(header) if x == h][1] + 1
+                diags.append(Diagnostic("KR402", f"{path} has the column `{h}` twice (header cells "
+                                        f"{header.index(h) + 1} and {pos})", Span(path, 1, pos, 1, pos + 1),
+                                        "rename or drop one of them"))
             if diags:
                 raise KamError(diags)
-            rows = []
-            id_col = spec.key or next(iter(spec.columns))
-            seen_unique: dict = {c: {} for c, s in spec.columns.items() if s.unique or c == spec.key}
+            positions = {name: header.index(name) for name in spec.columns}
             for record in reader:
                 line = reader.line_num
                 if not record or all(not cell.strip() for cell in record):
                     continue
-                if max_rows is not None and len(rows) >= max_rows:
-                    raise KamError([Diagnostic("KR408", f"{path} has more than {max_rows} rows",
-                                               Span(path, line, 1, line, 2),
-                                               "raise the limit with --max-rows if this is expected")])
+                loader.check_count(line)
                 if len(record) != len(header):
-                    diags.append(Diagnostic("KR403", f"row has {len(record)} cells but the header has "
-                                            f"{len(header)}", Span(path, line, 1, line, 2),
-                                            "quote cells that contain commas"))
-                    continue
-                values = {}
-                for name, col in spec.columns.items():
-                    pos = positions[name]
-                    cell = record[pos]
-                    span = Span(path, line, pos + 1, line, pos + 2)
-                    if len(cell) > MAX_FIELD:
-                        diags.append(Diagnostic("KR408", f"cell `{name}` is longer than {MAX_FIELD} characters", span))
-                        continue
-                    if not cell.strip():
-                        if not col.optional:
-                            diags.append(Diagnostic(
-                                "KR403", f"empty `{name}` in {spec.name} (row {line}) but the column is required",
-                                span, f"declare it `{name}: optional {col.type}` if it may be empty, or fill it"))
-                        values[name] = None
-                        continue
-                    try:
-                        values[name] = parse_value(cell, col.type.kind, col.type.currency, fiscal_start)
-                    except ValueError as err:
-                        diags.append(Diagnostic("KR403", f"column `{name}` ({col.type}): {err}", span,
-                                                f"row {line} of {os.path.basename(path)}"))
-                        values[name] = None
-                for ucol, seen in seen_unique.items():
-                    v = values.get(ucol)
-                    if v is None:
-                        continue
-                    if v in seen:
-                        diags.append(Diagnostic("KR404", f"`{ucol}` = {record[positions[ucol]]!r} appears twice "
-                                                f"(rows {seen[v]} and {line})", Span(path, line, positions[ucol] + 1,
-                                                                                    line, positions[ucol] + 2),
-                                                f"`{ucol}` is declared unique"))
-                    else:
-                        seen[v] = line
-                ident = values.get(id_col)
-                rows.append(Row(spec.name, line, str(ident) if ident is not None else f"row {line}", values))
-                if len(diags) >= 50:
+                    shown = ",".join(record)
+                    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+                    loader.diags.append(Diagnostic(
+                        "KR403", f"{loader.base} row {line} has {len(record)} cells but the header has "
+                        f"{len(header)}: `{shown}`", Span(path, line, 1, line, 2),
+                        "quote cells that contain commas"))
+                else:
+                    loader.add(line, {name: (record[p], p + 1) for name, p in positions.items()})
+                if loader.full():
                     break
         except csv.Error as err:
             raise KamError([Diagnostic("KR403", f"{path} is not valid CSV: {err}",
@@ -196,9 +382,42 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
         except UnicodeDecodeError:
             raise KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
                                        "export the CSV as UTF-8")]) from None
-    if diags:
-        raise KamError(diags)
-    return Table(spec, path, rows)
+    if loader.diags:
+        raise KamError(loader.diags)
+    return Table(spec, path, loader.rows)
+
+
+def _load_json(spec: InputTable, path: str, fiscal_start: int, max_rows: int | None) -> Table:
+    loader = _Loader(spec, path, fiscal_start, max_rows)
+    try:
+        with open(path, encoding="utf-8-sig") as fh:
+            text = fh.read()
+    except OSError:
+        raise _missing_file(spec, path) from None
+    except UnicodeDecodeError:
+        raise KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
+                                   "write the JSON as UTF-8")]) from None
+    keys_seen: set = set()
+    records = []
+    for line, col, obj in _json_records(path, text):
+        if len(records) >= loader.max_rows:
+            raise KamError([Diagnostic("KR408", f"{path} has more than {loader.max_rows} rows",
+                                       Span(path, line, 1, line, 2),
+                                       "split the export (e.g. by year) or raise kamrules.limits.MAX_ROWS")])
+        keys_seen.update(obj)
+        records.append((line, col, obj))
+    if records:
+        diags = loader.header_errors(sorted(keys_seen), Span(path, records[0][0], 1, records[0][0], 2),
+                                     required_only=True)
+        if diags:
+            raise KamError(diags)
+    for line, col, obj in records:
+        loader.add(line, {name: (obj.get(name), col) for name in spec.columns})
+        if loader.full():
+            break
+    if loader.diags:
+        raise KamError(loader.diags)
+    return Table(spec, path, loader.rows)
 
 
 def load_data(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, Table]:
@@ -213,6 +432,11 @@ def load_data(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> di
             tables[name] = load_table(spec, path, plan.fiscal_start, max_rows)
         except KamError as err:
             diags.extend(err.diagnostics)
+    payees = tables.get(plan.payees_table)
+    if not diags and payees is not None and not payees.rows:
+        diags.append(Diagnostic("KR403", f"{payees.path} has no rows, but the plan pays the rows of "
+                                f"`{plan.payees_table}` (`payees {plan.payees_table}`)",
+                                Span(payees.path, 2, 1, 2, 2), "check the export: only a header was written"))
     if diags:
         raise KamError(diags)
     return tables

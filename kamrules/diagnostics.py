@@ -26,6 +26,7 @@ CODES = {
     "KR002": "invalid literal or header value",
     "KR003": "duplicate definition",
     "KR004": "plan header missing or repeated",
+    "KR005": "plan limit exceeded (size, nesting, literal length)",
     "KR101": "undefined name",
     "KR102": "cycle between definitions",
     "KR103": "wrong number of arguments",

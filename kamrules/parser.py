@@ -12,7 +12,7 @@ from importlib import resources
 import lark
 from lark import Transformer, v_args, Token
 
-from . import ast
+from . import ast, limits
 from .diagnostics import Diagnostic, KamError
 from .source import Span, SourceFile
 
@@ -64,6 +64,9 @@ def _span_meta(path: str, meta) -> Span:
 
 
 def _number(text: str) -> Decimal:
+    problem = limits.number_literal_problem(text)
+    if problem:
+        raise ValueError(problem)
     return Decimal(text.replace("_", ""))
 
 
@@ -288,12 +291,20 @@ def parse(text: str, path: str = "<plan>") -> ast.Plan:
     """Parse plan text; raise KamError with one KR001 diagnostic on a syntax error."""
     src = SourceFile(path, text)
     comments: list[tuple[int, str]] = []
+    too_big = limits.plan_text_problem(text, path)
+    if too_big is not None:
+        raise KamError([too_big])
     try:
         tree = _lark().parse(text)
     except lark.exceptions.UnexpectedInput as err:
         raise KamError([_syntax_error(src, err)]) from None
+    deep = limits.tree_too_deep(tree)
+    if deep is not None:
+        raise KamError([limits.nesting_problem(path, *deep)])
     try:
         plan = _ToAst(path).transform(tree)
+    except RecursionError:
+        raise KamError([limits.nesting_problem(path, 1, 1)]) from None
     except lark.exceptions.VisitError as err:
         if isinstance(err.orig_exc, (InvalidOperation, ValueError)):
             raise KamError([Diagnostic("KR002", f"invalid literal: {err.orig_exc}",

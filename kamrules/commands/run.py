@@ -1,6 +1,7 @@
 """`kamrules run PLAN --data DIR`: payouts as CSV (the data contract), JSON or a table."""
 from __future__ import annotations
 
+from .. import __version__
 from ..engine import evaluate
 from ..report import payouts as payout_report
 from .common import data_args, prepare, write_output
@@ -13,7 +14,8 @@ def cmd_run(args) -> int:
     if args.format == "csv":
         text = payout_report.to_csv(payouts)
     elif args.format == "json":
-        text = payout_report.to_json(payouts, with_trace=args.trace)
+        meta = payout_report.run_meta(args.plan, checked.name, checked.version, tables, __version__)
+        text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta)
     else:
         text = payout_report.to_text(payouts)
     write_output(text, args.output)

@@ -3,12 +3,19 @@ as CSV (the data contract), JSON or aligned text.
 
 Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) are prefixed
 with a quote in CSV output so an export cannot carry a formula injection.
+
+JSON output is an object: `meta` (kamrules version, plan name and version, sha256 of the plan
+file and of each input file: see `run_meta`), `payouts` (the rows, totals included) and,
+with --trace, `traces`. Nothing in it depends on the time, the machine or the row order of
+the inputs, so the same plan and data give byte-identical output.
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
+import os
 from decimal import Decimal
 
 from ..money import format_amount
@@ -58,7 +65,32 @@ def to_csv(payouts: list[Payout], suffix: str = "") -> str:
     return buf.getvalue()
 
 
-def to_json(payouts: list[Payout], with_trace: bool = False) -> str:
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def run_meta(plan_path: str, plan_name: str, plan_version: str | None, tables: dict,
+             version: str) -> dict:
+    """What a run was computed from: the tool version and the sha256 of every file read.
+
+    `tables` maps input name -> data.Table (its `path`); file names are given relative to
+    the data folder (base names), so the record does not depend on where the files sit.
+    """
+    inputs = {}
+    for name in sorted(tables):
+        path = tables[name].path
+        inputs[name] = {"file": os.path.basename(path), "sha256": sha256_file(path)}
+    return {"kamrules_version": version, "plan": {"name": plan_name, "version": plan_version,
+                                                   "file": os.path.basename(plan_path),
+                                                   "sha256": sha256_file(plan_path)},
+            "inputs": inputs}
+
+
+def to_json(payouts: list[Payout], with_trace: bool = False, meta: dict | None = None) -> str:
     out = []
     for payee, period, comp, amount, cur in with_totals(payouts):
         out.append({"payee_id": payee, "period": str(period), "component": comp,
@@ -66,8 +98,12 @@ def to_json(payouts: list[Payout], with_trace: bool = False) -> str:
     if with_trace:
         traces = [{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
                    "trace": p.trace.to_json() if p.trace else None} for p in payouts]
-        return json.dumps({"payouts": out, "traces": traces}, indent=2, ensure_ascii=False) + "\n"
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+        doc = {"meta": meta, "payouts": out, "traces": traces}
+    else:
+        doc = {"meta": meta, "payouts": out}
+    if meta is None:
+        del doc["meta"]
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
 def to_text(payouts: list[Payout]) -> str:
