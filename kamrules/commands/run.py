@@ -1,8 +1,16 @@
-"""`kamrules run PLAN --data DIR`: payouts as CSV (the data contract), JSON or a table."""
+"""`kamrules run PLAN --data DIR`: payouts as CSV (the data contract), JSON or a table.
+
+`--jobs N` evaluates the payees in N forked processes (default: the cores this process may
+use), with the same output as `--jobs 1`; a progress bar (payees done / total) is drawn on
+stderr for runs over a second when stderr is a terminal, unless `--quiet`.
+"""
 from __future__ import annotations
 
+import argparse
+
 from .. import __version__
-from ..engine import evaluate
+from ..engine.parallel import default_jobs, evaluate_payees
+from ..progress import Progress
 from ..report import payouts as payout_report
 from .common import data_args, prepare, write_output
 
@@ -10,7 +18,13 @@ from .common import data_args, prepare, write_output
 def cmd_run(args) -> int:
     checked, tables, periods, source = prepare(args)
     payee_ids = set(args.payee) if args.payee else None
-    payouts = evaluate(checked, tables, periods, trace=args.trace, payee_ids=payee_ids)
+    total = sum(1 for r in tables[checked.payees_table].rows if payee_ids is None or r.id in payee_ids)
+    progress = Progress(total, enabled=False if args.quiet else None)
+    try:
+        payouts = evaluate_payees(checked, tables, periods, trace=args.trace, payee_ids=payee_ids,
+                                  jobs=args.jobs or default_jobs(), progress=progress)
+    finally:
+        progress.close()
     if args.format == "csv":
         text = payout_report.to_csv(payouts)
     elif args.format == "json":
@@ -22,6 +36,16 @@ def cmd_run(args) -> int:
     return 0
 
 
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs takes a whole number, not {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return n
+
+
 def register(sub):
     r = sub.add_parser("run", help="compute payouts")
     data_args(r)
@@ -29,4 +53,7 @@ def register(sub):
                    help="csv (default, the payout contract), json, or a readable table")
     r.add_argument("--payee", action="append", help="only this payee (repeatable)")
     r.add_argument("--trace", action="store_true", help="include the derivation trace (json)")
+    r.add_argument("--jobs", "-j", type=_jobs, default=None,
+                   help="processes evaluating payees in parallel (default: number of cores)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
     r.set_defaults(func=cmd_run)

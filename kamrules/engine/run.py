@@ -60,8 +60,9 @@ def _calc_periods(plan: CheckedPlan, tables: dict, period: str | None) -> list[P
 
 
 def evaluate(plan: CheckedPlan, tables: dict, periods: list[Period], trace: bool = True,
-             payee_ids: set | None = None) -> list[Payout]:
-    """Payouts for every payee and period (components in plan order, no totals)."""
+             payee_ids: set | None = None, on_payee=None) -> list[Payout]:
+    """Payouts for every payee and period (components in plan order, no totals);
+    on_payee(), if given, is called after each payee (progress)."""
     with decimal.localcontext(decimal.Context()) as ctx_dec:
         from ..money import CONTEXT
         ctx_dec.prec, ctx_dec.rounding = CONTEXT.prec, CONTEXT.rounding
@@ -99,6 +100,8 @@ def evaluate(plan: CheckedPlan, tables: dict, periods: list[Period], trace: bool
                                                f"{payee.id} in {period}",
                                                hint="a paid(...) chain reaches too far back; "
                                                     "compute fewer periods with --period")]) from None
+            if on_payee is not None:
+                on_payee()
         return out
 
 

@@ -11,6 +11,18 @@ from ..calendar import period_of
 from ..ir import Filter
 
 
+_PERIOD_KEYS: dict = {}
+
+
+def period_key(kind: str, fiscal: int):
+    """The key function date -> Period of `kind`: one function object per (kind, fiscal
+    start), so that `Table.index` (cached by key function) builds each index only once."""
+    fn = _PERIOD_KEYS.get((kind, fiscal))
+    if fn is None:
+        fn = _PERIOD_KEYS[(kind, fiscal)] = lambda d: period_of(d, kind, fiscal)
+    return fn
+
+
 def candidates(table, flt: Filter, key_values: list, periods: list):
     """Rows of `table` that satisfy the indexed conjuncts; None if none is indexable.
 
@@ -29,8 +41,7 @@ def candidates(table, flt: Filter, key_values: list, periods: list):
             return []
         if p.kind == "range":  # year-to-date and other spans: checked row by row
             continue
-        kind, fiscal = p.kind, p.fiscal_start
-        rows = table.index(col, lambda d, k=kind, f=fiscal: period_of(d, k, f)).get(p, ())
+        rows = table.index(col, period_key(p.kind, p.fiscal_start)).get(p, ())
         if best is None or len(rows) < len(best):
             best = rows
         if not best:
