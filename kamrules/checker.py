@@ -259,7 +259,7 @@ class Checker(CallChecks):
             self._expect_bool(node.when, scope)
         t = self._expr(node.expr, scope)
         cur = self.header.get("currency")
-        if t.kind == "money" and t.currency != cur:
+        if t.kind == "money" and t.currency != cur and t.currency is not None:
             self.error("KR202", f"component `{node.name}` is {t} but the plan pays in {cur}",
                        node.expr.span, "convert with fx(...) or change the plan currency")
         elif t.kind not in ("money", "unknown"):

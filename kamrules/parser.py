@@ -273,13 +273,30 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
         found = "the end of the file"
     else:
         span = _span_tok(src.path, tok)
-        found = f"{WORDS.get(tok.type, tok.type)} `{tok}`" if tok.type not in ("NAME",) else f"name `{tok}`"
+        found = f"`{tok}`"
     expected = set(err.expected) if hasattr(err, "expected") else set()
     hint = None
-    if "EQ" in expected and tok.type == "CMP" and str(tok) == "==":
-        hint = "a definition uses a single `=`"
+    before = src.text[:tok.start_pos] if tok.type != "$END" else src.text
+    pend = len(before.rstrip())
+    prev = before[:pend].rsplit(None, 1)[-1] if pend else ""
+    pstart = pend - len(prev)
+    line_start = not src.text[src.text.rfind("\n", 0, pstart) + 1:pstart].strip()
+    if "EQ" in expected and tok.type == "CMP" and str(tok) == "==" \
+            or tok.type == "EQ" and before.endswith("="):
+        if tok.type == "EQ":
+            span = Span(src.path, span.line, span.column - 1, span.line, span.end_column)
+            found = "`==`"
+        hint = "a definition uses a single `=`; `==` compares two values"
+    elif prev in STATEMENT_WORDS and tok.type == "NAME" and line_start:
+        line = src.text.count("\n", 0, pstart) + 1
+        col = pstart - (src.text.rfind("\n", 0, pstart) + 1) + 1
+        span = Span(src.path, line, col, line, col + len(prev))
+        return Diagnostic("KR001", f"unexpected `{prev}`: the statement before it is unfinished", span,
+                          "complete the previous line (a value after the last operator?)")
     elif str(tok) in STATEMENT_WORDS or tok.type in ("LET", "COMPONENT", "PARAM", "INPUT"):
         hint = "the previous statement looks unfinished"
+    elif "EQ" in expected and tok.type != "EQ":
+        hint = "a definition is written `name = value`"
     elif tok.type == "NAME" and "RPAR" in expected:
         hint = "arguments are separated by commas"
     elif tok.type == "CURRENCY" or (tok.type == "TYPE" and "CURRENCY" in expected):

@@ -54,16 +54,16 @@ def describe(cell: ast.Cell, fmt=str) -> str:
     return f"{fmt(cell.lo)} to {cell.op} {fmt(cell.hi)}"
 
 
-def _label(v) -> str:
+def _label(v, kind=None) -> str:
     if isinstance(v, Decimal):
-        return format(v.normalize(), "f")
+        return format((v * 100 if kind == "rate" else v).normalize(), "f") + ("%" if kind == "rate" else "")
     return repr(v)
 
 
 def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
     rows = [r for r in node.rows if len(r.cells) == len(params)]
-    if not rows:
-        return []
+    if not rows or len(rows) != len(node.rows):
+        return []  # a row with the wrong cell count (KR304) would show as a false gap
     consts = []
     for r in rows:
         vals = []
@@ -111,13 +111,15 @@ def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
                 overlaps.append((point, hits))
     if gaps:
         p = gaps[0]
-        where = ", ".join(f"{n} = {_label(v) if v is not None else 'other text'}" for n, v in zip(names, p))
+        where = ", ".join(f"{n} = {_label(v, params[n].kind) if v is not None else 'other text'}"
+                          for n, v in zip(names, p))
+        more = len(gaps) - 1
         diags.append(Diagnostic(
-            "KR301", f"`{node.name}` has no row for {where}" + (f" (and {len(gaps) - 1} more points)" if len(gaps) > 1 else ""),
+            "KR301", f"`{node.name}` has no row for {where}" + (f" (and {more} more point{'s' * (more > 1)})" if more else ""),
             node.span, "add a row for the missing values, or a last row with `any`"))
     if overlaps:
         p, hits = overlaps[0]
-        where = ", ".join(f"{n} = {_label(v)}" for n, v in zip(names, p))
+        where = ", ".join(f"{n} = {_label(v, params[n].kind)}" for n, v in zip(names, p))
         diags.append(Diagnostic(
             "KR302", f"rows {hits[0] + 1} and {hits[1] + 1} of `{node.name}` both match {where}",
             rows[hits[1]].span, "make the ranges disjoint (`80% to < 100%`) or declare `hit first`",

@@ -95,7 +95,7 @@ def test_decision_table_gap_and_overlap_name_the_values():
         }
     """)
     codes = {d.code: d for d in diags}
-    assert "KR301" in codes and "a = 0.8" in codes["KR301"].message
+    assert "KR301" in codes and "a = 80%" in codes["KR301"].message
     assert "KR302" in codes and "rows 2 and 3" in codes["KR302"].message
 
 
