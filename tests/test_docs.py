@@ -7,7 +7,7 @@ Conventions for fenced blocks in docs/**/*.md (the info string after the backtic
 ```kam fragment             statements checked after the fragment prelude
                             (docs/_prelude.kam: header and the usual inputs)
 ```kam file=plans/x.kam     must equal the file, character for character (then checked)
-```kam excerpt=plans/x.kam  consecutive lines of the file (whitespace at line ends ignored)
+```kam excerpt=plans/x.kam  consecutive lines of the file (blank lines and trailing spaces ignored)
 ```kam variant=plans/x.kam  the file with the block's definitions replacing the ones of the
                             same name (new ones appended): the result must check
 ```kam name=t.kam           starts an assembled plan `t.kam`; ```kam append=t.kam adds the
@@ -162,8 +162,9 @@ def test_kam_block(attrs, text, whole, where):
         target = (ROOT / attrs["file"]).read_text(encoding="utf-8")
         assert text == target, f"{where}: differs from {attrs['file']}"
     if "excerpt" in attrs:
-        target = [ln.rstrip() for ln in (ROOT / attrs["excerpt"]).read_text(encoding="utf-8").splitlines()]
-        want = [ln.rstrip() for ln in text.splitlines()]
+        target = [ln.rstrip() for ln in (ROOT / attrs["excerpt"]).read_text(encoding="utf-8").splitlines()
+                  if ln.strip()]
+        want = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
         n = len(want)
         assert any(target[k:k + n] == want for k in range(len(target) - n + 1)), \
             f"{where}: not an excerpt of {attrs['excerpt']}"
