@@ -14,6 +14,8 @@ The format, made for a RevOps analyst with a spreadsheet (no new file format to 
     period = "2025-Q1"         # like `run --period`; default: the periods the data touch
     data = "../acceptance"     # folder (relative to the case folder) that supplies every
                                # input file this case folder does not hold
+    error = "KR405"            # the case expects the run to stop with this diagnostic code
+                               # (a missing fx rate, a broken `require` rule); no expected.csv
 
 The comparison is the acceptance contract: a row expected.csv lists must match (amount, and
 currency when the column is filled); a row the plan computes but expected.csv does not list
@@ -80,6 +82,7 @@ class CaseResult:
     diagnostics: tuple = ()
     rows_checked: int = 0
     seconds: float = 0.0
+    message: str = ""  # why a case failed when it is not a payout difference
 
     @property
     def id(self) -> str:
@@ -99,7 +102,7 @@ def cases_of(plan_path: str) -> list[Case]:
     folder = tests_folder(plan_path)
     if not os.path.isdir(folder):
         return []
-    return [Case(plan_path, name, os.path.join(folder, name))
+    return [Case(plan_path, name, os.path.normpath(os.path.join(folder, name)))
             for name in sorted(os.listdir(folder))
             if os.path.isdir(os.path.join(folder, name)) and not name.startswith(".")]
 
@@ -110,10 +113,11 @@ def discover(paths: list[str]) -> tuple[list[str], list[Case], list[Diagnostic]]
     plans, cases, problems = [], [], []
 
     def add_plan(plan, only=None):
+        plan = os.path.normpath(plan)
         if plan not in plans:
             plans.append(plan)
         for c in cases_of(plan):
-            if (only is None or c.folder == only) and c not in cases:
+            if (only is None or os.path.normpath(c.folder) == only) and c not in cases:
                 cases.append(c)
 
     for raw in paths:
@@ -195,7 +199,7 @@ def read_case_settings(case: Case) -> dict:
     except tomllib.TOMLDecodeError as err:
         raise KamError([Diagnostic("KR002", f"{path} is not valid TOML: {err}", Span(path, 1, 1, 1, 2),
                                    'write key = "value" lines, e.g. period = "2025-Q1"')]) from None
-    known = {"description", "period", "data"}
+    known = {"description", "period", "data", "error"}
     for key, value in settings.items():
         if key not in known:
             raise KamError([Diagnostic("KR002", f"{path}: unknown setting `{key}`", Span(path, 1, 1, 1, 2),
@@ -316,20 +320,32 @@ def actual_rows(payouts) -> dict:
 def run_case(plan, case: Case) -> CaseResult:
     """Run one case on an already checked plan; never raises for a user-caused problem."""
     started = time.perf_counter()
-    description = ""
+    description, want_error = "", None
     try:
         settings = read_case_settings(case)
         description = settings.get("description", "").strip()
-        expected = read_expected(os.path.join(case.folder, EXPECTED))
+        want_error = settings.get("error")
+        expected = None if want_error else read_expected(os.path.join(case.folder, EXPECTED))
         tables = load_case_tables(plan, case, settings)
         periods = plan_periods(plan, tables, settings.get("period"))
         payouts = evaluate(plan, tables, periods, trace=False)
-        mismatches = compare(actual_rows(payouts), expected)
     except KamError as err:
-        return CaseResult(case, "error", description, diagnostics=err.diagnostics,
-                          seconds=time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        if want_error and any(d.code == want_error for d in err.diagnostics):
+            return CaseResult(case, "pass", description, seconds=seconds)
+        if want_error:
+            return CaseResult(case, "fail", description, diagnostics=err.diagnostics, seconds=seconds,
+                              message=f"expected the run to stop with {want_error}, it stopped with "
+                                      + ", ".join(sorted({d.code for d in err.diagnostics})))
+        return CaseResult(case, "error", description, diagnostics=err.diagnostics, seconds=seconds)
+    seconds = time.perf_counter() - started
+    if want_error:
+        return CaseResult(case, "fail", description, seconds=seconds,
+                          message=f"expected the run to stop with {want_error}, but it computed "
+                                  f"{len(payouts)} payouts")
+    mismatches = compare(actual_rows(payouts), expected)
     return CaseResult(case, "fail" if mismatches else "pass", description, tuple(mismatches),
-                      rows_checked=len(expected), seconds=time.perf_counter() - started)
+                      rows_checked=len(expected), seconds=seconds)
 
 
 def run_tests(paths: list[str]) -> tuple[list[CaseResult], list[str], list[Diagnostic]]:

@@ -32,6 +32,13 @@ def test_every_plan_in_plans_passes_its_tests():
     assert "passed" in res.stdout.splitlines()[-1]
 
 
+def test_every_plan_in_plans_carries_at_least_two_cases():
+    for plan in sorted(PLANS.glob("*.kam")):
+        assert len(cases_of(str(plan))) >= 2, (
+            f"{plan.name}: add at least two case folders under plans/tests/{plan.stem}/ "
+            "(inputs + expected.csv computed by hand; see kamrules/plantest.py)")
+
+
 def test_each_case_plan_has_the_acceptance_case_and_a_hand_made_one():
     for stem in ACCEPTANCE_PLANS:
         names = [c.name for c in cases_of(str(PLANS / f"{stem}.kam"))]
@@ -158,3 +165,31 @@ def test_compare_listing_the_computed_rows_passes_and_one_change_is_one_mismatch
         listed[key] = Expected(listed[key].amount + delta, "EUR", "", 2)
         [m] = compare(computed, listed)
         assert (m.payee_id, m.period, m.component) == key and m.difference == -delta
+
+
+def test_a_case_can_expect_the_run_to_stop_with_a_code(tmp_path):
+    folder = _plan_with_case(tmp_path)
+    (folder / "expected.csv").unlink()
+    # a won deal with no close date cannot be read: the data error KR403
+    deals = folder / "deals.csv"
+    lines = deals.read_text().splitlines()
+    lines[1] = lines[1].replace("2025-01-15", "")
+    deals.write_text("\n".join(lines) + "\n")
+    (folder / "case.toml").write_text('error = "KR403"\n')
+    res = run_cli("test", folder)
+    assert res.returncode == 0, res.stdout
+    (folder / "case.toml").write_text('error = "KR405"\n')
+    res = run_cli("test", folder)
+    assert res.returncode == 1
+    assert "expected the run to stop with KR405, it stopped with KR403" in res.stdout
+    deals.write_text("\n".join(lines[:1] + lines[2:]) + "\n")  # now the data are fine
+    res = run_cli("test", folder)
+    assert res.returncode == 1 and "expected the run to stop with KR405, but it computed" in res.stdout
+
+
+def test_paths_relative_to_the_plans_folder_name_each_case_once():
+    res = run_cli("test", "tests/team-bonus/example", ".", "tests/team-bonus", cwd=PLANS)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.count("team-bonus::example") == 1
+    assert len([l for l in res.stdout.splitlines() if l.startswith("PASS")]) == \
+        sum(len(cases_of(str(p))) for p in PLANS.glob("*.kam"))

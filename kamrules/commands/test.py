@@ -62,7 +62,11 @@ def summary_text(results: list[CaseResult], untested: list[str], seconds: float)
         out.append("")
     for r in bad:
         out.append(f"___ {r.id} ({r.case.folder}) ___")
-        if r.status == "fail":
+        if r.message:
+            out.append(r.message)
+            if r.diagnostics:
+                out.append(_diag_text(r))
+        elif r.status == "fail":
             out.append(f"{len(r.mismatches)} of the rows differ:")
             out.append(mismatch_table(r))
         else:
@@ -87,8 +91,8 @@ def junit_xml(results: list[CaseResult], seconds: float) -> str:
         case = ET.SubElement(suite, "testcase", classname=os.path.splitext(os.path.basename(r.case.plan))[0],
                              name=r.case.name, file=r.case.folder, time=f"{r.seconds:.3f}")
         if r.status == "fail":
-            el = ET.SubElement(case, "failure", message=f"{len(r.mismatches)} payout rows differ")
-            el.text = mismatch_table(r)
+            el = ET.SubElement(case, "failure", message=r.message or f"{len(r.mismatches)} payout rows differ")
+            el.text = _diag_text(r) if r.message else mismatch_table(r)
         elif r.status == "error":
             el = ET.SubElement(case, "error", message="; ".join(f"{d.code} {d.message}" for d in r.diagnostics))
             el.text = _diag_text(r)
