@@ -1,0 +1,224 @@
+"""The benchmark: `python bench/run.py --size XS|S|M|L [--json] [--reps 3] [--jobs 1]`.
+
+Workload: bench/abtasty-monthly.kam on seeded data from bench/workload.py (generated once
+into bench/.data/, git-ignored), plus a generated ~2,000-line plan for parsing. Engines:
+kamrules, the same rules hand-written in Python with Decimal (bench/handwritten.py) and a
+hand-written polars pipeline in integer cents (bench/dataframe.py, optional extra `bench`).
+All engines' payouts must be equal to the cent before any ratio is reported (exit 1
+otherwise). Each timing is the median of --reps interleaved repetitions in this process.
+
+Reported (JSON keys): parse_check_vs_ast_parse (parse + check of the big plan vs Python's
+ast.parse of the same definitions as Python), eval_vs_handwritten (evaluation only, data
+loaded), trace_on_vs_off (evaluation with and without traces, on the first --trace-payees
+payees), end_to_end_vs_dataframe (plan file + CSV folder -> payout CSV text), peak_rss_mb
+(of one `kamrules run --jobs 1` end to end in a fresh child process), and
+trace_bytes_per_payee_period (JSON trace bytes per payee-period), with the seconds behind
+each ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import ast as pyast
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+import dataframe  # noqa: E402
+import handwritten  # noqa: E402
+import workload  # noqa: E402
+from kamrules.checker import check  # noqa: E402
+from kamrules.data import load_data  # noqa: E402
+from kamrules.engine import plan_periods  # noqa: E402
+from kamrules.engine.parallel import evaluate_payees  # noqa: E402
+from kamrules.parser import parse, parse_file  # noqa: E402
+from kamrules.report.payouts import to_csv, to_json  # noqa: E402
+
+PLAN = os.path.join(HERE, "abtasty-monthly.kam")
+
+
+def _timed(fn):
+    t = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t, value
+
+
+def interleaved(reps: int, **fns):
+    """Run each fn once per repetition, in turn; medians of seconds and the last values."""
+    seconds = {k: [] for k in fns}
+    values = {}
+    for _ in range(reps):
+        for k, fn in fns.items():
+            s, values[k] = _timed(fn)
+            seconds[k].append(s)
+    return {k: statistics.median(v) for k, v in seconds.items()}, values
+
+
+def peak_rss_child(folder: str, jobs: int) -> tuple[float, float]:
+    """(peak RSS in MB, seconds) of `kamrules run` end to end in a fresh forked child."""
+    out = tempfile.mktemp(suffix=".csv")
+    t = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # child: nothing loaded yet but the modules
+        try:
+            from kamrules.cli import main
+            code = main(["run", PLAN, "--data", folder, "--jobs", str(jobs), "--quiet", "-o", out])
+        except BaseException:
+            code = 3
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    seconds = time.perf_counter() - t
+    if os.path.exists(out):
+        os.unlink(out)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"kamrules run failed in the child (exit {os.waitstatus_to_exitcode(status)})")
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds
+
+
+def as_dict(payouts) -> dict:
+    return {(p.payee_id, p.period.label if hasattr(p.period, "label") else str(p.period), p.component):
+            p.amount for p in payouts}
+
+
+def compare(name: str, got: dict, want: dict) -> list[str]:
+    problems = []
+    if set(got) != set(want):
+        only_got, only_want = set(got) - set(want), set(want) - set(got)
+        problems.append(f"{name}: {len(only_got)} rows not in kamrules (e.g. {sorted(only_got)[:2]}), "
+                        f"{len(only_want)} kamrules rows missing (e.g. {sorted(only_want)[:2]})")
+    for k in sorted(set(got) & set(want)):
+        if got[k] != want[k]:
+            problems.append(f"{name}: {k} = {got[k]}, kamrules says {want[k]}")
+            if len(problems) > 5:
+                break
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", choices=sorted(workload.SIZES), default="S")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repetitions (>= 3 for the report)")
+    ap.add_argument("--jobs", type=int, default=1, help="kamrules --jobs for the end-to-end runs")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--data-root", help="where generated data goes (default bench/.data)")
+    ap.add_argument("--trace-payees", type=int, default=500,
+                    help="payees of the trace on/off and trace size measures")
+    ap.add_argument("--no-dataframe", action="store_true", help="skip the polars baseline")
+    args = ap.parse_args(argv)
+    payees, months, deals = workload.SIZES[args.size]
+    t0 = time.perf_counter()
+    folder = workload.data_folder(args.size, args.seed, args.data_root)
+    gen_seconds = time.perf_counter() - t0
+    result = {"size": args.size, "payees": payees, "months": months, "deals": deals,
+              "reps": args.reps, "jobs": args.jobs, "generate_seconds": round(gen_seconds, 3)}
+    log = (lambda *a: print(*a, file=sys.stderr)) if args.json else print
+
+    # 1. peak memory of one real run, before this process loads anything big
+    rss, cli_seconds = peak_rss_child(folder, args.jobs)
+    result.update(peak_rss_mb=round(rss, 1), cli_run_seconds=round(cli_seconds, 3))
+    log(f"kamrules run (child): {cli_seconds:.2f} s, peak RSS {rss:.0f} MB")
+
+    # 2. parsing: the generated 2,000-line plan vs ast.parse of its Python twin
+    kam_text, py_text = workload.big_plan(2000, args.seed)
+    with tempfile.NamedTemporaryFile("w", suffix=".kam", delete=False) as fh:
+        fh.write(kam_text)
+        big_path = fh.name
+
+    def parse_check():
+        plan, source = parse_file(big_path)
+        checked, diags = check(plan, source)
+        assert checked is not None and not [d for d in diags if d.is_error], diags[:3]
+        return len(checked.definitions)
+    med, _ = interleaved(args.reps, kam=parse_check, py=lambda: pyast.parse(py_text))
+    os.unlink(big_path)
+    result.update(plan_lines=kam_text.count("\n"), parse_check_seconds=med["kam"],
+                  ast_parse_seconds=med["py"], parse_check_vs_ast_parse=med["kam"] / med["py"])
+    log(f"parse+check {result['plan_lines']} lines: {med['kam']:.3f} s vs ast.parse {med['py']:.4f} s")
+
+    # 3. evaluation only: kamrules vs hand-written Decimal Python, data loaded once each
+    plan, source = parse_file(PLAN)
+    checked, _ = check(plan, source)
+    tables = load_data(checked, folder)
+    periods = plan_periods(checked, tables)
+    raw = handwritten.load(folder)
+    med, vals = interleaved(
+        args.reps,
+        kam=lambda: evaluate_payees(checked, tables, periods, trace=False, jobs=1),
+        hand=lambda: handwritten.compute(raw, months))
+    engine_rows = as_dict(vals["kam"])
+    problems = compare("handwritten", vals["hand"], engine_rows)
+    result.update(eval_seconds=med["kam"], handwritten_seconds=med["hand"],
+                  eval_vs_handwritten=med["kam"] / med["hand"], payout_rows=len(engine_rows))
+    log(f"eval: kamrules {med['kam']:.2f} s vs hand-written {med['hand']:.2f} s")
+
+    # 4. traces: on vs off on the first payees, and their JSON size
+    first = {r.id for r in sorted(tables["people"].rows, key=lambda r: r.id)[:args.trace_payees]}
+    med, vals = interleaved(
+        args.reps,
+        on=lambda: evaluate_payees(checked, tables, periods, trace=True, payee_ids=first, jobs=1),
+        off=lambda: evaluate_payees(checked, tables, periods, trace=False, payee_ids=first, jobs=1))
+    traced = vals["on"]
+    pairs = {(p.payee_id, p.period) for p in traced}
+    trace_bytes = len(to_json(traced, with_trace=True).encode()) - len(to_json(traced).encode())
+    result.update(trace_payees=len(first), trace_on_seconds=med["on"], trace_off_seconds=med["off"],
+                  trace_on_vs_off=med["on"] / med["off"],
+                  trace_bytes_per_payee_period=round(trace_bytes / max(len(pairs), 1), 1))
+    log(f"trace on {med['on']:.2f} s vs off {med['off']:.2f} s; "
+        f"{result['trace_bytes_per_payee_period']} bytes per payee-period")
+    del traced, vals
+
+    # 5. end to end: plan + folder -> CSV text, kamrules vs the polars pipeline
+    def kam_e2e():
+        p, src = parse_file(PLAN)
+        c, _ = check(p, src)
+        t = load_data(c, folder)
+        return to_csv(evaluate_payees(c, t, plan_periods(c, t), trace=False, jobs=args.jobs))
+    fns = {"kam": kam_e2e}
+    try:
+        import polars  # noqa: F401
+        have_df = not args.no_dataframe
+    except ImportError:
+        have_df = False
+    if have_df:
+        fns["df"] = lambda: dataframe.to_csv(dataframe.compute(folder, months))
+    med, vals = interleaved(args.reps, **fns)
+    result.update(e2e_seconds=med["kam"], dataframe_engine="polars" if have_df else None,
+                  dataframe_seconds=med.get("df"),
+                  end_to_end_vs_dataframe=med["kam"] / med["df"] if have_df else None)
+    if have_df:
+        problems += compare("polars", dataframe.compute(folder, months), engine_rows)
+        if vals["df"] != vals["kam"]:
+            problems.append("polars: the payout CSV text differs from kamrules'")
+        log(f"end to end: kamrules {med['kam']:.2f} s vs polars {med['df']:.2f} s")
+    else:
+        log(f"end to end: kamrules {med['kam']:.2f} s (polars not installed: pip install -e '.[bench]')")
+    result["engines"] = ["kamrules", "handwritten"] + (["polars"] if have_df else [])
+    result["engines_agree"] = not problems
+    for k, v in list(result.items()):
+        if isinstance(v, float):
+            result[k] = round(v, 4)
+    if problems:
+        for p in problems:
+            print("MISMATCH " + p, file=sys.stderr)
+        if args.json:
+            print(json.dumps(result, indent=2))
+        return 1
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        for k in ("parse_check_vs_ast_parse", "eval_vs_handwritten", "trace_on_vs_off",
+                  "end_to_end_vs_dataframe", "peak_rss_mb", "trace_bytes_per_payee_period"):
+            print(f"{k:32} {result[k]}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
