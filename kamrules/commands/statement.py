@@ -1,0 +1,79 @@
+"""`kamrules statement PLAN --data DIR --payee ID [--period P] [--format html|md|text] [-o FILE]`
+and `--all -o FOLDER`: payout statements for KAMs (report/statement.py).
+
+Without --format, the format follows the output file's extension (.html, .md), else text.
+With --all, every payee gets one file in FOLDER (`<payee_id>.<ext>`); all statements are
+computed before any file is written, each file is written whole (atomic) or not at all.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from ..diagnostics import Diagnostic, KamError, did_you_mean
+from ..engine import evaluate
+from ..report.statement import build_statement, render
+from .common import data_args, prepare, write_output
+
+EXT = {"html": "html", "md": "md", "text": "txt"}
+
+
+def _format(args) -> str:
+    if args.format:
+        return args.format
+    if args.output and not args.all:
+        ext = os.path.splitext(args.output)[1].lower()
+        return {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
+    return "html" if args.all else "text"
+
+
+def safe_name(payee_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", payee_id).lstrip(".") or "payee"
+
+
+def cmd_statement(args) -> int:
+    if args.all and not args.output:
+        raise KamError([Diagnostic("KR206", "--all writes one file per payee: give the folder with -o",
+                                   hint="kamrules statement PLAN --data DIR --all -o statements/")])
+    if not args.all and not args.payee:
+        raise KamError([Diagnostic("KR206", "name the payee with --payee ID, or use --all -o FOLDER")])
+    checked, tables, periods, source = prepare(args)
+    known = sorted(r.id for r in tables[checked.payees_table].rows)
+    if args.all:
+        ids = known
+    else:
+        if args.payee not in known:
+            hint = did_you_mean(args.payee, known) or ("payees: " + ", ".join(known[:10]))
+            raise KamError([Diagnostic("KR405", f"no payee {args.payee!r} in "
+                                       f"{tables[checked.payees_table].path}", hint=hint)])
+        ids = [args.payee]
+    fmt = _format(args)
+    payouts = evaluate(checked, tables, periods, trace=True, payee_ids=set(ids))
+    texts = {pid: render(build_statement(checked, tables, payouts, pid, periods, args.plan), fmt)
+             for pid in ids}
+    if not args.all:
+        write_output(texts[args.payee], args.output)
+        return 0
+    if os.path.exists(args.output) and not os.path.isdir(args.output):
+        raise KamError([Diagnostic("KR206", f"--all needs a folder, and {args.output} is a file")])
+    os.makedirs(args.output, exist_ok=True)
+    names = {}
+    for pid in ids:
+        name = safe_name(pid)
+        while name in names.values():
+            name += "_"
+        names[pid] = name
+    for pid in ids:
+        write_output(texts[pid], os.path.join(args.output, f"{names[pid]}.{EXT[fmt]}"))
+    return 0
+
+
+def register(sub):
+    s = sub.add_parser("statement", help="a payee's payout statement: amounts, derivation, curves, effort")
+    data_args(s)
+    who = s.add_mutually_exclusive_group()
+    who.add_argument("--payee", help="the payee's id")
+    who.add_argument("--all", action="store_true", help="every payee, one file each in the -o folder")
+    s.add_argument("--format", choices=("html", "md", "text"),
+                   help="html (one self-contained file), md or text (default: from -o's extension)")
+    s.set_defaults(func=cmd_statement)

@@ -1,0 +1,136 @@
+"""Inline SVG charts for statements and team pages: a curve (payout rate against attainment)
+with the payee's point marked, and a histogram (payouts or attainments of a team).
+
+Coordinates are computed in Decimal and printed with one decimal place, so the same data
+draws byte-identical SVG; no script, no external reference: the markup is pasted into HTML.
+"""
+from __future__ import annotations
+
+import html
+from decimal import ROUND_FLOOR, Decimal
+
+W, H = Decimal(320), Decimal(180)
+LEFT, RIGHT, TOP, BOTTOM = Decimal(46), Decimal(10), Decimal(12), Decimal(30)
+ONE = Decimal("0.1")
+
+
+def _c(v: Decimal) -> str:
+    return format(v.quantize(ONE), "f")
+
+
+def _scale(v, lo, hi, a, b):
+    if hi == lo:
+        return (a + b) / 2
+    return a + (v - lo) * (b - a) / (hi - lo)
+
+
+def _nice_ticks(lo: Decimal, hi: Decimal, n: int = 4) -> list:
+    if hi <= lo:
+        return [lo]
+    raw = (hi - lo) / n
+    mag = Decimal(1)
+    while mag * 10 <= raw:
+        mag *= 10
+    while mag > raw:
+        mag /= 10
+    for m in (1, 2, 5, 10):
+        step = mag * m
+        if step >= raw:
+            break
+    start = (lo / step).to_integral_value(rounding=ROUND_FLOOR) * step
+    ticks, t = [], start
+    while t <= hi + step / 1000:
+        if t >= lo - step / 1000:
+            ticks.append(t)
+        t += step
+    return ticks
+
+
+def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt):
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x1)}" y2="{_c(y0)}" stroke="#888"/>')
+    out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x0)}" y2="{_c(y1)}" stroke="#888"/>')
+    for t in _nice_ticks(xlo, xhi):
+        x = _scale(t, xlo, xhi, x0, x1)
+        out.append(f'<text x="{_c(x)}" y="{_c(y0 + 14)}" font-size="9" text-anchor="middle" '
+                   f'fill="#555">{html.escape(xfmt(t))}</text>')
+    for t in _nice_ticks(ylo, yhi):
+        y = _scale(t, ylo, yhi, y0, y1)
+        out.append(f'<line x1="{_c(x0)}" y1="{_c(y)}" x2="{_c(x1)}" y2="{_c(y)}" stroke="#eee"/>')
+        out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="9" text-anchor="end" '
+                   f'fill="#555">{html.escape(yfmt(t))}</text>')
+
+
+def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
+              thresholds: list = ()) -> str:
+    """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked.
+
+    Consecutive points whose y jumps are drawn as separate segments (tiers), thresholds as
+    dashed vertical lines.
+    """
+    if not points:
+        return ""
+    xs = [p[0] for p in points] + ([marker[0]] if marker else [])
+    ys = [p[1] for p in points] + ([marker[1]] if marker else []) + [Decimal(0)]
+    xlo, xhi, ylo, yhi = min(xs), max(xs), min(ys), max(ys)
+    if yhi == ylo:
+        yhi = ylo + 1
+    out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
+           f'class="chart" aria-label="{html.escape(title)}">', f"<title>{html.escape(title)}</title>"]
+    _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt)
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    for t in thresholds:
+        if xlo < t < xhi:
+            x = _scale(t, xlo, xhi, x0, x1)
+            out.append(f'<line x1="{_c(x)}" y1="{_c(y0)}" x2="{_c(x)}" y2="{_c(y1)}" '
+                       f'stroke="#bbb" stroke-dasharray="3 3"/>')
+    segments, current = [], []
+    for x, y, row in points:
+        if current and current[-1][2] != row:
+            segments.append(current)
+            current = []
+        current.append((x, y, row))
+    if current:
+        segments.append(current)
+    for seg in segments:
+        coords = " ".join(f"{_c(_scale(x, xlo, xhi, x0, x1))},{_c(_scale(y, ylo, yhi, y0, y1))}"
+                          for x, y, _ in seg)
+        out.append(f'<polyline points="{coords}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
+    if marker:
+        mx, my = _scale(marker[0], xlo, xhi, x0, x1), _scale(marker[1], ylo, yhi, y0, y1)
+        out.append(f'<circle cx="{_c(mx)}" cy="{_c(my)}" r="4.5" fill="#d1242f"/>')
+        label = f"you: {xfmt(marker[0])} → {yfmt(marker[1])}"
+        anchor = "end" if mx > (x0 + x1) / 2 else "start"
+        dx = Decimal(-7) if anchor == "end" else Decimal(7)
+        out.append(f'<text x="{_c(mx + dx)}" y="{_c(max(my - 7, TOP + 8))}" font-size="10" '
+                   f'text-anchor="{anchor}" fill="#d1242f">{html.escape(label)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
+    """Counts of Decimal values in `bins` equal-width bins between their min and max."""
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        hi = lo + 1
+    width = (hi - lo) / bins
+    counts = [0] * bins
+    for v in values:
+        k = int(((v - lo) / width).to_integral_value(rounding=ROUND_FLOOR))
+        counts[min(max(k, 0), bins - 1)] += 1
+    top = Decimal(max(counts))
+    out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
+           f'class="chart" aria-label="{html.escape(title)}">', f"<title>{html.escape(title)}</title>"]
+    _axes(out, lo, hi, Decimal(0), top, xfmt, lambda t: format(t.normalize(), "f"))
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    for k, n in enumerate(counts):
+        a = _scale(lo + width * k, lo, hi, x0, x1)
+        b = _scale(lo + width * (k + 1), lo, hi, x0, x1)
+        y = _scale(Decimal(n), Decimal(0), top, y0, y1)
+        if n:
+            out.append(f'<rect x="{_c(a + 1)}" y="{_c(y)}" width="{_c(b - a - 2)}" height="{_c(y0 - y)}" '
+                       f'fill="#1f6feb" opacity="0.8"><title>{n}</title></rect>')
+    out.append("</svg>")
+    return "".join(out)
