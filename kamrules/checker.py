@@ -290,7 +290,7 @@ class Checker(CallChecks):
                         continue
                     bt = self._expr(bound, scope)
                     try:
-                        T.comparable("<", params[pname], bt)
+                        T.comparable("==" if cell.kind == "eq" else "<", params[pname], bt)
                     except T.TypeProblem as p:
                         self.error(p.code, f"cell of `{pname}`: {p.message}", bound.span, p.hint)
             ot = self._expr(row.output, scope)
