@@ -46,7 +46,7 @@ def _nice_ticks(lo: Decimal, hi: Decimal, n: int = 4) -> list:
     return ticks
 
 
-def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt):
+def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x1)}" y2="{_c(y0)}" stroke="#888"/>')
     out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x0)}" y2="{_c(y1)}" stroke="#888"/>')
@@ -55,6 +55,8 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt):
         out.append(f'<text x="{_c(x)}" y="{_c(y0 + 14)}" font-size="9" text-anchor="middle" '
                    f'fill="#555">{html.escape(xfmt(t))}</text>')
     for t in _nice_ticks(ylo, yhi):
+        if whole_y and t != t.to_integral_value():
+            continue
         y = _scale(t, ylo, yhi, y0, y1)
         out.append(f'<line x1="{_c(x0)}" y1="{_c(y)}" x2="{_c(x1)}" y2="{_c(y)}" stroke="#eee"/>')
         out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="9" text-anchor="end" '
@@ -123,7 +125,7 @@ def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
     top = Decimal(max(counts))
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
            f'class="chart" aria-label="{html.escape(title)}">', f"<title>{html.escape(title)}</title>"]
-    _axes(out, lo, hi, Decimal(0), top, xfmt, lambda t: format(t.normalize(), "f"))
+    _axes(out, lo, hi, Decimal(0), top, xfmt, lambda t: format(t.normalize(), "f"), whole_y=True)
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     for k, n in enumerate(counts):
         a = _scale(lo + width * k, lo, hi, x0, x1)

@@ -1,0 +1,238 @@
+"""The team view for managers: one page with every payee's measures, components and total
+per period, the team's totals (they reconcile with `kamrules run`), and distribution charts
+(SVG histograms of payouts and of the first attainment measure).
+
+Measures are the plan's attainment lets: a let whose name contains "attainment", or a Rate
+let passed to a curve or table. Their values are read from the payouts' traces, so they are
+the very numbers the payouts were computed from. Output is html (self-contained), md or text.
+"""
+from __future__ import annotations
+
+import html
+from decimal import Decimal
+
+import attrs
+
+from .. import ast
+from ..money import Money
+from . import words
+from .svg import histogram_svg
+
+
+@attrs.define
+class TeamRow:
+    payee_id: str
+    name: str | None
+    team: str | None
+    measures: dict  # measure name -> value (or None)
+    amounts: dict  # component -> Decimal
+    total: Decimal
+
+
+@attrs.define
+class TeamPeriod:
+    period: str
+    rows: list
+    totals: dict  # component -> Decimal
+    total: Decimal
+    without_payout: list  # payee ids with no payout in the period
+
+
+@attrs.define
+class TeamView:
+    plan_name: str
+    plan_version: str | None
+    team: str | None
+    currency: str
+    components: list
+    measures: list  # [(name, unit)]
+    periods: list
+
+
+def measures_of(plan) -> list:
+    """[(let name, unit)] in plan order: attainment lets and Rate lets that feed a decision."""
+    fed = set()
+    decisions = {n for n, d in plan.definitions.items() if d.kind == "decision"}
+    for d in plan.definitions.values():
+        if d.kind == "decision":
+            continue
+        for call in _calls(d.node.expr, decisions):
+            for arg in call.args:
+                r = plan.resolution.get(id(arg)) if isinstance(arg, ast.Name) else None
+                if r is not None and r[0] == "def":
+                    fed.add(r[1])
+    out = []
+    for name, d in plan.definitions.items():
+        if d.kind != "let":
+            continue
+        if "attainment" in name or (name in fed and d.type.kind == "rate"):
+            out.append((name, d.type.kind))
+    return out
+
+
+def _calls(expr, names: set) -> list:
+    out = []
+
+    def walk(n):
+        if isinstance(n, ast.Call) and n.func in names:
+            out.append(n)
+        if attrs.has(type(n)):
+            for f in attrs.fields(type(n)):
+                v = getattr(n, f.name)
+                for x in (v if isinstance(v, tuple) else (v,)):
+                    if attrs.has(type(x)):
+                        walk(x)
+    walk(expr)
+    return out
+
+
+def build_team(plan, tables, payouts: list, periods: list, team: str | None = None) -> TeamView:
+    payees = sorted(tables[plan.payees_table].rows, key=lambda r: r.id)
+    if team is not None:
+        payees = [p for p in payees if p.values.get("team") == team]
+    ids = {p.id for p in payees}
+    measures = measures_of(plan)
+    by_key: dict = {}
+    for p in payouts:
+        if p.payee_id in ids:
+            by_key.setdefault((p.payee_id, p.period), []).append(p)
+    views = []
+    for period in periods:
+        rows, without = [], []
+        totals = {c: Decimal(0) for c in plan.components}
+        for payee in payees:
+            items = by_key.get((payee.id, period))
+            if not items:
+                without.append(payee.id)
+                continue
+            amounts = {p.component: p.amount for p in items}
+            found = {}
+            for p in items:
+                if p.trace is not None:
+                    for n in p.trace.walk():
+                        if n.kind == "let" and n.name not in found and any(n.name == m for m, _ in measures):
+                            found[n.name] = n.value
+            for c, a in amounts.items():
+                totals[c] += a
+            name = payee.values.get("name")
+            rows.append(TeamRow(payee.id, name if isinstance(name, str) else None,
+                                payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
+                                {m: found.get(m) for m, _ in measures}, amounts,
+                                sum(amounts.values(), Decimal(0))))
+        views.append(TeamPeriod(str(period), rows, totals, sum(totals.values(), Decimal(0)), without))
+    return TeamView(plan.name, plan.version, team, plan.currency, list(plan.components), measures, views)
+
+
+def _measure(v, unit) -> str:
+    if v is None:
+        return "—"
+    return words.value(v, unit)
+
+
+def _header(tv: TeamView) -> list:
+    return ["payee"] + [m for m, _ in tv.measures] + tv.components + ["total"]
+
+
+def _cells(tv: TeamView, r: TeamRow) -> list:
+    who = r.payee_id + (f" ({r.name})" if r.name else "")
+    return ([who] + [_measure(r.measures[m], u) for m, u in tv.measures]
+            + [words.amount(r.amounts[c]) if c in r.amounts else "—" for c in tv.components]
+            + [words.amount(r.total)])
+
+
+def _total_cells(tv: TeamView, tp: TeamPeriod) -> list:
+    return (["total"] + ["" for _ in tv.measures] + [words.amount(tp.totals[c]) for c in tv.components]
+            + [words.amount(tp.total)])
+
+
+def _title(tv: TeamView) -> str:
+    return f"Team view: {tv.plan_name}" + (f", version {tv.plan_version}" if tv.plan_version else "") + \
+        (f", team {tv.team}" if tv.team else "")
+
+
+def _summary(tv: TeamView, tp: TeamPeriod) -> str:
+    n = len(tp.rows)
+    avg = tp.total / n if n else Decimal(0)
+    s = (f"{n} payee{'s' * (n != 1)} paid, total {words.amount(tp.total)} {tv.currency}, "
+         f"average {words.amount(avg)} {tv.currency}")
+    if tp.without_payout:
+        s += f"; no payout: {', '.join(tp.without_payout)}"
+    return s
+
+
+def render_text(tv: TeamView) -> str:
+    out = [_title(tv), ""]
+    for tp in tv.periods:
+        out += [f"{tp.period}: {_summary(tv, tp)}"]
+        table = [_header(tv)] + [_cells(tv, r) for r in tp.rows] + [_total_cells(tv, tp)]
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+        for row in table:
+            out.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                                        for i, (c, w) in enumerate(zip(row, widths))).rstrip())
+        out.append("")
+    out.append(f"amounts in {tv.currency}")
+    return "\n".join(out) + "\n"
+
+
+def render_md(tv: TeamView) -> str:
+    out = [f"# {_title(tv)}", "", f"Amounts in {tv.currency}.", ""]
+    for tp in tv.periods:
+        out += [f"## {tp.period}", "", _summary(tv, tp) + ".", ""]
+        head = _header(tv)
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|---" + "|---:" * (len(head) - 1) + "|")
+        for r in tp.rows:
+            out.append("| " + " | ".join(_cells(tv, r)) + " |")
+        out.append("| " + " | ".join(f"**{c}**" if c else "" for c in _total_cells(tv, tp)) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+CSS = """*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+margin:0;color:#1f2328;background:#f6f8fa}main{max-width:64rem;margin:0 auto;padding:1rem}
+section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:.8rem;margin:.8rem 0}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
+td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
+td:first-child,th:first-child{text-align:left}tr.total td{font-weight:700;border-top:2px solid #888}
+.charts{display:flex;flex-wrap:wrap;gap:1rem}.charts figure{margin:0;flex:1 1 280px}
+svg.chart{width:100%;max-width:480px;height:auto}figcaption{font-size:.85rem;color:#57606a}
+@media (max-width:600px){body{font-size:14px}main{padding:.5rem}}"""
+
+
+def render_html(tv: TeamView) -> str:
+    e = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    out = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(_title(tv))}</title><style>{CSS}</style></head><body><main>",
+           f"<h1>{e(_title(tv))}</h1><p>Amounts in {e(tv.currency)}.</p>"]
+    money_fmt = words.amount
+    for tp in tv.periods:
+        out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
+        out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in _header(tv)) + "</tr>")
+        for r in tp.rows:
+            cells = _cells(tv, r)
+            out.append(f'<tr data-payee="{e(r.payee_id)}">' + "".join(
+                f"<td>{e(c)}</td>" for c in cells[:-1]) + f'<td class="total">{e(cells[-1])}</td></tr>')
+        out.append('<tr class="total">' + "".join(f"<td>{e(c)}</td>" for c in _total_cells(tv, tp))
+                   + "</tr></table></div>")
+        charts = []
+        if tp.rows:
+            charts.append((histogram_svg([r.total for r in tp.rows], 8, money_fmt,
+                                         f"payouts {tp.period}"), f"payouts per payee ({tv.currency})"))
+        if tv.measures:
+            m, unit = tv.measures[0]
+            vals = [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]
+            vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
+            if vals:
+                fmt = words.percent if unit == "rate" else words.value
+                charts.append((histogram_svg(vals, 8, fmt, f"{m} {tp.period}"), m))
+        if charts:
+            out.append('<div class="charts">' + "".join(
+                f"<figure>{svg}<figcaption>{e(cap)}</figcaption></figure>" for svg, cap in charts) + "</div>")
+        out.append("</section>")
+    out.append("</main></body></html>\n")
+    return "".join(out)
+
+
+def render(tv: TeamView, fmt: str) -> str:
+    return {"html": render_html, "md": render_md}.get(fmt, render_text)(tv)
