@@ -6,8 +6,9 @@ Conventions for fenced blocks in docs/**/*.md (the info string after the backtic
 ```kam error=KR201          parses and checks with errors, every one of code KR201
 ```kam fragment             statements checked after the fragment prelude
                             (docs/_prelude.kam: header and the usual inputs)
-```kam file=plans/x.kam     must equal the file, character for character (then checked)
-```kam excerpt=plans/x.kam  consecutive lines of the file (blank lines and trailing spaces ignored)
+```kam file=plans/x.kam     must equal the whole file, layout aside (then checked)
+```kam excerpt=plans/x.kam  a consecutive part of the file, layout aside (runs of spaces
+                            and line breaks compare equal), comments included
 ```kam variant=plans/x.kam  the file with the block's definitions replacing the ones of the
                             same name (new ones appended): the result must check
 ```kam name=t.kam           starts an assembled plan `t.kam`; ```kam append=t.kam adds the
@@ -17,7 +18,8 @@ rules=plans/x.kam           (with name/append) the assembly so far has exactly t
                             statements of the file, in any order, comments and layout aside
 ```console                  lines `$ kamrules ...` are run from the repo root and their
                             stdout must equal the lines that follow, up to the next `$`;
-                            a line `...` stands for any number of lines. `exit=N` expects
+                            a line `...` stands for any number of lines and `[line ?]`
+                            for any `[line N]` of a trace. `exit=N` expects
                             that exit code (default 0) and `stderr` compares stderr.
 
 Commands run in-process through `kamrules.cli.main` (what `python -m kamrules` calls), which
@@ -160,14 +162,11 @@ def test_kam_block(attrs, text, whole, where):
         return
     if "file" in attrs:
         target = (ROOT / attrs["file"]).read_text(encoding="utf-8")
-        assert text == target, f"{where}: differs from {attrs['file']}"
+        assert text.split() == target.split(), f"{where}: differs from {attrs['file']}"
     if "excerpt" in attrs:
-        target = [ln.rstrip() for ln in (ROOT / attrs["excerpt"]).read_text(encoding="utf-8").splitlines()
-                  if ln.strip()]
-        want = [ln.rstrip() for ln in text.splitlines() if ln.strip()]
-        n = len(want)
-        assert any(target[k:k + n] == want for k in range(len(target) - n + 1)), \
-            f"{where}: not an excerpt of {attrs['excerpt']}"
+        target = " ".join((ROOT / attrs["excerpt"]).read_text(encoding="utf-8").split())
+        want = " ".join(text.split())
+        assert want and f" {want} " in f" {target} ", f"{where}: not an excerpt of {attrs['excerpt']}"
         return
     if "variant" in attrs:
         base = (ROOT / attrs["variant"]).read_text(encoding="utf-8")
@@ -190,13 +189,22 @@ def _commands(text: str):
     return out
 
 
+def _same_line(got: str, want: str) -> bool:
+    """Equal lines; `[line ?]` in `want` stands for any plan line number (layout-free)."""
+    if "[line ?]" not in want:
+        return got == want
+    pattern = "".join(r"\[line \d+\]" if part == "[line ?]" else re.escape(part)
+                      for part in re.split(r"(\[line \?\])", want))
+    return re.fullmatch(pattern, got) is not None
+
+
 def _matches(got: list[str], want: list[str]) -> bool:
     """Line-by-line equality; a `...` line in `want` matches any run of lines (maybe none)."""
     if not want:
         return not got
     if want[0] == "...":
         return any(_matches(got[k:], want[1:]) for k in range(len(got) + 1))
-    return bool(got) and got[0] == want[0] and _matches(got[1:], want[1:])
+    return bool(got) and _same_line(got[0], want[0]) and _matches(got[1:], want[1:])
 
 
 def _run_in_process(argv: list[str]):
@@ -250,6 +258,8 @@ def test_harness_rejects_what_it_should():
     assert _matches(["a", "b", "c"], ["a", "...", "c"])
     assert not _matches(["a", "b"], ["a"])
     assert not _matches(["a", "x"], ["a", "b"])
+    assert _matches(["  x = 1  [line 12]"], ["  x = 1  [line ?]"])
+    assert not _matches(["  x = 2  [line 12]"], ["  x = 1  [line ?]"])
     base = good + "param rate = 5%\ncomponent c = payee.annual_variable * rate\n"
     swapped = _variant(base, "param rate = 7%\n")
     assert "param rate = 5%" not in swapped and swapped.endswith("param rate = 7%\n")
@@ -262,3 +272,15 @@ def test_every_page_is_linked_from_the_index():
         rel = page.relative_to(DOCS).as_posix()
         if rel != "index.md":
             assert f"({rel})" in index, f"docs/index.md does not link {rel}"
+
+
+def test_every_acceptance_case_has_a_cookbook_page_with_its_plan_and_a_run():
+    cases = sorted(p.name for p in (ROOT / "examples").iterdir() if p.name[:2].isdigit())
+    assert len(cases) == 9
+    for case in cases:
+        page = DOCS / "cookbook" / f"{case}.md"
+        assert page.exists(), f"no cookbook page for {case}"
+        blocks = list(_blocks(page))
+        assert any(lang == "kam" and "file" in attrs for lang, attrs, _, _ in blocks), page
+        assert any(lang == "console" and f"examples/{case}" in text for lang, _, text, _ in blocks), page
+        assert any(lang == "kam" and "variant" in attrs for lang, attrs, _, _ in blocks), page
