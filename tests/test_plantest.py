@@ -193,3 +193,20 @@ def test_paths_relative_to_the_plans_folder_name_each_case_once():
     assert res.stdout.count("team-bonus::example") == 1
     assert len([l for l in res.stdout.splitlines() if l.startswith("PASS")]) == \
         sum(len(cases_of(str(p))) for p in PLANS.glob("*.kam"))
+
+
+def test_a_plan_with_check_errors_makes_each_of_its_cases_an_error(tmp_path):
+    _plan_with_case(tmp_path, case="c1")
+    _plan_with_case(tmp_path, case="c2")
+    plan = tmp_path / "clawback-cash.kam"
+    plan.write_text(plan.read_text().replace("sum(amount * rate for booked)", "sum(amount * rat for booked)"))
+    res = run_cli("test", plan)
+    assert res.returncode == 1
+    assert "ERROR clawback-cash::c1" in res.stdout and "ERROR clawback-cash::c2" in res.stdout
+    assert "error[KR101]" in res.stdout and "2 errors" in res.stdout.splitlines()[-1]
+
+
+def test_an_unwritable_junit_path_is_a_diagnostic_not_a_traceback(tmp_path):
+    res = run_cli("test", PLANS / "team-bonus.kam", "--junit-xml", tmp_path / "no" / "such" / "r.xml")
+    assert res.returncode == 1
+    assert "KR401" in res.stderr and "Traceback" not in res.stderr

@@ -10,7 +10,7 @@ import tempfile
 
 from ..checker import check
 from ..data import load_data
-from ..diagnostics import KamError, render_text
+from ..diagnostics import Diagnostic, KamError, render_text
 from ..engine import plan_periods
 from ..parser import parse_file
 
@@ -20,7 +20,11 @@ def write_output(text: str, output: str | None):
         sys.stdout.write(text)
         return
     folder = os.path.dirname(os.path.abspath(output))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kamrules-", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kamrules-", suffix=".tmp")
+    except OSError as err:
+        raise KamError([Diagnostic("KR401", f"cannot write {output}: {err.strerror}",
+                                   hint=f"check that the folder {folder} exists and is writable")]) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
