@@ -6,6 +6,7 @@ names mapped to plan words) and a hint for the common slips.
 from __future__ import annotations
 
 import functools
+import re
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 
@@ -224,7 +225,8 @@ class _ToAst(Transformer):
         return ast.PeriodLit(str(c[0]), span=self._s(meta))
 
     def string(self, meta, c):
-        return ast.String(c[0][1:-1].replace('\\"', '"').replace("\\n", "\n").replace("\\\\", "\\"),
+        unescape = {'"': '"', "\\": "\\", "n": "\n"}  # one escape at a time: "\\n" is \ + n
+        return ast.String(re.sub(r'\\(["\\n])', lambda m: unescape[m.group(1)], c[0][1:-1]),
                           span=self._s(meta))
 
     def true(self, meta, c):

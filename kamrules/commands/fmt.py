@@ -1,0 +1,67 @@
+"""`kamrules fmt PLAN...`: rewrite plans in the canonical layout (kamrules/fmt.py).
+
+`--check` lists the files that would change and exits 1 if any; `--diff` prints a unified
+diff instead of writing (exit 1 if any change); `-` reads stdin and writes stdout. A plan
+with a syntax error is reported (exit 1) and left untouched; files are written atomically.
+"""
+from __future__ import annotations
+
+import difflib
+import sys
+
+from ..diagnostics import Diagnostic, KamError
+from ..fmt import format_text
+from ..source import SourceFile
+from .common import print_diags, write_output
+
+
+def _read(path: str) -> str:
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+    except (OSError, UnicodeDecodeError) as err:
+        raise KamError([Diagnostic("KR401", f"cannot read plan file {path}: {err}",
+                                   hint="check the path and that the file is UTF-8 text")]) from None
+
+
+def cmd_fmt(args) -> int:
+    status = 0
+    changed = []
+    for path in args.plans:
+        name = "<stdin>" if path == "-" else path
+        text = None
+        try:
+            text = _read(path)
+            new = format_text(text, name)
+        except KamError as err:
+            print_diags(err.diagnostics, {name: SourceFile(name, text)} if text is not None else {})
+            status = 1
+            continue
+        if new == text:
+            if path == "-" and not (args.check or args.diff):
+                sys.stdout.write(new)
+            continue
+        changed.append(name)
+        if args.diff:
+            sys.stdout.writelines(difflib.unified_diff(
+                text.splitlines(True), new.splitlines(True), f"{name} (original)", f"{name} (formatted)"))
+        elif args.check:
+            print(f"would reformat {name}")
+        elif path == "-":
+            sys.stdout.write(new)
+        else:
+            write_output(new, path)
+            print(f"reformatted {name}", file=sys.stderr)
+    if (args.check or args.diff) and changed:
+        status = 1
+    return status
+
+
+def register(sub):
+    c = sub.add_parser("fmt", help="rewrite plans in the canonical layout (comments kept)")
+    c.add_argument("plans", nargs="+", help="plan files, or - for stdin to stdout")
+    c.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
+    c.add_argument("--diff", action="store_true", help="print a unified diff; exit 1 if a file would change")
+    c.set_defaults(func=cmd_fmt)
