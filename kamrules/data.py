@@ -239,6 +239,10 @@ def _json_records(path: str, text: str):
 
 
 def _missing_file(spec: InputTable, path: str):
+    if os.path.exists(path):
+        what = "is a folder" if os.path.isdir(path) else "cannot be read"
+        return KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which {what}",
+                                    spec.span, "check the file's permissions and that it is a file")])
     folder = os.path.dirname(path) or "."
     present = sorted(f for f in os.listdir(folder) if f.endswith((".csv", ".json"))) \
         if os.path.isdir(folder) else []
@@ -277,17 +281,27 @@ class _Loader:
     def add(self, line: int, cells: dict):
         """cells: column -> (raw value, position); raw is str, _JsonNumber, bool or None."""
         values = {}
+        max_chars, fiscal = limits.MAX_CELL_CHARS, self.fiscal_start
         for name, col in self.spec.columns.items():
             raw, pos = cells.get(name, (None, 1))
             kind = col.type.kind
-            if isinstance(raw, str) and len(raw) > limits.MAX_CELL_CHARS:
-                self.cell_error("KR408", line, pos, name, f"the value `{raw[:20]}...` has {len(raw)} "
-                                f"characters (at most {limits.MAX_CELL_CHARS})")
-                values[name] = None
-                continue
-            if raw is None or (isinstance(raw, str) and not isinstance(raw, _JsonNumber) and not raw.strip()):
+            if type(raw) is str:  # a CSV cell or a JSON string: the common case
+                if len(raw) > max_chars:
+                    self.cell_error("KR408", line, pos, name, f"the value `{raw[:20]}...` has {len(raw)} "
+                                    f"characters (at most {max_chars})")
+                    values[name] = None
+                    continue
+                if raw and (not raw[0].isspace() or raw.strip()):
+                    try:
+                        values[name] = raw if kind == "text" else parse_value(raw, kind, col.type.currency, fiscal)
+                    except ValueError as err:
+                        self.cell_error("KR403", line, pos, name, f"({col.type}) {err}")
+                        values[name] = None
+                    continue
+                raw = None
+            if raw is None:
                 if not col.optional:
-                    self.cell_error("KR403", line, pos, name, f"empty but the column is required",
+                    self.cell_error("KR403", line, pos, name, "empty but the column is required",
                                     f"declare it `{name}: optional {col.type}` if it may be empty, or fill it")
                 values[name] = None
                 continue
@@ -299,9 +313,7 @@ class _Loader:
                 elif isinstance(raw, _JsonNumber):
                     if kind not in ("money", "number", "rate", "count"):
                         raise ValueError(f"the number `{raw}` is not a {col.type} (write it as a string)")
-                    values[name] = parse_value(str(raw), kind, col.type.currency, self.fiscal_start)
-                elif isinstance(raw, str):
-                    values[name] = parse_value(raw, kind, col.type.currency, self.fiscal_start)
+                    values[name] = parse_value(str(raw), kind, col.type.currency, fiscal)
                 else:
                     raise ValueError(f"`{json.dumps(raw)[:40]}` is not a {col.type} (nested values "
                                      "are not read)")

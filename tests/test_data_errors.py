@@ -286,3 +286,15 @@ def test_json_numbers_never_become_floats(tmp_path):
     obj, _ = _JSON.raw_decode('{"a": 0.1, "b": 12345678901234567890.123}')
     assert not any(isinstance(v, float) for v in obj.values())
     assert Decimal(obj["a"]) == Decimal("0.1")
+
+
+def test_blank_cells_are_empty_even_in_text_columns(tmp_path, capsys):
+    setup(tmp_path, deals=DEALS_HEADER + "d1,   ,1.00,2025-01-15,\n")
+    expect_error(capsys, tmp_path, "deals.csv:2:2:", "column `owner_id`", "required")
+
+
+def test_input_path_that_is_a_folder(tmp_path, capsys):
+    setup(tmp_path)
+    (tmp_path / "data" / "deals.csv").unlink()
+    (tmp_path / "data" / "deals.csv").mkdir()
+    expect_error(capsys, tmp_path, "KR401", "deals.csv, which is a folder")
