@@ -9,8 +9,11 @@ Conventions for fenced blocks in docs/**/*.md (the info string after the backtic
 ```kam file=plans/x.kam     must equal the whole file, layout aside (then checked)
 ```kam excerpt=plans/x.kam  a consecutive part of the file, layout aside (runs of spaces
                             and line breaks compare equal), comments included
-```kam variant=plans/x.kam  the file with the block's definitions replacing the ones of the
-                            same name (new ones appended): the result must check
+```kam variant=plans/x.kam  the file with the block's statements replacing, in place, the
+                            ones of the same name or header (new ones appended): the
+                            result must check
+  data=DIR [period=P]       (with variant) the variant is run on DIR, and the ```csv block
+                            right after it must be exactly what `kamrules run` prints
 ```kam name=t.kam           starts an assembled plan `t.kam`; ```kam append=t.kam adds the
                             block to it; the assembly so far is checked at every block
                             (`error=` applies to it too, without keeping the block)
@@ -123,14 +126,24 @@ def _defined_names(text: str) -> set[str]:
 
 
 def _variant(base_text: str, block: str) -> str:
-    """The base plan with the block's definitions replacing the same-named ones."""
-    names = _defined_names(block)
-    drop = set()
+    """The base plan with the block's definitions in place of the same-named ones (kept at
+    their place, so components print in the same order); the other statements appended."""
+    block_lines = block.splitlines()
+    new = {}
+    for st in parse(block).statements:
+        key = getattr(st, "name", None) or getattr(st, "key", None)
+        new[key] = "\n".join(block_lines[st.span.line - 1:st.span.end_line])
+    out, skip, used = [], set(), set()
+    base_lines = base_text.splitlines()
     for st in parse(base_text).statements:
-        if getattr(st, "name", None) in names:
-            drop.update(range(st.span.line, st.span.end_line + 1))
-    kept = [line for n, line in enumerate(base_text.splitlines(), 1) if n not in drop]
-    return "\n".join(kept) + "\n" + block
+        key = getattr(st, "name", None) or getattr(st, "key", None)
+        if key in new and key not in used:
+            skip.update(range(st.span.line + 1, st.span.end_line + 1))
+            base_lines[st.span.line - 1] = new[key]
+            used.add(key)
+    out = [line for n, line in enumerate(base_lines, 1) if n not in skip]
+    rest = [text for key, text in new.items() if key not in used]
+    return "\n".join(out + rest) + "\n"
 
 
 # ------------------------------------------------------------------------- kam blocks
@@ -175,6 +188,30 @@ def test_kam_block(attrs, text, whole, where):
     if "fragment" in attrs:
         text = PRELUDE.read_text(encoding="utf-8") + text
     _expect(text, attrs, where)
+
+
+# ------------------------------------------------------------------------- variants that run
+def _variant_runs():
+    for page in _pages():
+        blocks = list(_blocks(page))
+        for (lang, attrs, text, line), nxt in zip(blocks, blocks[1:] + [None]):
+            if lang == "kam" and "variant" in attrs and "data" in attrs:
+                where = f"{page.relative_to(ROOT)}:{line}"
+                expected = nxt[2] if nxt is not None and nxt[0] == "csv" else None
+                yield pytest.param(attrs, text, expected, where, id=where)
+
+
+@pytest.mark.parametrize("attrs, text, expected, where", list(_variant_runs()))
+def test_variant_run(attrs, text, expected, where, tmp_path):
+    assert expected is not None, f"{where}: a variant with data= is followed by a ```csv block"
+    plan = tmp_path / Path(attrs["variant"]).name
+    plan.write_text(_variant((ROOT / attrs["variant"]).read_text(encoding="utf-8"), text), encoding="utf-8")
+    argv = ["run", str(plan), "--data", attrs["data"], "-q"]
+    if "period" in attrs:
+        argv += ["--period", attrs["period"]]
+    code, out, err = _run_in_process(argv)
+    assert code == 0, f"{where}: {err}"
+    assert out.splitlines() == expected.splitlines(), f"{where}: the variant printed\n{out}"
 
 
 # ------------------------------------------------------------------------- console blocks
@@ -261,8 +298,9 @@ def test_harness_rejects_what_it_should():
     assert _matches(["  x = 1  [line 12]"], ["  x = 1  [line ?]"])
     assert not _matches(["  x = 2  [line 12]"], ["  x = 1  [line ?]"])
     base = good + "param rate = 5%\ncomponent c = payee.annual_variable * rate\n"
-    swapped = _variant(base, "param rate = 7%\n")
-    assert "param rate = 5%" not in swapped and swapped.endswith("param rate = 7%\n")
+    swapped = _variant(base, "param rate = 7%\nlet extra = 1\n")
+    assert "param rate = 5%" not in swapped
+    assert swapped.endswith("param rate = 7%\ncomponent c = payee.annual_variable * rate\nlet extra = 1\n")
     assert _statements("plan \"x\"  # c\nparam a = 1\n") == _statements("param  a = 1\nplan \"x\"\n")
 
 
