@@ -5,8 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+from decimal import Decimal
+
+from hypothesis import given, settings, strategies as st
 
 from conftest import EXAMPLES, PLANS, run_cli
+from kamrules.calendar import parse_period
+from kamrules.report.compare import diff_markdown, diff_rows, diff_summary, totals
+from kamrules.trace import Payout
 
 SCENARIO_B = EXAMPLES / "04-uncapped-scenarios" / "scenario-b"
 CLAWBACK = EXAMPLES / "09-clawback-cash"
@@ -90,3 +96,39 @@ def test_a_plan_error_exits_1_and_writes_no_file(tmp_path):
     assert not out.exists()
     res = run_cli("diff", PLANS / "clawback-cash.kam", PLANS / "clawback-cash.kam", "--data", tmp_path / "none")
     assert res.returncode == 1 and "KR401" in res.stderr
+
+
+# ---------------------------------------------------------------- properties of the comparison
+PAYOUT = st.builds(lambda who, month, comp, cents: Payout(who, parse_period(f"2025-{month:02d}"), comp,
+                                                           Decimal(cents).scaleb(-2), "EUR"),
+                   st.sampled_from(["a", "b", "c|d"]), st.integers(1, 6), st.sampled_from(["x", "y"]),
+                   st.integers(-10**7, 10**7))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(PAYOUT, max_size=12), st.lists(PAYOUT, max_size=12), st.sampled_from([None, "quarter", "year"]))
+def test_changes_add_up_to_the_cost_change_and_every_payee_is_counted_once(old, new, kind):
+    rows = diff_rows(totals(old, kind), totals(new, kind))
+    summary = diff_summary(rows)
+    before = sum((p.amount for p in old), Decimal(0))
+    after = sum((p.amount for p in new), Decimal(0))
+    cost = summary["cost"].get("EUR", {"before": Decimal(0), "after": Decimal(0), "change": Decimal(0)})
+    assert (cost["before"], cost["after"]) == (before, after)
+    assert sum((r.change for r in rows), Decimal(0)) == after - before
+    payees = {p.payee_id for p in old + new}
+    assert summary["winners"] + summary["losers"] + summary["unchanged"] == len(payees)
+    assert [r.change for r in rows] == sorted((r.change for r in rows), reverse=True)
+    md = diff_markdown(rows, summary, "old.kam", "new.kam")
+    # a `|` in a payee id cannot break the markdown table: every row has exactly 5 cells
+    for line in md.splitlines():
+        if line.startswith("| ") and "---" not in line:
+            assert line.replace("\\|", "").count("|") == 6
+
+
+def test_period_limits_both_versions(tmp_path):
+    new = _clawback_variant(tmp_path)
+    res = run_cli("diff", PLANS / "clawback-cash.kam", new, "--data", CLAWBACK, "--period", "2025-Q1",
+                  "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    rows = [(r["payee_id"], r["period"], r["before"], r["after"]) for r in csv.DictReader(io.StringIO(res.stdout))]
+    assert rows == [("ae-020", "2025-Q1", "20500.00", "24600.00"), ("ae-021", "2025-Q1", "6400.00", "7680.00")]

@@ -119,3 +119,11 @@ def test_plan_tags_are_distinct_nonempty_and_end_their_stem(stems):
     assert len(set(tags)) == len(tags) and all(tags)
     if len(set(stems)) == len(stems):
         assert all(s.endswith(t) for s, t in zip(stems, tags))
+
+
+def test_data_may_be_repeated_and_plans_keep_their_order():
+    res = run_cli("simulate", PLANS_04[1], PLANS_04[0], "--data", CASE / "scenario-b", "--data", CASE / "scenario-a",
+                  "--revenue", "expansion", "--format", "json")
+    assert res.returncode == 0, res.stderr
+    assert [(r["scenario"], r["tag"]) for r in json.loads(res.stdout)] == [
+        ("scenario-b", "capped"), ("scenario-b", "uncapped"), ("scenario-a", "capped"), ("scenario-a", "uncapped")]

@@ -112,7 +112,7 @@ def cmd_simulate(args) -> int:
 def register(sub):
     s = sub.add_parser("simulate", help="several plans on several data scenarios, side by side")
     s.add_argument("plans", nargs="+", metavar="PLAN")
-    s.add_argument("--data", nargs="+", required=True, metavar="DIR", help="one folder of CSV exports per scenario")
+    s.add_argument("--data", nargs="+", action="extend", required=True, metavar="DIR", help="one folder of CSV exports per scenario")
     s.add_argument("--revenue", metavar="LET", help="the let that measures revenue (e.g. expansion), "
                    "summed over payees, for the cost ratio revenue / (fixed + variable)")
     s.add_argument("--period", help="simulate this period only (2025-Q1, 2025)")
