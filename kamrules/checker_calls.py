@@ -17,6 +17,15 @@ BUILTINS = AGGREGATES + ("round", "money", "abs", "default", "between", "present
 ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
 FX_COLUMNS = ("date", "from", "to", "rate")
+SIGNATURES = {"round": "round(x, cent, half_up)", "money": 'money(x) or money(x, "USD")',
+              "abs": "abs(x)", "default": "default(x, fallback)", "present": "present(x)",
+              "between": "between(x, low, high)", "days": "days(from_date, to_date)",
+              "assignee": 'assignee(account_id, "kam", close_date)', "share": "share(total, weight)",
+              "paid": "paid(component, period.year)", "prorate": "prorate(start_date, end_date)",
+              "team_total": "team_total(x)", "fx": 'fx(amount, "EUR", close_date)',
+              "count": "count(rows)", "exists": "exists(rows)", "sum": "sum(x for rows)",
+              "avg": "avg(x for rows)", "one": "one(x for rows)",
+              "min": "min(a, b) or min(x for rows)", "max": "max(a, b) or max(x for rows)"}
 
 
 class CallChecks:
@@ -46,7 +55,8 @@ class CallChecks:
         n = len(node.args)
         if not lo <= n <= hi:
             want = str(lo) if lo == hi else f"{lo} to {hi}"
-            self.error("KR103", f"{node.func}() takes {want} argument(s), got {n}", node.span)
+            self.error("KR103", f"{node.func}() takes {want} argument(s), got {n}", node.span,
+                       f"write {SIGNATURES[node.func]}" if node.func in SIGNATURES else None)
             for a in node.args:
                 if isinstance(a, ast.Name) and (a.id in ROUND_STEPS or a.id in ROUNDING_MODES):
                     continue
