@@ -298,3 +298,13 @@ def test_input_path_that_is_a_folder(tmp_path, capsys):
     (tmp_path / "data" / "deals.csv").unlink()
     (tmp_path / "data" / "deals.csv").mkdir()
     expect_error(capsys, tmp_path, "KR401", "deals.csv, which is a folder")
+
+
+def test_reference_to_unknown_account(tmp_path, capsys):
+    plan = PLAN.replace("  owner_id: Text references people\n",
+                        "  owner_id: Text references people\n  account_id: Text references accounts\n")
+    plan += "input accounts key account_id {\n  account_id: Text\n}\n"
+    setup(tmp_path, plan=plan, deals="deal_id,owner_id,account_id,amount,close_date,margin\n"
+                                     "d1,kam-1,acc-1,1.00,2025-01-15,\nd2,kam-1,acc-404,2.00,2025-01-16,\n")
+    (tmp_path / "data" / "accounts.csv").write_text("account_id\nacc-1\n")
+    expect_error(capsys, tmp_path, "KR409", "deals.csv:3:3:", "'acc-404'", "row 3", "accounts")
