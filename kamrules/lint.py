@@ -21,6 +21,7 @@ from decimal import Decimal
 from . import ast
 from .diagnostics import Diagnostic, Severity
 from .ir import CheckedPlan
+from .money import CONTEXT
 from .source import Span
 from .tables import constant
 
@@ -32,7 +33,7 @@ IMPLICIT_COLUMNS = {
     "fx_rates": {"date", "from", "to", "rate"},
 }
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>KR\d+(?:\s*,\s*KR\d+)*))?", re.IGNORECASE)
-_CTX = decimal.Context(prec=34, traps=[decimal.InvalidOperation, decimal.DivisionByZero])
+_CTX = CONTEXT  # every computation here (folding curves, shares) in the house context
 
 
 def _warn(code, message, span, hint=None, related=()) -> Diagnostic:
@@ -80,7 +81,7 @@ def _name_span(plan: CheckedPlan, span: Span, name: str) -> Span:
 
 def _fmt(v: Decimal, kind: str, currency: str | None = None) -> str:
     if kind == "rate":
-        return format((v * 100).normalize(), "f") + "%"
+        return format(_CTX.multiply(v, 100).normalize(_CTX), "f") + "%"
     text = format(v.normalize(), "f")
     return f"{text} {currency}" if kind == "money" and currency else text
 
@@ -122,7 +123,7 @@ def lint_data(plan: CheckedPlan, tables: dict) -> list[Diagnostic]:
         share = _CTX.divide(v, total)
         if lo <= share <= hi:
             continue
-        pct = format(_CTX.quantize(share * 100, Decimal(1)).normalize(), "f")
+        pct = format(_CTX.quantize(_CTX.multiply(share, 100), Decimal(1)).normalize(_CTX), "f")
         out.append(_warn(
             "KR507", f"payee `{row.id}` ({table.path}:{row.number}): variable is {pct}% of the "
             f"package, outside {_fmt(lo, 'rate')}-{_fmt(hi, 'rate')}", span,
