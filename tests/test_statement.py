@@ -189,3 +189,25 @@ def test_html_in_headless_chromium_shows_the_engine_amounts(tmp_path):
                    capture_output=True, timeout=120)
     data = shot.read_bytes()
     assert len(data) > 1000 and data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cap_note_and_ledger_media_advance():
+    data = EXAMPLES / "02-media-advance"
+    r = run_cli("statement", PLANS / "media-advance.kam", "--data", data, "--payee", "med-001",
+                "--period", "2025-03")
+    assert r.returncode == 0, r.stderr
+    with open(data / "invoices.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    billed = {m: sum((Decimal(x["amount"]) for x in rows if x["payee_id"] == "med-001"
+                      and x["invoice_date"].startswith(f"2025-{m}")), Decimal(0)) for m in ("01", "02", "03")}
+    with open(data / "targets.csv", encoding="utf-8") as fh:
+        target = next(Decimal(x["target"]) for x in csv.DictReader(fh) if x["payee_id"] == "med-001")
+    perf = billed["03"] / (target / 12)
+    assert perf > Decimal("0.75")
+    assert f"the cap `75%` = 75% applies: `month_performance` is {(perf * 100).normalize():f}%" in r.stdout
+    # the advances of January and February (each 75% x 12,000 / 12, capped) are the ledger
+    with open(data / "people.csv", encoding="utf-8") as fh:
+        v = next(Decimal(x["annual_variable"]) for x in csv.DictReader(fh) if x["payee_id"] == "med-001")
+    advances = sum((min(billed[m] / (target / 12), Decimal("0.75")) * v / 12 for m in ("01", "02")),
+                   Decimal(0))
+    assert f"already paid for advance in 2025-Q1 before this period: {_fmt(advances)}" in r.stdout

@@ -140,35 +140,6 @@ def decide_at(ev: Evaluator, d, args: list, ctx):
     return total, tuple(matched)
 
 
-def _find(expr, pred) -> list:
-    """AST nodes under `expr` (included) for which pred(node) holds, in source order."""
-    out = []
-
-    def walk(n):
-        if pred(n):
-            out.append(n)
-        if attrs.has(type(n)):
-            for f in attrs.fields(type(n)):
-                v = getattr(n, f.name)
-                for x in (v if isinstance(v, tuple) else (v,)):
-                    if attrs.has(type(x)):
-                        walk(x)
-    walk(expr)
-    return out
-
-
-def span_text(source, span) -> str:
-    lines = source.text.splitlines()
-    if span is None or not (1 <= span.line <= len(lines)):
-        return ""
-    if span.line == span.end_line:
-        return lines[span.line - 1][span.column - 1:span.end_column - 1]
-    parts = [lines[span.line - 1][span.column - 1:]]
-    parts += lines[span.line:span.end_line - 1]
-    parts.append(lines[span.end_line - 1][:span.end_column - 1] if span.end_line <= len(lines) else "")
-    return " ".join(p.strip() for p in parts)
-
-
 def _lines(source, first: int, last: int) -> list:
     lines = source.text.splitlines()
     return [(n, lines[n - 1]) for n in range(first, min(last, len(lines)) + 1) if n >= 1]
@@ -197,10 +168,11 @@ def _period_view(plan, tables, payee, period, items: list[Payout]) -> PeriodView
     total = Money(sum((p.amount for p in items), Decimal(0)), plan.currency)
     calc = period.kind == plan.period_kind  # one calculation period: what-ifs make sense
     comps, paid = [], {}
+    where = (_Probe(plan, tables), payee, period) if calc else None
     for p in items:
         steps, curves = [], []
         if p.trace is not None:
-            _steps(plan, p.trace, 0, steps, set(), paid)
+            _steps(plan, p.trace, 0, steps, set(), paid, where)
             if calc:
                 curves = _curves(plan, tables, payee, period, p)
         comps.append(ComponentView(p.component, Money(p.amount, p.currency), steps, curves))
@@ -211,7 +183,7 @@ def _period_view(plan, tables, payee, period, items: list[Payout]) -> PeriodView
         try:
             if not probe.is_eligible(ctx):
                 el = plan.eligible
-                not_eligible = (f"not eligible in {period}: `eligible when {span_text(plan.source, el.span)}` "
+                not_eligible = (f"not eligible in {period}: `eligible when {words.span_text(plan.source, el.span)}` "
                                 f"(line {el.span.line}) is false")
             else:
                 shown = {p.component for p in items}
@@ -231,7 +203,7 @@ def _absent_reason(plan, probe, ctx, name) -> str:
         if (lo is not None and ctx.period.end < lo) or (hi is not None and ctx.period.start > hi):
             return f"{name}: runs from {lo or '…'} to {hi or '…'} only (line {comp.span.line})"
     if comp.when is not None:
-        return (f"{name}: not paid this period: `when {span_text(plan.source, comp.when.span)}` "
+        return (f"{name}: not paid this period: `when {words.span_text(plan.source, comp.when.span)}` "
                 f"(line {comp.when.span.line}) is false")
     return f"{name}: not paid this period"
 
@@ -242,7 +214,7 @@ def _decision_of(plan, node: TraceNode):
     return d if d is not None and d.kind == "decision" else None
 
 
-def _steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict):
+def _steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, where=None):
     if id(node) in seen:
         return
     seen.add(id(node))
@@ -255,15 +227,17 @@ def _steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict):
         for part in (node.branch or "").split("; "):
             m = re.match(r"line (\d+): (then|else)$", part)
             if m:
-                for f in _find(d.node.expr, lambda n: isinstance(n, ast.IfElse)):
+                for f in words.find_nodes(d.node.expr, lambda n: isinstance(n, ast.IfElse)):
                     if f.span.line == int(m.group(1)):
-                        cond = span_text(plan.source, f.cond.span)
+                        cond = words.span_text(plan.source, f.cond.span)
                         truth = "true" if m.group(2) == "then" else "false"
                         notes.append(f"line {f.span.line}: `{cond}` is {truth}, so the `{m.group(2)}` "
                                      "branch applies")
                         break
             elif part.startswith("prorated"):
                 notes.append(part)
+        if where is not None:
+            notes += _caps(plan, d, where)
     elif node.kind == "decision":
         dd = _decision_of(plan, node)
         if dd is not None:
@@ -284,7 +258,52 @@ def _steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict):
     if node.kind == "paid":
         return  # earlier periods: their own statements explain them
     for c in node.children:
-        _steps(plan, c, depth + 1, out, seen, paid)
+        _steps(plan, c, depth + 1, out, seen, paid, where)
+
+
+def _caps(plan, d, where) -> list:
+    """Why-not notes for two-argument min/max in a definition: which side won (a cap, a floor)."""
+    probe, payee, period = where
+    out = []
+    for call in words.find_nodes(d.node.expr, lambda n: isinstance(n, ast.Call) and n.func in ("min", "max")
+                                 and len(n.args) == 2):
+        try:
+            ctx = probe.context(payee, period)
+            a, b = (probe.ev(x, ctx, ()) for x in call.args)
+        except (Problem, LookupError, TypeError, AttributeError, ArithmeticError):
+            continue
+        if a is None or b is None or _num(a) == _num(b):
+            continue
+        units = [plan.types.get(id(x)) for x in call.args]
+        shown = [words.value(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
+        texts = [words.span_text(plan.source, x.span) for x in call.args]
+        keep = 0 if (_num(a) < _num(b)) == (call.func == "min") else 1
+        what = "cap" if call.func == "min" else "floor"
+        limits = [_is_limit(plan, x) for x in call.args]
+        line = f"line {call.span.line}: "
+        if limits[0] == limits[1]:
+            out.append(line + f"{call.func}() keeps {shown[keep]} (`{texts[0]}` = {shown[0]}, "
+                       f"`{texts[1]}` = {shown[1]})")
+            continue
+        lim = 0 if limits[0] else 1
+        if keep == lim:
+            out.append(line + f"the {what} `{texts[lim]}` = {shown[lim]} applies: `{texts[1 - lim]}` is "
+                       f"{shown[1 - lim]}")
+        else:
+            side = "under" if call.func == "min" else "above"
+            out.append(line + f"`{texts[1 - lim]}` = {shown[1 - lim]} is {side} the {what} "
+                       f"`{texts[lim]}` = {shown[lim]}")
+    return out
+
+
+def _is_limit(plan, node) -> bool:
+    """A literal or a param: the fixed side of a cap or a floor."""
+    while isinstance(node, (ast.Paren, ast.Neg)):
+        node = node.expr
+    if isinstance(node, (ast.Number, ast.MoneyLit)):
+        return True
+    r = plan.resolution.get(id(node)) if isinstance(node, ast.Name) else None
+    return r is not None and r[0] == "def" and plan.definitions[r[1]].kind == "param"
 
 
 # ---------------------------------------------------------------- curves
@@ -341,7 +360,7 @@ def _curve(plan, tables, payee, period, payout, owner, node, d) -> CurveView | N
     probe = _Probe(plan, tables)
     ctx = probe.context(payee, period)
     call, args = None, None
-    for c in _find(owner_def.node.expr, lambda n: isinstance(n, ast.Call) and n.func == d.name):
+    for c in words.find_nodes(owner_def.node.expr, lambda n: isinstance(n, ast.Call) and n.func == d.name):
         vals = [probe.ev(a, ctx, ()) for a in c.args]
         if f"{d.name}({', '.join(show_value(v) for v in vals)})" == node.name:
             call, args = c, vals
@@ -396,7 +415,7 @@ def _curve(plan, tables, payee, period, payout, owner, node, d) -> CurveView | N
             if r is not None:
                 points.append((v, _num(r[0]), r[1]))
     arg_node = call.args[i]
-    arg_name = span_text(plan.source, arg_node.span) or d.node.params[i][0]
+    arg_name = words.span_text(plan.source, arg_node.span) or d.node.params[i][0]
     svg_title = f"{d.name}: {arg_name} against {d.name}"
     from .svg import curve_svg
     svg = curve_svg(points, (x, y), xfmt, yfmt, svg_title, thresholds)

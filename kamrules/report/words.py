@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import decimal
 import re
+
+import attrs
 from decimal import Decimal
 
 from ..money import CENT, CONTEXT, Money
@@ -49,6 +51,35 @@ def points(delta: Decimal) -> str:
     p = (delta * 100).normalize()
     text = format(p, "f")
     return f"{text} point{'s' * (p != 1)}"
+
+
+def find_nodes(expr, pred) -> list:
+    """AST nodes under `expr` (included) for which pred(node) holds, in source order."""
+    out = []
+
+    def walk(n):
+        if pred(n):
+            out.append(n)
+        if attrs.has(type(n)):
+            for f in attrs.fields(type(n)):
+                v = getattr(n, f.name)
+                for x in (v if isinstance(v, tuple) else (v,)):
+                    if attrs.has(type(x)):
+                        walk(x)
+    walk(expr)
+    return out
+
+
+def span_text(source, span) -> str:
+    lines = source.text.splitlines()
+    if span is None or not (1 <= span.line <= len(lines)):
+        return ""
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1]
+    parts = [lines[span.line - 1][span.column - 1:]]
+    parts += lines[span.line:span.end_line - 1]
+    parts.append(lines[span.end_line - 1][:span.end_column - 1] if span.end_line <= len(lines) else "")
+    return " ".join(p.strip() for p in parts)
 
 
 _AGG = re.compile(r"^(\w+)\(\.\.\. (\w+) \.\.\.\)")
