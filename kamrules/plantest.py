@@ -13,7 +13,8 @@ The format, made for a RevOps analyst with a spreadsheet (no new file format to 
     description = "kam-001 exactly at 80% attainment, kam-002 just under"
     period = "2025-Q1"         # like `run --period`; default: the periods the data touch
     data = "../acceptance"     # folder (relative to the case folder) that supplies every
-                               # input file this case folder does not hold
+                               # input file this case folder does not hold; by default the
+                               # plan's `acceptance` case, when there is one
     error = "KR405"            # the case expects the run to stop with this diagnostic code
                                # (a missing fx rate, a broken `require` rule); no expected.csv
 
@@ -47,6 +48,7 @@ from .source import Span
 TESTS_DIR = "tests"
 EXPECTED = "expected.csv"
 CASE_FILE = "case.toml"
+DEFAULT_DATA = "acceptance"  # the case whose inputs other cases default to
 ZERO = Decimal("0.00")
 _AMOUNT = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)$")
 
@@ -213,6 +215,9 @@ def read_case_settings(case: Case) -> dict:
 def load_case_tables(plan, case: Case, settings: dict) -> dict:
     """Each input from the case folder, else from the `data` folder of case.toml."""
     base = os.path.normpath(os.path.join(case.folder, settings["data"])) if "data" in settings else None
+    sibling = os.path.join(os.path.dirname(case.folder), DEFAULT_DATA)
+    if base is None and case.name != DEFAULT_DATA and os.path.isdir(sibling):
+        base = sibling
     if base is not None and not os.path.isdir(base):
         raise KamError([Diagnostic("KR401", f"{case.folder}/{CASE_FILE}: data folder {base} does not exist",
                                    hint="`data` is relative to the case folder, e.g. data = \"../acceptance\"")])

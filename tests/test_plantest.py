@@ -210,3 +210,21 @@ def test_an_unwritable_junit_path_is_a_diagnostic_not_a_traceback(tmp_path):
     res = run_cli("test", PLANS / "team-bonus.kam", "--junit-xml", tmp_path / "no" / "such" / "r.xml")
     assert res.returncode == 1
     assert "KR401" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_inputs_not_given_default_to_the_acceptance_case(tmp_path):
+    _plan_with_case(tmp_path, case="acceptance")
+    edge = tmp_path / "tests" / "clawback-cash" / "no-invoices-paid"
+    edge.mkdir()
+    (edge / "invoices.csv").write_text("invoice_id,payee_id,amount,paid_date\n"
+                                       "inv-1,ae-020,1000,\n")
+    # ae-020 bookings from the acceptance deals: Jan 10% x 100,000; no cash at all
+    (edge / "expected.csv").write_text("payee_id,period,component,amount,currency\n"
+                                       "ae-020,2025-01,booking_commission,10000.00,EUR\n"
+                                       "ae-020,2025-01,cash_commission,0.00,EUR\n")
+    (edge / "case.toml").write_text('period = "2025-01"\n')
+    res = run_cli("test", edge)
+    assert res.returncode == 0, res.stdout + res.stderr
+    (tmp_path / "tests" / "clawback-cash" / "acceptance" / "deals.csv").unlink()
+    res = run_cli("test", edge)
+    assert res.returncode == 1 and "KR401" in res.stdout and "deals.csv" in res.stdout
