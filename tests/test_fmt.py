@@ -60,6 +60,13 @@ def test_plans_round_trip_and_are_stable(path):
     assert all(len(line) <= fmt.WIDTH for line in out.splitlines()), out
 
 
+@pytest.mark.parametrize("path", PLAN_FILES, ids=[p.name for p in PLAN_FILES])
+def test_plans_are_canonical(path):
+    """plans/ is kept formatted: `kamrules fmt plans/*.kam` after editing a plan."""
+    text = path.read_text(encoding="utf-8")
+    assert format_text(text, str(path)) == text
+
+
 def test_literals_printed_as_written():
     text = 'let a = 1_000.50 EUR + 0001.10 EUR\nlet r = 105.0% * 007\nlet d = 2025-04-01\nlet q = 2025-Q1\n'
     assert format_text(text) == text
