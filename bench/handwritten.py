@@ -44,8 +44,8 @@ def _down_pct(x):
     return (x / PCT).quantize(Decimal(1), rounding=decimal.ROUND_DOWN) * PCT
 
 
-def compute(raw, months):
-    """Payouts for months 1..months of 2025 (labels YYYY-MM)."""
+def compute(raw, months, payees=None):
+    """Payouts for months 1..months of 2025 (labels YYYY-MM); only `payees` if given."""
     with decimal.localcontext(CTX):
         kam = defaultdict(list)
         for r in raw["assignments"]:
@@ -79,9 +79,9 @@ def compute(raw, months):
         out = {}
         for person in sorted(raw["people"], key=lambda r: r["payee_id"]):
             p = person["payee_id"]
-            if (p, "nrr") not in targets:
+            if (p, "nrr") not in targets or payees is not None and p not in payees:
                 continue
-            monthly = Decimal(person["annual_variable"]) / 12
+            annual = Decimal(person["annual_variable"])
             for m in range(1, months + 1):
                 q_start = dt.date(2025, 3 * ((m - 1) // 3) + 1, 1)
                 port = portfolio[(p, q_start)]
@@ -90,10 +90,10 @@ def compute(raw, months):
                 nrr = (port + e - c - ch) / port
                 upsell = e + nb - c - ch
                 nrr_att = _down_pct(nrr / targets[(p, "nrr")])
-                up_att = _down_pct(upsell / (targets[(p, "net_upsell")] / 12))
+                up_att = _down_pct(upsell * 12 / targets[(p, "net_upsell")])
                 label = f"2025-{m:02d}"
                 for name, weight, att in (("nrr", Decimal("0.7"), nrr_att),
                                           ("upsell", Decimal("0.3"), up_att)):
-                    amount = weight * monthly * _rate(att)
+                    amount = weight * annual * _rate(att) / 12
                     out[(p, label, name)] = amount.quantize(CENT, rounding=decimal.ROUND_HALF_UP)
         return out

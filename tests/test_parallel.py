@@ -166,3 +166,55 @@ def test_progress_is_silent_off_a_terminal_or_when_quiet():
         p.update(5)
         p.close()
         assert stream.getvalue() == ""
+
+
+# ------------------------------------------------------------------ the group-by of select.py
+def _json(checked, tables, periods, trace):
+    from kamrules.engine import evaluate
+    from kamrules.report.payouts import to_json
+    return to_json(evaluate(checked, tables, periods, trace=trace), with_trace=trace)
+
+
+@pytest.mark.parametrize("plan,folder", [
+    (PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell"),
+    (PLANS / "charter-split.kam", EXAMPLES / "08-charter-split"),
+    (ROOT / "bench" / "abtasty-monthly.kam", None),
+])
+def test_group_by_gives_the_row_by_row_payouts_and_traces(plan, folder, generated, monkeypatch):
+    from kamrules.engine import select
+    folder = folder or generated
+    hits = []
+    real = select.grouped_rows
+
+    def counting(*a):
+        rows = real(*a)
+        hits.append(rows is not None)
+        return rows
+    monkeypatch.setattr(select, "grouped_rows", counting)
+    fast = [_json(*_load(plan, folder), trace) for trace in (False, True)]
+    if plan.name != "charter-split.kam":
+        assert any(hits)  # the assignee(...) == payee.id filters did go through the group-by
+    monkeypatch.setattr(select, "grouped_rows", lambda *a: None)
+    slow = [_json(*_load(plan, folder), trace) for trace in (False, True)]
+    assert fast == slow
+
+
+def test_an_error_while_grouping_is_raised_as_row_by_row(generated, tmp_path, monkeypatch):
+    """Two overlapping `kam` assignments of one account: the same KR405, naming the same
+    payee and period, with or without the group-by."""
+    import shutil
+    from kamrules.engine import evaluate, select
+    folder = tmp_path / "overlap"
+    shutil.copytree(generated, folder)
+    with open(folder / "assignments.csv", "a") as fh:
+        fh.write("acc-0000101,kam-000007,kam,2025-01-15,\n")  # acc-0000101 is kam-000050's
+    messages = []
+    for grouped in (True, False):
+        if not grouped:
+            monkeypatch.setattr(select, "grouped_rows", lambda *a: None)
+        checked, tables, periods = _load(ROOT / "bench" / "abtasty-monthly.kam", folder)
+        with pytest.raises(KamError) as err:
+            evaluate(checked, tables, periods, trace=False)
+        messages.append(err.value.diagnostics[0].message)
+    assert messages[0] == messages[1]
+    assert "acc-0000101" in messages[0] and "assignments" in messages[0]

@@ -287,6 +287,9 @@ class Evaluator:
         keys = [self.ev(e, ctx, env) for _, e in flt.eq]
         periods = [self.ev(e, ctx, env) for _, e in flt.in_period]
         if base_table is not None:
+            grouped = select.grouped_rows(self, node, flt, base_table, ctx, env, keys, periods)
+            if grouped is not None:
+                return grouped
             rows = select.candidates(base_table, flt, keys, periods)
             for col, role_expr, who_expr in flt.assigned:
                 via = self._assigned_rows(base_table, col, self.ev(role_expr, ctx, env),

@@ -7,6 +7,7 @@ payees and periods from rescanning every table for every payee.
 """
 from __future__ import annotations
 
+from .. import ast
 from ..calendar import period_of
 from ..ir import Filter
 
@@ -63,3 +64,154 @@ def row_passes_index(row, flt: Filter, key_values: list, periods: list) -> bool:
         if d is None or p is None or not p.contains_date(d):
             return False
     return True
+
+
+# ------------------------------------------------------------------ per-(filter, period) group-by
+# `rows where ... and f(row) == payee_expr` (f reads only the row, the period and constants;
+# payee_expr does not read the row), at the top of a definition: the rows that pass the
+# payee-independent conjuncts are grouped once by f(row) for each (filter, index keys,
+# period) and each payee takes its group by key, instead of filtering the table again for
+# every payee. Conjuncts after the grouping one are still evaluated per payee and row, in
+# order; rows keep file order; the why-notes of the trace are kept per row.
+
+_PURE_CALLS = frozenset({"assignee", "round", "abs", "money", "default", "present", "between", "days"})
+_FREE = frozenset({"row", "period"})
+_ANALYSES: dict = {}  # (id(plan), id(where node)) -> (plan, analysis or None)
+_NO_GROUPING = object()
+
+
+def _reads(plan, expr) -> set:
+    """What `expr` reads: "row" (the filtered row), "period", "payee", "other" (anything
+    this layer does not follow: other definitions, tables, aggregates, decisions)."""
+    out: set = set()
+    stack = [expr]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (ast.Number, ast.MoneyLit, ast.DateLit, ast.PeriodLit, ast.String, ast.Bool)):
+            continue
+        if isinstance(x, ast.Name):
+            r = plan.resolution.get(id(x))
+            kind = r[0] if r else None
+            if kind == "column":
+                out.add("row" if r[1] == 0 else "other")
+            elif kind == "def":
+                d = plan.definitions[r[1]]
+                out.add("const" if d.kind == "param" else "payee")
+            elif kind in ("payee", "period"):
+                out.add(kind)
+            else:
+                out.add("other")
+        elif isinstance(x, ast.Attr):
+            r = plan.resolution.get(id(x))
+            if r is not None and r[0] == "column":
+                out.add("row" if r[1] == 0 else "other")
+            else:
+                stack.append(x.obj)
+        elif isinstance(x, ast.Call):
+            d = plan.definitions.get(x.func)
+            if x.func in _PURE_CALLS and d is None:
+                stack.extend(x.args)
+            else:
+                out.add("other")
+        elif isinstance(x, (ast.BinOp,)):
+            stack += [x.left, x.right]
+        elif isinstance(x, (ast.Not, ast.Neg, ast.Paren)):
+            stack.append(x.expr)
+        elif isinstance(x, ast.IfElse):
+            stack += [x.cond, x.then, x.else_]
+        elif isinstance(x, ast.ListLit):
+            stack.extend(x.items)
+        else:
+            out.add("other")
+    out.discard("const")
+    return out
+
+
+def _analyse(plan, flt):
+    """(conjuncts before, row-side key, payee-side expr, conjuncts after) or None."""
+    for _, e in flt.eq + flt.in_period:
+        if not _reads(plan, e) <= {"period"}:
+            return None
+    for i, c in enumerate(flt.rest):
+        reads = _reads(plan, c)
+        if reads <= _FREE:
+            continue
+        if isinstance(c, ast.BinOp) and c.op == "==":
+            for key, who in ((c.left, c.right), (c.right, c.left)):
+                wr = _reads(plan, who)
+                if _reads(plan, key) <= _FREE and "payee" in wr and wr <= {"payee", "period"}:
+                    return flt.rest[:i], key, who, flt.rest[i + 1:]
+        return None
+    return None
+
+
+def grouped_rows(ev, node, flt, table, ctx, env, keys: list, periods: list):
+    """The rows of a top-level `table where ...` for ctx's payee through the group-by, or
+    None when the filter does not have the shape (the caller then filters as usual).
+
+    Any error while grouping makes this filter fall back for good, so that errors are
+    raised where and as the row-by-row filter raises them.
+    """
+    if env or ctx is None:
+        return None
+    plan = ev.plan
+    hit = _ANALYSES.get((id(plan), id(node)))
+    if hit is None or hit[0] is not plan:
+        hit = _ANALYSES[(id(plan), id(node))] = (plan, _analyse(plan, flt))
+    shape = hit[1]
+    if shape is None:
+        return None
+    before, key_expr, who_expr, after = shape
+    try:
+        cache_key = ("kamrules.select.grouped", id(plan), id(node), tuple(keys), tuple(periods),
+                     ctx.period, bool(ev.tracing))
+        groups = table._indexes.get(cache_key)
+    except TypeError:  # an unhashable key (a list): no grouping
+        return None
+    if groups is None:
+        groups = _group(ev, flt, table, ctx, keys, periods, before, key_expr)
+        table._indexes[cache_key] = groups
+    if groups is _NO_GROUPING:
+        return None
+    who = ev.ev(who_expr, ctx, env)
+    bucket = groups.get(who, ())
+    if who is not None and bucket and type(bucket[0][2]) is not type(who):
+        return None  # 1 == Decimal(1) style cross-type keys: let the evaluator compare
+    out = []
+    payee_id = ctx.payee.id
+    saved = ev.notes
+    try:
+        for row, notes, _ in bucket:
+            if after:
+                ev.notes = list(notes) if ev.tracing else None
+                if not all(ev.ev(c, ctx, (row,)) for c in after):
+                    continue
+                notes = tuple(ev.notes) if ev.tracing else ()
+            out.append(row)
+            if notes:
+                ev.why[(id(row), payee_id)] = tuple(notes)
+    finally:
+        ev.notes = saved
+    return out
+
+
+def _group(ev, flt, table, ctx, keys, periods, before, key_expr):
+    rows = candidates(table, flt, keys, periods)
+    if rows is None:
+        rows = table.rows
+    groups: dict = {}
+    saved = ev.notes
+    try:
+        for row in rows:
+            if not row_passes_index(row, flt, keys, periods):
+                continue
+            inner = (row,)
+            ev.notes = [] if ev.tracing else None
+            if all(ev.ev(c, ctx, inner) for c in before):
+                k = ev.ev(key_expr, ctx, inner)
+                groups.setdefault(k, []).append((row, tuple(ev.notes) if ev.notes else (), k))
+    except Exception:  # noqa: BLE001 - the row-by-row filter will raise it, where it should
+        return _NO_GROUPING
+    finally:
+        ev.notes = saved
+    return groups
