@@ -6,6 +6,8 @@ inherited from the parent (nothing is pickled on the way in), and send back thei
 the parent joins them in slice order, so the output is the one of `--jobs 1`, byte for
 byte. Errors are the serial ones too: the first slice (in payee order) that failed gives
 its diagnostics, and each slice stops at its first failing payee as the serial loop does.
+The parent first evaluates the first payee alone, which builds the indexes and group-bys
+every child then inherits (copy-on-write) instead of building its own.
 
 Plans whose value for one payee needs every payee (`share(...)` pools, `team_total(...)`)
 run in one process: the pool would otherwise be recomputed in every slice. So do runs with
@@ -86,6 +88,10 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
             if progress is not None:
                 progress.update(done[0])
         return evaluate(plan, tables, periods, trace, payee_ids, on_payee=tick)
+    # Warm-up: the first payee, in the parent, builds the tables' indexes and the filters'
+    # group-bys (select.py) once; the children inherit them instead of each building its own.
+    # An error here is the serial run's first error anyway.
+    evaluate(plan, tables, periods, False, {parts[0][0]})
     ctx = mp.get_context("fork")
     counter = ctx.Value("q", 0)
     _JOB.update(plan=plan, tables=tables, periods=periods, trace=trace, counter=counter)
