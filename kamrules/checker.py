@@ -341,7 +341,8 @@ class Checker(CallChecks):
         t = self._expr(node, scope)
         if t.kind not in ("bool", "unknown"):
             self.error("KR205", f"a condition must be true or false, not {t}", node.span,
-                       "compare it: e.g. `x > 0`")
+                       f"compare it: e.g. `x > 0 {t.currency or 'EUR'}`" if t.kind == "money"
+                       else "compare it: e.g. `x > 0`")
 
     def _expr(self, node, scope: _Scope) -> T.Type:
         t = self._expr_inner(node, scope)
