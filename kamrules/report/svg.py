@@ -10,7 +10,7 @@ import html
 from decimal import ROUND_FLOOR, Decimal
 
 W, H = Decimal(320), Decimal(180)
-LEFT, RIGHT, TOP, BOTTOM = Decimal(46), Decimal(10), Decimal(12), Decimal(30)
+LEFT, RIGHT, TOP, BOTTOM = Decimal(46), Decimal(18), Decimal(12), Decimal(30)
 ONE = Decimal("0.1")
 
 
