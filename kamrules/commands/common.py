@@ -28,6 +28,7 @@ def write_output(text: str, output: str | None):
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output file is shared
         os.replace(tmp, output)
     except BaseException:
         if os.path.exists(tmp):
@@ -62,3 +63,9 @@ def data_args(sp):
     sp.add_argument("--data", required=True, help="folder holding the CSV exports")
     sp.add_argument("--period", help="compute this period only (2025-Q1, 2025-03, 2025)")
     sp.add_argument("-o", "--output", help="write to this file instead of stdout")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
