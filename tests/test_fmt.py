@@ -153,7 +153,7 @@ PLAN_TEXT = from_lark(_GRAMMAR, explicit={t.name: _terminal(t) for t in _GRAMMAR
                       alphabet=_ALPHABET)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PLAN_TEXT)
 def test_generated_plans_round_trip(text):
     try:
