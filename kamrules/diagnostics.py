@@ -102,7 +102,7 @@ def _caret_block(source: SourceFile | None, span: Span) -> list[str]:
     if source is None or span.line <= 0:
         return []
     text = source.line_text(span.line)
-    if not text and span.line > len(source.text.splitlines()):
+    if not text and span.line > len(source.text.split("\n")):
         return []
     width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
     width = max(1, width)

@@ -269,7 +269,7 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
                           span, hint)
     tok = err.token
     if tok.type == "$END":
-        lines = src.text.splitlines() or [""]
+        lines = src.text.split("\n") or [""]
         line, col = len(lines), len(lines[-1]) + 1
         span = Span(src.path, line, col, line, col + 1)
         found = "the end of the file"
@@ -329,7 +329,7 @@ def parse(text: str, path: str = "<plan>") -> ast.Plan:
             raise KamError([Diagnostic("KR002", f"invalid literal: {err.orig_exc}",
                                        _span_meta(path, err.obj.meta))]) from None
         raise
-    for lineno, line in enumerate(text.splitlines(), 1):
+    for lineno, line in enumerate(text.split("\n"), 1):
         idx = _comment_start(line)
         if idx is not None:
             comments.append((lineno, line[idx:].rstrip()))
