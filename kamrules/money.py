@@ -31,6 +31,8 @@ ROUNDING_MODES = {
 }
 
 CENT = Decimal("0.01")
+GUARD_PLACES = 20
+GUARD = Decimal(1).scaleb(-GUARD_PLACES)
 
 
 @attrs.frozen
@@ -43,8 +45,17 @@ class Money:
 
 
 def quantize(value: Decimal, step: Decimal, mode: str) -> Decimal:
-    """Round `value` to a multiple of `step` (0.01, 1, 0.05...) with the named mode."""
+    """Round `value` to a multiple of `step` (0.01, 1, 0.05...) with the named mode.
+
+    Guard digits: a division that does not terminate (x / 12, x / 3 * 3) leaves its last
+    of 34 digits rounded, so an exact 4066.125 can arrive as 4066.12499...9 and an exact
+    100% as 0.99999...9. The value is first snapped to GUARD_PLACES decimals (half-even),
+    far below any amount or ratio's own precision, so such results round as the exact
+    value does; values that terminate earlier are untouched.
+    """
     with decimal.localcontext(CONTEXT):
+        if value.as_tuple().exponent < -GUARD_PLACES:
+            value = value.quantize(GUARD, rounding=decimal.ROUND_HALF_EVEN)
         units = (value / step).quantize(Decimal(1), rounding=ROUNDING_MODES[mode])
         result = units * step
         exponent = step.as_tuple().exponent

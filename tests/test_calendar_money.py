@@ -75,3 +75,15 @@ def test_float_never_reaches_money():
 def test_rounding_to_cent_is_within_half_a_cent(x):
     r = quantize(x, D("0.01"), "half_up")
     assert abs(r - x) <= D("0.005") and r == r.quantize(D("0.01"))
+
+
+def test_guard_digits_round_like_the_exact_value():
+    with decimal.localcontext(CONTEXT):
+        third = D(1) / D(3)
+        tie = third * 3 - D("0.985")  # exactly 0.015, computed as 0.01499...9
+        assert tie < D("0.015")
+        assert quantize(tie, D("0.01"), "half_up") == D("0.02")
+        assert quantize(third * 3, D("0.01"), "down") == D("1.00")  # 100%, not 99%
+        v = D(48793) / 12 * D("1.2")  # 4879.3 exactly
+        assert quantize(v, D("0.01"), "half_up") == D("4879.30")
+    assert quantize(D("0.014999"), D("0.01"), "half_up") == D("0.01")  # real values untouched
