@@ -322,3 +322,10 @@ def test_every_acceptance_case_has_a_cookbook_page_with_its_plan_and_a_run():
         assert any(lang == "kam" and "file" in attrs for lang, attrs, _, _ in blocks), page
         assert any(lang == "console" and f"examples/{case}" in text for lang, _, text, _ in blocks), page
         assert any(lang == "kam" and "variant" in attrs for lang, attrs, _, _ in blocks), page
+
+
+def test_every_command_has_a_section_in_the_cli_page():
+    from kamrules.commands import COMMANDS
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    for name in COMMANDS:
+        assert f"\n## {name}\n" in page, f"docs/cli.md has no section for `kamrules {name}`"
