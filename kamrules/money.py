@@ -62,6 +62,15 @@ def quantize(value: Decimal, step: Decimal, mode: str) -> Decimal:
         return result.quantize(step) if isinstance(exponent, int) and exponent < 0 else result
 
 
+def snap(value):
+    """`value` without the noise of a non-terminating division (see quantize); for
+    comparisons, so 1/3 * 3 >= 100% holds. Non-Decimal values pass through."""
+    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent < -GUARD_PLACES:
+        with decimal.localcontext(CONTEXT):
+            return value.quantize(GUARD, rounding=decimal.ROUND_HALF_EVEN)
+    return value
+
+
 def format_amount(value: Decimal) -> str:
     """Two decimals, `-` for negatives, no thousands separator, never `-0.00`."""
     with decimal.localcontext(CONTEXT):

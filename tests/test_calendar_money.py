@@ -87,3 +87,17 @@ def test_guard_digits_round_like_the_exact_value():
         v = D(48793) / 12 * D("1.2")  # 4879.3 exactly
         assert quantize(v, D("0.01"), "half_up") == D("4879.30")
     assert quantize(D("0.014999"), D("0.01"), "half_up") == D("0.01")  # real values untouched
+
+
+def test_comparisons_see_the_exact_value(tmp_path):
+    from conftest import run_cli
+    (tmp_path / "people.csv").write_text("payee_id\np1\n")
+    plan = tmp_path / "p.kam"
+    plan.write_text('plan "snap"\ncurrency EUR\nperiod year\npayees people\n'
+                    'input people key payee_id { payee_id: Text }\n'
+                    'let a = 1 / 3 * 3\n'
+                    'curve r(x: Number) -> Rate {\n  | < 1 | 0% |\n  | >= 1 | 100% |\n}\n'
+                    'component c = 100 EUR * r(a) + (if a >= 1 then 1 EUR else 0 EUR)\n')
+    res = run_cli("run", plan, "--data", tmp_path, "--period", "2025")
+    assert res.returncode == 0, res.stderr
+    assert "p1,2025,c,101.00,EUR" in res.stdout

@@ -16,7 +16,7 @@ from ..calendar import Period, PeriodRange, parse_period, year_to_date
 from ..data import Row
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
-from ..money import CENT, CONTEXT, Money, quantize
+from ..money import CENT, CONTEXT, Money, quantize, snap
 from ..tables import cell_matches, describe
 from ..trace import RowRef, TraceNode, show_value
 from . import select
@@ -274,6 +274,7 @@ class Evaluator:
         a, b = self._operand(node.left, ctx, env), self._operand(node.right, ctx, env)
         if op in ("<", "<=", ">", ">="):
             x, y = (a.amount, b.amount) if isinstance(a, Money) else (a, b)
+            x, y = snap(x), snap(y)
             return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
         return arith(op, a, b, node)
 
@@ -350,7 +351,7 @@ class Evaluator:
             for cell, x in zip(row.cells, args):
                 lo = self.ev(cell.lo, ctx, inner) if cell.lo is not None else None
                 hi = self.ev(cell.hi, ctx, inner) if cell.hi is not None else None
-                xv, lv, hv = (_num(x), _num(lo), _num(hi))
+                xv, lv, hv = (snap(_num(x)), snap(_num(lo)), snap(_num(hi)))
                 if not cell_matches(cell, xv, lv, hv):
                     ok = False
                     break
