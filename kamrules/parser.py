@@ -269,7 +269,8 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
                           span, hint)
     tok = err.token
     if tok.type == "$END":
-        lines = src.text.split("\n") or [""]
+        text = src.text[:-1] if src.text.endswith("\n") else src.text
+        lines = text.split("\n")
         line, col = len(lines), len(lines[-1]) + 1
         span = Span(src.path, line, col, line, col + 1)
         found = "the end of the file"
