@@ -19,6 +19,11 @@ from .checker_calls import BUILTINS, ROUND_STEPS, CallChecks, unit_hint as _unit
 from .tables import check_decision
 
 RESERVED = ("payee", "period")
+KEYWORDS = ("plan", "version", "currency", "payees", "round", "components", "fiscal", "year",
+            "starts", "eligible", "require", "every", "payment", "input", "from", "key",
+            "optional", "unique", "references", "param", "let", "component", "when", "to",
+            "curve", "table", "hit", "any", "where", "if", "then", "else", "or", "and", "not",
+            "in", "for", "true", "false")
 PERIOD_ATTRS = {"start": T.DATE, "end": T.DATE, "year": T.PERIOD, "quarter": T.PERIOD,
                 "month": T.PERIOD, "is_quarter_end": T.BOOL, "is_year_end": T.BOOL,
                 "label": T.TEXT, "year_to_date": T.PERIOD, "previous": T.PERIOD}
@@ -181,6 +186,10 @@ class Checker(CallChecks):
             first = self.defs.get(name) or self.inputs[name]
             self.error("KR003", f"`{name}` is defined twice", st.span,
                        related=[(first.span, "first defined here")])
+            return
+        if name in KEYWORDS:
+            self.error("KR003", f"`{name}` is a word of the language and cannot name a definition",
+                       st.span, f"choose another name, e.g. `{name}_value`")
             return
         if name in RESERVED or name in BUILTINS:
             self.error("KR003", f"`{name}` is a built-in name and cannot be redefined", st.span,

@@ -156,7 +156,11 @@ class CallChecks:
         if isinstance(step, ast.Name) and step.id in ROUND_STEPS:
             self.types[id(step)] = T.NUMBER
         elif isinstance(step, (ast.Number, ast.MoneyLit)) and step.value > 0:
-            self._expr(step, scope)
+            st = self._expr(step, scope)
+            if st.kind == "money" and t.kind != "money" and t.kind != "unknown" or \
+                    st.kind == "money" and t.kind == "money" and st.currency != t.currency:
+                self.error("KR201", f"cannot round {t} to a step of {st}", step.span,
+                           "round money to cent or to an amount, ratios to a percentage (1%)")
         else:
             self.error("KR206", "round() step must be `cent`, `unit`, a percentage (1%) or an amount",
                        step.span, "e.g. round(x, cent, half_up) or round(rate, 1%, down)")
@@ -184,7 +188,10 @@ class CallChecks:
                 self.error("KR206", "money()'s currency is a code in quotes", c.span, 'e.g. money(x, "USD")')
         if not (t.dimensionless or t.kind in ("unknown", "money")):
             self.error("KR201", f"money() takes a number, not {t}", node.args[0].span)
-        return T.money(cur)
+        if t.kind == "money" and t.currency != cur:
+            self.error("KR202", f"money() cannot relabel {t} as {cur}", node.span,
+                       f'convert it: fx(x, "{cur}", date)')
+        return t if t.kind == "money" else T.money(cur)
 
     def _call_abs(self, node, scope):
         if not self._arity(node, 1):

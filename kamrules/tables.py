@@ -109,7 +109,7 @@ def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
             first_hits[hits[0]] += 1
             if len(hits) > 1 and node.hit == "unique":
                 overlaps.append((point, hits))
-    if gaps:
+    if gaps and node.hit != "collect_sum":  # collect_sum: no matching row adds nothing
         p = gaps[0]
         where = ", ".join(f"{n} = {_label(v, params[n].kind) if v is not None else 'other text'}"
                           for n, v in zip(names, p))

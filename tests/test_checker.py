@@ -127,3 +127,23 @@ def test_cli_check_exit_codes(tmp_path):
     res = run_cli("check", bad)
     assert res.returncode == 1 and "KR104" in res.stderr and "Traceback" not in res.stderr
     assert run_cli("check").returncode == 2
+
+
+@pytest.mark.parametrize("body, code, words", [
+    ('let x = money(sum(amount for deals), "EUR")', "KR202", "cannot relabel Money[USD] as EUR"),
+    ("let x = round(5%, 0.05 EUR, half_up)", "KR201", "cannot round Rate to a step of Money[EUR]"),
+    ("let where = 1", "KR003", "word of the language"),
+])
+def test_more_check_errors(body, code, words):
+    err, _ = only_error(body)
+    assert err.code == code and words in err.message
+
+
+def test_collect_sum_tables_have_no_gaps():
+    _, diags, _ = diagnose("""
+        table bonus(a: Rate) -> Money hit collect_sum {
+          | >= 100% | 500 EUR |
+          | >= 120% | 300 EUR |
+        }
+    """)
+    assert diags == []
