@@ -91,6 +91,10 @@ class Evaluator:
             self._child(hit[1])
             return hit[0]
         d = self.plan.definitions[name]
+        if not self.tracing:  # no trace nodes at all when nobody will read them
+            value = self.ev(d.node.expr, ctx, ())
+            ctx.memo[name] = (value, None)
+            return value
         node = TraceNode(name, d.kind, d.span, unit=d.type.kind)
         value = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
         if self.tracing and isinstance(value, list):
@@ -126,6 +130,11 @@ class Evaluator:
             ctx.memo[key] = (None, TraceNode(name, "component", None, value=None, branch="absent"))
             return None
         d = self.plan.definitions[name]
+        if not self.tracing:
+            raw = self.ev(d.node.expr, ctx, ())
+            value = Money(quantize(raw.amount, self.plan.round_step, self.plan.round_mode), raw.currency)
+            ctx.memo[key] = (value, None)
+            return value
         node = TraceNode(name, "component", d.span)
         if self.plan.definitions[name].node.when is not None and self.tracing:
             node.children.append(ctx.memo[("when", name)][1])
