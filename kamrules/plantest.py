@@ -37,11 +37,9 @@ from decimal import Decimal
 
 import attrs
 
-from .checker import check
 from .data import load_table
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .engine import evaluate, plan_periods
-from .parser import parse_file
 from .report.payouts import with_totals
 from .source import Span
 
@@ -183,12 +181,8 @@ def _orphans(folder: str, plans: list[str]) -> list[Diagnostic]:
 # ---------------------------------------------------------------------------- running
 def load_plan_for_tests(plan_path: str):
     """The checked plan, or raise KamError with its check errors."""
-    plan, source = parse_file(plan_path)
-    checked, diags = check(plan, source)
-    errors = [d for d in diags if d.is_error]
-    if errors:
-        raise KamError(errors)
-    return checked
+    from . import load_plan
+    return load_plan(plan_path)
 
 
 def read_case_settings(case: Case) -> dict:

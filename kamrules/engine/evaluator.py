@@ -349,9 +349,9 @@ class Evaluator:
             return self._decide(d, node, ctx, env)
         return getattr(self, "_call_" + f)(node, ctx, env)
 
-    def _decide(self, d, node, ctx, env):
-        dec = d.node
-        args = [self._operand(a, ctx, env) for a in node.args]
+    def match_rows(self, dec, args, ctx, env, node, strict=True):
+        """(value, matched row numbers) of decision table `dec` on `args`, following its hit
+        policy; with strict, two rows matching under `hit unique` is an error."""
         params = {name: v for (name, _), v in zip(dec.params, args)}
         inner = env + (params,)
         total, matched = None, []
@@ -375,10 +375,16 @@ class Evaluator:
                 total = value
                 if dec.hit == "first":
                     break
-            else:
+            elif strict:
                 raise Problem("KR302", f"rows {matched[0]} and {k} of `{dec.name}` both match "
                               f"{', '.join(show_value(a) for a in args)}", row.span,
                               "make the rows disjoint or declare `hit first`")
+        return total, matched
+
+    def _decide(self, d, node, ctx, env):
+        dec = d.node
+        args = [self._operand(a, ctx, env) for a in node.args]
+        total, matched = self.match_rows(dec, args, ctx, env, node)
         if not matched:
             if dec.hit == "collect_sum":
                 return Money(Decimal(0), self.plan.currency) if d.type.kind == "money" else Decimal(0)

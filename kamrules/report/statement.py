@@ -22,9 +22,9 @@ from decimal import Decimal
 import attrs
 
 from .. import __version__, ast
-from ..engine.evaluator import Evaluator, Problem, arith
+from ..engine.evaluator import Evaluator, Problem
 from ..money import CONTEXT, Money
-from ..tables import cell_matches, describe
+from ..tables import describe
 from ..trace import Payout, TraceNode, show_value
 from ..types import TYPE_NAMES
 from . import words
@@ -113,28 +113,7 @@ def _num(v):
 
 def decide_at(ev: Evaluator, d, args: list, ctx):
     """(value, matched row numbers) of decision `d` on `args`, or None when no row matches."""
-    dec = d.node
-    params = {name: v for (name, _), v in zip(dec.params, args)}
-    inner = (params,)
-    total, matched = None, []
-    for k, row in enumerate(dec.rows, 1):
-        ok = True
-        for cell, x in zip(row.cells, args):
-            lo = ev.ev(cell.lo, ctx, inner) if cell.lo is not None else None
-            hi = ev.ev(cell.hi, ctx, inner) if cell.hi is not None else None
-            if not cell_matches(cell, _num(x), _num(lo), _num(hi)):
-                ok = False
-                break
-        if not ok:
-            continue
-        matched.append(k)
-        value = ev.ev(row.output, ctx, inner)
-        if dec.hit == "collect_sum":
-            total = value if total is None else arith("+", total, value, dec)
-            continue
-        total = value
-        if dec.hit == "first":
-            break
+    total, matched = ev.match_rows(d.node, args, ctx, (), d.node, strict=False)
     if not matched:
         return None
     return total, tuple(matched)

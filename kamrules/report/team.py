@@ -71,19 +71,7 @@ def measures_of(plan) -> list:
 
 
 def _calls(expr, names: set) -> list:
-    out = []
-
-    def walk(n):
-        if isinstance(n, ast.Call) and n.func in names:
-            out.append(n)
-        if attrs.has(type(n)):
-            for f in attrs.fields(type(n)):
-                v = getattr(n, f.name)
-                for x in (v if isinstance(v, tuple) else (v,)):
-                    if attrs.has(type(x)):
-                        walk(x)
-    walk(expr)
-    return out
+    return words.find_nodes(expr, lambda n: isinstance(n, ast.Call) and n.func in names)
 
 
 def build_team(plan, tables, payouts: list, periods: list, team: str | None = None) -> TeamView:
