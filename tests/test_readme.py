@@ -34,3 +34,11 @@ def test_readme_quickstart_runs_the_main_job():
     assert res.returncode == 0, res.stderr
     expected = (EXAMPLES / "01-abtasty-nrr-upsell" / "expected.csv").read_text().splitlines()[1:]
     assert sorted(res.stdout.splitlines()[1:]) == sorted(expected)
+
+
+def test_ci_runs_the_quickstart_test_command():
+    text = (ROOT / "README.md").read_text()
+    quick = text[text.index("## Quickstart"):text.index("## Usage")]
+    test_command = re.findall(r"```\n(.*?)\n```", quick, re.S)[1]
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert test_command in ci
