@@ -71,13 +71,14 @@ def snap(value):
     return value
 
 
-def format_amount(value: Decimal) -> str:
-    """Two decimals, `-` for negatives, no thousands separator, never `-0.00`."""
+def format_amount(value: Decimal, thousands: bool = False) -> str:
+    """Two decimals, `-` for negatives, never `-0.00`; `12,600.00` with thousands (for
+    people), `12600.00` without (the CSV contract)."""
     with decimal.localcontext(CONTEXT):
         q = value.quantize(CENT, rounding=decimal.ROUND_HALF_UP)
         if q == 0:
             q = abs(q)
-        return f"{q:.2f}"
+        return f"{q:,.2f}" if thousands else f"{q:.2f}"
 
 
 def format_rate(value: Decimal) -> str:

@@ -5,23 +5,18 @@ The CSV contract keeps plain amounts (report/payouts.py); these forms are for pe
 """
 from __future__ import annotations
 
-import decimal
 import re
 
 import attrs
 from decimal import Decimal
 
-from ..money import CENT, CONTEXT, Money
+from ..money import Money, format_amount
 from ..trace import TraceNode, show_value
 
 
 def amount(value: Decimal) -> str:
     """12600 -> '12,600.00' (half up to the cent, never '-0.00')."""
-    with decimal.localcontext(CONTEXT):
-        q = value.quantize(CENT, rounding=decimal.ROUND_HALF_UP)
-        if q == 0:
-            q = abs(q)
-        return f"{q:,.2f}"
+    return format_amount(value, thousands=True)
 
 
 def money(m: Money) -> str:
