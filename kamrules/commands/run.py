@@ -12,10 +12,15 @@ from .. import __version__
 from ..engine.parallel import default_jobs, evaluate_payees
 from ..progress import Progress
 from ..report import payouts as payout_report
-from .common import data_args, prepare, write_output
+from ..diagnostics import Diagnostic, KamError
+from .common import data_args, load, prepare, write_output
 
 
 def cmd_run(args) -> int:
+    if args.engine != "interpreter" and not args.trace:
+        done = _run_columnar(args)
+        if done is not None:
+            return done
     checked, tables, periods, source = prepare(args)
     payee_ids = set(args.payee) if args.payee else None
     total = sum(1 for r in tables[checked.payees_table].rows if payee_ids is None or r.id in payee_ids)
@@ -32,6 +37,42 @@ def cmd_run(args) -> int:
         text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta)
     else:
         text = payout_report.to_text(payouts)
+    write_output(text, args.output)
+    return 0
+
+
+def _run_columnar(args) -> int | None:
+    """The run on the columnar engine, or None when the interpreter must run it (a plan the
+    engine does not translate, data whose diagnostic the interpreter gives, no polars)."""
+    try:
+        from ..columnar.frame import Fallback, Unsupported
+        from ..columnar.run import columnar_payouts, payouts_list, to_csv
+    except ImportError:
+        if args.engine == "columnar":
+            raise KamError([Diagnostic("KR002", "--engine columnar needs polars",
+                                       hint="pip install 'kamrules[columnar]'")]) from None
+        return None
+    checked, diags, _ = load(args.plan)
+    errors = [d for d in diags if d.is_error]
+    if errors:
+        raise KamError(errors)
+    payee_ids = set(args.payee) if args.payee else None
+    try:
+        table, periods, inputs = columnar_payouts(checked, args.data, args.period, payee_ids)
+    except (Unsupported, Fallback) as why:
+        if args.engine == "columnar" and isinstance(why, Unsupported):
+            raise KamError([Diagnostic("KR002", f"the columnar engine does not run this plan: {why}",
+                                       hint="use --engine auto (the default) or interpreter")]) from None
+        return None
+    if args.format == "csv":
+        text = to_csv(checked, table, periods)
+    else:
+        payouts = payouts_list(checked, table, periods)
+        if args.format == "json":
+            meta = payout_report.run_meta(args.plan, checked.name, checked.version, inputs, __version__)
+            text = payout_report.to_json(payouts, meta=meta)
+        else:
+            text = payout_report.to_text(payouts)
     write_output(text, args.output)
     return 0
 
@@ -56,4 +97,7 @@ def register(sub):
     r.add_argument("--jobs", "-j", type=_jobs, default=None,
                    help="processes evaluating payees in parallel (default: number of cores)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    r.add_argument("--engine", choices=("auto", "columnar", "interpreter"), default="auto",
+                   help="auto (default): the columnar engine (polars) when it runs the plan, "
+                        "else the interpreter; both give the same output")
     r.set_defaults(func=cmd_run)

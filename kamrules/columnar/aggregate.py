@@ -1,0 +1,238 @@
+"""Aggregations on the columnar frame: `sum/count/exists/min/max/one/avg(... rows where ...)`
+as a filter of the table, a join with the frame on the conjuncts that link a row to a
+payee-period, and a group-by per frame row.
+
+Conjuncts reading only the row filter the table first. `row_expr == frame_expr` (either
+way round) and `date in period_expr` become join keys; `assignee(account, "role", day)` is
+computed per row by matching the assignments table on the account and the day (two
+assignments of one role on one day: the interpreter reports it). Anything else is checked
+on the joined rows. With lineage on, the (frame row, data row, value) triples of every
+aggregation are kept for the trace.
+"""
+from __future__ import annotations
+
+import polars as pl
+
+from .. import ast
+from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _date_keys, _null_err, _or, dec
+
+_MAX_CROSS = 20_000_000
+
+
+class RowBuilder:
+    """The rows of one table being filtered for an aggregation, with helper columns."""
+
+    def __init__(self, frame, table: str):
+        self.frame, self.table = frame, table
+        self.df = frame.frames[table]
+
+    def assignee(self, frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
+        asg = frame.frames.get("assignments")
+        needed = {"account_id", "payee_id", "role", "start_date", "end_date"}
+        if asg is None or not needed <= set(asg.columns):
+            raise Unsupported("assignee() without an assignments table")
+        name = frame.fresh("__assignee")
+        rows = self.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
+                              account.alias("__acc"), day.alias("__day"))
+        held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
+        hits = (rows.join(held, left_on="__acc", right_on="account_id", how="inner")
+                .filter((pl.col("start_date") <= pl.col("__day"))
+                        & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date"))))
+                .group_by("__i").agg(pl.col("payee_id").first(), pl.len().alias("__n")))
+        if hits.height and hits["__n"].max() > 1:
+            raise Fallback("overlapping assignments")
+        ids = rows.select("__i").join(hits.select("__i", "payee_id"), on="__i", how="left",
+                                      maintain_order="left")["payee_id"]
+        self.df = self.df.with_columns(ids.alias(name))
+        return name
+
+    def keep(self, col: Col):
+        if col.err is not None and self.df.select(col.err.fill_null(False).any()).item():
+            raise Fallback("a filter that fails on a row")
+        self.df = self.df.filter(col.expr.fill_null(False))
+
+
+def _strip(node):
+    while isinstance(node, ast.Paren):
+        node = node.expr
+    return node
+
+
+def _reads_row(frame, node) -> bool:
+    """Does the expression read the filtered row (a depth-0 column)?"""
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        r = frame.plan.resolution.get(id(x)) if isinstance(x, (ast.Name, ast.Attr)) else None
+        if r is not None and r[0] == "column":
+            return True
+        if isinstance(x, ast.Each | ast.Where):
+            return True  # nested rows: treated as row-reading (and rejected later)
+        for field in ("left", "right", "expr", "obj", "cond", "then", "else_", "key"):
+            child = getattr(x, field, None)
+            if child is not None and not isinstance(child, str):
+                stack.append(child)
+        stack.extend(getattr(x, "args", ()) or ())
+        stack.extend(getattr(x, "items", ()) or ())
+    return False
+
+
+def _frame_only(frame, node) -> bool:
+    return not _reads_row(frame, node)
+
+
+def aggregate(frame, node) -> Col:
+    fn = node.func
+    arg = node.args[0]
+    value_node, source = (arg.expr, arg.source) if isinstance(arg, ast.Each) else (None, arg)
+    rows = frame.ev(source, Ctx())
+    if not isinstance(rows, Rows):
+        raise Unsupported(f"{fn}() of something else than rows", node)
+    builder = RowBuilder(frame, rows.table)
+    ctx = Ctx(rows.table, builder=builder)
+    links, residual = [], []
+    for c in rows.conds:
+        c = _strip(c)
+        if not _reads_row(frame, c):
+            residual.append(c)  # reads no row: a frame condition, checked after the join
+            continue
+        link = _link(frame, c, ctx)
+        if link is not None:
+            links.append(link)
+        elif _only_row(frame, c):
+            builder.keep(frame.ev(c, ctx))
+        else:
+            residual.append(c)
+    table = builder.df
+    fkeys = []
+    for i, (row_expr, frame_expr) in enumerate(links):
+        table = table.with_columns(row_expr.alias(f"__k{i}"))
+        fkeys.append(frame_expr.alias(f"__k{i}"))
+    res_cols = [frame.ev(c, ctx) for c in residual]
+    value = frame.ev(value_node, ctx) if value_node is not None else None
+    if value is not None and not isinstance(value, Col):
+        raise Unsupported(f"{fn}() of rows or periods", node)
+    if value is None and fn not in ("count", "exists"):
+        raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
+    exprs = [c.expr for c in res_cols] + [c.err for c in res_cols if c.err is not None]
+    if value is not None:
+        exprs += [value.expr] + ([value.err] if value.err is not None else [])
+    needed = set()
+    for e in exprs:
+        needed |= set(e.meta.root_names())
+    fcols = ["__f"] + sorted(n for n in needed if n in frame.df.columns and n not in table.columns)
+    fsel = frame.df.select(*fcols, *fkeys)
+    if links:
+        on = [f"__k{i}" for i in range(len(links))]
+        joined = table.join(fsel, on=on, how="inner", nulls_equal=True)
+    else:
+        if table.height * fsel.height > _MAX_CROSS:
+            raise Unsupported(f"{fn}() whose rows are not linked to the payee or the period", node)
+        joined = table.join(fsel, how="cross")
+    for c in res_cols:
+        if c.err is not None and joined.select(c.err.fill_null(False).any()).item():
+            raise Fallback("a filter that fails on a row")
+        joined = joined.filter(c.expr.fill_null(False))
+    return _group(frame, node, fn, joined, value)
+
+
+def _only_row(frame, c) -> bool:
+    """Reads the row and nothing of the payee-period (constants allowed)."""
+    from .frame import reads
+    return reads(frame.plan, c) <= {"row"}
+
+
+def _link(frame, c, ctx):
+    """(row-side expr, frame-side expr) when conjunct c links rows to frame rows."""
+    if isinstance(c, ast.BinOp) and c.op == "==":
+        for row_side, frame_side in ((c.left, c.right), (c.right, c.left)):
+            if _frame_only(frame, frame_side) and _only_row(frame, row_side):
+                fv = frame.ev(frame_side, Ctx())
+                if isinstance(fv, PeriodRef):
+                    rv = _period_column(frame, row_side)
+                    if rv is None:
+                        return None
+                    return rv, pl.col(frame.period_chain(fv.chain)[0])
+                rv = frame.ev(row_side, ctx)
+                if not isinstance(fv, Col) or not isinstance(rv, Col):
+                    return None
+                if fv.err is not None or rv.err is not None:
+                    return None
+                if rv.kind != fv.kind and {rv.kind, fv.kind} - {"money", "number", "rate", "count"}:
+                    return None
+                return rv.expr, fv.expr
+        return None
+    if isinstance(c, ast.BinOp) and c.op == "in":
+        right = _strip(c.right)
+        if _frame_only(frame, right) and _only_row(frame, c.left):
+            fv = frame.ev(right, Ctx())
+            if isinstance(fv, PeriodRef) and (not fv.chain or fv.chain[-1] != "year_to_date"):
+                rv = frame.ev(c.left, ctx)
+                if isinstance(rv, Col) and rv.kind == "date" and rv.err is None:
+                    kind, fiscal = frame.chain_kind(fv.chain), frame.plan.fiscal_start
+                    key = rv.expr.map_batches(lambda s: _date_keys(s, kind, fiscal), return_dtype=pl.String)
+                    return key, pl.col(frame.period_chain(fv.chain)[0])
+    return None
+
+
+def _period_column(frame, node):
+    r = frame.plan.resolution.get(id(node))
+    if r is not None and r[0] == "column" and r[1] == 0:
+        spec = frame.plan.inputs[r[2]].columns[r[3]]
+        if spec.type.kind == "period":
+            return pl.col(r[3])
+    return None
+
+
+def _group(frame, node, fn, joined, value):
+    name = frame.fresh("a.")
+    kind = frame.plan.types[id(node)].kind
+    v = value.expr.alias("__v") if value is not None else None
+    aggs = [pl.len().alias("__n")]
+    errs = []
+    if value is not None:
+        if value.err is not None:
+            errs.append(value.err.fill_null(False).any())
+    if fn == "sum" or fn == "avg":
+        aggs.append(v.sum().alias("__s"))
+        if value.nullable:
+            errs.append(value.expr.is_null().any())
+    elif fn in ("min", "max"):
+        aggs.append((v.min() if fn == "min" else v.max()).alias("__s"))
+        aggs.append(value.expr.is_not_null().sum().alias("__present"))
+    elif fn == "one":
+        aggs.append(v.first().alias("__s") if v is not None else pl.first("__row").alias("__s"))
+    if errs:
+        aggs.append(pl.any_horizontal(*errs).alias("__e"))
+    g = joined.group_by("__f").agg(*aggs)
+    if frame.lineage is not None:
+        keep = [pl.col("__f"), pl.col("__row")] + ([v] if v is not None else [])
+        frame.lineage.append((node, frame.plan.types[id(node)], joined.select(keep)))
+    out = frame.df.select("__f").join(g, on="__f", how="left", maintain_order="left")
+    n = out["__n"].fill_null(0)
+    err = (out["__e"].fill_null(False) if "__e" in out.columns
+           else pl.Series([False] * out.height, dtype=pl.Boolean))
+    if fn == "sum":
+        val = out["__s"].fill_null(0).cast(DEC) if "__s" in out.columns else None
+    elif fn == "count":
+        val, kind = n.cast(DEC), "count"
+    elif fn == "exists":
+        val = n > 0
+    elif fn == "avg":
+        val = out["__s"].cast(DEC) / pl.Series(n.replace(0, 1)).cast(DEC)
+        err = err | (n == 0)
+    elif fn in ("min", "max"):
+        val = out["__s"]
+        err = err | (out["__present"].fill_null(0) == 0)
+    else:  # one
+        if value is None:
+            raise Unsupported("one() of rows", node)
+        val = out["__s"]
+        err = err | (n != 1)
+    frame.df = frame.df.with_columns(val.alias(name), err.alias(name + "!"))
+    has_err = bool(err.any())
+    nullable = fn == "one" and value.nullable
+    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable)
+
+
+__all__ = ["aggregate", "dec"]

@@ -1,0 +1,159 @@
+"""The columnar run: every payee x period of a plan evaluated at once on polars frames.
+
+`evaluate_frames` gives the same payouts as `engine.run.evaluate` (the interpreter, which
+stays the reference): definitions in dependency order become columns of the frame,
+components are rounded where the plan says, then added up per payment period. It raises
+`Unsupported` for a plan it does not translate and `Fallback` when the data needs the
+interpreter (a value the plan cannot compute, whose diagnostic the interpreter gives); the
+caller then runs the interpreter. `check_supported` answers before any data is read, by
+running the plan on empty tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+
+from ..ir import CheckedPlan
+from ..trace import Payout
+from .frame import DEC, Col, Ctx, Fallback, Frame, PeriodRef, Rows, Unsupported, _or, _truth, period_key, round_expr, snap
+
+
+
+def empty_frames(plan: CheckedPlan) -> dict:
+    """Empty tables with the plan's schema (for check_supported)."""
+    from .convert import DTYPES
+    out = {}
+    for name, spec in plan.inputs.items():
+        schema = {c: DTYPES[s.type.kind] for c, s in spec.columns.items()}
+        schema.update({"__row": pl.Int64, "__id": pl.String})
+        out[name] = pl.DataFrame(schema=schema)
+    return out
+
+
+def check_supported(plan: CheckedPlan) -> str | None:
+    """None when the columnar engine runs this plan, else the reason it does not."""
+    if plan.requires:
+        return "`require` rules"
+    try:
+        from ..calendar import Period
+        p = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
+        evaluate_frames(plan, empty_frames(plan), [p.containing(plan.payment_kind or plan.period_kind)])
+    except Unsupported as why:
+        return str(why)
+    except Fallback:
+        return None
+    return None
+
+
+def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: bool = False):
+    """(payouts as a polars DataFrame, the Frame) for the report periods `periods`."""
+    calc, pay_of = [], {}
+    for p in periods:
+        for c in p.subperiods(plan.period_kind):
+            if period_key(c) not in pay_of:
+                calc.append(c)
+                pay_of[period_key(c)] = p
+    try:
+        fr = Frame(plan, frames, calc, lineage)
+        _definitions(fr)
+        return _payouts(fr, pay_of, periods), fr
+    except pl.exceptions.ComputeError as err:
+        if "overflow" in str(err).lower():
+            raise Fallback(f"an amount beyond the columnar range: {err}") from None
+        raise
+    except pl.exceptions.InvalidOperationError as err:
+        raise Fallback(str(err)) from None
+
+
+def _definitions(fr: Frame):
+    plan = fr.plan
+    if plan.eligible is not None:
+        e = fr.ev(plan.eligible, Ctx())
+        _need_col(e, plan.eligible)
+        fr.add("__elig", _truth(e))
+        fr.add("__elig!", e.err if e.err is not None else pl.lit(False))
+    else:
+        fr.add("__elig", pl.lit(True))
+        fr.add("__elig!", pl.lit(False))
+    elig, elig_err = pl.col("__elig"), pl.col("__elig!")
+    for name, d in plan.definitions.items():
+        if d.kind in ("param", "decision") or d.type.kind == "rows":
+            continue
+        if d.kind == "let":
+            v = fr.ev(d.node.expr, Ctx())
+            _need_col(v, d.node)
+            fr.add(f"d.{name}", v.expr)
+            if v.err is not None:
+                fr.add(f"e.{name}", v.err.fill_null(False))
+            if v.nullable:
+                fr.nullable_defs.add(f"d.{name}")
+            continue
+        comp = d.node
+        valid = pl.lit(True)
+        if comp.valid_from is not None:
+            lo = fr.ev(comp.valid_from, Ctx())
+            valid = valid & (pl.col("__pend") >= lo.expr)
+        if comp.valid_to is not None:
+            hi = fr.ev(comp.valid_to, Ctx())
+            valid = valid & (pl.col("__pstart") <= hi.expr)
+        when, when_err = pl.lit(True), None
+        if comp.when is not None:
+            w = fr.ev(comp.when, Ctx())
+            _need_col(w, comp.when)
+            when, when_err = _truth(w), w.err
+        fr.add(f"x.{name}", elig & valid & when)
+        raw = fr.ev(comp.expr, Ctx())
+        _need_col(raw, comp.expr)
+        exists = pl.col(f"x.{name}")
+        rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
+        fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
+        err = _or(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
+                  None if raw.err is None else (exists & raw.err.fill_null(False)),
+                  exists & raw.expr.is_null())
+        fr.add(f"e.{name}", err)
+    errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
+    bad = fr.df.select(pl.any_horizontal(*errs).any()).item()
+    if bad:
+        raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
+
+
+def _need_col(v, node):
+    if not isinstance(v, Col):
+        raise Unsupported("a definition that is a period or rows", node)
+
+
+def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
+    plan = fr.plan
+    order = {period_key(p): i for i, p in enumerate(periods)}
+    pay_key = {k: period_key(p) for k, p in pay_of.items()}
+    parts = []
+    for i, name in enumerate(plan.components):
+        parts.append(fr.df.filter(pl.col(f"x.{name}")).select(
+            pl.col("__payee").alias("payee_id"),
+            pl.col("__pkey").replace_strict(pay_key, return_dtype=pl.String).alias("period"),
+            pl.lit(i, dtype=pl.Int32).alias("__c"),
+            pl.col(f"d.{name}").alias("amount")))
+    if not parts:
+        return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32,
+                                    "amount": DEC, "__p": pl.Int32})
+    long = pl.concat(parts)
+    out = (long.group_by("payee_id", "period", "__c").agg(pl.col("amount").sum())
+           .with_columns(pl.col("period").replace_strict(order, return_dtype=pl.Int32).alias("__p"))
+           .sort("payee_id", "__p", "__c"))
+    return out
+
+
+def payouts_list(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> list[Payout]:
+    """The payouts as kamrules.trace.Payout objects (amounts at the plan's rounding step)."""
+    by_key = {period_key(p): p for p in periods}
+    exp = plan.round_step.as_tuple().exponent
+    places = max(0, -exp) if isinstance(exp, int) else 2
+    q = Decimal(1).scaleb(-places)
+    names = plan.components
+    cur = plan.currency
+    out = []
+    for payee, pk, c, amount in table.select("payee_id", "period", "__c", "amount").iter_rows():
+        out.append(Payout(payee, by_key[pk], names[c], amount.quantize(q), cur))
+    return out

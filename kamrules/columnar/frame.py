@@ -1,0 +1,619 @@
+"""Plan expressions as polars expressions over the frame: one row per payee x calculation
+period, every definition a column.
+
+Values are `Col`s: a polars expression, the expression of where evaluating it would stop
+the interpreter (an empty value in a calculation, a division by zero, no decision row...),
+and the plan type kind. Numbers and Money are Decimal(38, 24): exact for sums and products
+of amounts and rates up to 10^14; a division keeps 24 places. Comparisons and rounding first
+snap values to SNAP = 16 places, as the interpreter snaps its 34 significant digits to 20
+(money.GUARD_PLACES): a non-terminating division multiplied back (1 / 3 * 3, a ratio times
+an annual amount) compares and rounds as the exact value does, while two values that really
+differ (data has cents, rates a few decimals) differ far above the 16th place. An aggregation over `rows where ...` is a join of the
+filtered table with the frame on the conjuncts that link a row to a payee-period
+(`payee_id == payee.id`, `date in period`, `assignee(...) == payee.id`, `x == period.year`),
+then a group-by. What this layer does not translate raises `Unsupported`; what the data makes
+unsure raises `Fallback`: the caller then runs the interpreter, which is the reference.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+import polars as pl
+
+from .. import ast
+from ..calendar import period_of
+from ..engine import select
+from ..engine.evaluator import _period_attr
+
+DEC = pl.Decimal(38, 24)
+PLACES = 24
+SNAP = 16
+NUMERIC = ("money", "number", "rate", "count")
+ZERO = Decimal(0)
+_MAX_CROSS = 20_000_000
+
+
+class Unsupported(Exception):
+    """The plan uses something the columnar engine does not translate (the run uses the
+    interpreter)."""
+
+    def __init__(self, what: str, node=None):
+        span = getattr(node, "span", None)
+        super().__init__(f"{what} (line {span.line})" if span is not None and span.line else what)
+
+
+class Fallback(Exception):
+    """The data needs the interpreter: a value the plan cannot compute (its diagnostic comes
+    from the interpreter), or an amount beyond Decimal(38, 20)."""
+
+
+@attrs.define
+class Col:
+    expr: pl.Expr
+    err: pl.Expr | None
+    kind: str
+    nullable: bool = False
+
+
+@attrs.define
+class PeriodRef:
+    chain: tuple  # attributes from the calculation period: (), ("quarter",), ("year",)...
+
+
+@attrs.define
+class Rows:
+    table: str
+    conds: tuple
+
+
+def dec(value) -> pl.Expr:
+    value = Decimal(value)
+    exp = value.as_tuple().exponent
+    if isinstance(exp, int) and exp < -PLACES:
+        raise Unsupported(f"the number {value} has more than {PLACES} decimal places")
+    return pl.lit(value, dtype=DEC)
+
+
+def period_key(p) -> str:
+    return f"{p.kind}:{p.start.isoformat()}"
+
+
+def _or(*errs):
+    errs = [e for e in errs if e is not None]
+    if not errs:
+        return None
+    out = errs[0]
+    for e in errs[1:]:
+        out = out | e
+    return out
+
+
+def _and(cond, err):
+    return None if err is None else (cond & err)
+
+
+def _null_err(c: Col):
+    """Where an empty value reaches a calculation (KR406), plus c's own errors."""
+    return _or(c.err, c.expr.is_null() if c.nullable else None)
+
+
+def snap(c: Col) -> pl.Expr:
+    """c's value without division noise, for comparisons and rounding (see module doc)."""
+    return c.expr.round(SNAP, mode="half_to_even") if c.kind in NUMERIC else c.expr
+
+
+def _truth(c: Col) -> pl.Expr:
+    return c.expr.fill_null(False)
+
+
+def conjuncts(cond) -> list:
+    while isinstance(cond, ast.Paren):
+        cond = cond.expr
+    if isinstance(cond, ast.BinOp) and cond.op == "and":
+        return conjuncts(cond.left) + conjuncts(cond.right)
+    return [cond]
+
+
+class Frame:
+    """The frame DataFrame under construction and the translation of expressions onto it."""
+
+    def __init__(self, plan, frames: dict, calc_periods: list, lineage: bool = False):
+        self.plan, self.frames = plan, frames
+        self.lineage = [] if lineage else None
+        self.periods = calc_periods
+        payees = frames[plan.payees_table]
+        spec = plan.inputs[plan.payees_table]
+        people = payees.select(
+            pl.col("__id").alias("__payee"),
+            *[pl.col(c).alias(f"payee.{c}") for c in spec.columns]).sort("__payee")
+        cal = pl.DataFrame({
+            "__pkey": [period_key(p) for p in calc_periods],
+            "__pstart": [p.start for p in calc_periods],
+            "__pend": [p.end for p in calc_periods],
+        }, schema={"__pkey": pl.String, "__pstart": pl.Date, "__pend": pl.Date})
+        self.by_key = {period_key(p): p for p in calc_periods}
+        df = people.join(cal, how="cross")
+        self.df = df.with_row_index("__f")
+        self.rowsets: dict = {}
+        self.aggs: dict = {}
+        self.period_cols: dict = {(): ("__pkey", "__pstart", "__pend")}
+        self.assignee_cache: dict = {}
+        self.n = 0
+        self.nullable_defs: set = set()
+
+    def fresh(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def add(self, name: str, expr: pl.Expr):
+        self.df = self.df.with_columns(expr.alias(name))
+
+    # ------------------------------------------------------------ periods
+    def period_chain(self, chain: tuple) -> tuple:
+        """(key, start, end) column names of the period reached by `chain` from the
+        calculation period, added to the frame on first use."""
+        if chain in self.period_cols:
+            return self.period_cols[chain]
+        keys, starts, ends, src = [], [], [], []
+        for k, p in self.by_key.items():
+            q = p
+            for attr in chain:
+                q = _period_attr(q, attr)
+            if getattr(q, "kind", None) == "range":
+                raise Unsupported("a year-to-date range outside `date in ...`")
+            src.append(k)
+            keys.append(period_key(q))
+            starts.append(q.start)
+            ends.append(q.end)
+        base = "period." + ".".join(chain)
+        names = (base + ".key", base + ".start", base + ".end")
+        small = pl.DataFrame({"__pkey": src, names[0]: keys, names[1]: starts, names[2]: ends},
+                             schema={"__pkey": pl.String, names[0]: pl.String, names[1]: pl.Date,
+                                     names[2]: pl.Date})
+        self.df = self.df.join(small, on="__pkey", how="left", maintain_order="left")
+        self.period_cols[chain] = names
+        return names
+
+    def period_scalar(self, chain: tuple, attr: str) -> str:
+        name = "period." + ".".join(chain + (attr,))
+        if name not in self.df.columns:
+            values = {}
+            for k, p in self.by_key.items():
+                q = p
+                for a in chain:
+                    q = _period_attr(q, a)
+                values[k] = _period_attr(q, attr)
+            dtype = pl.Boolean if attr.startswith("is_") else pl.String
+            self.add(name, pl.col("__pkey").replace_strict(values, return_dtype=dtype))
+        return name
+
+    # ------------------------------------------------------------ expressions
+    def ev(self, node, ctx: "Ctx"):
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise Unsupported(f"{type(node).__name__} expressions", node)
+        return method(node, ctx)
+
+    def _Paren(self, node, ctx):
+        return self.ev(node.expr, ctx)
+
+    def _Number(self, node, ctx):
+        return Col(dec(node.value), None, "number")
+
+    def _MoneyLit(self, node, ctx):
+        if node.currency != self.plan.currency:
+            raise Unsupported("an amount in another currency", node)
+        return Col(dec(node.value), None, "money")
+
+    def _String(self, node, ctx):
+        return Col(pl.lit(node.value, dtype=pl.String), None, "text")
+
+    def _Bool(self, node, ctx):
+        return Col(pl.lit(node.value), None, "bool")
+
+    def _DateLit(self, node, ctx):
+        return Col(pl.lit(dt.date.fromisoformat(node.text)), None, "date")
+
+    def _kind(self, node) -> str:
+        return self.plan.types[id(node)].kind
+
+    def _column(self, table: str, column: str, node, ctx):
+        if ctx.table != table:
+            raise Unsupported("a column of an outer row", node)
+        spec = self.plan.inputs[table].columns[column]
+        if spec.type.kind == "period":
+            raise Unsupported("a Period column outside `==`", node)
+        if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency):
+            raise Unsupported("an amount in another currency", node)
+        return Col(pl.col(column), None, spec.type.kind, spec.optional)
+
+    def _Name(self, node, ctx):
+        r = self.plan.resolution[id(node)]
+        kind = r[0]
+        if kind == "column":
+            if r[1] != 0:
+                raise Unsupported("nested rows", node)
+            return self._column(r[2], r[3], node, ctx)
+        if kind == "param":
+            return ctx.params[r[1]]
+        if kind == "period":
+            return PeriodRef(())
+        if kind == "def":
+            return self.definition_ref(r[1], node)
+        if kind == "table":
+            return Rows(r[1], ())
+        raise Unsupported(f"`{node.id}` as a value", node)
+
+    def definition_ref(self, name: str, node):
+        d = self.plan.definitions[name]
+        if d.kind == "param":
+            return self.ev(d.node.expr, Ctx())  # constant: inlined, valid in any context
+        if d.type.kind == "rows":
+            return self.rowset(name)
+        col = f"d.{name}"
+        if col not in self.df.columns:
+            raise Unsupported(f"`{name}` used before it is computed", node)
+        err = f"e.{name}"
+        return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
+                   nullable=col in self.nullable_defs)
+
+    def rowset(self, name: str) -> Rows:
+        if name not in self.rowsets:
+            d = self.plan.definitions[name]
+            rows = self.ev(d.node.expr, Ctx())
+            if not isinstance(rows, Rows):
+                raise Unsupported(f"`{name}` is not rows of a table", d.node)
+            self.rowsets[name] = rows
+        return self.rowsets[name]
+
+    def _Where(self, node, ctx):
+        src = self.ev(node.source, ctx)
+        if not isinstance(src, Rows):
+            raise Unsupported("`where` on something else than rows of a table", node)
+        return Rows(src.table, src.conds + tuple(conjuncts(node.cond)))
+
+    def _Attr(self, node, ctx):
+        r = self.plan.resolution.get(id(node))
+        if r is not None and r[0] == "column":
+            if r[1] != 0:
+                raise Unsupported("nested rows", node)
+            return self._column(r[2], r[3], node, ctx)
+        obj_node = node.obj
+        if r[0] in ("row_id", "field"):
+            if not (isinstance(obj_node, ast.Name) and self.plan.resolution.get(id(obj_node)) == ("payee",)):
+                raise Unsupported("a field of a looked-up row", node)
+            if r[0] == "row_id":
+                return Col(pl.col("__payee"), None, "text")
+            spec = self.plan.inputs[self.plan.payees_table].columns[node.name]
+            if spec.type.kind == "period":
+                raise Unsupported("a Period column of the payee", node)
+            return Col(pl.col(f"payee.{node.name}"), None, spec.type.kind, spec.optional)
+        if r[0] == "period_attr":
+            obj = self.ev(obj_node, ctx)
+            if not isinstance(obj, PeriodRef):
+                raise Unsupported("an attribute of a Period column", node)
+            name = node.name
+            if name in ("year", "quarter", "month", "previous"):
+                return PeriodRef(obj.chain + (name,))
+            if name == "year_to_date":
+                return PeriodRef(obj.chain + (name,))
+            if name in ("start", "end"):
+                if obj.chain and obj.chain[-1] == "year_to_date":
+                    return Col(pl.col(self.period_scalar_date(obj.chain, name)), None, "date")
+                cols = self.period_chain(obj.chain)
+                return Col(pl.col(cols[1] if name == "start" else cols[2]), None, "date")
+            col = self.period_scalar(obj.chain, name)
+            return Col(pl.col(col), None, "bool" if name.startswith("is_") else "text")
+        raise Unsupported("this attribute", node)
+
+    def period_scalar_date(self, chain: tuple, attr: str) -> str:
+        name = "period." + ".".join(chain + (attr,))
+        if name not in self.df.columns:
+            values = {}
+            for k, p in self.by_key.items():
+                q = p
+                for a in chain:
+                    q = _period_attr(q, a)
+                values[k] = getattr(q, attr)
+            self.add(name, pl.col("__pkey").replace_strict(values, return_dtype=pl.Date))
+        return name
+
+    def _Neg(self, node, ctx):
+        v = self.ev(node.expr, ctx)
+        return Col(-v.expr, _null_err(v), v.kind)
+
+    def _Not(self, node, ctx):
+        v = self.ev(node.expr, ctx)
+        return Col(~_truth(v), v.err, "bool")
+
+    def _IfElse(self, node, ctx):
+        c = self.ev(node.cond, ctx)
+        a, b = self.ev(node.then, ctx), self.ev(node.else_, ctx)
+        cond = _truth(c)
+        return Col(pl.when(cond).then(a.expr).otherwise(b.expr),
+                   _or(c.err, _and(cond, a.err), _and(~cond, b.err)), a.kind, a.nullable or b.nullable)
+
+    def _ListLit(self, node, ctx):
+        raise Unsupported("a list outside `x in [...]`", node)
+
+    def chain_kind(self, chain: tuple) -> str:
+        """The kind (month, quarter, year) of the period `chain` reaches."""
+        kind = self.plan.period_kind
+        for a in chain:
+            kind = a if a in ("year", "quarter", "month") else "range" if a == "year_to_date" else kind
+        return kind
+
+    def _BinOp(self, node, ctx):
+        op = node.op
+        if op in ("and", "or"):
+            a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
+            x, y = _truth(a), _truth(b)
+            if op == "and":
+                return Col(x & y, _or(a.err, _and(x, b.err)), "bool")
+            return Col(x | y, _or(a.err, _and(~x, b.err)), "bool")
+        if op in ("in", "not in"):
+            res = self._in(node, ctx)
+            return res if op == "in" else Col(~res.expr, res.err, "bool")
+        a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
+        if isinstance(a, PeriodRef) or isinstance(b, PeriodRef):
+            if op not in ("==", "!=") or not (isinstance(a, PeriodRef) and isinstance(b, PeriodRef)):
+                raise Unsupported("a period compared with a Period column outside a filter", node)
+            ka, kb = self.period_chain(a.chain)[0], self.period_chain(b.chain)[0]
+            same = pl.col(ka) == pl.col(kb)
+            return Col(same if op == "==" else ~same, None, "bool")
+        if isinstance(a, Rows) or isinstance(b, Rows):
+            raise Unsupported("rows in an expression", node)
+        if op in ("==", "!="):
+            e = a.expr.eq_missing(b.expr) if op == "==" else a.expr.ne_missing(b.expr)
+            return Col(e, _or(a.err, b.err), "bool")
+        err = _or(_null_err(a), _null_err(b))
+        if op in ("<", "<=", ">", ">="):
+            x, y = snap(a), snap(b)
+            e = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+            return Col(e, err, "bool")
+        if a.kind == "date" or b.kind == "date":
+            raise Unsupported("date arithmetic", node)
+        kind = self._kind(node)
+        if op == "+":
+            return Col(a.expr + b.expr, err, kind)
+        if op == "-":
+            return Col(a.expr - b.expr, err, kind)
+        if op == "*":
+            return Col(a.expr * b.expr, err, kind)
+        zero = b.expr == dec(0)
+        safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
+        return Col(a.expr / safe, _or(err, zero.fill_null(False)), kind)
+
+    def _in(self, node, ctx) -> Col:
+        a = self.ev(node.left, ctx)
+        right = node.right
+        while isinstance(right, ast.Paren):
+            right = right.expr
+        if isinstance(right, ast.ListLit):
+            items = [self.ev(x, ctx) for x in right.items]
+            if any(not isinstance(i, Col) or i.err is not None for i in items):
+                raise Unsupported("`in` a list of computed values", node)
+            e = pl.lit(False)
+            for i in items:
+                e = e | a.expr.eq_missing(i.expr)
+            return Col((e & a.expr.is_not_null()).fill_null(False), a.err, "bool")
+        b = self.ev(right, ctx)
+        if isinstance(b, PeriodRef) and isinstance(a, Col) and a.kind == "date":
+            if b.chain and b.chain[-1] == "year_to_date":
+                lo = pl.col(self.period_scalar_date(b.chain, "start"))
+                hi = pl.col(self.period_scalar_date(b.chain, "end"))
+            else:
+                _, s, e = self.period_chain(b.chain)
+                lo, hi = pl.col(s), pl.col(e)
+            return Col(((a.expr >= lo) & (a.expr <= hi)).fill_null(False), a.err, "bool")
+        raise Unsupported("this `in`", node)
+
+    # ------------------------------------------------------------ calls
+    def _Call(self, node, ctx):
+        f = node.func
+        d = self.plan.definitions.get(f)
+        if d is not None and d.kind == "decision":
+            return self._decide(d, node, ctx)
+        if f in ("sum", "count", "exists", "min", "max", "one", "avg") and not (
+                f in ("min", "max") and len(node.args) == 2):
+            return self._aggregate(node, ctx)
+        method = getattr(self, "_call_" + f, None)
+        if method is None:
+            raise Unsupported(f"{f}()", node)
+        return method(node, ctx)
+
+    def _call_round(self, node, ctx):
+        x = self.ev(node.args[0], ctx)
+        step_node, mode = node.args[1], node.args[2].id
+        step = {"cent": Decimal("0.01"), "unit": Decimal(1)}[step_node.id] if isinstance(
+            step_node, ast.Name) else step_node.value
+        return Col(round_expr(snap(x), step, mode), _null_err(x), x.kind)
+
+    def _call_money(self, node, ctx):
+        if len(node.args) == 2 and node.args[1].value != self.plan.currency:
+            raise Unsupported("an amount in another currency", node)
+        x = self.ev(node.args[0], ctx)
+        return Col(x.expr, _null_err(x), "money")
+
+    def _call_abs(self, node, ctx):
+        x = self.ev(node.args[0], ctx)
+        return Col(x.expr.abs(), _null_err(x), x.kind)
+
+    def _call_min(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        return Col(pl.min_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind)
+
+    def _call_max(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        return Col(pl.max_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind)
+
+    def _call_default(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        if isinstance(a, (Rows, PeriodRef)) or isinstance(b, (Rows, PeriodRef)):
+            raise Unsupported("default() of rows or periods", node)
+        return Col(pl.coalesce(a.expr, b.expr), _or(a.err, _and(a.expr.is_null(), b.err)),
+                   a.kind if a.kind != "unknown" else b.kind, b.nullable)
+
+    def _call_present(self, node, ctx):
+        a = self.ev(node.args[0], ctx)
+        return Col(a.expr.is_not_null(), a.err, "bool")
+
+    def _call_between(self, node, ctx):
+        x, lo, hi = (self.ev(a, ctx) for a in node.args)
+        inside = (x.expr >= lo.expr) & (x.expr <= hi.expr)
+        bounds = _or(lo.expr.is_null() if lo.nullable else None, hi.expr.is_null() if hi.nullable else None)
+        present = x.expr.is_not_null()
+        return Col(pl.when(present).then(inside).otherwise(False),
+                   _or(x.err, lo.err, hi.err, _and(present, bounds)), "bool")
+
+    def _call_days(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        days = (b.expr - a.expr).dt.total_days().cast(pl.Int64).cast(DEC)
+        return Col(days, _or(_null_err(a), _null_err(b)), "number")
+
+    def _call_assignee(self, node, ctx):
+        if ctx.table is None:
+            raise Unsupported("assignee() outside a filter over rows", node)
+        account, role, day = node.args
+        if not (isinstance(role, ast.String)):
+            raise Unsupported("assignee() with a computed role", node)
+        acc, dayv = self.ev(account, ctx), self.ev(day, ctx)
+        name = ctx.assignee_column(self, acc.expr, role.value, dayv.expr)
+        return Col(pl.col(name), None, "text", True)
+
+    # ------------------------------------------------------------ decision tables
+    def _decide(self, d, node, ctx):
+        dec_node = d.node
+        args = [self.ev(a, ctx) for a in node.args]
+        if any(not isinstance(a, Col) for a in args):
+            raise Unsupported("a decision table on rows or periods", node)
+        arg_err = _or(*(_null_err(a) for a in args))
+        inner = ctx.with_params({name: a for (name, _), a in zip(dec_node.params, args)})
+        matches, outputs = [], []
+        for row in dec_node.rows:
+            cond = pl.lit(True)
+            cell_errs = []
+            for cell, a in zip(row.cells, args):
+                c, e = self._cell(cell, snap(a), inner)
+                cond = cond & c
+                cell_errs.append(e)
+            if any(e is not None for e in cell_errs):
+                raise Unsupported("a decision cell that can fail", row)
+            out = self.ev(row.output, inner)
+            matches.append(cond.fill_null(False))
+            outputs.append(out)
+        kind = d.type.kind if d.type.kind != "unknown" else (outputs[0].kind if outputs else "number")
+        count = pl.sum_horizontal(*[m.cast(pl.Int32) for m in matches]) if matches else pl.lit(0)
+        if dec_node.hit == "collect_sum":
+            total = dec(0)
+            errs = []
+            for m, o in zip(matches, outputs):
+                total = total + pl.when(m).then(o.expr).otherwise(dec(0))
+                errs.append(_and(m, _null_err(o)))
+            return Col(total, _or(arg_err, *errs), kind)
+        expr = None
+        out_errs = []
+        for m, o in zip(matches, outputs):
+            expr = pl.when(m).then(o.expr) if expr is None else expr.when(m).then(o.expr)
+            out_errs.append(o.err)
+        expr = expr.otherwise(None) if expr is not None else pl.lit(None)
+        chosen_err = None
+        if any(e is not None for e in out_errs):
+            chosen = None
+            for m, e in zip(matches, out_errs):
+                e = e if e is not None else pl.lit(False)
+                chosen = pl.when(m).then(e) if chosen is None else chosen.when(m).then(e)
+            chosen_err = chosen.otherwise(False)
+        bad = count == 0 if dec_node.hit == "first" else count != 1
+        return Col(expr, _or(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs))
+
+    def _cell(self, cell, x: pl.Expr, ctx):
+        if cell.kind == "any":
+            return pl.lit(True), None
+        lo = self.ev(cell.lo, ctx) if cell.lo is not None else None
+        hi = self.ev(cell.hi, ctx) if cell.hi is not None else None
+        err = _or(lo.err if lo else None, hi.err if hi else None)
+        lo = Col(snap(lo), lo.err, lo.kind) if lo is not None else None
+        hi = Col(snap(hi), hi.err, hi.kind) if hi is not None else None
+        if cell.kind == "eq":
+            return x == lo.expr, err
+        ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+               ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+        if cell.kind == "cmp":
+            return ops[cell.op](x, lo.expr), err
+        return (lo.expr <= x) & ops[cell.op](x, hi.expr), err
+
+    # ------------------------------------------------------------ aggregations
+    def _aggregate(self, node, ctx):
+        if ctx.table is not None:
+            raise Unsupported("an aggregation inside a filter or a per-row expression", node)
+        key = id(node)
+        if key in self.aggs:
+            return self.aggs[key]
+        from .aggregate import aggregate
+        result = aggregate(self, node)
+        self.aggs[key] = result
+        return result
+
+
+def _date_keys(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
+    """Period keys of a Series of dates (each distinct date converted once)."""
+    uniq = s.drop_nulls().unique().to_list()
+    mapping = {d: period_key(period_of(d, kind, fiscal)) for d in uniq}
+    return s.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def round_expr(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
+    """x rounded to a multiple of step with the named mode (money.quantize on columns)."""
+    exp = step.as_tuple().exponent
+    if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
+        places = -exp
+        if mode == "half_even":
+            return x.round(places, mode="half_to_even")
+        if mode == "half_up":
+            return x.round(places, mode="half_away_from_zero")
+        scale, units = dec(Decimal(1).scaleb(places)), None
+        units = x * scale
+        return _round_units(units, mode) / scale
+    units = x / dec(step)
+    return _round_units(units, mode) * dec(step)
+
+
+def _round_units(u: pl.Expr, mode: str) -> pl.Expr:
+    half = dec(Decimal("0.5"))
+    if mode == "half_even":
+        return u.round(0, mode="half_to_even")
+    if mode == "half_up":
+        return u.round(0, mode="half_away_from_zero")
+    if mode == "half_down":
+        return u.sign() * (u.abs() - half).ceil()
+    if mode == "down":
+        return u.sign() * u.abs().floor()
+    if mode == "up":
+        return u.sign() * u.abs().ceil()
+    if mode == "floor":
+        return u.floor()
+    if mode == "ceiling":
+        return u.ceil()
+    raise Unsupported(f"the rounding mode {mode}")
+
+
+class Ctx:
+    """Where an expression is translated: the frame (table None) or the rows of `table`
+    joined with the frame; decision parameters in scope."""
+
+    def __init__(self, table: str | None = None, params: dict | None = None, builder=None):
+        self.table, self.params, self.builder = table, params or {}, builder
+
+    def with_params(self, params: dict) -> "Ctx":
+        return Ctx(self.table, {**self.params, **params}, self.builder)
+
+    def assignee_column(self, frame: Frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
+        if self.builder is None:
+            raise Unsupported("assignee() outside a filter over rows")
+        return self.builder.assignee(frame, account, role, day)
+
+
+reads = select._reads

@@ -1,0 +1,102 @@
+"""The columnar path of `kamrules run`: load the data as frames, find the periods, evaluate,
+write the payout CSV straight from the frame.
+
+`columnar_payouts` raises `Unsupported` (the plan) or `Fallback` (the data) when the
+interpreter must run instead; the command then runs it, so the output never depends on
+which engine ran.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from types import SimpleNamespace
+
+import polars as pl
+
+from ..calendar import Period
+from ..data import Row
+from ..engine.run import plan_periods
+from ..ir import CheckedPlan
+from ..report.payouts import COLUMNS, safe_cell
+from .engine import check_supported, evaluate_frames, payouts_list
+from .frame import Unsupported
+
+
+def load(plan: CheckedPlan, folder: str) -> dict:
+    """The plan's inputs as frames (fast loader when present, else the strict one)."""
+    try:
+        from .load import load_frames
+    except ImportError:
+        from ..data import load_data
+        from ..engine.integrity import check_integrity
+        from .convert import frames_from_tables
+        tables = load_data(plan, folder)
+        check_integrity(plan, tables)
+        return frames_from_tables(plan, tables)
+    return load_frames(plan, folder)
+
+
+def frame_periods(plan: CheckedPlan, frames: dict, period: str | None) -> list:
+    """engine.run.plan_periods on frames: the same rule, fed the distinct values of the
+    columns that place rows in periods."""
+    tables = {}
+    columns: dict = {}
+    for table, column, _ in plan.discovery:
+        columns.setdefault(table, set()).add(column)
+    for table, column, how in plan.discovery:
+        values = frames[table][column].drop_nulls().unique().to_list()
+        if how == "period":
+            values = [_period_of_key(v, plan.fiscal_start) for v in values]
+        rows = tables.setdefault(table, SimpleNamespace(rows=[]))
+        blank = dict.fromkeys(columns[table])
+        rows.rows.extend(Row(table, 0, "", {**blank, column: v}) for v in values)
+    return plan_periods(plan, tables, period)
+
+
+def _period_of_key(key: str, fiscal_start: int) -> Period:
+    kind, start = key.split(":")
+    return Period(dt.date.fromisoformat(start), kind, fiscal_start)
+
+
+def columnar_payouts(plan: CheckedPlan, folder: str, period: str | None = None,
+                     payee_ids: set | None = None):
+    """(payout table, report periods, input paths) of the run, or raise Unsupported/Fallback."""
+    why = check_supported(plan)
+    if why is not None:
+        raise Unsupported(why)
+    frames = load(plan, folder)
+    periods = frame_periods(plan, frames, period)
+    table, _ = evaluate_frames(plan, frames, periods)
+    if payee_ids is not None:
+        table = table.filter(pl.col("payee_id").is_in(sorted(payee_ids)))
+    paths = {name: SimpleNamespace(path=spec.file if os.path.isabs(spec.file) else os.path.join(folder, spec.file))
+             for name, spec in plan.inputs.items()}
+    return table, periods, paths
+
+
+def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
+    """report.payouts.to_csv of the same payouts, from the frame (a total row after each
+    payee-period, amounts to the cent half up, cells that start like a formula escaped)."""
+    from .frame import period_key
+    labels = {period_key(p): p.label for p in periods}
+    names = [safe_cell(c) for c in plan.components]
+    totals = (table.group_by("payee_id", "period", "__p").agg(pl.col("amount").sum())
+              .with_columns(pl.lit(len(names), dtype=pl.Int32).alias("__c")))
+    rows = pl.concat([table.select("payee_id", "period", "__p", "__c", "amount"),
+                      totals.select("payee_id", "period", "__p", "__c", "amount")])
+    ids = rows["payee_id"].unique().to_list()
+    safe = {i: safe_cell(i) for i in ids}
+    out = rows.sort("payee_id", "__p", "__c").select(
+        pl.col("payee_id").replace_strict(safe, return_dtype=pl.String),
+        pl.col("period").replace_strict(labels, return_dtype=pl.String),
+        pl.col("__c").replace_strict(dict(enumerate(names + ["total"])), return_dtype=pl.String)
+        .alias("component"),
+        pl.col("amount").round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2)).cast(pl.String),
+        pl.lit(plan.currency).alias("currency"))
+    buf = io.StringIO()
+    out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
+    return ",".join(COLUMNS) + "\n" + buf.getvalue()
+
+
+__all__ = ["columnar_payouts", "to_csv", "payouts_list", "frame_periods", "load"]

@@ -1,0 +1,174 @@
+"""The columnar engine against the interpreter: same payouts, byte for byte, on every plan
+it runs and every data folder the project has, on generated data, and on data that makes
+the interpreter stop (the columnar run must then hand over, never print a number)."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+from contextlib import redirect_stdout
+from decimal import Decimal
+
+import pytest
+
+pl = pytest.importorskip("polars")
+
+from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
+
+from conftest import EXAMPLES, PLANS, ROOT  # noqa: E402
+from kamrules.cli import main  # noqa: E402
+from kamrules.columnar.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
+from kamrules.columnar.frame import DEC, Fallback, round_expr  # noqa: E402
+from kamrules.columnar.convert import frames_from_tables  # noqa: E402
+from kamrules.commands.common import load  # noqa: E402
+from kamrules.data import load_data  # noqa: E402
+from kamrules.diagnostics import KamError  # noqa: E402
+from kamrules.engine import plan_periods  # noqa: E402
+from kamrules.engine.run import evaluate  # noqa: E402
+from kamrules.money import quantize  # noqa: E402
+from kamrules.report.payouts import to_csv  # noqa: E402
+
+ALL_PLANS = sorted(PLANS.glob("*.kam")) + [ROOT / "bench" / "abtasty-monthly.kam"]
+RUNS_COLUMNAR = {"abtasty-kam", "emotion-ai-challenge", "equipment-colour-grid", "kam-capped",
+                 "kam-uncapped", "multi-year-booster", "abtasty-monthly"}
+
+
+def _cli(*args):
+    out = io.StringIO()
+    with redirect_stdout(out):
+        rc = main([str(a) for a in args])
+    return rc, out.getvalue()
+
+
+def _folders(plan):
+    own = sorted(p for p in (PLANS / "tests" / plan.stem).glob("*/") if p.is_dir())
+    return own + sorted(p for p in EXAMPLES.glob("*/") if p.is_dir())
+
+
+def test_the_case_plans_the_engine_runs():
+    supported = {p.stem for p in ALL_PLANS if check_supported(load(p)[0]) is None}
+    assert supported == RUNS_COLUMNAR
+
+
+@pytest.mark.parametrize("plan", [p for p in ALL_PLANS if p.stem in RUNS_COLUMNAR], ids=lambda p: p.stem)
+@pytest.mark.parametrize("fmt", ["csv", "json", "table"])
+def test_same_output_as_the_interpreter(plan, fmt, capsys):
+    compared = 0
+    for folder in _folders(plan):
+        rc_i, want = _cli("run", plan, "--data", folder, "--engine", "interpreter", "--format", fmt)
+        capsys.readouterr()
+        if rc_i != 0:
+            continue  # this plan does not read that folder
+        rc_c, got = _cli("run", plan, "--data", folder, "--engine", "columnar", "--format", fmt)
+        assert rc_c == 0 and got == want, folder
+        compared += 1
+    assert compared >= 1
+
+
+def test_unsupported_plan_names_the_construct(capsys):
+    checked = load(PLANS / "media-advance.kam")[0]
+    assert "paid()" in check_supported(checked)
+    rc, _ = _cli("run", PLANS / "media-advance.kam", "--data", EXAMPLES / "02-media-advance",
+                 "--engine", "columnar")
+    assert rc != 0 and "does not run this plan: paid()" in capsys.readouterr().err
+    rc, out = _cli("run", PLANS / "media-advance.kam", "--data", EXAMPLES / "02-media-advance")
+    assert rc == 0 and out.startswith("payee_id,period,component,amount,currency\n")
+
+
+HEAD = """plan "t"
+currency EUR
+period quarter
+payees people
+round components to cent half_up
+input people key payee_id { payee_id: Text  base: Money }
+input deals { deal_id: Text  payee_id: Text  amount: Money  close_date: Date  kind: Text  weight: optional Rate }
+"""
+
+
+def _write(tmp_path, people, deals):
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    (data / "people.csv").write_text("payee_id,base\n" + "".join(f"{p},{b}\n" for p, b in people))
+    (data / "deals.csv").write_text("deal_id,payee_id,amount,close_date,kind,weight\n" + "".join(
+        f"d{i},{p},{a},{d},{k},{w}\n" for i, (p, a, d, k, w) in enumerate(deals)))
+    return data
+
+
+def test_a_payee_the_interpreter_stops_on_is_its_diagnostic(tmp_path, capsys):
+    plan = tmp_path / "p.kam"
+    plan.write_text(HEAD + "let won = sum(amount for deals where payee_id == payee.id and close_date in period)\n"
+                    "component c = payee.base * (won / sum(amount for deals where payee_id == payee.id "
+                    "and kind == \"target\" and close_date in period))\n")
+    data = _write(tmp_path, [("a", "100"), ("b", "100")],
+                  [("a", "10", "2025-01-05", "won", ""), ("a", "20", "2025-02-05", "target", ""),
+                   ("b", "10", "2025-01-05", "won", "")])
+    rc, out = _cli("run", plan, "--data", data)
+    err = capsys.readouterr().err
+    assert rc == 1 and out == "" and "KR407" in err and "division by zero" in err
+
+
+# ---------------------------------------------------------------- generated plans and data
+PLAN_BODY = """
+param rate = 4%
+let won = deals where payee_id == payee.id and close_date in period and kind != "lost"
+let total = sum(amount for won)
+let weighted = sum(amount * default(weight, 100%) for won)
+let n = count(won)
+let best = if exists(won) then max(amount for won) else 0 EUR
+let ratio = if payee.base == 0 EUR then 0 else round(total / payee.base, 1%, {mode})
+curve payout(x: Rate) -> Rate {{
+  | < 50%         | 0%                     |
+  | 50% to < 100% | 40% + 1.2 * (x - 50%)  |
+  | >= 100%       | 100% + 0.5 * (x - 100%) |
+}}
+component commission = weighted * rate
+component bonus = payee.base * payout(ratio) / 3
+component top = if n >= 2 then min(best, 500 EUR) * 1% else 0 EUR
+component seventh = round(total / 7, {step}, {mode})
+"""
+
+amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=2)
+days = st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2025, 9, 30))
+deals_st = st.lists(st.tuples(st.sampled_from(["a", "b", "c", "zz"]), amounts, days,
+                              st.sampled_from(["won", "lost", "renewal"]),
+                              st.sampled_from(["", "50%", "0.75", "125%"])), max_size=25)
+people_st = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
+                               st.decimals(min_value=0, max_value=90000, places=2)),
+                     min_size=1, max_size=3, unique_by=lambda t: t[0])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(people=people_st, deals=deals_st, mode=st.sampled_from(
+    ["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]),
+    step=st.sampled_from(["cent", "unit", "0.05", "5"]))
+def test_generated_data_gives_the_interpreter_payouts(tmp_path, people, deals, mode, step):
+    plan_path = tmp_path / "g.kam"
+    plan_path.write_text(HEAD + PLAN_BODY.format(mode=mode, step=step))
+    data = _write(tmp_path, people, deals)
+    checked = load(plan_path)[0]
+    assert checked is not None and check_supported(checked) is None
+    try:
+        tables = load_data(checked, str(data))
+        periods = plan_periods(checked, tables)
+    except KamError:
+        event("no period")
+        return  # no deal places the run in a period: nothing to compare
+    try:
+        want = to_csv(evaluate(checked, tables, periods, trace=False))
+    except KamError:
+        event("the interpreter stops")
+        with pytest.raises(Fallback):
+            evaluate_frames(checked, frames_from_tables(checked, tables), periods)
+        return
+    table, _ = evaluate_frames(checked, frames_from_tables(checked, tables), periods)
+    assert to_csv(payouts_list(checked, table, periods)) == want
+    event("compared")
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.decimals(min_value=Decimal("-99999"), max_value=Decimal("99999"), places=6),
+       step=st.sampled_from([Decimal("0.01"), Decimal(1), Decimal("0.05"), Decimal(5), Decimal("0.001")]),
+       mode=st.sampled_from(["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]))
+def test_rounding_matches_money_quantize(x, step, mode):
+    got = pl.DataFrame({"x": [x]}, schema={"x": DEC}).select(round_expr(pl.col("x"), step, mode)).item()
+    assert got == quantize(x, step, mode)
