@@ -1,0 +1,163 @@
+"""Baseline 3: the monthly AB Tasty rules as DuckDB SQL (optional extra `bench`), the twin of
+the polars pipeline in bench/dataframe.py, money exact end to end (never DOUBLE).
+
+Owns the three stages that bench/engines.py times one by one:
+
+- `load`: the five CSVs into typed tables (dates as DATE, money read as DECIMAL(18,2) and
+  stored as BIGINT cents);
+- `aggregate`: won deals and ARR snapshots joined to the `kam` assignment valid on their date,
+  summed per payee and month (the four deal types) or per payee and snapshot day;
+- `curve`: the attainment (percent, truncated toward zero), the curve in per-mille
+  integers and the payout in cents rounded half up, as one integer SQL query into table
+  `payout_cents` (sums are HUGEINT, overflow raises instead of wrapping);
+- `collect`: that table as the payout dict (`to_csv` then prints it).
+
+`compute(folder, months)` returns {(payee_id, "YYYY-MM", component): Decimal}, like
+dataframe.compute and handwritten.compute; `to_csv(out)` prints the same text as
+dataframe.to_csv. DuckDB's `/` on integers or decimals gives DOUBLE, so only `//` (integer
+division, truncating toward zero) is used.
+"""
+from __future__ import annotations
+
+import decimal
+import os
+from decimal import Decimal
+
+MONEY = "DECIMAL(18,2)"  # every amount of the workload has two decimals (bench/workload.py)
+TEXT, DATE = "VARCHAR", "DATE"
+COLUMNS = {  # table -> {column: SQL type}, in file order (MONEY columns become cents)
+    "people": {"payee_id": TEXT, "name": TEXT, "annual_variable": MONEY},
+    "assignments": {"account_id": TEXT, "payee_id": TEXT, "role": TEXT, "start_date": DATE,
+                    "end_date": DATE},
+    "arr": {"account_id": TEXT, "date": DATE, "arr": MONEY},
+    "deals": {"deal_id": TEXT, "account_id": TEXT, "type": TEXT, "amount": MONEY,
+              "close_date": DATE, "status": TEXT},
+    "targets": {"payee_id": TEXT, "period": TEXT, "metric": TEXT, "target": MONEY},
+}
+DEAL_TYPES = ("expansion", "contraction", "churn", "new_business")
+# cents -> Decimal and the totals: exact or an error (Inexact is trapped)
+CTX = decimal.Context(prec=34, traps=[decimal.Inexact, decimal.InvalidOperation,
+                                      decimal.FloatOperation])
+
+
+def connect():
+    """A fresh in-memory database (nothing cached between runs)."""
+    import duckdb
+    return duckdb.connect(":memory:")
+
+
+def _load_sql(table: str, path: str) -> str:
+    """CREATE TABLE from the CSV with the declared types; money columns become BIGINT cents."""
+    cols = COLUMNS[table]
+    spec = ", ".join(f"'{c}': '{t}'" for c, t in cols.items())
+    select = ", ".join(f"CAST({c} * 100 AS BIGINT) AS {c}" if t == MONEY else c
+                       for c, t in cols.items())
+    path = path.replace("'", "''")
+    return (f"CREATE TABLE {table} AS SELECT {select} FROM read_csv('{path}', "
+            "auto_detect = false, header = true, delim = ',', quote = '\"', "
+            f"dateformat = '%Y-%m-%d', columns = {{{spec}}})")
+
+
+def load(con, folder: str) -> None:
+    """The five input tables, typed and exact, in `con`."""
+    for table in COLUMNS:
+        con.execute(_load_sql(table, os.path.join(folder, f"{table}.csv")))
+
+
+def _credited(table: str, day: str) -> str:
+    """Rows of `table` joined to the kam assignment of their account valid on `day`."""
+    return (f"FROM {table} AS t JOIN kam AS a ON t.account_id = a.account_id "
+            f"AND a.start_date <= t.{day} AND (a.end_date IS NULL OR t.{day} <= a.end_date)")
+
+
+def aggregate(con) -> None:
+    """Tables `moves` (payee, month, one sum per deal type, cents) and `portfolio` (payee,
+    snapshot day, ARR cents)."""
+    con.execute("CREATE TABLE kam AS SELECT account_id, payee_id, start_date, end_date "
+                "FROM assignments WHERE role = 'kam'")
+    sums = ", ".join(f"coalesce(sum(t.amount) FILTER (WHERE t.type = '{k}'), 0) AS {k}"
+                     for k in DEAL_TYPES)
+    con.execute(f"CREATE TABLE moves AS SELECT a.payee_id, month(t.close_date) AS month, {sums} "
+                f"{_credited('deals', 'close_date')} WHERE t.status = 'won' "
+                "GROUP BY a.payee_id, month(t.close_date)")
+    con.execute(f"CREATE TABLE portfolio AS SELECT a.payee_id, t.date, sum(t.arr) AS portfolio "
+                f"{_credited('arr', 'date')} GROUP BY a.payee_id, t.date")
+
+
+# The curve in per-mille of an attainment `a` in whole percents: every slope times a whole
+# percent is a whole per-mille, so the curve is exact in integers.
+PER_MILLE = """CREATE OR REPLACE TEMP MACRO per_mille(a) AS
+  CASE WHEN a < 80 THEN 0 WHEN a < 100 THEN 500 + 25 * (a - 80)
+       WHEN a < 110 THEN 1000 + 80 * (a - 100) ELSE 1800 + 4 * (a - 110) END"""
+
+# cents = annual variable (cents) * weight % / 12 * rate per mille, half up (num >= 0); the
+# HUGEINT result is cast to BIGINT (exact, or an out-of-range error) for a faster fetch
+PAYOUTS = """
+WITH nrr_target AS (
+  SELECT payee_id, target AS t100 FROM targets WHERE period = '2025' AND metric = 'nrr'
+), upsell_target AS (
+  SELECT payee_id, target AS tcents FROM targets WHERE period = '2025' AND metric = 'net_upsell'
+), grid AS (
+  SELECT p.payee_id, p.annual_variable AS av, n.t100, u.tcents, m.month,
+         make_date(2025, (m.month - 1) // 3 * 3 + 1, 1) AS quarter_start
+  FROM people AS p JOIN nrr_target AS n USING (payee_id) JOIN upsell_target AS u USING (payee_id)
+  CROSS JOIN range(1, $months + 1) AS m(month)
+), attainment AS (
+  SELECT g.payee_id, g.month, g.av,
+         10000 * (coalesce(f.portfolio, 0) + coalesce(v.expansion, 0)
+                  - coalesce(v.contraction, 0) - coalesce(v.churn, 0))
+           // (coalesce(f.portfolio, 0) * g.t100) AS nrr_att,
+         1200 * (coalesce(v.expansion, 0) + coalesce(v.new_business, 0)
+                 - coalesce(v.contraction, 0) - coalesce(v.churn, 0)) // g.tcents AS up_att
+  FROM grid AS g
+  LEFT JOIN moves AS v ON v.payee_id = g.payee_id AND v.month = g.month
+  LEFT JOIN portfolio AS f ON f.payee_id = g.payee_id AND f.date = g.quarter_start
+)
+SELECT payee_id, month,
+       CAST((2 * av * 70 * per_mille(nrr_att) + 1200000) // 2400000 AS BIGINT) AS nrr,
+       CAST((2 * av * 30 * per_mille(up_att) + 1200000) // 2400000 AS BIGINT) AS upsell
+FROM attainment
+"""
+
+
+def curve(con, months: int) -> None:
+    """Table `payout_cents` (payee, month, nrr and upsell cents) from the aggregated tables."""
+    con.execute(PER_MILLE)
+    con.execute(f"CREATE TABLE payout_cents AS {PAYOUTS}", {"months": months})
+
+
+def collect(con) -> dict:
+    """{(payee_id, "2025-MM", component): Decimal amount} from table `payout_cents`."""
+    out = {}
+    for p, m, nrr, upsell in con.execute("SELECT * FROM payout_cents").fetchall():
+        label = f"2025-{m:02d}"
+        out[(p, label, "nrr")] = Decimal(nrr).scaleb(-2, CTX)
+        out[(p, label, "upsell")] = Decimal(upsell).scaleb(-2, CTX)
+    return out
+
+
+def payouts(con, months: int) -> dict:
+    """The payout dict from the aggregated tables: `curve` then `collect`."""
+    curve(con, months)
+    return collect(con)
+
+
+def compute(folder: str, months: int) -> dict:
+    """Payouts for months 1..months of 2025, the same dict as dataframe.compute."""
+    con = connect()
+    try:
+        load(con, folder)
+        aggregate(con)
+        return payouts(con, months)
+    finally:
+        con.close()
+
+
+def to_csv(out: dict) -> str:
+    """The payout CSV (components and totals), sorted like kamrules prints."""
+    lines = ["payee_id,period,component,amount,currency"]
+    for p, m in sorted({(p, m) for p, m, _ in out}):
+        a, b = out[(p, m, "nrr")], out[(p, m, "upsell")]
+        lines += [f"{p},{m},nrr,{a:.2f},EUR", f"{p},{m},upsell,{b:.2f},EUR",
+                  f"{p},{m},total,{CTX.add(a, b):.2f},EUR"]
+    return "\n".join(lines) + "\n"

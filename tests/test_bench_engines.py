@@ -1,0 +1,119 @@
+"""The two columnar pipelines of the benchmark (bench/dataframe.py in polars,
+bench/duckdb_pipeline.py in DuckDB SQL) compute the same payouts to the cent and print the
+same CSV text; bench/engines.py times them stage by stage and refuses to report when they
+disagree. No timing is asserted."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+
+import pytest
+
+pytest.importorskip("duckdb")
+pytest.importorskip("polars")
+
+from conftest import ROOT  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+import dataframe  # noqa: E402
+import duckdb_pipeline  # noqa: E402
+import engines  # noqa: E402
+import handwritten  # noqa: E402
+import workload  # noqa: E402
+
+XS_MONTHS = workload.SIZES["XS"][1]
+
+
+@pytest.fixture(scope="module")
+def xs_folder(tmp_path_factory):
+    return workload.data_folder("XS", 7, str(tmp_path_factory.mktemp("bench-data")))
+
+
+def test_duckdb_and_polars_agree_to_the_cent_and_print_the_same_csv(xs_folder):
+    polars_out = dataframe.compute(xs_folder, XS_MONTHS)
+    duck_out = duckdb_pipeline.compute(xs_folder, XS_MONTHS)
+    # 200 payees, ~2% without targets, 2 months, 2 components
+    assert 2 * 2 * 190 <= len(duck_out) <= 2 * 2 * 200
+    assert duck_out == polars_out
+    assert all(isinstance(v, Decimal) and v == v.quantize(Decimal("0.01"))
+               for v in duck_out.values())
+    assert any(v > 0 for v in duck_out.values())
+    assert duckdb_pipeline.to_csv(duck_out) == dataframe.to_csv(polars_out)
+    # and both equal the hand-written Decimal Python
+    assert duck_out == handwritten.compute(handwritten.load(xs_folder), XS_MONTHS)
+
+
+def test_the_staged_polars_pipeline_is_bench_dataframe(xs_folder):
+    seconds, out, text = engines.run_staged("polars", xs_folder, XS_MONTHS)
+    assert set(seconds) == {"load", "aggregate", "curve", "output", "rest", "total"}
+    assert seconds["rest"] == seconds["curve"] + seconds["output"]
+    assert out == dataframe.compute(xs_folder, XS_MONTHS)
+    assert text == dataframe.to_csv(out)
+    _, duck_out, duck_text = engines.run_staged("duckdb", xs_folder, XS_MONTHS)
+    assert duck_out == out and duck_text == text
+
+
+def _write(folder, name, header, *rows):
+    with open(os.path.join(folder, f"{name}.csv"), "w", encoding="utf-8") as fh:
+        fh.write("\n".join([header, *rows]) + "\n")
+
+
+def test_a_half_cent_tie_rounds_up_in_both_engines(tmp_path):
+    """0.7 x 1.20 EUR x 50% / 12 = 0.035 EUR exactly: half up gives 0.04 (in binary floating
+    point it is 0.034999..., which gives 0.03)."""
+    _write(tmp_path, "people", "payee_id,name,annual_variable", "kam-1,Ann,1.20")
+    _write(tmp_path, "assignments", "account_id,payee_id,role,start_date,end_date",
+           "acc-1,kam-1,kam,2024-01-01,", "acc-1,kam-2,csm,2024-01-01,")
+    _write(tmp_path, "arr", "account_id,date,arr", "acc-1,2025-01-01,100.00")
+    _write(tmp_path, "deals", "deal_id,account_id,type,amount,close_date,status",
+           "d1,acc-1,churn,20.00,2025-01-15,won", "d2,acc-1,expansion,99.00,2025-01-20,lost")
+    _write(tmp_path, "targets", "payee_id,period,metric,target",
+           "kam-1,2025,nrr,1.00", "kam-1,2025,net_upsell,100.00")
+    want = {("kam-1", "2025-01", "nrr"): Decimal("0.04"),
+            ("kam-1", "2025-01", "upsell"): Decimal("0.00")}
+    assert handwritten.compute(handwritten.load(str(tmp_path)), 1) == want
+    assert dataframe.compute(str(tmp_path), 1) == want
+    assert duckdb_pipeline.compute(str(tmp_path), 1) == want
+    assert duckdb_pipeline.to_csv(want).splitlines()[1:] == [
+        "kam-1,2025-01,nrr,0.04,EUR", "kam-1,2025-01,upsell,0.00,EUR",
+        "kam-1,2025-01,total,0.04,EUR"]
+
+
+def test_engines_reports_every_stage_of_both_engines(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "engines.py"), "--size", "XS",
+                          "--reps", "1", "--json", "--data-root", str(tmp_path)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["engines_agree"] is True and 2 * 2 * 190 <= out["payout_rows"] <= 2 * 2 * 200
+    stages = {"load", "aggregate", "curve", "output", "rest", "total"}
+    for engine in ("polars", "duckdb"):
+        assert set(out["seconds"][engine]) == stages
+        assert all(s > 0 for s in out["seconds"][engine].values())
+        rss = out["peak_rss_mb"][engine]
+        assert rss["full"] >= rss["engine"] >= rss["import"] > out["peak_rss_mb"]["baseline"] > 0
+    assert set(out["duckdb_vs_polars"]) == stages
+    assert (tmp_path / "XS-7" / "deals.csv").read_text().count("\n") == 2001
+
+
+def test_engines_refuses_to_report_when_duckdb_is_a_cent_off(xs_folder, monkeypatch, capsys):
+    real = duckdb_pipeline.collect
+
+    def off_by_a_cent(con):
+        out = real(con)
+        key = sorted(out)[0]
+        out[key] += Decimal("0.01")
+        return out
+    monkeypatch.setattr(duckdb_pipeline, "collect", off_by_a_cent)
+    no_fork = {"import": 0.0, "engine": 0.0, "full": 0.0}  # no fork of the pytest process
+    monkeypatch.setattr(engines, "peak_rss_child", lambda *a: (no_fork, 0.0))
+    code = engines.main(["--size", "XS", "--reps", "1", "--json",
+                         "--data-root", os.path.dirname(xs_folder)])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert captured.out == ""
+    assert "MISMATCH duckdb" in captured.err and "CSV texts" in captured.err
