@@ -50,8 +50,6 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
 _BLANK = f"^{_WS}*$"
-_PLAIN = r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)"  # data._DECIMAL
-_WHOLE = r"[+-]?([0-9]+(\.0*)?|\.0+)"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 _BOOL = r"^(?i:true|yes|1|y|false|no|0|n)$"
 _TRUE = r"^(?i:true|yes|1|y)$"
@@ -153,8 +151,8 @@ def _read(path: str) -> bytes:
         raise Doubt("unreadable") from None
     if blob.startswith(_BOM):
         blob = blob[len(_BOM):]
-    if not blob or b"\x00" in blob or blob.count(b"\r") != blob.count(b"\r\n"):
-        raise Doubt("empty, NUL or a lone CR")
+    if not blob or b"\x00" in blob:
+        raise Doubt("empty or NUL")
     try:
         blob.decode("utf-8")
     except UnicodeDecodeError:
@@ -166,52 +164,64 @@ def _raw_cells(spec: InputTable, path: str) -> tuple[pl.DataFrame, pl.Series]:
     """(declared columns as strings, non-blank records only; their line numbers)."""
     blob = _read(path)
     if b'"' in blob:
-        header, cells, lines = _split_quoted(blob)
-    else:
-        header, cells, lines = _split_plain(blob)
+        return _split_quoted(spec, blob)
+    return _split_plain(spec, blob)
+
+
+def _positions(spec: InputTable, header: list) -> dict:
+    """Declared column -> index in the header (stripped cells); Doubt if one is missing or twice."""
     header = [h.strip() for h in header]
     positions = {}
     for name in spec.columns:
-        if name not in header or header.count(name) > 1:
+        if header.count(name) != 1:
             raise Doubt("header")
         positions[name] = header.index(name)
-    return cells.select(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()), lines
+    return positions
 
 
-def _split_plain(blob: bytes) -> tuple[list, pl.DataFrame, pl.Series]:
-    """No quote in the file: one physical line is one record, split by polars."""
+def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """No quote in the file: one physical line is one record, split on commas by polars."""
+    end = blob.find(b"\n")
+    first = blob if end < 0 else blob[:end]
+    header = first.removesuffix(b"\r").decode("utf-8").split(",")
+    positions = _positions(spec, header)
     opts = dict(has_header=False, quote_char=None, infer_schema=False, empty_string_is_null=False)
     try:
-        cells = pl.read_csv(blob, **opts)
-        text = pl.read_csv(blob, separator="\x00", new_columns=["line"], **opts)["line"]
+        lines = pl.read_csv(blob, separator="\x00", new_columns=["line"], **opts).select(
+            pl.col("line").str.count_matches(",", literal=True).alias("commas"),
+            pl.col("line").str.strip_chars(WHITESPACE + ",").str.len_bytes().eq(0).alias("blank"),
+            pl.col("line").str.len_chars().max().alias("longest"),
+            pl.col("line").str.contains("\r", literal=True).any().alias("cr"))
     except pl.exceptions.PolarsError:
-        raise Doubt("ragged") from None
-    if cells.height != text.len():
-        raise Doubt("line count")
-    width = cells.width
-    line_stats = pl.DataFrame({"line": text}).select(
-        pl.col("line").str.count_matches(",", literal=True).alias("commas"),
-        pl.col("line").str.len_chars().max().alias("longest"))
-    if line_stats["longest"][0] is not None and line_stats["longest"][0] > csv.field_size_limit():
-        raise Doubt("a line over the csv field limit")
-    header = cells.row(0)
-    numbered = cells.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__line"),
-                                  line_stats["commas"].alias("__commas"))[1:]
-    blank = pl.all_horizontal(pl.col(c).str.contains(_BLANK) for c in cells.columns)
-    kept = numbered.filter(~blank)
-    if (kept["__commas"] != width - 1).any():
+        raise Doubt("lines") from None
+    if lines["longest"][0] > csv.field_size_limit() or lines["cr"][0]:
+        raise Doubt("a line over the csv field limit, or a CR not ending a line")
+    if lines.select(((pl.col("commas") != len(header) - 1) & ~pl.col("blank")).any()).item():
         raise Doubt("cell count")
-    return list(header), kept.drop("__line", "__commas"), kept["__line"]
+    order = sorted(set(positions.values()))
+    try:
+        cells = pl.read_csv(blob, columns=order, truncate_ragged_lines=True, **opts)  # blank lines only
+    except pl.exceptions.PolarsError:
+        raise Doubt("polars") from None
+    if cells.height != lines.height:
+        raise Doubt("line count")
+    if cells.width != len(order):
+        raise Doubt("polars columns")
+    cells = cells.select(pl.col(cells.columns[order.index(p)]).alias(n) for n, p in positions.items())
+    cells = cells.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))[1:]
+    blank = lines["blank"][1:]
+    if blank.any():
+        cells = cells.filter(~blank)
+    return cells.drop("__row"), cells["__row"]
 
 
-def _split_quoted(blob: bytes) -> tuple[list, pl.DataFrame, pl.Series]:
+def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """Quotes in the file: split by the csv module, as the strict loader does."""
     reader = csv.reader(io.StringIO(blob.decode("utf-8"), newline=""), strict=True)
     records, lines = [], []
     try:
         header = next(reader, None)
-        if not header:
-            raise Doubt("no header")
+        positions = _positions(spec, header or [])
         width = len(header)
         for record in reader:
             if not record or all(not cell.strip() for cell in record):
@@ -223,79 +233,81 @@ def _split_quoted(blob: bytes) -> tuple[list, pl.DataFrame, pl.Series]:
     except csv.Error:
         raise Doubt("csv") from None
     columns = list(zip(*records)) if records else [()] * width
-    cells = pl.DataFrame({f"column_{i + 1}": pl.Series(values, dtype=pl.String)
-                          for i, values in enumerate(columns)})
-    return header, cells, pl.Series("__line", lines, dtype=pl.Int64)
+    cells = pl.DataFrame({n: pl.Series(columns[p], dtype=pl.String) for n, p in positions.items()})
+    return cells, pl.Series("__row", lines, dtype=pl.Int64)
 
 
 # ------------------------------------------------------------------ checking and typing
 
 def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
     """The typed frame, or Doubt when any cell is not clearly what the strict loader accepts."""
-    values, doubts = [], []
-    for name, col in spec.columns.items():
-        value, doubt = _column(plan, col, raw[name])
+    exprs, bad = [], []
+    for i, (name, col) in enumerate(spec.columns.items()):
         cell = pl.col(name)
         present = ~cell.str.contains(_BLANK)
-        doubts.append(cell.str.len_chars() > limits.MAX_CELL_CHARS)
-        doubts.append(present & doubt)
-        if not col.optional:
-            doubts.append(~present)
-        values.append(pl.when(present).then(value).otherwise(None).cast(DTYPES[col.type.kind]).alias(name))
-    if doubts and raw.height and raw.select(pl.any_horizontal(doubts).any()).item():
+        value, doubt = _column(plan, col, raw[name])
+        exprs.append(pl.when(present).then(value).cast(DTYPES[col.type.kind]).alias(name))
+        problem = (cell.str.len_bytes() > limits.MAX_CELL_CHARS) | (present & doubt)
+        exprs.append((problem if col.optional else problem | ~present).alias(f"__bad{i}"))
+        bad.append(pl.col(f"__bad{i}"))
+        if col.type.kind != "text":  # a cast that failed
+            exprs.append(present.alias(f"__present{i}"))
+            bad.append(pl.col(f"__present{i}") & pl.col(name).is_null())
+    checked = raw.select(exprs)
+    if bad and checked.select(pl.any_horizontal(bad).any()).item():
         raise Doubt("a cell")
-    typed = raw.select(values)
+    typed = checked.select(list(spec.columns))
     for name, col in spec.columns.items():
         if col.unique or name == spec.key:
-            if typed.select(pl.col(name).drop_nulls().is_duplicated().any()).item():
+            if typed.select(pl.col(name).drop_nulls().n_unique() != pl.col(name).count()).item():
                 raise Doubt("a duplicate")
     id_col = spec.key or next(iter(spec.columns))
-    return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], lines))
+    return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
 
 
 def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]:
-    """(value of a non-blank cell, when the cell is in doubt) as expressions on the cell."""
+    """(value of a non-blank cell or null, when its shape is in doubt) as expressions."""
     kind = col.type.kind
-    cell = pl.col(col.name)
-    text = cell.str.strip_chars(WHITESPACE)
+    text = pl.col(col.name).str.strip_chars(WHITESPACE)
     if kind == "text":
-        return cell, pl.lit(False)
+        return pl.col(col.name), pl.lit(False)
     if kind in NUMERIC:
         return _number(kind, col.type.currency, text)
     if kind == "date":
-        return text.str.to_date("%Y-%m-%d", strict=False), \
-            ~text.str.contains(_DATE) | text.str.starts_with("0000") | text.str.to_date("%Y-%m-%d", strict=False).is_null()
+        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE) | text.str.starts_with("0000")
     if kind == "bool":
         return text.str.contains(_TRUE), ~text.str.contains(_BOOL)
     if kind == "period":
-        keys = _period_keys(cells, plan.fiscal_start)
-        return text.replace_strict(keys, default=None, return_dtype=pl.String), text.replace_strict(
-            keys, default=None, return_dtype=pl.String).is_null()
+        return text.replace_strict(_period_keys(cells, plan.fiscal_start), default=None,
+                                   return_dtype=pl.String), pl.lit(False)
     raise Doubt(f"a column of kind {kind}")
 
 
+def _number_shape(kind: str, currency: str | None) -> str:
+    """A regex for the numbers data.parse_value accepts that also fit Decimal(38, 20) (at
+    most 40 characters, so no length check is needed)."""
+    if kind == "count":
+        places, zeros = 0, SCALE
+    elif kind == "money":
+        places = min(data.minor_units(currency), SCALE)
+        zeros = SCALE - places
+    else:  # a rate's `%` takes two places
+        places, zeros = (SCALE - 2 if kind == "rate" else SCALE), 0
+    if not places:
+        return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.0{{0,{zeros}}})?|\.0{{1,{zeros}}})$"
+    zeros = f"0{{0,{zeros}}}" if zeros else ""
+    return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.[0-9]{{0,{places}}}{zeros})?|\.[0-9]{{1,{places}}}{zeros})$"
+
+
 def _number(kind: str, currency: str | None, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    places = INT_DIGITS, SCALE
-    if kind == "rate":
-        pct = text.str.ends_with("%")
-        body = pl.when(pct).then(text.str.strip_suffix("%").str.strip_chars(WHITESPACE)).otherwise(text)
-        fraction = f"{{0,{SCALE - 2}}}"
-    else:
-        pct, body, fraction = None, text, f"{{0,{SCALE}}}"
-    if kind == "money":
-        p = data.minor_units(currency)
-        shape = rf"[+-]?([0-9]+(\.[0-9]{{0,{p}}}0*)?|\.[0-9]{{1,{p}}}0*)" if p else r"[+-]?([0-9]+(\.0*)?|\.0+)"
-    elif kind == "count":
-        shape = _WHOLE
-    else:
-        shape = _PLAIN
-    in_range = rf"^[+-]?[0-9]{{0,{places[0]}}}(\.[0-9]{fraction})?$"
-    doubt = (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~body.str.contains(f"^(?:{shape})$") \
-        | ~body.str.contains(in_range)
+    shape = _number_shape(kind, currency)
+    if kind != "rate":
+        return text.cast(DECIMAL, strict=False), ~text.str.contains(shape)
+    pct = text.str.ends_with("%")
+    body = pl.when(pct).then(text.str.strip_suffix("%").str.strip_chars(WHITESPACE)).otherwise(text)
     value = body.cast(DECIMAL, strict=False)
-    if pct is not None:
-        value = pl.when(pct).then((value * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
-    return value, doubt | value.is_null()
+    value = pl.when(pct).then((value * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
+    return value, (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~body.str.contains(shape)
 
 
 def _period_keys(cells: pl.Series, fiscal_start: int) -> dict:
@@ -311,18 +323,17 @@ def _period_keys(cells: pl.Series, fiscal_start: int) -> dict:
     return keys
 
 
-def _ids(plan: CheckedPlan, col, cells: pl.Series, lines: pl.Series) -> pl.Series:
+def _ids(plan: CheckedPlan, col, cells: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
     """data.Row.id: str of the id column's value, or `row N` when it is empty."""
-    blank = cells.str.contains(_BLANK)
     if col.type.kind == "text":
-        shown = cells
+        shown = values
     else:
         distinct = [c for c in cells.unique().to_list() if c.strip()]
         names = {c: str(data.parse_value(c, col.type.kind, col.type.currency, plan.fiscal_start))
                  for c in distinct}
         shown = cells.replace_strict(names, default=None, return_dtype=pl.String)
-    parts = pl.DataFrame({"blank": blank, "shown": shown, "line": lines})
-    return parts.select(pl.when(pl.col("blank")).then(pl.lit("row ") + pl.col("line").cast(pl.String))
+    parts = pl.DataFrame({"empty": values.is_null(), "shown": shown, "line": lines})
+    return parts.select(pl.when(pl.col("empty")).then(pl.lit("row ") + pl.col("line").cast(pl.String))
                         .otherwise(pl.col("shown")).alias("__id")).to_series()
 
 
