@@ -22,9 +22,9 @@ _MAX_CROSS = 20_000_000
 class RowBuilder:
     """The rows of one table being filtered for an aggregation, with helper columns."""
 
-    def __init__(self, frame, table: str):
+    def __init__(self, frame, table: str, df=None):
         self.frame, self.table = frame, table
-        self.df = frame.frames[table]
+        self.df = frame.frames[table] if df is None else df
 
     def assignee(self, frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
         asg = frame.frames.get("assignments")
@@ -88,6 +88,140 @@ def aggregate(frame, node) -> Col:
     rows = frame.ev(source, Ctx())
     if not isinstance(rows, Rows):
         raise Unsupported(f"{fn}() of something else than rows", node)
+    keyed = rows_keyed(frame, rows)
+    if keyed is not None:
+        done = _aggregate_keyed(frame, node, fn, value_node, rows, *keyed)
+        if done is not None:
+            return done
+    joined = rows_joined(frame, rows)
+    value = None
+    if value_node is not None:
+        builder = RowBuilder(frame, rows.table, joined)
+        value = frame.ev(value_node, Ctx(rows.table, builder=builder))
+        joined = builder.df
+        if not isinstance(value, Col):
+            raise Unsupported(f"{fn}() of rows or periods", node)
+        joined = _with_frame_columns(frame, joined, [value.expr] + ([value.err] if value.err is not None else []))
+    elif fn not in ("count", "exists"):
+        raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
+    return _group(frame, node, fn, joined, value)
+
+
+def _with_frame_columns(frame, joined, exprs):
+    """joined plus the frame columns that exprs read and it lacks (by frame row)."""
+    needed = set()
+    for e in exprs:
+        needed |= set(e.meta.root_names())
+    missing = sorted(n for n in needed if n in frame.df.columns and n not in joined.columns)
+    if missing:
+        joined = joined.join(frame.df.select("__f", *missing), on="__f", how="left", maintain_order="left")
+    return joined
+
+
+def rows_joined(frame, rows: Rows):
+    """The rows of `rows` paired with the frame rows (payee-periods) they belong to:
+    the table's columns, `__f`, and the frame columns the conditions read. Cached per
+    rowset, so `sum(x for won where type == "a")` and `... "b"` filter one join of `won`."""
+    key = (rows.table,) + tuple(id(c) for c in rows.conds)
+    hit = frame.joins.get(key)
+    if hit is not None:
+        return hit
+    joined = None
+    if rows.base is not None and rows.base.conds:
+        extra = rows.conds[len(rows.base.conds):]
+        if not any(_may_link(frame, _strip(c)) for c in extra):
+            builder = RowBuilder(frame, rows.table, rows_joined(frame, rows.base))
+            ctx = Ctx(rows.table, builder=builder)
+            for c in extra:
+                col = frame.ev(_strip(c), ctx)
+                builder.df = _with_frame_columns(frame, builder.df, [col.expr] + ([col.err] if col.err is not None else []))
+                builder.keep(col)
+            joined = builder.df
+    if joined is None:
+        joined = _join_fresh(frame, rows)
+    frame.joins[key] = joined
+    return joined
+
+
+def rows_keyed(frame, rows: Rows):
+    """(rows of the table that pass the row-only conjuncts, with key columns __k0...;
+    the frame-side key expressions), or None when a conjunct must see the frame row
+    (then the rows are joined to the frame instead). Cached per rowset."""
+    key = ("keyed", rows.table) + tuple(id(c) for c in rows.conds)
+    if key in frame.joins:
+        return frame.joins[key]
+    out = None
+    if rows.base is not None and rows.base.conds and not any(_may_link(frame, _strip(c)) for c in
+                                                              rows.conds[len(rows.base.conds):]):
+        base = rows_keyed(frame, rows.base)
+        if base is not None:
+            builder = RowBuilder(frame, rows.table, base[0])
+            ctx = Ctx(rows.table, builder=builder)
+            ok = True
+            for c in rows.conds[len(rows.base.conds):]:
+                c = _strip(c)
+                if not (_reads_row(frame, c) and _only_row(frame, c)):
+                    ok = False
+                    break
+                builder.keep(frame.ev(c, ctx))
+            out = (builder.df, base[1]) if ok else None
+    elif rows.base is None or not rows.base.conds:
+        out = _keyed_fresh(frame, rows)
+    frame.joins[key] = out
+    return out
+
+
+def _keyed_fresh(frame, rows: Rows):
+    builder = RowBuilder(frame, rows.table)
+    ctx = Ctx(rows.table, builder=builder)
+    links = []
+    for c in rows.conds:
+        c = _strip(c)
+        if not _reads_row(frame, c):
+            return None
+        link = _link(frame, c, ctx)
+        if link is not None:
+            links.append(link)
+        elif _only_row(frame, c):
+            builder.keep(frame.ev(c, ctx))
+        else:
+            return None
+    table = builder.df.with_columns(*[r.alias(f"__k{i}") for i, (r, _) in enumerate(links)])
+    return table, [f.alias(f"__k{i}") for i, (_, f) in enumerate(links)]
+
+
+def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys):
+    """The aggregation grouped by the link keys on the table alone, then joined to the frame
+    by key: no row is paired with a frame row. None when the value reads the frame."""
+    value = None
+    if value_node is not None:
+        builder = RowBuilder(frame, rows.table, table)
+        value = frame.ev(value_node, Ctx(rows.table, builder=builder))
+        if not isinstance(value, Col):
+            raise Unsupported(f"{fn}() of rows or periods", node)
+        exprs = [value.expr] + ([value.err] if value.err is not None else [])
+        if any(n in frame.df.columns for e in exprs for n in e.meta.root_names()):
+            return None
+        table = builder.df
+    elif fn not in ("count", "exists"):
+        raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
+    keys = [f"__k{i}" for i in range(len(fkeys))]
+    aggs = _agg_exprs(fn, value)
+    if keys:
+        g = table.group_by(keys).agg(*aggs)
+        out = frame.df.select(*fkeys).join(g, on=keys, how="left", maintain_order="left", nulls_equal=True)
+    else:
+        out = frame.df.select("__f").join(table.select(*aggs), how="cross")
+    if frame.lineage is not None:
+        v = [value.expr.alias("__v")] if value is not None else []
+        pairs = table.select(*keys, "__row", *v)
+        pairs = (frame.df.select("__f", *fkeys).join(pairs, on=keys, how="inner", nulls_equal=True)
+                 if keys else frame.df.select("__f").join(pairs, how="cross"))
+        frame.lineage.append((node, frame.plan.types[id(node)], pairs.select("__f", "__row", *["__v"] * bool(v))))
+    return _finish(frame, node, fn, out, value)
+
+
+def _join_fresh(frame, rows: Rows):
     builder = RowBuilder(frame, rows.table)
     ctx = Ctx(rows.table, builder=builder)
     links, residual = [], []
@@ -109,14 +243,7 @@ def aggregate(frame, node) -> Col:
         table = table.with_columns(row_expr.alias(f"__k{i}"))
         fkeys.append(frame_expr.alias(f"__k{i}"))
     res_cols = [frame.ev(c, ctx) for c in residual]
-    value = frame.ev(value_node, ctx) if value_node is not None else None
-    if value is not None and not isinstance(value, Col):
-        raise Unsupported(f"{fn}() of rows or periods", node)
-    if value is None and fn not in ("count", "exists"):
-        raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
     exprs = [c.expr for c in res_cols] + [c.err for c in res_cols if c.err is not None]
-    if value is not None:
-        exprs += [value.expr] + ([value.err] if value.err is not None else [])
     needed = set()
     for e in exprs:
         needed |= set(e.meta.root_names())
@@ -124,16 +251,16 @@ def aggregate(frame, node) -> Col:
     fsel = frame.df.select(*fcols, *fkeys)
     if links:
         on = [f"__k{i}" for i in range(len(links))]
-        joined = table.join(fsel, on=on, how="inner", nulls_equal=True)
+        joined = table.join(fsel, on=on, how="inner", nulls_equal=True).drop(on)
     else:
         if table.height * fsel.height > _MAX_CROSS:
-            raise Unsupported(f"{fn}() whose rows are not linked to the payee or the period", node)
+            raise Unsupported("rows that are not linked to the payee or the period")
         joined = table.join(fsel, how="cross")
     for c in res_cols:
         if c.err is not None and joined.select(c.err.fill_null(False).any()).item():
             raise Fallback("a filter that fails on a row")
         joined = joined.filter(c.expr.fill_null(False))
-    return _group(frame, node, fn, joined, value)
+    return joined
 
 
 def _only_row(frame, c) -> bool:
@@ -142,8 +269,25 @@ def _only_row(frame, c) -> bool:
     return reads(frame.plan, c) <= {"row"}
 
 
+def _varies(frame, node) -> bool:
+    """Does a frame-side expression depend on the payee-period (not a constant)?"""
+    from .frame import reads
+    return bool(reads(frame.plan, node))
+
+
+def _may_link(frame, c) -> bool:
+    """Could conjunct c be a join key (static shape test, nothing computed)?"""
+    if isinstance(c, ast.BinOp) and c.op in ("==", "in"):
+        sides = ((c.left, c.right), (c.right, c.left)) if c.op == "==" else ((c.left, c.right),)
+        return any(_reads_row(frame, r) and not _reads_row(frame, f) and _varies(frame, f)
+                   for r, f in sides)
+    return False
+
+
 def _link(frame, c, ctx):
     """(row-side expr, frame-side expr) when conjunct c links rows to frame rows."""
+    if not _may_link(frame, c):
+        return None
     if isinstance(c, ast.BinOp) and c.op == "==":
         for row_side, frame_side in ((c.left, c.right), (c.right, c.left)):
             if _frame_only(frame, frame_side) and _only_row(frame, row_side):
@@ -184,16 +328,13 @@ def _period_column(frame, node):
     return None
 
 
-def _group(frame, node, fn, joined, value):
-    name = frame.fresh("a.")
-    kind = frame.plan.types[id(node)].kind
+def _agg_exprs(fn, value) -> list:
     v = value.expr.alias("__v") if value is not None else None
     aggs = [pl.len().alias("__n")]
     errs = []
-    if value is not None:
-        if value.err is not None:
-            errs.append(value.err.fill_null(False).any())
-    if fn == "sum" or fn == "avg":
+    if value is not None and value.err is not None:
+        errs.append(value.err.fill_null(False).any())
+    if fn in ("sum", "avg"):
         aggs.append(v.sum().alias("__s"))
         if value.nullable:
             errs.append(value.expr.is_null().any())
@@ -201,19 +342,31 @@ def _group(frame, node, fn, joined, value):
         aggs.append((v.min() if fn == "min" else v.max()).alias("__s"))
         aggs.append(value.expr.is_not_null().sum().alias("__present"))
     elif fn == "one":
-        aggs.append(v.first().alias("__s") if v is not None else pl.first("__row").alias("__s"))
+        aggs.append(v.first().alias("__s"))
     if errs:
         aggs.append(pl.any_horizontal(*errs).alias("__e"))
-    g = joined.group_by("__f").agg(*aggs)
+    return aggs
+
+
+def _group(frame, node, fn, joined, value):
+    g = joined.group_by("__f").agg(*_agg_exprs(fn, value))
     if frame.lineage is not None:
-        keep = [pl.col("__f"), pl.col("__row")] + ([v] if v is not None else [])
+        keep = [pl.col("__f"), pl.col("__row")] + ([value.expr.alias("__v")] if value is not None else [])
         frame.lineage.append((node, frame.plan.types[id(node)], joined.select(keep)))
     out = frame.df.select("__f").join(g, on="__f", how="left", maintain_order="left")
+    return _finish(frame, node, fn, out, value)
+
+
+def _finish(frame, node, fn, out, value) -> Col:
+    """The aggregate as a frame column (out: one row per frame row, in order) and, when
+    some frame row cannot have it (no row for one(), an empty value summed), its errors."""
+    name = frame.fresh("a.")
+    kind = frame.plan.types[id(node)].kind
     n = out["__n"].fill_null(0)
     err = (out["__e"].fill_null(False) if "__e" in out.columns
            else pl.Series([False] * out.height, dtype=pl.Boolean))
     if fn == "sum":
-        val = out["__s"].fill_null(0).cast(DEC) if "__s" in out.columns else None
+        val = out["__s"].fill_null(0).cast(DEC)
     elif fn == "count":
         val, kind = n.cast(DEC), "count"
     elif fn == "exists":
@@ -225,8 +378,6 @@ def _group(frame, node, fn, joined, value):
         val = out["__s"]
         err = err | (out["__present"].fill_null(0) == 0)
     else:  # one
-        if value is None:
-            raise Unsupported("one() of rows", node)
         val = out["__s"]
         err = err | (n != 1)
     frame.df = frame.df.with_columns(val.alias(name), err.alias(name + "!"))

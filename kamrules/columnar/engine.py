@@ -106,6 +106,8 @@ def _definitions(fr: Frame):
         fr.add(f"x.{name}", elig & valid & when)
         raw = fr.ev(comp.expr, Ctx())
         _need_col(raw, comp.expr)
+        fr.add(f"r.{name}", raw.expr)
+        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable)
         exists = pl.col(f"x.{name}")
         rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
         fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
@@ -125,24 +127,30 @@ def _need_col(v, node):
 
 
 def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
+    """One row per payout: payee_id, period (key of the report period), `__o` (the
+    payee-period's rank: payees by id, then periods), `__c` (the component's rank in the
+    plan) and amount; sorted by (__o, __c). Calculation periods paid together are added up."""
     plan = fr.plan
-    order = {period_key(p): i for i, p in enumerate(periods)}
-    pay_key = {k: period_key(p) for k, p in pay_of.items()}
-    parts = []
-    for i, name in enumerate(plan.components):
-        parts.append(fr.df.filter(pl.col(f"x.{name}")).select(
-            pl.col("__payee").alias("payee_id"),
-            pl.col("__pkey").replace_strict(pay_key, return_dtype=pl.String).alias("period"),
-            pl.lit(i, dtype=pl.Int32).alias("__c"),
-            pl.col(f"d.{name}").alias("amount")))
+    comps = plan.components
+    df = fr.df
+    same = all(k == period_key(p) for k, p in pay_of.items())
+    if not same:
+        pay_key = {k: period_key(p) for k, p in pay_of.items()}
+        df = (df.with_columns(pl.col("__pkey").replace_strict(pay_key, return_dtype=pl.String))
+              .group_by("__payee", "__pkey", maintain_order=True)
+              .agg(*[pl.col(f"x.{c}").any() for c in comps],
+                   *[pl.col(f"d.{c}").filter(pl.col(f"x.{c}")).sum() for c in comps])
+              .with_row_index("__f"))
+    base = df.select("__f", "__payee", "__pkey")
+    parts = [df.filter(pl.col(f"x.{c}")).select(
+        pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
+        pl.col(f"d.{c}").cast(DEC).alias("amount")) for i, c in enumerate(comps)]
     if not parts:
-        return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32,
-                                    "amount": DEC, "__p": pl.Int32})
-    long = pl.concat(parts)
-    out = (long.group_by("payee_id", "period", "__c").agg(pl.col("amount").sum())
-           .with_columns(pl.col("period").replace_strict(order, return_dtype=pl.Int32).alias("__p"))
-           .sort("payee_id", "__p", "__c"))
-    return out
+        return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
+                                    "__c": pl.Int32, "amount": DEC})
+    long = pl.concat(parts).sort("__o", "__c")
+    return long.join(base, left_on="__o", right_on="__f", how="left", maintain_order="left").select(
+        pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
 
 
 def payouts_list(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> list[Payout]:

@@ -62,10 +62,11 @@ class PeriodRef:
     chain: tuple  # attributes from the calculation period: (), ("quarter",), ("year",)...
 
 
-@attrs.define
+@attrs.define(eq=False)
 class Rows:
     table: str
     conds: tuple
+    base: "Rows | None" = None  # the rowset this one filters further (a `let` of rows)
 
 
 def dec(value) -> pl.Expr:
@@ -138,6 +139,7 @@ class Frame:
         self.df = df.with_row_index("__f")
         self.rowsets: dict = {}
         self.aggs: dict = {}
+        self.joins: dict = {}
         self.period_cols: dict = {(): ("__pkey", "__pstart", "__pend")}
         self.assignee_cache: dict = {}
         self.n = 0
@@ -149,6 +151,17 @@ class Frame:
 
     def add(self, name: str, expr: pl.Expr):
         self.df = self.df.with_columns(expr.alias(name))
+
+    def materialize(self, c: Col) -> Col:
+        """c as a frame column (and its errors as another), so that expressions reading it
+        several times compute it once."""
+        name = self.fresh("t.")
+        self.add(name, c.expr)
+        err = None
+        if c.err is not None:
+            self.add(name + "!", c.err.fill_null(False))
+            err = pl.col(name + "!")
+        return Col(pl.col(name), err, c.kind, c.nullable)
 
     # ------------------------------------------------------------ periods
     def period_chain(self, chain: tuple) -> tuple:
@@ -272,7 +285,7 @@ class Frame:
         src = self.ev(node.source, ctx)
         if not isinstance(src, Rows):
             raise Unsupported("`where` on something else than rows of a table", node)
-        return Rows(src.table, src.conds + tuple(conjuncts(node.cond)))
+        return Rows(src.table, src.conds + tuple(conjuncts(node.cond)), base=src)
 
     def _Attr(self, node, ctx):
         r = self.plan.resolution.get(id(node))
@@ -489,6 +502,8 @@ class Frame:
         args = [self.ev(a, ctx) for a in node.args]
         if any(not isinstance(a, Col) for a in args):
             raise Unsupported("a decision table on rows or periods", node)
+        if ctx.table is None:  # on the frame: each argument computed once, not once per row test
+            args = [self.materialize(a) for a in args]
         arg_err = _or(*(_null_err(a) for a in args))
         inner = ctx.with_params({name: a for (name, _), a in zip(dec_node.params, args)})
         matches, outputs = [], []
@@ -502,7 +517,12 @@ class Frame:
             if any(e is not None for e in cell_errs):
                 raise Unsupported("a decision cell that can fail", row)
             out = self.ev(row.output, inner)
-            matches.append(cond.fill_null(False))
+            cond = cond.fill_null(False)
+            if ctx.table is None:
+                name = self.fresh("t.")
+                self.add(name, cond)
+                cond = pl.col(name)
+            matches.append(cond)
             outputs.append(out)
         kind = d.type.kind if d.type.kind != "unknown" else (outputs[0].kind if outputs else "number")
         count = pl.sum_horizontal(*[m.cast(pl.Int32) for m in matches]) if matches else pl.lit(0)

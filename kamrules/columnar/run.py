@@ -81,22 +81,31 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     from .frame import period_key
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
-    totals = (table.group_by("payee_id", "period", "__p").agg(pl.col("amount").sum())
+    totals = (table.group_by("__o").agg(pl.col("payee_id").first(), pl.col("period").first(),
+                                         pl.col("amount").sum())
               .with_columns(pl.lit(len(names), dtype=pl.Int32).alias("__c")))
-    rows = pl.concat([table.select("payee_id", "period", "__p", "__c", "amount"),
-                      totals.select("payee_id", "period", "__p", "__c", "amount")])
+    cols = ["payee_id", "period", "__o", "__c", "amount"]
+    rows = pl.concat([table.select(cols), totals.select(cols)]).sort("__o", "__c")
     ids = rows["payee_id"].unique().to_list()
-    safe = {i: safe_cell(i) for i in ids}
-    out = rows.sort("payee_id", "__p", "__c").select(
-        pl.col("payee_id").replace_strict(safe, return_dtype=pl.String),
+    escaped = {i: safe_cell(i) for i in ids if safe_cell(i) != i}
+    payee = pl.col("payee_id")
+    if escaped:
+        payee = payee.replace(escaped)
+    out = rows.select(
+        payee,
         pl.col("period").replace_strict(labels, return_dtype=pl.String),
         pl.col("__c").replace_strict(dict(enumerate(names + ["total"])), return_dtype=pl.String)
         .alias("component"),
-        pl.col("amount").round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2)).cast(pl.String),
+        _cents(pl.col("amount")).cast(pl.String),
         pl.lit(plan.currency).alias("currency"))
     buf = io.StringIO()
     out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
     return ",".join(COLUMNS) + "\n" + buf.getvalue()
+
+
+def _cents(amount: pl.Expr) -> pl.Expr:
+    """money.format_amount's value: to the cent, half up (a no-op at the usual steps)."""
+    return amount.round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2))
 
 
 __all__ = ["columnar_payouts", "to_csv", "payouts_list", "frame_periods", "load"]
