@@ -50,7 +50,7 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
               "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 _WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
 _BLANK = f"^{_WS}*$"
-_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_DATE = r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}$"  # no year 0
 _BOOL = r"^(?i:true|yes|1|y|false|no|0|n)$"
 _TRUE = r"^(?i:true|yes|1|y)$"
 _BOM = b"\xef\xbb\xbf"
@@ -181,38 +181,44 @@ def _positions(spec: InputTable, header: list) -> dict:
 
 def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """No quote in the file: one physical line is one record, split on commas by polars."""
-    end = blob.find(b"\n")
-    first = blob if end < 0 else blob[:end]
-    header = first.removesuffix(b"\r").decode("utf-8").split(",")
-    positions = _positions(spec, header)
+    if b"\r" in blob and blob.count(b"\r") != blob.count(b"\r\n"):
+        raise Doubt("a CR not ending a line")
     opts = dict(has_header=False, quote_char=None, infer_schema=False, empty_string_is_null=False)
     try:
-        lines = pl.read_csv(blob, separator="\x00", new_columns=["line"], **opts).select(
-            pl.col("line").str.count_matches(",", literal=True).alias("commas"),
-            pl.col("line").str.strip_chars(WHITESPACE + ",").str.len_bytes().eq(0).alias("blank"),
-            pl.col("line").str.len_chars().max().alias("longest"),
-            pl.col("line").str.contains("\r", literal=True).any().alias("cr"))
-    except pl.exceptions.PolarsError:
-        raise Doubt("lines") from None
-    if lines["longest"][0] > csv.field_size_limit() or lines["cr"][0]:
-        raise Doubt("a line over the csv field limit, or a CR not ending a line")
-    if lines.select(((pl.col("commas") != len(header) - 1) & ~pl.col("blank")).any()).item():
-        raise Doubt("cell count")
-    order = sorted(set(positions.values()))
-    try:
-        cells = pl.read_csv(blob, columns=order, truncate_ragged_lines=True, **opts)  # blank lines only
+        cells = pl.read_csv(blob, **opts)  # a line with more cells than the header raises
     except pl.exceptions.PolarsError:
         raise Doubt("polars") from None
-    if cells.height != lines.height:
+    lines = blob.count(b"\n") + (not blob.endswith(b"\n"))
+    if cells.height != lines:
         raise Doubt("line count")
-    if cells.width != len(order):
-        raise Doubt("polars columns")
-    cells = cells.select(pl.col(cells.columns[order.index(p)]).alias(n) for n, p in positions.items())
-    cells = cells.with_columns(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))[1:]
-    blank = lines["blank"][1:]
-    if blank.any():
+    width = cells.width
+    positions = _positions(spec, list(cells.row(0)))
+    blank = _blank_rows(cells)
+    if blank is None:  # no blank line: every line has width cells iff the commas add up
+        if blob.count(b",") != (width - 1) * lines:
+            raise Doubt("cell count")
+    else:
+        commas = pl.read_csv(blob, separator="\x00", **opts).to_series().str.count_matches(",", literal=True)
+        if ((commas != width - 1) & ~blank).any():
+            raise Doubt("cell count")
+    longest = csv.field_size_limit()
+    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()).item():
+        raise Doubt("a cell over the csv field limit")
+    cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()),
+                         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))
+    if blank is not None:
         cells = cells.filter(~blank)
+    cells = cells[1:]
     return cells.drop("__row"), cells["__row"]
+
+
+def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
+    """Which lines (the header too) have only blank cells, or None when none has."""
+    first = cells.to_series(0)
+    if not first.str.contains(_BLANK).any():
+        return None
+    blank = cells.select(pl.all_horizontal(pl.all().str.contains(_BLANK))).to_series()
+    return blank if blank.any() else None
 
 
 def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
@@ -257,10 +263,10 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
     if bad and checked.select(pl.any_horizontal(bad).any()).item():
         raise Doubt("a cell")
     typed = checked.select(list(spec.columns))
-    for name, col in spec.columns.items():
-        if col.unique or name == spec.key:
-            if typed.select(pl.col(name).drop_nulls().n_unique() != pl.col(name).count()).item():
-                raise Doubt("a duplicate")
+    unique = [pl.col(n).drop_nulls().n_unique() != pl.col(n).count() for n, c in spec.columns.items()
+              if c.unique or n == spec.key]
+    if unique and typed.height and typed.select(pl.any_horizontal(unique)).item():
+        raise Doubt("a duplicate")
     id_col = spec.key or next(iter(spec.columns))
     return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
 
@@ -274,7 +280,7 @@ def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]
     if kind in NUMERIC:
         return _number(kind, col.type.currency, text)
     if kind == "date":
-        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE) | text.str.starts_with("0000")
+        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE)
     if kind == "bool":
         return text.str.contains(_TRUE), ~text.str.contains(_BOOL)
     if kind == "period":
