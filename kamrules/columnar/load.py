@@ -181,8 +181,6 @@ def _positions(spec: InputTable, header: list) -> dict:
 
 def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """No quote in the file: one physical line is one record, split on commas by polars."""
-    if b"\r" in blob and blob.count(b"\r") != blob.count(b"\r\n"):
-        raise Doubt("a CR not ending a line")
     opts = dict(has_header=False, quote_char=None, infer_schema=False, empty_string_is_null=False)
     try:
         cells = pl.read_csv(blob, **opts)  # a line with more cells than the header raises
@@ -201,9 +199,10 @@ def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series
         commas = pl.read_csv(blob, separator="\x00", **opts).to_series().str.count_matches(",", literal=True)
         if ((commas != width - 1) & ~blank).any():
             raise Doubt("cell count")
-    longest = csv.field_size_limit()
-    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()).item():
-        raise Doubt("a cell over the csv field limit")
+    longest, cr = csv.field_size_limit(), b"\r" in blob  # polars drops the CR of a CRLF only
+    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()
+                    | (pl.any_horizontal(pl.all().str.contains("\r", literal=True)).any() if cr else False)).item():
+        raise Doubt("a cell over the csv field limit, or a CR that does not end a line")
     cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()),
                          pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))
     if blank is not None:
