@@ -9,7 +9,7 @@ Owns the three stages that bench/engines.py times one by one:
   summed per payee and month (the four deal types) or per payee and snapshot day;
 - `curve`: the attainment (percent, truncated toward zero), the curve in per-mille
   integers and the payout in cents rounded half up, as one integer SQL query into table
-  `payout_cents` (sums are HUGEINT, overflow raises instead of wrapping);
+  `payout_cents` (BIGINT: an overflow raises an error instead of wrapping);
 - `collect`: that table as the payout dict (`to_csv` then prints it).
 
 `compute(folder, months)` returns {(payee_id, "YYYY-MM", component): Decimal}, like
@@ -70,17 +70,24 @@ def _credited(table: str, day: str) -> str:
             f"AND a.start_date <= t.{day} AND (a.end_date IS NULL OR t.{day} <= a.end_date)")
 
 
+def _bigint(sum_sql: str) -> str:
+    """A HUGEINT sum as BIGINT: exact or an out-of-range error, and the curve's integer
+    arithmetic on BIGINT is about 1.7 times faster than on HUGEINT (measured on M)."""
+    return f"CAST({sum_sql} AS BIGINT)"
+
+
 def aggregate(con) -> None:
     """Tables `moves` (payee, month, one sum per deal type, cents) and `portfolio` (payee,
-    snapshot day, ARR cents)."""
+    snapshot day, ARR cents), BIGINT cents."""
     con.execute("CREATE TABLE kam AS SELECT account_id, payee_id, start_date, end_date "
                 "FROM assignments WHERE role = 'kam'")
-    sums = ", ".join(f"coalesce(sum(t.amount) FILTER (WHERE t.type = '{k}'), 0) AS {k}"
-                     for k in DEAL_TYPES)
+    sums = ", ".join(f"{_bigint(f'coalesce(sum(t.amount) FILTER (WHERE t.type = {k!r}), 0)')} "
+                     f"AS {k}" for k in DEAL_TYPES)
     con.execute(f"CREATE TABLE moves AS SELECT a.payee_id, month(t.close_date) AS month, {sums} "
                 f"{_credited('deals', 'close_date')} WHERE t.status = 'won' "
                 "GROUP BY a.payee_id, month(t.close_date)")
-    con.execute(f"CREATE TABLE portfolio AS SELECT a.payee_id, t.date, sum(t.arr) AS portfolio "
+    con.execute(f"CREATE TABLE portfolio AS SELECT a.payee_id, t.date, "
+                f"{_bigint('sum(t.arr)')} AS portfolio "
                 f"{_credited('arr', 'date')} GROUP BY a.payee_id, t.date")
 
 
@@ -90,8 +97,8 @@ PER_MILLE = """CREATE OR REPLACE TEMP MACRO per_mille(a) AS
   CASE WHEN a < 80 THEN 0 WHEN a < 100 THEN 500 + 25 * (a - 80)
        WHEN a < 110 THEN 1000 + 80 * (a - 100) ELSE 1800 + 4 * (a - 110) END"""
 
-# cents = annual variable (cents) * weight % / 12 * rate per mille, half up (num >= 0); the
-# HUGEINT result is cast to BIGINT (exact, or an out-of-range error) for a faster fetch
+# cents = annual variable (cents) * weight % / 12 * rate per mille, half up (num >= 0); cast
+# to BIGINT (exact, or an out-of-range error) should any term be HUGEINT
 PAYOUTS = """
 WITH nrr_target AS (
   SELECT payee_id, target AS t100 FROM targets WHERE period = '2025' AND metric = 'nrr'
