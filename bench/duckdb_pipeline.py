@@ -98,7 +98,9 @@ PER_MILLE = """CREATE OR REPLACE TEMP MACRO per_mille(a) AS
        WHEN a < 110 THEN 1000 + 80 * (a - 100) ELSE 1800 + 4 * (a - 110) END"""
 
 # cents = annual variable (cents) * weight % / 12 * rate per mille, half up (num >= 0); cast
-# to BIGINT (exact, or an out-of-range error) should any term be HUGEINT
+# to BIGINT (exact, or an out-of-range error) should any term be HUGEINT. Rows in payee and
+# month order, the order polars' joins keep: to_csv's sort of already sorted keys takes
+# 10.8 s on M against 14 s for the same keys shuffled (the ORDER BY costs about 0.4 s).
 PAYOUTS = """
 WITH nrr_target AS (
   SELECT payee_id, target AS t100 FROM targets WHERE period = '2025' AND metric = 'nrr'
@@ -124,6 +126,7 @@ SELECT payee_id, month,
        CAST((2 * av * 70 * per_mille(nrr_att) + 1200000) // 2400000 AS BIGINT) AS nrr,
        CAST((2 * av * 30 * per_mille(up_att) + 1200000) // 2400000 AS BIGINT) AS upsell
 FROM attainment
+ORDER BY payee_id, month
 """
 
 
