@@ -2,18 +2,21 @@
 
 Workload: bench/abtasty-monthly.kam on seeded data from bench/workload.py (generated once
 into bench/.data/, git-ignored), plus a generated ~2,000-line plan for parsing. Engines:
-kamrules, the same rules hand-written in Python with Decimal (bench/handwritten.py) and a
-hand-written polars pipeline in integer cents (bench/dataframe.py, optional extra `bench`).
+kamrules (the columnar engine `kamrules run` uses for this plan: kamrules/columnar/), the
+same rules hand-written in Python with Decimal (bench/handwritten.py) and a hand-written
+polars pipeline in integer cents (bench/dataframe.py). polars is needed (extra `test`,
+`columnar` or `bench`).
 All engines' payouts must be equal to the cent before any ratio is reported (exit 1
 otherwise). Each timing is the median of --reps interleaved repetitions in this process.
 
 Reported (JSON keys): parse_check_vs_ast_parse (parse + check of the big plan vs Python's
 ast.parse of the same definitions as Python), eval_vs_handwritten (evaluation only, data
-loaded), trace_on_vs_off (evaluation with and without traces, on the first --trace-payees
-payees), end_to_end_vs_dataframe (plan file + CSV folder -> payout CSV text), peak_rss_mb
-(of one `kamrules run --jobs 1` end to end in a fresh child process), and
-trace_bytes_per_payee_period (JSON trace bytes per payee-period), with the seconds behind
-each ratio.
+loaded), trace_on_vs_off (evaluation with the columnar trace kept and written to compressed
+Parquet in memory vs without), end_to_end_vs_dataframe (plan file + CSV folder -> payout
+CSV text), peak_rss_mb (of one `kamrules run` end to end in a fresh child process), and
+trace_bytes_per_payee_period (the columnar trace's compressed bytes per payee-period), with
+the seconds behind each ratio. --eval-payees N restricts the evaluation and trace measures
+to the first N payees.
 """
 from __future__ import annotations
 
@@ -35,11 +38,12 @@ import dataframe  # noqa: E402
 import handwritten  # noqa: E402
 import workload  # noqa: E402
 from kamrules.checker import check  # noqa: E402
-from kamrules.data import load_data  # noqa: E402
-from kamrules.engine import plan_periods  # noqa: E402
-from kamrules.engine.parallel import evaluate_payees  # noqa: E402
-from kamrules.parser import parse, parse_file  # noqa: E402
-from kamrules.report.payouts import to_csv, to_json  # noqa: E402
+from kamrules.columnar.engine import evaluate_frames, payouts_list  # noqa: E402
+from kamrules.columnar.load import load_frames  # noqa: E402
+from kamrules.columnar.run import columnar_payouts, frame_periods  # noqa: E402
+from kamrules.columnar.run import to_csv as columnar_csv  # noqa: E402
+from kamrules.columnar.trace import trace_bytes  # noqa: E402
+from kamrules.parser import parse_file  # noqa: E402
 
 PLAN = os.path.join(HERE, "abtasty-monthly.kam")
 
@@ -82,6 +86,12 @@ def peak_rss_child(folder: str, jobs: int) -> tuple[float, float]:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds
 
 
+def _traced(checked, frames, periods):
+    """(compressed trace bytes, payee-periods traced) of one evaluation with lineage."""
+    table, frame = evaluate_frames(checked, frames, periods, lineage=True)
+    return trace_bytes(frame), frame.df.filter(frame.df["__elig"]).height
+
+
 def as_dict(payouts) -> dict:
     return {(p.payee_id, p.period.label if hasattr(p.period, "label") else str(p.period), p.component):
             p.amount for p in payouts}
@@ -109,8 +119,6 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="kamrules --jobs for the end-to-end runs")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data-root", help="where generated data goes (default bench/.data)")
-    ap.add_argument("--trace-payees", type=int, default=500,
-                    help="payees of the trace on/off and trace size measures")
     ap.add_argument("--no-dataframe", action="store_true", help="skip the polars baseline")
     ap.add_argument("--eval-payees", type=int, default=None,
                     help="evaluate only the first N payees in the eval comparison (M and L: the "
@@ -152,50 +160,54 @@ def main(argv=None) -> int:
                   ast_parse_seconds=med["py"], parse_check_vs_ast_parse=med["kam"] / med["py"])
     log(f"parse+check {result['plan_lines']} lines: {med['kam']:.3f} s vs ast.parse {med['py']:.4f} s")
 
-    # 3. evaluation only: kamrules vs hand-written Decimal Python, data loaded once each
+    # 3. evaluation only: kamrules (the columnar engine `kamrules run` uses) vs hand-written
+    #    Decimal Python, data loaded once each
     plan, source = parse_file(PLAN)
     checked, _ = check(plan, source)
-    load_seconds, tables = _timed(lambda: load_data(checked, folder))
-    periods = plan_periods(checked, tables)
+    load_seconds, frames = _timed(lambda: load_frames(checked, folder))
+    periods = frame_periods(checked, frames, None)
     hand_load_seconds, raw = _timed(lambda: handwritten.load(folder))
     result.update(load_seconds=load_seconds, handwritten_load_seconds=hand_load_seconds,
                   rss_after_load_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
     log(f"load: kamrules {load_seconds:.2f} s, hand-written {hand_load_seconds:.2f} s")
-    ids = sorted(r.id for r in tables["people"].rows)
+    ids = sorted(frames["people"]["__id"].to_list())
     subset = set(ids[:args.eval_payees]) if args.eval_payees else None
+    eval_frames = frames
+    if subset is not None:
+        import polars as pl
+        eval_frames = dict(frames, people=frames["people"].filter(pl.col("__id").is_in(sorted(subset))))
     result["eval_payees"] = len(subset) if subset else len(ids)
     med, vals = interleaved(
         args.reps,
-        kam=lambda: evaluate_payees(checked, tables, periods, trace=False, payee_ids=subset, jobs=1),
+        kam=lambda: evaluate_frames(checked, eval_frames, periods)[0],
         hand=lambda: handwritten.compute(raw, months, subset))
-    engine_rows = as_dict(vals["kam"])
+    engine_rows = as_dict(payouts_list(checked, vals["kam"], periods))
     problems = compare("handwritten", vals["hand"], engine_rows)
     result.update(eval_seconds=med["kam"], handwritten_seconds=med["hand"],
                   eval_vs_handwritten=med["kam"] / med["hand"], payout_rows=len(engine_rows))
     log(f"eval: kamrules {med['kam']:.2f} s vs hand-written {med['hand']:.2f} s")
 
-    # 4. traces: on vs off on the first payees, and their JSON size
-    first = {r.id for r in sorted(tables["people"].rows, key=lambda r: r.id)[:args.trace_payees]}
+    # 4. traces: the columnar trace (every definition per payee-period + the data rows behind
+    #    every aggregate) on vs off, and its compressed size
     med, vals = interleaved(
         args.reps,
-        on=lambda: evaluate_payees(checked, tables, periods, trace=True, payee_ids=first, jobs=1),
-        off=lambda: evaluate_payees(checked, tables, periods, trace=False, payee_ids=first, jobs=1))
-    traced = vals["on"]
-    pairs = {(p.payee_id, p.period) for p in traced}
-    trace_bytes = len(to_json(traced, with_trace=True).encode()) - len(to_json(traced).encode())
-    result.update(trace_payees=len(first), trace_on_seconds=med["on"], trace_off_seconds=med["off"],
-                  trace_on_vs_off=med["on"] / med["off"],
-                  trace_bytes_per_payee_period=round(trace_bytes / max(len(pairs), 1), 1))
+        on=lambda: _traced(checked, eval_frames, periods),
+        off=lambda: evaluate_frames(checked, eval_frames, periods)[0])
+    pairs = vals["on"][1]
+    trace_size = vals["on"][0]
+    result.update(trace_payees=result["eval_payees"], trace_on_seconds=med["on"],
+                  trace_off_seconds=med["off"], trace_on_vs_off=med["on"] / med["off"],
+                  trace_bytes_per_payee_period=round(trace_size / max(pairs, 1), 1))
     log(f"trace on {med['on']:.2f} s vs off {med['off']:.2f} s; "
         f"{result['trace_bytes_per_payee_period']} bytes per payee-period")
-    del traced, vals
+    del vals
 
     # 5. end to end: plan + folder -> CSV text, kamrules vs the polars pipeline
-    def kam_e2e():
+    def kam_e2e():  # what `kamrules run PLAN --data DIR` does, minus printing
         p, src = parse_file(PLAN)
         c, _ = check(p, src)
-        t = load_data(c, folder)
-        return to_csv(evaluate_payees(c, t, plan_periods(c, t), trace=False, jobs=args.jobs))
+        table, report_periods, _ = columnar_payouts(c, folder)
+        return columnar_csv(c, table, report_periods)
     fns = {"kam": kam_e2e}
     try:
         import polars  # noqa: F401

@@ -217,7 +217,7 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys):
         pairs = table.select(*keys, "__row", *v)
         pairs = (frame.df.select("__f", *fkeys).join(pairs, on=keys, how="inner", nulls_equal=True)
                  if keys else frame.df.select("__f").join(pairs, how="cross"))
-        frame.lineage.append((node, frame.plan.types[id(node)], pairs.select("__f", "__row", *["__v"] * bool(v))))
+        frame.lineage.append((node, frame.current, pairs.select("__f", "__row", *["__v"] * bool(v))))
     return _finish(frame, node, fn, out, value)
 
 
@@ -352,7 +352,7 @@ def _group(frame, node, fn, joined, value):
     g = joined.group_by("__f").agg(*_agg_exprs(fn, value))
     if frame.lineage is not None:
         keep = [pl.col("__f"), pl.col("__row")] + ([value.expr.alias("__v")] if value is not None else [])
-        frame.lineage.append((node, frame.plan.types[id(node)], joined.select(keep)))
+        frame.lineage.append((node, frame.current, joined.select(keep)))
     out = frame.df.select("__f").join(g, on="__f", how="left", maintain_order="left")
     return _finish(frame, node, fn, out, value)
 

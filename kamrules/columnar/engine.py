@@ -69,6 +69,9 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
 
 def _definitions(fr: Frame):
     plan = fr.plan
+    if plan.requires:
+        raise Unsupported("`require` rules")
+    fr.current = "eligible"
     if plan.eligible is not None:
         e = fr.ev(plan.eligible, Ctx())
         _need_col(e, plan.eligible)
@@ -81,6 +84,7 @@ def _definitions(fr: Frame):
     for name, d in plan.definitions.items():
         if d.kind in ("param", "decision") or d.type.kind == "rows":
             continue
+        fr.current = name
         if d.kind == "let":
             v = fr.ev(d.node.expr, Ctx())
             _need_col(v, d.node)

@@ -140,6 +140,7 @@ class Frame:
         self.rowsets: dict = {}
         self.aggs: dict = {}
         self.joins: dict = {}
+        self.current = None  # the definition being computed (named in the lineage)
         self.period_cols: dict = {(): ("__pkey", "__pstart", "__pend")}
         self.assignee_cache: dict = {}
         self.n = 0

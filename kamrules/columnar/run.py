@@ -19,8 +19,9 @@ from ..data import Row
 from ..engine.run import plan_periods
 from ..ir import CheckedPlan
 from ..report.payouts import COLUMNS, safe_cell
-from .engine import check_supported, evaluate_frames, payouts_list
+from .engine import evaluate_frames, payouts_list
 from .frame import Unsupported
+from .trace import write_trace
 
 
 def load(plan: CheckedPlan, folder: str) -> dict:
@@ -60,14 +61,15 @@ def _period_of_key(key: str, fiscal_start: int) -> Period:
 
 
 def columnar_payouts(plan: CheckedPlan, folder: str, period: str | None = None,
-                     payee_ids: set | None = None):
+                     payee_ids: set | None = None, trace_dir: str | None = None):
     """(payout table, report periods, input paths) of the run, or raise Unsupported/Fallback."""
-    why = check_supported(plan)
-    if why is not None:
-        raise Unsupported(why)
+    if plan.requires:
+        raise Unsupported("`require` rules")
     frames = load(plan, folder)
     periods = frame_periods(plan, frames, period)
-    table, _ = evaluate_frames(plan, frames, periods)
+    table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None)
+    if trace_dir is not None:
+        write_trace(frame, trace_dir)
     if payee_ids is not None:
         table = table.filter(pl.col("payee_id").is_in(sorted(payee_ids)))
     paths = {name: SimpleNamespace(path=spec.file if os.path.isabs(spec.file) else os.path.join(folder, spec.file))

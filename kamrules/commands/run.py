@@ -17,6 +17,9 @@ from .common import data_args, load, prepare, write_output
 
 
 def cmd_run(args) -> int:
+    if args.trace_dir and (args.engine == "interpreter" or args.trace):
+        raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
+                                   hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
     if args.engine != "interpreter" and not args.trace:
         done = _run_columnar(args)
         if done is not None:
@@ -58,8 +61,13 @@ def _run_columnar(args) -> int | None:
         raise KamError(errors)
     payee_ids = set(args.payee) if args.payee else None
     try:
-        table, periods, inputs = columnar_payouts(checked, args.data, args.period, payee_ids)
+        table, periods, inputs = columnar_payouts(checked, args.data, args.period, payee_ids,
+                                                  trace_dir=args.trace_dir)
     except (Unsupported, Fallback) as why:
+        if args.trace_dir:
+            raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this "
+                                       f"plan on this data ({why})",
+                                       hint="use --trace for the interpreter's JSON trace")]) from None
         if args.engine == "columnar" and isinstance(why, Unsupported):
             raise KamError([Diagnostic("KR002", f"the columnar engine does not run this plan: {why}",
                                        hint="use --engine auto (the default) or interpreter")]) from None
@@ -97,6 +105,9 @@ def register(sub):
     r.add_argument("--jobs", "-j", type=_jobs, default=None,
                    help="processes evaluating payees in parallel (default: number of cores)")
     r.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    r.add_argument("--trace-dir", metavar="DIR",
+                   help="write the columnar trace (values.parquet: every definition per payee and "
+                        "period; lineage.parquet: the data rows behind every aggregate) into DIR")
     r.add_argument("--engine", choices=("auto", "columnar", "interpreter"), default="auto",
                    help="auto (default): the columnar engine (polars) when it runs the plan, "
                         "else the interpreter; both give the same output")
