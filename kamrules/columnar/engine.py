@@ -47,8 +47,10 @@ def check_supported(plan: CheckedPlan) -> str | None:
     return None
 
 
-def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: bool = False):
-    """(payouts as a polars DataFrame, the Frame) for the report periods `periods`."""
+def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: bool = False,
+                    on_step=None):
+    """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
+    on_step(), if given, is called after each definition (progress)."""
     calc, pay_of = [], {}
     for p in periods:
         for c in p.subperiods(plan.period_kind):
@@ -57,7 +59,7 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
                 pay_of[period_key(c)] = p
     try:
         fr = Frame(plan, frames, calc, lineage)
-        _definitions(fr)
+        _definitions(fr, on_step)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:
         if "overflow" in str(err).lower():
@@ -67,7 +69,13 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
         raise Fallback(str(err)) from None
 
 
-def _definitions(fr: Frame):
+def steps(plan: CheckedPlan) -> int:
+    """How many times evaluate_frames calls on_step."""
+    return sum(1 for d in plan.definitions.values()
+               if d.kind not in ("param", "decision") and d.type.kind != "rows")
+
+
+def _definitions(fr: Frame, on_step=None):
     plan = fr.plan
     if plan.requires:
         raise Unsupported("`require` rules")
@@ -85,6 +93,8 @@ def _definitions(fr: Frame):
         if d.kind in ("param", "decision") or d.type.kind == "rows":
             continue
         fr.current = name
+        if on_step is not None:
+            on_step()
         if d.kind == "let":
             v = fr.ev(d.node.expr, Ctx())
             _need_col(v, d.node)

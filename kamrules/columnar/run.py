@@ -61,13 +61,16 @@ def _period_of_key(key: str, fiscal_start: int) -> Period:
 
 
 def columnar_payouts(plan: CheckedPlan, folder: str, period: str | None = None,
-                     payee_ids: set | None = None, trace_dir: str | None = None):
+                     payee_ids: set | None = None, trace_dir: str | None = None, progress=None):
     """(payout table, report periods, input paths) of the run, or raise Unsupported/Fallback."""
     if plan.requires:
         raise Unsupported("`require` rules")
     frames = load(plan, folder)
+    if progress is not None:
+        progress.advance()
     periods = frame_periods(plan, frames, period)
-    table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None)
+    table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None,
+                                   on_step=progress.advance if progress is not None else None)
     if trace_dir is not None:
         write_trace(frame, trace_dir)
     if payee_ids is not None:

@@ -46,8 +46,10 @@ def cmd_run(args) -> int:
 
 def _run_columnar(args) -> int | None:
     """The run on the columnar engine, or None when the interpreter must run it (a plan the
-    engine does not translate, data whose diagnostic the interpreter gives, no polars)."""
+    engine does not translate, data whose diagnostic the interpreter gives, no polars).
+    Its progress bar counts steps: loading, each definition, writing."""
     try:
+        from ..columnar.engine import steps
         from ..columnar.frame import Fallback, Unsupported
         from ..columnar.run import columnar_payouts, payouts_list, to_csv
     except ImportError:
@@ -60,10 +62,12 @@ def _run_columnar(args) -> int | None:
     if errors:
         raise KamError(errors)
     payee_ids = set(args.payee) if args.payee else None
+    progress = Progress(steps(checked) + 2, label="steps", enabled=False if args.quiet else None)
     try:
         table, periods, inputs = columnar_payouts(checked, args.data, args.period, payee_ids,
-                                                  trace_dir=args.trace_dir)
+                                                  trace_dir=args.trace_dir, progress=progress)
     except (Unsupported, Fallback) as why:
+        progress.close()
         if args.trace_dir:
             raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this "
                                        f"plan on this data ({why})",
@@ -72,15 +76,18 @@ def _run_columnar(args) -> int | None:
             raise KamError([Diagnostic("KR002", f"the columnar engine does not run this plan: {why}",
                                        hint="use --engine auto (the default) or interpreter")]) from None
         return None
+    except BaseException:
+        progress.close()
+        raise
     if args.format == "csv":
         text = to_csv(checked, table, periods)
+    elif args.format == "json":
+        meta = payout_report.run_meta(args.plan, checked.name, checked.version, inputs, __version__)
+        text = payout_report.to_json(payouts_list(checked, table, periods), meta=meta)
     else:
-        payouts = payouts_list(checked, table, periods)
-        if args.format == "json":
-            meta = payout_report.run_meta(args.plan, checked.name, checked.version, inputs, __version__)
-            text = payout_report.to_json(payouts, meta=meta)
-        else:
-            text = payout_report.to_text(payouts)
+        text = payout_report.to_text(payouts_list(checked, table, periods))
+    progress.advance()
+    progress.close()
     write_output(text, args.output)
     return 0
 
