@@ -172,3 +172,31 @@ def test_generated_data_gives_the_interpreter_payouts(tmp_path, people, deals, m
 def test_rounding_matches_money_quantize(x, step, mode):
     got = pl.DataFrame({"x": [x]}, schema={"x": DEC}).select(round_expr(pl.col("x"), step, mode)).item()
     assert got == quantize(x, step, mode)
+
+
+@pytest.mark.parametrize("extra", [["--period", "2025"], ["--period", "2025-Q1", "--payee", "kam-002"],
+                                   ["--payee", "nobody"]], ids=["year", "quarter-payee", "no-payee"])
+def test_period_and_payee_options_match(extra, capsys):
+    args = ["run", PLANS / "abtasty-kam.kam", "--data", EXAMPLES / "01-abtasty-nrr-upsell", *extra]
+    rc_i, want = _cli(*args, "--engine", "interpreter")
+    rc_c, got = _cli(*args, "--engine", "columnar")
+    assert (rc_c, got) == (rc_i, want) and rc_i == 0
+
+
+def test_trace_dir_has_every_definition_and_the_rows_behind_each_sum(tmp_path, capsys):
+    rc, _ = _cli("run", PLANS / "abtasty-kam.kam", "--data", EXAMPLES / "01-abtasty-nrr-upsell",
+                 "--trace-dir", tmp_path / "t")
+    assert rc == 0
+    values = pl.read_parquet(tmp_path / "t" / "values.parquet")
+    lineage = pl.read_parquet(tmp_path / "t" / "lineage.parquet")
+    checked = load(PLANS / "abtasty-kam.kam")[0]
+    lets = [n for n, d in checked.definitions.items() if d.kind in ("let", "component") and d.type.kind != "rows"]
+    assert set(lets) <= set(values.columns)
+    # each payee's sums re-add from the rows the lineage names
+    checked_sums = 0
+    for (payee,), rows in lineage.filter(pl.col("definition").str.starts_with("expansion")).group_by(["payee_id"]):
+        total = sum(rows["value"].to_list(), Decimal(0))
+        assert values.filter(pl.col("payee_id") == payee)["expansion"].item() == total
+        checked_sums += 1
+    assert checked_sums >= 1
+    assert lineage["table"].unique().sort().to_list() == ["arr", "deals", "targets"]
