@@ -1,13 +1,12 @@
 """The columnar trace of a run: every definition's value for every payee-period, and the
 data rows behind every aggregate, as two tables instead of one object tree per payee.
 
-- values: payee_id, period (the calculation period's label), then one column per
-  definition (`let`s and the components, rounded, as the plan computes them) and, per
-  component, whether it applies (`applies.<name>`);
-- lineage: payee_id, period, definition (`portfolio (line 54)`: the definition and the
-  plan line of the aggregate), table,
-  row (the data file's line number), value (what the row contributed, empty for
-  count/exists).
+- values: frame_row (the payee-period's number), payee_id, period (the calculation
+  period's label), then one column per definition (`let`s and the components, rounded, as
+  the plan computes them) and, per component, whether it applies (`applies.<name>`);
+- lineage: frame_row (joins to values), row (the data file's line number), definition
+  (`portfolio (line 54)`: the definition and the plan line of the aggregate), table, value
+  (what the row contributed, empty for count/exists).
 
 `write_trace(frame, folder)` writes them as values.parquet and lineage.parquet (compressed
 columns: well under 1 KB per payee-period). `kamrules explain` recomputes the full tree of
@@ -25,7 +24,7 @@ from .frame import DEC
 def trace_tables(frame) -> tuple[pl.DataFrame, pl.DataFrame]:
     plan = frame.plan
     labels = {k: p.label for k, p in frame.by_key.items()}
-    head = [pl.col("__payee").alias("payee_id"),
+    head = [pl.col("__f").alias("frame_row"), pl.col("__payee").alias("payee_id"),
             pl.col("__pkey").replace_strict(labels, return_dtype=pl.String).alias("period")]
     cols = []
     for name, d in plan.definitions.items():
@@ -35,18 +34,18 @@ def trace_tables(frame) -> tuple[pl.DataFrame, pl.DataFrame]:
             cols.append(pl.col(f"x.{name}").alias(f"applies.{name}"))
     values = frame.df.filter(pl.col("__elig")).select(*head, *cols)
     parts = []
-    who = frame.df.select("__f", *head)
     for node, owner, pairs in frame.lineage or ():
         v = pairs["__v"].cast(DEC) if "__v" in pairs.columns else pl.Series([None] * pairs.height, dtype=DEC)
-        parts.append(pairs.select("__f", pl.col("__row").alias("row")).with_columns(
-            v.alias("value"), pl.lit(f"{owner} (line {node.span.line})").alias("definition"),
-            pl.lit(_table_of(frame, node)).alias("table")))
+        parts.append(pairs.select(pl.col("__f").alias("frame_row"), pl.col("__row").alias("row"))
+                     .with_columns(pl.lit(f"{owner} (line {node.span.line})").cast(pl.Categorical)
+                                   .alias("definition"),
+                                   pl.lit(_table_of(frame, node)).cast(pl.Categorical).alias("table"),
+                                   v.alias("value")))
     if parts:
-        lineage = (pl.concat(parts).join(who, on="__f", how="left")
-                   .select("payee_id", "period", "definition", "table", "row", "value"))
+        lineage = pl.concat(parts)
     else:
-        lineage = pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "definition": pl.String,
-                                       "table": pl.String, "row": pl.Int64, "value": DEC})
+        lineage = pl.DataFrame(schema={"frame_row": pl.UInt32, "row": pl.Int64, "definition": pl.Categorical,
+                                       "table": pl.Categorical, "value": DEC})
     return values, lineage
 
 
