@@ -197,6 +197,18 @@ def test_id_of_a_number_key_is_the_value_as_the_strict_loader_shows_it(tmp_path)
     assert want[1]["deals"]["__id"].to_list() == ["7", "12.0"]
 
 
+@pytest.mark.parametrize("people, accepted", [
+    ("payee_id,rate,active\nkam-1,1%,yeſ\nkam-2,1%,no\n", False),   # Unicode folds ſ to s, Python's lower() does not
+    ("payee_id,rate,active\nkam-1,1%,YES\nkam-2,1%,  n \n", True),
+    ("payee_id,rate,active\nkam-1,1.000000000000000000000000,1\nkam-2,1%,0\n", True),  # zeros past 20 places
+    ("payee_id,rate,active\nkam-1,\u0661%,1\nkam-2,1%,0\n", False),
+])
+def test_bools_and_rates_at_the_edges(tmp_path, people, accepted):
+    plan = PLAN.replace("  rate: Rate\n", "  rate: Rate\n  active: Bool\n")
+    plan, folder = write(tmp_path, errors.GOOD_DEALS, people=people, plan=plan)
+    assert (assert_same(plan, folder)[0] == "ok") == accepted
+
+
 def test_python_whitespace_is_the_loader_whitespace():
     assert set(WHITESPACE) == {chr(c) for c in range(0x110000) if chr(c).isspace()}
 

@@ -9,8 +9,8 @@ rate and count as Decimal(38, 20), date as Date, bool as Boolean; a period is it
 The fast path reads a CSV file with polars, every cell as a string, and vouches for it with
 vectorised checks (header, cell counts, blank lines, regexes and casts per type, decimal
 places per currency, key and unique columns, references, limits). Whatever it cannot vouch
-for (a doubt: a bad cell, a quote, an odd line end, a JSON input, a value beyond the Decimal
-range...) goes to the strict loader: its diagnostics are raised as they are, and when it
+for (a doubt: a bad cell, a blank line with too many commas, a CR inside a line, a JSON
+input, a value beyond the Decimal range...) goes to the strict loader: its diagnostics are raised as they are, and when it
 accepts the file its Table is converted (`frames_from_tables`). A file with quotes is split
 by Python's csv module (the strict loader's parser), without quotes by polars. Amounts are
 read as text and cast to Decimal, never through a float.
@@ -51,8 +51,16 @@ WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u
 _WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
 _BLANK = f"^{_WS}*$"
 _DATE = r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}$"  # no year 0
-_BOOL = r"^(?i:true|yes|1|y|false|no|0|n)$"
-_TRUE = r"^(?i:true|yes|1|y)$"
+
+
+def _words(words) -> str:
+    """A regex for these words in any ASCII case (not (?i): Unicode folds `ſ` to `s`)."""
+    return "^(?:" + "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w)
+                             for w in sorted(words)) + ")$"
+
+
+_TRUE = _words(data._TRUE)
+_BOOL = _words(data._TRUE | data._FALSE)
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -124,7 +132,7 @@ def _frame_from_table(spec: InputTable, table) -> pl.DataFrame:
 
 
 def _fits(value: Decimal) -> bool:
-    exp = value.as_tuple().exponent
+    exp = value.normalize().as_tuple().exponent
     return isinstance(exp, int) and -exp <= SCALE and (value == 0 or value.adjusted() < INT_DIGITS)
 
 
