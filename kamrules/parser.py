@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from importlib import resources
 
 import lark
-from lark import Transformer, v_args, Token
+from lark import Transformer, Token
 
 from . import ast, limits
 from .diagnostics import Diagnostic, KamError
@@ -71,179 +71,248 @@ def _number(text: str) -> Decimal:
     return Decimal(text.replace("_", ""))
 
 
-@v_args(meta=True)
+# ---------------------------------------------------------------- AST builders
+# One function per grammar rule (its alias or name): `s` is the node's Span, `c` the rule's
+# children as Lark's tree builder gives them (tokens as strings, `None` for an absent `[...]`).
+# Both parsers below call them: the fast LALR driver and the Lark Transformer fallback.
+
+# statements
+def _b_start(s, c):
+    return ast.Plan(tuple(c))
+
+
+def _b_plan_name(s, c):
+    return ast.Header("plan", (c[1][1:-1],), span=s)
+
+
+def _b_plan_version(s, c):
+    return ast.Header("version", (c[1][1:-1],), span=s)
+
+
+def _b_plan_currency(s, c):
+    return ast.Header("currency", (str(c[1]),), span=s)
+
+
+def _b_plan_period(s, c):
+    return ast.Header("period", (str(c[1]),), span=s)
+
+
+def _b_plan_payees(s, c):
+    return ast.Header("payees", (str(c[1]),), span=s)
+
+
+def _b_plan_rounding(s, c):
+    return ast.Header("round", (str(c[3]), str(c[4])), span=s)
+
+
+def _b_plan_fiscal(s, c):
+    return ast.Header("fiscal", (str(c[3]),), span=s)
+
+
+def _b_eligible(s, c):
+    return ast.Eligible(c[2], span=s)
+
+
+def _b_input_decl(s, c):
+    _, name, _, file, _, key, _, *cols, _ = c
+    return ast.Input(str(name), file[1:-1] if file else None, str(key) if key else None,
+                     tuple(cols), span=s)
+
+
+def _b_column(s, c):
+    name, _, optional, type_ref, unique, _, references = c
+    return ast.Column(str(name), type_ref, optional is not None, unique is not None,
+                      str(references) if references else None, span=s)
+
+
+def _b_plan_payment(s, c):
+    return ast.Header("payment", (str(c[1]),), span=s)
+
+
+def _b_require_decl(s, c):
+    _, _, table, _, cond, _, message = c
+    return ast.Require(str(table), cond, message[1:-1] if message else None, span=s)
+
+
+def _b_type_ref(s, c):
+    return ast.TypeRef(str(c[0]), str(c[2]) if c[2] else None, span=s)
+
+
+def _b_param_decl(s, c):
+    return ast.Param(str(c[1]), c[3], c[5], span=s)
+
+
+def _b_let_decl(s, c):
+    return ast.Let(str(c[1]), c[3], c[5], span=s)
+
+
+def _b_component_decl(s, c):
+    _, name, validity, _, when, _, expr = c
+    lo, hi = validity if validity else (None, None)
+    return ast.Component(str(name), lo, hi, when, expr, span=s)
+
+
+def _b_validity(s, c):
+    return (c[1], c[3])
+
+
+def _b_decision_decl(s, c):
+    kind, name, _, params, _, _, result, hit, _, *rows, _ = c
+    return ast.Decision(str(kind), str(name), params, result, hit or "unique", tuple(rows),
+                        span=s)
+
+
+def _b_param_list(s, c):
+    return tuple(x for x in c if not isinstance(x, str))
+
+
+def _b_typed_param(s, c):
+    return (str(c[0]), c[2])
+
+
+def _b_hit_policy(s, c):
+    return str(c[1])
+
+
+def _b_row(s, c):
+    cells = [x for x in c if not (isinstance(x, str))]
+    conds = tuple(x if isinstance(x, ast.Cell) else ast.Cell("eq", lo=x, span=x.span)
+                  for x in cells[:-1])
+    return ast.DecisionRow(conds, cells[-1], span=s)
+
+
+def _b_cell_compare(s, c):
+    return ast.Cell("cmp", op=str(c[0]), lo=c[1], span=s)
+
+
+def _b_cell_range(s, c):
+    return ast.Cell("range", op=str(c[2]), lo=c[0], hi=c[3], span=s)
+
+
+def _b_cell_any(s, c):
+    return ast.Cell("any", span=s)
+
+
+# expressions
+def _b_where(s, c):
+    return ast.Where(c[0], c[2], span=s)
+
+
+def _b_if_else(s, c):
+    return ast.IfElse(c[1], c[3], c[5], span=s)
+
+
+def _b_binop(s, c):
+    return ast.BinOp(str(c[1]), c[0], c[2], span=s)
+
+
+def _b_not_in(s, c):
+    return ast.BinOp("not in", c[0], c[3], span=s)
+
+
+def _b_not_(s, c):
+    return ast.Not(c[1], span=s)
+
+
+def _b_neg(s, c):
+    if str(c[0]) == "+":
+        return c[1]
+    return ast.Neg(c[1], span=s)
+
+
+def _b_attr(s, c):
+    return ast.Attr(c[0], str(c[2]), span=s)
+
+
+def _b_index(s, c):
+    return ast.Index(c[0], c[2], span=s)
+
+
+def _b_call(s, c):
+    args = c[2] if c[2] is not None else ()
+    return ast.Call(str(c[0]), tuple(args), span=s)
+
+
+def _b_args(s, c):
+    return tuple(x for x in c if not isinstance(x, str))
+
+
+def _b_each(s, c):
+    return ast.Each(c[0], c[2], span=s)
+
+
+def _b_number(s, c):
+    return ast.Number(_number(c[0]), str(c[0]), span=s)
+
+
+def _b_percent(s, c):
+    text = str(c[0])
+    return ast.Number(_number(text[:-1]).scaleb(-2), text, percent=True, span=s)
+
+
+def _b_money(s, c):
+    return ast.MoneyLit(_number(c[0]), str(c[0]), str(c[1]), span=s)
+
+
+def _b_date(s, c):
+    return ast.DateLit(str(c[0]), span=s)
+
+
+def _b_period_lit(s, c):
+    return ast.PeriodLit(str(c[0]), span=s)
+
+
+def _b_string(s, c):
+    unescape = {'"': '"', "\\": "\\", "n": "\n"}  # one escape at a time: "\\n" is \ + n
+    return ast.String(re.sub(r'\\(["\\n])', lambda m: unescape[m.group(1)], c[0][1:-1]),
+                      span=s)
+
+
+def _b_true(s, c):
+    return ast.Bool(True, span=s)
+
+
+def _b_false(s, c):
+    return ast.Bool(False, span=s)
+
+
+def _b_name(s, c):
+    return ast.Name(str(c[0]), span=s)
+
+
+def _b_atom(s, c):  # ( expr )
+    return ast.Paren(c[1], span=s)
+
+
+def _b_list_(s, c):
+    return ast.ListLit(tuple(x for x in c if x is not None and not isinstance(x, str)),
+                       span=s)
+
+
+BUILDERS = {name[3:]: fn for name, fn in list(globals().items()) if name.startswith("_b_")}
+
+
 class _ToAst(Transformer):
+    """The reference path: Lark's parse tree with positions, then one builder per node."""
+
     def __init__(self, path: str):
         super().__init__()
         self.path = path
 
-    def _s(self, meta):
-        return _span_meta(self.path, meta)
+    def __default__(self, data, children, meta):
+        span = _span_meta(self.path, meta)
+        try:
+            return BUILDERS[data](span, children)
+        except (InvalidOperation, ValueError) as err:
+            raise _BadLiteral(err, span) from None
 
-    # statements
-    def start(self, meta, items):
-        return ast.Plan(tuple(items), path=self.path)
 
-    def plan_name(self, meta, c):
-        return ast.Header("plan", (c[1][1:-1],), span=self._s(meta))
+class _BadLiteral(Exception):
+    """A number literal a builder refused (too long, not a decimal), and where it is."""
 
-    def plan_version(self, meta, c):
-        return ast.Header("version", (c[1][1:-1],), span=self._s(meta))
-
-    def plan_currency(self, meta, c):
-        return ast.Header("currency", (str(c[1]),), span=self._s(meta))
-
-    def plan_period(self, meta, c):
-        return ast.Header("period", (str(c[1]),), span=self._s(meta))
-
-    def plan_payees(self, meta, c):
-        return ast.Header("payees", (str(c[1]),), span=self._s(meta))
-
-    def plan_rounding(self, meta, c):
-        return ast.Header("round", (str(c[3]), str(c[4])), span=self._s(meta))
-
-    def plan_fiscal(self, meta, c):
-        return ast.Header("fiscal", (str(c[3]),), span=self._s(meta))
-
-    def eligible(self, meta, c):
-        return ast.Eligible(c[2], span=self._s(meta))
-
-    def input_decl(self, meta, c):
-        _, name, _, file, _, key, _, *cols, _ = c
-        return ast.Input(str(name), file[1:-1] if file else None, str(key) if key else None,
-                         tuple(cols), span=self._s(meta))
-
-    def column(self, meta, c):
-        name, _, optional, type_ref, unique, _, references = c
-        return ast.Column(str(name), type_ref, optional is not None, unique is not None,
-                          str(references) if references else None, span=self._s(meta))
-
-    def plan_payment(self, meta, c):
-        return ast.Header("payment", (str(c[1]),), span=self._s(meta))
-
-    def require_decl(self, meta, c):
-        _, _, table, _, cond, _, message = c
-        return ast.Require(str(table), cond, message[1:-1] if message else None, span=self._s(meta))
-
-    def type_ref(self, meta, c):
-        return ast.TypeRef(str(c[0]), str(c[2]) if c[2] else None, span=self._s(meta))
-
-    def param_decl(self, meta, c):
-        return ast.Param(str(c[1]), c[3], c[5], span=self._s(meta))
-
-    def let_decl(self, meta, c):
-        return ast.Let(str(c[1]), c[3], c[5], span=self._s(meta))
-
-    def component_decl(self, meta, c):
-        _, name, validity, _, when, _, expr = c
-        lo, hi = validity if validity else (None, None)
-        return ast.Component(str(name), lo, hi, when, expr, span=self._s(meta))
-
-    def validity(self, meta, c):
-        return (c[1], c[3])
-
-    def decision_decl(self, meta, c):
-        kind, name, _, params, _, _, result, hit, _, *rows, _ = c
-        return ast.Decision(str(kind), str(name), params, result, hit or "unique", tuple(rows),
-                            span=self._s(meta))
-
-    def param_list(self, meta, c):
-        return tuple(x for x in c if not isinstance(x, Token))
-
-    def typed_param(self, meta, c):
-        return (str(c[0]), c[2])
-
-    def hit_policy(self, meta, c):
-        return str(c[1])
-
-    def row(self, meta, c):
-        cells = [x for x in c if not (isinstance(x, Token) and x.type == "BAR")]
-        conds = tuple(x if isinstance(x, ast.Cell) else ast.Cell("eq", lo=x, span=x.span)
-                      for x in cells[:-1])
-        return ast.DecisionRow(conds, cells[-1], span=self._s(meta))
-
-    def cell_compare(self, meta, c):
-        return ast.Cell("cmp", op=str(c[0]), lo=c[1], span=self._s(meta))
-
-    def cell_range(self, meta, c):
-        return ast.Cell("range", op=str(c[2]), lo=c[0], hi=c[3], span=self._s(meta))
-
-    def cell_any(self, meta, c):
-        return ast.Cell("any", span=self._s(meta))
-
-    # expressions
-    def where(self, meta, c):
-        return ast.Where(c[0], c[2], span=self._s(meta))
-
-    def if_else(self, meta, c):
-        return ast.IfElse(c[1], c[3], c[5], span=self._s(meta))
-
-    def binop(self, meta, c):
-        return ast.BinOp(str(c[1]), c[0], c[2], span=self._s(meta))
-
-    def not_in(self, meta, c):
-        return ast.BinOp("not in", c[0], c[3], span=self._s(meta))
-
-    def not_(self, meta, c):
-        return ast.Not(c[1], span=self._s(meta))
-
-    def neg(self, meta, c):
-        if str(c[0]) == "+":
-            return c[1]
-        return ast.Neg(c[1], span=self._s(meta))
-
-    def attr(self, meta, c):
-        return ast.Attr(c[0], str(c[2]), span=self._s(meta))
-
-    def index(self, meta, c):
-        return ast.Index(c[0], c[2], span=self._s(meta))
-
-    def call(self, meta, c):
-        args = c[2] if c[2] is not None else ()
-        return ast.Call(str(c[0]), tuple(args), span=self._s(meta))
-
-    def args(self, meta, c):
-        return tuple(x for x in c if not isinstance(x, Token))
-
-    def each(self, meta, c):
-        return ast.Each(c[0], c[2], span=self._s(meta))
-
-    def number(self, meta, c):
-        return ast.Number(_number(c[0]), str(c[0]), span=self._s(meta))
-
-    def percent(self, meta, c):
-        text = str(c[0])
-        return ast.Number(_number(text[:-1]).scaleb(-2), text, percent=True, span=self._s(meta))
-
-    def money(self, meta, c):
-        return ast.MoneyLit(_number(c[0]), str(c[0]), str(c[1]), span=self._s(meta))
-
-    def date(self, meta, c):
-        return ast.DateLit(str(c[0]), span=self._s(meta))
-
-    def period_lit(self, meta, c):
-        return ast.PeriodLit(str(c[0]), span=self._s(meta))
-
-    def string(self, meta, c):
-        unescape = {'"': '"', "\\": "\\", "n": "\n"}  # one escape at a time: "\\n" is \ + n
-        return ast.String(re.sub(r'\\(["\\n])', lambda m: unescape[m.group(1)], c[0][1:-1]),
-                          span=self._s(meta))
-
-    def true(self, meta, c):
-        return ast.Bool(True, span=self._s(meta))
-
-    def false(self, meta, c):
-        return ast.Bool(False, span=self._s(meta))
-
-    def name(self, meta, c):
-        return ast.Name(str(c[0]), span=self._s(meta))
-
-    def atom(self, meta, c):  # ( expr )
-        return ast.Paren(c[1], span=self._s(meta))
-
-    def list_(self, meta, c):
-        return ast.ListLit(tuple(x for x in c if x is not None and not isinstance(x, Token)),
-                           span=self._s(meta))
+    def __init__(self, err: Exception, span: Span):
+        super().__init__(str(err))
+        self.err, self.span = err, span
 
 
 def _expected_words(expected) -> str:
@@ -309,32 +378,274 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
 
 def parse(text: str, path: str = "<plan>") -> ast.Plan:
     """Parse plan text; raise KamError with one KR001 diagnostic on a syntax error."""
-    src = SourceFile(path, text)
-    comments: list[tuple[int, str]] = []
     too_big = limits.plan_text_problem(text, path)
     if too_big is not None:
         raise KamError([too_big])
+    plan = _fast_parse(text, path)
+    if plan is None:  # not a plain valid plan: the reference path finds and words the problem
+        plan = _reference_parse(text, path)
+    comments = []
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if "#" in line:
+            idx = _comment_start(line)
+            if idx is not None:
+                comments.append((lineno, line[idx:].rstrip()))
+    return ast.Plan(plan.statements, tuple(comments), path)
+
+
+def _reference_parse(text: str, path: str) -> ast.Plan:
+    """Lark's parse tree with positions, then the builders: slow, and the authority on errors."""
     try:
         tree = _lark().parse(text)
     except lark.exceptions.UnexpectedInput as err:
-        raise KamError([_syntax_error(src, err)]) from None
+        raise KamError([_syntax_error(SourceFile(path, text), err)]) from None
     deep = limits.tree_too_deep(tree)
     if deep is not None:
         raise KamError([limits.nesting_problem(path, *deep)])
     try:
-        plan = _ToAst(path).transform(tree)
+        return _ToAst(path).transform(tree)
     except RecursionError:
         raise KamError([limits.nesting_problem(path, 1, 1)]) from None
-    except lark.exceptions.VisitError as err:
-        if isinstance(err.orig_exc, (InvalidOperation, ValueError)):
-            raise KamError([Diagnostic("KR002", f"invalid literal: {err.orig_exc}",
-                                       _span_meta(path, err.obj.meta))]) from None
-        raise
-    for lineno, line in enumerate(text.split("\n"), 1):
-        idx = _comment_start(line)
-        if idx is not None:
-            comments.append((lineno, line[idx:].rstrip()))
-    return ast.Plan(plan.statements, tuple(comments), path)
+    except _BadLiteral as bad:
+        raise KamError([Diagnostic("KR002", f"invalid literal: {bad.err}", bad.span)]) from None
+
+
+def _fast_parse(text: str, path: str) -> ast.Plan | None:
+    """The plan through `_Driver`, or None when it is not valid or the driver cannot take it."""
+    driver = _driver()
+    if driver is None:
+        return None
+    try:
+        return driver.parse(text, path)
+    except Exception:  # noqa: BLE001 - any surprise: the reference path decides, and words it
+        return None
+
+
+# ---------------------------------------------------------------- the fast LALR driver
+# Lark's own loop builds a Tree per rule, walks every `?rule` reduction through three
+# wrappers, computes positions on each tree and then transforms the whole tree again: most
+# of a parse. `_Driver` runs the same LALR tables and the same contextual lexer regexes in
+# one tight loop, calls the builders as rules are reduced, and computes each node's span the
+# way `propagate_positions` does (first positioned child's start, last one's end, tokens and
+# nodes of rules inlined into their parent included). Same tables and regexes: same language,
+# same trees; anything else than a valid plan within the limits is left to `_reference_parse`.
+
+_PASS, _SPLICE, _NODE = 0, 1, 2
+
+
+class _Unsupported(Exception):
+    """The grammar uses a Lark feature the driver does not reproduce: use Lark's loop."""
+
+
+class _NotPlain(Exception):
+    """The text is not a valid plan within the limits (the reference path says why)."""
+
+
+def _child_filter(rule, keep_expanding: bool):
+    """Lark's ChildFilter for `rule` (maybe_placeholders on): ((index, splice, nones_before),
+    ...) and the Nones after, or None when the children pass as they are."""
+    expansion = rule.expansion
+    empty = rule.options.empty_indices
+    if empty:
+        counts = [len(ones) for ones in "".join(str(int(b)) for b in empty).split("0")]
+    else:
+        counts = [0] * (len(expansion) + 1)
+    include, nones = [], 0
+    for i, sym in enumerate(expansion):
+        nones += counts[i]
+        if rule.options.keep_all_tokens or not (sym.is_term and sym.filter_out):
+            include.append((i, not sym.is_term and sym.name.startswith("_"), nones))
+            nones = 0
+        else:
+            raise _Unsupported(f"filtered token in {rule}")
+    nones += counts[len(expansion)]
+    if not empty and not any(splice for _, splice, _ in include):
+        return None, 0
+    return tuple(include), nones
+
+
+class _Driver:
+    """An LALR(1) loop over Lark's parse table and contextual lexer that builds the AST."""
+
+    def __init__(self, parser: lark.Lark):
+        from lark.lexer import ContextualLexer, UnlessCallback
+        from lark.parsers.lalr_analysis import Shift
+        if parser.options.postlex is not None or parser.options.lexer_callbacks:
+            raise _Unsupported("postlex or lexer callbacks")
+        frontend = parser.parser
+        table = frontend.parser.parser.parse_table
+        self._lexer = frontend.lexer
+        if not isinstance(self._lexer, ContextualLexer):
+            raise _Unsupported("not the contextual lexer")
+        self._unless = UnlessCallback
+        self.start_state = table.start_states["start"]
+        self.end_state = table.end_states["start"]
+        rule_index: dict = {}
+        self.rules: list = []
+        self.actions: dict = {}   # state -> {terminal: new state (shift) or ~rule (reduce)}
+        self.gotos: dict = {}     # state -> {rule name: new state}
+        for state, row in table.states.items():
+            acts, gos = {}, {}
+            for sym, (action, arg) in row.items():
+                if action is Shift:
+                    (acts if sym.isupper() else gos)[sym] = arg
+                else:
+                    if arg not in rule_index:
+                        rule_index[arg] = len(self.rules)
+                        self.rules.append(self._compile(arg))
+                    acts[sym] = ~rule_index[arg]
+            self.actions[state], self.gotos[state] = acts, gos
+        self._lexers: dict = {}   # state -> (match, retype, ignore, newline types)
+        self._by_basic: dict = {}
+
+    @staticmethod
+    def _compile(rule) -> tuple:
+        origin = rule.origin.name
+        size = len(rule.expansion)
+        include, nones = _child_filter(rule, True)
+        name = rule.alias or rule.options.template_source or origin
+        if rule.options.expand1 and not rule.alias:
+            if include is None and size == 1:
+                return (_PASS, size, origin, None, 0, None)
+            if include is not None and any(splice for _, splice, _ in include):
+                raise _Unsupported(f"`?` rule with inlined children: {rule}")
+            if (size if include is None else len(include) + sum(n for *_, n in include) + nones) == 1:
+                raise _Unsupported(f"`?` rule with one child among placeholders: {rule}")
+        if origin.startswith("_"):
+            return (_SPLICE, size, origin, include, nones, None)
+        build = BUILDERS.get(name)
+        if build is None:
+            raise _Unsupported(f"no builder for {name}")
+        return (_NODE, size, origin, include, nones, build)
+
+    def _lexer_for(self, state) -> tuple:
+        basic = self._lexer.lexers[state]
+        info = self._by_basic.get(id(basic))
+        if info is None:
+            scanner = basic.scanner
+            if len(scanner._mres) != 1:
+                raise _Unsupported("more than one regex per lexer state")
+            retype = {}
+            for type_, callback in basic.callback.items():
+                if not isinstance(callback, self._unless):
+                    raise _Unsupported(f"lexer callback on {type_}")
+                words: dict = {}
+                for term in callback.scanner.terminals:
+                    if term.pattern.type != "str" or term.pattern.flags:
+                        raise _Unsupported(f"keyword {term.name} is not a plain string")
+                    words.setdefault(term.pattern.value, term.name)
+                retype[type_] = words
+            info = (scanner._mres[0].match, retype, basic.ignore_types, basic.newline_types)
+            self._by_basic[id(basic)] = info
+        self._lexers[state] = info
+        return info
+
+    def parse(self, text: str, path: str) -> ast.Plan:
+        actions, gotos, rules, lexers = self.actions, self.gotos, self.rules, self._lexers
+        reduce = self._reduce
+        states, values, metas = [self.start_state], [], []
+        pos, line, line_start, end_of_text = 0, 1, 0, len(text)
+        while pos < end_of_text:
+            state = states[-1]
+            match, retype, ignore, newline_types = lexers.get(state) or self._lexer_for(state)
+            m = match(text, pos)
+            if m is None:
+                raise _NotPlain("unexpected character")
+            kind, value, end = m.lastgroup, m.group(), m.end()
+            first_line, column = line, pos - line_start + 1
+            if kind in newline_types:
+                newlines = value.count("\n")
+                if newlines:
+                    line += newlines
+                    line_start = pos + value.rindex("\n") + 1
+            pos = end
+            if kind in ignore:
+                continue
+            if kind in retype:
+                kind = retype[kind].get(value, kind)
+            meta = (first_line, column, line, end - line_start + 1, -1)
+            while True:  # reduce as long as the table says, then shift the token
+                act = actions[states[-1]].get(kind)
+                if act is None:
+                    raise _NotPlain("unexpected token")
+                if act >= 0:
+                    states.append(act)
+                    values.append(value)
+                    metas.append(meta)
+                    break
+                rule = rules[~act]
+                if rule[0] is _PASS:  # `?rule: child`: the child stands for the rule
+                    states[-1] = gotos[states[-2]][rule[2]]
+                else:
+                    reduce(rule, path, states, values, metas)
+        while True:
+            act = actions[states[-1]].get("$END")
+            if act is None or act >= 0:
+                raise _NotPlain("unexpected end of file")
+            rule = rules[~act]
+            if rule[0] is _PASS:
+                states[-1] = gotos[states[-2]][rule[2]]
+            else:
+                reduce(rule, path, states, values, metas)
+            if states[-1] == self.end_state:
+                break
+        if metas[-1][4] > limits.MAX_NESTING * 3:  # what limits.tree_too_deep refuses
+            raise _NotPlain("nested too deep")
+        return values[-1]
+
+    def _reduce(self, rule: tuple, path: str, states: list, values: list, metas: list) -> None:
+        kind, size, origin, include, nones, build = rule
+        if size:
+            kids, kid_metas = values[-size:], metas[-size:]
+            del values[-size:], metas[-size:], states[-size:]
+        else:
+            kids, kid_metas = [], []
+        start = end = None
+        height = -1
+        for m in kid_metas:
+            if m[0] is not None:
+                if start is None:
+                    start = m
+                end = m
+            if m[4] > height:
+                height = m[4]
+        if include is None:
+            children = kids
+        else:
+            children = []
+            for i, splice, before in include:
+                if before:
+                    children.extend([None] * before)
+                if splice:
+                    children.extend(kids[i])
+                else:
+                    children.append(kids[i])
+            if nones:
+                children.extend([None] * nones)
+        if kind is _SPLICE:
+            value = children
+        else:
+            height += 1
+            if start is None:
+                span = Span(path, 0, 0, 0, 0)
+            else:
+                span = Span(path, start[0], start[1], end[2], end[3])
+            value = build(span, children)
+        if start is None:
+            meta = (None, None, None, None, height)
+        else:
+            meta = (start[0], start[1], end[2], end[3], height)
+        states.append(self.gotos[states[-1]][origin])
+        values.append(value)
+        metas.append(meta)
+
+
+@functools.lru_cache(maxsize=1)
+def _driver() -> _Driver | None:
+    try:
+        return _Driver(_lark())
+    except _Unsupported:
+        return None
 
 
 def _comment_start(line: str) -> int | None:
