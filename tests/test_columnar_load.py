@@ -165,6 +165,21 @@ def test_accepted_files_take_the_fast_path(tmp_path, monkeypatch, deals):
     assert got["deals"].equals(want[1]["deals"])
 
 
+@pytest.mark.parametrize("deals, splitter", [
+    (errors.DEALS_HEADER + '"d1","kam-1","1,000.00"\n', "csv module"),   # 3 cells: not one record of 5
+    (errors.DEALS_HEADER + '"d,1","kam-1","1000.00","2025-01-15",""\n"d""2",kam-1,2,2025-01-16,\n', "polars"),
+    (errors.DEALS_HEADER + '"d\n1","kam-1","1000.00","2025-01-15",""\n', "csv module"),  # quoted newline
+    (errors.DEALS_HEADER + 'd1,kam-1,1,2025-01-15,a"b\n', "csv module"),  # a quote inside an unquoted cell
+])
+def test_quoted_files_are_split_by_polars_when_every_line_is_one_record(tmp_path, monkeypatch, deals, splitter):
+    plan, folder = write(tmp_path, deals)
+    real = fast._split_quoted
+    used = []
+    monkeypatch.setattr(fast, "_split_quoted", lambda *a: used.append("csv module") or real(*a))
+    assert_same(plan, folder)
+    assert (used[:1] or ["polars"])[0] == splitter
+
+
 def test_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
     deals = errors.DEALS_HEADER + '\nd1,kam-1,1,2025-01-15,\n"d\n2",kam-1,3,2025-01-15,\n\nd3,kam-1,4,2025-01-16,\n'
     plan, folder = write(tmp_path, deals)
@@ -370,13 +385,15 @@ def _quote(cell, always):
 @st.composite
 def csv_files(draw, columns):
     order = draw(st.permutations(columns))
-    quote_all = draw(st.integers(0, 3)) == 0
+    quoting = draw(st.sampled_from(["needed", "needed", "all", "some"]))
     bad_odds = draw(st.sampled_from([0, 0, 10, 40]))
     lines = [",".join(order)]
     for row in range(draw(st.integers(0, 5))):
         if draw(st.integers(0, 9)) == 0:
             lines.append(draw(st.sampled_from(["", "", "  ", ",,", ",,,,,,,", "x"])))
-        lines.append(",".join(_quote(draw(cells(c, row, bad_odds)), quote_all) for c in order))
+        lines.append(",".join(_quote(draw(cells(c, row, bad_odds)),
+                                     quoting == "all" or (quoting == "some" and draw(st.booleans())))
+                              for c in order))
     text = draw(st.sampled_from(["\n", "\r\n"])).join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
     return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8")
 

@@ -11,8 +11,9 @@ vectorised checks (header, cell counts, blank lines, regexes and casts per type,
 places per currency, key and unique columns, references, limits). Whatever it cannot vouch
 for (a doubt: a bad cell, a blank line with too many commas, a CR inside a line, a JSON
 input, a value beyond the Decimal range...) goes to the strict loader: its diagnostics are raised as they are, and when it
-accepts the file its Table is converted (`frames_from_tables`). A file with quotes is split
-by Python's csv module (the strict loader's parser), without quotes by polars. Amounts are
+accepts the file its Table is converted (`frames_from_tables`). polars splits a file without
+quotes, or one whose every line is one well-formed record; a file with a quoted newline (or a
+quote inside a cell) is split by Python's csv module, the strict loader's parser. Amounts are
 read as text and cast to Decimal, never through a float.
 """
 from __future__ import annotations
@@ -171,9 +172,12 @@ def _read(path: str) -> bytes:
 def _raw_cells(spec: InputTable, path: str) -> tuple[pl.DataFrame, pl.Series]:
     """(declared columns as strings, non-blank records only; their line numbers)."""
     blob = _read(path)
-    if b'"' in blob:
+    if b'"' not in blob:
+        return _split_plain(spec, blob)
+    try:
+        return _split_plain(spec, blob, quoted=True)
+    except Doubt:  # a quoted newline, a quote inside a cell...: the csv module splits it
         return _split_quoted(spec, blob)
-    return _split_plain(spec, blob)
 
 
 def _positions(spec: InputTable, header: list) -> dict:
@@ -187,26 +191,29 @@ def _positions(spec: InputTable, header: list) -> dict:
     return positions
 
 
-def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
-    """No quote in the file: one physical line is one record, split on commas by polars."""
-    opts = dict(has_header=False, quote_char=None, infer_schema=False, empty_string_is_null=False)
-    try:
-        cells = pl.read_csv(blob, **opts)  # a line with more cells than the header raises
+def _split_plain(spec: InputTable, blob: bytes, quoted: bool = False) -> tuple[pl.DataFrame, pl.Series]:
+    """One physical line is one record, split by polars: a file without quotes, or one whose
+    every line is a well-formed record (quoted cells whole, `""` inside, no quoted newline)."""
+    opts = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
+    try:  # a line with more cells than the header raises
+        cells = pl.read_csv(blob, quote_char='"' if quoted else None, **opts)
     except pl.exceptions.PolarsError:
         raise Doubt("polars") from None
     lines = blob.count(b"\n") + (not blob.endswith(b"\n"))
     if cells.height != lines:
         raise Doubt("line count")
     width = cells.width
-    positions = _positions(spec, list(cells.row(0)))
     blank = _blank_rows(cells)
-    if blank is None:  # no blank line: every line has width cells iff the commas add up
+    if quoted:
+        _check_quoted_lines(blob, width)
+    elif blank is None:  # no blank line: every line has width cells iff the commas add up
         if blob.count(b",") != (width - 1) * lines:
             raise Doubt("cell count")
     else:
-        commas = pl.read_csv(blob, separator="\x00", **opts).to_series().str.count_matches(",", literal=True)
+        commas = _lines(blob).str.count_matches(",", literal=True)
         if ((commas != width - 1) & ~blank).any():
             raise Doubt("cell count")
+    positions = _positions(spec, list(cells.row(0)))
     longest, cr = csv.field_size_limit(), b"\r" in blob  # polars drops the CR of a CRLF only
     if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()
                     | (pl.any_horizontal(pl.all().str.contains("\r", literal=True)).any() if cr else False)).item():
@@ -217,6 +224,25 @@ def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series
         cells = cells.filter(~blank)
     cells = cells[1:]
     return cells.drop("__row"), cells["__row"]
+
+
+def _lines(blob: bytes) -> pl.Series:
+    """The physical lines of the file, as written (a CRLF's CR dropped)."""
+    return pl.read_csv(blob, separator="\x00", quote_char=None, has_header=False, infer_schema=False,
+                       empty_string_is_null=False).to_series()
+
+
+_CELL = r'(?:"(?:[^"]|"")*"|[^",]*)'
+
+
+def _check_quoted_lines(blob: bytes, width: int) -> None:
+    """Doubt unless every line is `width` well-formed cells, or blank without quotes (the
+    csv module and polars then split it the same way, one line per record)."""
+    record = f"^{_CELL}(?:,{_CELL}){{{width - 1}}}$"
+    blank = "^[" + _WS[1:-1] + ",]*$"
+    lines = _lines(blob)
+    if not (lines.str.contains(record) | lines.str.contains(blank)).all():
+        raise Doubt("a line that is not one well-formed record")
 
 
 def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
