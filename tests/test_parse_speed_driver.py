@@ -94,3 +94,14 @@ def test_too_deep_is_left_to_the_reference_path():
     with pytest.raises(KamError) as err:
         parse(text, "d.kam")
     assert err.value.diagnostics[0].code == "KR005"
+
+
+def test_limits_prefilter_never_skips_a_problem():
+    """`_surely_within_limits` says True only where limits.plan_text_problem finds nothing."""
+    from kamrules import limits
+    from kamrules.parser import _surely_within_limits
+    rng = random.Random(9)
+    alphabet = ["(", ")", "[", "]", '"', "#", "\n", "a", " ", "\\"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) * rng.randrange(1, 40) for _ in range(rng.randrange(1, 12)))
+        assert _surely_within_limits(text) == (limits.plan_text_problem(text, "x") is None), text
