@@ -359,8 +359,10 @@ class Checker(CallChecks):
         return t
 
     def _expr_inner(self, node, scope) -> T.Type:
-        m = getattr(self, "_e_" + type(node).__name__)
-        return m(node, scope)
+        method = _RULES.get(type(node))  # one dict lookup per node, not a name built and looked up
+        if method is None:
+            method = _RULES[type(node)] = getattr(Checker, "_e_" + type(node).__name__)
+        return method(self, node, scope)
 
     def _e_Number(self, node, scope):
         return T.RATE if node.percent else T.NUMBER
@@ -657,6 +659,9 @@ class Checker(CallChecks):
 
         walk(e)
         return found
+
+
+_RULES: dict = {}  # AST node type -> Checker._e_<Type>, filled on first use
 
 
 def _children(x):
