@@ -1,13 +1,21 @@
 """The two columnar pipelines of the benchmark (bench/dataframe.py in polars,
 bench/duckdb_pipeline.py in DuckDB SQL) compute the same payouts to the cent and print the
 same CSV text; bench/engines.py times them stage by stage and refuses to report when they
-disagree. No timing is asserted."""
+disagree. No timing is asserted.
+
+polars and DuckDB run only in child processes (spawned, or a subprocess), never in the
+pytest process: later tests fork it (bench/run.py's peak RSS child, `--jobs`), and a forked
+child of a process whose polars thread pool has run deadlocks in its first polars call."""
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -32,9 +40,17 @@ def xs_folder(tmp_path_factory):
     return workload.data_folder("XS", 7, str(tmp_path_factory.mktemp("bench-data")))
 
 
-def test_duckdb_and_polars_agree_to_the_cent_and_print_the_same_csv(xs_folder):
-    polars_out = dataframe.compute(xs_folder, XS_MONTHS)
-    duck_out = duckdb_pipeline.compute(xs_folder, XS_MONTHS)
+@pytest.fixture(scope="module")
+def isolated():
+    """isolated(fn, *args): fn(*args) in a spawned process (see the module docstring)."""
+    with ProcessPoolExecutor(max_workers=1,
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield lambda fn, *args: pool.submit(fn, *args).result()
+
+
+def test_duckdb_and_polars_agree_to_the_cent_and_print_the_same_csv(xs_folder, isolated):
+    polars_out = isolated(dataframe.compute, xs_folder, XS_MONTHS)
+    duck_out = isolated(duckdb_pipeline.compute, xs_folder, XS_MONTHS)
     # 200 payees, ~2% without targets, 2 months, 2 components
     assert 2 * 2 * 190 <= len(duck_out) <= 2 * 2 * 200
     assert duck_out == polars_out
@@ -46,13 +62,13 @@ def test_duckdb_and_polars_agree_to_the_cent_and_print_the_same_csv(xs_folder):
     assert duck_out == handwritten.compute(handwritten.load(xs_folder), XS_MONTHS)
 
 
-def test_the_staged_polars_pipeline_is_bench_dataframe(xs_folder):
-    seconds, out, text = engines.run_staged("polars", xs_folder, XS_MONTHS)
+def test_the_staged_polars_pipeline_is_bench_dataframe(xs_folder, isolated):
+    seconds, out, text = isolated(engines.run_staged, "polars", xs_folder, XS_MONTHS)
     assert set(seconds) == {"load", "aggregate", "curve", "output", "rest", "total"}
     assert seconds["rest"] == seconds["curve"] + seconds["output"]
-    assert out == dataframe.compute(xs_folder, XS_MONTHS)
+    assert out == isolated(dataframe.compute, xs_folder, XS_MONTHS)
     assert text == dataframe.to_csv(out)
-    _, duck_out, duck_text = engines.run_staged("duckdb", xs_folder, XS_MONTHS)
+    _, duck_out, duck_text = isolated(engines.run_staged, "duckdb", xs_folder, XS_MONTHS)
     assert duck_out == out and duck_text == text
 
 
@@ -61,7 +77,7 @@ def _write(folder, name, header, *rows):
         fh.write("\n".join([header, *rows]) + "\n")
 
 
-def test_a_half_cent_tie_rounds_up_in_both_engines(tmp_path):
+def test_a_half_cent_tie_rounds_up_in_both_engines(tmp_path, isolated):
     """0.7 x 1.20 EUR x 50% / 12 = 0.035 EUR exactly: half up gives 0.04 (in binary floating
     point it is 0.034999..., which gives 0.03)."""
     _write(tmp_path, "people", "payee_id,name,annual_variable", "kam-1,Ann,1.20")
@@ -75,8 +91,8 @@ def test_a_half_cent_tie_rounds_up_in_both_engines(tmp_path):
     want = {("kam-1", "2025-01", "nrr"): Decimal("0.04"),
             ("kam-1", "2025-01", "upsell"): Decimal("0.00")}
     assert handwritten.compute(handwritten.load(str(tmp_path)), 1) == want
-    assert dataframe.compute(str(tmp_path), 1) == want
-    assert duckdb_pipeline.compute(str(tmp_path), 1) == want
+    assert isolated(dataframe.compute, str(tmp_path), 1) == want
+    assert isolated(duckdb_pipeline.compute, str(tmp_path), 1) == want
     assert duckdb_pipeline.to_csv(want).splitlines()[1:] == [
         "kam-1,2025-01,nrr,0.04,EUR", "kam-1,2025-01,upsell,0.00,EUR",
         "kam-1,2025-01,total,0.04,EUR"]
@@ -100,7 +116,9 @@ def test_engines_reports_every_stage_of_both_engines(tmp_path):
     assert (tmp_path / "XS-7" / "deals.csv").read_text().count("\n") == 2001
 
 
-def test_engines_refuses_to_report_when_duckdb_is_a_cent_off(xs_folder, monkeypatch, capsys):
+def _engines_main_with_duckdb_a_cent_off(argv):
+    """(exit code, stdout, stderr) of engines.main when DuckDB's first payout is a cent
+    off (run in a spawned process: module level so that it can be pickled)."""
     real = duckdb_pipeline.collect
 
     def off_by_a_cent(con):
@@ -108,12 +126,23 @@ def test_engines_refuses_to_report_when_duckdb_is_a_cent_off(xs_folder, monkeypa
         key = sorted(out)[0]
         out[key] += Decimal("0.01")
         return out
-    monkeypatch.setattr(duckdb_pipeline, "collect", off_by_a_cent)
-    no_fork = {"import": 0.0, "engine": 0.0, "full": 0.0}  # no fork of the pytest process
-    monkeypatch.setattr(engines, "peak_rss_child", lambda *a: (no_fork, 0.0))
-    code = engines.main(["--size", "XS", "--reps", "1", "--json",
-                         "--data-root", os.path.dirname(xs_folder)])
-    captured = capsys.readouterr()
+    no_fork = {"import": 0.0, "engine": 0.0, "full": 0.0}  # no peak RSS children here
+    real_rss = engines.peak_rss_child
+    duckdb_pipeline.collect = off_by_a_cent
+    engines.peak_rss_child = lambda *a: (no_fork, 0.0)
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = engines.main(argv)
+    finally:  # the spawned process serves the module's other tests too
+        duckdb_pipeline.collect, engines.peak_rss_child = real, real_rss
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_engines_refuses_to_report_when_duckdb_is_a_cent_off(xs_folder, isolated):
+    code, out, err = isolated(_engines_main_with_duckdb_a_cent_off,
+                              ["--size", "XS", "--reps", "1", "--json",
+                               "--data-root", os.path.dirname(xs_folder)])
     assert code == 1
-    assert captured.out == ""
-    assert "MISMATCH duckdb" in captured.err and "CSV texts" in captured.err
+    assert out == ""
+    assert "MISMATCH duckdb" in err and "CSV texts" in err
