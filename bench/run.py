@@ -66,23 +66,19 @@ def interleaved(reps: int, **fns):
 
 
 def peak_rss_child(folder: str, jobs: int) -> tuple[float, float]:
-    """(peak RSS in MB, seconds) of `kamrules run` end to end in a fresh forked child."""
+    """(peak RSS in MB, seconds) of `kamrules run` end to end in a fresh child process
+    (spawned, not forked: a fork of a process whose polars thread pool ran can deadlock)."""
+    import subprocess
     out = tempfile.mktemp(suffix=".csv")
     t = time.perf_counter()
-    pid = os.fork()
-    if pid == 0:  # child: nothing loaded yet but the modules
-        try:
-            from kamrules.cli import main
-            code = main(["run", PLAN, "--data", folder, "--jobs", str(jobs), "--quiet", "-o", out])
-        except BaseException:
-            code = 3
-        os._exit(code)
-    _, status = os.waitpid(pid, 0)
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(HERE))
+    res = subprocess.run([sys.executable, "-m", "kamrules", "run", PLAN, "--data", folder, "--jobs", str(jobs),
+                          "--quiet", "-o", out], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - t
     if os.path.exists(out):
         os.unlink(out)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"kamrules run failed in the child (exit {os.waitstatus_to_exitcode(status)})")
+    if res.returncode != 0:
+        raise SystemExit(f"kamrules run failed in the child (exit {res.returncode}): {res.stderr[-500:]}")
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, seconds
 
 

@@ -19,7 +19,7 @@ from conftest import EXAMPLES, PLANS, ROOT  # noqa: E402
 from kamrules.cli import main  # noqa: E402
 from kamrules.columnar.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
 from kamrules.columnar.frame import DEC, Fallback, round_expr  # noqa: E402
-from kamrules.columnar.convert import frames_from_tables  # noqa: E402
+from kamrules.columnar.load import frames_from_tables  # noqa: E402
 from kamrules.commands.common import load  # noqa: E402
 from kamrules.data import load_data  # noqa: E402
 from kamrules.diagnostics import KamError  # noqa: E402

@@ -23,7 +23,7 @@ from .frame import DEC, Col, Ctx, Fallback, Frame, PeriodRef, Rows, Unsupported,
 
 def empty_frames(plan: CheckedPlan) -> dict:
     """Empty tables with the plan's schema (for check_supported)."""
-    from .convert import DTYPES
+    from .load import DTYPES
     out = {}
     for name, spec in plan.inputs.items():
         schema = {c: DTYPES[s.type.kind] for c, s in spec.columns.items()}

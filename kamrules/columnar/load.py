@@ -3,7 +3,7 @@ loader (kamrules.data.load_data, then the `references` check of engine.integrity
 them.
 
 Each declared column, in declaration order, typed (text and period as String, money, number,
-rate and count as Decimal(38, 20), date as Date, bool as Boolean; a period is its key
+rate and count as Decimal(38, SCALE) (the engine's scale, 24), date as Date, bool as Boolean; a period is its key
 `kind:start`), then `__row` (the line number a data.Row would have) and `__id` (data.Row.id).
 
 The fast path reads a CSV file with polars, every cell as a string, and vouches for it with
@@ -32,14 +32,11 @@ from ..engine.integrity import check_integrity
 from ..ir import CheckedPlan, InputTable
 from ..money import Money
 from ..source import Span
+from .frame import PLACES
 
-try:
-    from .frame import Fallback
-except ImportError:  # the engine's module is not there: load.py still works alone
-    class Fallback(Exception):
-        """A value the columnar engine cannot hold (the caller runs the interpreter)."""
+from .frame import Fallback
 
-SCALE = 20
+SCALE = PLACES  # the engine's column scale (frame.DEC)
 INT_DIGITS = 38 - SCALE
 DECIMAL = pl.Decimal(38, SCALE)
 NUMERIC = ("money", "number", "rate", "count")
@@ -108,7 +105,7 @@ def _strict_frames(plan: CheckedPlan, folder: str, names: list, max_rows: int | 
 
 def frames_from_tables(plan: CheckedPlan, tables: dict) -> dict[str, pl.DataFrame]:
     """Loaded tables (data.Table) as the frames load_frames gives, for the tables given.
-    Raises Fallback for a number beyond Decimal(38, 20)."""
+    Raises Fallback for a number beyond Decimal(38, SCALE)."""
     return {name: _frame_from_table(plan.inputs[name], table) for name, table in tables.items()}
 
 
@@ -323,7 +320,7 @@ def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]
 
 
 def _number_shape(kind: str, currency: str | None) -> str:
-    """A regex for the numbers data.parse_value accepts that also fit Decimal(38, 20) (at
+    """A regex for the numbers data.parse_value accepts that also fit Decimal(38, SCALE) (at
     most 40 characters, so no length check is needed)."""
     if kind == "count":
         places, zeros = 0, SCALE

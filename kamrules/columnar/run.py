@@ -25,16 +25,8 @@ from .trace import write_trace
 
 
 def load(plan: CheckedPlan, folder: str) -> dict:
-    """The plan's inputs as frames (fast loader when present, else the strict one)."""
-    try:
-        from .load import load_frames
-    except ImportError:
-        from ..data import load_data
-        from ..engine.integrity import check_integrity
-        from .convert import frames_from_tables
-        tables = load_data(plan, folder)
-        check_integrity(plan, tables)
-        return frames_from_tables(plan, tables)
+    """The plan's inputs as frames, validated like the strict loader (columnar.load)."""
+    from .load import load_frames
     return load_frames(plan, folder)
 
 
