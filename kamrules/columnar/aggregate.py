@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from .. import ast
-from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _date_keys, _null_err, _or, dec
+from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _null_err, _period_starts, _or, dec
 
 _MAX_CROSS = 20_000_000
 
@@ -314,8 +314,8 @@ def _link(frame, c, ctx):
                 rv = frame.ev(c.left, ctx)
                 if isinstance(rv, Col) and rv.kind == "date" and rv.err is None:
                     kind, fiscal = frame.chain_kind(fv.chain), frame.plan.fiscal_start
-                    key = rv.expr.map_batches(lambda s: _date_keys(s, kind, fiscal), return_dtype=pl.String)
-                    return key, pl.col(frame.period_chain(fv.chain)[0])
+                    key = rv.expr.map_batches(lambda s: _period_starts(s, kind, fiscal), return_dtype=pl.Date)
+                    return key, pl.col(frame.period_chain(fv.chain)[1])  # the period's start date
     return None
 
 

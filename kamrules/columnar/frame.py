@@ -579,11 +579,12 @@ class Frame:
         return result
 
 
-def _date_keys(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
-    """Period keys of a Series of dates (each distinct date converted once)."""
+def _period_starts(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
+    """The start date of the `kind` period each date of s falls in (each distinct date
+    converted once): the join key of `date in period` (a Date, lighter than a text key)."""
     uniq = s.drop_nulls().unique().to_list()
-    mapping = {d: period_key(period_of(d, kind, fiscal)) for d in uniq}
-    return s.replace_strict(mapping, default=None, return_dtype=pl.String)
+    mapping = {d: period_of(d, kind, fiscal).start for d in uniq}
+    return s.replace_strict(mapping, default=None, return_dtype=pl.Date)
 
 
 def round_expr(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
