@@ -172,20 +172,12 @@ def rows_keyed(frame, rows: Rows):
 
 
 def _keyed_fresh(frame, rows: Rows):
+    if not all(_reads_row(frame, _strip(c)) for c in rows.conds):
+        return None
     builder = RowBuilder(frame, rows.table)
-    ctx = Ctx(rows.table, builder=builder)
-    links = []
-    for c in rows.conds:
-        c = _strip(c)
-        if not _reads_row(frame, c):
-            return None
-        link = _link(frame, c, ctx)
-        if link is not None:
-            links.append(link)
-        elif _only_row(frame, c):
-            builder.keep(frame.ev(c, ctx))
-        else:
-            return None
+    links, residual = _classify(frame, rows, builder)
+    if residual:
+        return None
     table = builder.df.with_columns(*[r.alias(f"__k{i}") for i, (r, _) in enumerate(links)])
     return table, [f.alias(f"__k{i}") for i, (_, f) in enumerate(links)]
 
@@ -224,19 +216,7 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys):
 def _join_fresh(frame, rows: Rows):
     builder = RowBuilder(frame, rows.table)
     ctx = Ctx(rows.table, builder=builder)
-    links, residual = [], []
-    for c in rows.conds:
-        c = _strip(c)
-        if not _reads_row(frame, c):
-            residual.append(c)  # reads no row: a frame condition, checked after the join
-            continue
-        link = _link(frame, c, ctx)
-        if link is not None:
-            links.append(link)
-        elif _only_row(frame, c):
-            builder.keep(frame.ev(c, ctx))
-        else:
-            residual.append(c)
+    links, residual = _classify(frame, rows, builder)
     table = builder.df
     fkeys = []
     for i, (row_expr, frame_expr) in enumerate(links):
@@ -261,6 +241,26 @@ def _join_fresh(frame, rows: Rows):
             raise Fallback("a filter that fails on a row")
         joined = joined.filter(c.expr.fill_null(False))
     return joined
+
+
+def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
+    """Split the conjuncts: the ones that read only the row filter builder's table now;
+    returns (join links, residual conjuncts to check on the rows paired with the frame)."""
+    ctx = Ctx(rows.table, builder=builder)
+    links, residual = [], []
+    for c in rows.conds:
+        c = _strip(c)
+        if not _reads_row(frame, c):
+            residual.append(c)  # reads no row: a frame condition, checked after the join
+            continue
+        link = _link(frame, c, ctx)
+        if link is not None:
+            links.append(link)
+        elif _only_row(frame, c):
+            builder.keep(frame.ev(c, ctx))
+        else:
+            residual.append(c)
+    return links, residual
 
 
 def _only_row(frame, c) -> bool:

@@ -190,7 +190,9 @@ class Frame:
         self.period_cols[chain] = names
         return names
 
-    def period_scalar(self, chain: tuple, attr: str) -> str:
+    def period_scalar(self, chain: tuple, attr: str, dtype=None) -> str:
+        """A column of attribute `attr` (label, is_quarter_end, start...) of the period
+        reached by `chain`, computed once per calculation period."""
         name = "period." + ".".join(chain + (attr,))
         if name not in self.df.columns:
             values = {}
@@ -198,8 +200,9 @@ class Frame:
                 q = p
                 for a in chain:
                     q = _period_attr(q, a)
-                values[k] = _period_attr(q, attr)
-            dtype = pl.Boolean if attr.startswith("is_") else pl.String
+                values[k] = getattr(q, attr) if attr in ("start", "end") else _period_attr(q, attr)
+            if dtype is None:
+                dtype = pl.Boolean if attr.startswith("is_") else pl.String
             self.add(name, pl.col("__pkey").replace_strict(values, return_dtype=dtype))
         return name
 
@@ -323,16 +326,7 @@ class Frame:
         raise Unsupported("this attribute", node)
 
     def period_scalar_date(self, chain: tuple, attr: str) -> str:
-        name = "period." + ".".join(chain + (attr,))
-        if name not in self.df.columns:
-            values = {}
-            for k, p in self.by_key.items():
-                q = p
-                for a in chain:
-                    q = _period_attr(q, a)
-                values[k] = getattr(q, attr)
-            self.add(name, pl.col("__pkey").replace_strict(values, return_dtype=pl.Date))
-        return name
+        return self.period_scalar(chain, attr, pl.Date)
 
     def _Neg(self, node, ctx):
         v = self.ev(node.expr, ctx)
