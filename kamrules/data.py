@@ -16,6 +16,9 @@ Accepted and rejected, on purpose:
   than 40 characters. A Money cell may not carry more decimal places than its currency
   has (EUR 2, JPY 0, KWD 3: `MINOR_UNITS`); trailing zeros are fine (`12.50`, `12.500`).
 - Dates are `YYYY-MM-DD` and must exist (2025-02-30 is rejected).
+- Parquet (`input deals from "deals.parquet"`, needs polars): read through
+  kamrules.parquet as the same text cells, so the same rules apply; float columns are
+  refused.
 - JSON (`input deals from "deals.json"`): an array of flat objects, one per row; a key
   absent or `null` is an empty cell. Numbers are read from their text into Decimal (never
   float) with the same rules as CSV cells, so `1e5` and `1.005` (EUR) are rejected too;
@@ -40,6 +43,7 @@ from .calendar import parse_period
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .ir import CheckedPlan, InputTable
 from .money import Money
+from .parquet import is_parquet, parquet_cells
 from .source import Span
 
 _DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
@@ -244,7 +248,7 @@ def _missing_file(spec: InputTable, path: str):
         return KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which {what}",
                                     spec.span, "check the file's permissions and that it is a file")])
     folder = os.path.dirname(path) or "."
-    present = sorted(f for f in os.listdir(folder) if f.endswith((".csv", ".json"))) \
+    present = sorted(f for f in os.listdir(folder) if f.endswith((".csv", ".json", ".parquet"))) \
         if os.path.isdir(folder) else []
     hint = did_you_mean(os.path.basename(path), present)
     if hint is None:
@@ -348,6 +352,8 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
     """Read and validate one input file (CSV, or JSON when the name ends in .json)."""
     if path.lower().endswith(".json"):
         return _load_json(spec, path, fiscal_start, max_rows)
+    if is_parquet(path):
+        return _load_parquet(spec, path, fiscal_start, max_rows)
     loader = _Loader(spec, path, fiscal_start, max_rows)
     try:
         fh = open(path, encoding="utf-8-sig", newline="")
@@ -394,6 +400,21 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
         except UnicodeDecodeError:
             raise KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
                                        "export the CSV as UTF-8")]) from None
+    if loader.diags:
+        raise KamError(loader.diags)
+    return Table(spec, path, loader.rows)
+
+
+def _load_parquet(spec: InputTable, path: str, fiscal_start: int, max_rows: int | None) -> Table:
+    """A Parquet file's cells (kamrules.parquet) validated like CSV cells."""
+    loader = _Loader(spec, path, fiscal_start, max_rows)
+    cells, rows = parquet_cells(spec, path)
+    names = list(spec.columns)
+    for line, record in zip(rows.to_list(), cells.iter_rows()):
+        loader.check_count(line)
+        loader.add(line, {name: (cell, i + 1) for i, (name, cell) in enumerate(zip(names, record))})
+        if loader.full():
+            break
     if loader.diags:
         raise KamError(loader.diags)
     return Table(spec, path, loader.rows)

@@ -31,6 +31,7 @@ from ..diagnostics import Diagnostic, KamError
 from ..engine.integrity import check_integrity
 from ..ir import CheckedPlan, InputTable
 from ..money import Money
+from ..parquet import is_parquet, parquet_cells
 from ..source import Span
 from .frame import PLACES
 
@@ -143,7 +144,10 @@ def period_key(p) -> str:
 def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None) -> pl.DataFrame:
     if path.lower().endswith(".json"):
         raise Doubt("JSON")
-    raw, lines = _raw_cells(spec, path)
+    if is_parquet(path):
+        raw, lines = parquet_cells(spec, path)
+    else:
+        raw, lines = _raw_cells(spec, path)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
     return _typed(plan, spec, raw, lines)
