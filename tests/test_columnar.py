@@ -29,7 +29,8 @@ from kamrules.money import quantize  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
 ALL_PLANS = sorted(PLANS.glob("*.kam")) + [ROOT / "bench" / "abtasty-monthly.kam"]
-RUNS_COLUMNAR = {"abtasty-kam", "emotion-ai-challenge", "equipment-colour-grid", "kam-capped",
+RUNS_COLUMNAR = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee",
+                 "emotion-ai-challenge", "equipment-colour-grid", "kam-capped",
                  "kam-uncapped", "multi-year-booster", "abtasty-monthly"}
 
 
@@ -125,6 +126,9 @@ component commission = weighted * rate
 component bonus = payee.base * payout(ratio) / 3
 component top = if n >= 2 then min(best, 500 EUR) * 1% else 0 EUR
 component seventh = round(total / 7, {step}, {mode})
+let late = count(won where close_date - period.start > 30)
+component late_fee = if n >= 2 then sum(people[payee_id].base * 1% for deals where close_date in period)
+                     else late * 1 EUR
 """
 
 amounts = st.decimals(min_value=Decimal("-500"), max_value=Decimal("5000"), places=2)
@@ -137,7 +141,7 @@ people_st = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
                      min_size=1, max_size=3, unique_by=lambda t: t[0])
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(people=people_st, deals=deals_st, mode=st.sampled_from(
     ["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]),
     step=st.sampled_from(["cent", "unit", "0.05", "5"]))

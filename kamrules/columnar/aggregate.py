@@ -217,12 +217,12 @@ def _join_fresh(frame, rows: Rows):
     builder = RowBuilder(frame, rows.table)
     ctx = Ctx(rows.table, builder=builder)
     links, residual = _classify(frame, rows, builder)
+    res_cols = [frame.ev(c, ctx) for c in residual]  # before: they may add helper columns
     table = builder.df
     fkeys = []
     for i, (row_expr, frame_expr) in enumerate(links):
         table = table.with_columns(row_expr.alias(f"__k{i}"))
         fkeys.append(frame_expr.alias(f"__k{i}"))
-    res_cols = [frame.ev(c, ctx) for c in residual]
     exprs = [c.expr for c in res_cols] + [c.err for c in res_cols if c.err is not None]
     needed = set()
     for e in exprs:

@@ -298,6 +298,10 @@ class Frame:
                 raise Unsupported("nested rows", node)
             return self._column(r[2], r[3], node, ctx)
         obj_node = node.obj
+        while isinstance(obj_node, ast.Paren):
+            obj_node = obj_node.expr
+        if r[0] == "field" and isinstance(obj_node, ast.Index):
+            return self._lookup(obj_node, node.name, ctx)
         if r[0] in ("row_id", "field"):
             if not (isinstance(obj_node, ast.Name) and self.plan.resolution.get(id(obj_node)) == ("payee",)):
                 raise Unsupported("a field of a looked-up row", node)
@@ -324,6 +328,31 @@ class Frame:
             col = self.period_scalar(obj.chain, name)
             return Col(pl.col(col), None, "bool" if name.startswith("is_") else "text")
         raise Unsupported("this attribute", node)
+
+    def _lookup(self, index, column: str, ctx) -> Col:
+        """`table[key].column`: a left join on the table's key, added to the frame (or to the
+        rows being filtered); a key that no row has stops the interpreter (KR405)."""
+        table = index.obj.id
+        spec = self.plan.inputs[table]
+        col_spec = spec.columns[column]
+        if spec.key is None or col_spec.type.kind == "period":
+            raise Unsupported("a lookup in a table without a key, or of a Period column", index)
+        if col_spec.type.kind == "money" and col_spec.type.currency not in (None, self.plan.currency):
+            raise Unsupported("an amount in another currency", index)
+        key = self.ev(index.key, ctx)
+        if not isinstance(key, Col):
+            raise Unsupported("a lookup by rows or periods", index)
+        name = self.fresh("lk.")
+        src = self.frames[table].select(pl.col(spec.key).alias("__lk"), pl.col(column).alias(name),
+                                        pl.lit(True).alias(name + "?"))
+        owner = self if ctx.table is None else ctx.builder
+        if owner is None:
+            raise Unsupported("a lookup here", index)
+        found = owner.df.select(key.expr.alias("__lk")).join(src, on="__lk", how="left",
+                                                           maintain_order="left")
+        owner.df = owner.df.with_columns(found[name], found[name + "?"].fill_null(False))
+        missing = key.expr.is_not_null() & ~pl.col(name + "?")
+        return Col(pl.col(name), _or(key.err, missing), col_spec.type.kind, True)
 
     def period_scalar_date(self, chain: tuple, attr: str) -> str:
         return self.period_scalar(chain, attr, pl.Date)
@@ -381,8 +410,13 @@ class Frame:
             x, y = snap(a), snap(b)
             e = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
             return Col(e, err, "bool")
+        if a.kind == "date" and b.kind == "date" and op == "-":
+            return Col((a.expr - b.expr).dt.total_days().cast(pl.Int64).cast(DEC), err, "number")
+        if a.kind == "date" and op in "+-" and b.kind in NUMERIC:
+            days = pl.duration(days=b.expr.cast(pl.Int64))
+            return Col(a.expr + days if op == "+" else a.expr - days, err, "date")
         if a.kind == "date" or b.kind == "date":
-            raise Unsupported("date arithmetic", node)
+            raise Unsupported("this date arithmetic", node)
         kind = self._kind(node)
         if op == "+":
             return Col(a.expr + b.expr, err, kind)
