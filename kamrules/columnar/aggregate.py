@@ -14,7 +14,7 @@ from __future__ import annotations
 import polars as pl
 
 from .. import ast
-from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _null_err, _period_starts, _or, dec
+from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _period_starts, dec
 
 _MAX_CROSS = 20_000_000
 

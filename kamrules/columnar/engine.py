@@ -17,7 +17,7 @@ import polars as pl
 
 from ..ir import CheckedPlan
 from ..trace import Payout
-from .frame import DEC, Col, Ctx, Fallback, Frame, PeriodRef, Rows, Unsupported, _or, _truth, period_key, round_expr, snap
+from .frame import DEC, Col, Ctx, Fallback, Frame, Unsupported, _or, _truth, period_key, round_expr, snap
 
 
 

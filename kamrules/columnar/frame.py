@@ -32,7 +32,6 @@ PLACES = 24
 SNAP = 16
 NUMERIC = ("money", "number", "rate", "count")
 ZERO = Decimal(0)
-_MAX_CROSS = 20_000_000
 
 
 class Unsupported(Exception):
