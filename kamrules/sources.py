@@ -19,7 +19,8 @@ module: the interpreter's loader (kamrules.data), the columnar loader, Parquet, 
   regular file: stat first, then open with O_NONBLOCK (and O_NOFOLLOW on the real path),
   then fstat again (the file may have been swapped in between). A FIFO, a device or a
   socket is KR412; a folder, a missing or an unreadable file is KR401 (the file the input
-  needs is not there), with the data files of that folder as a hint.
+  needs is not there), with the data files of that folder as a hint. Every reader reads
+  the file object it returns (polars reads a Parquet input from it, not from the path).
 - `open_regular(path)`: the same opener for any file kamrules only reads (the plan file,
   the hash of an input): NotRegular for anything but a regular file.
 
@@ -169,13 +170,6 @@ def open_input(spec: InputTable, path: str, binary: bool = False, encoding: str 
         raise not_regular(spec, path, err.mode) from None
     except OSError:
         raise missing_file(spec, path) from None
-
-
-def check_regular(spec: InputTable, path: str) -> str:
-    """For readers that open the file themselves (polars on Parquet): the real path to read,
-    or the KamError open_input would raise."""
-    open_input(spec, path, binary=True).close()
-    return os.path.realpath(path)
 
 
 def not_regular(spec: InputTable, path: str, mode: int) -> KamError:
