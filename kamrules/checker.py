@@ -7,6 +7,7 @@ It runs before any data is read and collects every problem of a plan in one pass
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from . import ast, types as T
@@ -16,7 +17,11 @@ from .ir import CheckedPlan, ColumnSpec, Definition, Filter, InputTable
 from .money import ROUNDING_MODES
 from .source import SourceFile, Span
 from .checker_calls import BUILTINS, ROUND_STEPS, CallChecks, unit_hint as _unit_hint
+from .sources import static_diagnostic
 from .tables import check_decision
+
+# `input NAME from "..."`, blanks and comments between the words: where the file name is
+_FROM_STRING = re.compile(r'input(?:\s|#[^\n]*)+\w+(?:\s|#[^\n]*)+from(?:\s|#[^\n]*)*("(?:[^"\\\n]|\\["\\n])*")')
 
 RESERVED = ("payee", "period")
 KEYWORDS = ("plan", "version", "currency", "payees", "round", "components", "fiscal", "year",
@@ -223,7 +228,25 @@ class Checker(CallChecks):
         if st.key is not None and st.key not in cols:
             self.error("KR104", f"key `{st.key}` is not a column of `{st.name}`", st.span,
                        did_you_mean(st.key, cols))
+        if st.file is not None:
+            bad = static_diagnostic(st.name, st.file, self._file_span(st))
+            if bad is not None:
+                self.diags.append(bad)
         self.inputs[st.name] = InputTable(st.name, st.file or f"{st.name}.csv", st.key, cols, st.span)
+
+    def _file_span(self, st: ast.Input) -> Span:
+        """The span of the string after `from` in an input statement (its own span if not found)."""
+        lines = self.source.text.split("\n")
+        if not 1 <= st.span.line <= len(lines):
+            return st.span
+        start = sum(len(x) + 1 for x in lines[:st.span.line - 1]) + st.span.column - 1
+        m = _FROM_STRING.match(self.source.text, start)
+        if m is None:
+            return st.span
+        before = self.source.text[:m.start(1)]
+        line = before.count("\n") + 1
+        col = m.start(1) - (before.rfind("\n") + 1) + 1
+        return Span(st.span.file, line, col, line, col + len(m.group(1)))
 
     # ------------------------------------------------------------ definitions
     def _def_type(self, name: str) -> T.Type:

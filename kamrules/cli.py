@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 
 from . import __version__
 from .commands import COMMANDS
 from .commands.common import print_diags
 from .diagnostics import KamError
-from .source import SourceFile
+from .parser import plan_source
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,10 +29,10 @@ def _sources(diags) -> dict:
     sources = {}
     for d in diags:
         for span in [d.span] + [s for s, _ in d.related]:
-            if span is not None and span.file.endswith(".kam") and span.file not in sources \
-                    and os.path.exists(span.file):
-                with open(span.file, encoding="utf-8") as fh:
-                    sources[span.file] = SourceFile(span.file, fh.read())
+            if span is not None and span.file.endswith(".kam") and span.file not in sources:
+                source = plan_source(span.file)
+                if source is not None:
+                    sources[span.file] = source
     return sources
 
 

@@ -26,6 +26,8 @@ Accepted and rejected, on purpose:
   Text column and a `true`/`false` outside a Bool column are errors. The row number
   reported is the line where the object starts.
 - Limits (kamrules/limits.py): rows per table, characters per cell.
+- Where the files are and which ones may be read (inside the data folder, regular files
+  only): kamrules/sources.py.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from decimal import Decimal
 
 import attrs
 
-from . import limits
+from . import limits, sources
 from .calendar import parse_period
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .ir import CheckedPlan, InputTable
@@ -242,21 +244,6 @@ def _json_records(path: str, text: str):
         raise err(pos, "has text after the closing `]`")
 
 
-def _missing_file(spec: InputTable, path: str):
-    if os.path.exists(path):
-        what = "is a folder" if os.path.isdir(path) else "cannot be read"
-        return KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which {what}",
-                                    spec.span, "check the file's permissions and that it is a file")])
-    folder = os.path.dirname(path) or "."
-    present = sorted(f for f in os.listdir(folder) if f.endswith((".csv", ".json", ".parquet"))) \
-        if os.path.isdir(folder) else []
-    hint = did_you_mean(os.path.basename(path), present)
-    if hint is None:
-        hint = f"files there: {', '.join(present)}" if present else "check --data points at the folder of CSV exports"
-    return KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which does not exist",
-                                spec.span, hint)])
-
-
 class _Loader:
     """Validates records (CSV rows or JSON objects) against one input's columns."""
 
@@ -349,17 +336,15 @@ class _Loader:
 
 
 def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int | None = None) -> Table:
-    """Read and validate one input file (CSV, or JSON when the name ends in .json)."""
+    """Read and validate one input file (CSV, or JSON when the name ends in .json). `path`
+    comes from kamrules.sources.resolve (inside the data folder); it is opened only if it is
+    a regular file (sources.open_input)."""
     if path.lower().endswith(".json"):
         return _load_json(spec, path, fiscal_start, max_rows)
     if is_parquet(path):
         return _load_parquet(spec, path, fiscal_start, max_rows)
     loader = _Loader(spec, path, fiscal_start, max_rows)
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")
-    except OSError:
-        raise _missing_file(spec, path) from None
-    with fh:
+    with sources.open_input(spec, path) as fh:
         reader = csv.reader(fh, strict=True)
         try:
             header = next(reader, None)
@@ -423,10 +408,8 @@ def _load_parquet(spec: InputTable, path: str, fiscal_start: int, max_rows: int 
 def _load_json(spec: InputTable, path: str, fiscal_start: int, max_rows: int | None) -> Table:
     loader = _Loader(spec, path, fiscal_start, max_rows)
     try:
-        with open(path, encoding="utf-8-sig") as fh:
+        with sources.open_input(spec, path, newline=None) as fh:
             text = fh.read()
-    except OSError:
-        raise _missing_file(spec, path) from None
     except UnicodeDecodeError:
         raise KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
                                    "write the JSON as UTF-8")]) from None
@@ -455,14 +438,13 @@ def _load_json(spec: InputTable, path: str, fiscal_start: int, max_rows: int | N
 
 def load_data(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, Table]:
     """Load every input of the plan from `folder`; collect errors across all tables."""
-    if not os.path.isdir(folder):
-        raise KamError([Diagnostic("KR401", f"data folder {folder} does not exist",
-                                   hint="--data takes the folder that holds the CSV exports")])
+    bad_folder = sources.folder_problem(folder)
+    if bad_folder is not None:
+        raise bad_folder
     tables, diags = {}, []
     for name, spec in plan.inputs.items():
-        path = spec.file if os.path.isabs(spec.file) else os.path.join(folder, spec.file)
         try:
-            tables[name] = load_table(spec, path, plan.fiscal_start, max_rows)
+            tables[name] = load_table(spec, sources.resolve(spec, folder), plan.fiscal_start, max_rows)
         except KamError as err:
             diags.extend(err.diagnostics)
     payees = tables.get(plan.payees_table)

@@ -17,13 +17,14 @@ Comments (`Plan.comments`, one per line) stay attached: a comment on the last li
 statement, input column or table row trails it; any other comment leads the statement (or
 column, row) that follows it. A node kind the formatter does not know raises `FmtError`
 (an internal error, not a user one): the round-trip test over `plans/` catches new syntax.
+A plan that starts with a UTF-8 BOM keeps it (`format_text`).
 """
 from __future__ import annotations
 
 import attrs
 
 from . import ast
-from .parser import parse
+from .parser import BOM, parse
 
 WIDTH = 100
 INDENT = "  "
@@ -433,5 +434,9 @@ def _statement_lines(st: _Stmt) -> list[str]:
 
 
 def format_text(text: str, path: str = "<plan>") -> str:
-    """Parse and format plan text; raises KamError (KR001) on a syntax error."""
-    return format_plan(parse(text, path), text)
+    """Parse and format plan text; raises KamError (KR001) on a syntax error. A leading UTF-8
+    BOM is kept, once: fmt changes the layout, not the encoding (an editor that writes the BOM
+    and fmt agree)."""
+    bom = BOM if text.startswith(BOM) else ""
+    text = text.removeprefix(BOM)
+    return bom + format_plan(parse(text, path), text)

@@ -11,11 +11,10 @@ is the N-1th record.
 """
 from __future__ import annotations
 
-import os
-
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .ir import InputTable
 from .source import Span
+from .sources import open_input
 
 FLOATS = ("Float32", "Float64", "Float16")
 
@@ -32,11 +31,13 @@ def parquet_cells(spec: InputTable, path: str):
         raise KamError([Diagnostic("KR401", f"input `{spec.name}` is a Parquet file ({path}), which "
                                    "needs polars to be read", spec.span,
                                    "pip install 'kamrules[columnar]', or export the table as CSV")]) from None
-    if not os.path.isfile(path):
-        from .data import _missing_file
-        raise _missing_file(spec, path)
+    with open_input(spec, path, binary=True) as fh:  # a regular file inside the folder only
+        return _cells(pl, spec, path, fh)
+
+
+def _cells(pl, spec: InputTable, path: str, fh):
     try:
-        schema = pl.read_parquet_schema(path)
+        schema = pl.read_parquet_schema(fh)
     except Exception as err:  # polars raises several kinds for a damaged file
         raise KamError([Diagnostic("KR403", f"{path} is not a readable Parquet file: {str(err)[:120]}",
                                    Span(path, 1, 1, 1, 2), "export the table again, or as CSV")]) from None
@@ -60,7 +61,8 @@ def parquet_cells(spec: InputTable, path: str):
     if diags:
         raise KamError(diags)
     present = [n for n in spec.columns if n in schema]
-    frame = pl.read_parquet(path, columns=present)
+    fh.seek(0)
+    frame = pl.read_parquet(fh, columns=present)
     cells = frame.select(*[_text(pl, pl.col(n), schema[n]).alias(n) for n in present],
                          *[pl.lit("").alias(n) for n in spec.columns if n not in schema])
     cells = cells.select(list(spec.columns))

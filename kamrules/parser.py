@@ -20,6 +20,7 @@ from lark import Transformer, Token
 from . import ast, limits
 from .diagnostics import Diagnostic, KamError
 from .source import Span, SourceFile
+from .sources import open_regular
 
 WORDS = {
     "PLAN": "`plan`", "VERSION": "`version`", "CURRENCY_KW": "`currency`", "PERIOD_KW": "`period`",
@@ -381,7 +382,9 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
 
 
 def parse(text: str, path: str = "<plan>") -> ast.Plan:
-    """Parse plan text; raise KamError with one KR001 diagnostic on a syntax error."""
+    """Parse plan text; raise KamError with one KR001 diagnostic on a syntax error. A leading
+    UTF-8 BOM is ignored (spans count from after it)."""
+    text = text.removeprefix(BOM)
     if not _surely_within_limits(text):
         too_big = limits.plan_text_problem(text, path)
         if too_big is not None:
@@ -770,11 +773,30 @@ def _comment_start(line: str) -> int | None:
     return None
 
 
-def parse_file(path: str) -> tuple[ast.Plan, SourceFile]:
+BOM = "\ufeff"
+
+
+def read_plan_text(path: str, newline: str | None = None, keep_bom: bool = False) -> str:
+    """A plan file's text without its UTF-8 BOM if it has one (a plan with a BOM is read like
+    one without; keep_bom: as written, for fmt); KR401 when it is missing, not a regular
+    file (never blocks on a FIFO) or not UTF-8."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open_regular(path, binary=False, encoding="utf-8", newline=newline) as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as err:
         raise KamError([Diagnostic("KR401", f"cannot read plan file {path}: {err}",
                                    hint="check the path and that the file is UTF-8 text")]) from None
+    return text if keep_bom else text.removeprefix(BOM)
+
+
+def plan_source(path: str) -> SourceFile | None:
+    """The plan file as a SourceFile (for the lines under a diagnostic), or None if unreadable."""
+    try:
+        return SourceFile(path, read_plan_text(path))
+    except KamError:
+        return None
+
+
+def parse_file(path: str) -> tuple[ast.Plan, SourceFile]:
+    text = read_plan_text(path)
     return parse(text, path), SourceFile(path, text)

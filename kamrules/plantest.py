@@ -38,6 +38,7 @@ from decimal import Decimal
 import attrs
 
 from .data import load_table
+from .sources import resolve
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .engine import evaluate, plan_periods
 from .report.payouts import with_totals
@@ -217,12 +218,13 @@ def load_case_tables(plan, case: Case, settings: dict) -> dict:
                                    hint="`data` is relative to the case folder, e.g. data = \"../acceptance\"")])
     tables, diags = {}, []
     for name, spec in plan.inputs.items():
-        if os.path.isabs(spec.file):
-            path = spec.file
-        else:
-            path = os.path.join(case.folder, spec.file)
+        try:  # inside the case folder, or inside the data folder (kamrules.sources)
+            path = resolve(spec, case.folder)
             if not os.path.exists(path) and base is not None:
-                path = os.path.join(base, spec.file)
+                path = resolve(spec, base)
+        except KamError as err:
+            diags.extend(err.diagnostics)
+            continue
         if not os.path.exists(path):
             where = case.folder + (f" nor in {base}" if base else "")
             diags.append(Diagnostic("KR401", f"input `{name}` needs {spec.file}, which is neither in {where}",

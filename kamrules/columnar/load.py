@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from decimal import Decimal
 
 import attrs
 import polars as pl
 
-from .. import data, limits
+from .. import data, limits, sources
 from ..diagnostics import Diagnostic, KamError
 from ..engine.integrity import check_integrity
 from ..ir import CheckedPlan, InputTable
@@ -69,14 +68,15 @@ class Doubt(Exception):
 
 def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, pl.DataFrame]:
     """One DataFrame per input of the plan, or the KamError the strict path raises."""
-    if not os.path.isdir(folder):
-        data.load_data(plan, folder, max_rows)  # raises the strict diagnostic
+    bad_folder = sources.folder_problem(folder)
+    if bad_folder is not None:
+        raise bad_folder
     frames, doubtful = {}, []
     for name, spec in plan.inputs.items():
         try:
             frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows)
-        except Doubt:
-            doubtful.append(name)
+        except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
+            doubtful.append(name)  # the strict loader words it, in its order
     if doubtful:
         frames.update(_strict_frames(plan, folder, doubtful, max_rows))
     _check_payees(plan, frames, folder)
@@ -85,7 +85,8 @@ def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> 
 
 
 def input_path(spec: InputTable, folder: str) -> str:
-    return spec.file if os.path.isabs(spec.file) else os.path.join(folder, spec.file)
+    """The input's file in the folder (kamrules.sources.resolve: KR006/KR411 outside it)."""
+    return sources.resolve(spec, folder)
 
 
 # ------------------------------------------------------------------ the strict path
@@ -147,18 +148,19 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
     if is_parquet(path):
         raw, lines = parquet_cells(spec, path)
     else:
-        raw, lines = _raw_cells(spec, path)
+        raw, lines = _raw_cells(spec, _read(spec, path))
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
     return _typed(plan, spec, raw, lines)
 
 
-def _read(path: str) -> bytes:
+def _read(spec: InputTable, path: str) -> bytes:
+    """The file's bytes (a regular file only: KR412 at once for a FIFO or a device)."""
     try:
-        with open(path, "rb") as fh:
+        with sources.open_input(spec, path, binary=True) as fh:
             blob = fh.read()
-    except OSError:
-        raise Doubt("unreadable") from None
+    except KamError:
+        raise Doubt("missing, unreadable or not a regular file: the strict loader words it") from None
     if blob.startswith(_BOM):
         blob = blob[len(_BOM):]
     if not blob or b"\x00" in blob:
@@ -170,9 +172,8 @@ def _read(path: str) -> bytes:
     return blob
 
 
-def _raw_cells(spec: InputTable, path: str) -> tuple[pl.DataFrame, pl.Series]:
+def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """(declared columns as strings, non-blank records only; their line numbers)."""
-    blob = _read(path)
     if b'"' not in blob:
         return _split_plain(spec, blob)
     try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 from types import SimpleNamespace
 
 import polars as pl
@@ -19,6 +18,7 @@ from ..data import Row
 from ..engine.run import plan_periods
 from ..ir import CheckedPlan
 from ..report.payouts import COLUMNS, safe_cell
+from ..sources import resolve
 from .engine import evaluate_frames, payouts_list
 from .frame import Unsupported
 from .trace import write_trace
@@ -67,8 +67,7 @@ def columnar_payouts(plan: CheckedPlan, folder: str, period: str | None = None,
         write_trace(frame, trace_dir)
     if payee_ids is not None:
         table = table.filter(pl.col("payee_id").is_in(sorted(payee_ids)))
-    paths = {name: SimpleNamespace(path=spec.file if os.path.isabs(spec.file) else os.path.join(folder, spec.file))
-             for name, spec in plan.inputs.items()}
+    paths = {name: SimpleNamespace(path=resolve(spec, folder)) for name, spec in plan.inputs.items()}
     return table, periods, paths
 
 

@@ -16,7 +16,7 @@ from ..data import load_data
 from ..diagnostics import KamError
 from ..lint import filter_findings, lint, lint_data
 from ..report.findings import FORMATS, Checked, render
-from ..source import SourceFile
+from ..parser import plan_source
 from .common import load
 
 
@@ -36,16 +36,8 @@ def check_one(path: str, data: str | None = None) -> Checked:
         diags = filter_findings(diags, source, config.select, config.ignore)
     except KamError as err:
         diags = list(err.diagnostics)
-        source = source or _read(path)
+        source = source or plan_source(path)
     return Checked(path, source, tuple(diags))
-
-
-def _read(path: str) -> SourceFile | None:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return SourceFile(path, fh.read())
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def cmd_check(args) -> int:

@@ -3,27 +3,25 @@
 `--check` lists the files that would change and exits 1 if any; `--diff` prints a unified
 diff instead of writing (exit 1 if any change); `-` reads stdin and writes stdout. A plan
 with a syntax error is reported (exit 1) and left untouched; files are written atomically.
+A plan that starts with a UTF-8 BOM is formatted like one without and keeps its BOM.
 """
 from __future__ import annotations
 
 import difflib
 import sys
 
-from ..diagnostics import Diagnostic, KamError
+from ..diagnostics import KamError
 from ..fmt import format_text
+from ..parser import BOM, read_plan_text
 from ..source import SourceFile
 from .common import print_diags, write_output
 
 
 def _read(path: str) -> str:
+    """The plan's text as written (a leading BOM included: format_text keeps it)."""
     if path == "-":
         return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8", newline="") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as err:
-        raise KamError([Diagnostic("KR401", f"cannot read plan file {path}: {err}",
-                                   hint="check the path and that the file is UTF-8 text")]) from None
+    return read_plan_text(path, newline="", keep_bom=True)
 
 
 def cmd_fmt(args) -> int:
@@ -36,7 +34,7 @@ def cmd_fmt(args) -> int:
             text = _read(path)
             new = format_text(text, name)
         except KamError as err:
-            print_diags(err.diagnostics, {name: SourceFile(name, text)} if text is not None else {})
+            print_diags(err.diagnostics, {name: SourceFile(name, text.removeprefix(BOM))} if text is not None else {})
             status = 1
             continue
         if new == text:

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from ..diagnostics import render_text
 from ..money import format_amount
 from ..plantest import CaseResult, run_tests
-from ..source import SourceFile
+from ..parser import plan_source
 from .common import write_output
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -41,9 +41,10 @@ def _diag_text(result: CaseResult) -> str:
     sources = {}
     for d in result.diagnostics:
         f = d.span.file if d.span is not None else None
-        if f and f.endswith(".kam") and f not in sources and os.path.exists(f):
-            with open(f, encoding="utf-8") as fh:
-                sources[f] = SourceFile(f, fh.read())
+        if f and f.endswith(".kam") and f not in sources:
+            source = plan_source(f)
+            if source is not None:
+                sources[f] = source
     return "\n".join(render_text(d, sources) for d in result.diagnostics)
 
 

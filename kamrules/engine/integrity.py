@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
 from ..source import Span
+from ..sources import open_regular
 from .evaluator import Evaluator, Problem
 
 MAX_REPORTED = 20
@@ -60,7 +61,7 @@ def _header(path: str) -> list:
     """Column names of a CSV file (to point at the right column); empty if unreadable."""
     import csv
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
+        with open_regular(path, False, "utf-8-sig", "") as fh:  # an input already loaded: inside the folder
             return [h.strip() for h in next(csv.reader(fh), [])]
     except (OSError, UnicodeDecodeError, csv.Error):
         return []

@@ -18,7 +18,9 @@ import json
 import os
 from decimal import Decimal
 
+from ..diagnostics import Diagnostic, KamError
 from ..money import format_amount
+from ..sources import NotRegular, open_regular
 from ..trace import Payout
 
 COLUMNS = ("payee_id", "period", "component", "amount", "currency")
@@ -67,7 +69,7 @@ def to_csv(payouts: list[Payout], suffix: str = "") -> str:
 
 def sha256_file(path: str) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # never blocks: a file swapped for a FIFO is an OSError
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -83,7 +85,14 @@ def run_meta(plan_path: str, plan_name: str, plan_version: str | None, tables: d
     inputs = {}
     for name in sorted(tables):
         path = tables[name].path
-        inputs[name] = {"file": os.path.basename(path), "sha256": sha256_file(path)}
+        try:
+            digest = sha256_file(path)
+        except OSError as err:  # replaced since it was loaded
+            code = "KR412" if isinstance(err, NotRegular) else "KR401"
+            raise KamError([Diagnostic(code, f"input `{name}`: {path} changed while kamrules read it "
+                                       f"({err.strerror or err})", hint="run again on a data folder "
+                                       "nobody is writing to")]) from None
+        inputs[name] = {"file": os.path.basename(path), "sha256": digest}
     return {"kamrules_version": version, "plan": {"name": plan_name, "version": plan_version,
                                                    "file": os.path.basename(plan_path),
                                                    "sha256": sha256_file(plan_path)},
