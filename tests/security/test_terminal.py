@@ -114,13 +114,19 @@ def test_explain_unknown_payee_diagnostic_escaped(capsys, case):
     assert r"x\x1b[2Ky" in err and SHOWN in err  # the argument and the known ids in the hint
 
 
-@pytest.mark.parametrize("command", ["team", "statement"])
-def test_text_reports_escape_ids_names_and_plan_name(capsys, case, command):
+def report(capsys, case, command: str, fmt: str) -> str:
+    """stdout of `team` or `statement --payee EVIL` in format fmt, checked free of raw controls."""
     plan, data = case
     who = ("--payee", EVIL) if command == "statement" else ()
-    code, out, err = cli(capsys, command, plan, "--data", data, "--format", "text", *who)
+    code, out, err = cli(capsys, command, plan, "--data", data, "--format", fmt, *who)
     assert code == 0, err
     assert_safe(out, err)
+    return out
+
+
+@pytest.mark.parametrize("command", ["team", "statement"])
+def test_text_reports_escape_ids_names_and_plan_name(capsys, case, command):
+    out = report(capsys, case, command, "text")
     assert SHOWN in out and r"Ana<b>|x\x1b]0;title\x07" in out and r"Team\x1b[31m bonus" in out
 
 
@@ -132,11 +138,7 @@ def _md_rows(md: str) -> list:
 
 @pytest.mark.parametrize("command", ["team", "statement"])
 def test_markdown_reports_escape_html_and_table_syntax(capsys, case, command):
-    plan, data = case
-    who = ("--payee", EVIL) if command == "statement" else ()
-    code, out, err = cli(capsys, command, plan, "--data", data, "--format", "md", *who)
-    assert code == 0, err
-    assert_safe(out, err)
+    out = report(capsys, case, command, "md")
     assert "<script>" not in out and "<b>" not in out and "&lt;script&gt;" in out
     rows = _md_rows(out)
     assert rows and len({len(r) for r in rows}) == 1  # no data `|` adds a cell
@@ -147,11 +149,7 @@ def test_markdown_reports_escape_html_and_table_syntax(capsys, case, command):
 
 @pytest.mark.parametrize("command", ["team", "statement"])
 def test_html_reports_escape_markup_and_controls(capsys, case, command):
-    plan, data = case
-    who = ("--payee", EVIL) if command == "statement" else ()
-    code, out, err = cli(capsys, command, plan, "--data", data, "--format", "html", *who)
-    assert code == 0, err
-    assert_safe(out, err)
+    out = report(capsys, case, command, "html")
     assert "<script>" not in out and "Ana<b>" not in out and "Ana&lt;b&gt;|x" in out
     assert r"kam-1\x1b[2K\rFORGED\x07\x9b\u202e|&lt;script&gt;" in out
 
