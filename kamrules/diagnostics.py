@@ -13,6 +13,7 @@ from typing import Iterable
 import attrs
 
 from .source import Span, SourceFile
+from .textsafe import for_terminal
 
 
 class Severity(enum.Enum):
@@ -101,6 +102,11 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
+def _shown(text: str) -> str:
+    """A quoted source line as shown: a tab as four spaces, controls escaped (textsafe)."""
+    return for_terminal(text.replace("\t", "    "))
+
+
 def _caret_block(source: SourceFile | None, span: Span) -> list[str]:
     if source is None or span.line <= 0:
         return []
@@ -109,19 +115,25 @@ def _caret_block(source: SourceFile | None, span: Span) -> list[str]:
         return []
     width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
     width = max(1, width)
+    start = span.column - 1
+    # the caret sits under the escaped text: count shown characters, not source characters
+    pad, width = len(_shown(text[:start])), max(1, len(_shown(text[start:start + width])))
     gutter = f"{span.line:>4} | "
-    return [gutter + text, " " * (len(gutter) + span.column - 1) + "^" * width]
+    return [gutter + _shown(text), " " * (len(gutter) + pad) + "^" * width]
 
 
 def render_text(diag: Diagnostic, sources: dict[str, SourceFile] | None = None) -> str:
+    """The diagnostic for a terminal: every part from a plan or data (file names, messages
+    quoting cells, source lines) goes through `textsafe.for_terminal`, so no control
+    character of theirs reaches the terminal; the caret still points under the escaped text."""
     sources = sources or {}
     where = f"{diag.span}: " if diag.span is not None else ""
-    lines = [f"{where}{diag.severity.value}[{diag.code}]: {diag.message}"]
+    lines = [for_terminal(f"{where}{diag.severity.value}[{diag.code}]: {diag.message}")]
     if diag.span is not None:
         lines += _caret_block(sources.get(diag.span.file), diag.span)
     for span, note in diag.related:
-        lines.append(f"  note: {span}: {note}")
+        lines.append(for_terminal(f"  note: {span}: {note}"))
         lines += ["  " + line for line in _caret_block(sources.get(span.file), span)]
     if diag.hint:
-        lines.append(f"  hint: {diag.hint}")
+        lines.append(for_terminal(f"  hint: {diag.hint}"))
     return "\n".join(lines)

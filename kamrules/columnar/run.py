@@ -17,6 +17,7 @@ from ..calendar import Period
 from ..data import Row
 from ..engine.run import plan_periods
 from ..ir import CheckedPlan
+from ..report import payouts as payout_report
 from ..report.payouts import COLUMNS, safe_cell
 from ..sources import resolve
 from .engine import evaluate_frames, payouts_list
@@ -83,6 +84,8 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     cols = ["payee_id", "period", "__o", "__c", "amount"]
     rows = pl.concat([table.select(cols), totals.select(cols)]).sort("__o", "__c")
     ids = rows["payee_id"].unique().to_list()
+    if any("\r" in i for i in ids):  # polars leaves a CR unquoted: the report's writer quotes it
+        return payout_report.to_csv(payouts_list(plan, table, periods))
     escaped = {i: safe_cell(i) for i in ids if safe_cell(i) != i}
     payee = pl.col("payee_id")
     if escaped:

@@ -17,6 +17,7 @@ from ..diagnostics import KamError
 from ..lint import filter_findings, lint, lint_data
 from ..report.findings import FORMATS, Checked, render
 from ..parser import plan_source
+from ..textsafe import for_terminal
 from .common import load
 
 
@@ -45,7 +46,8 @@ def cmd_check(args) -> int:
         results = [check_one(path, args.data) for path in args.plans]
         text = render(args.output_format, results, args.strict)
     except Exception as err:  # a bug of kamrules, not of the plan: say so, exit 2
-        print(f"kamrules: internal error while checking: {type(err).__name__}: {err}", file=sys.stderr)
+        print(for_terminal(f"kamrules: internal error while checking: {type(err).__name__}: {err}"),
+              file=sys.stderr)
         return 2
     failing = any(d.is_error or args.strict for r in results for d in r.diagnostics)
     if args.output_format == "text":

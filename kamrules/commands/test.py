@@ -16,6 +16,7 @@ from ..diagnostics import render_text
 from ..money import format_amount
 from ..plantest import CaseResult, run_tests
 from ..parser import plan_source
+from ..textsafe import for_terminal
 from .common import write_output
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -28,6 +29,7 @@ def mismatch_table(result: CaseResult) -> str:
              format_amount(m.actual) if m.actual is not None else "(none) 0.00",
              ("+" if m.difference > 0 else "") + format_amount(m.difference), m.note)
             for m in result.mismatches]
+    rows = [tuple(for_terminal(c) for c in r) for r in rows]  # ids from the case files
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     numeric = {3, 4, 5}
     lines = []
@@ -49,22 +51,22 @@ def _diag_text(result: CaseResult) -> str:
 
 
 def summary_text(results: list[CaseResult], untested: list[str], seconds: float) -> str:
-    out = []
-    width = max((len(r.id) for r in results), default=0)
+    out = []  # names, descriptions and messages from the case files: escaped (textsafe)
+    width = max((len(for_terminal(r.id)) for r in results), default=0)
     for r in results:
         desc = r.description.splitlines()[0] if r.description else ""
         desc = "  " + (desc if len(desc) <= 72 else desc[:71] + "...") if desc else ""
-        out.append(f"{MARK[r.status]:<5} {r.id:<{width}}{desc}".rstrip())
+        out.append(for_terminal(f"{MARK[r.status]:<5} {for_terminal(r.id):<{width}}{desc}".rstrip()))
     for plan in untested:
-        out.append(f"NONE  {plan}: no tests (add case folders under "
-                   f"{os.path.join(os.path.dirname(plan) or '.', 'tests', os.path.splitext(os.path.basename(plan))[0])}/)")
+        out.append(for_terminal(f"NONE  {plan}: no tests (add case folders under "
+                   f"{os.path.join(os.path.dirname(plan) or '.', 'tests', os.path.splitext(os.path.basename(plan))[0])}/)"))
     bad = [r for r in results if r.status != "pass"]
     if bad:
         out.append("")
     for r in bad:
-        out.append(f"___ {r.id} ({r.case.folder}) ___")
+        out.append(for_terminal(f"___ {r.id} ({r.case.folder}) ___"))
         if r.message:
-            out.append(r.message)
+            out.append(for_terminal(r.message))
             if r.diagnostics:
                 out.append(_diag_text(r))
         elif r.status == "fail":
@@ -92,10 +94,12 @@ def junit_xml(results: list[CaseResult], seconds: float) -> str:
         case = ET.SubElement(suite, "testcase", classname=os.path.splitext(os.path.basename(r.case.plan))[0],
                              name=r.case.name, file=r.case.folder, time=f"{r.seconds:.3f}")
         if r.status == "fail":
-            el = ET.SubElement(case, "failure", message=r.message or f"{len(r.mismatches)} payout rows differ")
+            el = ET.SubElement(case, "failure",
+                               message=for_terminal(r.message or f"{len(r.mismatches)} payout rows differ"))
             el.text = _diag_text(r) if r.message else mismatch_table(r)
         elif r.status == "error":
-            el = ET.SubElement(case, "error", message="; ".join(f"{d.code} {d.message}" for d in r.diagnostics))
+            el = ET.SubElement(case, "error", message=for_terminal(
+                "; ".join(f"{d.code} {d.message}" for d in r.diagnostics)))
             el.text = _diag_text(r)
     root = ET.Element("testsuites")
     root.append(suite)

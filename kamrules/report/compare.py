@@ -6,7 +6,6 @@ renders table / CSV / JSON / GitHub markdown. Amounts stay Decimal; printed with
 """
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
@@ -16,7 +15,8 @@ import attrs
 
 from ..calendar import KINDS
 from ..money import CONTEXT, format_amount
-from .payouts import COLUMNS, safe_cell
+from ..textsafe import for_markdown, for_terminal, json_safe, md_code
+from .payouts import COLUMNS, CsvWriter, safe_cell
 
 ZERO = Decimal("0.00")
 
@@ -104,6 +104,9 @@ def summary_line(summary: dict, thousands: bool = False) -> str:
 
 
 def aligned(header: tuple, rows: list[tuple], numeric: set) -> str:
+    """Columns padded to their widest cell; cells escaped for a terminal (textsafe)."""
+    header = tuple(for_terminal(c) for c in header)
+    rows = [tuple(for_terminal(c) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(len(header))]
     return "\n".join("  ".join(r[i].rjust(widths[i]) if i in numeric else r[i].ljust(widths[i])
                                for i in range(len(header))).rstrip() for r in [header] + rows)
@@ -118,7 +121,7 @@ def diff_table(rows: list[DiffRow], summary: dict) -> str:
 
 def diff_csv(rows: list[DiffRow]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = CsvWriter(buf)
     w.writerow(("payee_id", "period", "before", "after", "change", "currency"))
     for r in rows:
         w.writerow((safe_cell(r.payee_id), r.period, format_amount(r.before), format_amount(r.after),
@@ -137,21 +140,17 @@ def diff_json(rows: list[DiffRow], summary: dict, old: str, new: str) -> str:
                   "after": format_amount(r.after), "change": format_amount(r.change), "currency": r.currency}
                  for r in rows],
     }
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
-
-
-def _md(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return json_safe(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"
 
 
 def diff_markdown(rows: list[DiffRow], summary: dict, old: str, new: str) -> str:
-    lines = [f"### Payout change: `{_md(os.path.basename(old))}` → `{_md(os.path.basename(new))}`", "",
-             "**" + _md(summary_line(summary, thousands=True)) + "**", ""]
+    lines = [f"### Payout change: {md_code(os.path.basename(old))} → {md_code(os.path.basename(new))}", "",
+             "**" + summary_line(summary, thousands=True) + "**", ""]
     changed = [r for r in rows if r.change != 0]
     if changed:
         lines += ["| Payee | Period | Before | After | Change |", "|---|---|---:|---:|---:|"]
         for r in changed:
-            lines.append(f"| {_md(r.payee_id)} | {r.period} | {grouped(r.before)} {r.currency} | "
+            lines.append(f"| {for_markdown(r.payee_id, in_table=True)} | {r.period} | {grouped(r.before)} {r.currency} | "
                          f"{grouped(r.after)} {r.currency} | {signed(r.change, True)} |")
     else:
         lines.append("No payout changes.")
@@ -232,7 +231,7 @@ def simulate_csv(results: list[SimResult]) -> str:
     several scenarios are compared. Rows by scenario, payee, period, then plan order."""
     scenarios = list(dict.fromkeys(r.scenario for r in results))
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = CsvWriter(buf)
     w.writerow(COLUMNS + (("scenario",) if len(scenarios) > 1 else ()))
     for scenario in scenarios:
         mine = [r for r in results if r.scenario == scenario]
@@ -260,4 +259,4 @@ def simulate_json(results: list[SimResult]) -> str:
                     "payouts": [{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
                                  "amount": format_amount(p.amount), "currency": p.currency}
                                 for p in r.payouts]})
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"

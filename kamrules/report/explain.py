@@ -1,8 +1,12 @@
-"""The derivation tree as indented text: why a payee got an amount in a period."""
+"""The derivation tree as indented text: why a payee got an amount in a period.
+
+Every line goes through textsafe.for_terminal: ids, text values and plan lines from the
+data or the plan show their control characters escaped."""
 from __future__ import annotations
 
 from ..trace import Payout, TraceNode, show_value
 from ..money import format_amount
+from ..textsafe import for_terminal
 
 
 def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_rows: int = 20) -> str:
@@ -17,7 +21,7 @@ def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_ro
             if p.trace is not None:
                 _node(p.trace, 1, out, source_lines or {}, max_rows, set())
         out.append("")
-    return "\n".join(out)
+    return "\n".join(for_terminal(line) for line in out)
 
 
 def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: set):

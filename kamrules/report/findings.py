@@ -6,7 +6,8 @@ its diagnostics). Output: one string. No renderer prints pay amounts: findings a
 - text: the caret blocks of `diagnostics.render_text`, then a one-line summary.
 - json: {"version": 1, "files": [{"file", "errors", "warnings", "diagnostics": [...]}], "summary"}.
 - github: workflow commands, `::error file=F,line=L,col=C,title=KRnnn::message` (warnings as
-  `::warning`), shown as annotations on pull requests.
+  `::warning`), shown as annotations on pull requests; one line per finding (%, CR, LF encoded,
+  and `:` `,` in properties), controls of the plan or data escaped (textsafe.for_terminal).
 - junit: one <testcase> per plan; a <failure> per error (and per warning with --strict).
 - sarif: SARIF 2.1.0, one run, rules from `diagnostics.CODES`, for code-scanning uploads.
 """
@@ -20,6 +21,7 @@ import attrs
 from .. import __version__
 from ..diagnostics import CODES, Diagnostic, render_text
 from ..source import SourceFile
+from ..textsafe import for_terminal, json_safe
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -66,10 +68,11 @@ def render_json(results, strict=False) -> str:
     errors, warnings = _counts(results)
     out = {"version": 1, "files": files,
            "summary": {"plans": len(results), "errors": errors, "warnings": warnings}}
-    return json.dumps(out, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"
 
 
 def _gh_data(s: str) -> str:
+    """A workflow-command message: %, CR and LF encoded as GitHub requires (one line)."""
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -85,15 +88,16 @@ def render_github(results, strict=False) -> str:
             props = []
             span = d.span
             if span is not None and span.line > 0:
-                props += [f"file={_gh_prop(span.file)}", f"line={span.line}", f"col={span.column}"]
+                props += [f"file={_gh_prop(for_terminal(span.file))}", f"line={span.line}", f"col={span.column}"]
                 if span.end_line >= span.line:
                     props += [f"endLine={span.end_line}"]
                     if span.end_line == span.line:
                         props += [f"endColumn={span.end_column}"]
             else:
-                props.append(f"file={_gh_prop(r.path)}")
+                props.append(f"file={_gh_prop(for_terminal(r.path))}")
             props.append(f"title={_gh_prop(d.code)}")
-            message = d.message + (f"\nhint: {d.hint}" if d.hint else "")
+            # controls of the plan or data shown escaped; the one LF before the hint is ours
+            message = for_terminal(d.message) + (f"\nhint: {for_terminal(d.hint)}" if d.hint else "")
             lines.append(f"::{level} {','.join(props)}::{_gh_data(message)}")
     return "".join(line + "\n" for line in lines)
 
@@ -104,7 +108,7 @@ def render_junit(results, strict=False) -> str:
         failing = [d for d in r.diagnostics if _failing(d, strict)]
         failures += bool(failing)
         body = "".join(
-            f"\n      <failure type={quoteattr(d.code)} message={quoteattr(d.message)}>"
+            f"\n      <failure type={quoteattr(d.code)} message={quoteattr(for_terminal(d.message))}>"
             f"{escape(render_text(d, {r.source.path: r.source} if r.source else {}))}</failure>"
             for d in failing)
         others = [d for d in r.diagnostics if not _failing(d, strict)]
@@ -112,7 +116,7 @@ def render_junit(results, strict=False) -> str:
             text = "\n".join(render_text(d, {r.source.path: r.source} if r.source else {}) for d in others)
             body += f"\n      <system-out>{escape(text)}</system-out>"
         close = "\n    </testcase>" if body else "/>"
-        head = f"    <testcase classname=\"kamrules.check\" name={quoteattr(r.path)}"
+        head = f"    <testcase classname=\"kamrules.check\" name={quoteattr(for_terminal(r.path))}"
         cases.append(head + (">" + body + close if body else close))
     return ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
             f"  <testsuite name=\"kamrules check\" tests=\"{len(results)}\" failures=\"{failures}\" "
@@ -149,4 +153,4 @@ def render_sarif(results, strict=False) -> str:
            "runs": [{"tool": {"driver": {"name": "kamrules", "version": __version__,
                                          "rules": rules}},
                      "results": out}]}
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"

@@ -1,6 +1,9 @@
 """Payout tables: rows per payee, period and component plus a `total` row per payee-period,
 as CSV (the data contract), JSON or aligned text.
 
+The text table shows ids escaped for a terminal (textsafe.for_terminal: an ESC as `\x1b`);
+CSV keeps the exact text, JSON escapes what json.dumps leaves raw (textsafe.json_safe).
+
 Text cells that a spreadsheet would run as a formula (=, +, -, @, tab, CR) are prefixed
 with a quote in CSV output so an export cannot carry a formula injection.
 
@@ -21,6 +24,7 @@ from decimal import Decimal
 from ..diagnostics import Diagnostic, KamError
 from ..money import format_amount
 from ..sources import NotRegular, open_regular
+from ..textsafe import for_terminal, json_safe
 from ..trace import Payout
 
 COLUMNS = ("payee_id", "period", "component", "amount", "currency")
@@ -58,9 +62,27 @@ def _is_number(text: str) -> bool:
         return False
 
 
+class CsvWriter:
+    """csv.writer with LF line ends that also quotes a cell holding a CR: Python's writer
+    quotes only the line terminator's characters, and an unquoted CR splits the row for any
+    reader (an id from the data may hold one)."""
+
+    def __init__(self, buf):
+        self.buf, self.plain = buf, csv.writer(buf, lineterminator="\n")
+
+    def writerow(self, row):
+        if not any(isinstance(c, str) and "\r" in c for c in row):
+            return self.plain.writerow(row)
+        self.buf.write(",".join(_quoted(str(c)) for c in row) + "\n")
+
+
+def _quoted(cell: str) -> str:
+    return '"' + cell.replace('"', '""') + '"' if any(ch in cell for ch in ',"\r\n') else cell
+
+
 def to_csv(payouts: list[Payout], suffix: str = "") -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = CsvWriter(buf)
     w.writerow(COLUMNS)
     for payee, period, comp, amount, cur in with_totals(payouts):
         w.writerow([safe_cell(payee), str(period), safe_cell(comp + suffix), format_amount(amount), cur])
@@ -112,11 +134,12 @@ def to_json(payouts: list[Payout], with_trace: bool = False, meta: dict | None =
         doc = {"meta": meta, "payouts": out}
     if meta is None:
         del doc["meta"]
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
 
 
 def to_text(payouts: list[Payout]) -> str:
-    rows = [(p, str(per), c, format_amount(a), cur) for p, per, c, a, cur in with_totals(payouts)]
+    rows = [(for_terminal(p), str(per), for_terminal(c), format_amount(a), cur)
+            for p, per, c, a, cur in with_totals(payouts)]
     header = ("payee", "period", "component", "amount", "currency")
     widths = [max(len(r[i]) for r in rows + [header]) for i in range(5)]
     lines = []

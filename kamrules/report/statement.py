@@ -28,6 +28,7 @@ from ..tables import describe
 from ..trace import Payout, TraceNode, show_value
 from ..types import TYPE_NAMES
 from . import words
+from ..textsafe import for_html, for_terminal
 from .payouts import run_meta
 
 MAX_ROWS = 25
@@ -487,7 +488,7 @@ def _code_html(lines: list) -> str:
     from ..highlight import KamLexer
     if not lines:
         return ""
-    code = highlight("\n".join(t for _, t in lines), KamLexer(), HtmlFormatter(noclasses=True, nowrap=True))
+    code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(), HtmlFormatter(noclasses=True, nowrap=True))
     out = []
     for (n, _), h in zip(lines, code.rstrip("\n").split("\n")):
         out.append(f'<span class="ln">{n:>4} </span>{h}')
@@ -501,8 +502,8 @@ def _amount_html(m: Money, component: str, period: str) -> str:
 
 
 def html_escape(text) -> str:
-    import html
-    return html.escape(str(text), quote=True)
+    """Text for HTML: controls shown escaped (invalid in HTML), &<>"' as entities."""
+    return for_html(text)
 
 
 def render_html(st: Statement) -> str:

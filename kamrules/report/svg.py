@@ -6,8 +6,9 @@ draws byte-identical SVG; no script, no external reference: the markup is pasted
 """
 from __future__ import annotations
 
-import html
 from decimal import ROUND_FLOOR, Decimal
+
+from ..textsafe import for_html
 
 W, H = Decimal(320), Decimal(180)
 LEFT, RIGHT, TOP, BOTTOM = Decimal(46), Decimal(18), Decimal(12), Decimal(30)
@@ -53,14 +54,14 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
     for t in _nice_ticks(xlo, xhi):
         x = _scale(t, xlo, xhi, x0, x1)
         out.append(f'<text x="{_c(x)}" y="{_c(y0 + 14)}" font-size="9" text-anchor="middle" '
-                   f'fill="#555">{html.escape(xfmt(t))}</text>')
+                   f'fill="#555">{for_html(xfmt(t))}</text>')
     for t in _nice_ticks(ylo, yhi):
         if whole_y and t != t.to_integral_value():
             continue
         y = _scale(t, ylo, yhi, y0, y1)
         out.append(f'<line x1="{_c(x0)}" y1="{_c(y)}" x2="{_c(x1)}" y2="{_c(y)}" stroke="#eee"/>')
         out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="9" text-anchor="end" '
-                   f'fill="#555">{html.escape(yfmt(t))}</text>')
+                   f'fill="#555">{for_html(yfmt(t))}</text>')
 
 
 def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
@@ -78,7 +79,7 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
     if yhi == ylo:
         yhi = ylo + 1
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
-           f'class="chart" aria-label="{html.escape(title)}">', f"<title>{html.escape(title)}</title>"]
+           f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]
     _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt)
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     for t in thresholds:
@@ -105,7 +106,7 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
         anchor = "end" if mx > (x0 + x1) / 2 else "start"
         dx = Decimal(-7) if anchor == "end" else Decimal(7)
         out.append(f'<text x="{_c(mx + dx)}" y="{_c(max(my - 7, TOP + 8))}" font-size="10" '
-                   f'text-anchor="{anchor}" fill="#d1242f">{html.escape(label)}</text>')
+                   f'text-anchor="{anchor}" fill="#d1242f">{for_html(label)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -124,7 +125,7 @@ def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
         counts[min(max(k, 0), bins - 1)] += 1
     top = Decimal(max(counts))
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
-           f'class="chart" aria-label="{html.escape(title)}">', f"<title>{html.escape(title)}</title>"]
+           f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]
     _axes(out, lo, hi, Decimal(0), top, xfmt, lambda t: format(t.normalize(), "f"), whole_y=True)
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     for k, n in enumerate(counts):

@@ -4,17 +4,18 @@ per period, the team's totals (they reconcile with `kamrules run`), and distribu
 
 Measures are the plan's attainment lets: a let whose name contains "attainment", or a Rate
 let passed to a curve or table. Their values are read from the payouts' traces, so they are
-the very numbers the payouts were computed from. Output is html (self-contained), md or text.
+the very numbers the payouts were computed from. Output is html (self-contained), md or text;
+every text from the plan or the data is escaped for its format (textsafe).
 """
 from __future__ import annotations
 
-import html
 from decimal import Decimal
 
 import attrs
 
 from .. import ast
 from ..money import Money
+from ..textsafe import for_html, for_markdown, for_terminal
 from . import words
 from .svg import histogram_svg
 
@@ -149,29 +150,31 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
 
 
 def render_text(tv: TeamView) -> str:
-    out = [_title(tv), ""]
+    out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
-        out += [f"{tp.period}: {_summary(tv, tp)}"]
+        out += [for_terminal(f"{tp.period}: {_summary(tv, tp)}")]
         table = [_header(tv)] + [_cells(tv, r) for r in tp.rows] + [_total_cells(tv, tp)]
+        table = [[for_terminal(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
             out.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                         for i, (c, w) in enumerate(zip(row, widths))).rstrip())
         out.append("")
-    out.append(f"amounts in {tv.currency}")
+    out.append(for_terminal(f"amounts in {tv.currency}"))
     return "\n".join(out) + "\n"
 
 
 def render_md(tv: TeamView) -> str:
-    out = [f"# {_title(tv)}", "", f"Amounts in {tv.currency}.", ""]
+    md = lambda t: for_markdown(t, in_table=True)  # noqa: E731
+    out = [f"# {md(_title(tv))}", "", f"Amounts in {md(tv.currency)}.", ""]
     for tp in tv.periods:
-        out += [f"## {tp.period}", "", _summary(tv, tp) + ".", ""]
+        out += [f"## {md(tp.period)}", "", for_markdown(_summary(tv, tp)) + ".", ""]
         head = _header(tv)
-        out.append("| " + " | ".join(head) + " |")
+        out.append("| " + " | ".join(md(h) for h in head) + " |")
         out.append("|---" + "|---:" * (len(head) - 1) + "|")
         for r in tp.rows:
-            out.append("| " + " | ".join(_cells(tv, r)) + " |")
-        out.append("| " + " | ".join(f"**{c}**" if c else "" for c in _total_cells(tv, tp)) + " |")
+            out.append("| " + " | ".join(md(c) for c in _cells(tv, r)) + " |")
+        out.append("| " + " | ".join(f"**{md(c)}**" if c else "" for c in _total_cells(tv, tp)) + " |")
         out.append("")
     return "\n".join(out)
 
@@ -188,7 +191,7 @@ svg.chart{width:100%;max-width:480px;height:auto}figcaption{font-size:.85rem;col
 
 
 def render_html(tv: TeamView) -> str:
-    e = lambda t: html.escape(str(t), quote=True)  # noqa: E731
+    e = for_html
     out = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(_title(tv))}</title><style>{CSS}</style></head><body><main>",
