@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+import test_data_errors as data_errors  # its plan and data (tests/ is on the path)
 from kamrules import sources
 from kamrules.cli import main
 
@@ -23,30 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 MARKER = "MARKER_c0ffee_secret"
 ENGINES = ("interpreter", "columnar")
 
-PLAN = """plan "Inputs"
-currency EUR
-period quarter
-payees people
-
-input people key payee_id {
-  payee_id: Text
-  rate: Rate
-}
-input deals from "FILE" key deal_id {
-  deal_id: Text
-  owner_id: Text
-  amount: Money
-  close_date: Date
-}
-
-component commission = payee.rate * sum(amount for deals where owner_id == payee.id
-                                                        and close_date in period)
-"""
+PLAN = data_errors.PLAN.replace("input deals key deal_id", 'input deals from "FILE" key deal_id')
+assert 'from "FILE"' in PLAN
 FILE_LINE, FILE_COL = 10, 18  # where the string after `from` starts in PLAN
-PEOPLE = "payee_id,rate\nkam-1,10%\nkam-2,5%\n"
-DEALS = "deal_id,owner_id,amount,close_date\nd1,kam-1,1000.00,2025-01-15\nd2,kam-2,200,2025-02-01\n"
+PEOPLE, DEALS = data_errors.PEOPLE, data_errors.GOOD_DEALS
 # Outside the data folder, near the declared header: a did-you-mean would print `owner_idd`.
-SECRET = f"deal_id,owner_idd,amount,close_date,{MARKER}\nd1,kam-1,{MARKER},2025-01-15,x\n"
+SECRET = f"deal_id,owner_idd,amount,close_date,margin,{MARKER}\nd1,kam-1,{MARKER},2025-01-15,,x\n"
 
 
 def make(tmp_path, file="deals.csv", deals=DEALS, plan=PLAN):
@@ -355,7 +338,7 @@ def test_parquet_inputs_follow_the_same_rules(tmp_path, capsys, engine):
     import polars as pl
     plan, data = make(tmp_path, "deals.parquet", deals=None)
     pl.DataFrame({"deal_id": ["d1"], "owner_idd": ["kam-1"], "amount": [MARKER],
-                  "close_date": ["2025-01-15"]}).write_parquet(tmp_path / "outside" / "deals.parquet")
+                  "close_date": ["2025-01-15"], "margin": [""]}).write_parquet(tmp_path / "outside" / "deals.parquet")
     os.symlink(tmp_path / "outside" / "deals.parquet", data / "deals.parquet")
     rc, text, _ = run(capsys, plan, data, engine)
     assert rc == 1 and "KR411" in text, text
