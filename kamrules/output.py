@@ -148,6 +148,9 @@ def classify(path: str, what: str = "-o") -> Target:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
+        if path.endswith(os.sep):
+            raise _fail("KR704", f"{what} {path} names a folder (it ends with {os.sep}), and a file "
+                        "is expected", f"name a file, e.g. {os.path.join(path, 'payouts.csv')}") from None
         folder = os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(folder):
             raise _fail("KR701", f"cannot write {path} ({what}): the folder {folder} does not exist",
@@ -166,6 +169,9 @@ def classify(path: str, what: str = "-o") -> Target:
     if stat.S_ISCHR(st.st_mode) or stat.S_ISFIFO(st.st_mode):
         return Target(path, "stream", fifo=stat.S_ISFIFO(st.st_mode))
     if stat.S_ISREG(st.st_mode):
+        if not os.access(path, os.W_OK):  # like the shell's `>`: a read-only file stays
+            raise _fail("KR701", f"cannot write {path} ({what}): the file is read-only",
+                        "make it writable (chmod u+w) if it may be replaced, or write elsewhere")
         return Target(path, "file", mode=stat.S_IMODE(st.st_mode), owner=(st.st_uid, st.st_gid))
     kind = "a socket" if stat.S_ISSOCK(st.st_mode) else "a block device" \
         if stat.S_ISBLK(st.st_mode) else "not a regular file"

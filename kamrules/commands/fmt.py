@@ -11,8 +11,8 @@ import sys
 
 from ..diagnostics import Diagnostic, KamError
 from ..fmt import format_text
-from ..source import SourceFile
 from ..output import write_stdout, write_text
+from ..source import SourceFile
 from .common import print_diags
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 import re
 
+from .. import output
 from ..diagnostics import Diagnostic, KamError, did_you_mean
 from ..engine import evaluate
 from ..report.statement import build_statement, render
-from .. import output
 from .common import data_args, prepare
 
 EXT = {"html": "html", "md": "md", "text": "txt"}

@@ -142,11 +142,24 @@ def test_a_missing_folder_or_no_permission_is_a_diagnostic(work, capsys):
     assert not (work / "nowhere").exists()
 
 
+def test_a_read_only_file_is_not_replaced(work, capsys, monkeypatch):
+    target = work / "out.csv"
+    target.write_text("locked\n")
+    target.chmod(0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m: False if str(p) == str(target) else real_access(p, m))
+    rc, _, err = run(work, capsys, "-o", target)  # (root may write anything: os.access decides)
+    assert rc == 1 and "KR701" in err and "read-only" in err
+    assert target.read_text() == "locked\n" and no_temp_files(work)
+
+
 def test_a_folder_where_a_file_is_expected(work, capsys):
     (work / "dir").mkdir()
     rc, _, err = run(work, capsys, "-o", work / "dir")
     assert rc == 1 and "KR704" in err and "dir" in err
     assert list((work / "dir").iterdir()) == []
+    rc, _, err = run(work, capsys, "-o", f"{work / 'new'}/")
+    assert rc == 1 and "KR704" in err and not (work / "new").exists()
 
 
 # ---------------------------------------------------------------- links, inputs, the plan
