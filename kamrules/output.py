@@ -72,14 +72,18 @@ def reset() -> None:
     _PROTECTED.clear()
 
 
-def protect(path: str, label: str) -> None:
-    """Never write over `path` (a plan or an input file) during this command."""
+def _ident(path: str) -> tuple | None:
+    """(st_dev, st_ino) of what path names, through links; None when it does not exist."""
     try:
         st = os.stat(path)
-        ident = (st.st_dev, st.st_ino)
     except OSError:
-        ident = None
-    _PROTECTED.append(_Guarded(label, path, os.path.realpath(path), ident))
+        return None
+    return st.st_dev, st.st_ino
+
+
+def protect(path: str, label: str) -> None:
+    """Never write over `path` (a plan or an input file) during this command."""
+    _PROTECTED.append(_Guarded(label, path, os.path.realpath(path), _ident(path)))
 
 
 def protect_plan(plan_path: str, checked=None, data_folders: Iterable[str] = ()) -> None:
@@ -105,12 +109,7 @@ def protect_tree(folder: str, label: str, limit: int = 10_000) -> None:
 
 
 def _check_protected(path: str, what: str) -> None:
-    try:
-        st = os.stat(path)
-        ident = (st.st_dev, st.st_ino)
-    except OSError:
-        ident = None
-    real = os.path.realpath(path)
+    ident, real = _ident(path), os.path.realpath(path)
     for g in _PROTECTED:
         if (ident is not None and ident == g.ident) or real == g.real:
             raise _fail("KR702", f"{what} {path} is {g.label}: kamrules never writes over its inputs",

@@ -20,33 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from kamrules import output
 from kamrules.cli import main
 from kamrules.diagnostics import KamError
+# the small plan of the data-error tests: two payees, rate x deals closed in the period
+from test_data_errors import GOOD_DEALS as DEALS, PEOPLE, PLAN
 
-ROOT = Path(__file__).resolve().parents[2]
-
-PLAN = """plan "Outputs"
-currency EUR
-period quarter
-payees people
-
-input people key payee_id {
-  payee_id: Text
-  rate: Rate
-}
-input deals key deal_id {
-  deal_id: Text
-  owner_id: Text references people
-  amount: Money
-  close_date: Date
-}
-
-component commission = payee.rate * sum(amount for deals where owner_id == payee.id
-                                                        and close_date in period)
-"""
-PEOPLE = "payee_id,rate\nkam-1,10%\nkam-2,0.05\n"
-DEALS = "deal_id,owner_id,amount,close_date\nd1,kam-1,1000.00,2025-01-15\nd2,kam-2,200,2025-02-01\n"
 EXPECTED = ("payee_id,period,component,amount,currency\n"
             "kam-1,2025-Q1,commission,100.00,EUR\nkam-1,2025-Q1,total,100.00,EUR\n"
             "kam-2,2025-Q1,commission,10.00,EUR\nkam-2,2025-Q1,total,10.00,EUR\n")
@@ -314,6 +294,20 @@ def test_a_closed_stdout_pipe_ends_quietly():
     err = proc.stderr.read().decode()
     assert proc.wait(60) == 0
     assert "Traceback" not in err and "Exception ignored" not in err and "BrokenPipe" not in err
+
+
+def test_stdout_on_a_full_device_is_one_diagnostic_at_exit_too():
+    if not os.path.exists("/dev/full") or not stat.S_ISCHR(os.lstat("/dev/full").st_mode):
+        pytest.skip("no /dev/full character device here")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("PYTHONUNBUFFERED", None)  # the buffered case: the last flush happens at exit
+    with open("/dev/full", "w") as full:  # a character device: opened for writing, never replaced
+        res = subprocess.run([sys.executable, "-m", "kamrules", "check", "--output-format", "json",
+                              "plans/team-bonus.kam"], cwd=ROOT, env=env, stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=60)
+    assert res.returncode == 1 and "KR701" in res.stderr and "standard output" in res.stderr
+    assert "Traceback" not in res.stderr and "Exception ignored" not in res.stderr
+    assert stat.S_ISCHR(os.lstat("/dev/full").st_mode)
 
 
 # ---------------------------------------------------------------- folders of files
