@@ -1,7 +1,9 @@
 """The command line (thin): builds the parser from `commands/`, runs one, sets the exit code.
 
-Exit codes: 0 success, 1 a problem in the plan or the data (diagnostics on stderr), 2 a
-usage error. Output files are written whole or not at all (see commands/common.py).
+Exit codes: 0 success, 1 a problem in the plan, the data or an output (diagnostics on
+stderr; a full disk or an I/O error on stdout is KR701), 2 a usage error, 130 interrupted.
+A closed stdout pipe (`kamrules run ... | head -1`) ends the command silently with exit 0.
+Output files are written whole or not at all (see output.py).
 """
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from . import __version__, output
 from .commands import COMMANDS
 from .commands.common import print_diags
 from .diagnostics import KamError
@@ -38,12 +40,16 @@ def _sources(diags) -> dict:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    output.reset()
     try:
-        return args.func(args)
+        status = args.func(args)
+        output.flush_stdout()
+        return status
     except KamError as err:
         print_diags(err.diagnostics, _sources(err.diagnostics))
         return 1
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
+        output.silence_stdout()
         return 0
     except KeyboardInterrupt:
         return 130

@@ -64,6 +64,14 @@ CODES = {
     "KR506": "lint: more than 4 measures feed the components",
     "KR507": "lint: variable share of the package outside 10%-50% (needs --data)",
     "KR601": "plan test failed",
+    "KR701": "cannot write an output",
+    "KR702": "output would replace an input or the plan",
+    "KR703": "output path is a symbolic link",
+    "KR704": "output path is a folder",
+    "KR705": "output folder expected",
+    "KR706": "output path is a socket or a block device",
+    "KR707": "output folder holds files kamrules did not write",
+    "KR708": "output FIFO has no reader",
 }
 
 

@@ -209,7 +209,7 @@ def test_a_plan_with_check_errors_makes_each_of_its_cases_an_error(tmp_path):
 def test_an_unwritable_junit_path_is_a_diagnostic_not_a_traceback(tmp_path):
     res = run_cli("test", PLANS / "team-bonus.kam", "--junit-xml", tmp_path / "no" / "such" / "r.xml")
     assert res.returncode == 1
-    assert "KR401" in res.stderr and "Traceback" not in res.stderr
+    assert "KR701" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_inputs_not_given_default_to_the_acceptance_case(tmp_path):

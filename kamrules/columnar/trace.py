@@ -9,7 +9,8 @@ data rows behind every aggregate, as two tables instead of one object tree per p
   (what the row contributed, empty for count/exists).
 
 `write_trace(frame, folder)` writes them as values.parquet and lineage.parquet (compressed
-columns: well under 1 KB per payee-period). `kamrules explain` recomputes the full tree of
+columns: well under 1 KB per payee-period) through kamrules/output.py: the folder is new or
+holds a previous trace only, both files are replaced together or not at all. `kamrules explain` recomputes the full tree of
 one payee on demand with the interpreter, so explanations stay complete.
 """
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 
 import polars as pl
 
+from .. import output
 from .frame import DEC
 
 
@@ -57,18 +59,14 @@ def _table_of(frame, node) -> str:
     return rows.table
 
 
-def write_trace(frame, folder: str) -> dict:
-    """Write values.parquet and lineage.parquet into folder; their sizes in bytes."""
-    os.makedirs(folder, exist_ok=True)
+def write_trace(frame, folder: str) -> None:
+    """Write values.parquet and lineage.parquet into folder (new, or holding only a previous
+    trace: output.make_folder), both or neither (output.write_files)."""
+    output.make_folder(folder, "--trace-dir", output.TRACE_FILES)
     values, lineage = trace_tables(frame)
-    sizes = {}
-    for name, df in (("values", values), ("lineage", lineage)):
-        path = os.path.join(folder, f"{name}.parquet")
-        tmp = path + ".tmp"
-        df.write_parquet(tmp, compression="zstd")
-        os.replace(tmp, path)
-        sizes[name] = os.path.getsize(path)
-    return sizes
+    output.write_files([(os.path.join(folder, f"{name}.parquet"),
+                         lambda fh, df=df: df.write_parquet(fh, compression="zstd"))
+                        for name, df in (("values", values), ("lineage", lineage))], "--trace-dir")
 
 
 def trace_bytes(frame) -> int:

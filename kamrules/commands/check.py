@@ -15,6 +15,7 @@ from ..config import load_config
 from ..data import load_data
 from ..diagnostics import KamError
 from ..lint import filter_findings, lint, lint_data
+from ..output import write_stdout
 from ..report.findings import FORMATS, Checked, render
 from ..parser import plan_source
 from ..textsafe import for_terminal
@@ -54,7 +55,7 @@ def cmd_check(args) -> int:
         if failing or any(r.diagnostics for r in results) or not args.quiet:
             sys.stderr.write(text)
     else:
-        sys.stdout.write(text)
+        write_stdout(text)
     return 1 if failing else 0
 
 

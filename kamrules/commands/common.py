@@ -1,39 +1,32 @@
-"""Shared plumbing of the subcommands: loading a plan and its data, atomic output files,
-printing diagnostics. Each subcommand module under `commands/` registers itself with
-`register(subparsers)`.
+"""Shared plumbing of the subcommands: loading a plan and its data, checking the output
+paths before a run (the writing itself is kamrules/output.py), printing diagnostics. Each
+subcommand module under `commands/` registers itself with `register(subparsers)`.
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 
+from .. import output
 from ..checker import check
 from ..data import load_data
-from ..diagnostics import Diagnostic, KamError, render_text
+from ..diagnostics import KamError, render_text
 from ..engine import plan_periods
 from ..parser import parse_file
 
 
-def write_output(text: str, output: str | None):
-    if output is None or output == "-":
-        sys.stdout.write(text)
-        return
-    folder = os.path.dirname(os.path.abspath(output))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kamrules-", suffix=".tmp")
-    except OSError as err:
-        raise KamError([Diagnostic("KR401", f"cannot write {output}: {err.strerror}",
-                                   hint=f"check that the folder {folder} exists and is writable")]) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; an output file is shared
-        os.replace(tmp, output)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+def guard_outputs(args, plans, data_folders=()):
+    """Before anything runs: protect the plans ((path, checked plan or None), ...) and the
+    inputs they declare in the data folders, then check every output path of the command
+    (-o, --trace-dir, --junit-xml) so that a bad one stops it at once (output.py)."""
+    for path, checked in plans:
+        output.protect_plan(path, checked, data_folders)
+    out = getattr(args, "output", None)
+    folder_out = getattr(args, "all", False)
+    trace_dir = getattr(args, "trace_dir", None)
+    output.preflight(
+        files=[(None if folder_out else out, "-o"), (getattr(args, "junit_xml", None), "--junit-xml")],
+        folders=[(out if folder_out else None, "-o", None),
+                 (trace_dir, "--trace-dir", output.TRACE_FILES if trace_dir else None)])
 
 
 def load(path):
@@ -53,6 +46,7 @@ def prepare(args):
     errors = [d for d in diags if d.is_error]
     if errors:
         raise KamError(errors)
+    guard_outputs(args, [(args.plan, checked)], [args.data])
     tables = load_data(checked, args.data)
     periods = plan_periods(checked, tables, args.period)
     return checked, tables, periods, source
@@ -64,8 +58,3 @@ def data_args(sp):
     sp.add_argument("--period", help="compute this period only (2025-Q1, 2025-03, 2025)")
     sp.add_argument("-o", "--output", help="write to this file instead of stdout")
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -13,22 +13,24 @@ from ..diagnostics import KamError
 from ..engine import evaluate, plan_periods
 from ..parser import parse_file
 from ..report import compare
-from .common import write_output
+from ..output import write_text
+from .common import guard_outputs
 
 
-def _payouts(path: str, data: str, period: str | None):
+def _payouts(args, path: str, data: str, period: str | None):
     plan, source = parse_file(path)
     checked, diags = check(plan, source)
     errors = [d for d in diags if d.is_error]
     if errors:
         raise KamError(errors)
+    guard_outputs(args, [(path, checked)], [data])
     tables = load_data(checked, data)
     return checked, evaluate(checked, tables, plan_periods(checked, tables, period), trace=False)
 
 
 def cmd_diff(args) -> int:
-    old_plan, old = _payouts(args.old, args.data, args.period)
-    new_plan, new = _payouts(args.new, args.data, args.period)
+    old_plan, old = _payouts(args, args.old, args.data, args.period)
+    new_plan, new = _payouts(args, args.new, args.data, args.period)
     kinds = {p.period.kind for p in old + new}
     kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
     rows = compare.diff_rows(compare.totals(old, kind), compare.totals(new, kind))
@@ -45,7 +47,7 @@ def cmd_diff(args) -> int:
         text = compare.diff_markdown(rows, summary, args.old, args.new)
     else:
         text = compare.diff_table(shown, summary)
-    write_output(text, args.output)
+    write_text(text, args.output)
     return 0
 
 

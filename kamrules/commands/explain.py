@@ -6,7 +6,8 @@ import json
 from ..diagnostics import Diagnostic, KamError
 from ..engine import evaluate
 from ..report.explain import explain_text
-from .common import data_args, prepare, write_output
+from ..output import write_text
+from .common import data_args, prepare
 
 
 def cmd_explain(args) -> int:
@@ -22,7 +23,7 @@ def cmd_explain(args) -> int:
     else:
         lines = {i: line for i, line in enumerate(source.text.splitlines(), 1)}
         text = explain_text(payouts, lines)
-    write_output(text, args.output)
+    write_text(text, args.output)
     return 0
 
 

@@ -12,9 +12,10 @@ import sys
 
 from ..diagnostics import KamError
 from ..fmt import format_text
+from ..output import write_stdout, write_text
 from ..parser import BOM, read_plan_text
 from ..source import SourceFile
-from .common import print_diags, write_output
+from .common import print_diags
 
 
 def _read(path: str) -> str:
@@ -39,18 +40,23 @@ def cmd_fmt(args) -> int:
             continue
         if new == text:
             if path == "-" and not (args.check or args.diff):
-                sys.stdout.write(new)
+                write_stdout(new)
             continue
         changed.append(name)
         if args.diff:
-            sys.stdout.writelines(difflib.unified_diff(
-                text.splitlines(True), new.splitlines(True), f"{name} (original)", f"{name} (formatted)"))
+            write_stdout("".join(difflib.unified_diff(
+                text.splitlines(True), new.splitlines(True), f"{name} (original)", f"{name} (formatted)")))
         elif args.check:
-            print(f"would reformat {name}")
+            write_stdout(f"would reformat {name}\n")
         elif path == "-":
-            sys.stdout.write(new)
+            write_stdout(new)
         else:
-            write_output(new, path)
+            try:  # in place, atomically; a plan that is a symbolic link is refused (KR703)
+                write_text(new, path, "fmt")
+            except KamError as err:
+                print_diags(err.diagnostics, {})
+                status = 1
+                continue
             print(f"reformatted {name}", file=sys.stderr)
     if (args.check or args.diff) and changed:
         status = 1

@@ -13,7 +13,8 @@ from ..engine.parallel import default_jobs, evaluate_payees
 from ..progress import Progress
 from ..report import payouts as payout_report
 from ..diagnostics import Diagnostic, KamError
-from .common import data_args, load, prepare, write_output
+from ..output import write_text
+from .common import data_args, guard_outputs, load, prepare
 
 
 def cmd_run(args) -> int:
@@ -40,7 +41,7 @@ def cmd_run(args) -> int:
         text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta)
     else:
         text = payout_report.to_text(payouts)
-    write_output(text, args.output)
+    write_text(text, args.output)
     return 0
 
 
@@ -61,6 +62,7 @@ def _run_columnar(args) -> int | None:
     errors = [d for d in diags if d.is_error]
     if errors:
         raise KamError(errors)
+    guard_outputs(args, [(args.plan, checked)], [args.data])
     payee_ids = set(args.payee) if args.payee else None
     progress = Progress(steps(checked) + 2, label="steps", enabled=False if args.quiet else None)
     try:
@@ -88,7 +90,7 @@ def _run_columnar(args) -> int | None:
         text = payout_report.to_text(payouts_list(checked, table, periods))
     progress.advance()
     progress.close()
-    write_output(text, args.output)
+    write_text(text, args.output)
     return 0
 
 

@@ -21,7 +21,8 @@ from ..engine.evaluator import Evaluator, Problem, fail
 from ..money import CONTEXT, Money
 from ..parser import parse_file
 from ..report import compare
-from .common import write_output
+from ..output import write_text
+from .common import guard_outputs
 
 FIXED_COLUMN = "annual_fixed"
 
@@ -85,6 +86,7 @@ def scenario_names(folders: list[str]) -> list[str]:
 
 def cmd_simulate(args) -> int:
     plans = [_load(p, args.revenue) for p in args.plans]
+    guard_outputs(args, list(zip(args.plans, plans)), args.data)
     tags = compare.plan_tags(args.plans)
     results = []
     for folder, scenario in zip(args.data, scenario_names(args.data)):
@@ -105,7 +107,7 @@ def cmd_simulate(args) -> int:
         text = compare.simulate_json(results)
     else:
         text = compare.simulate_table(results)
-    write_output(text, args.output)
+    write_text(text, args.output)
     return 0
 
 

@@ -3,17 +3,19 @@ and `--all -o FOLDER`: payout statements for KAMs (report/statement.py).
 
 Without --format, the format follows the output file's extension (.html, .md), else text.
 With --all, every payee gets one file in FOLDER (`<payee_id>.<ext>`); all statements are
-computed before any file is written, each file is written whole (atomic) or not at all.
+computed before any file is written; every file is written to a temporary file first, then
+all are renamed into place (output.write_files): a failure leaves none of them.
 """
 from __future__ import annotations
 
 import os
 import re
 
+from .. import output
 from ..diagnostics import Diagnostic, KamError, did_you_mean
 from ..engine import evaluate
 from ..report.statement import build_statement, render
-from .common import data_args, prepare, write_output
+from .common import data_args, prepare
 
 EXT = {"html": "html", "md": "md", "text": "txt"}
 
@@ -52,19 +54,17 @@ def cmd_statement(args) -> int:
     texts = {pid: render(build_statement(checked, tables, payouts, pid, periods, args.plan), fmt)
              for pid in ids}
     if not args.all:
-        write_output(texts[args.payee], args.output)
+        output.write_text(texts[args.payee], args.output)
         return 0
-    if os.path.exists(args.output) and not os.path.isdir(args.output):
-        raise KamError([Diagnostic("KR206", f"--all needs a folder, and {args.output} is a file")])
-    os.makedirs(args.output, exist_ok=True)
+    output.make_folder(args.output, "-o")
     names = {}
     for pid in ids:
         name = safe_name(pid)
         while name in names.values():
             name += "_"
         names[pid] = name
-    for pid in ids:
-        write_output(texts[pid], os.path.join(args.output, f"{names[pid]}.{EXT[fmt]}"))
+    output.write_files([(os.path.join(args.output, f"{names[pid]}.{EXT[fmt]}"),
+                         lambda fh, text=texts[pid]: fh.write(text.encode("utf-8"))) for pid in ids], "-o")
     return 0
 
 

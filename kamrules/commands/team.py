@@ -9,7 +9,8 @@ import os
 from ..diagnostics import Diagnostic, KamError, did_you_mean
 from ..engine import evaluate
 from ..report.team import build_team, render
-from .common import data_args, prepare, write_output
+from ..output import write_text
+from .common import data_args, prepare
 
 
 def cmd_team(args) -> int:
@@ -33,7 +34,7 @@ def cmd_team(args) -> int:
         ext = os.path.splitext(args.output or "")[1].lower()
         fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
     payouts = evaluate(checked, tables, periods, trace=True, payee_ids=ids)
-    write_output(render(build_team(checked, tables, payouts, periods, args.team), fmt), args.output)
+    write_text(render(build_team(checked, tables, payouts, periods, args.team), fmt), args.output)
     return 0
 
 

@@ -12,12 +12,13 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
+from .. import output
 from ..diagnostics import render_text
 from ..money import format_amount
-from ..plantest import CaseResult, run_tests
 from ..parser import plan_source
+from ..plantest import CaseResult, discover, run_tests
 from ..textsafe import for_terminal
-from .common import write_output
+from .common import guard_outputs
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 
@@ -110,13 +111,18 @@ def junit_xml(results: list[CaseResult], seconds: float) -> str:
 def cmd_test(args) -> int:
     started = time.perf_counter()
     paths = args.paths or ["plans"]
+    if args.junit_xml:
+        plans, cases, _ = discover(paths)
+        for case in cases:
+            output.protect_tree(case.folder, "a file of test case")
+        guard_outputs(args, [(p, None) for p in plans])
     results, untested, problems = run_tests(paths)
     seconds = time.perf_counter() - started
     for d in problems:
         print(render_text(d), file=sys.stderr)
     if args.junit_xml:
-        write_output(junit_xml(results, seconds), args.junit_xml)
-    sys.stdout.write(summary_text(results, untested, seconds))
+        output.write_text(junit_xml(results, seconds), args.junit_xml, "--junit-xml")
+    output.write_stdout(summary_text(results, untested, seconds))
     failed = problems or any(r.status != "pass" for r in results) or (args.strict and untested)
     return 1 if failed else 0
 
