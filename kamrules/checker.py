@@ -441,7 +441,8 @@ class Checker(CallChecks):
             return T.UNKNOWN
         if name == "payee":
             self.resolution[id(node)] = ("payee",)
-            return T.row(self.header.get("payees", "people"))
+            payees = self.header.get("payees", "people")
+            return T.row(payees) if payees in self.inputs else T.UNKNOWN  # else KR101 on `payees`
         if name == "period":
             self.resolution[id(node)] = ("period",)
             return T.PERIOD

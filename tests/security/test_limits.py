@@ -275,3 +275,18 @@ def test_header_wider_than_the_limit_is_kr408(tmp_path, capsys, monkeypatch):
     plan, data = _files(tmp_path, f"component c = {SUM}\n", extra_cols=20)
     for rc, out, err in _runs(capsys, plan, data):
         assert rc == 1 and out == "" and "error[KR408]" in err and "24 columns (at most 10)" in err
+
+
+# ------------------------------------------------------------ found by tests/security/test_mutations.py
+def test_payee_attribute_without_a_payees_input_is_a_diagnostic(tmp_path, capsys):
+    plan = tmp_path / "plan.kam"
+    plan.write_text('plan "T"\ncurrency EUR\nperiod quarter\npayees people\n'
+                    "component c = payee.annual_variable * 1%\n", encoding="utf-8")
+    rc, _, err = _check(capsys, str(plan))
+    assert rc == 1 and "error[KR101]: the payees table `people` is not declared" in err
+
+
+def test_period_option_past_the_calendar_is_kr002(tmp_path, capsys):
+    plan, data = _files(tmp_path, f"component c = {SUM}\n")
+    for rc, out, err in _runs(capsys, plan, data, "--period", "9999-Q4"):
+        assert rc == 1 and out == "" and "error[KR002]: --period 9999-Q4 ends past the supported calendar" in err
