@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from . import ast, types as T
+from . import ast, limits, types as T
 from .calendar import KINDS, MONTHS
 from .diagnostics import Diagnostic, Severity, did_you_mean
 from .ir import CheckedPlan, ColumnSpec, Definition, Filter, InputTable
@@ -68,7 +68,13 @@ class Checker(CallChecks):
     # ------------------------------------------------------------ entry
     def run(self) -> CheckedPlan | None:
         self._collect()
-        for name in list(self.defs):
+        if len(self.defs) > limits.MAX_DEFINITIONS:
+            extra = list(self.defs.values())[limits.MAX_DEFINITIONS]
+            self.error("KR007", f"the plan has {len(self.defs)} definitions (at most "
+                       f"{limits.MAX_DEFINITIONS})", extra.span,
+                       "split the plan, or compute the repeated values in the data")
+            return None
+        for name in self._typing_order():  # dependencies first: no deep recursion on long chains
             self._def_type(name)
         eligible, requires = None, []
         for st in self.plan.statements:
@@ -226,13 +232,22 @@ class Checker(CallChecks):
             cols[c.name] = ColumnSpec(c.name, self._type_ref(c.type), c.optional, c.unique, c.span,
                                       c.references)
         if st.key is not None and st.key not in cols:
-            self.error("KR104", f"key `{st.key}` is not a column of `{st.name}`", st.span,
-                       did_you_mean(st.key, cols))
+            self.error("KR104", f"key `{st.key}` is not a column of `{st.name}`", self._key_span(st),
+                       did_you_mean(st.key, cols) or f"declare `{st.key}` in `input {st.name}`, or key "
+                       "the input by one of its columns")
         if st.file is not None:
             bad = static_diagnostic(st.name, st.file, self._file_span(st))
             if bad is not None:
                 self.diags.append(bad)
         self.inputs[st.name] = InputTable(st.name, st.file or f"{st.name}.csv", st.key, cols, st.span)
+
+    def _key_span(self, st: ast.Input) -> Span:
+        """The span of the key's name in `input x key name {` (the statement's if not found)."""
+        line = self.source.line_text(st.span.line)
+        m = re.compile(r"\bkey\s+(" + re.escape(st.key) + r")\b").search(line, max(st.span.column - 1, 0))
+        if m is None:
+            return st.span
+        return Span(st.span.file, st.span.line, m.start(1) + 1, st.span.line, m.end(1) + 1)
 
     def _file_span(self, st: ast.Input) -> Span:
         """The span of the string after `from` in an input statement (its own span if not found)."""
@@ -342,28 +357,23 @@ class Checker(CallChecks):
         return result or T.UNKNOWN
 
     def _order(self) -> list[str]:
-        order, state = [], {}
+        """Definitions, each after the ones it reads; a cycle is KR102. Iterative (a chain of
+        thousands of lets is fine)."""
+        def cycle(cyc):
+            self.error("KR102", "cycle between definitions: " + " -> ".join(cyc), self.defs[cyc[0]].span,
+                       "a value cannot depend on itself; use paid(...) to read earlier periods",
+                       related=[(self.defs[m].span, f"`{m}` is part of the cycle") for m in cyc[1:-1]])
 
-        def visit(n, stack):
-            if state.get(n) == 2:
-                return
-            if state.get(n) == 1:
-                cyc = stack[stack.index(n):] + [n]
-                first = self.defs[n]
-                self.error("KR102", "cycle between definitions: " + " -> ".join(cyc), first.span,
-                           "a value cannot depend on itself; use paid(...) to read earlier periods",
-                           related=[(self.defs[m].span, f"`{m}` is part of the cycle") for m in cyc[1:-1]])
-                return
-            state[n] = 1
-            for d in sorted(self.deps.get(n, ())):
-                if d in self.defs:
-                    visit(d, stack + [n])
-            state[n] = 2
-            order.append(n)
+        return _post_order(self.defs, lambda n: sorted(d for d in self.deps.get(n, ()) if d in self.defs),
+                           cycle)
 
-        for name in self.defs:
-            visit(name, [])
-        return order
+    def _typing_order(self) -> list[str]:
+        """Definitions in an order where the ones a definition names come first (names as
+        written, before scopes are known: a superset of the real dependencies), so typing
+        one never recurses far into the others."""
+        if len(self.defs) <= _SHALLOW:  # a short plan types in declaration order
+            return list(self.defs)
+        return _post_order(self.defs, lambda n: [d for d in _names_in(self.defs[n]) if d in self.defs and d != n])
 
     # ------------------------------------------------------------ expressions
     def _empty_scope(self):
@@ -388,24 +398,41 @@ class Checker(CallChecks):
         return method(self, node, scope)
 
     def _e_Number(self, node, scope):
+        self._in_range(node, node.value.scaleb(2) if node.percent else node.value)
         return T.RATE if node.percent else T.NUMBER
 
     def _e_MoneyLit(self, node, scope):
+        self._in_range(node, node.value)
         return T.money(node.currency)
+
+    def _in_range(self, node, written: Decimal):
+        problem = limits.number_range_problem(written)
+        if problem:
+            self.error("KR005", f"`{node.text}`: {problem}", node.span,
+                       "the supported range is documented in docs/security.md")
 
     def _e_DateLit(self, node, scope):
         try:
-            dt.date.fromisoformat(node.text)
+            day = dt.date.fromisoformat(node.text)
         except ValueError:
             self.error("KR002", f"`{node.text}` is not a valid date", node.span, "dates are YYYY-MM-DD")
+            return T.DATE
+        problem = limits.date_range_problem(day)
+        if problem:
+            self.error("KR005", problem, node.span, "the supported range is documented in docs/security.md")
         return T.DATE
 
     def _e_PeriodLit(self, node, scope):
         from .calendar import parse_period
         try:
-            parse_period(node.text)
+            p = parse_period(node.text)
         except ValueError as err:
             self.error("KR002", str(err), node.span)
+            return T.PERIOD
+        problem = limits.period_range_problem(p)
+        if problem:
+            self.error("KR005", f"period {node.text} " + problem, node.span,
+                       "the supported range is documented in docs/security.md")
         return T.PERIOD
 
     def _e_String(self, node, scope):
@@ -436,7 +463,8 @@ class Checker(CallChecks):
             return T.UNKNOWN
         if name == "payee":
             self.resolution[id(node)] = ("payee",)
-            return T.row(self.header.get("payees", "people"))
+            payees = self.header.get("payees", "people")
+            return T.row(payees) if payees in self.inputs else T.UNKNOWN  # else KR101 on `payees`
         if name == "period":
             self.resolution[id(node)] = ("period",)
             return T.PERIOD
@@ -528,6 +556,8 @@ class Checker(CallChecks):
             self.error("KR206", f"`{table.name}` has no key to look rows up by", node.span,
                        f"declare one: input {table.name} key <column> {{ ... }}")
             return T.UNKNOWN
+        if table.key not in table.columns:
+            return T.UNKNOWN  # KR104 on the input's `key`
         want = table.columns[table.key].type
         if not T.assignable(want, kt):
             self.error("KR201", f"key of `{table.name}` is {want}, not {kt}", node.key.span)
@@ -685,6 +715,49 @@ class Checker(CallChecks):
 
 
 _RULES: dict = {}  # AST node type -> Checker._e_<Type>, filled on first use
+_SHALLOW = 40  # definitions typed in declaration order (recursing at most this deep)
+
+
+def _post_order(nodes, edges, on_cycle=None) -> list:
+    """Depth-first post-order of `nodes` along `edges(n)`, with an explicit stack;
+    on_cycle([a, b, ..., a]) is called for each back edge found."""
+    order, state = [], {}
+    for root in nodes:
+        if state.get(root):
+            continue
+        state[root] = 1
+        path, stack = [root], [iter(edges(root))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                done = path.pop()
+                state[done] = 2
+                order.append(done)
+            elif state.get(nxt) == 1:
+                if on_cycle is not None:
+                    on_cycle(path[path.index(nxt):] + [nxt])
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(edges(nxt)))
+    return order
+
+
+def _names_in(node) -> list[str]:
+    """Every identifier an AST subtree mentions (names and called functions), iteratively."""
+    out, todo = [], [node]
+    while todo:
+        x = todo.pop()
+        if isinstance(x, ast.Name):
+            out.append(x.id)
+        elif isinstance(x, ast.Call):
+            out.append(x.func)
+        if isinstance(x, tuple):
+            todo.extend(x)
+        else:
+            todo.extend(_children(x))
+    return out
 
 
 def _children(x):

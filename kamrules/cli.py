@@ -51,6 +51,12 @@ def main(argv=None) -> int:
     except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
         output.silence_stdout()
         return 0
+    except RecursionError:  # a safety net: the walks of plans and traces are meant to be iterative
+        from .diagnostics import Diagnostic
+        print_diags([Diagnostic("KR007", "the plan nests too deeply for this command (a chain of "
+                                "definitions or a trace thousands of levels deep)",
+                                hint="shorten the chain of definitions, or drop --trace")], {})
+        return 1
     except KeyboardInterrupt:
         return 130
 

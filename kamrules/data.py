@@ -25,7 +25,8 @@ Accepted and rejected, on purpose:
   `NaN`/`Infinity`, duplicate keys in an object, nested arrays or objects, a number in a
   Text column and a `true`/`false` outside a Bool column are errors. The row number
   reported is the line where the object starts.
-- Limits (kamrules/limits.py): rows per table, characters per cell.
+- Limits (kamrules/limits.py): rows per table, characters per cell, columns per header
+  (only the declared columns are read from each row); dates up to limits.MAX_DATE.
 - Where the files are and which ones may be read (inside the data folder, regular files
   only): kamrules/sources.py.
 """
@@ -158,13 +159,20 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
         if not _DATE.match(s):
             raise ValueError(f"`{text}` is not a date (expected YYYY-MM-DD, e.g. 2025-04-01)")
         try:
-            return dt.date.fromisoformat(s)
+            day = dt.date.fromisoformat(s)
         except ValueError as err:
             raise ValueError(f"`{text}` is not a date that exists ({err})") from None
+        if day > limits.MAX_DATE:
+            raise ValueError(f"`{text}`: " + limits.date_range_problem(day))
+        return day
     if kind == "period":
         if any(ch.isdigit() and ch not in "0123456789" for ch in s):
             raise ValueError(f"`{text}` is not a period (write 2025-Q1, 2025-03 or 2025)")
-        return parse_period(s, fiscal_start)
+        p = parse_period(s, fiscal_start)
+        problem = limits.period_range_problem(p)
+        if problem:
+            raise ValueError(f"`{text}` " + problem)
+        return p
     if kind == "bool":
         low = s.lower()
         if low in _TRUE:
@@ -325,9 +333,9 @@ class _Loader:
         self.rows.append(Row(self.spec.name, line, str(ident) if ident is not None else f"row {line}", values))
 
     def header_errors(self, header: list, where: Span, required_only: bool = False):
-        diags = []
+        diags, present = [], set(header)
         for name, col in self.spec.columns.items():
-            if name not in header and not (required_only and col.optional):
+            if name not in present and not (required_only and col.optional):
                 hint = did_you_mean(name, header) or (f"columns in the file: {', '.join(header)}"
                                                       if header else "the file has no columns")
                 diags.append(Diagnostic("KR402", f"{self.path} has no column `{name}` (declared in input "
@@ -352,9 +360,14 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                 raise KamError([Diagnostic("KR402", f"{path} is empty: expected a header row",
                                            Span(path, 1, 1, 1, 2),
                                            "the first line names the columns: " + ",".join(spec.columns))])
+            if len(header) > limits.MAX_COLUMNS:
+                raise KamError([Diagnostic("KR408", f"{path} has {len(header)} columns (at most "
+                                           f"{limits.MAX_COLUMNS})", Span(path, 1, 1, 1, 2),
+                                           "export only the columns the plan reads")])
             header = [h.strip() for h in header]
             diags = loader.header_errors(header, Span(path, 1, 1, 1, 2))
-            for h in sorted({h for h in header if header.count(h) > 1 and h in spec.columns}):
+            declared = [h for h in header if h in spec.columns]  # only these are ever read
+            for h in sorted({h for h in declared if declared.count(h) > 1}):
                 pos = [i for i, x in enumerate(header) if x == h][1] + 1
                 diags.append(Diagnostic("KR402", f"{path} has the column `{h}` twice (header cells "
                                         f"{header.index(h) + 1} and {pos})", Span(path, 1, pos, 1, pos + 1),

@@ -41,27 +41,42 @@ def _warn(code, message, span, hint=None, related=()) -> Diagnostic:
 
 
 # ---------------------------------------------------------------- tree walking
+_FIELDS: dict = {}  # node type -> the attribute names that may hold child nodes
+
+
+def _fields(t) -> tuple:
+    names = _FIELDS.get(t)
+    if names is None:
+        if not hasattr(t, "__attrs_attrs__") or issubclass(t, (Span, ast.TypeRef)):
+            names = ()
+        else:
+            names = tuple(a.name for a in t.__attrs_attrs__ if a.name not in ("span", "comments"))
+        _FIELDS[t] = names
+    return names
+
+
 def _children(x):
     if isinstance(x, tuple):
-        yield from x
-        return
-    if not hasattr(type(x), "__attrs_attrs__") or isinstance(x, (Span, ast.TypeRef)):
-        return
-    for a in type(x).__attrs_attrs__:
-        if a.name in ("span", "comments"):
-            continue
-        v = getattr(x, a.name)
-        if isinstance(v, tuple) or hasattr(type(v), "__attrs_attrs__"):
-            yield v
+        return x
+    out = []
+    for name in _fields(type(x)):
+        v = getattr(x, name)
+        if isinstance(v, tuple) or _fields(type(v)) or hasattr(type(v), "__attrs_attrs__"):
+            out.append(v)
+    return out
 
 
 def _walk(x):
-    if x is None:
-        return
-    if not isinstance(x, tuple):
-        yield x
-    for child in _children(x):
-        yield from _walk(child)
+    """Every node under x (itself included), parents before children, left to right.
+    Iterative: a stack, not nested generators (whose cost grows with the depth)."""
+    todo = [x]
+    while todo:
+        x = todo.pop()
+        if x is None:
+            continue
+        if not isinstance(x, tuple):
+            yield x
+        todo.extend(reversed(_children(x)))
 
 
 def _unparen(e):
@@ -363,45 +378,52 @@ def _weights(plan: CheckedPlan) -> list[Diagnostic]:
 
 
 # ---------------------------------------------------------------- KR506 measures
-def _has_aggregate(plan, name, memo) -> bool:
-    if name not in memo:
-        memo[name] = False
-        d = plan.definitions[name]
-        memo[name] = any(isinstance(n, ast.Call) and n.func in ("sum", "count", "min", "max", "avg", "one", "exists")
-                         and any(isinstance(a, (ast.Each, ast.Where, ast.Name)) for a in n.args)
-                         for n in _walk(d.node)) \
-            or any(_has_aggregate(plan, dep, memo) for dep in d.deps
-                   if dep in plan.definitions and plan.definitions[dep].kind != "decision")
-    return memo[name]
+_AGGREGATES = ("sum", "count", "min", "max", "avg", "one", "exists")
+
+
+def _aggregating(plan: CheckedPlan) -> set:
+    """Definitions (not decisions) that aggregate rows, themselves or through a definition
+    they read. One pass in dependency order (plan.definitions is ordered): no recursion,
+    linear in the plan."""
+    out = set()
+    for name, d in plan.definitions.items():
+        if d.kind == "decision":
+            continue
+        if any(dep in out for dep in d.deps) or any(
+                isinstance(n, ast.Call) and n.func in _AGGREGATES
+                and any(isinstance(a, (ast.Each, ast.Where, ast.Name)) for a in n.args)
+                for n in _walk(d.node)):
+            out.add(name)
+    return out
 
 
 def _measures(plan: CheckedPlan) -> list[Diagnostic]:
     found: dict = {}  # key -> label, insertion order
-    memo: dict = {}
-
-    def visit(e):
-        e = _unparen(e)
+    aggregating = _aggregating(plan)
+    seen_lets: set = set()  # a let reached twice is visited once (x * x chains stay linear)
+    todo = [plan.definitions[c].node.expr for c in reversed(plan.components)]
+    while todo:  # depth first, left to right, as the components read
+        e = _unparen(todo.pop())
         r = plan.resolution.get(id(e))
         if isinstance(e, ast.Name) and r and r[0] == "def":
             d = plan.definitions[r[1]]
             if d.kind == "let":
-                if _has_aggregate(plan, r[1], memo):
+                if r[1] in aggregating:
                     found.setdefault(r[1], r[1])
-                else:
-                    visit(d.node.expr)
-            return
+                elif r[1] not in seen_lets:
+                    seen_lets.add(r[1])
+                    todo.append(d.node.expr)
+            continue
         if isinstance(e, ast.Call):
-            if e.func in ("sum", "count", "min", "max", "avg", "one", "exists"):
+            if e.func in _AGGREGATES:
                 found.setdefault(e, f"{e.func}(...) at line {e.span.line}")
-                return
+                continue
             if e.func == "paid":
-                return
+                continue
+        kids = []
         for child in _children(e):
-            for c in (child if isinstance(child, tuple) else (child,)):
-                visit(c)
-
-    for cname in plan.components:
-        visit(plan.definitions[cname].node.expr)
+            kids.extend(child if isinstance(child, tuple) else (child,))
+        todo.extend(reversed(kids))
     if len(found) <= MAX_MEASURES:
         return []
     span = next((st.span for st in plan.plan.statements

@@ -26,8 +26,10 @@ from .. import ast
 from ..calendar import period_of
 from ..engine import select
 from ..engine.evaluator import _period_attr
+from ..limits import MAX_DATE, MIN_DATE
 
 DEC = pl.Decimal(38, 24)
+_MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
 PLACES = 24
 SNAP = 16
 NUMERIC = ("money", "number", "rate", "count")
@@ -412,8 +414,13 @@ class Frame:
         if a.kind == "date" and b.kind == "date" and op == "-":
             return Col((a.expr - b.expr).dt.total_days().cast(pl.Int64).cast(DEC), err, "number")
         if a.kind == "date" and op in "+-" and b.kind in NUMERIC:
-            days = pl.duration(days=b.expr.cast(pl.Int64))
-            return Col(a.expr + days if op == "+" else a.expr - days, err, "date")
+            days = b.expr.cast(pl.Int64)
+            # a day count or a result past the supported calendar: the interpreter's KR413
+            beyond = days.abs() > _MAX_DAYS
+            days = pl.when(beyond).then(0).otherwise(days)
+            res = a.expr + pl.duration(days=days) if op == "+" else a.expr - pl.duration(days=days)
+            beyond = beyond | (res > pl.lit(MAX_DATE)) | (res < pl.lit(MIN_DATE))
+            return Col(res, _or(err, beyond.fill_null(False)), "date")
         if a.kind == "date" or b.kind == "date":
             raise Unsupported("this date arithmetic", node)
         kind = self._kind(node)

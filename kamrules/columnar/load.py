@@ -174,12 +174,17 @@ def _read(spec: InputTable, path: str) -> bytes:
 
 def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """(declared columns as strings, non-blank records only; their line numbers)."""
+    if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
+        raise Doubt("a wide header")
     if b'"' not in blob:
         return _split_plain(spec, blob)
     try:
         return _split_plain(spec, blob, quoted=True)
     except Doubt:  # a quoted newline, a quote inside a cell...: the csv module splits it
         return _split_quoted(spec, blob)
+
+
+_WIDE = 1000  # header cells from which polars' whole-row checks cost more than the csv module
 
 
 def _positions(spec: InputTable, header: list) -> dict:
@@ -315,7 +320,8 @@ def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]
     if kind in NUMERIC:
         return _number(kind, col.type.currency, text)
     if kind == "date":
-        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE)
+        # year 9999 is past limits.MAX_DATE: the strict loader refuses it
+        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE) | text.str.starts_with("9999")
     if kind == "bool":
         return text.str.contains(_TRUE), ~text.str.contains(_BOOL)
     if kind == "period":

@@ -16,12 +16,14 @@ from ..calendar import Period, PeriodRange, parse_period, year_to_date
 from ..data import Row
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
+from ..limits import MAX_DATE, MAX_INTEGER_DIGITS
 from ..money import CENT, CONTEXT, Money, quantize, snap
 from ..tables import cell_matches, describe
 from ..trace import RowRef, TraceNode, show_value
 from . import select
 
 _STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
+_WARM_AT = 40  # definitions nested this deep: evaluate the rest of the chain bottom-up (_warm)
 
 
 class Problem(Exception):
@@ -51,6 +53,8 @@ class Evaluator:
         self.constants: dict = {}
         self.notes: list | None = None  # why-notes of the row being filtered or summed
         self.why: dict = {}  # (id(row), payee id) -> notes kept when the row passed a filter
+        self._nest = 0  # definitions being evaluated, one inside the other
+        self._warming = False
 
     # ---------------------------------------------------------------- contexts
     def context(self, payee: Row, period: Period) -> Context:
@@ -91,17 +95,51 @@ class Evaluator:
             self._child(hit[1])
             return hit[0]
         d = self.plan.definitions[name]
-        if not self.tracing:  # no trace nodes at all when nobody will read them
-            value = self.ev(d.node.expr, ctx, ())
-            ctx.memo[name] = (value, None)
-            return value
-        node = TraceNode(name, d.kind, d.span, unit=d.type.kind)
-        value = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
+        if self._nest > _WARM_AT and not self._warming:
+            self._warm(ctx, name)
+            hit = ctx.memo.get(name)
+            if hit is not None:
+                self._child(hit[1])
+                return hit[0]
+        self._nest += 1
+        try:
+            if not self.tracing:  # no trace nodes at all when nobody will read them
+                value = self.ev(d.node.expr, ctx, ())
+                ctx.memo[name] = (value, None)
+                return value
+            node = TraceNode(name, d.kind, d.span, unit=d.type.kind)
+            value = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
+        finally:
+            self._nest -= 1
         if self.tracing and isinstance(value, list):
             node.rows.extend(RowRef(r.table, r.number, r.id) for r in value)
         ctx.memo[name] = (value, node)
         self._child(node)
         return value
+
+    def _warm(self, ctx: Context, name: str):
+        """A long chain of definitions (`let x2 = x1 + 1`, ... thousands deep): evaluate the
+        lets and params `name` reads, dependencies first, so that each evaluation finds its
+        own dependencies computed and Python's recursion stays shallow. Values are the same
+        as evaluated on demand (a definition has one value per payee and period); one that
+        fails is left to fail again where the plan really reads it."""
+        defs, needed, todo = self.plan.definitions, set(), [name]
+        while todo:
+            for dep in defs[todo.pop()].deps:
+                if dep not in needed and dep in defs and defs[dep].kind in ("let", "param"):
+                    needed.add(dep)
+                    todo.append(dep)
+        saved, self._warming = self.stack, True
+        try:
+            for dep in defs:  # the checker's order: dependencies first
+                if dep in needed and dep not in ctx.memo:
+                    self.stack = [TraceNode("(warm-up)", "let", None)] if self.tracing else []
+                    try:
+                        self.definition(ctx, dep)
+                    except Problem:
+                        pass
+        finally:
+            self.stack, self._warming = saved, False
 
     def component_exists(self, ctx: Context, name: str) -> bool:
         comp = self.plan.definitions[name].node
@@ -132,14 +170,14 @@ class Evaluator:
         d = self.plan.definitions[name]
         if not self.tracing:
             raw = self.ev(d.node.expr, ctx, ())
-            value = Money(quantize(raw.amount, self.plan.round_step, self.plan.round_mode), raw.currency)
+            value = Money(self._rounded(raw.amount, d), raw.currency)
             ctx.memo[key] = (value, None)
             return value
         node = TraceNode(name, "component", d.span)
         if self.plan.definitions[name].node.when is not None and self.tracing:
             node.children.append(ctx.memo[("when", name)][1])
         raw = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
-        amount = quantize(raw.amount, self.plan.round_step, self.plan.round_mode)
+        amount = self._rounded(raw.amount, d)
         if amount != raw.amount:
             node.branch = f"rounded {self.plan.round_mode} from {raw.amount}"
         value = Money(amount, raw.currency)
@@ -147,6 +185,17 @@ class Evaluator:
         ctx.memo[key] = (value, node)
         self._child(node)
         return value
+
+    def _rounded(self, amount: Decimal, d) -> Decimal:
+        """A component's amount rounded to the plan's step; beyond the supported range
+        (MAX_INTEGER_DIGITS before the point) it is KR413, never a rounded guess."""
+        try:
+            out = quantize(amount, self.plan.round_step, self.plan.round_mode)
+        except ArithmeticError as err:
+            raise out_of_range(err, d.span) from None
+        if out.is_finite() and out != 0 and out.adjusted() >= MAX_INTEGER_DIGITS:
+            raise out_of_range(None, d.span, f"`{d.name}` is {out:.3E}")
+        return out
 
     def constant(self, expr):
         """Evaluate a payee-independent expression once (validity bounds, params)."""
@@ -157,7 +206,10 @@ class Evaluator:
 
     # ---------------------------------------------------------------- expressions
     def ev(self, node, ctx, env):
-        return getattr(self, "_" + type(node).__name__)(node, ctx, env)
+        try:
+            return getattr(self, "_" + type(node).__name__)(node, ctx, env)
+        except ArithmeticError as err:  # Overflow, InvalidOperation, a date past 9999...
+            raise out_of_range(err, node.span) from None
 
     def _Number(self, node, ctx, env):
         return node.value
@@ -698,9 +750,24 @@ def arith(op, a, b, node):
     except decimal.DivisionByZero:
         raise Problem("KR407", "division by zero", node.span,
                       "guard the divisor: if x == 0 then ... else ...") from None
-    except decimal.InvalidOperation:
-        raise Problem("KR407", "undefined operation (0 / 0)", node.span,
-                      "guard the divisor: if x == 0 then ... else ...") from None
+    except decimal.InvalidOperation as err:
+        if op == "/" and _num(b) == 0:
+            raise Problem("KR407", "undefined operation (0 / 0)", node.span,
+                          "guard the divisor: if x == 0 then ... else ...") from None
+        raise out_of_range(err, node.span) from None
+    except (ArithmeticError, ValueError) as err:  # Overflow; a date before year 1 or after 9999
+        raise out_of_range(err, node.span) from None
+
+
+def out_of_range(err, span, what: str | None = None) -> Problem:
+    """KR413: a value the computation cannot hold (an amount beyond the supported digits, a
+    date past the calendar's end); the run stops on it, naming the expression."""
+    if what is None:
+        what = "a date beyond the calendar (years 1 to 9999)" if isinstance(err, (OverflowError, ValueError)) \
+            else "a number beyond the supported digits"
+    return Problem("KR413", f"value out of range during the computation: {what}", span,
+                   f"amounts have at most {MAX_INTEGER_DIGITS} digits before the point and dates "
+                   f"end on {MAX_DATE.isoformat()}; check the data and the plan's multiplications")
 
 
 def _money_arith(op, a, b):

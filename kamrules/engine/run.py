@@ -12,6 +12,7 @@ import decimal
 from ..calendar import Period, parse_period, period_of, periods_between
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
+from ..limits import period_range_problem
 from ..money import Money
 from ..trace import Payout, TraceNode
 from .evaluator import Evaluator, Problem, fail
@@ -36,6 +37,10 @@ def _calc_periods(plan: CheckedPlan, tables: dict, period: str | None) -> list[P
         except ValueError as err:
             raise KamError([Diagnostic("KR002", f"--period: {err}",
                                        hint="e.g. --period 2025-Q1 for a quarterly plan")]) from None
+        beyond = period_range_problem(p)
+        if beyond:
+            raise KamError([Diagnostic("KR002", f"--period {period} {beyond}",
+                                       hint="e.g. --period 2025-Q1 for a quarterly plan")])
         order = ("month", "quarter", "year")
         if order.index(p.kind) < order.index(kind):
             raise KamError([Diagnostic("KR002", f"--period {period} is a {p.kind} but the plan "
