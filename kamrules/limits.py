@@ -16,6 +16,15 @@ MAX_NUMBER_CHARS = 40             # digits (with `_` and `.`) of one number lite
 MAX_ROWS = 20_000_000             # rows in one input table (load_table(max_rows=...) overrides)
 MAX_CELL_CHARS = 10_000           # characters in one cell (CSV) or string value (JSON)
 MAX_NUMBER_DIGITS = 40            # characters of one numeric cell (`-123456.78` is 10)
+
+# ---- the exact numeric range (money.py, data.py; docs/security-numbers.md)
+# A Money, Rate or Number value in the data (and a number literal in a plan) has at most
+# MAX_INTEGER_DIGITS digits before the point and MAX_FRACTION_DIGITS after it (leading zeros
+# of the integer part and trailing zeros of the fraction do not count; Money: at most its
+# currency's minor units after the point; a Rate written with `%`: two fewer after it).
+# Beyond: KR414 on load. Inside: sums and products are exact or refused (KR415).
+MAX_INTEGER_DIGITS = 18
+MAX_FRACTION_DIGITS = 12
 MAX_DIAGNOSTICS = 50              # data errors reported before stopping
 
 
