@@ -52,6 +52,8 @@ CODES = {
     "KR408": "data limit exceeded",
     "KR409": "reference to an unknown row",
     "KR410": "a `require` rule fails on a data row",
+    "KR414": "number outside the supported range",
+    "KR415": "result needs more precision than kamrules keeps exactly",
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",
