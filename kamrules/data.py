@@ -8,13 +8,18 @@ number and id so traces can cite them.
 Accepted and rejected, on purpose:
 - CSV: UTF-8 with or without BOM, LF or CRLF line ends, RFC 4180 quoting. A header cell
   is stripped; a column the plan declares twice in the header is an error.
-- Surrounding whitespace of a typed cell (` 12 `, ` 2025-04-01`) is ignored: exports pad
-  cells. Text cells are kept as written.
+- Padding: surrounding whitespace of every cell (what str.strip removes: spaces, tabs,
+  NBSP, other Unicode spaces) is not part of its value, Text included: ` eq-001 `, ` 12 `
+  and ` 2025-04-01` are `eq-001`, 12 and 2025-04-01, so keys, references and comparisons
+  see the trimmed text. A cell of whitespace only is empty. (Same rule in JSON strings.)
+- A second byte-order mark (the first header cell starting with U+FEFF) is refused (KR402).
 - Numbers are plain decimals in ASCII digits: `1234.56`, `-3`, `.5`; rates may end in `%`.
   Rejected with a reason: thousands separators or decimal commas (`1,000.00`), `1_000`,
   exponents (`1e5`), `NaN`, `Infinity`, other digits than 0-9 (Arabic-Indic...), and more
   than 40 characters. A Money cell may not carry more decimal places than its currency
   has (EUR 2, JPY 0, KWD 3: `MINOR_UNITS`); trailing zeros are fine (`12.50`, `12.500`).
+  The exact range (limits.py): at most 18 digits before the point, and at most 12 after it
+  for Number and Rate (10 for a Rate written with `%`); beyond is KR414, never rounded.
 - Dates are `YYYY-MM-DD` and must exist (2025-02-30 is rejected).
 - Parquet (`input deals from "deals.parquet"`, needs polars): read through
   kamrules.parquet as the same text cells, so the same rules apply; float columns are
@@ -131,9 +136,37 @@ def _number_reason(text: str, s: str) -> str:
     return f"`{text}` is not a decimal number (write 1234.56: a dot, no thousands separator)"
 
 
+class OutOfRange(ValueError):
+    """A number cell beyond the exact range (limits.MAX_INTEGER_DIGITS / MAX_FRACTION_DIGITS)."""
+    code = "KR414"
+    hint = (f"kamrules computes exactly with at most {limits.MAX_INTEGER_DIGITS} digits before the "
+            f"point and {limits.MAX_FRACTION_DIGITS} after (Money: its currency's decimals); the "
+            "cell is never rounded: fix the export")
+
+
+def _check_range(text: str, body: str, kind: str, pct: bool, currency: str | None) -> None:
+    """OutOfRange when the plain decimal `body` has too many digits before or after the point
+    (leading zeros before and trailing zeros after it do not count)."""
+    whole, _, frac = body.lstrip("+-").partition(".")
+    whole, frac = whole.lstrip("0"), frac.rstrip("0")
+    if len(whole) > limits.MAX_INTEGER_DIGITS:
+        raise OutOfRange(f"`{text}` has {len(whole)} digits before the point (at most "
+                         f"{limits.MAX_INTEGER_DIGITS}: number outside the supported range)")
+    if kind == "money":
+        places = minor_units(currency)
+        if len(frac) > places:  # the currency's rule, older than the range: KR403
+            raise ValueError(f"`{text}` has more decimal places than {currency} has ({places})")
+        return
+    places = limits.MAX_FRACTION_DIGITS - (2 if pct else 0)
+    if len(frac) > places:
+        raise OutOfRange(f"`{text}` has {len(frac)} digits after the point (at most {places}"
+                         f"{' with `%`' if pct else ''}: number outside the supported range)")
+
+
 def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 1):
     """Parse one cell to the runtime value of `kind`; raise ValueError with a reason that
-    quotes the raw text."""
+    quotes the raw text (OutOfRange, code KR414, beyond the exact numeric range). Every
+    cell, Text included, is first stripped of its padding (str.strip)."""
     s = text.strip()
     if kind in ("money", "number", "rate", "count"):
         if len(s) > limits.MAX_NUMBER_DIGITS:
@@ -143,16 +176,13 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
         body = s[:-1].strip() if pct else s
         if not _DECIMAL.match(body):
             raise ValueError(_number_reason(text, body))
+        _check_range(text, body, kind, pct, currency)
         value = Decimal(body)
         if pct:
             value = value.scaleb(-2)
         if kind == "count" and value != value.to_integral_value():
             raise ValueError(f"`{text}` is not a whole number")
         if kind == "money":
-            places = minor_units(currency)
-            exp = value.normalize().as_tuple().exponent
-            if isinstance(exp, int) and -exp > places:
-                raise ValueError(f"`{text}` has more decimal places than {currency} has ({places})")
             return Money(value, currency)
         return value
     if kind == "date":
@@ -180,7 +210,7 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
         if low in _FALSE:
             return False
         raise ValueError(f"`{text}` is not true or false")
-    return text
+    return s
 
 
 class _JsonNumber(str):
@@ -292,9 +322,10 @@ class _Loader:
                     continue
                 if raw and (not raw[0].isspace() or raw.strip()):
                     try:
-                        values[name] = raw if kind == "text" else parse_value(raw, kind, col.type.currency, fiscal)
+                        values[name] = raw.strip() if kind == "text" else parse_value(raw, kind, col.type.currency, fiscal)
                     except ValueError as err:
-                        self.cell_error("KR403", line, pos, name, f"({col.type}) {err}")
+                        self.cell_error(getattr(err, "code", "KR403"), line, pos, name, f"({col.type}) {err}",
+                                        getattr(err, "hint", None))
                         values[name] = None
                     continue
                 raw = None
@@ -317,7 +348,8 @@ class _Loader:
                     raise ValueError(f"`{json.dumps(raw)[:40]}` is not a {col.type} (nested values "
                                      "are not read)")
             except ValueError as err:
-                self.cell_error("KR403", line, pos, name, f"({col.type}) {err}")
+                self.cell_error(getattr(err, "code", "KR403"), line, pos, name, f"({col.type}) {err}",
+                                getattr(err, "hint", None))
                 values[name] = None
         for ucol, seen in self.seen_unique.items():
             v = values.get(ucol)
@@ -364,6 +396,10 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                 raise KamError([Diagnostic("KR408", f"{path} has {len(header)} columns (at most "
                                            f"{limits.MAX_COLUMNS})", Span(path, 1, 1, 1, 2),
                                            "export only the columns the plan reads")])
+            if header and header[0].startswith("\ufeff"):
+                raise KamError([Diagnostic("KR402", f"{path} starts with a second byte-order mark: its "
+                                           "first header cell begins with U+FEFF", Span(path, 1, 1, 1, 2),
+                                           "save the file as UTF-8 with at most one byte-order mark")])
             header = [h.strip() for h in header]
             diags = loader.header_errors(header, Span(path, 1, 1, 1, 2))
             declared = [h for h in header if h in spec.columns]  # only these are ever read

@@ -59,6 +59,8 @@ CODES = {
     "KR411": "input resolves outside the data folder (a link)",
     "KR412": "input is not a regular file (FIFO, device, socket)",
     "KR413": "value out of range during the computation",
+    "KR414": "number outside the supported range",
+    "KR415": "result needs more precision than kamrules keeps exactly",
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",

@@ -1,8 +1,28 @@
 """Exact numbers: the one decimal context every amount and ratio is computed in, the
 `Money` value, and rounding with a named mode.
 
+The numeric model (docs/security-numbers.md):
+- Data and plan numbers are exact decimals inside the range of limits.py (18 digits before
+  the point, 12 after; Money: its currency's decimals). Beyond is refused on load (KR414),
+  never rounded.
+- An *exact* value is one with at most EXACT_PLACES (24) decimal places: every cell, literal
+  and result of + - x on exact values. `compute` does these operations with no rounding at
+  all (PRECISION significant digits, decimal.Inexact trapped); an exact operation whose
+  result would need more than EXACT_PLACES places or more than PRECISION digits is refused
+  (Imprecise, KR415), never rounded.
+- Division is the one operation that may be inexact: a quotient that does not terminate
+  within EXACT_PLACES places is kept to PRECISION (80) significant digits. Such a value,
+  and anything computed from it, is *approximate*: it has non-zero digits beyond
+  EXACT_PLACES places (which an exact value never has). Operations on an approximate value
+  round to PRECISION digits.
+- Snapping: comparisons and rounding see an approximate value rounded half-even to
+  GUARD_PLACES (16) places (1 / 3 * 3 >= 100% holds, 48793.5 / 12 rounds as 4066.125). An
+  exact value is never snapped. The columnar engine uses the same GUARD_PLACES for its
+  quotients and hands a comparison or rounding it cannot decide the same way to this
+  engine (columnar/frame.py).
+
 The context traps FloatOperation (a float mixed into a Decimal), InvalidOperation, Overflow
-and DivisionByZero; precision is 34 significant digits (IEEE decimal128).
+and DivisionByZero.
 """
 from __future__ import annotations
 
@@ -11,8 +31,12 @@ from decimal import Decimal
 
 import attrs
 
+PRECISION = 80       # significant digits: exact for sums and products of in-range values
+EXACT_PLACES = 24    # an exact value has at most this many decimal places (columnar: Decimal(38, 24))
+GUARD_PLACES = 16    # approximate values (non-terminating quotients) are compared at this many places
+
 CONTEXT = decimal.Context(
-    prec=34,
+    prec=PRECISION,
     rounding=decimal.ROUND_HALF_EVEN,
     Emin=-999999,
     Emax=999999,
@@ -30,9 +54,56 @@ ROUNDING_MODES = {
     "ceiling": decimal.ROUND_CEILING,
 }
 
+# + - x of exact values: any rounding is refused (decimal.Inexact trapped)
+EXACT_CONTEXT = CONTEXT.copy()
+EXACT_CONTEXT.traps[decimal.Inexact] = True
+
 CENT = Decimal("0.01")
-GUARD_PLACES = 20
 GUARD = Decimal(1).scaleb(-GUARD_PLACES)
+
+
+class Imprecise(ArithmeticError):
+    """An exact operation whose result kamrules cannot keep exactly (KR415)."""
+
+
+def approximate(value) -> bool:
+    """Whether a Decimal has non-zero digits beyond EXACT_PLACES places: the mark of a value
+    computed from a non-terminating quotient (an exact value never has them)."""
+    if not isinstance(value, Decimal):
+        return False
+    exp = value.as_tuple().exponent
+    if not isinstance(exp, int) or exp >= -EXACT_PLACES:
+        return False
+    exp = value.normalize(CONTEXT).as_tuple().exponent
+    return isinstance(exp, int) and exp < -EXACT_PLACES
+
+
+def compute(op: str, a: Decimal, b: Decimal) -> Decimal:
+    """a op b (op in + - * /) under the numeric model: exact, or a quotient kept to
+    PRECISION digits, or Imprecise. DivisionByZero and InvalidOperation propagate."""
+    fuzzy = approximate(a) or approximate(b)
+    ctx = CONTEXT if fuzzy or op == "/" else EXACT_CONTEXT
+    try:
+        if op == "+":
+            result = ctx.add(a, b)
+        elif op == "-":
+            result = ctx.subtract(a, b)
+        elif op == "*":
+            result = ctx.multiply(a, b)
+        else:
+            result = ctx.divide(a, b)
+    except decimal.Inexact:
+        raise Imprecise(f"the exact result of {a} {op} {b} has more than {PRECISION} digits") from None
+    if fuzzy:
+        return result
+    if op == "/":
+        exp = result.as_tuple().exponent
+        if isinstance(exp, int) and exp >= -EXACT_PLACES and len(result.as_tuple().digits) >= PRECISION:
+            raise Imprecise(f"the quotient {a} / {b} does not keep {EXACT_PLACES} exact places")
+        return result
+    if approximate(result):
+        raise Imprecise(f"the exact result of {a} {op} {b} has more than {EXACT_PLACES} decimal places")
+    return result
 
 
 @attrs.frozen
@@ -47,15 +118,13 @@ class Money:
 def quantize(value: Decimal, step: Decimal, mode: str) -> Decimal:
     """Round `value` to a multiple of `step` (0.01, 1, 0.05...) with the named mode.
 
-    Guard digits: a division that does not terminate (x / 12, x / 3 * 3) leaves its last
-    of 34 digits rounded, so an exact 4066.125 can arrive as 4066.12499...9 and an exact
-    100% as 0.99999...9. The value is first snapped to GUARD_PLACES decimals (half-even),
-    far below any amount or ratio's own precision, so such results round as the exact
-    value does; values that terminate earlier are untouched.
+    An approximate value (computed from a division that does not terminate: x / 12,
+    x / 3 * 3) is first snapped to GUARD_PLACES decimals (see the module doc), so an exact
+    4066.125 arriving as 4066.12499...9 rounds as 4066.125 does; an exact value is rounded
+    as it is.
     """
+    value = snap(value)
     with decimal.localcontext(CONTEXT):
-        if value.as_tuple().exponent < -GUARD_PLACES:
-            value = value.quantize(GUARD, rounding=decimal.ROUND_HALF_EVEN)
         units = (value / step).quantize(Decimal(1), rounding=ROUNDING_MODES[mode])
         result = units * step
         exponent = step.as_tuple().exponent
@@ -63,11 +132,10 @@ def quantize(value: Decimal, step: Decimal, mode: str) -> Decimal:
 
 
 def snap(value):
-    """`value` without the noise of a non-terminating division (see quantize); for
-    comparisons, so 1/3 * 3 >= 100% holds. Non-Decimal values pass through."""
-    if isinstance(value, Decimal) and value.is_finite() and value.as_tuple().exponent < -GUARD_PLACES:
-        with decimal.localcontext(CONTEXT):
-            return value.quantize(GUARD, rounding=decimal.ROUND_HALF_EVEN)
+    """An approximate value rounded half-even to GUARD_PLACES places (for comparisons, so
+    1/3 * 3 >= 100% holds); an exact value, or a non-Decimal, as it is."""
+    if approximate(value):
+        return CONTEXT.quantize(value, GUARD)
     return value
 
 

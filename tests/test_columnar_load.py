@@ -200,7 +200,7 @@ def test_every_kind_of_column(tmp_path, monkeypatch):
     people = load_frames(plan, str(folder))["people"]
     assert people.equals(want[1]["people"])
     assert people.row(0) == ("kam-1", Decimal("0.1"), dt.date(2025, 1, 1), True, "quarter:2025-04-01",
-                             Decimal(3), "  a note ", Decimal("1.5"), 2, "kam-1")
+                             Decimal(3), "a note", Decimal("1.5"), 2, "kam-1")
     assert people.row(1)[2:8] == (None, False, "month:2025-03-01", Decimal(4), None, None)
 
 
@@ -307,9 +307,17 @@ def test_json_input_is_the_strict_tables(tmp_path):
 
 
 def test_amount_beyond_the_decimal_range_hands_over(tmp_path):
-    plan, folder = write(tmp_path, errors.DEALS_HEADER + "d1,kam-1,1234567890123456789012.5,2025-01-15,\n")
+    # 18 digits before the point: inside the exact range, beyond Decimal(38, 24)
+    plan, folder = write(tmp_path, errors.DEALS_HEADER + "d1,kam-1,123456789012345678.5,2025-01-15,\n")
     with pytest.raises(fast.Fallback):
         load_frames(plan, str(folder))
+
+
+def test_amount_beyond_the_exact_range_is_kr414(tmp_path):
+    plan, folder = write(tmp_path, errors.DEALS_HEADER + "d1,kam-1,1234567890123456789012.5,2025-01-15,\n")
+    with pytest.raises(KamError) as err:
+        load_frames(plan, str(folder))
+    assert [d.code for d in err.value.diagnostics] == ["KR414"]
 
 
 # ------------------------------------------------------------------ generated files

@@ -17,7 +17,8 @@ import polars as pl
 
 from ..ir import CheckedPlan
 from ..trace import Payout
-from .frame import DEC, Col, Ctx, Fallback, Frame, Unsupported, _or, _truth, period_key, round_expr, snap
+from .frame import (DEC, Col, Ctx, Fallback, Frame, Unsupported, _or, _truth, near_rounding, period_key,
+                    round_expr, snap)
 
 
 
@@ -103,6 +104,8 @@ def _definitions(fr: Frame, on_step=None):
                 fr.add(f"e.{name}", v.err.fill_null(False))
             if v.nullable:
                 fr.nullable_defs.add(f"d.{name}")
+            if v.approx:
+                fr.approx_defs.add(f"d.{name}")
             continue
         comp = d.node
         valid = pl.lit(True)
@@ -120,11 +123,15 @@ def _definitions(fr: Frame, on_step=None):
         fr.add(f"x.{name}", elig & valid & when)
         raw = fr.ev(comp.expr, Ctx())
         _need_col(raw, comp.expr)
+        approx_raw = raw.approx
         fr.add(f"r.{name}", raw.expr)
         raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable)
         exists = pl.col(f"x.{name}")
+        raw = Col(raw.expr, raw.err, raw.kind, raw.nullable, approx_raw)
         rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
         fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
+        if approx_raw:  # a rounding the interpreter decides (frame.near_rounding)
+            raw.err = _or(raw.err, near_rounding(raw.expr, plan.round_step, plan.round_mode))
         err = _or(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())

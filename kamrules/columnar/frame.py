@@ -3,12 +3,16 @@ period, every definition a column.
 
 Values are `Col`s: a polars expression, the expression of where evaluating it would stop
 the interpreter (an empty value in a calculation, a division by zero, no decision row...),
-and the plan type kind. Numbers and Money are Decimal(38, 24): exact for sums and products
-of amounts and rates up to 10^14; a division keeps 24 places. Comparisons and rounding first
-snap values to SNAP = 16 places, as the interpreter snaps its 34 significant digits to 20
-(money.GUARD_PLACES): a non-terminating division multiplied back (1 / 3 * 3, a ratio times
-an annual amount) compares and rounds as the exact value does, while two values that really
-differ (data has cents, rates a few decimals) differ far above the 16th place. An aggregation over `rows where ...` is a join of the
+and the plan type kind. Numbers and Money are Decimal(38, 24) (24 = money.EXACT_PLACES): sums
+are exact; a product of two exact values is exact when their places add up to at most 24,
+else the row is handed to the interpreter (which computes it exactly or refuses it, KR415);
+a division keeps 24 places, rounded, and makes its Col `approx` (as the interpreter's
+approximate values, money.approximate). The interpreter keeps a quotient to 80 digits and
+snaps it to money.GUARD_PLACES for comparisons and rounding; this engine's approximate
+values carry an error of up to ~1e-24 times the magnitudes they were multiplied by, so a
+comparison or a rounding of an approximate value that lands within MARGIN of its boundary
+(but not on it) is handed to the interpreter (`Fallback` through the Col's errors). Exact
+values are never snapped. An aggregation over `rows where ...` is a join of the
 filtered table with the frame on the conjuncts that link a row to a payee-period
 (`payee_id == payee.id`, `date in period`, `assignee(...) == payee.id`, `x == period.year`),
 then a group-by. What this layer does not translate raises `Unsupported`; what the data makes
@@ -24,14 +28,16 @@ import polars as pl
 
 from .. import ast
 from ..calendar import period_of
+from ..money import EXACT_PLACES, GUARD_PLACES
 from ..engine import select
 from ..engine.evaluator import _period_attr
 from ..limits import MAX_DATE, MIN_DATE
 
-DEC = pl.Decimal(38, 24)
+DEC = pl.Decimal(38, EXACT_PLACES)
 _MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
-PLACES = 24
-SNAP = 16
+PLACES = EXACT_PLACES
+SNAP = GUARD_PLACES  # one constant with the interpreter's snap (money.py)
+MARGIN = Decimal("1e-8")  # an approximate value closer than this to a boundary: the interpreter decides
 NUMERIC = ("money", "number", "rate", "count")
 ZERO = Decimal(0)
 
@@ -56,6 +62,7 @@ class Col:
     err: pl.Expr | None
     kind: str
     nullable: bool = False
+    approx: bool = False  # may come from a non-terminating division (module doc)
 
 
 @attrs.define
@@ -102,8 +109,47 @@ def _null_err(c: Col):
 
 
 def snap(c: Col) -> pl.Expr:
-    """c's value without division noise, for comparisons and rounding (see module doc)."""
-    return c.expr.round(SNAP, mode="half_to_even") if c.kind in NUMERIC else c.expr
+    """c's value as comparisons and rounding see it: an approximate value rounded to SNAP
+    places (money.snap), an exact one as it is."""
+    return c.expr.round(SNAP, mode="half_to_even") if c.kind in NUMERIC and c.approx else c.expr
+
+
+def near(x: pl.Expr, y: pl.Expr, exactly: bool = False) -> pl.Expr:
+    """Where x is within MARGIN of y but not on it (or on it too, `exactly`): a comparison
+    of an approximate value there is the interpreter's to decide."""
+    d = (x - y).abs()
+    close = d < dec(MARGIN)
+    return (close if exactly else close & (d != dec(0))).fill_null(False)
+
+
+def exact_product(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Where a * b surely has at most PLACES places (so Decimal(38, 24) holds it exactly):
+    a has at most k places and b at most PLACES - k, for a few k."""
+    ok = pl.lit(False)
+    for k in (0, 2, 4, 12, 20, 22, PLACES):
+        ok = ok | ((a.round(k) == a) & (b.round(PLACES - k) == b))
+    return ok.fill_null(True)
+
+
+def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
+    """Where x is within MARGIN of a boundary of round(x, step, mode) but not on it."""
+    units = x / dec(step)
+    frac = units - units.floor()
+    if mode.startswith("half"):
+        gap = (frac - dec(Decimal("0.5"))).abs()
+    else:
+        gap = pl.min_horizontal(frac, dec(1) - frac)
+    gap = gap * dec(step)
+    return ((gap < dec(MARGIN)) & (gap != dec(0))).fill_null(False)
+
+
+def rounded(c: Col, step: Decimal, mode: str) -> Col:
+    """round(c, step, mode) as a Col: exact; an approximate value near a boundary is the
+    interpreter's to round (an error of the Col)."""
+    err = _null_err(c)
+    if c.approx:
+        err = _or(err, near_rounding(c.expr, step, mode))
+    return Col(round_expr(snap(c), step, mode), err, c.kind)
 
 
 def _truth(c: Col) -> pl.Expr:
@@ -146,6 +192,7 @@ class Frame:
         self.assignee_cache: dict = {}
         self.n = 0
         self.nullable_defs: set = set()
+        self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
@@ -275,7 +322,7 @@ class Frame:
             raise Unsupported(f"`{name}` used before it is computed", node)
         err = f"e.{name}"
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
-                   nullable=col in self.nullable_defs)
+                   nullable=col in self.nullable_defs, approx=col in self.approx_defs)
 
     def rowset(self, name: str) -> Rows:
         if name not in self.rowsets:
@@ -360,7 +407,7 @@ class Frame:
 
     def _Neg(self, node, ctx):
         v = self.ev(node.expr, ctx)
-        return Col(-v.expr, _null_err(v), v.kind)
+        return Col(-v.expr, _null_err(v), v.kind, approx=v.approx)
 
     def _Not(self, node, ctx):
         v = self.ev(node.expr, ctx)
@@ -371,7 +418,8 @@ class Frame:
         a, b = self.ev(node.then, ctx), self.ev(node.else_, ctx)
         cond = _truth(c)
         return Col(pl.when(cond).then(a.expr).otherwise(b.expr),
-                   _or(c.err, _and(cond, a.err), _and(~cond, b.err)), a.kind, a.nullable or b.nullable)
+                   _or(c.err, _and(cond, a.err), _and(~cond, b.err)), a.kind, a.nullable or b.nullable,
+                   getattr(a, "approx", False) or getattr(b, "approx", False))
 
     def _ListLit(self, node, ctx):
         raise Unsupported("a list outside `x in [...]`", node)
@@ -403,14 +451,15 @@ class Frame:
             return Col(same if op == "==" else ~same, None, "bool")
         if isinstance(a, Rows) or isinstance(b, Rows):
             raise Unsupported("rows in an expression", node)
+        fuzzy = a.kind in NUMERIC and (a.approx or b.approx)
         if op in ("==", "!="):
             e = a.expr.eq_missing(b.expr) if op == "==" else a.expr.ne_missing(b.expr)
-            return Col(e, _or(a.err, b.err), "bool")
+            return Col(e, _or(a.err, b.err, near(a.expr, b.expr, True) if fuzzy else None), "bool")
         err = _or(_null_err(a), _null_err(b))
         if op in ("<", "<=", ">", ">="):
             x, y = snap(a), snap(b)
             e = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
-            return Col(e, err, "bool")
+            return Col(e, _or(err, near(a.expr, b.expr) if fuzzy else None), "bool")
         if a.kind == "date" and b.kind == "date" and op == "-":
             return Col((a.expr - b.expr).dt.total_days().cast(pl.Int64).cast(DEC), err, "number")
         if a.kind == "date" and op in "+-" and b.kind in NUMERIC:
@@ -424,15 +473,17 @@ class Frame:
         if a.kind == "date" or b.kind == "date":
             raise Unsupported("this date arithmetic", node)
         kind = self._kind(node)
+        fuzzy = a.approx or b.approx
         if op == "+":
-            return Col(a.expr + b.expr, err, kind)
+            return Col(a.expr + b.expr, err, kind, approx=fuzzy)
         if op == "-":
-            return Col(a.expr - b.expr, err, kind)
-        if op == "*":
-            return Col(a.expr * b.expr, err, kind)
+            return Col(a.expr - b.expr, err, kind, approx=fuzzy)
+        if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
+            return Col(a.expr * b.expr, err if fuzzy else _or(err, ~exact_product(a.expr, b.expr)),
+                       kind, approx=fuzzy)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
-        return Col(a.expr / safe, _or(err, zero.fill_null(False)), kind)
+        return Col(a.expr / safe, _or(err, zero.fill_null(False)), kind, approx=True)
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
@@ -477,32 +528,34 @@ class Frame:
         step_node, mode = node.args[1], node.args[2].id
         step = {"cent": Decimal("0.01"), "unit": Decimal(1)}[step_node.id] if isinstance(
             step_node, ast.Name) else step_node.value
-        return Col(round_expr(snap(x), step, mode), _null_err(x), x.kind)
+        return rounded(x, step, mode)
 
     def _call_money(self, node, ctx):
         if len(node.args) == 2 and node.args[1].value != self.plan.currency:
             raise Unsupported("an amount in another currency", node)
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr, _null_err(x), "money")
+        return Col(x.expr, _null_err(x), "money", approx=x.approx)
 
     def _call_abs(self, node, ctx):
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr.abs(), _null_err(x), x.kind)
+        return Col(x.expr.abs(), _null_err(x), x.kind, approx=x.approx)
 
     def _call_min(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
-        return Col(pl.min_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind)
+        return Col(pl.min_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind,
+                   approx=a.approx or b.approx)
 
     def _call_max(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
-        return Col(pl.max_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind)
+        return Col(pl.max_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind,
+                   approx=a.approx or b.approx)
 
     def _call_default(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         if isinstance(a, (Rows, PeriodRef)) or isinstance(b, (Rows, PeriodRef)):
             raise Unsupported("default() of rows or periods", node)
         return Col(pl.coalesce(a.expr, b.expr), _or(a.err, _and(a.expr.is_null(), b.err)),
-                   a.kind if a.kind != "unknown" else b.kind, b.nullable)
+                   a.kind if a.kind != "unknown" else b.kind, b.nullable, a.approx or b.approx)
 
     def _call_present(self, node, ctx):
         a = self.ev(node.args[0], ctx)
@@ -510,11 +563,12 @@ class Frame:
 
     def _call_between(self, node, ctx):
         x, lo, hi = (self.ev(a, ctx) for a in node.args)
-        inside = (x.expr >= lo.expr) & (x.expr <= hi.expr)
+        inside = (snap(x) >= snap(lo)) & (snap(x) <= snap(hi))
         bounds = _or(lo.expr.is_null() if lo.nullable else None, hi.expr.is_null() if hi.nullable else None)
         present = x.expr.is_not_null()
+        fuzzy = (near(x.expr, lo.expr) | near(x.expr, hi.expr)) if x.approx or lo.approx or hi.approx else None
         return Col(pl.when(present).then(inside).otherwise(False),
-                   _or(x.err, lo.err, hi.err, _and(present, bounds)), "bool")
+                   _or(x.err, lo.err, hi.err, _and(present, bounds), fuzzy), "bool")
 
     def _call_days(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
@@ -549,6 +603,9 @@ class Frame:
                 c, e = self._cell(cell, snap(a), inner)
                 cond = cond & c
                 cell_errs.append(e)
+                fuzzy = self._cell_near(cell, a, inner)
+                if fuzzy is not None:
+                    arg_err = _or(arg_err, fuzzy)
             if any(e is not None for e in cell_errs):
                 raise Unsupported("a decision cell that can fail", row)
             out = self.ev(row.output, inner)
@@ -560,6 +617,7 @@ class Frame:
             matches.append(cond)
             outputs.append(out)
         kind = d.type.kind if d.type.kind != "unknown" else (outputs[0].kind if outputs else "number")
+        fuzzy = any(o.approx for o in outputs)
         count = pl.sum_horizontal(*[m.cast(pl.Int32) for m in matches]) if matches else pl.lit(0)
         if dec_node.hit == "collect_sum":
             total = dec(0)
@@ -567,7 +625,7 @@ class Frame:
             for m, o in zip(matches, outputs):
                 total = total + pl.when(m).then(o.expr).otherwise(dec(0))
                 errs.append(_and(m, _null_err(o)))
-            return Col(total, _or(arg_err, *errs), kind)
+            return Col(total, _or(arg_err, *errs), kind, approx=fuzzy)
         expr = None
         out_errs = []
         for m, o in zip(matches, outputs):
@@ -582,7 +640,16 @@ class Frame:
                 chosen = pl.when(m).then(e) if chosen is None else chosen.when(m).then(e)
             chosen_err = chosen.otherwise(False)
         bad = count == 0 if dec_node.hit == "first" else count != 1
-        return Col(expr, _or(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs))
+        return Col(expr, _or(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy)
+
+    def _cell_near(self, cell, a: Col, ctx):
+        """Where an approximate argument (or bound) is near this cell's bounds (see `near`)."""
+        if cell.kind == "any":
+            return None
+        bounds = [self.ev(b, ctx) for b in (cell.lo, cell.hi) if b is not None]
+        if not (a.approx or any(b.approx for b in bounds)):
+            return None
+        return _or(*(near(a.expr, b.expr, cell.kind == "eq") for b in bounds))
 
     def _cell(self, cell, x: pl.Expr, ctx):
         if cell.kind == "any":
@@ -609,8 +676,28 @@ class Frame:
             return self.aggs[key]
         from .aggregate import aggregate
         result = aggregate(self, node)
+        if node.func == "avg" or any(self._may_be_approx(a) for a in node.args):
+            result = attrs.evolve(result, approx=True)
         self.aggs[key] = result
         return result
+
+
+    def _may_be_approx(self, node) -> bool:
+        """Whether an expression (inside an aggregation) may divide: a `/`, an average or a
+        definition whose value may be approximate."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ast.BinOp) and n.op == "/" or isinstance(n, ast.Call) and n.func == "avg":
+                return True
+            r = self.plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
+            if r is not None and r[0] == "def" and f"d.{r[1]}" in self.approx_defs:
+                return True
+            if isinstance(n, (list, tuple)):
+                stack.extend(n)
+            elif attrs.has(type(n)):
+                stack.extend(getattr(n, f.name) for f in attrs.fields(type(n)))
+        return False
 
 
 def _period_starts(s: pl.Series, kind: str, fiscal: int) -> pl.Series:

@@ -163,6 +163,8 @@ def _read(spec: InputTable, path: str) -> bytes:
         raise Doubt("missing, unreadable or not a regular file: the strict loader words it") from None
     if blob.startswith(_BOM):
         blob = blob[len(_BOM):]
+        if blob.startswith(_BOM):
+            raise Doubt("a second byte-order mark")  # the strict loader's KR402
     if not blob or b"\x00" in blob:
         raise Doubt("empty or NUL")
     try:
@@ -315,8 +317,8 @@ def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]
     """(value of a non-blank cell or null, when its shape is in doubt) as expressions."""
     kind = col.type.kind
     text = pl.col(col.name).str.strip_chars(WHITESPACE)
-    if kind == "text":
-        return pl.col(col.name), pl.lit(False)
+    if kind == "text":  # padding is not part of a value (data.parse_value)
+        return text, pl.lit(False)
     if kind in NUMERIC:
         return _number(kind, col.type.currency, text)
     if kind == "date":
@@ -330,16 +332,18 @@ def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]
     raise Doubt(f"a column of kind {kind}")
 
 
-def _number_shape(kind: str, currency: str | None) -> str:
-    """A regex for the numbers data.parse_value accepts that also fit Decimal(38, SCALE) (at
-    most 40 characters, so no length check is needed)."""
+def _number_shape(kind: str, currency: str | None, pct: bool = False) -> str:
+    """A regex for the numbers data.parse_value accepts (inside the exact range,
+    limits.MAX_FRACTION_DIGITS) that also fit Decimal(38, SCALE) (at most 40 characters, so
+    no length check is needed); anything else is a doubt the strict loader decides."""
     if kind == "count":
         places, zeros = 0, SCALE
     elif kind == "money":
         places = min(data.minor_units(currency), SCALE)
         zeros = SCALE - places
     else:  # a rate's `%` takes two places
-        places, zeros = (SCALE - 2 if kind == "rate" else SCALE), 0
+        places = min(limits.MAX_FRACTION_DIGITS - (2 if pct else 0), SCALE)
+        zeros = SCALE - places
     if not places:
         return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.0{{0,{zeros}}})?|\.0{{1,{zeros}}})$"
     zeros = f"0{{0,{zeros}}}" if zeros else ""
@@ -354,7 +358,9 @@ def _number(kind: str, currency: str | None, text: pl.Expr) -> tuple[pl.Expr, pl
     body = pl.when(pct).then(text.str.strip_suffix("%").str.strip_chars(WHITESPACE)).otherwise(text)
     value = body.cast(DECIMAL, strict=False)
     value = pl.when(pct).then((value * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
-    return value, (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~body.str.contains(shape)
+    shaped = pl.when(pct).then(body.str.contains(_number_shape(kind, currency, True))).otherwise(
+        body.str.contains(shape))
+    return value, (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~shaped
 
 
 def _period_keys(cells: pl.Series, fiscal_start: int) -> dict:

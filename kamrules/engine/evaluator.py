@@ -17,7 +17,7 @@ from ..data import Row
 from ..diagnostics import Diagnostic, KamError
 from ..ir import CheckedPlan
 from ..limits import MAX_DATE, MAX_INTEGER_DIGITS
-from ..money import CENT, CONTEXT, Money, quantize, snap
+from ..money import CENT, CONTEXT, Imprecise, Money, compute, quantize, snap
 from ..tables import cell_matches, describe
 from ..trace import RowRef, TraceNode, show_value
 from . import select
@@ -723,7 +723,7 @@ def allocate(total: Money, weights: dict) -> dict:
         exact = {k: total.amount * w / s for k, w in active.items()}
         floors = {k: quantize(v, CENT, "floor") for k, v in exact.items()}
         left = int(((total.amount - sum(floors.values(), Decimal(0))) / CENT).to_integral_value())
-        order = sorted(active, key=lambda k: (-(exact[k] - floors[k]), k))
+        order = sorted(active, key=lambda k: (-snap(exact[k] - floors[k]), k))  # a true tie: by id
         for k in order[:max(left, 0)]:
             floors[k] += CENT
         for k, v in floors.items():
@@ -740,13 +740,11 @@ def arith(op, a, b, node):
                 return Decimal((a - b).days)
             days = dt.timedelta(days=int(b))
             return a + days if op == "+" else a - days
-        if op == "+":
-            return a + b
-        if op == "-":
-            return a - b
-        if op == "*":
-            return a * b
-        return a / b
+        return compute(op, a, b)
+    except Imprecise as err:
+        raise Problem("KR415", f"this result needs more precision than kamrules keeps exactly: {err}",
+                      node.span, "round an intermediate value (round(x, cent, half_up)) or use fewer "
+                      "decimals in the data") from None
     except decimal.DivisionByZero:
         raise Problem("KR407", "division by zero", node.span,
                       "guard the divisor: if x == 0 then ... else ...") from None
@@ -772,13 +770,13 @@ def out_of_range(err, span, what: str | None = None) -> Problem:
 
 def _money_arith(op, a, b):
     if op in "+-":
-        amount = a.amount + b.amount if op == "+" else a.amount - b.amount
-        return Money(amount, a.currency)
+        return Money(compute(op, a.amount, b.amount), a.currency)
     if op == "*":
-        return Money(a.amount * b, a.currency) if isinstance(a, Money) else Money(a * b.amount, b.currency)
+        return Money(compute(op, a.amount, b), a.currency) if isinstance(a, Money) else \
+            Money(compute(op, a, b.amount), b.currency)
     if isinstance(b, Money):
-        return a.amount / b.amount
-    return Money(a.amount / b, a.currency)
+        return compute(op, a.amount, b.amount)
+    return Money(compute(op, a.amount, b), a.currency)
 
 
 def _eq(a, b):
