@@ -93,6 +93,10 @@ def compute(op: str, a: Decimal, b: Decimal) -> Decimal:
         else:
             result = ctx.divide(a, b)
     except decimal.Inexact:
+        digits = a.adjusted() + b.adjusted() + 1 if op == "*" else max(a.adjusted(), b.adjusted()) + 1
+        if op != "/" and digits >= PRECISION:
+            # not a precision problem but a magnitude one: the run stops with KR413
+            raise decimal.Overflow(f"{a} {op} {b} has more than {PRECISION} digits before the point") from None
         raise Imprecise(f"the exact result of {a} {op} {b} has more than {PRECISION} digits") from None
     if fuzzy:
         return result
