@@ -434,25 +434,26 @@ class Evaluator:
             self._child(agg)
         return result
 
-    def _call_sum(self, node, ctx, env):
+    def _total(self, node, values, rows, arg):
         t = self.plan.types[id(node)]
+        acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
+        for v, row in zip(values, rows):
+            if v is None:
+                raise Problem("KR406", "an empty value is summed" + _row_ref(row, self.tables),
+                              arg.expr.span, "filter the rows with present(...) or use default(...)")
+            acc = arith("+", acc, v, node)
+        return acc
 
-        def total(values, rows, arg):
-            acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
-            for v, row in zip(values, rows):
-                if v is None:
-                    raise Problem("KR406", "an empty value is summed" + _row_ref(row, self.tables),
-                                  arg.expr.span, "filter the rows with present(...) or use default(...)")
-                acc = arith("+", acc, v, node)
-            return acc
-        return self._aggregate(node, ctx, env, total)
+    def _call_sum(self, node, ctx, env):
+        return self._aggregate(node, ctx, env, lambda values, rows, arg: self._total(node, values, rows, arg))
 
     def _call_avg(self, node, ctx, env):
-        s = self._call_sum(node, ctx, env)
-        n = len(self._each_rows(node.args[0], ctx, env))
-        if n == 0:
-            raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
-        return arith("/", s, Decimal(n), node)
+        def average(values, rows, arg):  # the trace node holds the average, not the sum
+            total = self._total(node, values, rows, arg)
+            if not rows:
+                raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
+            return arith("/", total, Decimal(len(rows)), node)
+        return self._aggregate(node, ctx, env, average)
 
     def _call_count(self, node, ctx, env):
         return self._aggregate(node, ctx, env, lambda values, rows, arg: Decimal(len(rows)))
