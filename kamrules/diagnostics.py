@@ -52,6 +52,8 @@ CODES = {
     "KR408": "data limit exceeded",
     "KR409": "reference to an unknown row",
     "KR410": "a `require` rule fails on a data row",
+    "KR416": "a pool's total is not one value",
+    "KR417": "cannot tell which periods to compute",
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",
@@ -60,6 +62,7 @@ CODES = {
     "KR506": "lint: more than 4 measures feed the components",
     "KR507": "lint: variable share of the package outside 10%-50% (needs --data)",
     "KR601": "plan test failed",
+    "KR721": "a --period with no data in it",
 }
 
 
