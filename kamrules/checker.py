@@ -13,6 +13,7 @@ from decimal import Decimal
 from . import ast, limits, types as T
 from .calendar import KINDS, MONTHS
 from .diagnostics import Diagnostic, Severity, did_you_mean
+from .discovery import discover
 from .ir import CheckedPlan, ColumnSpec, Definition, Filter, InputTable
 from .money import ROUNDING_MODES
 from .source import SourceFile, Span
@@ -51,7 +52,7 @@ class Checker(CallChecks):
         self.types: dict = {}
         self.resolution: dict = {}
         self.filters: dict = {}
-        self.discovery: list = []
+        self.wheres: list = []  # (Where node, table, row depth): for discovery.discover
         self.inputs: dict[str, InputTable] = {}
         self.defs: dict[str, object] = {}
         self.def_types: dict[str, T.Type] = {}
@@ -112,7 +113,7 @@ class Checker(CallChecks):
             eligible=eligible, inputs=self.inputs, definitions=defs,
             components=[n for n, d in self.defs.items() if isinstance(d, ast.Component)],
             types=self.types, resolution=self.resolution, filters=self.filters,
-            discovery=self.discovery, requires=requires, payment_kind=h.get("payment"))
+            discovery=discover(self), requires=requires, payment_kind=h.get("payment"))
 
     # ------------------------------------------------------------ declarations
     def _collect(self):
@@ -622,6 +623,7 @@ class Checker(CallChecks):
         inner = scope.push(("row", st.table))
         self._expect_bool(node.cond, inner)
         self.filters[id(node)] = self._split_filter(node, st.table, len(inner.frames) - 1)
+        self.wheres.append((node, st.table, len(inner.frames) - 1))
         return st
 
     def _split_filter(self, node, table, depth) -> Filter:
@@ -642,7 +644,6 @@ class Checker(CallChecks):
             hint = self._assigned_hint(c, depth)
             if hint is not None:
                 assigned.append(hint)
-            self._discover_lookup(c)
             col = self._own_column(getattr(c, "left", None), depth)
             other = getattr(c, "right", None)
             if isinstance(c, ast.BinOp) and c.op == "==" and col is None:
@@ -651,13 +652,9 @@ class Checker(CallChecks):
                 ctype = self.inputs[table].columns[col].type
                 if c.op == "==":
                     eq.append((col, other))
-                    if ctype.kind == "period" and self._is_period(other):
-                        self.discovery.append((table, col, "period"))
                     continue
                 if c.op == "in" and ctype.kind == "date" and self.types.get(id(other)) == T.PERIOD:
                     in_period.append((col, other))
-                    if self._is_period(other):
-                        self.discovery.append((table, col, "date"))
                     continue
             rest.append(c)
         return Filter(table, tuple(eq), tuple(in_period), tuple(rest), tuple(assigned))
@@ -672,21 +669,6 @@ class Checker(CallChecks):
                 if col and not self._reads_row(call.args[1], depth) and not self._reads_row(other, depth):
                     return (col, call.args[1], other)
         return None
-
-    def _discover_lookup(self, c):
-        """`table[key].date_col in period` also places rows of `table` in periods."""
-        if not (isinstance(c, ast.BinOp) and c.op == "in" and self._is_period(c.right)):
-            return
-        left = c.left
-        if isinstance(left, ast.Attr) and isinstance(left.obj, ast.Index) \
-                and isinstance(left.obj.obj, ast.Name) and left.obj.obj.id in self.inputs:
-            table = self.inputs[left.obj.obj.id]
-            col = table.columns.get(left.name)
-            if col is not None and col.type.kind == "date":
-                self.discovery.append((table.name, left.name, "date"))
-
-    def _is_period(self, e) -> bool:
-        return isinstance(e, ast.Name) and self.resolution.get(id(e)) == ("period",)
 
     def _own_column(self, e, depth):
         if e is None:

@@ -61,6 +61,8 @@ CODES = {
     "KR413": "value out of range during the computation",
     "KR414": "number outside the supported range",
     "KR415": "result needs more precision than kamrules keeps exactly",
+    "KR416": "a pool's total is not one value",
+    "KR417": "cannot tell which periods to compute",
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",
@@ -77,6 +79,7 @@ CODES = {
     "KR706": "output path is a socket or a block device",
     "KR707": "output folder holds files kamrules did not write",
     "KR708": "output FIFO has no reader",
+    "KR721": "a --period with no data in it",
 }
 
 

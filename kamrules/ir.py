@@ -63,6 +63,19 @@ class Filter:
     assigned: tuple = ()
 
 
+@attrs.frozen
+class Placement:
+    """A filter that places rows of `table` in periods (kamrules/discovery.py): the rows
+    whose `column` satisfies `column <op> <chain of attributes on period>`; how "unknown"
+    is a filter whose placement the checker cannot follow (span: that conjunct)."""
+    table: str
+    column: str | None
+    how: str  # "date" | "period" | "unknown"
+    op: str = "in"  # in | == | < | <= | > | >=  (the column on the left)
+    chain: tuple = ()  # e.g. ("year_to_date",), ("start",), ("previous", "end")
+    span: Span | None = None
+
+
 @attrs.define
 class CheckedPlan:
     source: SourceFile
@@ -83,7 +96,7 @@ class CheckedPlan:
     types: dict  # id(node) -> Type
     resolution: dict  # id(Name/Attr node) -> tuple
     filters: dict  # id(Where node) -> Filter
-    discovery: list  # [(table, column, "date"|"period")]: columns that place rows in periods
+    discovery: list  # [Placement]: the filters that place rows in periods
     requires: list = attrs.Factory(list)  # ast.Require rules checked on the data before a run
     payment_kind: str | None = None  # payment frequency when it differs from `period`
 

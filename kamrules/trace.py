@@ -98,6 +98,43 @@ def show_value(v, unit: str | None = None) -> str:
     return str(value_json(v))
 
 
+def exact_value(v, unit: str | None = None) -> str:
+    """A value with every digit it has (explain --exact): 3333.333333333333333333333333 EUR."""
+    if isinstance(v, Money):
+        return f"{_digits(v.amount, 2)} {v.currency}"
+    if unit == "rate" and isinstance(v, Decimal):
+        return _digits(v * 100, 0) + "%"
+    if isinstance(v, Decimal):
+        return _digits(v, 0)
+    return show_value(v, unit)
+
+
+def reading_value(v, unit: str | None = None) -> tuple[str, str | None]:
+    """(the value as read: amounts to the cent, other numbers to 4 decimals, rates to 4
+    decimals of a percent; the exact value when that reading rounds it, else None)."""
+    if isinstance(v, Money):
+        shown, amount = f"{format_amount(v.amount)} {v.currency}", v.amount
+        rounded = Decimal(format_amount(v.amount))
+    elif isinstance(v, Decimal) and not isinstance(v, bool):
+        amount = v * 100 if unit == "rate" else v
+        rounded = amount.quantize(READING) if amount.as_tuple().exponent < -4 else amount
+        shown = _digits(rounded, 0) + ("%" if unit == "rate" else "")
+    else:
+        return show_value(v, unit), None
+    return shown, (None if rounded == amount else exact_value(v, unit))
+
+
+READING = Decimal("0.0001")
+
+
+def _digits(v: Decimal, places: int) -> str:
+    """Plain digits, no exponent, trailing zeros dropped down to `places` decimals."""
+    text = format(v.normalize(), "f") if v else "0"
+    whole, _, frac = text.partition(".")
+    frac = frac.ljust(places, "0")
+    return whole + ("." + frac if frac else "")
+
+
 def _pct_or_num(v: Decimal) -> str:
     s = format(v.normalize(), "f")
     return s

@@ -14,8 +14,7 @@ from types import SimpleNamespace
 import polars as pl
 
 from ..calendar import Period
-from ..data import Row
-from ..engine.run import plan_periods
+from ..engine.run import plan_periods, select_payees
 from ..ir import CheckedPlan
 from ..report import payouts as payout_report
 from ..report.payouts import COLUMNS, safe_cell
@@ -31,21 +30,15 @@ def load(plan: CheckedPlan, folder: str) -> dict:
     return load_frames(plan, folder)
 
 
-def frame_periods(plan: CheckedPlan, frames: dict, period: str | None) -> list:
+def frame_periods(plan: CheckedPlan, frames: dict, period) -> list:
     """engine.run.plan_periods on frames: the same rule, fed the distinct values of the
     columns that place rows in periods."""
-    tables = {}
-    columns: dict = {}
-    for table, column, _ in plan.discovery:
-        columns.setdefault(table, set()).add(column)
-    for table, column, how in plan.discovery:
-        values = frames[table][column].drop_nulls().unique().to_list()
-        if how == "period":
-            values = [_period_of_key(v, plan.fiscal_start) for v in values]
-        rows = tables.setdefault(table, SimpleNamespace(rows=[]))
-        blank = dict.fromkeys(columns[table])
-        rows.rows.extend(Row(table, 0, "", {**blank, column: v}) for v in values)
-    return plan_periods(plan, tables, period)
+    def values(table, column):
+        vals = frames[table][column].drop_nulls().unique().to_list()
+        if plan.inputs[table].columns[column].type.kind == "period":
+            return {_period_of_key(v, plan.fiscal_start) for v in vals}
+        return set(vals)
+    return plan_periods(plan, None, period, values)
 
 
 def _period_of_key(key: str, fiscal_start: int) -> Period:
@@ -53,12 +46,15 @@ def _period_of_key(key: str, fiscal_start: int) -> Period:
     return Period(dt.date.fromisoformat(start), kind, fiscal_start)
 
 
-def columnar_payouts(plan: CheckedPlan, folder: str, period: str | None = None,
+def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
                      payee_ids: set | None = None, trace_dir: str | None = None, progress=None):
     """(payout table, report periods, input paths) of the run, or raise Unsupported/Fallback."""
     if plan.requires:
         raise Unsupported("`require` rules")
     frames = load(plan, folder)
+    paths = {name: SimpleNamespace(path=resolve(spec, folder)) for name, spec in plan.inputs.items()}
+    known = frames[plan.payees_table][plan.payee_key].drop_nulls().to_list()
+    payee_ids = select_payees(payee_ids, known, paths[plan.payees_table].path)
     if progress is not None:
         progress.advance()
     periods = frame_periods(plan, frames, period)
@@ -68,7 +64,6 @@ def columnar_payouts(plan: CheckedPlan, folder: str, period: str | None = None,
         write_trace(frame, trace_dir)
     if payee_ids is not None:
         table = table.filter(pl.col("payee_id").is_in(sorted(payee_ids)))
-    paths = {name: SimpleNamespace(path=resolve(spec, folder)) for name, spec in plan.inputs.items()}
     return table, periods, paths
 
 

@@ -11,6 +11,7 @@ from ..checker import check
 from ..data import load_data
 from ..diagnostics import KamError, render_text
 from ..engine import plan_periods
+from ..engine.run import select_payees
 from ..parser import parse_file
 
 
@@ -52,9 +53,16 @@ def prepare(args):
     return checked, tables, periods, source
 
 
+def payees(checked, tables, wanted) -> set | None:
+    """--payee ids checked against the data's payees (engine.run.select_payees)."""
+    table = tables[checked.payees_table]
+    return select_payees(wanted, (r.id for r in table.rows), table.path)
+
+
 def data_args(sp):
     sp.add_argument("plan", help="the .kam plan file")
     sp.add_argument("--data", required=True, help="folder holding the CSV exports")
-    sp.add_argument("--period", help="compute this period only (2025-Q1, 2025-03, 2025)")
+    sp.add_argument("--period", action="append",
+                    help="compute this period only (2025-Q1, 2025-03, 2025); repeatable")
     sp.add_argument("-o", "--output", help="write to this file instead of stdout")
 

@@ -56,7 +56,8 @@ def register(sub):
     d.add_argument("old", metavar="OLD_PLAN")
     d.add_argument("new", metavar="NEW_PLAN")
     d.add_argument("--data", required=True, help="folder holding the CSV exports (both versions read it)")
-    d.add_argument("--period", help="compare this period only (2025-Q1, 2025-03, 2025)")
+    d.add_argument("--period", action="append",
+                   help="compare this period only (2025-Q1, 2025-03, 2025); repeatable")
     d.add_argument("--format", choices=("table", "csv", "json", "github-markdown"), default="table")
     d.add_argument("--changed-only", action="store_true", help="leave out payee-periods that do not change")
     d.add_argument("-o", "--output", help="write to this file instead of stdout")

@@ -7,22 +7,23 @@ from ..diagnostics import Diagnostic, KamError
 from ..engine import evaluate
 from ..report.explain import explain_text
 from ..output import write_text
-from .common import data_args, prepare
+from .common import data_args, payees, prepare
 
 
 def cmd_explain(args) -> int:
     checked, tables, periods, source = prepare(args)
-    payouts = evaluate(checked, tables, periods, trace=True, payee_ids={args.payee})
+    payouts = evaluate(checked, tables, periods, trace=True,
+                       payee_ids=payees(checked, tables, [args.payee]))
     if not payouts:
-        known = sorted(r.id for r in tables[checked.payees_table].rows)
         raise KamError([Diagnostic("KR405", f"no payout for payee {args.payee} in these periods",
-                                   hint="payees: " + ", ".join(known[:10]))])
+                                   hint="the payee is not eligible in these periods, or no "
+                                        "component applies: try another --period")])
     if args.format == "json":
         text = json.dumps([{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
                             "trace": p.trace.to_json()} for p in payouts], indent=2) + "\n"
     else:
         lines = {i: line for i, line in enumerate(source.text.splitlines(), 1)}
-        text = explain_text(payouts, lines)
+        text = explain_text(payouts, lines, exact=args.exact)
     write_text(text, args.output)
     return 0
 
@@ -32,4 +33,7 @@ def register(sub):
     data_args(e)
     e.add_argument("--payee", required=True)
     e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--exact", action="store_true",
+                   help="every value with all its digits (default: amounts to the cent, numbers "
+                        "to 4 decimals, marked when rounded)")
     e.set_defaults(func=cmd_explain)

@@ -14,7 +14,7 @@ from ..progress import Progress
 from ..report import payouts as payout_report
 from ..diagnostics import Diagnostic, KamError
 from ..output import write_text
-from .common import data_args, guard_outputs, load, prepare
+from .common import data_args, guard_outputs, load, payees, prepare
 
 
 def cmd_run(args) -> int:
@@ -26,7 +26,7 @@ def cmd_run(args) -> int:
         if done is not None:
             return done
     checked, tables, periods, source = prepare(args)
-    payee_ids = set(args.payee) if args.payee else None
+    payee_ids = payees(checked, tables, args.payee)
     total = sum(1 for r in tables[checked.payees_table].rows if payee_ids is None or r.id in payee_ids)
     progress = Progress(total, enabled=False if args.quiet else None)
     try:

@@ -117,7 +117,8 @@ def register(sub):
     s.add_argument("--data", nargs="+", action="extend", required=True, metavar="DIR", help="one folder of CSV exports per scenario")
     s.add_argument("--revenue", metavar="LET", help="the let that measures revenue (e.g. expansion), "
                    "summed over payees, for the cost ratio revenue / (fixed + variable)")
-    s.add_argument("--period", help="simulate this period only (2025-Q1, 2025)")
+    s.add_argument("--period", action="append",
+                   help="simulate this period only (2025-Q1, 2025); repeatable")
     s.add_argument("--format", choices=("table", "csv", "json"), default="table")
     s.add_argument("-o", "--output", help="write to this file instead of stdout")
     s.set_defaults(func=cmd_simulate)

@@ -12,10 +12,10 @@ import os
 import re
 
 from .. import output
-from ..diagnostics import Diagnostic, KamError, did_you_mean
+from ..diagnostics import Diagnostic, KamError
 from ..engine import evaluate
 from ..report.statement import build_statement, render
-from .common import data_args, prepare
+from .common import data_args, payees, prepare
 
 EXT = {"html": "html", "md": "md", "text": "txt"}
 
@@ -40,15 +40,10 @@ def cmd_statement(args) -> int:
     if not args.all and not args.payee:
         raise KamError([Diagnostic("KR206", "name the payee with --payee ID, or use --all -o FOLDER")])
     checked, tables, periods, source = prepare(args)
-    known = sorted(r.id for r in tables[checked.payees_table].rows)
     if args.all:
-        ids = known
+        ids = sorted(r.id for r in tables[checked.payees_table].rows)
     else:
-        if args.payee not in known:
-            hint = did_you_mean(args.payee, known) or ("payees: " + ", ".join(known[:10]))
-            raise KamError([Diagnostic("KR405", f"no payee {args.payee!r} in "
-                                       f"{tables[checked.payees_table].path}", hint=hint)])
-        ids = [args.payee]
+        ids = sorted(payees(checked, tables, [args.payee]))
     fmt = _format(args)
     payouts = evaluate(checked, tables, periods, trace=True, payee_ids=set(ids))
     texts = {pid: render(build_statement(checked, tables, payouts, pid, periods, args.plan), fmt)

@@ -486,25 +486,26 @@ class Evaluator:
             self._child(agg)
         return result
 
-    def _call_sum(self, node, ctx, env):
+    def _total(self, node, values, rows, arg):
         t = self.plan.types[id(node)]
+        acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
+        for v, row in zip(values, rows):
+            if v is None:
+                raise Problem("KR406", "an empty value is summed" + _row_ref(row, self.tables),
+                              arg.expr.span, "filter the rows with present(...) or use default(...)")
+            acc = arith("+", acc, v, node)
+        return acc
 
-        def total(values, rows, arg):
-            acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
-            for v, row in zip(values, rows):
-                if v is None:
-                    raise Problem("KR406", "an empty value is summed" + _row_ref(row, self.tables),
-                                  arg.expr.span, "filter the rows with present(...) or use default(...)")
-                acc = arith("+", acc, v, node)
-            return acc
-        return self._aggregate(node, ctx, env, total)
+    def _call_sum(self, node, ctx, env):
+        return self._aggregate(node, ctx, env, lambda values, rows, arg: self._total(node, values, rows, arg))
 
     def _call_avg(self, node, ctx, env):
-        s = self._call_sum(node, ctx, env)
-        n = len(self._each_rows(node.args[0], ctx, env))
-        if n == 0:
-            raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
-        return arith("/", s, Decimal(n), node)
+        def average(values, rows, arg):  # the trace node holds the average, not the sum
+            total = self._total(node, values, rows, arg)
+            if not rows:
+                raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
+            return arith("/", total, Decimal(len(rows)), node)
+        return self._aggregate(node, ctx, env, average)
 
     def _call_count(self, node, ctx, env):
         return self._aggregate(node, ctx, env, lambda values, rows, arg: Decimal(len(rows)))
@@ -687,7 +688,7 @@ class Evaluator:
         key = (id(node), ctx.period)
         if key not in self.pools:
             total = self._operand(node.args[0], ctx, env)
-            weights = {}
+            weights, totals = {}, {ctx.payee.id: total}
             for payee in self.payees:
                 other = self.context(payee, ctx.period)
                 if not self.is_eligible(other):
@@ -695,9 +696,12 @@ class Evaluator:
                 saved, self.stack = self.stack, [TraceNode("weight", "share", None)]
                 try:
                     w = self.ev(node.args[1], other, ())
+                    if payee.id not in totals:
+                        totals[payee.id] = self._operand(node.args[0], other, env)
                 finally:
                     self.stack = saved
                 weights[payee.id] = w
+            _one_total(totals, node, ctx.period)
             self.pools[key] = (allocate(total, weights), weights)
         shares, weights = self.pools[key]
         value = shares.get(ctx.payee.id, Money(Decimal(0), self.plan.currency))
@@ -706,6 +710,36 @@ class Evaluator:
                               f"{show_value(sum((w for w in weights.values() if w is not None and w > 0), Decimal(0)))}")
         self._child(tn)
         return value
+
+
+def _one_total(totals: dict, node, period) -> None:
+    """A pool is split once: its total must be the same for every payee (KR416)."""
+    groups: list = []  # [(total, [payee ids])], in payee id order
+    for pid in sorted(totals):
+        v = totals[pid]
+        for value, ids in groups:
+            if _eq(value, v):
+                ids.append(pid)
+                break
+        else:
+            groups.append((v, [pid]))
+    if len(groups) < 2:
+        return
+    shown = [f"{ids[0]} has {_exact(value)}" + (f" (like {len(ids) - 1} other payee"
+                                                 f"{'s' * (len(ids) > 2)})" if len(ids) > 1 else "")
+             for value, ids in groups[:4]]
+    more = f", and {len(groups) - 4} other totals" if len(groups) > 4 else ""
+    raise Problem("KR416", f"a pool's total is not one value: in {period}, " + ", ".join(shown) + more,
+                  node.span, "a pool's total must not depend on the payee: compute it from data that is "
+                             "the same for everyone, or use share(..., by ...) (coming)")
+
+
+def _exact(v) -> str:
+    """A money amount as read (to the cent) unless the cents hide digits."""
+    if isinstance(v, Money):
+        text = show_value(v)
+        return text if Decimal(text.split()[0]) == v.amount else f"{v.amount} {v.currency}"
+    return show_value(v)
 
 
 def allocate(total: Money, weights: dict) -> dict:

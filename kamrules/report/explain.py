@@ -4,12 +4,29 @@ Every line goes through textsafe.for_terminal: ids, text values and plan lines f
 data or the plan show their control characters escaped."""
 from __future__ import annotations
 
-from ..trace import Payout, TraceNode, show_value
+from ..trace import Payout, TraceNode, exact_value, reading_value
 from ..money import format_amount
 from ..textsafe import for_terminal
 
+SHOWN_DIGITS = 20  # of an exact value quoted beside its rounded reading
 
-def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_rows: int = 20) -> str:
+
+def shown(v, unit: str | None = None, exact: bool = False) -> str:
+    """A value for reading (amounts to the cent, numbers to 4 decimals), saying so when that
+    rounds it; with exact, every digit."""
+    if exact:
+        return exact_value(v, unit)
+    text, full = reading_value(v, unit)
+    if full is None:
+        return text
+    if len(full) > SHOWN_DIGITS:
+        full = full[:SHOWN_DIGITS].rstrip(".") + "..." + (" " + full.split(" ")[1] if " " in full else
+                                                            "%" if full.endswith("%") else "")
+    return f"≈ {text} (rounded for reading; --exact shows {full})"
+
+
+def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_rows: int = 20,
+                 exact: bool = False) -> str:
     out = []
     by_key: dict = {}
     for p in payouts:
@@ -19,15 +36,15 @@ def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_ro
         out.append(f"{payee} {period}: total {format_amount(total)} {items[0].currency}")
         for p in items:
             if p.trace is not None:
-                _node(p.trace, 1, out, source_lines or {}, max_rows, set())
+                _node(p.trace, 1, out, source_lines or {}, max_rows, set(), exact)
         out.append("")
     return "\n".join(for_terminal(line) for line in out)
 
 
-def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: set):
+def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: set, exact: bool):
     pad = "  " * depth
     where = f"  [line {n.span.line}]" if n.span is not None and n.span.line else ""
-    out.append(f"{pad}{n.name} = {show_value(n.value, n.unit)}{where}")
+    out.append(f"{pad}{n.name} = {shown(n.value, n.unit, exact)}{where}")
     if n.span is not None and n.span.line and n.kind in ("component", "let", "param") and src:
         text = src.get(n.span.line, "").strip()
         if text:
@@ -38,11 +55,11 @@ def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: s
         return
     seen.add(id(n))
     for r in n.rows[:max_rows]:
-        c = f" -> {show_value(r.contribution)}" if r.contribution is not None else ""
+        c = f" -> {shown(r.contribution, None, exact)}" if r.contribution is not None else ""
         out.append(f"{pad}  row {r.row} of {r.table} ({r.id}){c}")
         for why in r.why:
             out.append(f"{pad}    because {why}")
     if len(n.rows) > max_rows:
         out.append(f"{pad}  ... {len(n.rows) - max_rows} more rows")
     for c in n.children:
-        _node(c, depth + 1, out, src, max_rows, seen)
+        _node(c, depth + 1, out, src, max_rows, seen, exact)
