@@ -55,7 +55,7 @@ def _calc_periods(plan: CheckedPlan, values, period) -> list[Period]:
                                        hint="e.g. --period 2025-Q1 for a quarterly plan")]) from None
         beyond = period_range_problem(p)
         if beyond:
-            raise KamError([Diagnostic("KR002", f"--period {period} {beyond}",
+            raise KamError([Diagnostic("KR002", f"--period {label} {beyond}",
                                        hint="e.g. --period 2025-Q1 for a quarterly plan")])
         order = ("month", "quarter", "year")
         if order.index(p.kind) < order.index(kind):
