@@ -1,7 +1,7 @@
 """Exact numbers: the one decimal context every amount and ratio is computed in, the
 `Money` value, and rounding with a named mode.
 
-The numeric model (docs/security-numbers.md):
+The numeric model (docs/security.md):
 - Data and plan numbers are exact decimals inside the range of limits.py (18 digits before
   the point, 12 after; Money: its currency's decimals). Beyond is refused on load (KR414),
   never rounded.
