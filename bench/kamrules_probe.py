@@ -1,7 +1,9 @@
 """`python bench/kamrules_probe.py run PLAN --data DIR -o OUT`: `python -m kamrules` with
 the same arguments, which also writes which engine produced the output into the file
 $KAMRULES_BENCH_ENGINE names, as JSON {"engine": "columnar" | "interpreter" | "unknown",
-"why": the reason the columnar engine handed over, or null}.
+"why": the reason the columnar engine handed over, or null}. The file is rewritten as the
+choice is made (columnar while the columnar engine runs, interpreter once it hands over), so
+a run killed midway still says which engine it was in.
 
 kamrules says nothing about its engine choice on its own (a `--engine columnar` run that
 meets data the columnar engine hands over still runs the interpreter), so the probe wraps
@@ -17,6 +19,14 @@ import os
 import sys
 
 
+def _write(note: dict) -> None:
+    path = os.environ.get("KAMRULES_BENCH_ENGINE")
+    if path:
+        with open(path + ".tmp", "w", encoding="utf-8") as fh:
+            json.dump(note, fh)
+        os.replace(path + ".tmp", path)
+
+
 def main() -> int:
     note = {"engine": "interpreter", "why": None}
     try:
@@ -27,10 +37,12 @@ def main() -> int:
         note["engine"] = "unknown"
     else:
         def payouts(*args, **kwargs):
+            _write({"engine": "columnar", "why": None})
             try:
                 return real_payouts(*args, **kwargs)
             except Exception as why:  # Unsupported or Fallback: the interpreter runs next
                 note["why"] = f"{type(why).__name__}: {why}"
+                _write(note)
                 raise
 
         def run_columnar(args):
@@ -44,10 +56,7 @@ def main() -> int:
     try:
         return cli_main(sys.argv[1:])
     finally:
-        path = os.environ.get("KAMRULES_BENCH_ENGINE")
-        if path:
-            with open(path, "w", encoding="utf-8") as fh:
-                json.dump(note, fh)
+        _write(note)
 
 
 if __name__ == "__main__":

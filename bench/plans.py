@@ -47,6 +47,8 @@ ID_COLUMNS = ("team", "territory", "scope")  # besides every column named *_id
 GENERATOR = "plans-data-1"  # bump when the replication changes (cached folders regenerate)
 LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
 POOLED = re.compile(r"\bshare\s*\(")
+STATUS = {"timeout": "killed at the timeout (partial figures)",
+          "memory": "killed at the memory limit (partial figures)"}
 
 
 # ------------------------------------------------------------------------ the data
@@ -151,11 +153,12 @@ def run_child(argv: list, timeout: float, mem_limit_mb: float, env: dict | None 
     "cpu", "peak_rss_mb"}; past `timeout` seconds or `mem_limit_mb` its process group is
     killed and the figures are what it had used by then."""
     import subprocess
-    out = open(log or os.devnull, "wb")
+    out = open(log, "wb") if log else subprocess.DEVNULL
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                             env=env, cwd=cwd, start_new_session=True)
-    out.close()
+    if log:
+        out.close()
     status, seen_kb, polls = None, 0, 0
     while True:
         pid, wstatus, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -215,15 +218,16 @@ def plan_files(patterns: str) -> list:
 
 def table(results: list) -> str:
     """The results as a Markdown table."""
-    lines = ["| plan | engine | payees | wall s | CPU s | peak RSS MB | status |",
+    lines = ["| plan | engine (why not columnar) | payees | wall s | CPU s | peak RSS MB | status |",
              "|---|---|---|---|---|---|---|"]
     for r in results:
         engine = r.get("engine") or "-"
-        if engine == "interpreter" and r.get("why"):
-            engine += f" ({r['why']})"
+        if engine == "interpreter" and r.get("why"):  # "Unsupported: paid() (line 47)"
+            why = re.sub(r" \(line \d+\)$", "", r["why"].split(": ", 1)[-1])
+            engine += f" ({why})"
         lines.append(f"| {r['plan']} | {engine} | {r.get('payees', '-'):,} | "
                      f"{r.get('wall', '-')} | {r.get('cpu', '-')} | {r.get('peak_rss_mb', '-')} | "
-                     f"{r['status']} |")
+                     f"{STATUS.get(r['status'], r['status'])} |")
     return "\n".join(lines)
 
 
