@@ -1,41 +1,63 @@
 """Baseline 2: the monthly AB Tasty rules as a hand-written polars pipeline (optional extra
-`bench`), money as integer cents end to end (never float).
+`bench`), exact end to end (never float): money is read as Decimal(18, 2) and computed in
+Int64 cents, the payout CSV is written by polars from Decimal(38, 2) columns.
 
 Deals and ARR snapshots are joined to the `kam` assignments valid on their date, summed per
 payee and month (or quarter start), then the attainment (percent, truncated), the curve (in
 per-mille, exact: every slope times a whole percent is a whole per-mille) and the payout
-(cents, half up) are integer expressions. Returns the same dict as handwritten.compute.
-The four stages (load, aggregate, curve, output) are separate functions so that
-bench/engines.py can time them against DuckDB's.
+(cents, half up) are integer expressions. The four stages (load, aggregate, curve, output)
+are separate functions so that bench/engines.py can time them against DuckDB's; `output`
+writes kamrules' payout CSV (bench/payout_csv.py) with `write_csv`, byte for byte what
+`kamrules run` prints. `read` is the other yardstick: every input CSV read with its schema,
+nothing computed.
+
+`python bench/dataframe.py --data DIR --months N -o OUT [--read-only]` runs it as a
+process (for whole-process timings against `kamrules run`).
 """
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from decimal import Decimal
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 
-def _cents(col: str):
+import payout_csv  # noqa: E402
+
+MONEY = {"people": "annual_variable", "arr": "arr", "deals": "amount", "targets": "target"}
+
+
+def schemas() -> dict:
+    """{table: {column: polars dtype}} of the five CSVs bench/abtasty-monthly.kam reads:
+    dates as Date, money as Decimal(18, 2) (every amount of the workload has two decimals)."""
     import polars as pl
-    return pl.col(col).str.replace(".", "", literal=True).cast(pl.Int64)
+    S, D, M = pl.Utf8, pl.Date, pl.Decimal(18, 2)
+    return {
+        "people": {"payee_id": S, "name": S, "annual_variable": M},
+        "assignments": {"account_id": S, "payee_id": S, "role": S, "start_date": D, "end_date": D},
+        "arr": {"account_id": S, "date": D, "arr": M},
+        "deals": {"deal_id": S, "account_id": S, "type": S, "amount": M, "close_date": D,
+                  "status": S},
+        "targets": {"payee_id": S, "period": S, "metric": S, "target": M},
+    }
+
+
+def read(folder: str) -> dict:
+    """The five CSVs as polars frames with their schema, and nothing else (the read-only
+    yardstick: what any pipeline on these files pays before computing)."""
+    import polars as pl
+    return {name: pl.read_csv(os.path.join(folder, f"{name}.csv"), schema=schema)
+            for name, schema in schemas().items()}
 
 
 def load(folder: str) -> dict:
-    """The five CSVs as polars frames: explicit schema, dates as Date, money as Int64 cents."""
+    """`read`, then money as Int64 cents (exact: a Decimal(18, 2) times 100 is whole)."""
     import polars as pl
-    S, D = pl.Utf8, pl.Date
-    schemas = {
-        "people": {"payee_id": S, "name": S, "annual_variable": S},
-        "assignments": {"account_id": S, "payee_id": S, "role": S, "start_date": D, "end_date": D},
-        "arr": {"account_id": S, "date": D, "arr": S},
-        "deals": {"deal_id": S, "account_id": S, "type": S, "amount": S, "close_date": D,
-                  "status": S},
-        "targets": {"payee_id": S, "period": S, "metric": S, "target": S},
-    }
-    money = {"people": "annual_variable", "arr": "arr", "deals": "amount", "targets": "target"}
-    frames = {}
-    for name, schema in schemas.items():
-        df = pl.read_csv(os.path.join(folder, f"{name}.csv"), schema=schema)
-        frames[name] = df.with_columns(_cents(money[name])) if name in money else df
+    frames = read(folder)
+    for name, col in MONEY.items():
+        frames[name] = frames[name].with_columns((pl.col(col) * 100).cast(pl.Int64))
     return frames
 
 
@@ -95,27 +117,52 @@ def curve(t: dict, months: int):
     return g.select("payee_id", "month", "nrr", "upsell")
 
 
-def output(g):
-    """The payout dict and the CSV text from the cents frame."""
-    out = {}
-    for p, m, a, b in g.iter_rows():
-        label = f"2025-{m:02d}"
-        out[(p, label, "nrr")] = Decimal(a).scaleb(-2)
-        out[(p, label, "upsell")] = Decimal(b).scaleb(-2)
-    return out, to_csv(out)
+def payout_frame(g):
+    """kamrules' payout rows from the cents frame: per payee and month (in that order) the
+    components then the total, amounts as Decimal(38, 2) (cents times 0.01, exact)."""
+    import polars as pl
+    cents = pl.concat_list("nrr", "upsell", pl.col("nrr") + pl.col("upsell"))
+    return (g.sort("payee_id", "month")
+            .select("payee_id",
+                    period=pl.format("2025-{}", pl.col("month").cast(pl.String).str.zfill(2)),
+                    component=pl.lit(list(payout_csv.COMPONENTS) + ["total"]),
+                    amount=cents, currency=pl.lit("EUR"))
+            .explode("component", "amount")
+            .with_columns(pl.col("amount").cast(pl.Decimal(38, 0)) * pl.lit(Decimal("0.01"))))
 
 
-def compute(folder, months):
-    """The payouts {(payee_id, period, component): Decimal}: the four stages in a row."""
-    out, _ = output(curve(aggregate(load(folder)), months))
-    return out
+def output(g, path: str | None = None):
+    """Write the payout CSV to `path` with polars (None: return its text)."""
+    return payout_frame(g).write_csv(path, line_terminator="\n")
 
 
-def to_csv(out) -> str:
-    """The payout CSV (components and totals) from the dict, sorted like kamrules prints."""
-    lines = ["payee_id,period,component,amount,currency"]
-    keys = sorted({(p, m) for p, m, _ in out})
-    for p, m in keys:
-        a, b = out[(p, m, "nrr")], out[(p, m, "upsell")]
-        lines += [f"{p},{m},nrr,{a:.2f},EUR", f"{p},{m},upsell,{b:.2f},EUR", f"{p},{m},total,{a + b:.2f},EUR"]
-    return "\n".join(lines) + "\n"
+def run(folder: str, months: int, path: str | None = None):
+    """The whole pipeline, CSVs in, payout CSV out (None: the text)."""
+    return output(curve(aggregate(load(folder)), months), path)
+
+
+def compute(folder: str, months: int) -> dict:
+    """The payouts {(payee_id, "YYYY-MM", component): Decimal}, read back from the CSV."""
+    return payout_csv.rows(run(folder, months))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="the polars baseline as a process")
+    ap.add_argument("--data", required=True, help="the workload's CSV folder")
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("-o", "--output", help="the payout CSV (required unless --read-only)")
+    ap.add_argument("--read-only", action="store_true",
+                    help="only read every input CSV with its schema")
+    args = ap.parse_args(argv)
+    if args.read_only:
+        frames = read(args.data)
+        print(sum(f.height for f in frames.values()), "rows read")
+        return 0
+    if not args.output:
+        ap.error("-o is required")
+    run(args.data, args.months, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

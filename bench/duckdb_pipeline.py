@@ -1,7 +1,7 @@
 """Baseline 3: the monthly AB Tasty rules as DuckDB SQL (optional extra `bench`), the twin of
 the polars pipeline in bench/dataframe.py, money exact end to end (never DOUBLE).
 
-Owns the three stages that bench/engines.py times one by one:
+Owns the four stages that bench/engines.py times one by one:
 
 - `load`: the five CSVs into typed tables (dates as DATE, money read as DECIMAL(18,2) and
   stored as BIGINT cents);
@@ -10,18 +10,24 @@ Owns the three stages that bench/engines.py times one by one:
 - `curve`: the attainment (percent, truncated toward zero), the curve in per-mille
   integers and the payout in cents rounded half up, as one integer SQL query into table
   `payout_cents` (BIGINT: an overflow raises an error instead of wrapping);
-- `collect`: that table as the payout dict (`to_csv` then prints it).
+- `output`: that table as kamrules' payout CSV, written by DuckDB's `COPY ... TO` (amounts
+  as DECIMAL(38, 2)), byte for byte what bench/dataframe.py and `kamrules run` write.
 
-`compute(folder, months)` returns {(payee_id, "YYYY-MM", component): Decimal}, like
-dataframe.compute and handwritten.compute; `to_csv(out)` prints the same text as
-dataframe.to_csv. DuckDB's `/` on integers or decimals gives DOUBLE, so only `//` (integer
-division, truncating toward zero) is used.
+`compute(folder, months)` reads that CSV back as {(payee_id, "YYYY-MM", component): Decimal},
+like dataframe.compute and handwritten.compute. `python bench/duckdb_pipeline.py --data DIR
+--months N -o OUT` runs it as a process. DuckDB's `/` on integers or decimals gives DOUBLE,
+so only `//` (integer division, truncating toward zero) is used.
 """
 from __future__ import annotations
 
-import decimal
+import argparse
 import os
-from decimal import Decimal
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import payout_csv  # noqa: E402
 
 MONEY = "DECIMAL(18,2)"  # every amount of the workload has two decimals (bench/workload.py)
 TEXT, DATE = "VARCHAR", "DATE"
@@ -35,9 +41,6 @@ COLUMNS = {  # table -> {column: SQL type}, in file order (MONEY columns become 
     "targets": {"payee_id": TEXT, "period": TEXT, "metric": TEXT, "target": MONEY},
 }
 DEAL_TYPES = ("expansion", "contraction", "churn", "new_business")
-# cents -> Decimal and the totals: exact or an error (Inexact is trapped)
-CTX = decimal.Context(prec=34, traps=[decimal.Inexact, decimal.InvalidOperation,
-                                      decimal.FloatOperation])
 
 
 def connect():
@@ -98,9 +101,8 @@ PER_MILLE = """CREATE OR REPLACE TEMP MACRO per_mille(a) AS
        WHEN a < 110 THEN 1000 + 80 * (a - 100) ELSE 1800 + 4 * (a - 110) END"""
 
 # cents = annual variable (cents) * weight % / 12 * rate per mille, half up (num >= 0); cast
-# to BIGINT (exact, or an out-of-range error) should any term be HUGEINT. Rows in payee and
-# month order, the order polars' joins keep: to_csv's sort of already sorted keys takes
-# 10.8 s on M against 14 s for the same keys shuffled (the ORDER BY costs about 0.4 s).
+# to BIGINT (exact, or an out-of-range error) should any term be HUGEINT. The rows are put in
+# order by the COPY that writes them.
 PAYOUTS = """
 WITH nrr_target AS (
   SELECT payee_id, target AS t100 FROM targets WHERE period = '2025' AND metric = 'nrr'
@@ -126,7 +128,6 @@ SELECT payee_id, month,
        CAST((2 * av * 70 * per_mille(nrr_att) + 1200000) // 2400000 AS BIGINT) AS nrr,
        CAST((2 * av * 30 * per_mille(up_att) + 1200000) // 2400000 AS BIGINT) AS upsell
 FROM attainment
-ORDER BY payee_id, month
 """
 
 
@@ -136,38 +137,58 @@ def curve(con, months: int) -> None:
     con.execute(f"CREATE TABLE payout_cents AS {PAYOUTS}", {"months": months})
 
 
-def collect(con) -> dict:
-    """{(payee_id, "2025-MM", component): Decimal amount} from table `payout_cents`."""
-    out = {}
-    for p, m, nrr, upsell in con.execute("SELECT * FROM payout_cents").fetchall():
-        label = f"2025-{m:02d}"
-        out[(p, label, "nrr")] = Decimal(nrr).scaleb(-2, CTX)
-        out[(p, label, "upsell")] = Decimal(upsell).scaleb(-2, CTX)
-    return out
+# kamrules' payout rows: per payee and month the components then the total, amounts as
+# DECIMAL(38, 2) (cents times 0.01, exact), in payee and period order.
+COPY = """COPY (
+  SELECT p.payee_id, printf('2025-%02d', p.month) AS period, c.component,
+         CAST(c.cents AS DECIMAL(38, 0)) * 0.01::DECIMAL(3, 2) AS amount, 'EUR' AS currency
+  FROM payout_cents AS p,
+       LATERAL (VALUES (1, 'nrr', p.nrr), (2, 'upsell', p.upsell),
+                       (3, 'total', p.nrr + p.upsell)) AS c(k, component, cents)
+  ORDER BY p.payee_id, p.month, c.k
+) TO '{path}' (FORMAT csv, HEADER, DELIMITER ',')"""
 
 
-def payouts(con, months: int) -> dict:
-    """The payout dict from the aggregated tables: `curve` then `collect`."""
-    curve(con, months)
-    return collect(con)
+def output(con, path: str) -> None:
+    """Write the payout CSV from table `payout_cents` to `path` with DuckDB's COPY."""
+    con.execute(COPY.format(path=path.replace("'", "''")))
 
 
-def compute(folder: str, months: int) -> dict:
-    """Payouts for months 1..months of 2025, the same dict as dataframe.compute."""
+def run(folder: str, months: int, path: str) -> None:
+    """The whole pipeline, CSVs in, payout CSV out, in a fresh database."""
     con = connect()
     try:
         load(con, folder)
         aggregate(con)
-        return payouts(con, months)
+        curve(con, months)
+        output(con, path)
     finally:
         con.close()
 
 
-def to_csv(out: dict) -> str:
-    """The payout CSV (components and totals), sorted like kamrules prints."""
-    lines = ["payee_id,period,component,amount,currency"]
-    for p, m in sorted({(p, m) for p, m, _ in out}):
-        a, b = out[(p, m, "nrr")], out[(p, m, "upsell")]
-        lines += [f"{p},{m},nrr,{a:.2f},EUR", f"{p},{m},upsell,{b:.2f},EUR",
-                  f"{p},{m},total,{CTX.add(a, b):.2f},EUR"]
-    return "\n".join(lines) + "\n"
+def csv_text(folder: str, months: int) -> str:
+    """The payout CSV text of `run` (through a temporary file)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "payouts.csv")
+        run(folder, months, path)
+        with open(path, encoding="utf-8", newline="") as fh:
+            return fh.read()
+
+
+def compute(folder: str, months: int) -> dict:
+    """Payouts for months 1..months of 2025, the same dict as dataframe.compute."""
+    return payout_csv.rows(csv_text(folder, months))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="the DuckDB baseline as a process")
+    ap.add_argument("--data", required=True, help="the workload's CSV folder")
+    ap.add_argument("--months", type=int, default=12)
+    ap.add_argument("-o", "--output", required=True, help="the payout CSV")
+    args = ap.parse_args(argv)
+    run(args.data, args.months, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,15 +9,15 @@ code otherwise unchanged) and bench/duckdb_pipeline.py (DuckDB SQL). Stages:
 - aggregate: the four won-deal sums per payee and month with the `kam` assignment valid on
   the close date, and the portfolio ARR per payee on the quarter's first day;
 - rest: targets, curve and rounding in the engine (`curve`: integer cents per payee and
-  month, still in the engine), then the payout dict and the CSV text in Python (`output`);
-  both parts are reported, `rest` is their sum.
+  month), then the payout CSV written by the engine (`output`: polars `write_csv`, DuckDB
+  `COPY ... TO`, into a file); both parts are reported, `rest` is their sum.
 
 Each stage's seconds are the median of --reps interleaved repetitions (the engines take
 turns, first one then the other), each repetition from a fresh start (new DuckDB database,
 new polars frames). Peak RSS is measured first, one forked child per engine running the
 whole pipeline, before this process imports either engine: the peak once the library is
 imported (`import`), after the engine's stages (`engine`, up to `curve`) and of the whole
-run (`full`, with the Python dict and CSV text). Before anything is printed the
+run (`full`, with the CSV written, read back and parsed). Before anything is printed the
 two pipelines' payouts must be equal to the cent, their CSV texts identical, and both equal
 to bench/dataframe.py's unstaged compute: otherwise the mismatches go to stderr and the
 exit code is 1.
@@ -31,6 +31,7 @@ import os
 import resource
 import statistics
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,6 +39,7 @@ sys.path.insert(0, HERE)
 
 import dataframe  # noqa: E402
 import duckdb_pipeline  # noqa: E402
+import payout_csv  # noqa: E402
 import workload  # noqa: E402
 
 STAGES = ("load", "aggregate", "curve", "output")
@@ -67,12 +69,11 @@ def duckdb_curve(con, months: int):
     return con
 
 
-def duckdb_output(con):
+def duckdb_output(con, path: str):
     try:
-        out = duckdb_pipeline.collect(con)
+        duckdb_pipeline.output(con, path)
     finally:
         con.close()
-    return out, duckdb_pipeline.to_csv(out)
 
 
 PIPELINES = {  # stage functions, in STAGES order
@@ -82,8 +83,9 @@ PIPELINES = {  # stage functions, in STAGES order
 
 
 def run_staged(engine: str, folder: str, months: int, after_curve=None):
-    """({stage: seconds}, payouts dict, CSV text) of one full run of an engine; `after_curve()`
-    is called, untimed, when the engine's stages are done."""
+    """({stage: seconds}, payouts dict, CSV text) of one full run of an engine, the payout
+    CSV written to a temporary file by the engine (read back and parsed untimed);
+    `after_curve()` is called, untimed, when the engine's stages are done."""
     load, aggregate, curve, output = PIPELINES[engine]
     seconds = {}
 
@@ -92,14 +94,18 @@ def run_staged(engine: str, folder: str, months: int, after_curve=None):
         value = fn(*args)
         seconds[stage] = time.perf_counter() - t
         return value
-    state = timed("load", load, folder)
-    state = timed("curve", curve, timed("aggregate", aggregate, state), months)
-    if after_curve is not None:
-        after_curve()
-    out, text = timed("output", output, state)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "payouts.csv")
+        state = timed("load", load, folder)
+        state = timed("curve", curve, timed("aggregate", aggregate, state), months)
+        if after_curve is not None:
+            after_curve()
+        timed("output", output, state, path)
+        with open(path, encoding="utf-8", newline="") as fh:
+            text = fh.read()
     seconds["rest"] = seconds["curve"] + seconds["output"]
     seconds["total"] = sum(seconds[s] for s in STAGES)
-    return seconds, out, text
+    return seconds, payout_csv.rows(text), text
 
 
 # ------------------------------------------------------------------------ measures
@@ -211,9 +217,9 @@ def main(argv=None) -> int:
     result.update(versions())
     medians, results = interleaved(args.reps, folder, months)
     t = time.perf_counter()
-    reference = dataframe.compute(folder, months)
-    reference_csv = dataframe.to_csv(reference)
+    reference_csv = dataframe.run(folder, months)
     result["dataframe_py_seconds"] = round(time.perf_counter() - t, 4)
+    reference = payout_csv.rows(reference_csv)
     problems = mismatches(results, reference)
     if reference_csv != results["duckdb"][1]:
         problems.append("the duckdb CSV text differs from bench/dataframe.py's")
@@ -238,7 +244,7 @@ def main(argv=None) -> int:
               f"{result['duckdb_vs_polars'][stage]:14.2f}")
     for engine in ENGINES:
         print(f"peak RSS {engine}: {rss[engine]['import']} MB imported, {rss[engine]['engine']} MB "
-              f"after its stages, {rss[engine]['full']} MB with the dict and CSV text")
+              f"after its stages, {rss[engine]['full']} MB with the CSV read back")
     print(f"(forked interpreter alone: {rss['baseline']} MB)")
     return 0
 

@@ -3,17 +3,21 @@
 Workload: bench/abtasty-monthly.kam on seeded data from bench/workload.py (generated once
 into bench/.data/, git-ignored), plus a generated ~2,000-line plan for parsing. Engines:
 kamrules (the columnar engine `kamrules run` uses for this plan: kamrules/columnar/), the
-same rules hand-written in Python with Decimal (bench/handwritten.py) and a hand-written
-polars pipeline in integer cents (bench/dataframe.py). polars is needed (extra `test`,
-`columnar` or `bench`).
-All engines' payouts must be equal to the cent before any ratio is reported (exit 1
-otherwise). Each timing is the median of --reps interleaved repetitions in this process.
+same rules hand-written in Python with Decimal (bench/handwritten.py), a hand-written polars
+pipeline (bench/dataframe.py, payout CSV written by `write_csv`) and its DuckDB twin
+(bench/duckdb_pipeline.py, `COPY ... TO`; when duckdb is installed). polars is needed
+(extra `test`, `columnar` or `bench`).
+All engines' payouts must be equal to the cent, and the payout CSV files of kamrules and the
+two pipelines equal byte for byte, before any ratio is reported (exit 1 otherwise). Each
+timing is the median of --reps interleaved repetitions in this process.
 
 Reported (JSON keys): parse_check_vs_ast_parse (parse + check of the big plan vs Python's
 ast.parse of the same definitions as Python), eval_vs_handwritten (evaluation only, data
 loaded), trace_on_vs_off (evaluation with the columnar trace kept and written to compressed
 Parquet in memory vs without), end_to_end_vs_dataframe (plan file + CSV folder -> payout
-CSV text), peak_rss_mb (of one `kamrules run` end to end in a fresh child process), and
+CSV file, against the polars pipeline), end_to_end_vs_duckdb (the same against DuckDB),
+end_to_end_vs_read (against polars only reading the input CSVs with their schema),
+peak_rss_mb (of one `kamrules run` end to end in a fresh child process), and
 trace_bytes_per_payee_period (the columnar trace's compressed bytes per payee-period), with
 the seconds behind each ratio. --eval-payees N restricts the evaluation and trace measures
 to the first N payees.
@@ -35,7 +39,9 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
 import dataframe  # noqa: E402
+import duckdb_pipeline  # noqa: E402
 import handwritten  # noqa: E402
+import payout_csv  # noqa: E402
 import workload  # noqa: E402
 from kamrules.checker import check  # noqa: E402
 from kamrules.columnar.engine import evaluate_frames, payouts_list  # noqa: E402
@@ -88,6 +94,18 @@ def _traced(checked, frames, periods):
     return trace_bytes(frame), frame.df.filter(frame.df["__elig"]).height
 
 
+def _s(seconds) -> str:
+    return "-" if seconds is None else f"{seconds:.2f} s"
+
+
+def _importable(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
 def as_dict(payouts) -> dict:
     return {(p.payee_id, p.period.label if hasattr(p.period, "label") else str(p.period), p.component):
             p.amount for p in payouts}
@@ -115,7 +133,9 @@ def main(argv=None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="kamrules --jobs for the end-to-end runs")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--data-root", help="where generated data goes (default bench/.data)")
-    ap.add_argument("--no-dataframe", action="store_true", help="skip the polars baseline")
+    ap.add_argument("--no-dataframe", action="store_true",
+                    help="skip the polars and DuckDB baselines")
+    ap.add_argument("--no-duckdb", action="store_true", help="skip the DuckDB baseline")
     ap.add_argument("--eval-payees", type=int, default=None,
                     help="evaluate only the first N payees in the eval comparison (M and L: the "
                          "full kamrules evaluation takes too long to repeat)")
@@ -198,37 +218,57 @@ def main(argv=None) -> int:
         f"{result['trace_bytes_per_payee_period']} bytes per payee-period")
     del vals
 
-    # 5. end to end: plan + folder -> CSV text, kamrules vs the polars pipeline
-    def kam_e2e():  # what `kamrules run PLAN --data DIR` does, minus printing
+    # 5. end to end: plan + CSV folder -> payout CSV file, kamrules vs the polars pipeline
+    #    (write_csv), the DuckDB one (COPY) and polars only reading the input CSVs
+    tmp = tempfile.mkdtemp(prefix="kamrules-bench-")
+    paths = {k: os.path.join(tmp, f"{k}.csv") for k in ("kam", "df", "duck")}
+
+    def kam_e2e():  # what `kamrules run PLAN --data DIR -o OUT` does, minus the CLI
         p, src = parse_file(PLAN)
         c, _ = check(p, src)
         table, report_periods, _ = columnar_payouts(c, folder)
-        return columnar_csv(c, table, report_periods)
+        with open(paths["kam"], "w", encoding="utf-8", newline="") as fh:
+            fh.write(columnar_csv(c, table, report_periods))
     fns = {"kam": kam_e2e}
-    try:
-        import polars  # noqa: F401
-        have_df = not args.no_dataframe
-    except ImportError:
-        have_df = False
+    have_df = _importable("polars") and not args.no_dataframe
+    have_duck = have_df and _importable("duckdb") and not args.no_duckdb
     if have_df:
-        fns["df"] = lambda: dataframe.to_csv(dataframe.compute(folder, months))
+        fns["df"] = lambda: dataframe.run(folder, months, paths["df"])
+        fns["read"] = lambda: dataframe.read(folder)
+    if have_duck:
+        fns["duck"] = lambda: duckdb_pipeline.run(folder, months, paths["duck"])
     if args.skip_e2e:
         del fns["kam"]
-    med, vals = interleaved(args.reps, **fns) if fns else ({}, {})
+    med, _ = interleaved(args.reps, **fns)
+    texts = {}
+    for k, path in paths.items():
+        if os.path.exists(path):
+            with open(path, encoding="utf-8", newline="") as fh:
+                texts[k] = fh.read()
+            os.unlink(path)
+    os.rmdir(tmp)
+
+    def ratio(k):
+        return med["kam"] / med[k] if k in med and "kam" in med else None
     result.update(e2e_seconds=med.get("kam"), dataframe_engine="polars" if have_df else None,
-                  dataframe_seconds=med.get("df"),
-                  end_to_end_vs_dataframe=med["kam"] / med["df"] if have_df and "kam" in med else None)
+                  dataframe_seconds=med.get("df"), read_seconds=med.get("read"),
+                  duckdb_seconds=med.get("duck"), end_to_end_vs_dataframe=ratio("df"),
+                  end_to_end_vs_read=ratio("read"), end_to_end_vs_duckdb=ratio("duck"))
     if have_df:
-        df_rows = dataframe.compute(folder, months)
+        df_rows = payout_csv.rows(texts["df"])
         if subset is not None:
             df_rows = {k: v for k, v in df_rows.items() if k[0] in subset}
         problems += compare("polars", df_rows, engine_rows)
-        if "kam" in vals and vals["df"] != vals["kam"]:
-            problems.append("polars: the payout CSV text differs from kamrules'")
-        log(f"end to end: kamrules {med.get('kam')} s vs polars {med['df']:.2f} s")
+        for k, name in (("df", "polars"), ("duck", "duckdb")):
+            if "kam" in texts and k in texts and texts[k] != texts["kam"]:
+                problems.append(f"{name}: the payout CSV text differs from kamrules'")
+        log(f"end to end: kamrules {_s(med.get('kam'))} vs polars {_s(med['df'])} (reading "
+            f"only {_s(med['read'])}), duckdb {_s(med.get('duck'))}")
     else:
-        log(f"end to end: kamrules {med.get('kam')} s (polars not installed: pip install -e '.[bench]')")
-    result["engines"] = ["kamrules", "handwritten"] + (["polars"] if have_df else [])
+        log(f"end to end: kamrules {_s(med.get('kam'))} (polars not installed: "
+            "pip install -e '.[bench]')")
+    result["engines"] = (["kamrules", "handwritten"] + (["polars"] if have_df else [])
+                         + (["duckdb"] if have_duck else []))
     result["engines_agree"] = not problems
     for k, v in list(result.items()):
         if isinstance(v, float):
@@ -243,7 +283,8 @@ def main(argv=None) -> int:
         print(json.dumps(result, indent=2))
     else:
         for k in ("parse_check_vs_ast_parse", "eval_vs_handwritten", "trace_on_vs_off",
-                  "end_to_end_vs_dataframe", "peak_rss_mb", "trace_bytes_per_payee_period"):
+                  "end_to_end_vs_dataframe", "end_to_end_vs_read", "end_to_end_vs_duckdb",
+                  "peak_rss_mb", "trace_bytes_per_payee_period"):
             print(f"{k:32} {result[k]}")
     return 0
 

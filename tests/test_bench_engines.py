@@ -30,6 +30,7 @@ import dataframe  # noqa: E402
 import duckdb_pipeline  # noqa: E402
 import engines  # noqa: E402
 import handwritten  # noqa: E402
+import payout_csv  # noqa: E402
 import workload  # noqa: E402
 
 XS_MONTHS = workload.SIZES["XS"][1]
@@ -57,9 +58,12 @@ def test_duckdb_and_polars_agree_to_the_cent_and_print_the_same_csv(xs_folder, i
     assert all(isinstance(v, Decimal) and v == v.quantize(Decimal("0.01"))
                for v in duck_out.values())
     assert any(v > 0 for v in duck_out.values())
-    assert duckdb_pipeline.to_csv(duck_out) == dataframe.to_csv(polars_out)
-    # and both equal the hand-written Decimal Python
-    assert duck_out == handwritten.compute(handwritten.load(xs_folder), XS_MONTHS)
+    # DuckDB's COPY and polars' write_csv write the same bytes, which the hand-written
+    # Decimal Python computes and formats too
+    duck_text = isolated(duckdb_pipeline.csv_text, xs_folder, XS_MONTHS)
+    assert duck_text == isolated(dataframe.run, xs_folder, XS_MONTHS)
+    hand = handwritten.compute(handwritten.load(xs_folder), XS_MONTHS)
+    assert duck_out == hand and duck_text == payout_csv.from_dict(hand)
 
 
 def test_the_staged_polars_pipeline_is_bench_dataframe(xs_folder, isolated):
@@ -67,7 +71,7 @@ def test_the_staged_polars_pipeline_is_bench_dataframe(xs_folder, isolated):
     assert set(seconds) == {"load", "aggregate", "curve", "output", "rest", "total"}
     assert seconds["rest"] == seconds["curve"] + seconds["output"]
     assert out == isolated(dataframe.compute, xs_folder, XS_MONTHS)
-    assert text == dataframe.to_csv(out)
+    assert text == isolated(dataframe.run, xs_folder, XS_MONTHS)
     _, duck_out, duck_text = isolated(engines.run_staged, "duckdb", xs_folder, XS_MONTHS)
     assert duck_out == out and duck_text == text
 
@@ -93,9 +97,10 @@ def test_a_half_cent_tie_rounds_up_in_both_engines(tmp_path, isolated):
     assert handwritten.compute(handwritten.load(str(tmp_path)), 1) == want
     assert isolated(dataframe.compute, str(tmp_path), 1) == want
     assert isolated(duckdb_pipeline.compute, str(tmp_path), 1) == want
-    assert duckdb_pipeline.to_csv(want).splitlines()[1:] == [
-        "kam-1,2025-01,nrr,0.04,EUR", "kam-1,2025-01,upsell,0.00,EUR",
-        "kam-1,2025-01,total,0.04,EUR"]
+    lines = ["kam-1,2025-01,nrr,0.04,EUR", "kam-1,2025-01,upsell,0.00,EUR",
+             "kam-1,2025-01,total,0.04,EUR"]
+    assert isolated(duckdb_pipeline.csv_text, str(tmp_path), 1).splitlines()[1:] == lines
+    assert isolated(dataframe.run, str(tmp_path), 1).splitlines()[1:] == lines
 
 
 def test_engines_reports_every_stage_of_both_engines(tmp_path):
@@ -117,25 +122,30 @@ def test_engines_reports_every_stage_of_both_engines(tmp_path):
 
 
 def _engines_main_with_duckdb_a_cent_off(argv):
-    """(exit code, stdout, stderr) of engines.main when DuckDB's first payout is a cent
-    off (run in a spawned process: module level so that it can be pickled)."""
-    real = duckdb_pipeline.collect
+    """(exit code, stdout, stderr) of engines.main when DuckDB's first payout (and its total)
+    is a cent off (run in a spawned process: module level so that it can be pickled)."""
+    real = duckdb_pipeline.output
 
-    def off_by_a_cent(con):
-        out = real(con)
-        key = sorted(out)[0]
-        out[key] += Decimal("0.01")
-        return out
+    def off_by_a_cent(con, path):
+        real(con, path)
+        with open(path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+        for i in (1, 3):  # the first component and its payee-period's total
+            cells = lines[i].split(",")
+            cells[3] = str(Decimal(cells[3]) + Decimal("0.01"))
+            lines[i] = ",".join(cells)
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines))
     no_fork = {"import": 0.0, "engine": 0.0, "full": 0.0}  # no peak RSS children here
     real_rss = engines.peak_rss_child
-    duckdb_pipeline.collect = off_by_a_cent
+    duckdb_pipeline.output = off_by_a_cent
     engines.peak_rss_child = lambda *a: (no_fork, 0.0)
     out, err = io.StringIO(), io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = engines.main(argv)
     finally:  # the spawned process serves the module's other tests too
-        duckdb_pipeline.collect, engines.peak_rss_child = real, real_rss
+        duckdb_pipeline.output, engines.peak_rss_child = real, real_rss
     return code, out.getvalue(), err.getvalue()
 
 

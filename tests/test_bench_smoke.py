@@ -10,7 +10,8 @@ import sys
 from conftest import ROOT
 
 KEYS = ("parse_check_vs_ast_parse", "eval_vs_handwritten", "trace_on_vs_off",
-        "end_to_end_vs_dataframe", "peak_rss_mb", "trace_bytes_per_payee_period",
+        "end_to_end_vs_dataframe", "end_to_end_vs_read", "peak_rss_mb",
+        "trace_bytes_per_payee_period", "read_seconds",
         "parse_check_seconds", "ast_parse_seconds", "eval_seconds", "handwritten_seconds",
         "trace_on_seconds", "trace_off_seconds", "e2e_seconds", "dataframe_seconds")
 
