@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, run_cli_process
 from kamrules.cli import main
 from kamrules.diagnostics import CODES
 
@@ -148,7 +148,7 @@ def test_no_format_prints_pay_amounts(capsys, monkeypatch, tmp_path):
 
 
 def test_a_check_output_through_a_real_subprocess():
-    res = run_cli("check", "--output-format", "github", CLEAN, cwd=GOLDEN)
+    res = run_cli_process("check", "--output-format", "github", CLEAN, cwd=GOLDEN)
     assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
 
 
