@@ -152,6 +152,18 @@ def test_a_check_output_through_a_real_subprocess():
     assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
 
 
+@pytest.mark.parametrize("args, stdin", [
+    (("check",), None),                       # argparse: usage on stderr, SystemExit(2)
+    (("check", "--strict", BAD, WARN), None),  # diagnostics on stderr, exit 1
+    (("fmt", "--check", "-"), 'plan "x"\r\n\r\nlet a = 1\r\n'),  # stdin keeps its CRLF: exit 1
+])
+def test_the_in_process_runner_gives_what_the_process_gives(args, stdin):
+    """conftest.run_cli (most CLI tests) against `python -m kamrules`: same code, same bytes."""
+    inside, real = (run(*args, cwd=GOLDEN, input=stdin) for run in (run_cli, run_cli_process))
+    assert (inside.returncode, inside.stdout, inside.stderr) == (real.returncode, real.stdout, real.stderr)
+    assert inside.stdout + inside.stderr and "Traceback" not in real.stderr
+
+
 def test_every_code_has_a_docs_section():
     text = (ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8")
     anchors = re.findall(r'<a id="(kr\d{3})"></a>\n### (KR\d{3}): (.*)', text)
