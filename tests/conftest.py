@@ -1,9 +1,22 @@
-"""Shared test helpers: run the CLI as a user would, paths to plans and example data."""
+"""Shared test helpers: run the CLI as a user would, paths to plans and example data.
+
+`run_cli` runs `kamrules.cli.main` in this process (what `python -m kamrules` calls), with
+the process's edges reproduced: stdout/stderr/stdin are UTF-8 text streams over byte buffers
+(so `.buffer` and `isatty()` behave as on a pipe), the output is decoded as `subprocess.run(
+text=True)` decodes it, a SystemExit (argparse) becomes its exit code, warnings go to stderr
+under Python's default filters, and the working folder and environment are set for the call
+only. An exception escaping main() is raised, not turned into exit code 1: a traceback is a
+bug for a user, so it fails the test. `run_cli_process` spawns `python -m kamrules` for tests
+where the real process is the point (exit status of the interpreter, signals, broken pipes,
+forked --jobs workers, hash seeds, terminal detection).
+"""
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -12,11 +25,80 @@ ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plans"
 EXAMPLES = ROOT / "examples"
 
+# What a fresh interpreter filters (python -W unset, not in __main__): the tests' own
+# warning filters must not hide from stderr, or add to it, what a user would see.
+_DEFAULT_IGNORED = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
-def run_cli(*args, cwd=ROOT, input=None):
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, "-m", "kamrules", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, input=input)
+
+def _set_env(target, env):
+    """`env` applied to the mapping `target` (a value None unsets the variable)."""
+    for key, value in (env or {}).items():
+        if value is None:
+            target.pop(key, None)
+        else:
+            target[key] = str(value)
+
+
+def _exit_code(code) -> int:
+    """The status `sys.exit(code)` gives the process; a message is printed like Python does."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _decoded(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    data = stream.buffer.getvalue().decode("utf-8")
+    return data.replace("\r\n", "\n").replace("\r", "\n")  # subprocess.run(text=True) does
+
+
+def run_cli(*args, cwd=ROOT, input=None, env=None):
+    """`kamrules ARGS` in this process; a CompletedProcess (returncode, stdout, stderr)."""
+    from kamrules.cli import main
+
+    argv = [str(a) for a in args]
+    out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n")
+    err = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", errors="backslashreplace", newline="\n")
+    stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8", newline="\n")
+    saved_streams = sys.stdin, sys.stdout, sys.stderr
+    saved_cwd = os.getcwd()
+    saved_env = dict(os.environ)
+    _set_env(os.environ, env)
+    try:
+        os.chdir(cwd)
+        sys.stdin, sys.stdout, sys.stderr = stdin, out, err
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.resetwarnings()
+            for category in _DEFAULT_IGNORED:
+                warnings.filterwarnings("ignore", category=category)
+            try:
+                code = main(argv)
+            except SystemExit as exit_:
+                code = exit_.code
+            finally:
+                for w in caught:
+                    err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+            code = _exit_code(code)
+    except BaseException as exc:
+        exc.add_note(f"kamrules {' '.join(argv)}\n--- stdout ---\n{_decoded(out)}--- stderr ---\n{_decoded(err)}")
+        raise
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved_streams
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["kamrules", *argv], code, _decoded(out), _decoded(err))
+
+
+def run_cli_process(*args, cwd=ROOT, input=None, env=None, **kwargs):
+    """`python -m kamrules ARGS` as a child process (env: variables added to ours)."""
+    full_env = dict(os.environ, PYTHONPATH=str(ROOT))
+    _set_env(full_env, env)
+    return subprocess.run([sys.executable, "-m", "kamrules", *map(str, args)], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, input=input, **kwargs)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli, run_cli_process
 from kamrules.cli import main
 from kamrules.diagnostics import CODES
 
@@ -148,8 +148,20 @@ def test_no_format_prints_pay_amounts(capsys, monkeypatch, tmp_path):
 
 
 def test_a_check_output_through_a_real_subprocess():
-    res = run_cli("check", "--output-format", "github", CLEAN, cwd=GOLDEN)
+    res = run_cli_process("check", "--output-format", "github", CLEAN, cwd=GOLDEN)
     assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
+
+
+@pytest.mark.parametrize("args, stdin", [
+    (("check",), None),                       # argparse: usage on stderr, SystemExit(2)
+    (("check", "--strict", BAD, WARN), None),  # diagnostics on stderr, exit 1
+    (("fmt", "--check", "-"), 'plan "x"\r\n\r\nlet a = 1\r\n'),  # stdin keeps its CRLF: exit 1
+])
+def test_the_in_process_runner_gives_what_the_process_gives(args, stdin):
+    """conftest.run_cli (most CLI tests) against `python -m kamrules`: same code, same bytes."""
+    inside, real = (run(*args, cwd=GOLDEN, input=stdin) for run in (run_cli, run_cli_process))
+    assert (inside.returncode, inside.stdout, inside.stderr) == (real.returncode, real.stdout, real.stderr)
+    assert inside.stdout + inside.stderr and "Traceback" not in real.stderr
 
 
 def test_every_code_has_a_docs_section():

@@ -410,12 +410,19 @@ PEOPLE_COLUMNS = ["payee_id", "rate", "seats", "active", "quarter", "note"]
 DEALS_COLUMNS = ["deal_id", "owner_id", "amount", "close_date", "margin"]
 
 
+@pytest.fixture(scope="module")
+def prop_plan(tmp_path_factory):
+    """PROP_PLAN parsed and checked once: every example loads its own CSVs with it."""
+    path = tmp_path_factory.mktemp("plan") / "plan.kam"
+    path.write_text(PROP_PLAN)
+    return load_plan(str(path))
+
+
 @settings(max_examples=int(__import__("os").environ.get("LOAD_EXAMPLES", 150)), deadline=None, suppress_health_check=list(HealthCheck))
 @given(people=csv_files(PEOPLE_COLUMNS), deals=csv_files(DEALS_COLUMNS), max_rows=st.sampled_from([None, None, 2]))
-def test_generated_csvs_give_the_same_outcome(tmp_path_factory, people, deals, max_rows):
+def test_generated_csvs_give_the_same_outcome(tmp_path_factory, prop_plan, people, deals, max_rows):
     tmp = tmp_path_factory.mktemp("gen")
-    (tmp / "plan.kam").write_text(PROP_PLAN)
-    plan = load_plan(str(tmp / "plan.kam"))
+    plan = prop_plan
     (tmp / "people.csv").write_bytes(people)
     (tmp / "deals.csv").write_bytes(deals)
     event(assert_same(plan, tmp, max_rows)[0])

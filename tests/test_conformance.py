@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli_process
 from kamrules.cli import main
 from test_acceptance import _rows, compare
 
@@ -53,7 +53,7 @@ def _run(folder: Path, capsys) -> _Result:
 
 def test_one_case_as_a_real_process():
     folder = SUITE / CASES[0]
-    res = run_cli("run", folder / "plan.kam", "--data", folder, "--format", "csv", *_args(folder))
+    res = run_cli_process("run", folder / "plan.kam", "--data", folder, "--format", "csv", *_args(folder))
     assert res.returncode == 0, res.stderr
     assert compare(_rows(res.stdout), _rows((folder / "expected.csv").read_text())) == []
 

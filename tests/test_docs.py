@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, run_cli
+from conftest import ROOT, run_cli_process
 from kamrules.checker import check
 from kamrules.cli import main as cli_main
 from kamrules.diagnostics import KamError
@@ -281,7 +281,7 @@ def test_console_block(cmd, want, attrs, where):
 def test_a_docs_command_as_a_real_subprocess():
     """The in-process runner prints what `python -m kamrules` prints."""
     cmd, want, _, where = next(iter(_console_cases())).values
-    res = run_cli(*shlex.split(cmd)[1:])
+    res = run_cli_process(*shlex.split(cmd)[1:])
     assert res.returncode == 0, res.stderr
     assert _matches(res.stdout.splitlines(), [w for w in want if w != ""] or want), where
 

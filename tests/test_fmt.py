@@ -11,6 +11,7 @@ from pathlib import Path
 
 import attrs
 import lark
+from lark.lexer import PatternStr
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from hypothesis.extra.lark import from_lark
@@ -146,6 +147,8 @@ def _terminal(t):
         return st.sampled_from([" ", "\n", "\n\n", "  \n \n"])
     if t.name == "COMMENT":
         return st.from_regex(r"#[ -~]*", fullmatch=True).map(lambda c: f" {c}\n")
+    if isinstance(t.pattern, PatternStr):  # a keyword or a sign: one string, no regex to draw
+        return st.just(t.pattern.value + " ")
     return st.from_regex(t.pattern.to_regexp(), fullmatch=True, alphabet=_ALPHABET).map(lambda s: s + " ")
 
 

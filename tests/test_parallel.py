@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, ROOT, run_cli
+from conftest import EXAMPLES, PLANS, ROOT, run_cli_process
 from kamrules.checker import check
 from kamrules.data import load_data
 from kamrules.diagnostics import KamError
@@ -67,7 +67,7 @@ def test_jobs_give_the_same_bytes_on_generated_data_through_the_cli(generated, t
     outs = []
     for jobs in ("1", "2", "5"):
         out = tmp_path / f"out-{jobs}.csv"
-        res = run_cli("run", plan, "--data", generated, "--jobs", jobs, "-o", out)
+        res = run_cli_process("run", plan, "--data", generated, "--engine", "interpreter", "--jobs", jobs, "-o", out)
         assert res.returncode == 0, res.stderr
         assert res.stderr == ""  # not a terminal: no progress bar
         outs.append(out.read_bytes())
@@ -89,7 +89,8 @@ def test_a_data_error_is_the_serial_one(generated, tmp_path):
         l for l in (folder / "assignments.csv").read_text().splitlines()
         if not l.startswith("acc-0000081")) + "\n")
     plan = ROOT / "bench" / "abtasty-monthly.kam"
-    results = [run_cli("run", plan, "--data", folder, "--jobs", j, "-o", tmp_path / f"o{j}.csv")
+    results = [run_cli_process("run", plan, "--data", folder, "--engine", "interpreter", "--jobs", j,
+                               "-o", tmp_path / f"o{j}.csv")
                for j in ("1", "3")]
     for res in results:
         assert res.returncode == 1

@@ -7,15 +7,12 @@ import csv
 import hashlib
 import io
 import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 
 import pytest
 
-from conftest import EXAMPLES, PLANS, ROOT, run_cli
+from conftest import EXAMPLES, PLANS, run_cli, run_cli_process
 from kamrules import limits
 from kamrules.cli import main
 from kamrules.data import load_table
@@ -184,10 +181,8 @@ def test_output_does_not_depend_on_row_order(tmp_path):
 def test_output_does_not_depend_on_hash_seed():
     outs = set()
     for seed in ("0", "12345"):
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONHASHSEED=seed)
-        res = subprocess.run([sys.executable, "-m", "kamrules", "run", str(PLANS / "charter-split.kam"),
-                              "--data", str(EXAMPLES / "08-charter-split"), "--format", "json", "--trace"],
-                             cwd=ROOT, env=env, capture_output=True, text=True)
+        res = run_cli_process("run", PLANS / "charter-split.kam", "--data", EXAMPLES / "08-charter-split",
+                              "--format", "json", "--trace", env={"PYTHONHASHSEED": seed})
         assert res.returncode == 0, res.stderr
         outs.add(res.stdout)
     assert len(outs) == 1
