@@ -102,3 +102,23 @@ def test_test_case_file_that_is_a_fifo_does_not_hang(tmp_path, name):
     assert res.returncode == 1, res.stdout + res.stderr
     assert "KR412" in res.stdout + res.stderr and "FIFO" in res.stdout + res.stderr
     assert "Traceback" not in res.stderr
+
+
+# ---------------------------------------------------------------- statement --all: file names
+
+def test_statement_all_never_gives_a_payee_the_file_of_another(tmp_path, capsys):
+    """`a/b` used to take a_b.md and push payee `a_b` to a_b_.md: a statement sent by file
+    name went to the wrong person. `../../x` stays inside the folder."""
+    ids = ["a/b", "a_b", "Z", "z", "../../x"]
+    people = "payee_id,rate\n" + "".join(f"{pid},10%\n" for pid in ids)
+    deals = data_errors.DEALS_HEADER + "".join(f"d{i},{pid},{100 * (i + 1)},2025-01-15,\n"
+                                               for i, pid in enumerate(ids))
+    plan, data = data_errors.setup(tmp_path, deals=deals, people=people)
+    out = tmp_path / "st"
+    rc, text = cli(capsys, "statement", plan, "--data", data, "--all", "-o", out, "--format", "text")
+    assert rc == 0, text
+    files = sorted(os.listdir(out))
+    assert len(files) == len(ids) and len({f.casefold() for f in files}) == len(ids), files
+    assert "statement: a_b\n" in (out / "a_b.txt").read_text()  # payee a_b, not a/b
+    assert "statement: a/b\n" in (out / "a_b_.txt").read_text()
+    assert not (tmp_path.parent / "x.txt").exists()
