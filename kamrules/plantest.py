@@ -12,7 +12,7 @@ The format, made for a RevOps analyst with a spreadsheet (no new file format to 
 
     description = "kam-001 exactly at 80% attainment, kam-002 just under"
     period = "2025-Q1"         # like `run --period`; default: the periods the data touch
-    data = "../acceptance"     # folder (relative to the case folder) that supplies every
+    data = "../acceptance"     # folder (relative to the case folder, under the plan's folder) that supplies every
                                # input file this case folder does not hold; by default the
                                # plan's `acceptance` case, when there is one
     error = "KR405"            # the case expects the run to stop with this diagnostic code
@@ -38,7 +38,7 @@ from decimal import Decimal
 import attrs
 
 from .data import load_table
-from .sources import resolve
+from .sources import NotRegular, inside, kind_of, open_regular, resolve
 from .diagnostics import Diagnostic, KamError, did_you_mean
 from .engine import evaluate, plan_periods
 from .report.payouts import with_totals
@@ -186,12 +186,35 @@ def load_plan_for_tests(plan_path: str):
     return load_plan(plan_path)
 
 
+def within_plan_folder(case: Case, path: str, what: str) -> None:
+    """KR411 unless `path` (every link followed) lies under the folder of the case's plan:
+    a case folder, its `data` folder, case.toml and expected.csv come with the plan, and a
+    link or a `data = "../../../etc"` must not make a test read (and show) a file elsewhere."""
+    root = os.path.realpath(os.path.dirname(case.plan) or ".")
+    if not inside(os.path.realpath(path), root):
+        raise KamError([Diagnostic("KR411", f"{what} {path} resolves outside the folder of plan "
+                                   f"{case.plan}", hint="a test case reads only files under the folder "
+                                   "of its plan: copy the files into the case folder")])
+
+
+def open_case_file(case: Case, path: str, what: str, **text):
+    """A file of a case (case.toml, expected.csv): under the plan's folder and a regular
+    file, opened without blocking (a FIFO is KR412 at once, a folder KR401)."""
+    within_plan_folder(case, path, what)
+    try:
+        return open_regular(path, binary=not text, **text)
+    except NotRegular as err:
+        code, what_it_is = ("KR401", "a folder") if os.path.isdir(path) else ("KR412", kind_of(err.mode))
+        raise KamError([Diagnostic(code, f"{path} is {what_it_is}, not a regular file",
+                                   hint=f"write the {what} as a file in the case folder")]) from None
+
+
 def read_case_settings(case: Case) -> dict:
     path = os.path.join(case.folder, CASE_FILE)
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return {}
     try:
-        with open(path, "rb") as fh:
+        with open_case_file(case, path, CASE_FILE) as fh:
             settings = tomllib.load(fh)
     except tomllib.TOMLDecodeError as err:
         raise KamError([Diagnostic("KR002", f"{path} is not valid TOML: {err}", Span(path, 1, 1, 1, 2),
@@ -216,6 +239,8 @@ def load_case_tables(plan, case: Case, settings: dict) -> dict:
     if base is not None and not os.path.isdir(base):
         raise KamError([Diagnostic("KR401", f"{case.folder}/{CASE_FILE}: data folder {base} does not exist",
                                    hint="`data` is relative to the case folder, e.g. data = \"../acceptance\"")])
+    if base is not None:
+        within_plan_folder(case, base, f"{case.folder}/{CASE_FILE}: data folder")
     tables, diags = {}, []
     for name, spec in plan.inputs.items():
         try:  # inside the case folder, or inside the data folder (kamrules.sources)
@@ -248,13 +273,13 @@ class Expected:
     line: int
 
 
-def read_expected(path: str) -> dict:
+def read_expected(path: str, case: Case) -> dict:
     """(payee_id, period, component) -> Expected, validated with file:line:col spans."""
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         raise KamError([Diagnostic("KR401", f"{path} does not exist: a case needs the payouts it expects",
                                    hint="payee_id,period,component,amount,currency  (one row per "
                                         "payout; a header-only file expects every amount to be 0.00)")])
-    with open(path, encoding="utf-8-sig", newline="") as fh:
+    with open_case_file(case, path, EXPECTED, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(fh)
         try:
             header = [h.strip() for h in next(reader, [])]
@@ -323,10 +348,11 @@ def run_case(plan, case: Case) -> CaseResult:
     started = time.perf_counter()
     description, want_error = "", None
     try:
+        within_plan_folder(case, case.folder, "case folder")
         settings = read_case_settings(case)
         description = settings.get("description", "").strip()
         want_error = settings.get("error")
-        expected = None if want_error else read_expected(os.path.join(case.folder, EXPECTED))
+        expected = None if want_error else read_expected(os.path.join(case.folder, EXPECTED), case)
         tables = load_case_tables(plan, case, settings)
         periods = plan_periods(plan, tables, settings.get("period"))
         payouts = evaluate(plan, tables, periods, trace=False)

@@ -33,6 +33,26 @@ def safe_name(payee_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", payee_id).lstrip(".") or "payee"
 
 
+def file_names(ids) -> dict:
+    """payee id -> file name stem, one per payee, even on a case-insensitive disk. An id that
+    is already a safe name gets exactly that name (payee `a_b` is always a_b.html); an id
+    that had to be changed (`a/b`) gets a name no other payee has (a_b_.html)."""
+    names, taken = {}, set()
+    for pid in ids:
+        if safe_name(pid) == pid and pid.casefold() not in taken:
+            names[pid] = pid
+            taken.add(pid.casefold())
+    for pid in ids:
+        if pid in names:
+            continue
+        name = safe_name(pid)
+        while name.casefold() in taken:
+            name += "_"
+        names[pid] = name
+        taken.add(name.casefold())
+    return names
+
+
 def cmd_statement(args) -> int:
     if args.all and not args.output:
         raise KamError([Diagnostic("KR206", "--all writes one file per payee: give the folder with -o",
@@ -52,12 +72,7 @@ def cmd_statement(args) -> int:
         output.write_text(texts[args.payee], args.output)
         return 0
     output.make_folder(args.output, "-o")
-    names = {}
-    for pid in ids:
-        name = safe_name(pid)
-        while name in names.values():
-            name += "_"
-        names[pid] = name
+    names = file_names(ids)
     output.write_files([(os.path.join(args.output, f"{names[pid]}.{EXT[fmt]}"),
                          lambda fh, text=texts[pid]: fh.write(text.encode("utf-8"))) for pid in ids], "-o")
     return 0

@@ -1,0 +1,124 @@
+"""Red team: new variants of the issue-13 classes, through the command line.
+
+Each test is a case that broke on the merged fixes and what it does now. Test cases of
+`kamrules test` (case folders, case.toml, expected.csv, a `data` folder) come with the plan
+from whoever wrote it: they are read only under the plan's folder, only as regular files.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import test_data_errors as data_errors  # its plan and data (tests/ is on the path)
+from kamrules.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MARKER = "MARKER_redteam_secret"
+EXPECTED = "payee_id,period,component,amount\nkam-1,2025-Q1,commission,100.00\nkam-2,2025-Q1,commission,10.00\n"
+
+
+def cli(capsys, *args):
+    rc = main([str(a) for a in args])
+    out = capsys.readouterr()
+    return rc, out.out + out.err
+
+
+def plan_with_case(tmp_path, case="c1"):
+    """tmp/plans/plan.kam with tests/plan/<case>/ holding the data and expected.csv, and
+    tmp/outside/ holding files near the plan's columns with the marker."""
+    plans = tmp_path / "plans"
+    folder = plans / "tests" / "plan" / case
+    folder.mkdir(parents=True)
+    (plans / "plan.kam").write_text(data_errors.PLAN)
+    (folder / "people.csv").write_text(data_errors.PEOPLE)
+    (folder / "deals.csv").write_text(data_errors.GOOD_DEALS)
+    (folder / "expected.csv").write_text(EXPECTED)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "people.csv").write_text(f"payee_idd,{MARKER}\nkam-1,{MARKER}\n")
+    (outside / "deals.csv").write_text(f"deal_idd,{MARKER}\n")
+    (outside / "expected.csv").write_text(f"payee_id,period,component,amount\n{MARKER},2025-Q1,x,{MARKER}\n")
+    return plans, folder, outside
+
+
+# ---------------------------------------------------------------- kamrules test: reads
+
+def test_plan_case_passes_as_is(tmp_path, capsys):
+    plans, _, _ = plan_with_case(tmp_path)
+    rc, out = cli(capsys, "test", plans)
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("how", ["data-dotdot", "data-absolute", "case-link", "expected-link",
+                                 "case-toml-link", "tests-link"])
+def test_test_case_never_reads_outside_the_plan_folder(tmp_path, capsys, how):
+    plans, folder, outside = plan_with_case(tmp_path)
+    if how == "data-dotdot":
+        os.remove(folder / "deals.csv"), os.remove(folder / "people.csv")
+        (folder / "case.toml").write_text('data = "../../../../outside"\n')
+    elif how == "data-absolute":
+        os.remove(folder / "deals.csv"), os.remove(folder / "people.csv")
+        (folder / "case.toml").write_text(f'data = "{outside}"\n')
+    elif how == "case-link":
+        (folder.parent / "c2").symlink_to(outside)
+    elif how == "expected-link":
+        os.remove(folder / "expected.csv")
+        (folder / "expected.csv").symlink_to(outside / "expected.csv")
+    elif how == "case-toml-link":
+        (outside / "case.toml").write_text(f'description = "{MARKER}"\nperiod = "{MARKER}"\n')
+        (folder / "case.toml").symlink_to(outside / "case.toml")
+    else:  # plans/tests is a link to a folder outside
+        os.rename(plans / "tests", outside / "tests")
+        (plans / "tests").symlink_to(outside / "tests")
+        (outside / "tests" / "plan" / "c1" / "deals.csv").write_text(f"deal_idd,{MARKER}\n")
+    rc, out = cli(capsys, "test", plans)
+    assert rc == 1, out
+    assert "KR411" in out and "outside the folder of plan" in out, out
+    assert MARKER not in out and "Traceback" not in out
+
+
+def test_test_case_data_may_be_another_case_of_the_plan_folder(tmp_path, capsys):
+    plans, folder, _ = plan_with_case(tmp_path)
+    other = plans / "tests" / "plan" / "c2"
+    other.mkdir()
+    (other / "expected.csv").write_text(EXPECTED)
+    (other / "case.toml").write_text('data = "../c1"\n')
+    rc, out = cli(capsys, "test", plans)
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("name", ["case.toml", "expected.csv"])
+def test_test_case_file_that_is_a_fifo_does_not_hang(tmp_path, name):
+    plans, folder, _ = plan_with_case(tmp_path)
+    if (folder / name).exists():
+        os.remove(folder / name)
+    os.mkfifo(folder / name)
+    res = subprocess.run([sys.executable, "-m", "kamrules", "test", str(plans)], capture_output=True,
+                         text=True, timeout=20, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "KR412" in res.stdout + res.stderr and "FIFO" in res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+
+
+# ---------------------------------------------------------------- statement --all: file names
+
+def test_statement_all_never_gives_a_payee_the_file_of_another(tmp_path, capsys):
+    """`a/b` used to take a_b.md and push payee `a_b` to a_b_.md: a statement sent by file
+    name went to the wrong person. `../../x` stays inside the folder."""
+    ids = ["a/b", "a_b", "Z", "z", "../../x"]
+    people = "payee_id,rate\n" + "".join(f"{pid},10%\n" for pid in ids)
+    deals = data_errors.DEALS_HEADER + "".join(f"d{i},{pid},{100 * (i + 1)},2025-01-15,\n"
+                                               for i, pid in enumerate(ids))
+    plan, data = data_errors.setup(tmp_path, deals=deals, people=people)
+    out = tmp_path / "st"
+    rc, text = cli(capsys, "statement", plan, "--data", data, "--all", "-o", out, "--format", "text")
+    assert rc == 0, text
+    files = sorted(os.listdir(out))
+    assert len(files) == len(ids) and len({f.casefold() for f in files}) == len(ids), files
+    assert "statement: a_b\n" in (out / "a_b.txt").read_text()  # payee a_b, not a/b
+    assert "statement: a/b\n" in (out / "a_b_.txt").read_text()
+    assert not (tmp_path.parent / "x.txt").exists()
