@@ -73,7 +73,7 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
 def steps(plan: CheckedPlan) -> int:
     """How many times evaluate_frames calls on_step."""
     return sum(1 for d in plan.definitions.values()
-               if d.kind not in ("param", "decision") and d.type.kind != "rows")
+               if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
 
 def _definitions(fr: Frame, on_step=None):
@@ -91,8 +91,8 @@ def _definitions(fr: Frame, on_step=None):
         fr.add("__elig!", pl.lit(False))
     elig, elig_err = pl.col("__elig"), pl.col("__elig!")
     for name, d in plan.definitions.items():
-        if d.kind in ("param", "decision") or d.type.kind == "rows":
-            continue
+        if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
+            continue  # rows, and the row of one(rows), are read where the plan uses them
         fr.current = name
         if on_step is not None:
             on_step()
