@@ -35,8 +35,6 @@ def empty_frames(plan: CheckedPlan) -> dict:
 
 def check_supported(plan: CheckedPlan) -> str | None:
     """None when the columnar engine runs this plan, else the reason it does not."""
-    if plan.requires:
-        return "`require` rules"
     try:
         from ..calendar import Period
         p = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
@@ -59,6 +57,9 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
                 calc.append(c)
                 pay_of[period_key(c)] = p
     try:
+        if plan.requires:
+            from .requires import check_requires
+            check_requires(plan, frames)
         fr = Frame(plan, frames, calc, lineage)
         _definitions(fr, on_step)
         return _payouts(fr, pay_of, periods), fr
@@ -78,8 +79,6 @@ def steps(plan: CheckedPlan) -> int:
 
 def _definitions(fr: Frame, on_step=None):
     plan = fr.plan
-    if plan.requires:
-        raise Unsupported("`require` rules")
     fr.current = "eligible"
     if plan.eligible is not None:
         e = fr.ev(plan.eligible, Ctx())
