@@ -21,7 +21,7 @@ import polars as pl
 from .. import ast
 from ..engine.evaluator import allocate
 from ..money import CENT, CONTEXT, Money, quantize, snap
-from .frame import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, _null_err, _or, dec, exact_product
+from .frame import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, _or, dec, exact_product
 
 _SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
 
@@ -232,7 +232,8 @@ def share(frame, node, ctx) -> Col:
 
 def _undecided(total: Decimal, weights: dict) -> bool:
     """With approximate values, whether the allocation hangs on a decision (a weight's sign,
-    a cent boundary, the order of two remainders at the cut) within MARGIN of its value."""
+    a cent boundary, the count of cents left over, the order of two remainders at the cut)
+    within MARGIN of its value."""
     import decimal
     with decimal.localcontext(CONTEXT):
         active = {k: w for k, w in weights.items() if w is not None and w > 0}
@@ -251,7 +252,10 @@ def _undecided(total: Decimal, weights: dict) -> bool:
                 return True
             rems.append((-snap(exact - quantize(exact, CENT, "floor")), k))
         floors = sum((quantize(total * w / s, CENT, "floor") for w in active.values()), Decimal(0))
-        left = int(((total - floors) / CENT).to_integral_value())
+        spare = (total - floors) / CENT  # an approximate total: the cents left over are rounded
+        if abs(spare - spare.to_integral_value(decimal.ROUND_FLOOR) - Decimal("0.5")) < MARGIN / CENT:
+            return True
+        left = int(spare.to_integral_value())
         rems.sort()
         if 0 < left < len(rems):
             d = abs(rems[left - 1][0] - rems[left][0])
