@@ -29,9 +29,10 @@ from kamrules.money import quantize  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
 ALL_PLANS = sorted(PLANS.glob("*.kam")) + [ROOT / "bench" / "abtasty-monthly.kam"]
-RUNS_COLUMNAR = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee",
+RUNS_COLUMNAR = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "fx-commission",
                  "emotion-ai-challenge", "equipment-colour-grid", "kam-capped",
-                 "kam-uncapped", "multi-year-booster", "abtasty-monthly"}
+                 "kam-uncapped", "multi-year-booster", "abtasty-monthly", "pharma-rire",
+                 "prorated-variable", "split-credit", "team-bonus"}
 
 
 def _cli(*args):

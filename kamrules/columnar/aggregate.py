@@ -81,7 +81,8 @@ def _frame_only(frame, node) -> bool:
     return not _reads_row(frame, node)
 
 
-def aggregate(frame, node) -> Col:
+def aggregate(frame, node, row_value: bool = False) -> Col:
+    """The aggregate as a frame column; with row_value, `one(rows)`'s row number (`__row`)."""
     fn = node.func
     arg = node.args[0]
     value_node, source = (arg.expr, arg.source) if isinstance(arg, ast.Each) else (None, arg)
@@ -90,7 +91,7 @@ def aggregate(frame, node) -> Col:
         raise Unsupported(f"{fn}() of something else than rows", node)
     keyed = rows_keyed(frame, rows)
     if keyed is not None:
-        done = _aggregate_keyed(frame, node, fn, value_node, rows, *keyed)
+        done = _aggregate_keyed(frame, node, fn, value_node, rows, *keyed, row_value=row_value)
         if done is not None:
             return done
     joined = rows_joined(frame, rows)
@@ -102,6 +103,8 @@ def aggregate(frame, node) -> Col:
         if not isinstance(value, Col):
             raise Unsupported(f"{fn}() of rows or periods", node)
         joined = _with_frame_columns(frame, joined, [value.expr] + ([value.err] if value.err is not None else []))
+    elif row_value:
+        value = Col(pl.col("__row"), None, "count")
     elif fn not in ("count", "exists"):
         raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
     return _group(frame, node, fn, joined, value)
@@ -182,7 +185,7 @@ def _keyed_fresh(frame, rows: Rows):
     return table, [f.alias(f"__k{i}") for i, (_, f) in enumerate(links)]
 
 
-def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys):
+def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=False):
     """The aggregation grouped by the link keys on the table alone, then joined to the frame
     by key: no row is paired with a frame row. None when the value reads the frame."""
     value = None
@@ -195,6 +198,8 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys):
         if any(n in frame.df.columns for e in exprs for n in e.meta.root_names()):
             return None
         table = builder.df
+    elif row_value:
+        value = Col(pl.col("__row"), None, "count")
     elif fn not in ("count", "exists"):
         raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
     keys = [f"__k{i}" for i in range(len(fkeys))]

@@ -35,8 +35,6 @@ def empty_frames(plan: CheckedPlan) -> dict:
 
 def check_supported(plan: CheckedPlan) -> str | None:
     """None when the columnar engine runs this plan, else the reason it does not."""
-    if plan.requires:
-        return "`require` rules"
     try:
         from ..calendar import Period
         p = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
@@ -59,6 +57,9 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
                 calc.append(c)
                 pay_of[period_key(c)] = p
     try:
+        if plan.requires:
+            from .requires import check_requires
+            check_requires(plan, frames)
         fr = Frame(plan, frames, calc, lineage)
         _definitions(fr, on_step)
         return _payouts(fr, pay_of, periods), fr
@@ -73,13 +74,11 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
 def steps(plan: CheckedPlan) -> int:
     """How many times evaluate_frames calls on_step."""
     return sum(1 for d in plan.definitions.values()
-               if d.kind not in ("param", "decision") and d.type.kind != "rows")
+               if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
 
 def _definitions(fr: Frame, on_step=None):
     plan = fr.plan
-    if plan.requires:
-        raise Unsupported("`require` rules")
     fr.current = "eligible"
     if plan.eligible is not None:
         e = fr.ev(plan.eligible, Ctx())
@@ -91,8 +90,8 @@ def _definitions(fr: Frame, on_step=None):
         fr.add("__elig!", pl.lit(False))
     elig, elig_err = pl.col("__elig"), pl.col("__elig!")
     for name, d in plan.definitions.items():
-        if d.kind in ("param", "decision") or d.type.kind == "rows":
-            continue
+        if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
+            continue  # rows, and the row of one(rows), are read where the plan uses them
         fr.current = name
         if on_step is not None:
             on_step()

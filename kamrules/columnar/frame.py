@@ -193,6 +193,7 @@ class Frame:
         self.n = 0
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
+        self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
@@ -268,7 +269,7 @@ class Frame:
         return Col(dec(node.value), None, "number")
 
     def _MoneyLit(self, node, ctx):
-        if node.currency != self.plan.currency:
+        if node.currency != self.plan.currency and not self.foreign:
             raise Unsupported("an amount in another currency", node)
         return Col(dec(node.value), None, "money")
 
@@ -290,7 +291,8 @@ class Frame:
         spec = self.plan.inputs[table].columns[column]
         if spec.type.kind == "period":
             raise Unsupported("a Period column outside `==`", node)
-        if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency):
+        if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency) \
+                and not self.foreign:
             raise Unsupported("an amount in another currency", node)
         return Col(pl.col(column), None, spec.type.kind, spec.optional)
 
@@ -317,6 +319,11 @@ class Frame:
             return self.ev(d.node.expr, Ctx())  # constant: inlined, valid in any context
         if d.type.kind == "rows":
             return self.rowset(name)
+        if d.type.kind == "row":
+            row = builtins.row_value(self, node, Ctx())
+            if row is None:
+                raise Unsupported(f"`{name}` is a row", node)
+            return row
         col = f"d.{name}"
         if col not in self.df.columns:
             raise Unsupported(f"`{name}` used before it is computed", node)
@@ -351,6 +358,9 @@ class Frame:
         if r[0] == "field" and isinstance(obj_node, ast.Index):
             return self._lookup(obj_node, node.name, ctx)
         if r[0] in ("row_id", "field"):
+            row = builtins.row_value(self, obj_node, ctx)
+            if row is not None:
+                return builtins.row_field(self, row, node, r)
             if not (isinstance(obj_node, ast.Name) and self.plan.resolution.get(id(obj_node)) == ("payee",)):
                 raise Unsupported("a field of a looked-up row", node)
             if r[0] == "row_id":
@@ -515,6 +525,10 @@ class Frame:
         d = self.plan.definitions.get(f)
         if d is not None and d.kind == "decision":
             return self._decide(d, node, ctx)
+        if f == "one" and not isinstance(node.args[0], ast.Each):
+            return builtins.one_row(self, node, ctx)
+        if f in builtins.CALLS:
+            return builtins.CALLS[f](self, node, ctx)
         if f in ("sum", "count", "exists", "min", "max", "one", "avg") and not (
                 f in ("min", "max") and len(node.args) == 2):
             return self._aggregate(node, ctx)
@@ -760,3 +774,5 @@ class Ctx:
 
 
 reads = select._reads
+
+from . import builtins  # noqa: E402  (it builds on this module's Col and helpers)

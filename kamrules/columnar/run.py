@@ -20,7 +20,6 @@ from ..report import payouts as payout_report
 from ..report.payouts import COLUMNS, safe_cell
 from ..sources import resolve
 from .engine import evaluate_frames, payouts_list
-from .frame import Unsupported
 from .trace import write_trace
 
 
@@ -49,8 +48,6 @@ def _period_of_key(key: str, fiscal_start: int) -> Period:
 def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
                      payee_ids: set | None = None, trace_dir: str | None = None, progress=None):
     """(payout table, report periods, input paths) of the run, or raise Unsupported/Fallback."""
-    if plan.requires:
-        raise Unsupported("`require` rules")
     frames = load(plan, folder)
     paths = {name: SimpleNamespace(path=resolve(spec, folder)) for name, spec in plan.inputs.items()}
     known = frames[plan.payees_table][plan.payee_key].drop_nulls().to_list()
