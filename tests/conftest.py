@@ -6,11 +6,11 @@ the process's edges reproduced: stdout/stderr/stdin are UTF-8 text streams over 
 text=True)` decodes it, a SystemExit (argparse) becomes its exit code, warnings go to stderr
 under Python's default filters, and the working folder and environment are set for the call
 only. An exception escaping main() is raised, not turned into exit code 1: a traceback is a
-bug for a user, so it fails the test. One difference (`serial_runs`, also used by the tests
-that call main() themselves): `run` without --jobs evaluates in this
-process (--jobs 1) instead of forking one worker per core, since forking the test process
-(its polars threads included) costs more than these small runs and is what run_cli_process
-is for; the output is the same bytes by design (tests/test_parallel.py compares them).
+bug for a user, so it fails the test. One difference (`serial_runs`, also used by tests that
+call main() themselves): `run` without --jobs evaluates in this process (as --jobs 1) instead
+of forking one worker per core, since forking the test process (its polars threads included)
+costs more than these small runs and is what run_cli_process is for; the output is the same
+bytes by design (tests/test_parallel.py compares them).
 `run_cli_process` spawns `python -m kamrules` for tests where the real process is the point
 (exit status of the interpreter, signals, broken pipes, forked --jobs workers, hash seeds,
 terminal detection).
@@ -78,7 +78,7 @@ def run_cli(*args, cwd=ROOT, input=None, env=None):
     stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8", newline="\n")
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_cwd = os.getcwd()
-    saved_env = dict(os.environ)
+    saved_env = {key: os.environ.get(key) for key in env or {}}
     _set_env(os.environ, env)
     try:
         os.chdir(cwd)
@@ -96,13 +96,13 @@ def run_cli(*args, cwd=ROOT, input=None, env=None):
                     err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
             code = _exit_code(code)
     except BaseException as exc:
-        exc.add_note(f"kamrules {' '.join(argv)}\n--- stdout ---\n{_decoded(out)}--- stderr ---\n{_decoded(err)}")
+        exc.add_note(f"kamrules {' '.join(argv)}\n--- stdout ---\n{_decoded(out)}"
+                     f"--- stderr ---\n{_decoded(err)}")
         raise
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
+        _set_env(os.environ, saved_env)
     return subprocess.CompletedProcess(["kamrules", *argv], code, _decoded(out), _decoded(err))
 
 
