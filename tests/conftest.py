@@ -6,9 +6,14 @@ the process's edges reproduced: stdout/stderr/stdin are UTF-8 text streams over 
 text=True)` decodes it, a SystemExit (argparse) becomes its exit code, warnings go to stderr
 under Python's default filters, and the working folder and environment are set for the call
 only. An exception escaping main() is raised, not turned into exit code 1: a traceback is a
-bug for a user, so it fails the test. `run_cli_process` spawns `python -m kamrules` for tests
-where the real process is the point (exit status of the interpreter, signals, broken pipes,
-forked --jobs workers, hash seeds, terminal detection).
+bug for a user, so it fails the test. One difference (`serial_runs`, also used by tests that
+call main() themselves): `run` without --jobs evaluates in this process (as --jobs 1) instead
+of forking one worker per core, since forking the test process (its polars threads included)
+costs more than these small runs and is what run_cli_process is for; the output is the same
+bytes by design (tests/test_parallel.py compares them).
+`run_cli_process` spawns `python -m kamrules` for tests where the real process is the point
+(exit status of the interpreter, signals, broken pipes, forked --jobs workers, hash seeds,
+terminal detection).
 """
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -55,6 +61,13 @@ def _decoded(stream: io.TextIOWrapper) -> str:
     return data.replace("\r\n", "\n").replace("\r", "\n")  # subprocess.run(text=True) does
 
 
+def serial_runs():
+    """`kamrules run` without --jobs evaluates in this process, as with --jobs 1 (see above)."""
+    import kamrules.commands.run
+
+    return mock.patch.object(kamrules.commands.run, "default_jobs", lambda: 1)
+
+
 def run_cli(*args, cwd=ROOT, input=None, env=None):
     """`kamrules ARGS` in this process; a CompletedProcess (returncode, stdout, stderr)."""
     from kamrules.cli import main
@@ -65,12 +78,12 @@ def run_cli(*args, cwd=ROOT, input=None, env=None):
     stdin = io.TextIOWrapper(io.BytesIO((input or "").encode("utf-8")), encoding="utf-8", newline="\n")
     saved_streams = sys.stdin, sys.stdout, sys.stderr
     saved_cwd = os.getcwd()
-    saved_env = dict(os.environ)
+    saved_env = {key: os.environ.get(key) for key in env or {}}
     _set_env(os.environ, env)
     try:
         os.chdir(cwd)
         sys.stdin, sys.stdout, sys.stderr = stdin, out, err
-        with warnings.catch_warnings(record=True) as caught:
+        with warnings.catch_warnings(record=True) as caught, serial_runs():
             warnings.resetwarnings()
             for category in _DEFAULT_IGNORED:
                 warnings.filterwarnings("ignore", category=category)
@@ -83,13 +96,13 @@ def run_cli(*args, cwd=ROOT, input=None, env=None):
                     err.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
             code = _exit_code(code)
     except BaseException as exc:
-        exc.add_note(f"kamrules {' '.join(argv)}\n--- stdout ---\n{_decoded(out)}--- stderr ---\n{_decoded(err)}")
+        exc.add_note(f"kamrules {' '.join(argv)}\n--- stdout ---\n{_decoded(out)}"
+                     f"--- stderr ---\n{_decoded(err)}")
         raise
     finally:
         sys.stdin, sys.stdout, sys.stderr = saved_streams
         os.chdir(saved_cwd)
-        os.environ.clear()
-        os.environ.update(saved_env)
+        _set_env(os.environ, saved_env)
     return subprocess.CompletedProcess(["kamrules", *argv], code, _decoded(out), _decoded(err))
 
 

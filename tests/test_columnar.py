@@ -15,7 +15,7 @@ pl = pytest.importorskip("polars")
 
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
 
-from conftest import EXAMPLES, PLANS, ROOT  # noqa: E402
+from conftest import EXAMPLES, PLANS, ROOT, serial_runs  # noqa: E402
 from kamrules.cli import main  # noqa: E402
 from kamrules.columnar.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
 from kamrules.columnar.frame import DEC, Fallback, round_expr  # noqa: E402
@@ -37,7 +37,7 @@ RUNS_COLUMNAR = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarante
 
 def _cli(*args):
     out = io.StringIO()
-    with redirect_stdout(out):
+    with redirect_stdout(out), serial_runs():
         rc = main([str(a) for a in args])
     return rc, out.getvalue()
 

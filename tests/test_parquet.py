@@ -11,7 +11,7 @@ import pytest
 
 pl = pytest.importorskip("polars")
 
-from conftest import EXAMPLES, PLANS  # noqa: E402
+from conftest import EXAMPLES, PLANS, serial_runs  # noqa: E402
 from kamrules.cli import main  # noqa: E402
 
 CASE = EXAMPLES / "01-abtasty-nrr-upsell"
@@ -19,7 +19,7 @@ CASE = EXAMPLES / "01-abtasty-nrr-upsell"
 
 def _cli(*args):
     out = io.StringIO()
-    with redirect_stdout(out):
+    with redirect_stdout(out), serial_runs():
         rc = main([str(a) for a in args])
     return rc, out.getvalue()
 
