@@ -122,3 +122,22 @@ def test_statement_all_never_gives_a_payee_the_file_of_another(tmp_path, capsys)
     assert "statement: a_b\n" in (out / "a_b.txt").read_text()  # payee a_b, not a/b
     assert "statement: a/b\n" in (out / "a_b_.txt").read_text()
     assert not (tmp_path.parent / "x.txt").exists()
+
+
+# ---------------------------------------------------------------- the calendar's first year
+
+PREVIOUS_PLAN = data_errors.PLAN.replace("and close_date in period)",
+                                        "and close_date in period and close_date > period.previous.end)")
+
+
+@pytest.mark.parametrize("engine", ["interpreter", "columnar", "auto"])
+def test_period_previous_before_year_one_is_kr413_on_every_engine(tmp_path, capsys, engine):
+    """A deal of 0001-01-15 is in range; `period.previous` of 0001-Q1 is not. The columnar
+    engine raised OverflowError (a traceback); now every engine stops with KR413."""
+    assert PREVIOUS_PLAN != data_errors.PLAN
+    deals = data_errors.DEALS_HEADER + "d1,kam-1,1000.00,0001-01-15,\n"
+    plan, data = data_errors.setup(tmp_path, deals=deals, plan=PREVIOUS_PLAN)
+    rc, out = cli(capsys, "run", plan, "--data", data, "--engine", engine, "-o", tmp_path / "out.csv")
+    assert rc == 1, out
+    assert "KR413" in out and "0001-Q1" in out and "Traceback" not in out
+    assert not (tmp_path / "out.csv").exists()
