@@ -141,3 +141,22 @@ def test_period_previous_before_year_one_is_kr413_on_every_engine(tmp_path, caps
     assert rc == 1, out
     assert "KR413" in out and "0001-Q1" in out and "Traceback" not in out
     assert not (tmp_path / "out.csv").exists()
+
+
+# ---------------------------------------------------------------- periods: a look back pays later
+
+def test_previous_year_pays_the_quarter_after_the_data(tmp_path, capsys):
+    """`close_date in period.previous.year` (quarterly): a 2025 deal pays in 2025-Q2 to
+    2026-Q1. The reach was cut at the data's last quarter (2025-Q4): 2026-Q1 was silently
+    dropped, and `--period 2026-Q1` was refused with KR721."""
+    plan_text = data_errors.PLAN.replace("and close_date in period)", "and close_date in period.previous.year)")
+    assert plan_text != data_errors.PLAN
+    deals = data_errors.DEALS_HEADER + "d1,kam-1,1000.00,2025-02-15,\nd2,kam-1,500.00,2025-12-15,\n"
+    plan, data = data_errors.setup(tmp_path, deals=deals, plan=plan_text)
+    for engine in ("interpreter", "columnar"):
+        rc, out = cli(capsys, "run", plan, "--data", data, "--engine", engine, "--format", "csv")
+        assert rc == 0, out
+        assert "kam-1,2026-Q1,commission,150.00,EUR" in out, out
+        assert "2026-Q2" not in out
+    rc, out = cli(capsys, "run", plan, "--data", data, "--period", "2026-Q1", "--format", "csv")
+    assert rc == 0 and "kam-1,2026-Q1,commission,150.00,EUR" in out, out
