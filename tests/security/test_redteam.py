@@ -160,3 +160,18 @@ def test_previous_year_pays_the_quarter_after_the_data(tmp_path, capsys):
         assert "2026-Q2" not in out
     rc, out = cli(capsys, "run", plan, "--data", data, "--period", "2026-Q1", "--format", "csv")
     assert rc == 0 and "kam-1,2026-Q1,commission,150.00,EUR" in out, out
+
+
+# ---------------------------------------------------------------- test --junit-xml: names
+
+def test_junit_xml_of_a_case_folder_named_with_controls_is_well_formed(tmp_path, capsys):
+    """A case folder named `c<ESC>[2J<BEL><CR>` went raw into the name and file attributes:
+    the XML was not well-formed (XML 1.0 cannot hold ESC or BEL)."""
+    import xml.dom.minidom
+    plans, folder, _ = plan_with_case(tmp_path, case="c\x1b[2J\x07\r")
+    report = tmp_path / "report.xml"
+    rc, out = cli(capsys, "test", plans, "--junit-xml", report)
+    assert rc == 0, out
+    assert "\x1b" not in out and "\x07" not in out
+    case = xml.dom.minidom.parse(str(report)).getElementsByTagName("testcase")[0]
+    assert case.getAttribute("name") == "c\\x1b[2J\\x07\\r"
