@@ -175,3 +175,9 @@ def test_junit_xml_of_a_case_folder_named_with_controls_is_well_formed(tmp_path,
     assert "\x1b" not in out and "\x07" not in out
     case = xml.dom.minidom.parse(str(report)).getElementsByTagName("testcase")[0]
     assert case.getAttribute("name") == "c\\x1b[2J\\x07\\r"
+
+
+def test_test_on_a_plan_that_is_a_fifo_says_what_it_is(tmp_path, capsys):
+    os.mkfifo(tmp_path / "plan.kam")
+    rc, out = cli(capsys, "test", tmp_path / "plan.kam")
+    assert rc == 1 and "is a FIFO (named pipe), not a plan file" in out, out
