@@ -147,6 +147,9 @@ def discover(paths: list[str]) -> tuple[list[str], list[Case], list[Diagnostic]]
                 for plan in found:
                     add_plan(plan)
                 problems.extend(_orphans(path, found))
+        elif os.path.lexists(path):  # a FIFO, a device, a broken link: never opened
+            what = "a broken link" if os.path.islink(path) else kind_of(os.stat(path).st_mode)
+            problems.append(Diagnostic("KR401", f"{raw} is {what}, not a plan file or a folder"))
         else:
             problems.append(Diagnostic("KR401", f"{raw} does not exist"))
     return plans, cases, problems

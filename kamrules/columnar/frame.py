@@ -222,8 +222,12 @@ class Frame:
         keys, starts, ends, src = [], [], [], []
         for k, p in self.by_key.items():
             q = p
-            for attr in chain:
-                q = _period_attr(q, attr)
+            try:
+                for attr in chain:
+                    q = _period_attr(q, attr)
+            except (OverflowError, ValueError):  # before year 1 or past the calendar
+                raise Fallback(f"period.{'.'.join(chain)} of {period_key(p)} is beyond the calendar "
+                               "(the interpreter reports it)") from None
             if getattr(q, "kind", None) == "range":
                 raise Unsupported("a year-to-date range outside `date in ...`")
             src.append(k)

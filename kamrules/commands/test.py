@@ -92,8 +92,10 @@ def junit_xml(results: list[CaseResult], seconds: float) -> str:
                        failures=str(sum(r.status == "fail" for r in results)),
                        errors=str(sum(r.status == "error" for r in results)), time=f"{seconds:.3f}")
     for r in results:
-        case = ET.SubElement(suite, "testcase", classname=os.path.splitext(os.path.basename(r.case.plan))[0],
-                             name=r.case.name, file=r.case.folder, time=f"{r.seconds:.3f}")
+        case = ET.SubElement(suite, "testcase",  # folder names may hold controls XML cannot carry
+                             classname=for_terminal(os.path.splitext(os.path.basename(r.case.plan))[0]),
+                             name=for_terminal(r.case.name), file=for_terminal(r.case.folder),
+                             time=f"{r.seconds:.3f}")
         if r.status == "fail":
             el = ET.SubElement(case, "failure",
                                message=for_terminal(r.message or f"{len(r.mismatches)} payout rows differ"))

@@ -91,9 +91,12 @@ def data_periods(plan: CheckedPlan, values) -> list[Period]:
     A row reaches the periods p whose period expression holds it (close_date in
     period.year_to_date: from its quarter to the end of its year). Reaches are cut to the
     data's own time, from the period of its earliest date to the period of its latest (the
-    dates of the placing columns; the period values when no date column places rows),
-    except a reach lying wholly outside it, which keeps its period nearest to the data
-    (`close_date in period.previous`: the data's last period pays in the next one); a
+    dates of the placing columns; the period values when no date column places rows), and
+    k periods past it when the expression looks back k times with `.previous` (`close_date
+    in period.previous.year` in a quarterly plan: the next year's first quarter pays the
+    data's last year too), except a reach lying wholly outside it, which keeps its period
+    nearest to the data (`close_date in period.previous`: the data's last period pays in
+    the next one); a
     comparison open on one side (`close_date <= period.end`) runs to the data's bound.
     """
     unknown = [p for p in plan.discovery if p.how == "unknown"]
@@ -111,7 +114,7 @@ def data_periods(plan: CheckedPlan, values) -> list[Period]:
         for rep in _representatives(values(pl.table, pl.column), pl, kind, fiscal):
             r = _reach(rep, pl, kind, fiscal)
             if r is not None:
-                reaches.append(r)
+                reaches.append((*r, pl.chain.count("previous")))
                 if isinstance(rep, Period):
                     spans += [period_of(rep.start, kind, fiscal), period_of(rep.end, kind, fiscal)]
                 else:
@@ -123,14 +126,15 @@ def data_periods(plan: CheckedPlan, values) -> list[Period]:
     bounds = dates or spans  # the data's own time: its dates, else its period values
     first, last = min(bounds), max(bounds)
     lows, highs = [], []
-    for lo, hi in reaches:
+    for lo, hi, back in reaches:
         lo, hi = lo or first, hi or last
+        end = _after(last, back)  # a filter looking back k periods pays k periods later
         if hi < first:  # wholly before the data's first period: its last period only
             lo = hi
-        elif lo > last:  # wholly after the data (period.previous): its first period only
+        elif lo > end:  # wholly after the data (period.previous): its first period only
             hi = lo
         else:
-            lo, hi = max(lo, first), min(hi, last)
+            lo, hi = max(lo, first), min(hi, end)
         lows.append(lo)
         highs.append(hi)
     return periods_between(min(lows), max(highs))
@@ -184,6 +188,16 @@ def _reach(v, pl, kind, fiscal):
     lo = None if hits[0] == 0 and not edge_lo else window[hits[0]]
     hi = None if hits[-1] == len(window) - 1 and not edge_hi else window[hits[-1]]
     return lo, hi
+
+
+def _after(p: Period, k: int) -> Period:
+    """The period k periods after p (p itself past the calendar's end)."""
+    for _ in range(k):
+        try:
+            p = p.next()
+        except (ValueError, OverflowError):
+            break
+    return p
 
 
 def _before(p: Period) -> Period:

@@ -122,3 +122,62 @@ def test_statement_all_never_gives_a_payee_the_file_of_another(tmp_path, capsys)
     assert "statement: a_b\n" in (out / "a_b.txt").read_text()  # payee a_b, not a/b
     assert "statement: a/b\n" in (out / "a_b_.txt").read_text()
     assert not (tmp_path.parent / "x.txt").exists()
+
+
+# ---------------------------------------------------------------- the calendar's first year
+
+PREVIOUS_PLAN = data_errors.PLAN.replace("and close_date in period)",
+                                        "and close_date in period and close_date > period.previous.end)")
+
+
+@pytest.mark.parametrize("engine", ["interpreter", "columnar", "auto"])
+def test_period_previous_before_year_one_is_kr413_on_every_engine(tmp_path, capsys, engine):
+    """A deal of 0001-01-15 is in range; `period.previous` of 0001-Q1 is not. The columnar
+    engine raised OverflowError (a traceback); now every engine stops with KR413."""
+    assert PREVIOUS_PLAN != data_errors.PLAN
+    deals = data_errors.DEALS_HEADER + "d1,kam-1,1000.00,0001-01-15,\n"
+    plan, data = data_errors.setup(tmp_path, deals=deals, plan=PREVIOUS_PLAN)
+    rc, out = cli(capsys, "run", plan, "--data", data, "--engine", engine, "-o", tmp_path / "out.csv")
+    assert rc == 1, out
+    assert "KR413" in out and "0001-Q1" in out and "Traceback" not in out
+    assert not (tmp_path / "out.csv").exists()
+
+
+# ---------------------------------------------------------------- periods: a look back pays later
+
+def test_previous_year_pays_the_quarter_after_the_data(tmp_path, capsys):
+    """`close_date in period.previous.year` (quarterly): a 2025 deal pays in 2025-Q2 to
+    2026-Q1. The reach was cut at the data's last quarter (2025-Q4): 2026-Q1 was silently
+    dropped, and `--period 2026-Q1` was refused with KR721."""
+    plan_text = data_errors.PLAN.replace("and close_date in period)", "and close_date in period.previous.year)")
+    assert plan_text != data_errors.PLAN
+    deals = data_errors.DEALS_HEADER + "d1,kam-1,1000.00,2025-02-15,\nd2,kam-1,500.00,2025-12-15,\n"
+    plan, data = data_errors.setup(tmp_path, deals=deals, plan=plan_text)
+    for engine in ("interpreter", "columnar"):
+        rc, out = cli(capsys, "run", plan, "--data", data, "--engine", engine, "--format", "csv")
+        assert rc == 0, out
+        assert "kam-1,2026-Q1,commission,150.00,EUR" in out, out
+        assert "2026-Q2" not in out
+    rc, out = cli(capsys, "run", plan, "--data", data, "--period", "2026-Q1", "--format", "csv")
+    assert rc == 0 and "kam-1,2026-Q1,commission,150.00,EUR" in out, out
+
+
+# ---------------------------------------------------------------- test --junit-xml: names
+
+def test_junit_xml_of_a_case_folder_named_with_controls_is_well_formed(tmp_path, capsys):
+    """A case folder named `c<ESC>[2J<BEL><CR>` went raw into the name and file attributes:
+    the XML was not well-formed (XML 1.0 cannot hold ESC or BEL)."""
+    import xml.dom.minidom
+    plans, folder, _ = plan_with_case(tmp_path, case="c\x1b[2J\x07\r")
+    report = tmp_path / "report.xml"
+    rc, out = cli(capsys, "test", plans, "--junit-xml", report)
+    assert rc == 0, out
+    assert "\x1b" not in out and "\x07" not in out
+    case = xml.dom.minidom.parse(str(report)).getElementsByTagName("testcase")[0]
+    assert case.getAttribute("name") == "c\\x1b[2J\\x07\\r"
+
+
+def test_test_on_a_plan_that_is_a_fifo_says_what_it_is(tmp_path, capsys):
+    os.mkfifo(tmp_path / "plan.kam")
+    rc, out = cli(capsys, "test", tmp_path / "plan.kam")
+    assert rc == 1 and "is a FIFO (named pipe), not a plan file" in out, out
