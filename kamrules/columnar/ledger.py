@@ -96,40 +96,63 @@ def earlier(q, chain: tuple, kind: str) -> list:
     return [p for p in _within(q, chain).subperiods(kind) if p < q]
 
 
+def _graph(plan) -> tuple[dict, dict]:
+    """({definition: the definitions it reads in the same period}, {definition: its
+    paid() calls})."""
+    deps, calls = {}, {}
+    for name, d in plan.definitions.items():
+        refs, own = set(), []
+        for root in _nodes(d):
+            for n in _walk(root):
+                if isinstance(n, ast.Call) and n.func == "paid":
+                    own.append(n)
+                r = plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
+                if r is not None and r[0] == "def":
+                    refs.add(r[1])
+                if isinstance(n, ast.Call) and n.func in plan.definitions:
+                    refs.add(n.func)
+        deps[name], calls[name] = refs, own
+    return deps, calls
+
+
 def ledger_periods(plan, calc: list) -> list:
-    """The earlier calculation periods paid() reads that `calc` lacks, transitively."""
-    chains = {chain(plan, n) for n in paid_calls(plan)}
-    have, todo, extra = set(calc), list(calc), []
+    """The earlier calculation periods paid() reads that `calc` lacks: a component read in
+    period p reads, through the definitions it needs, its own paid() calls there, and so on
+    back; Unsupported past MAX_EXTRA_PERIODS (a paid() chain that never ends, which the
+    interpreter stops on too)."""
+    deps, calls = _graph(plan)
+    needs = {}  # component -> the (component, chain) pairs of the paid() calls it reaches
+    for comp in plan.components:
+        seen, todo = set(), [comp]
+        while todo:
+            n = todo.pop()
+            if n not in seen:
+                seen.add(n)
+                todo.extend(deps.get(n, ()))
+        needs[comp] = {(c.args[0].id, chain(plan, c)) for n in seen for c in calls.get(n, ())}
+    every = {(c.args[0].id, chain(plan, c)) for n in plan.definitions for c in calls[n]}
+    have, extra, done = set(calc), [], set()
+    todo = [(q, r) for q in calc for r in every]
     while todo:
-        q = todo.pop()
-        for ch in chains:
-            for p in earlier(q, ch, plan.period_kind):
-                if p not in have:
-                    have.add(p)
-                    extra.append(p)
-                    todo.append(p)
-        if len(extra) > MAX_EXTRA_PERIODS:
-            raise Unsupported(f"paid() reading more than {MAX_EXTRA_PERIODS} periods before the run")
+        q, (comp, ch) = todo.pop()
+        for p in earlier(q, ch, plan.period_kind):
+            if (p, comp) in done:
+                continue
+            done.add((p, comp))
+            if p not in have:
+                have.add(p)
+                extra.append(p)
+                if len(extra) > MAX_EXTRA_PERIODS:
+                    raise Unsupported(f"paid() reading more than {MAX_EXTRA_PERIODS} periods before the run")
+            todo.extend((p, r) for r in needs[comp])
     return extra
 
 
 def dependent(plan) -> list:
     """The definitions whose value reads paid(), directly or through another definition
     (plan order); Unsupported when an aggregation or the eligibility rule reads one."""
-    deps, calls = {}, {}
-    for name, d in plan.definitions.items():
-        refs, has_paid = set(), False
-        for root in _nodes(d):
-            for n in _walk(root):
-                if isinstance(n, ast.Call) and (n.func == "paid"):
-                    has_paid = True
-                r = plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
-                if r is not None and r[0] == "def":
-                    refs.add(r[1])
-                if isinstance(n, ast.Call) and n.func in plan.definitions:
-                    refs.add(n.func)
-        deps[name], calls[name] = refs, has_paid
-    hit = {n for n, p in calls.items() if p}
+    deps, calls = _graph(plan)
+    hit = {n for n, c in calls.items() if c}
     grew = True
     while grew:
         more = {n for n, r in deps.items() if n not in hit and r & hit}
@@ -175,8 +198,10 @@ def paid_column(frame, node, ctx) -> Col:
     reads = {k: [period_key(p) for p in earlier(q, ch, kind)] for k, q in frame.by_key.items()}
     group = {k: _within(q, ch).start for k, q in frame.by_key.items()}
     order = sorted(frame.by_key, key=lambda k: frame.by_key[k])
+    # the running sum is right where paid() reads periods of the frame only (elsewhere,
+    # ledger_periods left them out because nothing there reads this value)
     window = all(reads[k] == [j for j in order if group[j] == group[k] and frame.by_key[j] < frame.by_key[k]]
-                 for k in order)
+                 for k in order if set(reads[k]) <= frame.by_key.keys())
     if window:
         g = pl.col("__pkey").replace_strict(group, return_dtype=pl.Date)
         total = value.fill_null(dec(0)).cum_sum().shift(1, fill_value=dec(0)).over("__payee", g)
