@@ -151,7 +151,12 @@ people_st = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
 def test_generated_data_gives_the_interpreter_payouts(tmp_path, people, deals, mode, step):
     plan_path = tmp_path / "g.kam"
     plan_path.write_text(HEAD + PLAN_BODY.format(mode=mode, step=step))
-    data = _write(tmp_path, people, deals)
+    compare_engines(plan_path, _write(tmp_path, people, deals))
+
+
+def compare_engines(plan_path, data):
+    """Both engines on one data folder: the same payout CSV, or the interpreter stops and
+    the columnar engine hands over (Fallback). Also used by test_columnar_paid.py."""
     checked = load(plan_path)[0]
     assert checked is not None and check_supported(checked) is None
     try:
@@ -159,7 +164,7 @@ def test_generated_data_gives_the_interpreter_payouts(tmp_path, people, deals, m
         periods = plan_periods(checked, tables)
     except KamError:
         event("no period")
-        return  # no deal places the run in a period: nothing to compare
+        return  # no row places the run in a period: nothing to compare
     try:
         want = to_csv(evaluate(checked, tables, periods, trace=False))
     except KamError:

@@ -22,21 +22,16 @@ import pytest
 
 pl = pytest.importorskip("polars")
 
-from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from conftest import EXAMPLES, PLANS, ROOT  # noqa: E402
+from test_columnar import compare_engines  # noqa: E402
 from kamrules.cli import main  # noqa: E402
 from kamrules.columnar import aggregate  # noqa: E402
-from kamrules.columnar.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
+from kamrules.columnar.engine import check_supported, evaluate_frames  # noqa: E402
 from kamrules.columnar.frame import Fallback, Unsupported  # noqa: E402
-from kamrules.columnar.load import frames_from_tables  # noqa: E402
 from kamrules.columnar.run import frame_periods, load as load_frames  # noqa: E402
 from kamrules.commands.common import load  # noqa: E402
-from kamrules.data import load_data  # noqa: E402
-from kamrules.diagnostics import KamError  # noqa: E402
-from kamrules.engine import plan_periods  # noqa: E402
-from kamrules.engine.run import evaluate  # noqa: E402
-from kamrules.report.payouts import to_csv  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 import plans as bench_plans  # noqa: E402
@@ -94,29 +89,6 @@ def test_a_period_alone_reads_the_earlier_ones(stem, folder, periods, printed, c
 
 
 # ---------------------------------------------------------------- generated data
-def _compare(plan_path, data):
-    """Both engines on one folder: the same CSV, or the interpreter stops and the columnar
-    engine hands over (Fallback)."""
-    checked = load(plan_path)[0]
-    assert checked is not None and check_supported(checked) is None
-    try:
-        tables = load_data(checked, str(data))
-        periods = plan_periods(checked, tables)
-    except KamError:
-        event("no period")
-        return
-    try:
-        want = to_csv(evaluate(checked, tables, periods, trace=False))
-    except KamError:
-        event("the interpreter stops")
-        with pytest.raises(Fallback):
-            evaluate_frames(checked, frames_from_tables(checked, tables), periods)
-        return
-    table, _ = evaluate_frames(checked, frames_from_tables(checked, tables), periods)
-    assert to_csv(payouts_list(checked, table, periods)) == want
-    event("compared")
-
-
 def _csv(path, header, rows):
     path.write_text(header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
 
@@ -139,7 +111,7 @@ def test_media_advance_on_generated_data(tmp_path, people, invoices):
          [(f"i{n}", *r) for n, r in enumerate(invoices)])
     _csv(data / "targets.csv", "payee_id,period,metric,target",  # "": no target (one() stops)
          [(p, "2025", "billing", t) for p, _, t in people if t])
-    _compare(PLANS / "media-advance.kam", data)
+    compare_engines(PLANS / "media-advance.kam", data)
 
 
 deals_st = st.lists(st.tuples(ids, amounts, st.dates(min_value=dt.date(2024, 11, 1),
@@ -155,7 +127,7 @@ def test_recoverable_draw_on_generated_data(tmp_path, people, deals):
     _csv(data / "people.csv", "payee_id", [(p,) for p in people])
     _csv(data / "deals.csv", "deal_id,owner_id,amount,close_date,status",
          [(f"d{n}", *r) for n, r in enumerate(deals) if r[0] in people])
-    _compare(PLANS / "recoverable-draw.kam", data)
+    compare_engines(PLANS / "recoverable-draw.kam", data)
 
 
 # A plan whose `let`s read paid() of components defined after them (settled period by
@@ -192,7 +164,7 @@ def test_a_generated_ledger_plan_settles_to_the_interpreter_payouts(tmp_path, pe
     data.mkdir(exist_ok=True)
     _csv(data / "people.csv", "payee_id,cap", people)
     _csv(data / "deals.csv", "deal_id,owner_id,amount,close_date", [(f"d{n}", *r) for n, r in enumerate(deals)])
-    _compare(plan, data)
+    compare_engines(plan, data)
 
 
 def test_an_aggregation_of_a_paid_value_is_not_translated(tmp_path):
