@@ -203,10 +203,8 @@ def paid_column(frame, node, ctx) -> Col:
     window = all(reads[k] == [j for j in order if group[j] == group[k] and frame.by_key[j] < frame.by_key[k]]
                  for k in order if set(reads[k]) <= frame.by_key.keys())
     if window:
-        g = pl.col("__pkey").replace_strict(group, return_dtype=pl.Date)
-        total = value.fill_null(dec(0)).cum_sum().shift(1, fill_value=dec(0)).over("__payee", g)
-        bad = err.fill_null(False).cast(pl.Int32).cum_sum().shift(1, fill_value=0).over("__payee", g) > 0
-        frame.df = frame.df.with_columns(total.cast(DEC).alias(col), bad.alias(col + "!"))
+        frame.df = _running(frame.df, pl.col("__pkey").replace_strict(group, return_dtype=pl.Date),
+                            value.fill_null(dec(0)), err.fill_null(False), col)
     else:
         pairs = pl.DataFrame([(k, j) for k, js in reads.items() for j in js],
                              schema={"__pkey": pl.String, "__src": pl.String}, orient="row")
@@ -219,6 +217,24 @@ def paid_column(frame, node, ctx) -> Col:
         frame.df = frame.df.with_columns(out[col].fill_null(dec(0)).cast(DEC),
                                          out[col + "!"].fill_null(False))
     return Col(pl.col(col), pl.col(col + "!"), "money")
+
+
+def _running(df, group: pl.Expr, value: pl.Expr, err: pl.Expr, col: str):
+    """df with `col`: the sum of `value` over the earlier rows of each payee's run of rows
+    with one `group` (the frame is sorted by payee, then period), and `col!`: whether `err`
+    holds on one of them. A running sum over the whole frame less its value where the run
+    starts (no group-by); past Decimal(38, 24) for the whole frame, a window per run."""
+    new = ((pl.col("__payee") != pl.col("__payee").shift(1)) | (group != group.shift(1))).fill_null(True)
+    flags = err.cast(pl.Int64)
+    before = flags.cum_sum() - flags
+    bad = (before - pl.when(new).then(before).otherwise(None).forward_fill()) > 0
+    try:
+        before = value.cum_sum() - value
+        total = before - pl.when(new).then(before).otherwise(None).forward_fill()
+        return df.with_columns(total.cast(DEC).alias(col), bad.alias(col + "!"))
+    except pl.exceptions.ComputeError:
+        total = value.cum_sum().shift(1, fill_value=dec(0)).over("__payee", group)
+        return df.with_columns(total.cast(DEC).alias(col), bad.alias(col + "!"))
 
 
 def settle(frame, names: list, recompute) -> int:
