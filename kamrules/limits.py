@@ -45,6 +45,11 @@ MAX_NUMBER_DIGITS = 40            # characters of one numeric cell (`-123456.78`
 MAX_COLUMNS = 1_000_000           # columns in the header of one input file (KR408)
 MAX_DIAGNOSTICS = 50              # data errors reported before stopping
 
+# ---- the columnar engine (columnar/aggregate.py)
+# Rows of a table paired with payee-periods by one join (counted before joining): past it the
+# columnar engine refuses the plan (named in the message) and `run` uses the interpreter.
+MAX_JOIN_PAIRS = 50_000_000
+
 
 def _diag(path: str, line: int, col: int, message: str, hint: str):
     from .diagnostics import Diagnostic

@@ -11,12 +11,13 @@ aggregation are kept for the trace.
 """
 from __future__ import annotations
 
+import attrs
 import polars as pl
 
 from .. import ast
+from ..limits import MAX_JOIN_PAIRS
 from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _period_starts, dec
 
-_MAX_CROSS = 20_000_000
 
 
 class RowBuilder:
@@ -35,6 +36,7 @@ class RowBuilder:
         rows = self.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
                               account.alias("__acc"), day.alias("__day"))
         held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
+        pairs(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"])
         hits = (rows.join(held, left_on="__acc", right_on="account_id", how="inner")
                 .filter((pl.col("start_date") <= pl.col("__day"))
                         & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date"))))
@@ -46,9 +48,13 @@ class RowBuilder:
         self.df = self.df.with_columns(ids.alias(name))
         return name
 
-    def keep(self, col: Col):
-        if col.err is not None and self.df.select(col.err.fill_null(False).any()).item():
+    def check(self, err):
+        """Fallback when err holds on a row (the interpreter stops there)."""
+        if err is not None and self.df.select(err.fill_null(False).any()).item():
             raise Fallback("a filter that fails on a row")
+
+    def keep(self, col: Col):
+        self.check(col.err)
         self.df = self.df.filter(col.expr.fill_null(False))
 
 
@@ -168,7 +174,7 @@ def rows_keyed(frame, rows: Rows):
                     break
                 builder.keep(frame.ev(c, ctx))
             out = (builder.df, base[1]) if ok else None
-    elif rows.base is None or not rows.base.conds:
+    if out is None:  # every conjunct afresh: a link after the base's may still be a key
         out = _keyed_fresh(frame, rows)
     frame.joins[key] = out
     return out
@@ -234,18 +240,36 @@ def _join_fresh(frame, rows: Rows):
         needed |= set(e.meta.root_names())
     fcols = ["__f"] + sorted(n for n in needed if n in frame.df.columns and n not in table.columns)
     fsel = frame.df.select(*fcols, *fkeys)
+    on = [f"__k{i}" for i in range(len(links))]
+    pairs(frame, rows.table, table, fsel, on)
     if links:
-        on = [f"__k{i}" for i in range(len(links))]
         joined = table.join(fsel, on=on, how="inner", nulls_equal=True).drop(on)
     else:
-        if table.height * fsel.height > _MAX_CROSS:
-            raise Unsupported("rows that are not linked to the payee or the period")
         joined = table.join(fsel, how="cross")
     for c in res_cols:
         if c.err is not None and joined.select(c.err.fill_null(False).any()).item():
             raise Fallback("a filter that fails on a row")
         joined = joined.filter(c.expr.fill_null(False))
     return joined
+
+
+def pairs(frame, what: str, left, right, on: list) -> int:
+    """How many (left row, right row) pairs joining on `on` gives (all of them without
+    keys), counted before the join; recorded in frame.pairs. Past limits.MAX_JOIN_PAIRS the
+    plan is not run columnar (Unsupported names the table), never joined."""
+    if on:
+        lc = left.group_by(on).agg(pl.len().alias("__a"))
+        rc = right.group_by(on).agg(pl.len().alias("__b"))
+        both = lc.join(rc, on=on, how="inner", nulls_equal=True)
+        n = int(both.select((pl.col("__a").cast(pl.Int64) * pl.col("__b")).sum()).item() or 0)
+    else:
+        n = left.height * right.height
+    frame.pairs.append((what, n))
+    if n > MAX_JOIN_PAIRS:
+        link = "that share a key" if on else "with no link to the payee or the period"
+        raise Unsupported(f"{n:,} pairs of `{what}` rows and payee-periods {link} (more than "
+                          f"{MAX_JOIN_PAIRS:,}: the join is refused)")
+    return n
 
 
 def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
@@ -269,9 +293,31 @@ def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
 
 
 def _only_row(frame, c) -> bool:
-    """Reads the row and nothing of the payee-period (constants allowed)."""
+    """Reads the row and nothing of the payee-period (constants allowed); a key lookup
+    `table[key]` counts as what its key reads (a left join of the rows on the key)."""
     from .frame import reads
-    return reads(frame.plan, c) <= {"row"}
+    return reads(frame.plan, _lookups_as_keys(c)) <= {"row"}
+
+
+def _lookups_as_keys(node):
+    """node with every `table[key]` replaced by `key` (for reads(): the lookup is a function
+    of its key). Nodes off the path to a lookup are kept, so their resolution still holds."""
+    if isinstance(node, ast.Index):
+        return _lookups_as_keys(node.key)
+    if not attrs.has(type(node)):
+        return node
+    changes = {}
+    for f in attrs.fields(type(node)):
+        v = getattr(node, f.name)
+        if isinstance(v, tuple):
+            new = tuple(_lookups_as_keys(x) for x in v)
+            if any(a is not b for a, b in zip(new, v)):
+                changes[f.name] = new
+        elif attrs.has(type(v)):
+            new = _lookups_as_keys(v)
+            if new is not v:
+                changes[f.name] = new
+    return attrs.evolve(node, **changes) if changes else node
 
 
 def _varies(frame, node) -> bool:
@@ -303,10 +349,10 @@ def _link(frame, c, ctx):
                         return None
                     return rv, pl.col(frame.period_chain(fv.chain)[0])
                 rv = frame.ev(row_side, ctx)
-                if not isinstance(fv, Col) or not isinstance(rv, Col):
+                if not isinstance(fv, Col) or not isinstance(rv, Col) or fv.err is not None:
                     return None
-                if fv.err is not None or rv.err is not None:
-                    return None
+                if rv.err is not None:  # e.g. a lookup of a key no row has (KR405)
+                    ctx.builder.check(rv.err)
                 if rv.kind != fv.kind and {rv.kind, fv.kind} - {"money", "number", "rate", "count"}:
                     return None
                 return rv.expr, fv.expr

@@ -17,6 +17,7 @@ import polars as pl
 
 from ..ir import CheckedPlan
 from ..trace import Payout
+from .ledger import dependent, ledger_periods, settle
 from .frame import (DEC, Col, Ctx, Fallback, Frame, Unsupported, _or, _truth, near_rounding, period_key,
                     round_expr, snap)
 
@@ -56,12 +57,14 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
             if period_key(c) not in pay_of:
                 calc.append(c)
                 pay_of[period_key(c)] = p
+    report = [period_key(c) for c in calc]
     try:
         if plan.requires:
             from .requires import check_requires
             check_requires(plan, frames)
+        calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
-        _definitions(fr, on_step)
+        _definitions(fr, report, on_step)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:
         if "overflow" in str(err).lower():
@@ -77,7 +80,9 @@ def steps(plan: CheckedPlan) -> int:
                if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
 
-def _definitions(fr: Frame, on_step=None):
+def _definitions(fr: Frame, report: list, on_step=None):
+    """Every definition as frame columns; Fallback when a component of a payee-period of
+    `report` (calculation period keys) cannot be computed."""
     plan = fr.plan
     fr.current = "eligible"
     if plan.eligible is not None:
@@ -88,10 +93,27 @@ def _definitions(fr: Frame, on_step=None):
     else:
         fr.add("__elig", pl.lit(True))
         fr.add("__elig!", pl.lit(False))
+    names = [n for n, d in plan.definitions.items()
+             if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row")]
+    # rows, and the row of one(rows), are read where the plan uses them
+    history = dependent(plan)
+    _compute(fr, names, on_step)
+    if history:
+        settle(fr, [n for n in names if n in history], lambda todo: _compute(fr, todo))
+    errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
+    rows = fr.df if len(report) == len(fr.by_key) else fr.df.filter(pl.col("__pkey").is_in(report))
+    bad = rows.select(pl.any_horizontal(*errs).any()).item()
+    if bad:
+        raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
+
+
+def _compute(fr: Frame, names: list, on_step=None):
+    """The definitions `names` (plan order) as columns d.<name> (and e.<name>, its errors;
+    for a component x.<name>, where it exists, and r.<name>, its amount before rounding)."""
+    plan = fr.plan
     elig, elig_err = pl.col("__elig"), pl.col("__elig!")
-    for name, d in plan.definitions.items():
-        if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
-            continue  # rows, and the row of one(rows), are read where the plan uses them
+    for name in names:
+        d = plan.definitions[name]
         fr.current = name
         if on_step is not None:
             on_step()
@@ -135,10 +157,6 @@ def _definitions(fr: Frame, on_step=None):
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
         fr.add(f"e.{name}", err)
-    errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
-    bad = fr.df.select(pl.any_horizontal(*errs).any()).item()
-    if bad:
-        raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
 
 
 def _need_col(v, node):
@@ -153,6 +171,8 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
     plan = fr.plan
     comps = plan.components
     df = fr.df
+    if len(pay_of) != len(fr.by_key):  # earlier periods paid() read: not paid out
+        df = df.filter(pl.col("__pkey").is_in(list(pay_of)))
     same = all(k == period_key(p) for k, p in pay_of.items())
     if not same:
         pay_key = {k: period_key(p) for k, p in pay_of.items()}

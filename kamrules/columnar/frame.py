@@ -194,6 +194,7 @@ class Frame:
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
         self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
+        self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
@@ -601,7 +602,11 @@ class Frame:
             raise Unsupported("assignee() with a computed role", node)
         acc, dayv = self.ev(account, ctx), self.ev(day, ctx)
         name = ctx.assignee_column(self, acc.expr, role.value, dayv.expr)
-        return Col(pl.col(name), None, "text", True)
+        return Col(pl.col(name), _or(acc.err, dayv.err), "text", True)
+
+    def _call_paid(self, node, ctx):
+        from .ledger import paid_column
+        return paid_column(self, node, ctx)
 
     # ------------------------------------------------------------ decision tables
     def _decide(self, d, node, ctx):
