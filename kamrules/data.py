@@ -428,6 +428,13 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                 if loader.full():
                     break
         except csv.Error as err:
+            if "field larger than field limit" in str(err):  # the csv module's own cap (131,072)
+                raise KamError([Diagnostic("KR408", f"{path} row {reader.line_num}: a cell has more than "
+                                           f"{csv.field_size_limit()} characters (a cell the plan reads has "
+                                           f"at most {limits.MAX_CELL_CHARS})",
+                                           Span(path, reader.line_num, 1, reader.line_num, 2),
+                                           "check the export: a cell this long is not CRM data "
+                                           "(an unclosed quote swallows the rest of the file)")]) from None
             raise KamError([Diagnostic("KR403", f"{path} is not valid CSV: {err}",
                                        Span(path, reader.line_num, 1, reader.line_num, 2),
                                        "check quotes: a cell with a comma or quote must be quoted")]) from None

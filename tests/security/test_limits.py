@@ -5,6 +5,7 @@ a RecursionError or a hang."""
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import time
 from decimal import Decimal
@@ -291,3 +292,15 @@ def test_period_option_past_the_calendar_is_kr002(tmp_path, capsys):
     plan, data = _files(tmp_path, f"component c = {SUM}\n")
     for rc, out, err in _runs(capsys, plan, data, "--period", "9999-Q4"):
         assert rc == 1 and out == "" and "error[KR002]: --period 9999-Q4 ends past the supported calendar" in err
+
+
+def test_a_cell_past_the_csv_readers_cap_is_kr408_on_its_row(tmp_path, capsys):
+    # 200,000 characters in a column the plan does not read: past the csv module's own cap
+    # (131,072), which used to surface as "not valid CSV" (KR403) without saying why
+    plan, data = _files(tmp_path, f"component c = {SUM}\n", extra_cols=1)
+    deals = os.path.join(data, "deals.csv")
+    lines = open(deals, encoding="utf-8").read().split("\n")
+    lines[2] = lines[2] + "x" * 200_000  # the last (unused) cell of row 3
+    open(deals, "w", encoding="utf-8").write("\n".join(lines))
+    for rc, out, err in _runs(capsys, plan, data, "--period", "2025-Q1"):
+        assert rc == 1 and out == "" and "deals.csv:3:1: error[KR408]" in err and "131072 characters" in err
