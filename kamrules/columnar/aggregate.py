@@ -2,11 +2,14 @@
 as a filter of the table, a join with the frame on the conjuncts that link a row to a
 payee-period, and a group-by per frame row.
 
-Conjuncts reading only the row filter the table first. `row_expr == frame_expr` (either
-way round) and `date in period_expr` become join keys; `assignee(account, "role", day)` is
-computed per row by matching the assignments table on the account and the day (two
-assignments of one role on one day: the interpreter reports it). Anything else is checked
-on the joined rows. With lineage on, the (frame row, data row, value) triples of every
+Conjuncts reading only the row (and rows of other tables looked up by a key of the row,
+`accounts[account_id].parent_account_id`) filter the table first. `row_expr == frame_expr`
+(either way round) and `date in period_expr` become join keys; `assignee(account, "role",
+day)` is computed per row by matching the assignments table on the account and the day (two
+assignments of one role on one day: the interpreter reports it), so `assignee(...) ==
+payee.id` is a key join too. Anything else is checked on the joined rows. Every join of
+rows with payee-periods is counted before it is made (`pairs`, recorded in frame.pairs) and
+refused past limits.MAX_JOIN_PAIRS. With lineage on, the (frame row, data row, value) triples of every
 aggregation are kept for the trace.
 """
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 `evaluate_frames` gives the same payouts as `engine.run.evaluate` (the interpreter, which
 stays the reference): definitions in dependency order become columns of the frame,
-components are rounded where the plan says, then added up per payment period. It raises
+components are rounded where the plan says, then added up per payment period. The frame
+also holds the earlier periods `paid()` reads, and the definitions that read it are computed
+again until the ledger settles (ledger.py); those periods are not paid out. It raises
 `Unsupported` for a plan it does not translate and `Fallback` when the data needs the
 interpreter (a value the plan cannot compute, whose diagnostic the interpreter gives); the
 caller then runs the interpreter. `check_supported` answers before any data is read, by
