@@ -19,7 +19,7 @@ The numeric model (docs/security.md):
   GUARD_PLACES (16) places (1 / 3 * 3 >= 100% holds, 48793.5 / 12 rounds as 4066.125). An
   exact value is never snapped. The columnar engine uses the same GUARD_PLACES for its
   quotients and hands a comparison or rounding it cannot decide the same way to this
-  engine (columnar/frame.py).
+  engine (columnar/values.py).
 
 The context traps FloatOperation (a float mixed into a Decimal), InvalidOperation, Overflow
 and DivisionByZero.

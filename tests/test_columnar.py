@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st  # 
 from conftest import EXAMPLES, PLANS, ROOT, serial_runs  # noqa: E402
 from kamrules.cli import main  # noqa: E402
 from kamrules.columnar.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
-from kamrules.columnar.frame import DEC, Fallback, round_expr  # noqa: E402
+from kamrules.columnar.values import DEC, Fallback, round_expr  # noqa: E402
 from kamrules.columnar.load import frames_from_tables  # noqa: E402
 from kamrules.commands.common import load  # noqa: E402
 from kamrules.data import load_data  # noqa: E402

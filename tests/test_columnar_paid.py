@@ -29,7 +29,7 @@ from test_columnar import compare_engines  # noqa: E402
 from kamrules.cli import main  # noqa: E402
 from kamrules.columnar import aggregate  # noqa: E402
 from kamrules.columnar.engine import check_supported, evaluate_frames  # noqa: E402
-from kamrules.columnar.frame import Fallback, Unsupported  # noqa: E402
+from kamrules.columnar.values import Fallback, Unsupported  # noqa: E402
 from kamrules.columnar.run import frame_periods, load as load_frames  # noqa: E402
 from kamrules.commands.common import load  # noqa: E402
 

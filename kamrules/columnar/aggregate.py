@@ -18,8 +18,9 @@ import attrs
 import polars as pl
 
 from .. import ast
+from ..engine.select import reads
 from ..limits import MAX_JOIN_PAIRS
-from .frame import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _period_starts, dec
+from .values import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _period_starts, dec
 
 
 
@@ -298,7 +299,6 @@ def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
 def _only_row(frame, c) -> bool:
     """Reads the row and nothing of the payee-period (constants allowed); a key lookup
     `table[key]` counts as what its key reads (a left join of the rows on the key)."""
-    from .frame import reads
     return reads(frame.plan, _lookups_as_keys(c)) <= {"row"}
 
 
@@ -325,7 +325,6 @@ def _lookups_as_keys(node):
 
 def _varies(frame, node) -> bool:
     """Does a frame-side expression depend on the payee-period (not a constant)?"""
-    from .frame import reads
     return bool(reads(frame.plan, node))
 
 

@@ -21,7 +21,7 @@ import polars as pl
 from .. import ast
 from ..engine.evaluator import allocate
 from ..money import CENT, CONTEXT, Money, quantize, snap
-from .frame import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, _or, dec, exact_product
+from .values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, _or, dec, exact_product
 
 _SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
 

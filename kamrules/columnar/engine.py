@@ -20,8 +20,8 @@ import polars as pl
 from ..ir import CheckedPlan
 from ..trace import Payout
 from .ledger import dependent, ledger_periods, settle
-from .frame import (DEC, Col, Ctx, Fallback, Frame, Unsupported, _or, _truth, near_rounding, period_key,
-                    round_expr, snap)
+from .values import DEC, Col, Ctx, Fallback, Unsupported, _or, _truth, near_rounding, period_key, round_expr, snap
+from .frame import Frame
 
 
 

@@ -24,8 +24,8 @@ import attrs
 import polars as pl
 
 from .. import ast
-from ..engine.evaluator import _period_attr
-from .frame import DEC, Col, Fallback, Unsupported, dec, period_key
+from ..engine.evaluator import period_attr
+from .values import DEC, Col, Fallback, Unsupported, dec, period_key
 
 PERIOD_WORDS = ("year", "quarter", "month", "previous", "year_to_date")
 MAX_EXTRA_PERIODS = 240  # earlier periods paid() may add to a run (20 years of months)
@@ -87,7 +87,7 @@ def chain(plan, node) -> tuple:
 
 def _within(q, chain: tuple):
     for a in chain:
-        q = _period_attr(q, a)
+        q = period_attr(q, a)
     return q
 
 

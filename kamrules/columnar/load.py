@@ -32,9 +32,9 @@ from ..ir import CheckedPlan, InputTable
 from ..money import Money
 from ..parquet import is_parquet, parquet_cells
 from ..source import Span
-from .frame import PLACES
+from .values import PLACES
 
-from .frame import Fallback
+from .values import Fallback
 
 SCALE = PLACES  # the engine's column scale (frame.DEC)
 INT_DIGITS = 38 - SCALE

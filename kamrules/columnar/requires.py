@@ -18,7 +18,8 @@ import attrs
 import polars as pl
 
 from ..calendar import Period
-from .frame import Col, Ctx, Fallback, Frame, Unsupported
+from .values import Col, Ctx, Fallback, Unsupported
+from .frame import Frame
 
 
 class RuleFrame(Frame):

@@ -67,7 +67,7 @@ def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
 def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     """report.payouts.to_csv of the same payouts, from the frame (a total row after each
     payee-period, amounts to the cent half up, cells that start like a formula escaped)."""
-    from .frame import period_key
+    from .values import period_key
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
     totals = (table.group_by("__o").agg(pl.col("payee_id").first(), pl.col("period").first(),

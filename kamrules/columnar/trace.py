@@ -20,7 +20,7 @@ import os
 import polars as pl
 
 from .. import output
-from .frame import DEC
+from .values import DEC
 
 
 def trace_tables(frame) -> tuple[pl.DataFrame, pl.DataFrame]:

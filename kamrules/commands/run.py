@@ -51,7 +51,7 @@ def _run_columnar(args) -> int | None:
     Its progress bar counts steps: loading, each definition, writing."""
     try:
         from ..columnar.engine import steps
-        from ..columnar.frame import Fallback, Unsupported
+        from ..columnar.values import Fallback, Unsupported
         from ..columnar.run import columnar_payouts, payouts_list, to_csv
     except ImportError:
         if args.engine == "columnar":

@@ -278,7 +278,7 @@ class Evaluator:
         if r[0] == "field":
             return obj.values[node.name]
         if r[0] == "period_attr":
-            return _period_attr(obj, node.name)
+            return period_attr(obj, node.name)
         raise AssertionError(r)
 
     def _Index(self, node, ctx, env):
@@ -823,7 +823,7 @@ def _num(v):
     return v.amount if isinstance(v, Money) else v
 
 
-def _period_attr(p: Period, name: str):
+def period_attr(p: Period, name: str):
     if name in ("start", "end"):
         return getattr(p, name)
     if name in ("year", "quarter", "month"):

@@ -16,7 +16,7 @@ from ..ir import CheckedPlan
 from ..limits import period_range_problem
 from ..money import Money
 from ..trace import Payout, TraceNode
-from .evaluator import Evaluator, Problem, _period_attr, fail
+from .evaluator import Evaluator, Problem, period_attr, fail
 from .integrity import check_integrity
 
 
@@ -208,7 +208,7 @@ def _meets(v, pl, p: Period) -> bool:
     try:
         x = p
         for name in pl.chain:
-            x = _period_attr(x, name)
+            x = period_attr(x, name)
     except (ValueError, OverflowError):
         return False
     op = pl.op

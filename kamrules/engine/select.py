@@ -80,7 +80,7 @@ _ANALYSES: dict = {}  # (id(plan), id(where node)) -> (plan, analysis or None)
 _NO_GROUPING = object()
 
 
-def _reads(plan, expr) -> set:
+def reads(plan, expr) -> set:
     """What `expr` reads: "row" (the filtered row), "period", "payee", "other" (anything
     this layer does not follow: other definitions, tables, aggregates, decisions)."""
     out: set = set()
@@ -130,16 +130,16 @@ def _reads(plan, expr) -> set:
 def _analyse(plan, flt):
     """(conjuncts before, row-side key, payee-side expr, conjuncts after) or None."""
     for _, e in flt.eq + flt.in_period:
-        if not _reads(plan, e) <= {"period"}:
+        if not reads(plan, e) <= {"period"}:
             return None
     for i, c in enumerate(flt.rest):
-        reads = _reads(plan, c)
-        if reads <= _FREE:
+        what = reads(plan, c)
+        if what <= _FREE:
             continue
         if isinstance(c, ast.BinOp) and c.op == "==":
             for key, who in ((c.left, c.right), (c.right, c.left)):
-                wr = _reads(plan, who)
-                if _reads(plan, key) <= _FREE and "payee" in wr and wr <= {"payee", "period"}:
+                wr = reads(plan, who)
+                if reads(plan, key) <= _FREE and "payee" in wr and wr <= {"payee", "period"}:
                     return flt.rest[:i], key, who, flt.rest[i + 1:]
         return None
     return None
