@@ -8,7 +8,6 @@ frame.py, aggregate.py, builtins.py, ledger.py and requires.py all build on this
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import attrs
 import polars as pl
@@ -17,9 +16,6 @@ from .. import ast
 from ..calendar import period_of
 from ..limits import MAX_DATE, MIN_DATE
 from ..money import EXACT_PLACES, GUARD_PLACES
-
-if TYPE_CHECKING:
-    from .frame import Frame
 
 DEC = pl.Decimal(38, EXACT_PLACES)
 _MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
@@ -205,7 +201,7 @@ class Ctx:
     def with_params(self, params: dict) -> "Ctx":
         return Ctx(self.table, {**self.params, **params}, self.builder)
 
-    def assignee_column(self, frame: Frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
+    def assignee_column(self, frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
         if self.builder is None:
             raise Unsupported("assignee() outside a filter over rows")
         return self.builder.assignee(frame, account, role, day)
