@@ -178,11 +178,36 @@ class Session:
         return select_payees(wanted, (r.id for r in table.rows), table.path)
 
     def trace(self, payee_ids: set) -> list:
-        """Traced payouts (derivation trees) of the payees asked, by the interpreter."""
+        """Traced payouts (derivation trees) of the payees asked, by the interpreter.
+
+        On a data folder not loaded yet, the inputs are read by the fast loader (which
+        validates every row, and gives the periods), then the strict loader reads only the
+        rows those payees can reach (`reachable_lines`), so one payee's tree costs about
+        its own rows, not the whole data."""
         plan = self.check()
-        tables = self.load()
+        cut = None
+        if self._tables is None and self.data is not None and not plan.requires:
+            cut = self._reachable(payee_ids)
+        if cut is None:
+            ids = self.payees(sorted(payee_ids))
+            return evaluate(plan, self.load(), self.periods(), trace=True, payee_ids=ids)
+        ids, keep = cut
+        tables = load_data(plan, self.data, keep=keep)
+        return evaluate(plan, tables, self.periods(), trace=True, payee_ids=ids, integrity=False)
+
+    def _reachable(self, payee_ids):
+        """(payee ids, line numbers to read per input) from the fast loader, or None."""
+        try:
+            from .columnar.frame import Fallback
+        except ImportError:
+            return None
+        try:
+            frames = self.frames()
+        except Fallback:
+            return None
         ids = self.payees(sorted(payee_ids))
-        return evaluate(plan, tables, self.periods(), trace=True, payee_ids=ids)
+        self.periods()
+        return ids, reachable_lines(self.check(), frames, ids)
 
     # ------------------------------------------------------------------ columnar
     def _columnar(self, payee_ids, quiet, trace_dir) -> Run | None:
@@ -253,3 +278,97 @@ def _inputs_key(plan: CheckedPlan):
     return tuple((n, s.file, s.key, tuple((k, col(c)) for k, c in s.columns.items()))
                  for n, s in plan.inputs.items())
 
+
+
+def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
+    """input name -> the line numbers of its rows the payees `ids` can read, for the inputs
+    the plan reads only through such rows (the others are read whole; all of them when the
+    plan calls share() or team_total(), which read every payee's rows):
+
+    - the payees input, when the plan never names it;
+    - an input every use of which is `T where ... column == payee.id ...` (the rows of
+      those payees) or `T where ... assignee(column, ...) == payee.id ...` (the rows whose
+      account was ever assigned to one of them);
+    - `assignments`, when every assignee() call is such a conjunct: the rows of those
+      accounts (assignee() is then only asked about them).
+    """
+    import polars as pl
+    from . import ast
+    from .engine.parallel import needs_all_payees
+    if needs_all_payees(plan):  # share() / team_total() read every payee's rows
+        return {}
+    names, wheres, assignee_calls = {}, [], 0
+    for node in _nodes(plan):
+        if isinstance(node, ast.Name) and node.id in plan.inputs:
+            names[node.id] = names.get(node.id, 0) + 1
+        elif isinstance(node, ast.Where) and isinstance(node.source, ast.Name) and node.source.id in plan.inputs:
+            wheres.append(node)
+        elif isinstance(node, ast.Call) and node.func == "assignee":
+            assignee_calls += 1
+    wanted = sorted(ids)
+    links: dict = {}  # table -> [("eq" | "assigned", column)], None when some use is not linked
+    linked_assignee = 0
+    for w in wheres:
+        flt = plan.filters.get(id(w))
+        table = w.source.id
+        found = []
+        if flt is not None:
+            found = [("eq", col) for col, e in flt.eq if _is_payee_id(e)]
+            found += [("assigned", col) for col, _, e in flt.assigned if isinstance(col, str) and _is_payee_id(e)]
+        if found and links.get(table, []) is not None:
+            links.setdefault(table, []).append(found[0])
+            linked_assignee += found[0][0] == "assigned"
+        else:
+            links[table] = None
+    accounts = None
+    if "assignments" in frames:
+        a = frames["assignments"]
+        accounts = a.filter(pl.col("payee_id").is_in(wanted))["account_id"].unique()
+    keep = {}
+    for table, uses in links.items():
+        if uses is None or names.get(table, 0) != len(uses) or table == plan.payees_table:
+            continue
+        frame, cond = frames[table], pl.lit(False)
+        for how, col in uses:
+            if how == "eq":
+                cond = cond | pl.col(col).is_in(wanted)
+            elif accounts is not None:
+                cond = cond | pl.col(col).is_in(accounts)
+            else:
+                cond = None
+                break
+        if cond is not None:
+            keep[table] = set(frame.filter(cond)["__row"].to_list())
+    if plan.payees_table not in names:
+        f = frames[plan.payees_table]
+        keep[plan.payees_table] = set(f.filter(pl.col("__id").is_in(wanted))["__row"].to_list())
+    if (accounts is not None and "assignments" not in names and assignee_calls == linked_assignee
+            and assignee_calls):
+        f = frames["assignments"]
+        keep["assignments"] = set(f.filter(pl.col("account_id").is_in(accounts))["__row"].to_list())
+    return keep
+
+
+def _is_payee_id(e) -> bool:
+    from . import ast
+    return isinstance(e, ast.Attr) and e.name == "id" and isinstance(e.obj, ast.Name) and e.obj.id == "payee"
+
+
+def _nodes(plan: CheckedPlan):
+    """Every node of the plan's definitions and eligibility, once each."""
+    roots = [d.node for d in plan.definitions.values()]
+    if plan.eligible is not None:
+        roots.append(plan.eligible)
+    stack, seen = list(roots), set()
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+            continue
+        if not attrs.has(type(x)) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        yield x
+        for f in attrs.fields(type(x)):
+            if f.name != "span":
+                stack.append(getattr(x, f.name))

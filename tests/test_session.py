@@ -202,3 +202,16 @@ def test_team_total_is_linear_in_payees(tmp_path):
         counts.append(ev.team_evaluations)
     assert counts[0] == 20 * len(periods)  # each member's value once per period
     assert counts[1] == 2 * counts[0]
+
+
+def test_explain_reads_only_the_rows_the_payee_reaches():
+    from kamrules.session import reachable_lines
+    s = Session(str(PLANS / "abtasty-kam.kam"), str(DATA["abtasty-kam.kam"]))
+    frames = s.frames()
+    payee = frames["people"]["payee_id"][0]
+    keep = reachable_lines(s.check(), frames, {payee})
+    assert len(keep["people"]) == 1
+    assert 0 < len(keep["deals"]) < frames["deals"].height
+    assert 0 < len(keep["assignments"]) < frames["assignments"].height
+    team = Session(str(PLANS / "team-bonus.kam"), str(DATA["team-bonus.kam"]))
+    assert reachable_lines(team.check(), team.frames(), {"kam-1"}) == {}  # team_total(): every row
