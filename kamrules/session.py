@@ -299,7 +299,7 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
         return {}
     names, wheres, assignee_calls = {}, [], 0
     for node in _nodes(plan):
-        if isinstance(node, ast.Name) and node.id in plan.inputs:
+        if isinstance(node, ast.Name) and plan.resolution.get(id(node)) == ("table", node.id):
             names[node.id] = names.get(node.id, 0) + 1
         elif isinstance(node, ast.Where) and isinstance(node.source, ast.Name) and node.source.id in plan.inputs:
             wheres.append(node)
