@@ -92,7 +92,8 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
         return evaluate(plan, tables, periods, trace, payee_ids, on_payee=tick)
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
-    job = (plan.source.path, plan.source.text, tables, periods, trace)
+    bare = {name: type(t)(t.spec, t.path, t.rows) for name, t in tables.items()}  # no built indexes
+    job = (plan.source.path, plan.source.text, bare, periods, trace)
     with ctx.Pool(len(parts), initializer=_start, initargs=(job, counter)) as pool:
         pending = pool.map_async(_work, parts, chunksize=1)
         while not pending.ready():
