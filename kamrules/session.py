@@ -294,11 +294,11 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
     """
     import polars as pl
     from . import ast
-    from .engine.parallel import needs_all_payees
+    from .engine.parallel import needs_all_payees, plan_nodes
     if needs_all_payees(plan):  # share() / team_total() read every payee's rows
         return {}
     names, wheres, assignee_calls = {}, [], 0
-    for node in _nodes(plan):
+    for node in plan_nodes(plan):
         if isinstance(node, ast.Name) and plan.resolution.get(id(node)) == ("table", node.id):
             names[node.id] = names.get(node.id, 0) + 1
         elif isinstance(node, ast.Where) and isinstance(node.source, ast.Name) and node.source.id in plan.inputs:
@@ -353,22 +353,3 @@ def _is_payee_id(e) -> bool:
     from . import ast
     return isinstance(e, ast.Attr) and e.name == "id" and isinstance(e.obj, ast.Name) and e.obj.id == "payee"
 
-
-def _nodes(plan: CheckedPlan):
-    """Every node of the plan's definitions and eligibility, once each."""
-    roots = [d.node for d in plan.definitions.values()]
-    if plan.eligible is not None:
-        roots.append(plan.eligible)
-    stack, seen = list(roots), set()
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-            continue
-        if not attrs.has(type(x)) or id(x) in seen:
-            continue
-        seen.add(id(x))
-        yield x
-        for f in attrs.fields(type(x)):
-            if f.name != "span":
-                stack.append(getattr(x, f.name))

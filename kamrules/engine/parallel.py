@@ -41,6 +41,11 @@ def default_jobs() -> int:
 
 def needs_all_payees(plan: CheckedPlan) -> bool:
     """Does any definition (or eligibility) call share() or team_total()?"""
+    return any(getattr(x, "func", None) in WHOLE_POPULATION_CALLS for x in plan_nodes(plan))
+
+
+def plan_nodes(plan: CheckedPlan):
+    """Every node of the plan's definitions and eligibility, once each."""
     roots = [d.node for d in plan.definitions.values()]
     if plan.eligible is not None:
         roots.append(plan.eligible)
@@ -53,12 +58,10 @@ def needs_all_payees(plan: CheckedPlan) -> bool:
         if not attrs.has(type(x)) or id(x) in seen:
             continue
         seen.add(id(x))
-        if getattr(x, "func", None) in WHOLE_POPULATION_CALLS:
-            return True
+        yield x
         for f in attrs.fields(type(x)):
             if f.name != "span":
                 stack.append(getattr(x, f.name))
-    return False
 
 
 def slices(ids: list, n: int) -> list[list]:
