@@ -8,9 +8,9 @@ a run killed midway still says which engine it was in.
 kamrules says nothing about its engine choice on its own (a `--engine columnar` run that
 meets data the columnar engine hands over still runs the interpreter), so the probe wraps
 the two functions that decide it, without changing what they do:
-kamrules.commands.run._run_columnar (None when the interpreter must run) and
-kamrules.columnar.run.columnar_payouts (raises the reason). Should kamrules move them, the
-engine is reported "unknown" and the run is the same.
+kamrules.session.Session._columnar (None when the interpreter must run; the reason in
+`handed_over`). Should kamrules move it, the engine is reported "unknown" and the run is the
+same.
 """
 from __future__ import annotations
 
@@ -30,28 +30,21 @@ def _write(note: dict) -> None:
 def main() -> int:
     note = {"engine": "interpreter", "why": None}
     try:
-        from kamrules.columnar import run as columnar_run
-        from kamrules.commands import run as run_command
-        real_run, real_payouts = run_command._run_columnar, columnar_run.columnar_payouts
+        from kamrules.session import Session
+        real_columnar = Session._columnar
     except (ImportError, AttributeError):
         note["engine"] = "unknown"
     else:
-        def payouts(*args, **kwargs):
+        def columnar(self, *args, **kwargs):
             _write({"engine": "columnar", "why": None})
-            try:
-                return real_payouts(*args, **kwargs)
-            except Exception as why:  # Unsupported or Fallback: the interpreter runs next
-                note["why"] = f"{type(why).__name__}: {why}"
-                _write(note)
-                raise
-
-        def run_columnar(args):
-            done = real_run(args)
+            done = real_columnar(self, *args, **kwargs)
             if done is not None:
                 note["engine"] = "columnar"
+            else:
+                note["why"] = self.handed_over
+                _write(note)
             return done
-        columnar_run.columnar_payouts = payouts
-        run_command._run_columnar = run_columnar
+        Session._columnar = columnar
     from kamrules.cli import main as cli_main
     try:
         return cli_main(sys.argv[1:])

@@ -375,10 +375,12 @@ class _Loader:
         return diags
 
 
-def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int | None = None) -> Table:
+def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int | None = None,
+               keep: set | None = None) -> Table:
     """Read and validate one input file (CSV, or JSON when the name ends in .json). `path`
     comes from kamrules.sources.resolve (inside the data folder); it is opened only if it is
-    a regular file (sources.open_input)."""
+    a regular file (sources.open_input). keep: the line numbers of the CSV rows to read (the
+    others are skipped unread: for a file the fast loader has already accepted)."""
     if path.lower().endswith(".json"):
         return _load_json(spec, path, fiscal_start, max_rows)
     if is_parquet(path):
@@ -414,6 +416,8 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
             for record in reader:
                 line = reader.line_num
                 if not record or all(not cell.strip() for cell in record):
+                    continue
+                if keep is not None and line not in keep:
                     continue
                 loader.check_count(line)
                 if len(record) != len(header):
@@ -492,15 +496,18 @@ def _load_json(spec: InputTable, path: str, fiscal_start: int, max_rows: int | N
     return Table(spec, path, loader.rows)
 
 
-def load_data(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, Table]:
-    """Load every input of the plan from `folder`; collect errors across all tables."""
+def load_data(plan: CheckedPlan, folder: str, max_rows: int | None = None,
+              keep: dict | None = None) -> dict[str, Table]:
+    """Load every input of the plan from `folder`; collect errors across all tables.
+    keep: input name -> the line numbers to read of it (load_table), for the inputs cut."""
     bad_folder = sources.folder_problem(folder)
     if bad_folder is not None:
         raise bad_folder
     tables, diags = {}, []
     for name, spec in plan.inputs.items():
         try:
-            tables[name] = load_table(spec, sources.resolve(spec, folder), plan.fiscal_start, max_rows)
+            tables[name] = load_table(spec, sources.resolve(spec, folder), plan.fiscal_start, max_rows,
+                                      (keep or {}).get(name))
         except KamError as err:
             diags.extend(err.diagnostics)
     payees = tables.get(plan.payees_table)

@@ -40,7 +40,7 @@ import attrs
 from .data import load_table
 from .sources import NotRegular, inside, kind_of, open_regular, resolve
 from .diagnostics import Diagnostic, KamError, did_you_mean
-from .engine import evaluate, plan_periods
+from .session import Session
 from .report.payouts import with_totals
 from .source import Span
 
@@ -346,8 +346,9 @@ def actual_rows(payouts) -> dict:
     return {(payee, str(period), comp): (amount, cur) for payee, period, comp, amount, cur in with_totals(payouts)}
 
 
-def run_case(plan, case: Case) -> CaseResult:
-    """Run one case on an already checked plan; never raises for a user-caused problem."""
+def run_case(plan, case: Case, engine: str = "auto") -> CaseResult:
+    """Run one case on an already checked plan (on the session's engine choice, as `run`);
+    never raises for a user-caused problem."""
     started = time.perf_counter()
     description, want_error = "", None
     try:
@@ -357,8 +358,7 @@ def run_case(plan, case: Case) -> CaseResult:
         want_error = settings.get("error")
         expected = None if want_error else read_expected(os.path.join(case.folder, EXPECTED), case)
         tables = load_case_tables(plan, case, settings)
-        periods = plan_periods(plan, tables, settings.get("period"))
-        payouts = evaluate(plan, tables, periods, trace=False)
+        payouts = Session(period=settings.get("period"), engine=engine, plan=plan, tables=tables).execute().payouts
     except KamError as err:
         seconds = time.perf_counter() - started
         if want_error and any(d.code == want_error for d in err.diagnostics):
@@ -378,7 +378,7 @@ def run_case(plan, case: Case) -> CaseResult:
                       rows_checked=len(expected), seconds=seconds)
 
 
-def run_tests(paths: list[str]) -> tuple[list[CaseResult], list[str], list[Diagnostic]]:
+def run_tests(paths: list[str], engine: str = "auto") -> tuple[list[CaseResult], list[str], list[Diagnostic]]:
     """(results, plans without tests, discovery problems) for command-line paths."""
     plans, cases, problems = discover(paths)
     results, untested = [], []
@@ -392,5 +392,5 @@ def run_tests(paths: list[str]) -> tuple[list[CaseResult], list[str], list[Diagn
         except KamError as err:
             results.extend(CaseResult(c, "error", diagnostics=err.diagnostics) for c in mine)
             continue
-        results.extend(run_case(plan, c) for c in mine)
+        results.extend(run_case(plan, c, engine) for c in mine)
     return results, untested, problems

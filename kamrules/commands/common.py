@@ -8,11 +8,9 @@ import sys
 
 from .. import output
 from ..checker import check
-from ..data import load_data
-from ..diagnostics import KamError, render_text
-from ..engine import plan_periods
-from ..engine.run import select_payees
+from ..diagnostics import render_text
 from ..parser import parse_file
+from ..session import Session, add_engine_arg
 
 
 def guard_outputs(args, plans, data_folders=()):
@@ -41,22 +39,13 @@ def print_diags(diags, sources):
         print(render_text(d, sources), file=sys.stderr)
 
 
-def prepare(args):
-    """Plan, tables and periods for a command with PLAN --data [--period]; raises KamError."""
-    checked, diags, source = load(args.plan)
-    errors = [d for d in diags if d.is_error]
-    if errors:
-        raise KamError(errors)
-    guard_outputs(args, [(args.plan, checked)], [args.data])
-    tables = load_data(checked, args.data)
-    periods = plan_periods(checked, tables, args.period)
-    return checked, tables, periods, source
-
-
-def payees(checked, tables, wanted) -> set | None:
-    """--payee ids checked against the data's payees (engine.run.select_payees)."""
-    table = tables[checked.payees_table]
-    return select_payees(wanted, (r.id for r in table.rows), table.path)
+def open_session(args, plan_path=None, share=None) -> Session:
+    """The session of a command with PLAN --data [--period] [--engine], its plan checked and
+    its output paths guarded (raises KamError)."""
+    path = plan_path or args.plan
+    session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share)
+    guard_outputs(args, [(path, session.check())], [args.data])
+    return session
 
 
 def data_args(sp):
@@ -65,4 +54,5 @@ def data_args(sp):
     sp.add_argument("--period", action="append",
                     help="compute this period only (2025-Q1, 2025-03, 2025); repeatable")
     sp.add_argument("-o", "--output", help="write to this file instead of stdout")
+    add_engine_arg(sp)
 

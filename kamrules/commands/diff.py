@@ -7,30 +7,17 @@ compute by different periods (month vs quarter), both are rolled up to the longe
 """
 from __future__ import annotations
 
-from ..checker import check
-from ..data import load_data
-from ..diagnostics import KamError
-from ..engine import evaluate, plan_periods
-from ..parser import parse_file
 from ..report import compare
 from ..output import write_text
-from .common import guard_outputs
-
-
-def _payouts(args, path: str, data: str, period: str | None):
-    plan, source = parse_file(path)
-    checked, diags = check(plan, source)
-    errors = [d for d in diags if d.is_error]
-    if errors:
-        raise KamError(errors)
-    guard_outputs(args, [(path, checked)], [data])
-    tables = load_data(checked, data)
-    return checked, evaluate(checked, tables, plan_periods(checked, tables, period), trace=False)
+from ..session import add_engine_arg
+from .common import open_session
 
 
 def cmd_diff(args) -> int:
-    old_plan, old = _payouts(args, args.old, args.data, args.period)
-    new_plan, new = _payouts(args, args.new, args.data, args.period)
+    old_session = open_session(args, args.old)
+    new_session = open_session(args, args.new, share=old_session)  # the data loaded once
+    old = old_session.execute().payouts
+    new = new_session.execute().payouts
     kinds = {p.period.kind for p in old + new}
     kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
     rows = compare.diff_rows(compare.totals(old, kind), compare.totals(new, kind))
@@ -61,4 +48,5 @@ def register(sub):
     d.add_argument("--format", choices=("table", "csv", "json", "github-markdown"), default="table")
     d.add_argument("--changed-only", action="store_true", help="leave out payee-periods that do not change")
     d.add_argument("-o", "--output", help="write to this file instead of stdout")
+    add_engine_arg(d)
     d.set_defaults(func=cmd_diff)

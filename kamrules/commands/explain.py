@@ -4,16 +4,15 @@ from __future__ import annotations
 import json
 
 from ..diagnostics import Diagnostic, KamError
-from ..engine import evaluate
 from ..report.explain import explain_text
 from ..output import write_text
-from .common import data_args, payees, prepare
+from .common import data_args, open_session
 
 
 def cmd_explain(args) -> int:
-    checked, tables, periods, source = prepare(args)
-    payouts = evaluate(checked, tables, periods, trace=True,
-                       payee_ids=payees(checked, tables, [args.payee]))
+    session = open_session(args)
+    payouts = session.trace({args.payee})
+    source = session.source()
     if not payouts:
         raise KamError([Diagnostic("KR405", f"no payout for payee {args.payee} in these periods",
                                    hint="the payee is not eligible in these periods, or no "

@@ -13,26 +13,19 @@ import decimal
 import os
 from decimal import Decimal
 
-from ..checker import check
-from ..data import load_data
 from ..diagnostics import Diagnostic, KamError, did_you_mean
-from ..engine import evaluate, plan_periods
 from ..engine.evaluator import Evaluator, Problem, fail
 from ..money import CONTEXT, Money
-from ..parser import parse_file
 from ..report import compare
 from ..output import write_text
+from ..session import Session, add_engine_arg
 from .common import guard_outputs
 
 FIXED_COLUMN = "annual_fixed"
 
 
 def _load(path: str, revenue: str | None):
-    plan, source = parse_file(path)
-    checked, diags = check(plan, source)
-    errors = [d for d in diags if d.is_error]
-    if errors:
-        raise KamError(errors)
+    checked = Session(path).check()
     if revenue is not None:
         d = checked.definitions.get(revenue)
         lets = [n for n, x in checked.definitions.items() if x.kind in ("let", "param")]
@@ -45,14 +38,13 @@ def _load(path: str, revenue: str | None):
     return checked
 
 
-def fixed_cost(plan, tables, periods) -> Decimal | None:
+def fixed_cost(plan, session, periods) -> Decimal | None:
     spec = plan.inputs[plan.payees_table]
     if FIXED_COLUMN not in spec.columns:
         return None
     months = sum(p.months for p in periods)
     total = Decimal(0)
-    for row in tables[plan.payees_table].rows:
-        v = row.values.get(FIXED_COLUMN)
+    for v in session.column(plan.payees_table, FIXED_COLUMN):
         if v is not None:
             total += v.amount if isinstance(v, Money) else v
     with decimal.localcontext(CONTEXT):
@@ -90,17 +82,19 @@ def cmd_simulate(args) -> int:
     tags = compare.plan_tags(args.plans)
     results = []
     for folder, scenario in zip(args.data, scenario_names(args.data)):
+        first = None
         for path, plan, tag in zip(args.plans, plans, tags):
-            tables = load_data(plan, folder)
-            periods = plan_periods(plan, tables, args.period)
-            payouts = evaluate(plan, tables, periods, trace=False)
+            session = Session(path, folder, args.period, args.engine, plan=plan, share=first)
+            first = first or session
+            run = session.execute()
+            payouts, periods = run.payouts, run.periods
             currencies = {p.currency for p in payouts} | {plan.currency}
             if len(currencies) > 1:
                 raise KamError([Diagnostic("KR202", f"{path} pays in {', '.join(sorted(currencies))} on "
                                            f"{scenario}: simulate adds amounts of one currency only")])
-            revenue = revenue_measure(plan, tables, periods, args.revenue) if args.revenue else None
+            revenue = revenue_measure(plan, session.load(), periods, args.revenue) if args.revenue else None
             results.append(compare.SimResult(scenario, tag, path, plan.currency, tuple(payouts),
-                                             fixed_cost(plan, tables, periods), revenue))
+                                             fixed_cost(plan, session, periods), revenue))
     if args.format == "csv":
         text = compare.simulate_csv(results)
     elif args.format == "json":
@@ -121,4 +115,5 @@ def register(sub):
                    help="simulate this period only (2025-Q1, 2025); repeatable")
     s.add_argument("--format", choices=("table", "csv", "json"), default="table")
     s.add_argument("-o", "--output", help="write to this file instead of stdout")
+    add_engine_arg(s)
     s.set_defaults(func=cmd_simulate)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 
-from .. import output
+from .. import __version__, output
 from ..diagnostics import Diagnostic, KamError
-from ..engine import evaluate
+from ..report.payouts import run_meta
 from ..report.statement import build_statement, render
-from .common import data_args, payees, prepare
+from .common import data_args, open_session
 
 EXT = {"html": "html", "md": "md", "text": "txt"}
 
@@ -53,21 +53,32 @@ def file_names(ids) -> dict:
     return names
 
 
+def statements(checked, tables, payouts, ids, periods, plan_path, fmt) -> dict:
+    """payee id -> rendered statement, each from its own payouts (grouped once)."""
+    by_payee: dict = {}
+    for p in payouts:
+        by_payee.setdefault(p.payee_id, []).append(p)
+    meta = run_meta(plan_path, checked.name, checked.version, tables, __version__)
+    rows = {r.id: r for r in tables[checked.payees_table].rows}
+    return {pid: render(build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
+                                        meta=meta, payee=rows[pid]), fmt) for pid in ids}
+
+
 def cmd_statement(args) -> int:
     if args.all and not args.output:
         raise KamError([Diagnostic("KR206", "--all writes one file per payee: give the folder with -o",
                                    hint="kamrules statement PLAN --data DIR --all -o statements/")])
     if not args.all and not args.payee:
         raise KamError([Diagnostic("KR206", "name the payee with --payee ID, or use --all -o FOLDER")])
-    checked, tables, periods, source = prepare(args)
+    session = open_session(args)
+    checked, tables = session.check(), session.load()
     if args.all:
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
     else:
-        ids = sorted(payees(checked, tables, [args.payee]))
+        ids = sorted(session.payees([args.payee]))
     fmt = _format(args)
-    payouts = evaluate(checked, tables, periods, trace=True, payee_ids=set(ids))
-    texts = {pid: render(build_statement(checked, tables, payouts, pid, periods, args.plan), fmt)
-             for pid in ids}
+    payouts = session.trace(set(ids))
+    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt)
     if not args.all:
         output.write_text(texts[args.payee], args.output)
         return 0

@@ -6,15 +6,24 @@ from __future__ import annotations
 
 import os
 
+import attrs
+
 from ..diagnostics import Diagnostic, KamError, did_you_mean
-from ..engine import evaluate
-from ..report.team import build_team, render
+from ..report.team import build_team, measures_of, render
 from ..output import write_text
-from .common import data_args, prepare
+from .common import data_args, open_session
+
+
+def with_run_amounts(traced: list, run) -> list:
+    """The traced payouts (their measures) with the amounts of the session's run: the rows
+    of the run, each carrying the trace of the same payee, period and component."""
+    trees = {(p.payee_id, p.period, p.component): p.trace for p in traced}
+    return [attrs.evolve(p, trace=trees.get((p.payee_id, p.period, p.component))) for p in run.payouts]
 
 
 def cmd_team(args) -> int:
-    checked, tables, periods, source = prepare(args)
+    session = open_session(args)
+    checked, tables = session.check(), session.load()
     payees = tables[checked.payees_table]
     ids = None
     if args.team is not None:
@@ -33,8 +42,11 @@ def cmd_team(args) -> int:
     if fmt is None:
         ext = os.path.splitext(args.output or "")[1].lower()
         fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
-    payouts = evaluate(checked, tables, periods, trace=True, payee_ids=ids)
-    write_text(render(build_team(checked, tables, payouts, periods, args.team), fmt), args.output)
+    run = session.execute(ids)
+    payouts = run.payouts
+    if measures_of(checked):  # the measures are read from the derivation trees
+        payouts = with_run_amounts(session.trace(ids or {r.id for r in payees.rows}), run)
+    write_text(render(build_team(checked, tables, payouts, session.periods(), args.team), fmt), args.output)
     return 0
 
 

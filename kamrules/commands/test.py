@@ -18,6 +18,7 @@ from ..money import format_amount
 from ..parser import plan_source
 from ..plantest import CaseResult, discover, run_tests
 from ..textsafe import for_terminal
+from ..session import add_engine_arg
 from .common import guard_outputs
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
@@ -118,7 +119,7 @@ def cmd_test(args) -> int:
         for case in cases:
             output.protect_tree(case.folder, "a file of test case")
         guard_outputs(args, [(p, None) for p in plans])
-    results, untested, problems = run_tests(paths)
+    results, untested, problems = run_tests(paths, args.engine)
     seconds = time.perf_counter() - started
     for d in problems:
         print(render_text(d), file=sys.stderr)
@@ -134,4 +135,5 @@ def register(sub):
     t.add_argument("paths", nargs="*", help="plans, folders of plans, or case folders (default: plans)")
     t.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
     t.add_argument("--strict", action="store_true", help="fail when a plan has no tests")
+    add_engine_arg(t)
     t.set_defaults(func=cmd_test)

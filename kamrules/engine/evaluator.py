@@ -49,6 +49,9 @@ class Evaluator:
         self.payees = tables[plan.payees_table].rows
         self.contexts: dict = {}
         self.pools: dict = {}
+        self.teams: dict = {}  # (id(team_total node), period, team) -> (members, total)
+        self._members: dict | None = None  # team -> its payees, in payee order
+        self.team_evaluations = 0  # member values computed for team_total() (tests: linear)
         self.stack: list[TraceNode] = []
         self.constants: dict = {}
         self.notes: list | None = None  # why-notes of the row being filtered or summed
@@ -638,31 +641,48 @@ class Evaluator:
 
     def _call_team_total(self, node, ctx, env):
         team = ctx.payee.values.get("team")
+        members, acc = self._team_values(node, ctx.period, team)
+        tn = TraceNode(f"team_total({team})", "team", node.span)
+        if self.tracing:
+            for payee, v in members:
+                if payee.id == ctx.payee.id:  # the payee's own value, traced in place
+                    self.ev(node.args[0], ctx, ())
+                tn.rows.append(RowRef(payee.table, payee.number, payee.id, v))
+        tn.value = acc
+        self._child(tn)
+        return acc
+
+    def _team_values(self, node, period, team):
+        """([(member, value)], total) of team_total(node) for `team` in `period`: computed
+        once per call site, period and team (linear in payees), in payee order."""
+        key = (id(node), period, team)
+        found = self.teams.get(key)
+        if found is not None:
+            return found
+        if self._members is None:
+            self._members = {}
+            for payee in self.payees:
+                self._members.setdefault(payee.values.get("team"), []).append(payee)
         t = self.plan.types[id(node)]
         acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
-        tn = TraceNode(f"team_total({team})", "team", node.span)
-        for payee in self.payees:
-            if payee.values.get("team") != team:
-                continue
-            other = self.context(payee, ctx.period)
+        members = []
+        for payee in self._members.get(team, ()):
+            other = self.context(payee, period)
             if not self.is_eligible(other):
                 continue
-            if payee.id == ctx.payee.id:
-                v = self.ev(node.args[0], ctx, ())
-            else:
-                saved, self.stack = self.stack, [TraceNode("member", "team", None)]
-                try:
-                    v = self.ev(node.args[0], other, ())
-                finally:
-                    self.stack = saved
+            saved, self.stack = self.stack, [TraceNode("member", "team", None)]
+            try:
+                self.team_evaluations += 1
+                v = self.ev(node.args[0], other, ())
+            finally:
+                self.stack = saved
             if v is None:
                 raise Problem("KR406", f"team_total(): the value is empty for payee {payee.id}",
                               node.args[0].span)
             acc = arith("+", acc, v, node)
-            tn.rows.append(RowRef(payee.table, payee.number, payee.id, v))
-        tn.value = acc
-        self._child(tn)
-        return acc
+            members.append((payee, v))
+        self.teams[key] = found = (members, acc)
+        return found
 
     def _call_fx(self, node, ctx, env):
         amount = self._operand(node.args[0], ctx, env)

@@ -1,17 +1,19 @@
 """Parallel evaluation over payees: `kamrules run --jobs N`.
 
-The sorted payees are cut into N contiguous slices; N forked processes each evaluate one
-slice with the ordinary engine (`run.evaluate(payee_ids=slice)`) on the plan and tables
-inherited from the parent (nothing is pickled on the way in), and send back their payouts;
+The sorted payees are cut into N contiguous slices; N processes each evaluate one slice
+with the ordinary engine (`run.evaluate(payee_ids=slice)`) and send back their payouts;
 the parent joins them in slice order, so the output is the one of `--jobs 1`, byte for
 byte. Errors are the serial ones too: the first slice (in payee order) that failed gives
 its diagnostics, and each slice stops at its first failing payee as the serial loop does.
-The parent first evaluates the first payee alone, which builds the indexes and group-bys
-every child then inherits (copy-on-write) instead of building its own.
+
+The processes are spawned, never forked: polars may have started its threads in the parent
+(a fork would copy its locks in whatever state they are). Their inputs are picklable: the
+plan's text (each process parses and checks it again: the checked plan keys its types by
+`id()` of nodes, which do not survive pickling), the loaded tables and the periods.
 
 Plans whose value for one payee needs every payee (`share(...)` pools, `team_total(...)`)
 run in one process: the pool would otherwise be recomputed in every slice. So do runs with
-fewer payees than two slices, and platforms without fork.
+fewer payees than two slices.
 """
 from __future__ import annotations
 
@@ -27,7 +29,7 @@ from .run import evaluate
 
 WHOLE_POPULATION_CALLS = frozenset({"share", "team_total"})
 
-_JOB: dict = {}  # set in the parent just before the fork; read by the children
+_JOB: dict = {}  # set in each spawned process by _start; read by _work
 
 
 def default_jobs() -> int:
@@ -39,6 +41,11 @@ def default_jobs() -> int:
 
 def needs_all_payees(plan: CheckedPlan) -> bool:
     """Does any definition (or eligibility) call share() or team_total()?"""
+    return any(getattr(x, "func", None) in WHOLE_POPULATION_CALLS for x in plan_nodes(plan))
+
+
+def plan_nodes(plan: CheckedPlan):
+    """Every node of the plan's definitions and eligibility, once each."""
     roots = [d.node for d in plan.definitions.values()]
     if plan.eligible is not None:
         roots.append(plan.eligible)
@@ -51,12 +58,10 @@ def needs_all_payees(plan: CheckedPlan) -> bool:
         if not attrs.has(type(x)) or id(x) in seen:
             continue
         seen.add(id(x))
-        if getattr(x, "func", None) in WHOLE_POPULATION_CALLS:
-            return True
+        yield x
         for f in attrs.fields(type(x)):
             if f.name != "span":
                 stack.append(getattr(x, f.name))
-    return False
 
 
 def slices(ids: list, n: int) -> list[list]:
@@ -80,7 +85,7 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
     ids = sorted(r.id for r in tables[plan.payees_table].rows
                  if payee_ids is None or r.id in payee_ids)
     parts = slices(ids, jobs)
-    if len(parts) < 2 or needs_all_payees(plan) or "fork" not in mp.get_all_start_methods():
+    if len(parts) < 2 or needs_all_payees(plan):
         done = [0]
 
         def tick():
@@ -88,23 +93,17 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
             if progress is not None:
                 progress.update(done[0])
         return evaluate(plan, tables, periods, trace, payee_ids, on_payee=tick)
-    # Warm-up: the first payee, in the parent, builds the tables' indexes and the filters'
-    # group-bys (select.py) once; the children inherit them instead of each building its own.
-    # An error here is the serial run's first error anyway.
-    evaluate(plan, tables, periods, False, {parts[0][0]})
-    ctx = mp.get_context("fork")
+    ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
-    _JOB.update(plan=plan, tables=tables, periods=periods, trace=trace, counter=counter)
-    try:
-        with ctx.Pool(len(parts)) as pool:
-            pending = pool.map_async(_work, parts, chunksize=1)
-            while not pending.ready():
-                pending.wait(0.1)
-                if progress is not None:
-                    progress.update(counter.value)
-            results = pending.get()
-    finally:
-        _JOB.clear()
+    bare = {name: type(t)(t.spec, t.path, t.rows) for name, t in tables.items()}  # no built indexes
+    job = (plan.source.path, plan.source.text, bare, periods, trace)
+    with ctx.Pool(len(parts), initializer=_start, initargs=(job, counter)) as pool:
+        pending = pool.map_async(_work, parts, chunksize=1)
+        while not pending.ready():
+            pending.wait(0.1)
+            if progress is not None:
+                progress.update(counter.value)
+        results = pending.get()
     if progress is not None:
         progress.update(counter.value)
     out: list[Payout] = []
@@ -113,6 +112,16 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
             raise KamError(value)
         out.extend(_revive(value, periods, trace))
     return out
+
+
+def _start(job, counter):
+    """In each spawned process: the plan checked again from its text, the job kept."""
+    from ..checker import check
+    from ..parser import parse
+    from ..source import SourceFile
+    path, text, tables, periods, trace = job
+    checked, _ = check(parse(text, path), SourceFile(path, text))
+    _JOB.update(plan=checked, tables=tables, periods=periods, trace=trace, counter=counter)
 
 
 def _work(part: list):

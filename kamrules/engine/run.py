@@ -237,16 +237,18 @@ def select_payees(wanted, known, where: str) -> set | None:
 
 
 def evaluate(plan: CheckedPlan, tables: dict, periods: list[Period], trace: bool = True,
-             payee_ids: set | None = None, on_payee=None) -> list[Payout]:
+             payee_ids: set | None = None, on_payee=None, integrity: bool = True) -> list[Payout]:
     """Payouts for every payee and period (components in plan order, no totals);
-    on_payee(), if given, is called after each payee (progress)."""
+    on_payee(), if given, is called after each payee (progress); integrity=False: the
+    references were checked on the whole data already (tables cut to one payee's rows)."""
     with decimal.localcontext(decimal.Context()) as ctx_dec:
         from ..money import CONTEXT
         ctx_dec.prec, ctx_dec.rounding = CONTEXT.prec, CONTEXT.rounding
         ctx_dec.Emin, ctx_dec.Emax = CONTEXT.Emin, CONTEXT.Emax
         ctx_dec.traps = dict(CONTEXT.traps)
         ctx_dec.flags = {k: False for k in CONTEXT.flags}
-        check_integrity(plan, tables)
+        if integrity:
+            check_integrity(plan, tables)
         ev = Evaluator(plan, tables, trace)
         out = []
         payees = sorted(ev.payees, key=lambda r: r.id)

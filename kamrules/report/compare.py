@@ -235,14 +235,15 @@ def simulate_csv(results: list[SimResult]) -> str:
     w.writerow(COLUMNS + (("scenario",) if len(scenarios) > 1 else ()))
     for scenario in scenarios:
         mine = [r for r in results if r.scenario == scenario]
-        keys = sorted({(p.payee_id, p.period) for r in mine for p in r.payouts})
-        for payee, period in keys:
-            for r in mine:
-                for p in r.payouts:
-                    if (p.payee_id, p.period) == (payee, period):
-                        row = [safe_cell(payee), str(period), safe_cell(f"{p.component}@{r.tag}"),
-                               format_amount(p.amount), p.currency]
-                        w.writerow(row + ([scenario] if len(scenarios) > 1 else []))
+        grouped_by: dict = {}  # (payee, period) -> [(result, payout)] in plan then payout order
+        for r in mine:
+            for p in r.payouts:
+                grouped_by.setdefault((p.payee_id, p.period), []).append((r, p))
+        for (payee, period), items in sorted(grouped_by.items(), key=lambda kv: kv[0]):
+            for r, p in items:
+                row = [safe_cell(payee), str(period), safe_cell(f"{p.component}@{r.tag}"),
+                       format_amount(p.amount), p.currency]
+                w.writerow(row + ([scenario] if len(scenarios) > 1 else []))
     return buf.getvalue()
 
 

@@ -126,14 +126,19 @@ def _lines(source, first: int, last: int) -> list:
 
 
 # ---------------------------------------------------------------- the statement
-def build_statement(plan, tables, payouts: list, payee_id: str, periods: list, plan_path: str) -> Statement:
+def build_statement(plan, tables, payouts: list, payee_id: str, periods: list, plan_path: str,
+                    meta: dict | None = None, payee=None) -> Statement:
+    """meta (report.payouts.run_meta) and payee (the payee's row), when given, spare the
+    statements of many payees hashing the inputs and scanning the payees again."""
     with decimal.localcontext(CONTEXT):
-        return _build(plan, tables, payouts, payee_id, periods, plan_path)
+        return _build(plan, tables, payouts, payee_id, periods, plan_path, meta, payee)
 
 
-def _build(plan, tables, payouts, payee_id, periods, plan_path):
-    meta = run_meta(plan_path, plan.name, plan.version, tables, __version__)
-    payee = next(r for r in tables[plan.payees_table].rows if r.id == payee_id)
+def _build(plan, tables, payouts, payee_id, periods, plan_path, meta, payee):
+    if meta is None:
+        meta = run_meta(plan_path, plan.name, plan.version, tables, __version__)
+    if payee is None:
+        payee = next(r for r in tables[plan.payees_table].rows if r.id == payee_id)
     name = payee.values.get("name")
     views = []
     for period in periods:
