@@ -5,7 +5,7 @@ data written as CSV.
 Decimal and integer columns become their exact decimal text, dates `YYYY-MM-DD`, booleans
 `true`/`false`, strings stay as they are, nulls are empty cells. A floating-point column
 is refused for every declared column (a float cannot hold an amount exactly: export it as
-DECIMAL or as text). Reading Parquet needs polars (`pip install 'kamrules[columnar]'`).
+DECIMAL or as text). Parquet is read with polars (a dependency of kamrules).
 Rows are numbered from 2, as if the file had a header line, so that `row N` in a message
 is the N-1th record.
 """
@@ -30,7 +30,7 @@ def parquet_cells(spec: InputTable, path: str):
     except ImportError:
         raise KamError([Diagnostic("KR401", f"input `{spec.name}` is a Parquet file ({path}), which "
                                    "needs polars to be read", spec.span,
-                                   "pip install 'kamrules[columnar]', or export the table as CSV")]) from None
+                                   "reinstall kamrules (pip install kamrules brings polars), or export the table as CSV")]) from None
     with open_input(spec, path, binary=True) as fh:  # a regular file inside the folder only
         return _cells(pl, spec, path, fh)
 

@@ -222,13 +222,11 @@ class Session:
         except ImportError:
             if self.engine == "columnar":
                 raise KamError([Diagnostic("KR002", "--engine columnar needs polars",
-                                           hint="pip install 'kamrules[columnar]'")]) from None
+                                           hint="polars is a dependency of kamrules: pip install kamrules (or polars)")]) from None
             return None
         plan = self.check()
         progress = Progress(steps(plan) + 2, label="steps", enabled=False if quiet else None)
         try:
-            if plan.requires:
-                raise Unsupported("`require` rules")
             frames = self.frames()
             ids = self.payees(payee_ids)
             progress.advance()
@@ -323,7 +321,7 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
     accounts = None
     if "assignments" in frames:
         a = frames["assignments"]
-        accounts = a.filter(pl.col("payee_id").is_in(wanted))["account_id"].unique()
+        accounts = a.filter(pl.col("payee_id").is_in(wanted))["account_id"].unique().to_list()
     keep = {}
     for table, uses in links.items():
         if uses is None or names.get(table, 0) != len(uses) or table == plan.payees_table:
