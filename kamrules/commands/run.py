@@ -26,6 +26,9 @@ def cmd_run(args) -> int:
     checked = session.check()
     result = session.execute(args.payee, jobs=args.jobs or default_jobs(), quiet=args.quiet,
                              trace_dir=args.trace_dir, trace=args.trace)
+    rows = result.table.height if isinstance(result, ColumnarRun) else len(result.payouts)
+    if rows == 0 and (args.period or args.payee):
+        raise KamError([_nothing_selected(args)])
     if args.format == "csv" and isinstance(result, ColumnarRun):
         from ..columnar.run import to_csv
         write_text(to_csv(checked, result.table, result.periods), args.output)
@@ -40,6 +43,22 @@ def cmd_run(args) -> int:
         text = payout_report.to_text(payouts)
     write_text(text, args.output)
     return 0
+
+
+def _nothing_selected(args) -> Diagnostic:
+    """A --period / --payee selection that leaves no payout row: an error, like `explain`'s,
+    rather than a header alone that payroll could take for "nothing to pay"."""
+    periods = ", ".join(args.period or [])
+    payees = ", ".join(args.payee or [])
+    if args.period:
+        who = f" for {payees}" if payees else ""
+        return Diagnostic("KR721", f"--period {periods} selects no payout{who}: no payee is eligible "
+                          "and no component applies in it",
+                          hint="`kamrules explain PLAN --data DIR --payee ID --period P` says why; "
+                               "without --period, every period that pays is computed")
+    return Diagnostic("KR405", f"no payout for {payees} in any period of the data",
+                      hint="the payee is not eligible, or no component applies: "
+                           "`kamrules explain PLAN --data DIR --payee ID` says why")
 
 
 def _jobs(text: str) -> int:
