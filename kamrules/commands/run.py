@@ -8,12 +8,14 @@ second when stderr is a terminal, unless `--quiet`.
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .. import __version__
 from ..diagnostics import Diagnostic, KamError
 from ..engine.parallel import default_jobs
 from ..output import write_text
 from ..report import payouts as payout_report
+from ..textsafe import for_terminal
 from ..session import ColumnarRun
 from .common import data_args, open_session
 
@@ -28,7 +30,7 @@ def cmd_run(args) -> int:
                              trace_dir=args.trace_dir, trace=args.trace)
     rows = result.table.height if isinstance(result, ColumnarRun) else len(result.payouts)
     if rows == 0 and (args.period or args.payee):
-        raise KamError([_nothing_selected(args)])
+        print(_nothing_selected(args), file=sys.stderr)
     if args.format == "csv" and isinstance(result, ColumnarRun):
         from ..columnar.run import to_csv
         write_text(to_csv(checked, result.table, result.periods), args.output)
@@ -45,20 +47,16 @@ def cmd_run(args) -> int:
     return 0
 
 
-def _nothing_selected(args) -> Diagnostic:
-    """A --period / --payee selection that leaves no payout row: an error, like `explain`'s,
-    rather than a header alone that payroll could take for "nothing to pay"."""
-    periods = ", ".join(args.period or [])
-    payees = ", ".join(args.payee or [])
-    if args.period:
-        who = f" for {payees}" if payees else ""
-        return Diagnostic("KR721", f"--period {periods} selects no payout{who}: no payee is eligible "
-                          "and no component applies in it",
-                          hint="`kamrules explain PLAN --data DIR --payee ID --period P` says why; "
-                               "without --period, every period that pays is computed")
-    return Diagnostic("KR405", f"no payout for {payees} in any period of the data",
-                      hint="the payee is not eligible, or no component applies: "
-                           "`kamrules explain PLAN --data DIR --payee ID` says why")
+def _nothing_selected(args) -> str:
+    """The note printed when a --period / --payee selection leaves no payout row (exit 0: a
+    time-boxed component legitimately pays nothing in some periods), so that a header alone
+    is never read as a silent failure. A period outside the data, or an unknown payee, is
+    an error before this (KR721, KR405)."""
+    what = " and ".join(x for x in (
+        f"--period {', '.join(args.period)}" if args.period else "",
+        f"--payee {', '.join(args.payee)}" if args.payee else "") if x)
+    return for_terminal(f"note: {what}: no payout: no payee is eligible and no component applies "
+                        "(`kamrules explain PLAN --data DIR --payee ID --period P` says why)")
 
 
 def _jobs(text: str) -> int:
