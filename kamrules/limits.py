@@ -23,7 +23,7 @@ MAX_NUMBER_CHARS = 40             # digits (with `_` and `.`) of one number lite
 # ---- numbers and dates (the supported range; plan literals here, data cells on load)
 # A Money, Rate or Number value has at most MAX_INTEGER_DIGITS digits before the point and
 # MAX_FRACTION_DIGITS after it: 18 + 12 = 30 significant digits, so a sum of 20 million such
-# values or a product with a rate stays exact in the 34-digit context (money.CONTEXT). The
+# values or a product with a rate stays exact in the 80-digit context (money.EXACT_CONTEXT). The
 # data loader uses the same two constants for cells; a component whose amount reaches
 # 10**MAX_INTEGER_DIGITS stops the run (KR413).
 MAX_INTEGER_DIGITS = 18
