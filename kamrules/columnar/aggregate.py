@@ -20,7 +20,7 @@ import polars as pl
 from .. import ast
 from ..engine.select import reads
 from ..limits import MAX_JOIN_PAIRS
-from .values import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, _period_starts, dec
+from .values import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, period_starts, dec
 
 
 
@@ -367,7 +367,7 @@ def _link(frame, c, ctx):
                 rv = frame.ev(c.left, ctx)
                 if isinstance(rv, Col) and rv.kind == "date" and rv.err is None:
                     kind, fiscal = frame.chain_kind(fv.chain), frame.plan.fiscal_start
-                    key = rv.expr.map_batches(lambda s: _period_starts(s, kind, fiscal), return_dtype=pl.Date)
+                    key = rv.expr.map_batches(lambda s: period_starts(s, kind, fiscal), return_dtype=pl.Date)
                     return key, pl.col(frame.period_chain(fv.chain)[1])  # the period's start date
     return None
 

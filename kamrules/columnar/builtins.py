@@ -21,7 +21,7 @@ import polars as pl
 from .. import ast
 from ..engine.evaluator import allocate
 from ..money import CENT, CONTEXT, Money, quantize, snap
-from .values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, _or, dec, exact_product
+from .values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec, exact_product
 
 _SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
 
@@ -60,7 +60,7 @@ def team_total(frame, node, ctx) -> Col:
     elig = pl.col("__elig")
     name = frame.fresh("team.")
     frame.add(name, pl.when(elig).then(x.expr).otherwise(dec(0)).sum().over(keys).cast(DEC))
-    bad = (elig & _or(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
+    bad = (elig & any_error(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
     frame.add(name + "!", bad)
     has_err = bool(frame.df.select(pl.col(name + "!").any()).item())
     kind = frame.plan.types[id(node)].kind
@@ -80,7 +80,7 @@ def prorate(frame, node, ctx) -> Col:
     total = (pe - ps).dt.total_days() + 1
     active = pl.max_horizontal(pl.lit(0, dtype=pl.Int64), (hi - lo).dt.total_days() + 1)
     value = active.cast(pl.Int64).cast(DEC) / total.cast(pl.Int64).cast(DEC)
-    return Col(value, _or(start.err, end.err), "rate", approx=True)
+    return Col(value, any_error(start.err, end.err), "rate", approx=True)
 
 
 # ------------------------------------------------------------------ fx
@@ -99,7 +99,7 @@ def fx(frame, node, ctx) -> Col:
     finally:
         frame.foreign -= 1
     day = _value(frame, day_node, ctx)
-    empty = _or(amount.err, day.err, amount.expr.is_null() | day.expr.is_null())
+    empty = any_error(amount.err, day.err, amount.expr.is_null() | day.expr.is_null())
     if source == target:
         return Col(amount.expr, empty, "money", approx=amount.approx)
     rates = (frame.frames["fx_rates"]
@@ -119,9 +119,9 @@ def fx(frame, node, ctx) -> Col:
                                     maintain_order="left")["__rate"]
     owner.df = owner.df.with_columns(found.cast(DEC).alias(name))
     rate = pl.col(name)
-    err = _or(empty, rate.is_null())
+    err = any_error(empty, rate.is_null())
     if not amount.approx:  # the interpreter multiplies exactly: more than 24 places is its to do
-        err = _or(err, ~exact_product(amount.expr, rate))
+        err = any_error(err, ~exact_product(amount.expr, rate))
     return Col(amount.expr * rate, err, "money", approx=amount.approx)
 
 
@@ -201,7 +201,7 @@ def share(frame, node, ctx) -> Col:
     elig = pl.col("__elig")
     pool = frame.df.select(
         "__f", "__payee", "__pkey", elig.alias("e"), total.expr.alias("t"), weight.expr.alias("w"),
-        (_or(total.err, total.expr.is_null()) if total.err is not None else total.expr.is_null())
+        (any_error(total.err, total.expr.is_null()) if total.err is not None else total.expr.is_null())
         .fill_null(True).alias("te"),
         (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"))
     currency = frame.plan.currency

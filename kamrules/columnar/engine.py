@@ -20,7 +20,7 @@ import polars as pl
 from ..ir import CheckedPlan
 from ..trace import Payout
 from .ledger import dependent, ledger_periods, settle
-from .values import DEC, Col, Ctx, Fallback, Unsupported, _or, _truth, near_rounding, period_key, round_expr, snap
+from .values import DEC, Col, Ctx, Fallback, Unsupported, any_error, truth, near_rounding, period_key, round_expr, snap
 from .frame import Frame
 
 
@@ -90,7 +90,7 @@ def _definitions(fr: Frame, report: list, on_step=None):
     if plan.eligible is not None:
         e = fr.ev(plan.eligible, Ctx())
         _need_col(e, plan.eligible)
-        fr.add("__elig", _truth(e))
+        fr.add("__elig", truth(e))
         fr.add("__elig!", e.err if e.err is not None else pl.lit(False))
     else:
         fr.add("__elig", pl.lit(True))
@@ -142,7 +142,7 @@ def _compute(fr: Frame, names: list, on_step=None):
         if comp.when is not None:
             w = fr.ev(comp.when, Ctx())
             _need_col(w, comp.when)
-            when, when_err = _truth(w), w.err
+            when, when_err = truth(w), w.err
         fr.add(f"x.{name}", elig & valid & when)
         raw = fr.ev(comp.expr, Ctx())
         _need_col(raw, comp.expr)
@@ -154,8 +154,8 @@ def _compute(fr: Frame, names: list, on_step=None):
         rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
         fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
         if approx_raw:  # a rounding the interpreter decides (frame.near_rounding)
-            raw.err = _or(raw.err, near_rounding(raw.expr, plan.round_step, plan.round_mode))
-        err = _or(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
+            raw.err = any_error(raw.err, near_rounding(raw.expr, plan.round_step, plan.round_mode))
+        err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
         fr.add(f"e.{name}", err)

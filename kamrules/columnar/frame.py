@@ -29,9 +29,9 @@ import polars as pl
 from .. import ast
 from ..engine.evaluator import period_attr
 from ..limits import MAX_DATE, MIN_DATE
-from .values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, _MAX_DAYS,
-                      _and, conjuncts, dec, exact_product, near, _null_err, _or, period_key,
-                      rounded, snap, _truth)
+from .values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
+                      error_when, conjuncts, dec, exact_product, near, null_error, any_error, period_key,
+                      rounded, snap, truth)
 
 
 class Frame:
@@ -285,25 +285,25 @@ class Frame:
                                                            maintain_order="left")
         owner.df = owner.df.with_columns(found[name], found[name + "?"].fill_null(False))
         missing = key.expr.is_not_null() & ~pl.col(name + "?")
-        return Col(pl.col(name), _or(key.err, missing), col_spec.type.kind, True)
+        return Col(pl.col(name), any_error(key.err, missing), col_spec.type.kind, True)
 
     def period_scalar_date(self, chain: tuple, attr: str) -> str:
         return self.period_scalar(chain, attr, pl.Date)
 
     def _Neg(self, node, ctx):
         v = self.ev(node.expr, ctx)
-        return Col(-v.expr, _null_err(v), v.kind, approx=v.approx)
+        return Col(-v.expr, null_error(v), v.kind, approx=v.approx)
 
     def _Not(self, node, ctx):
         v = self.ev(node.expr, ctx)
-        return Col(~_truth(v), v.err, "bool")
+        return Col(~truth(v), v.err, "bool")
 
     def _IfElse(self, node, ctx):
         c = self.ev(node.cond, ctx)
         a, b = self.ev(node.then, ctx), self.ev(node.else_, ctx)
-        cond = _truth(c)
+        cond = truth(c)
         return Col(pl.when(cond).then(a.expr).otherwise(b.expr),
-                   _or(c.err, _and(cond, a.err), _and(~cond, b.err)), a.kind, a.nullable or b.nullable,
+                   any_error(c.err, error_when(cond, a.err), error_when(~cond, b.err)), a.kind, a.nullable or b.nullable,
                    getattr(a, "approx", False) or getattr(b, "approx", False))
 
     def _ListLit(self, node, ctx):
@@ -320,10 +320,10 @@ class Frame:
         op = node.op
         if op in ("and", "or"):
             a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
-            x, y = _truth(a), _truth(b)
+            x, y = truth(a), truth(b)
             if op == "and":
-                return Col(x & y, _or(a.err, _and(x, b.err)), "bool")
-            return Col(x | y, _or(a.err, _and(~x, b.err)), "bool")
+                return Col(x & y, any_error(a.err, error_when(x, b.err)), "bool")
+            return Col(x | y, any_error(a.err, error_when(~x, b.err)), "bool")
         if op in ("in", "not in"):
             res = self._in(node, ctx)
             return res if op == "in" else Col(~res.expr, res.err, "bool")
@@ -339,22 +339,22 @@ class Frame:
         fuzzy = a.kind in NUMERIC and (a.approx or b.approx)
         if op in ("==", "!="):
             e = a.expr.eq_missing(b.expr) if op == "==" else a.expr.ne_missing(b.expr)
-            return Col(e, _or(a.err, b.err, near(a.expr, b.expr, True) if fuzzy else None), "bool")
-        err = _or(_null_err(a), _null_err(b))
+            return Col(e, any_error(a.err, b.err, near(a.expr, b.expr, True) if fuzzy else None), "bool")
+        err = any_error(null_error(a), null_error(b))
         if op in ("<", "<=", ">", ">="):
             x, y = snap(a), snap(b)
             e = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
-            return Col(e, _or(err, near(a.expr, b.expr) if fuzzy else None), "bool")
+            return Col(e, any_error(err, near(a.expr, b.expr) if fuzzy else None), "bool")
         if a.kind == "date" and b.kind == "date" and op == "-":
             return Col((a.expr - b.expr).dt.total_days().cast(pl.Int64).cast(DEC), err, "number")
         if a.kind == "date" and op in "+-" and b.kind in NUMERIC:
             days = b.expr.cast(pl.Int64)
             # a day count or a result past the supported calendar: the interpreter's KR413
-            beyond = days.abs() > _MAX_DAYS
+            beyond = days.abs() > MAX_DAYS
             days = pl.when(beyond).then(0).otherwise(days)
             res = a.expr + pl.duration(days=days) if op == "+" else a.expr - pl.duration(days=days)
             beyond = beyond | (res > pl.lit(MAX_DATE)) | (res < pl.lit(MIN_DATE))
-            return Col(res, _or(err, beyond.fill_null(False)), "date")
+            return Col(res, any_error(err, beyond.fill_null(False)), "date")
         if a.kind == "date" or b.kind == "date":
             raise Unsupported("this date arithmetic", node)
         kind = self._kind(node)
@@ -364,11 +364,11 @@ class Frame:
         if op == "-":
             return Col(a.expr - b.expr, err, kind, approx=fuzzy)
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
-            return Col(a.expr * b.expr, err if fuzzy else _or(err, ~exact_product(a.expr, b.expr)),
+            return Col(a.expr * b.expr, err if fuzzy else any_error(err, ~exact_product(a.expr, b.expr)),
                        kind, approx=fuzzy)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
-        return Col(a.expr / safe, _or(err, zero.fill_null(False)), kind, approx=True)
+        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True)
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
@@ -423,27 +423,27 @@ class Frame:
         if len(node.args) == 2 and node.args[1].value != self.plan.currency:
             raise Unsupported("an amount in another currency", node)
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr, _null_err(x), "money", approx=x.approx)
+        return Col(x.expr, null_error(x), "money", approx=x.approx)
 
     def _call_abs(self, node, ctx):
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr.abs(), _null_err(x), x.kind, approx=x.approx)
+        return Col(x.expr.abs(), null_error(x), x.kind, approx=x.approx)
 
     def _call_min(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
-        return Col(pl.min_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind,
+        return Col(pl.min_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
                    approx=a.approx or b.approx)
 
     def _call_max(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
-        return Col(pl.max_horizontal(a.expr, b.expr), _or(_null_err(a), _null_err(b)), a.kind,
+        return Col(pl.max_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
                    approx=a.approx or b.approx)
 
     def _call_default(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         if isinstance(a, (Rows, PeriodRef)) or isinstance(b, (Rows, PeriodRef)):
             raise Unsupported("default() of rows or periods", node)
-        return Col(pl.coalesce(a.expr, b.expr), _or(a.err, _and(a.expr.is_null(), b.err)),
+        return Col(pl.coalesce(a.expr, b.expr), any_error(a.err, error_when(a.expr.is_null(), b.err)),
                    a.kind if a.kind != "unknown" else b.kind, b.nullable, a.approx or b.approx)
 
     def _call_present(self, node, ctx):
@@ -453,16 +453,16 @@ class Frame:
     def _call_between(self, node, ctx):
         x, lo, hi = (self.ev(a, ctx) for a in node.args)
         inside = (snap(x) >= snap(lo)) & (snap(x) <= snap(hi))
-        bounds = _or(lo.expr.is_null() if lo.nullable else None, hi.expr.is_null() if hi.nullable else None)
+        bounds = any_error(lo.expr.is_null() if lo.nullable else None, hi.expr.is_null() if hi.nullable else None)
         present = x.expr.is_not_null()
         fuzzy = (near(x.expr, lo.expr) | near(x.expr, hi.expr)) if x.approx or lo.approx or hi.approx else None
         return Col(pl.when(present).then(inside).otherwise(False),
-                   _or(x.err, lo.err, hi.err, _and(present, bounds), fuzzy), "bool")
+                   any_error(x.err, lo.err, hi.err, error_when(present, bounds), fuzzy), "bool")
 
     def _call_days(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         days = (b.expr - a.expr).dt.total_days().cast(pl.Int64).cast(DEC)
-        return Col(days, _or(_null_err(a), _null_err(b)), "number")
+        return Col(days, any_error(null_error(a), null_error(b)), "number")
 
     def _call_assignee(self, node, ctx):
         if ctx.table is None:
@@ -472,7 +472,7 @@ class Frame:
             raise Unsupported("assignee() with a computed role", node)
         acc, dayv = self.ev(account, ctx), self.ev(day, ctx)
         name = ctx.assignee_column(self, acc.expr, role.value, dayv.expr)
-        return Col(pl.col(name), _or(acc.err, dayv.err), "text", True)
+        return Col(pl.col(name), any_error(acc.err, dayv.err), "text", True)
 
     def _call_paid(self, node, ctx):
         from .ledger import paid_column
@@ -486,7 +486,7 @@ class Frame:
             raise Unsupported("a decision table on rows or periods", node)
         if ctx.table is None:  # on the frame: each argument computed once, not once per row test
             args = [self.materialize(a) for a in args]
-        arg_err = _or(*(_null_err(a) for a in args))
+        arg_err = any_error(*(null_error(a) for a in args))
         inner = ctx.with_params({name: a for (name, _), a in zip(dec_node.params, args)})
         matches, outputs = [], []
         for row in dec_node.rows:
@@ -498,7 +498,7 @@ class Frame:
                 cell_errs.append(e)
                 fuzzy = self._cell_near(cell, a, inner)
                 if fuzzy is not None:
-                    arg_err = _or(arg_err, fuzzy)
+                    arg_err = any_error(arg_err, fuzzy)
             if any(e is not None for e in cell_errs):
                 raise Unsupported("a decision cell that can fail", row)
             out = self.ev(row.output, inner)
@@ -517,8 +517,8 @@ class Frame:
             errs = []
             for m, o in zip(matches, outputs):
                 total = total + pl.when(m).then(o.expr).otherwise(dec(0))
-                errs.append(_and(m, _null_err(o)))
-            return Col(total, _or(arg_err, *errs), kind, approx=fuzzy)
+                errs.append(error_when(m, null_error(o)))
+            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy)
         expr = None
         out_errs = []
         for m, o in zip(matches, outputs):
@@ -533,7 +533,7 @@ class Frame:
                 chosen = pl.when(m).then(e) if chosen is None else chosen.when(m).then(e)
             chosen_err = chosen.otherwise(False)
         bad = count == 0 if dec_node.hit == "first" else count != 1
-        return Col(expr, _or(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy)
+        return Col(expr, any_error(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy)
 
     def _cell_near(self, cell, a: Col, ctx):
         """Where an approximate argument (or bound) is near this cell's bounds (see `near`)."""
@@ -542,14 +542,14 @@ class Frame:
         bounds = [self.ev(b, ctx) for b in (cell.lo, cell.hi) if b is not None]
         if not (a.approx or any(b.approx for b in bounds)):
             return None
-        return _or(*(near(a.expr, b.expr, cell.kind == "eq") for b in bounds))
+        return any_error(*(near(a.expr, b.expr, cell.kind == "eq") for b in bounds))
 
     def _cell(self, cell, x: pl.Expr, ctx):
         if cell.kind == "any":
             return pl.lit(True), None
         lo = self.ev(cell.lo, ctx) if cell.lo is not None else None
         hi = self.ev(cell.hi, ctx) if cell.hi is not None else None
-        err = _or(lo.err if lo else None, hi.err if hi else None)
+        err = any_error(lo.err if lo else None, hi.err if hi else None)
         lo = Col(snap(lo), lo.err, lo.kind) if lo is not None else None
         hi = Col(snap(hi), hi.err, hi.kind) if hi is not None else None
         if cell.kind == "eq":

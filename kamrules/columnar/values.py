@@ -18,7 +18,7 @@ from ..limits import MAX_DATE, MIN_DATE
 from ..money import EXACT_PLACES, GUARD_PLACES
 
 DEC = pl.Decimal(38, EXACT_PLACES)
-_MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
+MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
 PLACES = EXACT_PLACES
 SNAP = GUARD_PLACES  # one constant with the interpreter's snap (money.py)
 MARGIN = Decimal("1e-8")  # an approximate value closer than this to a boundary: the interpreter decides
@@ -73,7 +73,8 @@ def period_key(p) -> str:
     return f"{p.kind}:{p.start.isoformat()}"
 
 
-def _or(*errs):
+def any_error(*errs):
+    """Where any of the error masks holds (None: no error possible)."""
     errs = [e for e in errs if e is not None]
     if not errs:
         return None
@@ -83,13 +84,14 @@ def _or(*errs):
     return out
 
 
-def _and(cond, err):
+def error_when(cond, err):
+    """The error mask `err`, only where `cond` holds (a branch not taken does not count)."""
     return None if err is None else (cond & err)
 
 
-def _null_err(c: Col):
+def null_error(c: Col):
     """Where an empty value reaches a calculation (KR406), plus c's own errors."""
-    return _or(c.err, c.expr.is_null() if c.nullable else None)
+    return any_error(c.err, c.expr.is_null() if c.nullable else None)
 
 
 def snap(c: Col) -> pl.Expr:
@@ -130,13 +132,13 @@ def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
 def rounded(c: Col, step: Decimal, mode: str) -> Col:
     """round(c, step, mode) as a Col: exact; an approximate value near a boundary is the
     interpreter's to round (an error of the Col)."""
-    err = _null_err(c)
+    err = null_error(c)
     if c.approx:
-        err = _or(err, near_rounding(c.expr, step, mode))
+        err = any_error(err, near_rounding(c.expr, step, mode))
     return Col(round_expr(snap(c), step, mode), err, c.kind)
 
 
-def _truth(c: Col) -> pl.Expr:
+def truth(c: Col) -> pl.Expr:
     return c.expr.fill_null(False)
 
 
@@ -148,7 +150,7 @@ def conjuncts(cond) -> list:
     return [cond]
 
 
-def _period_starts(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
+def period_starts(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
     """The start date of the `kind` period each date of s falls in (each distinct date
     converted once): the join key of `date in period` (a Date, lighter than a text key)."""
     uniq = s.drop_nulls().unique().to_list()
