@@ -5,27 +5,18 @@ uses the checker's scope, error reporting and definition table.
 from __future__ import annotations
 
 from . import ast, types as T
+from .builtins import NAMES, SIGNATURES
 from .diagnostics import did_you_mean
 from decimal import Decimal
 
 from .money import ROUNDING_MODES
 
-AGGREGATES = ("sum", "count", "min", "max", "avg", "one", "exists")
-BUILTINS = AGGREGATES + ("round", "money", "abs", "default", "between", "present", "assignee",
-                         "share", "paid", "days", "prorate", "team_total", "fx")
+BUILTINS = NAMES  # the checker's name for the registry's list
 
 ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
 FX_COLUMNS = ("date", "from", "to", "rate")
-SIGNATURES = {"round": "round(x, cent, half_up)", "money": 'money(x) or money(x, "USD")',
-              "abs": "abs(x)", "default": "default(x, fallback)", "present": "present(x)",
-              "between": "between(x, low, high)", "days": "days(from_date, to_date)",
-              "assignee": 'assignee(account_id, "kam", close_date)', "share": "share(total, weight)",
-              "paid": "paid(component, period.year)", "prorate": "prorate(start_date, end_date)",
-              "team_total": "team_total(x)", "fx": 'fx(amount, "EUR", close_date)',
-              "count": "count(rows)", "exists": "exists(rows)", "sum": "sum(x for rows)",
-              "avg": "avg(x for rows)", "one": "one(x for rows)",
-              "min": "min(a, b) or min(x for rows)", "max": "max(a, b) or max(x for rows)"}
+
 
 
 class CallChecks:

@@ -15,15 +15,14 @@ from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation,
                             String, Whitespace)
 
+from .builtins import NAMES
+
 STATEMENT_KEYWORDS = ("plan", "version", "currency", "period", "payees", "round", "components",
                       "fiscal", "year", "starts", "eligible", "input", "from", "key", "optional",
                       "unique", "references", "require", "every", "payment", "param", "let",
                       "component", "when", "to", "curve", "table", "hit")
 EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "any")
-# kept in step with checker_calls.BUILTINS by tests/test_highlight.py
-BUILTINS = ("sum", "count", "min", "max", "avg", "one", "exists", "round", "money", "abs",
-            "default", "between", "present", "assignee", "share", "paid", "days", "prorate",
-            "team_total", "fx")
+BUILTINS = NAMES  # the registry's built-ins (kamrules/builtins.py)
 
 _NAME = r"[a-z_][a-z0-9_]*"
 _NUM = r"\d+(?:_\d+)*(?:\.\d+)?"

@@ -19,6 +19,7 @@ import re
 from decimal import Decimal
 
 from . import ast
+from .builtins import AGGREGATES
 from .diagnostics import Diagnostic, Severity
 from .ir import CheckedPlan
 from .money import CONTEXT
@@ -378,7 +379,6 @@ def _weights(plan: CheckedPlan) -> list[Diagnostic]:
 
 
 # ---------------------------------------------------------------- KR506 measures
-_AGGREGATES = ("sum", "count", "min", "max", "avg", "one", "exists")
 
 
 def _aggregating(plan: CheckedPlan) -> set:
@@ -390,7 +390,7 @@ def _aggregating(plan: CheckedPlan) -> set:
         if d.kind == "decision":
             continue
         if any(dep in out for dep in d.deps) or any(
-                isinstance(n, ast.Call) and n.func in _AGGREGATES
+                isinstance(n, ast.Call) and n.func in AGGREGATES
                 and any(isinstance(a, (ast.Each, ast.Where, ast.Name)) for a in n.args)
                 for n in _walk(d.node)):
             out.add(name)
@@ -415,7 +415,7 @@ def _measures(plan: CheckedPlan) -> list[Diagnostic]:
                     todo.append(d.node.expr)
             continue
         if isinstance(e, ast.Call):
-            if e.func in _AGGREGATES:
+            if e.func in AGGREGATES:
                 found.setdefault(e, f"{e.func}(...) at line {e.span.line}")
                 continue
             if e.func == "paid":

@@ -27,6 +27,7 @@ import attrs
 import polars as pl
 
 from .. import ast
+from ..builtins import AGGREGATES
 from ..engine.evaluator import period_attr
 from ..limits import MAX_DATE, MIN_DATE
 from .values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
@@ -404,7 +405,7 @@ class Frame:
             return builtins.one_row(self, node, ctx)
         if f in builtins.CALLS:
             return builtins.CALLS[f](self, node, ctx)
-        if f in ("sum", "count", "exists", "min", "max", "one", "avg") and not (
+        if f in AGGREGATES and not (
                 f in ("min", "max") and len(node.args) == 2):
             return self._aggregate(node, ctx)
         method = getattr(self, "_call_" + f, None)

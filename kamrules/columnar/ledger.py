@@ -24,12 +24,12 @@ import attrs
 import polars as pl
 
 from .. import ast
+from ..builtins import AGGREGATES
 from ..engine.evaluator import period_attr
 from .values import DEC, Col, Fallback, Unsupported, dec, period_key
 
 PERIOD_WORDS = ("year", "quarter", "month", "previous", "year_to_date")
 MAX_EXTRA_PERIODS = 240  # earlier periods paid() may add to a run (20 years of months)
-AGGREGATES = ("sum", "count", "exists", "min", "max", "one", "avg")
 
 
 def _strip(node):

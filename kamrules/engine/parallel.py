@@ -22,12 +22,13 @@ import os
 
 import attrs
 
+from ..builtins import WHOLE_POPULATION
 from ..diagnostics import KamError
 from ..ir import CheckedPlan
 from ..trace import Payout
 from .run import evaluate
 
-WHOLE_POPULATION_CALLS = frozenset({"share", "team_total"})
+WHOLE_POPULATION_CALLS = WHOLE_POPULATION  # share(), team_total(): every payee of the period
 
 _JOB: dict = {}  # set in each spawned process by _start; read by _work
 

@@ -1,0 +1,60 @@
+"""The registry of built-in functions: one entry per built-in, with its signature, what it
+needs beyond one payee-period's rows, and what it does in a line. Every layer reads its
+list of built-ins from here (the checker's names and did-you-mean, the highlighter, the
+parallel runner and the session's population rule), so a new built-in is one entry here
+plus one rule per layer: its typing (`checker_calls.CallChecks._call_<name>`), its
+interpreter lowering (`engine.evaluator.Evaluator._call_<name>`) and its columnar lowering
+(`columnar.frame.Frame._call_<name>`, `columnar.builtins.CALLS` or the aggregation layer).
+tests/test_builtins.py fails when one of them is missing.
+"""
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Builtin:
+    name: str
+    signature: str  # as a hint shows it: `write round(x, cent, half_up)`
+    summary: str
+    aggregate: bool = False  # reads `rows where ...` (or `expr for rows`)
+    population: bool = False  # reads every payee of the period (pools, team measures)
+    history: bool = False  # reads earlier periods (the ledger)
+
+
+REGISTRY: dict[str, Builtin] = {b.name: b for b in (
+    Builtin("sum", "sum(x for rows)", "the sum of x over the rows (0 over none)", aggregate=True),
+    Builtin("count", "count(rows)", "how many rows", aggregate=True),
+    Builtin("min", "min(a, b) or min(x for rows)", "the smaller value, or the least over the rows",
+            aggregate=True),
+    Builtin("max", "max(a, b) or max(x for rows)", "the larger value, or the greatest over the rows",
+            aggregate=True),
+    Builtin("avg", "avg(x for rows)", "the average of x over the rows", aggregate=True),
+    Builtin("one", "one(x for rows)", "x of the one row (an error on none or several)", aggregate=True),
+    Builtin("exists", "exists(rows)", "whether any row passes", aggregate=True),
+    Builtin("round", "round(x, cent, half_up)", "x rounded to a step with a named mode"),
+    Builtin("money", 'money(x) or money(x, "USD")', "a number as an amount of the plan's currency"),
+    Builtin("abs", "abs(x)", "the absolute value"),
+    Builtin("default", "default(x, fallback)", "x, or the fallback where x is empty"),
+    Builtin("present", "present(x)", "whether x is not empty"),
+    Builtin("between", "between(x, low, high)", "low <= x <= high"),
+    Builtin("days", "days(from_date, to_date)", "the days from one date to the other"),
+    Builtin("assignee", 'assignee(account_id, "kam", close_date)',
+            "who held the account in that role on that day (effective-dated assignments)"),
+    Builtin("share", "share(total, weight)",
+            "the payee's share of a pool, by weight, cents by largest remainder", population=True),
+    Builtin("paid", "paid(component, period.year)",
+            "what the component paid in the earlier periods of a range", history=True),
+    Builtin("prorate", "prorate(start_date, end_date)",
+            "the part of the period between two dates (both end days count)"),
+    Builtin("team_total", "team_total(x)", "x summed over the payee's team in the period",
+            population=True),
+    Builtin("fx", 'fx(amount, "EUR", close_date)', "an amount converted at the latest rate on or "
+            "before the day"),
+)}
+
+NAMES: tuple = tuple(REGISTRY)
+AGGREGATES: tuple = tuple(n for n, b in REGISTRY.items() if b.aggregate)
+SIGNATURES: dict = {n: b.signature for n, b in REGISTRY.items()}
+WHOLE_POPULATION: frozenset = frozenset(n for n, b in REGISTRY.items() if b.population)
+HISTORY: frozenset = frozenset(n for n, b in REGISTRY.items() if b.history)
