@@ -10,6 +10,7 @@ names mapped to plan words) and a hint for the common slips.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -18,9 +19,9 @@ import lark
 from lark import Transformer, Token
 
 from . import ast, limits
-from .diagnostics import Diagnostic, KamError
+from .diagnostics import Diagnostic, KamError, did_you_mean
 from .source import Span, SourceFile
-from .sources import open_regular
+from .sources import NotRegular, open_regular
 
 WORDS = {
     "PLAN": "`plan`", "VERSION": "`version`", "CURRENCY_KW": "`currency`", "PERIOD_KW": "`period`",
@@ -784,9 +785,36 @@ def read_plan_text(path: str, newline: str | None = None, keep_bom: bool = False
         with open_regular(path, binary=False, encoding="utf-8", newline=newline) as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as err:
-        raise KamError([Diagnostic("KR401", f"cannot read plan file {path}: {err}",
-                                   hint="check the path and that the file is UTF-8 text")]) from None
+        raise KamError([_unreadable_plan(path, err)]) from None
     return text if keep_bom else text.removeprefix(BOM)
+
+
+def _unreadable_plan(path: str, err: Exception) -> Diagnostic:
+    """KR401 in words (never `[Errno 2]`): missing (with the .kam files beside it), a folder,
+    not a regular file, not readable, not UTF-8."""
+    if isinstance(err, UnicodeDecodeError):
+        return Diagnostic("KR401", f"plan file {path} is not UTF-8 text (byte {err.start} cannot be read)",
+                          hint="save the plan as UTF-8")
+    if isinstance(err, FileNotFoundError):
+        folder = os.path.dirname(path) or "."
+        try:
+            plans = sorted(n for n in os.listdir(folder) if n.endswith(".kam"))
+        except OSError:
+            plans = []
+        hint = did_you_mean(os.path.basename(path), plans)
+        if hint is None:
+            hint = ("plans there: " + ", ".join(plans[:8])) if plans else "check the path (a .kam file)"
+        return Diagnostic("KR401", f"plan file {path} does not exist", hint=hint)
+    if isinstance(err, NotRegular):
+        return Diagnostic("KR401", f"plan file {err}", hint="give a .kam file, e.g. plans/plan.kam")
+    if isinstance(err, IsADirectoryError):
+        return Diagnostic("KR401", f"plan file {path} is a folder", hint="give a .kam file, e.g. plans/plan.kam")
+    if isinstance(err, PermissionError):
+        return Diagnostic("KR401", f"plan file {path} cannot be read (permission denied)",
+                          hint="check the file's permissions")
+    reason = err.strerror if getattr(err, "strerror", None) else str(err)
+    return Diagnostic("KR401", f"cannot read plan file {path}: {reason}",
+                      hint="check the path and that the file is UTF-8 text")
 
 
 def plan_source(path: str) -> SourceFile | None:

@@ -347,3 +347,17 @@ def test_parquet_inputs_follow_the_same_rules(tmp_path, capsys, engine):
     os.mkfifo(data / "deals.parquet")
     rc, text, _ = _in_thread(lambda: run(capsys, plan, data, engine))
     assert rc == 1 and "KR412" in text, text
+
+
+def test_a_missing_or_unreadable_plan_is_said_in_words_never_errno(tmp_path, capsys):
+    from kamrules.cli import main
+    (tmp_path / "plan.kam").write_text('plan "P"\n', encoding="utf-8")
+    (tmp_path / "latin1.kam").write_bytes(b'plan "\xe9"\n')
+    cases = {"plann.kam": ("plan file", "does not exist", "did you mean `plan.kam`?"),
+             "latin1.kam": ("is not UTF-8 text", "save the plan as UTF-8", ""),
+             ".": ("is a folder", "", "")}
+    for name, wanted in cases.items():
+        rc = main(["check", str(tmp_path / name)])
+        err = capsys.readouterr().err
+        assert rc == 1 and "error[KR401]" in err and "Errno" not in err
+        assert all(w in err for w in wanted), err
