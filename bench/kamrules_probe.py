@@ -8,7 +8,7 @@ a run killed midway still says which engine it was in.
 kamrules says nothing about its engine choice on its own (a `--engine columnar` run that
 meets data the columnar engine hands over still runs the interpreter), so the probe wraps
 the two functions that decide it, without changing what they do:
-kamrules.session.Session._columnar (None when the interpreter must run; the reason in
+kamrules.run.session.Session._columnar (None when the interpreter must run; the reason in
 `handed_over`). Should kamrules move it, the engine is reported "unknown" and the run is the
 same.
 """
@@ -30,7 +30,7 @@ def _write(note: dict) -> None:
 def main() -> int:
     note = {"engine": "interpreter", "why": None}
     try:
-        from kamrules.session import Session
+        from kamrules.run.session import Session
         real_columnar = Session._columnar
     except (ImportError, AttributeError):
         note["engine"] = "unknown"
@@ -45,7 +45,7 @@ def main() -> int:
                 _write(note)
             return done
         Session._columnar = columnar
-    from kamrules.cli import main as cli_main
+    from kamrules.cli.main import main as cli_main
     try:
         return cli_main(sys.argv[1:])
     finally:

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 
 import workload  # noqa: E402
-from kamrules.checker import check  # noqa: E402
-from kamrules.parser import parse_file  # noqa: E402
+from kamrules.check.checker import check  # noqa: E402
+from kamrules.syntax.parser import parse_file  # noqa: E402
 
 
 def parse_and_check(path: str) -> tuple[float, float]:

@@ -2,7 +2,7 @@
 
 Workload: bench/abtasty-monthly.kam on seeded data from bench/workload.py (generated once
 into bench/.data/, git-ignored), plus a generated ~2,000-line plan for parsing. Engines:
-kamrules (the columnar engine `kamrules run` uses for this plan: kamrules/columnar/), the
+kamrules (the columnar engine `kamrules run` uses for this plan: kamrules/backends/polars/), the
 same rules hand-written in Python with Decimal (bench/handwritten.py), a hand-written polars
 pipeline (bench/dataframe.py, payout CSV written by `write_csv`) and its DuckDB twin
 (bench/duckdb_pipeline.py, `COPY ... TO`; when duckdb is installed). polars is needed
@@ -43,13 +43,13 @@ import duckdb_pipeline  # noqa: E402
 import handwritten  # noqa: E402
 import payout_csv  # noqa: E402
 import workload  # noqa: E402
-from kamrules.checker import check  # noqa: E402
-from kamrules.columnar.engine import evaluate_frames, payouts_list  # noqa: E402
-from kamrules.columnar.load import load_frames  # noqa: E402
-from kamrules.columnar.run import columnar_payouts, frame_periods  # noqa: E402
-from kamrules.columnar.run import to_csv as columnar_csv  # noqa: E402
-from kamrules.columnar.trace import trace_bytes  # noqa: E402
-from kamrules.parser import parse_file  # noqa: E402
+from kamrules.check.checker import check  # noqa: E402
+from kamrules.backends.polars.engine import evaluate_frames, payouts_list  # noqa: E402
+from kamrules.backends.polars.load import load_frames  # noqa: E402
+from kamrules.run.columnar import columnar_payouts, frame_periods  # noqa: E402
+from kamrules.run.columnar import to_csv as columnar_csv  # noqa: E402
+from kamrules.backends.polars.trace import trace_bytes  # noqa: E402
+from kamrules.syntax.parser import parse_file  # noqa: E402
 
 PLAN = os.path.join(HERE, "abtasty-monthly.kam")
 

@@ -1,27 +1,24 @@
 """kamrules: sales variable-compensation plans as code.
 
 The facade: `load_plan` (parse + check), `load_data`, `run` (payouts with traces).
-Pipeline: source -> parser -> checker -> ir -> data -> engine -> trace -> report -> cli.
+Pipeline (one package per stage, imports point down this list only):
+  diagnostics -> core -> files -> syntax -> check -> trace -> data -> backends (interp, polars)
+  -> report -> run -> cli.
 """
 from __future__ import annotations
 
-from .checker import check
-from .data import load_data
-from .diagnostics import Diagnostic, KamError
-from .engine import evaluate, plan_periods
-from .parser import parse, parse_file
+from kamrules.check.checker import check, check_file
+from kamrules.data.strict import load_data
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.backends.interp import evaluate, plan_periods
+from kamrules.syntax.parser import parse, parse_file
 
-__version__ = "0.1.0"
+from kamrules.version import __version__
 
 
 def load_plan(path: str):
     """Parse and check a plan file; raise KamError with every check error."""
-    plan, source = parse_file(path)
-    checked, diags = check(plan, source)
-    errors = [d for d in diags if d.is_error]
-    if errors:
-        raise KamError(errors)
-    return checked
+    return check_file(path)
 
 
 def run(plan_path: str, data_dir: str, period: str | None = None, trace: bool = True):

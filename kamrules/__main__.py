@@ -1,6 +1,6 @@
 """`python -m kamrules`."""
 import sys
 
-from .cli import main
+from kamrules.cli.main import main
 
 sys.exit(main())

@@ -1,6 +1,6 @@
 """Shared test helpers: run the CLI as a user would, paths to plans and example data.
 
-`run_cli` runs `kamrules.cli.main` in this process (what `python -m kamrules` calls), with
+`run_cli` runs `kamrules.cli.main.main` in this process (what `python -m kamrules` calls), with
 the process's edges reproduced: stdout/stderr/stdin are UTF-8 text streams over byte buffers
 (so `.buffer` and `isatty()` behave as on a pipe), the output is decoded as `subprocess.run(
 text=True)` decodes it, a SystemExit (argparse) becomes its exit code, warnings go to stderr
@@ -63,14 +63,14 @@ def _decoded(stream: io.TextIOWrapper) -> str:
 
 def serial_runs():
     """`kamrules run` without --jobs evaluates in this process, as with --jobs 1 (see above)."""
-    import kamrules.commands.run
+    import kamrules.cli.run
 
-    return mock.patch.object(kamrules.commands.run, "default_jobs", lambda: 1)
+    return mock.patch.object(kamrules.cli.run, "default_jobs", lambda: 1)
 
 
 def run_cli(*args, cwd=ROOT, input=None, env=None):
     """`kamrules ARGS` in this process; a CompletedProcess (returncode, stdout, stderr)."""
-    from kamrules.cli import main
+    from kamrules.cli.main import main
 
     argv = [str(a) for a in args]
     out = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", newline="\n")

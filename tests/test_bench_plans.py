@@ -22,7 +22,7 @@ from conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
 import plans as bench_plans  # noqa: E402
-from kamrules.cli import main  # noqa: E402
+from kamrules.cli.main import main  # noqa: E402
 
 ALL = bench_plans.plan_files("*")
 

@@ -1,4 +1,4 @@
-"""The registry of built-ins (kamrules/builtins.py) is the one list every layer reads: each
+"""The registry of built-ins (kamrules/core/builtins.py) is the one list every layer reads: each
 entry has a typing rule in the checker, a lowering in the interpreter and one in the
 columnar engine; the highlighter, the checker and the parallel runner take their names
 from it. A built-in added to one layer only fails here."""
@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kamrules import builtins as registry
-from kamrules.checker_calls import BUILTINS as CHECKER_NAMES, CallChecks
-from kamrules.columnar import builtins as columnar_calls
-from kamrules.columnar.frame import Frame
-from kamrules.engine.evaluator import Evaluator
-from kamrules.engine.parallel import WHOLE_POPULATION_CALLS
-from kamrules.highlight import BUILTINS as HIGHLIGHTED
+from kamrules.core import builtins as registry
+from kamrules.check.calls import BUILTINS as CHECKER_NAMES, CallChecks
+from kamrules.backends.polars import builtins as columnar_calls
+from kamrules.backends.polars.frame import Frame
+from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.run.parallel import WHOLE_POPULATION_CALLS
+from kamrules.syntax.highlight import BUILTINS as HIGHLIGHTED
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,8 +8,8 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import given, strategies as st
 
-from kamrules.calendar import parse_period, period_of, periods_between, year_to_date
-from kamrules.money import CONTEXT, format_amount, quantize
+from kamrules.core.calendar import parse_period, period_of, periods_between, year_to_date
+from kamrules.core.numeric import CONTEXT, format_amount, quantize
 
 
 @pytest.mark.parametrize("label, start, end", [

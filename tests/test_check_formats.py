@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli, run_cli_process
-from kamrules.cli import main
-from kamrules.diagnostics import CODES
+from kamrules.cli.main import main
+from kamrules.diagnostics.diagnostic import CODES
 
 GOLDEN = ROOT / "tests" / "golden"
 BAD = "undefined_name_did_you_mean.kam"   # error KR101 at 11:46, hint did you mean
@@ -47,7 +47,7 @@ def test_usage_errors_exit_2():
 
 
 def test_internal_error_is_one_line_and_exit_2(capsys, monkeypatch):
-    import kamrules.commands.check as mod
+    import kamrules.cli.check as mod
 
     def boom(plan):
         raise RuntimeError("lint exploded")

@@ -7,10 +7,10 @@ import textwrap
 
 import pytest
 
-from kamrules.checker import check
-from kamrules.diagnostics import render_text
-from kamrules.parser import parse
-from kamrules.source import SourceFile
+from kamrules.check.checker import check
+from kamrules.diagnostics.diagnostic import render_text
+from kamrules.syntax.parser import parse
+from kamrules.diagnostics.source import SourceFile
 
 from conftest import run_cli
 

@@ -16,16 +16,16 @@ pl = pytest.importorskip("polars")
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
 
 from conftest import EXAMPLES, PLANS, ROOT, serial_runs  # noqa: E402
-from kamrules.cli import main  # noqa: E402
-from kamrules.columnar.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
-from kamrules.columnar.values import DEC, Fallback, round_expr  # noqa: E402
-from kamrules.columnar.load import frames_from_tables  # noqa: E402
-from kamrules.commands.common import load  # noqa: E402
-from kamrules.data import load_data  # noqa: E402
-from kamrules.diagnostics import KamError  # noqa: E402
-from kamrules.engine import plan_periods  # noqa: E402
-from kamrules.engine.run import evaluate  # noqa: E402
-from kamrules.money import quantize  # noqa: E402
+from kamrules.cli.main import main  # noqa: E402
+from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
+from kamrules.backends.polars.values import DEC, Fallback, round_expr  # noqa: E402
+from kamrules.backends.polars.load import frames_from_tables  # noqa: E402
+from kamrules.cli.common import load  # noqa: E402
+from kamrules.data.strict import load_data  # noqa: E402
+from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
+from kamrules.backends.interp import plan_periods  # noqa: E402
+from kamrules.backends.interp.run import evaluate  # noqa: E402
+from kamrules.core.numeric import quantize  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
 ALL_PLANS = sorted(PLANS.glob("*.kam")) + [ROOT / "bench" / "abtasty-monthly.kam"]

@@ -1,4 +1,4 @@
-"""The fast columnar loader (kamrules.columnar.load) against the strict one: on every plan and
+"""The fast columnar loader (kamrules.backends.polars.load) against the strict one: on every plan and
 data folder of the project, on every data error of test_data_errors.py and on generated CSVs,
 load_frames gives the strict loader's tables as frames, or raises its exact diagnostics."""
 from __future__ import annotations
@@ -16,18 +16,19 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st  # 
 
 import test_data_errors as errors  # noqa: E402
 from conftest import EXAMPLES, PLANS  # noqa: E402
-from kamrules import data, load_plan  # noqa: E402
-from kamrules.columnar import load as fast  # noqa: E402
-from kamrules.columnar.load import WHITESPACE, frames_from_tables, load_frames  # noqa: E402
-from kamrules.diagnostics import KamError  # noqa: E402
-from kamrules.engine.integrity import check_integrity  # noqa: E402
-from kamrules.plantest import cases_of, load_case_tables, read_case_settings  # noqa: E402
+from kamrules import load_plan  # noqa: E402
+from kamrules.data import strict
+from kamrules.backends.polars import load as fast  # noqa: E402
+from kamrules.backends.polars.load import WHITESPACE, frames_from_tables, load_frames  # noqa: E402
+from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
+from kamrules.backends.interp.integrity import check_integrity  # noqa: E402
+from kamrules.run.plantest import cases_of, load_case_tables, read_case_settings  # noqa: E402
 
 
 def strict_outcome(plan, folder, max_rows=None):
     """("ok", frames) or ("error", diagnostics) of load_data + the references check."""
     try:
-        tables = data.load_data(plan, str(folder), max_rows)
+        tables = strict.load_data(plan, str(folder), max_rows)
         check_integrity(attrs.evolve(plan, requires=[]), tables)
     except KamError as err:
         return "error", err.diagnostics
@@ -58,8 +59,8 @@ def no_strict_loader(monkeypatch):
     """Make the test fail if load_frames hands a file to the strict loader."""
     def refuse(*args, **kwargs):
         raise AssertionError("the fast path doubted a valid file")
-    monkeypatch.setattr(data, "load_table", refuse)
-    monkeypatch.setattr(data, "load_data", refuse)
+    monkeypatch.setattr(strict, "load_table", refuse)
+    monkeypatch.setattr(strict, "load_data", refuse)
 
 
 # ------------------------------------------------------------------ every plan, every folder
@@ -295,7 +296,7 @@ def test_row_limit(tmp_path):
 
 
 def test_cell_length_limit(tmp_path, monkeypatch):
-    monkeypatch.setattr("kamrules.limits.MAX_CELL_CHARS", 5)
+    monkeypatch.setattr("kamrules.core.limits.MAX_CELL_CHARS", 5)
     plan, folder = write(tmp_path, errors.DEALS_HEADER + "d1,kam-1,1.00,2025-01-15,\nd2,kam-1-long,1.00,2025-01-15,\n")
     assert assert_same(plan, folder)[0] == "error"
 

@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 
 from conftest import EXAMPLES, PLANS, ROOT  # noqa: E402
 from test_columnar import compare_engines  # noqa: E402
-from kamrules.cli import main  # noqa: E402
-from kamrules.columnar import aggregate  # noqa: E402
-from kamrules.columnar.engine import check_supported, evaluate_frames  # noqa: E402
-from kamrules.columnar.values import Fallback, Unsupported  # noqa: E402
-from kamrules.columnar.run import frame_periods, load as load_frames  # noqa: E402
-from kamrules.commands.common import load  # noqa: E402
+from kamrules.cli.main import main  # noqa: E402
+from kamrules.backends.polars import aggregate  # noqa: E402
+from kamrules.backends.polars.engine import check_supported, evaluate_frames  # noqa: E402
+from kamrules.backends.polars.values import Fallback, Unsupported  # noqa: E402
+from kamrules.run.columnar import frame_periods, load as load_frames  # noqa: E402
+from kamrules.cli.common import load  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 import plans as bench_plans  # noqa: E402

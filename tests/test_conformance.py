@@ -1,5 +1,5 @@
 """The conformance suite (tests/conformance/, format in its README.md): every case runs
-through the command line (`kamrules.cli.main`, in this process to spare the shared machine
+through the command line (`kamrules.cli.main.main`, in this process to spare the shared machine
 one interpreter start per case; one case also runs as a real subprocess); payouts are
 compared with the acceptance rules, error cases by KR code (and plan line when given)."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli_process
-from kamrules.cli import main
+from kamrules.cli.main import main
 from test_acceptance import _rows, compare
 
 SUITE = ROOT / "tests" / "conformance"

@@ -12,7 +12,7 @@ from decimal import Decimal
 import pytest
 
 from conftest import run_cli
-from kamrules.cli import main
+from kamrules.cli.main import main
 
 PLAN = """plan "Data errors"
 currency EUR
@@ -131,7 +131,7 @@ def test_trailing_zeros_beyond_the_currency_are_fine(tmp_path, capsys):
 
 
 def test_minor_units_follow_the_currency():
-    from kamrules.data import parse_value
+    from kamrules.data.strict import parse_value
     assert parse_value("1234", "money", "JPY").amount == Decimal(1234)
     with pytest.raises(ValueError, match="JPY has \\(0\\)"):
         parse_value("12.5", "money", "JPY")
@@ -282,7 +282,7 @@ def test_json_rejections(tmp_path, capsys, text, needles):
 
 
 def test_json_numbers_never_become_floats(tmp_path):
-    from kamrules.data import _JSON
+    from kamrules.data.strict import _JSON
     obj, _ = _JSON.raw_decode('{"a": 0.1, "b": 12345678901234567890.123}')
     assert not any(isinstance(v, float) for v in obj.values())
     assert Decimal(obj["a"]) == Decimal("0.1")

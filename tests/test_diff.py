@@ -10,9 +10,9 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from conftest import EXAMPLES, PLANS, run_cli
-from kamrules.calendar import parse_period
+from kamrules.core.calendar import parse_period
 from kamrules.report.compare import diff_markdown, diff_rows, diff_summary, totals
-from kamrules.trace import Payout
+from kamrules.trace.tree import Payout
 
 SCENARIO_B = EXAMPLES / "04-uncapped-scenarios" / "scenario-b"
 CLAWBACK = EXAMPLES / "09-clawback-cash"

@@ -25,7 +25,7 @@ rules=plans/x.kam           (with name/append) the assembly so far has exactly t
                             for any `[line N]` of a trace. `exit=N` expects
                             that exit code (default 0) and `stderr` compares stderr.
 
-Commands run in-process through `kamrules.cli.main` (what `python -m kamrules` calls), which
+Commands run in-process through `kamrules.cli.main.main` (what `python -m kamrules` calls), which
 keeps the suite fast; one test runs a docs command as a real subprocess to keep them honest.
 """
 from __future__ import annotations
@@ -40,10 +40,10 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, run_cli_process
-from kamrules.checker import check
-from kamrules.cli import main as cli_main
-from kamrules.diagnostics import KamError
-from kamrules.parser import _comment_start, parse
+from kamrules.check.checker import check
+from kamrules.cli.main import main as cli_main
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.syntax.parser import _comment_start, parse
 
 DOCS = ROOT / "docs"
 PRELUDE = DOCS / "_prelude.kam"
@@ -92,7 +92,7 @@ def _codes(text: str, path: str = "<docs>") -> list[str]:
         plan = parse(text, path)
     except KamError as err:
         return [d.code for d in err.diagnostics if d.is_error]
-    from kamrules.source import SourceFile
+    from kamrules.diagnostics.source import SourceFile
     _, diags = check(plan, SourceFile(path, text))
     return [d.code for d in diags if d.is_error]
 
@@ -325,7 +325,7 @@ def test_every_acceptance_case_has_a_cookbook_page_with_its_plan_and_a_run():
 
 
 def test_every_command_has_a_section_in_the_cli_page():
-    from kamrules.commands import COMMANDS
+    from kamrules.cli import COMMANDS
     page = (DOCS / "cli.md").read_text(encoding="utf-8")
     for name in COMMANDS:
         assert f"\n## {name}\n" in page, f"docs/cli.md has no section for `kamrules {name}`"

@@ -17,10 +17,11 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 from hypothesis.extra.lark import from_lark
 
 from conftest import PLANS, run_cli
-from kamrules import ast, fmt
-from kamrules.diagnostics import KamError
-from kamrules.fmt import FmtError, canonical_order, format_text
-from kamrules.parser import grammar_text, parse
+from kamrules.syntax import ast
+from kamrules.syntax import fmt
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.syntax.fmt import FmtError, canonical_order, format_text
+from kamrules.syntax.parser import grammar_text, parse
 
 HERE = Path(__file__).resolve().parent / "fmt"
 PLAN_FILES = sorted(PLANS.glob("*.kam"))
@@ -257,7 +258,7 @@ def test_pre_commit_hooks_run_on_plans(tmp_path):
     assert set(hooks) == {"kamrules-check", "kamrules-fmt"}
     for hook in hooks.values():
         assert re.search(hook["files"], "plans/abtasty-kam.kam")
-        assert not re.search(hook["files"], "kamrules/fmt.py")
+        assert not re.search(hook["files"], "kamrules/syntax/fmt.py")
     f = tmp_path / "p.kam"
     f.write_text(MESSY)
     # pre-commit calls `entry` with the staged file names

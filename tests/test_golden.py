@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kamrules.cli import main
+from kamrules.cli.main import main
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 CASES = sorted(p.stem for p in GOLDEN.glob("*.kam"))

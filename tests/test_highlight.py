@@ -11,8 +11,8 @@ from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Oper
                             Whitespace)
 
 from conftest import PLANS
-from kamrules.checker_calls import BUILTINS as CHECKER_BUILTINS
-from kamrules.highlight import BUILTINS, KamLexer
+from kamrules.check.calls import BUILTINS as CHECKER_BUILTINS
+from kamrules.syntax.highlight import BUILTINS, KamLexer
 
 PLAN_FILES = sorted(PLANS.glob("*.kam"))
 

@@ -12,13 +12,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import run_cli
-from kamrules.checker import check
-from kamrules.config import Config, load_config
-from kamrules.data import load_data
-from kamrules.diagnostics import CODES, KamError, Severity
-from kamrules.lint import filter_findings, lint, lint_data, noqa_codes
-from kamrules.parser import parse
-from kamrules.source import SourceFile
+from kamrules.check.checker import check
+from kamrules.cli.config import Config, load_config
+from kamrules.data.strict import load_data
+from kamrules.diagnostics.diagnostic import CODES, KamError, Severity
+from kamrules.check.lint import filter_findings, lint, lint_data, noqa_codes
+from kamrules.syntax.parser import parse
+from kamrules.diagnostics.source import SourceFile
 
 HEADER = """plan "T"
 currency EUR
@@ -279,7 +279,7 @@ def test_filter_keeps_errors_and_applies_noqa_select_ignore():
     assert filter_findings(diags, plan.source, ignore=("KR5",)) == []
     assert filter_findings(diags, plan.source, select=("KR501",)) == []
     assert len(filter_findings(diags, plan.source, select=("KR503",))) == 2
-    from kamrules.diagnostics import Diagnostic
+    from kamrules.diagnostics.diagnostic import Diagnostic
     err = Diagnostic("KR101", "x", plan.definitions["a"].span)
     assert filter_findings([err], plan.source, select=("KR999",), ignore=("KR1",)) == [err]
 

@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import EXAMPLES, PLANS, ROOT, run_cli_process
-from kamrules.checker import check
-from kamrules.data import load_data
-from kamrules.diagnostics import KamError
-from kamrules.engine import plan_periods
-from kamrules.engine.parallel import evaluate_payees, needs_all_payees, slices
-from kamrules.parser import parse_file
-from kamrules.progress import Progress
+from kamrules.check.checker import check
+from kamrules.data.strict import load_data
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.backends.interp import plan_periods
+from kamrules.run.parallel import evaluate_payees, needs_all_payees, slices
+from kamrules.syntax.parser import parse_file
+from kamrules.run.progress import Progress
 from kamrules.report.payouts import to_csv
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -171,7 +171,7 @@ def test_progress_is_silent_off_a_terminal_or_when_quiet():
 
 # ------------------------------------------------------------------ the group-by of select.py
 def _json(checked, tables, periods, trace):
-    from kamrules.engine import evaluate
+    from kamrules.backends.interp import evaluate
     from kamrules.report.payouts import to_json
     return to_json(evaluate(checked, tables, periods, trace=trace), with_trace=trace)
 
@@ -182,7 +182,7 @@ def _json(checked, tables, periods, trace):
     (ROOT / "bench" / "abtasty-monthly.kam", None),
 ])
 def test_group_by_gives_the_row_by_row_payouts_and_traces(plan, folder, generated, monkeypatch):
-    from kamrules.engine import select
+    from kamrules.backends.interp import select
     folder = folder or generated
     hits = []
     real = select.grouped_rows
@@ -204,7 +204,7 @@ def test_an_error_while_grouping_is_raised_as_row_by_row(generated, tmp_path, mo
     """Two overlapping `kam` assignments of one account: the same KR405, naming the same
     payee and period, with or without the group-by."""
     import shutil
-    from kamrules.engine import evaluate, select
+    from kamrules.backends.interp import evaluate, select
     folder = tmp_path / "overlap"
     shutil.copytree(generated, folder)
     with open(folder / "assignments.csv", "a") as fh:

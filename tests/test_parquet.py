@@ -12,7 +12,7 @@ import pytest
 pl = pytest.importorskip("polars")
 
 from conftest import EXAMPLES, PLANS, serial_runs  # noqa: E402
-from kamrules.cli import main  # noqa: E402
+from kamrules.cli.main import main  # noqa: E402
 
 CASE = EXAMPLES / "01-abtasty-nrr-upsell"
 

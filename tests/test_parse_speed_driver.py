@@ -15,8 +15,8 @@ import sys
 import attrs
 import pytest
 
-from kamrules.diagnostics import KamError
-from kamrules.parser import _driver, _fast_parse, _reference_parse, parse
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.syntax.parser import _driver, _fast_parse, _reference_parse, parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
@@ -98,8 +98,8 @@ def test_too_deep_is_left_to_the_reference_path():
 
 def test_limits_prefilter_never_skips_a_problem():
     """`_surely_within_limits` says True only where limits.plan_text_problem finds nothing."""
-    from kamrules import limits
-    from kamrules.parser import _surely_within_limits
+    from kamrules.core import limits
+    from kamrules.syntax.parser import _surely_within_limits
     rng = random.Random(9)
     alphabet = ["(", ")", "[", "]", '"', "#", "\n", "a", " ", "\\"]
     for _ in range(3000):

@@ -9,7 +9,7 @@ from decimal import Decimal
 from hypothesis import given, settings, strategies as st
 
 from conftest import PLANS, ROOT, run_cli
-from kamrules.plantest import Expected, cases_of, compare
+from kamrules.run.plantest import Expected, cases_of, compare
 
 ACCEPTANCE_PLANS = ["abtasty-kam", "charter-split", "clawback-cash", "emotion-ai-challenge",
                     "equipment-colour-grid", "kam-capped", "kam-uncapped", "media-advance",
@@ -36,7 +36,7 @@ def test_every_plan_in_plans_carries_at_least_two_cases():
     for plan in sorted(PLANS.glob("*.kam")):
         assert len(cases_of(str(plan))) >= 2, (
             f"{plan.name}: add at least two case folders under plans/tests/{plan.stem}/ "
-            "(inputs + expected.csv computed by hand; see kamrules/plantest.py)")
+            "(inputs + expected.csv computed by hand; see kamrules/run/plantest.py)")
 
 
 def test_each_case_plan_has_the_acceptance_case_and_a_hand_made_one():

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import EXAMPLES, PLANS, ROOT
 from kamrules import evaluate, load_data, load_plan, plan_periods
-from kamrules.engine.evaluator import allocate
-from kamrules.money import CONTEXT, Money
+from kamrules.core.numeric import allocate
+from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report.payouts import to_csv
 
 SETTINGS = dict(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

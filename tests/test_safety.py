@@ -13,11 +13,11 @@ import shutil
 import pytest
 
 from conftest import EXAMPLES, PLANS, run_cli, run_cli_process
-from kamrules import limits
-from kamrules.cli import main
-from kamrules.data import load_table
-from kamrules.diagnostics import CODES, KamError
-from kamrules.parser import parse
+from kamrules.core import limits
+from kamrules.cli.main import main
+from kamrules.data.strict import load_table
+from kamrules.diagnostics.diagnostic import CODES, KamError
+from kamrules.syntax.parser import parse
 from kamrules.report.payouts import safe_cell
 
 HEAD = """plan "Limits"
@@ -189,7 +189,7 @@ def test_output_does_not_depend_on_hash_seed():
 
 
 def test_json_records_version_and_hashes():
-    from kamrules import __version__
+    from kamrules.version import __version__
     res = run_cli("run", PLANS / "abtasty-kam.kam", "--data", CASE, "--format", "json")
     assert res.returncode == 0, res.stderr
     doc = json.loads(res.stdout)

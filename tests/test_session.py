@@ -1,4 +1,4 @@
-"""One semantics across commands (kamrules/session.py): for every plan in plans/ on its example
+"""One semantics across commands (kamrules/run/session.py): for every plan in plans/ on its example
 data and on both engines, `team`, `simulate`, `diff`, `explain`, `statement` and `test` print
 the amounts `run` prints; every data command takes `--engine`; team_total() is linear."""
 from __future__ import annotations
@@ -13,10 +13,10 @@ import pytest
 
 from conftest import EXAMPLES, PLANS
 from kamrules import load_data, load_plan
-from kamrules.cli import main
-from kamrules.engine.evaluator import Evaluator
-from kamrules.engine.run import plan_periods
-from kamrules.session import Session
+from kamrules.cli.main import main
+from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.backends.interp.run import plan_periods
+from kamrules.run.session import Session
 
 from test_acceptance import CASES
 
@@ -129,7 +129,7 @@ def test_test_command_takes_the_engine(capsys, engine):
 
 @pytest.mark.parametrize("command", ["run", "explain", "statement", "team", "simulate", "diff", "test"])
 def test_every_data_command_takes_engine(capsys, command):
-    from kamrules.cli import build_parser
+    from kamrules.cli.main import build_parser
     argv = {"run": ["run", "p.kam", "--data", "d"], "explain": ["explain", "p.kam", "--data", "d", "--payee", "x"],
             "statement": ["statement", "p.kam", "--data", "d"], "team": ["team", "p.kam", "--data", "d"],
             "simulate": ["simulate", "p.kam", "--data", "d"], "diff": ["diff", "a.kam", "b.kam", "--data", "d"],
@@ -147,7 +147,7 @@ def test_session_runs_columnar_when_it_can():
 
 
 def test_diff_loads_the_data_once(monkeypatch):
-    import kamrules.session as session
+    import kamrules.run.session as session
     calls = []
     real = session.load_data
     monkeypatch.setattr(session, "load_data", lambda *a: calls.append(a) or real(*a))
@@ -205,7 +205,7 @@ def test_team_total_is_linear_in_payees(tmp_path):
 
 
 def test_explain_reads_only_the_rows_the_payee_reaches():
-    from kamrules.session import reachable_lines
+    from kamrules.run.session import reachable_lines
     s = Session(str(PLANS / "abtasty-kam.kam"), str(DATA["abtasty-kam.kam"]))
     frames = s.frames()
     payee = frames["people"]["payee_id"][0]

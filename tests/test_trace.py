@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from kamrules import load_data, load_plan, evaluate, plan_periods
-from kamrules.money import Money
+from kamrules.core.numeric import Money
 
 from conftest import EXAMPLES, PLANS, run_cli
 

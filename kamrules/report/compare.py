@@ -13,10 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import attrs
 
-from ..calendar import KINDS
-from ..money import CONTEXT, format_amount
-from ..textsafe import for_markdown, for_terminal, json_safe, md_code
-from .payouts import COLUMNS, CsvWriter, safe_cell
+from kamrules.core.calendar import KINDS
+from kamrules.core.numeric import CONTEXT, format_amount
+from kamrules.diagnostics.textsafe import for_markdown, for_terminal, json_safe, md_code
+from kamrules.report.payouts import COLUMNS, CsvWriter, safe_cell
 
 ZERO = Decimal("0.00")
 

@@ -4,9 +4,9 @@ Every line goes through textsafe.for_terminal: ids, text values and plan lines f
 data or the plan show their control characters escaped."""
 from __future__ import annotations
 
-from ..trace import Payout, TraceNode, exact_value, reading_value
-from ..money import format_amount
-from ..textsafe import for_terminal
+from kamrules.trace.tree import Payout, TraceNode, exact_value, reading_value
+from kamrules.core.numeric import format_amount
+from kamrules.diagnostics.textsafe import for_terminal
 
 SHOWN_DIGITS = 20  # of an exact value quoted beside its rounded reading
 

@@ -18,10 +18,10 @@ from xml.sax.saxutils import escape, quoteattr
 
 import attrs
 
-from .. import __version__
-from ..diagnostics import CODES, Diagnostic, render_text
-from ..source import SourceFile
-from ..textsafe import for_terminal, json_safe
+from kamrules.version import __version__
+from kamrules.diagnostics.diagnostic import CODES, Diagnostic, render_text
+from kamrules.diagnostics.source import SourceFile
+from kamrules.diagnostics.textsafe import for_terminal, json_safe
 
 FORMATS = ("text", "json", "github", "junit", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

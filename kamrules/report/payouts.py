@@ -21,11 +21,11 @@ import json
 import os
 from decimal import Decimal
 
-from ..diagnostics import Diagnostic, KamError
-from ..money import format_amount
-from ..sources import NotRegular, open_regular
-from ..textsafe import for_terminal, json_safe
-from ..trace import Payout
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.core.numeric import format_amount
+from kamrules.files.inputs import NotRegular, open_regular
+from kamrules.diagnostics.textsafe import for_terminal, json_safe
+from kamrules.trace.tree import Payout
 
 COLUMNS = ("payee_id", "period", "component", "amount", "currency")
 

@@ -21,15 +21,18 @@ from decimal import Decimal
 
 import attrs
 
-from .. import __version__, ast
-from ..engine.evaluator import Evaluator, Problem
-from ..money import CONTEXT, Money
-from ..tables import describe
-from ..trace import Payout, TraceNode, show_value
-from ..types import TYPE_NAMES
-from . import words
-from ..textsafe import for_html, for_terminal
-from .payouts import run_meta
+from kamrules.version import __version__
+
+from kamrules.syntax import ast
+from kamrules.backends.interp.arith import Problem
+from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.core.numeric import CONTEXT, Money
+from kamrules.check.tables import describe
+from kamrules.trace.tree import Payout, TraceNode, show_value
+from kamrules.core.types import TYPE_NAMES
+from kamrules.report import words
+from kamrules.diagnostics.textsafe import for_html, for_terminal
+from kamrules.report.payouts import run_meta
 
 MAX_ROWS = 25
 SAMPLES = 80
@@ -402,7 +405,7 @@ def _curve(plan, tables, payee, period, payout, owner, node, d) -> CurveView | N
     arg_node = call.args[i]
     arg_name = words.span_text(plan.source, arg_node.span) or d.node.params[i][0]
     svg_title = f"{d.name}: {arg_name} against {d.name}"
-    from .svg import curve_svg
+    from kamrules.report.svg import curve_svg
     svg = curve_svg(points, (x, y), xfmt, yfmt, svg_title, thresholds)
     view = CurveView(d.name, arg_name, node.branch or "", xfmt(x), yfmt(y), svg)
     # next tier: the first threshold above x where another row takes over
@@ -490,7 +493,7 @@ def _code_html(lines: list) -> str:
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
 
-    from ..highlight import KamLexer
+    from kamrules.syntax.highlight import KamLexer
     if not lines:
         return ""
     code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(), HtmlFormatter(noclasses=True, nowrap=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
-from ..textsafe import for_html
+from kamrules.diagnostics.textsafe import for_html
 
 W, H = Decimal(320), Decimal(180)
 LEFT, RIGHT, TOP, BOTTOM = Decimal(46), Decimal(18), Decimal(12), Decimal(30)

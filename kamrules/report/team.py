@@ -13,11 +13,11 @@ from decimal import Decimal
 
 import attrs
 
-from .. import ast
-from ..money import Money
-from ..textsafe import for_html, for_markdown, for_terminal
-from . import words
-from .svg import histogram_svg
+from kamrules.syntax import ast
+from kamrules.core.numeric import Money
+from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
+from kamrules.report import words
+from kamrules.report.svg import histogram_svg
 
 
 @attrs.define

@@ -10,9 +10,9 @@ import re
 import attrs
 from decimal import Decimal
 
-from ..money import Money, format_amount
-from ..textsafe import for_markdown, for_terminal, md_code, md_inline
-from ..trace import TraceNode, show_value
+from kamrules.core.numeric import Money, format_amount
+from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
+from kamrules.trace.tree import TraceNode, show_value
 
 
 def amount(value: Decimal) -> str:

@@ -1,4 +1,4 @@
-"""What a plan may read (kamrules/sources.py), through the command line: only files inside
+"""What a plan may read (kamrules/files/inputs.py), through the command line: only files inside
 the `--data` folder, only regular files, never blocking; nothing of a file outside the folder
 ever printed. And a plan file with a UTF-8 BOM reads like one without.
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 import test_data_errors as data_errors  # its plan and data (tests/ is on the path)
-from kamrules import sources
-from kamrules.cli import main
+from kamrules.files import inputs
+from kamrules.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MARKER = "MARKER_c0ffee_secret"
@@ -114,13 +114,13 @@ def test_a_nul_byte_in_the_name_is_refused(tmp_path, capsys):
 
 
 def test_name_problem_unit():
-    assert sources.name_problem("deals.csv") is None
-    assert sources.name_problem("crm/2025/deals.csv") is None
-    assert sources.name_problem("a/../b.csv") is None
-    assert "absolute" in sources.name_problem("/x.csv")
-    assert "`..`" in sources.name_problem("a/../../x.csv")
-    assert "backslash" in sources.name_problem("a\\b.csv")
-    assert "U+001B" in sources.name_problem("a\x1b[2Jb.csv")
+    assert inputs.name_problem("deals.csv") is None
+    assert inputs.name_problem("crm/2025/deals.csv") is None
+    assert inputs.name_problem("a/../b.csv") is None
+    assert "absolute" in inputs.name_problem("/x.csv")
+    assert "`..`" in inputs.name_problem("a/../../x.csv")
+    assert "backslash" in inputs.name_problem("a\\b.csv")
+    assert "U+001B" in inputs.name_problem("a\x1b[2Jb.csv")
 
 
 # ------------------------------------------------------------------ links: KR411
@@ -248,9 +248,9 @@ def test_the_fifo_swapped_in_after_the_stat_is_refused_by_fstat(tmp_path, monkey
     """stat says regular, the open finds a FIFO: open with O_NONBLOCK, fstat refuses it."""
     os.mkfifo(tmp_path / "deals.csv")
     regular = os.stat(__file__)
-    monkeypatch.setattr(sources.os, "lstat", lambda p: regular)
-    with pytest.raises(sources.NotRegular) as err:
-        _in_thread(lambda: sources.open_regular(str(tmp_path / "deals.csv"), follow=False))
+    monkeypatch.setattr(inputs.os, "lstat", lambda p: regular)
+    with pytest.raises(inputs.NotRegular) as err:
+        _in_thread(lambda: inputs.open_regular(str(tmp_path / "deals.csv"), follow=False))
     assert stat.S_ISFIFO(err.value.mode)
 
 
@@ -270,8 +270,8 @@ def test_a_device_is_refused(tmp_path, capsys):
     rc = _in_thread(lambda: main(["check", str(plan), "--data", str(data)]))
     assert rc == 1 and "KR411" in capsys.readouterr().err
     assert stat.S_ISCHR(os.stat("/dev/zero").st_mode)  # only read, never replaced
-    with pytest.raises(sources.NotRegular) as err:
-        sources.open_regular("/dev/zero")
+    with pytest.raises(inputs.NotRegular) as err:
+        inputs.open_regular("/dev/zero")
     assert "character device" in str(err.value)
 
 
@@ -350,7 +350,7 @@ def test_parquet_inputs_follow_the_same_rules(tmp_path, capsys, engine):
 
 
 def test_a_missing_or_unreadable_plan_is_said_in_words_never_errno(tmp_path, capsys):
-    from kamrules.cli import main
+    from kamrules.cli.main import main
     (tmp_path / "plan.kam").write_text('plan "P"\n', encoding="utf-8")
     (tmp_path / "latin1.kam").write_bytes(b'plan "\xe9"\n')
     cases = {"plann.kam": ("plan file", "does not exist", "did you mean `plan.kam`?"),

@@ -13,8 +13,14 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from kamrules import ast, limits, tables, types as T
-from kamrules.cli import main
+from kamrules.syntax import ast
+
+from kamrules.core import limits
+
+from kamrules.check import tables
+
+from kamrules.core import types as T
+from kamrules.cli.main import main
 
 HEAD = """plan "T"
 currency EUR

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kamrules.checker import check
-from kamrules.cli import main
-from kamrules.diagnostics import KamError
-from kamrules.fmt import canonical_order, format_text
-from kamrules.lint import lint
-from kamrules.parser import parse
-from kamrules.source import SourceFile
+from kamrules.check.checker import check
+from kamrules.cli.main import main
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.syntax.fmt import canonical_order, format_text
+from kamrules.check.lint import lint
+from kamrules.syntax.parser import parse
+from kamrules.diagnostics.source import SourceFile
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PLANS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "plans").glob("*.kam"))}

@@ -4,7 +4,7 @@
   inside and beyond the exact range, a second BOM, targets at the attainment threshold) run
   through the CLI on both engines: the same CSV, or the same refusal (same stderr);
 - padding: the same payouts with and without padded cells, on both engines;
-- the numeric model (kamrules/money.py) on a table of edge values computed by hand.
+- the numeric model (kamrules/core/numeric.py) on a table of edge values computed by hand.
 """
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from kamrules.cli import main
-from kamrules.money import Imprecise, approximate, compute, quantize, snap
+from kamrules.cli.main import main
+from kamrules.core.numeric import Imprecise, approximate, compute, quantize, snap
 
 ROOT = Path(__file__).resolve().parents[2]
 PLANS, EXAMPLES = ROOT / "plans", ROOT / "examples"

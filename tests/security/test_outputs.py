@@ -1,4 +1,4 @@
-"""Outputs (issue 13, security 2): every path kamrules writes goes through kamrules/output.py.
+"""Outputs (issue 13, security 2): every path kamrules writes goes through kamrules/files/outputs.py.
 
 A regular file or a new path is replaced atomically (no temporary file left, the mode kept);
 a FIFO or a character device is streamed to and stays what it is; a symbolic link, a folder,
@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from kamrules import output
-from kamrules.cli import main
-from kamrules.diagnostics import KamError
+from kamrules.files import outputs
+from kamrules.cli.main import main
+from kamrules.diagnostics.diagnostic import KamError
 # the small plan of the data-error tests: two payees, rate x deals closed in the period
 from test_data_errors import GOOD_DEALS as DEALS, PEOPLE, PLAN
 
@@ -61,7 +61,7 @@ def snapshot(folder: Path) -> dict:
 
 
 def no_temp_files(folder: Path):
-    return not [p for p in folder.rglob("*") if p.name.startswith(output.TEMP_PREFIX)]
+    return not [p for p in folder.rglob("*") if p.name.startswith(outputs.TEMP_PREFIX)]
 
 
 # ---------------------------------------------------------------- regular files
@@ -227,7 +227,7 @@ def test_a_fifo_with_a_reader_is_streamed_and_stays_a_fifo(work, capsys):
 
 
 def test_a_fifo_without_reader_is_a_diagnostic_not_a_hang(work, capsys, monkeypatch):
-    monkeypatch.setattr(output, "FIFO_READER_WAIT", 0.2)
+    monkeypatch.setattr(outputs, "FIFO_READER_WAIT", 0.2)
     fifo = work / "pipe"
     os.mkfifo(fifo)
     result = []
@@ -250,12 +250,12 @@ def test_dev_full_is_streamed_and_fails_with_a_diagnostic(work, capsys):
 
 def test_devices_and_stdout_names_are_streams_classified_without_writing():
     null = os.lstat("/dev/null")
-    assert output.classify("/dev/null").kind == "stream" and not output.classify("/dev/null").fifo
+    assert outputs.classify("/dev/null").kind == "stream" and not outputs.classify("/dev/null").fifo
     assert os.lstat("/dev/null").st_mode == null.st_mode and stat.S_ISCHR(null.st_mode)
     for name in ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"):
-        t = output.classify(name)
+        t = outputs.classify(name)
         assert (t.kind, t.fd) == ("fd", 1), name
-    assert output.classify("/dev/stderr").fd == 2
+    assert outputs.classify("/dev/stderr").fd == 2
 
 
 def test_a_socket_is_refused(tmp_path):
@@ -264,7 +264,7 @@ def test_a_socket_is_refused(tmp_path):
     try:
         s.bind(path)
         with pytest.raises(KamError) as err:
-            output.classify(path)
+            outputs.classify(path)
         assert err.value.diagnostics[0].code == "KR706"
     finally:
         s.close()
@@ -330,7 +330,7 @@ def test_trace_dir_is_written_whole_and_may_be_written_again(work, capsys):
     pytest.importorskip("polars")
     for _ in range(2):
         rc, out, _ = run(work, capsys, "--trace-dir", work / "t", "-o", work / "out.csv")
-        assert rc == 0 and sorted(p.name for p in (work / "t").iterdir()) == sorted(output.TRACE_FILES)
+        assert rc == 0 and sorted(p.name for p in (work / "t").iterdir()) == sorted(outputs.TRACE_FILES)
     assert (work / "out.csv").read_text() == EXPECTED and no_temp_files(work)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import test_data_errors as data_errors  # its plan and data (tests/ is on the path)
-from kamrules.cli import main
+from kamrules.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 MARKER = "MARKER_redteam_secret"

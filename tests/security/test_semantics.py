@@ -1,7 +1,7 @@
 """Issue 13, no silent wrong number: pools with one total (KR416), the periods a run
 computes (every period a row can pay in, KR417 when that cannot be told, repeated
 --period, KR721), --payee that names nobody, and `explain` showing what each aggregation
-computed (--exact for every digit). In-process through kamrules.cli.main."""
+computed (--exact for every digit). In-process through kamrules.cli.main.main."""
 from __future__ import annotations
 
 import csv
@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import pytest
 
-from kamrules.cli import main
+from kamrules.cli.main import main
 
 ENGINES = (["--engine", "interpreter"], [])  # the reference, and the default (columnar first)
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import EXAMPLES, PLANS
-from kamrules.cli import main
-from kamrules.textsafe import UNSAFE, for_html, for_markdown, for_terminal, json_safe, md_code, md_inline
+from kamrules.cli.main import main
+from kamrules.diagnostics.textsafe import UNSAFE, for_html, for_markdown, for_terminal, json_safe, md_code, md_inline
 
 EVIL = "kam-1\x1b[2K\rFORGED\x07\x9b\u202e|<script>"
 SHOWN = r"kam-1\x1b[2K\rFORGED\x07\x9b\u202e|<script>"  # what a terminal shows instead

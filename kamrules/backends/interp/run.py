@@ -1,0 +1,301 @@
+"""The run: which periods to compute, then every payee x period x component, in order.
+
+Periods come from `--period` (repeatable) or from the data: every period of the plan's
+calendar that a row reaches through a filter placing rows in periods (discovery.py), from
+the first to the last. Earlier periods are computed as needed for `paid(...)`, but only the
+asked periods are returned.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+from kamrules.core.calendar import Period, parse_period, period_of, periods_between
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
+from kamrules.check.plan import CheckedPlan
+from kamrules.core.limits import period_range_problem
+from kamrules.core.numeric import Money
+from kamrules.trace.tree import Payout, TraceNode
+from kamrules.backends.interp.arith import Problem, fail
+from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.core.calendar import period_attr
+from kamrules.backends.interp.integrity import check_integrity
+
+
+def plan_periods(plan: CheckedPlan, tables: dict | None, period=None, values=None) -> list[Period]:
+    """The periods to report: payment periods when the plan pays less often than it computes.
+
+    period: None (every period the data reaches), a label or a list of labels (--period,
+    repeatable); values(table, column): the distinct values of a column (default: read from
+    `tables`), so the columnar engine can feed its frames' values.
+    """
+    if values is None:
+        values = _row_values(tables)
+    calc = _calc_periods(plan, values, period)
+    if plan.payment_kind and plan.payment_kind != plan.period_kind:
+        return sorted({p.containing(plan.payment_kind) for p in calc})
+    return calc
+
+
+def _row_values(tables):
+    def values(table, column):
+        return {r.values[column] for r in tables[table].rows} - {None}
+    return values
+
+
+def _calc_periods(plan: CheckedPlan, values, period) -> list[Period]:
+    if period is None or period == []:
+        return data_periods(plan, values)
+    labels = [period] if isinstance(period, str) else list(dict.fromkeys(period))
+    kind, fiscal = plan.payment_kind or plan.period_kind, plan.fiscal_start
+    asked = {}
+    for label in labels:
+        try:
+            p = parse_period(label, fiscal)
+        except ValueError as err:
+            raise KamError([Diagnostic("KR002", f"--period: {err}",
+                                       hint="e.g. --period 2025-Q1 for a quarterly plan")]) from None
+        beyond = period_range_problem(p)
+        if beyond:
+            raise KamError([Diagnostic("KR002", f"--period {label} {beyond}",
+                                       hint="e.g. --period 2025-Q1 for a quarterly plan")])
+        order = ("month", "quarter", "year")
+        if order.index(p.kind) < order.index(kind):
+            raise KamError([Diagnostic("KR002", f"--period {label} is a {p.kind} but the plan "
+                                       f"computes by {kind}", hint=f"give a {kind} or a longer period")])
+        asked[label] = p.subperiods(kind)
+    _check_in_data(plan, values, asked)
+    return sorted({p for parts in asked.values() for p in parts})
+
+
+def _check_in_data(plan, values, asked: dict):
+    """KR721: a --period with nothing of the data in it (when the data's periods are known)."""
+    try:
+        known = data_periods(plan, values)
+    except KamError:
+        return  # the data does not tell its periods: --period is the only way to give them
+    if plan.payment_kind and plan.payment_kind != plan.period_kind:
+        known = sorted({p.containing(plan.payment_kind) for p in known})
+    have = set(known)
+    for label, parts in asked.items():
+        if not have.intersection(parts):
+            labels = [p.label for p in known]
+            span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
+            raise KamError([Diagnostic(
+                "KR721", f"--period {label}: no row of the data falls in it (the data covers {span})",
+                hint=did_you_mean(label, labels) or f"give a period from {span}")])
+
+
+def data_periods(plan: CheckedPlan, values) -> list[Period]:
+    """Every calculation period the data's rows reach through the plan's placements, from
+    the first to the last (engine side of discovery.py).
+
+    A row reaches the periods p whose period expression holds it (close_date in
+    period.year_to_date: from its quarter to the end of its year). Reaches are cut to the
+    data's own time, from the period of its earliest date to the period of its latest (the
+    dates of the placing columns; the period values when no date column places rows), and
+    k periods past it when the expression looks back k times with `.previous` (`close_date
+    in period.previous.year` in a quarterly plan: the next year's first quarter pays the
+    data's last year too), except a reach lying wholly outside it, which keeps its period
+    nearest to the data (`close_date in period.previous`: the data's last period pays in
+    the next one); a
+    comparison open on one side (`close_date <= period.end`) runs to the data's bound.
+    """
+    unknown = [p for p in plan.discovery if p.how == "unknown"]
+    if unknown:
+        where = f" (line {unknown[0].span.line})" if unknown[0].span is not None else ""
+        raise KamError([Diagnostic(
+            "KR417", "cannot tell which periods to compute: pass --period; a filter" + where +
+            " places rows in periods in a way kamrules cannot follow", unknown[0].span,
+            hint="pass --period (repeatable: --period 2025-Q1 --period 2025-Q2), or place the rows "
+                 "with `date_column in period` (or period.year_to_date, period.previous, ...) or a "
+                 "comparison of the date column with period.start / period.end")])
+    kind, fiscal = plan.period_kind, plan.fiscal_start
+    reaches, dates, spans = [], [], []
+    for pl in plan.discovery:
+        for rep in _representatives(values(pl.table, pl.column), pl, kind, fiscal):
+            r = _reach(rep, pl, kind, fiscal)
+            if r is not None:
+                reaches.append((*r, pl.chain.count("previous")))
+                if isinstance(rep, Period):
+                    spans += [period_of(rep.start, kind, fiscal), period_of(rep.end, kind, fiscal)]
+                else:
+                    dates.append(period_of(rep, kind, fiscal))
+    if not reaches:
+        raise KamError([Diagnostic(
+            "KR405", "the data places no row in any period, so there is nothing to compute",
+            hint="pass --period (e.g. --period 2025-Q1), or filter rows with `date_column in period`")])
+    bounds = dates or spans  # the data's own time: its dates, else its period values
+    first, last = min(bounds), max(bounds)
+    lows, highs = [], []
+    for lo, hi, back in reaches:
+        lo, hi = lo or first, hi or last
+        end = _after(last, back)  # a filter looking back k periods pays k periods later
+        if hi < first:  # wholly before the data's first period: its last period only
+            lo = hi
+        elif lo > end:  # wholly after the data (period.previous): its first period only
+            hi = lo
+        else:
+            lo, hi = max(lo, first), min(hi, end)
+        lows.append(lo)
+        highs.append(hi)
+    return periods_between(min(lows), max(highs))
+
+
+def _representatives(vals, pl, kind, fiscal):
+    """One value per class that reaches the same periods: a date stands for its calculation
+    period (every chain is made of whole periods), except `== period.start/.end`, which only
+    a date on a period bound can meet."""
+    if pl.how == "period":
+        return {v for v in vals if isinstance(v, Period)}
+    out = set()
+    for d in vals:
+        if not isinstance(d, dt.date):
+            continue
+        base = period_of(d, kind, fiscal)
+        if pl.op == "==":
+            if d in (base.start, base.end):
+                out.add(d)
+        else:
+            out.add(base.start)
+    return out
+
+
+def _reach(v, pl, kind, fiscal):
+    """(first, last) calculation periods p where the row's value v meets the placement
+    (None: open on that side), or None when it meets none."""
+    seed_lo = period_of(v.start if isinstance(v, Period) else v, kind, fiscal)
+    seed_hi = period_of(v.end, kind, fiscal) if isinstance(v, Period) else seed_lo
+    n = 13 * max(1, len(pl.chain)) + 2
+    window, edge_lo, edge_hi = [seed_lo], False, False
+    for _ in range(n):
+        try:
+            window.insert(0, _before(window[0]))
+        except (ValueError, OverflowError):
+            edge_lo = True
+            break
+    p = seed_lo
+    while p < seed_hi:
+        p = p.next()
+        window.append(p)
+    for _ in range(n):
+        try:
+            window.append(window[-1].next())
+        except (ValueError, OverflowError):
+            edge_hi = True
+            break
+    hits = [k for k, p in enumerate(window) if _meets(v, pl, p)]
+    if not hits:
+        return None
+    lo = None if hits[0] == 0 and not edge_lo else window[hits[0]]
+    hi = None if hits[-1] == len(window) - 1 and not edge_hi else window[hits[-1]]
+    return lo, hi
+
+
+def _after(p: Period, k: int) -> Period:
+    """The period k periods after p (p itself past the calendar's end)."""
+    for _ in range(k):
+        try:
+            p = p.next()
+        except (ValueError, OverflowError):
+            break
+    return p
+
+
+def _before(p: Period) -> Period:
+    return period_of(p.start - dt.timedelta(days=1), p.kind, p.fiscal_start)
+
+
+def _meets(v, pl, p: Period) -> bool:
+    try:
+        x = p
+        for name in pl.chain:
+            x = period_attr(x, name)
+    except (ValueError, OverflowError):
+        return False
+    op = pl.op
+    if op == "in":
+        return x.contains(v) if isinstance(v, Period) else x.contains_date(v)
+    if op == "==":
+        return v == x
+    return {"<": v < x, "<=": v <= x, ">": v > x, ">=": v >= x}[op]
+
+
+def select_payees(wanted, known, where: str) -> set | None:
+    """The payee ids asked with --payee (None: all), each checked against the payees of the
+    data (`known`, read from `where`): an id that names no payee is an error with the
+    nearest id (KR405), before anything is computed or printed."""
+    if not wanted:
+        return None
+    known = sorted(set(known))
+    have = set(known)
+    for pid in wanted:
+        if pid not in have:
+            hint = did_you_mean(pid, known) or ("payees: " + ", ".join(known[:10]) if known else
+                                                 f"{where} has no payee")
+            raise KamError([Diagnostic("KR405", f"--payee {pid!r}: no payee {pid!r} in {where}",
+                                       hint=hint)])
+    return set(wanted)
+
+
+def evaluate(plan: CheckedPlan, tables: dict, periods: list[Period], trace: bool = True,
+             payee_ids: set | None = None, on_payee=None, integrity: bool = True) -> list[Payout]:
+    """Payouts for every payee and period (components in plan order, no totals);
+    on_payee(), if given, is called after each payee (progress); integrity=False: the
+    references were checked on the whole data already (tables cut to one payee's rows)."""
+    with decimal.localcontext(decimal.Context()) as ctx_dec:
+        from kamrules.core.numeric import CONTEXT
+        ctx_dec.prec, ctx_dec.rounding = CONTEXT.prec, CONTEXT.rounding
+        ctx_dec.Emin, ctx_dec.Emax = CONTEXT.Emin, CONTEXT.Emax
+        ctx_dec.traps = dict(CONTEXT.traps)
+        ctx_dec.flags = {k: False for k in CONTEXT.flags}
+        if integrity:
+            check_integrity(plan, tables)
+        ev = Evaluator(plan, tables, trace)
+        out = []
+        payees = sorted(ev.payees, key=lambda r: r.id)
+        for payee in payees:
+            if payee_ids is not None and payee.id not in payee_ids:
+                continue
+            for period in periods:
+                c = None
+                try:
+                    per_component: dict = {}
+                    for calc in period.subperiods(plan.period_kind):
+                        c = ev.context(payee, calc)
+                        if not ev.is_eligible(c):
+                            continue
+                        for name in plan.components:
+                            value = ev.component(c, name)
+                            if value is not None:
+                                node = c.memo[("component", name)][1]
+                                per_component.setdefault(name, []).append((calc, value, node))
+                    for name in plan.components:
+                        parts = per_component.get(name)
+                        if parts:
+                            out.append(_payout(payee.id, period, name, parts, trace))
+                except Problem as p:
+                    fail(p, c)
+                except RecursionError:
+                    raise KamError([Diagnostic("KR102", f"evaluation nests too deeply for payee "
+                                               f"{payee.id} in {period}",
+                                               hint="a paid(...) chain reaches too far back; "
+                                                    "compute fewer periods with --period")]) from None
+            if on_payee is not None:
+                on_payee()
+        return out
+
+
+def _payout(payee_id, period, name, parts, trace) -> Payout:
+    """One payout row; several calculation periods paid together are added up (and traced)."""
+    if len(parts) == 1:
+        calc, value, node = parts[0]
+        return Payout(payee_id, period, name, value.amount, value.currency, node if trace else None)
+    amount = sum((v.amount for _, v, _ in parts), start=parts[0][1].amount * 0)
+    node = None
+    if trace:
+        node = TraceNode(name, "component", parts[0][2].span,
+                         value=Money(amount, parts[0][1].currency),
+                         branch=f"paid for {period}: " + " + ".join(str(c) for c, _, _ in parts),
+                         children=[n for _, _, n in parts])
+    return Payout(payee_id, period, name, amount, parts[0][1].currency, node)

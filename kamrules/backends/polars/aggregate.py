@@ -1,0 +1,442 @@
+"""Aggregations on the columnar frame: `sum/count/exists/min/max/one/avg(... rows where ...)`
+as a filter of the table, a join with the frame on the conjuncts that link a row to a
+payee-period, and a group-by per frame row.
+
+Conjuncts reading only the row (and rows of other tables looked up by a key of the row,
+`accounts[account_id].parent_account_id`) filter the table first. `row_expr == frame_expr`
+(either way round) and `date in period_expr` become join keys; `assignee(account, "role",
+day)` is computed per row by matching the assignments table on the account and the day (two
+assignments of one role on one day: the interpreter reports it), so `assignee(...) ==
+payee.id` is a key join too. Anything else is checked on the joined rows. Every join of
+rows with payee-periods is counted before it is made (`pairs`, recorded in frame.pairs) and
+refused past limits.MAX_JOIN_PAIRS. With lineage on, the (frame row, data row, value) triples of every
+aggregation are kept for the trace.
+"""
+from __future__ import annotations
+
+import attrs
+import polars as pl
+
+from kamrules.syntax import ast
+from kamrules.backends.interp.select import reads
+from kamrules.core.limits import MAX_JOIN_PAIRS
+from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, period_starts, dec
+
+
+
+class RowBuilder:
+    """The rows of one table being filtered for an aggregation, with helper columns."""
+
+    def __init__(self, frame, table: str, df=None):
+        self.frame, self.table = frame, table
+        self.df = frame.frames[table] if df is None else df
+
+    def assignee(self, frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
+        asg = frame.frames.get("assignments")
+        needed = {"account_id", "payee_id", "role", "start_date", "end_date"}
+        if asg is None or not needed <= set(asg.columns):
+            raise Unsupported("assignee() without an assignments table")
+        name = frame.fresh("__assignee")
+        rows = self.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
+                              account.alias("__acc"), day.alias("__day"))
+        held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
+        pairs(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"])
+        hits = (rows.join(held, left_on="__acc", right_on="account_id", how="inner")
+                .filter((pl.col("start_date") <= pl.col("__day"))
+                        & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date"))))
+                .group_by("__i").agg(pl.col("payee_id").first(), pl.len().alias("__n")))
+        if hits.height and hits["__n"].max() > 1:
+            raise Fallback("overlapping assignments")
+        ids = rows.select("__i").join(hits.select("__i", "payee_id"), on="__i", how="left",
+                                      maintain_order="left")["payee_id"]
+        self.df = self.df.with_columns(ids.alias(name))
+        return name
+
+    def check(self, err):
+        """Fallback when err holds on a row (the interpreter stops there)."""
+        if err is not None and self.df.select(err.fill_null(False).any()).item():
+            raise Fallback("a filter that fails on a row")
+
+    def keep(self, col: Col):
+        self.check(col.err)
+        self.df = self.df.filter(col.expr.fill_null(False))
+
+
+def _strip(node):
+    while isinstance(node, ast.Paren):
+        node = node.expr
+    return node
+
+
+def _reads_row(frame, node) -> bool:
+    """Does the expression read the filtered row (a depth-0 column)?"""
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        r = frame.plan.resolution.get(id(x)) if isinstance(x, (ast.Name, ast.Attr)) else None
+        if r is not None and r[0] == "column":
+            return True
+        if isinstance(x, ast.Each | ast.Where):
+            return True  # nested rows: treated as row-reading (and rejected later)
+        for field in ("left", "right", "expr", "obj", "cond", "then", "else_", "key"):
+            child = getattr(x, field, None)
+            if child is not None and not isinstance(child, str):
+                stack.append(child)
+        stack.extend(getattr(x, "args", ()) or ())
+        stack.extend(getattr(x, "items", ()) or ())
+    return False
+
+
+def _frame_only(frame, node) -> bool:
+    return not _reads_row(frame, node)
+
+
+def aggregate(frame, node, row_value: bool = False) -> Col:
+    """The aggregate as a frame column; with row_value, `one(rows)`'s row number (`__row`)."""
+    fn = node.func
+    arg = node.args[0]
+    value_node, source = (arg.expr, arg.source) if isinstance(arg, ast.Each) else (None, arg)
+    rows = frame.ev(source, Ctx())
+    if not isinstance(rows, Rows):
+        raise Unsupported(f"{fn}() of something else than rows", node)
+    keyed = rows_keyed(frame, rows)
+    if keyed is not None:
+        done = _aggregate_keyed(frame, node, fn, value_node, rows, *keyed, row_value=row_value)
+        if done is not None:
+            return done
+    joined = rows_joined(frame, rows)
+    value = None
+    if value_node is not None:
+        builder = RowBuilder(frame, rows.table, joined)
+        value = frame.ev(value_node, Ctx(rows.table, builder=builder))
+        joined = builder.df
+        if not isinstance(value, Col):
+            raise Unsupported(f"{fn}() of rows or periods", node)
+        joined = _with_frame_columns(frame, joined, [value.expr] + ([value.err] if value.err is not None else []))
+    elif row_value:
+        value = Col(pl.col("__row"), None, "count")
+    elif fn not in ("count", "exists"):
+        raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
+    return _group(frame, node, fn, joined, value)
+
+
+def _with_frame_columns(frame, joined, exprs):
+    """joined plus the frame columns that exprs read and it lacks (by frame row)."""
+    needed = set()
+    for e in exprs:
+        needed |= set(e.meta.root_names())
+    missing = sorted(n for n in needed if n in frame.df.columns and n not in joined.columns)
+    if missing:
+        joined = joined.join(frame.df.select("__f", *missing), on="__f", how="left", maintain_order="left")
+    return joined
+
+
+def rows_joined(frame, rows: Rows):
+    """The rows of `rows` paired with the frame rows (payee-periods) they belong to:
+    the table's columns, `__f`, and the frame columns the conditions read. Cached per
+    rowset, so `sum(x for won where type == "a")` and `... "b"` filter one join of `won`."""
+    key = (rows.table,) + tuple(id(c) for c in rows.conds)
+    hit = frame.joins.get(key)
+    if hit is not None:
+        return hit
+    joined = None
+    if rows.base is not None and rows.base.conds:
+        extra = rows.conds[len(rows.base.conds):]
+        if not any(_may_link(frame, _strip(c)) for c in extra):
+            builder = RowBuilder(frame, rows.table, rows_joined(frame, rows.base))
+            ctx = Ctx(rows.table, builder=builder)
+            for c in extra:
+                col = frame.ev(_strip(c), ctx)
+                builder.df = _with_frame_columns(frame, builder.df, [col.expr] + ([col.err] if col.err is not None else []))
+                builder.keep(col)
+            joined = builder.df
+    if joined is None:
+        joined = _join_fresh(frame, rows)
+    frame.joins[key] = joined
+    return joined
+
+
+def rows_keyed(frame, rows: Rows):
+    """(rows of the table that pass the row-only conjuncts, with key columns __k0...;
+    the frame-side key expressions), or None when a conjunct must see the frame row
+    (then the rows are joined to the frame instead). Cached per rowset."""
+    key = ("keyed", rows.table) + tuple(id(c) for c in rows.conds)
+    if key in frame.joins:
+        return frame.joins[key]
+    out = None
+    if rows.base is not None and rows.base.conds and not any(_may_link(frame, _strip(c)) for c in
+                                                              rows.conds[len(rows.base.conds):]):
+        base = rows_keyed(frame, rows.base)
+        if base is not None:
+            builder = RowBuilder(frame, rows.table, base[0])
+            ctx = Ctx(rows.table, builder=builder)
+            ok = True
+            for c in rows.conds[len(rows.base.conds):]:
+                c = _strip(c)
+                if not (_reads_row(frame, c) and _only_row(frame, c)):
+                    ok = False
+                    break
+                builder.keep(frame.ev(c, ctx))
+            out = (builder.df, base[1]) if ok else None
+    if out is None:  # every conjunct afresh: a link after the base's may still be a key
+        out = _keyed_fresh(frame, rows)
+    frame.joins[key] = out
+    return out
+
+
+def _keyed_fresh(frame, rows: Rows):
+    if not all(_reads_row(frame, _strip(c)) for c in rows.conds):
+        return None
+    builder = RowBuilder(frame, rows.table)
+    links, residual = _classify(frame, rows, builder)
+    if residual:
+        return None
+    table = builder.df.with_columns(*[r.alias(f"__k{i}") for i, (r, _) in enumerate(links)])
+    return table, [f.alias(f"__k{i}") for i, (_, f) in enumerate(links)]
+
+
+def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=False):
+    """The aggregation grouped by the link keys on the table alone, then joined to the frame
+    by key: no row is paired with a frame row. None when the value reads the frame."""
+    value = None
+    if value_node is not None:
+        builder = RowBuilder(frame, rows.table, table)
+        value = frame.ev(value_node, Ctx(rows.table, builder=builder))
+        if not isinstance(value, Col):
+            raise Unsupported(f"{fn}() of rows or periods", node)
+        exprs = [value.expr] + ([value.err] if value.err is not None else [])
+        if any(n in frame.df.columns for e in exprs for n in e.meta.root_names()):
+            return None
+        table = builder.df
+    elif row_value:
+        value = Col(pl.col("__row"), None, "count")
+    elif fn not in ("count", "exists"):
+        raise Unsupported(f"{fn}() without a value (`{fn}(x for rows)`)", node)
+    keys = [f"__k{i}" for i in range(len(fkeys))]
+    aggs = _agg_exprs(fn, value)
+    if keys:
+        g = table.group_by(keys).agg(*aggs)
+        out = frame.df.select(*fkeys).join(g, on=keys, how="left", maintain_order="left", nulls_equal=True)
+    else:
+        out = frame.df.select("__f").join(table.select(*aggs), how="cross")
+    if frame.lineage is not None:
+        v = [value.expr.alias("__v")] if value is not None else []
+        pairs = table.select(*keys, "__row", *v)
+        pairs = (frame.df.select("__f", *fkeys).join(pairs, on=keys, how="inner", nulls_equal=True)
+                 if keys else frame.df.select("__f").join(pairs, how="cross"))
+        frame.lineage.append((node, frame.current, pairs.select("__f", "__row", *["__v"] * bool(v))))
+    return _finish(frame, node, fn, out, value)
+
+
+def _join_fresh(frame, rows: Rows):
+    builder = RowBuilder(frame, rows.table)
+    ctx = Ctx(rows.table, builder=builder)
+    links, residual = _classify(frame, rows, builder)
+    res_cols = [frame.ev(c, ctx) for c in residual]  # before: they may add helper columns
+    table = builder.df
+    fkeys = []
+    for i, (row_expr, frame_expr) in enumerate(links):
+        table = table.with_columns(row_expr.alias(f"__k{i}"))
+        fkeys.append(frame_expr.alias(f"__k{i}"))
+    exprs = [c.expr for c in res_cols] + [c.err for c in res_cols if c.err is not None]
+    needed = set()
+    for e in exprs:
+        needed |= set(e.meta.root_names())
+    fcols = ["__f"] + sorted(n for n in needed if n in frame.df.columns and n not in table.columns)
+    fsel = frame.df.select(*fcols, *fkeys)
+    on = [f"__k{i}" for i in range(len(links))]
+    pairs(frame, rows.table, table, fsel, on)
+    if links:
+        joined = table.join(fsel, on=on, how="inner", nulls_equal=True).drop(on)
+    else:
+        joined = table.join(fsel, how="cross")
+    for c in res_cols:
+        if c.err is not None and joined.select(c.err.fill_null(False).any()).item():
+            raise Fallback("a filter that fails on a row")
+        joined = joined.filter(c.expr.fill_null(False))
+    return joined
+
+
+def pairs(frame, what: str, left, right, on: list) -> int:
+    """How many (left row, right row) pairs joining on `on` gives (all of them without
+    keys), counted before the join; recorded in frame.pairs. Past limits.MAX_JOIN_PAIRS the
+    plan is not run columnar (Unsupported names the table), never joined."""
+    if on:
+        lc = left.group_by(on).agg(pl.len().alias("__a"))
+        rc = right.group_by(on).agg(pl.len().alias("__b"))
+        both = lc.join(rc, on=on, how="inner", nulls_equal=True)
+        n = int(both.select((pl.col("__a").cast(pl.Int64) * pl.col("__b")).sum()).item() or 0)
+    else:
+        n = left.height * right.height
+    frame.pairs.append((what, n))
+    if n > MAX_JOIN_PAIRS:
+        link = "that share a key" if on else "with no link to the payee or the period"
+        raise Unsupported(f"{n:,} pairs of `{what}` rows and payee-periods {link} (more than "
+                          f"{MAX_JOIN_PAIRS:,}: the join is refused)")
+    return n
+
+
+def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
+    """Split the conjuncts: the ones that read only the row filter builder's table now;
+    returns (join links, residual conjuncts to check on the rows paired with the frame)."""
+    ctx = Ctx(rows.table, builder=builder)
+    links, residual = [], []
+    for c in rows.conds:
+        c = _strip(c)
+        if not _reads_row(frame, c):
+            residual.append(c)  # reads no row: a frame condition, checked after the join
+            continue
+        link = _link(frame, c, ctx)
+        if link is not None:
+            links.append(link)
+        elif _only_row(frame, c):
+            builder.keep(frame.ev(c, ctx))
+        else:
+            residual.append(c)
+    return links, residual
+
+
+def _only_row(frame, c) -> bool:
+    """Reads the row and nothing of the payee-period (constants allowed); a key lookup
+    `table[key]` counts as what its key reads (a left join of the rows on the key)."""
+    return reads(frame.plan, _lookups_as_keys(c)) <= {"row"}
+
+
+def _lookups_as_keys(node):
+    """node with every `table[key]` replaced by `key` (for reads(): the lookup is a function
+    of its key). Nodes off the path to a lookup are kept, so their resolution still holds."""
+    if isinstance(node, ast.Index):
+        return _lookups_as_keys(node.key)
+    if not attrs.has(type(node)):
+        return node
+    changes = {}
+    for f in attrs.fields(type(node)):
+        v = getattr(node, f.name)
+        if isinstance(v, tuple):
+            new = tuple(_lookups_as_keys(x) for x in v)
+            if any(a is not b for a, b in zip(new, v)):
+                changes[f.name] = new
+        elif attrs.has(type(v)):
+            new = _lookups_as_keys(v)
+            if new is not v:
+                changes[f.name] = new
+    return attrs.evolve(node, **changes) if changes else node
+
+
+def _varies(frame, node) -> bool:
+    """Does a frame-side expression depend on the payee-period (not a constant)?"""
+    return bool(reads(frame.plan, node))
+
+
+def _may_link(frame, c) -> bool:
+    """Could conjunct c be a join key (static shape test, nothing computed)?"""
+    if isinstance(c, ast.BinOp) and c.op in ("==", "in"):
+        sides = ((c.left, c.right), (c.right, c.left)) if c.op == "==" else ((c.left, c.right),)
+        return any(_reads_row(frame, r) and not _reads_row(frame, f) and _varies(frame, f)
+                   for r, f in sides)
+    return False
+
+
+def _link(frame, c, ctx):
+    """(row-side expr, frame-side expr) when conjunct c links rows to frame rows."""
+    if not _may_link(frame, c):
+        return None
+    if isinstance(c, ast.BinOp) and c.op == "==":
+        for row_side, frame_side in ((c.left, c.right), (c.right, c.left)):
+            if _frame_only(frame, frame_side) and _only_row(frame, row_side):
+                fv = frame.ev(frame_side, Ctx())
+                if isinstance(fv, PeriodRef):
+                    rv = _period_column(frame, row_side)
+                    if rv is None:
+                        return None
+                    return rv, pl.col(frame.period_chain(fv.chain)[0])
+                rv = frame.ev(row_side, ctx)
+                if not isinstance(fv, Col) or not isinstance(rv, Col) or fv.err is not None:
+                    return None
+                if rv.err is not None:  # e.g. a lookup of a key no row has (KR405)
+                    ctx.builder.check(rv.err)
+                if rv.kind != fv.kind and {rv.kind, fv.kind} - {"money", "number", "rate", "count"}:
+                    return None
+                return rv.expr, fv.expr
+        return None
+    if isinstance(c, ast.BinOp) and c.op == "in":
+        right = _strip(c.right)
+        if _frame_only(frame, right) and _only_row(frame, c.left):
+            fv = frame.ev(right, Ctx())
+            if isinstance(fv, PeriodRef) and (not fv.chain or fv.chain[-1] != "year_to_date"):
+                rv = frame.ev(c.left, ctx)
+                if isinstance(rv, Col) and rv.kind == "date" and rv.err is None:
+                    kind, fiscal = frame.chain_kind(fv.chain), frame.plan.fiscal_start
+                    key = rv.expr.map_batches(lambda s: period_starts(s, kind, fiscal), return_dtype=pl.Date)
+                    return key, pl.col(frame.period_chain(fv.chain)[1])  # the period's start date
+    return None
+
+
+def _period_column(frame, node):
+    r = frame.plan.resolution.get(id(node))
+    if r is not None and r[0] == "column" and r[1] == 0:
+        spec = frame.plan.inputs[r[2]].columns[r[3]]
+        if spec.type.kind == "period":
+            return pl.col(r[3])
+    return None
+
+
+def _agg_exprs(fn, value) -> list:
+    v = value.expr.alias("__v") if value is not None else None
+    aggs = [pl.len().alias("__n")]
+    errs = []
+    if value is not None and value.err is not None:
+        errs.append(value.err.fill_null(False).any())
+    if fn in ("sum", "avg"):
+        aggs.append(v.sum().alias("__s"))
+        if value.nullable:
+            errs.append(value.expr.is_null().any())
+    elif fn in ("min", "max"):
+        aggs.append((v.min() if fn == "min" else v.max()).alias("__s"))
+        aggs.append(value.expr.is_not_null().sum().alias("__present"))
+    elif fn == "one":
+        aggs.append(v.first().alias("__s"))
+    if errs:
+        aggs.append(pl.any_horizontal(*errs).alias("__e"))
+    return aggs
+
+
+def _group(frame, node, fn, joined, value):
+    g = joined.group_by("__f").agg(*_agg_exprs(fn, value))
+    if frame.lineage is not None:
+        keep = [pl.col("__f"), pl.col("__row")] + ([value.expr.alias("__v")] if value is not None else [])
+        frame.lineage.append((node, frame.current, joined.select(keep)))
+    out = frame.df.select("__f").join(g, on="__f", how="left", maintain_order="left")
+    return _finish(frame, node, fn, out, value)
+
+
+def _finish(frame, node, fn, out, value) -> Col:
+    """The aggregate as a frame column (out: one row per frame row, in order) and, when
+    some frame row cannot have it (no row for one(), an empty value summed), its errors."""
+    name = frame.fresh("a.")
+    kind = frame.plan.types[id(node)].kind
+    n = out["__n"].fill_null(0)
+    err = (out["__e"].fill_null(False) if "__e" in out.columns
+           else pl.Series([False] * out.height, dtype=pl.Boolean))
+    if fn == "sum":
+        val = out["__s"].fill_null(0).cast(DEC)
+    elif fn == "count":
+        val, kind = n.cast(DEC), "count"
+    elif fn == "exists":
+        val = n > 0
+    elif fn == "avg":
+        val = out["__s"].cast(DEC) / pl.Series(n.replace(0, 1)).cast(DEC)
+        err = err | (n == 0)
+    elif fn in ("min", "max"):
+        val = out["__s"]
+        err = err | (out["__present"].fill_null(0) == 0)
+    else:  # one
+        val = out["__s"]
+        err = err | (n != 1)
+    frame.df = frame.df.with_columns(val.alias(name), err.alias(name + "!"))
+    has_err = bool(err.any())
+    nullable = fn == "one" and value.nullable
+    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable)
+
+
+__all__ = ["aggregate", "dec"]

@@ -1,0 +1,267 @@
+"""The built-ins that read more than one payee-period row or another table, on the frame:
+`team_total(x)` (a window sum over the eligible payees of a team in the period),
+`share(total, weight)` (the interpreter's largest-remainder allocation, once per pool),
+`one(rows)` (the row itself: its row number, then `.column` joins the table on it),
+`fx(amount, "CUR", day)` (an as-of join on `fx_rates`) and `prorate(start, end)` (day
+arithmetic on the calculation period).
+
+Each gives a `Col` with the interpreter's value and, as its errors, where the interpreter
+would stop (an empty value, a pool whose total is not one value, no rate, not exactly one
+row): the caller hands those payee-periods to the interpreter (frame.Fallback), which gives
+the diagnostic. An allocation whose approximate weights put a cent or the order of two
+remainders within frame.MARGIN of a boundary is handed over the same way (money.py).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import polars as pl
+
+from kamrules.syntax import ast
+from kamrules.core.numeric import allocate
+from kamrules.core.numeric import CENT, CONTEXT, Money, quantize, snap
+from kamrules.backends.polars.values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec, exact_product
+
+_SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
+
+
+@attrs.define
+class OneRow:
+    """The value of `one(rows)`: the frame column holding the one row's number (`__row`) in
+    `table`, and where there is not exactly one row (the interpreter's KR405)."""
+    table: str
+    row: str
+    err: pl.Expr | None
+
+
+def _on_frame(frame, node, ctx, what: str):
+    if ctx.table is not None:
+        raise Unsupported(f"{what} inside a filter or a per-row expression", node)
+    if "__elig" not in frame.df.columns:
+        raise Unsupported(f"{what} in the eligibility condition", node)
+
+
+def _value(frame, node, ctx) -> Col:
+    v = frame.ev(node, ctx)
+    if not isinstance(v, Col):
+        raise Unsupported("rows or a period where a value is expected", node)
+    return v
+
+
+# ------------------------------------------------------------------ team_total
+def team_total(frame, node, ctx) -> Col:
+    """x summed over the eligible payees of the payee's team (an empty team value is a
+    team too), in the same period; an empty or failing x of one member stops every member
+    whose team_total is read (KR406)."""
+    _on_frame(frame, node, ctx, "team_total()")
+    x = frame.materialize(_value(frame, node.args[0], ctx))
+    keys = ["__pkey", "payee.team"]
+    elig = pl.col("__elig")
+    name = frame.fresh("team.")
+    frame.add(name, pl.when(elig).then(x.expr).otherwise(dec(0)).sum().over(keys).cast(DEC))
+    bad = (elig & any_error(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
+    frame.add(name + "!", bad)
+    has_err = bool(frame.df.select(pl.col(name + "!").any()).item())
+    kind = frame.plan.types[id(node)].kind
+    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, approx=x.approx)
+
+
+# ------------------------------------------------------------------ prorate
+def prorate(frame, node, ctx) -> Col:
+    """The fraction of the calculation period's days from max(start, period start) to
+    min(end, period end), both days counted; an empty start or end is the period's."""
+    if ctx.table is not None:
+        raise Unsupported("prorate() inside a filter or a per-row expression", node)
+    start, end = (_value(frame, a, ctx) for a in node.args)
+    ps, pe = pl.col("__pstart"), pl.col("__pend")
+    lo = pl.when(start.expr.is_null()).then(ps).otherwise(pl.max_horizontal(ps, start.expr))
+    hi = pl.when(end.expr.is_null()).then(pe).otherwise(pl.min_horizontal(pe, end.expr))
+    total = (pe - ps).dt.total_days() + 1
+    active = pl.max_horizontal(pl.lit(0, dtype=pl.Int64), (hi - lo).dt.total_days() + 1)
+    value = active.cast(pl.Int64).cast(DEC) / total.cast(pl.Int64).cast(DEC)
+    return Col(value, any_error(start.err, end.err), "rate", approx=True)
+
+
+# ------------------------------------------------------------------ fx
+def fx(frame, node, ctx) -> Col:
+    """amount converted at the latest `fx_rates` rate on or before the day (the first such
+    row of the file when a day has several); no rate is the interpreter's KR405."""
+    amount_node, cur_node, day_node = node.args
+    target = cur_node.value
+    plan = frame.plan
+    if target != plan.currency:
+        raise Unsupported("fx() to another currency than the plan's", node)
+    source = plan.types[id(amount_node)].currency or plan.currency
+    frame.foreign += 1
+    try:
+        amount = _value(frame, amount_node, ctx)
+    finally:
+        frame.foreign -= 1
+    day = _value(frame, day_node, ctx)
+    empty = any_error(amount.err, day.err, amount.expr.is_null() | day.expr.is_null())
+    if source == target:
+        return Col(amount.expr, empty, "money", approx=amount.approx)
+    rates = (frame.frames["fx_rates"]
+             .filter((pl.col("from") == source) & (pl.col("to") == target))
+             .select(pl.col("date").alias("__day"), pl.col("rate").alias("__rate"), "__row"))
+    if rates.select(pl.col("__day").is_null().any() | pl.col("__rate").is_null().any()).item():
+        raise Unsupported("fx_rates rows with an empty date or rate", node)
+    rates = rates.sort("__day", "__row").unique("__day", keep="first", maintain_order=True).drop("__row")
+    owner = frame if ctx.table is None else ctx.builder
+    if owner is None:
+        raise Unsupported("fx() here", node)
+    name = frame.fresh("fx.")
+    days = owner.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), day.expr.alias("__day"))
+    hits = (days.drop_nulls("__day").sort("__day")
+            .join_asof(rates, on="__day", strategy="backward"))
+    found = days.select("__i").join(hits.select("__i", "__rate"), on="__i", how="left",
+                                    maintain_order="left")["__rate"]
+    owner.df = owner.df.with_columns(found.cast(DEC).alias(name))
+    rate = pl.col(name)
+    err = any_error(empty, rate.is_null())
+    if not amount.approx:  # the interpreter multiplies exactly: more than 24 places is its to do
+        err = any_error(err, ~exact_product(amount.expr, rate))
+    return Col(amount.expr * rate, err, "money", approx=amount.approx)
+
+
+# ------------------------------------------------------------------ one(rows)
+def one_row(frame, node, ctx) -> OneRow:
+    if ctx.table is not None:
+        raise Unsupported("one(rows) inside a filter or a per-row expression", node)
+    key = ("one_row", id(node))
+    if key not in frame.aggs:
+        rows = frame.ev(node.args[0], Ctx())
+        if not isinstance(rows, Rows):
+            raise Unsupported("one() of something else than rows", node)
+        from kamrules.backends.polars.aggregate import aggregate
+        found = aggregate(frame, node, row_value=True)
+        frame.aggs[key] = OneRow(rows.table, found.expr.meta.output_name(), found.err)
+    return frame.aggs[key]
+
+
+def row_field(frame, row: OneRow, attr_node, resolved) -> Col:
+    """`.column` (or `.id`) of the row one(rows) found: the table joined on the row number."""
+    spec = frame.plan.inputs[row.table]
+    if resolved[0] == "row_id":
+        column, kind, optional = "__id", "text", False
+    else:
+        column = attr_node.name
+        cspec = spec.columns[column]
+        kind, optional = cspec.type.kind, cspec.optional
+        if kind == "period":
+            raise Unsupported("a Period column of a row", attr_node)
+        if kind == "money" and cspec.type.currency not in (None, frame.plan.currency) and not frame.foreign:
+            raise Unsupported("an amount in another currency", attr_node)
+    name = f"{row.row}.{column}"
+    if name not in frame.df.columns:
+        src = frame.frames[row.table].select(pl.col("__row").alias("__lk"), pl.col(column).alias(name))
+        found = frame.df.select(pl.col(row.row).cast(pl.Int64).alias("__lk")).join(
+            src, on="__lk", how="left", maintain_order="left")
+        frame.df = frame.df.with_columns(found[name])
+    return Col(pl.col(name), row.err, kind, optional)
+
+
+def row_value(frame, obj_node, ctx):
+    """The OneRow an attribute's object is (a `let` of one(rows), or one(rows) itself),
+    else None."""
+    while isinstance(obj_node, ast.Paren):
+        obj_node = obj_node.expr
+    if isinstance(obj_node, ast.Call) and obj_node.func == "one" and not isinstance(obj_node.args[0], ast.Each):
+        return one_row(frame, obj_node, ctx)
+    if isinstance(obj_node, ast.Name):
+        r = frame.plan.resolution.get(id(obj_node))
+        if r is not None and r[0] == "def" and frame.plan.definitions[r[1]].type.kind == "row":
+            d = frame.plan.definitions[r[1]]
+            return one_row(frame, d.node.expr, Ctx()) if _is_one_rows(d.node.expr) else None
+    return None
+
+
+def _is_one_rows(node) -> bool:
+    while isinstance(node, ast.Paren):
+        node = node.expr
+    return isinstance(node, ast.Call) and node.func == "one" and not isinstance(node.args[0], ast.Each)
+
+
+# ------------------------------------------------------------------ share
+def share(frame, node, ctx) -> Col:
+    """This payee's share of the pool (the eligible payees of the period), allocated by
+    the interpreter's own `allocate` on the pool's values. A period whose pool cannot be
+    split as the interpreter would (a total that is not one value, an empty total, a
+    weight that fails, an approximate weight too close to a decision) is an error of every
+    payee-period in it."""
+    _on_frame(frame, node, ctx, "share()")
+    key = ("share", id(node))
+    if key in frame.aggs:
+        return frame.aggs[key]
+    total, weight = (frame.materialize(_value(frame, a, ctx)) for a in node.args)
+    if total.kind != "money" or weight.kind not in NUMERIC:
+        raise Unsupported("share() of these values", node)
+    fuzzy = total.approx or weight.approx
+    elig = pl.col("__elig")
+    pool = frame.df.select(
+        "__f", "__payee", "__pkey", elig.alias("e"), total.expr.alias("t"), weight.expr.alias("w"),
+        (any_error(total.err, total.expr.is_null()) if total.err is not None else total.expr.is_null())
+        .fill_null(True).alias("te"),
+        (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"))
+    currency = frame.plan.currency
+    out_f, out_v, bad_periods = [], [], set()
+    for (pkey,), part in pool.filter(pl.col("e")).group_by("__pkey", maintain_order=True):
+        if part.select(pl.col("te").any() | pl.col("we").any()).item() or part["t"].n_unique() > 1:
+            bad_periods.add(pkey)
+            continue
+        weights = dict(zip(part["__payee"].to_list(), part["w"].to_list()))
+        amount = part["t"][0]
+        if fuzzy and _undecided(amount, weights):
+            bad_periods.add(pkey)
+            continue
+        shares = allocate(Money(amount, currency), weights)
+        out_f.extend(part["__f"].to_list())
+        out_v.extend(shares[p].amount for p in part["__payee"].to_list())
+    name = frame.fresh("share.")
+    got = pl.DataFrame({"__f": out_f, name: out_v}, schema={"__f": pl.UInt32, name: DEC})
+    joined = frame.df.select("__f").join(got, on="__f", how="left", maintain_order="left")
+    frame.df = frame.df.with_columns(joined[name].fill_null(Decimal(0)).alias(name))
+    err = None
+    if bad_periods:
+        err = pl.col("__pkey").is_in(sorted(bad_periods))
+    result = Col(pl.col(name), err, "money")
+    frame.aggs[key] = result
+    return result
+
+
+def _undecided(total: Decimal, weights: dict) -> bool:
+    """With approximate values, whether the allocation hangs on a decision (a weight's sign,
+    a cent boundary, the count of cents left over, the order of two remainders at the cut)
+    within MARGIN of its value."""
+    import decimal
+    with decimal.localcontext(CONTEXT):
+        active = {k: w for k, w in weights.items() if w is not None and w > 0}
+        if any(w is not None and w != 0 and abs(w) < _SMALL_WEIGHT for w in weights.values()):
+            return True
+        if not active:
+            return False
+        s = sum(active.values(), Decimal(0))
+        rems = []
+        for k, w in active.items():
+            exact = total * w / s
+            units = exact / CENT
+            gap = min(units - units.to_integral_value(decimal.ROUND_FLOOR),
+                      units.to_integral_value(decimal.ROUND_CEILING) - units) * CENT
+            if 0 < gap < MARGIN:
+                return True
+            rems.append((-snap(exact - quantize(exact, CENT, "floor")), k))
+        floors = sum((quantize(total * w / s, CENT, "floor") for w in active.values()), Decimal(0))
+        spare = (total - floors) / CENT  # an approximate total: the cents left over are rounded
+        if abs(spare - spare.to_integral_value(decimal.ROUND_FLOOR) - Decimal("0.5")) < MARGIN / CENT:
+            return True
+        left = int(spare.to_integral_value())
+        rems.sort()
+        if 0 < left < len(rems):
+            d = abs(rems[left - 1][0] - rems[left][0])
+            if 0 < d < MARGIN:
+                return True
+        return False
+
+
+CALLS = {"team_total": team_total, "share": share, "fx": fx, "prorate": prorate}

@@ -1,0 +1,209 @@
+"""The columnar run: every payee x period of a plan evaluated at once on polars frames.
+
+`evaluate_frames` gives the same payouts as `engine.run.evaluate` (the interpreter, which
+stays the reference): definitions in dependency order become columns of the frame,
+components are rounded where the plan says, then added up per payment period. The frame
+also holds the earlier periods `paid()` reads, and the definitions that read it are computed
+again until the ledger settles (ledger.py); those periods are not paid out. It raises
+`Unsupported` for a plan it does not translate and `Fallback` when the data needs the
+interpreter (a value the plan cannot compute, whose diagnostic the interpreter gives); the
+caller then runs the interpreter. `check_supported` answers before any data is read, by
+running the plan on empty tables.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+
+from kamrules.check.plan import CheckedPlan
+from kamrules.trace.tree import Payout
+from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
+from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, truth, near_rounding, period_key, round_expr, snap
+from kamrules.backends.polars.frame import Frame
+
+
+
+def empty_frames(plan: CheckedPlan) -> dict:
+    """Empty tables with the plan's schema (for check_supported)."""
+    from kamrules.backends.polars.load import DTYPES
+    out = {}
+    for name, spec in plan.inputs.items():
+        schema = {c: DTYPES[s.type.kind] for c, s in spec.columns.items()}
+        schema.update({"__row": pl.Int64, "__id": pl.String})
+        out[name] = pl.DataFrame(schema=schema)
+    return out
+
+
+def check_supported(plan: CheckedPlan) -> str | None:
+    """None when the columnar engine runs this plan, else the reason it does not."""
+    try:
+        from kamrules.core.calendar import Period
+        p = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
+        evaluate_frames(plan, empty_frames(plan), [p.containing(plan.payment_kind or plan.period_kind)])
+    except Unsupported as why:
+        return str(why)
+    except Fallback:
+        return None
+    return None
+
+
+def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: bool = False,
+                    on_step=None):
+    """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
+    on_step(), if given, is called after each definition (progress)."""
+    calc, pay_of = [], {}
+    for p in periods:
+        for c in p.subperiods(plan.period_kind):
+            if period_key(c) not in pay_of:
+                calc.append(c)
+                pay_of[period_key(c)] = p
+    report = [period_key(c) for c in calc]
+    try:
+        if plan.requires:
+            from kamrules.backends.polars.requires import check_requires
+            check_requires(plan, frames)
+        calc = sorted(calc + ledger_periods(plan, calc))
+        fr = Frame(plan, frames, calc, lineage)
+        _definitions(fr, report, on_step)
+        return _payouts(fr, pay_of, periods), fr
+    except pl.exceptions.ComputeError as err:
+        if "overflow" in str(err).lower():
+            raise Fallback(f"an amount beyond the columnar range: {err}") from None
+        raise
+    except pl.exceptions.InvalidOperationError as err:
+        raise Fallback(str(err)) from None
+
+
+def steps(plan: CheckedPlan) -> int:
+    """How many times evaluate_frames calls on_step."""
+    return sum(1 for d in plan.definitions.values()
+               if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
+
+
+def _definitions(fr: Frame, report: list, on_step=None):
+    """Every definition as frame columns; Fallback when a component of a payee-period of
+    `report` (calculation period keys) cannot be computed."""
+    plan = fr.plan
+    fr.current = "eligible"
+    if plan.eligible is not None:
+        e = fr.ev(plan.eligible, Ctx())
+        _need_col(e, plan.eligible)
+        fr.add("__elig", truth(e))
+        fr.add("__elig!", e.err if e.err is not None else pl.lit(False))
+    else:
+        fr.add("__elig", pl.lit(True))
+        fr.add("__elig!", pl.lit(False))
+    names = [n for n, d in plan.definitions.items()
+             if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row")]
+    # rows, and the row of one(rows), are read where the plan uses them
+    history = dependent(plan)
+    _compute(fr, names, on_step)
+    if history:
+        settle(fr, [n for n in names if n in history], lambda todo: _compute(fr, todo))
+    errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
+    rows = fr.df if len(report) == len(fr.by_key) else fr.df.filter(pl.col("__pkey").is_in(report))
+    bad = rows.select(pl.any_horizontal(*errs).any()).item()
+    if bad:
+        raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
+
+
+def _compute(fr: Frame, names: list, on_step=None):
+    """The definitions `names` (plan order) as columns d.<name> (and e.<name>, its errors;
+    for a component x.<name>, where it exists, and r.<name>, its amount before rounding)."""
+    plan = fr.plan
+    elig, elig_err = pl.col("__elig"), pl.col("__elig!")
+    for name in names:
+        d = plan.definitions[name]
+        fr.current = name
+        if on_step is not None:
+            on_step()
+        if d.kind == "let":
+            v = fr.ev(d.node.expr, Ctx())
+            _need_col(v, d.node)
+            fr.add(f"d.{name}", v.expr)
+            if v.err is not None:
+                fr.add(f"e.{name}", v.err.fill_null(False))
+            if v.nullable:
+                fr.nullable_defs.add(f"d.{name}")
+            if v.approx:
+                fr.approx_defs.add(f"d.{name}")
+            continue
+        comp = d.node
+        valid = pl.lit(True)
+        if comp.valid_from is not None:
+            lo = fr.ev(comp.valid_from, Ctx())
+            valid = valid & (pl.col("__pend") >= lo.expr)
+        if comp.valid_to is not None:
+            hi = fr.ev(comp.valid_to, Ctx())
+            valid = valid & (pl.col("__pstart") <= hi.expr)
+        when, when_err = pl.lit(True), None
+        if comp.when is not None:
+            w = fr.ev(comp.when, Ctx())
+            _need_col(w, comp.when)
+            when, when_err = truth(w), w.err
+        fr.add(f"x.{name}", elig & valid & when)
+        raw = fr.ev(comp.expr, Ctx())
+        _need_col(raw, comp.expr)
+        approx_raw = raw.approx
+        fr.add(f"r.{name}", raw.expr)
+        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable)
+        exists = pl.col(f"x.{name}")
+        raw = Col(raw.expr, raw.err, raw.kind, raw.nullable, approx_raw)
+        rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
+        fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
+        if approx_raw:  # a rounding the interpreter decides (frame.near_rounding)
+            raw.err = any_error(raw.err, near_rounding(raw.expr, plan.round_step, plan.round_mode))
+        err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
+                  None if raw.err is None else (exists & raw.err.fill_null(False)),
+                  exists & raw.expr.is_null())
+        fr.add(f"e.{name}", err)
+
+
+def _need_col(v, node):
+    if not isinstance(v, Col):
+        raise Unsupported("a definition that is a period or rows", node)
+
+
+def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
+    """One row per payout: payee_id, period (key of the report period), `__o` (the
+    payee-period's rank: payees by id, then periods), `__c` (the component's rank in the
+    plan) and amount; sorted by (__o, __c). Calculation periods paid together are added up."""
+    plan = fr.plan
+    comps = plan.components
+    df = fr.df
+    if len(pay_of) != len(fr.by_key):  # earlier periods paid() read: not paid out
+        df = df.filter(pl.col("__pkey").is_in(list(pay_of)))
+    same = all(k == period_key(p) for k, p in pay_of.items())
+    if not same:
+        pay_key = {k: period_key(p) for k, p in pay_of.items()}
+        df = (df.with_columns(pl.col("__pkey").replace_strict(pay_key, return_dtype=pl.String))
+              .group_by("__payee", "__pkey", maintain_order=True)
+              .agg(*[pl.col(f"x.{c}").any() for c in comps],
+                   *[pl.col(f"d.{c}").filter(pl.col(f"x.{c}")).sum() for c in comps])
+              .with_row_index("__f"))
+    base = df.select("__f", "__payee", "__pkey")
+    parts = [df.filter(pl.col(f"x.{c}")).select(
+        pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
+        pl.col(f"d.{c}").cast(DEC).alias("amount")) for i, c in enumerate(comps)]
+    if not parts:
+        return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
+                                    "__c": pl.Int32, "amount": DEC})
+    long = pl.concat(parts).sort("__o", "__c")
+    return long.join(base, left_on="__o", right_on="__f", how="left", maintain_order="left").select(
+        pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
+
+
+def payouts_list(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> list[Payout]:
+    """The payouts as kamrules.trace.tree.Payout objects (amounts at the plan's rounding step)."""
+    by_key = {period_key(p): p for p in periods}
+    exp = plan.round_step.as_tuple().exponent
+    places = max(0, -exp) if isinstance(exp, int) else 2
+    q = Decimal(1).scaleb(-places)
+    names = plan.components
+    cur = plan.currency
+    out = []
+    for payee, pk, c, amount in table.select("payee_id", "period", "__c", "amount").iter_rows():
+        out.append(Payout(payee, by_key[pk], names[c], amount.quantize(q), cur))
+    return out

@@ -1,0 +1,598 @@
+"""Plan expressions as polars expressions over the frame: one row per payee x calculation
+period, every definition a column.
+
+Values are `Col`s: a polars expression, the expression of where evaluating it would stop
+the interpreter (an empty value in a calculation, a division by zero, no decision row...),
+and the plan type kind. Numbers and Money are Decimal(38, 24) (24 = money.EXACT_PLACES): sums
+are exact; a product of two exact values is exact when their places add up to at most 24,
+else the row is handed to the interpreter (which computes it exactly or refuses it, KR415);
+a division keeps 24 places, rounded, and makes its Col `approx` (as the interpreter's
+approximate values, money.approximate). The interpreter keeps a quotient to 80 digits and
+snaps it to money.GUARD_PLACES for comparisons and rounding; this engine's approximate
+values carry an error of up to ~1e-24 times the magnitudes they were multiplied by, so a
+comparison or a rounding of an approximate value that lands within MARGIN of its boundary
+(but not on it) is handed to the interpreter (`Fallback` through the Col's errors). Exact
+values are never snapped. An aggregation over `rows where ...` is a join of the
+filtered table with the frame on the conjuncts that link a row to a payee-period
+(`payee_id == payee.id`, `date in period`, `assignee(...) == payee.id`, `x == period.year`),
+then a group-by. What this layer does not translate raises `Unsupported`; what the data makes
+unsure raises `Fallback`: the caller then runs the interpreter, which is the reference.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+import polars as pl
+
+from kamrules.syntax import ast
+from kamrules.core.builtins import AGGREGATES
+from kamrules.core.calendar import period_attr
+from kamrules.core.limits import MAX_DATE, MIN_DATE
+from kamrules.backends.polars.values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
+                      error_when, conjuncts, dec, exact_product, near, null_error, any_error, period_key,
+                      rounded, snap, truth)
+
+
+class Frame:
+    """The frame DataFrame under construction and the translation of expressions onto it."""
+
+    def __init__(self, plan, frames: dict, calc_periods: list, lineage: bool = False):
+        self.plan, self.frames = plan, frames
+        self.lineage = [] if lineage else None
+        self.periods = calc_periods
+        payees = frames[plan.payees_table]
+        spec = plan.inputs[plan.payees_table]
+        people = payees.select(
+            pl.col("__id").alias("__payee"),
+            *[pl.col(c).alias(f"payee.{c}") for c in spec.columns]).sort("__payee")
+        cal = pl.DataFrame({
+            "__pkey": [period_key(p) for p in calc_periods],
+            "__pstart": [p.start for p in calc_periods],
+            "__pend": [p.end for p in calc_periods],
+        }, schema={"__pkey": pl.String, "__pstart": pl.Date, "__pend": pl.Date})
+        self.by_key = {period_key(p): p for p in calc_periods}
+        df = people.join(cal, how="cross")
+        self.df = df.with_row_index("__f")
+        self.rowsets: dict = {}
+        self.aggs: dict = {}
+        self.joins: dict = {}
+        self.current = None  # the definition being computed (named in the lineage)
+        self.period_cols: dict = {(): ("__pkey", "__pstart", "__pend")}
+        self.assignee_cache: dict = {}
+        self.n = 0
+        self.nullable_defs: set = set()
+        self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
+        self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
+        self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
+
+    def fresh(self, prefix: str) -> str:
+        self.n += 1
+        return f"{prefix}{self.n}"
+
+    def add(self, name: str, expr: pl.Expr):
+        self.df = self.df.with_columns(expr.alias(name))
+
+    def materialize(self, c: Col) -> Col:
+        """c as a frame column (and its errors as another), so that expressions reading it
+        several times compute it once."""
+        name = self.fresh("t.")
+        self.add(name, c.expr)
+        err = None
+        if c.err is not None:
+            self.add(name + "!", c.err.fill_null(False))
+            err = pl.col(name + "!")
+        return Col(pl.col(name), err, c.kind, c.nullable)
+
+    # ------------------------------------------------------------ periods
+    def period_chain(self, chain: tuple) -> tuple:
+        """(key, start, end) column names of the period reached by `chain` from the
+        calculation period, added to the frame on first use."""
+        if chain in self.period_cols:
+            return self.period_cols[chain]
+        keys, starts, ends, src = [], [], [], []
+        for k, p in self.by_key.items():
+            q = p
+            try:
+                for attr in chain:
+                    q = period_attr(q, attr)
+            except (OverflowError, ValueError):  # before year 1 or past the calendar
+                raise Fallback(f"period.{'.'.join(chain)} of {period_key(p)} is beyond the calendar "
+                               "(the interpreter reports it)") from None
+            if getattr(q, "kind", None) == "range":
+                raise Unsupported("a year-to-date range outside `date in ...`")
+            src.append(k)
+            keys.append(period_key(q))
+            starts.append(q.start)
+            ends.append(q.end)
+        base = "period." + ".".join(chain)
+        names = (base + ".key", base + ".start", base + ".end")
+        small = pl.DataFrame({"__pkey": src, names[0]: keys, names[1]: starts, names[2]: ends},
+                             schema={"__pkey": pl.String, names[0]: pl.String, names[1]: pl.Date,
+                                     names[2]: pl.Date})
+        self.df = self.df.join(small, on="__pkey", how="left", maintain_order="left")
+        self.period_cols[chain] = names
+        return names
+
+    def period_scalar(self, chain: tuple, attr: str, dtype=None) -> str:
+        """A column of attribute `attr` (label, is_quarter_end, start...) of the period
+        reached by `chain`, computed once per calculation period."""
+        name = "period." + ".".join(chain + (attr,))
+        if name not in self.df.columns:
+            values = {}
+            for k, p in self.by_key.items():
+                q = p
+                for a in chain:
+                    q = period_attr(q, a)
+                values[k] = getattr(q, attr) if attr in ("start", "end") else period_attr(q, attr)
+            if dtype is None:
+                dtype = pl.Boolean if attr.startswith("is_") else pl.String
+            self.add(name, pl.col("__pkey").replace_strict(values, return_dtype=dtype))
+        return name
+
+    # ------------------------------------------------------------ expressions
+    def ev(self, node, ctx: "Ctx"):
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise Unsupported(f"{type(node).__name__} expressions", node)
+        return method(node, ctx)
+
+    def _Paren(self, node, ctx):
+        return self.ev(node.expr, ctx)
+
+    def _Number(self, node, ctx):
+        return Col(dec(node.value), None, "number")
+
+    def _MoneyLit(self, node, ctx):
+        if node.currency != self.plan.currency and not self.foreign:
+            raise Unsupported("an amount in another currency", node)
+        return Col(dec(node.value), None, "money")
+
+    def _String(self, node, ctx):
+        return Col(pl.lit(node.value, dtype=pl.String), None, "text")
+
+    def _Bool(self, node, ctx):
+        return Col(pl.lit(node.value), None, "bool")
+
+    def _DateLit(self, node, ctx):
+        return Col(pl.lit(dt.date.fromisoformat(node.text)), None, "date")
+
+    def _kind(self, node) -> str:
+        return self.plan.types[id(node)].kind
+
+    def _column(self, table: str, column: str, node, ctx):
+        if ctx.table != table:
+            raise Unsupported("a column of an outer row", node)
+        spec = self.plan.inputs[table].columns[column]
+        if spec.type.kind == "period":
+            raise Unsupported("a Period column outside `==`", node)
+        if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency) \
+                and not self.foreign:
+            raise Unsupported("an amount in another currency", node)
+        return Col(pl.col(column), None, spec.type.kind, spec.optional)
+
+    def _Name(self, node, ctx):
+        r = self.plan.resolution[id(node)]
+        kind = r[0]
+        if kind == "column":
+            if r[1] != 0:
+                raise Unsupported("nested rows", node)
+            return self._column(r[2], r[3], node, ctx)
+        if kind == "param":
+            return ctx.params[r[1]]
+        if kind == "period":
+            return PeriodRef(())
+        if kind == "def":
+            return self.definition_ref(r[1], node)
+        if kind == "table":
+            return Rows(r[1], ())
+        raise Unsupported(f"`{node.id}` as a value", node)
+
+    def definition_ref(self, name: str, node):
+        d = self.plan.definitions[name]
+        if d.kind == "param":
+            return self.ev(d.node.expr, Ctx())  # constant: inlined, valid in any context
+        if d.type.kind == "rows":
+            return self.rowset(name)
+        if d.type.kind == "row":
+            row = builtins.row_value(self, node, Ctx())
+            if row is None:
+                raise Unsupported(f"`{name}` is a row", node)
+            return row
+        col = f"d.{name}"
+        if col not in self.df.columns:
+            raise Unsupported(f"`{name}` used before it is computed", node)
+        err = f"e.{name}"
+        return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
+                   nullable=col in self.nullable_defs, approx=col in self.approx_defs)
+
+    def rowset(self, name: str) -> Rows:
+        if name not in self.rowsets:
+            d = self.plan.definitions[name]
+            rows = self.ev(d.node.expr, Ctx())
+            if not isinstance(rows, Rows):
+                raise Unsupported(f"`{name}` is not rows of a table", d.node)
+            self.rowsets[name] = rows
+        return self.rowsets[name]
+
+    def _Where(self, node, ctx):
+        src = self.ev(node.source, ctx)
+        if not isinstance(src, Rows):
+            raise Unsupported("`where` on something else than rows of a table", node)
+        return Rows(src.table, src.conds + tuple(conjuncts(node.cond)), base=src)
+
+    def _Attr(self, node, ctx):
+        r = self.plan.resolution.get(id(node))
+        if r is not None and r[0] == "column":
+            if r[1] != 0:
+                raise Unsupported("nested rows", node)
+            return self._column(r[2], r[3], node, ctx)
+        obj_node = node.obj
+        while isinstance(obj_node, ast.Paren):
+            obj_node = obj_node.expr
+        if r[0] == "field" and isinstance(obj_node, ast.Index):
+            return self._lookup(obj_node, node.name, ctx)
+        if r[0] in ("row_id", "field"):
+            row = builtins.row_value(self, obj_node, ctx)
+            if row is not None:
+                return builtins.row_field(self, row, node, r)
+            if not (isinstance(obj_node, ast.Name) and self.plan.resolution.get(id(obj_node)) == ("payee",)):
+                raise Unsupported("a field of a looked-up row", node)
+            if r[0] == "row_id":
+                return Col(pl.col("__payee"), None, "text")
+            spec = self.plan.inputs[self.plan.payees_table].columns[node.name]
+            if spec.type.kind == "period":
+                raise Unsupported("a Period column of the payee", node)
+            return Col(pl.col(f"payee.{node.name}"), None, spec.type.kind, spec.optional)
+        if r[0] == "period_attr":
+            obj = self.ev(obj_node, ctx)
+            if not isinstance(obj, PeriodRef):
+                raise Unsupported("an attribute of a Period column", node)
+            name = node.name
+            if name in ("year", "quarter", "month", "previous"):
+                return PeriodRef(obj.chain + (name,))
+            if name == "year_to_date":
+                return PeriodRef(obj.chain + (name,))
+            if name in ("start", "end"):
+                if obj.chain and obj.chain[-1] == "year_to_date":
+                    return Col(pl.col(self.period_scalar_date(obj.chain, name)), None, "date")
+                cols = self.period_chain(obj.chain)
+                return Col(pl.col(cols[1] if name == "start" else cols[2]), None, "date")
+            col = self.period_scalar(obj.chain, name)
+            return Col(pl.col(col), None, "bool" if name.startswith("is_") else "text")
+        raise Unsupported("this attribute", node)
+
+    def _lookup(self, index, column: str, ctx) -> Col:
+        """`table[key].column`: a left join on the table's key, added to the frame (or to the
+        rows being filtered); a key that no row has stops the interpreter (KR405)."""
+        table = index.obj.id
+        spec = self.plan.inputs[table]
+        col_spec = spec.columns[column]
+        if spec.key is None or col_spec.type.kind == "period":
+            raise Unsupported("a lookup in a table without a key, or of a Period column", index)
+        if col_spec.type.kind == "money" and col_spec.type.currency not in (None, self.plan.currency):
+            raise Unsupported("an amount in another currency", index)
+        key = self.ev(index.key, ctx)
+        if not isinstance(key, Col):
+            raise Unsupported("a lookup by rows or periods", index)
+        name = self.fresh("lk.")
+        src = self.frames[table].select(pl.col(spec.key).alias("__lk"), pl.col(column).alias(name),
+                                        pl.lit(True).alias(name + "?"))
+        owner = self if ctx.table is None else ctx.builder
+        if owner is None:
+            raise Unsupported("a lookup here", index)
+        found = owner.df.select(key.expr.alias("__lk")).join(src, on="__lk", how="left",
+                                                           maintain_order="left")
+        owner.df = owner.df.with_columns(found[name], found[name + "?"].fill_null(False))
+        missing = key.expr.is_not_null() & ~pl.col(name + "?")
+        return Col(pl.col(name), any_error(key.err, missing), col_spec.type.kind, True)
+
+    def period_scalar_date(self, chain: tuple, attr: str) -> str:
+        return self.period_scalar(chain, attr, pl.Date)
+
+    def _Neg(self, node, ctx):
+        v = self.ev(node.expr, ctx)
+        return Col(-v.expr, null_error(v), v.kind, approx=v.approx)
+
+    def _Not(self, node, ctx):
+        v = self.ev(node.expr, ctx)
+        return Col(~truth(v), v.err, "bool")
+
+    def _IfElse(self, node, ctx):
+        c = self.ev(node.cond, ctx)
+        a, b = self.ev(node.then, ctx), self.ev(node.else_, ctx)
+        cond = truth(c)
+        return Col(pl.when(cond).then(a.expr).otherwise(b.expr),
+                   any_error(c.err, error_when(cond, a.err), error_when(~cond, b.err)), a.kind, a.nullable or b.nullable,
+                   getattr(a, "approx", False) or getattr(b, "approx", False))
+
+    def _ListLit(self, node, ctx):
+        raise Unsupported("a list outside `x in [...]`", node)
+
+    def chain_kind(self, chain: tuple) -> str:
+        """The kind (month, quarter, year) of the period `chain` reaches."""
+        kind = self.plan.period_kind
+        for a in chain:
+            kind = a if a in ("year", "quarter", "month") else "range" if a == "year_to_date" else kind
+        return kind
+
+    def _BinOp(self, node, ctx):
+        op = node.op
+        if op in ("and", "or"):
+            a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
+            x, y = truth(a), truth(b)
+            if op == "and":
+                return Col(x & y, any_error(a.err, error_when(x, b.err)), "bool")
+            return Col(x | y, any_error(a.err, error_when(~x, b.err)), "bool")
+        if op in ("in", "not in"):
+            res = self._in(node, ctx)
+            return res if op == "in" else Col(~res.expr, res.err, "bool")
+        a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
+        if isinstance(a, PeriodRef) or isinstance(b, PeriodRef):
+            if op not in ("==", "!=") or not (isinstance(a, PeriodRef) and isinstance(b, PeriodRef)):
+                raise Unsupported("a period compared with a Period column outside a filter", node)
+            ka, kb = self.period_chain(a.chain)[0], self.period_chain(b.chain)[0]
+            same = pl.col(ka) == pl.col(kb)
+            return Col(same if op == "==" else ~same, None, "bool")
+        if isinstance(a, Rows) or isinstance(b, Rows):
+            raise Unsupported("rows in an expression", node)
+        fuzzy = a.kind in NUMERIC and (a.approx or b.approx)
+        if op in ("==", "!="):
+            e = a.expr.eq_missing(b.expr) if op == "==" else a.expr.ne_missing(b.expr)
+            return Col(e, any_error(a.err, b.err, near(a.expr, b.expr, True) if fuzzy else None), "bool")
+        err = any_error(null_error(a), null_error(b))
+        if op in ("<", "<=", ">", ">="):
+            x, y = snap(a), snap(b)
+            e = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
+            return Col(e, any_error(err, near(a.expr, b.expr) if fuzzy else None), "bool")
+        if a.kind == "date" and b.kind == "date" and op == "-":
+            return Col((a.expr - b.expr).dt.total_days().cast(pl.Int64).cast(DEC), err, "number")
+        if a.kind == "date" and op in "+-" and b.kind in NUMERIC:
+            days = b.expr.cast(pl.Int64)
+            # a day count or a result past the supported calendar: the interpreter's KR413
+            beyond = days.abs() > MAX_DAYS
+            days = pl.when(beyond).then(0).otherwise(days)
+            res = a.expr + pl.duration(days=days) if op == "+" else a.expr - pl.duration(days=days)
+            beyond = beyond | (res > pl.lit(MAX_DATE)) | (res < pl.lit(MIN_DATE))
+            return Col(res, any_error(err, beyond.fill_null(False)), "date")
+        if a.kind == "date" or b.kind == "date":
+            raise Unsupported("this date arithmetic", node)
+        kind = self._kind(node)
+        fuzzy = a.approx or b.approx
+        if op == "+":
+            return Col(a.expr + b.expr, err, kind, approx=fuzzy)
+        if op == "-":
+            return Col(a.expr - b.expr, err, kind, approx=fuzzy)
+        if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
+            return Col(a.expr * b.expr, err if fuzzy else any_error(err, ~exact_product(a.expr, b.expr)),
+                       kind, approx=fuzzy)
+        zero = b.expr == dec(0)
+        safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
+        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True)
+
+    def _in(self, node, ctx) -> Col:
+        a = self.ev(node.left, ctx)
+        right = node.right
+        while isinstance(right, ast.Paren):
+            right = right.expr
+        if isinstance(right, ast.ListLit):
+            items = [self.ev(x, ctx) for x in right.items]
+            if any(not isinstance(i, Col) or i.err is not None for i in items):
+                raise Unsupported("`in` a list of computed values", node)
+            e = pl.lit(False)
+            for i in items:
+                e = e | a.expr.eq_missing(i.expr)
+            return Col((e & a.expr.is_not_null()).fill_null(False), a.err, "bool")
+        b = self.ev(right, ctx)
+        if isinstance(b, PeriodRef) and isinstance(a, Col) and a.kind == "date":
+            if b.chain and b.chain[-1] == "year_to_date":
+                lo = pl.col(self.period_scalar_date(b.chain, "start"))
+                hi = pl.col(self.period_scalar_date(b.chain, "end"))
+            else:
+                _, s, e = self.period_chain(b.chain)
+                lo, hi = pl.col(s), pl.col(e)
+            return Col(((a.expr >= lo) & (a.expr <= hi)).fill_null(False), a.err, "bool")
+        raise Unsupported("this `in`", node)
+
+    # ------------------------------------------------------------ calls
+    def _Call(self, node, ctx):
+        f = node.func
+        d = self.plan.definitions.get(f)
+        if d is not None and d.kind == "decision":
+            return self._decide(d, node, ctx)
+        if f == "one" and not isinstance(node.args[0], ast.Each):
+            return builtins.one_row(self, node, ctx)
+        if f in builtins.CALLS:
+            return builtins.CALLS[f](self, node, ctx)
+        if f in AGGREGATES and not (
+                f in ("min", "max") and len(node.args) == 2):
+            return self._aggregate(node, ctx)
+        method = getattr(self, "_call_" + f, None)
+        if method is None:
+            raise Unsupported(f"{f}()", node)
+        return method(node, ctx)
+
+    def _call_round(self, node, ctx):
+        x = self.ev(node.args[0], ctx)
+        step_node, mode = node.args[1], node.args[2].id
+        step = {"cent": Decimal("0.01"), "unit": Decimal(1)}[step_node.id] if isinstance(
+            step_node, ast.Name) else step_node.value
+        return rounded(x, step, mode)
+
+    def _call_money(self, node, ctx):
+        if len(node.args) == 2 and node.args[1].value != self.plan.currency:
+            raise Unsupported("an amount in another currency", node)
+        x = self.ev(node.args[0], ctx)
+        return Col(x.expr, null_error(x), "money", approx=x.approx)
+
+    def _call_abs(self, node, ctx):
+        x = self.ev(node.args[0], ctx)
+        return Col(x.expr.abs(), null_error(x), x.kind, approx=x.approx)
+
+    def _call_min(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        return Col(pl.min_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
+                   approx=a.approx or b.approx)
+
+    def _call_max(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        return Col(pl.max_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
+                   approx=a.approx or b.approx)
+
+    def _call_default(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        if isinstance(a, (Rows, PeriodRef)) or isinstance(b, (Rows, PeriodRef)):
+            raise Unsupported("default() of rows or periods", node)
+        return Col(pl.coalesce(a.expr, b.expr), any_error(a.err, error_when(a.expr.is_null(), b.err)),
+                   a.kind if a.kind != "unknown" else b.kind, b.nullable, a.approx or b.approx)
+
+    def _call_present(self, node, ctx):
+        a = self.ev(node.args[0], ctx)
+        return Col(a.expr.is_not_null(), a.err, "bool")
+
+    def _call_between(self, node, ctx):
+        x, lo, hi = (self.ev(a, ctx) for a in node.args)
+        inside = (snap(x) >= snap(lo)) & (snap(x) <= snap(hi))
+        bounds = any_error(lo.expr.is_null() if lo.nullable else None, hi.expr.is_null() if hi.nullable else None)
+        present = x.expr.is_not_null()
+        fuzzy = (near(x.expr, lo.expr) | near(x.expr, hi.expr)) if x.approx or lo.approx or hi.approx else None
+        return Col(pl.when(present).then(inside).otherwise(False),
+                   any_error(x.err, lo.err, hi.err, error_when(present, bounds), fuzzy), "bool")
+
+    def _call_days(self, node, ctx):
+        a, b = (self.ev(x, ctx) for x in node.args)
+        days = (b.expr - a.expr).dt.total_days().cast(pl.Int64).cast(DEC)
+        return Col(days, any_error(null_error(a), null_error(b)), "number")
+
+    def _call_assignee(self, node, ctx):
+        if ctx.table is None:
+            raise Unsupported("assignee() outside a filter over rows", node)
+        account, role, day = node.args
+        if not (isinstance(role, ast.String)):
+            raise Unsupported("assignee() with a computed role", node)
+        acc, dayv = self.ev(account, ctx), self.ev(day, ctx)
+        name = ctx.assignee_column(self, acc.expr, role.value, dayv.expr)
+        return Col(pl.col(name), any_error(acc.err, dayv.err), "text", True)
+
+    def _call_paid(self, node, ctx):
+        from kamrules.backends.polars.ledger import paid_column
+        return paid_column(self, node, ctx)
+
+    # ------------------------------------------------------------ decision tables
+    def _decide(self, d, node, ctx):
+        dec_node = d.node
+        args = [self.ev(a, ctx) for a in node.args]
+        if any(not isinstance(a, Col) for a in args):
+            raise Unsupported("a decision table on rows or periods", node)
+        if ctx.table is None:  # on the frame: each argument computed once, not once per row test
+            args = [self.materialize(a) for a in args]
+        arg_err = any_error(*(null_error(a) for a in args))
+        inner = ctx.with_params({name: a for (name, _), a in zip(dec_node.params, args)})
+        matches, outputs = [], []
+        for row in dec_node.rows:
+            cond = pl.lit(True)
+            cell_errs = []
+            for cell, a in zip(row.cells, args):
+                c, e = self._cell(cell, snap(a), inner)
+                cond = cond & c
+                cell_errs.append(e)
+                fuzzy = self._cell_near(cell, a, inner)
+                if fuzzy is not None:
+                    arg_err = any_error(arg_err, fuzzy)
+            if any(e is not None for e in cell_errs):
+                raise Unsupported("a decision cell that can fail", row)
+            out = self.ev(row.output, inner)
+            cond = cond.fill_null(False)
+            if ctx.table is None:
+                name = self.fresh("t.")
+                self.add(name, cond)
+                cond = pl.col(name)
+            matches.append(cond)
+            outputs.append(out)
+        kind = d.type.kind if d.type.kind != "unknown" else (outputs[0].kind if outputs else "number")
+        fuzzy = any(o.approx for o in outputs)
+        count = pl.sum_horizontal(*[m.cast(pl.Int32) for m in matches]) if matches else pl.lit(0)
+        if dec_node.hit == "collect_sum":
+            total = dec(0)
+            errs = []
+            for m, o in zip(matches, outputs):
+                total = total + pl.when(m).then(o.expr).otherwise(dec(0))
+                errs.append(error_when(m, null_error(o)))
+            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy)
+        expr = None
+        out_errs = []
+        for m, o in zip(matches, outputs):
+            expr = pl.when(m).then(o.expr) if expr is None else expr.when(m).then(o.expr)
+            out_errs.append(o.err)
+        expr = expr.otherwise(None) if expr is not None else pl.lit(None)
+        chosen_err = None
+        if any(e is not None for e in out_errs):
+            chosen = None
+            for m, e in zip(matches, out_errs):
+                e = e if e is not None else pl.lit(False)
+                chosen = pl.when(m).then(e) if chosen is None else chosen.when(m).then(e)
+            chosen_err = chosen.otherwise(False)
+        bad = count == 0 if dec_node.hit == "first" else count != 1
+        return Col(expr, any_error(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy)
+
+    def _cell_near(self, cell, a: Col, ctx):
+        """Where an approximate argument (or bound) is near this cell's bounds (see `near`)."""
+        if cell.kind == "any":
+            return None
+        bounds = [self.ev(b, ctx) for b in (cell.lo, cell.hi) if b is not None]
+        if not (a.approx or any(b.approx for b in bounds)):
+            return None
+        return any_error(*(near(a.expr, b.expr, cell.kind == "eq") for b in bounds))
+
+    def _cell(self, cell, x: pl.Expr, ctx):
+        if cell.kind == "any":
+            return pl.lit(True), None
+        lo = self.ev(cell.lo, ctx) if cell.lo is not None else None
+        hi = self.ev(cell.hi, ctx) if cell.hi is not None else None
+        err = any_error(lo.err if lo else None, hi.err if hi else None)
+        lo = Col(snap(lo), lo.err, lo.kind) if lo is not None else None
+        hi = Col(snap(hi), hi.err, hi.kind) if hi is not None else None
+        if cell.kind == "eq":
+            return x == lo.expr, err
+        ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+               ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+        if cell.kind == "cmp":
+            return ops[cell.op](x, lo.expr), err
+        return (lo.expr <= x) & ops[cell.op](x, hi.expr), err
+
+    # ------------------------------------------------------------ aggregations
+    def _aggregate(self, node, ctx):
+        if ctx.table is not None:
+            raise Unsupported("an aggregation inside a filter or a per-row expression", node)
+        key = id(node)
+        if key in self.aggs:
+            return self.aggs[key]
+        from kamrules.backends.polars.aggregate import aggregate
+        result = aggregate(self, node)
+        if node.func == "avg" or any(self._may_be_approx(a) for a in node.args):
+            result = attrs.evolve(result, approx=True)
+        self.aggs[key] = result
+        return result
+
+
+    def _may_be_approx(self, node) -> bool:
+        """Whether an expression (inside an aggregation) may divide: a `/`, an average or a
+        definition whose value may be approximate."""
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, ast.BinOp) and n.op == "/" or isinstance(n, ast.Call) and n.func == "avg":
+                return True
+            r = self.plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
+            if r is not None and r[0] == "def" and f"d.{r[1]}" in self.approx_defs:
+                return True
+            if isinstance(n, (list, tuple)):
+                stack.extend(n)
+            elif attrs.has(type(n)):
+                stack.extend(getattr(n, f.name) for f in attrs.fields(type(n)))
+        return False
+
+
+
+from kamrules.backends.polars import builtins  # noqa: E402  (it builds on this module's Col and helpers)

@@ -1,0 +1,461 @@
+"""The plan's input tables as polars DataFrames, loaded fast and accepted exactly as the strict
+loader (kamrules.data.strict.load_data, then the `references` check of engine.integrity) accepts
+them.
+
+Each declared column, in declaration order, typed (text and period as String, money, number,
+rate and count as Decimal(38, SCALE) (the engine's scale, 24), date as Date, bool as Boolean; a period is its key
+`kind:start`), then `__row` (the line number a strict.Row would have) and `__id` (strict.Row.id).
+
+The fast path reads a CSV file with polars, every cell as a string, and vouches for it with
+vectorised checks (header, cell counts, blank lines, regexes and casts per type, decimal
+places per currency, key and unique columns, references, limits). Whatever it cannot vouch
+for (a doubt: a bad cell, a blank line with too many commas, a CR inside a line, a JSON
+input, a value beyond the Decimal range...) goes to the strict loader: its diagnostics are raised as they are, and when it
+accepts the file its Table is converted (`frames_from_tables`). polars splits a file without
+quotes, or one whose every line is one well-formed record; a file with a quoted newline (or a
+quote inside a cell) is split by Python's csv module, the strict loader's parser. Amounts are
+read as text and cast to Decimal, never through a float.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import attrs
+import polars as pl
+
+from kamrules.data import strict
+
+from kamrules.core import limits
+
+from kamrules.files import inputs
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.backends.interp.integrity import check_integrity
+from kamrules.check.plan import CheckedPlan, InputTable
+from kamrules.core.numeric import Money
+from kamrules.data.parquet import is_parquet, parquet_cells
+from kamrules.diagnostics.source import Span
+from kamrules.backends.polars.values import PLACES
+
+from kamrules.backends.polars.values import Fallback
+
+SCALE = PLACES  # the engine's column scale (frame.DEC)
+INT_DIGITS = 38 - SCALE
+DECIMAL = pl.Decimal(38, SCALE)
+NUMERIC = ("money", "number", "rate", "count")
+DTYPES = {"text": pl.String, "money": DECIMAL, "number": DECIMAL, "rate": DECIMAL, "count": DECIMAL,
+          "date": pl.Date, "bool": pl.Boolean, "period": pl.String}
+
+# The characters str.isspace() and str.strip() treat as whitespace (tested against Python).
+WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
+              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
+_BLANK = f"^{_WS}*$"
+_DATE = r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}$"  # no year 0
+
+
+def _words(words) -> str:
+    """A regex for these words in any ASCII case (not (?i): Unicode folds `ſ` to `s`)."""
+    return "^(?:" + "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w)
+                             for w in sorted(words)) + ")$"
+
+
+_TRUE = _words(strict._TRUE)
+_BOOL = _words(strict._TRUE | strict._FALSE)
+_BOM = b"\xef\xbb\xbf"
+
+
+class Doubt(Exception):
+    """The fast check cannot vouch for a file: the strict loader decides."""
+
+
+def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, pl.DataFrame]:
+    """One DataFrame per input of the plan, or the KamError the strict path raises."""
+    bad_folder = inputs.folder_problem(folder)
+    if bad_folder is not None:
+        raise bad_folder
+    frames, doubtful = {}, []
+    for name, spec in plan.inputs.items():
+        try:
+            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows)
+        except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
+            doubtful.append(name)  # the strict loader words it, in its order
+    if doubtful:
+        frames.update(_strict_frames(plan, folder, doubtful, max_rows))
+    _check_payees(plan, frames, folder)
+    _check_references(plan, frames, folder, max_rows)
+    return {name: frames[name] for name in plan.inputs}
+
+
+def input_path(spec: InputTable, folder: str) -> str:
+    """The input's file in the folder (kamrules.files.inputs.resolve: KR006/KR411 outside it)."""
+    return inputs.resolve(spec, folder)
+
+
+# ------------------------------------------------------------------ the strict path
+
+def _strict_frames(plan: CheckedPlan, folder: str, names: list, max_rows: int | None) -> dict:
+    """The strict loader on the doubtful files: its diagnostics, or its tables as frames."""
+    tables, diags = {}, []
+    for name in names:
+        spec = plan.inputs[name]
+        try:
+            tables[name] = strict.load_table(spec, input_path(spec, folder), plan.fiscal_start, max_rows)
+        except KamError as err:
+            diags.extend(err.diagnostics)
+    if diags:
+        raise KamError(diags)
+    return frames_from_tables(plan, tables)
+
+
+def frames_from_tables(plan: CheckedPlan, tables: dict) -> dict[str, pl.DataFrame]:
+    """Loaded tables (strict.Table) as the frames load_frames gives, for the tables given.
+    Raises Fallback for a number beyond Decimal(38, SCALE)."""
+    return {name: _frame_from_table(plan.inputs[name], table) for name, table in tables.items()}
+
+
+def _frame_from_table(spec: InputTable, table) -> pl.DataFrame:
+    rows = table.rows
+    cols = {}
+    for name, col in spec.columns.items():
+        kind = col.type.kind
+        values = [r.values[name] for r in rows]
+        if kind == "money":
+            values = [v.amount if isinstance(v, Money) else v for v in values]
+        if kind in NUMERIC:
+            for v in values:
+                if v is not None and not _fits(v):
+                    raise Fallback(f"`{v}` in {table.path} is beyond Decimal(38, {SCALE})")
+        elif kind == "period":
+            values = [period_key(v) if v is not None else None for v in values]
+        cols[name] = pl.Series(name, values, dtype=DTYPES[kind])
+    cols["__row"] = pl.Series("__row", [r.number for r in rows], dtype=pl.Int64)
+    cols["__id"] = pl.Series("__id", [r.id for r in rows], dtype=pl.String)
+    return pl.DataFrame(cols)
+
+
+def _fits(value: Decimal) -> bool:
+    exp = value.normalize().as_tuple().exponent
+    return isinstance(exp, int) and -exp <= SCALE and (value == 0 or value.adjusted() < INT_DIGITS)
+
+
+def period_key(p) -> str:
+    return f"{p.kind}:{p.start.isoformat()}"
+
+
+# ------------------------------------------------------------------ reading the cells
+
+def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None) -> pl.DataFrame:
+    if path.lower().endswith(".json"):
+        raise Doubt("JSON")
+    if is_parquet(path):
+        raw, lines = parquet_cells(spec, path)
+    else:
+        raw, lines = _raw_cells(spec, _read(spec, path))
+    if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
+        raise Doubt("rows")
+    return _typed(plan, spec, raw, lines)
+
+
+def _read(spec: InputTable, path: str) -> bytes:
+    """The file's bytes (a regular file only: KR412 at once for a FIFO or a device)."""
+    try:
+        with inputs.open_input(spec, path, binary=True) as fh:
+            blob = fh.read()
+    except KamError:
+        raise Doubt("missing, unreadable or not a regular file: the strict loader words it") from None
+    if blob.startswith(_BOM):
+        blob = blob[len(_BOM):]
+        if blob.startswith(_BOM):
+            raise Doubt("a second byte-order mark")  # the strict loader's KR402
+    if not blob or b"\x00" in blob:
+        raise Doubt("empty or NUL")
+    try:
+        blob.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Doubt("not UTF-8") from None
+    return blob
+
+
+def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """(declared columns as strings, non-blank records only; their line numbers)."""
+    if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
+        raise Doubt("a wide header")
+    if b'"' not in blob:
+        return _split_plain(spec, blob)
+    try:
+        return _split_plain(spec, blob, quoted=True)
+    except Doubt:  # a quoted newline, a quote inside a cell...: the csv module splits it
+        return _split_quoted(spec, blob)
+
+
+_WIDE = 1000  # header cells from which polars' whole-row checks cost more than the csv module
+
+
+def _positions(spec: InputTable, header: list) -> dict:
+    """Declared column -> index in the header (stripped cells); Doubt if one is missing or twice."""
+    header = [h.strip() for h in header]
+    positions = {}
+    for name in spec.columns:
+        if header.count(name) != 1:
+            raise Doubt("header")
+        positions[name] = header.index(name)
+    return positions
+
+
+def _split_plain(spec: InputTable, blob: bytes, quoted: bool = False) -> tuple[pl.DataFrame, pl.Series]:
+    """One physical line is one record, split by polars: a file without quotes, or one whose
+    every line is a well-formed record (quoted cells whole, `""` inside, no quoted newline)."""
+    opts = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
+    try:  # a line with more cells than the header raises
+        cells = pl.read_csv(blob, quote_char='"' if quoted else None, **opts)
+    except pl.exceptions.PolarsError:
+        raise Doubt("polars") from None
+    lines = blob.count(b"\n") + (not blob.endswith(b"\n"))
+    if cells.height != lines:
+        raise Doubt("line count")
+    width = cells.width
+    blank = _blank_rows(cells)
+    if quoted:
+        _check_quoted_lines(blob, width)
+    elif blank is None:  # no blank line: every line has width cells iff the commas add up
+        if blob.count(b",") != (width - 1) * lines:
+            raise Doubt("cell count")
+    else:
+        commas = _lines(blob).str.count_matches(",", literal=True)
+        if ((commas != width - 1) & ~blank).any():
+            raise Doubt("cell count")
+    positions = _positions(spec, list(cells.row(0)))
+    longest, cr = csv.field_size_limit(), b"\r" in blob  # polars drops the CR of a CRLF only
+    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()
+                    | (pl.any_horizontal(pl.all().str.contains("\r", literal=True)).any() if cr else False)).item():
+        raise Doubt("a cell over the csv field limit, or a CR that does not end a line")
+    cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()),
+                         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))
+    if blank is not None:
+        cells = cells.filter(~blank)
+    cells = cells[1:]
+    return cells.drop("__row"), cells["__row"]
+
+
+def _lines(blob: bytes) -> pl.Series:
+    """The physical lines of the file, as written (a CRLF's CR dropped)."""
+    return pl.read_csv(blob, separator="\x00", quote_char=None, has_header=False, infer_schema=False,
+                       empty_string_is_null=False).to_series()
+
+
+_CELL = r'(?:"(?:[^"]|"")*"|[^",]*)'
+
+
+def _check_quoted_lines(blob: bytes, width: int) -> None:
+    """Doubt unless every line is `width` well-formed cells, or blank without quotes (the
+    csv module and polars then split it the same way, one line per record)."""
+    record = f"^{_CELL}(?:,{_CELL}){{{width - 1}}}$"
+    blank = "^[" + _WS[1:-1] + ",]*$"
+    lines = _lines(blob)
+    if not (lines.str.contains(record) | lines.str.contains(blank)).all():
+        raise Doubt("a line that is not one well-formed record")
+
+
+def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
+    """Which lines (the header too) have only blank cells, or None when none has."""
+    first = cells.to_series(0)
+    if not first.str.contains(_BLANK).any():
+        return None
+    blank = cells.select(pl.all_horizontal(pl.all().str.contains(_BLANK))).to_series()
+    return blank if blank.any() else None
+
+
+def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """Quotes in the file: split by the csv module, as the strict loader does."""
+    reader = csv.reader(io.StringIO(blob.decode("utf-8"), newline=""), strict=True)
+    records, lines = [], []
+    try:
+        header = next(reader, None)
+        positions = _positions(spec, header or [])
+        width = len(header)
+        for record in reader:
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if len(record) != width:
+                raise Doubt("cell count")
+            records.append(record)
+            lines.append(reader.line_num)
+    except csv.Error:
+        raise Doubt("csv") from None
+    columns = list(zip(*records)) if records else [()] * width
+    cells = pl.DataFrame({n: pl.Series(columns[p], dtype=pl.String) for n, p in positions.items()})
+    return cells, pl.Series("__row", lines, dtype=pl.Int64)
+
+
+# ------------------------------------------------------------------ checking and typing
+
+def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
+    """The typed frame, or Doubt when any cell is not clearly what the strict loader accepts."""
+    exprs, bad = [], []
+    for i, (name, col) in enumerate(spec.columns.items()):
+        cell = pl.col(name)
+        present = ~cell.str.contains(_BLANK)
+        value, doubt = _column(plan, col, raw[name])
+        exprs.append(pl.when(present).then(value).cast(DTYPES[col.type.kind]).alias(name))
+        problem = (cell.str.len_bytes() > limits.MAX_CELL_CHARS) | (present & doubt)
+        exprs.append((problem if col.optional else problem | ~present).alias(f"__bad{i}"))
+        bad.append(pl.col(f"__bad{i}"))
+        if col.type.kind != "text":  # a cast that failed
+            exprs.append(present.alias(f"__present{i}"))
+            bad.append(pl.col(f"__present{i}") & pl.col(name).is_null())
+    checked = raw.select(exprs)
+    if bad and checked.select(pl.any_horizontal(bad).any()).item():
+        raise Doubt("a cell")
+    typed = checked.select(list(spec.columns))
+    unique = [pl.col(n).drop_nulls().n_unique() != pl.col(n).count() for n, c in spec.columns.items()
+              if c.unique or n == spec.key]
+    if unique and typed.height and typed.select(pl.any_horizontal(unique)).item():
+        raise Doubt("a duplicate")
+    id_col = spec.key or next(iter(spec.columns))
+    return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
+
+
+def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]:
+    """(value of a non-blank cell or null, when its shape is in doubt) as expressions."""
+    kind = col.type.kind
+    text = pl.col(col.name).str.strip_chars(WHITESPACE)
+    if kind == "text":  # padding is not part of a value (strict.parse_value)
+        return text, pl.lit(False)
+    if kind in NUMERIC:
+        return _number(kind, col.type.currency, text)
+    if kind == "date":
+        # year 9999 is past limits.MAX_DATE: the strict loader refuses it
+        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE) | text.str.starts_with("9999")
+    if kind == "bool":
+        return text.str.contains(_TRUE), ~text.str.contains(_BOOL)
+    if kind == "period":
+        return text.replace_strict(_period_keys(cells, plan.fiscal_start), default=None,
+                                   return_dtype=pl.String), pl.lit(False)
+    raise Doubt(f"a column of kind {kind}")
+
+
+def _number_shape(kind: str, currency: str | None, pct: bool = False) -> str:
+    """A regex for the numbers strict.parse_value accepts (inside the exact range,
+    limits.MAX_FRACTION_DIGITS) that also fit Decimal(38, SCALE) (at most 40 characters, so
+    no length check is needed); anything else is a doubt the strict loader decides."""
+    if kind == "count":
+        places, zeros = 0, SCALE
+    elif kind == "money":
+        places = min(strict.minor_units(currency), SCALE)
+        zeros = SCALE - places
+    else:  # a rate's `%` takes two places
+        places = min(limits.MAX_FRACTION_DIGITS - (2 if pct else 0), SCALE)
+        zeros = SCALE - places
+    if not places:
+        return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.0{{0,{zeros}}})?|\.0{{1,{zeros}}})$"
+    zeros = f"0{{0,{zeros}}}" if zeros else ""
+    return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.[0-9]{{0,{places}}}{zeros})?|\.[0-9]{{1,{places}}}{zeros})$"
+
+
+def _number(kind: str, currency: str | None, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    shape = _number_shape(kind, currency)
+    if kind != "rate":
+        return text.cast(DECIMAL, strict=False), ~text.str.contains(shape)
+    pct = text.str.ends_with("%")
+    body = pl.when(pct).then(text.str.strip_suffix("%").str.strip_chars(WHITESPACE)).otherwise(text)
+    value = body.cast(DECIMAL, strict=False)
+    value = pl.when(pct).then((value * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
+    shaped = pl.when(pct).then(body.str.contains(_number_shape(kind, currency, True))).otherwise(
+        body.str.contains(shape))
+    return value, (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~shaped
+
+
+def _period_keys(cells: pl.Series, fiscal_start: int) -> dict:
+    """Each distinct period cell, stripped, to its key; Doubt if one does not parse."""
+    keys = {}
+    for text in cells.str.strip_chars(WHITESPACE).unique().to_list():
+        if text == "":
+            continue
+        try:
+            keys[text] = period_key(strict.parse_value(text, "period", None, fiscal_start))
+        except Exception:  # the strict loader reports it
+            raise Doubt("period") from None
+    return keys
+
+
+def _ids(plan: CheckedPlan, col, cells: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
+    """strict.Row.id: str of the id column's value, or `row N` when it is empty."""
+    if col.type.kind == "text":
+        shown = values
+    else:
+        distinct = [c for c in cells.unique().to_list() if c.strip()]
+        names = {c: str(strict.parse_value(c, col.type.kind, col.type.currency, plan.fiscal_start))
+                 for c in distinct}
+        shown = cells.replace_strict(names, default=None, return_dtype=pl.String)
+    parts = pl.DataFrame({"empty": values.is_null(), "shown": shown, "line": lines})
+    return parts.select(pl.when(pl.col("empty")).then(pl.lit("row ") + pl.col("line").cast(pl.String))
+                        .otherwise(pl.col("shown")).alias("__id")).to_series()
+
+
+# ------------------------------------------------------------------ checks across tables
+
+def _check_payees(plan: CheckedPlan, frames: dict, folder: str) -> None:
+    payees = frames.get(plan.payees_table)
+    if payees is not None and payees.height == 0:
+        path = input_path(plan.inputs[plan.payees_table], folder)
+        raise KamError([Diagnostic("KR403", f"{path} has no rows, but the plan pays the rows of "
+                                   f"`{plan.payees_table}` (`payees {plan.payees_table}`)",
+                                   Span(path, 2, 1, 2, 2), "check the export: only a header was written")])
+
+
+def _reference_target(plan: CheckedPlan, table: str) -> str | None:
+    spec = plan.inputs[table]
+    return spec.key or ("payee_id" if "payee_id" in spec.columns else None)
+
+
+def _check_references(plan: CheckedPlan, frames: dict, folder: str, max_rows: int | None) -> None:
+    """`references` columns: every value a key of the target table. On a miss, the same
+    diagnostics as engine.integrity.check_integrity."""
+    broken = False
+    for name, spec in plan.inputs.items():
+        for col in spec.columns.values():
+            if col.references is None:
+                continue
+            tkey = _reference_target(plan, col.references)
+            target = frames[col.references]
+            if tkey is None or target[tkey].dtype != frames[name][col.name].dtype:
+                broken = True
+                continue
+            values = frames[name][col.name].drop_nulls()
+            if not values.is_in(target[tkey].unique().implode()).all():
+                broken = True
+    if broken:
+        _reference_diagnostics(plan, frames, folder, max_rows)
+
+
+def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_rows: int | None) -> None:
+    """check_integrity's reference check (without `require` rules) on tables rebuilt from the
+    frames when the columns involved are text (values equal to the strict loader's), else on
+    the strict loader's tables."""
+    involved: dict = {}
+    for name, spec in plan.inputs.items():
+        for col in spec.columns.values():
+            if col.references is not None:
+                involved.setdefault(name, set()).add(col.name)
+                tkey = _reference_target(plan, col.references)
+                involved.setdefault(col.references, set()).add(tkey)
+    text_only = all(c is not None and plan.inputs[t].columns[c].type.kind == "text"
+                    for t, cols in involved.items() for c in cols)
+    if text_only:
+        tables = {name: _skeleton(plan, name, frames[name], involved.get(name, set()), folder)
+                  for name in plan.inputs}
+    else:
+        tables = strict.load_data(plan, folder, max_rows)
+    check_integrity(attrs.evolve(plan, requires=[]), tables)
+
+
+def _skeleton(plan: CheckedPlan, name: str, frame: pl.DataFrame, columns: set, folder: str):
+    """A strict.Table with the rows' numbers and only the given (text) columns."""
+    columns = sorted(columns)
+    numbers = frame["__row"].to_list()
+    cells = [frame[c].to_list() for c in columns]
+    rows = [strict.Row(name, n, "", dict(zip(columns, vals))) for n, *vals in zip(numbers, *cells)]
+    spec = plan.inputs[name]
+    return strict.Table(spec, input_path(spec, folder), rows)

@@ -1,0 +1,90 @@
+"""`require every TABLE: cond` rules on frames: the condition evaluated for every row of the
+table at once, before any payout (the interpreter checks them first too, engine.integrity).
+
+A rule is translated by the frame machinery on a frame whose rows are the table's rows
+instead of payee-periods: the rule's own row plays the payee (its columns are read as
+`payee.<column>` columns), and the rows of an aggregation inside the rule are the rows
+being filtered (one level down), so `sum(share for splits where splits.deal_id ==
+deals.deal_id)` is a keyed group-by joined to the table on deal_id, like any aggregation.
+A row whose condition is false, empty or fails raises `Fallback`: the interpreter then
+gives its diagnostic (KR410 naming the row, or the failing value's), the same as it always
+did. What the frame does not translate raises `Unsupported`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import attrs
+import polars as pl
+
+from kamrules.core.calendar import Period
+from kamrules.backends.polars.values import Col, Ctx, Fallback, Unsupported
+from kamrules.backends.polars.frame import Frame
+
+
+class RuleFrame(Frame):
+    """A Frame with one row per row of the rule's table (`outer` columns: that row)."""
+
+    def _Name(self, node, ctx):
+        r = self.plan.resolution[id(node)]
+        if r[0] == "outer":
+            return self._outer(r[1], node, ctx)
+        if r[0] in ("payee", "period"):
+            raise Unsupported("the payee or the period in a `require` rule", node)
+        return super()._Name(node, ctx)
+
+    def _Attr(self, node, ctx):
+        r = self.plan.resolution.get(id(node))
+        if r is not None and r[0] == "outer":
+            return self._outer(r[1], node, ctx)
+        return super()._Attr(node, ctx)
+
+    def _outer(self, column, node, ctx):
+        spec = self.plan.inputs[self.plan.payees_table].columns[column]
+        if spec.type.kind == "period" or spec.type.kind == "money" and \
+                spec.type.currency not in (None, self.plan.currency):
+            raise Unsupported("this column in a `require` rule", node)
+        return Col(pl.col(f"payee.{column}"), None, spec.type.kind, spec.optional)
+
+
+def _rebased(resolution: dict, rule) -> dict:
+    """The resolution with the rule's row as `outer` and every deeper row one level up."""
+    out = dict(resolution)
+    stack = [rule.cond]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (list, tuple)):
+            stack.extend(n)
+            continue
+        if not attrs.has(type(n)):
+            continue
+        r = resolution.get(id(n))
+        if r is not None and r[0] == "column":
+            out[id(n)] = ("outer", r[3]) if r[1] == 0 else ("column", r[1] - 1) + tuple(r[2:])
+        stack.extend(getattr(n, f.name) for f in attrs.fields(type(n)))
+    return out
+
+
+def check_requires(plan, frames: dict) -> None:
+    """Raise Fallback when some row breaks a rule (or cannot be checked), Unsupported when
+    a rule is not translated; return when every row passes."""
+    for rule in plan.requires:
+        rows_plan = attrs.evolve(plan, payees_table=rule.table,
+                                 resolution=_rebased(plan.resolution, rule))
+        period = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
+        try:
+            fr = RuleFrame(rows_plan, frames, [period])
+            v = fr.ev(rule.cond, Ctx())
+            if not isinstance(v, Col) or v.kind != "bool":
+                raise Unsupported("a `require` condition that is not a condition", rule)
+            fails = ~v.expr.fill_null(False)
+            if v.err is not None:
+                fails = fails | v.err.fill_null(True)
+            bad = fr.df.select(fails.any()).item()
+        except pl.exceptions.ColumnNotFoundError as err:
+            raise Unsupported(f"this `require` rule ({err})", rule) from None
+        if bad:
+            raise Fallback("a row breaks a `require` rule (the interpreter reports it)")
+
+
+__all__ = ["check_requires", "RuleFrame"]

@@ -1,0 +1,209 @@
+"""The values of the columnar engine and their numeric rules: a plan value as a polars
+expression with its error mask (`Col`), rows and period references, the evaluation context
+(`Ctx`), the exceptions that hand a run to the interpreter (`Unsupported`, `Fallback`), and
+the exact Decimal(38, 24) arithmetic: snapping approximate quotients to money.GUARD_PLACES,
+rounding in the plan's named modes, and the margins inside which the interpreter decides.
+frame.py, aggregate.py, builtins.py, ledger.py and requires.py all build on this module.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+import polars as pl
+
+from kamrules.syntax import ast
+from kamrules.core.calendar import period_of
+from kamrules.core.limits import MAX_DATE, MIN_DATE
+from kamrules.core.numeric import EXACT_PLACES, GUARD_PLACES
+
+DEC = pl.Decimal(38, EXACT_PLACES)
+MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
+PLACES = EXACT_PLACES
+SNAP = GUARD_PLACES  # one constant with the interpreter's snap (money.py)
+MARGIN = Decimal("1e-8")  # an approximate value closer than this to a boundary: the interpreter decides
+NUMERIC = ("money", "number", "rate", "count")
+ZERO = Decimal(0)
+
+
+class Unsupported(Exception):
+    """The plan uses something the columnar engine does not translate (the run uses the
+    interpreter)."""
+
+    def __init__(self, what: str, node=None):
+        span = getattr(node, "span", None)
+        super().__init__(f"{what} (line {span.line})" if span is not None and span.line else what)
+
+
+class Fallback(Exception):
+    """The data needs the interpreter: a value the plan cannot compute (its diagnostic comes
+    from the interpreter), or an amount beyond Decimal(38, 20)."""
+
+
+@attrs.define
+class Col:
+    expr: pl.Expr
+    err: pl.Expr | None
+    kind: str
+    nullable: bool = False
+    approx: bool = False  # may come from a non-terminating division (module doc)
+
+
+@attrs.define
+class PeriodRef:
+    chain: tuple  # attributes from the calculation period: (), ("quarter",), ("year",)...
+
+
+@attrs.define(eq=False)
+class Rows:
+    table: str
+    conds: tuple
+    base: "Rows | None" = None  # the rowset this one filters further (a `let` of rows)
+
+
+def dec(value) -> pl.Expr:
+    value = Decimal(value)
+    exp = value.as_tuple().exponent
+    if isinstance(exp, int) and exp < -PLACES:
+        raise Unsupported(f"the number {value} has more than {PLACES} decimal places")
+    return pl.lit(value, dtype=DEC)
+
+
+def period_key(p) -> str:
+    return f"{p.kind}:{p.start.isoformat()}"
+
+
+def any_error(*errs):
+    """Where any of the error masks holds (None: no error possible)."""
+    errs = [e for e in errs if e is not None]
+    if not errs:
+        return None
+    out = errs[0]
+    for e in errs[1:]:
+        out = out | e
+    return out
+
+
+def error_when(cond, err):
+    """The error mask `err`, only where `cond` holds (a branch not taken does not count)."""
+    return None if err is None else (cond & err)
+
+
+def null_error(c: Col):
+    """Where an empty value reaches a calculation (KR406), plus c's own errors."""
+    return any_error(c.err, c.expr.is_null() if c.nullable else None)
+
+
+def snap(c: Col) -> pl.Expr:
+    """c's value as comparisons and rounding see it: an approximate value rounded to SNAP
+    places (money.snap), an exact one as it is."""
+    return c.expr.round(SNAP, mode="half_to_even") if c.kind in NUMERIC and c.approx else c.expr
+
+
+def near(x: pl.Expr, y: pl.Expr, exactly: bool = False) -> pl.Expr:
+    """Where x is within MARGIN of y but not on it (or on it too, `exactly`): a comparison
+    of an approximate value there is the interpreter's to decide."""
+    d = (x - y).abs()
+    close = d < dec(MARGIN)
+    return (close if exactly else close & (d != dec(0))).fill_null(False)
+
+
+def exact_product(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+    """Where a * b surely has at most PLACES places (so Decimal(38, 24) holds it exactly):
+    a has at most k places and b at most PLACES - k, for a few k."""
+    ok = pl.lit(False)
+    for k in (0, 2, 4, 12, 20, 22, PLACES):
+        ok = ok | ((a.round(k) == a) & (b.round(PLACES - k) == b))
+    return ok.fill_null(True)
+
+
+def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
+    """Where x is within MARGIN of a boundary of round(x, step, mode) but not on it."""
+    units = x / dec(step)
+    frac = units - units.floor()
+    if mode.startswith("half"):
+        gap = (frac - dec(Decimal("0.5"))).abs()
+    else:
+        gap = pl.min_horizontal(frac, dec(1) - frac)
+    gap = gap * dec(step)
+    return ((gap < dec(MARGIN)) & (gap != dec(0))).fill_null(False)
+
+
+def rounded(c: Col, step: Decimal, mode: str) -> Col:
+    """round(c, step, mode) as a Col: exact; an approximate value near a boundary is the
+    interpreter's to round (an error of the Col)."""
+    err = null_error(c)
+    if c.approx:
+        err = any_error(err, near_rounding(c.expr, step, mode))
+    return Col(round_expr(snap(c), step, mode), err, c.kind)
+
+
+def truth(c: Col) -> pl.Expr:
+    return c.expr.fill_null(False)
+
+
+def conjuncts(cond) -> list:
+    while isinstance(cond, ast.Paren):
+        cond = cond.expr
+    if isinstance(cond, ast.BinOp) and cond.op == "and":
+        return conjuncts(cond.left) + conjuncts(cond.right)
+    return [cond]
+
+
+def period_starts(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
+    """The start date of the `kind` period each date of s falls in (each distinct date
+    converted once): the join key of `date in period` (a Date, lighter than a text key)."""
+    uniq = s.drop_nulls().unique().to_list()
+    mapping = {d: period_of(d, kind, fiscal).start for d in uniq}
+    return s.replace_strict(mapping, default=None, return_dtype=pl.Date)
+
+
+def round_expr(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
+    """x rounded to a multiple of step with the named mode (money.quantize on columns)."""
+    exp = step.as_tuple().exponent
+    if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
+        places = -exp
+        if mode == "half_even":
+            return x.round(places, mode="half_to_even")
+        if mode == "half_up":
+            return x.round(places, mode="half_away_from_zero")
+        scale, units = dec(Decimal(1).scaleb(places)), None
+        units = x * scale
+        return _round_units(units, mode) / scale
+    units = x / dec(step)
+    return _round_units(units, mode) * dec(step)
+
+
+def _round_units(u: pl.Expr, mode: str) -> pl.Expr:
+    half = dec(Decimal("0.5"))
+    if mode == "half_even":
+        return u.round(0, mode="half_to_even")
+    if mode == "half_up":
+        return u.round(0, mode="half_away_from_zero")
+    if mode == "half_down":
+        return u.sign() * (u.abs() - half).ceil()
+    if mode == "down":
+        return u.sign() * u.abs().floor()
+    if mode == "up":
+        return u.sign() * u.abs().ceil()
+    if mode == "floor":
+        return u.floor()
+    if mode == "ceiling":
+        return u.ceil()
+    raise Unsupported(f"the rounding mode {mode}")
+
+
+class Ctx:
+    """Where an expression is translated: the frame (table None) or the rows of `table`
+    joined with the frame; decision parameters in scope."""
+
+    def __init__(self, table: str | None = None, params: dict | None = None, builder=None):
+        self.table, self.params, self.builder = table, params or {}, builder
+
+    def with_params(self, params: dict) -> "Ctx":
+        return Ctx(self.table, {**self.params, **params}, self.builder)
+
+    def assignee_column(self, frame, account: pl.Expr, role: str, day: pl.Expr) -> str:
+        if self.builder is None:
+            raise Unsupported("assignee() outside a filter over rows")
+        return self.builder.assignee(frame, account, role, day)

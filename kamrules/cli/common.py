@@ -1,0 +1,58 @@
+"""Shared plumbing of the subcommands: loading a plan and its data, checking the output
+paths before a run (the writing itself is kamrules/files/outputs.py), printing diagnostics. Each
+subcommand module under `commands/` registers itself with `register(subparsers)`.
+"""
+from __future__ import annotations
+
+import sys
+
+from kamrules.files import outputs
+from kamrules.check.checker import check
+from kamrules.diagnostics.diagnostic import render_text
+from kamrules.syntax.parser import parse_file
+from kamrules.run.session import Session, add_engine_arg
+
+
+def guard_outputs(args, plans, data_folders=()):
+    """Before anything runs: protect the plans ((path, checked plan or None), ...) and the
+    inputs they declare in the data folders, then check every output path of the command
+    (-o, --trace-dir, --junit-xml) so that a bad one stops it at once (outputs.py)."""
+    for path, checked in plans:
+        outputs.protect_plan(path, checked, data_folders)
+    out = getattr(args, "output", None)
+    folder_out = getattr(args, "all", False)
+    trace_dir = getattr(args, "trace_dir", None)
+    outputs.preflight(
+        files=[(None if folder_out else out, "-o"), (getattr(args, "junit_xml", None), "--junit-xml")],
+        folders=[(out if folder_out else None, "-o", None),
+                 (trace_dir, "--trace-dir", outputs.TRACE_FILES if trace_dir else None)])
+
+
+def load(path):
+    plan, source = parse_file(path)
+    checked, diags = check(plan, source)
+    return checked, diags, source
+
+
+def print_diags(diags, sources):
+    for d in diags:
+        print(render_text(d, sources), file=sys.stderr)
+
+
+def open_session(args, plan_path=None, share=None) -> Session:
+    """The session of a command with PLAN --data [--period] [--engine], its plan checked and
+    its output paths guarded (raises KamError)."""
+    path = plan_path or args.plan
+    session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share)
+    guard_outputs(args, [(path, session.check())], [args.data])
+    return session
+
+
+def data_args(sp):
+    sp.add_argument("plan", help="the .kam plan file")
+    sp.add_argument("--data", required=True, help="folder holding the CSV exports")
+    sp.add_argument("--period", action="append",
+                    help="compute this period only (2025-Q1, 2025-03, 2025); repeatable")
+    sp.add_argument("-o", "--output", help="write to this file instead of stdout")
+    add_engine_arg(sp)
+

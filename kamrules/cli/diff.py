@@ -1,0 +1,52 @@
+"""`kamrules diff OLD_PLAN NEW_PLAN --data DIR`: what a plan change does to each payee's pay.
+
+Both versions run on the same data; per payee and period, the total before, after and the
+change, biggest gain first; then the total cost before/after and how many payees gain or
+lose. `--format github-markdown` is made for a pull-request comment. When the two versions
+compute by different periods (month vs quarter), both are rolled up to the longer one.
+"""
+from __future__ import annotations
+
+from kamrules.report import compare
+from kamrules.files.outputs import write_text
+from kamrules.run.session import add_engine_arg
+from kamrules.cli.common import open_session
+
+
+def cmd_diff(args) -> int:
+    old_session = open_session(args, args.old)
+    new_session = open_session(args, args.new, share=old_session)  # the data loaded once
+    old = old_session.execute().payouts
+    new = new_session.execute().payouts
+    kinds = {p.period.kind for p in old + new}
+    kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
+    rows = compare.diff_rows(compare.totals(old, kind), compare.totals(new, kind))
+    if args.changed_only:
+        shown = [r for r in rows if r.change != 0]
+    else:
+        shown = rows
+    summary = compare.diff_summary(rows)
+    if args.format == "csv":
+        text = compare.diff_csv(shown)
+    elif args.format == "json":
+        text = compare.diff_json(shown, summary, args.old, args.new)
+    elif args.format == "github-markdown":
+        text = compare.diff_markdown(rows, summary, args.old, args.new)
+    else:
+        text = compare.diff_table(shown, summary)
+    write_text(text, args.output)
+    return 0
+
+
+def register(sub):
+    d = sub.add_parser("diff", help="payout change per payee between two versions of a plan")
+    d.add_argument("old", metavar="OLD_PLAN")
+    d.add_argument("new", metavar="NEW_PLAN")
+    d.add_argument("--data", required=True, help="folder holding the CSV exports (both versions read it)")
+    d.add_argument("--period", action="append",
+                   help="compare this period only (2025-Q1, 2025-03, 2025); repeatable")
+    d.add_argument("--format", choices=("table", "csv", "json", "github-markdown"), default="table")
+    d.add_argument("--changed-only", action="store_true", help="leave out payee-periods that do not change")
+    d.add_argument("-o", "--output", help="write to this file instead of stdout")
+    add_engine_arg(d)
+    d.set_defaults(func=cmd_diff)

@@ -1,0 +1,38 @@
+"""`kamrules explain PLAN --data DIR --payee ID`: the derivation tree of one payee's payout."""
+from __future__ import annotations
+
+import json
+
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.report.explain import explain_text
+from kamrules.files.outputs import write_text
+from kamrules.cli.common import data_args, open_session
+
+
+def cmd_explain(args) -> int:
+    session = open_session(args)
+    payouts = session.trace({args.payee})
+    source = session.source()
+    if not payouts:
+        raise KamError([Diagnostic("KR405", f"no payout for payee {args.payee} in these periods",
+                                   hint="the payee is not eligible in these periods, or no "
+                                        "component applies: try another --period")])
+    if args.format == "json":
+        text = json.dumps([{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
+                            "trace": p.trace.to_json()} for p in payouts], indent=2) + "\n"
+    else:
+        lines = {i: line for i, line in enumerate(source.text.splitlines(), 1)}
+        text = explain_text(payouts, lines, exact=args.exact)
+    write_text(text, args.output)
+    return 0
+
+
+def register(sub):
+    e = sub.add_parser("explain", help="why a payee gets what they get: the derivation tree")
+    data_args(e)
+    e.add_argument("--payee", required=True)
+    e.add_argument("--format", choices=("text", "json"), default="text")
+    e.add_argument("--exact", action="store_true",
+                   help="every value with all its digits (default: amounts to the cent, numbers "
+                        "to 4 decimals, marked when rounded)")
+    e.set_defaults(func=cmd_explain)

@@ -1,0 +1,85 @@
+"""`kamrules run PLAN --data DIR`: payouts as CSV (the data contract), JSON or a table.
+
+The session (kamrules/run/session.py) runs the plan on the engine asked (`--engine`); `--jobs N`
+evaluates the payees in N processes on the interpreter (default: the cores this process may
+use), with the same output as `--jobs 1`; a progress bar is drawn on stderr for runs over a
+second when stderr is a terminal, unless `--quiet`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from kamrules.version import __version__
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.run.parallel import default_jobs
+from kamrules.files.outputs import write_text
+from kamrules.report import payouts as payout_report
+from kamrules.diagnostics.textsafe import for_terminal
+from kamrules.run.session import ColumnarRun
+from kamrules.cli.common import data_args, open_session
+
+
+def cmd_run(args) -> int:
+    if args.trace_dir and (args.engine == "interpreter" or args.trace):
+        raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
+                                   hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
+    session = open_session(args)
+    checked = session.check()
+    result = session.execute(args.payee, jobs=args.jobs or default_jobs(), quiet=args.quiet,
+                             trace_dir=args.trace_dir, trace=args.trace)
+    rows = result.table.height if isinstance(result, ColumnarRun) else len(result.payouts)
+    if rows == 0 and (args.period or args.payee):
+        print(_nothing_selected(args), file=sys.stderr)
+    if args.format == "csv" and isinstance(result, ColumnarRun):
+        from kamrules.run.columnar import to_csv
+        write_text(to_csv(checked, result.table, result.periods), args.output)
+        return 0
+    payouts, inputs = result.payouts, result.inputs
+    if args.format == "csv":
+        text = payout_report.to_csv(payouts)
+    elif args.format == "json":
+        meta = payout_report.run_meta(args.plan, checked.name, checked.version, inputs, __version__)
+        text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta)
+    else:
+        text = payout_report.to_text(payouts)
+    write_text(text, args.output)
+    return 0
+
+
+def _nothing_selected(args) -> str:
+    """The note printed when a --period / --payee selection leaves no payout row (exit 0: a
+    time-boxed component legitimately pays nothing in some periods), so that a header alone
+    is never read as a silent failure. A period outside the data, or an unknown payee, is
+    an error before this (KR721, KR405)."""
+    what = " and ".join(x for x in (
+        f"--period {', '.join(args.period)}" if args.period else "",
+        f"--payee {', '.join(args.payee)}" if args.payee else "") if x)
+    return for_terminal(f"note: {what}: no payout: no payee is eligible and no component applies "
+                        "(`kamrules explain PLAN --data DIR --payee ID --period P` says why)")
+
+
+def _jobs(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--jobs takes a whole number, not {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("--jobs must be at least 1")
+    return n
+
+
+def register(sub):
+    r = sub.add_parser("run", help="compute payouts")
+    data_args(r)
+    r.add_argument("--format", choices=("csv", "json", "table", "text"), default="csv",
+                   help="csv (default, the payout contract), json, or a readable table")
+    r.add_argument("--payee", action="append", help="only this payee (repeatable)")
+    r.add_argument("--trace", action="store_true", help="include the derivation trace (json)")
+    r.add_argument("--jobs", "-j", type=_jobs, default=None,
+                   help="processes evaluating payees in parallel (default: number of cores)")
+    r.add_argument("--quiet", "-q", action="store_true", help="no progress bar on stderr")
+    r.add_argument("--trace-dir", metavar="DIR",
+                   help="write the columnar trace (values.parquet: every definition per payee and "
+                        "period; lineage.parquet: the data rows behind every aggregate) into DIR")
+    r.set_defaults(func=cmd_run)

@@ -1,0 +1,102 @@
+"""`kamrules statement PLAN --data DIR --payee ID [--period P] [--format html|md|text] [-o FILE]`
+and `--all -o FOLDER`: payout statements for KAMs (report/statement.py).
+
+Without --format, the format follows the output file's extension (.html, .md), else text.
+With --all, every payee gets one file in FOLDER (`<payee_id>.<ext>`); all statements are
+computed before any file is written; every file is written to a temporary file first, then
+all are renamed into place (outputs.write_files): a failure leaves none of them.
+"""
+from __future__ import annotations
+
+import os
+import re
+
+from kamrules.version import __version__
+
+from kamrules.files import outputs
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.report.payouts import run_meta
+from kamrules.report.statement import build_statement, render
+from kamrules.cli.common import data_args, open_session
+
+EXT = {"html": "html", "md": "md", "text": "txt"}
+
+
+def _format(args) -> str:
+    if args.format:
+        return args.format
+    if args.output and not args.all:
+        ext = os.path.splitext(args.output)[1].lower()
+        return {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
+    return "html" if args.all else "text"
+
+
+def safe_name(payee_id: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", payee_id).lstrip(".") or "payee"
+
+
+def file_names(ids) -> dict:
+    """payee id -> file name stem, one per payee, even on a case-insensitive disk. An id that
+    is already a safe name gets exactly that name (payee `a_b` is always a_b.html); an id
+    that had to be changed (`a/b`) gets a name no other payee has (a_b_.html)."""
+    names, taken = {}, set()
+    for pid in ids:
+        if safe_name(pid) == pid and pid.casefold() not in taken:
+            names[pid] = pid
+            taken.add(pid.casefold())
+    for pid in ids:
+        if pid in names:
+            continue
+        name = safe_name(pid)
+        while name.casefold() in taken:
+            name += "_"
+        names[pid] = name
+        taken.add(name.casefold())
+    return names
+
+
+def statements(checked, tables, payouts, ids, periods, plan_path, fmt) -> dict:
+    """payee id -> rendered statement, each from its own payouts (grouped once)."""
+    by_payee: dict = {}
+    for p in payouts:
+        by_payee.setdefault(p.payee_id, []).append(p)
+    meta = run_meta(plan_path, checked.name, checked.version, tables, __version__)
+    rows = {r.id: r for r in tables[checked.payees_table].rows}
+    return {pid: render(build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
+                                        meta=meta, payee=rows[pid]), fmt) for pid in ids}
+
+
+def cmd_statement(args) -> int:
+    if args.all and not args.output:
+        raise KamError([Diagnostic("KR206", "--all writes one file per payee: give the folder with -o",
+                                   hint="kamrules statement PLAN --data DIR --all -o statements/")])
+    if not args.all and not args.payee:
+        raise KamError([Diagnostic("KR206", "name the payee with --payee ID, or use --all -o FOLDER")])
+    session = open_session(args)
+    checked, tables = session.check(), session.load()
+    if args.all:
+        ids = sorted(r.id for r in tables[checked.payees_table].rows)
+    else:
+        ids = sorted(session.payees([args.payee]))
+    fmt = _format(args)
+    payouts = session.trace(set(ids))
+    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt)
+    if not args.all:
+        outputs.write_text(texts[args.payee], args.output)
+        return 0
+    outputs.make_folder(args.output, "-o")
+    names = file_names(ids)
+    outputs.write_files([(os.path.join(args.output, f"{names[pid]}.{EXT[fmt]}"),
+                         lambda fh, text=texts[pid]: fh.write(text.encode("utf-8"))) for pid in ids], "-o")
+    return 0
+
+
+def register(sub):
+    s = sub.add_parser("statement", help="a payee's payout statement: amounts, derivation, curves, effort")
+    data_args(s)
+    who = s.add_mutually_exclusive_group()
+    who.add_argument("--payee", help="the payee's id")
+    who.add_argument("--all", action="store_true", help="every payee, one file each in the -o folder")
+    s.add_argument("--format", choices=("html", "md", "text"),
+                   help="html (one self-contained file), md or text (default: from -o's extension)")
+    s.set_defaults(func=cmd_statement)

@@ -1,0 +1,59 @@
+"""`kamrules team PLAN --data DIR [--period P] [--team T] [--format html|md|text] [-o FILE]`:
+the managers' page (report/team.py): every payee's measures, components and total, team
+totals that reconcile with `kamrules run`, and distribution charts (html).
+"""
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
+from kamrules.report.team import build_team, measures_of, render
+from kamrules.files.outputs import write_text
+from kamrules.cli.common import data_args, open_session
+
+
+def with_run_amounts(traced: list, run) -> list:
+    """The traced payouts (their measures) with the amounts of the session's run: the rows
+    of the run, each carrying the trace of the same payee, period and component."""
+    trees = {(p.payee_id, p.period, p.component): p.trace for p in traced}
+    return [attrs.evolve(p, trace=trees.get((p.payee_id, p.period, p.component))) for p in run.payouts]
+
+
+def cmd_team(args) -> int:
+    session = open_session(args)
+    checked, tables = session.check(), session.load()
+    payees = tables[checked.payees_table]
+    ids = None
+    if args.team is not None:
+        spec = payees.spec
+        if "team" not in spec.columns:
+            raise KamError([Diagnostic("KR104", f"--team: the payees input `{spec.name}` declares no "
+                                       "`team` column", spec.span,
+                                       hint=f"declare it: input {spec.name} {{ ... team: Text }}")])
+        teams = sorted({r.values["team"] for r in payees.rows if r.values.get("team") is not None})
+        if args.team not in teams:
+            raise KamError([Diagnostic("KR405", f"--team: no payee of {payees.path} is in team "
+                                       f"{args.team!r}", hint=did_you_mean(args.team, teams)
+                                       or "teams: " + ", ".join(teams[:10]))])
+        ids = {r.id for r in payees.rows if r.values.get("team") == args.team}
+    fmt = args.format
+    if fmt is None:
+        ext = os.path.splitext(args.output or "")[1].lower()
+        fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
+    run = session.execute(ids)
+    payouts = run.payouts
+    if measures_of(checked):  # the measures are read from the derivation trees
+        payouts = with_run_amounts(session.trace(ids or {r.id for r in payees.rows}), run)
+    write_text(render(build_team(checked, tables, payouts, session.periods(), args.team), fmt), args.output)
+    return 0
+
+
+def register(sub):
+    t = sub.add_parser("team", help="a manager's page: every payee's measures, components, totals, charts")
+    data_args(t)
+    t.add_argument("--team", help="only the payees whose `team` column is T")
+    t.add_argument("--format", choices=("html", "md", "text"),
+                   help="html (self-contained), md or text (default: from -o's extension, else text)")
+    t.set_defaults(func=cmd_team)

@@ -1,0 +1,353 @@
+"""The session owns the pipeline every data command runs: parse -> check -> (lower: not yet)
+-> load -> periods -> execute -> trace.
+
+Each stage is a method returning its result (computed once, then kept) and raising KamError
+with its diagnostics, as the commands did before; warnings of the check are kept in
+`diagnostics`. The engine is chosen once, for every command (`--engine auto|columnar|
+interpreter`): `execute` runs the columnar engine when it can (auto), else the interpreter,
+so `run`, `team`, `simulate`, `diff` and `test` print the same amounts. `trace` builds the
+derivation trees (the interpreter) of the payees asked, for `explain` and `statement`, on
+the same tables and periods.
+
+Two sessions on the same data (`diff`) load it once when both plans declare the same inputs
+(`Session(..., share=other)`).
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import attrs
+
+from kamrules.check.checker import check as check_plan
+from kamrules.data.strict import load_data
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.backends.interp.integrity import check_integrity
+from kamrules.run.parallel import evaluate_payees
+from kamrules.backends.interp.run import evaluate, plan_periods, select_payees
+from kamrules.check.plan import CheckedPlan
+from kamrules.syntax.parser import parse, read_plan_text
+from kamrules.diagnostics.source import SourceFile
+from kamrules.run.progress import Progress
+from kamrules.files.inputs import resolve
+
+ENGINES = ("auto", "columnar", "interpreter")
+_CHECKED: dict = {}  # (plan path, text) -> (checked plan, diagnostics): plans are not mutated
+
+
+@attrs.define
+class Run:
+    """The payouts of one execution (components in plan order, no totals)."""
+    payouts: list
+    periods: list
+    engine: str  # the engine that computed them: "columnar" or "interpreter"
+    inputs: dict  # input name -> object with .path (report.payouts.run_meta)
+
+
+def add_engine_arg(parser) -> None:
+    parser.add_argument("--engine", choices=ENGINES, default="auto",
+                        help="auto (default): the columnar engine (polars) when it runs the plan, "
+                             "else the interpreter; both give the same amounts")
+
+
+class Session:
+    """One plan on one data folder (or on tables already loaded: `kamrules test`)."""
+
+    def __init__(self, plan_path: str | None = None, data: str | None = None, period=None,
+                 engine: str = "auto", *, plan: CheckedPlan | None = None, tables: dict | None = None,
+                 share: "Session | None" = None):
+        if engine not in ENGINES:
+            raise KamError([Diagnostic("KR002", f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")])
+        self.plan_path, self.data, self.period_arg, self.engine = plan_path, data, period, engine
+        self.diagnostics: list = []
+        self._parsed = None
+        self._checked = plan
+        self._tables = tables
+        self._frames = None
+        self._periods = None
+        self._share = share
+        self.handed_over = None  # why the columnar engine handed the run to the interpreter
+
+    # ------------------------------------------------------------------ stages
+    def parse(self):
+        """(ast plan, source)."""
+        if self._parsed is None:
+            text = read_plan_text(self.plan_path)
+            self._parsed = parse(text, self.plan_path), SourceFile(self.plan_path, text)
+        return self._parsed
+
+    def check(self) -> CheckedPlan:
+        """The checked plan; raises KamError with every check error (warnings are kept).
+        A plan checked before in this process with the same path and text is reused (`diff`
+        of a plan with itself, commands run in-process one after the other)."""
+        if self._checked is None:
+            text = read_plan_text(self.plan_path)
+            known = _CHECKED.get((self.plan_path, text))
+            if known is None:
+                plan, source = self.parse()
+                checked, diags = check_plan(plan, source)
+                errors = [d for d in diags if d.is_error]
+                if errors:
+                    raise KamError(errors)
+                if len(_CHECKED) >= 16:
+                    _CHECKED.pop(next(iter(_CHECKED)))
+                known = _CHECKED[(self.plan_path, text)] = (checked, list(diags))
+            self._checked, self.diagnostics = known[0], list(known[1])
+        return self._checked
+
+    def source(self):
+        return self.check().source
+
+    def load(self) -> dict:
+        """Every input as a data.Table (the strict loader), loaded once (shared when the
+        session given as `share` loaded the same inputs)."""
+        if self._tables is None:
+            other = self._share
+            if other is not None and other._tables is not None and same_inputs(self.check(), other.check()):
+                self._tables = other._tables
+            else:
+                self._tables = load_data(self.check(), self.data)
+        return self._tables
+
+    def frames(self) -> dict:
+        """Every input as a polars frame (the columnar loader), loaded once (or shared)."""
+        if self._frames is None:
+            from kamrules.backends.polars.load import frames_from_tables
+            from kamrules.run.columnar import load as load_frames
+            other = self._share
+            plan = self.check()
+            shared = other is not None and same_inputs(plan, other.check())
+            if shared and other._frames is not None:
+                self._frames = other._frames
+                return self._frames
+            if shared and self._tables is None:
+                self._tables = other._tables
+            if self._tables is not None:
+                check_integrity(plan, self._tables)
+                self._frames = frames_from_tables(plan, self._tables)
+            else:
+                self._frames = load_frames(plan, self.data)
+        return self._frames
+
+    def column(self, table: str, column: str) -> list:
+        """The values of one input column (from the frames when the run loaded frames)."""
+        if self._tables is None and self._frames is not None:
+            return self._frames[table][column].to_list()
+        return [r.values[column] for r in self.load()[table].rows]
+
+    def periods(self) -> list:
+        """The report periods (--period, else every period the data reaches)."""
+        if self._periods is None:
+            plan = self.check()
+            if self._tables is None and self._frames is not None:
+                from kamrules.run.columnar import frame_periods
+                self._periods = frame_periods(plan, self._frames, self.period_arg)
+            else:
+                self._periods = plan_periods(plan, self.load(), self.period_arg)
+        return self._periods
+
+    def execute(self, payee_ids=None, jobs: int = 1, quiet: bool = True, trace_dir: str | None = None,
+                trace: bool = False) -> Run:
+        """The payouts of the run, on the session's engine (auto: columnar when it can);
+        trace=True: with the interpreter's derivation trees (`run --trace`)."""
+        if self.engine != "interpreter" and not trace:
+            done = self._columnar(payee_ids, quiet, trace_dir)
+            if done is not None:
+                return done
+        if trace_dir:
+            raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
+                                       hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
+        plan, tables = self.check(), self.load()
+        periods = self.periods()
+        ids = self.payees(payee_ids)
+        total = sum(1 for r in tables[plan.payees_table].rows if ids is None or r.id in ids)
+        progress = Progress(total, enabled=False if quiet else None)
+        try:
+            payouts = evaluate_payees(plan, tables, periods, trace=trace, payee_ids=ids, jobs=jobs,
+                                      progress=progress)
+        finally:
+            progress.close()
+        return Run(payouts, periods, "interpreter", tables)
+
+    def payees(self, wanted) -> set | None:
+        """--payee ids checked against the data's payees (engine.run.select_payees)."""
+        plan = self.check()
+        if self._tables is None and self._frames is not None:
+            known = self._frames[plan.payees_table][plan.payee_key].drop_nulls().to_list()
+            return select_payees(wanted, known, resolve(plan.inputs[plan.payees_table], self.data))
+        table = self.load()[plan.payees_table]
+        return select_payees(wanted, (r.id for r in table.rows), table.path)
+
+    def trace(self, payee_ids: set) -> list:
+        """Traced payouts (derivation trees) of the payees asked, by the interpreter.
+
+        On a data folder not loaded yet, the inputs are read by the fast loader (which
+        validates every row, and gives the periods), then the strict loader reads only the
+        rows those payees can reach (`reachable_lines`), so one payee's tree costs about
+        its own rows, not the whole data."""
+        plan = self.check()
+        cut = None
+        if self._tables is None and self.data is not None and not plan.requires:
+            cut = self._reachable(payee_ids)
+        if cut is None:
+            ids = self.payees(sorted(payee_ids))
+            return evaluate(plan, self.load(), self.periods(), trace=True, payee_ids=ids)
+        ids, keep = cut
+        tables = load_data(plan, self.data, keep=keep)
+        return evaluate(plan, tables, self.periods(), trace=True, payee_ids=ids, integrity=False)
+
+    def _reachable(self, payee_ids):
+        """(payee ids, line numbers to read per input) from the fast loader, or None."""
+        try:
+            from kamrules.backends.polars.values import Fallback
+        except ImportError:
+            return None
+        try:
+            frames = self.frames()
+        except Fallback:
+            return None
+        ids = self.payees(sorted(payee_ids))
+        self.periods()
+        return ids, reachable_lines(self.check(), frames, ids)
+
+    # ------------------------------------------------------------------ columnar
+    def _columnar(self, payee_ids, quiet, trace_dir) -> Run | None:
+        """The run on the columnar engine, or None when the interpreter must run it (a plan the
+        engine does not translate, data whose diagnostic the interpreter gives, no polars).
+        Its progress bar counts steps: loading, each definition, writing."""
+        try:
+            import polars as pl
+            from kamrules.backends.polars.engine import evaluate_frames, payouts_list, steps
+            from kamrules.backends.polars.values import Fallback, Unsupported
+            from kamrules.backends.polars.trace import write_trace
+        except ImportError:
+            if self.engine == "columnar":
+                raise KamError([Diagnostic("KR002", "--engine columnar needs polars",
+                                           hint="polars is a dependency of kamrules: pip install kamrules (or polars)")]) from None
+            return None
+        plan = self.check()
+        progress = Progress(steps(plan) + 2, label="steps", enabled=False if quiet else None)
+        try:
+            frames = self.frames()
+            ids = self.payees(payee_ids)
+            progress.advance()
+            periods = self.periods()
+            table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None,
+                                           on_step=progress.advance)
+            if trace_dir is not None:
+                write_trace(frame, trace_dir)
+            if ids is not None:
+                table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
+            progress.advance()
+        except (Unsupported, Fallback) as why:
+            if trace_dir:
+                raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this "
+                                           f"plan on this data ({why})",
+                                           hint="use --trace for the interpreter's JSON trace")]) from None
+            if self.engine == "columnar" and isinstance(why, Unsupported):
+                raise KamError([Diagnostic("KR002", f"the columnar engine does not run this plan: {why}",
+                                           hint="use --engine auto (the default) or interpreter")]) from None
+            self._periods = None  # the interpreter finds them again from its tables
+            self.handed_over = f"{type(why).__name__}: {why}"
+            return None
+        finally:
+            progress.close()
+        return ColumnarRun(payouts_list(plan, table, periods), periods, "columnar", self._inputs(), table)
+
+    def _inputs(self) -> dict:
+        if self._tables is not None:
+            return self._tables
+        return {name: SimpleNamespace(path=resolve(spec, self.data))
+                for name, spec in self.check().inputs.items()}
+
+
+@attrs.define
+class ColumnarRun(Run):
+    table: object = None  # the payout frame (columnar.run.to_csv writes it)
+
+
+def same_inputs(a: CheckedPlan, b: CheckedPlan) -> bool:
+    """Do two plans declare the same inputs (files, keys, columns), read the same way?"""
+    return (a.fiscal_start, a.payees_table, _inputs_key(a)) == (b.fiscal_start, b.payees_table, _inputs_key(b))
+
+
+def _inputs_key(plan: CheckedPlan):
+    def col(c):
+        return tuple((f.name, getattr(c, f.name)) for f in attrs.fields(type(c)) if f.name != "span")
+    return tuple((n, s.file, s.key, tuple((k, col(c)) for k, c in s.columns.items()))
+                 for n, s in plan.inputs.items())
+
+
+
+def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
+    """input name -> the line numbers of its rows the payees `ids` can read, for the inputs
+    the plan reads only through such rows (the others are read whole; all of them when the
+    plan calls share() or team_total(), which read every payee's rows):
+
+    - the payees input, when the plan never names it;
+    - an input every use of which is `T where ... column == payee.id ...` (the rows of
+      those payees) or `T where ... assignee(column, ...) == payee.id ...` (the rows whose
+      account was ever assigned to one of them);
+    - `assignments`, when every assignee() call is such a conjunct: the rows of those
+      accounts (assignee() is then only asked about them).
+    """
+    import polars as pl
+    from kamrules.syntax import ast
+    from kamrules.run.parallel import needs_all_payees, plan_nodes
+    if needs_all_payees(plan):  # share() / team_total() read every payee's rows
+        return {}
+    names, wheres, assignee_calls = {}, [], 0
+    for node in plan_nodes(plan):
+        if isinstance(node, ast.Name) and plan.resolution.get(id(node)) == ("table", node.id):
+            names[node.id] = names.get(node.id, 0) + 1
+        elif isinstance(node, ast.Where) and isinstance(node.source, ast.Name) and node.source.id in plan.inputs:
+            wheres.append(node)
+        elif isinstance(node, ast.Call) and node.func == "assignee":
+            assignee_calls += 1
+    wanted = sorted(ids)
+    links: dict = {}  # table -> [("eq" | "assigned", column)], None when some use is not linked
+    linked_assignee = 0
+    for w in wheres:
+        flt = plan.filters.get(id(w))
+        table = w.source.id
+        found = []
+        if flt is not None:
+            found = [("eq", col) for col, e in flt.eq if _is_payee_id(e)]
+            found += [("assigned", col) for col, _, e in flt.assigned if isinstance(col, str) and _is_payee_id(e)]
+        if found and links.get(table, []) is not None:
+            links.setdefault(table, []).append(found[0])
+            linked_assignee += found[0][0] == "assigned"
+        else:
+            links[table] = None
+    accounts = None
+    if "assignments" in frames:
+        a = frames["assignments"]
+        accounts = a.filter(pl.col("payee_id").is_in(wanted))["account_id"].unique().to_list()
+    keep = {}
+    for table, uses in links.items():
+        if uses is None or names.get(table, 0) != len(uses) or table == plan.payees_table:
+            continue
+        frame, cond = frames[table], pl.lit(False)
+        for how, col in uses:
+            if how == "eq":
+                cond = cond | pl.col(col).is_in(wanted)
+            elif accounts is not None:
+                cond = cond | pl.col(col).is_in(accounts)
+            else:
+                cond = None
+                break
+        if cond is not None:
+            keep[table] = set(frame.filter(cond)["__row"].to_list())
+    if plan.payees_table not in names:
+        f = frames[plan.payees_table]
+        keep[plan.payees_table] = set(f.filter(pl.col("__id").is_in(wanted))["__row"].to_list())
+    if (accounts is not None and "assignments" not in names and assignee_calls == linked_assignee
+            and assignee_calls):
+        f = frames["assignments"]
+        keep["assignments"] = set(f.filter(pl.col("account_id").is_in(accounts))["__row"].to_list())
+    return keep
+
+
+def _is_payee_id(e) -> bool:
+    from kamrules.syntax import ast
+    return isinstance(e, ast.Attr) and e.name == "id" and isinstance(e.obj, ast.Name) and e.obj.id == "payee"
+

@@ -1,0 +1,150 @@
+"""The derivation trace: for every amount, the rule that made it and the rows behind it.
+
+A trace is a tree of `TraceNode`s (attrs records, not log lines): each node holds a name,
+its value, the span of the plan line, the branch taken (if-arm, curve/table row) and, for
+aggregations, the input rows used with each row's contribution. `to_json` makes it data for
+reports, statements and CI artifacts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import attrs
+
+from kamrules.core.calendar import Period
+from kamrules.core.numeric import Money, format_amount
+from kamrules.diagnostics.source import Span
+
+
+@attrs.frozen
+class RowRef:
+    table: str
+    row: int
+    id: str
+    contribution: object = None  # the row's value in a sum/avg/min/max; None for filters
+    why: tuple = ()  # why this row counts for this payee: assignment, split line, table row
+
+    def to_json(self) -> dict:
+        out = {"table": self.table, "row": self.row, "id": self.id}
+        if self.contribution is not None:
+            out["contribution"] = value_json(self.contribution)
+        if self.why:
+            out["why"] = list(self.why)
+        return out
+
+
+@attrs.define(eq=False)
+class TraceNode:
+    name: str
+    kind: str  # component | let | param | decision | aggregate | paid | share
+    span: Span | None
+    value: object = None
+    branch: str | None = None
+    rows: list = attrs.Factory(list)
+    children: list = attrs.Factory(list)
+    unit: str | None = None  # the type kind of the value ("rate" prints as a percentage)
+
+    def to_json(self, seen=None) -> dict:
+        out = {"name": self.name, "kind": self.kind, "value": value_json(self.value)}
+        if self.span is not None:
+            out["span"] = self.span.to_json()
+        if self.branch:
+            out["branch"] = self.branch
+        if self.rows:
+            out["rows"] = [r.to_json() for r in self.rows]
+        if self.children:
+            out["children"] = [c.to_json() for c in self.children]
+        return out
+
+    def walk(self):
+        yield self
+        for c in self.children:
+            yield from c.walk()
+
+
+def value_json(v):
+    if isinstance(v, Money):
+        return {"amount": str(v.amount), "currency": v.currency}
+    if isinstance(v, Decimal):
+        return str(v)
+    if isinstance(v, (dt.date, Period)):
+        return str(v)
+    if isinstance(v, (list, tuple)):
+        return f"{len(v)} rows"
+    if v is None or isinstance(v, (bool, str, int)):
+        return v
+    if hasattr(v, "ref"):
+        return v.ref()
+    return str(v)
+
+
+def show_value(v, unit: str | None = None) -> str:
+    """A value as a KAM would read it: 12600.00 EUR, 110%, 2025-03-31."""
+    if unit == "rate" and isinstance(v, Decimal):
+        pct = (v * 100).normalize()
+        text = format(pct, "f")
+        if "." in text and len(text.split(".")[1]) > 4:
+            text = format(pct.quantize(Decimal("0.0001")), "f").rstrip("0").rstrip(".")
+        return text + "%"
+    if isinstance(v, Money):
+        return f"{format_amount(v.amount)} {v.currency}"
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f") if v == v.to_integral_value() or abs(v) >= 10 else _pct_or_num(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if v is None:
+        return "(empty)"
+    return str(value_json(v))
+
+
+def exact_value(v, unit: str | None = None) -> str:
+    """A value with every digit it has (explain --exact): 3333.333333333333333333333333 EUR."""
+    if isinstance(v, Money):
+        return f"{_digits(v.amount, 2)} {v.currency}"
+    if unit == "rate" and isinstance(v, Decimal):
+        return _digits(v * 100, 0) + "%"
+    if isinstance(v, Decimal):
+        return _digits(v, 0)
+    return show_value(v, unit)
+
+
+def reading_value(v, unit: str | None = None) -> tuple[str, str | None]:
+    """(the value as read: amounts to the cent, other numbers to 4 decimals, rates to 4
+    decimals of a percent; the exact value when that reading rounds it, else None)."""
+    if isinstance(v, Money):
+        shown, amount = f"{format_amount(v.amount)} {v.currency}", v.amount
+        rounded = Decimal(format_amount(v.amount))
+    elif isinstance(v, Decimal) and not isinstance(v, bool):
+        amount = v * 100 if unit == "rate" else v
+        rounded = amount.quantize(READING) if amount.as_tuple().exponent < -4 else amount
+        shown = _digits(rounded, 0) + ("%" if unit == "rate" else "")
+    else:
+        return show_value(v, unit), None
+    return shown, (None if rounded == amount else exact_value(v, unit))
+
+
+READING = Decimal("0.0001")
+
+
+def _digits(v: Decimal, places: int) -> str:
+    """Plain digits, no exponent, trailing zeros dropped down to `places` decimals."""
+    text = format(v.normalize(), "f") if v else "0"
+    whole, _, frac = text.partition(".")
+    frac = frac.ljust(places, "0")
+    return whole + ("." + frac if frac else "")
+
+
+def _pct_or_num(v: Decimal) -> str:
+    s = format(v.normalize(), "f")
+    return s
+
+
+@attrs.frozen
+class Payout:
+    payee_id: str
+    period: Period
+    component: str
+    amount: Decimal
+    currency: str
+    trace: TraceNode | None = attrs.field(default=None, eq=False)
