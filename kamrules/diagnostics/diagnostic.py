@@ -80,6 +80,8 @@ CODES = {
     "KR707": "output folder holds files kamrules did not write",
     "KR708": "output FIFO has no reader",
     "KR721": "a --period with no data in it",
+    "KR741": "init: the project folder is not empty",
+    "KR742": "init: unknown template or no folder given",
 }
 
 
