@@ -324,6 +324,75 @@ def test_every_acceptance_case_has_a_cookbook_page_with_its_plan_and_a_run():
         assert any(lang == "kam" and "variant" in attrs for lang, attrs, _, _ in blocks), page
 
 
+# ------------------------------------------------------------------------- the CLI against its parser
+OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)(?: ([a-z0-9][\w-]*(?:\|[a-z0-9][\w-]*)+))?")
+
+
+def command_parsers() -> dict:
+    """command -> (its argparse parser, its one-line help), in the order of COMMANDS."""
+    import argparse
+
+    from kamrules.cli import COMMANDS
+    from kamrules.cli.main import build_parser
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    helps = {a.dest: a.help for a in sub._choices_actions}
+    return {name: (sub.choices[name], helps[name]) for name in COMMANDS}
+
+
+def synopsis_drift(name: str, parser, synopsis: str, full_choices: bool) -> list[str]:
+    """What a synopsis of `kamrules NAME` says that the parser does not, and the reverse:
+    an option that does not exist, an option left out, a list of values (`--format a|b`)
+    other than the parser's choices (with full_choices, a choice option shown without them)."""
+    actions = [a for a in parser._actions if a.option_strings and a.dest != "help"]
+    by_string = {s: a for a in actions for s in a.option_strings}
+    shown: dict = {}
+    for option, values in OPTION.findall(synopsis.replace("\\|", "|")):
+        if option not in by_string:
+            return [f"`kamrules {name}` has no option {option}"]
+        shown.setdefault(by_string[option].dest, set()).update(values.split("|") if values else ())
+    out = [f"`kamrules {name}`: {a.option_strings[-1]} is not documented" for a in actions if a.dest not in shown]
+    for a in actions:
+        values = shown.get(a.dest)
+        if a.choices and values is not None and (values or full_choices) and values != set(a.choices):
+            out.append(f"`kamrules {name} {a.option_strings[-1]}` takes {'|'.join(a.choices)}, "
+                       f"documented as {'|'.join(sorted(values)) or 'no list'}")
+    return out
+
+
+def test_the_cli_page_says_what_the_parser_does():
+    """docs/cli.md is tested against the argument parser: the command table has the parser's
+    one-line helps in its order, and each section's synopsis every option, no other, with
+    every list of values."""
+    page = (DOCS / "cli.md").read_text(encoding="utf-8")
+    parsers = command_parsers()
+    table = re.findall(r"^\| \[`(\w+)`\]\(#\w+\) \| (.*) \|$", page, re.M)
+    assert [(n, h.replace("`", "")) for n, h in table] == [(n, h) for n, (_, h) in parsers.items()]
+    drift = []
+    for name, (parser, _) in parsers.items():
+        section = page.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
+        synopsis = section.split("```\n", 2)[1]
+        assert synopsis.lstrip().startswith(f"kamrules {name}"), name
+        drift += synopsis_drift(name, parser, synopsis, full_choices=True)
+    assert not drift, "\n".join(drift)
+
+
+def test_every_command_help_ends_with_examples_that_parse():
+    from kamrules.cli.main import build_parser
+    for name, (parser, _) in command_parsers().items():
+        help_text = parser.format_help()
+        tail = help_text.rstrip("\n").split("\nexamples:\n")
+        assert len(tail) == 2, f"`kamrules {name} --help` does not end with examples"
+        lines = tail[1].splitlines()
+        assert 2 <= len(lines) <= 3 and all(line.startswith(f"  kamrules {name}") for line in lines), lines
+        for line in lines:
+            argv = shlex.split(line)[1:]
+            args = build_parser().parse_args(argv)  # a usage error would exit 2
+            assert args.command == name
+            for word in argv:
+                if re.match(r"^(plans|examples|docs)/", word) and "*" not in word:
+                    assert (ROOT / word).exists(), f"{line}: {word} does not exist"
+
+
 def test_every_command_has_a_section_in_the_cli_page():
     from kamrules.cli import COMMANDS
     page = (DOCS / "cli.md").read_text(encoding="utf-8")

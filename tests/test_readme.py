@@ -42,3 +42,18 @@ def test_ci_runs_the_quickstart_test_command():
     test_command = re.findall(r"```\n(.*?)\n```", quick, re.S)[1]
     ci = (ROOT / ".ci" / "run").read_text().splitlines()
     assert test_command in ci
+
+
+def test_the_usage_table_says_what_the_parser_does():
+    """README's usage table is tested against the argument parser: one row per command, every
+    option of the command in it and no other, lists of values (`--format a|b`) as the parser's
+    choices (a metavar, `--engine E`, may stand for them)."""
+    from test_docs import command_parsers, synopsis_drift
+
+    text = (ROOT / "README.md").read_text()
+    usage = text[text.index("## Usage"):text.index("### The language in one screen")]
+    rows = {name: synopsis for name, synopsis in re.findall(r"^\| `kamrules (\w+)([^`]*)` \|", usage, re.M)}
+    parsers = command_parsers()
+    assert sorted(rows) == sorted(parsers)
+    drift = [d for name, (parser, _) in parsers.items() for d in synopsis_drift(name, parser, rows[name], False)]
+    assert not drift, "\n".join(drift)

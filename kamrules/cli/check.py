@@ -60,7 +60,12 @@ def cmd_check(args) -> int:
 
 
 def register(sub):
-    c = sub.add_parser("check", help="check and lint plans before any data is read")
+    from kamrules.cli import examples
+
+    c = sub.add_parser("check", help="check and lint plans before any data is read", **examples(
+        "kamrules check plans/abtasty-kam.kam",
+        "kamrules check --strict --output-format github plans/*.kam",
+        "kamrules check plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell"))
     c.add_argument("plans", nargs="+")
     c.add_argument("--output-format", choices=FORMATS, default="text",
                    help="text (default, on stderr), json, github, junit or sarif (on stdout)")

@@ -39,7 +39,12 @@ def cmd_diff(args) -> int:
 
 
 def register(sub):
-    d = sub.add_parser("diff", help="payout change per payee between two versions of a plan")
+    from kamrules.cli import examples
+
+    d = sub.add_parser("diff", help="payout change per payee between two versions of a plan",
+                     **examples(
+        "kamrules diff plans/kam-capped.kam plans/kam-uncapped.kam --data examples/04-uncapped-scenarios/scenario-b",
+        "kamrules diff plans/kam-capped.kam plans/kam-uncapped.kam --data examples/04-uncapped-scenarios/scenario-b --changed-only --format github-markdown -o diff.md"))
     d.add_argument("old", metavar="OLD_PLAN")
     d.add_argument("new", metavar="NEW_PLAN")
     d.add_argument("--data", required=True, help="folder holding the CSV exports (both versions read it)")

@@ -28,7 +28,12 @@ def cmd_explain(args) -> int:
 
 
 def register(sub):
-    e = sub.add_parser("explain", help="why a payee gets what they get: the derivation tree")
+    from kamrules.cli import examples
+
+    e = sub.add_parser("explain", help="why a payee gets what they get: the derivation tree",
+                     **examples(
+        "kamrules explain plans/charter-split.kam --data examples/08-charter-split --payee kam-002",
+        "kamrules explain plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --payee kam-001 --period 2025-Q1 --exact"))
     data_args(e)
     e.add_argument("--payee", required=True)
     e.add_argument("--format", choices=("text", "json"), default="text")

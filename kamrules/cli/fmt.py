@@ -64,7 +64,13 @@ def cmd_fmt(args) -> int:
 
 
 def register(sub):
-    c = sub.add_parser("fmt", help="rewrite plans in the canonical layout (comments kept)")
+    from kamrules.cli import examples
+
+    c = sub.add_parser("fmt", help="rewrite plans in the canonical layout (comments kept)",
+                     **examples(
+        "kamrules fmt plans/abtasty-kam.kam",
+        "kamrules fmt --check plans/*.kam",
+        "kamrules fmt --diff docs/examples/messy.kam"))
     c.add_argument("plans", nargs="+", help="plan files, or - for stdin to stdout")
     c.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change")
     c.add_argument("--diff", action="store_true", help="print a unified diff; exit 1 if a file would change")

@@ -15,7 +15,6 @@ them or none: on a failure, the folders init made are removed again.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import os
@@ -147,17 +146,13 @@ def cmd_init(args) -> int:
     return 0
 
 
-EXAMPLES = """\
-examples:
-  kamrules init --list
-  kamrules init my-plan
-  kamrules init q3-spiff --template sale-grid
-"""
-
-
 def register(sub):
-    i = sub.add_parser("init", help="start a new plan project from a template",
-                       formatter_class=argparse.RawDescriptionHelpFormatter, epilog=EXAMPLES)
+    from kamrules.cli import examples
+
+    i = sub.add_parser("init", help="start a new plan project from a template", **examples(
+        "kamrules init --list",
+        "kamrules init my-plan",
+        "kamrules init q3-spiff --template sale-grid"))
     i.add_argument("dir", nargs="?", metavar="DIR", help="the new project's folder (new or empty)")
     i.add_argument("--template", default=DEFAULT, metavar="NAME",
                    help=f"the template (default {DEFAULT}): {', '.join(TEMPLATES)}")

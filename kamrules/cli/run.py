@@ -70,7 +70,12 @@ def _jobs(text: str) -> int:
 
 
 def register(sub):
-    r = sub.add_parser("run", help="compute payouts")
+    from kamrules.cli import examples
+
+    r = sub.add_parser("run", help="compute payouts", **examples(
+        "kamrules run plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell",
+        "kamrules run plans/media-advance.kam --data examples/02-media-advance --period 2025-Q1 --format table",
+        "kamrules run plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --format json -o payouts.json"))
     data_args(r)
     r.add_argument("--format", choices=("csv", "json", "table", "text"), default="csv",
                    help="csv (default, the payout contract), json, or a readable table")

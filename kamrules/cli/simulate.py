@@ -107,7 +107,12 @@ def cmd_simulate(args) -> int:
 
 
 def register(sub):
-    s = sub.add_parser("simulate", help="several plans on several data scenarios, side by side")
+    from kamrules.cli import examples
+
+    s = sub.add_parser("simulate", help="several plans on several data scenarios, side by side",
+                     **examples(
+        "kamrules simulate plans/kam-capped.kam plans/kam-uncapped.kam --data examples/04-uncapped-scenarios/scenario-b --revenue expansion",
+        "kamrules simulate plans/kam-uncapped.kam --data examples/04-uncapped-scenarios/scenario-b --format csv -o scenarios.csv"))
     s.add_argument("plans", nargs="+", metavar="PLAN")
     s.add_argument("--data", nargs="+", action="extend", required=True, metavar="DIR", help="one folder of CSV exports per scenario")
     s.add_argument("--revenue", metavar="LET", help="the let that measures revenue (e.g. expansion), "

@@ -92,7 +92,13 @@ def cmd_statement(args) -> int:
 
 
 def register(sub):
-    s = sub.add_parser("statement", help="a payee's payout statement: amounts, derivation, curves, effort")
+    from kamrules.cli import examples
+
+    s = sub.add_parser("statement", help="a payee's payout statement: amounts, derivation, curves, effort",
+                     **examples(
+        "kamrules statement plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --payee kam-001 --format text",
+        "kamrules statement plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --payee kam-001 -o kam-001.html",
+        "kamrules statement plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --all -o statements/"))
     data_args(s)
     who = s.add_mutually_exclusive_group()
     who.add_argument("--payee", help="the payee's id")

@@ -51,7 +51,12 @@ def cmd_team(args) -> int:
 
 
 def register(sub):
-    t = sub.add_parser("team", help="a manager's page: every payee's measures, components, totals, charts")
+    from kamrules.cli import examples
+
+    t = sub.add_parser("team", help="a manager's page: every payee's measures, components, totals, charts",
+                     **examples(
+        "kamrules team plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --format text",
+        "kamrules team plans/team-bonus.kam --data examples/team-bonus --team north -o team.html"))
     data_args(t)
     t.add_argument("--team", help="only the payees whose `team` column is T")
     t.add_argument("--format", choices=("html", "md", "text"),

@@ -131,7 +131,13 @@ def cmd_test(args) -> int:
 
 
 def register(sub):
-    t = sub.add_parser("test", help="run the example cases written beside plans (plans/tests/<plan>/<case>/)")
+    from kamrules.cli import examples
+
+    t = sub.add_parser("test", help="run the example cases written beside plans (plans/tests/<plan>/<case>/)",
+                     **examples(
+        "kamrules test",
+        "kamrules test plans/abtasty-kam.kam",
+        "kamrules test my-plan --strict --junit-xml report.xml"))
     t.add_argument("paths", nargs="*", help="plans, folders of plans, or case folders (default: plans)")
     t.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
     t.add_argument("--strict", action="store_true", help="fail when a plan has no tests")
