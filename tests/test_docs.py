@@ -304,6 +304,58 @@ def test_harness_rejects_what_it_should():
     assert _statements("plan \"x\"  # c\nparam a = 1\n") == _statements("param  a = 1\nplan \"x\"\n")
 
 
+# ------------------------------------------------------------------------- the pages themselves
+LANGUAGES = {"kam", "console", "csv", "text", "toml", "mermaid", "json", "yaml"}
+# An absolute path of the machine the docs were written on: a reader has none of them.
+MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:(?:work|home|root|Users|private/var|var/folders)/|tmp/pytest)")
+
+
+def fence_problems(text: str) -> list[str]:
+    """What is wrong with the code fences of a page: a fence left open, a closing fence
+    with words after it (```` ```kA grid... ````: an opening fence by mistake), an opening
+    fence inside a block, an unknown language."""
+    out, open_at = [], None
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.lstrip().startswith("```"):
+            continue
+        info = line.strip()[3:]
+        if open_at is None:
+            lang = info.split()[0] if info.split() else ""
+            if lang and lang not in LANGUAGES:
+                out.append(f"line {n}: unknown language `{lang}` (a sentence on the fence line?)")
+            open_at = n
+        elif info.strip():
+            out.append(f"line {n}: a fence opens inside the block opened on line {open_at}")
+        else:
+            open_at = None
+    if open_at is not None:
+        out.append(f"line {open_at}: the fence is never closed")
+    return out
+
+
+MARKDOWN = sorted([*DOCS.rglob("*.md"), ROOT / "README.md"])
+
+
+@pytest.mark.parametrize("page", MARKDOWN, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_fences_are_balanced_and_paths_are_not_a_machine_s(page):
+    text = page.read_text(encoding="utf-8")
+    assert not fence_problems(text), f"{page.relative_to(ROOT)}: " + "; ".join(fence_problems(text))
+    found = [f"line {text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}" for m in MACHINE_PATH.finditer(text)]
+    assert not found, f"{page.relative_to(ROOT)}: absolute paths of a build machine: {found}"
+
+
+def test_the_page_checks_catch_what_they_should():
+    assert fence_problems("```kam\nx\n```\n") == []
+    assert fence_problems("```kA grid on two inputs:\n\n```kam fragment\nx\n```\n")[0].startswith("line 1: unknown")
+    assert fence_problems("```kam\nx\n```kam\ny\n```\n") == ["line 3: a fence opens inside the block opened on line 1"]
+    assert fence_problems("text\n```console\n$ kamrules run\n") == ["line 2: the fence is never closed"]
+    for path in ("see /work/shared/cases/README.md", "at /tmp/pytest-of-root/x", "in /home/ci/kamrules",
+                 "/Users/me/plans"):
+        assert MACHINE_PATH.search(path), path
+    for fine in ("plans/tests/x", "-o /srv/payroll/out.csv", "docs/work/x", "~/home/x", "/dev/stdout"):
+        assert not MACHINE_PATH.search(fine), fine
+
+
 def test_every_page_is_linked_from_the_index():
     index = (DOCS / "index.md").read_text(encoding="utf-8")
     for page in _pages():
