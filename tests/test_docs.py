@@ -356,6 +356,22 @@ def test_the_page_checks_catch_what_they_should():
         assert not MACHINE_PATH.search(fine), fine
 
 
+def test_the_french_tutorial_says_what_the_english_one_says():
+    """docs/fr/tutorial.md is the English tutorial translated: the same plan blocks in the
+    same order (comments aside: they are translated) and the same commands and outputs."""
+    def code(page, key):
+        out = []
+        for lang, attrs, text, _ in _blocks(DOCS / page):
+            attrs = {k: (v if k not in ("name", "append") else key) for k, v in attrs.items()}
+            if lang == "kam":
+                text = "\n".join(line[:_comment_start(line)] if _comment_start(line) is not None else line
+                                 for line in text.splitlines())
+            out.append((lang, attrs, " ".join(text.split())))
+        return out
+    english, french = code("tutorial.md", "t"), code("fr/tutorial.md", "t")
+    assert len(english) >= 10 and french == english
+
+
 def test_every_page_is_linked_from_the_index():
     index = (DOCS / "index.md").read_text(encoding="utf-8")
     for page in _pages():
