@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 
 from kamrules.cli.config import load_config
-from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.lint import filter_findings, lint, lint_data
 from kamrules.files.outputs import write_stdout
@@ -31,6 +30,8 @@ def check_one(path: str, data: str | None = None) -> Checked:
         if checked is not None:
             diags = list(diags) + lint(checked)
             if data is not None:
+                from kamrules.data.strict import load_data  # the data layer, only with --data
+
                 try:
                     diags += lint_data(checked, load_data(checked, data))
                 except KamError as err:
