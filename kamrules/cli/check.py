@@ -17,6 +17,7 @@ from kamrules.check.lint import filter_findings, lint, lint_data
 from kamrules.files.outputs import write_stdout
 from kamrules.report.findings import FORMATS, Checked, render
 from kamrules.syntax.parser import plan_source
+from kamrules.diagnostics.render import color_wanted
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.cli.common import load
 
@@ -46,7 +47,7 @@ def check_one(path: str, data: str | None = None) -> Checked:
 def cmd_check(args) -> int:
     try:
         results = [check_one(path, args.data) for path in args.plans]
-        text = render(args.output_format, results, args.strict)
+        text = render(args.output_format, results, args.strict, color=color_wanted(sys.stderr))
     except Exception as err:  # a bug of kamrules, not of the plan: say so, exit 2
         print(for_terminal(f"kamrules: internal error while checking: {type(err).__name__}: {err}"),
               file=sys.stderr)

@@ -8,7 +8,7 @@ import sys
 
 from kamrules.files import outputs
 from kamrules.check.checker import check
-from kamrules.diagnostics.diagnostic import render_text
+from kamrules.diagnostics.render import Style, color_wanted, render_text
 from kamrules.syntax.parser import parse_file
 
 
@@ -34,8 +34,9 @@ def load(path):
 
 
 def print_diags(diags, sources):
+    style = Style(color=color_wanted(sys.stderr))
     for d in diags:
-        print(render_text(d, sources), file=sys.stderr)
+        print(render_text(d, sources, style), file=sys.stderr)
 
 
 def open_session(args, plan_path=None, share=None) -> "Session":

@@ -19,7 +19,8 @@ from xml.sax.saxutils import escape, quoteattr
 import attrs
 
 from kamrules.version import __version__
-from kamrules.diagnostics.diagnostic import CODES, Diagnostic, render_text
+from kamrules.diagnostics.diagnostic import CODES, Diagnostic
+from kamrules.diagnostics.render import PLAIN, Style, render_text
 from kamrules.diagnostics.source import SourceFile
 from kamrules.diagnostics.textsafe import for_terminal, json_safe
 
@@ -44,16 +45,19 @@ def _failing(d: Diagnostic, strict: bool) -> bool:
     return d.is_error or strict
 
 
-def render(fmt: str, results: list[Checked], strict: bool = False) -> str:
-    return {"text": render_text_report, "json": render_json, "github": render_github,
+def render(fmt: str, results: list[Checked], strict: bool = False, color: bool = False) -> str:
+    """The findings in format `fmt`; `color` is for text only (render.color_wanted decides)."""
+    if fmt == "text":
+        return render_text_report(results, strict, Style(color=color))
+    return {"json": render_json, "github": render_github,
             "junit": render_junit, "sarif": render_sarif}[fmt](results, strict)
 
 
-def render_text_report(results, strict=False) -> str:
+def render_text_report(results, strict=False, style: Style = PLAIN) -> str:
     blocks = []
     for r in results:
         sources = {r.source.path: r.source} if r.source is not None else {}
-        blocks += [render_text(d, sources) for d in r.diagnostics]
+        blocks += [render_text(d, sources, style) for d in r.diagnostics]
     errors, warnings = _counts(results)
     summary = f"{len(results)} plan(s) checked: {errors} error(s), {warnings} warning(s)"
     return "\n".join(blocks + [summary]) + "\n"
