@@ -122,3 +122,23 @@ def test_control_characters_of_a_plan_never_reach_the_terminal_in_colour():
     d = Diagnostic("KR001", "bad \x1b[2J", Span("p.kam", 1, 5, 1, 9), labels=((Span("p.kam", 1, 1, 1, 4), "x\x07"),))
     text = render_text(d, {"p.kam": src}, Style(color=True))
     assert "\x1b[2J" not in text and "\x07" not in text
+
+
+def test_rule_prints_the_docs_section_of_a_code():
+    docs = (__import__("conftest").ROOT / "docs" / "diagnostics.md").read_text(encoding="utf-8")
+    section = docs.split('<a id="kr203"></a>\n')[1].split("<a id=")[0]
+    fix_line = next(line for line in section.splitlines() if line.startswith("Fix: "))
+    result = run_cli("rule", "kr203")
+    assert result.returncode == 0
+    assert result.stdout.startswith("# KR203: invalid money arithmetic\n\nMoney times money")
+    assert fix_line in result.stdout and "component variable = payee.annual_variable * floor_amount" in result.stdout
+    assert "```kam\n" in result.stdout and "error=KR203" not in result.stdout  # the test marks dropped
+    assert result.stdout.rstrip().endswith("diagnostics.md#kr203")
+
+
+def test_rule_unknown_code_and_all():
+    result = run_cli("rule", "KR2O3")
+    assert result.returncode == 2 and "did you mean `KR203`?" in result.stderr
+    from kamrules.diagnostics.diagnostic import CODES
+    listed = run_cli("rule", "--all").stdout.splitlines()
+    assert listed[0] == "KR001  syntax error" and len(listed) == len(CODES)

@@ -17,4 +17,5 @@ COMMANDS = {
     "simulate": "several plans on several data scenarios, side by side",
     "statement": "a payee's payout statement: amounts, derivation, curves, effort",
     "team": "a manager's page: every payee's measures, components, totals, charts",
+    "rule": "what a diagnostic code means, with an example and the fix",
 }

@@ -11,25 +11,16 @@ control character of theirs reaches the terminal, and the carets count shown cha
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import attrs
 
+from kamrules.diagnostics.rules import docs_url
 from kamrules.diagnostics.source import SourceFile, Span
 from kamrules.diagnostics.textsafe import for_terminal
 
-_DOCS_FILE = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
 _RESET = "\x1b[0m"
 _COLORS = {"error": "\x1b[1;31m", "warning": "\x1b[1;33m", "primary_error": "\x1b[1;31m",
            "primary_warning": "\x1b[1;33m", "secondary": "\x1b[1;34m", "gutter": "\x1b[1;34m",
            "bold": "\x1b[1m", "hint": "\x1b[1;36m", "note": "\x1b[1;32m"}
-
-
-def docs_url(code: str) -> str:
-    """Where the section of `code` is: $KAMRULES_DOCS_URL (a published copy of
-    docs/diagnostics.md) or this checkout's docs file, with the code's anchor."""
-    base = os.environ.get("KAMRULES_DOCS_URL") or _DOCS_FILE.as_uri()
-    return f"{base}#{code.lower()}"
 
 
 def color_wanted(stream) -> bool:
