@@ -18,4 +18,5 @@ COMMANDS = {
     "statement": "a payee's payout statement: amounts, derivation, curves, effort",
     "team": "a manager's page: every payee's measures, components, totals, charts",
     "rule": "what a diagnostic code means, with an example and the fix",
+    "lsp": "the language server for editors (LSP over stdio; needs the lsp extra)",
 }
