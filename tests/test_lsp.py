@@ -15,19 +15,11 @@ import queue
 import pytest
 
 from conftest import ROOT, run_cli
+from test_diagnostics_render import HEAD  # the header and payees of the small plans
 
 pygls = pytest.importorskip("pygls", reason="pygls (the `lsp` extra) is not installed")
 
-PLAN = '''plan "T"
-currency EUR
-period year
-payees people
-
-input people key payee_id {
-  payee_id: Text
-  target: Money
-}
-input deals {
+PLAN = HEAD + '''input deals {
   owner: Text
   amount: Money
 }
