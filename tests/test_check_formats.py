@@ -133,6 +133,29 @@ def test_sarif(capsys, monkeypatch):
                    ("KR503", "warning", 10), ("KR503", "warning", 12), ("KR503", "warning", 14)]
     region = run["results"][0]["locations"][0]["physicalLocation"]["region"]
     assert region == {"startLine": 11, "startColumn": 46, "endLine": 11, "endColumn": 56}
+    rules = run["tool"]["driver"]["rules"]
+    assert [r["helpUri"].rsplit("#", 1)[1] for r in rules] == ["kr101", "kr503", "kr505"]
+    assert run["invocations"] == [{"executionSuccessful": True, "exitCode": 1}] and code == 1
+    # the did-you-mean of KR101 (`payout_rat` at 11:46-56) is a safe fix: its replacement
+    [fix] = run["results"][0]["fixes"]
+    [change] = fix["artifactChanges"]
+    assert change["replacements"] == [{"deletedRegion": region, "insertedContent": {"text": "payout_rate"}}]
+
+
+def test_sarif_related_locations_are_the_notes_and_labels(capsys, monkeypatch):
+    # table_overlap: rows 2 (line 12) and 3 (line 13) of `rate` overlap; the note is row 2
+    _, out, _ = check(capsys, monkeypatch, "--output-format", "sarif", "table_overlap.kam",
+                      "currency_mismatch.kam")
+    results = json.loads(out)["runs"][0]["results"]
+    overlap = [r for r in results if r["ruleId"] == "KR302"][0]
+    [note] = overlap["relatedLocations"]
+    assert note["physicalLocation"]["region"]["startLine"] == 12
+    assert note["message"]["text"] == "this row matches too"
+    # currency_mismatch.kam:11: `payee.annual_variable / 4` (22-47) + `bonus` (50-55)
+    mismatch = [r for r in results if r["ruleId"] == "KR202"][0]
+    got = [(loc["message"]["text"], loc["physicalLocation"]["region"]["startColumn"],
+            loc["physicalLocation"]["region"]["endColumn"]) for loc in mismatch["relatedLocations"]]
+    assert got == [("this is Money[EUR]", 22, 47), ("this is Money[USD]", 50, 55)]
 
 
 def test_no_format_prints_pay_amounts(capsys, monkeypatch, tmp_path):
@@ -173,3 +196,29 @@ def test_every_code_has_a_docs_section():
         assert title == CODES[code], code
     for section in re.split(r"\n### ", text)[1:]:
         assert "Fix:" in section, section.splitlines()[0]
+
+
+def test_fix_applies_the_safe_fixes_and_reports_what_is_left(tmp_path):
+    head = (GOLDEN / BAD).read_text(encoding="utf-8")  # KR101 `payout_rat`, did you mean `payout_rate`
+    assert "* payout_rat\n" in head
+    plan = tmp_path / "p.kam"
+    plan.write_text(head.replace("param payout_rate = 10%", "param   payout_rate=10%")
+                    + "let late = payee.annual_variabl + 1 EUR\n", encoding="utf-8")
+    result = run_cli("check", "--fix", "p.kam", cwd=tmp_path)
+    text = plan.read_text(encoding="utf-8")
+    assert "* payout_rate\n" in text and "payee.annual_variable + 1 EUR" in text  # both renames
+    assert "param payout_rate = 10%" in text  # the layout of `fmt`
+    assert run_cli("fmt", "--check", "p.kam", cwd=tmp_path).returncode == 0
+    assert result.stderr.startswith("fixed p.kam: 2 rename(s)\n")
+    # what is left is reported as usual: the new let is unused (a warning), no error
+    assert result.returncode == 0 and "KR503" in result.stderr and "error[" not in result.stderr
+    again = run_cli("check", "--fix", "p.kam", cwd=tmp_path)
+    assert plan.read_text(encoding="utf-8") == text and not again.stderr.startswith("fixed")
+
+
+def test_fix_leaves_an_ambiguous_or_unparsable_plan_alone(tmp_path):
+    plan = tmp_path / "p.kam"
+    original = (GOLDEN / "syntax_missing_eq.kam").read_text(encoding="utf-8")
+    plan.write_text(original, encoding="utf-8")
+    result = run_cli("check", "--fix", "p.kam", cwd=tmp_path)
+    assert result.returncode == 1 and plan.read_text(encoding="utf-8") == original

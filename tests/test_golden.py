@@ -47,7 +47,7 @@ def test_golden_covers_the_brief():
                  "KR501", "KR502", "KR503", "KR504", "KR505", "KR506"]:
         assert f"[{code}]" in texts, code
     assert "did you mean `payout_rate`?" in texts
-    assert "write the amount with its currency, e.g. 0 EUR" in texts
+    assert "write the amount with its currency: `0 EUR`" in texts  # the user's own number
 
 
 def test_expected_files_have_their_plan():

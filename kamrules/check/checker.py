@@ -67,8 +67,9 @@ class Checker(CallChecks):
         self._no_context = False  # inside `require`: no payee, no period
 
     # ------------------------------------------------------------ reporting
-    def error(self, code, message, span, hint=None, related=()):
-        self.diags.append(Diagnostic(code, message, span, hint, Severity.ERROR, tuple(related)))
+    def error(self, code, message, span, hint=None, related=(), labels=()):
+        self.diags.append(Diagnostic(code, message, span, hint, Severity.ERROR, tuple(related),
+                                     tuple(labels)))
 
     # ------------------------------------------------------------ entry
     def run(self) -> CheckedPlan | None:
@@ -613,8 +614,20 @@ class Checker(CallChecks):
             T.comparable(op, a, b)
             return T.BOOL
         except T.TypeProblem as p:
-            self.error(p.code, p.message, node.span, p.hint)
+            sides = [(side.span, f"this is {t}") for side, t in ((node.left, a), (node.right, b))
+                     if side.span.line > 0]
+            self.error(p.code, p.message, node.span, self._own_value_hint(node, a, b) or p.hint,
+                       labels=sides if len(sides) == 2 else ())
             return T.UNKNOWN
+
+    def _own_value_hint(self, node, a, b) -> str | None:
+        """For money beside a bare number literal (`target + 100`, `quarterly > 0`): the fix
+        written with the user's own number and the money's currency (`100 EUR`)."""
+        for bare, other in ((node.right, a), (node.left, b)):
+            if other.kind == "money" and isinstance(bare, ast.Number) and not bare.percent:
+                cur = other.currency or self.header.get("currency", "EUR")
+                return f"write the amount with its currency: `{bare.text} {cur}`"
+        return None
 
     def _e_Where(self, node, scope):
         st = self._expr(node.source, scope)

@@ -161,6 +161,17 @@ def _sweep(rows, consts, axis):
         yield (point,), first, second
 
 
+def _hole_spans(node, rows, around) -> tuple:
+    """(span, labels) of a gap: the caret on the rows around the hole (one input), else the header."""
+    before, after = around
+    if before is None and after is None:
+        return node.span, ()
+    if before is None:
+        return rows[after].span, ()
+    labels = ((rows[after].span, "the hole ends where this row starts"),) if after is not None else ()
+    return rows[before].span, labels
+
+
 def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
     """KR301 gaps, KR302 overlaps (hit unique), KR303 rows never first (hit first), or
     KR008 when the table is too large to analyse. Exact on every combination of sample
@@ -219,12 +230,18 @@ def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
                 rest = bits ^ low
                 yield point, low.bit_length() - 1, (rest & -rest).bit_length() - 1 if rest else None
         matches = combos()
+    around = [None, None]  # one input: the rows just before and just after the first hole
+    last = None
     for point, first, second in matches:
         if first is None:
             n_gaps += 1
             if not gaps:
                 gaps.append(point)
+                around[0] = last
             continue
+        if gaps and around[1] is None and len(axes) == 1:
+            around[1] = first
+        last = first
         first_hits[first] += 1
         if second is not None and node.hit == "unique" and not overlaps:
             overlaps.append((point, [first, second]))
@@ -233,9 +250,10 @@ def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
         where = ", ".join(f"{n} = {_label(v, params[n].kind) if v is not None else 'other text'}"
                           for n, v in zip(names, p))
         more = n_gaps - 1
+        span, labels = _hole_spans(node, rows, around if len(axes) == 1 else (None, None))
         diags.append(Diagnostic(
             "KR301", f"`{node.name}` has no row for {where}" + (f" (and {more} more point{'s' * (more > 1)})" if more else ""),
-            node.span, "add a row for the missing values, or a last row with `any`"))
+            span, "add a row for the missing values, or a last row with `any`", labels=labels))
     if overlaps:
         p, hits = overlaps[0]
         where = ", ".join(f"{n} = {_label(v, params[n].kind)}" for n, v in zip(names, p))

@@ -3,6 +3,7 @@
 Findings are the checker's errors plus the lints' warnings (`lint.py`), filtered by `# noqa`
 comments and the `[tool.kamrules]` table of the nearest pyproject.toml (`config.py`).
 With `--data DIR`, the data is loaded too: its errors and the data lints join the findings.
+`--fix` first applies the safe fixes in place (diagnostics/fixes.py, then syntax/fmt.py).
 Text goes to stderr (as every diagnostic of kamrules); json, github, junit and sarif go to
 stdout. Exit codes: 0 no error (warnings allowed unless --strict), 1 findings, 2 usage or
 internal error (a one-line message, never a traceback).
@@ -12,12 +13,12 @@ from __future__ import annotations
 import sys
 
 from kamrules.cli.config import load_config
-from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.lint import filter_findings, lint, lint_data
-from kamrules.files.outputs import write_stdout
+from kamrules.files.outputs import write_stdout, write_text
 from kamrules.report.findings import FORMATS, Checked, render
 from kamrules.syntax.parser import plan_source
+from kamrules.diagnostics.render import color_wanted
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.cli.common import load
 
@@ -31,6 +32,8 @@ def check_one(path: str, data: str | None = None) -> Checked:
         if checked is not None:
             diags = list(diags) + lint(checked)
             if data is not None:
+                from kamrules.data.strict import load_data  # the data layer, only with --data
+
                 try:
                     diags += lint_data(checked, load_data(checked, data))
                 except KamError as err:
@@ -42,10 +45,40 @@ def check_one(path: str, data: str | None = None) -> Checked:
     return Checked(path, source, tuple(diags))
 
 
+def fix_one(path: str) -> str | None:
+    """Apply the safe fixes of one plan in place (did-you-mean renames, then the canonical
+    layout when the plan parses); a line saying what changed, or None. The file is
+    replaced atomically (files/outputs.py), never left half written."""
+    from kamrules.diagnostics.fixes import apply_edits, safe_edits
+    from kamrules.syntax.fmt import format_text
+    from kamrules.syntax.parser import BOM, read_plan_text
+
+    try:
+        raw = read_plan_text(path, newline="", keep_bom=True)
+    except KamError:
+        return None  # unreadable: the check says why
+    found = check_one(path)
+    edits = [e for d in found.diagnostics for e in safe_edits(d, found.source)]
+    bom = BOM if raw.startswith(BOM) else ""
+    text = bom + apply_edits(raw.removeprefix(BOM), edits)
+    try:
+        text = format_text(text, path)
+    except KamError:
+        pass  # does not parse yet: the renames only
+    if text == raw:
+        return None
+    write_text(text, path, "check --fix")
+    return f"fixed {path}: {len(edits)} rename(s)" + ("" if len(edits) else ", layout")
+
+
 def cmd_check(args) -> int:
+    for path in args.plans if args.fix else ():  # an output refused (KR70x) is main's to print
+        said = fix_one(path)
+        if said:
+            print(for_terminal(said), file=sys.stderr)
     try:
         results = [check_one(path, args.data) for path in args.plans]
-        text = render(args.output_format, results, args.strict)
+        text = render(args.output_format, results, args.strict, color=color_wanted(sys.stderr))
     except Exception as err:  # a bug of kamrules, not of the plan: say so, exit 2
         print(for_terminal(f"kamrules: internal error while checking: {type(err).__name__}: {err}"),
               file=sys.stderr)
@@ -72,5 +105,8 @@ def register(sub):
     c.add_argument("--strict", action="store_true", help="warnings fail the check too (exit 1)")
     c.add_argument("--data", metavar="DIR",
                    help="also load the plan's data from DIR and run the data lints (KR507)")
+    c.add_argument("--fix", action="store_true",
+                   help="apply the safe fixes in place (did-you-mean renames, the `fmt` layout), "
+                        "then report what is left")
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing when there is no finding")
     c.set_defaults(func=cmd_check)

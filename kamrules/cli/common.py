@@ -8,9 +8,8 @@ import sys
 
 from kamrules.files import outputs
 from kamrules.check.checker import check
-from kamrules.diagnostics.diagnostic import render_text
+from kamrules.diagnostics.render import Style, color_wanted, render_text
 from kamrules.syntax.parser import parse_file
-from kamrules.run.session import Session, add_engine_arg
 
 
 def guard_outputs(args, plans, data_folders=()):
@@ -35,13 +34,16 @@ def load(path):
 
 
 def print_diags(diags, sources):
+    style = Style(color=color_wanted(sys.stderr))
     for d in diags:
-        print(render_text(d, sources), file=sys.stderr)
+        print(render_text(d, sources, style), file=sys.stderr)
 
 
-def open_session(args, plan_path=None, share=None) -> Session:
+def open_session(args, plan_path=None, share=None) -> "Session":
     """The session of a command with PLAN --data [--period] [--engine], its plan checked and
     its output paths guarded (raises KamError)."""
+    from kamrules.run.session import Session  # the engines: not for `check`, which imports this module
+
     path = plan_path or args.plan
     session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share)
     guard_outputs(args, [(path, session.check())], [args.data])
@@ -49,6 +51,8 @@ def open_session(args, plan_path=None, share=None) -> Session:
 
 
 def data_args(sp):
+    from kamrules.run.session import add_engine_arg
+
     sp.add_argument("plan", help="the .kam plan file")
     sp.add_argument("--data", required=True, help="folder holding the CSV exports")
     sp.add_argument("--period", action="append",

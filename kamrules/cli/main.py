@@ -1,4 +1,8 @@
-"""The command line (thin): builds the parser from `commands/`, runs one, sets the exit code.
+"""The command line (thin): builds the parser, runs one command, sets the exit code.
+
+Start-up is kept light: `kamrules --help` reads the table of commands (cli/__init__.py) and
+imports no command module; `kamrules NAME ...` imports `cli/NAME.py` alone (the others are
+stubs that only carry their help), so a command pays for the modules it uses, not for all.
 
 Exit codes: 0 success, 1 a problem in the plan, the data or an output (diagnostics on
 stderr; a full disk or an I/O error on stdout is KR701), 2 a usage error, 130 interrupted.
@@ -13,23 +17,37 @@ import sys
 
 from kamrules.version import __version__
 
-from kamrules.files import outputs
 from kamrules.cli import COMMANDS
-from kamrules.cli.common import print_diags
-from kamrules.diagnostics.diagnostic import KamError
-from kamrules.syntax.parser import plan_source
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_of(argv) -> str | None:
+    """The command named on a command line (its first word that is not an option), if any."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+        if word in ("-h", "--help", "--version"):
+            return None
+    return None
+
+
+def build_parser(only: str | None = None, *, full: bool = True) -> argparse.ArgumentParser:
+    """The parser of `kamrules`. Every command is registered by its module when `full`;
+    otherwise only `only` is (the rest are stubs with their help line, enough for
+    `kamrules --help` and for argparse's "invalid choice")."""
     p = argparse.ArgumentParser(prog="kamrules", description="Sales variable-compensation plans as code.")
     p.add_argument("--version", action="version", version=f"kamrules {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
-    for name in COMMANDS:
-        importlib.import_module(f"kamrules.cli.{name}").register(sub)
+    for name, help_line in COMMANDS.items():
+        if full or name == only:
+            importlib.import_module(f"kamrules.cli.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=help_line)
     return p
 
 
 def _sources(diags) -> dict:
+    from kamrules.syntax.parser import plan_source
+
     sources = {}
     for d in diags:
         for span in [d.span] + [s for s, _ in d.related]:
@@ -40,24 +58,35 @@ def _sources(diags) -> dict:
     return sources
 
 
+def _print_diags(diags) -> None:
+    from kamrules.cli.common import print_diags
+
+    print_diags(diags, _sources(diags))
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(command_of(argv), full=False).parse_args(argv)
+    # imported once the command line is understood: `--help` and usage errors stay light
+    from kamrules.diagnostics.diagnostic import KamError
+    from kamrules.files import outputs
+
     outputs.reset()
     try:
         status = args.func(args)
         outputs.flush_stdout()
         return status
     except KamError as err:
-        print_diags(err.diagnostics, _sources(err.diagnostics))
+        _print_diags(err.diagnostics)
         return 1
     except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly
         outputs.silence_stdout()
         return 0
     except RecursionError:  # a safety net: the walks of plans and traces are meant to be iterative
         from kamrules.diagnostics.diagnostic import Diagnostic
-        print_diags([Diagnostic("KR007", "the plan nests too deeply for this command (a chain of "
-                                "definitions or a trace thousands of levels deep)",
-                                hint="shorten the chain of definitions, or drop --trace")], {})
+        _print_diags([Diagnostic("KR007", "the plan nests too deeply for this command (a chain of "
+                                 "definitions or a trace thousands of levels deep)",
+                                 hint="shorten the chain of definitions, or drop --trace")])
         return 1
     except KeyboardInterrupt:
         return 130

@@ -12,8 +12,8 @@ from typing import Iterable
 
 import attrs
 
-from kamrules.diagnostics.source import Span, SourceFile
-from kamrules.diagnostics.textsafe import for_terminal
+from kamrules.diagnostics.render import render_text  # noqa: F401 (re-exported: the one renderer)
+from kamrules.diagnostics.source import Span
 
 
 class Severity(enum.Enum):
@@ -92,7 +92,8 @@ class Diagnostic:
     span: Span | None = None
     hint: str | None = None
     severity: Severity = Severity.ERROR
-    related: tuple = ()  # ((Span, note), ...)
+    related: tuple = ()  # ((Span, note), ...): other places, each shown with its own lines
+    labels: tuple = ()   # ((Span, label), ...): other spans underlined beside the culprit
 
     @property
     def is_error(self) -> bool:
@@ -104,6 +105,8 @@ class Diagnostic:
         if self.span is not None:
             out.update(self.span.to_json())
         out["related"] = [{"note": note, **span.to_json()} for span, note in self.related]
+        if self.labels:
+            out["labels"] = [{"label": label, **span.to_json()} for span, label in self.labels]
         return out
 
 
@@ -118,40 +121,3 @@ class KamError(Exception):
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else None
-
-
-def _shown(text: str) -> str:
-    """A quoted source line as shown: a tab as four spaces, controls escaped (textsafe)."""
-    return for_terminal(text.replace("\t", "    "))
-
-
-def _caret_block(source: SourceFile | None, span: Span) -> list[str]:
-    if source is None or span.line <= 0:
-        return []
-    text = source.line_text(span.line)
-    if not text and span.line > len(source.text.split("\n")):
-        return []
-    width = (span.end_column - span.column) if span.end_line == span.line else len(text) - span.column + 1
-    width = max(1, width)
-    start = span.column - 1
-    # the caret sits under the escaped text: count shown characters, not source characters
-    pad, width = len(_shown(text[:start])), max(1, len(_shown(text[start:start + width])))
-    gutter = f"{span.line:>4} | "
-    return [gutter + _shown(text), " " * (len(gutter) + pad) + "^" * width]
-
-
-def render_text(diag: Diagnostic, sources: dict[str, SourceFile] | None = None) -> str:
-    """The diagnostic for a terminal: every part from a plan or data (file names, messages
-    quoting cells, source lines) goes through `textsafe.for_terminal`, so no control
-    character of theirs reaches the terminal; the caret still points under the escaped text."""
-    sources = sources or {}
-    where = f"{diag.span}: " if diag.span is not None else ""
-    lines = [for_terminal(f"{where}{diag.severity.value}[{diag.code}]: {diag.message}")]
-    if diag.span is not None:
-        lines += _caret_block(sources.get(diag.span.file), diag.span)
-    for span, note in diag.related:
-        lines.append(for_terminal(f"  note: {span}: {note}"))
-        lines += ["  " + line for line in _caret_block(sources.get(span.file), span)]
-    if diag.hint:
-        lines.append(for_terminal(f"  hint: {diag.hint}"))
-    return "\n".join(lines)

@@ -9,7 +9,8 @@ its diagnostics). Output: one string. No renderer prints pay amounts: findings a
   `::warning`), shown as annotations on pull requests; one line per finding (%, CR, LF encoded,
   and `:` `,` in properties), controls of the plan or data escaped (textsafe.for_terminal).
 - junit: one <testcase> per plan; a <failure> per error (and per warning with --strict).
-- sarif: SARIF 2.1.0, one run, rules from `diagnostics.CODES`, for code-scanning uploads.
+- sarif: SARIF 2.1.0, one run, rules from `diagnostics.CODES` (helpUri, the docs' fix), results
+  with relatedLocations and fixes, one invocation with the exit code; for code-scanning uploads.
 """
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from xml.sax.saxutils import escape, quoteattr
 import attrs
 
 from kamrules.version import __version__
-from kamrules.diagnostics.diagnostic import CODES, Diagnostic, render_text
+from kamrules.diagnostics.diagnostic import CODES, Diagnostic
+from kamrules.diagnostics.fixes import safe_edits
+from kamrules.diagnostics.render import PLAIN, Style, render_text
+from kamrules.diagnostics.rules import docs_url, fix_text
 from kamrules.diagnostics.source import SourceFile
 from kamrules.diagnostics.textsafe import for_terminal, json_safe
 
@@ -44,16 +48,19 @@ def _failing(d: Diagnostic, strict: bool) -> bool:
     return d.is_error or strict
 
 
-def render(fmt: str, results: list[Checked], strict: bool = False) -> str:
-    return {"text": render_text_report, "json": render_json, "github": render_github,
+def render(fmt: str, results: list[Checked], strict: bool = False, color: bool = False) -> str:
+    """The findings in format `fmt`; `color` is for text only (render.color_wanted decides)."""
+    if fmt == "text":
+        return render_text_report(results, strict, Style(color=color))
+    return {"json": render_json, "github": render_github,
             "junit": render_junit, "sarif": render_sarif}[fmt](results, strict)
 
 
-def render_text_report(results, strict=False) -> str:
+def render_text_report(results, strict=False, style: Style = PLAIN) -> str:
     blocks = []
     for r in results:
         sources = {r.source.path: r.source} if r.source is not None else {}
-        blocks += [render_text(d, sources) for d in r.diagnostics]
+        blocks += [render_text(d, sources, style) for d in r.diagnostics]
     errors, warnings = _counts(results)
     summary = f"{len(results)} plan(s) checked: {errors} error(s), {warnings} warning(s)"
     return "\n".join(blocks + [summary]) + "\n"
@@ -132,25 +139,56 @@ def _region(span) -> dict:
     return region
 
 
+def _sarif_location(span, default_uri: str, message: str | None = None, id_: int | None = None) -> dict:
+    loc = {"physicalLocation": {"artifactLocation": {"uri": span.file if span is not None and span.line > 0
+                                                    else default_uri}}}
+    if span is not None and span.line > 0:
+        loc["physicalLocation"]["region"] = _region(span)
+    if id_ is not None:
+        loc = {"id": id_, **loc}
+    if message is not None:
+        loc["message"] = {"text": message}
+    return loc
+
+
+def _sarif_rule(code: str) -> dict:
+    rule = {"id": code, "shortDescription": {"text": CODES.get(code, code)},
+            "helpUri": docs_url(code), "help": {"text": f"see {DOCS}#{code.lower()}"}}
+    fix = fix_text(code)
+    if fix:
+        rule["help"] = {"text": f"Fix: {fix} (see {DOCS}#{code.lower()})"}
+    return rule
+
+
 def render_sarif(results, strict=False) -> str:
+    """SARIF 2.1.0: rules with helpUri, results with their related locations (the notes and
+    the labelled spans), the safe fixes as replacements, and one invocation saying whether
+    the check passed."""
     codes = sorted({d.code for r in results for d in r.diagnostics})
     index = {c: i for i, c in enumerate(codes)}
-    rules = [{"id": c, "shortDescription": {"text": CODES.get(c, c)},
-              "help": {"text": f"see {DOCS}#{c.lower()}"}} for c in codes]
     out = []
     for r in results:
         for d in r.diagnostics:
-            span = d.span
-            uri = span.file if span is not None and span.line > 0 else r.path
-            loc = {"physicalLocation": {"artifactLocation": {"uri": uri}}}
-            if span is not None and span.line > 0:
-                loc["physicalLocation"]["region"] = _region(span)
             text = d.message + (f" (hint: {d.hint})" if d.hint else "")
-            out.append({"ruleId": d.code, "ruleIndex": index[d.code],
-                        "level": "error" if _failing(d, strict) else "warning",
-                        "message": {"text": text}, "locations": [loc]})
+            result = {"ruleId": d.code, "ruleIndex": index[d.code],
+                      "level": "error" if _failing(d, strict) else "warning",
+                      "message": {"text": text}, "locations": [_sarif_location(d.span, r.path)]}
+            related = list(d.related) + list(d.labels)
+            if related:
+                result["relatedLocations"] = [_sarif_location(span, r.path, note, k)
+                                              for k, (span, note) in enumerate(related)]
+            edits = safe_edits(d, r.source)
+            if edits:
+                result["fixes"] = [{"description": {"text": e.title}, "artifactChanges": [
+                    {"artifactLocation": {"uri": e.span.file},
+                     "replacements": [{"deletedRegion": _region(e.span),
+                                       "insertedContent": {"text": e.new_text}}]}]} for e in edits]
+            out.append(result)
+    failing = any(_failing(d, strict) for r in results for d in r.diagnostics)
     doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
            "runs": [{"tool": {"driver": {"name": "kamrules", "version": __version__,
-                                         "rules": rules}},
+                                         "informationUri": docs_url("KR001").split("#")[0],
+                                         "rules": [_sarif_rule(c) for c in codes]}},
+                     "invocations": [{"executionSuccessful": True, "exitCode": 1 if failing else 0}],
                      "results": out}]}
     return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"

@@ -361,6 +361,14 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
     prev = before[:pend].rsplit(None, 1)[-1] if pend else ""
     pstart = pend - len(prev)
     line_start = not src.text[src.text.rfind("\n", 0, pstart) + 1:pstart].strip()
+    tok_line_start = tok.type == "$END" or not src.text[src.text.rfind("\n", 0, tok.start_pos) + 1:tok.start_pos].strip()
+    if tok_line_start or (prev in STATEMENT_WORDS and line_start):
+        unclosed = _unclosed_opener(src, pstart if not tok_line_start else len(before))
+        if unclosed is not None:
+            return unclosed
+    kw = _keyword_slip(src, tok, expected, line_start=tok_line_start)
+    if kw is not None:
+        return kw
     if "EQ" in expected and tok.type == "CMP" and str(tok) == "==" \
             or tok.type == "EQ" and before.endswith("="):
         if tok.type == "EQ":
@@ -382,6 +390,64 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
     elif tok.type == "CURRENCY" or (tok.type == "TYPE" and "CURRENCY" in expected):
         hint = "money is written `1000 EUR`, with the amount first"
     return Diagnostic("KR001", f"unexpected {found}; expected {_expected_words(expected)}", span, hint)
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+_BRACKETS_AND_TEXT = re.compile(r'"[^"\n]*"?|#[^\n]*|[()\[\]{}]')
+
+
+def _position(src: SourceFile, offset: int) -> tuple[int, int]:
+    line_start = src.text.rfind("\n", 0, offset) + 1
+    return src.text.count("\n", 0, offset) + 1, offset - line_start + 1
+
+
+def _unclosed_opener(src: SourceFile, upto: int) -> Diagnostic | None:
+    """KR001 at the innermost `(`, `[` or `{` still open at offset `upto` (where the parser
+    met the start of the next statement, or the end of the file), with that place labelled."""
+    stack = []
+    for m in _BRACKETS_AND_TEXT.finditer(src.text, 0, upto):
+        piece = m.group()
+        if piece in _CLOSERS:
+            stack.append(m.start())
+        elif piece in (")", "]", "}") and stack and _CLOSERS[src.text[stack[-1]]] == piece:
+            stack.pop()
+    if not stack:
+        return None
+    opener = src.text[stack[-1]]
+    line, col = _position(src, stack[-1])
+    span = Span(src.path, line, col, line, col + 1)
+    if upto >= len(src.text.rstrip()):
+        where, label = "the end of the file", "the file ends here"
+        eline = len(src.text.rstrip().split("\n"))
+        ecol = len(src.text.rstrip().split("\n")[-1]) + 1
+        width = 1
+    else:
+        eline, ecol = _position(src, upto)
+        word = re.match(r"\S+", src.text[upto:]).group()
+        where, label = f"`{word}` on line {eline}", "the next statement starts here"
+        width = len(word)
+    end = Span(src.path, eline, ecol, eline, ecol + width)
+    return Diagnostic("KR001", f"this `{opener}` is never closed", span,
+                      f"add `{_CLOSERS[opener]}` before {where}", labels=((end, label),))
+
+
+KEYWORDS = STATEMENT_WORDS + ("components", "key", "optional", "unique", "references", "from",
+                              "when", "to", "hit", "any", "where", "if", "then", "else", "and",
+                              "or", "not", "in", "for", "true", "false", "every", "starts", "year")
+
+
+def _keyword_slip(src: SourceFile, tok, expected, line_start: bool) -> Diagnostic | None:
+    """A misspelt keyword (`compnent upsell = ...`): KR001 with did-you-mean, when a keyword
+    could come there and a name that is not one was found, close to a keyword."""
+    if tok.type != "NAME" or not line_start:
+        return None
+    allowed = {WORDS[e].strip("`") for e in expected if e in WORDS and WORDS[e].startswith("`")}
+    allowed |= {"curve", "table"} if "DECISION_KW" in expected else set()
+    close = did_you_mean(str(tok), [k for k in KEYWORDS if k in allowed])
+    if close is None:
+        return None
+    return Diagnostic("KR001", f"unknown word `{tok}` where a statement starts", _span_tok(src.path, tok),
+                      close)
 
 
 def parse(text: str, path: str = "<plan>") -> ast.Plan:

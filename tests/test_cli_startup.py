@@ -1,0 +1,72 @@
+"""A CLI that starts fast: each command imports what it needs, nothing more.
+
+Timing is not asserted (machines differ); what is asserted is the cause of a slow start: which
+modules a real `python -X importtime -m kamrules ...` process loads. `--help` must load no
+command module and neither lark nor polars nor pygments; `check PLAN` must not load polars, the
+data layer or the engines.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+
+from conftest import PLANS, ROOT, run_cli
+
+from kamrules.cli import COMMANDS
+from kamrules.cli.main import build_parser, command_of
+
+
+def _imported(*args) -> set[str]:
+    """The modules a fresh `python -X importtime -m kamrules ARGS` imports."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "kamrules", *args], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip())
+    return proc, names
+
+
+def _top(names: set[str]) -> set[str]:
+    return {n.split(".")[0] for n in names}
+
+
+def test_help_imports_no_command_and_no_heavy_library():
+    proc, names = _imported("--help")
+    assert proc.returncode == 0 and "check and lint plans" in proc.stdout
+    assert "argparse" in names  # the probe does see imports
+    assert not {"lark", "polars", "pygments", "attrs", "attr"} & _top(names), sorted(names)
+    assert not {n for n in names if n.startswith("kamrules.cli.") and n != "kamrules.cli.main"}
+
+
+def test_check_imports_neither_polars_nor_the_engines():
+    proc, names = _imported("check", str(PLANS / "kam-capped.kam"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "kamrules.check.checker" in names and "lark" in _top(names)  # it did check the plan
+    heavy = {n for n in names if n.split(".")[0] == "polars" or n.startswith(
+        ("kamrules.backends", "kamrules.data", "kamrules.run", "kamrules.report.statement"))}
+    assert not heavy, sorted(heavy)
+
+
+def test_each_command_registers_the_help_of_the_table():
+    for name, help_line in COMMANDS.items():
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(f"kamrules.cli.{name}").register(sub)
+        [action] = sub._choices_actions
+        assert (action.dest, action.help) == (name, help_line)
+
+
+def test_the_command_named_is_found_and_only_it_is_built():
+    assert command_of(["--version"]) is None
+    assert command_of(["check", "--strict", "a.kam"]) == "check"
+    assert command_of(["chekc"]) is None
+    parser = build_parser("fmt", full=False)
+    assert parser.parse_args(["fmt", "--check", "x.kam"]).func.__module__ == "kamrules.cli.fmt"
+    # a stub knows no option of its command: only the command named gets its arguments
+    assert run_cli("chekc").returncode == 2
+    result = run_cli("fmt", "--bogus", "x.kam")
+    assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr
