@@ -13,16 +13,17 @@ import sys
 
 from kamrules.cli.config import load_config
 from kamrules.data.strict import load_data
+from kamrules.data.sql import sourced
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.lint import filter_findings, lint, lint_data
 from kamrules.files.outputs import write_stdout
 from kamrules.report.findings import FORMATS, Checked, render
 from kamrules.syntax.parser import plan_source
 from kamrules.diagnostics.textsafe import for_terminal
-from kamrules.cli.common import load
+from kamrules.cli.common import add_db_arg, load
 
 
-def check_one(path: str, data: str | None = None) -> Checked:
+def check_one(path: str, data: str | None = None, db: str | None = None) -> Checked:
     """Findings of one plan file (errors, then lints when the plan checks)."""
     source = None
     try:
@@ -32,6 +33,7 @@ def check_one(path: str, data: str | None = None) -> Checked:
             diags = list(diags) + lint(checked)
             if data is not None:
                 try:
+                    checked = sourced(checked, data, db)  # `from sql` inputs: snapshots of --db
                     diags += lint_data(checked, load_data(checked, data))
                 except KamError as err:
                     diags += list(err.diagnostics)
@@ -44,7 +46,7 @@ def check_one(path: str, data: str | None = None) -> Checked:
 
 def cmd_check(args) -> int:
     try:
-        results = [check_one(path, args.data) for path in args.plans]
+        results = [check_one(path, args.data, args.db) for path in args.plans]
         text = render(args.output_format, results, args.strict)
     except Exception as err:  # a bug of kamrules, not of the plan: say so, exit 2
         print(for_terminal(f"kamrules: internal error while checking: {type(err).__name__}: {err}"),
@@ -67,5 +69,6 @@ def register(sub):
     c.add_argument("--strict", action="store_true", help="warnings fail the check too (exit 1)")
     c.add_argument("--data", metavar="DIR",
                    help="also load the plan's data from DIR and run the data lints (KR507)")
+    add_db_arg(c)
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing when there is no finding")
     c.set_defaults(func=cmd_check)
