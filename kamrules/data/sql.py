@@ -31,7 +31,7 @@ import io
 import os
 import re
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import attrs
 
@@ -72,7 +72,8 @@ def _scrub(text: str, url: str) -> str:
         secret = None
     text = text.replace(url, mask(url))
     if secret:
-        text = text.replace(secret, "***")
+        for form in sorted({secret, unquote(secret)}, key=len, reverse=True):
+            text = text.replace(form, "***")
     return " ".join(text.split())[:300]
 
 
