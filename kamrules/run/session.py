@@ -283,7 +283,7 @@ def same_inputs(a: CheckedPlan, b: CheckedPlan) -> bool:
 def _inputs_key(plan: CheckedPlan):
     def col(c):
         return tuple((f.name, getattr(c, f.name)) for f in attrs.fields(type(c)) if f.name != "span")
-    return tuple((n, s.file, s.key, tuple((k, col(c)) for k, c in s.columns.items()))
+    return tuple((n, s.file, s.key, s.dialect, s.sql, tuple((k, col(c)) for k, c in s.columns.items()))
                  for n, s in plan.inputs.items())
 
 
