@@ -24,6 +24,7 @@ from kamrules.diagnostics.source import SourceFile, Span
 from kamrules.check.calls import BUILTINS, ROUND_STEPS, CallChecks, unit_hint as _unit_hint
 from kamrules.files.inputs import static_diagnostic
 from kamrules.check.tables import check_decision
+from kamrules.check.sources import input_source
 
 # `input NAME from "..."`, blanks and comments between the words: where the file name is
 _FROM_STRING = re.compile(r'input(?:\s|#[^\n]*)+\w+(?:\s|#[^\n]*)+from(?:\s|#[^\n]*)*("(?:[^"\\\n]|\\["\\n])*")')
@@ -245,7 +246,9 @@ class Checker(CallChecks):
             bad = static_diagnostic(st.name, st.file, self._file_span(st))
             if bad is not None:
                 self.diags.append(bad)
-        self.inputs[st.name] = InputTable(st.name, st.file or f"{st.name}.csv", st.key, cols, st.span)
+        dialect = input_source(st, self.error)
+        self.inputs[st.name] = InputTable(st.name, st.file or f"{st.name}.csv", st.key, cols, st.span,
+                                          dialect, st.sql)
 
     def _key_span(self, st: ast.Input) -> Span:
         """The span of the key's name in `input x key name {` (the statement's if not found)."""

@@ -24,12 +24,25 @@ class ColumnSpec:
 
 
 @attrs.frozen
+class Dialect:
+    """A spreadsheet dialect declared on an input (`with delimiter ";" decimal "," ...`):
+    kamrules.data.dialect reads the file's cells through it into canonical cells."""
+    delimiter: str = ","
+    decimal: str = "."
+    thousands: str = ""  # "" when numbers have no thousands separator
+    date: str = "YYYY-MM-DD"
+    encoding: str = "utf-8"
+
+
+@attrs.frozen
 class InputTable:
     name: str
     file: str
     key: str | None
     columns: dict  # name -> ColumnSpec, in declaration order
     span: Span
+    dialect: Dialect | None = None  # None: the canonical CSV contract
+    sql: str | None = None  # `from sql "..."`: the query the session runs on --db
 
 
 @attrs.frozen

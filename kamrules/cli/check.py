@@ -20,10 +20,10 @@ from kamrules.report.findings import FORMATS, Checked, render
 from kamrules.syntax.parser import plan_source
 from kamrules.diagnostics.render import color_wanted
 from kamrules.diagnostics.textsafe import for_terminal
-from kamrules.cli.common import load
+from kamrules.cli.common import add_db_arg, load
 
 
-def check_one(path: str, data: str | None = None) -> Checked:
+def check_one(path: str, data: str | None = None, db: str | None = None) -> Checked:
     """Findings of one plan file (errors, then lints when the plan checks)."""
     source = None
     try:
@@ -32,9 +32,11 @@ def check_one(path: str, data: str | None = None) -> Checked:
         if checked is not None:
             diags = list(diags) + lint(checked)
             if data is not None:
-                from kamrules.data.strict import load_data  # the data layer, only with --data
+                from kamrules.data.sql import sourced  # the data layer, only with --data
+                from kamrules.data.strict import load_data
 
                 try:
+                    checked = sourced(checked, data, db)  # `from sql` inputs: snapshots of --db
                     diags += lint_data(checked, load_data(checked, data))
                 except KamError as err:
                     diags += list(err.diagnostics)
@@ -77,7 +79,7 @@ def cmd_check(args) -> int:
         if said:
             print(for_terminal(said), file=sys.stderr)
     try:
-        results = [check_one(path, args.data) for path in args.plans]
+        results = [check_one(path, args.data, args.db) for path in args.plans]
         text = render(args.output_format, results, args.strict, color=color_wanted(sys.stderr))
     except Exception as err:  # a bug of kamrules, not of the plan: say so, exit 2
         print(for_terminal(f"kamrules: internal error while checking: {type(err).__name__}: {err}"),
@@ -108,5 +110,6 @@ def register(sub):
     c.add_argument("--fix", action="store_true",
                    help="apply the safe fixes in place (did-you-mean renames, the `fmt` layout), "
                         "then report what is left")
+    add_db_arg(c)
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing when there is no finding")
     c.set_defaults(func=cmd_check)

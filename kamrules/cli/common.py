@@ -45,8 +45,10 @@ def open_session(args, plan_path=None, share=None) -> "Session":
     from kamrules.run.session import Session  # the engines: not for `check`, which imports this module
 
     path = plan_path or args.plan
-    session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share)
+    session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share,
+                      db=getattr(args, "db", None))
     guard_outputs(args, [(path, session.check())], [args.data])
+    session.sourced()  # `from sql` inputs: their queries run on --db, once, before any output
     return session
 
 
@@ -59,4 +61,10 @@ def data_args(sp):
                     help="compute this period only (2025-Q1, 2025-03, 2025); repeatable")
     sp.add_argument("-o", "--output", help="write to this file instead of stdout")
     add_engine_arg(sp)
+    add_db_arg(sp)
+
+
+def add_db_arg(sp):
+    sp.add_argument("--db", metavar="URL", help="the database of the plan's `from sql` inputs: sqlite:///file.db, "
+                    "duckdb:///file.duckdb, postgresql://user@host/db (default: $KAMRULES_DB)")
 

@@ -54,6 +54,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.check.plan import CheckedPlan, InputTable
 from kamrules.core.numeric import Money
 from kamrules.data.parquet import is_parquet, parquet_cells
+from kamrules.data import dialect as dialects
 from kamrules.diagnostics.source import Span
 
 _DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
@@ -388,7 +389,7 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
     if is_parquet(path):
         return _load_parquet(spec, path, fiscal_start, max_rows)
     loader = _Loader(spec, path, fiscal_start, max_rows)
-    with inputs.open_input(spec, path) as fh:
+    with dialects.open_text(spec, path) as fh:  # a declared dialect: read as canonical CSV
         reader = csv.reader(fh, strict=True)
         try:
             header = next(reader, None)

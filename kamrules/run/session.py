@@ -54,7 +54,7 @@ class Session:
 
     def __init__(self, plan_path: str | None = None, data: str | None = None, period=None,
                  engine: str = "auto", *, plan: CheckedPlan | None = None, tables: dict | None = None,
-                 share: "Session | None" = None):
+                 share: "Session | None" = None, db: str | None = None):
         if engine not in ENGINES:
             raise KamError([Diagnostic("KR002", f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")])
         self.plan_path, self.data, self.period_arg, self.engine = plan_path, data, period, engine
@@ -65,6 +65,7 @@ class Session:
         self._frames = None
         self._periods = None
         self._share = share
+        self.db, self._sourced = db, False  # --db URL: the database of the `from sql` inputs
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
 
     # ------------------------------------------------------------------ stages
@@ -97,12 +98,21 @@ class Session:
     def source(self):
         return self.check().source
 
+    def sourced(self) -> CheckedPlan:
+        """The checked plan, its `from sql` inputs read from snapshots of their queries on
+        --db (kamrules.data.sql), done once, before any data is read."""
+        if not self._sourced:
+            from kamrules.data.sql import sourced
+            self._checked = sourced(self.check(), self.data, self.db)
+            self._sourced = True
+        return self._checked
+
     def load(self) -> dict:
         """Every input as a data.Table (the strict loader), loaded once (shared when the
         session given as `share` loaded the same inputs)."""
         if self._tables is None:
             other = self._share
-            if other is not None and other._tables is not None and same_inputs(self.check(), other.check()):
+            if other is not None and other._tables is not None and same_inputs(self.sourced(), other.check()):
                 self._tables = other._tables
             else:
                 self._tables = load_data(self.check(), self.data)
@@ -114,7 +124,7 @@ class Session:
             from kamrules.backends.polars.load import frames_from_tables
             from kamrules.run.columnar import load as load_frames
             other = self._share
-            plan = self.check()
+            plan = self.sourced()
             shared = other is not None and same_inputs(plan, other.check())
             if shared and other._frames is not None:
                 self._frames = other._frames
@@ -273,7 +283,7 @@ def same_inputs(a: CheckedPlan, b: CheckedPlan) -> bool:
 def _inputs_key(plan: CheckedPlan):
     def col(c):
         return tuple((f.name, getattr(c, f.name)) for f in attrs.fields(type(c)) if f.name != "span")
-    return tuple((n, s.file, s.key, tuple((k, col(c)) for k, c in s.columns.items()))
+    return tuple((n, s.file, s.key, s.dialect, s.sql, tuple((k, col(c)) for k, c in s.columns.items()))
                  for n, s in plan.inputs.items())
 
 

@@ -182,11 +182,21 @@ class Column:
 
 
 @attrs.frozen
+class InputOption:
+    """One `NAME "value"` after `with` in an input's head (a spreadsheet dialect option)."""
+    name: str
+    value: str
+    span: Span = _span()
+
+
+@attrs.frozen
 class Input:
     name: str
     file: str | None
     key: str | None
     columns: tuple
+    options: tuple = ()  # InputOption, as written after `with` (checked by the checker)
+    sql: str | None = None  # `from sql "SELECT ..."`: the query (escapes read), run on --db
     span: Span = _span()
 
 

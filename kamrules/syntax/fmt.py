@@ -242,6 +242,10 @@ def _input_head(s: ast.Input) -> str:
     head = f"input {s.name}"
     if s.file is not None:
         head += f' from "{s.file}"'
+    if s.sql is not None:
+        head += f' from sql "{_escape(s.sql)}"'
+    if s.options:
+        head += " with " + " ".join(f'{o.name} "{_escape(o.value)}"' for o in s.options)
     if s.key is not None:
         head += f" key {s.key}"
     return head + " {"
@@ -296,7 +300,7 @@ def _inner_nodes(node) -> tuple:
 
 def _check_known(node, path="plan"):
     """Walk the attrs fields: every node must be one fmt knows how to print."""
-    known = set(_EXPR) | set(_SIMPLE) | {ast.Input, ast.Decision, ast.Column, ast.TypeRef,
+    known = set(_EXPR) | set(_SIMPLE) | {ast.Input, ast.InputOption, ast.Decision, ast.Column, ast.TypeRef,
                                           ast.Cell, ast.DecisionRow, ast.Plan}
     if attrs.has(type(node)) and type(node).__module__ == ast.__name__:
         if type(node) not in known:

@@ -29,7 +29,7 @@ WORDS = {
     "PLAN": "`plan`", "VERSION": "`version`", "CURRENCY_KW": "`currency`", "PERIOD_KW": "`period`",
     "PAYEES": "`payees`", "ROUND": "`round`", "COMPONENTS": "`components`", "FISCAL": "`fiscal`",
     "YEAR": "`year`", "STARTS": "`starts`", "ELIGIBLE": "`eligible`", "INPUT": "`input`",
-    "FROM": "`from`", "KEY": "`key`", "OPTIONAL": "`optional`", "UNIQUE": "`unique`", "REFERENCES": "`references`", "REQUIRE": "`require`",
+    "FROM": "`from`", "KEY": "`key`", "SQL": "`sql`", "WITH": "`with`", "OPTIONAL": "`optional`", "UNIQUE": "`unique`", "REFERENCES": "`references`", "REQUIRE": "`require`",
     "EVERY": "`every`", "PAYMENT": "`payment`",
     "PARAM": "`param`", "LET": "`let`", "COMPONENT": "`component`", "WHEN": "`when`", "TO": "`to`",
     "DECISION_KW": "`curve` or `table`", "HIT": "`hit`", "ANY": "`any`", "WHERE": "`where`",
@@ -122,9 +122,25 @@ def _b_eligible(s, c):
 
 
 def _b_input_decl(s, c):
-    _, name, _, file, _, key, _, *cols, _ = c
-    return ast.Input(str(name), file[1:-1] if file else None, str(key) if key else None,
-                     tuple(cols), span=s)
+    _, name, _, source, dialect, _, key, _, *cols, _ = c
+    kind, text = source or (None, None)
+    return ast.Input(str(name), text if kind == "file" else None, str(key) if key else None,
+                     tuple(cols), options=dialect or (), sql=text if kind == "sql" else None, span=s)
+
+
+def _b_input_source(s, c):
+    """("file", the name as written) or ("sql", the query, escapes read)."""
+    if len(c) == 1:
+        return "file", c[0][1:-1]
+    return "sql", _unescape(c[1])
+
+
+def _b_dialect(s, c):
+    return tuple(c[1:])
+
+
+def _b_dialect_option(s, c):
+    return ast.InputOption(str(c[0]), _unescape(c[1]), span=s)
 
 
 def _b_column(s, c):
@@ -270,10 +286,15 @@ def _b_period_lit(s, c):
     return ast.PeriodLit(str(c[0]), span=s)
 
 
+def _unescape(token: str) -> str:
+    """The text of a STRING token, its escapes read one at a time (a backslash-backslash-n is a
+    backslash then n)."""
+    unescape = {'"': '"', "\\": "\\", "n": "\n"}
+    return re.sub(r'\\(["\\n])', lambda m: unescape[m.group(1)], token[1:-1])
+
+
 def _b_string(s, c):
-    unescape = {'"': '"', "\\": "\\", "n": "\n"}  # one escape at a time: "\\n" is \ + n
-    return ast.String(re.sub(r'\\(["\\n])', lambda m: unescape[m.group(1)], c[0][1:-1]),
-                      span=s)
+    return ast.String(_unescape(c[0]), span=s)
 
 
 def _b_true(s, c):

@@ -26,6 +26,7 @@ import attrs
 import polars as pl
 
 from kamrules.data import strict
+from kamrules.data import dialect as dialects
 
 from kamrules.core import limits
 
@@ -160,6 +161,14 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
 
 def _read(spec: InputTable, path: str) -> bytes:
     """The file's bytes (a regular file only: KR412 at once for a FIFO or a device)."""
+    if spec.dialect is not None:  # a declared dialect: its canonical CSV (errors: the strict loader's)
+        try:
+            blob = dialects.canonical_bytes(spec, path)
+        except KamError:
+            raise Doubt("a cell that does not fit the dialect") from None
+        if not blob or b"\x00" in blob:
+            raise Doubt("empty or NUL")
+        return blob
     try:
         with inputs.open_input(spec, path, binary=True) as fh:
             blob = fh.read()
