@@ -3,7 +3,8 @@
 The session (kamrules/run/session.py) runs the plan on the engine asked (`--engine`); `--jobs N`
 evaluates the payees in N processes on the interpreter (default: the cores this process may
 use), with the same output as `--jobs 1`; a progress bar is drawn on stderr for runs over a
-second when stderr is a terminal, unless `--quiet`.
+second when stderr is a terminal, unless `--quiet`. `--ledger L` pays against a ledger
+(kamrules/ledger): closed periods are never paid again; an `adjusts` column appears.
 """
 from __future__ import annotations
 
@@ -21,6 +22,11 @@ from kamrules.cli.common import data_args, open_session
 
 
 def cmd_run(args) -> int:
+    if args.ledger is not None:
+        return run_with_ledger(args)
+    if args.retroactive:
+        raise KamError([Diagnostic("KR806", "--retroactive recomputes the closed periods of a ledger",
+                                   hint="give the ledger: --ledger LEDGER")])
     if args.trace_dir and (args.engine == "interpreter" or args.trace):
         raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
                                    hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
@@ -43,6 +49,36 @@ def cmd_run(args) -> int:
         text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta)
     else:
         text = payout_report.to_text(payouts)
+    write_text(text, args.output)
+    return 0
+
+
+def run_with_ledger(args) -> int:
+    """`run --ledger L`: the open periods, closed ones never paid again, and the adjustments of
+    the closed periods in the first period after them (kamrules/ledger/settle.py)."""
+    from kamrules.ledger.settle import settle, with_totals
+    from kamrules.ledger.store import verify, broken
+    if args.trace or args.trace_dir:
+        raise KamError([Diagnostic("KR806", "--trace and --trace-dir explain one run, not a run "
+                                   "against a ledger", hint="drop --ledger to trace the plan's run")])
+    problems, ledger = verify(args.ledger)
+    if problems:
+        raise broken(f"ledger {args.ledger}: {problems[0]}")
+    session = open_session(args)
+    settlement = settle(args.plan, args.data, ledger, args.engine, args.retroactive, args.period)
+    rows = settlement.shown()
+    if args.payee:
+        ids = session.payees(args.payee)
+        rows = [r for r in rows if r.payee_id in ids]
+    if not rows and (args.period or args.payee):
+        print(_nothing_selected(args), file=sys.stderr)
+    table = with_totals(rows)
+    if args.format == "csv":
+        text = payout_report.ledger_to_csv(table)
+    elif args.format == "json":
+        text = payout_report.ledger_to_json(table)
+    else:
+        text = payout_report.ledger_to_text(table)
     write_text(text, args.output)
     return 0
 
@@ -82,4 +118,10 @@ def register(sub):
     r.add_argument("--trace-dir", metavar="DIR",
                    help="write the columnar trace (values.parquet: every definition per payee and "
                         "period; lineage.parquet: the data rows behind every aggregate) into DIR")
+    r.add_argument("--ledger", metavar="LEDGER",
+                   help="pay against this ledger (kamrules close): closed periods are not paid again, "
+                        "their corrections are paid as adjustments (a column `adjusts`)")
+    r.add_argument("--retroactive", action="store_true",
+                   help="with --ledger: recompute closed periods under today's plan, not the one "
+                        "recorded when they were closed")
     r.set_defaults(func=cmd_run)

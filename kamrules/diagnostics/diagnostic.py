@@ -80,6 +80,14 @@ CODES = {
     "KR707": "output folder holds files kamrules did not write",
     "KR708": "output FIFO has no reader",
     "KR721": "a --period with no data in it",
+    "KR801": "not a ledger folder",
+    "KR802": "period closed already",
+    "KR803": "an earlier period is still open",
+    "KR804": "the ledger changed since it was recorded",
+    "KR805": "not a closed period of the ledger",
+    "KR806": "ledger option misused",
+    "KR807": "ledger and plan on different calendars",
+    "KR808": "no earning code for a component",
 }
 
 
