@@ -66,13 +66,13 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
     with open(plan_path, "rb") as fh:
         plan_text = fh.read()
     kind = plan.payment_kind or plan.period_kind
-    asked = Session(plan_path, data, selection, engine).periods() if selection else []
     try:
         data_periods = list(session.periods())
     except KamError:
         if not selection:
             raise
         data_periods = []
+    asked = Session(plan_path, data, selection, engine, share=session).periods() if selection else []
     closed = [_period(label, plan, kind, ledger) for label in ledger.closed()]
     next_open = max(closed).next() if closed else None
     wanted = set(data_periods) | set(closed) | set(asked) | ({next_open} if next_open else set())
@@ -99,7 +99,7 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
                 ok = False
             if not ok:
                 raise broken(f"ledger {ledger.path}: the plan copy {copy} is missing or changed")
-            old = Session(copy, data, None, engine).recompute(periods)
+            old = Session(copy, data, None, engine, share=session).recompute(periods)
             labels = {p.label for p in periods}
             computed = {k: v for k, v in computed.items() if k[1] not in labels}
             again, more = _amounts(old.payouts)
