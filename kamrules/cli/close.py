@@ -76,7 +76,8 @@ def cmd_close(args) -> int:
         totals[r.currency] = totals.get(r.currency, 0) + r.amount
     paid = ", ".join(f"{format_amount(v)} {c}" for c, v in sorted(totals.items())) or "nothing"
     adjusted = sum(1 for r in rows if r.adjusts)
-    write_stdout(f"closed {label}: {folder} ({len(rows)} rows, {adjusted} adjustments, paid {paid})\n")
+    write_stdout(f"closed {label}: {folder} ({len(rows)} rows, {adjusted} adjustment{'s' if adjusted != 1 else ''}, "
+                 f"paid {paid})\n")
     return 0
 
 
