@@ -301,3 +301,64 @@ def test_payroll_export_with_earning_codes(tmp_path):
         "med-001,2025-03,C100,750.00,EUR", "med-001,2025-03,C200,750.00,EUR",
         "med-002,2025-03,C100,1500.00,EUR", "med-002,2025-03,C200,1000.00,EUR"]
     assert run_cli("payroll", ledger, "--period", "2025-04").returncode == 1
+
+
+ADJ_HEADER = "payee_id,period,component,amount,currency,reason,reference\n"
+
+
+def test_manual_adjustments_are_paid_once_with_their_reasons(media_closed, tmp_path):
+    data, ledger = fresh(media_closed, tmp_path)
+    adj = tmp_path / "adjustments.csv"
+    adj.write_text(ADJ_HEADER + "med-002,2025-06,spiff,250.00,EUR,Q2 media challenge winner,FIN-2301\n")
+    res = run_cli("run", MEDIA, "--data", data, "--ledger", ledger, "--period", "2025-06",
+                  "--payee", "med-002", "--adjustments", adj)
+    # med-002 June: advance 1,500 and true-up 1,500 (expected.csv), plus the 250.00 spiff
+    assert res.stdout.splitlines()[1:] == ["med-002,2025-06,advance,,1500.00,EUR",
+                                           "med-002,2025-06,quarter_true_up,,1500.00,EUR",
+                                           "med-002,2025-06,spiff,manual:FIN-2301,250.00,EUR",
+                                           "med-002,2025-06,total,,3250.00,EUR"]
+    close(MEDIA, data, ledger, "2025-06", "--adjustments", adj)
+    assert (ledger / "0006-close-2025-06" / "adjustments.csv").read_text() == \
+        ADJ_HEADER + "med-002,2025-06,spiff,250.00,EUR,Q2 media challenge winner,FIN-2301\n"
+    # recorded: not paid again, and not taken for a plan amount (no adjustment of June)
+    july = run_cli("run", MEDIA, "--data", data, "--ledger", ledger, "--period", "2025-07",
+                   "--payee", "med-002", "--adjustments", adj)
+    assert july.stdout.splitlines()[1:] == ["med-002,2025-07,advance,,1200.00,EUR",
+                                            "med-002,2025-07,total,,1200.00,EUR"]
+    assert "med-002,spiff,250.00,EUR" in run_cli("ledger", "show", ledger).stdout
+    # a new one dated in a closed period is refused, naming the line
+    adj.write_text(ADJ_HEADER + "med-002,2025-06,spiff,25.00,EUR,late,FIN-2302\n")
+    late = run_cli("run", MEDIA, "--data", data, "--ledger", ledger, "--adjustments", adj)
+    assert late.returncode == 1 and "KR810" in late.stderr and f"{adj}:2:1" in late.stderr
+
+
+@pytest.mark.parametrize("row, what", [
+    ("med-002,2025-07,spiff,25.00,EUR,,FIN-1", "`reason` is empty"),
+    ("med-002,2025-07,spiff,25.00,EUR,why, ", "`reference` is empty"),
+    ("med-009,2025-07,spiff,25.00,EUR,why,FIN-1", "payee `med-009`"),
+    ("med-002,2025-Q3,spiff,25.00,EUR,why,FIN-1", "is not a month"),
+    ("med-002,2025-07,spiff,25.001,EUR,why,FIN-1", "not an amount to the cent"),
+])
+def test_a_malformed_manual_adjustment_is_named(media_closed, tmp_path, row, what):
+    data, ledger = fresh(media_closed, tmp_path)
+    adj = tmp_path / "adjustments.csv"
+    adj.write_text(ADJ_HEADER + row + "\n")
+    res = run_cli("close", MEDIA, "--data", data, "--period", "2025-06", "--ledger", ledger, "--adjustments", adj)
+    assert res.returncode == 1 and "KR809" in res.stderr and what in res.stderr, res.stderr
+    assert not (ledger / "0006-close-2025-06").exists()
+
+
+def test_both_engines_close_and_adjust_alike(tmp_path):
+    data = copy_data("01-abtasty-nrr-upsell", tmp_path / "data")
+    out = {}
+    for engine in ("interpreter", "columnar"):
+        ledger = tmp_path / engine
+        close(ABTASTY, data, ledger, "2025-Q1", "--engine", engine)
+        out[engine] = [(ledger / "0001-close-2025-Q1" / "payouts.csv").read_text()]
+    with open(data / "deals.csv", "a") as fh:
+        fh.write("dl-0100,acc-201,kam-002,churn,abtasty,50000,2025-02-20,12,0,,won,\n")
+    for engine in out:
+        res = run_cli("run", ABTASTY, "--data", data, "--ledger", tmp_path / engine, "--engine", engine)
+        out[engine].append(res.stdout)
+    assert out["interpreter"] == out["columnar"]
+    assert ",2025-Q1,-" in out["columnar"][1]  # kam-002's churn lowers Q1: a negative adjustment

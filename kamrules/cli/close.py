@@ -5,7 +5,10 @@ adjustments of earlier closed periods, the payroll export, the plan (content-add
 and sha256), every input's sha256, the kamrules version, the time and the previous record's
 hash. Refused with nothing written: P closed already (KR802), an earlier period still open
 that pays something (KR803), a ledger that does not verify (KR804), any plan or data error,
-a component with no earning code when the project maps them (KR808).
+a component with no earning code when the project maps them (KR808), a manual adjustment
+(`--adjustments FILE`, kamrules/ledger/manual.py) malformed (KR809) or dated in a closed
+period (KR810). The manual adjustments of the period are kept in the record with their
+reasons (`adjustments.csv`).
 """
 from __future__ import annotations
 
@@ -16,9 +19,10 @@ from kamrules.core.numeric import format_amount
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.files import outputs
 from kamrules.files.outputs import write_stdout
+from kamrules.ledger.manual import adjustments_csv
 from kamrules.ledger.payroll import payroll_csv, payroll_rows
 from kamrules.ledger.settle import input_hashes, settle
-from kamrules.ledger.store import PAYOUTS, PAYROLL, broken, rows_csv, verify, write_record
+from kamrules.ledger.store import ADJUSTMENTS, PAYOUTS, PAYROLL, broken, rows_csv, verify, write_record
 from kamrules.run.session import Session, add_engine_arg
 from kamrules.cli.config import load_config
 
@@ -58,7 +62,7 @@ def cmd_close(args) -> int:
                                    hint="a closed period is never paid again; `kamrules ledger reopen` "
                                    "reopens it (with a reason) if it must be closed again")])
     codes = load_config(args.plan).payroll
-    s = settle(args.plan, args.data, ledger, args.engine, args.retroactive, [label])
+    s = settle(args.plan, args.data, ledger, args.engine, args.retroactive, [label], args.adjustments)
     target = next(p for p in s.periods if p.label == label)
     for q in s.periods:
         if q < target and any(r.amount != 0 for r in s.period_rows([q.label])):
@@ -68,6 +72,9 @@ def cmd_close(args) -> int:
     pay = payroll_rows(rows, label, codes)
     checked = s.session.check()
     files = {PAYOUTS: rows_csv(rows), PAYROLL: payroll_csv(pay)}
+    manual = [m for m in s.manual if m.period == label]
+    if manual:
+        files[ADJUSTMENTS] = adjustments_csv(manual)
     meta = {"name": checked.name, "version": checked.version, "file": os.path.basename(args.plan)}
     folder = write_record(ledger, "close", label, files, meta, s.plan_text, input_hashes(s.session),
                           {"retroactive": bool(args.retroactive), "engine": args.engine})
@@ -93,5 +100,7 @@ def register(sub):
     c.add_argument("--ledger", required=True, metavar="LEDGER", help="the ledger folder (created if new)")
     c.add_argument("--retroactive", action="store_true",
                    help="recompute closed periods under today's plan, not the one recorded for them")
+    c.add_argument("--adjustments", metavar="FILE",
+                   help="manual adjustments (payee_id,period,component,amount,currency,reason,reference)")
     add_engine_arg(c)
     c.set_defaults(func=cmd_close)

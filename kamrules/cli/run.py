@@ -24,9 +24,9 @@ from kamrules.cli.common import data_args, open_session
 def cmd_run(args) -> int:
     if args.ledger is not None:
         return run_with_ledger(args)
-    if args.retroactive:
-        raise KamError([Diagnostic("KR806", "--retroactive recomputes the closed periods of a ledger",
-                                   hint="give the ledger: --ledger LEDGER")])
+    if args.retroactive or args.adjustments:
+        raise KamError([Diagnostic("KR806", f"{'--retroactive' if args.retroactive else '--adjustments'} "
+                                   "works with a ledger", hint="give the ledger: --ledger LEDGER")])
     if args.trace_dir and (args.engine == "interpreter" or args.trace):
         raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
                                    hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
@@ -65,7 +65,8 @@ def run_with_ledger(args) -> int:
     if problems:
         raise broken(f"ledger {args.ledger}: {problems[0]}")
     session = open_session(args)
-    settlement = settle(args.plan, args.data, ledger, args.engine, args.retroactive, args.period)
+    settlement = settle(args.plan, args.data, ledger, args.engine, args.retroactive, args.period,
+                        args.adjustments)
     rows = settlement.shown()
     if args.payee:
         ids = session.payees(args.payee)
@@ -124,4 +125,7 @@ def register(sub):
     r.add_argument("--retroactive", action="store_true",
                    help="with --ledger: recompute closed periods under today's plan, not the one "
                         "recorded when they were closed")
+    r.add_argument("--adjustments", metavar="FILE",
+                   help="with --ledger: manual adjustments to pay (payee_id,period,component,amount,"
+                        "currency,reason,reference)")
     r.set_defaults(func=cmd_run)

@@ -88,6 +88,8 @@ CODES = {
     "KR806": "ledger option misused",
     "KR807": "ledger and plan on different calendars",
     "KR808": "no earning code for a component",
+    "KR809": "a manual adjustment is malformed",
+    "KR810": "a manual adjustment in a closed period",
 }
 
 

@@ -23,6 +23,8 @@ import attrs
 from kamrules.core.calendar import parse_period
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.files.inputs import resolve
+from kamrules.diagnostics.source import Span
+from kamrules.ledger.manual import MANUAL, read_adjustments
 from kamrules.ledger.store import Ledger, Row, broken, sha256_bytes
 from kamrules.run.session import Session
 
@@ -36,6 +38,7 @@ class Settlement:
     session: Session  # today's plan on today's data
     plan_text: bytes
     asked: list  # the periods --period asked (calendar Periods), [] for every period
+    manual: list  # the manual adjustments paid (manual.Manual), not recorded before
 
     def shown(self) -> list:
         """The rows `run --ledger` prints: the open periods asked (KR806 when every period
@@ -59,8 +62,9 @@ class Settlement:
 
 
 def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
-           retroactive: bool = False, selection=None) -> Settlement:
-    """Today's plan and data against the ledger (KamError on any plan, data or ledger problem)."""
+           retroactive: bool = False, selection=None, adjustments: str | None = None) -> Settlement:
+    """Today's plan and data against the ledger (KamError on any plan, data or ledger problem);
+    `adjustments`: a file of manual adjustments (kamrules/ledger/manual.py)."""
     session = Session(plan_path, data, None, engine)
     plan = session.check()
     with open(plan_path, "rb") as fh:
@@ -75,7 +79,9 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
     asked = Session(plan_path, data, selection, engine, share=session).periods() if selection else []
     closed = [_period(label, plan, kind, ledger) for label in ledger.closed()]
     next_open = max(closed).next() if closed else None
+    manual = _manual(adjustments, session, ledger)
     wanted = set(data_periods) | set(closed) | set(asked) | ({next_open} if next_open else set())
+    wanted |= {parse_period(m.period, plan.fiscal_start) for m in manual}
     run = session.recompute(sorted(wanted))
     computed, order = _amounts(run.payouts)
     payee_rank = {}
@@ -126,12 +132,35 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
             was, was_cur = paid.get(key, (Decimal(0), None))
             if got != was:
                 rows.append(Row(key[0], into, key[2], fixed, got - was, cur or was_cur))
+    rows += [Row(m.payee_id, m.period, m.component, MANUAL + m.reference, m.amount, m.currency)
+             for m in manual]
     for r in rows:
         payee_rank.setdefault(r.payee_id, len(payee_rank) + 10 ** 6)
     starts = {p.label: p.start for p in wanted}
     rows.sort(key=lambda r: (payee_rank[r.payee_id], r.payee_id, starts[r.period], r.adjusts != "",
                              r.adjusts, order.get(r.component, len(order)), r.component))
-    return Settlement(rows, open_periods, sorted(data_periods), next_open, session, plan_text, list(asked))
+    return Settlement(rows, open_periods, sorted(data_periods), next_open, session, plan_text, list(asked),
+                      manual)
+
+
+def _manual(path: str | None, session: Session, ledger: Ledger) -> list:
+    """The manual adjustments of the file not recorded yet (KR810: one in a closed period)."""
+    if path is None:
+        return []
+    plan = session.check()
+    payees = set(session.column(plan.payees_table, plan.payee_key))
+    done = ledger.manual_references()
+    out = []
+    for m in read_adjustments(path, plan, payees):
+        if m.reference in done:
+            continue
+        if ledger.status(m.period) == "closed":
+            raise KamError([Diagnostic(
+                "KR810", f"adjustment {m.reference} is dated {m.period}, which is "
+                "closed", Span(path, m.line, 1, m.line, 2),
+                hint="date it in an open period: it is paid there (a closed period is never paid again)")])
+        out.append(m)
+    return out
 
 
 def _amounts(payouts) -> tuple[dict, dict]:

@@ -8,6 +8,7 @@ A ledger is a folder (kept in git, reviewed like code):
         manifest.json             what the record is and what it was computed from
         payouts.csv               what was paid: payee_id,period,component,adjusts,amount,currency
         payroll.csv               the same, per payee and earning code (payroll.py)
+        adjustments.csv           the manual adjustments paid, with reasons (if any: manual.py)
       0002-close-2025-02/ ...
       0003-reopen-2025-02/
         manifest.json             a reopening: the period is open again (nothing is deleted)
@@ -49,6 +50,7 @@ PLANS = "plans"
 MANIFEST = "manifest.json"
 PAYOUTS = "payouts.csv"
 PAYROLL = "payroll.csv"
+ADJUSTMENTS = "adjustments.csv"  # the manual adjustments a close paid, with their reasons
 
 
 @attrs.frozen
@@ -63,8 +65,11 @@ class Row:
     currency: str
 
     @property
-    def accounts_for(self) -> str:
-        """The period whose amount this row pays (an adjustment pays its closed period's)."""
+    def accounts_for(self) -> str | None:
+        """The period whose amount this row pays (an adjustment pays its closed period's);
+        None for a manual adjustment (`manual:<reference>`: outside the plan's amounts)."""
+        if self.adjusts.startswith("manual:"):
+            return None
         return self.adjusts or self.period
 
 
@@ -107,10 +112,17 @@ class Ledger:
         out: dict = {}
         for r in self.records:
             for row in r.rows:
+                if row.accounts_for is None:
+                    continue
                 key = (row.payee_id, row.accounts_for, row.component)
                 before = out.get(key, (Decimal(0), row.currency))[0]
                 out[key] = (before + row.amount, row.currency)
         return out
+
+    def manual_references(self) -> set:
+        """The references of the manual adjustments the closes recorded."""
+        return {row.adjusts[len("manual:"):] for r in self.records for row in r.rows
+                if row.adjusts.startswith("manual:")}
 
     def head(self) -> str | None:
         """sha256 of the last record's manifest (what an auditor notes down)."""
