@@ -46,11 +46,13 @@ from kamrules.version import __version__
 
 ROW_COLUMNS = ("payee_id", "period", "component", "adjusts", "amount", "currency")
 RECORD = re.compile(r"^(\d{4,})-(close|reopen)-(.+)$")
+SHA = re.compile(r"^[0-9a-f]{64}$")
 PLANS = "plans"
 MANIFEST = "manifest.json"
 PAYOUTS = "payouts.csv"
 PAYROLL = "payroll.csv"
 ADJUSTMENTS = "adjustments.csv"  # the manual adjustments a close paid, with their reasons
+RECORD_FILES = frozenset({PAYOUTS, PAYROLL, ADJUSTMENTS})  # what a manifest may list
 
 
 @attrs.frozen
@@ -131,6 +133,10 @@ class Ledger:
         return sha256_bytes(_read(os.path.join(self.records[-1].folder, MANIFEST)))
 
     def plan_copy(self, sha: str) -> str:
+        """The path of a plan's copy (KR804 for a sha256 that is not 64 hex digits: a
+        manifest never names a path)."""
+        if not isinstance(sha, str) or not SHA.match(sha):
+            raise broken(f"ledger {self.path}: a record names the plan {str(sha)[:80]!r}, not a sha256")
         return os.path.join(self.path, PLANS, f"{sha}.kam")
 
 
@@ -344,9 +350,15 @@ def verify(path: str) -> tuple[list[str], Ledger | None]:
         for fname in sorted(set(os.listdir(folder)) - set(files) - {MANIFEST}):
             problems.append(f"{os.path.join(name, fname)}: a file the record does not list")
         for fname, entry in sorted(files.items()):
+            if fname not in RECORD_FILES or not isinstance(entry, dict):
+                problems.append(f"{mpath}: lists `{fname}`, not a file of a record")
+                continue
             problems += _file_problem(os.path.join(folder, fname), os.path.join(name, fname), entry)
         plan = manifest.get("plan")
-        if plan:
+        if plan and (not isinstance(plan, dict) or plan.get("copy") != f"{PLANS}/{plan.get('sha256')}.kam"
+                     or not SHA.match(str(plan.get("sha256")))):
+            problems.append(f"{mpath}: the plan entry does not name a copy plans/<sha256>.kam")
+        elif plan:
             problems += _file_problem(os.path.join(path, plan["copy"]), plan["copy"], plan,
                                       what=f"the plan recorded by {name}")
     try:
