@@ -22,7 +22,7 @@ from kamrules.files.outputs import write_stdout
 from kamrules.ledger.manual import adjustments_csv
 from kamrules.ledger.payroll import payroll_csv, payroll_rows
 from kamrules.ledger.settle import input_hashes, settle
-from kamrules.ledger.store import ADJUSTMENTS, PAYOUTS, PAYROLL, broken, rows_csv, verify, write_record
+from kamrules.ledger.store import ADJUSTMENTS, PAYOUTS, PAYROLL, read_ledger, rows_csv, verified, write_record
 from kamrules.run.session import Session, add_engine_arg
 from kamrules.cli.config import load_config
 
@@ -45,12 +45,7 @@ def one_period(args, plan) -> str:
 
 
 def cmd_close(args) -> int:
-    problems, ledger = verify(args.ledger) if _exists(args.ledger) else ([], None)
-    if problems:
-        raise broken(f"ledger {args.ledger}: {problems[0]}")
-    if ledger is None:
-        from kamrules.ledger.store import read_ledger
-        ledger = read_ledger(args.ledger, missing_ok=True)
+    ledger = verified(args.ledger) if os.path.lexists(args.ledger) else read_ledger(args.ledger, missing_ok=True)
     session = Session(args.plan, args.data, None, args.engine)
     plan = session.check()
     outputs.protect_plan(args.plan, plan, [args.data])
@@ -88,8 +83,17 @@ def cmd_close(args) -> int:
     return 0
 
 
-def _exists(path: str) -> bool:
-    return os.path.lexists(path)
+def ledger_options(p, required: bool) -> None:
+    """--ledger, --retroactive, --adjustments (close, and run with a ledger)."""
+    p.add_argument("--ledger", required=required, metavar="LEDGER",
+                   help="the ledger folder (close creates it): closed periods are not paid again, their "
+                        "corrections are paid as adjustments (a column `adjusts`)")
+    p.add_argument("--retroactive", action="store_true",
+                   help="with a ledger: recompute closed periods under today's plan, not the one "
+                        "recorded when they were closed")
+    p.add_argument("--adjustments", metavar="FILE",
+                   help="with a ledger: manual adjustments to pay (payee_id,period,component,amount,"
+                        "currency,reason,reference)")
 
 
 def register(sub):
@@ -97,10 +101,6 @@ def register(sub):
     c.add_argument("plan", help="the .kam plan file")
     c.add_argument("--data", required=True, help="folder holding the CSV exports")
     c.add_argument("--period", action="append", required=True, help="the period to close (one)")
-    c.add_argument("--ledger", required=True, metavar="LEDGER", help="the ledger folder (created if new)")
-    c.add_argument("--retroactive", action="store_true",
-                   help="recompute closed periods under today's plan, not the one recorded for them")
-    c.add_argument("--adjustments", metavar="FILE",
-                   help="manual adjustments (payee_id,period,component,amount,currency,reason,reference)")
+    ledger_options(c, required=True)
     add_engine_arg(c)
     c.set_defaults(func=cmd_close)

@@ -8,29 +8,18 @@
 """
 from __future__ import annotations
 
-import os
+import io
 from decimal import Decimal
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.files.outputs import write_stdout, write_text
-from kamrules.ledger.store import broken, verify, write_record
-from kamrules.ledger.settle import with_totals
+from kamrules.ledger.store import verified, write_record
 from kamrules.report.payouts import CsvWriter, safe_cell
 from kamrules.core.numeric import format_amount
 
 
-def _checked(path: str):
-    problems, ledger = verify(path)
-    if problems:
-        raise broken(f"ledger {path}: {problems[0]}")
-    return ledger
-
-
 def cmd_verify(args) -> int:
-    problems, ledger = verify(args.ledger)
-    if problems:
-        more = f" ({len(problems) - 1} more after it)" if len(problems) > 1 else ""
-        raise broken(f"ledger {args.ledger}: {problems[0]}{more}")
+    ledger = verified(args.ledger)
     n = len(ledger.records)
     head = ledger.head()
     closed = ledger.closed()
@@ -41,7 +30,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_show(args) -> int:
-    ledger = _checked(args.ledger)
+    ledger = verified(args.ledger)
     sums: dict = {}
     order: dict = {}
     for rec in ledger.records:
@@ -59,7 +48,7 @@ def cmd_show(args) -> int:
                                        f"{args.ledger}", hint="check the id (`kamrules ledger show LEDGER` "
                                        "lists every payee paid)")])
     rows = sorted(sums.items(), key=lambda kv: (kv[0][0], order[kv[0][1]]))
-    buf = __import__("io").StringIO()
+    buf = io.StringIO()
     w = CsvWriter(buf)
     w.writerow(("payee_id", "component", "paid_to_date", "currency"))
     current, acc = None, Decimal(0)
@@ -76,7 +65,7 @@ def cmd_show(args) -> int:
 
 
 def cmd_reopen(args) -> int:
-    ledger = _checked(args.ledger)
+    ledger = verified(args.ledger)
     labels = args.period or []
     if len(labels) != 1 or ledger.status(labels[0]) != "closed":
         raise KamError([Diagnostic("KR805", f"--period {', '.join(labels)}: not a closed period of "

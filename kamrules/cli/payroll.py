@@ -6,13 +6,11 @@ import os
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.files.outputs import write_text
-from kamrules.ledger.store import PAYROLL, broken, verify
+from kamrules.ledger.store import PAYROLL, verified
 
 
 def cmd_payroll(args) -> int:
-    problems, ledger = verify(args.ledger)
-    if problems:
-        raise broken(f"ledger {args.ledger}: {problems[0]}")
+    ledger = verified(args.ledger)
     closed = ledger.closed()
     label = args.period or (closed[-1] if closed else None)
     if label is None or ledger.status(label) != "closed":

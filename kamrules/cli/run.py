@@ -19,6 +19,7 @@ from kamrules.report import payouts as payout_report
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.run.session import ColumnarRun
 from kamrules.cli.common import data_args, open_session
+from kamrules.cli.close import ledger_options
 
 
 def cmd_run(args) -> int:
@@ -57,13 +58,11 @@ def run_with_ledger(args) -> int:
     """`run --ledger L`: the open periods, closed ones never paid again, and the adjustments of
     the closed periods in the first period after them (kamrules/ledger/settle.py)."""
     from kamrules.ledger.settle import settle, with_totals
-    from kamrules.ledger.store import verify, broken
+    from kamrules.ledger.store import verified
     if args.trace or args.trace_dir:
         raise KamError([Diagnostic("KR806", "--trace and --trace-dir explain one run, not a run "
                                    "against a ledger", hint="drop --ledger to trace the plan's run")])
-    problems, ledger = verify(args.ledger)
-    if problems:
-        raise broken(f"ledger {args.ledger}: {problems[0]}")
+    ledger = verified(args.ledger)
     session = open_session(args)
     settlement = settle(args.plan, args.data, ledger, args.engine, args.retroactive, args.period,
                         args.adjustments)
@@ -73,14 +72,8 @@ def run_with_ledger(args) -> int:
         rows = [r for r in rows if r.payee_id in ids]
     if not rows and (args.period or args.payee):
         print(_nothing_selected(args), file=sys.stderr)
-    table = with_totals(rows)
-    if args.format == "csv":
-        text = payout_report.ledger_to_csv(table)
-    elif args.format == "json":
-        text = payout_report.ledger_to_json(table)
-    else:
-        text = payout_report.ledger_to_text(table)
-    write_text(text, args.output)
+    render = {"csv": payout_report.ledger_to_csv, "json": payout_report.ledger_to_json}
+    write_text(render.get(args.format, payout_report.ledger_to_text)(with_totals(rows)), args.output)
     return 0
 
 
@@ -119,13 +112,5 @@ def register(sub):
     r.add_argument("--trace-dir", metavar="DIR",
                    help="write the columnar trace (values.parquet: every definition per payee and "
                         "period; lineage.parquet: the data rows behind every aggregate) into DIR")
-    r.add_argument("--ledger", metavar="LEDGER",
-                   help="pay against this ledger (kamrules close): closed periods are not paid again, "
-                        "their corrections are paid as adjustments (a column `adjusts`)")
-    r.add_argument("--retroactive", action="store_true",
-                   help="with --ledger: recompute closed periods under today's plan, not the one "
-                        "recorded when they were closed")
-    r.add_argument("--adjustments", metavar="FILE",
-                   help="with --ledger: manual adjustments to pay (payee_id,period,component,amount,"
-                        "currency,reason,reference)")
+    ledger_options(r, required=False)
     r.set_defaults(func=cmd_run)

@@ -369,6 +369,15 @@ def verify(path: str) -> tuple[list[str], Ledger | None]:
     return problems, ledger
 
 
+def verified(path: str) -> Ledger:
+    """The ledger, when it verifies (KR804 naming the first change otherwise)."""
+    problems, ledger = verify(path)
+    if problems:
+        more = f" ({len(problems) - 1} more after it)" if len(problems) > 1 else ""
+        raise broken(f"ledger {path}: {problems[0]}{more}")
+    return ledger
+
+
 def _file_problem(full: str, shown: str, entry: dict, what: str | None = None) -> list[str]:
     try:
         data = _read(full)
