@@ -305,7 +305,7 @@ def test_harness_rejects_what_it_should():
 
 
 # ------------------------------------------------------------------------- the pages themselves
-LANGUAGES = {"kam", "console", "csv", "text", "toml", "mermaid", "json", "yaml"}
+LANGUAGES = {"kam", "console", "csv", "text", "toml", "mermaid", "json", "yaml", "session"}  # session: docs/payroll.md, run in order by tests/test_ledger_docs.py
 # An absolute path of the machine the docs were written on: a reader has none of them.
 MACHINE_PATH = re.compile(r"(?<![\w.~-])/(?:(?:work|home|root|Users|private/var|var/folders)/|tmp/pytest)")
 

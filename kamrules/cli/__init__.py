@@ -20,6 +20,9 @@ COMMANDS = {
     "team": "a manager's page: every payee's measures, components, totals, charts",
     "rule": "what a diagnostic code means, with an example and the fix",
     "lsp": "the language server for editors (LSP over stdio; needs the lsp extra)",
+    "close": "record what a period pays in the ledger (then never paid again)",
+    "ledger": "verify, show or reopen the payment ledger",
+    "payroll": "what a closed period pays, per payee and earning code (CSV)",
 }
 
 

@@ -7,6 +7,9 @@ Found by walking up from the plan file's folder; the first pyproject.toml that h
     select = ["KR5"]          # warnings to report: codes or prefixes (default: all)
     ignore = ["KR506"]        # warnings to drop: codes or prefixes
 
+    [tool.kamrules.payroll]   # component -> payroll earning code (`close`, `payroll`)
+    advance = "COMM-ADV"
+
 Only warnings (lints) are filtered; errors always show. A malformed table is a KR002
 diagnostic pointing at the pyproject file.
 """
@@ -29,6 +32,7 @@ class Config:
     select: tuple | None = None  # None: every warning
     ignore: tuple = ()
     path: str | None = None  # the pyproject.toml it came from
+    payroll: dict = attrs.field(factory=dict)  # component -> earning code
 
 
 def find_pyproject(start: str) -> str | None:
@@ -64,10 +68,14 @@ def load_config(plan_path: str) -> Config:
         return Config()
     with open(path, "rb") as fh:
         table = tomllib.load(fh)["tool"]["kamrules"]
-    unknown = sorted(set(table) - {"select", "ignore"})
+    unknown = sorted(set(table) - {"select", "ignore", "payroll"})
     if unknown:
         raise KamError([Diagnostic("KR002", f"[tool.kamrules] has unknown key `{unknown[0]}`",
-                                   Span(path, 1, 1, 1, 2), "known keys: select, ignore")])
+                                   Span(path, 1, 1, 1, 2), "known keys: select, ignore, payroll")])
     select = _codes(table["select"], "select", path) if "select" in table else None
     ignore = _codes(table.get("ignore", []), "ignore", path)
-    return Config(select, ignore, path)
+    payroll = table.get("payroll", {})
+    if not isinstance(payroll, dict) or not all(isinstance(v, str) and v for v in payroll.values()):
+        raise KamError([Diagnostic("KR002", "[tool.kamrules.payroll] maps component names to earning "
+                                   "codes (text)", Span(path, 1, 1, 1, 2), 'e.g. advance = "COMM-ADV"')])
+    return Config(select, ignore, path, dict(payroll))

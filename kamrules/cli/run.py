@@ -3,7 +3,8 @@
 The session (kamrules/run/session.py) runs the plan on the engine asked (`--engine`); `--jobs N`
 evaluates the payees in N processes on the interpreter (default: the cores this process may
 use), with the same output as `--jobs 1`; a progress bar is drawn on stderr for runs over a
-second when stderr is a terminal, unless `--quiet`.
+second when stderr is a terminal, unless `--quiet`. `--ledger L` pays against a ledger
+(kamrules/ledger): closed periods are never paid again; an `adjusts` column appears.
 """
 from __future__ import annotations
 
@@ -18,9 +19,15 @@ from kamrules.report import payouts as payout_report
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.run.session import ColumnarRun
 from kamrules.cli.common import data_args, open_session
+from kamrules.cli.close import ledger_options
 
 
 def cmd_run(args) -> int:
+    if args.ledger is not None:
+        return run_with_ledger(args)
+    if args.retroactive or args.adjustments:
+        raise KamError([Diagnostic("KR806", f"{'--retroactive' if args.retroactive else '--adjustments'} "
+                                   "works with a ledger", hint="give the ledger: --ledger LEDGER")])
     if args.trace_dir and (args.engine == "interpreter" or args.trace):
         raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
                                    hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
@@ -44,6 +51,29 @@ def cmd_run(args) -> int:
     else:
         text = payout_report.to_text(payouts)
     write_text(text, args.output)
+    return 0
+
+
+def run_with_ledger(args) -> int:
+    """`run --ledger L`: the open periods, closed ones never paid again, and the adjustments of
+    the closed periods in the first period after them (kamrules/ledger/settle.py)."""
+    from kamrules.ledger.settle import settle, with_totals
+    from kamrules.ledger.store import verified
+    if args.trace or args.trace_dir:
+        raise KamError([Diagnostic("KR806", "--trace and --trace-dir explain one run, not a run "
+                                   "against a ledger", hint="drop --ledger to trace the plan's run")])
+    ledger = verified(args.ledger)
+    session = open_session(args)
+    settlement = settle(args.plan, args.data, ledger, args.engine, args.retroactive, args.period,
+                        args.adjustments)
+    rows = settlement.shown()
+    if args.payee:
+        ids = session.payees(args.payee)
+        rows = [r for r in rows if r.payee_id in ids]
+    if not rows and (args.period or args.payee):
+        print(_nothing_selected(args), file=sys.stderr)
+    render = {"csv": payout_report.ledger_to_csv, "json": payout_report.ledger_to_json}
+    write_text(render.get(args.format, payout_report.ledger_to_text)(with_totals(rows)), args.output)
     return 0
 
 
@@ -87,4 +117,5 @@ def register(sub):
     r.add_argument("--trace-dir", metavar="DIR",
                    help="write the columnar trace (values.parquet: every definition per payee and "
                         "period; lineage.parquet: the data rows behind every aggregate) into DIR")
+    ledger_options(r, required=False)
     r.set_defaults(func=cmd_run)

@@ -91,6 +91,16 @@ CODES = {
     "KR721": "a --period with no data in it",
     "KR741": "init: the project folder is not empty",
     "KR742": "init: unknown template or no folder given",
+    "KR801": "not a ledger folder",
+    "KR802": "period closed already",
+    "KR803": "an earlier period is still open",
+    "KR804": "the ledger changed since it was recorded",
+    "KR805": "not a closed period of the ledger",
+    "KR806": "ledger option misused",
+    "KR807": "ledger and plan on different calendars",
+    "KR808": "no earning code for a component",
+    "KR809": "a manual adjustment is malformed",
+    "KR810": "a manual adjustment in a closed period",
 }
 
 

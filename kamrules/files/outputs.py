@@ -23,6 +23,10 @@ runs, and `preflight(...)` checks their output paths at once; every write checks
 Multi-file outputs (`write_files`: the trace folder, `statement --all`) first write every
 temporary file, then rename them all: a failure leaves none of them.
 
+A record of the payment ledger (`close`) is a new folder written whole or not at all
+(`write_folder`): its files are written in a temporary folder beside it, then the folder is
+renamed into place, never over an existing one.
+
 Errors are KamError diagnostics KR701-KR708 (docs/diagnostics.md); a broken pipe on stdout
 is raised as BrokenPipeError for cli.main, which ends silently (see cli.py).
 """
@@ -273,6 +277,41 @@ def write_files(items: list[tuple[str, Writer]], what: str = "-o") -> None:
             _stream(target, writer, what)
         elif target.kind == "fd":
             _to_fd(target, writer, what)
+
+
+def write_folder(path: str, items: list[tuple[str, Writer]], what: str) -> None:
+    """Create the folder `path` holding the files (name, writer), whole or not at all: they
+    are written (fsync) in a temporary folder beside it, which is renamed to `path` (an
+    existing path is KR701: never replaced), then the parent folder is fsynced. Killed at any
+    moment, `path` does not exist or holds every file."""
+    import shutil
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.lexists(path):
+        raise _fail("KR701", f"cannot write {path} ({what}): it exists already",
+                    "another command wrote it meanwhile: run again")
+    try:
+        tmp = tempfile.mkdtemp(dir=parent, prefix=TEMP_PREFIX)
+    except OSError as err:
+        raise _os_error(err, path, what) from None
+    try:
+        write_files([(os.path.join(tmp, name), writer) for name, writer in items], what)
+        if os.path.lexists(path):
+            raise _fail("KR701", f"cannot write {path} ({what}): it exists already",
+                        "another command wrote it meanwhile: run again")
+        try:
+            os.rename(tmp, path)
+        except OSError as err:
+            raise _os_error(err, path, what) from None
+        tmp = None
+        with contextlib.suppress(OSError):
+            dfd = os.open(parent, os.O_RDONLY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _umask() -> int:

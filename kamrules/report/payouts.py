@@ -28,6 +28,9 @@ from kamrules.diagnostics.textsafe import for_terminal, json_safe
 from kamrules.trace.tree import Payout
 
 COLUMNS = ("payee_id", "period", "component", "amount", "currency")
+# `run --ledger` (and the ledger's records): `adjusts` names the closed period an adjustment
+# corrects. Only with a ledger: without one the CSV contract above does not change.
+LEDGER_COLUMNS = ("payee_id", "period", "component", "adjusts", "amount", "currency")
 
 
 def with_totals(payouts: list[Payout]) -> list[tuple]:
@@ -147,3 +150,30 @@ def to_text(payouts: list[Payout]) -> str:
         lines.append("  ".join(r[i].rjust(widths[i]) if i == 3 else r[i].ljust(widths[i])
                                for i in range(5)).rstrip())
     return "\n".join(lines) + "\n"
+
+
+def ledger_to_csv(rows: list[tuple]) -> str:
+    """`run --ledger` as CSV: rows (payee_id, period, component, adjusts, amount, currency),
+    totals included (kamrules.ledger.settle.with_totals)."""
+    buf = io.StringIO()
+    w = CsvWriter(buf)
+    w.writerow(LEDGER_COLUMNS)
+    for payee, period, comp, adjusts, amount, cur in rows:
+        w.writerow([safe_cell(payee), str(period), safe_cell(comp), adjusts, format_amount(amount), cur])
+    return buf.getvalue()
+
+
+def ledger_to_text(rows: list[tuple]) -> str:
+    """`run --ledger --format table`: the same rows aligned."""
+    shown = [(for_terminal(p), str(per), for_terminal(c), a, format_amount(x), cur)
+             for p, per, c, a, x, cur in rows]
+    header = ("payee", "period", "component", "adjusts", "amount", "currency")
+    widths = [max(len(r[i]) for r in shown + [header]) for i in range(6)]
+    return "\n".join("  ".join(r[i].rjust(widths[i]) if i == 4 else r[i].ljust(widths[i])
+                                for i in range(6)).rstrip() for r in [header] + shown) + "\n"
+
+
+def ledger_to_json(rows: list[tuple]) -> str:
+    out = [{"payee_id": p, "period": str(per), "component": c, "adjusts": a or None,
+            "amount": format_amount(x), "currency": cur} for p, per, c, a, x, cur in rows]
+    return json_safe(json.dumps({"payouts": out}, indent=2, ensure_ascii=False)) + "\n"

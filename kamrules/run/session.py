@@ -64,6 +64,7 @@ class Session:
         self._tables = tables
         self._frames = None
         self._periods = None
+        self._fixed_periods = None  # recompute(): exactly these periods
         self._share = share
         self.db, self._sourced = db, False  # --db URL: the database of the `from sql` inputs
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
@@ -146,6 +147,8 @@ class Session:
 
     def periods(self) -> list:
         """The report periods (--period, else every period the data reaches)."""
+        if self._fixed_periods is not None:
+            return self._fixed_periods
         if self._periods is None:
             plan = self.check()
             if self._tables is None and self._frames is not None:
@@ -177,6 +180,14 @@ class Session:
         finally:
             progress.close()
         return Run(payouts, periods, "interpreter", tables)
+
+    def recompute(self, periods: list, quiet: bool = True) -> Run:
+        """The payouts of exactly these periods (calendar Periods), with no check that the
+        data reaches them: the ledger (kamrules/ledger) recomputes closed periods on today's
+        data and pays their differences in the next open period, which the data may not
+        reach yet. paid() reads the history the same way as in any run."""
+        self._fixed_periods = sorted(set(periods))
+        return self.execute(quiet=quiet)
 
     def payees(self, wanted) -> set | None:
         """--payee ids checked against the data's payees (engine.run.select_payees)."""

@@ -1,0 +1,213 @@
+"""A run against the ledger: what the open periods pay, closed periods never paid again.
+
+Every period is computed on today's data (the session's `recompute`: the data periods, the
+closed ones, the one after the last closed period and the ones asked). A closed period is
+recomputed under the plan recorded by its last close (the copy in the ledger), or under
+today's plan with `retroactive`. Then, per payee and component:
+
+- an open period never closed pays what the plan computes (the ordinary rows);
+- a closed period C whose recomputation differs from what was paid for it (its close plus
+  every adjustment of it since) gets an adjustment row in the first period after the last
+  closed one: `period` that period, `adjusts` C, amount = recomputed - paid;
+- a reopened period pays the same difference, in itself (`adjusts` = itself).
+
+So the recorded amounts plus the adjustments are what the plan owes to date, each cent paid
+once. `paid()` in formulas reads the recomputed history (what is owed), as in any run.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from kamrules.core.calendar import parse_period
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.files.inputs import resolve
+from kamrules.diagnostics.source import Span
+from kamrules.ledger.manual import MANUAL, read_adjustments
+from kamrules.ledger.store import Ledger, Row, broken, sha256_bytes
+from kamrules.run.session import Session
+
+
+@attrs.define
+class Settlement:
+    rows: list  # Row of every open period computed, grouped per payee and period (no totals)
+    periods: list  # the open periods computed (calendar Periods), sorted
+    data_periods: list  # the periods the data reaches
+    next_open: object  # the period after the last closed one (adjustments go there), or None
+    session: Session  # today's plan on today's data
+    plan_text: bytes
+    asked: list  # the periods --period asked (calendar Periods), [] for every period
+    manual: list  # the manual adjustments paid (manual.Manual), not recorded before
+
+    def shown(self) -> list:
+        """The rows `run --ledger` prints: the open periods asked (KR806 when every period
+        asked is closed), else every open period the data reaches, the period after the last
+        closed one when it pays an adjustment, and a reopened period with a difference."""
+        open_labels = {p.label for p in self.periods}
+        if self.asked:
+            labels = [p.label for p in self.asked if p.label in open_labels]
+            if not labels:
+                raise KamError([Diagnostic(
+                    "KR806", f"--period {', '.join(p.label for p in self.asked)}: closed in the ledger, "
+                    "never paid again", hint="`kamrules ledger show LEDGER` prints what was paid; "
+                    "corrections of a closed period are paid as adjustments in the next open one")])
+            return self.period_rows(labels)
+        data = {p.label for p in self.data_periods}
+        return [r for r in self.rows if r.period in data or r.adjusts]
+
+    def period_rows(self, labels) -> list:
+        wanted = set(labels)
+        return [r for r in self.rows if r.period in wanted]
+
+
+def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
+           retroactive: bool = False, selection=None, adjustments: str | None = None) -> Settlement:
+    """Today's plan and data against the ledger (KamError on any plan, data or ledger problem);
+    `adjustments`: a file of manual adjustments (kamrules/ledger/manual.py)."""
+    session = Session(plan_path, data, None, engine)
+    plan = session.check()
+    with open(plan_path, "rb") as fh:
+        plan_text = fh.read()
+    kind = plan.payment_kind or plan.period_kind
+    try:
+        data_periods = list(session.periods())
+    except KamError:
+        if not selection:
+            raise
+        data_periods = []
+    asked = Session(plan_path, data, selection, engine, share=session).periods() if selection else []
+    closed = [_period(label, plan, kind, ledger) for label in ledger.closed()]
+    next_open = max(closed).next() if closed else None
+    manual = _manual(adjustments, session, ledger)
+    wanted = set(data_periods) | set(closed) | set(asked) | ({next_open} if next_open else set())
+    wanted |= {parse_period(m.period, plan.fiscal_start) for m in manual}
+    run = session.recompute(sorted(wanted))
+    computed, order = _amounts(run.payouts)
+    payee_rank = {}
+    for p in run.payouts:
+        payee_rank.setdefault(p.payee_id, len(payee_rank))
+    # closed periods under the plan their close recorded (unless retroactive)
+    if not retroactive:
+        today = sha256_bytes(plan_text)
+        by_plan: dict = {}
+        for c in closed:
+            rec = ledger.last_close(c.label)
+            sha = (rec.manifest.get("plan") or {}).get("sha256", today)
+            if sha != today:
+                by_plan.setdefault(sha, []).append(c)
+        for sha, periods in sorted(by_plan.items()):
+            copy = ledger.plan_copy(sha)
+            try:
+                with open(copy, "rb") as fh:
+                    ok = sha256_bytes(fh.read()) == sha
+            except OSError:
+                ok = False
+            if not ok:
+                raise broken(f"ledger {ledger.path}: the plan copy {copy} is missing or changed")
+            old = Session(copy, data, None, engine, share=session).recompute(periods)
+            labels = {p.label for p in periods}
+            computed = {k: v for k, v in computed.items() if k[1] not in labels}
+            again, more = _amounts(old.payouts)
+            computed.update(again)
+            for comp in more:
+                order.setdefault(comp, len(order))
+    paid = ledger.paid()
+    rows = []
+    closed_labels = {c.label for c in closed}
+    open_periods = sorted(p for p in wanted if p.label not in closed_labels)
+    for p in run.payouts:
+        label = p.period.label
+        if label in closed_labels or ledger.ever_closed(label):
+            continue
+        rows.append(Row(p.payee_id, label, p.component, "", p.amount, p.currency))
+    reopened = [p.label for p in open_periods if ledger.ever_closed(p.label)]
+    targets = [(label, label) for label in reopened]
+    if next_open is not None:
+        targets += [(c.label, next_open.label) for c in closed]
+    for fixed, into in targets:
+        keys = {k for k in computed if k[1] == fixed} | {k for k in paid if k[1] == fixed}
+        for key in keys:
+            got, cur = computed.get(key, (Decimal(0), None))
+            was, was_cur = paid.get(key, (Decimal(0), None))
+            if got != was:
+                rows.append(Row(key[0], into, key[2], fixed, got - was, cur or was_cur))
+    rows += [Row(m.payee_id, m.period, m.component, MANUAL + m.reference, m.amount, m.currency)
+             for m in manual]
+    for r in rows:
+        payee_rank.setdefault(r.payee_id, len(payee_rank) + 10 ** 6)
+    starts = {p.label: p.start for p in wanted}
+    rows.sort(key=lambda r: (payee_rank[r.payee_id], r.payee_id, starts[r.period], r.adjusts != "",
+                             r.adjusts, order.get(r.component, len(order)), r.component))
+    return Settlement(rows, open_periods, sorted(data_periods), next_open, session, plan_text, list(asked),
+                      manual)
+
+
+def _manual(path: str | None, session: Session, ledger: Ledger) -> list:
+    """The manual adjustments of the file not recorded yet (KR810: one in a closed period)."""
+    if path is None:
+        return []
+    plan = session.check()
+    payees = set(session.column(plan.payees_table, plan.payee_key))
+    done = ledger.manual_references()
+    out = []
+    for m in read_adjustments(path, plan, payees):
+        if m.reference in done:
+            continue
+        if ledger.status(m.period) == "closed":
+            raise KamError([Diagnostic(
+                "KR810", f"adjustment {m.reference} is dated {m.period}, which is "
+                "closed", Span(path, m.line, 1, m.line, 2),
+                hint="date it in an open period: it is paid there (a closed period is never paid again)")])
+        out.append(m)
+    return out
+
+
+def _amounts(payouts) -> tuple[dict, dict]:
+    """((payee, period label, component) -> (amount, currency), component -> rank)."""
+    out, order = {}, {}
+    for p in payouts:
+        out[(p.payee_id, p.period.label, p.component)] = (p.amount, p.currency)
+        order.setdefault(p.component, len(order))
+    return out, order
+
+
+def _period(label: str, plan, kind: str, ledger: Ledger):
+    try:
+        p = parse_period(label, plan.fiscal_start)
+    except ValueError:
+        raise broken(f"ledger {ledger.path}: a record names the period {label!r}") from None
+    if p.kind != kind:
+        raise KamError([Diagnostic("KR807", f"ledger {ledger.path} closes {p.kind}s ({label}) but the "
+                                   f"plan pays by {kind}", hint="a ledger belongs to one plan's payment "
+                                   "periods: start a new ledger for a plan that pays on another calendar")])
+    return p
+
+
+def with_totals(rows: list) -> list[tuple]:
+    """(payee_id, period, component, adjusts, amount, currency) tuples, a `total` after each
+    payee and period (adjustments included)."""
+    out, current, acc, currency = [], None, Decimal(0), None
+    for r in rows:
+        key = (r.payee_id, r.period)
+        if key != current:
+            if current is not None:
+                out.append((*current, "total", "", acc, currency))
+            current, acc = key, Decimal(0)
+        out.append((r.payee_id, r.period, r.component, r.adjusts, r.amount, r.currency))
+        acc += r.amount
+        currency = r.currency
+    if current is not None:
+        out.append((*current, "total", "", acc, currency))
+    return out
+
+
+def input_hashes(session: Session) -> dict:
+    """input name -> {file, sha256} of today's data (what a close recorded)."""
+    from kamrules.report.payouts import sha256_file
+    plan = session.check()
+    out = {}
+    for name, spec in sorted(plan.inputs.items()):
+        path = resolve(spec, session.data)
+        out[name] = {"file": spec.file, "sha256": sha256_file(path)}
+    return out
