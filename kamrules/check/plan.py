@@ -2,7 +2,9 @@
 
 Names are bound (`resolution`), every expression node has a type (`types`), definitions are
 in dependency order, and each `where` filter is split into index keys the aggregation layer
-can use (`filters`). AST nodes are kept as the expression form; maps are keyed by `id(node)`.
+can use (`filters`). AST nodes are kept as the expression form; maps are keyed by `id(node)`:
+the checks (lints, discovery) read them; the backends read the lowered plan (`ir`,
+check.lower), where types, names and filters are fields of the nodes.
 """
 from __future__ import annotations
 
@@ -99,6 +101,7 @@ class CheckedPlan:
     discovery: list  # [Placement]: the filters that place rows in periods
     requires: list = attrs.Factory(list)  # ast.Require rules checked on the data before a run
     payment_kind: str | None = None  # payment frequency when it differs from `period`
+    ir: object = attrs.field(default=None, eq=False, repr=False)  # core.ir.Plan (check.lower.ir_of)
 
     def type_of(self, node) -> Type:
         return self.types[id(node)]
