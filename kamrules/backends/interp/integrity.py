@@ -39,7 +39,7 @@ def check_integrity(plan: CheckedPlan, tables: dict) -> None:
                         raise KamError(diags)
     if plan.requires:
         ev = Evaluator(plan, tables, trace=False)
-        for rule in plan.requires:
+        for rule in ev.plan.requires:
             table = tables[rule.table]
             for row in table.rows:
                 try:

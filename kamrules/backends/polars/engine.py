@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import polars as pl
 
+from kamrules.check.lower import ir_of
 from kamrules.check.plan import CheckedPlan
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
@@ -28,6 +29,7 @@ from kamrules.backends.polars.frame import Frame
 def empty_frames(plan: CheckedPlan) -> dict:
     """Empty tables with the plan's schema (for check_supported)."""
     from kamrules.backends.polars.load import DTYPES
+    plan = ir_of(plan)
     out = {}
     for name, spec in plan.inputs.items():
         schema = {c: DTYPES[s.type.kind] for c, s in spec.columns.items()}
@@ -38,6 +40,7 @@ def empty_frames(plan: CheckedPlan) -> dict:
 
 def check_supported(plan: CheckedPlan) -> str | None:
     """None when the columnar engine runs this plan, else the reason it does not."""
+    plan = ir_of(plan)
     try:
         from kamrules.core.calendar import Period
         p = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
@@ -53,6 +56,7 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
                     on_step=None):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
     on_step(), if given, is called after each definition (progress)."""
+    plan = ir_of(plan)
     calc, pay_of = [], {}
     for p in periods:
         for c in p.subperiods(plan.period_kind):
@@ -78,6 +82,7 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
 
 def steps(plan: CheckedPlan) -> int:
     """How many times evaluate_frames calls on_step."""
+    plan = ir_of(plan)
     return sum(1 for d in plan.definitions.values()
                if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
