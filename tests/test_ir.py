@@ -134,3 +134,18 @@ def test_session_lowers_once_and_an_unpickled_ir_gives_the_same_payouts():
     key = [(p.payee_id, str(p.period), p.component, p.amount) for p in want]
     assert key == [(p.payee_id, str(p.period), p.component, p.amount) for p in got]
     assert any(p.amount != 0 for p in want)
+
+
+def test_filters_say_which_links_tie_a_row_to_the_payee():
+    """fx-commission filters deals by `owner_id == payee.id and close_date in period`;
+    abtasty-kam reads arr `where assignee(account_id, "kam", ...) == payee.id and ...`."""
+    fx = lower(_checked(PLANS / "fx-commission.kam"))
+    (w,) = [n for n in ir.nodes(fx) if isinstance(n, ir.Where)]
+    assert w.filter.payee_links == (("eq", "owner_id"),)
+    assert [c for c, _ in w.filter.in_period] == ["close_date"] and w.filter.rest == ()
+    ab = lower(_checked(PLANS / "abtasty-kam.kam"))
+    arr = [n.filter for n in ir.nodes(ab) if isinstance(n, ir.Where) and n.filter.table == "arr"]
+    assert arr and all(f.payee_links == (("assigned", "account_id"),) for f in arr)
+    # the assignment link is checked on the day by the conjunct itself, kept as a residual
+    assert all(any(isinstance(c, ir.BinOp) and isinstance(c.left, ir.Call) and c.left.builtin == "assignee"
+                   for c in f.rest) for f in arr)

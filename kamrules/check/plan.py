@@ -12,6 +12,7 @@ import attrs
 
 from kamrules.syntax import ast
 from kamrules.diagnostics.source import SourceFile, Span
+from kamrules.core.ir import Definition  # node: the syntax node here (ast.Param, Let, Component, Decision)
 from kamrules.core.types import Type
 
 
@@ -32,19 +33,6 @@ class InputTable:
     key: str | None
     columns: dict  # name -> ColumnSpec, in declaration order
     span: Span
-
-
-@attrs.frozen
-class Definition:
-    kind: str  # "param" | "let" | "component" | "decision"
-    name: str
-    node: object  # ast.Param | ast.Let | ast.Component | ast.Decision
-    type: Type
-    deps: frozenset
-
-    @property
-    def span(self) -> Span:
-        return self.node.span
 
 
 @attrs.frozen

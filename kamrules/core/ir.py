@@ -199,6 +199,13 @@ class Filter:
     rest: tuple
     assigned: tuple = ()
 
+    @property
+    def payee_links(self) -> tuple:
+        """(("eq" | "assigned", column), ...): the links that tie a row to the payee itself
+        (`column == payee.id`, `assignee(column, ...) == payee.id`), in that order."""
+        return (tuple(("eq", c) for c, e in self.eq if is_payee_id(e))
+                + tuple(("assigned", c) for c, _, e in self.assigned if isinstance(c, str) and is_payee_id(e)))
+
 
 @attrs.frozen
 class Where:
@@ -277,7 +284,7 @@ class Component:
 class Definition:
     kind: str  # "param" | "let" | "component" | "decision"
     name: str
-    node: object  # Value | Component | Decision
+    node: object  # Value | Component | Decision (in check.plan: the syntax node)
     type: Type
     deps: frozenset
 
@@ -322,6 +329,11 @@ class Plan:
 
     def type_of(self, node) -> Type | None:
         return node.type
+
+
+def is_payee_id(e) -> bool:
+    """Is `e` the expression `payee.id`?"""
+    return isinstance(e, Attr) and e.name == "id" and isinstance(e.obj, Name) and e.obj.ref == ("payee",)
 
 
 EXPRESSIONS = (Number, MoneyLit, DateLit, PeriodLit, String, Bool, Name, Attr, Index, Each, Call,

@@ -314,12 +314,8 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
     links: dict = {}  # table -> [("eq" | "assigned", column)], None when some use is not linked
     linked_assignee = 0
     for w in wheres:
-        flt = w.filter
         table = w.source.id
-        found = []
-        if flt is not None:
-            found = [("eq", col) for col, e in flt.eq if _is_payee_id(e)]
-            found += [("assigned", col) for col, _, e in flt.assigned if isinstance(col, str) and _is_payee_id(e)]
+        found = w.filter.payee_links
         if found and links.get(table, []) is not None:
             links.setdefault(table, []).append(found[0])
             linked_assignee += found[0][0] == "assigned"
@@ -352,9 +348,4 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
         f = frames["assignments"]
         keep["assignments"] = set(f.filter(pl.col("account_id").is_in(accounts))["__row"].to_list())
     return keep
-
-
-def _is_payee_id(e) -> bool:
-    from kamrules.core import ir
-    return isinstance(e, ir.Attr) and e.name == "id" and isinstance(e.obj, ir.Name) and e.obj.id == "payee"
 
