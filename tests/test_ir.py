@@ -127,6 +127,8 @@ def test_session_lowers_once_and_an_unpickled_ir_gives_the_same_payouts():
     s = Session(str(plan_path), str(data), engine="interpreter")
     checked = s.check()
     assert checked.ir is not None and s.lower() is checked.ir and ir_of(checked) is checked.ir
+    changed = attrs.evolve(checked, components=checked.components[:1])  # a changed plan: lowered afresh
+    assert changed.ir is None and ir_of(changed).components == checked.components[:1]
     tables = load_data(checked, str(data))
     periods = plan_periods(checked, tables)
     want = evaluate(checked, tables, periods, trace=False)

@@ -89,7 +89,8 @@ class CheckedPlan:
     discovery: list  # [Placement]: the filters that place rows in periods
     requires: list = attrs.Factory(list)  # ast.Require rules checked on the data before a run
     payment_kind: str | None = None  # payment frequency when it differs from `period`
-    ir: object = attrs.field(default=None, eq=False, repr=False)  # core.ir.Plan (check.lower.ir_of)
+    ir: object = attrs.field(default=None, init=False, eq=False, repr=False)  # core.ir.Plan (check.lower.ir_of);
+    # not an init argument, so attrs.evolve(checked, ...) lowers the changed plan afresh
 
     def type_of(self, node) -> Type:
         return self.types[id(node)]
