@@ -151,3 +151,24 @@ def test_filters_say_which_links_tie_a_row_to_the_payee():
     # the assignment link is checked on the day by the conjunct itself, kept as a residual
     assert all(any(isinstance(c, ir.BinOp) and isinstance(c.left, ir.Call) and c.left.builtin == "assignee"
                    for c in f.rest) for f in arr)
+
+
+def test_a_worker_runs_the_pickled_ir_without_checking_again(monkeypatch):
+    """run --jobs: a spawned worker gets (IR plan, tables, periods, trace) pickled and runs
+    its slice; here the worker's two steps run in this process, with the checker disabled."""
+    import multiprocessing as mp
+    from kamrules.check import checker
+    from kamrules.run import parallel
+    data = EXAMPLES / "01-abtasty-nrr-upsell"
+    checked = _checked(PLANS / "abtasty-kam.kam")
+    tables = load_data(checked, str(data))
+    periods = plan_periods(checked, tables)
+    want = evaluate(checked, tables, periods, trace=False)
+    bare = {name: type(t)(t.spec, t.path, t.rows) for name, t in tables.items()}
+    job = pickle.loads(pickle.dumps((ir_of(checked), bare, periods, False)))
+    monkeypatch.setattr(checker, "check", None)  # a worker that re-checked would fail here
+    parallel._start(job, mp.get_context("spawn").Value("q", 0))
+    ids = sorted({p.payee_id for p in want})
+    kind, rows = parallel._work(ids)
+    assert kind == "rows"
+    assert rows == [(p.payee_id, periods.index(p.period), p.component, p.amount, p.currency) for p in want]
