@@ -62,10 +62,6 @@ class RowBuilder:
         self.df = self.df.filter(col.expr.fill_null(False))
 
 
-def _strip(node):
-    return node  # the IR has no parentheses
-
-
 def _reads_row(frame, node) -> bool:
     """Does the expression read the filtered row (a depth-0 column)?"""
     stack = [node]
@@ -140,11 +136,11 @@ def rows_joined(frame, rows: Rows):
     joined = None
     if rows.base is not None and rows.base.conds:
         extra = rows.conds[len(rows.base.conds):]
-        if not any(_may_link(frame, _strip(c)) for c in extra):
+        if not any(_may_link(frame, c) for c in extra):
             builder = RowBuilder(frame, rows.table, rows_joined(frame, rows.base))
             ctx = Ctx(rows.table, builder=builder)
             for c in extra:
-                col = frame.ev(_strip(c), ctx)
+                col = frame.ev(c, ctx)
                 builder.df = _with_frame_columns(frame, builder.df, [col.expr] + ([col.err] if col.err is not None else []))
                 builder.keep(col)
             joined = builder.df
@@ -162,7 +158,7 @@ def rows_keyed(frame, rows: Rows):
     if key in frame.joins:
         return frame.joins[key]
     out = None
-    if rows.base is not None and rows.base.conds and not any(_may_link(frame, _strip(c)) for c in
+    if rows.base is not None and rows.base.conds and not any(_may_link(frame, c) for c in
                                                               rows.conds[len(rows.base.conds):]):
         base = rows_keyed(frame, rows.base)
         if base is not None:
@@ -170,7 +166,6 @@ def rows_keyed(frame, rows: Rows):
             ctx = Ctx(rows.table, builder=builder)
             ok = True
             for c in rows.conds[len(rows.base.conds):]:
-                c = _strip(c)
                 if not (_reads_row(frame, c) and _only_row(frame, c)):
                     ok = False
                     break
@@ -183,7 +178,7 @@ def rows_keyed(frame, rows: Rows):
 
 
 def _keyed_fresh(frame, rows: Rows):
-    if not all(_reads_row(frame, _strip(c)) for c in rows.conds):
+    if not all(_reads_row(frame, c) for c in rows.conds):
         return None
     builder = RowBuilder(frame, rows.table)
     links, residual = _classify(frame, rows, builder)
@@ -280,7 +275,6 @@ def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
     ctx = Ctx(rows.table, builder=builder)
     links, residual = [], []
     for c in rows.conds:
-        c = _strip(c)
         if not _reads_row(frame, c):
             residual.append(c)  # reads no row: a frame condition, checked after the join
             continue
@@ -358,7 +352,7 @@ def _link(frame, c, ctx):
                 return rv.expr, fv.expr
         return None
     if isinstance(c, ir.BinOp) and c.op == "in":
-        right = _strip(c.right)
+        right = c.right
         if _frame_only(frame, right) and _only_row(frame, c.left):
             fv = frame.ev(right, Ctx())
             if isinstance(fv, PeriodRef) and (not fv.chain or fv.chain[-1] != "year_to_date"):

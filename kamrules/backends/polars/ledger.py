@@ -31,10 +31,6 @@ PERIOD_WORDS = ("year", "quarter", "month", "previous", "year_to_date")
 MAX_EXTRA_PERIODS = 240  # earlier periods paid() may add to a run (20 years of months)
 
 
-def _strip(node):
-    return node  # the IR has no parentheses
-
-
 _walk = ir.walk
 
 
@@ -57,10 +53,10 @@ def paid_calls(plan) -> list:
 def chain(plan, node) -> tuple:
     """The attributes from the calculation period to paid()'s `within` (period.quarter ->
     ("quarter",)); Unsupported for another period expression."""
-    n, out = _strip(node.args[1]), []
+    n, out = node.args[1], []
     while isinstance(n, ir.Attr) and n.name in PERIOD_WORDS:
         out.insert(0, n.name)
-        n = _strip(n.obj)
+        n = n.obj
     if not (isinstance(n, ir.Name) and n.ref == ("period",)):
         raise Unsupported("paid() over a period other than `period` and its attributes", node)
     return tuple(out)
