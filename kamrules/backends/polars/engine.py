@@ -19,6 +19,7 @@ import polars as pl
 
 from kamrules.check.lower import ir_of
 from kamrules.check.plan import CheckedPlan
+from kamrules.core import ir
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
 from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, truth, near_rounding, period_key, round_expr, snap
@@ -26,7 +27,7 @@ from kamrules.backends.polars.frame import Frame
 
 
 
-def empty_frames(plan: CheckedPlan) -> dict:
+def empty_frames(plan: CheckedPlan | ir.Plan) -> dict:
     """Empty tables with the plan's schema (for check_supported)."""
     from kamrules.backends.polars.load import DTYPES
     plan = ir_of(plan)
@@ -38,7 +39,7 @@ def empty_frames(plan: CheckedPlan) -> dict:
     return out
 
 
-def check_supported(plan: CheckedPlan) -> str | None:
+def check_supported(plan: CheckedPlan | ir.Plan) -> str | None:
     """None when the columnar engine runs this plan, else the reason it does not."""
     plan = ir_of(plan)
     try:
@@ -52,7 +53,7 @@ def check_supported(plan: CheckedPlan) -> str | None:
     return None
 
 
-def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: bool = False,
+def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, lineage: bool = False,
                     on_step=None):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
     on_step(), if given, is called after each definition (progress)."""
@@ -80,7 +81,7 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
         raise Fallback(str(err)) from None
 
 
-def steps(plan: CheckedPlan) -> int:
+def steps(plan: CheckedPlan | ir.Plan) -> int:
     """How many times evaluate_frames calls on_step."""
     plan = ir_of(plan)
     return sum(1 for d in plan.definitions.values()
@@ -200,7 +201,7 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
         pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
 
 
-def payouts_list(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> list[Payout]:
+def payouts_list(plan: CheckedPlan | ir.Plan, table: pl.DataFrame, periods: list) -> list[Payout]:
     """The payouts as kamrules.trace.tree.Payout objects (amounts at the plan's rounding step)."""
     by_key = {period_key(p): p for p in periods}
     exp = plan.round_step.as_tuple().exponent
