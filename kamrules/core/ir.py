@@ -342,13 +342,18 @@ NODES = EXPRESSIONS + (Cell, DecisionRow, Decision)
 LITERALS = (Number, MoneyLit, DateLit, PeriodLit, String, Bool)
 
 
+_CHILD_FIELDS: dict = {}  # node class -> the names of its fields that may hold nodes
+
+
 def children(node) -> list:
     """The expression nodes directly under `node` (a Where's filter holds nodes of its cond)."""
+    names = _CHILD_FIELDS.get(type(node))
+    if names is None:
+        names = _CHILD_FIELDS[type(node)] = tuple(
+            f.name for f in attrs.fields(type(node)) if f.name not in ("span", "type", "filter", "ref", "uid"))
     out = []
-    for f in attrs.fields(type(node)):
-        if f.name in ("span", "type", "filter", "ref"):
-            continue
-        v = getattr(node, f.name)
+    for name in names:
+        v = getattr(node, name)
         if isinstance(v, tuple):
             for x in v:
                 if isinstance(x, tuple):
@@ -389,6 +394,7 @@ def roots(plan: Plan) -> list:
 
 
 def nodes(plan: Plan):
-    """Every expression node of the plan, pre-order, each once."""
+    """Every expression node of the plan, pre-order, where it stands (a node written once
+    is met once; a Where's filter is not walked: its nodes are those of the condition)."""
     for r in roots(plan):
         yield from walk(r)
