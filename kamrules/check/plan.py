@@ -2,7 +2,9 @@
 
 Names are bound (`resolution`), every expression node has a type (`types`), definitions are
 in dependency order, and each `where` filter is split into index keys the aggregation layer
-can use (`filters`). AST nodes are kept as the expression form; maps are keyed by `id(node)`.
+can use (`filters`). AST nodes are kept as the expression form; maps are keyed by `id(node)`:
+the checks (lints, discovery) read them; the backends read the lowered plan (`ir`,
+check.lower), where types, names and filters are fields of the nodes.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import attrs
 
 from kamrules.syntax import ast
 from kamrules.diagnostics.source import SourceFile, Span
+from kamrules.core.ir import Definition  # node: the syntax node here (ast.Param, Let, Component, Decision)
 from kamrules.core.types import Type
 
 
@@ -43,19 +46,6 @@ class InputTable:
     span: Span
     dialect: Dialect | None = None  # None: the canonical CSV contract
     sql: str | None = None  # `from sql "..."`: the query the session runs on --db
-
-
-@attrs.frozen
-class Definition:
-    kind: str  # "param" | "let" | "component" | "decision"
-    name: str
-    node: object  # ast.Param | ast.Let | ast.Component | ast.Decision
-    type: Type
-    deps: frozenset
-
-    @property
-    def span(self) -> Span:
-        return self.node.span
 
 
 @attrs.frozen
@@ -112,6 +102,8 @@ class CheckedPlan:
     discovery: list  # [Placement]: the filters that place rows in periods
     requires: list = attrs.Factory(list)  # ast.Require rules checked on the data before a run
     payment_kind: str | None = None  # payment frequency when it differs from `period`
+    ir: object = attrs.field(default=None, init=False, eq=False, repr=False)  # core.ir.Plan (check.lower.ir_of);
+    # not an init argument, so attrs.evolve(checked, ...) lowers the changed plan afresh
 
     def type_of(self, node) -> Type:
         return self.types[id(node)]

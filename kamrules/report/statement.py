@@ -26,6 +26,7 @@ from kamrules.version import __version__
 from kamrules.syntax import ast
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.core import ir
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.check.tables import describe
 from kamrules.trace.tree import Payout, TraceNode, show_value
@@ -98,7 +99,7 @@ class Statement:
 
 # ---------------------------------------------------------------- evaluation helpers
 class _Probe(Evaluator):
-    """An untraced evaluator whose `bump` = (id(arg node), f) rewrites one operand."""
+    """An untraced evaluator whose `bump` = (uid of an IR arg node, f) rewrites one operand."""
 
     def __init__(self, plan, tables, bump=None):
         super().__init__(plan, tables, trace=False)
@@ -106,7 +107,7 @@ class _Probe(Evaluator):
 
     def _operand(self, node, ctx, env):
         v = super()._operand(node, ctx, env)
-        if self.bump is not None and id(node) == self.bump[0]:
+        if self.bump is not None and node.uid == self.bump[0]:
             v = self.bump[1](v)
         return v
 
@@ -117,7 +118,8 @@ def _num(v):
 
 def decide_at(ev: Evaluator, d, args: list, ctx):
     """(value, matched row numbers) of decision `d` on `args`, or None when no row matches."""
-    total, matched = ev.match_rows(d.node, args, ctx, (), d.node, strict=False)
+    dec = ev.plan.definitions[d.name].node  # the lowered decision (core.ir)
+    total, matched = ev.match_rows(dec, args, ctx, (), dec, strict=False)
     if not matched:
         return None
     return total, tuple(matched)
@@ -184,7 +186,7 @@ def _period_view(plan, tables, payee, period, items: list[Payout]) -> PeriodView
 
 
 def _absent_reason(plan, probe, ctx, name) -> str:
-    comp = plan.definitions[name].node
+    comp = probe.plan.definitions[name].node
     if comp.valid_from is not None or comp.valid_to is not None:
         lo = probe.constant(comp.valid_from) if comp.valid_from is not None else None
         hi = probe.constant(comp.valid_to) if comp.valid_to is not None else None
@@ -253,7 +255,8 @@ def _caps(plan, d, where) -> list:
     """Why-not notes for two-argument min/max in a definition: which side won (a cap, a floor)."""
     probe, payee, period = where
     out = []
-    for call in words.find_nodes(d.node.expr, lambda n: isinstance(n, ast.Call) and n.func in ("min", "max")
+    for call in words.find_nodes(probe.plan.definitions[d.name].node.expr,
+                                 lambda n: isinstance(n, ir.Call) and n.func in ("min", "max")
                                  and len(n.args) == 2):
         try:
             ctx = probe.context(payee, period)
@@ -262,7 +265,7 @@ def _caps(plan, d, where) -> list:
             continue
         if a is None or b is None or _num(a) == _num(b):
             continue
-        units = [plan.types.get(id(x)) for x in call.args]
+        units = [x.type for x in call.args]
         shown = [words.value(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
         texts = [words.span_text(plan.source, x.span) for x in call.args]
         keep = 0 if (_num(a) < _num(b)) == (call.func == "min") else 1
@@ -286,11 +289,11 @@ def _caps(plan, d, where) -> list:
 
 def _is_limit(plan, node) -> bool:
     """A literal or a param: the fixed side of a cap or a floor."""
-    while isinstance(node, (ast.Paren, ast.Neg)):
+    while isinstance(node, ir.Neg):
         node = node.expr
-    if isinstance(node, (ast.Number, ast.MoneyLit)):
+    if isinstance(node, (ir.Number, ir.MoneyLit)):
         return True
-    r = plan.resolution.get(id(node)) if isinstance(node, ast.Name) else None
+    r = node.ref if isinstance(node, ir.Name) else None
     return r is not None and r[0] == "def" and plan.definitions[r[1]].kind == "param"
 
 
@@ -342,13 +345,13 @@ def _fmt(kind, currency):
 
 
 def _curve(plan, tables, payee, period, payout, owner, node, d) -> CurveView | None:
-    owner_def = plan.definitions.get(owner.name)
+    probe = _Probe(plan, tables)
+    owner_def = probe.plan.definitions.get(owner.name)  # the lowered definition (core.ir)
     if owner_def is None:
         return None
-    probe = _Probe(plan, tables)
     ctx = probe.context(payee, period)
     call, args = None, None
-    for c in words.find_nodes(owner_def.node.expr, lambda n: isinstance(n, ast.Call) and n.func == d.name):
+    for c in words.find_nodes(owner_def.node.expr, lambda n: isinstance(n, ir.Call) and n.func == d.name):
         vals = [probe.ev(a, ctx, ()) for a in c.args]
         if f"{d.name}({', '.join(show_value(v) for v in vals)})" == node.name:
             call, args = c, vals
@@ -366,7 +369,7 @@ def _curve(plan, tables, payee, period, payout, owner, node, d) -> CurveView | N
     y, taken = _num(here[0]), here[1]
     inner = ({n: v for (n, _), v in zip(d.node.params, args)},)
     thresholds = set()
-    for r in d.node.rows:
+    for r in probe.plan.definitions[d.name].node.rows:
         cell = r.cells[i]
         for b in (cell.lo, cell.hi):
             if b is not None and cell.kind in ("cmp", "range"):
@@ -423,7 +426,7 @@ def _curve(plan, tables, payee, period, payout, owner, node, d) -> CurveView | N
     comp_now = payout.amount
 
     def what_if(f) -> Decimal | None:
-        p2 = _Probe(plan, tables, bump=(id(arg_node), f))
+        p2 = _Probe(probe.plan, tables, bump=(arg_node.uid, f))
         try:
             v = p2.component(p2.context(payee, period), payout.component)
         except Problem:

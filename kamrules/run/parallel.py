@@ -8,8 +8,8 @@ its diagnostics, and each slice stops at its first failing payee as the serial l
 
 The processes are spawned, never forked: polars may have started its threads in the parent
 (a fork would copy its locks in whatever state they are). Their inputs are picklable: the
-plan's text (each process parses and checks it again: the checked plan keys its types by
-`id()` of nodes, which do not survive pickling), the loaded tables and the periods.
+lowered plan (core.ir: types and names are fields of its nodes, so no process parses or
+checks the plan again), the loaded tables and the periods.
 
 Plans whose value for one payee needs every payee (`share(...)` pools, `team_total(...)`)
 run in one process: the pool would otherwise be recomputed in every slice. So do runs with
@@ -20,8 +20,8 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 
-import attrs
-
+from kamrules.check.lower import ir_of
+from kamrules.core import ir
 from kamrules.core.builtins import WHOLE_POPULATION
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.plan import CheckedPlan
@@ -40,29 +40,20 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def needs_all_payees(plan: CheckedPlan) -> bool:
+def needs_all_payees(plan: "CheckedPlan | ir.Plan") -> bool:
     """Does any definition (or eligibility) call share() or team_total()?"""
     return any(getattr(x, "func", None) in WHOLE_POPULATION_CALLS for x in plan_nodes(plan))
 
 
-def plan_nodes(plan: CheckedPlan):
-    """Every node of the plan's definitions and eligibility, once each."""
-    roots = [d.node for d in plan.definitions.values()]
-    if plan.eligible is not None:
-        roots.append(plan.eligible)
-    stack, seen = list(roots), set()
-    while stack:
-        x = stack.pop()
-        if isinstance(x, (list, tuple)):
-            stack.extend(x)
-            continue
-        if not attrs.has(type(x)) or id(x) in seen:
-            continue
-        seen.add(id(x))
-        yield x
-        for f in attrs.fields(type(x)):
-            if f.name != "span":
-                stack.append(getattr(x, f.name))
+def plan_nodes(plan: "CheckedPlan | ir.Plan"):
+    """Every IR node of the plan's definitions and eligibility, once each."""
+    lowered = ir_of(plan)
+    roots = ir.roots(lowered)[:len(ir.roots(lowered)) - len(lowered.requires)]
+    seen = set()
+    for x in (n for r in roots for n in ir.walk(r)):
+        if x.uid not in seen:
+            seen.add(x.uid)
+            yield x
 
 
 def slices(ids: list, n: int) -> list[list]:
@@ -97,7 +88,7 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
     bare = {name: type(t)(t.spec, t.path, t.rows) for name, t in tables.items()}  # no built indexes
-    job = (plan.source.path, plan.source.text, bare, periods, trace)
+    job = (ir_of(plan), bare, periods, trace)
     with ctx.Pool(len(parts), initializer=_start, initargs=(job, counter)) as pool:
         pending = pool.map_async(_work, parts, chunksize=1)
         while not pending.ready():
@@ -116,13 +107,9 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
 
 
 def _start(job, counter):
-    """In each spawned process: the plan checked again from its text, the job kept."""
-    from kamrules.check.checker import check
-    from kamrules.syntax.parser import parse
-    from kamrules.diagnostics.source import SourceFile
-    path, text, tables, periods, trace = job
-    checked, _ = check(parse(text, path), SourceFile(path, text))
-    _JOB.update(plan=checked, tables=tables, periods=periods, trace=trace, counter=counter)
+    """In each spawned process: the job kept (the lowered plan arrives unpickled)."""
+    plan, tables, periods, trace = job
+    _JOB.update(plan=plan, tables=tables, periods=periods, trace=trace, counter=counter)
 
 
 def _work(part: list):

@@ -1,5 +1,5 @@
-"""The session owns the pipeline every data command runs: parse -> check -> (lower: not yet)
--> load -> periods -> execute -> trace.
+"""The session owns the pipeline every data command runs: parse -> check -> lower -> load ->
+periods -> execute -> trace.
 
 Each stage is a method returning its result (computed once, then kept) and raising KamError
 with its diagnostics, as the commands did before; warnings of the check are kept in
@@ -19,6 +19,7 @@ from types import SimpleNamespace
 import attrs
 
 from kamrules.check.checker import check as check_plan
+from kamrules.check.lower import ir_of
 from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.backends.interp.integrity import check_integrity
@@ -94,7 +95,13 @@ class Session:
                     _CHECKED.pop(next(iter(_CHECKED)))
                 known = _CHECKED[(self.plan_path, text)] = (checked, list(diags))
             self._checked, self.diagnostics = known[0], list(known[1])
+            self.lower()
         return self._checked
+
+    def lower(self):
+        """The plan lowered for the backends (core.ir), built once right after checking and
+        kept on the checked plan (`checked.ir`), so every engine reads the same IR."""
+        return ir_of(self.check())
 
     def source(self):
         return self.check().source
@@ -312,28 +319,24 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
       accounts (assignee() is then only asked about them).
     """
     import polars as pl
-    from kamrules.syntax import ast
+    from kamrules.core import ir
     from kamrules.run.parallel import needs_all_payees, plan_nodes
     if needs_all_payees(plan):  # share() / team_total() read every payee's rows
         return {}
     names, wheres, assignee_calls = {}, [], 0
     for node in plan_nodes(plan):
-        if isinstance(node, ast.Name) and plan.resolution.get(id(node)) == ("table", node.id):
+        if isinstance(node, ir.Name) and node.ref == ("table", node.id):
             names[node.id] = names.get(node.id, 0) + 1
-        elif isinstance(node, ast.Where) and isinstance(node.source, ast.Name) and node.source.id in plan.inputs:
+        elif isinstance(node, ir.Where) and isinstance(node.source, ir.Name) and node.source.id in plan.inputs:
             wheres.append(node)
-        elif isinstance(node, ast.Call) and node.func == "assignee":
+        elif isinstance(node, ir.Call) and node.func == "assignee":
             assignee_calls += 1
     wanted = sorted(ids)
     links: dict = {}  # table -> [("eq" | "assigned", column)], None when some use is not linked
     linked_assignee = 0
     for w in wheres:
-        flt = plan.filters.get(id(w))
         table = w.source.id
-        found = []
-        if flt is not None:
-            found = [("eq", col) for col, e in flt.eq if _is_payee_id(e)]
-            found += [("assigned", col) for col, _, e in flt.assigned if isinstance(col, str) and _is_payee_id(e)]
+        found = w.filter.payee_links
         if found and links.get(table, []) is not None:
             links.setdefault(table, []).append(found[0])
             linked_assignee += found[0][0] == "assigned"
@@ -366,9 +369,4 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
         f = frames["assignments"]
         keep["assignments"] = set(f.filter(pl.col("account_id").is_in(accounts))["__row"].to_list())
     return keep
-
-
-def _is_payee_id(e) -> bool:
-    from kamrules.syntax import ast
-    return isinstance(e, ast.Attr) and e.name == "id" and isinstance(e.obj, ast.Name) and e.obj.id == "payee"
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
 from kamrules.core.numeric import Money, allocate, quantize
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.trace.tree import RowRef, TraceNode, show_value
 
 STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
@@ -20,10 +20,10 @@ def join_notes(a, b):
 
 def short_call(node) -> str:
     arg = node.args[0] if node.args else None
-    src = arg.source if isinstance(arg, ast.Each) else arg
-    while isinstance(src, ast.Where):
+    src = arg.source if isinstance(arg, ir.Each) else arg
+    while isinstance(src, ir.Where):
         src = src.source
-    table = src.id if isinstance(src, ast.Name) else "rows"
+    table = src.id if isinstance(src, ir.Name) else "rows"
     return f"{node.func}(... {table} ...) line {node.span.line}"
 
 
@@ -42,7 +42,7 @@ class BuiltinCalls:
         arg = node.args[0]
         agg = TraceNode(short_call(node), "aggregate", node.span) if self.tracing and not env else None
         who = ctx.payee.id if ctx is not None else None
-        if isinstance(arg, ast.Each):
+        if isinstance(arg, ir.Each):
             rows = self._each_rows(arg, ctx, env)
             values = []
             saved = self.notes
@@ -52,7 +52,7 @@ class BuiltinCalls:
                     v = self.ev(arg.expr, ctx, env + (row,))
                     values.append(v)
                     if agg is not None:
-                        why = self.why.get((id(row), who), ()) + tuple(self.notes)
+                        why = self.why.get((row.table, row.number, who), ()) + tuple(self.notes)
                         agg.rows.append(RowRef(row.table, row.number, row.id, v, why))
             finally:
                 self.notes = saved
@@ -60,7 +60,7 @@ class BuiltinCalls:
             rows = self.ev(arg, ctx, env)
             values = rows
             if agg is not None:
-                agg.rows.extend(RowRef(r.table, r.number, r.id, None, self.why.get((id(r), who), ()))
+                agg.rows.extend(RowRef(r.table, r.number, r.id, None, self.why.get((r.table, r.number, who), ()))
                                 for r in rows)
         result = kind(values, rows, arg)
         if agg is not None:
@@ -69,7 +69,7 @@ class BuiltinCalls:
         return result
 
     def _total(self, node, values, rows, arg):
-        t = self.plan.types[id(node)]
+        t = node.type
         acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
         for v, row in zip(values, rows):
             if v is None:
@@ -133,7 +133,7 @@ class BuiltinCalls:
     def _call_round(self, node, ctx, env):
         x = self._operand(node.args[0], ctx, env)
         step_node, mode = node.args[1], node.args[2].id
-        step = STEPS[step_node.id] if isinstance(step_node, ast.Name) else step_node.value
+        step = STEPS[step_node.id] if isinstance(step_node, ir.Name) else step_node.value
         if isinstance(x, Money):
             return Money(quantize(x.amount, step, mode), x.currency)
         return quantize(x, step, mode)
@@ -234,7 +234,7 @@ class BuiltinCalls:
     def _team_values(self, node, period, team):
         """([(member, value)], total) of team_total(node) for `team` in `period`: computed
         once per call site, period and team (linear in payees), in payee order."""
-        key = (id(node), period, team)
+        key = (node.uid, period, team)
         found = self.teams.get(key)
         if found is not None:
             return found
@@ -242,7 +242,7 @@ class BuiltinCalls:
             self._members = {}
             for payee in self.payees:
                 self._members.setdefault(payee.values.get("team"), []).append(payee)
-        t = self.plan.types[id(node)]
+        t = node.type
         acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
         members = []
         for payee in self._members.get(team, ()):
@@ -284,7 +284,7 @@ class BuiltinCalls:
         return Money(amount.amount * best.values["rate"], target)
 
     def _call_share(self, node, ctx, env):
-        key = (id(node), ctx.period)
+        key = (node.uid, ctx.period)
         if key not in self.pools:
             total = self._operand(node.args[0], ctx, env)
             weights, totals = {}, {ctx.payee.id: total}

@@ -10,13 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.core.calendar import Period, PeriodRange, parse_period
 from kamrules.data.strict import Row
-from kamrules.check.plan import CheckedPlan
+from kamrules.check.lower import ir_of
 from kamrules.core.limits import MAX_INTEGER_DIGITS
 from kamrules.core.numeric import Money, quantize, snap
-from kamrules.check.tables import cell_matches, describe
+from kamrules.check.tables import cell_matches
 from kamrules.trace.tree import RowRef, TraceNode, show_value
 from kamrules.backends.interp import select
 from kamrules.backends.interp.arith import Problem, arith, out_of_range, plain_number, same_value
@@ -38,18 +38,19 @@ class Context:
 
 
 class Evaluator(BuiltinCalls):
-    def __init__(self, plan: CheckedPlan, tables: dict, trace: bool = True):
-        self.plan, self.tables, self.tracing = plan, tables, trace
+    def __init__(self, plan, tables: dict, trace: bool = True):
+        """plan: the lowered plan (core.ir.Plan), or a checked plan, lowered once (ir_of)."""
+        self.plan, self.tables, self.tracing = ir_of(plan), tables, trace
         self.payees = tables[plan.payees_table].rows
         self.contexts: dict = {}
         self.pools: dict = {}
-        self.teams: dict = {}  # (id(team_total node), period, team) -> (members, total)
+        self.teams: dict = {}  # (team_total node uid, period, team) -> (members, total)
         self._members: dict | None = None  # team -> its payees, in payee order
         self.team_evaluations = 0  # member values computed for team_total() (tests: linear)
         self.stack: list[TraceNode] = []
         self.constants: dict = {}
         self.notes: list | None = None  # why-notes of the row being filtered or summed
-        self.why: dict = {}  # (id(row), payee id) -> notes kept when the row passed a filter
+        self.why: dict = {}  # (row table, row number, payee id) -> notes kept when the row passed a filter
         self._nest = 0  # definitions being evaluated, one inside the other
         self._warming = False
 
@@ -196,7 +197,7 @@ class Evaluator(BuiltinCalls):
 
     def constant(self, expr):
         """Evaluate a payee-independent expression once (validity bounds, params)."""
-        key = id(expr)
+        key = expr.uid
         if key not in self.constants:
             self.constants[key] = self.ev(expr, None, ())
         return self.constants[key]
@@ -226,9 +227,6 @@ class Evaluator(BuiltinCalls):
     def _Bool(self, node, ctx, env):
         return node.value
 
-    def _Paren(self, node, ctx, env):
-        return self.ev(node.expr, ctx, env)
-
     def _ListLit(self, node, ctx, env):
         return [self.ev(x, ctx, env) for x in node.items]
 
@@ -238,7 +236,7 @@ class Evaluator(BuiltinCalls):
                           node.span, "validity dates are constants, e.g. from 2025-04-01 to 2025-06-30")
 
     def _Name(self, node, ctx, env):
-        r = self.plan.resolution[id(node)]
+        r = node.ref
         kind = r[0]
         if kind == "column":
             return env[r[1]].values[r[3]]
@@ -264,7 +262,7 @@ class Evaluator(BuiltinCalls):
         raise AssertionError(r)
 
     def _Attr(self, node, ctx, env):
-        r = self.plan.resolution.get(id(node))
+        r = node.ref
         if r is not None and r[0] == "column":
             return env[r[1]].values[r[3]]
         obj = self.ev(node.obj, ctx, env)
@@ -337,11 +335,11 @@ class Evaluator(BuiltinCalls):
         return arith(op, a, b, node)
 
     def _Where(self, node, ctx, env):
-        flt = self.plan.filters[id(node)]
+        flt = node.filter
         depth = len(env)
         source = node.source
         base_table = None
-        if isinstance(source, ast.Name) and self.plan.resolution.get(id(source)) == ("table", source.id):
+        if isinstance(source, ir.Name) and source.ref == ("table", source.id):
             base_table = self.tables[source.id]
         keys = [self.ev(e, ctx, env) for _, e in flt.eq]
         periods = [self.ev(e, ctx, env) for _, e in flt.in_period]
@@ -371,7 +369,7 @@ class Evaluator(BuiltinCalls):
                 if all(self.ev(c, ctx, inner) for c in flt.rest):
                     out.append(row)
                     if self.notes:
-                        self.why[(id(row), who)] = tuple(self.notes)
+                        self.why[(row.table, row.number, who)] = tuple(self.notes)
         finally:
             self.notes = saved
         del depth
@@ -392,11 +390,9 @@ class Evaluator(BuiltinCalls):
 
     # ---------------------------------------------------------------- calls
     def _Call(self, node, ctx, env):
-        f = node.func
-        d = self.plan.definitions.get(f)
-        if d is not None and d.kind == "decision":
-            return self._decide(d, node, ctx, env)
-        return getattr(self, "_call_" + f)(node, ctx, env)
+        if node.decision is not None:
+            return self._decide(self.plan.definitions[node.decision], node, ctx, env)
+        return getattr(self, "_call_" + node.func)(node, ctx, env)
 
     def match_rows(self, dec, args, ctx, env, node, strict=True):
         """(value, matched row numbers) of decision table `dec` on `args`, following its hit
@@ -443,7 +439,7 @@ class Evaluator(BuiltinCalls):
         if self.tracing and self.notes is not None:
             self.notes.append(f"{dec.name} row {matched[0]}")
         elif self.tracing and self.stack:
-            cells = " | ".join(describe(c, _cell_text) for c in dec.rows[matched[0] - 1].cells)
+            cells = " | ".join(c.shown for c in dec.rows[matched[0] - 1].cells)
             tn = TraceNode(f"{dec.name}({', '.join(show_value(a) for a in args)})", "decision", dec.span,
                            value=total, branch=f"row {matched[0]}: | {cells} |" if len(matched) == 1
                            else f"rows {', '.join(map(str, matched))}")
@@ -459,14 +455,8 @@ def _find_params(env):
 
 
 
-def _cell_text(node) -> str:
-    return getattr(node, "text", None) or getattr(node, "id", None) or "(expr)"
-
-
-
-
 def _row_note(node, env, plan) -> str:
-    r = plan.resolution.get(id(node))
+    r = getattr(node, "ref", None)
     if r and r[0] == "column":
         row = env[r[1]]
         return f": `{r[3]}` is empty in row {row.number} of {row.table} ({row.id})"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.check.plan import CheckedPlan
+from kamrules.core import ir
 from kamrules.diagnostics.source import Span
 from kamrules.files.inputs import open_regular
 from kamrules.backends.interp.arith import Problem
@@ -15,7 +16,7 @@ from kamrules.backends.interp.evaluator import Evaluator
 MAX_REPORTED = 20
 
 
-def check_integrity(plan: CheckedPlan, tables: dict) -> None:
+def check_integrity(plan: CheckedPlan | ir.Plan, tables: dict) -> None:
     diags: list[Diagnostic] = []
     for name, spec in plan.inputs.items():
         table = tables[name]
@@ -39,7 +40,7 @@ def check_integrity(plan: CheckedPlan, tables: dict) -> None:
                         raise KamError(diags)
     if plan.requires:
         ev = Evaluator(plan, tables, trace=False)
-        for rule in plan.requires:
+        for rule in ev.plan.requires:
             table = tables[rule.table]
             for row in table.rows:
                 try:

@@ -13,6 +13,7 @@ import decimal
 from kamrules.core.calendar import Period, parse_period, period_of, periods_between
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.check.plan import CheckedPlan
+from kamrules.core import ir
 from kamrules.core.limits import period_range_problem
 from kamrules.core.numeric import Money
 from kamrules.trace.tree import Payout, TraceNode
@@ -22,7 +23,7 @@ from kamrules.core.calendar import period_attr
 from kamrules.backends.interp.integrity import check_integrity
 
 
-def plan_periods(plan: CheckedPlan, tables: dict | None, period=None, values=None) -> list[Period]:
+def plan_periods(plan: CheckedPlan | ir.Plan, tables: dict | None, period=None, values=None) -> list[Period]:
     """The periods to report: payment periods when the plan pays less often than it computes.
 
     period: None (every period the data reaches), a label or a list of labels (--period,
@@ -43,7 +44,7 @@ def _row_values(tables):
     return values
 
 
-def _calc_periods(plan: CheckedPlan, values, period) -> list[Period]:
+def _calc_periods(plan: CheckedPlan | ir.Plan, values, period) -> list[Period]:
     if period is None or period == []:
         return data_periods(plan, values)
     labels = [period] if isinstance(period, str) else list(dict.fromkeys(period))
@@ -86,7 +87,7 @@ def _check_in_data(plan, values, asked: dict):
                 hint=did_you_mean(label, labels) or f"give a period from {span}")])
 
 
-def data_periods(plan: CheckedPlan, values) -> list[Period]:
+def data_periods(plan: CheckedPlan | ir.Plan, values) -> list[Period]:
     """Every calculation period the data's rows reach through the plan's placements, from
     the first to the last (engine side of discovery.py).
 
@@ -238,7 +239,7 @@ def select_payees(wanted, known, where: str) -> set | None:
     return set(wanted)
 
 
-def evaluate(plan: CheckedPlan, tables: dict, periods: list[Period], trace: bool = True,
+def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], trace: bool = True,
              payee_ids: set | None = None, on_payee=None, integrity: bool = True) -> list[Payout]:
     """Payouts for every payee and period (components in plan order, no totals);
     on_payee(), if given, is called after each payee (progress); integrity=False: the

@@ -7,9 +7,9 @@ payees and periods from rescanning every table for every payee.
 """
 from __future__ import annotations
 
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.core.calendar import period_of
-from kamrules.check.plan import Filter
+from kamrules.core.ir import Filter
 
 
 _PERIOD_KEYS: dict = {}
@@ -76,21 +76,22 @@ def row_passes_index(row, flt: Filter, key_values: list, periods: list) -> bool:
 
 _PURE_CALLS = frozenset({"assignee", "round", "abs", "money", "default", "present", "between", "days"})
 _FREE = frozenset({"row", "period"})
-_ANALYSES: dict = {}  # (id(plan), id(where node)) -> (plan, analysis or None)
 _NO_GROUPING = object()
 
 
-def reads(plan, expr) -> set:
+def reads(plan, expr, ref=None) -> set:
     """What `expr` reads: "row" (the filtered row), "period", "payee", "other" (anything
-    this layer does not follow: other definitions, tables, aggregates, decisions)."""
+    this layer does not follow: other definitions, tables, aggregates, decisions);
+    ref(node), when given, stands for the nodes' `ref` (the columnar RuleFrame rebases rows)."""
+    ref = ref or _ref
     out: set = set()
     stack = [expr]
     while stack:
         x = stack.pop()
-        if isinstance(x, (ast.Number, ast.MoneyLit, ast.DateLit, ast.PeriodLit, ast.String, ast.Bool)):
+        if isinstance(x, ir.LITERALS):
             continue
-        if isinstance(x, ast.Name):
-            r = plan.resolution.get(id(x))
+        if isinstance(x, ir.Name):
+            r = ref(x)
             kind = r[0] if r else None
             if kind == "column":
                 out.add("row" if r[1] == 0 else "other")
@@ -101,30 +102,33 @@ def reads(plan, expr) -> set:
                 out.add(kind)
             else:
                 out.add("other")
-        elif isinstance(x, ast.Attr):
-            r = plan.resolution.get(id(x))
+        elif isinstance(x, ir.Attr):
+            r = ref(x)
             if r is not None and r[0] == "column":
                 out.add("row" if r[1] == 0 else "other")
             else:
                 stack.append(x.obj)
-        elif isinstance(x, ast.Call):
-            d = plan.definitions.get(x.func)
-            if x.func in _PURE_CALLS and d is None:
+        elif isinstance(x, ir.Call):
+            if x.func in _PURE_CALLS and x.decision is None:
                 stack.extend(x.args)
             else:
                 out.add("other")
-        elif isinstance(x, (ast.BinOp,)):
+        elif isinstance(x, ir.BinOp):
             stack += [x.left, x.right]
-        elif isinstance(x, (ast.Not, ast.Neg, ast.Paren)):
+        elif isinstance(x, (ir.Not, ir.Neg)):
             stack.append(x.expr)
-        elif isinstance(x, ast.IfElse):
+        elif isinstance(x, ir.IfElse):
             stack += [x.cond, x.then, x.else_]
-        elif isinstance(x, ast.ListLit):
+        elif isinstance(x, ir.ListLit):
             stack.extend(x.items)
         else:
             out.add("other")
     out.discard("const")
     return out
+
+
+def _ref(node):
+    return node.ref
 
 
 def _analyse(plan, flt):
@@ -136,7 +140,7 @@ def _analyse(plan, flt):
         what = reads(plan, c)
         if what <= _FREE:
             continue
-        if isinstance(c, ast.BinOp) and c.op == "==":
+        if isinstance(c, ir.BinOp) and c.op == "==":
             for key, who in ((c.left, c.right), (c.right, c.left)):
                 wr = reads(plan, who)
                 if reads(plan, key) <= _FREE and "payee" in wr and wr <= {"payee", "period"}:
@@ -155,15 +159,15 @@ def grouped_rows(ev, node, flt, table, ctx, env, keys: list, periods: list):
     if env or ctx is None:
         return None
     plan = ev.plan
-    hit = _ANALYSES.get((id(plan), id(node)))
-    if hit is None or hit[0] is not plan:
-        hit = _ANALYSES[(id(plan), id(node))] = (plan, _analyse(plan, flt))
-    shape = hit[1]
+    key = ("kamrules.select.analysis", node.uid)
+    if key not in plan.cache:
+        plan.cache[key] = _analyse(plan, flt)
+    shape = plan.cache[key]
     if shape is None:
         return None
     before, key_expr, who_expr, after = shape
     try:
-        cache_key = ("kamrules.select.grouped", id(plan), id(node), tuple(keys), tuple(periods),
+        cache_key = ("kamrules.select.grouped", plan.token, node.uid, tuple(keys), tuple(periods),
                      ctx.period, bool(ev.tracing))
         groups = table._indexes.get(cache_key)
     except TypeError:  # an unhashable key (a list): no grouping
@@ -189,7 +193,7 @@ def grouped_rows(ev, node, flt, table, ctx, env, keys: list, periods: list):
                 notes = tuple(ev.notes) if ev.tracing else ()
             out.append(row)
             if notes:
-                ev.why[(id(row), payee_id)] = tuple(notes)
+                ev.why[(row.table, row.number, payee_id)] = tuple(notes)
     finally:
         ev.notes = saved
     return out

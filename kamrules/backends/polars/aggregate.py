@@ -17,7 +17,7 @@ from __future__ import annotations
 import attrs
 import polars as pl
 
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.backends.interp.select import reads
 from kamrules.core.limits import MAX_JOIN_PAIRS
 from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, period_starts, dec
@@ -62,21 +62,15 @@ class RowBuilder:
         self.df = self.df.filter(col.expr.fill_null(False))
 
 
-def _strip(node):
-    while isinstance(node, ast.Paren):
-        node = node.expr
-    return node
-
-
 def _reads_row(frame, node) -> bool:
     """Does the expression read the filtered row (a depth-0 column)?"""
     stack = [node]
     while stack:
         x = stack.pop()
-        r = frame.plan.resolution.get(id(x)) if isinstance(x, (ast.Name, ast.Attr)) else None
+        r = frame.ref(x)
         if r is not None and r[0] == "column":
             return True
-        if isinstance(x, ast.Each | ast.Where):
+        if isinstance(x, ir.Each | ir.Where):
             return True  # nested rows: treated as row-reading (and rejected later)
         for field in ("left", "right", "expr", "obj", "cond", "then", "else_", "key"):
             child = getattr(x, field, None)
@@ -95,7 +89,7 @@ def aggregate(frame, node, row_value: bool = False) -> Col:
     """The aggregate as a frame column; with row_value, `one(rows)`'s row number (`__row`)."""
     fn = node.func
     arg = node.args[0]
-    value_node, source = (arg.expr, arg.source) if isinstance(arg, ast.Each) else (None, arg)
+    value_node, source = (arg.expr, arg.source) if isinstance(arg, ir.Each) else (None, arg)
     rows = frame.ev(source, Ctx())
     if not isinstance(rows, Rows):
         raise Unsupported(f"{fn}() of something else than rows", node)
@@ -135,18 +129,18 @@ def rows_joined(frame, rows: Rows):
     """The rows of `rows` paired with the frame rows (payee-periods) they belong to:
     the table's columns, `__f`, and the frame columns the conditions read. Cached per
     rowset, so `sum(x for won where type == "a")` and `... "b"` filter one join of `won`."""
-    key = (rows.table,) + tuple(id(c) for c in rows.conds)
+    key = (rows.table,) + tuple(c.uid for c in rows.conds)
     hit = frame.joins.get(key)
     if hit is not None:
         return hit
     joined = None
     if rows.base is not None and rows.base.conds:
         extra = rows.conds[len(rows.base.conds):]
-        if not any(_may_link(frame, _strip(c)) for c in extra):
+        if not any(_may_link(frame, c) for c in extra):
             builder = RowBuilder(frame, rows.table, rows_joined(frame, rows.base))
             ctx = Ctx(rows.table, builder=builder)
             for c in extra:
-                col = frame.ev(_strip(c), ctx)
+                col = frame.ev(c, ctx)
                 builder.df = _with_frame_columns(frame, builder.df, [col.expr] + ([col.err] if col.err is not None else []))
                 builder.keep(col)
             joined = builder.df
@@ -160,11 +154,11 @@ def rows_keyed(frame, rows: Rows):
     """(rows of the table that pass the row-only conjuncts, with key columns __k0...;
     the frame-side key expressions), or None when a conjunct must see the frame row
     (then the rows are joined to the frame instead). Cached per rowset."""
-    key = ("keyed", rows.table) + tuple(id(c) for c in rows.conds)
+    key = ("keyed", rows.table) + tuple(c.uid for c in rows.conds)
     if key in frame.joins:
         return frame.joins[key]
     out = None
-    if rows.base is not None and rows.base.conds and not any(_may_link(frame, _strip(c)) for c in
+    if rows.base is not None and rows.base.conds and not any(_may_link(frame, c) for c in
                                                               rows.conds[len(rows.base.conds):]):
         base = rows_keyed(frame, rows.base)
         if base is not None:
@@ -172,7 +166,6 @@ def rows_keyed(frame, rows: Rows):
             ctx = Ctx(rows.table, builder=builder)
             ok = True
             for c in rows.conds[len(rows.base.conds):]:
-                c = _strip(c)
                 if not (_reads_row(frame, c) and _only_row(frame, c)):
                     ok = False
                     break
@@ -185,7 +178,7 @@ def rows_keyed(frame, rows: Rows):
 
 
 def _keyed_fresh(frame, rows: Rows):
-    if not all(_reads_row(frame, _strip(c)) for c in rows.conds):
+    if not all(_reads_row(frame, c) for c in rows.conds):
         return None
     builder = RowBuilder(frame, rows.table)
     links, residual = _classify(frame, rows, builder)
@@ -282,7 +275,6 @@ def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
     ctx = Ctx(rows.table, builder=builder)
     links, residual = [], []
     for c in rows.conds:
-        c = _strip(c)
         if not _reads_row(frame, c):
             residual.append(c)  # reads no row: a frame condition, checked after the join
             continue
@@ -299,13 +291,13 @@ def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
 def _only_row(frame, c) -> bool:
     """Reads the row and nothing of the payee-period (constants allowed); a key lookup
     `table[key]` counts as what its key reads (a left join of the rows on the key)."""
-    return reads(frame.plan, _lookups_as_keys(c)) <= {"row"}
+    return reads(frame.plan, _lookups_as_keys(c), frame.ref) <= {"row"}
 
 
 def _lookups_as_keys(node):
     """node with every `table[key]` replaced by `key` (for reads(): the lookup is a function
     of its key). Nodes off the path to a lookup are kept, so their resolution still holds."""
-    if isinstance(node, ast.Index):
+    if isinstance(node, ir.Index):
         return _lookups_as_keys(node.key)
     if not attrs.has(type(node)):
         return node
@@ -325,12 +317,12 @@ def _lookups_as_keys(node):
 
 def _varies(frame, node) -> bool:
     """Does a frame-side expression depend on the payee-period (not a constant)?"""
-    return bool(reads(frame.plan, node))
+    return bool(reads(frame.plan, node, frame.ref))
 
 
 def _may_link(frame, c) -> bool:
     """Could conjunct c be a join key (static shape test, nothing computed)?"""
-    if isinstance(c, ast.BinOp) and c.op in ("==", "in"):
+    if isinstance(c, ir.BinOp) and c.op in ("==", "in"):
         sides = ((c.left, c.right), (c.right, c.left)) if c.op == "==" else ((c.left, c.right),)
         return any(_reads_row(frame, r) and not _reads_row(frame, f) and _varies(frame, f)
                    for r, f in sides)
@@ -341,7 +333,7 @@ def _link(frame, c, ctx):
     """(row-side expr, frame-side expr) when conjunct c links rows to frame rows."""
     if not _may_link(frame, c):
         return None
-    if isinstance(c, ast.BinOp) and c.op == "==":
+    if isinstance(c, ir.BinOp) and c.op == "==":
         for row_side, frame_side in ((c.left, c.right), (c.right, c.left)):
             if _frame_only(frame, frame_side) and _only_row(frame, row_side):
                 fv = frame.ev(frame_side, Ctx())
@@ -359,8 +351,8 @@ def _link(frame, c, ctx):
                     return None
                 return rv.expr, fv.expr
         return None
-    if isinstance(c, ast.BinOp) and c.op == "in":
-        right = _strip(c.right)
+    if isinstance(c, ir.BinOp) and c.op == "in":
+        right = c.right
         if _frame_only(frame, right) and _only_row(frame, c.left):
             fv = frame.ev(right, Ctx())
             if isinstance(fv, PeriodRef) and (not fv.chain or fv.chain[-1] != "year_to_date"):
@@ -373,7 +365,7 @@ def _link(frame, c, ctx):
 
 
 def _period_column(frame, node):
-    r = frame.plan.resolution.get(id(node))
+    r = frame.ref(node)
     if r is not None and r[0] == "column" and r[1] == 0:
         spec = frame.plan.inputs[r[2]].columns[r[3]]
         if spec.type.kind == "period":
@@ -414,7 +406,7 @@ def _finish(frame, node, fn, out, value) -> Col:
     """The aggregate as a frame column (out: one row per frame row, in order) and, when
     some frame row cannot have it (no row for one(), an empty value summed), its errors."""
     name = frame.fresh("a.")
-    kind = frame.plan.types[id(node)].kind
+    kind = node.type.kind
     n = out["__n"].fill_null(0)
     err = (out["__e"].fill_null(False) if "__e" in out.columns
            else pl.Series([False] * out.height, dtype=pl.Boolean))

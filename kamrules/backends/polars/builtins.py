@@ -18,7 +18,7 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.core.numeric import allocate
 from kamrules.core.numeric import CENT, CONTEXT, Money, quantize, snap
 from kamrules.backends.polars.values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec, exact_product
@@ -63,7 +63,7 @@ def team_total(frame, node, ctx) -> Col:
     bad = (elig & any_error(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
     frame.add(name + "!", bad)
     has_err = bool(frame.df.select(pl.col(name + "!").any()).item())
-    kind = frame.plan.types[id(node)].kind
+    kind = node.type.kind
     return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, approx=x.approx)
 
 
@@ -92,7 +92,7 @@ def fx(frame, node, ctx) -> Col:
     plan = frame.plan
     if target != plan.currency:
         raise Unsupported("fx() to another currency than the plan's", node)
-    source = plan.types[id(amount_node)].currency or plan.currency
+    source = amount_node.type.currency or plan.currency
     frame.foreign += 1
     try:
         amount = _value(frame, amount_node, ctx)
@@ -129,7 +129,7 @@ def fx(frame, node, ctx) -> Col:
 def one_row(frame, node, ctx) -> OneRow:
     if ctx.table is not None:
         raise Unsupported("one(rows) inside a filter or a per-row expression", node)
-    key = ("one_row", id(node))
+    key = ("one_row", node.uid)
     if key not in frame.aggs:
         rows = frame.ev(node.args[0], Ctx())
         if not isinstance(rows, Rows):
@@ -165,12 +165,10 @@ def row_field(frame, row: OneRow, attr_node, resolved) -> Col:
 def row_value(frame, obj_node, ctx):
     """The OneRow an attribute's object is (a `let` of one(rows), or one(rows) itself),
     else None."""
-    while isinstance(obj_node, ast.Paren):
-        obj_node = obj_node.expr
-    if isinstance(obj_node, ast.Call) and obj_node.func == "one" and not isinstance(obj_node.args[0], ast.Each):
+    if isinstance(obj_node, ir.Call) and obj_node.func == "one" and not isinstance(obj_node.args[0], ir.Each):
         return one_row(frame, obj_node, ctx)
-    if isinstance(obj_node, ast.Name):
-        r = frame.plan.resolution.get(id(obj_node))
+    if isinstance(obj_node, ir.Name):
+        r = frame.ref(obj_node)
         if r is not None and r[0] == "def" and frame.plan.definitions[r[1]].type.kind == "row":
             d = frame.plan.definitions[r[1]]
             return one_row(frame, d.node.expr, Ctx()) if _is_one_rows(d.node.expr) else None
@@ -178,9 +176,7 @@ def row_value(frame, obj_node, ctx):
 
 
 def _is_one_rows(node) -> bool:
-    while isinstance(node, ast.Paren):
-        node = node.expr
-    return isinstance(node, ast.Call) and node.func == "one" and not isinstance(node.args[0], ast.Each)
+    return isinstance(node, ir.Call) and node.func == "one" and not isinstance(node.args[0], ir.Each)
 
 
 # ------------------------------------------------------------------ share
@@ -191,7 +187,7 @@ def share(frame, node, ctx) -> Col:
     weight that fails, an approximate weight too close to a decision) is an error of every
     payee-period in it."""
     _on_frame(frame, node, ctx, "share()")
-    key = ("share", id(node))
+    key = ("share", node.uid)
     if key in frame.aggs:
         return frame.aggs[key]
     total, weight = (frame.materialize(_value(frame, a, ctx)) for a in node.args)

@@ -17,7 +17,9 @@ from decimal import Decimal
 
 import polars as pl
 
+from kamrules.check.lower import ir_of
 from kamrules.check.plan import CheckedPlan
+from kamrules.core import ir
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
 from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, truth, near_rounding, period_key, round_expr, snap
@@ -25,9 +27,10 @@ from kamrules.backends.polars.frame import Frame
 
 
 
-def empty_frames(plan: CheckedPlan) -> dict:
+def empty_frames(plan: CheckedPlan | ir.Plan) -> dict:
     """Empty tables with the plan's schema (for check_supported)."""
     from kamrules.backends.polars.load import DTYPES
+    plan = ir_of(plan)
     out = {}
     for name, spec in plan.inputs.items():
         schema = {c: DTYPES[s.type.kind] for c, s in spec.columns.items()}
@@ -36,8 +39,9 @@ def empty_frames(plan: CheckedPlan) -> dict:
     return out
 
 
-def check_supported(plan: CheckedPlan) -> str | None:
+def check_supported(plan: CheckedPlan | ir.Plan) -> str | None:
     """None when the columnar engine runs this plan, else the reason it does not."""
+    plan = ir_of(plan)
     try:
         from kamrules.core.calendar import Period
         p = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
@@ -49,10 +53,11 @@ def check_supported(plan: CheckedPlan) -> str | None:
     return None
 
 
-def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: bool = False,
+def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, lineage: bool = False,
                     on_step=None):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
     on_step(), if given, is called after each definition (progress)."""
+    plan = ir_of(plan)
     calc, pay_of = [], {}
     for p in periods:
         for c in p.subperiods(plan.period_kind):
@@ -76,8 +81,9 @@ def evaluate_frames(plan: CheckedPlan, frames: dict, periods: list, lineage: boo
         raise Fallback(str(err)) from None
 
 
-def steps(plan: CheckedPlan) -> int:
+def steps(plan: CheckedPlan | ir.Plan) -> int:
     """How many times evaluate_frames calls on_step."""
+    plan = ir_of(plan)
     return sum(1 for d in plan.definitions.values()
                if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
@@ -195,7 +201,7 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
         pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
 
 
-def payouts_list(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> list[Payout]:
+def payouts_list(plan: CheckedPlan | ir.Plan, table: pl.DataFrame, periods: list) -> list[Payout]:
     """The payouts as kamrules.trace.tree.Payout objects (amounts at the plan's rounding step)."""
     by_key = {period_key(p): p for p in periods}
     exp = plan.round_step.as_tuple().exponent

@@ -26,7 +26,8 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
-from kamrules.syntax import ast
+from kamrules.core import ir
+from kamrules.check.lower import ir_of
 from kamrules.core.builtins import AGGREGATES
 from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
@@ -39,7 +40,8 @@ class Frame:
     """The frame DataFrame under construction and the translation of expressions onto it."""
 
     def __init__(self, plan, frames: dict, calc_periods: list, lineage: bool = False):
-        self.plan, self.frames = plan, frames
+        self.plan, self.frames = ir_of(plan), frames
+        plan = self.plan
         self.lineage = [] if lineage else None
         self.periods = calc_periods
         payees = frames[plan.payees_table]
@@ -138,9 +140,6 @@ class Frame:
             raise Unsupported(f"{type(node).__name__} expressions", node)
         return method(node, ctx)
 
-    def _Paren(self, node, ctx):
-        return self.ev(node.expr, ctx)
-
     def _Number(self, node, ctx):
         return Col(dec(node.value), None, "number")
 
@@ -159,7 +158,12 @@ class Frame:
         return Col(pl.lit(dt.date.fromisoformat(node.text)), None, "date")
 
     def _kind(self, node) -> str:
-        return self.plan.types[id(node)].kind
+        return node.type.kind
+
+    def ref(self, node):
+        """What a Name or an Attr names (its `ref`), None for other nodes (RuleFrame
+        rebases the rows of a `require` rule)."""
+        return getattr(node, "ref", None)
 
     def _column(self, table: str, column: str, node, ctx):
         if ctx.table != table:
@@ -173,7 +177,7 @@ class Frame:
         return Col(pl.col(column), None, spec.type.kind, spec.optional)
 
     def _Name(self, node, ctx):
-        r = self.plan.resolution[id(node)]
+        r = self.ref(node)
         kind = r[0]
         if kind == "column":
             if r[1] != 0:
@@ -223,21 +227,19 @@ class Frame:
         return Rows(src.table, src.conds + tuple(conjuncts(node.cond)), base=src)
 
     def _Attr(self, node, ctx):
-        r = self.plan.resolution.get(id(node))
+        r = self.ref(node)
         if r is not None and r[0] == "column":
             if r[1] != 0:
                 raise Unsupported("nested rows", node)
             return self._column(r[2], r[3], node, ctx)
         obj_node = node.obj
-        while isinstance(obj_node, ast.Paren):
-            obj_node = obj_node.expr
-        if r[0] == "field" and isinstance(obj_node, ast.Index):
+        if r[0] == "field" and isinstance(obj_node, ir.Index):
             return self._lookup(obj_node, node.name, ctx)
         if r[0] in ("row_id", "field"):
             row = builtins.row_value(self, obj_node, ctx)
             if row is not None:
                 return builtins.row_field(self, row, node, r)
-            if not (isinstance(obj_node, ast.Name) and self.plan.resolution.get(id(obj_node)) == ("payee",)):
+            if not (isinstance(obj_node, ir.Name) and self.ref(obj_node) == ("payee",)):
                 raise Unsupported("a field of a looked-up row", node)
             if r[0] == "row_id":
                 return Col(pl.col("__payee"), None, "text")
@@ -374,9 +376,7 @@ class Frame:
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
         right = node.right
-        while isinstance(right, ast.Paren):
-            right = right.expr
-        if isinstance(right, ast.ListLit):
+        if isinstance(right, ir.ListLit):
             items = [self.ev(x, ctx) for x in right.items]
             if any(not isinstance(i, Col) or i.err is not None for i in items):
                 raise Unsupported("`in` a list of computed values", node)
@@ -398,10 +398,9 @@ class Frame:
     # ------------------------------------------------------------ calls
     def _Call(self, node, ctx):
         f = node.func
-        d = self.plan.definitions.get(f)
-        if d is not None and d.kind == "decision":
-            return self._decide(d, node, ctx)
-        if f == "one" and not isinstance(node.args[0], ast.Each):
+        if node.decision is not None:
+            return self._decide(self.plan.definitions[node.decision], node, ctx)
+        if f == "one" and not isinstance(node.args[0], ir.Each):
             return builtins.one_row(self, node, ctx)
         if f in builtins.CALLS:
             return builtins.CALLS[f](self, node, ctx)
@@ -417,7 +416,7 @@ class Frame:
         x = self.ev(node.args[0], ctx)
         step_node, mode = node.args[1], node.args[2].id
         step = {"cent": Decimal("0.01"), "unit": Decimal(1)}[step_node.id] if isinstance(
-            step_node, ast.Name) else step_node.value
+            step_node, ir.Name) else step_node.value
         return rounded(x, step, mode)
 
     def _call_money(self, node, ctx):
@@ -469,7 +468,7 @@ class Frame:
         if ctx.table is None:
             raise Unsupported("assignee() outside a filter over rows", node)
         account, role, day = node.args
-        if not (isinstance(role, ast.String)):
+        if not (isinstance(role, ir.String)):
             raise Unsupported("assignee() with a computed role", node)
         acc, dayv = self.ev(account, ctx), self.ev(day, ctx)
         name = ctx.assignee_column(self, acc.expr, role.value, dayv.expr)
@@ -565,7 +564,7 @@ class Frame:
     def _aggregate(self, node, ctx):
         if ctx.table is not None:
             raise Unsupported("an aggregation inside a filter or a per-row expression", node)
-        key = id(node)
+        key = node.uid
         if key in self.aggs:
             return self.aggs[key]
         from kamrules.backends.polars.aggregate import aggregate
@@ -579,18 +578,12 @@ class Frame:
     def _may_be_approx(self, node) -> bool:
         """Whether an expression (inside an aggregation) may divide: a `/`, an average or a
         definition whose value may be approximate."""
-        stack = [node]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, ast.BinOp) and n.op == "/" or isinstance(n, ast.Call) and n.func == "avg":
+        for n in ir.walk(node):
+            if isinstance(n, ir.BinOp) and n.op == "/" or isinstance(n, ir.Call) and n.func == "avg":
                 return True
-            r = self.plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
+            r = self.ref(n)
             if r is not None and r[0] == "def" and f"d.{r[1]}" in self.approx_defs:
                 return True
-            if isinstance(n, (list, tuple)):
-                stack.extend(n)
-            elif attrs.has(type(n)):
-                stack.extend(getattr(n, f.name) for f in attrs.fields(type(n)))
         return False
 
 

@@ -20,10 +20,9 @@ them. On the frame:
 """
 from __future__ import annotations
 
-import attrs
 import polars as pl
 
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.core.builtins import AGGREGATES
 from kamrules.core.calendar import period_attr
 from kamrules.backends.polars.values import DEC, Col, Fallback, Unsupported, dec, period_key
@@ -32,29 +31,7 @@ PERIOD_WORDS = ("year", "quarter", "month", "previous", "year_to_date")
 MAX_EXTRA_PERIODS = 240  # earlier periods paid() may add to a run (20 years of months)
 
 
-def _strip(node):
-    while isinstance(node, ast.Paren):
-        node = node.expr
-    return node
-
-
-def _children(node):
-    for f in attrs.fields(type(node)):
-        v = getattr(node, f.name)
-        if isinstance(v, (list, tuple)):
-            yield from (x for x in v if attrs.has(type(x)))
-        elif attrs.has(type(v)):
-            yield v
-
-
-def _walk(node):
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n is None or not attrs.has(type(n)):
-            continue
-        yield n
-        stack.extend(_children(n))
+_walk = ir.walk
 
 
 def _nodes(d):
@@ -62,7 +39,7 @@ def _nodes(d):
     n = d.node
     return [x for x in (getattr(n, "expr", None), getattr(n, "when", None),
                         getattr(n, "valid_from", None), getattr(n, "valid_to", None)) if x is not None] \
-        if not isinstance(n, ast.Decision) else [n]
+        if not isinstance(n, ir.Decision) else [n]
 
 
 def paid_calls(plan) -> list:
@@ -70,17 +47,17 @@ def paid_calls(plan) -> list:
     roots = [x for d in plan.definitions.values() for x in _nodes(d)]
     if plan.eligible is not None:
         roots.append(plan.eligible)
-    return [n for r in roots for n in _walk(r) if isinstance(n, ast.Call) and n.func == "paid"]
+    return [n for r in roots for n in _walk(r) if isinstance(n, ir.Call) and n.func == "paid"]
 
 
 def chain(plan, node) -> tuple:
     """The attributes from the calculation period to paid()'s `within` (period.quarter ->
     ("quarter",)); Unsupported for another period expression."""
-    n, out = _strip(node.args[1]), []
-    while isinstance(n, ast.Attr) and n.name in PERIOD_WORDS:
+    n, out = node.args[1], []
+    while isinstance(n, ir.Attr) and n.name in PERIOD_WORDS:
         out.insert(0, n.name)
-        n = _strip(n.obj)
-    if not (isinstance(n, ast.Name) and plan.resolution.get(id(n)) == ("period",)):
+        n = n.obj
+    if not (isinstance(n, ir.Name) and n.ref == ("period",)):
         raise Unsupported("paid() over a period other than `period` and its attributes", node)
     return tuple(out)
 
@@ -104,12 +81,12 @@ def _graph(plan) -> tuple[dict, dict]:
         refs, own = set(), []
         for root in _nodes(d):
             for n in _walk(root):
-                if isinstance(n, ast.Call) and n.func == "paid":
+                if isinstance(n, ir.Call) and n.func == "paid":
                     own.append(n)
-                r = plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
+                r = getattr(n, "ref", None)
                 if r is not None and r[0] == "def":
                     refs.add(r[1])
-                if isinstance(n, ast.Call) and n.func in plan.definitions:
+                if isinstance(n, ir.Call) and n.func in plan.definitions:
                     refs.add(n.func)
         deps[name], calls[name] = refs, own
     return deps, calls
@@ -171,15 +148,15 @@ def dependent(plan) -> list:
 
 
 def _aggregation(n) -> bool:
-    return isinstance(n, ast.Call) and n.func in AGGREGATES and not (
+    return isinstance(n, ir.Call) and n.func in AGGREGATES and not (
         n.func in ("min", "max") and len(n.args) == 2)
 
 
 def _reads_any(plan, node, names: set) -> bool:
     for n in _walk(node):
-        if isinstance(n, ast.Call) and (n.func == "paid" or n.func in names):
+        if isinstance(n, ir.Call) and (n.func == "paid" or n.func in names):
             return True
-        r = plan.resolution.get(id(n)) if isinstance(n, (ast.Name, ast.Attr)) else None
+        r = getattr(n, "ref", None)
         if r is not None and r[0] == "def" and r[1] in names:
             return True
     return False
@@ -191,7 +168,7 @@ def paid_column(frame, node, ctx) -> Col:
         raise Unsupported("paid() inside a filter, a per-row value or the eligibility rule", node)
     name, ch = node.args[0].id, chain(frame.plan, node)
     kind = frame.plan.period_kind
-    col = f"paid.{id(node)}"
+    col = f"paid.{node.uid}"
     value, err = pl.col(f"d.{name}"), pl.col(f"e.{name}")
     if f"d.{name}" not in frame.df.columns:  # read before it is computed: settle() runs again
         value, err = dec(0), pl.lit(False)

@@ -17,6 +17,7 @@ import datetime as dt
 import attrs
 import polars as pl
 
+from kamrules.check.lower import ir_of
 from kamrules.core.calendar import Period
 from kamrules.backends.polars.values import Col, Ctx, Fallback, Unsupported
 from kamrules.backends.polars.frame import Frame
@@ -25,8 +26,15 @@ from kamrules.backends.polars.frame import Frame
 class RuleFrame(Frame):
     """A Frame with one row per row of the rule's table (`outer` columns: that row)."""
 
+    def ref(self, node):
+        """The node's ref with the rule's row as `outer` and every deeper row one level up."""
+        r = getattr(node, "ref", None)
+        if r is not None and r[0] == "column":
+            return ("outer", r[3]) if r[1] == 0 else ("column", r[1] - 1) + tuple(r[2:])
+        return r
+
     def _Name(self, node, ctx):
-        r = self.plan.resolution[id(node)]
+        r = self.ref(node)
         if r[0] == "outer":
             return self._outer(r[1], node, ctx)
         if r[0] in ("payee", "period"):
@@ -34,7 +42,7 @@ class RuleFrame(Frame):
         return super()._Name(node, ctx)
 
     def _Attr(self, node, ctx):
-        r = self.plan.resolution.get(id(node))
+        r = self.ref(node)
         if r is not None and r[0] == "outer":
             return self._outer(r[1], node, ctx)
         return super()._Attr(node, ctx)
@@ -47,30 +55,12 @@ class RuleFrame(Frame):
         return Col(pl.col(f"payee.{column}"), None, spec.type.kind, spec.optional)
 
 
-def _rebased(resolution: dict, rule) -> dict:
-    """The resolution with the rule's row as `outer` and every deeper row one level up."""
-    out = dict(resolution)
-    stack = [rule.cond]
-    while stack:
-        n = stack.pop()
-        if isinstance(n, (list, tuple)):
-            stack.extend(n)
-            continue
-        if not attrs.has(type(n)):
-            continue
-        r = resolution.get(id(n))
-        if r is not None and r[0] == "column":
-            out[id(n)] = ("outer", r[3]) if r[1] == 0 else ("column", r[1] - 1) + tuple(r[2:])
-        stack.extend(getattr(n, f.name) for f in attrs.fields(type(n)))
-    return out
-
-
 def check_requires(plan, frames: dict) -> None:
     """Raise Fallback when some row breaks a rule (or cannot be checked), Unsupported when
     a rule is not translated; return when every row passes."""
+    plan = ir_of(plan)
     for rule in plan.requires:
-        rows_plan = attrs.evolve(plan, payees_table=rule.table,
-                                 resolution=_rebased(plan.resolution, rule))
+        rows_plan = attrs.evolve(plan, payees_table=rule.table)
         period = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
         try:
             fr = RuleFrame(rows_plan, frames, [period])

@@ -52,9 +52,9 @@ def trace_tables(frame) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def _table_of(frame, node) -> str:
-    from kamrules.syntax import ast
+    from kamrules.core import ir
     arg = node.args[0]
-    src = arg.source if isinstance(arg, ast.Each) else arg
+    src = arg.source if isinstance(arg, ir.Each) else arg
     rows = frame.ev(src, __import__("kamrules.backends.polars.frame", fromlist=["Ctx"]).Ctx())
     return rows.table
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
-from kamrules.syntax import ast
+from kamrules.core import ir
 from kamrules.core.calendar import period_of
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import EXACT_PLACES, GUARD_PLACES
@@ -143,9 +143,7 @@ def truth(c: Col) -> pl.Expr:
 
 
 def conjuncts(cond) -> list:
-    while isinstance(cond, ast.Paren):
-        cond = cond.expr
-    if isinstance(cond, ast.BinOp) and cond.op == "and":
+    if isinstance(cond, ir.BinOp) and cond.op == "and":
         return conjuncts(cond.left) + conjuncts(cond.right)
     return [cond]
 
