@@ -1,6 +1,6 @@
 """Shared plumbing of the subcommands: loading a plan and its data, checking the output
 paths before a run (the writing itself is kamrules/files/outputs.py), printing diagnostics. Each
-subcommand module under `commands/` registers itself with `register(subparsers)`.
+subcommand module under `cli/` registers itself with `register(subparsers)`.
 """
 from __future__ import annotations
 
