@@ -6,6 +6,7 @@ Found by walking up from the plan file's folder; the first pyproject.toml that h
     [tool.kamrules]
     select = ["KR5"]          # warnings to report: codes or prefixes (default: all)
     ignore = ["KR506"]        # warnings to drop: codes or prefixes
+    locale = "fr"             # statements and team pages: en (default) or fr
 
 Only warnings (lints) are filtered; errors always show. A malformed table is a KR002
 diagnostic pointing at the pyproject file.
@@ -29,6 +30,7 @@ class Config:
     select: tuple | None = None  # None: every warning
     ignore: tuple = ()
     path: str | None = None  # the pyproject.toml it came from
+    locale: str | None = None  # statements' language (report/i18n.py)
 
 
 def find_pyproject(start: str) -> str | None:
@@ -64,10 +66,14 @@ def load_config(plan_path: str) -> Config:
         return Config()
     with open(path, "rb") as fh:
         table = tomllib.load(fh)["tool"]["kamrules"]
-    unknown = sorted(set(table) - {"select", "ignore"})
+    unknown = sorted(set(table) - {"select", "ignore", "locale"})
     if unknown:
         raise KamError([Diagnostic("KR002", f"[tool.kamrules] has unknown key `{unknown[0]}`",
-                                   Span(path, 1, 1, 1, 2), "known keys: select, ignore")])
+                                   Span(path, 1, 1, 1, 2), "known keys: select, ignore, locale")])
     select = _codes(table["select"], "select", path) if "select" in table else None
     ignore = _codes(table.get("ignore", []), "ignore", path)
-    return Config(select, ignore, path)
+    locale = table.get("locale")
+    if locale is not None and locale not in ("en", "fr"):
+        raise KamError([Diagnostic("KR002", f"[tool.kamrules] locale must be \"en\" or \"fr\", not {locale!r}",
+                                   Span(path, 1, 1, 1, 2), 'e.g. locale = "fr"')])
+    return Config(select, ignore, path, locale)
