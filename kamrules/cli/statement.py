@@ -59,13 +59,13 @@ def file_names(ids) -> dict:
     return names
 
 
-def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT) -> dict:
+def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, what_if=True) -> dict:
     """payee id -> rendered statement, each from its own payouts (grouped once)."""
     by_payee: dict = {}
     for p in payouts:
         by_payee.setdefault(p.payee_id, []).append(p)
     shared = Shared(checked, tables, plan_path, run_meta(plan_path, checked.name, checked.version, tables,
-                                                         __version__))
+                                                         __version__), what_if=what_if)
     rows = {r.id: r for r in tables[checked.payees_table].rows}
     return {pid: render(build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
                                         payee=rows[pid], lang=lang, shared=shared), fmt) for pid in ids}
@@ -89,7 +89,9 @@ def cmd_statement(args) -> int:
         ids = sorted(session.payees([args.payee]))
     fmt = _format(args)
     payouts = session.trace(set(ids))
-    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args))
+    # --all: no what-ifs yet (each re-runs the plan on the whole data: quadratic in payees)
+    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
+                       what_if=not args.all)
     if not args.all:
         outputs.write_text(texts[args.payee], args.output)
         return 0
