@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import decimal
-import os
 from decimal import Decimal
 
 import attrs
