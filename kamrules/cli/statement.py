@@ -22,6 +22,8 @@ from kamrules.report.payouts import run_meta
 from kamrules.report.statement import Shared, build_statement, render
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
+from kamrules.data.strict import Table
+from kamrules.run.session import reachable_lines
 
 EXT = {"html": "html", "md": "md", "text": "txt"}
 
@@ -59,16 +61,42 @@ def file_names(ids) -> dict:
     return names
 
 
-def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, what_if=True) -> dict:
+def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None) -> dict:
     """payee id -> rendered statement, each from its own payouts (grouped once)."""
     by_payee: dict = {}
     for p in payouts:
         by_payee.setdefault(p.payee_id, []).append(p)
     shared = Shared(checked, tables, plan_path, run_meta(plan_path, checked.name, checked.version, tables,
-                                                         __version__), what_if=what_if)
+                                                         __version__), rerun_tables=rerun_tables)
     rows = {r.id: r for r in tables[checked.payees_table].rows}
     return {pid: render(build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
                                         payee=rows[pid], lang=lang, shared=shared), fmt) for pid in ids}
+
+
+def cut_tables(session, checked, tables):
+    """payee -> the tables cut to the rows that payee can reach (run.session.reachable_lines):
+    the what-ifs of --all re-run the plan on them, not on everyone's rows. The whole tables
+    when the plan reads every payee's rows (share, team_total) or the cut is not known."""
+    from kamrules.backends.polars.values import Fallback
+    try:
+        frames = session.frames()
+    except Fallback:  # the columnar loader declines this data: no cut
+        return None
+    if checked.requires:
+        return None
+    by_number: dict = {}
+
+    def cut(payee):
+        keep = reachable_lines(checked, frames, {payee.id})
+        out = dict(tables)
+        for name, lines in keep.items():
+            idx = by_number.get(name)
+            if idx is None:
+                idx = by_number[name] = {r.number: r for r in tables[name].rows}
+            t = tables[name]
+            out[name] = Table(t.spec, t.path, [idx[n] for n in sorted(lines) if n in idx])
+        return out
+    return cut
 
 
 def locale_of(args) -> str:
@@ -89,9 +117,8 @@ def cmd_statement(args) -> int:
         ids = sorted(session.payees([args.payee]))
     fmt = _format(args)
     payouts = session.trace(set(ids))
-    # --all: no what-ifs yet (each re-runs the plan on the whole data: quadratic in payees)
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
-                       what_if=not args.all)
+                       cut_tables(session, checked, tables) if args.all else None)
     if not args.all:
         outputs.write_text(texts[args.payee], args.output)
         return 0

@@ -93,8 +93,12 @@ class Statement:
 class Shared:
     """What the statements of many payees share: run meta, row lookups, names."""
 
-    def __init__(self, plan, tables, plan_path: str, meta: dict | None = None, what_if: bool = True):
+    def __init__(self, plan, tables, plan_path: str, meta: dict | None = None, what_if: bool = True,
+                 rerun_tables=None):
+        """rerun_tables(payee) -> the tables the what-ifs of that payee re-run on (the rows the
+        payee can reach, so that a re-run costs their rows, not the whole data); default: all."""
         self.plan, self.tables = plan, tables
+        self.rerun_tables = rerun_tables or (lambda payee: tables)
         self.meta = meta or run_meta(plan_path, plan.name, plan.version, tables, __version__)
         self._rows: dict = {}
         self.labels = payee_labels(plan, tables)
@@ -152,7 +156,7 @@ def build_statement(plan, tables, payouts: list, payee_id: str, periods: list, p
 
 
 def _build(sh: Shared, payouts, payee, periods, lang):
-    plan, tables = sh.plan, sh.tables
+    plan = sh.plan
     name, role = sh.labels.get(payee.id, (None, None))
     views = [_period_view(sh, payee, period, [p for p in payouts if p.payee_id == payee.id and p.period == period])
              for period in periods]
@@ -234,10 +238,11 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:
-        w = whatif.WhatIf(sh.plan, sh.tables, payee, period, payout.component, row_at=sh.row_at)
+        w = whatif.WhatIf(sh.plan, sh.rerun_tables(payee), payee, period, payout.component, row_at=sh.row_at)
+        axes = {c.arg_name for c in view.curves if c.arg_name in sh.plan.definitions}
         for m in ms:
             try:
-                found = whatif.effects(w, payout.amount, m, tiers=bool(view.curves))
+                found = whatif.effects(w, payout, m, axes)
             except (Problem, LookupError, TypeError, ArithmeticError):
                 continue
             view.effects += [e for e in found if e.gain > 0]

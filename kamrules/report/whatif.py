@@ -174,51 +174,85 @@ def decisions(payout) -> dict:
     return out
 
 
-def effects(w: WhatIf, now: Decimal, m: Measure, tiers: bool = True) -> list:
-    """'1% more' and, when tiers, the 'next tier' of one measure."""
-    out = []
-    unit = Decimal(1)
-    step = max((abs(m.value.amount) / 100).quantize(Decimal("0.01")), unit)
-    amount, _ = w.more(m, step)
-    if amount is not None:
-        out.append(Effect(m, Money(step, m.value.currency), amount - now))
-    if not tiers:
-        return out
-    _, here = w.more(m, Decimal(0), trace=True)
-    if here is None:
-        return out
-    start = decisions(here)
-    if not start:
-        return out
+def values(payout, names) -> dict:
+    """let/param name -> its value (a number) in a traced payout, for the names asked."""
+    out, stack, seen = {}, [payout.trace] if payout.trace is not None else [], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n.kind == "paid":
+            continue
+        seen.add(id(n))
+        if n.kind in ("let", "param") and n.name in names and n.name not in out:
+            v = n.value
+            out[n.name] = v.amount if isinstance(v, Money) else v if isinstance(v, Decimal) else None
+        stack.extend(n.children)
+    return out
 
-    def moved(delta):
-        a, p = w.more(m, delta, trace=True)
-        if p is None:
-            return None
+
+def _under(payout, names) -> set:
+    """The lets directly under the named lets or params in a traced payout."""
+    out, stack, seen = set(), [payout.trace] if payout.trace is not None else [], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n.kind == "paid":
+            continue
+        seen.add(id(n))
+        if n.kind in ("let", "param") and n.name in names:
+            out |= {c.name for c in n.children if c.kind == "let"}
+        stack.extend(n.children)
+    return out
+
+
+def effects(w: WhatIf, payout, m: Measure, axes=()) -> list:
+    """What `m` more pays: a step of 1% (whole currency units, at least one) and, when the
+    component's decisions read the lets or params `axes`, the next tier along this measure:
+    looked for only when more of the measure moves one of them up (doubling the step until a
+    decision reads another row, then halving to a thousandth of the amount found)."""
+    now, out, unit = payout.amount, [], Decimal(1)
+    step = max((abs(m.value.amount) / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
+    amount, p1 = w.more(m, step, trace=bool(axes))
+    if amount is None:
+        return out
+    out.append(Effect(m, Money(step, m.value.currency), amount - now))
+    start = decisions(payout)
+    if not axes or p1 is None or not start:
+        return out
+    axes = set(axes) | _under(payout, axes)  # a rounded axis moves late: its inputs move first
+    base = values(payout, axes)
+
+    def up(p) -> bool:
+        v = values(p, axes)
+        return any(v.get(k) is not None and base.get(k) is not None and v[k] > base[k] for k in axes)
+
+    def moved(p):
         d = decisions(p)
         changed = [k for k in start if d.get(k) not in (None, start[k])]
-        return (a, changed, d) if changed else None
+        return (p.amount, changed, d) if changed else None
 
-    hi, found = step, None
+    if not up(p1):
+        _, p16 = w.more(m, step * 16, trace=True)
+        if p16 is None or not up(p16):
+            return out  # more of this measure does not move what the decisions read up
+
+    def at(delta):
+        _, p = w.more(m, delta, trace=True)
+        return moved(p) if p is not None else None
+
+    lo, hi, found = Decimal(0), step, moved(p1)
     for _ in range(MAX_DOUBLINGS):
-        found = moved(hi)
         if found:
             break
-        hi *= 2
+        lo, hi = hi, hi * 2
+        found = at(hi)
     if not found:
         return out
-    lo = Decimal(0)
-    hi = hi.to_integral_value(rounding="ROUND_CEILING")
-    while hi - lo > unit:
-        mid = ((lo + hi) / 2).to_integral_value(rounding="ROUND_FLOOR")
-        f = moved(mid)
+    while hi - lo > max(unit, hi / 1000):
+        mid = ((lo + hi) / 2).to_integral_value(rounding="ROUND_CEILING")
+        f = at(mid)
         if f:
             hi, found = mid, f
         else:
             lo = mid
-    found = moved(hi)
-    if not found:  # not monotone in the measure: no tier to promise
-        return out
     a, changed, d = found
     out.append(Effect(m, Money(hi, m.value.currency), a - now, f"{changed[0]}: {d[changed[0]]}"))
     return out
