@@ -85,8 +85,11 @@ def cut_tables(session, checked, tables):
     if checked.requires:
         return None
     by_number: dict = {}
+    last: list = [None, None]  # the last payee's cut: its periods share it
 
     def cut(payee):
+        if last[0] == payee.id:
+            return last[1]
         keep = reachable_lines(checked, frames, {payee.id})
         out = dict(tables)
         for name, lines in keep.items():
@@ -95,6 +98,7 @@ def cut_tables(session, checked, tables):
                 idx = by_number[name] = {r.number: r for r in tables[name].rows}
             t = tables[name]
             out[name] = Table(t.spec, t.path, [idx[n] for n in sorted(lines) if n in idx])
+        last[:] = [payee.id, out]
         return out
     return cut
 

@@ -106,6 +106,14 @@ class Shared:
         self.on_target = next((n for n in ON_TARGET if n in plan.definitions
                                and plan.definitions[n].kind in ("param", "let")), None)
 
+    def what_ifs(self, payee, period) -> whatif.WhatIf:
+        """One WhatIf per payee and period (its components share the re-runs)."""
+        key = (payee.id, period)
+        if getattr(self, "_what_if_key", None) != key:
+            self._what_if_key = key
+            self._what_if = whatif.WhatIf(self.plan, self.rerun_tables(payee), payee, period, row_at=self.row_at)
+        return self._what_if
+
     def row_at(self, table: str, number: int):
         idx = self._rows.get(table)
         if idx is None:
@@ -238,7 +246,7 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:
-        w = whatif.WhatIf(sh.plan, sh.rerun_tables(payee), payee, period, payout.component, row_at=sh.row_at)
+        w = sh.what_ifs(payee, period)
         axes = {c.arg_name for c in view.curves if c.arg_name in sh.plan.definitions}
         for m in ms:
             try:

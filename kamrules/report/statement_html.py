@@ -43,6 +43,9 @@ def e(text) -> str:
     return for_html(text)
 
 
+_CODE: dict = {}  # plan lines -> highlighted HTML: every payee's statement shows the same lines
+
+
 def _code_html(lines: list) -> str:
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
@@ -50,9 +53,16 @@ def _code_html(lines: list) -> str:
     from kamrules.syntax.highlight import KamLexer
     if not lines:
         return ""
-    code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(), HtmlFormatter(noclasses=True, nowrap=True))
-    out = [f'<span class="ln">{n:>4} </span>{h}' for (n, _), h in zip(lines, code.rstrip("\n").split("\n"))]
-    return "<pre>" + "\n".join(out) + "</pre>"
+    key = tuple(lines)
+    hit = _CODE.get(key)
+    if hit is None:
+        if len(_CODE) > 4096:
+            _CODE.clear()
+        code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(),
+                         HtmlFormatter(noclasses=True, nowrap=True))
+        out = [f'<span class="ln">{n:>4} </span>{h}' for (n, _), h in zip(lines, code.rstrip("\n").split("\n"))]
+        hit = _CODE[key] = "<pre>" + "\n".join(out) + "</pre>"
+    return hit
 
 
 def _amount(st, m, component: str, period: str) -> str:

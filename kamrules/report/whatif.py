@@ -124,40 +124,45 @@ def _sum_columns(plan) -> dict:
 
 
 class WhatIf:
-    """Re-runs of one payee's plan for one period with a measure's rows changed."""
+    """Re-runs of one payee's plan for one period with a measure's rows changed; each re-run
+    gives every component, so the components of the payee share them (kept by change)."""
 
-    def __init__(self, plan, tables, payee, period, component: str, row_at=None):
+    def __init__(self, plan, tables, payee, period, row_at=None):
         self.plan, self.tables, self.payee, self.period = plan, tables, payee, period
-        self.component = component
         self.row_at = row_at or (lambda table, number: next(
             r for r in tables[table].rows if r.number == number))
         self.runs = 0
+        self._done: dict = {}
 
-    def run(self, changes: dict | None = None, trace: bool = False):
-        """(component amount or None, its payout) with `changes` {table: [(old row, new row)]}."""
+    def run(self, changes: dict | None = None, trace: bool = False) -> list | None:
+        """The payouts with `changes` {table: [(old row, new row)]}, None when the plan fails."""
         t = dict(self.tables)
         for name, ch in (changes or {}).items():
             t[name] = ChangedTable(self.tables[name], ch)
         self.runs += 1
         try:
-            out = evaluate(self.plan, t, [self.period], trace=trace, payee_ids={self.payee.id},
-                           integrity=False)
+            return evaluate(self.plan, t, [self.period], trace=trace, payee_ids={self.payee.id},
+                            integrity=False)
         except (KamError, Problem, ArithmeticError):
-            return None, None
-        for p in out:
-            if p.component == self.component:
-                return p.amount, p
-        return Decimal(0), None
+            return None
 
-    def more(self, m: Measure, delta: Decimal, trace: bool = False):
-        """The component with `delta` more on the measure's largest credited row."""
+    def more(self, m: Measure, delta: Decimal, component: str, trace: bool = False):
+        """(amount, payout) of `component` with `delta` more on the measure's largest credited
+        row; (None, None) when the plan fails on it."""
         ref = max(m.rows, key=lambda r: r.contribution.amount)
-        row = self.row_at(ref.table, ref.row)
-        old = row.values[m.column]
-        if not isinstance(old, Money):
+        key = (ref.table, ref.row, m.column, delta)
+        got = self._done.get(key)
+        if got is None or (trace and not got[0]):
+            row = self.row_at(ref.table, ref.row)
+            old = row.values[m.column]
+            if not isinstance(old, Money):
+                return None, None
+            new = Row(row.table, row.number, row.id, {**row.values, m.column: Money(old.amount + delta, old.currency)})
+            got = self._done[key] = (trace, self.run({m.table: [(row, new)]}, trace))
+        if got[1] is None:
             return None, None
-        new = Row(row.table, row.number, row.id, {**row.values, m.column: Money(old.amount + delta, old.currency)})
-        return self.run({m.table: [(row, new)]}, trace)
+        p = next((p for p in got[1] if p.component == component), None)
+        return (p.amount, p) if p is not None else (Decimal(0), None)
 
 
 def decisions(payout) -> dict:
@@ -207,10 +212,10 @@ def effects(w: WhatIf, payout, m: Measure, axes=()) -> list:
     """What `m` more pays: a step of 1% (whole currency units, at least one) and, when the
     component's decisions read the lets or params `axes`, the next tier along this measure:
     looked for only when more of the measure moves one of them up (doubling the step until a
-    decision reads another row, then halving to a thousandth of the amount found)."""
+    decision reads another row, then halving to half a percent of the amount found)."""
     now, out, unit = payout.amount, [], Decimal(1)
     step = max((abs(m.value.amount) / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
-    amount, p1 = w.more(m, step, trace=bool(axes))
+    amount, p1 = w.more(m, step, payout.component, trace=bool(axes))
     if amount is None:
         return out
     out.append(Effect(m, Money(step, m.value.currency), amount - now))
@@ -230,12 +235,12 @@ def effects(w: WhatIf, payout, m: Measure, axes=()) -> list:
         return (p.amount, changed, d) if changed else None
 
     if not up(p1):
-        _, p16 = w.more(m, step * 16, trace=True)
+        _, p16 = w.more(m, step * 16, payout.component, trace=True)
         if p16 is None or not up(p16):
             return out  # more of this measure does not move what the decisions read up
 
     def at(delta):
-        _, p = w.more(m, delta, trace=True)
+        _, p = w.more(m, delta, payout.component, trace=True)
         return moved(p) if p is not None else None
 
     lo, hi, found = Decimal(0), step, moved(p1)
@@ -246,7 +251,7 @@ def effects(w: WhatIf, payout, m: Measure, axes=()) -> list:
         found = at(hi)
     if not found:
         return out
-    while hi - lo > max(unit, hi / 1000):
+    while hi - lo > max(unit, hi / 200):
         mid = ((lo + hi) / 2).to_integral_value(rounding="ROUND_CEILING")
         f = at(mid)
         if f:
