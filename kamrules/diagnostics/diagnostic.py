@@ -80,6 +80,7 @@ CODES = {
     "KR707": "output folder holds files kamrules did not write",
     "KR708": "output FIFO has no reader",
     "KR721": "a --period with no data in it",
+    "KR731": "kamrules serve cannot start",
 }
 
 
