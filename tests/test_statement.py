@@ -63,6 +63,17 @@ def test_text_statement_kam_001_name_amounts_rows_and_curve():
     assert "plan abtasty-kam.kam: " in out and re.search(r"deals deals\.csv: [0-9a-f]{64}", out)
 
 
+def test_rows_left_out_with_their_reason():
+    r = statement("--payee", "kam-001", "--format", "md")
+    assert r.returncode == 0, r.stderr
+    with open(DATA / "deals.csv", encoding="utf-8") as fh:
+        lost = [d for d in csv.DictReader(fh) if d["status"] != "won" and d["account_id"] == "acc-101"]
+    assert [d["deal_id"] for d in lost] == ["dl-0006"] and lost[0]["status"] == "lost"
+    # acc-101 is kam-001's account: the deal belongs to them, the filter `status == "won"` drops it
+    assert "Rows left out of won:" in r.stdout
+    assert "| April 6, 2025 | acc-101 | dl-0006 | €25,000.00 | status is lost, not won |" in r.stdout
+
+
 def test_next_tier_in_euros_of_business_kam_002():
     r = statement("--payee", "kam-002", "--period", "2025-Q1")
     assert r.returncode == 0, r.stderr

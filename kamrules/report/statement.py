@@ -22,7 +22,7 @@ from kamrules.version import __version__
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.core.numeric import CONTEXT, Money
-from kamrules.report import i18n, whatif
+from kamrules.report import i18n, leftout, whatif
 from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
@@ -49,6 +49,8 @@ class ComponentView:
     curves: list
     credited: list = attrs.Factory(list)  # [Credited]
     effects: list = attrs.Factory(list)  # [whatif.Effect] that pay more
+    left_out: list = attrs.Factory(list)  # [(filter name, [(date, account, row id, amount, reason)])]
+    measures: list = attrs.Factory(list)  # [whatif.Measure]
     zero_reason: tuple | None = None  # why a zero: ("curve", CurveView) or (message id, {})
 
 
@@ -220,6 +222,8 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
         view = ComponentView(p.component, Money(p.amount, p.currency), st, cvs)
         if p.trace is not None:
             _credit(sh, view, p, payee, period, calc)
+            if calc:
+                _left_out(sh, view, ev, ev.context(payee, period))
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:
@@ -242,7 +246,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
 
 def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     """The rows each measure credits, what more business would pay, and why a zero."""
-    ms = whatif.measures(sh.plan, payout.trace, sh.tables)
+    ms = view.measures = whatif.measures(sh.plan, payout.trace, sh.tables)
     for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:
@@ -264,11 +268,33 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
             view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
 
 
-def _credited(sh: Shared, m) -> Credited:
-    spec = sh.tables[m.table].spec
+def _left_out(sh: Shared, view: ComponentView, ev, ctx):
+    """The rows of the payee left out of the filters behind the component's measures."""
+    seen = set()
+    for m in view.measures:
+        where = leftout.base_where(sh.plan, m.call) if m.call is not None else None
+        if where is None or id(where) in seen:
+            continue
+        seen.add(id(where))
+        rows = leftout.left_out(sh.plan, ev, ctx, sh.tables, where)
+        if rows:
+            name = next((n for n, d in sh.plan.definitions.items() if d.kind == "let" and d.node.expr is where),
+                        where.source.id)
+            date_col, account_col = _columns(sh.tables[where.source.id].spec)
+            view.left_out.append((name, [(r.values.get(date_col) if date_col else None,
+                                          r.values.get(account_col) if account_col else None, r.id,
+                                          r.values.get(m.column), why) for r, why in rows]))
+
+
+def _columns(spec) -> tuple:
+    """(date column, account column) of an input, for the tables of rows."""
     date_col = next((c for c, s in spec.columns.items() if s.type.kind == "date" and "date" in c), None) \
         or next((c for c, s in spec.columns.items() if s.type.kind == "date"), None)
-    account_col = "account_id" if "account_id" in spec.columns else None
+    return date_col, "account_id" if "account_id" in spec.columns else None
+
+
+def _credited(sh: Shared, m) -> Credited:
+    date_col, account_col = _columns(sh.tables[m.table].spec)
     rows = []
     for ref in m.rows[:MAX_ROWS]:
         r = sh.row_at(ref.table, ref.row)

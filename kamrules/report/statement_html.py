@@ -10,7 +10,7 @@ from __future__ import annotations
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates,
-                                            effect_sentence, headline, kind_fmt, provenance, subtitle,
+                                            effect_sentence, headline, kind_fmt, left_rows, provenance, subtitle,
                                             who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
@@ -116,6 +116,13 @@ def render_html(st) -> str:
                 if m.more:
                     out.append(f"<tr><td colspan=\"4\">{e(L._('{n} more rows', n=m.more))}</td></tr>")
                 out.append("</table></details>")
+            for name, rows in c.left_out:
+                out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary><table>"
+                           f"<tr><th>{e(L._('date'))}</th><th>{e(L._('account'))}</th><th>{e(L._('row'))}</th>"
+                           f"<th class=\"num\">{e(L._('amount'))}</th><th>{e(L._('reason'))}</th></tr>"
+                           + "".join(f'<tr><td>{e(d)}</td><td>{e(a)}</td><td>{e(r)}</td><td class="num">{e(v)}</td>'
+                                     f"<td>{e(why)}</td></tr>" for d, a, r, v, why in left_rows(st, rows))
+                           + "</table></details>")
             out.append(_derivation(st, c))
             out.append("</div>")
         notes = pv.absent + pv.paid + [L._("not shown: {component} cannot apply to you", component=h)

@@ -113,6 +113,16 @@ def credited_rows(st, m) -> list:
     return [(L.date(d) if d is not None else "", a or "", rid, L.value(v)) for d, a, rid, v in m.rows]
 
 
+def left_rows(st, rows) -> list:
+    """[(date, account, row id, amount, reason)] as text."""
+    L = st.locale
+    out = []
+    for d, a, rid, v, (msg, values) in rows:
+        shown = {k: (x if isinstance(x, str) else L.value(x)) for k, x in values.items()}
+        out.append((L.date(d) if d is not None else "", a or "", rid, L.value(v), L._(msg, **shown)))
+    return out
+
+
 # ---------------------------------------------------------------- Markdown
 def render_md(st) -> str:
     """The statement as Markdown; every text from the plan or the data is escaped (textsafe):
@@ -145,6 +155,12 @@ def render_md(st) -> str:
                 out += [f"| {md(d)} | {md(a)} | {md(r)} | {md(v)} |" for d, a, r, v in credited_rows(st, m)]
                 if m.more:
                     out.append(f"| … | | {md(L._('{n} more rows', n=m.more))} | |")
+                out.append("")
+            for name, rows in c.left_out:
+                out += [f"{md(L._('Rows left out of {name}', name=name))}:", "",
+                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} "
+                        f"| {md(L._('reason'))} |", "|---|---|---|---:|---|"]
+                out += [f"| {' | '.join(md(x) for x in cells)} |" for cells in left_rows(st, rows)]
                 out.append("")
             out += [f"{md(L._('How it is computed'))}:", ""]
             for s in c.steps:
@@ -194,6 +210,9 @@ def render_text(st) -> str:
                 out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
+            for name, rows in c.left_out:
+                out.append(f"    {L._('Rows left out of {name}', name=name)}:")
+                out += [f"      {d:>18}  {a:<10} {r:<10} {v}: {why}" for d, a, r, v, why in left_rows(st, rows)]
             out.append(f"    {L._('How it is computed')}:")
             for s in c.steps:
                 pad = "      " + "  " * s.depth

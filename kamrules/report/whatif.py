@@ -36,6 +36,7 @@ class Measure:
     column: str  # the summed column
     value: Money
     rows: list  # RowRef credited, with contributions
+    call: object = None  # the plan's sum() call
 
 
 @attrs.define
@@ -92,12 +93,12 @@ def measures(plan, trace, tables) -> list:
             continue
         seen.add(id(node))
         if node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None:
-            column = sums.get((node.span.line, node.span.column))
+            column, call = sums.get((node.span.line, node.span.column), (None, None))
             rows = [r for r in node.rows if isinstance(r.contribution, Money)]
             if column and rows and rows[0].table in tables and column in tables[rows[0].table].spec.columns:
                 key = (owner or node.name, rows[0].table, column)
                 if key not in {(m.name, m.table, m.column) for m in out}:
-                    out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows))
+                    out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows, call))
         here = node.name if node.kind == "let" else owner
         stack.extend((c, here) for c in reversed(node.children))
     return out
@@ -107,7 +108,7 @@ _SUMS: dict = {}
 
 
 def _sum_columns(plan) -> dict:
-    """(line, column) of each `sum(column for ...)` of the plan -> the column summed."""
+    """(line, column) of each `sum(column for ...)` of the plan -> (the column summed, the call)."""
     hit = _SUMS.get(id(plan))
     if hit is None or hit[0] is not plan:
         found = {}
@@ -118,7 +119,7 @@ def _sum_columns(plan) -> dict:
                     e = arg.expr
                     col = e.id if isinstance(e, ast.Name) else e.name if isinstance(e, ast.Attr) else None
                     if col:
-                        found[(call.span.line, call.span.column)] = col
+                        found[(call.span.line, call.span.column)] = (col, call)
         hit = _SUMS[id(plan)] = (plan, found)
     return hit[1]
 
