@@ -166,46 +166,43 @@ class WhatIf:
         return (p.amount, p) if p is not None else (Decimal(0), None)
 
 
-def decisions(payout) -> dict:
-    """decision name -> the row it read, in a traced payout (earlier periods left out)."""
-    out, stack, seen = {}, [payout.trace] if payout.trace is not None else [], set()
+def _nodes(payout):
+    """Each node of a traced payout once, in depth-first order (earlier periods left out)."""
+    stack, seen = [payout.trace] if payout.trace is not None else [], set()
     while stack:
         n = stack.pop()
         if id(n) in seen or n.kind == "paid":
             continue
         seen.add(id(n))
+        yield n
+        stack.extend(n.children)
+
+
+def decisions(payout) -> dict:
+    """decision name -> the row it read, in a traced payout."""
+    out: dict = {}
+    for n in _nodes(payout):
         if n.kind == "decision":
             out.setdefault(n.name.split("(", 1)[0], n.branch)
-        stack.extend(n.children)
     return out
 
 
 def values(payout, names) -> dict:
     """let/param name -> its value (a number) in a traced payout, for the names asked."""
-    out, stack, seen = {}, [payout.trace] if payout.trace is not None else [], set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen or n.kind == "paid":
-            continue
-        seen.add(id(n))
+    out: dict = {}
+    for n in _nodes(payout):
         if n.kind in ("let", "param") and n.name in names and n.name not in out:
             v = n.value
             out[n.name] = v.amount if isinstance(v, Money) else v if isinstance(v, Decimal) else None
-        stack.extend(n.children)
     return out
 
 
 def _under(payout, names) -> set:
     """The lets directly under the named lets or params in a traced payout."""
-    out, stack, seen = set(), [payout.trace] if payout.trace is not None else [], set()
-    while stack:
-        n = stack.pop()
-        if id(n) in seen or n.kind == "paid":
-            continue
-        seen.add(id(n))
+    out: set = set()
+    for n in _nodes(payout):
         if n.kind in ("let", "param") and n.name in names:
             out |= {c.name for c in n.children if c.kind == "let"}
-        stack.extend(n.children)
     return out
 
 
