@@ -27,7 +27,7 @@ def test_readme_quickstart_runs_the_main_job():
     quick = text[text.index("## Quickstart"):text.index("## Usage")]
     commands = re.findall(r"```\n(.*?)\n```", quick, re.S)
     assert len(commands) == 2
-    assert commands[1] == 'pip install -e ".[test]" && python -m pytest -q'
+    assert commands[1] == 'pip install -e ".[test,portal]" && python -m pytest -q'
     run = commands[0].split("&& ", 1)[1].split()
     assert run[:2] == ["kamrules", "run"]
     res = run_cli(*run[1:])

@@ -42,7 +42,7 @@ def _reconcile(md: str, expected: dict, payees: set):
     assert tables
     for period, rows in tables.items():
         head, body, total = rows[0], rows[1:-1], rows[-1]
-        comps = [h for h in head if h not in ("payee", "total") and "attainment" not in h]
+        comps = [h for h in head if h not in ("payee", "total", "year to date") and "attainment" not in h]
         for row in body:
             pid = row[0].split(" ")[0]
             assert pid in payees
@@ -71,7 +71,7 @@ def test_team_totals_reconcile_with_run_and_measures_by_hand():
     cases = {"kam-001": (Decimal(500000), Decimal(100000) - 10000 - 10000),
              "kam-002": (Decimal(1000000), Decimal(30000) - 20000 - 50000),
              "am-003": (Decimal(300000), Decimal(20000))}
-    rows = {row[0]: row for row in _md_tables(r.stdout)["2025-Q1"][1:-1]}
+    rows = {row[0].split(" ")[0]: row for row in _md_tables(r.stdout)["2025-Q1"][1:-1]}
     head = _md_tables(r.stdout)["2025-Q1"][0]
     col = head.index("nrr_attainment")
     for pid, (portfolio, delta) in cases.items():
@@ -107,3 +107,20 @@ def test_team_errors():
     assert "Traceback" not in r.stderr
     r = run_cli("team", AB_PLAN, "--data", AB_DATA, "--team", "kam")
     assert r.returncode == 1 and "team" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_team_names_links_year_to_date_and_no_phantom_period(tmp_path):
+    page = tmp_path / "team.html"
+    r = run_cli("team", AB_PLAN, "--data", AB_DATA, "--statements", "statements/", "-o", page)
+    assert r.returncode == 0, r.stderr
+    text = page.read_text(encoding="utf-8")
+    # people.csv's names; each payee links to the file `statement --all` writes for them
+    assert '<a href="statements/kam-001.html">kam-001 (Camille Martin)</a>' in text
+    # `run` prints 2025-Q1 only (nobody has targets in Q2): no 2025-Q2 section
+    periods = {row["period"] for row in csv.DictReader(run_cli("run", AB_PLAN, "--data", AB_DATA).stdout.splitlines())}
+    assert periods == {"2025-Q1"} and "2025-Q2" not in text
+    r = run_cli("team", AB_PLAN, "--data", AB_DATA, "--format", "md")
+    rows = {row[0].split(" ")[0]: dict(zip(_md_tables(r.stdout)["2025-Q1"][0], row))
+            for row in _md_tables(r.stdout)["2025-Q1"][1:]}
+    assert rows["kam-001"]["year to date"] == "18,600.00"  # one quarter paid so far in 2025
+    assert rows["total"]["year to date"] == "31,728.00"

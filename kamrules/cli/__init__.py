@@ -23,6 +23,7 @@ COMMANDS = {
     "close": "record what a period pays in the ledger (then never paid again)",
     "ledger": "verify, show or reopen the payment ledger",
     "payroll": "what a closed period pays, per payee and earning code (CSV)",
+    "serve": "a local read-only web portal: every payee's statement, the team page",
 }
 
 

@@ -6,6 +6,7 @@ Found by walking up from the plan file's folder; the first pyproject.toml that h
     [tool.kamrules]
     select = ["KR5"]          # warnings to report: codes or prefixes (default: all)
     ignore = ["KR506"]        # warnings to drop: codes or prefixes
+    locale = "fr"             # statements and team pages: en (default) or fr
 
     [tool.kamrules.payroll]   # component -> payroll earning code (`close`, `payroll`)
     advance = "COMM-ADV"
@@ -33,6 +34,7 @@ class Config:
     ignore: tuple = ()
     path: str | None = None  # the pyproject.toml it came from
     payroll: dict = attrs.field(factory=dict)  # component -> earning code
+    locale: str | None = None  # statements' language (report/i18n.py)
 
 
 def find_pyproject(start: str) -> str | None:
@@ -68,14 +70,18 @@ def load_config(plan_path: str) -> Config:
         return Config()
     with open(path, "rb") as fh:
         table = tomllib.load(fh)["tool"]["kamrules"]
-    unknown = sorted(set(table) - {"select", "ignore", "payroll"})
+    unknown = sorted(set(table) - {"select", "ignore", "payroll", "locale"})
     if unknown:
         raise KamError([Diagnostic("KR002", f"[tool.kamrules] has unknown key `{unknown[0]}`",
-                                   Span(path, 1, 1, 1, 2), "known keys: select, ignore, payroll")])
+                                   Span(path, 1, 1, 1, 2), "known keys: select, ignore, payroll, locale")])
     select = _codes(table["select"], "select", path) if "select" in table else None
     ignore = _codes(table.get("ignore", []), "ignore", path)
     payroll = table.get("payroll", {})
     if not isinstance(payroll, dict) or not all(isinstance(v, str) and v for v in payroll.values()):
         raise KamError([Diagnostic("KR002", "[tool.kamrules.payroll] maps component names to earning "
                                    "codes (text)", Span(path, 1, 1, 1, 2), 'e.g. advance = "COMM-ADV"')])
-    return Config(select, ignore, path, dict(payroll))
+    locale = table.get("locale")
+    if locale is not None and locale not in ("en", "fr"):
+        raise KamError([Diagnostic("KR002", f"[tool.kamrules] locale must be \"en\" or \"fr\", not {locale!r}",
+                                   Span(path, 1, 1, 1, 2), 'e.g. locale = "fr"')])
+    return Config(select, ignore, path, dict(payroll), locale)

@@ -1,5 +1,7 @@
-"""`kamrules statement PLAN --data DIR --payee ID [--period P] [--format html|md|text] [-o FILE]`
-and `--all -o FOLDER`: payout statements for KAMs (report/statement.py).
+"""`kamrules statement PLAN --data DIR --payee ID [--period P] [--format html|md|text]
+[--locale en|fr] [-o FILE]` and `--all -o FOLDER`: payout statements for KAMs
+(report/statement.py). The locale defaults to `locale` in [tool.kamrules] of the plan's
+pyproject.toml, else `en`.
 
 Without --format, the format follows the output file's extension (.html, .md), else text.
 With --all, every payee gets one file in FOLDER (`<payee_id>.<ext>`); all statements are
@@ -11,13 +13,13 @@ from __future__ import annotations
 import os
 import re
 
-from kamrules.version import __version__
 
 from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
-from kamrules.report.payouts import run_meta
-from kamrules.report.statement import build_statement, render
+from kamrules.report.i18n import DEFAULT, LOCALES
+from kamrules.portal.pages import cut_tables, statements
 from kamrules.cli.common import data_args, open_session
+from kamrules.cli.config import load_config
 
 EXT = {"html": "html", "md": "md", "text": "txt"}
 
@@ -55,15 +57,8 @@ def file_names(ids) -> dict:
     return names
 
 
-def statements(checked, tables, payouts, ids, periods, plan_path, fmt) -> dict:
-    """payee id -> rendered statement, each from its own payouts (grouped once)."""
-    by_payee: dict = {}
-    for p in payouts:
-        by_payee.setdefault(p.payee_id, []).append(p)
-    meta = run_meta(plan_path, checked.name, checked.version, tables, __version__)
-    rows = {r.id: r for r in tables[checked.payees_table].rows}
-    return {pid: render(build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
-                                        meta=meta, payee=rows[pid]), fmt) for pid in ids}
+def locale_of(args) -> str:
+    return args.locale or load_config(args.plan).locale or DEFAULT
 
 
 def cmd_statement(args) -> int:
@@ -80,7 +75,8 @@ def cmd_statement(args) -> int:
         ids = sorted(session.payees([args.payee]))
     fmt = _format(args)
     payouts = session.trace(set(ids))
-    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt)
+    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
+                       cut_tables(session, checked, tables) if args.all else None)
     if not args.all:
         outputs.write_text(texts[args.payee], args.output)
         return 0
@@ -105,4 +101,6 @@ def register(sub):
     who.add_argument("--all", action="store_true", help="every payee, one file each in the -o folder")
     s.add_argument("--format", choices=("html", "md", "text"),
                    help="html (one self-contained file), md or text (default: from -o's extension)")
+    s.add_argument("--locale", choices=LOCALES,
+                   help="language and number formats (default: locale in [tool.kamrules], else en)")
     s.set_defaults(func=cmd_statement)

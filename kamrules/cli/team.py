@@ -12,6 +12,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.report.team import build_team, measures_of, render
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
+from kamrules.cli.statement import file_names
 
 
 def with_run_amounts(traced: list, run) -> list:
@@ -46,7 +47,12 @@ def cmd_team(args) -> int:
     payouts = run.payouts
     if measures_of(checked):  # the measures are read from the derivation trees
         payouts = with_run_amounts(session.trace(ids or {r.id for r in payees.rows}), run)
-    write_text(render(build_team(checked, tables, payouts, session.periods(), args.team), fmt), args.output)
+    links = None
+    if args.statements is not None:  # the files `statement --all` writes, under this address
+        ids = sorted(r.id for r in payees.rows)
+        links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
+    write_text(render(build_team(checked, tables, payouts, session.periods(), args.team, links), fmt),
+               args.output)
     return 0
 
 
@@ -59,6 +65,8 @@ def register(sub):
         "kamrules team plans/team-bonus.kam --data examples/team-bonus --team north -o team.html"))
     data_args(t)
     t.add_argument("--team", help="only the payees whose `team` column is T")
+    t.add_argument("--statements", metavar="PREFIX",
+                   help="link each payee to PREFIX<payee>.html, the statements of `statement --all`")
     t.add_argument("--format", choices=("html", "md", "text"),
                    help="html (self-contained), md or text (default: from -o's extension, else text)")
     t.set_defaults(func=cmd_team)

@@ -89,6 +89,7 @@ CODES = {
     "KR707": "output folder holds files kamrules did not write",
     "KR708": "output FIFO has no reader",
     "KR721": "a --period with no data in it",
+    "KR731": "kamrules serve cannot start",
     "KR741": "init: the project folder is not empty",
     "KR742": "init: unknown template or no folder given",
     "KR801": "not a ledger folder",

@@ -53,23 +53,24 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
     out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x0)}" y2="{_c(y1)}" stroke="#888"/>')
     for t in _nice_ticks(xlo, xhi):
         x = _scale(t, xlo, xhi, x0, x1)
-        out.append(f'<text x="{_c(x)}" y="{_c(y0 + 14)}" font-size="9" text-anchor="middle" '
+        out.append(f'<text x="{_c(x)}" y="{_c(y0 + 14)}" font-size="10" text-anchor="middle" '
                    f'fill="#555">{for_html(xfmt(t))}</text>')
     for t in _nice_ticks(ylo, yhi):
         if whole_y and t != t.to_integral_value():
             continue
         y = _scale(t, ylo, yhi, y0, y1)
         out.append(f'<line x1="{_c(x0)}" y1="{_c(y)}" x2="{_c(x1)}" y2="{_c(y)}" stroke="#eee"/>')
-        out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="9" text-anchor="end" '
+        out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="10" text-anchor="end" '
                    f'fill="#555">{for_html(yfmt(t))}</text>')
 
 
 def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
-              thresholds: list = ()) -> str:
+              thresholds: list = (), desc: str | None = None, you: str = "you") -> str:
     """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked.
 
     Consecutive points whose y jumps are drawn as separate segments (tiers), thresholds as
-    dashed vertical lines.
+    dashed vertical lines labelled with their value; the payee's point is a red dot, its
+    label a legend in the top corner away from the curve; <title> and <desc> say it.
     """
     if not points:
         return ""
@@ -78,15 +79,18 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
     xlo, xhi, ylo, yhi = min(xs), max(xs), min(ys), max(ys)
     if yhi == ylo:
         yhi = ylo + 1
-    out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
-           f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]
+    label = f"{title}. {desc}" if desc else title
+    out = [f'<svg viewBox="0 0 {W} {H}" role="img" class="chart" aria-label="{for_html(label)}">',
+           f"<title>{for_html(title)}</title>" + (f"<desc>{for_html(desc)}</desc>" if desc else "")]
     _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt)
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
-    for t in thresholds:
+    for k, t in enumerate(thresholds):
         if xlo < t < xhi:
             x = _scale(t, xlo, xhi, x0, x1)
-            out.append(f'<line x1="{_c(x)}" y1="{_c(y0)}" x2="{_c(x)}" y2="{_c(y1)}" '
-                       f'stroke="#bbb" stroke-dasharray="3 3"/>')
+            out.append(f'<line x1="{_c(x)}" y1="{_c(y0)}" x2="{_c(x)}" y2="{_c(y1 + 14)}" '
+                       f'stroke="#999" stroke-dasharray="3 3"/>')
+            out.append(f'<text x="{_c(x)}" y="{_c(y1 + 10 + 10 * (k % 2))}" font-size="10" '
+                       f'text-anchor="middle" fill="#444">{for_html(xfmt(t))}</text>')
     segments, current = [], []
     for x, y, row in points:
         if current and current[-1][2] != row:
@@ -102,11 +106,12 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
     if marker:
         mx, my = _scale(marker[0], xlo, xhi, x0, x1), _scale(marker[1], ylo, yhi, y0, y1)
         out.append(f'<circle cx="{_c(mx)}" cy="{_c(my)}" r="4.5" fill="#d1242f"/>')
-        label = f"you: {xfmt(marker[0])} → {yfmt(marker[1])}"
-        anchor = "end" if mx > (x0 + x1) / 2 else "start"
-        dx = Decimal(-7) if anchor == "end" else Decimal(7)
-        out.append(f'<text x="{_c(mx + dx)}" y="{_c(max(my - 7, TOP + 8))}" font-size="10" '
-                   f'text-anchor="{anchor}" fill="#d1242f">{for_html(label)}</text>')
+        text = f"{you}: {xfmt(marker[0])} → {yfmt(marker[1])}"
+        left = mx > (x0 + x1) / 2  # the legend in the corner opposite the point
+        lx = x0 + 6 if left else x1 - 6
+        out.append(f'<circle cx="{_c(lx if left else lx - 4)}" cy="{_c(TOP + 34)}" r="4" fill="#d1242f"/>')
+        out.append(f'<text x="{_c(lx + 8 if left else lx - 12)}" y="{_c(TOP + 38)}" font-size="11" '
+                   f'text-anchor="{"start" if left else "end"}" fill="#d1242f">{for_html(text)}</text>')
     out.append("</svg>")
     return "".join(out)
 

@@ -28,6 +28,8 @@ class TeamRow:
     measures: dict  # measure name -> value (or None)
     amounts: dict  # component -> Decimal
     total: Decimal
+    ytd: Decimal = Decimal(0)  # this period and the earlier ones of its year on the page
+    link: str | None = None  # the payee's statement (html)
 
 
 @attrs.define
@@ -75,7 +77,13 @@ def _calls(expr, names: set) -> list:
     return words.find_nodes(expr, lambda n: isinstance(n, ast.Call) and n.func in names)
 
 
-def build_team(plan, tables, payouts: list, periods: list, team: str | None = None) -> TeamView:
+def build_team(plan, tables, payouts: list, periods: list, team: str | None = None,
+               links: dict | None = None) -> TeamView:
+    """links: payee id -> the address of their statement (html links), when known. A period
+    in which nobody has a payout is left out, as `kamrules run` prints no row for it."""
+    from kamrules.report.statement import payee_labels
+    labels = payee_labels(plan, tables)
+    links = links or {}
     payees = sorted(tables[plan.payees_table].rows, key=lambda r: r.id)
     if team is not None:
         payees = [p for p in payees if p.values.get("team") == team]
@@ -86,7 +94,15 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
         if p.payee_id in ids:
             by_key.setdefault((p.payee_id, p.period), []).append(p)
     views = []
+    ytd: dict = {}
+    year = None
+    paid_periods = {k[1] for k in by_key}
     for period in periods:
+        if period not in paid_periods:
+            continue
+        fy = getattr(period, "fiscal_year_start", period.start)
+        if fy != year:
+            ytd, year = {}, fy
         rows, without = [], []
         totals = {c: Decimal(0) for c in plan.components}
         for payee in payees:
@@ -103,11 +119,13 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                             found[n.name] = n.value
             for c, a in amounts.items():
                 totals[c] += a
-            name = payee.values.get("name")
+            name = labels.get(payee.id, (None, None))[0]
+            total = sum(amounts.values(), Decimal(0))
+            ytd[payee.id] = ytd.get(payee.id, Decimal(0)) + total
             rows.append(TeamRow(payee.id, name if isinstance(name, str) else None,
                                 payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
-                                {m: found.get(m) for m, _ in measures}, amounts,
-                                sum(amounts.values(), Decimal(0))))
+                                {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
+                                links.get(payee.id)))
         views.append(TeamPeriod(str(period), rows, totals, sum(totals.values(), Decimal(0)), without))
     return TeamView(plan.name, plan.version, team, plan.currency, list(plan.components), measures, views)
 
@@ -119,19 +137,19 @@ def _measure(v, unit) -> str:
 
 
 def _header(tv: TeamView) -> list:
-    return ["payee"] + [m for m, _ in tv.measures] + tv.components + ["total"]
+    return ["payee"] + [m for m, _ in tv.measures] + tv.components + ["total", "year to date"]
 
 
 def _cells(tv: TeamView, r: TeamRow) -> list:
     who = r.payee_id + (f" ({r.name})" if r.name else "")
     return ([who] + [_measure(r.measures[m], u) for m, u in tv.measures]
             + [words.amount(r.amounts[c]) if c in r.amounts else "—" for c in tv.components]
-            + [words.amount(r.total)])
+            + [words.amount(r.total), words.amount(r.ytd)])
 
 
 def _total_cells(tv: TeamView, tp: TeamPeriod) -> list:
     return (["total"] + ["" for _ in tv.measures] + [words.amount(tp.totals[c]) for c in tv.components]
-            + [words.amount(tp.total)])
+            + [words.amount(tp.total), words.amount(sum((r.ytd for r in tp.rows), Decimal(0)))])
 
 
 def _title(tv: TeamView) -> str:
@@ -202,8 +220,10 @@ def render_html(tv: TeamView) -> str:
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in _header(tv)) + "</tr>")
         for r in tp.rows:
             cells = _cells(tv, r)
-            out.append(f'<tr data-payee="{e(r.payee_id)}">' + "".join(
-                f"<td>{e(c)}</td>" for c in cells[:-1]) + f'<td class="total">{e(cells[-1])}</td></tr>')
+            first = f'<a href="{e(r.link)}">{e(cells[0])}</a>' if r.link else e(cells[0])
+            out.append(f'<tr data-payee="{e(r.payee_id)}"><td>{first}</td>' + "".join(
+                f"<td>{e(c)}</td>" for c in cells[1:-2]) + f'<td class="total">{e(cells[-2])}</td>'
+                f"<td>{e(cells[-1])}</td></tr>")
         out.append('<tr class="total">' + "".join(f"<td>{e(c)}</td>" for c in _total_cells(tv, tp))
                    + "</tr></table></div>")
         charts = []

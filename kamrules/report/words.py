@@ -11,7 +11,6 @@ import attrs
 from decimal import Decimal
 
 from kamrules.core.numeric import Money, format_amount
-from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
 from kamrules.trace.tree import TraceNode, show_value
 
 
@@ -124,97 +123,3 @@ def row_line(ref, unit: str | None = None) -> str:
     if ref.contribution is not None:
         text += f": {value(ref.contribution, unit)}"
     return text
-
-
-# ---------------------------------------------------------------- statement as md / text
-def _who(st) -> str:
-    return st.payee_id + (f" ({st.payee_name})" if st.payee_name else "")
-
-
-def _plan_line(st) -> str:
-    return f"Plan {st.plan_name}" + (f", version {st.plan_version}" if st.plan_version else "")
-
-
-def render_md(st) -> str:
-    """The statement as Markdown; every text from the plan or the data is escaped (textsafe):
-    no raw HTML, no link, no `|` that splits a cell, no control character."""
-    md, mi = (lambda t: for_markdown(t, in_table=True)), md_inline
-    out = [f"# Payout statement: {md(_who(st))}", "", f"{md(_plan_line(st))}.", ""]
-    for pv in st.periods:
-        out += [f"## {md(pv.period)}: total {money(pv.total)}", ""]
-        if pv.not_eligible:
-            out += [f"> {mi(pv.not_eligible)}", ""]
-        if pv.components:
-            out += ["| component | amount |", "|---|---:|"]
-            out += [f"| {md(c.name)} | {money(c.amount)} |" for c in pv.components]
-            out += [f"| **total** | **{money(pv.total)}** |", ""]
-        out += [f"- {mi(x)}" for x in pv.absent] + ([""] if pv.absent else [])
-        if pv.paid:
-            out += ["Paid earlier (ledger):", ""] + [f"- {mi(x)}" for x in pv.paid] + [""]
-        for c in pv.components:
-            out += [f"### {md(c.name)}: {money(c.amount)}", ""]
-            for cv in c.curves:
-                out += [f"**{md(cv.decision)}** at {md(cv.arg_name)} = {md(cv.x)}: {md(cv.taken)} → "
-                        f"{md(cv.y)}", ""]
-                out += [f"- {mi(cv.next_tier)}"] if cv.next_tier else []
-                out += [f"- where to put the effort: {mi(x)}" for x in cv.effort]
-                out += [f"- **{mi(cv.why_not)}**"] if cv.why_not else []
-                out.append("")
-            out += ["How it is computed:", ""]
-            for s in c.steps:
-                pad = "  " * s.depth
-                out.append(f"{pad}- {mi(s.sentence)}")
-                for n, text in s.lines:
-                    out.append(f"{pad}  {md_code(f'{n}: {text.strip()}')}")
-                out += [f"{pad}  *{mi(n)}*" for n in s.notes]
-                for r in s.rows:
-                    out.append(f"{pad}  - {mi(row_line(r))}" + "".join(f"; because {mi(w)}" for w in r.why))
-                if s.more_rows:
-                    out.append(f"{pad}  - … {s.more_rows} more rows")
-            out.append("")
-    out += _provenance(st, "- ", md)
-    return "\n".join(out) + "\n"
-
-
-def render_text(st) -> str:
-    """The statement as plain text; every line escaped for a terminal (textsafe.for_terminal)."""
-    out = [f"Payout statement: {_who(st)}", _plan_line(st), ""]
-    for pv in st.periods:
-        out.append(f"{pv.period}: total {money(pv.total)}")
-        if pv.not_eligible:
-            out.append(f"  {pv.not_eligible}")
-        width = max([len(for_terminal(c.name)) for c in pv.components] + [5])
-        shown = [money(c.amount) for c in pv.components] + [money(pv.total)]
-        aw = max(len(x) for x in shown)
-        for c, a in zip(pv.components, shown):
-            out.append(f"  {for_terminal(c.name).ljust(width)}  {a.rjust(aw)}")
-        if pv.components:
-            out.append(f"  {'total'.ljust(width)}  {shown[-1].rjust(aw)}")
-        out += [f"  {x}" for x in pv.absent]
-        out += [f"  paid earlier: {x}" for x in pv.paid]
-        for c in pv.components:
-            out += ["", f"  {c.name}: {money(c.amount)}"]
-            for cv in c.curves:
-                out.append(f"    {cv.decision} at {cv.arg_name} = {cv.x}: {cv.taken} -> {cv.y}")
-                out += [f"      {cv.next_tier}"] if cv.next_tier else []
-                out += [f"      where to put the effort: {x}" for x in cv.effort]
-                out += [f"      {cv.why_not}"] if cv.why_not else []
-            for s in c.steps:
-                pad = "    " + "  " * s.depth
-                out.append(f"{pad}{s.sentence}")
-                out += [f"{pad}  {n:>4} | {text.strip()}" for n, text in s.lines]
-                out += [f"{pad}  {n}" for n in s.notes]
-                for r in s.rows:
-                    out.append(f"{pad}  - {row_line(r)}")
-                if s.more_rows:
-                    out.append(f"{pad}  - ... {s.more_rows} more rows")
-        out.append("")
-    out += _provenance(st, "  ")
-    return "\n".join(for_terminal(line) for line in out) + "\n"
-
-
-def _provenance(st, bullet: str, esc=str) -> list:
-    out = [f"Computed from (kamrules {st.kamrules_version}, sha256):",
-           f"{bullet}plan {esc(st.plan_file)}: {st.plan_sha256}"]
-    out += [f"{bullet}{esc(name)} {esc(file)}: {sha}" for name, file, sha in st.inputs]
-    return out

@@ -1,0 +1,3 @@
+"""The portal: pages computed for people (every payee's statement, the team page) and
+`kamrules serve`, a local read-only web server that serves them (app.py, needs the
+`portal` extra: Starlette and uvicorn)."""

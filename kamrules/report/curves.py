@@ -1,0 +1,170 @@
+"""The curves and tables a payee's pay read: for each decision of a component, the row
+taken, the payee's point, a sampled curve for the chart, the thresholds (each with the row
+that starts there) and the next tier above the payee. Values are kept exact (Decimal) and
+formatted at rendering, in the statement's locale (report/statement_html.py).
+
+Curves are sampled by evaluating the decision over a range of its first numeric parameter
+(the others kept at the payee's values) with an untraced interpreter.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from kamrules.backends.interp.arith import Problem
+from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.check.tables import describe
+from kamrules.core.numeric import Money
+from kamrules.core.types import TYPE_NAMES
+from kamrules.core import ir
+from kamrules.trace.tree import TraceNode, show_value
+from kamrules.report import words
+from kamrules.report.derivation import decision_of, num
+
+SAMPLES = 80
+
+
+@attrs.define
+class CurveView:
+    decision: str
+    arg_name: str
+    taken: str  # "row 4: | >= 110% |"
+    x: Decimal
+    y: Decimal
+    xkind: str
+    ykind: str
+    xcur: str | None
+    points: list  # [(x, y, rows)]
+    thresholds: list  # [Decimal]
+    next_tier: tuple | None = None  # (threshold, "from"|"above", row number, cells, value)
+    top: bool = False  # the top tier is reached
+    why_not: tuple | None = None  # (message id, values) why a zero
+
+
+def decide_at(ev: Evaluator, d, args: list, ctx):
+    """(value, matched row numbers) of decision `d` on `args`, or None when no row matches."""
+    lowered = ev.plan.definitions[d.name].node  # the decision as the engine evaluates it (core.ir)
+    total, matched = ev.match_rows(lowered, args, ctx, (), lowered, strict=False)
+    if not matched:
+        return None
+    return total, tuple(matched)
+
+
+def curves(plan, tables, payee, period, payout) -> list:
+    out, done = [], set()
+    ev = Evaluator(plan, tables, trace=False)
+    for owner, node in _decision_nodes(payout.trace, None):
+        d = decision_of(plan, node)
+        if d is None or owner is None or (owner.name, node.name) in done:
+            continue
+        done.add((owner.name, node.name))
+        try:
+            view = _curve(plan, ev, payee, period, owner, node, d)
+        except (Problem, LookupError, TypeError, AttributeError, ArithmeticError):
+            view = None
+        if view is not None:
+            out.append(view)
+    return out
+
+
+def _decision_nodes(node: TraceNode, owner, seen=None):
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    if node.kind == "decision":
+        yield owner, node
+    if node.kind == "paid":
+        return
+    here = node if node.kind in ("component", "let", "param") else owner
+    for c in node.children:
+        yield from _decision_nodes(c, here, seen)
+
+
+def _axis(d) -> int | None:
+    for i, (_, tref) in enumerate(d.node.params):
+        if TYPE_NAMES.get(tref.name) in ("rate", "number", "count", "money"):
+            if any(r.cells[i].kind in ("cmp", "range") for r in d.node.rows if len(r.cells) > i):
+                return i
+    return None
+
+
+def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
+    owner_def = ev.plan.definitions.get(owner.name)  # lowered (core.ir): evaluated below
+    if owner_def is None:
+        return None
+    ctx = ev.context(payee, period)
+    call, args = None, None
+    for c in words.find_nodes(owner_def.node.expr, lambda n: isinstance(n, ir.Call) and n.func == d.name):
+        vals = [ev.ev(a, ctx, ()) for a in c.args]
+        if f"{d.name}({', '.join(show_value(v) for v in vals)})" == node.name:
+            call, args = c, vals
+            break
+    i = _axis(d)
+    if call is None or i is None:
+        return None
+    xkind = TYPE_NAMES.get(d.node.params[i][1].name)
+    xcur = args[i].currency if isinstance(args[i], Money) else None
+    x = num(args[i])
+    here = decide_at(ev, d, args, ctx)
+    if here is None:
+        return None
+    y, taken = num(here[0]), here[1]
+    inner = ({n: v for (n, _), v in zip(d.node.params, args)},)
+    thresholds = set()
+    for r in ev.plan.definitions[d.name].node.rows:
+        cell = r.cells[i]
+        for b in (cell.lo, cell.hi):
+            if b is not None and cell.kind in ("cmp", "range"):
+                thresholds.add(num(ev.ev(b, ctx, inner)))
+    thresholds = sorted(thresholds)
+
+    def at(v):
+        a = list(args)
+        a[i] = Money(v, xcur) if xcur else v
+        try:
+            return decide_at(ev, d, a, ctx)
+        except Problem:
+            return None
+
+    pts = thresholds + [x]
+    lo, hi = min(pts), max(pts)
+    unit = Decimal("0.01") if xkind == "rate" else Decimal(1)
+    pad = max((hi - lo) * Decimal("0.15"), unit * 10)
+    lo_d, hi_d = lo - pad, hi + pad
+    if lo >= 0 > lo_d:
+        lo_d = Decimal(0)
+    step = (hi_d - lo_d) / SAMPLES
+    tiny = (hi_d - lo_d) / 10000
+    xs = {lo_d + step * k for k in range(SAMPLES + 1)} | {x}
+    for t in thresholds:
+        xs |= {t, t - tiny, t + tiny}
+    points = []
+    for v in sorted(xs):
+        if lo_d <= v <= hi_d:
+            r = at(v)
+            if r is not None:
+                points.append((v, num(r[0]), r[1]))
+    arg_name = words.span_text(plan.source, call.args[i].span) or d.node.params[i][0]
+    view = CurveView(d.name, arg_name, node.branch or "", x, y, xkind or "number", d.type.kind, xcur,
+                     points, thresholds)
+    for t in thresholds:
+        if t <= x:
+            continue
+        for v, word in ((t, "from"), (t + unit / 100, "above")):
+            r = at(v)
+            if r is not None and r[1] != taken:
+                cells = " | ".join(describe(c, lambda n: getattr(n, "text", None) or getattr(n, "id", "…"))
+                                   for c in d.node.rows[r[1][0] - 1].cells)
+                view.next_tier = (t, word, r[1][0], cells, num(r[0]))
+                break
+        if view.next_tier:
+            break
+    if view.next_tier is None:
+        view.top = True
+    elif y == 0:
+        view.why_not = ("{arg} is {x}, under {t}: this tier pays {y}; {word} {t} it would give {next}",
+                        {"arg": arg_name, "x": x, "t": view.next_tier[0], "y": y,
+                         "word": view.next_tier[1], "next": view.next_tier[4]})
+    return view

@@ -1,0 +1,151 @@
+"""The derivation of a statement, for auditors: one `Step` per trace node in plain words,
+with the plan line(s) behind it, the data rows, the if-branches taken and the caps or floors
+that applied (min/max), and why a component was not paid in a period. Shown collapsed
+under each component (report/statement_html.py), with exact values.
+"""
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from kamrules.backends.interp.arith import Problem
+from kamrules.core import ir
+from kamrules.syntax import ast
+from kamrules.trace.tree import TraceNode
+from kamrules.report import words
+
+MAX_ROWS = 25
+
+
+@attrs.define
+class Step:
+    name: str
+    kind: str
+    depth: int
+    sentence: str
+    lines: list  # [(line number, source text)]
+    rows: list  # [RowRef]
+    more_rows: int = 0
+    notes: list = attrs.Factory(list)
+    unit: str | None = None
+
+
+def num(v):
+    return v.amount if hasattr(v, "currency") and hasattr(v, "amount") else v
+
+
+def source_lines(source, first: int, last: int) -> list:
+    lines = source.text.splitlines()
+    return [(n, lines[n - 1]) for n in range(first, min(last, len(lines)) + 1) if n >= 1]
+
+
+def decision_of(plan, node: TraceNode):
+    name = node.name.split("(", 1)[0]
+    d = plan.definitions.get(name)
+    return d if d is not None and d.kind == "decision" else None
+
+
+def absent_reason(plan, ev, ctx, name) -> str:
+    comp = ev.plan.definitions[name].node  # lowered (core.ir): its bounds are evaluated
+    if comp.valid_from is not None or comp.valid_to is not None:
+        lo = ev.constant(comp.valid_from) if comp.valid_from is not None else None
+        hi = ev.constant(comp.valid_to) if comp.valid_to is not None else None
+        if (lo is not None and ctx.period.end < lo) or (hi is not None and ctx.period.start > hi):
+            return f"{name}: runs from {lo or '…'} to {hi or '…'} only (line {comp.span.line})"
+    if comp.when is not None:
+        return (f"{name}: not paid this period: `when {words.span_text(plan.source, comp.when.span)}` "
+                f"(line {comp.when.span.line}) is false")
+    return f"{name}: not paid this period"
+
+
+def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, where=None):
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    unit = node.unit
+    lines = []
+    notes = []
+    d = plan.definitions.get(node.name)
+    if node.kind in ("component", "let", "param") and node.span is not None and d is not None:
+        lines = source_lines(plan.source, node.span.line, node.span.end_line)
+        for part in (node.branch or "").split("; "):
+            m = re.match(r"line (\d+): (then|else)$", part)
+            if m:
+                for f in words.find_nodes(d.node.expr, lambda n: isinstance(n, ast.IfElse)):
+                    if f.span.line == int(m.group(1)):
+                        cond = words.span_text(plan.source, f.cond.span)
+                        truth = "true" if m.group(2) == "then" else "false"
+                        notes.append(f"line {f.span.line}: `{cond}` is {truth}, so the `{m.group(2)}` "
+                                     "branch applies")
+                        break
+            elif part.startswith("prorated"):
+                notes.append(part)
+        if where is not None:
+            notes += _caps(plan, d, where)
+    elif node.kind == "decision":
+        dd = decision_of(plan, node)
+        if dd is not None:
+            unit = dd.type.kind
+            m = re.match(r"rows? (\d+)", node.branch or "")
+            first = [(dd.span.line, plan.source.line_text(dd.span.line))]
+            if m and 1 <= int(m.group(1)) <= len(dd.node.rows):
+                row = dd.node.rows[int(m.group(1)) - 1]
+                lines = first + source_lines(plan.source, row.span.line, row.span.line)
+            else:
+                lines = first
+    elif node.kind == "paid":
+        paid[node.name] = words.sentence(node)
+        if node.span is not None:
+            lines = source_lines(plan.source, node.span.line, node.span.line)
+    out.append(Step(node.name, node.kind, depth, words.sentence(node, unit), lines,
+                    list(node.rows[:MAX_ROWS]), max(0, len(node.rows) - MAX_ROWS), notes, unit))
+    if node.kind == "paid":
+        return  # earlier periods: their own statements explain them
+    for c in node.children:
+        steps(plan, c, depth + 1, out, seen, paid, where)
+
+
+def _caps(plan, d, where) -> list:
+    """Why-not notes for two-argument min/max in a definition: which side won (a cap, a floor)."""
+    ev, payee, period = where
+    out = []
+    for call in words.find_nodes(ev.plan.definitions[d.name].node.expr, lambda n: isinstance(n, ir.Call) and n.func in ("min", "max")
+                                 and len(n.args) == 2):
+        try:
+            ctx = ev.context(payee, period)
+            a, b = (ev.ev(x, ctx, ()) for x in call.args)
+        except (Problem, LookupError, TypeError, AttributeError, ArithmeticError):
+            continue
+        if a is None or b is None or num(a) == num(b):
+            continue
+        units = [x.type for x in call.args]
+        shown = [words.value(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
+        texts = [words.span_text(plan.source, x.span) for x in call.args]
+        keep = 0 if (num(a) < num(b)) == (call.func == "min") else 1
+        what = "cap" if call.func == "min" else "floor"
+        limits = [_is_limit(plan, x) for x in call.args]
+        line = f"line {call.span.line}: "
+        if limits[0] == limits[1]:
+            out.append(line + f"{call.func}() keeps {shown[keep]} (`{texts[0]}` = {shown[0]}, "
+                       f"`{texts[1]}` = {shown[1]})")
+            continue
+        lim = 0 if limits[0] else 1
+        if keep == lim:
+            out.append(line + f"the {what} `{texts[lim]}` = {shown[lim]} applies: `{texts[1 - lim]}` is "
+                       f"{shown[1 - lim]}")
+        else:
+            side = "under" if call.func == "min" else "above"
+            out.append(line + f"`{texts[1 - lim]}` = {shown[1 - lim]} is {side} the {what} "
+                       f"`{texts[lim]}` = {shown[lim]}")
+    return out
+
+
+def _is_limit(plan, node) -> bool:
+    """A literal or a param: the fixed side of a cap or a floor."""
+    while isinstance(node, ir.Neg):
+        node = node.expr
+    if isinstance(node, (ir.Number, ir.MoneyLit)):
+        return True
+    r = node.ref if isinstance(node, ir.Name) else None
+    return r is not None and r[0] == "def" and plan.definitions[r[1]].kind == "param"

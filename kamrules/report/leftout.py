@@ -1,0 +1,96 @@
+"""The rows left out of a payee's measure, and why: for the input filter behind a measure
+(`let won = deals where status == "won" and close_date in period and assignee(account_id,
+"kam", close_date) == payee.id`), the rows that belong to the payee by the filter's own
+link (a `column == payee.id`, or an account ever assigned to them) but that the filter does
+not select, each with the first condition it fails: the status, a date outside the period,
+the account not assigned to the payee on that day, or another condition, in words.
+"""
+from __future__ import annotations
+
+from kamrules.backends.interp.arith import Problem
+from kamrules.check.lower import ir_of
+from kamrules.core import ir
+from kamrules.report.words import find_nodes, span_text
+
+MAX_ROWS = 25
+
+
+def base_where(plan, call):
+    """The Where over an input table behind an aggregation call (following lets), or None."""
+    arg = call.args[0] if call.args else None
+    node = arg.source if isinstance(arg, ir.Each) else arg
+    lowered = ir_of(plan)
+    for _ in range(8):
+        if isinstance(node, ir.Where):
+            src = node.source
+            if isinstance(src, ir.Name) and src.ref == ("table", src.id):
+                return node
+            node = src
+        elif isinstance(node, ir.Name):
+            r = node.ref
+            if r is None or r[0] != "def" or lowered.definitions[r[1]].kind != "let":
+                return None
+            node = lowered.definitions[r[1]].node.expr
+        else:
+            return None
+    return None
+
+
+def _is_payee_id(e) -> bool:
+    return isinstance(e, ir.Attr) and e.name == "id" and isinstance(e.obj, ir.Name) and e.obj.id == "payee"
+
+
+def left_out(plan, ev, ctx, tables, where) -> list:
+    """[(row, reason)] of the rows of `where`'s table linked to the payee but not selected."""
+    flt = where.filter
+    if flt is None:
+        return []
+    table = tables[where.source.id]
+    linked_cols = [c for c, e in flt.eq if _is_payee_id(e)]
+    accounts = None
+    for col, role_expr, who in flt.assigned:
+        if isinstance(col, str) and _is_payee_id(who) and "assignments" in tables:
+            role = ev.ev(role_expr, ctx, ())
+            accounts = {r.values["account_id"] for r in tables["assignments"].rows
+                        if r.values.get("payee_id") == ctx.payee.id and r.values.get("role") in (role, None)}
+            linked_cols.append(("assigned", col))
+    if not linked_cols:
+        return []
+    try:
+        chosen = {id(r) for r in ev.ev(where, ctx, ())}
+    except (Problem, LookupError, TypeError, ArithmeticError):
+        return []
+    out = []
+    for row in table.rows:
+        if id(row) in chosen:
+            continue
+        if not any((row.values.get(c[1]) in accounts) if isinstance(c, tuple) else row.values.get(c) == ctx.payee.id
+                   for c in linked_cols):
+            continue
+        out.append((row, _reason(plan, ev, ctx, flt, row)))
+        if len(out) >= MAX_ROWS:
+            break
+    return out
+
+
+def _reason(plan, ev, ctx, flt, row) -> tuple:
+    """(message id, values) of the first condition the row fails."""
+    try:
+        for col, e in flt.eq:
+            want = ev.ev(e, ctx, ())
+            if row.values.get(col) != want:
+                return ("{column} is {value}, not {wanted}", {"column": col, "value": row.values.get(col),
+                                                              "wanted": want})
+        for col, e in flt.in_period:
+            p = ev.ev(e, ctx, ())
+            d = row.values.get(col)
+            if d is None or not (p.start <= d <= p.end):
+                return ("{column} {value} is outside {period}", {"column": col, "value": d, "period": str(p)})
+        for c in flt.rest:
+            if not ev.ev(c, ctx, (row,)):
+                if find_nodes(c, lambda n: isinstance(n, ir.Call) and n.func == "assignee"):
+                    return ("the account was not assigned to you on that day", {})
+                return ("`{condition}` is false", {"condition": span_text(plan.source, c.span)})
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        pass
+    return ("held back by the plan's conditions", {})

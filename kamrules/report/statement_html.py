@@ -1,0 +1,152 @@
+"""A statement as one self-contained HTML page in its locale (`<html lang>`): the payee's
+name and role, each period's headline, one card per component (its sentence, why a zero,
+what more business would pay, the curve with labelled thresholds and the payee's point,
+the rows credited), the derivation collapsed (<details>) with exact values and plan lines,
+and a print stylesheet (a quarter on one page: charts small, derivation left out).
+No script, no external reference; every text escaped (textsafe.for_html).
+"""
+from __future__ import annotations
+
+from kamrules.diagnostics.textsafe import for_html, for_terminal
+from kamrules.report import words
+from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates,
+                                            effect_sentence, headline, kind_fmt, left_rows, provenance, subtitle,
+                                            who, zero_sentence)
+from kamrules.report.svg import curve_svg
+
+CSS = """
+*{box-sizing:border-box}body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
+margin:0;color:#1f2328;background:#f6f8fa}main{max-width:52rem;margin:0 auto;padding:1rem}
+h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.2rem;margin:0 0 .3rem}h3{font-size:1.05rem;
+margin:.2rem 0 .5rem;display:flex;justify-content:space-between;gap:.5rem;flex-wrap:wrap}
+.sub,.dates{color:#57606a;margin:.1rem 0}section,.component{background:#fff;border:1px solid #d0d7de;
+border-radius:8px;padding:.8rem;margin:.8rem 0}.component{border-color:#e6e9ed}
+.amount{font-variant-numeric:tabular-nums;white-space:nowrap;font-weight:600}
+.headline{font-size:1.05rem;margin:.4rem 0;padding-left:1.1rem}.headline li:first-child{font-size:1.25rem}
+table{border-collapse:collapse;width:100%}td,th{padding:.3rem .4rem;border-bottom:1px solid #eee;
+text-align:left;overflow-wrap:anywhere}td.num,th.num{text-align:right}
+pre{background:#f6f8fa;padding:.4rem .5rem;border-radius:6px;margin:.3rem 0;font-size:.85rem;
+white-space:pre-wrap;overflow-wrap:anywhere}.ln{color:#8c959f;user-select:none}
+svg.chart{width:100%;max-width:520px;height:auto;display:block}figure{margin:.5rem 0}
+.effort li{margin:.2rem 0}.why{color:#9a6700;font-weight:600}ul.rows{margin:.2rem 0 .4rem;
+padding-left:1.2rem;font-size:.9rem;overflow-wrap:anywhere}ol.steps{list-style:none;padding:0;margin:0}
+ol.steps>li{margin:.35rem 0}.note{color:#57606a;font-size:.9rem}.meta{font-size:.8rem;color:#57606a;
+overflow-wrap:anywhere}details summary{cursor:pointer;font-weight:600}
+@media (max-width:600px){body{font-size:15px}main{padding:.5rem}section,.component{padding:.6rem}}
+@media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}
+section,.component{border:0;padding:0;margin:.3rem 0;break-inside:avoid}details,.meta{display:none}
+svg.chart{max-width:240px;float:right;margin-left:.5rem}.component{overflow:hidden}}
+"""
+
+
+def e(text) -> str:
+    return for_html(text)
+
+
+_CODE: dict = {}  # plan lines -> highlighted HTML: every payee's statement shows the same lines
+
+
+def _code_html(lines: list) -> str:
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    from kamrules.syntax.highlight import KamLexer
+    if not lines:
+        return ""
+    key = tuple(lines)
+    hit = _CODE.get(key)
+    if hit is None:
+        if len(_CODE) > 4096:
+            _CODE.clear()
+        code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(),
+                         HtmlFormatter(noclasses=True, nowrap=True))
+        out = [f'<span class="ln">{n:>4} </span>{h}' for (n, _), h in zip(lines, code.rstrip("\n").split("\n"))]
+        hit = _CODE[key] = "<pre>" + "\n".join(out) + "</pre>"
+    return hit
+
+
+def _amount(st, m, component: str, period: str) -> str:
+    return (f'<span class="amount" data-component="{e(component)}" data-period="{e(period)}" '
+            f'data-value="{e(str(m.amount))}">{e(st.locale.money(m))}</span>')
+
+
+def _chart(st, cv) -> str:
+    L = st.locale
+    fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
+    title = L._("{decision} against {arg}", decision=cv.decision, arg=cv.arg_name)
+    desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fx(cv.x), y=fy(cv.y))
+    return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"))
+
+
+def render_html(st) -> str:
+    L = st.locale
+    out = [f'<!DOCTYPE html>\n<html lang="{e(st.lang)}"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{e(L._('Payout statement'))} · {e(who(st))} · {e(st.plan_name)}</title>"
+           f"<style>{CSS}</style></head>",
+           f'<body><main><header><h1>{e(who(st))}</h1><p class="sub">{e(subtitle(st))}</p></header>']
+    for pv in st.periods:
+        out.append(f'<section class="period" data-period="{e(pv.period)}"><h2>{e(pv.period)}</h2>'
+                   f'<p class="dates">{e(dates(L, pv))}</p><ul class="headline">')
+        lines = headline(st, pv)
+        out.append(f"<li>{e(L._('Earned this period'))}: {_amount(st, pv.total, 'total', pv.period)}</li>")
+        out += [f"<li>{e(x)}</li>" for x in lines[1:]]
+        out.append("</ul>")
+        if pv.not_eligible is not None:
+            out.append(f'<p class="why">{e(L._("Not eligible this period"))}</p>')
+        for c in pv.components:
+            out.append(f'<div class="component"><h3><span>{e(c.name)}</span>'
+                       f"{_amount(st, c.amount, c.name, pv.period)}</h3><p>{e(component_sentence(st, c))}</p>")
+            z = zero_sentence(st, c)
+            if z:
+                out.append(f'<p class="why">{e(z)}</p>')
+            if c.effects:
+                out.append(f"<p><b>{e(L._('Where to put the effort'))}</b></p><ul class=\"effort\">"
+                           + "".join(f"<li>{e(effect_sentence(st, pv, c, x))}</li>" for x in c.effects) + "</ul>")
+            for cv in c.curves:
+                out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
+                           + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")
+            for m in c.credited:
+                out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
+                           f"({e(L.money(m.total))})</summary><table><tr><th>{e(L._('date'))}</th>"
+                           f"<th>{e(L._('account'))}</th><th>{e(L._('row'))}</th>"
+                           f"<th class=\"num\">{e(L._('amount'))}</th></tr>")
+                out += [f'<tr><td>{e(d)}</td><td>{e(a)}</td><td>{e(r)}</td><td class="num">{e(v)}</td></tr>'
+                        for d, a, r, v in credited_rows(st, m)]
+                if m.more:
+                    out.append(f"<tr><td colspan=\"4\">{e(L._('{n} more rows', n=m.more))}</td></tr>")
+                out.append("</table></details>")
+            for name, rows in c.left_out:
+                out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary><table>"
+                           f"<tr><th>{e(L._('date'))}</th><th>{e(L._('account'))}</th><th>{e(L._('row'))}</th>"
+                           f"<th class=\"num\">{e(L._('amount'))}</th><th>{e(L._('reason'))}</th></tr>"
+                           + "".join(f'<tr><td>{e(d)}</td><td>{e(a)}</td><td>{e(r)}</td><td class="num">{e(v)}</td>'
+                                     f"<td>{e(why)}</td></tr>" for d, a, r, v, why in left_rows(st, rows))
+                           + "</table></details>")
+            out.append(_derivation(st, c))
+            out.append("</div>")
+        notes = pv.absent + pv.paid + [L._("not shown: {component} cannot apply to you", component=h)
+                                       for h in pv.hidden]
+        if notes:
+            out.append('<ul class="note">' + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>")
+        out.append("</section>")
+    rows = provenance(st, "")
+    out.append(f'<section class="meta"><b>{e(rows[0])}</b><ul>' + "".join(f"<li>{e(x)}</li>" for x in rows[1:])
+               + "</ul></section></main></body></html>\n")
+    return "".join(out)
+
+
+def _derivation(st, c) -> str:
+    L = st.locale
+    out = [f"<details><summary>{e(L._('How it is computed'))}</summary><ol class=\"steps\">"]
+    for s in c.steps:
+        out.append(f'<li style="margin-left:{min(s.depth, 6) * 8}px"><div>{e(s.sentence)}</div>')
+        out.append(_code_html(s.lines))
+        out += [f'<div class="note">{e(n)}</div>' for n in s.notes]
+        if s.rows:
+            out.append('<ul class="rows">' + "".join(
+                f"<li>{e(words.row_line(r))}" + "".join(f'<div class="note">{e(w)}</div>' for w in r.why) + "</li>"
+                for r in s.rows) + (f"<li>… {s.more_rows}</li>" if s.more_rows else "") + "</ul>")
+        out.append("</li>")
+    out.append("</ol></details>")
+    return "".join(out)

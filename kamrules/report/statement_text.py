@@ -1,0 +1,237 @@
+"""A statement in words, in its locale: the sentences every format shares (headline, one
+sentence per component, what more business pays, the curves read, why a zero), and the
+Markdown and plain-text renderings. Every text from the plan or the data is escaped for
+the format (textsafe): no raw HTML or link in Markdown, no control character anywhere.
+"""
+from __future__ import annotations
+
+from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
+from kamrules.report import words
+
+
+def kind_fmt(L, kind: str | None, currency: str | None):
+    if kind == "rate":
+        return L.percent
+    if kind == "money":
+        return lambda v: L.money(v, currency)
+    return L.number
+
+
+def who(st) -> str:
+    return st.payee_name or st.payee_id
+
+
+def subtitle(st) -> str:
+    L = st.locale
+    parts = [st.role] if st.role else []
+    parts.append(st.payee_id)
+    parts.append(L._("plan {name}", name=st.plan_name) + (f" {st.plan_version}" if st.plan_version else ""))
+    return " · ".join(parts)
+
+
+def dates(L, pv) -> str:
+    return f"{L.date(pv.start)} – {L.date(pv.end)}"
+
+
+def headline(st, pv) -> list:
+    """The period's headline: earned, against the on-target variable, year to date."""
+    L = st.locale
+    out = [L._("Earned this period: {amount}", amount=L.money(pv.total))]
+    if pv.on_target is not None and pv.on_target.amount:
+        pct = pv.total.amount / pv.on_target.amount
+        out.append(L._("On-target variable: {target}; you earned {pct} of it",
+                       target=L.money(pv.on_target), pct=L.percent(pct)))
+    elif st.on_target_name is None:
+        out.append(L._("The plan declares no on-target variable (a param or let named "
+                       "on_target_variable): no % of target to show"))
+    if pv.ytd is not None:
+        line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
+        if pv.ytd_target is not None and pv.ytd_target.amount:
+            line += " · " + L._("{pct} of the on-target variable of those periods",
+                                pct=L.percent(pv.ytd.amount / pv.ytd_target.amount))
+        out.append(line)
+    return out
+
+
+def component_sentence(st, c) -> str:
+    """One sentence in business words: what it pays, the rate read, the measures behind it."""
+    L = st.locale
+    parts = [L._("{component} pays {amount}", component=c.name, amount=L.money(c.amount))]
+    for cv in c.curves:
+        parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
+                         y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
+                         x=kind_fmt(L, cv.xkind, cv.xcur)(cv.x)))
+    if c.credited:
+        parts.append(L._("on {measures}", measures=", ".join(
+            f"{m.measure} {L.money(m.total)}" for m in c.credited)))
+    return "; ".join(parts)
+
+
+def effect_sentence(st, pv, c, e) -> str:
+    L = st.locale
+    values = dict(delta=L.money(e.delta), measure=e.measure.name, date=L.date(pv.end),
+                  gain=L.money(e.gain, st.currency), component=c.name)
+    if e.tier is None:
+        return L._("{delta} more {measure} before {date} would pay {gain} more on {component}", **values)
+    return L._("{delta} more {measure} before {date} reaches the next tier ({tier}) and would pay {gain} "
+               "more on {component}", tier=e.tier, **values)
+
+
+def curve_lines(st, cv) -> list:
+    L = st.locale
+    fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
+    out = [L._("{decision} at {arg} = {x}: {row} gives {y}", decision=cv.decision, arg=cv.arg_name,
+               x=fx(cv.x), row=cv.taken, y=fy(cv.y))]
+    if cv.next_tier is not None:
+        t, word, row, cells, value = cv.next_tier
+        dist = t - cv.x
+        shown = L._("{n} points", n=L.number(dist * 100)) if cv.xkind == "rate" else fx(dist)
+        msg = ("next tier: from {t} ({dist} away), row {row} (| {cells} |) gives {value}" if word == "from"
+               else "next tier: above {t} ({dist} away), row {row} (| {cells} |) gives {value}")
+        out.append(L._(msg, t=fx(t), dist=shown, row=row, cells=cells, value=fy(value)))
+    elif cv.top:
+        out.append(L._("top tier reached: no further threshold"))
+    return out
+
+
+def zero_sentence(st, c) -> str | None:
+    if c.zero_reason is None:
+        return None
+    L = st.locale
+    if c.zero_reason[0] == "curve":
+        cv = c.zero_reason[1]
+        msg, v = cv.why_not
+        fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
+        word = L._("from") if v["word"] == "from" else L._("above")
+        return L._(msg, arg=v["arg"], x=fx(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
+    return L._(c.zero_reason[0], **c.zero_reason[1])
+
+
+def credited_rows(st, m) -> list:
+    """[(date, account, row id, contribution)] as text."""
+    L = st.locale
+    return [(L.date(d) if d is not None else "", a or "", rid, L.value(v)) for d, a, rid, v in m.rows]
+
+
+def left_rows(st, rows) -> list:
+    """[(date, account, row id, amount, reason)] as text."""
+    L = st.locale
+    out = []
+    for d, a, rid, v, (msg, values) in rows:
+        shown = {k: (x if isinstance(x, str) else L.value(x)) for k, x in values.items()}
+        out.append((L.date(d) if d is not None else "", a or "", rid, L.value(v), L._(msg, **shown)))
+    return out
+
+
+# ---------------------------------------------------------------- Markdown
+def render_md(st) -> str:
+    """The statement as Markdown; every text from the plan or the data is escaped (textsafe):
+    no raw HTML, no link, no `|` that splits a cell, no control character."""
+    L = st.locale
+    md, mi = (lambda t: for_markdown(t, in_table=True)), md_inline
+    out = [f"# {md(L._('Payout statement'))}: {md(who(st))}", "", md(subtitle(st)), ""]
+    for pv in st.periods:
+        out += [f"## {md(pv.period)} ({md(dates(L, pv))}): {md(L.money(pv.total))}", ""]
+        out += [f"- **{mi(x)}**" for x in headline(st, pv)] + [""]
+        if pv.not_eligible is not None:
+            out += [f"> {mi(L._('Not eligible this period'))}", ""]
+        if pv.components:
+            out += [f"| {md(L._('component'))} | {md(L._('amount'))} |", "|---|---:|"]
+            out += [f"| {md(c.name)} | {md(L.money(c.amount))} |" for c in pv.components]
+            out += [f"| **{md(L._('total'))}** | **{md(L.money(pv.total))}** |", ""]
+        for c in pv.components:
+            out += [f"### {md(c.name)}: {md(L.money(c.amount))}", "", mi(component_sentence(st, c)), ""]
+            z = zero_sentence(st, c)
+            out += [f"**{mi(z)}**", ""] if z else []
+            for e in c.effects:
+                out.append(f"- {mi(effect_sentence(st, pv, c, e))}")
+            for cv in c.curves:
+                out += [f"- {mi(x)}" for x in curve_lines(st, cv)]
+            out.append("")
+            for m in c.credited:
+                out += [f"{md(L._('Rows credited to {measure}', measure=m.measure))}:", "",
+                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} |",
+                        "|---|---|---|---:|"]
+                out += [f"| {md(d)} | {md(a)} | {md(r)} | {md(v)} |" for d, a, r, v in credited_rows(st, m)]
+                if m.more:
+                    out.append(f"| … | | {md(L._('{n} more rows', n=m.more))} | |")
+                out.append("")
+            for name, rows in c.left_out:
+                out += [f"{md(L._('Rows left out of {name}', name=name))}:", "",
+                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} "
+                        f"| {md(L._('reason'))} |", "|---|---|---|---:|---|"]
+                out += [f"| {' | '.join(md(x) for x in cells)} |" for cells in left_rows(st, rows)]
+                out.append("")
+            out += [f"{md(L._('How it is computed'))}:", ""]
+            for s in c.steps:
+                pad = "  " * s.depth
+                out.append(f"{pad}- {mi(s.sentence)}")
+                for n, text in s.lines:
+                    out.append(f"{pad}  {md_code(f'{n}: {text.strip()}')}")
+                out += [f"{pad}  *{mi(n)}*" for n in s.notes]
+                for r in s.rows:
+                    out.append(f"{pad}  - {mi(words.row_line(r))}" + "".join(f"; {mi(w)}" for w in r.why))
+                if s.more_rows:
+                    out.append(f"{pad}  - … {s.more_rows}")
+            out.append("")
+        out += [f"- {mi(x)}" for x in pv.absent] + [f"- {mi(x)}" for x in pv.paid]
+        out += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
+        out.append("")
+    out += provenance(st, "- ", md)
+    return "\n".join(out) + "\n"
+
+
+# ---------------------------------------------------------------- text
+def render_text(st) -> str:
+    """The statement as plain text; every line escaped for a terminal (textsafe.for_terminal)."""
+    L = st.locale
+    out = [f"{L._('Payout statement')}: {who(st)}", subtitle(st), ""]
+    for pv in st.periods:
+        out.append(f"{pv.period} ({dates(L, pv)}): {L.money(pv.total)}")
+        out += [f"  {x}" for x in headline(st, pv)]
+        if pv.not_eligible is not None:
+            out.append(f"  {L._('Not eligible this period')}")
+        shown = [L.money(c.amount) for c in pv.components] + [L.money(pv.total)]
+        width = max([len(c.name) for c in pv.components] + [len(L._("total"))])
+        aw = max(len(x) for x in shown)
+        for c, a in zip(pv.components, shown):
+            out.append(f"  {c.name.ljust(width)}  {a.rjust(aw)}")
+        if pv.components:
+            out.append(f"  {L._('total').ljust(width)}  {shown[-1].rjust(aw)}")
+        for c in pv.components:
+            out += ["", f"  {c.name}: {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
+            z = zero_sentence(st, c)
+            out += [f"    {z}"] if z else []
+            out += [f"    - {effect_sentence(st, pv, c, e)}" for e in c.effects]
+            for cv in c.curves:
+                out += [f"    - {x}" for x in curve_lines(st, cv)]
+            for m in c.credited:
+                out.append(f"    {L._('Rows credited to {measure}', measure=m.measure)}:")
+                out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                if m.more:
+                    out.append(f"      … {L._('{n} more rows', n=m.more)}")
+            for name, rows in c.left_out:
+                out.append(f"    {L._('Rows left out of {name}', name=name)}:")
+                out += [f"      {d:>18}  {a:<10} {r:<10} {v}: {why}" for d, a, r, v, why in left_rows(st, rows)]
+            out.append(f"    {L._('How it is computed')}:")
+            for s in c.steps:
+                pad = "      " + "  " * s.depth
+                out.append(f"{pad}{s.sentence}")
+                out += [f"{pad}  {n:>4} | {text.strip()}" for n, text in s.lines]
+                out += [f"{pad}  {n}" for n in s.notes]
+                out += [f"{pad}  - {words.row_line(r)}" for r in s.rows]
+                if s.more_rows:
+                    out.append(f"{pad}  - ... {s.more_rows}")
+        out += [f"  {x}" for x in pv.absent] + [f"  {x}" for x in pv.paid]
+        out += [f"  {L._('not shown: {component} cannot apply to you', component=h)}" for h in pv.hidden]
+        out.append("")
+    out += provenance(st, "  ")
+    return "\n".join(for_terminal(line) for line in out) + "\n"
+
+
+def provenance(st, bullet: str, esc=str) -> list:
+    L = st.locale
+    out = [L._("Computed from (kamrules {version}, sha256):", version=st.kamrules_version),
+           f"{bullet}plan {esc(st.plan_file)}: {st.plan_sha256}"]
+    out += [f"{bullet}{esc(name)} {esc(file)}: {sha}" for name, file, sha in st.inputs]
+    return out
