@@ -1,4 +1,4 @@
-"""The fast columnar loader (kamrules.backends.polars.load) against the strict one: on every plan and
+"""The fast columnar loader (kamrules.data.fast) against the strict one: on every plan and
 data folder of the project, on every data error of test_data_errors.py and on generated CSVs,
 load_frames gives the strict loader's tables as frames, or raises its exact diagnostics."""
 from __future__ import annotations
@@ -18,8 +18,8 @@ import test_data_errors as errors  # noqa: E402
 from conftest import EXAMPLES, PLANS  # noqa: E402
 from kamrules import load_plan  # noqa: E402
 from kamrules.data import strict
-from kamrules.backends.polars import load as fast  # noqa: E402
-from kamrules.backends.polars.load import WHITESPACE, frames_from_tables, load_frames  # noqa: E402
+from kamrules.data import fast  # noqa: E402
+from kamrules.data.fast import WHITESPACE, frames_from_tables, load_frames  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
 from kamrules.backends.interp.integrity import check_integrity  # noqa: E402
 from kamrules.run.plantest import cases_of, load_case_tables, read_case_settings  # noqa: E402

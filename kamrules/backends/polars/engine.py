@@ -27,7 +27,7 @@ from kamrules.backends.polars.frame import Frame
 
 def empty_frames(plan: CheckedPlan) -> dict:
     """Empty tables with the plan's schema (for check_supported)."""
-    from kamrules.backends.polars.load import DTYPES
+    from kamrules.data.fast import DTYPES
     out = {}
     for name, spec in plan.inputs.items():
         schema = {c: DTYPES[s.type.kind] for c, s in spec.columns.items()}

@@ -1,17 +1,20 @@
 """The plan's input tables as polars DataFrames, loaded fast and accepted exactly as the strict
-loader (kamrules.data.strict.load_data, then the `references` check of engine.integrity) accepts
-them.
+loader (kamrules.data.strict.load_data, then the `references` check of kamrules.data.references)
+accepts them: both follow the cell grammar of kamrules.data.cells, whose patterns this module
+turns into polars checks.
 
 Each declared column, in declaration order, typed (text and period as String, money, number,
 rate and count as Decimal(38, SCALE) (the engine's scale, 24), date as Date, bool as Boolean; a period is its key
 `kind:start`), then `__row` (the line number a strict.Row would have) and `__id` (strict.Row.id).
 
 The fast path reads a CSV file with polars, every cell as a string, and vouches for it with
-vectorised checks (header, cell counts, blank lines, regexes and casts per type, decimal
-places per currency, key and unique columns, references, limits). Whatever it cannot vouch
-for (a doubt: a bad cell, a blank line with too many commas, a CR inside a line, a JSON
-input, a value beyond the Decimal range...) goes to the strict loader: its diagnostics are raised as they are, and when it
-accepts the file its Table is converted (`frames_from_tables`). polars splits a file without
+vectorised checks (header, cell counts, blank lines, the grammar's patterns and casts per
+type, key and unique columns, references, limits). A file it cannot vouch for (a doubt: a
+bad cell, a row with too many or too few cells, a JSON input, a CR alone inside a line...)
+goes to the strict loader, which words the errors; when it accepts the file its Table is
+converted (`frames_from_tables`). A valid number beyond the columns' Decimal(38, SCALE)
+(more than 38 - SCALE digits before the point) raises Fallback: the run is the
+interpreter's. polars splits a file without
 quotes, or one whose every line is one well-formed record; a file with a quoted newline (or a
 quote inside a cell) is split by Python's csv module, the strict loader's parser. Amounts are
 read as text and cast to Decimal, never through a float.
@@ -22,52 +25,41 @@ import csv
 import io
 from decimal import Decimal
 
-import attrs
 import polars as pl
 
-from kamrules.data import strict
-
-from kamrules.core import limits
-
-from kamrules.files import inputs
-from kamrules.diagnostics.diagnostic import Diagnostic, KamError
-from kamrules.backends.interp.integrity import check_integrity
 from kamrules.check.plan import CheckedPlan, InputTable
-from kamrules.core.numeric import Money
+from kamrules.core import limits
+from kamrules.core.numeric import EXACT_PLACES, Fallback, Money
+from kamrules.data import cells, strict
 from kamrules.data.parquet import is_parquet, parquet_cells
+from kamrules.data.references import check_references, target_key
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.source import Span
-from kamrules.backends.polars.values import PLACES
+from kamrules.files import inputs
 
-from kamrules.backends.polars.values import Fallback
-
-SCALE = PLACES  # the engine's column scale (frame.DEC)
+SCALE = EXACT_PLACES  # the columnar engine's column scale
 INT_DIGITS = 38 - SCALE
 DECIMAL = pl.Decimal(38, SCALE)
-NUMERIC = ("money", "number", "rate", "count")
+NUMERIC = cells.NUMERIC
 DTYPES = {"text": pl.String, "money": DECIMAL, "number": DECIMAL, "rate": DECIMAL, "count": DECIMAL,
           "date": pl.Date, "bool": pl.Boolean, "period": pl.String}
 
-# The characters str.isspace() and str.strip() treat as whitespace (tested against Python).
-WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
-_BLANK = f"^{_WS}*$"
-_DATE = r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}$"  # no year 0
-
-
-def _words(words) -> str:
-    """A regex for these words in any ASCII case (not (?i): Unicode folds `ſ` to `s`)."""
-    return "^(?:" + "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w)
-                             for w in sorted(words)) + ")$"
-
-
-_TRUE = _words(strict._TRUE)
-_BOOL = _words(strict._TRUE | strict._FALSE)
+WHITESPACE = cells.TRIM
+_BLANK = f"^{cells.BLANK}$"
 _BOM = b"\xef\xbb\xbf"
+
+
+def _whole(pattern: str) -> str:
+    """A grammar pattern as polars matches it: the whole cell."""
+    return f"^(?:{pattern})$"
 
 
 class Doubt(Exception):
     """The fast check cannot vouch for a file: the strict loader decides."""
+
+
+class Beyond(Exception):
+    """Every cell is valid, but a number does not fit the columns' Decimal(38, SCALE)."""
 
 
 def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, pl.DataFrame]:
@@ -75,14 +67,18 @@ def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> 
     bad_folder = inputs.folder_problem(folder)
     if bad_folder is not None:
         raise bad_folder
-    frames, doubtful = {}, []
+    frames, doubtful, beyond = {}, [], None
     for name, spec in plan.inputs.items():
         try:
             frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows)
         except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
             doubtful.append(name)  # the strict loader words it, in its order
+        except Beyond as why:
+            beyond = beyond or str(why)
     if doubtful:
         frames.update(_strict_frames(plan, folder, doubtful, max_rows))
+    if beyond is not None:  # the data is valid (the strict loader words any error first)
+        raise Fallback(beyond)
     _check_payees(plan, frames, folder)
     _check_references(plan, frames, folder, max_rows)
     return {name: frames[name] for name in plan.inputs}
@@ -252,7 +248,7 @@ def _check_quoted_lines(blob: bytes, width: int) -> None:
     """Doubt unless every line is `width` well-formed cells, or blank without quotes (the
     csv module and polars then split it the same way, one line per record)."""
     record = f"^{_CELL}(?:,{_CELL}){{{width - 1}}}$"
-    blank = "^[" + _WS[1:-1] + ",]*$"
+    blank = "^[" + cells.SPACE[1:-1] + ",]*$"
     lines = _lines(blob)
     if not (lines.str.contains(record) | lines.str.contains(blank)).all():
         raise Doubt("a line that is not one well-formed record")
@@ -292,103 +288,93 @@ def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Serie
 # ------------------------------------------------------------------ checking and typing
 
 def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
-    """The typed frame, or Doubt when any cell is not clearly what the strict loader accepts."""
-    exprs, bad = [], []
+    """The typed frame; Doubt when a cell is not of the grammar's form (the strict loader
+    words it), a key or unique column repeats a value; Beyond when every cell is valid but
+    a number does not fit the columns."""
+    names = list(spec.columns)
+    trimmed = raw.select(pl.col(n).str.strip_chars(WHITESPACE).alias(f"__t{i}") for i, n in enumerate(names))
+    frame = pl.concat([raw, trimmed], how="horizontal")
+    exprs, bad, beyond = [], [], []
     for i, (name, col) in enumerate(spec.columns.items()):
-        cell = pl.col(name)
-        present = ~cell.str.contains(_BLANK)
-        value, doubt = _column(plan, col, raw[name])
-        exprs.append(pl.when(present).then(value).cast(DTYPES[col.type.kind]).alias(name))
-        problem = (cell.str.len_bytes() > limits.MAX_CELL_CHARS) | (present & doubt)
-        exprs.append((problem if col.optional else problem | ~present).alias(f"__bad{i}"))
-        bad.append(pl.col(f"__bad{i}"))
-        if col.type.kind != "text":  # a cast that failed
-            exprs.append(present.alias(f"__present{i}"))
-            bad.append(pl.col(f"__present{i}") & pl.col(name).is_null())
-    checked = raw.select(exprs)
-    if bad and checked.select(pl.any_horizontal(bad).any()).item():
+        text = pl.col(f"__t{i}")
+        present = text.str.len_bytes() > 0
+        value, doubt, failed = _column(plan, col, text, trimmed[f"__t{i}"])
+        exprs.append(value.alias(name))
+        problem = pl.col(name).str.len_chars() > limits.MAX_CELL_CHARS
+        if doubt is not None:
+            problem = problem | (present & doubt)
+        bad.append(problem if col.optional else problem | ~present)
+        if failed is not None:  # a cast that failed on a cell of the right form
+            (beyond if col.type.kind in NUMERIC else bad).append(present & failed)
+    checked = frame.select(*exprs, pl.any_horizontal(bad).alias("__bad"),
+                           (pl.any_horizontal(beyond) if beyond else pl.lit(False)).alias("__beyond"))
+    flags = checked.select(pl.col("__bad").any(), pl.col("__beyond").any()).row(0)
+    if flags[0]:
         raise Doubt("a cell")
-    typed = checked.select(list(spec.columns))
+    typed = checked.drop("__bad", "__beyond")
     unique = [pl.col(n).drop_nulls().n_unique() != pl.col(n).count() for n, c in spec.columns.items()
               if c.unique or n == spec.key]
     if unique and typed.height and typed.select(pl.any_horizontal(unique)).item():
         raise Doubt("a duplicate")
+    if flags[1]:
+        raise Beyond(f"a number in {spec.name} beyond Decimal(38, {SCALE})")
     id_col = spec.key or next(iter(spec.columns))
     return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
 
 
-def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]:
-    """(value of a non-blank cell or null, when its shape is in doubt) as expressions."""
+def _column(plan: CheckedPlan, col, text: pl.Expr, cells_: pl.Series):
+    """(value of a non-blank trimmed cell, where it is not of the grammar's form (None:
+    never), where the conversion failed on a cell of that form (None: never)) as
+    expressions. Blank cells give null."""
     kind = col.type.kind
-    text = pl.col(col.name).str.strip_chars(WHITESPACE)
-    if kind == "text":  # padding is not part of a value (strict.parse_value)
-        return text, pl.lit(False)
+    form = cells.form(kind, col.type.currency)
+    present = text.str.len_bytes() > 0
+    if kind == "text":  # padding is not part of a value (cells.TRIM)
+        return pl.when(present).then(text), None, None
+    shape = ~text.str.contains(_whole(form.pattern))
+    if form.max_chars is not None:
+        shape = shape | (text.str.len_chars() > form.max_chars)
     if kind in NUMERIC:
-        return _number(kind, col.type.currency, text)
-    if kind == "date":
-        # year 9999 is past limits.MAX_DATE: the strict loader refuses it
-        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE) | text.str.starts_with("9999")
-    if kind == "bool":
-        return text.str.contains(_TRUE), ~text.str.contains(_BOOL)
-    if kind == "period":
-        return text.replace_strict(_period_keys(cells, plan.fiscal_start), default=None,
-                                   return_dtype=pl.String), pl.lit(False)
-    raise Doubt(f"a column of kind {kind}")
+        value = text.cast(DECIMAL, strict=False)
+        if form.percent:
+            pct = text.str.ends_with("%")
+            body = text.str.strip_suffix("%").str.strip_chars(WHITESPACE).cast(DECIMAL, strict=False)
+            value = pl.when(pct).then((body * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
+    elif kind == "date":
+        value = text.str.to_date("%Y-%m-%d", strict=False)
+    elif kind == "bool":
+        return pl.when(present).then(text.str.contains(_whole(cells.words(cells.TRUE)))), shape, None
+    elif kind == "period":
+        value = text.replace_strict(_period_keys(cells_, plan.fiscal_start), default=None, return_dtype=pl.String)
+    else:
+        raise Doubt(f"a column of kind {kind}")
+    return value, shape, value.is_null()
 
 
-def _number_shape(kind: str, currency: str | None, pct: bool = False) -> str:
-    """A regex for the numbers strict.parse_value accepts (inside the exact range,
-    limits.MAX_FRACTION_DIGITS) that also fit Decimal(38, SCALE) (at most 40 characters, so
-    no length check is needed); anything else is a doubt the strict loader decides."""
-    if kind == "count":
-        places, zeros = 0, SCALE
-    elif kind == "money":
-        places = min(strict.minor_units(currency), SCALE)
-        zeros = SCALE - places
-    else:  # a rate's `%` takes two places
-        places = min(limits.MAX_FRACTION_DIGITS - (2 if pct else 0), SCALE)
-        zeros = SCALE - places
-    if not places:
-        return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.0{{0,{zeros}}})?|\.0{{1,{zeros}}})$"
-    zeros = f"0{{0,{zeros}}}" if zeros else ""
-    return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.[0-9]{{0,{places}}}{zeros})?|\.[0-9]{{1,{places}}}{zeros})$"
-
-
-def _number(kind: str, currency: str | None, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    shape = _number_shape(kind, currency)
-    if kind != "rate":
-        return text.cast(DECIMAL, strict=False), ~text.str.contains(shape)
-    pct = text.str.ends_with("%")
-    body = pl.when(pct).then(text.str.strip_suffix("%").str.strip_chars(WHITESPACE)).otherwise(text)
-    value = body.cast(DECIMAL, strict=False)
-    value = pl.when(pct).then((value * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
-    shaped = pl.when(pct).then(body.str.contains(_number_shape(kind, currency, True))).otherwise(
-        body.str.contains(shape))
-    return value, (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~shaped
-
-
-def _period_keys(cells: pl.Series, fiscal_start: int) -> dict:
-    """Each distinct period cell, stripped, to its key; Doubt if one does not parse."""
-    keys = {}
-    for text in cells.str.strip_chars(WHITESPACE).unique().to_list():
-        if text == "":
-            continue
-        try:
-            keys[text] = period_key(strict.parse_value(text, "period", None, fiscal_start))
-        except Exception:  # the strict loader reports it
-            raise Doubt("period") from None
+def _period_keys(trimmed: pl.Series, fiscal_start: int) -> dict:
+    """Each distinct trimmed period cell of the grammar's form to its key (the grammar's
+    conversion, once per distinct cell); a cell left out fails its conversion (null)."""
+    form, keys = cells.form("period"), {}
+    for text in trimmed.unique().to_list():
+        if text and form.accepts(text):
+            try:
+                keys[text] = period_key(form.convert(text, fiscal_start))
+            except ValueError:
+                pass
     return keys
 
 
-def _ids(plan: CheckedPlan, col, cells: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
+def _ids(plan: CheckedPlan, col, raw: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
     """strict.Row.id: str of the id column's value, or `row N` when it is empty."""
     if col.type.kind == "text":
+        if not values.has_nulls():
+            return values.alias("__id")
         shown = values
     else:
-        distinct = [c for c in cells.unique().to_list() if c.strip()]
+        distinct = [c for c in raw.unique().to_list() if c.strip()]
         names = {c: str(strict.parse_value(c, col.type.kind, col.type.currency, plan.fiscal_start))
                  for c in distinct}
-        shown = cells.replace_strict(names, default=None, return_dtype=pl.String)
+        shown = raw.replace_strict(names, default=None, return_dtype=pl.String)
     parts = pl.DataFrame({"empty": values.is_null(), "shown": shown, "line": lines})
     return parts.select(pl.when(pl.col("empty")).then(pl.lit("row ") + pl.col("line").cast(pl.String))
                         .otherwise(pl.col("shown")).alias("__id")).to_series()
@@ -405,20 +391,15 @@ def _check_payees(plan: CheckedPlan, frames: dict, folder: str) -> None:
                                    Span(path, 2, 1, 2, 2), "check the export: only a header was written")])
 
 
-def _reference_target(plan: CheckedPlan, table: str) -> str | None:
-    spec = plan.inputs[table]
-    return spec.key or ("payee_id" if "payee_id" in spec.columns else None)
-
-
 def _check_references(plan: CheckedPlan, frames: dict, folder: str, max_rows: int | None) -> None:
     """`references` columns: every value a key of the target table. On a miss, the same
-    diagnostics as engine.integrity.check_integrity."""
+    diagnostics as kamrules.data.references.check_references."""
     broken = False
     for name, spec in plan.inputs.items():
         for col in spec.columns.values():
             if col.references is None:
                 continue
-            tkey = _reference_target(plan, col.references)
+            tkey = target_key(plan, col.references)
             target = frames[col.references]
             if tkey is None or target[tkey].dtype != frames[name][col.name].dtype:
                 broken = True
@@ -431,7 +412,7 @@ def _check_references(plan: CheckedPlan, frames: dict, folder: str, max_rows: in
 
 
 def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_rows: int | None) -> None:
-    """check_integrity's reference check (without `require` rules) on tables rebuilt from the
+    """check_references on tables rebuilt from the
     frames when the columns involved are text (values equal to the strict loader's), else on
     the strict loader's tables."""
     involved: dict = {}
@@ -439,7 +420,7 @@ def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_row
         for col in spec.columns.values():
             if col.references is not None:
                 involved.setdefault(name, set()).add(col.name)
-                tkey = _reference_target(plan, col.references)
+                tkey = target_key(plan, col.references)
                 involved.setdefault(col.references, set()).add(tkey)
     text_only = all(c is not None and plan.inputs[t].columns[c].type.kind == "text"
                     for t, cols in involved.items() for c in cols)
@@ -448,7 +429,9 @@ def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_row
                   for name in plan.inputs}
     else:
         tables = strict.load_data(plan, folder, max_rows)
-    check_integrity(attrs.evolve(plan, requires=[]), tables)
+    diags = check_references(plan, tables)
+    if diags:
+        raise KamError(diags)
 
 
 def _skeleton(plan: CheckedPlan, name: str, frame: pl.DataFrame, columns: set, folder: str):
