@@ -199,7 +199,7 @@ def _refuse(text: str, s: str, kind: str, currency: str | None, fiscal_start: in
         if problem:
             raise ValueError(f"`{text}` " + problem)
         return
-    if kind == "bool":
+    if kind == "bool" and s.lower() not in cells.TRUE + cells.FALSE:
         raise ValueError(f"`{text}` is not true or false")
 
 
