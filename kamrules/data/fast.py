@@ -179,10 +179,12 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
+        if b"\r" in blob:  # CRLF or CR line ends: the csv module ends a line at either
+            blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         return _split_plain(spec, blob)
     try:
-        return _split_plain(spec, blob, quoted=True)
-    except Doubt:  # a quoted newline, a quote inside a cell...: the csv module splits it
+        return _split_records(spec, blob)
+    except Doubt:  # a quote inside an unquoted cell, a CR alone outside quotes...: the csv module splits it
         return _split_quoted(spec, blob)
 
 
@@ -200,12 +202,14 @@ def _positions(spec: InputTable, header: list) -> dict:
     return positions
 
 
-def _split_plain(spec: InputTable, blob: bytes, quoted: bool = False) -> tuple[pl.DataFrame, pl.Series]:
-    """One physical line is one record, split by polars: a file without quotes, or one whose
-    every line is a well-formed record (quoted cells whole, `""` inside, no quoted newline)."""
-    opts = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
+_OPTS = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
+
+
+def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """A file without quotes and with LF line ends: one physical line is one record, split
+    by polars."""
     try:  # a line with more cells than the header raises
-        cells = pl.read_csv(blob, quote_char='"' if quoted else None, **opts)
+        cells = pl.read_csv(blob, quote_char=None, **_OPTS)
     except pl.exceptions.PolarsError:
         raise Doubt("polars") from None
     lines = blob.count(b"\n") + (not blob.endswith(b"\n"))
@@ -213,26 +217,52 @@ def _split_plain(spec: InputTable, blob: bytes, quoted: bool = False) -> tuple[p
         raise Doubt("line count")
     width = cells.width
     blank = _blank_rows(cells)
-    if quoted:
-        _check_quoted_lines(blob, width)
-    elif blank is None:  # no blank line: every line has width cells iff the commas add up
+    if blank is None:  # no blank line: every line has width cells iff the commas add up
         if blob.count(b",") != (width - 1) * lines:
             raise Doubt("cell count")
     else:
         commas = _lines(blob).str.count_matches(",", literal=True)
         if ((commas != width - 1) & ~blank).any():
             raise Doubt("cell count")
+    return _declared(spec, cells, blank, pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+
+
+def _declared(spec: InputTable, cells: pl.DataFrame, blank: pl.Series | None,
+              line: pl.Expr) -> tuple[pl.DataFrame, pl.Series]:
+    """(the declared columns of the records after the header, blank ones left out; the line
+    each ends on), from every record split (the header first) and its end line."""
     positions = _positions(spec, list(cells.row(0)))
-    longest, cr = csv.field_size_limit(), b"\r" in blob  # polars drops the CR of a CRLF only
-    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()
-                    | (pl.any_horizontal(pl.all().str.contains("\r", literal=True)).any() if cr else False)).item():
-        raise Doubt("a cell over the csv field limit, or a CR that does not end a line")
-    cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()),
-                         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))
+    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > csv.field_size_limit()).any()).item():
+        raise Doubt("a cell over the csv field limit")
+    cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()), line.alias("__row"))
     if blank is not None:
         cells = cells.filter(~blank)
     cells = cells[1:]
     return cells.drop("__row"), cells["__row"]
+
+
+def _split_records(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """A file with quotes, split by polars when the whole file is well-formed records as
+    the csv module reads them (quoted cells with `""` inside and any line break, unquoted
+    cells without quotes or line breaks, CRLF or LF line ends) of the header's width, or
+    blank lines; a record ends on the line its start line plus its quoted line breaks say."""
+    try:
+        rows = pl.read_csv(blob, quote_char='"', **_OPTS)
+    except pl.exceptions.PolarsError:
+        raise Doubt("polars") from None
+    width = rows.width
+    record = f"{_CELL}(?:,{_CELL}){{{width - 1}}}"
+    blank = "[" + cells.SPACE[1:-1].replace("\\u000A", "").replace("\\u000D", "") + ",]*"
+    shape = f"^(?:(?:{record}|{blank})\r?\n)*(?:{record}|{blank})$"
+    try:
+        whole = pl.Series([blob.decode("utf-8")]).str.contains(shape).item()
+    except pl.exceptions.PolarsError:  # a pattern too large for the regex engine (a wide header)
+        raise Doubt("shape") from None
+    if not whole:
+        raise Doubt("not well-formed records")
+    breaks = pl.sum_horizontal(pl.all().str.count_matches("\r\n|\r|\n")).cum_sum()
+    line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64) + breaks.cast(pl.Int64)
+    return _declared(spec, rows, _blank_rows(rows), line)
 
 
 def _lines(blob: bytes) -> pl.Series:
@@ -241,17 +271,7 @@ def _lines(blob: bytes) -> pl.Series:
                        empty_string_is_null=False).to_series()
 
 
-_CELL = r'(?:"(?:[^"]|"")*"|[^",]*)'
-
-
-def _check_quoted_lines(blob: bytes, width: int) -> None:
-    """Doubt unless every line is `width` well-formed cells, or blank without quotes (the
-    csv module and polars then split it the same way, one line per record)."""
-    record = f"^{_CELL}(?:,{_CELL}){{{width - 1}}}$"
-    blank = "^[" + cells.SPACE[1:-1] + ",]*$"
-    lines = _lines(blob)
-    if not (lines.str.contains(record) | lines.str.contains(blank)).all():
-        raise Doubt("a line that is not one well-formed record")
+_CELL = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 
 
 def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
