@@ -141,3 +141,12 @@ def test_trim_is_what_str_strip_removes():
     spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
     assert cells.TRIM == spaces
     assert fast.WHITESPACE == spaces
+
+
+def test_polars_default_trim_lacks_only_four_separators():
+    """fast.RUST_LACKS: a file without them is trimmed by polars' default strip_chars()."""
+    chars = [chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c < 0xE000]
+    stripped = pl.Series(chars).str.strip_chars().to_list()
+    rust = {c for c, t in zip(chars, stripped) if t == ""}
+    assert set(cells.TRIM) - rust == {c.decode() for c in fast.RUST_LACKS}
+    assert rust <= set(cells.TRIM)
