@@ -240,7 +240,7 @@ def _declared(spec: InputTable, cells: pl.DataFrame, blank: pl.Series | None,
     if blank is not None:
         cells = cells.filter(~blank)
     cells = cells[1:]
-    return cells.drop("__row"), cells["__row"]
+    return pl.DataFrame([cells[n] for n in positions]), cells["__row"]
 
 
 def _split_records(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
