@@ -2,7 +2,9 @@
 its schema.
 
 Every value is parsed to its declared type (Money and ratios as Decimal, never float); each
-problem is a Diagnostic pointing at file:row:column with the raw value. Rows keep their line
+problem is a Diagnostic pointing at file:row:column with the raw value. Which cells are
+valid, and their values, is the cell grammar's (kamrules.data.cells, which the fast loader
+kamrules.data.fast follows too); this module reads the files and words every refusal. Rows keep their line
 number and id so traces can cite them.
 
 Accepted and rejected, on purpose:
