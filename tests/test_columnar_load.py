@@ -157,6 +157,7 @@ def test_good_data_by_hand(tmp_path, monkeypatch):
     "margin,close_date,amount,extra,owner_id,deal_id\n,2025-01-15,1,x,kam-1,d1\n",  # column order
     errors.DEALS_HEADER + "d1,kam-1,-0012.50,2025-01-15,+.5\nd2,kam-1,7.,2025-01-16,-3%\n",
     errors.GOOD_DEALS.replace("\n", "\r"),                                # CR line ends
+    errors.DEALS_HEADER + "d1,kam-1,1,2025-01-15,\n ,,,,,,,, \n\nd2,kam-1,2,2025-01-16,\n",  # a blank line of 9 cells
     errors.DEALS_HEADER + '"d\r\n1",kam-1,1,2025-01-15,\r\n\r\n"d""2",kam-1,"2",2025-01-16,"3 %"\r\n',  # quoted CRLF
 ])
 def test_accepted_files_take_the_fast_path(tmp_path, monkeypatch, deals):
@@ -407,7 +408,7 @@ def csv_files(draw, columns):
     lines = [",".join(order)]
     for row in range(draw(st.integers(0, 5))):
         if draw(st.integers(0, 9)) == 0:
-            lines.append(draw(st.sampled_from(["", "", "  ", ",,", ",,,,,,,", "x"])))
+            lines.append(draw(st.sampled_from(["", "", "  ", ",,", ",,,,,,,", "x", ",,,,,,,x", " ,\t,,,,,, "])))
         lines.append(",".join(_quote(draw(cells(c, row, bad_odds)),
                                      quoting == "all" or (quoting == "some" and draw(st.booleans())))
                               for c in order))

@@ -49,6 +49,7 @@ WHITESPACE = cells.TRIM
 # does not remove (tests/test_cells.py checks it).
 RUST_LACKS = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
 _BLANK = f"^{cells.BLANK}$"
+_PAD = cells.SPACE[1:-1]  # the padding characters, inside a regex class
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -209,9 +210,10 @@ _OPTS = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
 
 def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """A file without quotes and with LF line ends: one physical line is one record, split
-    by polars."""
-    try:  # a line with more cells than the header raises
-        cells = pl.read_csv(blob, quote_char=None, **_OPTS)
+    by polars. A line of padding and commas only is blank whatever its number of cells (the
+    strict loader skips it); every other line has the header's width."""
+    try:  # a line with more cells than the header is cut (the commas are counted below)
+        cells = pl.read_csv(blob, quote_char=None, truncate_ragged_lines=True, **_OPTS)
     except pl.exceptions.PolarsError:
         raise Doubt("polars") from None
     lines = blob.count(b"\n") + (not blob.endswith(b"\n"))
@@ -222,10 +224,14 @@ def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series
     if blank is None:  # no blank line: every line has width cells iff the commas add up
         if blob.count(b",") != (width - 1) * lines:
             raise Doubt("cell count")
-    else:
-        commas = _lines(blob).str.count_matches(",", literal=True)
-        if ((commas != width - 1) & ~blank).any():
+    else:  # blank: the whole line, not only its first `width` cells
+        text = _lines(blob)
+        if text.len() != cells.height:
+            raise Doubt("line count")
+        blank = text.str.contains("^[" + _PAD + ",]*$")
+        if ((text.str.count_matches(",", literal=True) != width - 1) & ~blank).any():
             raise Doubt("cell count")
+        blank = blank if blank.any() else None
     return _declared(spec, cells, blank, pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
 
 
@@ -254,7 +260,7 @@ def _split_records(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Seri
         raise Doubt("polars") from None
     width = rows.width
     record = f"{_CELL}(?:,{_CELL}){{{width - 1}}}"
-    blank = "[" + cells.SPACE[1:-1].replace("\\u000A", "").replace("\\u000D", "") + ",]*"
+    blank = "[" + _PAD.replace("\\u000A", "").replace("\\u000D", "") + ",]*"
     shape = f"^(?:(?:{record}|{blank})\r?\n)*(?:{record}|{blank})$"
     try:
         whole = pl.Series([blob.decode("utf-8")]).str.contains(shape).item()
