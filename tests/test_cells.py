@@ -27,10 +27,14 @@ ODD_DIGIT = st.sampled_from("0123456789" * 3 + "\u0663\uff11\u0e51")  # Arabic-I
 
 @st.composite
 def number_cells(draw):
+    at_limit = st.integers(-1, 1)  # one digit under, at and over a limit
     whole = draw(st.one_of(st.text(DIGIT, max_size=3), st.text(ODD_DIGIT, max_size=22),
-                           st.just("0" * draw(st.integers(0, 25)) + "1")))
+                           st.just("0" * draw(st.integers(0, 25)) + "1"),
+                           at_limit.map(lambda d: "9" * (18 + d)), at_limit.map(lambda d: "1" + "0" * (13 + d))))
     frac = draw(st.one_of(st.none(), st.text(DIGIT, max_size=4), st.text(ODD_DIGIT, max_size=14),
-                          st.just("5" + "0" * draw(st.integers(0, 30)))))
+                          st.just("5" + "0" * draw(st.integers(0, 30))),
+                          st.sampled_from([2, 3, 4, 10, 12]).flatmap(
+                              lambda n: at_limit.map(lambda d: "0" * (n + d - 1) + "7"))))
     body = draw(st.sampled_from(["", "", "+", "-", "--", "+-"])) + whole
     if frac is not None:
         body += "." + frac
@@ -123,6 +127,8 @@ def test_examples_by_hand():
         ("1,000", "number", None, None), ("\u0661", "number", None, None), (".5", "number", None, Decimal("0.5")),
         ("0.0000000001%", "rate", None, Decimal("1E-12")), ("0.00000000001%", "rate", None, None),
         ("3.0", "count", None, Decimal(3)), ("3.5", "count", None, None),
+        ("0.000000000001", "number", None, Decimal("1E-12")), ("0.0000000000010", "number", None, Decimal("1E-12")),
+        ("0.0000000000001", "number", None, None), ("-" + "9" * 14, "number", None, Decimal("-" + "9" * 14)),
         ("2024-02-29", "date", None, dt.date(2024, 2, 29)), ("2025-02-29", "date", None, None),
         ("9998-12-31", "date", None, dt.date(9998, 12, 31)), ("9999-01-01", "date", None, None),
         ("0000-01-01", "date", None, None), ("YES", "bool", None, True), ("\u212a", "bool", None, None),
