@@ -45,7 +45,7 @@ import payout_csv  # noqa: E402
 import workload  # noqa: E402
 from kamrules.check.checker import check  # noqa: E402
 from kamrules.backends.polars.engine import evaluate_frames, payouts_list  # noqa: E402
-from kamrules.backends.polars.load import load_frames  # noqa: E402
+from kamrules.data.fast import load_frames  # noqa: E402
 from kamrules.run.columnar import columnar_payouts, frame_periods  # noqa: E402
 from kamrules.run.columnar import to_csv as columnar_csv  # noqa: E402
 from kamrules.backends.polars.trace import trace_bytes  # noqa: E402

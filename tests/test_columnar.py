@@ -19,7 +19,7 @@ from conftest import EXAMPLES, PLANS, ROOT, serial_runs  # noqa: E402
 from kamrules.cli.main import main  # noqa: E402
 from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
 from kamrules.backends.polars.values import DEC, Fallback, round_expr  # noqa: E402
-from kamrules.backends.polars.load import frames_from_tables  # noqa: E402
+from kamrules.data.fast import frames_from_tables  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
 from kamrules.data.strict import load_data  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402

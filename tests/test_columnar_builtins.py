@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st  # 
 from conftest import PLANS  # noqa: E402
 from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
 from kamrules.backends.polars.values import Fallback  # noqa: E402
-from kamrules.backends.polars.load import frames_from_tables  # noqa: E402
+from kamrules.data.fast import frames_from_tables  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
 from kamrules.data.strict import load_data  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402

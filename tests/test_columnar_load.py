@@ -1,4 +1,4 @@
-"""The fast columnar loader (kamrules.backends.polars.load) against the strict one: on every plan and
+"""The fast columnar loader (kamrules.data.fast) against the strict one: on every plan and
 data folder of the project, on every data error of test_data_errors.py and on generated CSVs,
 load_frames gives the strict loader's tables as frames, or raises its exact diagnostics."""
 from __future__ import annotations
@@ -18,8 +18,8 @@ import test_data_errors as errors  # noqa: E402
 from conftest import EXAMPLES, PLANS  # noqa: E402
 from kamrules import load_plan  # noqa: E402
 from kamrules.data import strict
-from kamrules.backends.polars import load as fast  # noqa: E402
-from kamrules.backends.polars.load import WHITESPACE, frames_from_tables, load_frames  # noqa: E402
+from kamrules.data import fast  # noqa: E402
+from kamrules.data.fast import WHITESPACE, frames_from_tables, load_frames  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
 from kamrules.backends.interp.integrity import check_integrity  # noqa: E402
 from kamrules.run.plantest import cases_of, load_case_tables, read_case_settings  # noqa: E402
@@ -156,6 +156,9 @@ def test_good_data_by_hand(tmp_path, monkeypatch):
     errors.DEALS_HEADER + 'd1,kam-1,1,2025-01-15,\n"d\n2",kam-1,3,2025-01-15,\nd3,kam-1,4,2025-01-16,\n',
     "margin,close_date,amount,extra,owner_id,deal_id\n,2025-01-15,1,x,kam-1,d1\n",  # column order
     errors.DEALS_HEADER + "d1,kam-1,-0012.50,2025-01-15,+.5\nd2,kam-1,7.,2025-01-16,-3%\n",
+    errors.GOOD_DEALS.replace("\n", "\r"),                                # CR line ends
+    errors.DEALS_HEADER + "d1,kam-1,1,2025-01-15,\n ,,,,,,,, \n\nd2,kam-1,2,2025-01-16,\n",  # a blank line of 9 cells
+    errors.DEALS_HEADER + '"d\r\n1",kam-1,1,2025-01-15,\r\n\r\n"d""2",kam-1,"2",2025-01-16,"3 %"\r\n',  # quoted CRLF
 ])
 def test_accepted_files_take_the_fast_path(tmp_path, monkeypatch, deals):
     plan, folder = write(tmp_path, deals.encode("utf-8"), binary=True)
@@ -169,7 +172,9 @@ def test_accepted_files_take_the_fast_path(tmp_path, monkeypatch, deals):
 @pytest.mark.parametrize("deals, splitter", [
     (errors.DEALS_HEADER + '"d1","kam-1","1,000.00"\n', "csv module"),   # 3 cells: not one record of 5
     (errors.DEALS_HEADER + '"d,1","kam-1","1000.00","2025-01-15",""\n"d""2",kam-1,2,2025-01-16,\n', "polars"),
-    (errors.DEALS_HEADER + '"d\n1","kam-1","1000.00","2025-01-15",""\n', "csv module"),  # quoted newline
+    (errors.DEALS_HEADER + '"d\n1","kam-1","1000.00","2025-01-15",""\n', "polars"),  # quoted newline
+    (errors.DEALS_HEADER.replace("\n", "\r\n") + '"d\r\n1","kam-1","1\r2",2025-01-15,\r\n', "polars"),
+    (errors.DEALS_HEADER + '"d1",kam-1,1,2025-01-15,\r"d2",kam-1,2,2025-01-15,\n', "csv module"),  # a CR alone
     (errors.DEALS_HEADER + 'd1,kam-1,1,2025-01-15,a"b\n', "csv module"),  # a quote inside an unquoted cell
 ])
 def test_quoted_files_are_split_by_polars_when_every_line_is_one_record(tmp_path, monkeypatch, deals, splitter):
@@ -187,6 +192,10 @@ def test_line_numbers_count_blank_lines_and_quoted_newlines(tmp_path):
     deals = load_frames(plan, str(folder))["deals"]
     assert deals["__row"].to_list() == [3, 5, 7]
     assert deals["deal_id"].to_list() == ["d1", "d\n2", "d3"]
+    # line 1 header, 2 blank, 3-5 "d1" (two quoted line breaks: CRLF and CR), 6 "d2" (LF inside quotes at 7), 8 blank
+    deals = errors.DEALS_HEADER + '\n"d\r\n\r1",kam-1,1,2025-01-15,\n"d2",kam-1,"2\n",2025-01-15,\n\nd3,kam-1,4,2025-01-16,'
+    plan, folder = write(tmp_path, deals)
+    assert load_frames(plan, str(folder))["deals"]["__row"].to_list() == [5, 7, 9]
 
 
 def test_every_kind_of_column(tmp_path, monkeypatch):
@@ -364,7 +373,7 @@ _GOOD = {
     "seats": st.sampled_from(["", "3", "3.0", " 4 ", "+2", "-0"]),
     "active": st.sampled_from(["", "yes", "N", "TRUE", "0", "y"]),
     "quarter": st.sampled_from(["", "2025-Q1", "2025-03", "2025", " 2025-Q2 "]),
-    "note": st.text(alphabet="ab ,\"\n\u00a0", max_size=5),
+    "note": st.text(alphabet="ab ,\"\n\r\u00a0", max_size=5),
     "owner_id": st.sampled_from(["kam-0", "kam-1", "kam-2"]),
     "amount": st.one_of(_decimals(2), st.sampled_from(["12.500", "-0", "7.", ".5", "+3"])),
     "close_date": st.dates(dt.date(1990, 1, 1), dt.date(2040, 12, 31)).map(str),
@@ -399,11 +408,11 @@ def csv_files(draw, columns):
     lines = [",".join(order)]
     for row in range(draw(st.integers(0, 5))):
         if draw(st.integers(0, 9)) == 0:
-            lines.append(draw(st.sampled_from(["", "", "  ", ",,", ",,,,,,,", "x"])))
+            lines.append(draw(st.sampled_from(["", "", "  ", ",,", ",,,,,,,", "x", ",,,,,,,x", " ,\t,,,,,, "])))
         lines.append(",".join(_quote(draw(cells(c, row, bad_odds)),
                                      quoting == "all" or (quoting == "some" and draw(st.booleans())))
                               for c in order))
-    text = draw(st.sampled_from(["\n", "\r\n"])).join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
+    text = draw(st.sampled_from(["\n", "\r\n", "\r"])).join(lines) + draw(st.sampled_from(["", "\n", "\n\n"]))
     return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8")
 
 

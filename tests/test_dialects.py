@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import EXAMPLES
-from kamrules.backends.polars import load as fast
+from kamrules.data import fast
 from kamrules.check.checker import check
 from kamrules.data import strict
 from kamrules.data.strict import load_data

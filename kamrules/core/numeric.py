@@ -62,6 +62,12 @@ CENT = Decimal("0.01")
 GUARD = Decimal(1).scaleb(-GUARD_PLACES)
 
 
+class Fallback(Exception):
+    """The data needs the interpreter: a value the columnar engine cannot compute (its
+    diagnostic comes from the interpreter), or an amount beyond its Decimal(38, EXACT_PLACES)
+    columns (raised by the fast loader too, hence here)."""
+
+
 class Imprecise(ArithmeticError):
     """An exact operation whose result kamrules cannot keep exactly (KR415)."""
 

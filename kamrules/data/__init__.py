@@ -1,3 +1,4 @@
-"""Loading the plan's inputs into typed rows: the strict loader that words every data error (strict)
-and Parquet reading (parquet).
+"""Loading the plan's inputs: the cell grammar both loaders follow (cells), the strict loader
+that words every data error (strict), the fast polars loader the columnar engine reads
+(fast), the `references` check (references) and Parquet reading (parquet).
 """

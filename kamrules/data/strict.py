@@ -2,7 +2,9 @@
 its schema.
 
 Every value is parsed to its declared type (Money and ratios as Decimal, never float); each
-problem is a Diagnostic pointing at file:row:column with the raw value. Rows keep their line
+problem is a Diagnostic pointing at file:row:column with the raw value. Which cells are
+valid, and their values, is the cell grammar's (kamrules.data.cells, which the fast loader
+kamrules.data.fast follows too); this module reads the files and words every refusal. Rows keep their line
 number and id so traces can cite them.
 
 Accepted and rejected, on purpose:
@@ -47,33 +49,22 @@ from decimal import Decimal
 import attrs
 
 from kamrules.core import limits
+from kamrules.data import cells
 
 from kamrules.files import inputs
 from kamrules.core.calendar import parse_period
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.check.plan import CheckedPlan, InputTable
-from kamrules.core.numeric import Money
 from kamrules.data.parquet import is_parquet, parquet_cells
 from kamrules.data import dialect as dialects
 from kamrules.diagnostics.source import Span
 
 _DECIMAL = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-_TRUE = {"true", "yes", "1", "y"}
-_FALSE = {"false", "no", "0", "n"}
 _SPECIAL = {"nan", "+nan", "-nan", "snan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 MAX_FIELD = limits.MAX_CELL_CHARS  # kept for callers of the old name
-
-# ISO 4217 minor units (decimal places) of the currencies a plan is likely to use; any other
-# three-letter code is taken to have 2.
-MINOR_UNITS = {
-    "EUR": 2, "USD": 2, "GBP": 2, "CHF": 2, "CAD": 2, "AUD": 2, "NZD": 2, "SEK": 2, "NOK": 2,
-    "DKK": 2, "PLN": 2, "CZK": 2, "HUF": 2, "RON": 2, "BRL": 2, "MXN": 2, "INR": 2, "CNY": 2,
-    "HKD": 2, "SGD": 2, "ZAR": 2, "TRY": 2, "ILS": 2, "MAD": 2, "AED": 2, "SAR": 2,
-    "JPY": 0, "KRW": 0, "ISK": 0, "CLP": 0, "VND": 0, "XOF": 0, "XAF": 0, "PYG": 0, "UGX": 0,
-    "KWD": 3, "BHD": 3, "OMR": 3, "JOD": 3, "TND": 3, "LYD": 3, "IQD": 3,
-    "CLF": 4, "UYW": 4,
-}
+MINOR_UNITS = cells.MINOR_UNITS  # kept for callers of the old name
+minor_units = cells.minor_units
 
 
 @attrs.define(slots=True, eq=False)
@@ -115,10 +106,6 @@ class Table:
                 idx.setdefault(v, []).append(r)
             self._indexes[key] = idx
         return self._indexes[key]
-
-
-def minor_units(currency: str | None) -> int:
-    return MINOR_UNITS.get(currency or "", 2)
 
 
 def _number_reason(text: str, s: str) -> str:
@@ -169,8 +156,22 @@ def _check_range(text: str, body: str, kind: str, pct: bool, currency: str | Non
 def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 1):
     """Parse one cell to the runtime value of `kind`; raise ValueError with a reason that
     quotes the raw text (OutOfRange, code KR414, beyond the exact numeric range). Every
-    cell, Text included, is first stripped of its padding (str.strip)."""
+    cell, Text included, is first stripped of its padding (str.strip). Whether a cell is
+    valid, and its value, is the cell grammar's (kamrules.data.cells); this module only
+    words why a cell is not."""
     s = text.strip()
+    form = cells.form(kind, currency)
+    if form.accepts(s):
+        try:
+            return form.convert(s, fiscal_start)
+        except ValueError:
+            pass  # a day or a period the calendar does not have: worded below
+    _refuse(text, s, kind, currency, fiscal_start)
+    raise ValueError(f"`{text}` is not a valid {kind}")  # not reached: _refuse words every refusal
+
+
+def _refuse(text: str, s: str, kind: str, currency: str | None, fiscal_start: int) -> None:
+    """Raise ValueError (OutOfRange) saying why the trimmed cell `s` is not of `kind`."""
     if kind in ("money", "number", "rate", "count"):
         if len(s) > limits.MAX_NUMBER_DIGITS:
             raise ValueError(f"`{text[:20]}...` is a number of {len(s)} characters (at most "
@@ -180,14 +181,9 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
         if not _DECIMAL.match(body):
             raise ValueError(_number_reason(text, body))
         _check_range(text, body, kind, pct, currency)
-        value = Decimal(body)
-        if pct:
-            value = value.scaleb(-2)
-        if kind == "count" and value != value.to_integral_value():
+        if kind == "count" and Decimal(body) != Decimal(body).to_integral_value():
             raise ValueError(f"`{text}` is not a whole number")
-        if kind == "money":
-            return Money(value, currency)
-        return value
+        return
     if kind == "date":
         if not _DATE.match(s):
             raise ValueError(f"`{text}` is not a date (expected YYYY-MM-DD, e.g. 2025-04-01)")
@@ -197,7 +193,7 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
             raise ValueError(f"`{text}` is not a date that exists ({err})") from None
         if day > limits.MAX_DATE:
             raise ValueError(f"`{text}`: " + limits.date_range_problem(day))
-        return day
+        return
     if kind == "period":
         if any(ch.isdigit() and ch not in "0123456789" for ch in s):
             raise ValueError(f"`{text}` is not a period (write 2025-Q1, 2025-03 or 2025)")
@@ -205,15 +201,9 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
         problem = limits.period_range_problem(p)
         if problem:
             raise ValueError(f"`{text}` " + problem)
-        return p
-    if kind == "bool":
-        low = s.lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
+        return
+    if kind == "bool" and s.lower() not in cells.TRUE + cells.FALSE:
         raise ValueError(f"`{text}` is not true or false")
-    return s
 
 
 class _JsonNumber(str):

@@ -25,7 +25,7 @@ from kamrules.backends.polars.trace import write_trace
 
 def load(plan: CheckedPlan, folder: str) -> dict:
     """The plan's inputs as frames, validated like the strict loader (columnar.load)."""
-    from kamrules.backends.polars.load import load_frames
+    from kamrules.data.fast import load_frames
     return load_frames(plan, folder)
 
 

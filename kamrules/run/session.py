@@ -129,7 +129,7 @@ class Session:
     def frames(self) -> dict:
         """Every input as a polars frame (the columnar loader), loaded once (or shared)."""
         if self._frames is None:
-            from kamrules.backends.polars.load import frames_from_tables
+            from kamrules.data.fast import frames_from_tables
             from kamrules.run.columnar import load as load_frames
             other = self._share
             plan = self.sourced()

@@ -29,7 +29,7 @@ from kamrules.backends.polars.frame import Frame
 
 def empty_frames(plan: CheckedPlan | ir.Plan) -> dict:
     """Empty tables with the plan's schema (for check_supported)."""
-    from kamrules.backends.polars.load import DTYPES
+    from kamrules.data.fast import DTYPES
     plan = ir_of(plan)
     out = {}
     for name, spec in plan.inputs.items():

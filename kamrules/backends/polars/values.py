@@ -15,7 +15,7 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.core.calendar import period_of
 from kamrules.core.limits import MAX_DATE, MIN_DATE
-from kamrules.core.numeric import EXACT_PLACES, GUARD_PLACES
+from kamrules.core.numeric import EXACT_PLACES, GUARD_PLACES, Fallback  # noqa: F401 (Fallback: shared)
 
 DEC = pl.Decimal(38, EXACT_PLACES)
 MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
@@ -33,11 +33,6 @@ class Unsupported(Exception):
     def __init__(self, what: str, node=None):
         span = getattr(node, "span", None)
         super().__init__(f"{what} (line {span.line})" if span is not None and span.line else what)
-
-
-class Fallback(Exception):
-    """The data needs the interpreter: a value the plan cannot compute (its diagnostic comes
-    from the interpreter), or an amount beyond Decimal(38, 20)."""
 
 
 @attrs.define

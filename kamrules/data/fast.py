@@ -1,17 +1,20 @@
 """The plan's input tables as polars DataFrames, loaded fast and accepted exactly as the strict
-loader (kamrules.data.strict.load_data, then the `references` check of engine.integrity) accepts
-them.
+loader (kamrules.data.strict.load_data, then the `references` check of kamrules.data.references)
+accepts them: both follow the cell grammar of kamrules.data.cells, whose patterns this module
+turns into polars checks.
 
 Each declared column, in declaration order, typed (text and period as String, money, number,
 rate and count as Decimal(38, SCALE) (the engine's scale, 24), date as Date, bool as Boolean; a period is its key
 `kind:start`), then `__row` (the line number a strict.Row would have) and `__id` (strict.Row.id).
 
 The fast path reads a CSV file with polars, every cell as a string, and vouches for it with
-vectorised checks (header, cell counts, blank lines, regexes and casts per type, decimal
-places per currency, key and unique columns, references, limits). Whatever it cannot vouch
-for (a doubt: a bad cell, a blank line with too many commas, a CR inside a line, a JSON
-input, a value beyond the Decimal range...) goes to the strict loader: its diagnostics are raised as they are, and when it
-accepts the file its Table is converted (`frames_from_tables`). polars splits a file without
+vectorised checks (header, cell counts, blank lines, the grammar's patterns and casts per
+type, key and unique columns, references, limits). A file it cannot vouch for (a doubt: a
+bad cell, a row with too many or too few cells, a JSON input, a CR alone inside a line...)
+goes to the strict loader, which words the errors; when it accepts the file its Table is
+converted (`frames_from_tables`). A valid number beyond the columns' Decimal(38, SCALE)
+(more than 38 - SCALE digits before the point) raises Fallback: the run is the
+interpreter's. polars splits a file without
 quotes, or one whose every line is one well-formed record; a file with a quoted newline (or a
 quote inside a cell) is split by Python's csv module, the strict loader's parser. Amounts are
 read as text and cast to Decimal, never through a float.
@@ -22,53 +25,46 @@ import csv
 import io
 from decimal import Decimal
 
-import attrs
 import polars as pl
 
-from kamrules.data import strict
 from kamrules.data import dialect as dialects
-
-from kamrules.core import limits
-
-from kamrules.files import inputs
-from kamrules.diagnostics.diagnostic import Diagnostic, KamError
-from kamrules.backends.interp.integrity import check_integrity
 from kamrules.check.plan import CheckedPlan, InputTable
-from kamrules.core.numeric import Money
+from kamrules.core import limits
+from kamrules.core.numeric import EXACT_PLACES, Fallback, Money
+from kamrules.data import cells, strict
 from kamrules.data.parquet import is_parquet, parquet_cells
+from kamrules.data.references import check_references, target_key
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.source import Span
-from kamrules.backends.polars.values import PLACES
+from kamrules.files import inputs
 
-from kamrules.backends.polars.values import Fallback
-
-SCALE = PLACES  # the engine's column scale (frame.DEC)
+SCALE = EXACT_PLACES  # the columnar engine's column scale
 INT_DIGITS = 38 - SCALE
 DECIMAL = pl.Decimal(38, SCALE)
-NUMERIC = ("money", "number", "rate", "count")
+NUMERIC = cells.NUMERIC
 DTYPES = {"text": pl.String, "money": DECIMAL, "number": DECIMAL, "rate": DECIMAL, "count": DECIMAL,
           "date": pl.Date, "bool": pl.Boolean, "period": pl.String}
 
-# The characters str.isspace() and str.strip() treat as whitespace (tested against Python).
-WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005"
-              "\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
-_WS = "[" + "".join(f"\\x{{{ord(c):X}}}" for c in WHITESPACE) + "]"
-_BLANK = f"^{_WS}*$"
-_DATE = r"^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}$"  # no year 0
-
-
-def _words(words) -> str:
-    """A regex for these words in any ASCII case (not (?i): Unicode folds `ſ` to `s`)."""
-    return "^(?:" + "|".join("".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in w)
-                             for w in sorted(words)) + ")$"
-
-
-_TRUE = _words(strict._TRUE)
-_BOOL = _words(strict._TRUE | strict._FALSE)
+WHITESPACE = cells.TRIM
+# The padding characters (cells.TRIM) that polars' default strip_chars() (Rust's White_Space)
+# does not remove (tests/test_cells.py checks it).
+RUST_LACKS = (b"\x1c", b"\x1d", b"\x1e", b"\x1f")
+_BLANK = f"^{cells.BLANK}$"
+_PAD = cells.SPACE[1:-1]  # the padding characters, inside a regex class
 _BOM = b"\xef\xbb\xbf"
+
+
+def _whole(pattern: str) -> str:
+    """A grammar pattern as polars matches it: the whole cell."""
+    return f"^(?:{pattern})$"
 
 
 class Doubt(Exception):
     """The fast check cannot vouch for a file: the strict loader decides."""
+
+
+class Beyond(Exception):
+    """Every cell is valid, but a number does not fit the columns' Decimal(38, SCALE)."""
 
 
 def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, pl.DataFrame]:
@@ -76,14 +72,18 @@ def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> 
     bad_folder = inputs.folder_problem(folder)
     if bad_folder is not None:
         raise bad_folder
-    frames, doubtful = {}, []
+    frames, doubtful, beyond = {}, [], None
     for name, spec in plan.inputs.items():
         try:
             frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows)
         except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
             doubtful.append(name)  # the strict loader words it, in its order
+        except Beyond as why:
+            beyond = beyond or str(why)
     if doubtful:
         frames.update(_strict_frames(plan, folder, doubtful, max_rows))
+    if beyond is not None:  # the data is valid (the strict loader words any error first)
+        raise Fallback(beyond)
     _check_payees(plan, frames, folder)
     _check_references(plan, frames, folder, max_rows)
     return {name: frames[name] for name in plan.inputs}
@@ -152,11 +152,14 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
         raise Doubt("JSON")
     if is_parquet(path):
         raw, lines = parquet_cells(spec, path)
+        rust_spaces = False
     else:
-        raw, lines = _raw_cells(spec, _read(spec, path))
+        blob = _read(spec, path)
+        raw, lines = _raw_cells(spec, blob)
+        rust_spaces = not any(c in blob for c in RUST_LACKS)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
-    return _typed(plan, spec, raw, lines)
+    return _typed(plan, spec, raw, lines, rust_spaces)
 
 
 def _read(spec: InputTable, path: str) -> bytes:
@@ -180,11 +183,7 @@ def _read(spec: InputTable, path: str) -> bytes:
             raise Doubt("a second byte-order mark")  # the strict loader's KR402
     if not blob or b"\x00" in blob:
         raise Doubt("empty or NUL")
-    try:
-        blob.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Doubt("not UTF-8") from None
-    return blob
+    return blob  # not UTF-8: polars refuses it as the file is split (PolarsError: a doubt)
 
 
 def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
@@ -192,10 +191,12 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
+        if b"\r" in blob:  # CRLF or CR line ends: the csv module ends a line at either
+            blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         return _split_plain(spec, blob)
     try:
-        return _split_plain(spec, blob, quoted=True)
-    except Doubt:  # a quoted newline, a quote inside a cell...: the csv module splits it
+        return _split_records(spec, blob)
+    except Doubt:  # a quote inside an unquoted cell, a CR alone outside quotes...: the csv module splits it
         return _split_quoted(spec, blob)
 
 
@@ -213,12 +214,15 @@ def _positions(spec: InputTable, header: list) -> dict:
     return positions
 
 
-def _split_plain(spec: InputTable, blob: bytes, quoted: bool = False) -> tuple[pl.DataFrame, pl.Series]:
-    """One physical line is one record, split by polars: a file without quotes, or one whose
-    every line is a well-formed record (quoted cells whole, `""` inside, no quoted newline)."""
-    opts = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
-    try:  # a line with more cells than the header raises
-        cells = pl.read_csv(blob, quote_char='"' if quoted else None, **opts)
+_OPTS = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
+
+
+def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """A file without quotes and with LF line ends: one physical line is one record, split
+    by polars. A line of padding and commas only is blank whatever its number of cells (the
+    strict loader skips it); every other line has the header's width."""
+    try:  # a line with more cells than the header is cut (the commas are counted below)
+        cells = pl.read_csv(blob, quote_char=None, truncate_ragged_lines=True, **_OPTS)
     except pl.exceptions.PolarsError:
         raise Doubt("polars") from None
     lines = blob.count(b"\n") + (not blob.endswith(b"\n"))
@@ -226,26 +230,56 @@ def _split_plain(spec: InputTable, blob: bytes, quoted: bool = False) -> tuple[p
         raise Doubt("line count")
     width = cells.width
     blank = _blank_rows(cells)
-    if quoted:
-        _check_quoted_lines(blob, width)
-    elif blank is None:  # no blank line: every line has width cells iff the commas add up
+    if blank is None:  # no blank line: every line has width cells iff the commas add up
         if blob.count(b",") != (width - 1) * lines:
             raise Doubt("cell count")
-    else:
-        commas = _lines(blob).str.count_matches(",", literal=True)
-        if ((commas != width - 1) & ~blank).any():
+    else:  # blank: the whole line, not only its first `width` cells
+        text = _lines(blob)
+        if text.len() != cells.height:
+            raise Doubt("line count")
+        blank = text.str.contains("^[" + _PAD + ",]*$")
+        if ((text.str.count_matches(",", literal=True) != width - 1) & ~blank).any():
             raise Doubt("cell count")
+        blank = blank if blank.any() else None
+    return _declared(spec, cells, blank, pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+
+
+def _declared(spec: InputTable, cells: pl.DataFrame, blank: pl.Series | None,
+              line: pl.Expr) -> tuple[pl.DataFrame, pl.Series]:
+    """(the declared columns of the records after the header, blank ones left out; the line
+    each ends on), from every record split (the header first) and its end line."""
     positions = _positions(spec, list(cells.row(0)))
-    longest, cr = csv.field_size_limit(), b"\r" in blob  # polars drops the CR of a CRLF only
-    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > longest).any()
-                    | (pl.any_horizontal(pl.all().str.contains("\r", literal=True)).any() if cr else False)).item():
-        raise Doubt("a cell over the csv field limit, or a CR that does not end a line")
-    cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()),
-                         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias("__row"))
+    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > csv.field_size_limit()).any()).item():
+        raise Doubt("a cell over the csv field limit")
+    cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()), line.alias("__row"))
     if blank is not None:
         cells = cells.filter(~blank)
     cells = cells[1:]
-    return cells.drop("__row"), cells["__row"]
+    return pl.DataFrame([cells[n] for n in positions]), cells["__row"]
+
+
+def _split_records(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+    """A file with quotes, split by polars when the whole file is well-formed records as
+    the csv module reads them (quoted cells with `""` inside and any line break, unquoted
+    cells without quotes or line breaks, CRLF or LF line ends) of the header's width, or
+    blank lines; a record ends on the line its start line plus its quoted line breaks say."""
+    try:
+        rows = pl.read_csv(blob, quote_char='"', **_OPTS)
+    except pl.exceptions.PolarsError:
+        raise Doubt("polars") from None
+    width = rows.width
+    record = f"{_CELL}(?:,{_CELL}){{{width - 1}}}"
+    blank = "[" + _PAD.replace("\\u000A", "").replace("\\u000D", "") + ",]*"
+    shape = f"^(?:(?:{record}|{blank})\r?\n)*(?:{record}|{blank})$"
+    try:
+        whole = pl.Series([blob.decode("utf-8")]).str.contains(shape).item()
+    except pl.exceptions.PolarsError:  # a pattern too large for the regex engine (a wide header)
+        raise Doubt("shape") from None
+    if not whole:
+        raise Doubt("not well-formed records")
+    breaks = pl.sum_horizontal(pl.all().str.count_matches("\r\n|\r|\n")).cum_sum()
+    line = pl.int_range(1, pl.len() + 1, dtype=pl.Int64) + breaks.cast(pl.Int64)
+    return _declared(spec, rows, _blank_rows(rows), line)
 
 
 def _lines(blob: bytes) -> pl.Series:
@@ -254,17 +288,7 @@ def _lines(blob: bytes) -> pl.Series:
                        empty_string_is_null=False).to_series()
 
 
-_CELL = r'(?:"(?:[^"]|"")*"|[^",]*)'
-
-
-def _check_quoted_lines(blob: bytes, width: int) -> None:
-    """Doubt unless every line is `width` well-formed cells, or blank without quotes (the
-    csv module and polars then split it the same way, one line per record)."""
-    record = f"^{_CELL}(?:,{_CELL}){{{width - 1}}}$"
-    blank = "^[" + _WS[1:-1] + ",]*$"
-    lines = _lines(blob)
-    if not (lines.str.contains(record) | lines.str.contains(blank)).all():
-        raise Doubt("a line that is not one well-formed record")
+_CELL = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 
 
 def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
@@ -278,7 +302,11 @@ def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
 
 def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     """Quotes in the file: split by the csv module, as the strict loader does."""
-    reader = csv.reader(io.StringIO(blob.decode("utf-8"), newline=""), strict=True)
+    try:
+        text = blob.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Doubt("not UTF-8") from None
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     records, lines = [], []
     try:
         header = next(reader, None)
@@ -300,104 +328,113 @@ def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Serie
 
 # ------------------------------------------------------------------ checking and typing
 
-def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series) -> pl.DataFrame:
-    """The typed frame, or Doubt when any cell is not clearly what the strict loader accepts."""
-    exprs, bad = [], []
+def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series,
+           rust_spaces: bool = False) -> pl.DataFrame:
+    """The typed frame; Doubt when a cell is not of the grammar's form (the strict loader
+    words it), a key or unique column repeats a value; Beyond when every cell is valid but
+    a number does not fit the columns. rust_spaces: no cell has a character of RUST_LACKS
+    (the cells are then trimmed by polars' own, faster, whitespace rule)."""
+    names = list(spec.columns)
+    trim = WHITESPACE if not rust_spaces else None
+    trimmed = raw.select(pl.col(n).str.strip_chars(trim).alias(f"__t{i}") for i, n in enumerate(names))
+    frame = pl.concat([raw, trimmed], how="horizontal")
+    exprs, bad, beyond = [], [], []
     for i, (name, col) in enumerate(spec.columns.items()):
-        cell = pl.col(name)
-        present = ~cell.str.contains(_BLANK)
-        value, doubt = _column(plan, col, raw[name])
-        exprs.append(pl.when(present).then(value).cast(DTYPES[col.type.kind]).alias(name))
-        problem = (cell.str.len_bytes() > limits.MAX_CELL_CHARS) | (present & doubt)
-        exprs.append((problem if col.optional else problem | ~present).alias(f"__bad{i}"))
-        bad.append(pl.col(f"__bad{i}"))
-        if col.type.kind != "text":  # a cast that failed
-            exprs.append(present.alias(f"__present{i}"))
-            bad.append(pl.col(f"__present{i}") & pl.col(name).is_null())
-    checked = raw.select(exprs)
-    if bad and checked.select(pl.any_horizontal(bad).any()).item():
+        value, problem, failed = cell_checks(col.type.kind, col.type.currency, plan.fiscal_start, col.optional,
+                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"])
+        exprs.append(value.alias(name))
+        bad.append(problem)
+        if failed is not None:
+            beyond.append(failed)
+    checked = frame.lazy().select(*exprs, pl.any_horizontal(bad).alias("__bad"),  # lazy: shared parts once
+                                  (pl.any_horizontal(beyond) if beyond else pl.lit(False)).alias("__beyond")).collect()
+    flags = checked.select(pl.col("__bad").any(), pl.col("__beyond").any()).row(0)
+    if flags[0]:
         raise Doubt("a cell")
-    typed = checked.select(list(spec.columns))
-    unique = [pl.col(n).drop_nulls().n_unique() != pl.col(n).count() for n, c in spec.columns.items()
-              if c.unique or n == spec.key]
+    typed = checked.drop("__bad", "__beyond")
+    # distinct 64-bit hashes (null is not a value): fewer than the values on a repeat, or on a
+    # hash collision (a doubt the strict loader clears)
+    unique = [pl.col(n).hash().n_unique() - (pl.col(n).null_count() > 0).cast(pl.UInt32) != pl.col(n).count()
+              for n, c in spec.columns.items() if c.unique or n == spec.key]
     if unique and typed.height and typed.select(pl.any_horizontal(unique)).item():
         raise Doubt("a duplicate")
+    if flags[1]:
+        raise Beyond(f"a number in {spec.name} beyond Decimal(38, {SCALE})")
     id_col = spec.key or next(iter(spec.columns))
     return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
 
 
-def _column(plan: CheckedPlan, col, cells: pl.Series) -> tuple[pl.Expr, pl.Expr]:
-    """(value of a non-blank cell or null, when its shape is in doubt) as expressions."""
-    kind = col.type.kind
-    text = pl.col(col.name).str.strip_chars(WHITESPACE)
-    if kind == "text":  # padding is not part of a value (strict.parse_value)
-        return text, pl.lit(False)
-    if kind in NUMERIC:
-        return _number(kind, col.type.currency, text)
-    if kind == "date":
-        # year 9999 is past limits.MAX_DATE: the strict loader refuses it
-        return text.str.to_date("%Y-%m-%d", strict=False), ~text.str.contains(_DATE) | text.str.starts_with("9999")
+def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bool, cell: pl.Expr,
+                trimmed_name: str, trimmed: pl.Series):
+    """(value or null when blank, where the cell is refused, where a valid number does not
+    fit the columns (None: never)) as expressions over the raw cell and its trimmed text
+    (the column `trimmed_name`, also given as a Series for the conversions done per distinct
+    value). The grammar is cells.form(kind, currency)."""
+    text = pl.col(trimmed_name)
+    present = text.str.len_bytes() > 0
+    form = cells.form(kind, currency)
+    refused = cell.str.len_chars() > limits.MAX_CELL_CHARS
+    if not optional:
+        refused = refused | ~present
+    if kind == "text":  # padding is not part of a value (cells.TRIM)
+        return pl.when(present).then(text), refused, None
+    shape = ~text.str.contains(_whole(form.pattern))
+    if form.max_chars is not None:
+        shape = shape | (text.str.len_chars() > form.max_chars)
+    refused = refused | (present & shape)
     if kind == "bool":
-        return text.str.contains(_TRUE), ~text.str.contains(_BOOL)
-    if kind == "period":
-        return text.replace_strict(_period_keys(cells, plan.fiscal_start), default=None,
-                                   return_dtype=pl.String), pl.lit(False)
-    raise Doubt(f"a column of kind {kind}")
+        return pl.when(present).then(text.str.contains(_whole(cells.words(cells.TRUE)))), refused, None
+    if kind in NUMERIC:
+        value = text.cast(DECIMAL, strict=False)
+        if form.percent:
+            pct = text.str.ends_with("%")
+            body = text.str.strip_suffix("%").str.strip_chars(WHITESPACE).cast(DECIMAL, strict=False)
+            value = pl.when(pct).then((body * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
+        return value, refused, present & value.is_null()  # a valid number the columns cannot hold
+    if kind == "date":
+        value = text.str.to_date("%Y-%m-%d", strict=False)
+    elif kind == "period":
+        value = text.replace_strict(_period_keys(trimmed, fiscal_start), default=None, return_dtype=pl.String)
+    else:
+        raise Doubt(f"a column of kind {kind}")
+    return value, refused | (present & value.is_null()), None  # a day or period the calendar lacks
 
 
-def _number_shape(kind: str, currency: str | None, pct: bool = False) -> str:
-    """A regex for the numbers strict.parse_value accepts (inside the exact range,
-    limits.MAX_FRACTION_DIGITS) that also fit Decimal(38, SCALE) (at most 40 characters, so
-    no length check is needed); anything else is a doubt the strict loader decides."""
-    if kind == "count":
-        places, zeros = 0, SCALE
-    elif kind == "money":
-        places = min(strict.minor_units(currency), SCALE)
-        zeros = SCALE - places
-    else:  # a rate's `%` takes two places
-        places = min(limits.MAX_FRACTION_DIGITS - (2 if pct else 0), SCALE)
-        zeros = SCALE - places
-    if not places:
-        return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.0{{0,{zeros}}})?|\.0{{1,{zeros}}})$"
-    zeros = f"0{{0,{zeros}}}" if zeros else ""
-    return rf"^[+-]?([0-9]{{1,{INT_DIGITS}}}(\.[0-9]{{0,{places}}}{zeros})?|\.[0-9]{{1,{places}}}{zeros})$"
+def typed_cells(raw: list, kind: str, currency: str | None = None, fiscal_start: int = 1) -> list:
+    """Each raw cell as the fast loader sees it: ("ok", value or None), ("refused", None) or
+    ("beyond", None) (tests/test_cells.py compares it with the strict loader)."""
+    frame = pl.DataFrame({"c": pl.Series(raw, dtype=pl.String)})
+    frame = frame.with_columns(pl.col("c").str.strip_chars(WHITESPACE).alias("t"))
+    value, refused, failed = cell_checks(kind, currency, fiscal_start, True, pl.col("c"), "t", frame["t"])
+    out = frame.select(pl.when(refused).then(None).otherwise(value).alias("v"), refused.alias("r"),
+                       (failed if failed is not None else pl.lit(False)).alias("b"))
+    return [("refused", None) if r else ("beyond", None) if b else ("ok", v) for v, r, b in out.iter_rows()]
 
 
-def _number(kind: str, currency: str | None, text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    shape = _number_shape(kind, currency)
-    if kind != "rate":
-        return text.cast(DECIMAL, strict=False), ~text.str.contains(shape)
-    pct = text.str.ends_with("%")
-    body = pl.when(pct).then(text.str.strip_suffix("%").str.strip_chars(WHITESPACE)).otherwise(text)
-    value = body.cast(DECIMAL, strict=False)
-    value = pl.when(pct).then((value * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
-    shaped = pl.when(pct).then(body.str.contains(_number_shape(kind, currency, True))).otherwise(
-        body.str.contains(shape))
-    return value, (text.str.len_chars() > limits.MAX_NUMBER_DIGITS) | ~shaped
-
-
-def _period_keys(cells: pl.Series, fiscal_start: int) -> dict:
-    """Each distinct period cell, stripped, to its key; Doubt if one does not parse."""
-    keys = {}
-    for text in cells.str.strip_chars(WHITESPACE).unique().to_list():
-        if text == "":
-            continue
-        try:
-            keys[text] = period_key(strict.parse_value(text, "period", None, fiscal_start))
-        except Exception:  # the strict loader reports it
-            raise Doubt("period") from None
+def _period_keys(trimmed: pl.Series, fiscal_start: int) -> dict:
+    """Each distinct trimmed period cell of the grammar's form to its key (the grammar's
+    conversion, once per distinct cell); a cell left out fails its conversion (null)."""
+    form, keys = cells.form("period"), {}
+    for text in trimmed.unique().to_list():
+        if text and form.accepts(text):
+            try:
+                keys[text] = period_key(form.convert(text, fiscal_start))
+            except ValueError:
+                pass
     return keys
 
 
-def _ids(plan: CheckedPlan, col, cells: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
+def _ids(plan: CheckedPlan, col, raw: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
     """strict.Row.id: str of the id column's value, or `row N` when it is empty."""
     if col.type.kind == "text":
+        if not values.has_nulls():
+            return values.alias("__id")
         shown = values
     else:
-        distinct = [c for c in cells.unique().to_list() if c.strip()]
+        distinct = [c for c in raw.unique().to_list() if c.strip()]
         names = {c: str(strict.parse_value(c, col.type.kind, col.type.currency, plan.fiscal_start))
                  for c in distinct}
-        shown = cells.replace_strict(names, default=None, return_dtype=pl.String)
+        shown = raw.replace_strict(names, default=None, return_dtype=pl.String)
     parts = pl.DataFrame({"empty": values.is_null(), "shown": shown, "line": lines})
     return parts.select(pl.when(pl.col("empty")).then(pl.lit("row ") + pl.col("line").cast(pl.String))
                         .otherwise(pl.col("shown")).alias("__id")).to_series()
@@ -414,20 +451,15 @@ def _check_payees(plan: CheckedPlan, frames: dict, folder: str) -> None:
                                    Span(path, 2, 1, 2, 2), "check the export: only a header was written")])
 
 
-def _reference_target(plan: CheckedPlan, table: str) -> str | None:
-    spec = plan.inputs[table]
-    return spec.key or ("payee_id" if "payee_id" in spec.columns else None)
-
-
 def _check_references(plan: CheckedPlan, frames: dict, folder: str, max_rows: int | None) -> None:
     """`references` columns: every value a key of the target table. On a miss, the same
-    diagnostics as engine.integrity.check_integrity."""
+    diagnostics as kamrules.data.references.check_references."""
     broken = False
     for name, spec in plan.inputs.items():
         for col in spec.columns.values():
             if col.references is None:
                 continue
-            tkey = _reference_target(plan, col.references)
+            tkey = target_key(plan, col.references)
             target = frames[col.references]
             if tkey is None or target[tkey].dtype != frames[name][col.name].dtype:
                 broken = True
@@ -440,7 +472,7 @@ def _check_references(plan: CheckedPlan, frames: dict, folder: str, max_rows: in
 
 
 def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_rows: int | None) -> None:
-    """check_integrity's reference check (without `require` rules) on tables rebuilt from the
+    """check_references on tables rebuilt from the
     frames when the columns involved are text (values equal to the strict loader's), else on
     the strict loader's tables."""
     involved: dict = {}
@@ -448,7 +480,7 @@ def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_row
         for col in spec.columns.values():
             if col.references is not None:
                 involved.setdefault(name, set()).add(col.name)
-                tkey = _reference_target(plan, col.references)
+                tkey = target_key(plan, col.references)
                 involved.setdefault(col.references, set()).add(tkey)
     text_only = all(c is not None and plan.inputs[t].columns[c].type.kind == "text"
                     for t, cols in involved.items() for c in cols)
@@ -457,7 +489,9 @@ def _reference_diagnostics(plan: CheckedPlan, frames: dict, folder: str, max_row
                   for name in plan.inputs}
     else:
         tables = strict.load_data(plan, folder, max_rows)
-    check_integrity(attrs.evolve(plan, requires=[]), tables)
+    diags = check_references(plan, tables)
+    if diags:
+        raise KamError(diags)
 
 
 def _skeleton(plan: CheckedPlan, name: str, frame: pl.DataFrame, columns: set, folder: str):
