@@ -108,7 +108,12 @@ def test_the_extension_wires_the_language_the_grammar_and_the_server():
     assert pkg["contributes"]["configuration"]["properties"]["kamrules.server.args"]["default"] == ["lsp"]
     config = json.loads((VSCODE / "language-configuration.json").read_text(encoding="utf-8"))
     assert config["comments"]["lineComment"] == "#"
-    assert "vscode-languageclient/node" in (VSCODE / pkg["main"]).read_text(encoding="utf-8")
+    client = (VSCODE / pkg["main"]).read_text(encoding="utf-8")
+    assert "vscode-languageclient/node" in client
+    # the hover values' settings (kamrules/lsp/values.py) are declared and sent to the server
+    props = pkg["contributes"]["configuration"]["properties"]
+    assert {"kamrules.data", "kamrules.payee", "kamrules.period"} <= set(props)
+    assert 'configurationSection: "kamrules"' in client and "initializationOptions: { kamrules: values }" in client
 
 
 def _npm(*args, cwd, timeout=300):
