@@ -245,7 +245,9 @@ def test_hover_shows_the_value_for_the_configured_payee(client, tmp_path):
         text = hover_text(client, "component upsell", "upsell")
         assert "unavailable (KR4" in text and "deals.csv" in text
         _data(data)
-        change(client, PLAN, 23)
+        change(client, PLAN.replace("payee.target * attainment", "payee.target + 100"), 23)  # KR203
+        assert "unavailable (the plan has errors: fix them to see values)" in hover_text(client, "let booked", "booked")
+        change(client, PLAN, 24)
         assert hover_text(client, "let booked", "booked").endswith("- 2025: `900.00 EUR`")
     finally:
         configure(client, data=None, payee=None, period=None)
