@@ -207,7 +207,7 @@ def test_a_lookup_of_a_missing_key_is_the_interpreter_diagnostic(tmp_path, capsy
     (data / "accounts.csv").write_text("\n".join(kept) + "\n")
     rc_i, _, rc_c, _ = _both(PLANS / "charter-split.kam", data)
     err = capsys.readouterr().err
-    assert rc_i == 1 and rc_c == 1 and err.count("KR405") == 2 and "no row of `accounts`" in err
+    assert rc_i == 1 and rc_c == 1 and err.count("error[KR405]") == 2 and "no row of `accounts`" in err
     with pytest.raises(Fallback):
         _frame_run(PLANS / "charter-split.kam", data)
 

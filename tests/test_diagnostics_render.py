@@ -41,6 +41,7 @@ def test_mismatched_plus_labels_each_side_and_hints_the_users_number(tmp_path):
         "                          ------------ this is Money[EUR]\n"
         "                                         --- this is Number\n"
         "  hint: write the amount with its currency: `100 EUR`\n"
+        "  = help: kamrules rule KR203\n"
         "1 plan(s) checked: 1 error(s), 0 warning(s)\n")
 
 
@@ -73,6 +74,7 @@ def test_a_misspelt_keyword_gets_did_you_mean(tmp_path):
                    "  11 | compnent upsell = payee.target\n"
                    "       ^^^^^^^^\n"
                    "  hint: did you mean `component`?\n"
+                   "  = help: kamrules rule KR001\n"
                    "1 plan(s) checked: 1 error(s), 0 warning(s)\n")
 
 
@@ -106,15 +108,31 @@ def test_colour_only_when_wanted(monkeypatch):
     assert not color_wanted(io.StringIO())
 
 
-def test_colour_keeps_the_text_and_links_the_docs(tmp_path):
+def test_colour_keeps_the_text_and_the_help_line(tmp_path):
     body = "component upsell = payee.target + 100\n"
     plain = check_text(tmp_path, body)
     coloured = check_text(tmp_path, body, env={"FORCE_COLOR": "1", "NO_COLOR": None})
     assert "\x1b[" not in plain and "\x1b[1;31m" in coloured
-    url = docs_url("KR203")
-    assert url.endswith("diagnostics.md#kr203") and f"\x1b]8;;{url}\x1b\\" in coloured
-    stripped = __import__("re").sub(r"\x1b\]8;;[^\x1b]*\x1b\\|\x1b\[[0-9;]*m", "", coloured)
-    assert stripped.replace(f"  docs: {url}\n", "") == plain
+    assert "\x1b]8;;" not in coloured  # no docs site configured: no hyperlink
+    stripped = __import__("re").sub(r"\x1b\[[0-9;]*m", "", coloured)
+    assert stripped == plain
+
+
+def test_help_line_points_at_the_rule_command_or_the_published_docs(tmp_path, monkeypatch):
+    """Offline, `kamrules rule KRnnn` (which prints the section); with $KAMRULES_DOCS_URL, the
+    code's section there, also as a hyperlink on the code in colour."""
+    body = "component upsell = payee.target + 100\n"
+    plain = check_text(tmp_path, body)
+    assert plain.splitlines()[-2] == "  = help: kamrules rule KR203"
+    assert "file:" not in plain
+    site = "https://docs.example.org/diagnostics.html"
+    published = check_text(tmp_path, body, env={"KAMRULES_DOCS_URL": site})
+    assert published.splitlines()[-2] == f"  = help: {site}#kr203"
+    assert published.replace(f"{site}#kr203", "kamrules rule KR203") == plain
+    coloured = check_text(tmp_path, body, env={"KAMRULES_DOCS_URL": site, "FORCE_COLOR": "1", "NO_COLOR": None})
+    assert f"\x1b]8;;{site}#kr203\x1b\\" in coloured
+    monkeypatch.setenv("KAMRULES_DOCS_URL", site)
+    assert docs_url("KR203") == f"{site}#kr203"
 
 
 def test_control_characters_of_a_plan_never_reach_the_terminal_in_colour():
@@ -142,3 +160,18 @@ def test_rule_unknown_code_and_all():
     from kamrules.diagnostics.diagnostic import CODES
     listed = run_cli("rule", "--all").stdout.splitlines()
     assert listed[0] == "KR001  syntax error" and len(listed) == len(CODES)
+
+
+def test_sarif_help_uri_is_relative_unless_a_docs_site_is_set(monkeypatch):
+    import json
+    from kamrules.report.findings import Checked, render_sarif
+    src = SourceFile("p.kam", "let a = 1\n")
+    results = [Checked("p.kam", src, (Diagnostic("KR101", "unknown name", Span("p.kam", 1, 9, 1, 10)),))]
+    monkeypatch.delenv("KAMRULES_DOCS_URL", raising=False)
+    driver = json.loads(render_sarif(results))["runs"][0]["tool"]["driver"]
+    assert driver["rules"][0]["helpUri"] == "docs/diagnostics.md#kr101"
+    assert driver["informationUri"] == "docs/diagnostics.md"
+    monkeypatch.setenv("KAMRULES_DOCS_URL", "https://docs.example.org/diagnostics.html")
+    driver = json.loads(render_sarif(results))["runs"][0]["tool"]["driver"]
+    assert driver["rules"][0]["helpUri"] == "https://docs.example.org/diagnostics.html#kr101"
+    assert driver["informationUri"] == "https://docs.example.org/diagnostics.html"

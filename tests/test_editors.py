@@ -4,11 +4,19 @@ registry's (core/builtins.py); on every plan of plans/ and every example of docs
 no token is unknown, and each token gets the scope family of the lexer's token type. The
 grammar is run here as TextMate runs it on a line (at each place, the first pattern that
 matches there; its regexes use only syntax that Python's `re` and Oniguruma share).
+
+The extension packages with `vsce` (from the npm registry) into a .vsix that holds the grammar,
+the manifest and the language client: a minute of downloads, so only with KAMRULES_TEST_VSCE=1
+(.ci/run sets it when it could install npm).
 """
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import zipfile
 
 import pytest
 from pygments.token import Comment, Keyword, Literal, Name, Number, Operator, Punctuation, String, Whitespace
@@ -100,4 +108,47 @@ def test_the_extension_wires_the_language_the_grammar_and_the_server():
     assert pkg["contributes"]["configuration"]["properties"]["kamrules.server.args"]["default"] == ["lsp"]
     config = json.loads((VSCODE / "language-configuration.json").read_text(encoding="utf-8"))
     assert config["comments"]["lineComment"] == "#"
-    assert "vscode-languageclient/node" in (VSCODE / pkg["main"]).read_text(encoding="utf-8")
+    client = (VSCODE / pkg["main"]).read_text(encoding="utf-8")
+    assert "vscode-languageclient/node" in client
+    # the hover values' settings (kamrules/lsp/values.py) are declared and sent to the server
+    props = pkg["contributes"]["configuration"]["properties"]
+    assert {"kamrules.data", "kamrules.payee", "kamrules.period"} <= set(props)
+    assert 'configurationSection: "kamrules"' in client and "initializationOptions: { kamrules: values }" in client
+
+
+def _npm(*args, cwd, timeout=300):
+    env = dict(os.environ, npm_config_update_notifier="false", npm_config_fund="false",
+               npm_config_audit="false")
+    return subprocess.run(list(args), cwd=cwd, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=timeout)
+
+
+def test_vsce_packages(tmp_path):
+    """`vsce package` in a copy of editors/vscode (after installing the client library it
+    ships): the .vsix holds the manifest, the grammar byte for byte, and the client."""
+    if os.environ.get("KAMRULES_TEST_VSCE") != "1":
+        pytest.skip("packaging downloads vsce and the language client from the npm registry "
+                    "(about a minute): set KAMRULES_TEST_VSCE=1 to run it (.ci/run does)")
+    npm, npx = shutil.which("npm"), shutil.which("npx")
+    if not (npm and npx):
+        pytest.skip("npm/npx are not installed (.ci/run installs Debian's nodejs and npm)")
+    ping = _npm(npm, "ping", cwd=tmp_path, timeout=60)
+    if ping.returncode != 0:
+        pytest.skip(f"the npm registry cannot be reached: {(ping.stderr or ping.stdout).strip()[-200:]}")
+    copy = tmp_path / "vscode"
+    shutil.copytree(VSCODE, copy, ignore=shutil.ignore_patterns("node_modules", "*.vsix"))
+    installed = _npm(npm, "install", "--omit=dev", cwd=copy)
+    assert installed.returncode == 0, installed.stderr[-2000:]
+    packed = _npm(npx, "--yes", "@vscode/vsce", "package", "--allow-missing-repository",
+                  "--skip-license", "-o", "kamrules.vsix", cwd=copy)
+    assert packed.returncode == 0, (packed.stdout + packed.stderr)[-2000:]
+    with zipfile.ZipFile(copy / "kamrules.vsix") as vsix:
+        names = set(vsix.namelist())
+        manifest = json.loads(vsix.read("extension/package.json"))
+        grammar = vsix.read("extension/syntaxes/kam.tmLanguage.json")
+    source = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    assert manifest["contributes"] == source["contributes"] and manifest["main"] == "./extension.js"
+    assert grammar == (VSCODE / "syntaxes" / "kam.tmLanguage.json").read_bytes()
+    assert {"extension/extension.js", "extension/language-configuration.json",
+            "extension/node_modules/vscode-languageclient/package.json"} <= names
+    assert not any(n.endswith(".vsix") for n in names)

@@ -197,6 +197,88 @@ def test_code_action_applies_the_did_you_mean(client):
     change(client, PLAN, 8)
 
 
+def _data(folder, deals="owner,amount\np1,600\np1,300\np2,100\n"):
+    folder.mkdir(exist_ok=True)
+    (folder / "people.csv").write_text("payee_id,target\np1,1000\np2,2000\n", encoding="utf-8")
+    (folder / "deals.csv").write_text(deals, encoding="utf-8")
+    return folder
+
+
+def configure(client, **settings):
+    client.notify("workspace/didChangeConfiguration", {"settings": {"kamrules": settings}})
+
+
+def hover_text(client, name_line, name):
+    line = PLAN.split("\n")[LINE[name_line]]
+    return client.request("textDocument/hover", pos(LINE[name_line], line.index(name) + 1))["contents"]["value"]
+
+
+def test_hover_shows_the_value_for_the_configured_payee(client, tmp_path):
+    """p1 (target 1000 EUR) booked 600 + 300 = 900 EUR: attainment 900 / 1000 = 90%, upsell
+    1000 x 90% = 900.00 EUR, the amount `kamrules run` prints for p1."""
+    data = _data(tmp_path / "data")
+    (tmp_path / "plan.kam").write_text(PLAN, encoding="utf-8")
+    run = run_cli("run", tmp_path / "plan.kam", "--data", data, "--period", "2025").stdout
+    assert "p1,2025,upsell,900.00,EUR" in run
+    configure(client, data=str(data), payee="p1", period="2025")
+    try:
+        text = hover_text(client, "component upsell", "upsell")
+        assert text.startswith("component `upsell`: Money[EUR]")  # the type first, as before
+        assert text.endswith("value for payee `p1`, 2025:\n- 2025: `900.00 EUR`")
+        assert hover_text(client, "let booked", "booked").endswith("- 2025: `900.00 EUR`")
+        assert hover_text(client, "let attainment", "attainment").endswith("- 2025: `90%`")
+        # a new version of the text is computed again: 1000 x 90% x 2 = 1800.00 EUR
+        change(client, PLAN.replace("payee.target * attainment", "payee.target * attainment * 2"), 20)
+        assert hover_text(client, "component upsell", "upsell").endswith("- 2025: `1800.00 EUR`")
+        # the same version is not: a data change shows once the text changes again
+        _data(data, deals="owner,amount\np1,100\n")
+        assert hover_text(client, "component upsell", "upsell").endswith("- 2025: `1800.00 EUR`")
+        change(client, PLAN, 21)
+        assert hover_text(client, "component upsell", "upsell").endswith("- 2025: `100.00 EUR`")
+        # problems are one short line in the hover, and the server goes on
+        configure(client, payee="nobody")
+        text = hover_text(client, "component upsell", "upsell")
+        assert "value for payee `nobody`, 2025: unavailable (KR405: " in text and "\n" not in text.split("\n\n")[-1]
+        configure(client, payee="p1")
+        _data(data, deals="owner,amount\np1,12x\n")
+        change(client, PLAN + "\n", 22)
+        text = hover_text(client, "component upsell", "upsell")
+        assert "unavailable (KR4" in text and "deals.csv" in text
+        _data(data)
+        change(client, PLAN.replace("payee.target * attainment", "payee.target + 100"), 23)  # KR203
+        assert "unavailable (the plan has errors: fix them to see values)" in hover_text(client, "let booked", "booked")
+        change(client, PLAN, 24)
+        assert hover_text(client, "let booked", "booked").endswith("- 2025: `900.00 EUR`")
+    finally:
+        configure(client, data=None, payee=None, period=None)
+    assert "value for" not in hover_text(client, "let booked", "booked")
+
+
+def test_hover_values_from_initialization_options(tmp_path):
+    """Settings given at start, the data folder relative to the workspace folder: p2 booked
+    100 EUR of a 2000 EUR target, so upsell = 2000 x 5% = 100.00 EUR."""
+    _data(tmp_path / "data")
+    c = Client()
+    try:
+        c.request("initialize", {"processId": None, "rootUri": f"file://{tmp_path}", "capabilities": {},
+                                 "initializationOptions": {"kamrules.data": "data", "kamrules.payee": "p2",
+                                                           "kamrules.period": "2025"}})
+        c.notify("initialized", {})
+        c.notify("textDocument/didOpen", {"textDocument": {"uri": URI, "languageId": "kamrules",
+                                                           "version": 1, "text": PLAN}})
+        assert c.diagnostics() == []
+        assert hover_text(c, "let attainment", "attainment").endswith("value for payee `p2`, 2025:\n- 2025: `5%`")
+        assert hover_text(c, "component upsell", "upsell").endswith("- 2025: `100.00 EUR`")
+        c.request("shutdown", None)
+        c.notify("exit", None)
+        c.proc.wait(timeout=10)
+    finally:
+        if c.proc.poll() is None:
+            c.proc.kill()
+            c.proc.wait(timeout=10)
+        c.proc.stdout.close(), c.proc.stdin.close(), c.proc.stderr.close()
+
+
 def test_without_pygls_the_command_says_so(monkeypatch):
     import builtins
 

@@ -13,8 +13,12 @@ function activate(context) {
     args: config.get("server.args", ["lsp"]),
     transport: TransportKind.stdio,
   };
+  // hover values: kamrules.data / payee / period, at start and whenever the settings change
+  const values = { data: config.get("data", ""), payee: config.get("payee", ""), period: config.get("period", "") };
   client = new LanguageClient("kamrules", "kamrules", server, {
     documentSelector: [{ scheme: "file", language: "kamrules" }, { scheme: "untitled", language: "kamrules" }],
+    initializationOptions: { kamrules: values },
+    synchronize: { configurationSection: "kamrules" },
   });
   context.subscriptions.push(client);
   return client.start();

@@ -2,9 +2,13 @@
 with a caret under the culprit and a labelled underline under each other span of the same
 file (`^` the culprit, `-` the others), then the notes and the hint.
 
+Every diagnostic ends with a `= help:` line saying where its explanation is, in plain text
+too: `kamrules rule KRnnn` (works offline, on every machine), or the code's section of the
+published docs when $KAMRULES_DOCS_URL is set (`help_pointer`).
+
 Colour only when asked (`Style(color=True)`, decided by `color_wanted`: NO_COLOR wins, then
-FORCE_COLOR, then whether the stream is a terminal). With colour, the code links to its
-section of the docs (an OSC 8 hyperlink) and a `docs:` line follows. Every part that comes
+FORCE_COLOR, then whether the stream is a terminal). With colour and $KAMRULES_DOCS_URL, the
+code also links to its section of the docs (an OSC 8 hyperlink). Every part that comes
 from a plan or data goes through `textsafe.for_terminal` before the colours are added, so no
 control character of theirs reaches the terminal, and the carets count shown characters.
 """
@@ -52,6 +56,12 @@ class Style:
 PLAIN = Style()
 
 
+def help_pointer(code: str) -> str:
+    """Where to read about `code`: its section of the docs published at $KAMRULES_DOCS_URL,
+    otherwise the command that prints it (`kamrules rule KRnnn`), which needs no network."""
+    return docs_url(code) if os.environ.get("KAMRULES_DOCS_URL") else f"kamrules rule {code}"
+
+
 def _shown(text: str) -> str:
     """A quoted source line as shown: a tab as four spaces, controls escaped (textsafe)."""
     return for_terminal(text.replace("\t", "    "))
@@ -97,7 +107,9 @@ def render_text(diag, sources: dict[str, SourceFile] | None = None, style: Style
     sources = sources or {}
     severity = diag.severity.value
     where = for_terminal(f"{diag.span}: ") if diag.span is not None else ""
-    code = style.link(docs_url(diag.code), style.paint(severity, diag.code))
+    code = style.paint(severity, diag.code)
+    if os.environ.get("KAMRULES_DOCS_URL"):
+        code = style.link(docs_url(diag.code), code)
     head = style.paint(severity, f"{severity}[") + code + style.paint(severity, "]")
     lines = [f"{where}{head}: " + style.paint("bold", for_terminal(diag.message))]
     labels = diag.labels
@@ -114,6 +126,5 @@ def render_text(diag, sources: dict[str, SourceFile] | None = None, style: Style
         lines += ["  " + line for line in caret_block(sources.get(span.file), [(span, None, True)], style, severity)]
     if diag.hint:
         lines.append(f"  {style.paint('hint', 'hint:')} " + for_terminal(diag.hint))
-    if style.color:
-        lines.append(f"  {style.paint('note', 'docs:')} {docs_url(diag.code)}")
+    lines.append(f"  = {style.paint('note', 'help:')} {help_pointer(diag.code)}")
     return "\n".join(lines)

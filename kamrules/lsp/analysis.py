@@ -45,6 +45,7 @@ class Analysis:
     references: dict = attrs.Factory(dict)  # name -> [Span] of every use (definition excluded)
     payee_columns: dict = attrs.Factory(dict)  # column -> type text, of the payees' input
     parsed: bool = False
+    checked: object = None  # the CheckedPlan when the text checks with no error (hover values)
 
     def symbol(self, name: str, kind: str | None = None) -> Symbol | None:
         for s in self.symbols:
@@ -100,7 +101,7 @@ def analyse(text: str, path: str, previous: Analysis | None = None, config=(None
     if checked is not None:
         diags = list(diags) + lint(checked)
     diags = filter_findings(diags, source, *config)
-    out = Analysis(source, diags, parsed=True)
+    out = Analysis(source, diags, parsed=True, checked=checked)
     _index(out, plan, checked)
     if checked is None and previous is not None:  # an error elsewhere: the types last known
         known = {(s.name, s.kind): s.detail for s in previous.symbols}

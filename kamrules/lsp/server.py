@@ -4,7 +4,10 @@ Each open or changed document is analysed (analysis.py: parse, check, lint, as `
 check` does) and its diagnostics published with their codes, ranges, a link to the code's
 docs and the related places. Hover, go to definition, references, rename, document symbols,
 formatting (the `fmt` layout), completion and code actions (the safe fixes of
-diagnostics/fixes.py) answer from the last analysis of the document.
+diagnostics/fixes.py) answer from the last analysis of the document. With a data folder and
+a payee configured (`kamrules.data`, `kamrules.payee`, `kamrules.period`: initializationOptions
+or workspace/didChangeConfiguration), a hover on a component, let or param adds its values
+for that payee (values.py, through the session, once per document version).
 
 Positions: spans are 1-based in characters; LSP counts lines from 0 and columns in UTF-16
 code units (`_to_lsp` / `_from_lsp` convert on the line's text).
@@ -20,6 +23,7 @@ from kamrules.diagnostics.fixes import safe_edits
 from kamrules.diagnostics.rules import docs_url
 from kamrules.diagnostics.source import Span
 from kamrules.lsp import analysis as A
+from kamrules.lsp import values as V
 from kamrules.version import __version__
 
 _KINDS = {"param": T.SymbolKind.Constant, "let": T.SymbolKind.Variable, "component": T.SymbolKind.Field,
@@ -65,6 +69,18 @@ class KamServer(LanguageServer):
         super().__init__("kamrules", __version__)
         self.config_for = config_for or (lambda path: (None, ()))
         self.analyses: dict[str, A.Analysis] = {}
+        self.value_settings = V.ValueSettings()
+        self.values = V.ValueCache()
+        self.root: str | None = None  # the workspace folder: relative `kamrules.data` starts there
+
+    def value_hover(self, uri: str, an: A.Analysis, sym) -> str | None:
+        """The values of definition `sym` for the configured payee (None when not configured)."""
+        settings = self.value_settings
+        if sym is None or not settings.active or sym.kind not in ("component", "let", "param"):
+            return None
+        version = self.workspace.get_text_document(uri).version
+        values = self.values.get(uri, version, an.checked, path_of(uri), settings, self.root)
+        return V.hover_lines(values, sym.name, sym.kind, settings)
 
     def analyse(self, uri: str) -> A.Analysis:
         doc = self.workspace.get_text_document(uri)
@@ -97,6 +113,17 @@ class KamServer(LanguageServer):
 def build_server(config_for=None) -> KamServer:
     server = KamServer(config_for)
 
+    @server.feature(T.INITIALIZE)
+    def initialize(ls: KamServer, params: T.InitializeParams):
+        ls.value_settings = V.settings_from(params.initialization_options)
+        folders = params.workspace_folders or []
+        root = folders[0].uri if folders else params.root_uri
+        ls.root = path_of(root) if root else params.root_path
+
+    @server.feature(T.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    def did_change_configuration(ls: KamServer, params: T.DidChangeConfigurationParams):
+        ls.value_settings = V.settings_from(params.settings, ls.value_settings)
+
     @server.feature(T.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: KamServer, params: T.DidOpenTextDocumentParams):
         ls.publish(params.text_document.uri)
@@ -112,14 +139,19 @@ def build_server(config_for=None) -> KamServer:
     @server.feature(T.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: KamServer, params: T.DidCloseTextDocumentParams):
         ls.analyses.pop(params.text_document.uri, None)
+        ls.values.drop(params.text_document.uri)
         ls.text_document_publish_diagnostics(T.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[]))
 
     @server.feature(T.TEXT_DOCUMENT_HOVER)
     def hover(ls: KamServer, params: T.HoverParams):
         an = ls.current(params.text_document.uri)
-        text = A.hover(an, *_from_lsp(an, params.position))
+        where = _from_lsp(an, params.position)
+        text = A.hover(an, *where)
         if text is None:
             return None
+        extra = ls.value_hover(params.text_document.uri, an, A.target_at(an, *where))
+        if extra:
+            text = f"{text}\n\n{extra}"
         return T.Hover(contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=text))
 
     @server.feature(T.TEXT_DOCUMENT_DEFINITION)

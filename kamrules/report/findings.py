@@ -9,12 +9,14 @@ its diagnostics). Output: one string. No renderer prints pay amounts: findings a
   `::warning`), shown as annotations on pull requests; one line per finding (%, CR, LF encoded,
   and `:` `,` in properties), controls of the plan or data escaped (textsafe.for_terminal).
 - junit: one <testcase> per plan; a <failure> per error (and per warning with --strict).
-- sarif: SARIF 2.1.0, one run, rules from `diagnostics.CODES` (helpUri, the docs' fix), results
+- sarif: SARIF 2.1.0, one run, rules from `diagnostics.CODES` (helpUri: the code's section at
+  $KAMRULES_DOCS_URL when set, else the relative docs/diagnostics.md#krnnn; the docs' fix), results
   with relatedLocations and fixes, one invocation with the exit code; for code-scanning uploads.
 """
 from __future__ import annotations
 
 import json
+import os
 from xml.sax.saxutils import escape, quoteattr
 
 import attrs
@@ -151,9 +153,15 @@ def _sarif_location(span, default_uri: str, message: str | None = None, id_: int
     return loc
 
 
+def _help_uri(code: str) -> str:
+    """The code's section in the published docs ($KAMRULES_DOCS_URL), or the docs page of the
+    repository as a relative path (never a file: address of the machine that ran the check)."""
+    return docs_url(code) if os.environ.get("KAMRULES_DOCS_URL") else f"{DOCS}#{code.lower()}"
+
+
 def _sarif_rule(code: str) -> dict:
     rule = {"id": code, "shortDescription": {"text": CODES.get(code, code)},
-            "helpUri": docs_url(code), "help": {"text": f"see {DOCS}#{code.lower()}"}}
+            "helpUri": _help_uri(code), "help": {"text": f"see {DOCS}#{code.lower()}"}}
     fix = fix_text(code)
     if fix:
         rule["help"] = {"text": f"Fix: {fix} (see {DOCS}#{code.lower()})"}
@@ -187,7 +195,7 @@ def render_sarif(results, strict=False) -> str:
     failing = any(_failing(d, strict) for r in results for d in r.diagnostics)
     doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0",
            "runs": [{"tool": {"driver": {"name": "kamrules", "version": __version__,
-                                         "informationUri": docs_url("KR001").split("#")[0],
+                                         "informationUri": _help_uri("KR001").split("#")[0],
                                          "rules": [_sarif_rule(c) for c in codes]}},
                      "invocations": [{"executionSuccessful": True, "exitCode": 1 if failing else 0}],
                      "results": out}]}
