@@ -12,7 +12,9 @@ import os
 import re
 from pathlib import Path
 
-DOCS_FILE = Path(__file__).resolve().parents[2] / "docs" / "diagnostics.md"
+# docs/diagnostics.md, shipped inside the package (kamrules/docs/diagnostics.md links to it in the
+# repository; a wheel holds a copy), so that `kamrules rule` works wherever kamrules is installed.
+DOCS_FILE = Path(__file__).resolve().parent.parent / "docs" / "diagnostics.md"
 _SECTION = re.compile(r'^<a id="(kr\d{3})"></a>\n### (KR\d{3}): ([^\n]*)\n(.*?)(?=^<a id=|^## |\Z)',
                       re.M | re.S)
 
@@ -48,7 +50,8 @@ def rule_text(code: str) -> str | None:
     title, body = sections().get(code, (CODES[code], ""))
     if not body:
         body = f"(the full explanation is in docs/diagnostics.md, section {code})"
-    return f"# {code}: {title}\n\n{body}\n\nDocs: {docs_url(code)}\n"
+    where = docs_url(code) if os.environ.get("KAMRULES_DOCS_URL") else f"docs/diagnostics.md#{code.lower()}"
+    return f"# {code}: {title}\n\n{body}\n\nDocs: {where}\n"
 
 
 def fix_text(code: str) -> str | None:
