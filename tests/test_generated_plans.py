@@ -1,0 +1,380 @@
+"""Generated plans, not only generated data: a small typed expression generator writes random
+well-typed plans (header, two inputs with typed columns, params, lets, curves and decision
+tables, components using money / number / rate arithmetic, if/else, comparisons, `between`,
+`default`/`present`, aggregations over `rows where` filters tied to the payee and the period,
+`round(...)` in every named mode, `share` and `team_total`), and random CSV data for them.
+Every plan must pass `check`; then `run --engine interpreter` and `run --engine columnar`
+(in process, tests/conftest.py run_cli) must print the same bytes, exit with the same code
+and, when the run stops, name the same diagnostic code.
+
+The default profile runs a few dozen examples (~10 s); KAMRULES_FUZZ_EXAMPLES=2000 runs more.
+A plan the columnar engine refuses (`Unsupported`) is counted as an event, not compared:
+KAMRULES_FUZZ_STRICT=1 makes it a failure (issue 14: the columnar engine translates every
+construct). Disagreements found and not fixable outside the backends are pinned below as
+strict xfails with their root cause.
+"""
+from __future__ import annotations
+
+import os
+import re
+from unittest import mock
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("polars")
+
+from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
+
+from conftest import run_cli  # noqa: E402
+from kamrules.run.session import Session  # noqa: E402
+
+EXAMPLES = int(os.environ.get("KAMRULES_FUZZ_EXAMPLES", "30"))
+STRICT = os.environ.get("KAMRULES_FUZZ_STRICT") == "1"
+KNOWN = os.environ.get("KAMRULES_FUZZ_KNOWN") == "1"  # also write the constructs of the xfails below
+MODES = ["half_up", "half_even", "half_down", "up", "down", "floor", "ceiling"]
+CODE = re.compile(r"\bKR\d{3}\b")
+
+HEADER = """plan "generated"
+currency EUR
+period {period}
+round components to {step} {mode}
+
+input people key payee_id {{
+  payee_id: Text
+  team: Text
+  base: Money
+  rate: Rate
+  level: Number
+  bonus: optional Money
+}}
+input deals {{
+  deal_id: Text
+  owner_id: Text
+  amount: Money
+  qty: Count
+  disc: optional Rate
+  close_date: Date
+  status: Text
+}}
+"""
+PAYEES = ["p1", "p2", "p3", "p4"]
+VARYING = re.compile(r"\b(amount|qty|disc|status|payee|v\d+|tier)\b")
+
+
+# ------------------------------------------------------------------ literals
+def _dec(draw, lo: int, hi: int, places: int) -> Decimal:
+    """A decimal in [lo, hi] with at most `places` places, often a round or half-way one."""
+    kind = draw(st.integers(0, 3))
+    if kind == 0:
+        return Decimal(draw(st.integers(lo, hi)))
+    if kind == 1 and places >= 1:  # a half at some scale
+        p = draw(st.integers(1, places))
+        return Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p) + Decimal(5).scaleb(-p - 1) \
+            if p < places else Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p)
+    p = draw(st.integers(0, places))
+    return Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p)
+
+
+def _lit_money(draw) -> str:
+    return f"{_dec(draw, 0, 2000, 2)} EUR"
+
+
+def _lit_dim(draw) -> str:
+    if draw(st.booleans()):
+        return f"{_dec(draw, 0, 200, 2)}%"
+    return str(_dec(draw, 0, 20, 4))
+
+
+def _nonzero_dim(draw) -> str:
+    choice = draw(st.sampled_from(["3", "7", "12", "4", "0.3", "1.5", "33%", "110%", "6"]))
+    return choice
+
+
+# ------------------------------------------------------------------ the typed generator
+class Gen:
+    """Writes well-typed expressions: types money, dim (number / rate / count), bool; in the
+    payee scope (aggregations allowed) or a row scope of `deals` (its columns in scope)."""
+
+    def __init__(self, draw):
+        self.draw = draw
+        self.names = {"money": [], "dim": [], "bool": []}
+        self.curves = []  # (name, output type)
+        self.rows_lets = []
+        self.modes_used = set()
+
+    def pick(self, options):
+        return self.draw(st.sampled_from(options))
+
+    def expr(self, ty: str, depth: int, row: bool = False) -> str:
+        return getattr(self, ty)(depth, row)
+
+    def leaf(self, ty, row):
+        d = self.draw
+        opts = []
+        if ty == "money":
+            opts = [lambda: _lit_money(d), lambda: "payee.base", lambda: "default(payee.bonus, 0 EUR)"]
+            if row:
+                opts += [lambda: "amount", lambda: "amount"]
+        elif ty == "dim":
+            opts = [lambda: _lit_dim(d), lambda: "payee.rate", lambda: "payee.level"]
+            if row:
+                opts += [lambda: "qty", lambda: "default(disc, 0%)"]
+        else:
+            opts = [lambda: self.pick(["true", "false"]), lambda: 'payee.team == "t1"']
+            if row:
+                opts += [lambda: 'status == "won"', lambda: "present(disc)"]
+        if self.names[ty]:
+            opts += [lambda: self.pick(self.names[ty])] * 2
+        return self.pick(opts)()
+
+    def money(self, depth, row):
+        if depth <= 0:
+            return self.leaf("money", row)
+        e = lambda ty: self.expr(ty, depth - 1, row)  # noqa: E731
+        opts = [
+            lambda: self.leaf("money", row),
+            lambda: f"({e('money')} + {e('money')})",
+            lambda: f"({e('money')} - {e('money')})",
+            lambda: f"({e('money')} * {e('dim')})",
+            lambda: f"({e('dim')} * {e('money')})",
+            lambda: f"({e('money')} / {_nonzero_dim(self.draw)})",
+            lambda: f"({e('money')} / {e('dim')})",
+            lambda: f"(if {e('bool')} then {e('money')} else {e('money')})",
+            lambda: self.round(e("money"), money=True),
+            lambda: f"{self.pick(['min', 'max'])}({e('money')}, {e('money')})",
+            lambda: f"abs({e('money')})",
+            lambda: f"money({e('dim')})",
+            lambda: f"-({e('money')})",
+        ]
+        if not row:
+            opts += [
+                lambda: f"sum({self.body('money', depth - 1)} for {self.rows(depth - 1)})",
+                lambda: f"sum({self.body('money', depth - 1)} for {self.rows(depth - 1)})",
+                lambda: f"{self.pick(['avg', 'min', 'max'])}({self.body('money', depth - 1)} "
+                        f"for {self.rows(depth - 1)})",
+                lambda: f"(if exists({(r := self.rows(depth - 1))}) then "
+                        f"{self.pick(['avg', 'min', 'max'])}(amount for {r}) else 0 EUR)",
+            ]
+        curves = [c for c, out in self.curves if out == "money"]
+        if curves:
+            opts.append(lambda: f"{self.pick(curves)}({e('dim')})")
+        return self.pick(opts)()
+
+    def dim(self, depth, row):
+        if depth <= 0:
+            return self.leaf("dim", row)
+        e = lambda ty: self.expr(ty, depth - 1, row)  # noqa: E731
+        opts = [
+            lambda: self.leaf("dim", row),
+            lambda: f"({e('dim')} + {e('dim')})",
+            lambda: f"({e('dim')} - {e('dim')})",
+            lambda: f"({e('dim')} * {e('dim')})",
+            lambda: f"({e('dim')} / {_nonzero_dim(self.draw)})",
+            lambda: f"({e('money')} / {e('money')})",
+            lambda: f"({e('money')} / {_lit_money(self.draw)})",
+            lambda: f"(if {e('bool')} then {e('dim')} else {e('dim')})",
+            lambda: self.round(e("dim"), money=False),
+            lambda: f"{self.pick(['min', 'max'])}({e('dim')}, {e('dim')})",
+            lambda: f"abs({e('dim')})",
+        ]
+        if not row:
+            opts += [
+                lambda: f"count({self.rows(depth - 1)})",
+                lambda: f"sum({self.body('dim', depth - 1)} for {self.rows(depth - 1)})",
+                lambda: f"(if exists({(r := self.rows(depth - 1))}) then "
+                        f"{self.pick(['avg', 'min', 'max'])}({self.body('dim', depth - 1)} for {r}) else 0)",
+            ]
+        curves = [c for c, out in self.curves if out == "dim"]
+        if curves:
+            opts.append(lambda: f"{self.pick(curves)}({e('dim')})")
+        return self.pick(opts)()
+
+    def bool(self, depth, row):
+        if depth <= 0:
+            return self.leaf("bool", row)
+        e = lambda ty: self.expr(ty, depth - 1, row)  # noqa: E731
+        cmp = lambda: self.pick(["<", "<=", ">", ">=", "==", "!="])  # noqa: E731
+        opts = [
+            lambda: self.leaf("bool", row),
+            lambda: f"({e('money')} {cmp()} {e('money')})",
+            lambda: f"({e('dim')} {cmp()} {e('dim')})",
+            lambda: f"(({e('money')} / {_nonzero_dim(self.draw)}) {cmp()} {e('money')})",
+            lambda: f"between({e('dim')}, {e('dim')}, {e('dim')})",
+            lambda: f"between({e('money')}, {e('money')}, {e('money')})",
+            lambda: f"({e('bool')} and {e('bool')})",
+            lambda: f"({e('bool')} or {e('bool')})",
+            lambda: f"not ({e('bool')})",
+            lambda: f"present(payee.bonus)",
+        ]
+        if not row:
+            opts.append(lambda: f"exists({self.rows(depth - 1)})")
+        return self.pick(opts)()
+
+    def body(self, ty: str, depth: int) -> str:
+        """The per-row expression of an aggregation. Unless KNOWN, one that reads something
+        of the row or the frame (a body of literals and params is test_constant_summed_per_row)."""
+        x = self.expr(ty, depth, True)
+        if KNOWN or VARYING.search(x):
+            return x
+        return f"({x} + {'amount' if ty == 'money' else 'qty'} * 0)"
+
+    def round(self, x, money: bool) -> str:
+        mode = self.pick(MODES)
+        self.modes_used.add(mode)
+        steps = ["cent", "unit", "0.05 EUR", "10 EUR"] if money else ["cent", "unit", "1%", "0.05", "0.001"]
+        return f"round({x}, {self.pick(steps)}, {mode})"
+
+    def rows(self, depth) -> str:
+        """A rows expression tied to the payee (and usually the period), maybe filtered more."""
+        base = ["deals where owner_id == payee.id and close_date in period",
+                "deals where owner_id == payee.id and close_date in period",
+                "deals where close_date in period and owner_id == payee.id",
+                "deals where owner_id == payee.id"]
+        base += self.rows_lets * 2
+        out = self.pick(base)
+        if self.draw(st.booleans()):
+            cond = self.expr("bool", min(depth, 1), True)
+            out = f"{out} and {cond}" if not out.isidentifier() else f"{out} where {cond}"
+        return f"({out})" if not out.isidentifier() else out
+
+
+def _curve(draw, gen: Gen, name: str, out: str) -> str:
+    """A curve on a dim input (the thresholds sorted, one row per interval: hit unique)."""
+    n = draw(st.integers(1, 3))
+    ts = sorted({_dec(draw, 0, 150, 4) for _ in range(n)})
+    cells = [f"< {ts[0]}%"] + [f"{a}% to < {b}%" for a, b in zip(ts, ts[1:])] + [f">= {ts[-1]}%"]
+    lines = []
+    for cell in cells:
+        if out == "money":
+            value = draw(st.sampled_from([_lit_money(draw), f"{_lit_money(draw)} * x", f"100 EUR * (x - {ts[0]}%)"]))
+        else:
+            value = draw(st.sampled_from([_lit_dim(draw), f"{_lit_dim(draw)} + 2.5 * (x - {ts[0]}%)", "x / 3"]))
+        lines.append(f"  | {cell} | {value} |")
+    return f"curve {name}(x: Rate) -> {'Money' if out == 'money' else 'Rate'} {{\n" + "\n".join(lines) + "\n}\n"
+
+
+def _team_table(draw, name: str) -> str:
+    t = _dec(draw, 0, 150, 4)
+    rows = [f'  | "t1" | < {t}% | {_lit_dim(draw)} |', f'  | "t1" | >= {t}% | {_lit_dim(draw)} |',
+            f'  | any | any | {_lit_dim(draw)} |']
+    return f"table {name}(team: Text, x: Rate) -> Rate hit first {{\n" + "\n".join(rows) + "\n}\n"
+
+
+@st.composite
+def plans(draw):
+    """(plan text, --period argument)."""
+    gen = Gen(draw)
+    period = draw(st.sampled_from(["quarter", "quarter", "month"]))
+    text = HEADER.format(period=period, step=draw(st.sampled_from(["cent", "cent", "unit"])),
+                         mode=draw(st.sampled_from(MODES)))
+    body = []
+    for i in range(draw(st.integers(0, 2))):
+        ty = draw(st.sampled_from(["money", "dim"]))
+        body.append(f"param k{i} = {_lit_money(draw) if ty == 'money' else _lit_dim(draw)}")
+        gen.names[ty].append(f"k{i}")
+    if draw(st.booleans()):
+        body.append('let won = deals where owner_id == payee.id and close_date in period and status == "won"')
+        gen.rows_lets.append("won")
+    for i in range(draw(st.integers(0, 2))):
+        out = draw(st.sampled_from(["money", "dim"]))
+        body.append(_curve(draw, gen, f"c{i}", out))
+        gen.curves.append((f"c{i}", out))
+    if draw(st.booleans()):
+        body.append(_team_table(draw, "tt"))
+        body.append("let tier = tt(payee.team, payee.rate)")
+        gen.names["dim"].append("tier")
+    for i in range(draw(st.integers(0, 4))):
+        ty = draw(st.sampled_from(["money", "dim", "bool"]))
+        body.append(f"let v{i} = {gen.expr(ty, draw(st.integers(1, 3)))}")
+        gen.names[ty].append(f"v{i}")
+    if draw(st.integers(0, 4)) == 0:
+        body.append(f"eligible when {gen.expr('bool', 1)}")
+    for i in range(draw(st.integers(1, 3))):
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            expr = f"share({_lit_money(draw)}, {gen.expr('dim', 1)})"
+        elif kind == 1:
+            expr = f"team_total({gen.expr('money', 1)})"
+        else:
+            expr = gen.expr("money", draw(st.integers(1, 3)))
+        body.append(f"component pay{i} = {expr}")
+    arg = draw(st.sampled_from(["2025", "2025-Q1", "2025-Q2"]))
+    return text + "\n".join(body) + "\n", arg
+
+
+@st.composite
+def data(draw):
+    """(people.csv, deals.csv) text."""
+    n = draw(st.integers(1, 4))
+    people = ["payee_id,team,base,rate,level,bonus"]
+    for pid in PAYEES[:n]:
+        base = _dec(draw, 0, 150000, 2)
+        rate = draw(st.sampled_from([f"{_dec(draw, 0, 150, 2)}%", str(_dec(draw, 0, 2, 6))]))
+        level = _dec(draw, -50, 50, draw(st.sampled_from([0, 2, 6, 12])))
+        bonus = draw(st.sampled_from(["", str(_dec(draw, 0, 5000, 2))]))
+        people.append(f"{pid},{draw(st.sampled_from(['t1', 't2']))},{base},{rate},{level},{bonus}")
+    deals = ["deal_id,owner_id,amount,qty,disc,close_date,status"]
+    for i in range(draw(st.integers(0, 10))):
+        owner = draw(st.sampled_from(PAYEES[:n] + ["zz"]))
+        amount = _dec(draw, -2000, 60000, 2) if draw(st.integers(0, 5)) else -_dec(draw, 0, 500, 2)
+        disc = draw(st.sampled_from(["", f"{_dec(draw, 0, 60, 2)}%", str(_dec(draw, 0, 1, 3))]))
+        day = f"2025-{draw(st.integers(1, 9)):02d}-{draw(st.integers(1, 28)):02d}"
+        deals.append(f"d{i},{owner},{amount},{draw(st.integers(0, 12))},{disc},{day},"
+                     f"{draw(st.sampled_from(['won', 'lost']))}")
+    return "\n".join(people) + "\n", "\n".join(deals) + "\n"
+
+
+def _outcome(r):
+    codes = CODE.findall(r.stderr) if r.returncode else []
+    return r.returncode, r.stdout, codes[:1]
+
+
+def compare(tmp: Path, plan_text: str, people: str, deals: str, period: str):
+    """Check the plan, run both engines on the data; the two outcomes (or None when the
+    columnar engine does not translate the plan)."""
+    plan, folder = tmp / "plan.kam", tmp / "data"
+    folder.mkdir(exist_ok=True)
+    plan.write_text(plan_text)
+    (folder / "people.csv").write_text(people)
+    (folder / "deals.csv").write_text(deals)
+    checked = run_cli("check", plan)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    args = ("run", plan, "--data", folder, "--period", period)
+    interp = run_cli(*args, "--engine", "interpreter")
+    handed = []
+    real = Session._columnar
+
+    def watched(self, *a, **k):
+        done = real(self, *a, **k)
+        handed.append(self.handed_over)
+        return done
+
+    with mock.patch.object(Session, "_columnar", watched):
+        columnar = run_cli(*args, "--engine", "columnar")
+    if columnar.returncode and "columnar engine does not run this plan" in columnar.stderr:
+        assert not STRICT, columnar.stderr
+        event("columnar: unsupported plan")
+        return None
+    event(f"interpreter stops: {_outcome(interp)[2]}" if interp.returncode else "interpreter pays")
+    event("columnar handed over to the interpreter" if any(handed) else "columnar computed")
+    return _outcome(interp), _outcome(columnar), columnar.stderr, interp.stderr
+
+
+_COUNTER = iter(range(10 ** 9))
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                 HealthCheck.data_too_large])
+@given(plan=plans(), tables=data())
+def test_generated_plans_agree_across_engines(tmp_path, plan, tables):
+    tmp = tmp_path / f"ex{next(_COUNTER)}"
+    tmp.mkdir()
+    result = compare(tmp, plan[0], *tables, plan[1])
+    if result is None:
+        return
+    interp, columnar, cerr, ierr = result
+    assert columnar == interp, f"\n{plan[0]}\n--- people\n{tables[0]}--- deals\n{tables[1]}" \
+                               f"--- interpreter stderr\n{ierr}--- columnar stderr\n{cerr}"
