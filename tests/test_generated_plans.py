@@ -26,11 +26,15 @@ import pytest
 pytest.importorskip("polars")
 
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
+from hypothesis.errors import InvalidArgument  # noqa: E402
 
 from conftest import run_cli  # noqa: E402
 from kamrules.run.session import Session  # noqa: E402
 
 EXAMPLES = int(os.environ.get("KAMRULES_FUZZ_EXAMPLES", "30"))
+# the default run is the same examples every time (the suite must not be flaky); a run with
+# KAMRULES_FUZZ_EXAMPLES set explores new ones
+DERANDOMIZE = "KAMRULES_FUZZ_EXAMPLES" not in os.environ
 STRICT = os.environ.get("KAMRULES_FUZZ_STRICT") == "1"
 KNOWN = os.environ.get("KAMRULES_FUZZ_KNOWN") == "1"  # also write the constructs of the xfails below
 MODES = ["half_up", "half_even", "half_down", "up", "down", "floor", "ceiling"]
@@ -326,6 +330,14 @@ def data(draw):
     return "\n".join(people) + "\n", "\n".join(deals) + "\n"
 
 
+def _event(what: str) -> None:
+    """A hypothesis event (statistics), when called inside a hypothesis test."""
+    try:
+        event(what)
+    except InvalidArgument:
+        pass
+
+
 def _outcome(r):
     codes = CODE.findall(r.stderr) if r.returncode else []
     return r.returncode, r.stdout, codes[:1]
@@ -355,17 +367,17 @@ def compare(tmp: Path, plan_text: str, people: str, deals: str, period: str):
         columnar = run_cli(*args, "--engine", "columnar")
     if columnar.returncode and "columnar engine does not run this plan" in columnar.stderr:
         assert not STRICT, columnar.stderr
-        event("columnar: unsupported plan")
+        _event("columnar: unsupported plan")
         return None
-    event(f"interpreter stops: {_outcome(interp)[2]}" if interp.returncode else "interpreter pays")
-    event("columnar handed over to the interpreter" if any(handed) else "columnar computed")
+    _event(f"interpreter stops: {_outcome(interp)[2]}" if interp.returncode else "interpreter pays")
+    _event("columnar handed over to the interpreter" if any(handed) else "columnar computed")
     return _outcome(interp), _outcome(columnar), columnar.stderr, interp.stderr
 
 
 _COUNTER = iter(range(10 ** 9))
 
 
-@settings(max_examples=EXAMPLES, deadline=None,
+@settings(max_examples=EXAMPLES, deadline=None, derandomize=DERANDOMIZE,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                  HealthCheck.data_too_large])
 @given(plan=plans(), tables=data())
@@ -378,3 +390,27 @@ def test_generated_plans_agree_across_engines(tmp_path, plan, tables):
     interp, columnar, cerr, ierr = result
     assert columnar == interp, f"\n{plan[0]}\n--- people\n{tables[0]}--- deals\n{tables[1]}" \
                                f"--- interpreter stderr\n{ierr}--- columnar stderr\n{cerr}"
+
+
+# ------------------------------------------------------------------ disagreements found
+CONSTANT_SUMMED = HEADER.format(period="quarter", step="cent", mode="half_up") + """param k = 0.05 EUR
+component a = sum(0.05 EUR for deals where owner_id == payee.id and close_date in period)
+component b = sum(k for deals where owner_id == payee.id and close_date in period)
+component c = avg(2 for deals where owner_id == payee.id and close_date in period) * 1 EUR
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="columnar: the per-row value of an aggregation that reads no column "
+                   "(a literal, a param) is a polars literal, and `pl.lit(x).sum()` in a group_by is x, not "
+                   "x times the group's rows (backends/polars/aggregate.py _agg_exprs): sum(0.05 EUR for "
+                   "2 rows) prints 0.05, the interpreter 0.10; avg(2 for 2 rows) is 1 instead of 2")
+def test_constant_summed_per_row(tmp_path):
+    """Found by the generator (KAMRULES_FUZZ_KNOWN=1 writes such bodies again)."""
+    people = "payee_id,team,base,rate,level,bonus\np1,t1,0,0%,0,\n"
+    deals = ("deal_id,owner_id,amount,qty,disc,close_date,status\n"
+             "d0,p1,0,0,,2025-01-01,won\nd1,p1,0,0,,2025-01-02,won\n")
+    interp, columnar, *_ = compare(tmp_path, CONSTANT_SUMMED, people, deals, "2025-Q1")
+    # two rows: 0.05 + 0.05, k + k, (2 + 2) / 2
+    assert interp == (0, "payee_id,period,component,amount,currency\np1,2025-Q1,a,0.10,EUR\n"
+                         "p1,2025-Q1,b,0.10,EUR\np1,2025-Q1,c,2.00,EUR\np1,2025-Q1,total,2.20,EUR\n", [])
+    assert columnar == interp

@@ -143,6 +143,25 @@ def snap(value):
     return value
 
 
+_COMPARE = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+def compare(op: str, a, b) -> bool:
+    """a op b (op in < <= > >= == !=) as the numeric model compares: an approximate value
+    snapped to GUARD_PLACES first (so 1 / 3 * 3 == 1, >= 1 and <= 1 all hold), an exact
+    value as it is. Non-Decimal values (text, dates, Money amounts passed as Decimals by
+    the caller) compare as they are."""
+    return _COMPARE[op](snap(a), snap(b))
+
+
+def between(x, lo, hi) -> bool:
+    """lo <= x <= hi under `compare` (both ends included)."""
+    return compare("<=", lo, x) and compare("<=", x, hi)
+
+
 def format_amount(value: Decimal, thousands: bool = False) -> str:
     """Two decimals, `-` for negatives, never `-0.00`; `12,600.00` with thousands (for
     people), `12600.00` without (the CSV contract)."""
