@@ -68,32 +68,47 @@ VARYING = re.compile(r"\b(amount|qty|disc|status|payee|v\d+|tier)\b")
 
 
 # ------------------------------------------------------------------ literals
-def _dec(draw, lo: int, hi: int, places: int) -> Decimal:
+class Lit(Decimal):
+    """A Decimal written as plan text and CSV cells write numbers: never with an exponent."""
+
+    def __str__(self) -> str:
+        return format(self, "f")
+
+    __format__ = lambda self, spec: format(Decimal(self), spec or "f")  # noqa: E731
+
+
+def _dec(draw, lo: int, hi: int, places: int) -> Lit:
     """A decimal in [lo, hi] with at most `places` places, often a round or half-way one."""
     kind = draw(st.integers(0, 3))
     if kind == 0:
-        return Decimal(draw(st.integers(lo, hi)))
-    if kind == 1 and places >= 1:  # a half at some scale
-        p = draw(st.integers(1, places))
-        return Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p) + Decimal(5).scaleb(-p - 1) \
-            if p < places else Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p)
+        return Lit(draw(st.integers(lo, hi)))
     p = draw(st.integers(0, places))
-    return Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p)
+    value = Decimal(draw(st.integers(lo * 10 ** p, hi * 10 ** p))).scaleb(-p)
+    if kind == 1 and p < places:  # half-way at scale p
+        value += Decimal(5).scaleb(-p - 1)
+    return Lit(value)
 
 
 def _lit_money(draw) -> str:
+    if draw(st.integers(0, 7)) == 0:  # a large amount
+        return f"{_dec(draw, 0, 10 ** 12, 2)} EUR"
     return f"{_dec(draw, 0, 2000, 2)} EUR"
 
 
 def _lit_dim(draw) -> str:
-    if draw(st.booleans()):
+    kind = draw(st.integers(0, 7))
+    if kind == 0:  # the most places a literal may have
+        return str(_dec(draw, 0, 2, 12))
+    if kind == 1:
+        return str(_dec(draw, 0, 10 ** 6, 0))
+    if kind < 5:
         return f"{_dec(draw, 0, 200, 2)}%"
     return str(_dec(draw, 0, 20, 4))
 
 
 def _nonzero_dim(draw) -> str:
-    choice = draw(st.sampled_from(["3", "7", "12", "4", "0.3", "1.5", "33%", "110%", "6"]))
-    return choice
+    return draw(st.sampled_from(["3", "7", "12", "4", "0.3", "1.5", "33%", "110%", "6", "0.001", "1000000",
+                                 "0.7"]))
 
 
 # ------------------------------------------------------------------ the typed generator
@@ -259,6 +274,12 @@ def _curve(draw, gen: Gen, name: str, out: str) -> str:
     return f"curve {name}(x: Rate) -> {'Money' if out == 'money' else 'Rate'} {{\n" + "\n".join(lines) + "\n}\n"
 
 
+def _param_curve(draw, name: str, bound: str) -> str:
+    """A curve whose bound is a param: matched at run time only."""
+    return (f"curve {name}(x: Rate) -> Rate {{\n  | < {bound} | {_lit_dim(draw)} |\n"
+            f"  | >= {bound} | x * {_lit_dim(draw)} |\n}}\n")
+
+
 def _team_table(draw, name: str) -> str:
     t = _dec(draw, 0, 150, 4)
     rows = [f'  | "t1" | < {t}% | {_lit_dim(draw)} |', f'  | "t1" | >= {t}% | {_lit_dim(draw)} |',
@@ -273,6 +294,10 @@ def plans(draw):
     period = draw(st.sampled_from(["quarter", "quarter", "month"]))
     text = HEADER.format(period=period, step=draw(st.sampled_from(["cent", "cent", "unit"])),
                          mode=draw(st.sampled_from(MODES)))
+    if period == "month" and draw(st.booleans()):
+        text += "payment quarter\n"
+    if draw(st.integers(0, 5)) == 0:
+        text += "fiscal year starts april\n"
     body = []
     for i in range(draw(st.integers(0, 2))):
         ty = draw(st.sampled_from(["money", "dim"]))
@@ -285,6 +310,10 @@ def plans(draw):
         out = draw(st.sampled_from(["money", "dim"]))
         body.append(_curve(draw, gen, f"c{i}", out))
         gen.curves.append((f"c{i}", out))
+    dims = [k for k in gen.names["dim"] if k.startswith("k")]
+    if dims and draw(st.booleans()):
+        body.append(_param_curve(draw, "pc", dims[0]))
+        gen.curves.append(("pc", "dim"))
     if draw(st.booleans()):
         body.append(_team_table(draw, "tt"))
         body.append("let tier = tt(payee.team, payee.rate)")
@@ -296,14 +325,24 @@ def plans(draw):
     if draw(st.integers(0, 4)) == 0:
         body.append(f"eligible when {gen.expr('bool', 1)}")
     for i in range(draw(st.integers(1, 3))):
-        kind = draw(st.integers(0, 9))
+        kind = draw(st.integers(0, 11))
         if kind == 0:
             expr = f"share({_lit_money(draw)}, {gen.expr('dim', 1)})"
         elif kind == 1:
             expr = f"team_total({gen.expr('money', 1)})"
+        elif kind == 2 and i > 0:  # the ledger of an earlier component
+            expr = f"{gen.expr('money', 1)} - paid(pay0, period.{draw(st.sampled_from(['year', 'quarter']))})"
+        elif kind == 3:
+            expr = f'one(amount for deals where deal_id == "d{draw(st.integers(0, 3))}") * {gen.expr("dim", 1)}'
         else:
             expr = gen.expr("money", draw(st.integers(1, 3)))
-        body.append(f"component pay{i} = {expr}")
+        head = f"component pay{i}"
+        if draw(st.integers(0, 5)) == 0:
+            head += " from 2025-02-01 to 2025-08-31"
+        if draw(st.integers(0, 5)) == 0:
+            head += f" when {gen.expr('bool', 1)}"
+        body.append(f"{head} = {expr}")
+        gen.names["money"].append(f"pay{i}")  # a later component may read its rounded amount
     arg = draw(st.sampled_from(["2025", "2025-Q1", "2025-Q2"]))
     return text + "\n".join(body) + "\n", arg
 
@@ -314,9 +353,10 @@ def data(draw):
     n = draw(st.integers(1, 4))
     people = ["payee_id,team,base,rate,level,bonus"]
     for pid in PAYEES[:n]:
-        base = _dec(draw, 0, 150000, 2)
+        base = _dec(draw, 0, draw(st.sampled_from([150000, 10 ** 12])), 2)
         rate = draw(st.sampled_from([f"{_dec(draw, 0, 150, 2)}%", str(_dec(draw, 0, 2, 6))]))
-        level = _dec(draw, -50, 50, draw(st.sampled_from([0, 2, 6, 12])))
+        level = _dec(draw, -50, 50, draw(st.sampled_from([0, 2, 6, 12]))) if draw(st.integers(0, 4)) else \
+            _dec(draw, -10 ** 6, 10 ** 6, 3)
         bonus = draw(st.sampled_from(["", str(_dec(draw, 0, 5000, 2))]))
         people.append(f"{pid},{draw(st.sampled_from(['t1', 't2']))},{base},{rate},{level},{bonus}")
     deals = ["deal_id,owner_id,amount,qty,disc,close_date,status"]
