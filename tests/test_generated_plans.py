@@ -134,16 +134,25 @@ class Gen:
         opts = []
         if ty == "money":
             opts = [lambda: _lit_money(d), lambda: "payee.base", lambda: "default(payee.bonus, 0 EUR)"]
+            if d(st.integers(0, 9)) == 0:  # an empty value in a calculation stops the run (KR406)
+                opts.append(lambda: "payee.bonus")
             if row:
                 opts += [lambda: "amount", lambda: "amount"]
         elif ty == "dim":
             opts = [lambda: _lit_dim(d), lambda: "payee.rate", lambda: "payee.level"]
             if row:
-                opts += [lambda: "qty", lambda: "default(disc, 0%)"]
+                opts += [lambda: "qty", lambda: "default(disc, 0%)", lambda: "days(period.start, close_date)"]
+                if d(st.integers(0, 9)) == 0:
+                    opts.append(lambda: "disc")
         else:
-            opts = [lambda: self.pick(["true", "false"]), lambda: 'payee.team == "t1"']
+            opts = [lambda: self.pick(["true", "false"]), lambda: 'payee.team == "t1"',
+                    lambda: f'payee.team {self.pick(["in", "not in"])} ["t1", "t3"]']
             if row:
-                opts += [lambda: 'status == "won"', lambda: "present(disc)"]
+                opts += [lambda: 'status == "won"', lambda: "present(disc)", lambda: 'status in ["won", "x"]',
+                         lambda: f"between(close_date, 2025-0{d(st.integers(1, 9))}-01, 2025-0{d(st.integers(1, 9))}-15)",
+                         lambda: f"close_date {self.pick(['<', '<=', '>', '>=', '==', '!='])} 2025-0{d(st.integers(1, 9))}-01",
+                         lambda: "close_date in period.year", lambda: "close_date - period.start > 30",
+                         lambda: f"present(disc) and disc {self.pick(['<', '>='])} {_lit_dim(d)}"]
         if self.names[ty]:
             opts += [lambda: self.pick(self.names[ty])] * 2
         return self.pick(opts)()
@@ -407,7 +416,8 @@ def compare(tmp: Path, plan_text: str, people: str, deals: str, period: str):
         columnar = run_cli(*args, "--engine", "columnar")
     if columnar.returncode and "columnar engine does not run this plan" in columnar.stderr:
         assert not STRICT, columnar.stderr
-        _event("columnar: unsupported plan")
+        _event("columnar: unsupported plan: " + re.sub(r" \(line \d+\)", "", columnar.stderr.split(": ", 2)[-1]
+                                                        .split("\n")[0]))
         return None
     _event(f"interpreter stops: {_outcome(interp)[2]}" if interp.returncode else "interpreter pays")
     _event("columnar handed over to the interpreter" if any(handed) else "columnar computed")
