@@ -224,6 +224,20 @@ def test_the_numeric_module_compares_snapped_values():
     assert compare(">", Decimal(1) + Decimal("1e-24"), Decimal(1))
 
 
+def test_table_cells_match_under_the_numeric_model():
+    """check.tables.cell_matches compares as core.numeric.compare does, whoever calls it:
+    1/3 x 3 is in `| 1 |`, `| >= 1 |`, `| 1 to <= 2 |`, not in `| < 1 |` or `| 0 to < 1 |`."""
+    from kamrules.check.tables import cell_matches
+    from kamrules.core.numeric import compute
+    from kamrules.syntax import ast
+    x = compute("*", compute("/", Decimal(1), Decimal(3)), Decimal(3))
+    one, two, zero = Decimal(1), Decimal(2), Decimal(0)
+    cells = [(ast.Cell("eq"), one, None), (ast.Cell("cmp", ">="), one, None), (ast.Cell("range", "<="), one, two),
+             (ast.Cell("cmp", "<"), one, None), (ast.Cell("range", "<"), zero, one), (ast.Cell("any"), None, None)]
+    assert [cell_matches(c, x, lo, hi) for c, lo, hi in cells] == [True, True, True, False, False, True]
+    assert cell_matches(ast.Cell("eq"), "gold", "gold", None) and not cell_matches(ast.Cell("eq"), "gold", "x", None)
+
+
 CURVE = """curve rate(a: Rate) -> Rate {
   | < 80%          | 0%   |
   | 80% to < 100%  | 50%  |
