@@ -122,6 +122,21 @@ class Gen:
         self.curves = []  # (name, output type)
         self.rows_lets = []
         self.modes_used = set()
+        self.approx_names = set()  # lets whose value may come from a non-terminating division
+
+    def approximate(self, x: str) -> bool:
+        """Whether the expression may be approximate (a division, an average, a curve whose
+        output divides, or a let that is)."""
+        return "/" in x or "avg(" in x or any(re.search(rf"\\b{n}\\b", x) for n in self.approx_names)
+
+    def exact(self, ty: str, depth: int, row: bool = False) -> str:
+        """An expression of type ty; unless KNOWN, rounded when it may be approximate (a value
+        handed to a decision table, team_total() or share() on the frame is
+        test_numeric_edges.py::test_a_materialized_quotient_stays_approximate)."""
+        x = self.expr(ty, depth, row)
+        if KNOWN or not self.approximate(x):
+            return x
+        return f"round({x}, {'cent' if ty == 'money' else '0.000001'}, half_even)"
 
     def pick(self, options):
         return self.draw(st.sampled_from(options))
@@ -187,7 +202,7 @@ class Gen:
             ]
         curves = [c for c, out in self.curves if out == "money"]
         if curves:
-            opts.append(lambda: f"{self.pick(curves)}({e('dim')})")
+            opts.append(lambda: f"{self.pick(curves)}({self.exact('dim', depth - 1, row)})")
         return self.pick(opts)()
 
     def dim(self, depth, row):
@@ -216,7 +231,7 @@ class Gen:
             ]
         curves = [c for c, out in self.curves if out == "dim"]
         if curves:
-            opts.append(lambda: f"{self.pick(curves)}({e('dim')})")
+            opts.append(lambda: f"{self.pick(curves)}({self.exact('dim', depth - 1, row)})")
         return self.pick(opts)()
 
     def bool(self, depth, row):
@@ -319,6 +334,8 @@ def plans(draw):
         out = draw(st.sampled_from(["money", "dim"]))
         body.append(_curve(draw, gen, f"c{i}", out))
         gen.curves.append((f"c{i}", out))
+        if "/" in body[-1]:
+            gen.approx_names.add(f"c{i}")
     dims = [k for k in gen.names["dim"] if k.startswith("k")]
     if dims and draw(st.booleans()):
         body.append(_param_curve(draw, "pc", dims[0]))
@@ -329,16 +346,19 @@ def plans(draw):
         gen.names["dim"].append("tier")
     for i in range(draw(st.integers(0, 4))):
         ty = draw(st.sampled_from(["money", "dim", "bool"]))
-        body.append(f"let v{i} = {gen.expr(ty, draw(st.integers(1, 3)))}")
+        expr = gen.expr(ty, draw(st.integers(1, 3)))
+        body.append(f"let v{i} = {expr}")
         gen.names[ty].append(f"v{i}")
+        if gen.approximate(expr):
+            gen.approx_names.add(f"v{i}")
     if draw(st.integers(0, 4)) == 0:
         body.append(f"eligible when {gen.expr('bool', 1)}")
     for i in range(draw(st.integers(1, 3))):
         kind = draw(st.integers(0, 11))
         if kind == 0:
-            expr = f"share({_lit_money(draw)}, {gen.expr('dim', 1)})"
+            expr = f"share({_lit_money(draw)}, {gen.exact('dim', 1)})"
         elif kind == 1:
-            expr = f"team_total({gen.expr('money', 1)})"
+            expr = f"team_total({gen.exact('money', 1)})"
         elif kind == 2 and i > 0:  # the ledger of an earlier component
             expr = f"{gen.expr('money', 1)} - paid(pay0, period.{draw(st.sampled_from(['year', 'quarter']))})"
         elif kind == 3:
