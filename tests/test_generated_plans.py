@@ -127,7 +127,7 @@ class Gen:
     def approximate(self, x: str) -> bool:
         """Whether the expression may be approximate (a division, an average, a curve whose
         output divides, or a let that is)."""
-        return "/" in x or "avg(" in x or any(re.search(rf"\\b{n}\\b", x) for n in self.approx_names)
+        return "/" in x or "avg(" in x or any(re.search(rf"\b{n}\b", x) for n in self.approx_names)
 
     def exact(self, ty: str, depth: int, row: bool = False) -> str:
         """An expression of type ty; unless KNOWN, rounded when it may be approximate (a value
