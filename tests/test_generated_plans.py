@@ -172,67 +172,49 @@ class Gen:
             opts += [lambda: self.pick(self.names[ty])] * 2
         return self.pick(opts)()
 
-    def money(self, depth, row):
+    def number(self, ty: str, depth: int, row: bool) -> str:
+        """A money or dim expression: the forms both share, then each type's own."""
         if depth <= 0:
-            return self.leaf("money", row)
-        e = lambda ty: self.expr(ty, depth - 1, row)  # noqa: E731
+            return self.leaf(ty, row)
+        e = lambda t: self.expr(t, depth - 1, row)  # noqa: E731
+        body = lambda: self.body(ty, depth - 1)  # noqa: E731
+        zero = "0 EUR" if ty == "money" else "0"
         opts = [
-            lambda: self.leaf("money", row),
-            lambda: f"({e('money')} + {e('money')})",
-            lambda: f"({e('money')} - {e('money')})",
-            lambda: f"({e('money')} * {e('dim')})",
-            lambda: f"({e('dim')} * {e('money')})",
-            lambda: f"({e('money')} / {_nonzero_dim(self.draw)})",
-            lambda: f"({e('money')} / {e('dim')})",
-            lambda: f"(if {e('bool')} then {e('money')} else {e('money')})",
-            lambda: self.round(e("money"), money=True),
-            lambda: f"{self.pick(['min', 'max'])}({e('money')}, {e('money')})",
-            lambda: f"abs({e('money')})",
-            lambda: f"money({e('dim')})",
-            lambda: f"-({e('money')})",
+            lambda: self.leaf(ty, row),
+            lambda: f"({e(ty)} {self.pick(['+', '-'])} {e(ty)})",
+            lambda: f"({e(ty)} / {_nonzero_dim(self.draw)})",
+            lambda: f"(if {e('bool')} then {e(ty)} else {e(ty)})",
+            lambda: self.round(e(ty), money=ty == "money"),
+            lambda: f"{self.pick(['min', 'max'])}({e(ty)}, {e(ty)})",
+            lambda: f"abs({e(ty)})",
         ]
+        if ty == "money":
+            opts += [lambda: f"({e('money')} * {e('dim')})", lambda: f"({e('dim')} * {e('money')})",
+                     lambda: f"({e('money')} / {e('dim')})", lambda: f"money({e('dim')})", lambda: f"-({e('money')})"]
+        else:
+            opts += [lambda: f"({e('dim')} * {e('dim')})", lambda: f"({e('money')} / {e('money')})",
+                     lambda: f"({e('money')} / {_lit_money(self.draw)})"]
         if not row:
             opts += [
-                lambda: f"sum({self.body('money', depth - 1)} for {self.rows(depth - 1)})",
-                lambda: f"sum({self.body('money', depth - 1)} for {self.rows(depth - 1)})",
-                lambda: f"{self.pick(['avg', 'min', 'max'])}({self.body('money', depth - 1)} "
-                        f"for {self.rows(depth - 1)})",
+                lambda: f"sum({body()} for {self.rows(depth - 1)})",
                 lambda: f"(if exists({(r := self.rows(depth - 1))}) then "
-                        f"{self.pick(['avg', 'min', 'max'])}(amount for {r}) else 0 EUR)",
+                        f"{self.pick(['avg', 'min', 'max'])}({body()} for {r}) else {zero})",
             ]
-        curves = [c for c, out in self.curves if out == "money"]
+            if ty == "money":
+                opts += [lambda: f"sum({body()} for {self.rows(depth - 1)})",
+                         lambda: f"{self.pick(['avg', 'min', 'max'])}({body()} for {self.rows(depth - 1)})"]
+            else:
+                opts.append(lambda: f"count({self.rows(depth - 1)})")
+        curves = [c for c, out in self.curves if out == ty]
         if curves:
             opts.append(lambda: f"{self.pick(curves)}({self.exact('dim', depth - 1, row)})")
         return self.pick(opts)()
 
+    def money(self, depth, row):
+        return self.number("money", depth, row)
+
     def dim(self, depth, row):
-        if depth <= 0:
-            return self.leaf("dim", row)
-        e = lambda ty: self.expr(ty, depth - 1, row)  # noqa: E731
-        opts = [
-            lambda: self.leaf("dim", row),
-            lambda: f"({e('dim')} + {e('dim')})",
-            lambda: f"({e('dim')} - {e('dim')})",
-            lambda: f"({e('dim')} * {e('dim')})",
-            lambda: f"({e('dim')} / {_nonzero_dim(self.draw)})",
-            lambda: f"({e('money')} / {e('money')})",
-            lambda: f"({e('money')} / {_lit_money(self.draw)})",
-            lambda: f"(if {e('bool')} then {e('dim')} else {e('dim')})",
-            lambda: self.round(e("dim"), money=False),
-            lambda: f"{self.pick(['min', 'max'])}({e('dim')}, {e('dim')})",
-            lambda: f"abs({e('dim')})",
-        ]
-        if not row:
-            opts += [
-                lambda: f"count({self.rows(depth - 1)})",
-                lambda: f"sum({self.body('dim', depth - 1)} for {self.rows(depth - 1)})",
-                lambda: f"(if exists({(r := self.rows(depth - 1))}) then "
-                        f"{self.pick(['avg', 'min', 'max'])}({self.body('dim', depth - 1)} for {r}) else 0)",
-            ]
-        curves = [c for c, out in self.curves if out == "dim"]
-        if curves:
-            opts.append(lambda: f"{self.pick(curves)}({self.exact('dim', depth - 1, row)})")
-        return self.pick(opts)()
+        return self.number("dim", depth, row)
 
     def bool(self, depth, row):
         if depth <= 0:
@@ -372,7 +354,7 @@ def plans(draw):
             head += f" when {gen.expr('bool', 1)}"
         body.append(f"{head} = {expr}")
         gen.names["money"].append(f"pay{i}")  # a later component may read its rounded amount
-    arg = draw(st.sampled_from(["2025", "2025-Q1", "2025-Q2"]))
+    arg = draw(st.sampled_from(["2025", "2025", "2025-Q1", "2025-Q2"]))
     return text + "\n".join(body) + "\n", arg
 
 

@@ -74,6 +74,12 @@ def _run(plan, data, engine):
     return r.returncode, r.stdout, re.findall(r"\bKR\d{3}\b", r.stderr)[:1] if r.returncode else []
 
 
+def check_cases(tmp_path, cases, **plan):
+    """run_batch then assert_cases."""
+    outcomes, want = run_batch(tmp_path, cases, **plan)
+    assert_cases(outcomes, want, cases)
+
+
 def assert_cases(outcomes, want, cases):
     """Both engines print `want`; a mismatch names the cases (component c<i>) it is in."""
     for engine, (code, out, diag) in zip(("interpreter", "columnar"), outcomes):
@@ -137,15 +143,13 @@ def _mode_cases(mode):
 @pytest.mark.parametrize("mode", MODES)
 def test_ties_explicit_rounding_and_quotients_in_every_mode(tmp_path, mode):
     cases = _mode_cases(mode)
-    outcomes, want = run_batch(tmp_path, cases, mode=mode)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases, mode=mode)
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_ties_at_the_unit(tmp_path, mode):
     cases = [("money({x})", x, "0", "0", expected(x, "1", mode)) for x in UNIT_TIES]
-    outcomes, want = run_batch(tmp_path, cases, step="unit", mode=mode)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases, step="unit", mode=mode)
 
 
 THRESHOLDS = [
@@ -171,8 +175,7 @@ THRESHOLDS = [
 def test_comparisons_of_quotients_at_thresholds(tmp_path):
     cases = [(f"if {cond} then 1 EUR else 0 EUR", x, y, "0", "1.00" if holds else "0.00")
              for cond, x, y, holds, _ in THRESHOLDS]
-    outcomes, want = run_batch(tmp_path, cases)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases)
 
 
 @pytest.mark.xfail(strict=True, reason="the interpreter's `==` does not snap an approximate value "
@@ -183,8 +186,7 @@ def test_equality_of_a_quotient_snaps_like_the_other_comparisons(tmp_path):
     cases = [("if {x} / 3 * 3 == 1 then 1 EUR else 0 EUR", "1", "0", "0", "1.00"),
              ("if {x} / 3 * 3 != 1 then 1 EUR else 0 EUR", "1", "0", "0", "0.00"),
              ("if {x} / 3 * 3 in [1, 2] then 1 EUR else 0 EUR", "1", "0", "0", "1.00")]
-    outcomes, want = run_batch(tmp_path, cases)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases)
 
 
 @pytest.mark.xfail(strict=True, reason="the interpreter's between() does not snap an approximate value "
@@ -193,8 +195,7 @@ def test_equality_of_a_quotient_snaps_like_the_other_comparisons(tmp_path):
                    "columnar engine snaps but hands a value near a bound to the interpreter")
 def test_between_of_a_quotient_snaps_like_the_comparisons(tmp_path):
     cases = [("if between({x} / 3 * 3, 1, 2) then 1 EUR else 0 EUR", "1", "0", "0", "1.00")]
-    outcomes, want = run_batch(tmp_path, cases)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases)
 
 
 @pytest.mark.xfail(strict=True, reason="columnar: an approximate value keeps 24 places (Decimal(38, 24)) and "
@@ -207,8 +208,7 @@ def test_an_amplified_quotient_error_is_not_printed(tmp_path):
     expr = "({x} / 3 * {y} - 333333333333) * {y} * 3"
     cases = [(f"if {expr} >= 1000000000000 then 1 EUR else 0 EUR", "1", "1000000000000", "0", "1.00"),
              (f"money({expr})", "1", "1000000000000", "0", "1000000000000.00")]
-    outcomes, want = run_batch(tmp_path, cases)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases)
 
 
 MATERIALIZED = """curve rate(a: Rate) -> Rate {
@@ -285,8 +285,7 @@ def test_decision_cells_match_the_exact_quotient(tmp_path):
         ("exactly({x} / 3 * 3 / {y}) * 100 EUR", "80", "100", "0", "100.00"),  # `| 80% |` cell
         ("exactly({x} / {y}) * 100 EUR", "4", "5", "0", "100.00"),
     ]
-    outcomes, want = run_batch(tmp_path, cases, extra=CURVE)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases, extra=CURVE)
 
 
 # ---------------------------------------------------------------- the range's ends
@@ -316,8 +315,7 @@ RANGE = [
 
 def test_the_ends_of_the_range_that_pay(tmp_path):
     cases = [(expr, x, y, m, out) for expr, x, y, m, out, _ in RANGE if not out.startswith("KR")]
-    outcomes, want = run_batch(tmp_path, cases)
-    assert_cases(outcomes, want, cases)
+    check_cases(tmp_path, cases)
 
 
 @pytest.mark.parametrize("expr, x, y, m, code, why", [r for r in RANGE if r[4].startswith("KR")],
