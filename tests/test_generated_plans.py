@@ -248,7 +248,8 @@ class Gen:
     def round(self, x, money: bool) -> str:
         mode = self.pick(MODES)
         self.modes_used.add(mode)
-        steps = ["cent", "unit", "0.05 EUR", "10 EUR"] if money else ["cent", "unit", "1%", "0.05", "0.001"]
+        steps = ["cent", "unit", "0.05 EUR", "10 EUR", "0.07 EUR"] if money else \
+            ["cent", "unit", "1%", "0.05", "0.001", "0.3", "0.000000000001"]
         return f"round({x}, {self.pick(steps)}, {mode})"
 
     def rows(self, depth) -> str:
