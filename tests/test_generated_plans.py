@@ -154,7 +154,7 @@ class Gen:
         if ty == "money":
             opts = [lambda: _lit_money(d), lambda: "payee.base", lambda: "default(payee.bonus, 0 EUR)"]
             if d(st.integers(0, 9)) == 0:  # an empty value in a calculation stops the run (KR406)
-                opts.append(lambda: "payee.bonus")
+                opts.append(lambda: "payee.bonus" if KNOWN else "(payee.bonus + 0 EUR)")  # see test_an_empty_component
             if row:
                 opts += [lambda: "amount", lambda: "amount"]
         elif ty == "dim":
@@ -162,7 +162,7 @@ class Gen:
             if row:
                 opts += [lambda: "qty", lambda: "default(disc, 0%)", lambda: "days(period.start, close_date)"]
                 if d(st.integers(0, 9)) == 0:
-                    opts.append(lambda: "disc")
+                    opts.append(lambda: "disc" if KNOWN else "(disc + 0%)")
         else:
             opts = [lambda: self.pick(["true", "false"]), lambda: 'payee.team == "t1"',
                     lambda: f'payee.team {self.pick(["in", "not in"])} ["t1", "t3"]']
@@ -471,3 +471,30 @@ def test_constant_summed_per_row(tmp_path):
     assert interp == (0, "payee_id,period,component,amount,currency\np1,2025-Q1,a,0.10,EUR\n"
                          "p1,2025-Q1,b,0.10,EUR\np1,2025-Q1,c,2.00,EUR\np1,2025-Q1,total,2.20,EUR\n", [])
     assert columnar == interp
+
+
+EMPTY_COMPONENT = """plan "g"
+currency EUR
+period quarter
+input people key payee_id {
+  payee_id: Text
+  bonus: optional Money
+}
+component c = if payee.bonus == 1 EUR then 1 EUR else payee.bonus
+"""
+
+
+@pytest.mark.xfail(strict=True, raises=AttributeError, reason="a component whose value is an empty value "
+                   "(an optional cell, directly or through if/else or a let) is a traceback "
+                   "(AttributeError: 'NoneType' object has no attribute 'amount', backends/interp/evaluator.py "
+                   "Evaluator.component), on both engines (the columnar one hands the run over), where "
+                   "an empty value reaching a calculation is KR406")
+def test_an_empty_component_is_a_diagnostic(tmp_path):
+    people = "payee_id,bonus\np1,\np2,5\n"
+    plan, data = tmp_path / "p.kam", tmp_path / "data"
+    data.mkdir()
+    plan.write_text(EMPTY_COMPONENT)
+    (data / "people.csv").write_text(people)
+    for engine in ("interpreter", "columnar"):
+        r = run_cli("run", plan, "--data", data, "--period", "2025-Q1", "--engine", engine)
+        assert (r.returncode, r.stdout, CODE.findall(r.stderr)[:1]) == (1, "", ["KR406"])
