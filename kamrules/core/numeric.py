@@ -17,9 +17,10 @@ The numeric model (docs/security.md):
   round to PRECISION digits.
 - Snapping: comparisons and rounding see an approximate value rounded half-even to
   GUARD_PLACES (16) places (1 / 3 * 3 >= 100% holds, 48793.5 / 12 rounds as 4066.125). An
-  exact value is never snapped. The columnar engine uses the same GUARD_PLACES for its
-  quotients and hands a comparison or rounding it cannot decide the same way to this
-  engine (columnar/values.py).
+  exact value is never snapped. `compare` and `between` are these comparisons (every
+  operator, `==` included; check.tables matches decision cells with them). The columnar
+  engine uses the same GUARD_PLACES for its quotients and hands a comparison or rounding it
+  cannot decide the same way to the interpreter (backends/polars/values.py).
 
 The context traps FloatOperation (a float mixed into a Decimal), InvalidOperation, Overflow
 and DivisionByZero.
