@@ -16,15 +16,10 @@ from decimal import Decimal
 from kamrules.syntax import ast
 
 from kamrules.core import limits
+from kamrules.core.numeric import compare
 from kamrules.diagnostics.diagnostic import Diagnostic
 
 _MAX_BITS = 400_000_000  # sample points x rows kept as bit sets for a multi-input table (~50 MB)
-
-_OPS = {
-    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
-}
-
 
 def constant(node) -> Decimal | str | None:
     """The value of a literal bound, or None when it must be computed."""
@@ -41,14 +36,15 @@ def constant(node) -> Decimal | str | None:
 
 
 def cell_matches(cell: ast.Cell, x, lo, hi) -> bool:
-    """Does value x satisfy the cell, given its evaluated bounds?"""
+    """Does value x satisfy the cell, given its evaluated bounds? Numbers compare under the
+    numeric model (core.numeric.compare: an approximate value is snapped), like `<`... do."""
     if cell.kind == "any":
         return True
     if cell.kind == "eq":
-        return x == lo
+        return compare("==", x, lo)
     if cell.kind == "cmp":
-        return _OPS[cell.op](x, lo)
-    return lo <= x and _OPS[cell.op](x, hi)
+        return compare(cell.op, x, lo)
+    return compare("<=", lo, x) and compare(cell.op, x, hi)
 
 
 def describe(cell: ast.Cell, fmt=str) -> str:

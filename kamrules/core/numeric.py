@@ -17,9 +17,10 @@ The numeric model (docs/security.md):
   round to PRECISION digits.
 - Snapping: comparisons and rounding see an approximate value rounded half-even to
   GUARD_PLACES (16) places (1 / 3 * 3 >= 100% holds, 48793.5 / 12 rounds as 4066.125). An
-  exact value is never snapped. The columnar engine uses the same GUARD_PLACES for its
-  quotients and hands a comparison or rounding it cannot decide the same way to this
-  engine (columnar/values.py).
+  exact value is never snapped. `compare` and `between` are these comparisons (every
+  operator, `==` included; check.tables matches decision cells with them). The columnar
+  engine uses the same GUARD_PLACES for its quotients and hands a comparison or rounding it
+  cannot decide the same way to the interpreter (backends/polars/values.py).
 
 The context traps FloatOperation (a float mixed into a Decimal), InvalidOperation, Overflow
 and DivisionByZero.
@@ -147,6 +148,25 @@ def snap(value):
     if approximate(value):
         return CONTEXT.quantize(value, GUARD)
     return value
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b,
+}
+
+
+def compare(op: str, a, b) -> bool:
+    """a op b (op in < <= > >= == !=) as the numeric model compares: an approximate value
+    snapped to GUARD_PLACES first (so 1 / 3 * 3 == 1, >= 1 and <= 1 all hold), an exact
+    value as it is. Non-Decimal values (text, dates, Money amounts passed as Decimals by
+    the caller) compare as they are."""
+    return _COMPARE[op](snap(a), snap(b))
+
+
+def between(x, lo, hi) -> bool:
+    """lo <= x <= hi under `compare` (both ends included)."""
+    return compare("<=", lo, x) and compare("<=", x, hi)
 
 
 def format_amount(value: Decimal, thousands: bool = False) -> str:
