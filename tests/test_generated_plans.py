@@ -12,10 +12,10 @@ flaky); KAMRULES_FUZZ_EXAMPLES=2000 explores that many new ones (add
 --hypothesis-show-statistics to see how many runs the columnar engine computed itself, handed
 over to the interpreter, or stopped, by code). A plan the columnar engine refuses
 (`Unsupported`) is counted as an event, not compared: KAMRULES_FUZZ_STRICT=1 makes it a
-failure (issue 14: the columnar engine translates every construct). Disagreements found whose
-root is in a backend are pinned as strict xfails with their root cause (below, and in
-test_numeric_edges.py); the generator steers around them unless KAMRULES_FUZZ_KNOWN=1, so a
-long run looks for new ones.
+failure (issue 14: the columnar engine translates every construct). Disagreements found are
+kept below as regression tests (a constant summed per row, an empty component); one still open
+is a strict xfail in test_numeric_edges.py. The generator steers around the constructs of the
+bugs found unless KAMRULES_FUZZ_KNOWN=1, so a long run looks for new ones.
 """
 from __future__ import annotations
 
@@ -457,10 +457,6 @@ component c = avg(2 for deals where owner_id == payee.id and close_date in perio
 """
 
 
-@pytest.mark.xfail(strict=True, reason="columnar: the per-row value of an aggregation that reads no column "
-                   "(a literal, a param) is a polars literal, and `pl.lit(x).sum()` in a group_by is x, not "
-                   "x times the group's rows (backends/polars/aggregate.py _agg_exprs): sum(0.05 EUR for "
-                   "2 rows) prints 0.05, the interpreter 0.10; avg(2 for 2 rows) is 1 instead of 2")
 def test_constant_summed_per_row(tmp_path):
     """Found by the generator (KAMRULES_FUZZ_KNOWN=1 writes such bodies again)."""
     people = "payee_id,team,base,rate,level,bonus\np1,t1,0,0%,0,\n"
@@ -484,11 +480,6 @@ component c = if payee.bonus == 1 EUR then 1 EUR else payee.bonus
 """
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="a component whose value is an empty value "
-                   "(an optional cell, directly or through if/else or a let) is a traceback "
-                   "(AttributeError: 'NoneType' object has no attribute 'amount', backends/interp/evaluator.py "
-                   "Evaluator.component), on both engines (the columnar one hands the run over), where "
-                   "an empty value reaching a calculation is KR406")
 def test_an_empty_component_is_a_diagnostic(tmp_path):
     people = "payee_id,bonus\np1,\np2,5\n"
     plan, data = tmp_path / "p.kam", tmp_path / "data"

@@ -178,10 +178,6 @@ def test_comparisons_of_quotients_at_thresholds(tmp_path):
     check_cases(tmp_path, cases)
 
 
-@pytest.mark.xfail(strict=True, reason="the interpreter's `==` does not snap an approximate value "
-                   "(backends/interp/arith.py same_value compares the raw Decimals, where `<`... snap, "
-                   "core.numeric.compare): 1/3 x 3 == 1 is false while >= 1 and <= 1 both hold; the "
-                   "columnar engine hands the comparison to it (values.near), so both print 0.00")
 def test_equality_of_a_quotient_snaps_like_the_other_comparisons(tmp_path):
     cases = [("if {x} / 3 * 3 == 1 then 1 EUR else 0 EUR", "1", "0", "0", "1.00"),
              ("if {x} / 3 * 3 != 1 then 1 EUR else 0 EUR", "1", "0", "0", "0.00"),
@@ -189,10 +185,6 @@ def test_equality_of_a_quotient_snaps_like_the_other_comparisons(tmp_path):
     check_cases(tmp_path, cases)
 
 
-@pytest.mark.xfail(strict=True, reason="the interpreter's between() does not snap an approximate value "
-                   "(backends/interp/calls.py _call_between compares the raw Decimals; should be "
-                   "core.numeric.between): between(1/3 x 3, 1, 2) is false while 1/3 x 3 >= 1 holds; the "
-                   "columnar engine snaps but hands a value near a bound to the interpreter")
 def test_between_of_a_quotient_snaps_like_the_comparisons(tmp_path):
     cases = [("if between({x} / 3 * 3, 1, 2) then 1 EUR else 0 EUR", "1", "0", "0", "1.00")]
     check_cases(tmp_path, cases)
@@ -217,11 +209,6 @@ MATERIALIZED = """curve rate(a: Rate) -> Rate {
 }"""
 
 
-@pytest.mark.xfail(strict=True, reason="columnar: Frame.materialize (backends/polars/frame.py) returns a Col "
-                   "without `approx`, so a quotient passed to a decision table on the frame, to team_total() or "
-                   "to share() is matched / rounded as if exact, at 24 places, without the near-boundary "
-                   "hand-over: 0.8 / 6 x 6 is 0.799999999999999999999998 < 80% (0.00 where the interpreter "
-                   "pays 100.00); team_total(215.15 / 0.3) rounded `up` is 2151.51, not 2151.50")
 @pytest.mark.parametrize("expr, x, mode, amount", [
     ("rate({m} / 6 * 6 / 1 EUR) * 100 EUR", "0.8", "half_up", "100.00"),  # 0.8 / 6 x 6 is 80%
     ("team_total({m} / 0.3)", "215.15", "up", "2151.50"),  # 215.15 / 0.3 x 3 payees = 2151.5 exactly

@@ -8,7 +8,7 @@ import decimal
 from decimal import Decimal
 
 from kamrules.core.limits import MAX_DATE, MAX_INTEGER_DIGITS
-from kamrules.core.numeric import Imprecise, Money, compute
+from kamrules.core.numeric import Imprecise, Money, compare, compute
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 
 
@@ -67,8 +67,12 @@ def money_arith(op, a, b):
 
 
 def same_value(a, b):
+    """`a == b` as the numeric model compares (core.numeric.compare: an approximate quotient
+    snapped first, so 1 / 3 * 3 == 1 like >= and <=); text, dates, periods as they are."""
     if isinstance(a, Money) and isinstance(b, Money):
-        return a.amount == b.amount and a.currency == b.currency
+        return a.currency == b.currency and compare("==", a.amount, b.amount)
+    if isinstance(a, Decimal) and isinstance(b, Decimal):
+        return compare("==", a, b)
     return a == b
 
 

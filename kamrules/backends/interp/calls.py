@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
-from kamrules.core.numeric import Money, allocate, quantize
+from kamrules.core.numeric import Money, allocate, between, quantize
 from kamrules.core import ir
 from kamrules.trace.tree import RowRef, TraceNode, show_value
 
@@ -161,7 +161,7 @@ class BuiltinCalls:
         if lo is None or hi is None:
             raise Problem("KR406", "between() bounds are empty", node.span)
         x, lo, hi = (plain_number(v) for v in (x, lo, hi))
-        return lo <= x <= hi
+        return between(x, lo, hi)  # core.numeric: both ends included, approximate values snapped
 
     def _call_days(self, node, ctx, env):
         a, b = (self._operand(x, ctx, env) for x in node.args)

@@ -155,6 +155,15 @@ class Evaluator(BuiltinCalls):
             return ctx.memo[key][0]
         return True
 
+    @staticmethod
+    def _paid_amount(name: str, raw, d):
+        """A component's value before rounding: Money, never empty (KR406 names the component)."""
+        if raw is None:
+            raise Problem("KR406", f"component `{name}` is empty (an empty cell or value reaches it)",
+                          d.node.expr.span, "give it a value for every payee: default(x, 0 EUR), or a "
+                          "condition with `when`")
+        return raw
+
     def component(self, ctx: Context, name: str):
         """The rounded amount of a component (Money), or None when it does not exist."""
         key = ("component", name)
@@ -167,14 +176,14 @@ class Evaluator(BuiltinCalls):
             return None
         d = self.plan.definitions[name]
         if not self.tracing:
-            raw = self.ev(d.node.expr, ctx, ())
+            raw = self._paid_amount(name, self.ev(d.node.expr, ctx, ()), d)
             value = Money(self._rounded(raw.amount, d), raw.currency)
             ctx.memo[key] = (value, None)
             return value
         node = TraceNode(name, "component", d.span)
         if self.plan.definitions[name].node.when is not None and self.tracing:
             node.children.append(ctx.memo[("when", name)][1])
-        raw = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
+        raw = self._paid_amount(name, self._in_node(node, lambda: self.ev(d.node.expr, ctx, ())), d)
         amount = self._rounded(raw.amount, d)
         if amount != raw.amount:
             node.branch = f"rounded {self.plan.round_mode} from {raw.amount}"

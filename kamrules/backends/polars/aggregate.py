@@ -374,7 +374,12 @@ def _period_column(frame, node):
 
 
 def _agg_exprs(fn, value) -> list:
-    v = value.expr.alias("__v") if value is not None else None
+    v = None
+    if value is not None:
+        v = value.expr
+        if not v.meta.root_names():  # a literal or a param: one value per ROW, not one per group
+            v = pl.when(pl.int_range(pl.len()) >= 0).then(v)
+        v = v.alias("__v")
     aggs = [pl.len().alias("__n")]
     errs = []
     if value is not None and value.err is not None:

@@ -85,7 +85,7 @@ class Frame:
         if c.err is not None:
             self.add(name + "!", c.err.fill_null(False))
             err = pl.col(name + "!")
-        return Col(pl.col(name), err, c.kind, c.nullable)
+        return Col(pl.col(name), err, c.kind, c.nullable, c.approx)
 
     # ------------------------------------------------------------ periods
     def period_chain(self, chain: tuple) -> tuple:
