@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, ROOT, run_cli_process
+from conftest import EXAMPLES, PLANS, ROOT, examples, run_cli_process
 from kamrules.check.checker import check
 from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import KamError
@@ -118,7 +118,7 @@ def test_errors_from_workers_are_kam_errors(generated):
     assert "kam-000007" in err.value.diagnostics[0].message
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(0, 300), st.integers(1, 12))
 def test_slices_cover_in_order_and_balance(n, k):
     ids = list(range(n))
