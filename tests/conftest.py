@@ -6,10 +6,11 @@ the process's edges reproduced: stdout/stderr/stdin are UTF-8 text streams over 
 text=True)` decodes it, a SystemExit (argparse) becomes its exit code, warnings go to stderr
 under Python's default filters, and the working folder and environment are set for the call
 only. An exception escaping main() is raised, not turned into exit code 1: a traceback is a
-bug for a user, so it fails the test. One difference (`serial_runs`, also used by tests that
-call main() themselves): `run` without --jobs evaluates in this process (as --jobs 1) instead
-of forking one worker per core, since forking the test process (its polars threads included)
-costs more than these small runs and is what run_cli_process is for; the output is the same
+bug for a user, so it fails the test. One difference (`serial_runs`, applied to every test by
+an autouse fixture, so also to tests that call main() themselves): `run` without --jobs
+evaluates in this process (as --jobs 1) instead of spawning one worker per core, since a
+worker process (a fresh interpreter importing kamrules) costs more than these small runs and
+is what run_cli_process and --jobs N are for; the output is the same
 bytes by design (tests/test_parallel.py compares them).
 `run_cli_process` spawns `python -m kamrules` for tests where the real process is the point
 (exit status of the interpreter, signals, broken pipes, forked --jobs workers, hash seeds,
@@ -26,10 +27,27 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plans"
 EXAMPLES = ROOT / "examples"
+
+# Hypothesis example counts come from a profile: "ci" (the default: what `python -m pytest -q`
+# runs, modest counts so the suite stays fast) or "long" (KAMRULES_HYPOTHESIS_PROFILE=long:
+# ten times the examples, for a long run before a release). Tests without a count of their
+# own get the profile's max_examples; a test that sets one writes `examples(n)`, its count
+# under "ci", which the profile scales.
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("long", max_examples=1000)
+HYPOTHESIS_PROFILE = os.environ.get("KAMRULES_HYPOTHESIS_PROFILE", "ci")
+settings.load_profile(HYPOTHESIS_PROFILE)
+
+
+def examples(n: int) -> int:
+    """n hypothesis examples under the "ci" profile, scaled by the loaded profile."""
+    return max(1, n * settings.default.max_examples // settings.get_profile("ci").max_examples)
+
 
 # What a fresh interpreter filters (python -W unset, not in __main__): the tests' own
 # warning filters must not hide from stderr, or add to it, what a user would see.
@@ -117,3 +135,12 @@ def run_cli_process(*args, cwd=ROOT, input=None, env=None, **kwargs):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(autouse=True)
+def _serial_default_jobs():
+    """`serial_runs` for every test, so that a test calling main() itself without --jobs does
+    not spawn one interpreter per core for a few payees (a second of CPU each): the bytes are
+    the same by design (tests/test_parallel.py); --jobs N and child processes are unaffected."""
+    with serial_runs():
+        yield

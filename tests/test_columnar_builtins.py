@@ -13,7 +13,7 @@ pl = pytest.importorskip("polars")
 
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
 
-from conftest import PLANS  # noqa: E402
+from conftest import PLANS, examples  # noqa: E402
 from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
 from kamrules.backends.polars.values import Fallback  # noqa: E402
 from kamrules.data.fast import frames_from_tables  # noqa: E402
@@ -25,7 +25,7 @@ from kamrules.backends.interp.run import evaluate  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
 NOW_COLUMNAR = ["team-bonus", "pharma-rire", "fx-commission", "prorated-variable", "split-credit"]
-SETTINGS = dict(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = dict(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 def _both(checked, tables):

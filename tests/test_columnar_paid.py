@@ -24,7 +24,7 @@ pl = pytest.importorskip("polars")
 
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from conftest import EXAMPLES, PLANS, ROOT  # noqa: E402
+from conftest import EXAMPLES, PLANS, ROOT, examples  # noqa: E402
 from test_columnar import compare_engines  # noqa: E402
 from kamrules.cli.main import main  # noqa: E402
 from kamrules.backends.polars import aggregate  # noqa: E402
@@ -38,7 +38,7 @@ import plans as bench_plans  # noqa: E402
 
 LEDGER = {"media-advance": ["02-media-advance"], "recoverable-draw": ["draws"],
           "draw-guarantee": ["draws"]}
-SETTINGS = settings(max_examples=15, deadline=None,
+SETTINGS = settings(max_examples=examples(15), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES
+from conftest import EXAMPLES, examples
 from kamrules.data import fast
 from kamrules.check.checker import check
 from kamrules.data import strict
@@ -168,7 +168,7 @@ def test_wrong_encoding_names_the_row(cli, tmp_path):
     assert "error[KR429]: deals.csv row 2 is not utf-8 text (byte 0xE9)" in r.stderr
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(amounts=st.lists(st.decimals(min_value=Decimal("-999999999.99"), max_value=Decimal("999999999.99"),
                                     places=2, allow_nan=False), min_size=1, max_size=5),
        days=st.lists(st.dates(min_value=dt.date(1990, 1, 1), max_value=dt.date(2100, 12, 31)),

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, run_cli
+from conftest import EXAMPLES, PLANS, examples, run_cli
 from kamrules.core.calendar import parse_period
 from kamrules.report.compare import diff_markdown, diff_rows, diff_summary, totals
 from kamrules.trace.tree import Payout
@@ -105,7 +105,7 @@ PAYOUT = st.builds(lambda who, month, comp, cents: Payout(who, parse_period(f"20
                    st.integers(-10**7, 10**7))
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.lists(PAYOUT, max_size=12), st.lists(PAYOUT, max_size=12), st.sampled_from([None, "quarter", "year"]))
 def test_changes_add_up_to_the_cost_change_and_every_payee_is_counted_once(old, new, kind):
     rows = diff_rows(totals(old, kind), totals(new, kind))

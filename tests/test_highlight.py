@@ -10,7 +10,7 @@ from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Operator, String,
                             Whitespace)
 
-from conftest import PLANS
+from conftest import PLANS, examples
 from kamrules.check.calls import BUILTINS as CHECKER_BUILTINS
 from kamrules.syntax.highlight import BUILTINS, KamLexer
 
@@ -84,7 +84,7 @@ def test_entry_point_lookup_and_highlighting():
     assert '<span class="kd">let</span>' in html
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.text(alphabet=st.characters(min_codepoint=1, max_codepoint=0x2FF, exclude_characters="\r"))
        .map(lambda s: s + "\n"))
 def test_any_text_round_trips(text):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, run_cli
+from conftest import EXAMPLES, PLANS, examples, run_cli
 
 CASES = {
     "media": (PLANS / "media-advance.kam", "02-media-advance", ["2025-01", "2025-02", "2025-03"],
@@ -80,7 +80,7 @@ def test_recorded_plus_adjustments_is_the_recomputed_amount(closed, name):
                 key = (r["payee_id"], r["adjusts"] or r["period"], r["component"])
                 recorded[key] = recorded.get(key, Decimal(0)) + Decimal(r["amount"])
 
-    @settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(4), deadline=None, suppress_health_check=list(HealthCheck))
     @given(corrections)
     def prop(changes):
         with tempfile.TemporaryDirectory() as tmp:

@@ -11,7 +11,7 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import run_cli
+from conftest import examples, run_cli
 from kamrules.check.checker import check
 from kamrules.cli.config import Config, load_config
 from kamrules.data.strict import load_data
@@ -122,7 +122,7 @@ def test_unfoldable_outputs_are_skipped():
     """) == []
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 150), st.integers(-3, 3)), min_size=2, max_size=4),
        st.integers(0, 1))
 def test_curve_lint_matches_direct_evaluation(rows, zero_first):

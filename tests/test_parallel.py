@@ -8,7 +8,7 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, ROOT, run_cli_process
+from conftest import EXAMPLES, PLANS, ROOT, examples, run_cli, run_cli_process
 from kamrules.check.checker import check
 from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import KamError
@@ -65,9 +65,10 @@ def generated(tmp_path_factory):
 def test_jobs_give_the_same_bytes_on_generated_data_through_the_cli(generated, tmp_path):
     plan = ROOT / "bench" / "abtasty-monthly.kam"
     outs = []
-    for jobs in ("1", "2", "5"):
+    for jobs in ("1", "2", "5"):  # --jobs 1 (the reference bytes) in this process: it spawns nothing
         out = tmp_path / f"out-{jobs}.csv"
-        res = run_cli_process("run", plan, "--data", generated, "--engine", "interpreter", "--jobs", jobs, "-o", out)
+        run = run_cli if jobs == "1" else run_cli_process
+        res = run("run", plan, "--data", generated, "--engine", "interpreter", "--jobs", jobs, "-o", out)
         assert res.returncode == 0, res.stderr
         assert res.stderr == ""  # not a terminal: no progress bar
         outs.append(out.read_bytes())
@@ -89,9 +90,9 @@ def test_a_data_error_is_the_serial_one(generated, tmp_path):
         l for l in (folder / "assignments.csv").read_text().splitlines()
         if not l.startswith("acc-0000081")) + "\n")
     plan = ROOT / "bench" / "abtasty-monthly.kam"
-    results = [run_cli_process("run", plan, "--data", folder, "--engine", "interpreter", "--jobs", j,
-                               "-o", tmp_path / f"o{j}.csv")
-               for j in ("1", "3")]
+    results = [run("run", plan, "--data", folder, "--engine", "interpreter", "--jobs", j,
+                   "-o", tmp_path / f"o{j}.csv")
+               for run, j in ((run_cli, "1"), (run_cli_process, "3"))]  # serial: in this process
     for res in results:
         assert res.returncode == 1
         assert "KR407" in res.stderr and "kam-000040" in res.stderr and "Traceback" not in res.stderr
@@ -118,7 +119,7 @@ def test_errors_from_workers_are_kam_errors(generated):
     assert "kam-000007" in err.value.diagnostics[0].message
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.integers(0, 300), st.integers(1, 12))
 def test_slices_cover_in_order_and_balance(n, k):
     ids = list(range(n))

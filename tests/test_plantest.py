@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from conftest import PLANS, ROOT, run_cli
+from conftest import PLANS, ROOT, examples, run_cli
 from kamrules.run.plantest import Expected, cases_of, compare
 
 ACCEPTANCE_PLANS = ["abtasty-kam", "charter-split", "clawback-cash", "emotion-ai-challenge",
@@ -153,7 +153,7 @@ KEYS = st.tuples(st.sampled_from(["p1", "p2", "p3"]), st.sampled_from(["2025-01"
 AMOUNTS = st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False, allow_infinity=False)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.dictionaries(KEYS, AMOUNTS, max_size=12), st.data())
 def test_compare_listing_the_computed_rows_passes_and_one_change_is_one_mismatch(actual, data):
     computed = {k: (v, "EUR") for k, v in actual.items()}

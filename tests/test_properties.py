@@ -14,13 +14,13 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, ROOT
+from conftest import EXAMPLES, PLANS, ROOT, examples
 from kamrules import evaluate, load_data, load_plan, plan_periods
 from kamrules.core.numeric import allocate
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report.payouts import to_csv
 
-SETTINGS = dict(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = dict(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # ---------------------------------------------------------------- pools
 
@@ -32,7 +32,7 @@ weights = st.dictionaries(
     min_size=1, max_size=12)
 
 
-@settings(**{**SETTINGS, "max_examples": 150})
+@settings(**{**SETTINGS, "max_examples": examples(150)})
 @given(total=cents, w=weights, data=st.data())
 def test_share_conserves_the_pool(total, w, data):
     out = allocate(Money(total, "EUR"), w)

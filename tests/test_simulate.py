@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS, run_cli
+from conftest import EXAMPLES, PLANS, examples, run_cli
 from kamrules.report.compare import plan_tags
 
 CASE = EXAMPLES / "04-uncapped-scenarios"
@@ -112,7 +112,7 @@ def test_plan_tags():
 STEMS = st.lists(st.text(alphabet="ab-_c", min_size=1, max_size=6), min_size=1, max_size=4)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(STEMS)
 def test_plan_tags_are_distinct_nonempty_and_end_their_stem(stems):
     tags = plan_tags([os.path.join("p", f"{s}.kam") for s in stems])

@@ -12,7 +12,7 @@ from decimal import Decimal as D, ROUND_HALF_UP
 
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from conftest import EXAMPLES, PLANS, run_cli
+from conftest import EXAMPLES, PLANS, examples, run_cli
 
 
 def payouts(plan, data, *extra):
@@ -88,7 +88,7 @@ def test_payment_frequency_groups_monthly_calculation_into_quarters(tmp_path):
 
 
 # ------------------------------------------------------------------ media invariant
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.integers(min_value=0, max_value=300_000), min_size=12, max_size=12),
        st.integers(min_value=1_000, max_value=60_000))
 def test_media_year_payments_add_up_to_yearly_performance(tmp_path_factory, billing, variable):
@@ -150,7 +150,7 @@ def test_reference_to_unknown_payee_is_an_error(tmp_path):
     assert "KR409" in res.stderr and "csm-9" in res.stderr and "splits.csv:4:2" in res.stderr
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.tuples(st.integers(1, 500), st.lists(st.integers(1, 60), min_size=1, max_size=4)),
                 min_size=1, max_size=6))
 def test_primary_credit_is_given_exactly_once_at_100_percent(tmp_path_factory, deals):

@@ -13,6 +13,8 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from conftest import examples
+
 from kamrules.syntax import ast
 
 from kamrules.core import limits
@@ -220,7 +222,7 @@ _cell = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.integers(1, 2).flatmap(lambda n: st.tuples(
     st.just(n), st.lists(st.tuples(*[_cell] * n), min_size=1, max_size=8),
     st.sampled_from(["unique", "first", "collect_sum"]))))

@@ -5,7 +5,8 @@ never an internal error, within a time bound. A mutant that checks clean must ro
 through `fmt` and run on its plan's example data with exit 0 or 1, the default engine
 (columnar where it translates the mutant) giving the interpreter's bytes or codes.
 
-~200 examples by default (a few seconds); KAMRULES_FUZZ_EXAMPLES=5000 for a long run."""
+100 examples under the default hypothesis profile (a few seconds; 1000 under
+KAMRULES_HYPOTHESIS_PROFILE=long); KAMRULES_FUZZ_EXAMPLES=5000 for a long run."""
 from __future__ import annotations
 
 import contextlib
@@ -18,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import HYPOTHESIS_PROFILE, examples
 
 from kamrules.check.checker import check
 from kamrules.cli.main import main
@@ -41,8 +44,8 @@ DATA = {  # plan -> its example data (tests/test_acceptance.py, tests/test_time_
     "split-credit.kam": "split-credit", "team-bonus.kam": "team-bonus",
     "fx-commission.kam": "fx-commission",
 }
-LONG = "KAMRULES_FUZZ_EXAMPLES" in os.environ
-EXAMPLES_N = int(os.environ.get("KAMRULES_FUZZ_EXAMPLES", "200"))
+LONG = "KAMRULES_FUZZ_EXAMPLES" in os.environ or HYPOTHESIS_PROFILE == "long"
+EXAMPLES_N = int(os.environ.get("KAMRULES_FUZZ_EXAMPLES", examples(100)))
 CHECK_SECONDS = 30  # a hang guard, not a speed test; parse + check + lint of a mutated plan of ~100 lines, with margin
 
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|\n|[ \t]+|[0-9][0-9_]*(?:\.[0-9]+)?%?'

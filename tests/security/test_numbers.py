@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from conftest import examples
+
 from kamrules.cli.main import main
 from kamrules.core.numeric import Imprecise, approximate, compute, quantize, snap
 
@@ -56,7 +58,7 @@ PAD = st.sampled_from(["", " ", "\t", "  ", "\u00a0"])
 
 
 @pytest.mark.parametrize("plan,folder,table,column", CASES, ids=[c[0] for c in CASES])
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(st.tuples(st.integers(0, 10 ** 6), AMOUNTS, PAD, PAD), min_size=1, max_size=4),
        boms=st.sampled_from(["", "\ufeff", "\ufeff\ufeff"]))
 def test_mutated_data_gives_the_same_outcome_on_both_engines(tmp_path_factory, plan, folder, table, column,

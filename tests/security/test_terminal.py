@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import EXAMPLES, PLANS
+from conftest import EXAMPLES, PLANS, examples
 from kamrules.cli.main import main
 from kamrules.diagnostics.textsafe import UNSAFE, for_html, for_markdown, for_terminal, json_safe, md_code, md_inline
 
@@ -241,7 +241,7 @@ def test_check_machine_formats_stay_valid_and_one_line_per_finding(capsys, case,
 TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=40)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(TEXT, TEXT)
 def test_for_terminal_properties(a, b):
     shown = for_terminal(a)
@@ -254,7 +254,7 @@ def test_for_terminal_properties(a, b):
         assert shown == a  # safe text is shown as is
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(TEXT, st.booleans())
 def test_for_markdown_and_html_properties(a, in_table):
     md = for_markdown(a, in_table=in_table)
