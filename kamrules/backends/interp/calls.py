@@ -84,8 +84,8 @@ class BuiltinCalls:
     def _call_avg(self, node, ctx, env):
         def average(values, rows, arg):  # the trace node holds the average, not the sum
             total = self._total(node, values, rows, arg)
-            if not rows:
-                raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
+            if not rows:  # the average of no rows is empty: default(avg(...), x) gives x
+                return None
             return arith("/", total, Decimal(len(rows)), node)
         return self._aggregate(node, ctx, env, average)
 
@@ -103,8 +103,8 @@ class BuiltinCalls:
 
         def best(values, rows, arg):
             present = [v for v in values if v is not None]
-            if not present:
-                raise Problem("KR405", f"{node.func}() over no rows", node.span, "guard with exists(...)")
+            if not present:  # over no (present) value: empty, so default(...) applies
+                return None
             out = present[0]
             for v in present[1:]:
                 x, y = (out.amount, v.amount) if isinstance(v, Money) else (out, v)
