@@ -27,6 +27,24 @@ class CallChecks:
                    node.span)
         return T.UNKNOWN
 
+    def _e_By(self, node, scope):
+        self.error("KR206", "`by EXPR` can only be the last argument of share() or team_total()",
+                   node.span, "e.g. share(pool, weight, by payee.team)")
+        self._expr(node.expr, scope)
+        return T.UNKNOWN
+
+    def _pool_key(self, node, scope) -> None:
+        """The `by EXPR` of share()/team_total(): a payee-level value naming the pool."""
+        by = node.args[-1]
+        if scope.frames:
+            self.error("KR206", f"{node.func}() pools payees; it cannot read a row", node.span,
+                       "use it at the top of a let or component")
+        t = self._expr(by.expr, scope)
+        self.types[id(by)] = t
+        if t.kind not in T.SCALAR_KINDS + ("unknown",) or t.kind == "money":
+            self.error("KR201", f"`by` names a pool with a payee-level value (Text, Number, Date, ...), "
+                       f"not {t}", by.expr.span, "e.g. by payee.team")
+
     def _rows_arg(self, arg, scope) -> T.Type:
         t = self._expr(arg, scope)
         if t.kind not in ("rows", "unknown"):
@@ -249,9 +267,12 @@ class CallChecks:
         return T.TEXT
 
     def _call_share(self, node, scope):
-        if not self._arity(node, 2):
+        by = bool(node.args) and isinstance(node.args[-1], ast.By)
+        if not self._arity(node, 2 + by):
             return T.UNKNOWN
-        total, weight = (self._expr(x, scope) for x in node.args)
+        if by:
+            self._pool_key(node, scope)
+        total, weight = (self._expr(x, scope) for x in node.args[:2])
         if total.kind not in ("money", "unknown"):
             self.error("KR201", f"share() divides an amount of money, not {total}", node.args[0].span)
         if not (weight.dimensionless or weight.kind == "unknown"):
@@ -289,16 +310,19 @@ class CallChecks:
         return T.RATE
 
     def _call_team_total(self, node, scope):
-        if not self._arity(node, 1):
+        by = bool(node.args) and isinstance(node.args[-1], ast.By)
+        if not self._arity(node, 1 + by):
             return T.UNKNOWN
-        if scope.frames:
+        if by:
+            self._pool_key(node, scope)
+        elif scope.frames:
             self.error("KR206", "team_total() sums a payee-level value; it cannot read a row",
                        node.span, "use it at the top of a let or component")
         t = self._expr(node.args[0], scope)
         if not (t.numeric or t.kind == "unknown"):
             self.error("KR201", f"team_total() adds numbers or money, not {t}", node.span)
         payees = self.inputs.get(self.header.get("payees", "people"))
-        if payees is not None and "team" not in payees.columns:
+        if not by and payees is not None and "team" not in payees.columns:
             self.error("KR104", f"team_total() needs a `team` column in `{payees.name}`", node.span,
                        f"declare it: input {payees.name} {{ ... team: Text }}")
         return t

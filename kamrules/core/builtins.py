@@ -41,13 +41,15 @@ REGISTRY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("days", "days(from_date, to_date)", "the days from one date to the other"),
     Builtin("assignee", 'assignee(account_id, "kam", close_date)',
             "who held the account in that role on that day (effective-dated assignments)"),
-    Builtin("share", "share(total, weight)",
-            "the payee's share of a pool, by weight, cents by largest remainder", population=True),
+    Builtin("share", "share(total, weight) or share(total, weight, by payee.team)",
+            "the payee's share of a pool (all eligible payees, or one pool per value of `by`), "
+            "by weight, cents by largest remainder", population=True),
     Builtin("paid", "paid(component, period.year)",
             "what the component paid in the earlier periods of a range", history=True),
     Builtin("prorate", "prorate(start_date, end_date)",
             "the part of the period between two dates (both end days count)"),
-    Builtin("team_total", "team_total(x)", "x summed over the payee's team in the period",
+    Builtin("team_total", "team_total(x) or team_total(x, by payee.region)",
+            "x summed over the payee's team (or the payees with the same `by` value) in the period",
             population=True),
     Builtin("fx", 'fx(amount, "EUR", close_date)', "an amount converted at the latest rate on or "
             "before the day"),

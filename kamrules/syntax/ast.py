@@ -86,6 +86,13 @@ class Each:
 
 
 @attrs.frozen
+class By:
+    """`by EXPR`: only as the last argument of share() and team_total() (one pool per value)."""
+    expr: object
+    span: Span = _span()
+
+
+@attrs.frozen
 class Call:
     func: str
     args: tuple

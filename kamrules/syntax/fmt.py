@@ -122,6 +122,7 @@ _EXPR = {
     ast.Attr: lambda n: _parts(n.obj) + ["." + n.name],
     ast.Index: lambda n: _parts(n.obj) + ["["] + _parts(n.key) + ["]"],
     ast.Each: lambda n: _parts(n.expr) + [CLAUSE, "for "] + _parts(n.source),
+    ast.By: lambda n: ["by "] + _parts(n.expr),
     ast.Call: _call,
     ast.BinOp: _binop,
     ast.Not: lambda n: ["not "] + _parts(n.expr),

@@ -21,7 +21,7 @@ STATEMENT_KEYWORDS = ("plan", "version", "currency", "period", "payees", "round"
                       "fiscal", "year", "starts", "eligible", "input", "from", "key", "optional",
                       "unique", "references", "require", "every", "payment", "param", "let",
                       "component", "when", "to", "curve", "table", "hit")
-EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "any")
+EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "by", "any")
 BUILTINS = NAMES  # the registry's built-ins (kamrules/core/builtins.py)
 
 _NAME = r"[a-z_][a-z0-9_]*"

@@ -34,7 +34,7 @@ WORDS = {
     "PARAM": "`param`", "LET": "`let`", "COMPONENT": "`component`", "WHEN": "`when`", "TO": "`to`",
     "DECISION_KW": "`curve` or `table`", "HIT": "`hit`", "ANY": "`any`", "WHERE": "`where`",
     "IF": "`if`", "THEN": "`then`", "ELSE": "`else`", "OR": "`or`", "AND": "`and`", "NOT": "`not`",
-    "IN": "`in`", "FOR": "`for`", "TRUE": "`true`", "FALSE": "`false`", "ARROW": "`->`",
+    "IN": "`in`", "FOR": "`for`", "BY": "`by`", "TRUE": "`true`", "FALSE": "`false`", "ARROW": "`->`",
     "CMP": "a comparison (`<`, `<=`, `==`, ...)", "EQ": "`=`", "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`", "BAR": "`|`", "COLON": "`:`", "COMMA": "`,`", "DOT": "`.`",
     "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`",
@@ -263,6 +263,10 @@ def _b_args(s, c):
 
 def _b_each(s, c):
     return ast.Each(c[0], c[2], span=s)
+
+
+def _b_by_arg(s, c):
+    return ast.By(c[1], span=s)
 
 
 def _b_number(s, c):

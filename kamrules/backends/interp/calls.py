@@ -219,9 +219,12 @@ class BuiltinCalls:
         return Decimal(active) / Decimal(total)
 
     def _call_team_total(self, node, ctx, env):
-        team = ctx.payee.values.get("team")
+        if node.by is None:
+            team = ctx.payee.values.get("team")
+        else:
+            team = self.ev(node.by, ctx, ())
         members, acc = self._team_values(node, ctx.period, team)
-        tn = TraceNode(f"team_total({team})", "team", node.span)
+        tn = TraceNode(f"team_total({'' if node.by is None else 'by '}{show_value(team)})", "team", node.span)
         if self.tracing:
             for payee, v in members:
                 if payee.id == ctx.payee.id:  # the payee's own value, traced in place
@@ -245,7 +248,8 @@ class BuiltinCalls:
         t = node.type
         acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
         members = []
-        for payee in self._members.get(team, ()):
+        group = self._members.get(team, ()) if node.by is None else self._by_groups(node, period).get(team, ())
+        for payee in group:
             other = self.context(payee, period)
             if not self.is_eligible(other):
                 continue
@@ -261,6 +265,24 @@ class BuiltinCalls:
             acc = arith("+", acc, v, node)
             members.append((payee, v))
         self.teams[key] = found = (members, acc)
+        return found
+
+    def _by_groups(self, node, period) -> dict:
+        """{by value: [eligible payees, payee order]} of a `by EXPR` call in `period`."""
+        key = ("by", node.uid, period)
+        found = self.teams.get(key)
+        if found is None:
+            found = self.teams[key] = {}
+            for payee in self.payees:
+                other = self.context(payee, period)
+                if not self.is_eligible(other):
+                    continue
+                saved, self.stack = self.stack, [TraceNode("pool", "share", None)]
+                try:
+                    v = self.ev(node.by, other, ())
+                finally:
+                    self.stack = saved
+                found.setdefault(v, []).append(payee)  # an empty value is a pool too
         return found
 
     def _call_fx(self, node, ctx, env):
@@ -284,11 +306,13 @@ class BuiltinCalls:
         return Money(amount.amount * best.values["rate"], target)
 
     def _call_share(self, node, ctx, env):
-        key = (node.uid, ctx.period)
+        pool = None if node.by is None else self.ev(node.by, ctx, ())
+        key = (node.uid, ctx.period, pool)
         if key not in self.pools:
             total = self._operand(node.args[0], ctx, env)
             weights, totals = {}, {ctx.payee.id: total}
-            for payee in self.payees:
+            members = self.payees if node.by is None else self._by_groups(node, ctx.period).get(pool, ())
+            for payee in members:
                 other = self.context(payee, ctx.period)
                 if not self.is_eligible(other):
                     continue
@@ -300,18 +324,19 @@ class BuiltinCalls:
                 finally:
                     self.stack = saved
                 weights[payee.id] = w
-            _one_total(totals, node, ctx.period)
+            _one_total(totals, node, ctx.period, "" if node.by is None else f" (pool {show_value(pool)})")
             self.pools[key] = (allocate(total, weights), weights)
         shares, weights = self.pools[key]
         value = shares.get(ctx.payee.id, Money(Decimal(0), self.plan.currency))
         tn = TraceNode("share", "share", node.span, value=value,
                        branch=f"weight {show_value(weights.get(ctx.payee.id))} of "
-                              f"{show_value(sum((w for w in weights.values() if w is not None and w > 0), Decimal(0)))}")
+                              f"{show_value(sum((w for w in weights.values() if w is not None and w > 0), Decimal(0)))}"
+                              + ("" if node.by is None else f" in pool {show_value(pool)}"))
         self._child(tn)
         return value
 
 
-def _one_total(totals: dict, node, period) -> None:
+def _one_total(totals: dict, node, period, pool: str = "") -> None:
     """A pool is split once: its total must be the same for every payee (KR416)."""
     groups: list = []  # [(total, [payee ids])], in payee id order
     for pid in sorted(totals):
@@ -328,9 +353,10 @@ def _one_total(totals: dict, node, period) -> None:
                                                  f"{'s' * (len(ids) > 2)})" if len(ids) > 1 else "")
              for value, ids in groups[:4]]
     more = f", and {len(groups) - 4} other totals" if len(groups) > 4 else ""
-    raise Problem("KR416", f"a pool's total is not one value: in {period}, " + ", ".join(shown) + more,
+    raise Problem("KR416", f"a pool's total is not one value: in {period}{pool}, " + ", ".join(shown) + more,
                   node.span, "a pool's total must not depend on the payee: compute it from data that is "
-                             "the same for everyone, or use share(..., by ...) (coming)")
+                             "the same for everyone in the pool, or split it: share(..., by ...), e.g. "
+                             "share(total, weight, by payee.team)")
 
 
 def _exact(v) -> str:

@@ -49,18 +49,38 @@ def _value(frame, node, ctx) -> Col:
     return v
 
 
+# ------------------------------------------------------------------ pools
+def _pool(frame, node, ctx, default: str | None):
+    """(the frame column naming each payee's pool, where the pool cannot be told): the value
+    of `by EXPR` (an empty value is a pool too), else `default` (None: one pool per period).
+    As in the interpreter, `by` is computed for every eligible payee of the period, so one
+    that fails stops the whole period."""
+    if node.by is None:
+        return (default or frame.fresh("pool.")), None
+    by = frame.materialize(_value(frame, node.by, ctx))
+    if by.approx:
+        raise Unsupported("a `by` value computed approximately", node)
+    name = by.expr.meta.output_name()
+    if by.err is None:
+        return name, None
+    return name, (pl.col("__elig") & by.err).any().over("__pkey")
+
+
 # ------------------------------------------------------------------ team_total
 def team_total(frame, node, ctx) -> Col:
-    """x summed over the eligible payees of the payee's team (an empty team value is a
-    team too), in the same period; an empty or failing x of one member stops every member
-    whose team_total is read (KR406)."""
+    """x summed over the eligible payees of the payee's team (or of its `by` pool; an empty
+    team value is a team too), in the same period; an empty or failing x of one member
+    stops every member whose team_total is read (KR406)."""
     _on_frame(frame, node, ctx, "team_total()")
+    group, by_err = _pool(frame, node, ctx, "payee.team")
     x = frame.materialize(_value(frame, node.args[0], ctx))
-    keys = ["__pkey", "payee.team"]
+    keys = ["__pkey", group]
     elig = pl.col("__elig")
     name = frame.fresh("team.")
     frame.add(name, pl.when(elig).then(x.expr).otherwise(dec(0)).sum().over(keys).cast(DEC))
     bad = (elig & any_error(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
+    if by_err is not None:
+        bad = bad | by_err
     frame.add(name + "!", bad)
     has_err = bool(frame.df.select(pl.col(name + "!").any()).item())
     kind = node.type.kind
@@ -190,6 +210,7 @@ def share(frame, node, ctx) -> Col:
     key = ("share", node.uid)
     if key in frame.aggs:
         return frame.aggs[key]
+    group, by_err = _pool(frame, node, ctx, None)
     total, weight = (frame.materialize(_value(frame, a, ctx)) for a in node.args)
     if total.kind != "money" or weight.kind not in NUMERIC:
         raise Unsupported("share() of these values", node)
@@ -199,17 +220,23 @@ def share(frame, node, ctx) -> Col:
         "__f", "__payee", "__pkey", elig.alias("e"), total.expr.alias("t"), weight.expr.alias("w"),
         (any_error(total.err, total.expr.is_null()) if total.err is not None else total.expr.is_null())
         .fill_null(True).alias("te"),
-        (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"))
+        (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"),
+        (pl.col(group) if node.by is not None else pl.lit(True)).alias("g"),
+        (by_err if by_err is not None else pl.lit(False)).fill_null(True).alias("ge"))
     currency = frame.plan.currency
-    out_f, out_v, bad_periods = [], [], set()
-    for (pkey,), part in pool.filter(pl.col("e")).group_by("__pkey", maintain_order=True):
-        if part.select(pl.col("te").any() | pl.col("we").any()).item() or part["t"].n_unique() > 1:
-            bad_periods.add(pkey)
+    out_f, out_v, bad_f = [], [], []
+    for _, whole in pool.group_by("__pkey", "g", maintain_order=True):
+        part = whole.filter(pl.col("e"))
+        if part.is_empty():
+            continue
+        if (part.select(pl.col("te").any() | pl.col("we").any() | pl.col("ge").any()).item()
+                or part["t"].n_unique() > 1):
+            bad_f.extend(whole["__f"].to_list())
             continue
         weights = dict(zip(part["__payee"].to_list(), part["w"].to_list()))
         amount = part["t"][0]
         if fuzzy and _undecided(amount, weights):
-            bad_periods.add(pkey)
+            bad_f.extend(whole["__f"].to_list())
             continue
         shares = allocate(Money(amount, currency), weights)
         out_f.extend(part["__f"].to_list())
@@ -219,8 +246,10 @@ def share(frame, node, ctx) -> Col:
     joined = frame.df.select("__f").join(got, on="__f", how="left", maintain_order="left")
     frame.df = frame.df.with_columns(joined[name].fill_null(Decimal(0)).alias(name))
     err = None
-    if bad_periods:
-        err = pl.col("__pkey").is_in(sorted(bad_periods))
+    if bad_f:
+        err = pl.col("__f").is_in(sorted(bad_f))
+    if by_err is not None:
+        err = any_error(err, by_err)
     result = Col(pl.col(name), err, "money")
     frame.aggs[key] = result
     return result
