@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kamrules.syntax import ast
 
+from kamrules.check.tables import check_marginal
 from kamrules.core import types as T
 from kamrules.core.builtins import NAMES, SIGNATURES
 from kamrules.diagnostics.diagnostic import did_you_mean
@@ -92,6 +93,27 @@ class CallChecks:
                     self._expr(a, scope)
             return T.UNKNOWN
         return method(node, scope)
+
+    # ---------------------------------------------------------------- marginal curves
+    def _slice_rate(self, node, row, ot) -> None:
+        if not (ot.dimensionless or ot.kind == "unknown"):
+            self.error("KR308", f"a row of the marginal curve `{node.name}` gives the rate of its slice, "
+                       f"not {ot}", row.output.span, "e.g. | 0 EUR to < 100000 EUR | 5% |")
+
+    def _marginal(self, node, params, out_type) -> T.Type:
+        """A marginal curve: one Money or Number input, a rate per row; it returns the
+        input's type (the sum of each slice times its rate)."""
+        x = next(iter(params.values())) if len(params) == 1 else T.UNKNOWN
+        if len(params) != 1 or x.kind not in ("money", "number", "count"):
+            self.error("KR308", f"the marginal curve `{node.name}` takes one Money or Number input",
+                       node.span, "e.g. curve tiers(x: Money) -> Money marginal { ... }")
+            return out_type or T.UNKNOWN
+        result = T.NUMBER if x.kind == "count" else x
+        if out_type is not None and not T.assignable(out_type, result):
+            self.error("KR308", f"the marginal curve `{node.name}` returns its input's type, {result}, "
+                       f"not {out_type}", node.result.span, f"declare -> {result}")
+        self.diags.extend(check_marginal(node))
+        return result
 
     def _call_decision(self, node, scope):
         d = self.defs[node.func]

@@ -256,7 +256,7 @@ class Decision:
     kind: str  # "curve" | "table"
     name: str
     params: tuple  # ((name, Type), ...)
-    hit: str
+    hit: str  # "unique" | "first" | "collect_sum" | "marginal" (each row: the rate of its slice of x)
     rows: tuple
     uid: int = _uid()
     span: Span = _span()

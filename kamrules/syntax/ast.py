@@ -256,7 +256,7 @@ class Decision:
     name: str
     params: tuple  # ((name, TypeRef), ...)
     result: TypeRef | None
-    hit: str
+    hit: str  # "unique" | "first" | "collect_sum", or "marginal" (written `marginal`, not `hit ...`)
     rows: tuple
     span: Span = _span()
 

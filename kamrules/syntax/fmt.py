@@ -257,7 +257,9 @@ def _decision_head(s: ast.Decision) -> str:
     head = f"{s.kind} {s.name}({params})"
     if s.result is not None:
         head += f" -> {_type(s.result)}"
-    if s.hit != "unique":
+    if s.hit == "marginal":
+        head += " marginal"
+    elif s.hit != "unique":
         head += f" hit {s.hit}"
     return head + " {"
 

@@ -20,7 +20,7 @@ from kamrules.core.builtins import NAMES
 STATEMENT_KEYWORDS = ("plan", "version", "currency", "period", "payees", "round", "components",
                       "fiscal", "year", "starts", "eligible", "input", "from", "key", "optional",
                       "unique", "references", "require", "every", "payment", "param", "let",
-                      "component", "when", "to", "curve", "table", "hit")
+                      "component", "when", "to", "curve", "table", "hit", "marginal")
 EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "by", "any")
 BUILTINS = NAMES  # the registry's built-ins (kamrules/core/builtins.py)
 

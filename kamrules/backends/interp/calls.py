@@ -130,6 +130,36 @@ class BuiltinCalls:
             return values[0]
         return self._aggregate(node, ctx, env, only)
 
+    def marginal(self, dec, x, ctx, env, node):
+        """A marginal curve at x: the sum over its rows of (the part of x inside the row's
+        range) x (the row's rate); the parts below the first bound (and above a closed last
+        row) earn nothing. The derivation tree shows each slice."""
+        inner = env + ({dec.params[0][0]: x},)
+        money = isinstance(x, Money)
+        amount = x.amount if money else x
+        total = Decimal(0)
+        slices = []
+        for k, row in enumerate(dec.rows, 1):
+            cell = row.cells[0]
+            lo = plain_number(self.ev(cell.lo, ctx, inner))
+            hi = plain_number(self.ev(cell.hi, ctx, inner)) if cell.kind == "range" else None
+            if amount <= lo:
+                continue
+            part = (amount if hi is None else min(amount, hi)) - lo
+            rate = self._operand(row.output, ctx, inner)
+            earned = arith("*", part, rate, node)
+            total = arith("+", total, earned, node)
+            unit = (lambda v: Money(v, x.currency)) if money else (lambda v: v)  # noqa: E731
+            slices.append(f"row {k}: {show_value(unit(part))} x {show_value(rate, 'rate')} = "
+                          f"{show_value(unit(earned))}")
+        value = Money(total, x.currency) if money else total
+        if self.tracing and self.notes is not None:
+            self.notes.append(f"{dec.name}: " + "; ".join(slices))
+        elif self.tracing and self.stack:
+            self._child(TraceNode(f"{dec.name}({show_value(x)})", "decision", dec.span, value=value,
+                                  branch="slices: " + ("; ".join(slices) or "none")))
+        return value
+
     def _call_round(self, node, ctx, env):
         x = self._operand(node.args[0], ctx, env)
         step_node, mode = node.args[1], node.args[2].id

@@ -21,7 +21,8 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.core.numeric import allocate
 from kamrules.core.numeric import CENT, CONTEXT, Money, quantize, snap
-from kamrules.backends.polars.values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec, exact_product
+from kamrules.backends.polars.values import (DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec,
+                                             error_when, exact_product, null_error)
 
 _SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
 
@@ -197,6 +198,29 @@ def row_value(frame, obj_node, ctx):
 
 def _is_one_rows(node) -> bool:
     return isinstance(node, ir.Call) and node.func == "one" and not isinstance(node.args[0], ir.Each)
+
+
+# ------------------------------------------------------------------ marginal curves
+def marginal(frame, dec_node, x: Col, ctx, arg_err) -> Col:
+    """A marginal curve at x (the interpreter's `marginal`): the sum over the rows of the
+    part of x inside the row's range times the row's rate, exact (a product beyond the
+    frame's places is the interpreter's, as in `*`)."""
+    total, errs, fuzzy = dec(0), [arg_err], x.approx
+    for row in dec_node.rows:
+        cell = row.cells[0]
+        lo = frame.ev(cell.lo, ctx)
+        top = x.expr
+        if cell.kind == "range":
+            hi = frame.ev(cell.hi, ctx)
+            top = pl.when(x.expr < hi.expr).then(x.expr).otherwise(hi.expr)
+        part = pl.when(x.expr > lo.expr).then(top - lo.expr).otherwise(dec(0))
+        rate = frame.ev(row.output, ctx)
+        fuzzy = fuzzy or rate.approx
+        errs += [rate.err, error_when(x.expr > lo.expr, null_error(rate))]
+        if not fuzzy:
+            errs.append(~exact_product(part, rate.expr))
+        total = total + pl.when(x.expr > lo.expr).then(part * rate.expr).otherwise(dec(0))
+    return Col(total.cast(DEC), any_error(*errs), x.kind if x.kind != "count" else "number", approx=fuzzy)
 
 
 # ------------------------------------------------------------------ share
