@@ -18,6 +18,7 @@ BUILTINS = NAMES  # the checker's name for the registry's list
 
 ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
+REPORTS_TO_COLUMNS = ("payee_id", "manager_id", "start_date", "end_date")
 FX_COLUMNS = ("date", "from", "to", "rate")
 
 
@@ -287,6 +288,33 @@ class CallChecks:
                 self.error("KR104", f"assignee() needs columns {', '.join(missing)} in `assignments`",
                            table.span)
         return T.TEXT
+
+    def _reports_to(self, node, scope, want) -> None:
+        """The arguments of manager_of()/below() (Text ids, then a Date) and the input they read."""
+        if not self._arity(node, len(want)):
+            return
+        for x, w in zip(node.args, want):
+            t = self._expr(x, scope)
+            if not T.assignable(w, t):
+                self.error("KR201", f"{SIGNATURES[node.func]}: expected {w}, got {t}", x.span)
+        table = self.inputs.get("reports_to")
+        if table is None:
+            self.error("KR101", f"{node.func}() needs a `reports_to` input", node.span,
+                       "declare: input reports_to { payee_id: Text  manager_id: Text  start_date: Date  "
+                       "end_date: optional Date }")
+        else:
+            missing = [c for c in REPORTS_TO_COLUMNS if c not in table.columns]
+            if missing:
+                self.error("KR104", f"{node.func}() needs columns {', '.join(missing)} in `reports_to`",
+                           table.span)
+
+    def _call_manager_of(self, node, scope):
+        self._reports_to(node, scope, (T.TEXT, T.DATE))
+        return T.TEXT
+
+    def _call_below(self, node, scope):
+        self._reports_to(node, scope, (T.TEXT, T.TEXT, T.DATE))
+        return T.BOOL
 
     def _call_share(self, node, scope):
         by = bool(node.args) and isinstance(node.args[-1], ast.By)

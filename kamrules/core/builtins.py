@@ -41,6 +41,10 @@ REGISTRY: dict[str, Builtin] = {b.name: b for b in (
     Builtin("days", "days(from_date, to_date)", "the days from one date to the other"),
     Builtin("assignee", 'assignee(account_id, "kam", close_date)',
             "who held the account in that role on that day (effective-dated assignments)"),
+    Builtin("manager_of", "manager_of(payee_id, day)",
+            "the payee's manager on the day (effective-dated reports_to), or empty"),
+    Builtin("below", "below(payee_id, manager_id, day)",
+            "whether the payee reports to the manager on the day, directly or through others"),
     Builtin("share", "share(total, weight) or share(total, weight, by payee.team)",
             "the payee's share of a pool (all eligible payees, or one pool per value of `by`), "
             "by weight, cents by largest remainder", population=True),

@@ -76,6 +76,8 @@ CODES = {
     "KR431": "database URL not understood or its driver not installed",
     "KR432": "database connection or query failed",
     "KR433": "floating-point column from the database",
+    "KR450": "a payee reports to two managers on the same day",
+    "KR451": "reporting lines form a cycle",
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",

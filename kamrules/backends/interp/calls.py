@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
+from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core.numeric import Money, allocate, quantize
 from kamrules.core import ir
 from kamrules.trace.tree import RowRef, TraceNode, show_value
@@ -214,6 +215,27 @@ class BuiltinCalls:
             self.notes.append(f"{role} of {account} on {day}: assignments row {a.number} "
                               f"({a.values['payee_id']} from {a.values['start_date']})")
         return found[0].values["payee_id"] if found else None
+
+    def _reporting(self, node, ctx, env, method):
+        """manager_of()/below() on the `reports_to` file, checked whole on first use."""
+        args = [self.ev(a, ctx, env) for a in node.args]
+        try:
+            h = self.teams.get("reports_to")
+            if h is None:
+                t = self.tables["reports_to"]
+                h = Hierarchy.of(t.path, ((r.number, r.values["payee_id"], r.values["manager_id"],
+                                          r.values["start_date"], r.values["end_date"]) for r in t.rows))
+                h.validate()
+                self.teams["reports_to"] = h
+            return getattr(h, method)(*args)
+        except HierarchyError as err:
+            raise Problem(err.code, err.message, node.span, err.hint) from None
+
+    def _call_manager_of(self, node, ctx, env):
+        return self._reporting(node, ctx, env, "manager_of")
+
+    def _call_below(self, node, ctx, env):
+        return self._reporting(node, ctx, env, "below")
 
     def _call_paid(self, node, ctx, env):
         name = node.args[0].id

@@ -18,6 +18,7 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
+from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core import ir
 from kamrules.core.numeric import allocate
 from kamrules.core.numeric import CENT, CONTEXT, Money, quantize, snap
@@ -200,6 +201,58 @@ def _is_one_rows(node) -> bool:
     return isinstance(node, ir.Call) and node.func == "one" and not isinstance(node.args[0], ir.Each)
 
 
+# ------------------------------------------------------------------ reporting lines
+def _hierarchy(frame) -> Hierarchy:
+    h = frame.aggs.get("reports_to")
+    if h is None:
+        df = frame.frames["reports_to"]
+        h = Hierarchy.of("reports_to", zip(*(df[c].to_list() for c in (
+            "__row", "payee_id", "manager_id", "start_date", "end_date"))))
+        try:
+            h.validate()
+        except HierarchyError:
+            h = None  # the file is wrong: every use is the interpreter's to report
+        frame.aggs["reports_to"] = h
+    return h
+
+
+def _reporting(frame, node, ctx, method: str, kind: str, dtype) -> Col:
+    """manager_of()/below(): the interpreter's own functions (interp.hierarchy) on each
+    distinct argument tuple; a tuple where they stop (two managers, a cycle) is an error."""
+    args = [_value(frame, a, ctx) for a in node.args]
+    h = _hierarchy(frame) if "reports_to" not in frame.aggs else frame.aggs["reports_to"]
+    if h is None:
+        return Col(pl.lit(None, dtype), pl.lit(True), kind, kind == "text")
+    fn = getattr(h, method)
+
+    def apply(s: pl.Series) -> pl.Series:
+        cache: dict = {}
+        values, errors = [], []
+        for t in s.to_list():
+            key = tuple(t.values())
+            if key not in cache:
+                try:
+                    cache[key] = (fn(*key), False)
+                except HierarchyError:
+                    cache[key] = (None, True)
+            values.append(cache[key][0])
+            errors.append(cache[key][1])
+        return pl.DataFrame({"v": values, "e": errors}, schema={"v": dtype, "e": pl.Boolean}).to_struct(s.name)
+
+    packed = pl.struct([a.expr.alias(f"a{i}") for i, a in enumerate(args)]).map_batches(
+        apply, return_dtype=pl.Struct({"v": dtype, "e": pl.Boolean}))
+    return Col(packed.struct.field("v"), any_error(*(a.err for a in args), packed.struct.field("e")),
+               kind, kind == "text")
+
+
+def manager_of(frame, node, ctx) -> Col:
+    return _reporting(frame, node, ctx, "manager_of", "text", pl.String)
+
+
+def below(frame, node, ctx) -> Col:
+    return _reporting(frame, node, ctx, "below", "bool", pl.Boolean)
+
+
 # ------------------------------------------------------------------ marginal curves
 def marginal(frame, dec_node, x: Col, ctx, arg_err) -> Col:
     """A marginal curve at x (the interpreter's `marginal`): the sum over the rows of the
@@ -313,4 +366,5 @@ def _undecided(total: Decimal, weights: dict) -> bool:
         return False
 
 
-CALLS = {"team_total": team_total, "share": share, "fx": fx, "prorate": prorate}
+CALLS = {"team_total": team_total, "share": share, "fx": fx, "prorate": prorate,
+         "manager_of": manager_of, "below": below}
