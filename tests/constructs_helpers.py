@@ -41,3 +41,11 @@ def both(checked, tables):
         return f"the interpreter stops: {err.diagnostics[0].code}", None
     table, _ = evaluate_frames(checked, frames_from_tables(checked, tables), periods)
     return want, to_csv(payouts_list(checked, table, periods))
+
+
+def amounts(csv: str, component: str) -> dict:
+    """{payee id: amount} of one component in a payout CSV."""
+    lines = csv.splitlines()
+    head = lines[0].split(",")
+    rows = [dict(zip(head, line.split(","))) for line in lines[1:]]
+    return {r["payee_id"]: r["amount"] for r in rows if r["component"] == component}

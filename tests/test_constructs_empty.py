@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("polars")
 
-from constructs_helpers import both, write_case  # noqa: E402
+from constructs_helpers import amounts, both, write_case  # noqa: E402
 
 PLAN = '''plan "t"
 currency EUR
@@ -26,13 +26,7 @@ DEALS = ["deal_id,payee_id,amount,close_date", "d1,a,100,2025-01-10", "d2,a,200,
 
 
 def _payout(csv: str, payee: str, component: str) -> str:
-    lines = csv.splitlines()
-    head = lines[0].split(",")
-    for line in lines[1:]:
-        cells = dict(zip(head, line.split(",")))
-        if cells["payee_id"] == payee and cells["component"] == component:
-            return cells["amount"]
-    raise AssertionError(f"no {payee}/{component} in {csv}")
+    return amounts(csv, component)[payee]
 
 
 def test_avg_min_max_over_no_rows_are_empty_then_default_applies(tmp_path):

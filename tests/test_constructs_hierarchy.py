@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("polars")
 
-from constructs_helpers import both, write_case  # noqa: E402
+from constructs_helpers import amounts as _amounts, both, write_case  # noqa: E402
 from conftest import run_cli  # noqa: E402
 
 PLAN = '''plan "t"
@@ -29,13 +29,6 @@ LINES = ["payee_id,manager_id,start_date,end_date", "m1,ceo,2025-01-01,", "m2,ce
          "a,m1,2025-01-01,2025-02-14", "a,m2,2025-02-15,", "b,m2,2025-01-01,"]
 DEALS = ["deal_id,owner_id,amount,close_date", "d1,a,1000,2025-01-20", "d2,a,2000,2025-03-01",
          "d3,b,500,2025-02-01", "d4,m1,100,2025-02-01"]
-
-
-def _amounts(csv: str, component: str) -> dict:
-    lines = csv.splitlines()
-    head = lines[0].split(",")
-    rows = [dict(zip(head, line.split(","))) for line in lines[1:]]
-    return {r["payee_id"]: r["amount"] for r in rows if r["component"] == component}
 
 
 def test_overrides_follow_the_reporting_line_of_the_deal_day(tmp_path):

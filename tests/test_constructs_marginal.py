@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("polars")
 
-from constructs_helpers import both, write_case  # noqa: E402
+from constructs_helpers import amounts as _amounts, both, write_case  # noqa: E402
 from conftest import run_cli  # noqa: E402
 from kamrules.check.checker import check  # noqa: E402
 from kamrules.diagnostics.source import SourceFile  # noqa: E402
@@ -39,13 +39,6 @@ DEALS = ["deal_id,payee_id,amount,close_date",
          "4,d,-500,2025-03-01",       # below the first bound: no slice, 0
          "5,e,200000,2025-03-01",     # 5000 + 8000, on the last bound
          "6,f,33333.33,2025-03-01"]   # 33333.33 x 5% = 1666.6665 -> 1666.67 (the component's cent)
-
-
-def _amounts(csv: str, component: str) -> dict:
-    lines = csv.splitlines()
-    head = lines[0].split(",")
-    rows = [dict(zip(head, line.split(","))) for line in lines[1:]]
-    return {r["payee_id"]: r["amount"] for r in rows if r["component"] == component}
 
 
 def test_each_rate_applies_to_its_slice_on_both_engines(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("polars")
 
-from constructs_helpers import both, write_case  # noqa: E402
+from constructs_helpers import amounts as _amounts, both, write_case  # noqa: E402
 from kamrules.check.checker import check  # noqa: E402
 from kamrules.diagnostics.source import SourceFile  # noqa: E402
 from kamrules.syntax.fmt import format_text  # noqa: E402
@@ -30,13 +30,6 @@ component legacy = money(team_total(payee.w))
 PEOPLE = ["payee_id,team,region,w", "a,x,n,1", "b,x,s,2", "c,x,n,3", "d,y,s,4", "e,y,n,5"]
 POOLS = ["team,amount", "x,100", "y,10"]
 DEALS = ["deal_id,payee_id,close_date", "d1,a,2025-02-01"]  # the data's one period: 2025-Q1
-
-
-def _amounts(csv: str, component: str) -> dict:
-    lines = csv.splitlines()
-    head = lines[0].split(",")
-    rows = [dict(zip(head, line.split(","))) for line in lines[1:]]
-    return {r["payee_id"]: r["amount"] for r in rows if r["component"] == component}
 
 
 def test_one_pool_per_team_cents_by_largest_remainder_within_each(tmp_path):

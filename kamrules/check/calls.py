@@ -277,17 +277,21 @@ class CallChecks:
             if not T.assignable(w, t):
                 self.error("KR201", f"assignee() expects (account Text, role Text, day Date); got {t}",
                            x.span)
-        table = self.inputs.get("assignments")
-        if table is None:
-            self.error("KR101", "assignee() needs an `assignments` input", node.span,
-                       "declare: input assignments { account_id: Text  payee_id: Text  role: Text  "
-                       "start_date: Date  end_date: optional Date }")
-        else:
-            missing = [c for c in ASSIGNMENT_COLUMNS if c not in table.columns]
-            if missing:
-                self.error("KR104", f"assignee() needs columns {', '.join(missing)} in `assignments`",
-                           table.span)
+        self._needs_input(node, "an", "assignments", ASSIGNMENT_COLUMNS,
+                          "account_id: Text  payee_id: Text  role: Text  start_date: Date  end_date: optional Date")
         return T.TEXT
+
+    def _needs_input(self, node, article, name, columns, declare) -> None:
+        """The input a built-in reads (assignments, reports_to, fx_rates): KR101 when it is not
+        declared, KR104 when it lacks a column."""
+        table = self.inputs.get(name)
+        if table is None:
+            self.error("KR101", f"{node.func}() needs {article} `{name}` input", node.span,
+                       f"declare: input {name} {{ {declare} }}")
+            return
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            self.error("KR104", f"{node.func}() needs columns {', '.join(missing)} in `{name}`", table.span)
 
     def _reports_to(self, node, scope, want) -> None:
         """The arguments of manager_of()/below() (Text ids, then a Date) and the input they read."""
@@ -297,16 +301,8 @@ class CallChecks:
             t = self._expr(x, scope)
             if not T.assignable(w, t):
                 self.error("KR201", f"{SIGNATURES[node.func]}: expected {w}, got {t}", x.span)
-        table = self.inputs.get("reports_to")
-        if table is None:
-            self.error("KR101", f"{node.func}() needs a `reports_to` input", node.span,
-                       "declare: input reports_to { payee_id: Text  manager_id: Text  start_date: Date  "
-                       "end_date: optional Date }")
-        else:
-            missing = [c for c in REPORTS_TO_COLUMNS if c not in table.columns]
-            if missing:
-                self.error("KR104", f"{node.func}() needs columns {', '.join(missing)} in `reports_to`",
-                           table.span)
+        self._needs_input(node, "a", "reports_to", REPORTS_TO_COLUMNS,
+                          "payee_id: Text  manager_id: Text  start_date: Date  end_date: optional Date")
 
     def _call_manager_of(self, node, scope):
         self._reports_to(node, scope, (T.TEXT, T.DATE))
@@ -392,14 +388,7 @@ class CallChecks:
                        'e.g. fx(amount, "EUR", close_date)')
             return T.UNKNOWN
         self.types[id(cur)] = T.TEXT
-        table = self.inputs.get("fx_rates")
-        if table is None:
-            self.error("KR101", "fx() needs an `fx_rates` input", node.span,
-                       "declare: input fx_rates { date: Date  from: Text  to: Text  rate: Number }")
-        else:
-            missing = [c for c in FX_COLUMNS if c not in table.columns]
-            if missing:
-                self.error("KR104", f"fx() needs columns {', '.join(missing)} in `fx_rates`", table.span)
+        self._needs_input(node, "an", "fx_rates", FX_COLUMNS, "date: Date  from: Text  to: Text  rate: Number")
         return T.money(cur.value)
 
 
