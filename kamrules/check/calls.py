@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kamrules.syntax import ast
 
+from kamrules.check.tables import check_marginal
 from kamrules.core import types as T
 from kamrules.core.builtins import NAMES, SIGNATURES
 from kamrules.diagnostics.diagnostic import did_you_mean
@@ -17,6 +18,7 @@ BUILTINS = NAMES  # the checker's name for the registry's list
 
 ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
+REPORTS_TO_COLUMNS = ("payee_id", "manager_id", "start_date", "end_date")
 FX_COLUMNS = ("date", "from", "to", "rate")
 
 
@@ -26,6 +28,24 @@ class CallChecks:
         self.error("KR206", "`expr for rows` can only be an argument of sum, min, max, avg or one",
                    node.span)
         return T.UNKNOWN
+
+    def _e_By(self, node, scope):
+        self.error("KR206", "`by EXPR` can only be the last argument of share() or team_total()",
+                   node.span, "e.g. share(pool, weight, by payee.team)")
+        self._expr(node.expr, scope)
+        return T.UNKNOWN
+
+    def _pool_key(self, node, scope) -> None:
+        """The `by EXPR` of share()/team_total(): a payee-level value naming the pool."""
+        by = node.args[-1]
+        if scope.frames:
+            self.error("KR206", f"{node.func}() pools payees; it cannot read a row", node.span,
+                       "use it at the top of a let or component")
+        t = self._expr(by.expr, scope)
+        self.types[id(by)] = t
+        if t.kind not in T.SCALAR_KINDS + ("unknown",) or t.kind == "money":
+            self.error("KR201", f"`by` names a pool with a payee-level value (Text, Number, Date, ...), "
+                       f"not {t}", by.expr.span, "e.g. by payee.team")
 
     def _rows_arg(self, arg, scope) -> T.Type:
         t = self._expr(arg, scope)
@@ -74,6 +94,27 @@ class CallChecks:
                     self._expr(a, scope)
             return T.UNKNOWN
         return method(node, scope)
+
+    # ---------------------------------------------------------------- marginal curves
+    def _slice_rate(self, node, row, ot) -> None:
+        if not (ot.dimensionless or ot.kind == "unknown"):
+            self.error("KR308", f"a row of the marginal curve `{node.name}` gives the rate of its slice, "
+                       f"not {ot}", row.output.span, "e.g. | 0 EUR to < 100000 EUR | 5% |")
+
+    def _marginal(self, node, params, out_type) -> T.Type:
+        """A marginal curve: one Money or Number input, a rate per row; it returns the
+        input's type (the sum of each slice times its rate)."""
+        x = next(iter(params.values())) if len(params) == 1 else T.UNKNOWN
+        if len(params) != 1 or x.kind not in ("money", "number", "count"):
+            self.error("KR308", f"the marginal curve `{node.name}` takes one Money or Number input",
+                       node.span, "e.g. curve tiers(x: Money) -> Money marginal { ... }")
+            return out_type or T.UNKNOWN
+        result = T.NUMBER if x.kind == "count" else x
+        if out_type is not None and not T.assignable(out_type, result):
+            self.error("KR308", f"the marginal curve `{node.name}` returns its input's type, {result}, "
+                       f"not {out_type}", node.result.span, f"declare -> {result}")
+        self.diags.extend(check_marginal(node))
+        return result
 
     def _call_decision(self, node, scope):
         d = self.defs[node.func]
@@ -236,22 +277,48 @@ class CallChecks:
             if not T.assignable(w, t):
                 self.error("KR201", f"assignee() expects (account Text, role Text, day Date); got {t}",
                            x.span)
-        table = self.inputs.get("assignments")
-        if table is None:
-            self.error("KR101", "assignee() needs an `assignments` input", node.span,
-                       "declare: input assignments { account_id: Text  payee_id: Text  role: Text  "
-                       "start_date: Date  end_date: optional Date }")
-        else:
-            missing = [c for c in ASSIGNMENT_COLUMNS if c not in table.columns]
-            if missing:
-                self.error("KR104", f"assignee() needs columns {', '.join(missing)} in `assignments`",
-                           table.span)
+        self._needs_input(node, "an", "assignments", ASSIGNMENT_COLUMNS,
+                          "account_id: Text  payee_id: Text  role: Text  start_date: Date  end_date: optional Date")
         return T.TEXT
 
+    def _needs_input(self, node, article, name, columns, declare) -> None:
+        """The input a built-in reads (assignments, reports_to, fx_rates): KR101 when it is not
+        declared, KR104 when it lacks a column."""
+        table = self.inputs.get(name)
+        if table is None:
+            self.error("KR101", f"{node.func}() needs {article} `{name}` input", node.span,
+                       f"declare: input {name} {{ {declare} }}")
+            return
+        missing = [c for c in columns if c not in table.columns]
+        if missing:
+            self.error("KR104", f"{node.func}() needs columns {', '.join(missing)} in `{name}`", table.span)
+
+    def _reports_to(self, node, scope, want) -> None:
+        """The arguments of manager_of()/below() (Text ids, then a Date) and the input they read."""
+        if not self._arity(node, len(want)):
+            return
+        for x, w in zip(node.args, want):
+            t = self._expr(x, scope)
+            if not T.assignable(w, t):
+                self.error("KR201", f"{SIGNATURES[node.func]}: expected {w}, got {t}", x.span)
+        self._needs_input(node, "a", "reports_to", REPORTS_TO_COLUMNS,
+                          "payee_id: Text  manager_id: Text  start_date: Date  end_date: optional Date")
+
+    def _call_manager_of(self, node, scope):
+        self._reports_to(node, scope, (T.TEXT, T.DATE))
+        return T.TEXT
+
+    def _call_below(self, node, scope):
+        self._reports_to(node, scope, (T.TEXT, T.TEXT, T.DATE))
+        return T.BOOL
+
     def _call_share(self, node, scope):
-        if not self._arity(node, 2):
+        by = bool(node.args) and isinstance(node.args[-1], ast.By)
+        if not self._arity(node, 2 + by):
             return T.UNKNOWN
-        total, weight = (self._expr(x, scope) for x in node.args)
+        if by:
+            self._pool_key(node, scope)
+        total, weight = (self._expr(x, scope) for x in node.args[:2])
         if total.kind not in ("money", "unknown"):
             self.error("KR201", f"share() divides an amount of money, not {total}", node.args[0].span)
         if not (weight.dimensionless or weight.kind == "unknown"):
@@ -289,16 +356,19 @@ class CallChecks:
         return T.RATE
 
     def _call_team_total(self, node, scope):
-        if not self._arity(node, 1):
+        by = bool(node.args) and isinstance(node.args[-1], ast.By)
+        if not self._arity(node, 1 + by):
             return T.UNKNOWN
-        if scope.frames:
+        if by:
+            self._pool_key(node, scope)
+        elif scope.frames:
             self.error("KR206", "team_total() sums a payee-level value; it cannot read a row",
                        node.span, "use it at the top of a let or component")
         t = self._expr(node.args[0], scope)
         if not (t.numeric or t.kind == "unknown"):
             self.error("KR201", f"team_total() adds numbers or money, not {t}", node.span)
         payees = self.inputs.get(self.header.get("payees", "people"))
-        if payees is not None and "team" not in payees.columns:
+        if not by and payees is not None and "team" not in payees.columns:
             self.error("KR104", f"team_total() needs a `team` column in `{payees.name}`", node.span,
                        f"declare it: input {payees.name} {{ ... team: Text }}")
         return t
@@ -318,14 +388,7 @@ class CallChecks:
                        'e.g. fx(amount, "EUR", close_date)')
             return T.UNKNOWN
         self.types[id(cur)] = T.TEXT
-        table = self.inputs.get("fx_rates")
-        if table is None:
-            self.error("KR101", "fx() needs an `fx_rates` input", node.span,
-                       "declare: input fx_rates { date: Date  from: Text  to: Text  rate: Number }")
-        else:
-            missing = [c for c in FX_COLUMNS if c not in table.columns]
-            if missing:
-                self.error("KR104", f"fx() needs columns {', '.join(missing)} in `fx_rates`", table.span)
+        self._needs_input(node, "an", "fx_rates", FX_COLUMNS, "date: Date  from: Text  to: Text  rate: Number")
         return T.money(cur.value)
 
 

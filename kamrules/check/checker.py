@@ -34,7 +34,7 @@ KEYWORDS = ("plan", "version", "currency", "payees", "round", "components", "fis
             "starts", "eligible", "require", "every", "payment", "input", "from", "key",
             "optional", "unique", "references", "param", "let", "component", "when", "to",
             "curve", "table", "hit", "any", "where", "if", "then", "else", "or", "and", "not",
-            "in", "for", "true", "false")
+            "in", "for", "by", "marginal", "true", "false")
 PERIOD_ATTRS = {"start": T.DATE, "end": T.DATE, "year": T.PERIOD, "quarter": T.PERIOD,
                 "month": T.PERIOD, "is_quarter_end": T.BOOL, "is_year_end": T.BOOL,
                 "label": T.TEXT, "year_to_date": T.PERIOD, "previous": T.PERIOD}
@@ -329,7 +329,7 @@ class Checker(CallChecks):
             params[pname] = self._type_ref(ref)
         scope = _Scope([("params", params)])
         out_type = self._type_ref(node.result) if node.result else None
-        if node.hit not in ("unique", "first", "collect_sum"):
+        if node.hit not in ("unique", "first", "collect_sum", "marginal"):
             self.error("KR002", f"unknown hit policy `{node.hit}`", node.span,
                        "write `hit unique`, `hit first` or `hit collect_sum`")
         result = out_type
@@ -350,7 +350,9 @@ class Checker(CallChecks):
                     except T.TypeProblem as p:
                         self.error(p.code, f"cell of `{pname}`: {p.message}", bound.span, p.hint)
             ot = self._expr(row.output, scope)
-            if result is None:
+            if node.hit == "marginal":
+                self._slice_rate(node, row, ot)
+            elif result is None:
                 result = ot
             elif out_type is not None and not T.assignable(out_type, ot):
                 self.error("KR201", f"`{node.name}` returns {out_type} but this row gives {ot}",
@@ -362,6 +364,8 @@ class Checker(CallChecks):
                                row.output.span)
                 else:
                     result = u
+        if node.hit == "marginal":
+            return self._marginal(node, params, out_type)
         self.diags.extend(check_decision(node, params))
         return result or T.UNKNOWN
 

@@ -93,7 +93,11 @@ class _Lowering:
         if t is ast.Call:
             decision = node.func if node.func in self.decisions else None
             builtin = node.func if decision is None and node.func in REGISTRY else None
-            return ir.Call(node.func, tuple(self.expr(a) for a in node.args), builtin, decision, **common)
+            args, by = node.args, None
+            if args and isinstance(args[-1], ast.By):
+                args, by = args[:-1], args[-1].expr
+            args = tuple(self.expr(a) for a in args)
+            return ir.Call(node.func, args, builtin, decision, self.opt(by), **common)
         if t is ast.BinOp:
             return ir.BinOp(node.op, self.expr(node.left), self.expr(node.right), **common)
         if t is ast.Not:

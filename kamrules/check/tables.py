@@ -264,3 +264,58 @@ def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
                                         "earlier rows take all its values", rows[k].span,
                                         "remove it or move it up"))
     return diags
+
+
+def _slice_bounds(cell: ast.Cell, last: bool):
+    """(lo, hi) of a marginal curve's row (hi None: open above), or None when the cell is not
+    `lo to < hi` / `lo to <= hi` with written bounds (nor `>= lo` / `> lo` on the last row)."""
+    if cell.kind == "range" and cell.op in ("<", "<="):
+        lo, hi = constant(cell.lo), constant(cell.hi)
+        return (lo, hi) if isinstance(lo, Decimal) and isinstance(hi, Decimal) else None
+    if last and cell.kind == "cmp" and cell.op in (">=", ">"):
+        lo = constant(cell.lo)
+        return (lo, None) if isinstance(lo, Decimal) else None
+    return None
+
+
+def check_marginal(node: ast.Decision) -> list[Diagnostic]:
+    """A marginal curve's rows, top to bottom, are slices of the input: each a range with
+    written bounds (KR305), each starting where the one above ends: no gap (KR306), no
+    overlap and no empty range (KR307)."""
+    diags, bounds = [], []
+    for k, row in enumerate(node.rows):
+        if len(row.cells) != 1:
+            return []  # KR304 (one cell per input) or KR308 (one input) already said
+        b = _slice_bounds(row.cells[0], k == len(node.rows) - 1)
+        if b is None:
+            diags.append(Diagnostic(
+                "KR305", f"row {k + 1} of the marginal curve `{node.name}` is not a slice: write "
+                "`lo to < hi` with written bounds (`>= lo` only on the last row)", row.span,
+                "e.g. | 100000 EUR to < 200000 EUR | 8% |, and | >= 200000 EUR | 12% | last"))
+        bounds.append(b)
+    if diags:
+        return diags
+    fmt = lambda v: format(v.normalize(), "f")  # noqa: E731
+    for k, (lo, hi) in enumerate(bounds):
+        if hi is not None and lo >= hi:
+            diags.append(Diagnostic("KR307", f"row {k + 1} of the marginal curve `{node.name}` is an empty "
+                                    f"slice: it starts at {fmt(lo)} and ends at {fmt(hi)}", node.rows[k].span,
+                                    "write the lower bound first: `lo to < hi`"))
+            return diags
+        if k == 0:
+            continue
+        end = bounds[k - 1][1]
+        row, above = node.rows[k], node.rows[k - 1]
+        if lo > end:
+            diags.append(Diagnostic(
+                "KR306", f"rows {k} and {k + 1} of the marginal curve `{node.name}` leave a gap: from "
+                f"{fmt(end)} to {fmt(lo)} no rate applies", row.span,
+                f"start row {k + 1} where row {k} ends: {fmt(end)} to < ...",
+                labels=((above.span, f"row {k} ends at {fmt(end)}"),)))
+        elif lo < end:
+            diags.append(Diagnostic(
+                "KR307", f"rows {k} and {k + 1} of the marginal curve `{node.name}` overlap: from "
+                f"{fmt(lo)} to {fmt(end)} both rates would apply", row.span,
+                f"start row {k + 1} where row {k} ends: {fmt(end)} to < ...",
+                labels=((above.span, f"row {k} ends at {fmt(end)}"),)))
+    return diags

@@ -17,7 +17,8 @@ a qualified column `deals.amount`, ("word", text) for a bare word argument). A `
 carries its Filter: the conjuncts that link a row to a key (`column == expr`), to a period
 (`date in period`), to an assignment (`assignee(column, role, day) == payee`), and the
 residual conditions evaluated per row. A call carries the registry entry of its built-in
-(`builtin`, core.builtins) or the decision it calls (`decision`).
+(`builtin`, core.builtins) or the decision it calls (`decision`); share() and team_total()
+written with `by EXPR` carry that expression in `by` (not among `args`), None without it.
 
 Everything here is attrs, slotted and picklable (`run --jobs` sends the plan to spawned
 processes); no node refers to the syntax tree.
@@ -142,6 +143,7 @@ class Call:
     args: tuple
     builtin: str | None  # the core.builtins registry entry, None for a decision
     decision: str | None = None  # the decision (curve, table) called
+    by: object | None = None  # share()/team_total(): the `by EXPR` naming the payee's pool
     uid: int = _uid()
     span: Span = _span()
     type: Type | None = _type()
@@ -254,7 +256,7 @@ class Decision:
     kind: str  # "curve" | "table"
     name: str
     params: tuple  # ((name, Type), ...)
-    hit: str
+    hit: str  # "unique" | "first" | "collect_sum" | "marginal" (each row: the rate of its slice of x)
     rows: tuple
     uid: int = _uid()
     span: Span = _span()

@@ -86,6 +86,13 @@ class Each:
 
 
 @attrs.frozen
+class By:
+    """`by EXPR`: only as the last argument of share() and team_total() (one pool per value)."""
+    expr: object
+    span: Span = _span()
+
+
+@attrs.frozen
 class Call:
     func: str
     args: tuple
@@ -249,7 +256,7 @@ class Decision:
     name: str
     params: tuple  # ((name, TypeRef), ...)
     result: TypeRef | None
-    hit: str
+    hit: str  # "unique" | "first" | "collect_sum", or "marginal" (written `marginal`, not `hit ...`)
     rows: tuple
     span: Span = _span()
 

@@ -122,6 +122,7 @@ _EXPR = {
     ast.Attr: lambda n: _parts(n.obj) + ["." + n.name],
     ast.Index: lambda n: _parts(n.obj) + ["["] + _parts(n.key) + ["]"],
     ast.Each: lambda n: _parts(n.expr) + [CLAUSE, "for "] + _parts(n.source),
+    ast.By: lambda n: ["by "] + _parts(n.expr),
     ast.Call: _call,
     ast.BinOp: _binop,
     ast.Not: lambda n: ["not "] + _parts(n.expr),
@@ -256,7 +257,9 @@ def _decision_head(s: ast.Decision) -> str:
     head = f"{s.kind} {s.name}({params})"
     if s.result is not None:
         head += f" -> {_type(s.result)}"
-    if s.hit != "unique":
+    if s.hit == "marginal":
+        head += " marginal"
+    elif s.hit != "unique":
         head += f" hit {s.hit}"
     return head + " {"
 

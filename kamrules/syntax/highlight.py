@@ -20,8 +20,8 @@ from kamrules.core.builtins import NAMES
 STATEMENT_KEYWORDS = ("plan", "version", "currency", "period", "payees", "round", "components",
                       "fiscal", "year", "starts", "eligible", "input", "from", "key", "optional",
                       "unique", "references", "require", "every", "payment", "param", "let",
-                      "component", "when", "to", "curve", "table", "hit")
-EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "any")
+                      "component", "when", "to", "curve", "table", "hit", "marginal")
+EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "by", "any")
 BUILTINS = NAMES  # the registry's built-ins (kamrules/core/builtins.py)
 
 _NAME = r"[a-z_][a-z0-9_]*"

@@ -32,9 +32,9 @@ WORDS = {
     "FROM": "`from`", "KEY": "`key`", "SQL": "`sql`", "WITH": "`with`", "OPTIONAL": "`optional`", "UNIQUE": "`unique`", "REFERENCES": "`references`", "REQUIRE": "`require`",
     "EVERY": "`every`", "PAYMENT": "`payment`",
     "PARAM": "`param`", "LET": "`let`", "COMPONENT": "`component`", "WHEN": "`when`", "TO": "`to`",
-    "DECISION_KW": "`curve` or `table`", "HIT": "`hit`", "ANY": "`any`", "WHERE": "`where`",
+    "DECISION_KW": "`curve` or `table`", "HIT": "`hit`", "MARGINAL": "`marginal`", "ANY": "`any`", "WHERE": "`where`",
     "IF": "`if`", "THEN": "`then`", "ELSE": "`else`", "OR": "`or`", "AND": "`and`", "NOT": "`not`",
-    "IN": "`in`", "FOR": "`for`", "TRUE": "`true`", "FALSE": "`false`", "ARROW": "`->`",
+    "IN": "`in`", "FOR": "`for`", "BY": "`by`", "TRUE": "`true`", "FALSE": "`false`", "ARROW": "`->`",
     "CMP": "a comparison (`<`, `<=`, `==`, ...)", "EQ": "`=`", "ADD_OP": "`+` or `-`",
     "MUL_OP": "`*` or `/`", "BAR": "`|`", "COLON": "`:`", "COMMA": "`,`", "DOT": "`.`",
     "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`", "LBRACE": "`{`", "RBRACE": "`}`",
@@ -182,7 +182,7 @@ def _b_validity(s, c):
 
 def _b_decision_decl(s, c):
     kind, name, _, params, _, _, result, hit, _, *rows, _ = c
-    return ast.Decision(str(kind), str(name), params, result, hit or "unique", tuple(rows),
+    return ast.Decision(str(kind), str(name), params, result, str(hit or "unique"), tuple(rows),
                         span=s)
 
 
@@ -263,6 +263,10 @@ def _b_args(s, c):
 
 def _b_each(s, c):
     return ast.Each(c[0], c[2], span=s)
+
+
+def _b_by_arg(s, c):
+    return ast.By(c[1], span=s)
 
 
 def _b_number(s, c):
@@ -454,7 +458,8 @@ def _unclosed_opener(src: SourceFile, upto: int) -> Diagnostic | None:
 
 KEYWORDS = STATEMENT_WORDS + ("components", "key", "optional", "unique", "references", "from",
                               "when", "to", "hit", "any", "where", "if", "then", "else", "and",
-                              "or", "not", "in", "for", "true", "false", "every", "starts", "year")
+                              "or", "not", "in", "for", "by", "marginal", "true", "false", "every", "starts",
+                              "year")
 
 
 def _keyword_slip(src: SourceFile, tok, expected, line_start: bool) -> Diagnostic | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
+from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core.numeric import Money, allocate, between, quantize
 from kamrules.core import ir
 from kamrules.trace.tree import RowRef, TraceNode, show_value
@@ -84,8 +85,8 @@ class BuiltinCalls:
     def _call_avg(self, node, ctx, env):
         def average(values, rows, arg):  # the trace node holds the average, not the sum
             total = self._total(node, values, rows, arg)
-            if not rows:
-                raise Problem("KR405", "avg() over no rows", node.span, "guard with exists(...)")
+            if not rows:  # the average of no rows is empty: default(avg(...), x) gives x
+                return None
             return arith("/", total, Decimal(len(rows)), node)
         return self._aggregate(node, ctx, env, average)
 
@@ -103,8 +104,8 @@ class BuiltinCalls:
 
         def best(values, rows, arg):
             present = [v for v in values if v is not None]
-            if not present:
-                raise Problem("KR405", f"{node.func}() over no rows", node.span, "guard with exists(...)")
+            if not present:  # over no (present) value: empty, so default(...) applies
+                return None
             out = present[0]
             for v in present[1:]:
                 x, y = (out.amount, v.amount) if isinstance(v, Money) else (out, v)
@@ -129,6 +130,36 @@ class BuiltinCalls:
                               node.span, "make the filter select a single row, or use sum/max")
             return values[0]
         return self._aggregate(node, ctx, env, only)
+
+    def marginal(self, dec, x, ctx, env, node):
+        """A marginal curve at x: the sum over its rows of (the part of x inside the row's
+        range) x (the row's rate); the parts below the first bound (and above a closed last
+        row) earn nothing. The derivation tree shows each slice."""
+        inner = env + ({dec.params[0][0]: x},)
+        money = isinstance(x, Money)
+        amount = x.amount if money else x
+        total = Decimal(0)
+        slices = []
+        for k, row in enumerate(dec.rows, 1):
+            cell = row.cells[0]
+            lo = plain_number(self.ev(cell.lo, ctx, inner))
+            hi = plain_number(self.ev(cell.hi, ctx, inner)) if cell.kind == "range" else None
+            if amount <= lo:
+                continue
+            part = (amount if hi is None else min(amount, hi)) - lo
+            rate = self._operand(row.output, ctx, inner)
+            earned = arith("*", part, rate, node)
+            total = arith("+", total, earned, node)
+            unit = (lambda v: Money(v, x.currency)) if money else (lambda v: v)  # noqa: E731
+            slices.append(f"row {k}: {show_value(unit(part))} x {show_value(rate, 'rate')} = "
+                          f"{show_value(unit(earned))}")
+        value = Money(total, x.currency) if money else total
+        if self.tracing and self.notes is not None:
+            self.notes.append(f"{dec.name}: " + "; ".join(slices))
+        elif self.tracing and self.stack:
+            self._child(TraceNode(f"{dec.name}({show_value(x)})", "decision", dec.span, value=value,
+                                  branch="slices: " + ("; ".join(slices) or "none")))
+        return value
 
     def _call_round(self, node, ctx, env):
         x = self._operand(node.args[0], ctx, env)
@@ -185,6 +216,27 @@ class BuiltinCalls:
                               f"({a.values['payee_id']} from {a.values['start_date']})")
         return found[0].values["payee_id"] if found else None
 
+    def _reporting(self, node, ctx, env, method):
+        """manager_of()/below() on the `reports_to` file, checked whole on first use."""
+        args = [self.ev(a, ctx, env) for a in node.args]
+        try:
+            h = self.teams.get("reports_to")
+            if h is None:
+                t = self.tables["reports_to"]
+                h = Hierarchy.of(t.path, ((r.number, r.values["payee_id"], r.values["manager_id"],
+                                          r.values["start_date"], r.values["end_date"]) for r in t.rows))
+                h.validate()
+                self.teams["reports_to"] = h
+            return getattr(h, method)(*args)
+        except HierarchyError as err:
+            raise Problem(err.code, err.message, node.span, err.hint) from None
+
+    def _call_manager_of(self, node, ctx, env):
+        return self._reporting(node, ctx, env, "manager_of")
+
+    def _call_below(self, node, ctx, env):
+        return self._reporting(node, ctx, env, "below")
+
     def _call_paid(self, node, ctx, env):
         name = node.args[0].id
         within = self.ev(node.args[1], ctx, env)
@@ -219,9 +271,12 @@ class BuiltinCalls:
         return Decimal(active) / Decimal(total)
 
     def _call_team_total(self, node, ctx, env):
-        team = ctx.payee.values.get("team")
+        if node.by is None:
+            team = ctx.payee.values.get("team")
+        else:
+            team = self.ev(node.by, ctx, ())
         members, acc = self._team_values(node, ctx.period, team)
-        tn = TraceNode(f"team_total({team})", "team", node.span)
+        tn = TraceNode(f"team_total({'' if node.by is None else 'by '}{show_value(team)})", "team", node.span)
         if self.tracing:
             for payee, v in members:
                 if payee.id == ctx.payee.id:  # the payee's own value, traced in place
@@ -245,7 +300,8 @@ class BuiltinCalls:
         t = node.type
         acc = Money(Decimal(0), t.currency) if t.kind == "money" else Decimal(0)
         members = []
-        for payee in self._members.get(team, ()):
+        group = self._members.get(team, ()) if node.by is None else self._by_groups(node, period).get(team, ())
+        for payee in group:
             other = self.context(payee, period)
             if not self.is_eligible(other):
                 continue
@@ -261,6 +317,24 @@ class BuiltinCalls:
             acc = arith("+", acc, v, node)
             members.append((payee, v))
         self.teams[key] = found = (members, acc)
+        return found
+
+    def _by_groups(self, node, period) -> dict:
+        """{by value: [eligible payees, payee order]} of a `by EXPR` call in `period`."""
+        key = ("by", node.uid, period)
+        found = self.teams.get(key)
+        if found is None:
+            found = self.teams[key] = {}
+            for payee in self.payees:
+                other = self.context(payee, period)
+                if not self.is_eligible(other):
+                    continue
+                saved, self.stack = self.stack, [TraceNode("pool", "share", None)]
+                try:
+                    v = self.ev(node.by, other, ())
+                finally:
+                    self.stack = saved
+                found.setdefault(v, []).append(payee)  # an empty value is a pool too
         return found
 
     def _call_fx(self, node, ctx, env):
@@ -284,11 +358,13 @@ class BuiltinCalls:
         return Money(amount.amount * best.values["rate"], target)
 
     def _call_share(self, node, ctx, env):
-        key = (node.uid, ctx.period)
+        pool = None if node.by is None else self.ev(node.by, ctx, ())
+        key = (node.uid, ctx.period, pool)
         if key not in self.pools:
             total = self._operand(node.args[0], ctx, env)
             weights, totals = {}, {ctx.payee.id: total}
-            for payee in self.payees:
+            members = self.payees if node.by is None else self._by_groups(node, ctx.period).get(pool, ())
+            for payee in members:
                 other = self.context(payee, ctx.period)
                 if not self.is_eligible(other):
                     continue
@@ -300,18 +376,19 @@ class BuiltinCalls:
                 finally:
                     self.stack = saved
                 weights[payee.id] = w
-            _one_total(totals, node, ctx.period)
+            _one_total(totals, node, ctx.period, "" if node.by is None else f" (pool {show_value(pool)})")
             self.pools[key] = (allocate(total, weights), weights)
         shares, weights = self.pools[key]
         value = shares.get(ctx.payee.id, Money(Decimal(0), self.plan.currency))
         tn = TraceNode("share", "share", node.span, value=value,
                        branch=f"weight {show_value(weights.get(ctx.payee.id))} of "
-                              f"{show_value(sum((w for w in weights.values() if w is not None and w > 0), Decimal(0)))}")
+                              f"{show_value(sum((w for w in weights.values() if w is not None and w > 0), Decimal(0)))}"
+                              + ("" if node.by is None else f" in pool {show_value(pool)}"))
         self._child(tn)
         return value
 
 
-def _one_total(totals: dict, node, period) -> None:
+def _one_total(totals: dict, node, period, pool: str = "") -> None:
     """A pool is split once: its total must be the same for every payee (KR416)."""
     groups: list = []  # [(total, [payee ids])], in payee id order
     for pid in sorted(totals):
@@ -328,9 +405,10 @@ def _one_total(totals: dict, node, period) -> None:
                                                  f"{'s' * (len(ids) > 2)})" if len(ids) > 1 else "")
              for value, ids in groups[:4]]
     more = f", and {len(groups) - 4} other totals" if len(groups) > 4 else ""
-    raise Problem("KR416", f"a pool's total is not one value: in {period}, " + ", ".join(shown) + more,
+    raise Problem("KR416", f"a pool's total is not one value: in {period}{pool}, " + ", ".join(shown) + more,
                   node.span, "a pool's total must not depend on the payee: compute it from data that is "
-                             "the same for everyone, or use share(..., by ...) (coming)")
+                             "the same for everyone in the pool, or split it: share(..., by ...), e.g. "
+                             "share(total, weight, by payee.team)")
 
 
 def _exact(v) -> str:

@@ -438,6 +438,8 @@ class Evaluator(BuiltinCalls):
     def _decide(self, d, node, ctx, env):
         dec = d.node
         args = [self._operand(a, ctx, env) for a in node.args]
+        if dec.hit == "marginal":
+            return self.marginal(dec, args[0], ctx, env, node)
         total, matched = self.match_rows(dec, args, ctx, env, node)
         if not matched:
             if dec.hit == "collect_sum":

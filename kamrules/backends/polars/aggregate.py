@@ -390,7 +390,6 @@ def _agg_exprs(fn, value) -> list:
             errs.append(value.expr.is_null().any())
     elif fn in ("min", "max"):
         aggs.append((v.min() if fn == "min" else v.max()).alias("__s"))
-        aggs.append(value.expr.is_not_null().sum().alias("__present"))
     elif fn == "one":
         aggs.append(v.first().alias("__s"))
     if errs:
@@ -423,16 +422,15 @@ def _finish(frame, node, fn, out, value) -> Col:
         val = n > 0
     elif fn == "avg":
         val = out["__s"].cast(DEC) / pl.Series(n.replace(0, 1)).cast(DEC)
-        err = err | (n == 0)
+        val = pl.select(pl.when(pl.Series(n) == 0).then(None).otherwise(val)).to_series()  # no rows: empty
     elif fn in ("min", "max"):
-        val = out["__s"]
-        err = err | (out["__present"].fill_null(0) == 0)
+        val = out["__s"]  # null where no row has a present value: empty
     else:  # one
         val = out["__s"]
         err = err | (n != 1)
     frame.df = frame.df.with_columns(val.alias(name), err.alias(name + "!"))
     has_err = bool(err.any())
-    nullable = fn == "one" and value.nullable
+    nullable = fn in ("avg", "min", "max") or fn == "one" and value.nullable
     return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable)
 
 

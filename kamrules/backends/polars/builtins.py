@@ -18,10 +18,12 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
+from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core import ir
 from kamrules.core.numeric import allocate
 from kamrules.core.numeric import CENT, CONTEXT, Money, quantize, snap
-from kamrules.backends.polars.values import DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec, exact_product
+from kamrules.backends.polars.values import (DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec,
+                                             error_when, exact_product, null_error)
 
 _SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
 
@@ -49,18 +51,38 @@ def _value(frame, node, ctx) -> Col:
     return v
 
 
+# ------------------------------------------------------------------ pools
+def _pool(frame, node, ctx, default: str | None):
+    """(the frame column naming each payee's pool, where the pool cannot be told): the value
+    of `by EXPR` (an empty value is a pool too), else `default` (None: one pool per period).
+    As in the interpreter, `by` is computed for every eligible payee of the period, so one
+    that fails stops the whole period."""
+    if node.by is None:
+        return (default or frame.fresh("pool.")), None
+    by = frame.materialize(_value(frame, node.by, ctx))
+    if by.approx:
+        raise Unsupported("a `by` value computed approximately", node)
+    name = by.expr.meta.output_name()
+    if by.err is None:
+        return name, None
+    return name, (pl.col("__elig") & by.err).any().over("__pkey")
+
+
 # ------------------------------------------------------------------ team_total
 def team_total(frame, node, ctx) -> Col:
-    """x summed over the eligible payees of the payee's team (an empty team value is a
-    team too), in the same period; an empty or failing x of one member stops every member
-    whose team_total is read (KR406)."""
+    """x summed over the eligible payees of the payee's team (or of its `by` pool; an empty
+    team value is a team too), in the same period; an empty or failing x of one member
+    stops every member whose team_total is read (KR406)."""
     _on_frame(frame, node, ctx, "team_total()")
+    group, by_err = _pool(frame, node, ctx, "payee.team")
     x = frame.materialize(_value(frame, node.args[0], ctx))
-    keys = ["__pkey", "payee.team"]
+    keys = ["__pkey", group]
     elig = pl.col("__elig")
     name = frame.fresh("team.")
     frame.add(name, pl.when(elig).then(x.expr).otherwise(dec(0)).sum().over(keys).cast(DEC))
     bad = (elig & any_error(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
+    if by_err is not None:
+        bad = bad | by_err
     frame.add(name + "!", bad)
     has_err = bool(frame.df.select(pl.col(name + "!").any()).item())
     kind = node.type.kind
@@ -179,6 +201,81 @@ def _is_one_rows(node) -> bool:
     return isinstance(node, ir.Call) and node.func == "one" and not isinstance(node.args[0], ir.Each)
 
 
+# ------------------------------------------------------------------ reporting lines
+def _hierarchy(frame) -> Hierarchy:
+    h = frame.aggs.get("reports_to")
+    if h is None:
+        df = frame.frames["reports_to"]
+        h = Hierarchy.of("reports_to", zip(*(df[c].to_list() for c in (
+            "__row", "payee_id", "manager_id", "start_date", "end_date"))))
+        try:
+            h.validate()
+        except HierarchyError:
+            h = None  # the file is wrong: every use is the interpreter's to report
+        frame.aggs["reports_to"] = h
+    return h
+
+
+def _reporting(frame, node, ctx, method: str, kind: str, dtype) -> Col:
+    """manager_of()/below(): the interpreter's own functions (interp.hierarchy) on each
+    distinct argument tuple; a tuple where they stop (two managers, a cycle) is an error."""
+    args = [_value(frame, a, ctx) for a in node.args]
+    h = _hierarchy(frame) if "reports_to" not in frame.aggs else frame.aggs["reports_to"]
+    if h is None:
+        return Col(pl.lit(None, dtype), pl.lit(True), kind, kind == "text")
+    fn = getattr(h, method)
+
+    def apply(s: pl.Series) -> pl.Series:
+        cache: dict = {}
+        values, errors = [], []
+        for t in s.to_list():
+            key = tuple(t.values())
+            if key not in cache:
+                try:
+                    cache[key] = (fn(*key), False)
+                except HierarchyError:
+                    cache[key] = (None, True)
+            values.append(cache[key][0])
+            errors.append(cache[key][1])
+        return pl.DataFrame({"v": values, "e": errors}, schema={"v": dtype, "e": pl.Boolean}).to_struct(s.name)
+
+    packed = pl.struct([a.expr.alias(f"a{i}") for i, a in enumerate(args)]).map_batches(
+        apply, return_dtype=pl.Struct({"v": dtype, "e": pl.Boolean}))
+    return Col(packed.struct.field("v"), any_error(*(a.err for a in args), packed.struct.field("e")),
+               kind, kind == "text")
+
+
+def manager_of(frame, node, ctx) -> Col:
+    return _reporting(frame, node, ctx, "manager_of", "text", pl.String)
+
+
+def below(frame, node, ctx) -> Col:
+    return _reporting(frame, node, ctx, "below", "bool", pl.Boolean)
+
+
+# ------------------------------------------------------------------ marginal curves
+def marginal(frame, dec_node, x: Col, ctx, arg_err) -> Col:
+    """A marginal curve at x (the interpreter's `marginal`): the sum over the rows of the
+    part of x inside the row's range times the row's rate, exact (a product beyond the
+    frame's places is the interpreter's, as in `*`)."""
+    total, errs, fuzzy = dec(0), [arg_err], x.approx
+    for row in dec_node.rows:
+        cell = row.cells[0]
+        lo = frame.ev(cell.lo, ctx)
+        top = x.expr
+        if cell.kind == "range":
+            hi = frame.ev(cell.hi, ctx)
+            top = pl.when(x.expr < hi.expr).then(x.expr).otherwise(hi.expr)
+        part = pl.when(x.expr > lo.expr).then(top - lo.expr).otherwise(dec(0))
+        rate = frame.ev(row.output, ctx)
+        fuzzy = fuzzy or rate.approx
+        errs += [rate.err, error_when(x.expr > lo.expr, null_error(rate))]
+        if not fuzzy:
+            errs.append(~exact_product(part, rate.expr))
+        total = total + pl.when(x.expr > lo.expr).then(part * rate.expr).otherwise(dec(0))
+    return Col(total.cast(DEC), any_error(*errs), x.kind if x.kind != "count" else "number", approx=fuzzy)
+
+
 # ------------------------------------------------------------------ share
 def share(frame, node, ctx) -> Col:
     """This payee's share of the pool (the eligible payees of the period), allocated by
@@ -190,6 +287,7 @@ def share(frame, node, ctx) -> Col:
     key = ("share", node.uid)
     if key in frame.aggs:
         return frame.aggs[key]
+    group, by_err = _pool(frame, node, ctx, None)
     total, weight = (frame.materialize(_value(frame, a, ctx)) for a in node.args)
     if total.kind != "money" or weight.kind not in NUMERIC:
         raise Unsupported("share() of these values", node)
@@ -199,17 +297,23 @@ def share(frame, node, ctx) -> Col:
         "__f", "__payee", "__pkey", elig.alias("e"), total.expr.alias("t"), weight.expr.alias("w"),
         (any_error(total.err, total.expr.is_null()) if total.err is not None else total.expr.is_null())
         .fill_null(True).alias("te"),
-        (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"))
+        (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"),
+        (pl.col(group) if node.by is not None else pl.lit(True)).alias("g"),
+        (by_err if by_err is not None else pl.lit(False)).fill_null(True).alias("ge"))
     currency = frame.plan.currency
-    out_f, out_v, bad_periods = [], [], set()
-    for (pkey,), part in pool.filter(pl.col("e")).group_by("__pkey", maintain_order=True):
-        if part.select(pl.col("te").any() | pl.col("we").any()).item() or part["t"].n_unique() > 1:
-            bad_periods.add(pkey)
+    out_f, out_v, bad_f = [], [], []
+    for _, whole in pool.group_by("__pkey", "g", maintain_order=True):
+        part = whole.filter(pl.col("e"))
+        if part.is_empty():
+            continue
+        if (part.select(pl.col("te").any() | pl.col("we").any() | pl.col("ge").any()).item()
+                or part["t"].n_unique() > 1):
+            bad_f.extend(whole["__f"].to_list())
             continue
         weights = dict(zip(part["__payee"].to_list(), part["w"].to_list()))
         amount = part["t"][0]
         if fuzzy and _undecided(amount, weights):
-            bad_periods.add(pkey)
+            bad_f.extend(whole["__f"].to_list())
             continue
         shares = allocate(Money(amount, currency), weights)
         out_f.extend(part["__f"].to_list())
@@ -219,8 +323,10 @@ def share(frame, node, ctx) -> Col:
     joined = frame.df.select("__f").join(got, on="__f", how="left", maintain_order="left")
     frame.df = frame.df.with_columns(joined[name].fill_null(Decimal(0)).alias(name))
     err = None
-    if bad_periods:
-        err = pl.col("__pkey").is_in(sorted(bad_periods))
+    if bad_f:
+        err = pl.col("__f").is_in(sorted(bad_f))
+    if by_err is not None:
+        err = any_error(err, by_err)
     result = Col(pl.col(name), err, "money")
     frame.aggs[key] = result
     return result
@@ -260,4 +366,5 @@ def _undecided(total: Decimal, weights: dict) -> bool:
         return False
 
 
-CALLS = {"team_total": team_total, "share": share, "fx": fx, "prorate": prorate}
+CALLS = {"team_total": team_total, "share": share, "fx": fx, "prorate": prorate,
+         "manager_of": manager_of, "below": below}

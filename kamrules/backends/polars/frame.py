@@ -488,6 +488,9 @@ class Frame:
             args = [self.materialize(a) for a in args]
         arg_err = any_error(*(null_error(a) for a in args))
         inner = ctx.with_params({name: a for (name, _), a in zip(dec_node.params, args)})
+        if dec_node.hit == "marginal":
+            from kamrules.backends.polars.builtins import marginal
+            return marginal(self, dec_node, args[0], inner, arg_err)
         matches, outputs = [], []
         for row in dec_node.rows:
             cond = pl.lit(True)

@@ -1,0 +1,51 @@
+"""Shared helpers of tests/test_constructs_*.py: write a plan and its CSV files, then run
+both engines on them and return their payout CSVs (or what stopped the interpreter)."""
+from __future__ import annotations
+
+import pytest
+
+from kamrules.backends.interp import plan_periods
+from kamrules.backends.interp.run import evaluate
+from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list
+from kamrules.backends.polars.load import frames_from_tables
+from kamrules.backends.polars.values import Fallback
+from kamrules.cli.common import load
+from kamrules.data.strict import load_data
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.report.payouts import to_csv
+
+
+def write_case(tmp_path, plan_text: str, files: dict):
+    """(checked plan, loaded tables) of a plan text and {name: [csv lines]}."""
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name, rows in files.items():
+        (data / f"{name}.csv").write_text("\n".join(rows) + "\n")
+    plan = tmp_path / "p.kam"
+    plan.write_text(plan_text)
+    checked = load(plan)[0]
+    assert checked is not None, "the plan does not check"
+    assert check_supported(checked) is None
+    return checked, load_data(checked, str(data))
+
+
+def both(checked, tables):
+    """(interpreter CSV, columnar CSV); when the interpreter stops, the columnar run must
+    hand over: ("the interpreter stops: CODE", None)."""
+    periods = plan_periods(checked, tables)
+    try:
+        want = to_csv(evaluate(checked, tables, periods, trace=False))
+    except KamError as err:
+        with pytest.raises(Fallback):
+            evaluate_frames(checked, frames_from_tables(checked, tables), periods)
+        return f"the interpreter stops: {err.diagnostics[0].code}", None
+    table, _ = evaluate_frames(checked, frames_from_tables(checked, tables), periods)
+    return want, to_csv(payouts_list(checked, table, periods))
+
+
+def amounts(csv: str, component: str) -> dict:
+    """{payee id: amount} of one component in a payout CSV."""
+    lines = csv.splitlines()
+    head = lines[0].split(",")
+    rows = [dict(zip(head, line.split(","))) for line in lines[1:]]
+    return {r["payee_id"]: r["amount"] for r in rows if r["component"] == component}
