@@ -7,7 +7,7 @@ import pytest
 from kamrules.backends.interp import plan_periods
 from kamrules.backends.interp.run import evaluate
 from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list
-from kamrules.backends.polars.load import frames_from_tables
+from kamrules.data.fast import frames_from_tables
 from kamrules.backends.polars.values import Fallback
 from kamrules.cli.common import load
 from kamrules.data.strict import load_data
