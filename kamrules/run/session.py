@@ -5,7 +5,8 @@ Each stage is a method returning its result (computed once, then kept) and raisi
 with its diagnostics, as the commands did before; warnings of the check are kept in
 `diagnostics`. The engine is chosen once, for every command (`--engine auto|columnar|
 interpreter`): `execute` runs the columnar engine when it can (auto), else the interpreter,
-so `run`, `team`, `simulate`, `diff` and `test` print the same amounts. `trace` builds the
+so `run`, `team`, `simulate`, `diff` and `test` print the same amounts; `--engine duckdb`
+runs the SQL backend (run/sqlrun.py), which refuses a plan it cannot run exactly (KR440). `trace` builds the
 derivation trees (the interpreter) of the payees asked, for `explain` and `statement`, on
 the same tables and periods.
 
