@@ -10,7 +10,7 @@ import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "kamrules"
 ORDER = ["diagnostics", "core", "files", "syntax", "check", "trace", "data", "backends.interp",
-         "backends.polars", "report", "run", "ledger", "portal", "lsp", "cli"]
+         "backends.polars", "backends.sql", "report", "run", "ledger", "portal", "lsp", "cli"]
 # Modules at the top of the package: the facade may use anything; version nothing.
 TOP = {"kamrules": None, "kamrules.__main__": None, "kamrules.version": -1}
 

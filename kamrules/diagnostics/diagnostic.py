@@ -76,6 +76,8 @@ CODES = {
     "KR431": "database URL not understood or its driver not installed",
     "KR432": "database connection or query failed",
     "KR433": "floating-point column from the database",
+    "KR440": "the SQL backend does not run this plan exactly",
+    "KR441": "the SQL backend needs duckdb and sqlglot",
     "KR450": "a payee reports to two managers on the same day",
     "KR451": "reporting lines form a cycle",
     "KR501": "lint: curve is not monotonic",

@@ -5,7 +5,8 @@ Each stage is a method returning its result (computed once, then kept) and raisi
 with its diagnostics, as the commands did before; warnings of the check are kept in
 `diagnostics`. The engine is chosen once, for every command (`--engine auto|columnar|
 interpreter`): `execute` runs the columnar engine when it can (auto), else the interpreter,
-so `run`, `team`, `simulate`, `diff` and `test` print the same amounts. `trace` builds the
+so `run`, `team`, `simulate`, `diff` and `test` print the same amounts; `--engine duckdb`
+runs the SQL backend (run/sqlrun.py), which refuses a plan it cannot run exactly (KR440). `trace` builds the
 derivation trees (the interpreter) of the payees asked, for `explain` and `statement`, on
 the same tables and periods.
 
@@ -31,7 +32,7 @@ from kamrules.diagnostics.source import SourceFile
 from kamrules.run.progress import Progress
 from kamrules.files.inputs import resolve
 
-ENGINES = ("auto", "columnar", "interpreter")
+ENGINES = ("auto", "columnar", "interpreter", "duckdb")
 _CHECKED: dict = {}  # (plan path, text) -> (checked plan, diagnostics): plans are not mutated
 
 
@@ -47,7 +48,8 @@ class Run:
 def add_engine_arg(parser) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="auto (default): the columnar engine (polars) when it runs the plan, "
-                             "else the interpreter; both give the same amounts")
+                             "else the interpreter; both give the same amounts; duckdb: the SQL "
+                             "backend (extra `duckdb`), which refuses a plan it cannot run exactly")
 
 
 class Session:
@@ -169,7 +171,12 @@ class Session:
                 trace: bool = False) -> Run:
         """The payouts of the run, on the session's engine (auto: columnar when it can);
         trace=True: with the interpreter's derivation trees (`run --trace`)."""
-        if self.engine != "interpreter" and not trace:
+        if self.engine == "duckdb" and not trace and not trace_dir:
+            from kamrules.run.sqlrun import run_duckdb
+            done = run_duckdb(self, payee_ids)
+            if done is not None:
+                return done
+        elif self.engine != "interpreter" and not trace:
             done = self._columnar(payee_ids, quiet, trace_dir)
             if done is not None:
                 return done

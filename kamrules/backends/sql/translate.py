@@ -1,0 +1,471 @@
+"""The lowered plan (core.ir) as SQL expressions over the frame `f` (one row per payee x
+calculation period: "__payee", "__pkey", "__pstart", "__pend", the payee's columns
+"payee.<column>", and one column per definition computed so far).
+
+`Translator.ev(node, ctx)` gives a `Val`: its SQL, kind, DECIMAL scale, error mask (SQL
+true where the interpreter would stop with a diagnostic: a division by zero, one() over not
+exactly one row, an empty value in a calculation, no decision row matching) and, for a
+quotient, the (numerator, denominator) pair it is kept as (exact.py). A `rows where`
+becomes a correlated subquery on its input (`Rows`: the table and its conditions).
+
+Anything it cannot translate exactly raises `Refused` with the construct and its line: the
+static pass (`refusal` in engine.py) runs the translation before any data is read.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+
+from kamrules.core import ir
+from kamrules.core.limits import MAX_FRACTION_DIGITS
+from kamrules.core.numeric import EXACT_PLACES
+from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, MODES
+
+NUMERIC = ("money", "number", "rate", "count")
+PERIOD_KINDS = ("year", "quarter", "month")
+STEPS = {"cent": Decimal("0.01"), "unit": Decimal(1)}
+COLUMN_SCALE = MAX_FRACTION_DIGITS  # a loaded cell has at most 12 places (limits.py)
+
+
+def worst_scales(plan) -> dict:
+    """(table, column) -> the most places a loaded cell can have: a Money cell its currency's
+    minor units, a Number or Rate cell 12 (the loader refuses more, KR414)."""
+    from kamrules.data.strict import minor_units
+    out = {}
+    for name, spec in plan.inputs.items():
+        for c, col in spec.columns.items():
+            if col.type.kind == "money":
+                out[name, c] = minor_units(col.type.currency or plan.currency)
+            elif col.type.kind in NUMERIC:
+                out[name, c] = COLUMN_SCALE
+    return out
+
+
+class Refused(Exception):
+    """A construct the SQL backend does not run exactly (KR440)."""
+
+    def __init__(self, what: str, node=None):
+        span = getattr(node, "span", None)
+        self.line = span.line if span is not None else None
+        self.span = span
+        self.what = what
+        super().__init__(f"{what} (line {self.line})" if self.line else what)
+
+
+@attrs.define
+class Val:
+    sql: str
+    kind: str
+    scale: int = 0
+    err: str | None = None
+    ratio: tuple | None = None  # (num Val, den Val): a quotient, only rounded
+
+
+@attrs.define
+class Rows:
+    table: str
+    conds: tuple  # IR conditions over one row of `table`
+
+
+@attrs.define
+class Ctx:
+    row: str | None = None  # alias of the current row (inside a subquery)
+    table: str | None = None
+    params: dict = attrs.Factory(dict)
+
+
+def q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def any_err(*errs) -> str | None:
+    errs = [e for e in errs if e]
+    return " OR ".join(f"({e})" for e in errs) if errs else None
+
+
+def string(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+class Translator:
+    def __init__(self, plan: ir.Plan, scales: dict | None = None):
+        self.plan = plan
+        self.scales = scales if scales is not None else worst_scales(plan)
+        self.defs: dict = {}  # let name -> Val over f's columns
+        self.alias = 0
+
+    # -------------------------------------------------------------- entry
+    def ev(self, node, ctx: Ctx):
+        fn = getattr(self, "_" + type(node).__name__, None)
+        if fn is None:
+            raise Refused(f"the construct {type(node).__name__}", node)
+        return fn(node, ctx)
+
+    def value(self, node, ctx: Ctx) -> Val:
+        v = self.ev(node, ctx)
+        if not isinstance(v, Val):
+            raise Refused("rows or a period used as a value", node)
+        return v
+
+    def exact(self, node, ctx: Ctx) -> Val:
+        v = self.value(node, ctx)
+        if v.ratio is not None:
+            raise Refused("a quotient used before it is rounded (wrap it in round(), or divide by "
+                          "a literal whose inverse terminates)", node)
+        return v
+
+    # -------------------------------------------------------------- literals
+    def _Number(self, node, ctx):
+        sql, s = literal(node.value)
+        if s > EXACT_PLACES:
+            raise Refused(f"the number {node.text} has more than {EXACT_PLACES} places", node)
+        return Val(sql, (node.type.kind if node.type else "number"), s)
+
+    def _MoneyLit(self, node, ctx):
+        if node.currency not in (None, self.plan.currency):
+            raise Refused("an amount in another currency", node)
+        sql, s = literal(node.value)
+        return Val(sql, "money", s)
+
+    def _String(self, node, ctx):
+        return Val(string(node.value), "text")
+
+    def _Bool(self, node, ctx):
+        return Val("TRUE" if node.value else "FALSE", "bool")
+
+    def _DateLit(self, node, ctx):
+        return Val(f"DATE '{node.text}'", "date")
+
+    # -------------------------------------------------------------- names
+    def _Name(self, node, ctx):
+        r = node.ref
+        if r[0] == "column":
+            return self.column(r[2], r[3], r[1], node, ctx)
+        if r[0] == "param":
+            return ctx.params[r[1]]
+        if r[0] == "period":
+            return "period"
+        if r[0] == "table":
+            return Rows(r[1], ())
+        if r[0] == "def":
+            return self.definition(r[1], node, ctx)
+        raise Refused(f"`{node.id}` as a value", node)
+
+    def column(self, table, column, depth, node, ctx):
+        if depth != 0 or ctx.table != table:
+            raise Refused("a column of an outer row", node)
+        spec = self.plan.inputs[table].columns[column]
+        kind = spec.type.kind
+        if kind == "money" and spec.type.currency not in (None, self.plan.currency):
+            raise Refused("an amount in another currency", node)
+        sql = f"{ctx.row}.{q(column)}"
+        err = f"{sql} IS NULL" if spec.optional else None
+        if kind in NUMERIC:
+            s = self.scales[table, column]
+            return Val(cast(sql, s), kind, s, err)
+        return Val(sql, kind, 0, err)
+
+    def definition(self, name, node, ctx):
+        d = self.plan.definitions[name]
+        if d.kind == "param":
+            return self.ev(d.node.expr, Ctx(params=ctx.params))
+        if d.kind == "decision":
+            raise Refused(f"the decision `{name}` as a value", node)
+        if d.type.kind == "rows":
+            return self.rows_of(d.node.expr, node)
+        if d.type.kind == "row":
+            raise Refused(f"`{name}`: a row as a value", node)
+        if name not in self.defs:
+            raise Refused(f"`{name}` used before it is computed", node)
+        return self.defs[name]
+
+    def _Attr(self, node, ctx):
+        obj, r = node.obj, node.ref
+        if r and r[0] == "column":
+            return self.column(r[2], r[3], r[1], node, ctx)
+        if isinstance(obj, ir.Name) and obj.ref == ("payee",):
+            key = self.plan.payee_key
+            if node.name in ("id", key):
+                return Val("f.__payee", "text")
+            spec = self.plan.inputs[self.plan.payees_table].columns.get(node.name)
+            if spec is None:
+                raise Refused(f"payee.{node.name}", node)
+            sql = f"f.{q('payee.' + node.name)}"
+            err = f"{sql} IS NULL" if spec.optional else None
+            if spec.type.kind in NUMERIC:
+                if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency):
+                    raise Refused("an amount in another currency", node)
+                s = self.scales[self.plan.payees_table, node.name]
+                return Val(cast(sql, s), spec.type.kind, s, err)
+            return Val(sql, spec.type.kind, 0, err)
+        if isinstance(obj, ir.Name) and obj.ref == ("period",):
+            if node.name == "start":
+                return Val("f.__pstart", "date")
+            if node.name == "end":
+                return Val("f.__pend", "date")
+        if (isinstance(obj, ir.Attr) and self.is_period(obj.obj, None) and obj.name in PERIOD_KINDS
+                and node.name in ("start", "end")):
+            return Val(f"f.__p{node.name}_{obj.name}", "date")
+        raise Refused(f"the attribute .{node.name}", node)
+
+    # -------------------------------------------------------------- operators
+    def _Neg(self, node, ctx):
+        v = self.exact(node.expr, ctx)
+        return Val(cast(f"-({v.sql})", v.scale), v.kind, v.scale, v.err)
+
+    def _Not(self, node, ctx):
+        v = self.exact(node.expr, ctx)
+        return Val(f"(NOT ({v.sql}))", "bool", 0, v.err)
+
+    def _BinOp(self, node, ctx):
+        op = node.op
+        if op in ("and", "or"):
+            a, b = self.exact(node.left, ctx), self.exact(node.right, ctx)
+            # the interpreter short-circuits: b's errors count only where b is read
+            berr = None if b.err is None else (f"({a.sql}) AND ({b.err})" if op == "and"
+                                               else f"NOT ({a.sql}) AND ({b.err})")
+            return Val(f"(({a.sql}) {op.upper()} ({b.sql}))", "bool", 0, any_err(a.err, berr))
+        if op == "/":
+            return self.divide(node, ctx)
+        if op == "in":
+            return self.within(node, ctx)
+        if op == "==" and self.period_key(node.right) is not None:
+            a = self.exact(node.left, ctx)
+            return Val(f"({a.sql} = f.{self.period_key(node.right)})", "bool", 0, a.err)
+        a, b = self.exact(node.left, ctx), self.exact(node.right, ctx)
+        err = any_err(a.err, b.err)
+        if op in ("==", "!=", "<", "<=", ">", ">="):
+            sop = {"==": "=", "!=": "<>"}.get(op, op)
+            return Val(f"({a.sql} {sop} {b.sql})", "bool", 0, err)
+        kind = node.type.kind if node.type else a.kind
+        if op in ("+", "-"):
+            s = max(a.scale, b.scale)
+            return Val(cast(f"{cast(a.sql, s)} {op} {cast(b.sql, s)}", s), kind, s, err)
+        if op == "*":
+            s = a.scale + b.scale
+            if s > EXACT_PLACES:
+                raise Refused(f"a product with {s} decimal places (more than {EXACT_PLACES})", node)
+            return Val(cast(f"{a.sql} * {b.sql}", s), kind, s, err)
+        raise Refused(f"the operator {op}", node)
+
+    def is_period(self, node, ctx) -> bool:
+        return isinstance(node, ir.Name) and node.ref == ("period",)
+
+    def period_key(self, node) -> str | None:
+        """The frame column holding the key of `period` or `period.year` (quarter, month)."""
+        if self.is_period(node, None):
+            return "__pkey"
+        if isinstance(node, ir.Attr) and self.is_period(node.obj, None) and node.name in PERIOD_KINDS:
+            return f"__pkey_{node.name}"
+        return None
+
+    def within(self, node, ctx):
+        a = self.exact(node.left, ctx)
+        if not self.is_period(node.right, ctx):
+            raise Refused("`in` a period other than the calculation period", node)
+        return Val(f"({a.sql} BETWEEN f.__pstart AND f.__pend)", "bool", 0, a.err)
+
+    def divide(self, node, ctx):
+        kind = node.type.kind if node.type else "number"
+        if isinstance(node.right, ir.Number) and node.right.value != 0:
+            inv = Decimal(1) / node.right.value
+            if inv == inv.normalize() and len(inv.as_tuple().digits) <= 20:
+                a = self.exact(node.left, ctx)
+                sql, s = literal(inv)
+                s += a.scale
+                if s > EXACT_PLACES:
+                    raise Refused("a quotient with more than 24 places", node)
+                return Val(cast(f"{a.sql} * {sql}", s), kind, s, a.err)
+        a, b = self.value(node.left, ctx), self.exact(node.right, ctx)
+        if a.ratio is not None:  # (n / d) / b = n / (d * b)
+            n, d = a.ratio
+            if d.scale + b.scale > EXACT_PLACES:
+                raise Refused("a quotient's divisor with more than 24 places", node)
+            den = Val(cast(f"{d.sql} * {b.sql}", d.scale + b.scale), "number", d.scale + b.scale)
+        else:
+            n, den = a, b
+        zero = f"({b.sql} = 0)"
+        err = any_err(a.err, b.err, zero)
+        return Val("NULL", kind, 0, err, (n, den))
+
+    # -------------------------------------------------------------- conditionals
+    def _IfElse(self, node, ctx):
+        c = self.exact(node.cond, ctx)
+        t, e = self.exact(node.then, ctx), self.exact(node.else_, ctx)
+        s = max(t.scale, e.scale)
+        tsql, esql = (cast(t.sql, s), cast(e.sql, s)) if t.kind in NUMERIC else (t.sql, e.sql)
+        err = any_err(c.err, None if t.err is None else f"({c.sql}) AND ({t.err})",
+                      None if e.err is None else f"NOT coalesce({c.sql}, FALSE) AND ({e.err})")
+        return Val(f"(CASE WHEN {c.sql} THEN {tsql} ELSE {esql} END)", t.kind, s, err)
+
+    # -------------------------------------------------------------- rows
+    def rows_of(self, node, at) -> Rows:
+        if isinstance(node, ir.Name):
+            r = self.ev(node, Ctx())
+            if isinstance(r, Rows):
+                return r
+        if isinstance(node, ir.Where):
+            base = self.rows_of(node.source, node)
+            return Rows(base.table, base.conds + (node.cond,))
+        raise Refused("rows that are not an input filtered by `where`", at)
+
+    def _Where(self, node, ctx):
+        return self.rows_of(node, node)
+
+    def subquery(self, rows: Rows, node):
+        """(FROM ... WHERE ..., row ctx, error of the conditions)."""
+        self.alias += 1
+        alias = f"r{self.alias}"
+        rc = Ctx(alias, rows.table)
+        conds, errs = [], []
+        for c in rows.conds:
+            v = self.exact(c, rc)
+            conds.append(v.sql)
+            if v.err:
+                raise Refused("a filter condition that may stop the run (an empty value, a "
+                              "division) ", c)
+        where = " AND ".join(f"({c})" for c in conds) or "TRUE"
+        return f"FROM {q('t.' + rows.table)} {alias} WHERE {where}", rc
+
+    # -------------------------------------------------------------- calls
+    def _Call(self, node, ctx):
+        if node.decision is not None:
+            return self.decision(node, ctx)
+        fn = getattr(self, "call_" + node.func, None)
+        if fn is None:
+            raise Refused(f"{node.func}()", node)
+        return fn(node, ctx)
+
+    def each(self, node, ctx):
+        if ctx.row is not None:
+            raise Refused("an aggregation inside a filter", node)
+        arg = node.args[0]
+        if isinstance(arg, ir.Each):
+            rows = self.rows_of(arg.source, node)
+            frm, rc = self.subquery(rows, node)
+            v = self.exact(arg.expr, rc)
+            if v.err:
+                raise Refused("a per-row value that may be empty", arg.expr)
+            return frm, v
+        rows = self.rows_of(arg, node)
+        frm, _ = self.subquery(rows, node)
+        return frm, None
+
+    def call_sum(self, node, ctx):
+        frm, v = self.each(node, ctx)
+        if v is None or v.kind not in NUMERIC:
+            raise Refused("sum() of something other than amounts", node)
+        return Val(cast(f"(SELECT coalesce(sum({v.sql}), 0) {frm})", v.scale), v.kind, v.scale)
+
+    def call_count(self, node, ctx):
+        frm, _ = self.each(node, ctx)
+        return Val(cast(f"(SELECT count(*) {frm})", 0), "count", 0)
+
+    def call_exists(self, node, ctx):
+        frm, _ = self.each(node, ctx)
+        return Val(f"EXISTS (SELECT 1 {frm})", "bool")
+
+    def call_one(self, node, ctx):
+        frm, v = self.each(node, ctx)
+        if v is None:
+            raise Refused("one() of a row", node)
+        return Val(f"(SELECT min({v.sql}) {frm})", v.kind, v.scale, f"(SELECT count(*) {frm}) <> 1")
+
+    def call_money(self, node, ctx):
+        v = self.exact(node.args[0], ctx)
+        if len(node.args) == 2 and node.args[1].value != self.plan.currency:
+            raise Refused("an amount in another currency", node)
+        return Val(v.sql, "money", v.scale, v.err)
+
+    def call_abs(self, node, ctx):
+        v = self.exact(node.args[0], ctx)
+        return Val(cast(f"abs({v.sql})", v.scale), v.kind, v.scale, v.err)
+
+    def call_round(self, node, ctx):
+        step_node, mode = node.args[1], node.args[2]
+        step = STEPS.get(step_node.id) if isinstance(step_node, ir.Name) else getattr(step_node, "value", None)
+        mode = getattr(mode, "id", None)
+        if step is None or mode not in MODES or step <= 0:
+            raise Refused("round() with a step or mode that is not a literal", node)
+        v = self.value(node.args[0], ctx)
+        return self.rounded(v, step, mode, node)
+
+    def rounded(self, v: Val, step: Decimal, mode: str, node) -> Val:
+        try:
+            if v.ratio is not None:
+                n, d = v.ratio
+                sql, s = round_ratio(n.sql, n.scale, d.sql, d.scale, step, mode)
+            else:
+                sql, s = round_exact(v.sql, v.scale, step, mode)
+        except ValueError as why:
+            raise Refused(str(why), node) from None
+        if v.err:
+            sql = f"(CASE WHEN {v.err} THEN NULL ELSE {sql} END)"
+        return Val(sql, v.kind, s, v.err)
+
+    def call_min(self, node, ctx):
+        return self.pick(node, ctx, "least")
+
+    def call_max(self, node, ctx):
+        return self.pick(node, ctx, "greatest")
+
+    def pick(self, node, ctx, fn):
+        if len(node.args) != 2:
+            raise Refused(f"{node.func}() over rows", node)
+        a, b = (self.exact(x, ctx) for x in node.args)
+        s = max(a.scale, b.scale)
+        return Val(cast(f"{fn}({cast(a.sql, s)}, {cast(b.sql, s)})", s), a.kind, s, any_err(a.err, b.err))
+
+    def call_assignee(self, node, ctx):
+        account, role, day = (self.exact(a, ctx) for a in node.args)
+        if not isinstance(node.args[1], ir.String):
+            raise Refused("assignee() with a role that is not a literal", node)
+        if "assignments" not in self.plan.inputs:
+            raise Refused("assignee() without assignments", node)
+        return Val(f"(SELECT min(a.payee_id) FROM {q('t.assignments')} a WHERE a.account_id = {account.sql} "
+                   f"AND a.role = {role.sql} AND a.start_date <= {day.sql} "
+                   f"AND (a.end_date IS NULL OR {day.sql} <= a.end_date))", "text")
+
+    # -------------------------------------------------------------- decisions
+    def decision(self, node, ctx):
+        dec = self.plan.definitions[node.decision].node
+        if dec.hit not in ("first", "unique"):
+            raise Refused(f"a decision with `hit {dec.hit}`", node)
+        args = [self.exact(a, ctx) for a in node.args]
+        params = dict(ctx.params)
+        for (name, _), a in zip(dec.params, args):
+            params[name] = a
+        inner = Ctx(ctx.row, ctx.table, params)
+        conds, outs = [], []
+        for row in dec.rows:
+            parts = []
+            for cell, a in zip(row.cells, args):
+                parts.append(self.cell(cell, a, inner))
+            conds.append(" AND ".join(parts) or "TRUE")
+            outs.append(self.exact(row.output, inner))
+        s = max((o.scale for o in outs), default=0)
+        kind = outs[0].kind if outs else "number"
+        whens = " ".join(f"WHEN {c} THEN {cast(o.sql, s) if o.kind in NUMERIC else o.sql}"
+                         for c, o in zip(conds, outs))
+        matched = " + ".join(f"(CASE WHEN {c} THEN 1 ELSE 0 END)" for c in conds)
+        many = f"({matched}) <> 1" if dec.hit == "unique" else f"({matched}) = 0"
+        out_err = None
+        if any(o.err for o in outs):
+            out_err = "CASE " + " ".join(f"WHEN {c} THEN {o.err or 'FALSE'}" for c, o in zip(conds, outs)) \
+                + " ELSE FALSE END"
+        return Val(f"(CASE {whens} END)", kind, s, any_err(*(a.err for a in args), many, out_err))
+
+    def cell(self, cell, a: Val, ctx) -> str:
+        if cell.kind == "any":
+            return "TRUE"
+        lo = self.exact(cell.lo, ctx) if cell.lo is not None else None
+        hi = self.exact(cell.hi, ctx) if cell.hi is not None else None
+        if (lo and lo.err) or (hi and hi.err):
+            raise Refused("a decision bound that may stop the run", cell)
+        ops = {"==": "="}
+        if cell.kind == "eq":
+            return f"({a.sql} = {lo.sql})"
+        if cell.kind == "cmp":
+            return f"({a.sql} {ops.get(cell.op, cell.op)} {lo.sql})"
+        return f"({lo.sql} <= {a.sql} AND {a.sql} {ops.get(cell.op, cell.op)} {hi.sql})"
