@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings, strategies as st  # 
 from conftest import PLANS, serial_runs  # noqa: E402
 from kamrules.backends.interp import plan_periods  # noqa: E402
 from kamrules.backends.interp.run import evaluate  # noqa: E402
-from kamrules.backends.polars.load import frames_from_tables  # noqa: E402
+from kamrules.data.fast import frames_from_tables  # noqa: E402
 from kamrules.backends.sql.engine import Fallback, evaluate_sql, refusal  # noqa: E402
 from kamrules.backends.sql.exact import MODES, cast, macros, round_ratio  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
@@ -67,6 +67,18 @@ def test_a_refused_plan_names_the_construct_and_writes_nothing(tmp_path, capsys)
     # kam-capped.kam line 41: `let nrr = (opening_arr + expansion) / opening_arr`, read unrounded
     assert "KR440" in err and "a quotient used before it is rounded" in err and ":41:" in err
 
+
+
+@pytest.mark.parametrize("example, construct", [("marginal-tiers", "a decision with `hit marginal`"),
+                                                ("team-pools", "KR440")])
+def test_constructs_the_sql_backend_lacks_are_refused_not_ignored(example, construct, tmp_path, capsys):
+    """Marginal curves and pools `by` a column are newer than the SQL backend: refused (KR440),
+    never computed as if the row's rate applied to the whole amount or as one pool."""
+    folder = PLANS.parent / "examples" / example
+    out = tmp_path / "payouts.csv"
+    rc, _ = _cli("run", folder / "plan.kam", "--data", folder, "--engine", "duckdb", "-o", out)
+    err = capsys.readouterr().err
+    assert rc == 1 and not out.exists() and "KR440" in err and construct in err
 
 CON = duckdb.connect()
 for _m in macros():
