@@ -22,7 +22,7 @@ from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
-from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, truth, near_rounding, period_key, round_expr, snap
+from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
 
 
@@ -135,6 +135,8 @@ def _compute(fr: Frame, names: list, on_step=None):
                 fr.nullable_defs.add(f"d.{name}")
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
+                if v.replay is not None:
+                    fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
             continue
         comp = d.node
         valid = pl.lit(True)
@@ -152,19 +154,31 @@ def _compute(fr: Frame, names: list, on_step=None):
         fr.add(f"x.{name}", elig & valid & when)
         raw = fr.ev(comp.expr, Ctx())
         _need_col(raw, comp.expr)
-        approx_raw = raw.approx
         fr.add(f"r.{name}", raw.expr)
-        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable)
+        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay)
         exists = pl.col(f"x.{name}")
-        raw = Col(raw.expr, raw.err, raw.kind, raw.nullable, approx_raw)
-        rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
+        rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode)
         fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
-        if approx_raw:  # a rounding the interpreter decides (frame.near_rounding)
-            raw.err = any_error(raw.err, near_rounding(raw.expr, plan.round_step, plan.round_mode))
+        if round_err is not None:  # a rounding decided by neither the columns nor the replay
+            raw.err = any_error(raw.err, round_err)
         err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
         fr.add(f"e.{name}", err)
+
+
+def _keep_replay(fr: Frame, name: str, replay: tuple) -> tuple:
+    """A definition's replay on columns of the frame (its operands kept as q.<name>.<k>), so
+    it can be read wherever the definition's column is."""
+    exprs, fn = replay
+    cols = []
+    for k, e in enumerate(exprs):
+        if e.meta.is_column():
+            cols.append(e)
+        else:
+            fr.add(f"q.{name}.{k}", e)
+            cols.append(pl.col(f"q.{name}.{k}"))
+    return tuple(cols), fn
 
 
 def _need_col(v, node):

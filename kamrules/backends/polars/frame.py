@@ -33,7 +33,7 @@ from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.backends.polars.values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, near, null_error, any_error, period_key,
-                      rounded, snap, truth)
+                      replay_op, rounded, snap, truth)
 
 
 class Frame:
@@ -66,6 +66,7 @@ class Frame:
         self.n = 0
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
+        self.replays: dict = {}  # their replays (values.replay_of), column -> (exprs, fn)
         self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
         self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
 
@@ -209,7 +210,8 @@ class Frame:
             raise Unsupported(f"`{name}` used before it is computed", node)
         err = f"e.{name}"
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
-                   nullable=col in self.nullable_defs, approx=col in self.approx_defs)
+                   nullable=col in self.nullable_defs, approx=col in self.approx_defs,
+                   replay=self.replays.get(col))
 
     def rowset(self, name: str) -> Rows:
         if name not in self.rowsets:
@@ -362,16 +364,17 @@ class Frame:
             raise Unsupported("this date arithmetic", node)
         kind = self._kind(node)
         fuzzy = a.approx or b.approx
+        replay = replay_op(op, a, b) if fuzzy or op == "/" else None  # values.decided_round
         if op == "+":
-            return Col(a.expr + b.expr, err, kind, approx=fuzzy)
+            return Col(a.expr + b.expr, err, kind, approx=fuzzy, replay=replay)
         if op == "-":
-            return Col(a.expr - b.expr, err, kind, approx=fuzzy)
+            return Col(a.expr - b.expr, err, kind, approx=fuzzy, replay=replay)
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
             return Col(a.expr * b.expr, err if fuzzy else any_error(err, ~exact_product(a.expr, b.expr)),
-                       kind, approx=fuzzy)
+                       kind, approx=fuzzy, replay=replay)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
-        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True)
+        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay)
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
