@@ -54,9 +54,12 @@ def check_supported(plan: CheckedPlan | ir.Plan) -> str | None:
 
 
 def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, lineage: bool = False,
-                    on_step=None):
+                    on_step=None, handover: bool = False):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
-    on_step(), if given, is called after each definition (progress)."""
+    on_step(), if given, is called after each definition (progress). A payee-period the
+    columns cannot decide raises Fallback; with handover=True the run goes on, and the
+    Frame's `handed_over` lists those payees (their rows in the table are to be replaced by
+    the interpreter's: run/session.py splices them at the Frame's `payout_base` ranks)."""
     plan = ir_of(plan)
     calc, pay_of = [], {}
     for p in periods:
@@ -71,7 +74,7 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
             check_requires(plan, frames)
         calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
-        _definitions(fr, report, on_step)
+        fr.handed_over = _definitions(fr, report, on_step, handover)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:
         if "overflow" in str(err).lower():
@@ -88,9 +91,10 @@ def steps(plan: CheckedPlan | ir.Plan) -> int:
                if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
 
-def _definitions(fr: Frame, report: list, on_step=None):
+def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) -> list:
     """Every definition as frame columns; Fallback when a component of a payee-period of
-    `report` (calculation period keys) cannot be computed."""
+    `report` (calculation period keys) cannot be computed (handover: the payees of those
+    payee-periods, sorted; else [])."""
     plan = fr.plan
     fr.current = "eligible"
     if plan.eligible is not None:
@@ -111,8 +115,11 @@ def _definitions(fr: Frame, report: list, on_step=None):
     errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
     rows = fr.df if len(report) == len(fr.by_key) else fr.df.filter(pl.col("__pkey").is_in(report))
     bad = rows.select(pl.any_horizontal(*errs).any()).item()
-    if bad:
+    if not bad:
+        return []
+    if not handover:
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
+    return sorted(rows.filter(pl.any_horizontal(*errs))["__payee"].unique().to_list())
 
 
 def _compute(fr: Frame, names: list, on_step=None):
@@ -204,6 +211,7 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
                    *[pl.col(f"d.{c}").filter(pl.col(f"x.{c}")).sum() for c in comps])
               .with_row_index("__f"))
     base = df.select("__f", "__payee", "__pkey")
+    fr.payout_base = base
     parts = [df.filter(pl.col(f"x.{c}")).select(
         pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
         pl.col(f"d.{c}").cast(DEC).alias("amount")) for i, c in enumerate(comps)]
