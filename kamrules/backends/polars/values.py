@@ -43,6 +43,7 @@ class Col:
     nullable: bool = False
     approx: bool = False  # may come from a non-terminating division (module doc)
     replay: tuple | None = None  # (exprs, fn): fn(*their values) is the interpreter's value (Replay)
+    places: int | None = None  # at most this many decimal places, known from the plan (literals)
 
 
 @attrs.define
@@ -104,17 +105,37 @@ def near(x: pl.Expr, y: pl.Expr, exactly: bool = False) -> pl.Expr:
     return (close if exactly else close & (d != dec(0))).fill_null(False)
 
 
-def exact_product(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+def exact_product(a: pl.Expr, b: pl.Expr, pa: int | None = None, pb: int | None = None) -> pl.Expr:
     """Where a * b surely has at most PLACES places (so Decimal(38, 24) holds it exactly):
-    a has at most k places and b at most PLACES - k, for a few k."""
+    a has at most k places and b at most PLACES - k, for a few k (or for the k known from
+    the plan: pa, pb, a's and b's places when known)."""
+    if pa is not None and pb is not None and pa + pb <= PLACES:
+        return pl.lit(True)
+    if pa is not None or pb is not None:
+        known, other = (pa, b) if pa is not None else (pb, a)
+        return (other.round(PLACES - min(known, PLACES)) == other).fill_null(True)
     ok = pl.lit(False)
     for k in (0, 2, 4, 12, 20, 22, PLACES):
         ok = ok | ((a.round(k) == a) & (b.round(PLACES - k) == b))
     return ok.fill_null(True)
 
 
+def places_of(value: Decimal) -> int:
+    """The decimal places of a literal."""
+    exp = value.normalize().as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
 def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
     """Where x is within MARGIN of a boundary of round(x, step, mode) but not on it."""
+    exp = step.as_tuple().exponent
+    if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
+        # a power of ten: x's distance to its nearest multiple of step, exact in Decimal and
+        # smaller than step, is then compared in Float64 (its error, ~1e-19, is far below
+        # MARGIN; a true distance that small is snapped to the boundary by both engines)
+        r = (x - x.round(-exp)).cast(pl.Float64).abs()
+        gap = (r - float(step) / 2).abs() if mode.startswith("half") else r
+        return ((gap < float(MARGIN)) & (gap != 0)).fill_null(False)
     units = x / dec(step)
     frac = units - units.floor()
     if mode.startswith("half"):
