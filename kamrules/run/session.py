@@ -14,6 +14,7 @@ Two sessions on the same data (`diff`) load it once when both plans declare the 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 import attrs
@@ -309,13 +310,48 @@ class Session:
             return None
         finally:
             progress.close()
-        return ColumnarRun(payouts_list(plan, table, periods), periods, "columnar", self._inputs(), table)
+        return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, periods)), periods, "columnar",
+                           self._inputs(), table)
 
     def _inputs(self) -> dict:
         if self._tables is not None:
             return self._tables
         return {name: SimpleNamespace(path=resolve(spec, self.data))
                 for name, spec in self.check().inputs.items()}
+
+
+class LazyPayouts(Sequence):
+    """The payouts of a columnar run as Payout objects, built on first use: `run` writes its
+    CSV from the payout frame and never needs the millions of objects."""
+
+    def __init__(self, make):
+        self._make, self._items = make, None
+
+    def _all(self) -> list:
+        if self._items is None:
+            self._items = self._make()
+        return self._items
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        return self._all() == (list(other) if isinstance(other, Sequence) else other)
+
+    def __add__(self, other) -> list:
+        return self._all() + list(other)
+
+    def __radd__(self, other) -> list:
+        return list(other) + self._all()
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 @attrs.define
