@@ -60,24 +60,30 @@ def _both(plan, data):
     return want, got
 
 
-def _amounts(csv: str) -> dict:
-    rows = [line.split(",") for line in csv.splitlines()[1:]]
+def _same_amounts(plan, data) -> dict:
+    """The payouts of both engines, asserted byte-identical: (payee, period, component) -> amount."""
+    want, got = _both(plan, data)
+    assert want.returncode == 0 and got.stdout == want.stdout
+    rows = [line.split(",") for line in got.stdout.splitlines()[1:]]
     return {(r[0], r[1], r[2]): Decimal(r[3]) for r in rows}
+
+
+def _columnar_run(plan, data) -> Session:
+    session = Session(str(plan), str(data))
+    assert session.execute().engine == "columnar"
+    return session
 
 
 def test_a_quotient_near_a_step_is_decided_on_the_columns(tmp_path):
     plan, data = _case(tmp_path, "let att = round(total * 12 / payee.target, 1%, down)\n"
                                  "component bonus = 1000 EUR * att\n")
-    want, got = _both(plan, data)
-    assert want.returncode == 0 and got.stdout == want.stdout
-    amounts = _amounts(got.stdout)
+    amounts = _same_amounts(plan, data)
     assert amounts[("p1", "2025-01", "bonus")] == Decimal("1690.00")  # 1.69, not 1.70
     assert amounts[("p2", "2025-01", "bonus")] == Decimal("1700.00")  # 1.70, not 1.69
     assert amounts[("p3", "2025-01", "bonus")] == Decimal("1660.00")
     assert amounts[("p4", "2025-02", "bonus")] == Decimal("5140.00")
-    session = Session(str(plan), str(data))
-    run = session.execute()
-    assert run.engine == "columnar" and session.handed_over is None and session.interpreted_payees == []
+    session = _columnar_run(plan, data)
+    assert session.handed_over is None and session.interpreted_payees == []
 
 
 def test_a_component_near_a_cent_is_decided_on_the_columns(tmp_path):
@@ -87,14 +93,11 @@ def test_a_component_near_a_cent_is_decided_on_the_columns(tmp_path):
     plan, data = _case(tmp_path, "component bonus = 1 EUR * total * 12 / payee.target\n")
     (data / "deals.csv").write_text(DEALS.replace("5.0999999911", "5.0849999991")
                                     .replace("5.1000000011", "5.0850000001"))
-    want, got = _both(plan, data)
-    assert want.returncode == 0 and got.stdout == want.stdout
-    amounts = _amounts(got.stdout)
+    amounts = _same_amounts(plan, data)
     assert amounts[("p1", "2025-01", "bonus")] == Decimal("1.69")
     assert amounts[("p2", "2025-01", "bonus")] == Decimal("1.70")
     assert amounts[("p3", "2025-01", "bonus")] == Decimal("1.67")  # 5 / 3 = 1.666...
-    session = Session(str(plan), str(data))
-    assert session.execute().engine == "columnar" and session.interpreted_payees == []
+    assert _columnar_run(plan, data).interpreted_payees == []
 
 
 def test_what_the_columns_cannot_replay_goes_to_the_interpreter_for_those_payees_only(tmp_path):
@@ -102,14 +105,11 @@ def test_what_the_columns_cannot_replay_goes_to_the_interpreter_for_those_payees
     # p3 and p4 stay columnar; -1.69999999703 down (toward zero) is -1.69, -1.70000000036 is -1.70
     plan, data = _case(tmp_path, "let att = round(-(total * 12 / payee.target), 1%, down)\n"
                                  "component bonus = 1000 EUR * att\n")
-    want, got = _both(plan, data)
-    assert want.returncode == 0 and got.stdout == want.stdout
-    amounts = _amounts(got.stdout)
+    amounts = _same_amounts(plan, data)
     assert amounts[("p1", "2025-01", "bonus")] == Decimal("-1690.00")
     assert amounts[("p2", "2025-01", "bonus")] == Decimal("-1700.00")
     assert amounts[("p4", "2025-02", "bonus")] == Decimal("-5140.00")
-    session = Session(str(plan), str(data))
-    assert session.execute().engine == "columnar" and session.interpreted_payees == ["p1", "p2"]
+    assert _columnar_run(plan, data).interpreted_payees == ["p1", "p2"]
 
 
 def test_a_payee_that_stops_the_plan_gives_the_interpreters_diagnostic(tmp_path):
