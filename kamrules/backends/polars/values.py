@@ -130,12 +130,10 @@ def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
     """Where x is within MARGIN of a boundary of round(x, step, mode) but not on it."""
     exp = step.as_tuple().exponent
     if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
-        # a power of ten: x's distance to its nearest multiple of step, exact in Decimal and
-        # smaller than step, is then compared in Float64 (its error, ~1e-19, is far below
-        # MARGIN; a true distance that small is snapped to the boundary by both engines)
-        r = (x - x.round(-exp)).cast(pl.Float64).abs()
-        gap = (r - float(step) / 2).abs() if mode.startswith("half") else r
-        return ((gap < float(MARGIN)) & (gap != 0)).fill_null(False)
+        # a power of ten: x's distance to its nearest multiple of step, exact (no division)
+        r = (x - x.round(-exp)).abs()
+        gap = (r - dec(step / 2)).abs() if mode.startswith("half") else r
+        return ((gap < dec(MARGIN)) & (gap != dec(0))).fill_null(False)
     units = x / dec(step)
     frac = units - units.floor()
     if mode.startswith("half"):
