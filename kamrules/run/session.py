@@ -15,6 +15,7 @@ Two sessions on the same data (`diff`) load it once when both plans declare the 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import SimpleNamespace
 
 import attrs
@@ -71,6 +72,7 @@ class Session:
         self._share = share
         self.db, self._sourced = db, False  # --db URL: the database of the `from sql` inputs
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
+        self.interpreted_payees: list = []  # the payees it handed over alone (_splice)
 
     # ------------------------------------------------------------------ stages
     def parse(self):
@@ -219,16 +221,43 @@ class Session:
         validates every row, and gives the periods), then the strict loader reads only the
         rows those payees can reach (`reachable_lines`), so one payee's tree costs about
         its own rows, not the whole data."""
+        return self._interpret(payee_ids, trace=True)
+
+    def _interpret(self, payee_ids, trace: bool) -> list:
+        """The interpreter's payouts of these payees, reading only the rows they reach."""
         plan = self.check()
         cut = None
         if self._tables is None and self.data is not None and not plan.requires:
             cut = self._reachable(payee_ids)
         if cut is None:
             ids = self.payees(sorted(payee_ids))
-            return evaluate(plan, self.load(), self.periods(), trace=True, payee_ids=ids)
+            return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids)
         ids, keep = cut
         tables = load_data(plan, self.data, keep=keep)
-        return evaluate(plan, tables, self.periods(), trace=True, payee_ids=ids, integrity=False)
+        return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False)
+
+    def _splice(self, table, frame):
+        """The payout table with the rows of the payees the columnar engine handed over
+        (frame.handed_over) replaced by the interpreter's, at the same ranks."""
+        import polars as pl
+        from kamrules.backends.polars.values import DEC, period_key
+        plan = self.check()
+        ids = frame.handed_over
+        self.interpreted_payees = list(ids)
+        payouts = self._interpret(set(ids), trace=False)
+        comp = {c: i for i, c in enumerate(plan.components)}
+        theirs = pl.DataFrame({"payee_id": [p.payee_id for p in payouts],
+                               "period": [period_key(p.period) for p in payouts],
+                               "__c": [comp[p.component] for p in payouts],
+                               "amount": [p.amount for p in payouts]},
+                              schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32, "amount": DEC})
+        base = frame.payout_base.rename({"__f": "__o", "__payee": "payee_id", "__pkey": "period"})
+        theirs = theirs.join(base, on=["payee_id", "period"], how="left").select(table.columns)
+        if theirs["__o"].null_count():  # a payout of a payee-period the frame has no rank for
+            from kamrules.backends.polars.values import Fallback
+            raise Fallback("a handed-over payout outside the columnar grid")
+        kept = table.filter(~pl.col("payee_id").is_in(ids))
+        return pl.concat([kept, theirs.cast(kept.schema)]).sort("__o", "__c")
 
     def _reachable(self, payee_ids):
         """(payee ids, line numbers to read per input) from the fast loader, or None."""
@@ -267,7 +296,9 @@ class Session:
             progress.advance()
             periods = self.periods()
             table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None,
-                                           on_step=progress.advance)
+                                           on_step=progress.advance, handover=not trace_dir)
+            if frame.handed_over:
+                table = self._splice(table, frame)
             if trace_dir is not None:
                 write_trace(frame, trace_dir)
             if ids is not None:
@@ -286,13 +317,48 @@ class Session:
             return None
         finally:
             progress.close()
-        return ColumnarRun(payouts_list(plan, table, periods), periods, "columnar", self._inputs(), table)
+        return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, periods)), periods, "columnar",
+                           self._inputs(), table)
 
     def _inputs(self) -> dict:
         if self._tables is not None:
             return self._tables
         return {name: SimpleNamespace(path=resolve(spec, self.data))
                 for name, spec in self.check().inputs.items()}
+
+
+class LazyPayouts(Sequence):
+    """The payouts of a columnar run as Payout objects, built on first use: `run` writes its
+    CSV from the payout frame and never needs the millions of objects."""
+
+    def __init__(self, make):
+        self._make, self._items = make, None
+
+    def _all(self) -> list:
+        if self._items is None:
+            self._items = self._make()
+        return self._items
+
+    def __getitem__(self, i):
+        return self._all()[i]
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __iter__(self):
+        return iter(self._all())
+
+    def __eq__(self, other) -> bool:
+        return self._all() == (list(other) if isinstance(other, Sequence) else other)
+
+    def __add__(self, other) -> list:
+        return self._all() + list(other)
+
+    def __radd__(self, other) -> list:
+        return list(other) + self._all()
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 @attrs.define

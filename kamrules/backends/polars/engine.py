@@ -22,7 +22,7 @@ from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
-from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, truth, near_rounding, period_key, round_expr, snap
+from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
 
 
@@ -54,9 +54,12 @@ def check_supported(plan: CheckedPlan | ir.Plan) -> str | None:
 
 
 def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, lineage: bool = False,
-                    on_step=None):
+                    on_step=None, handover: bool = False):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
-    on_step(), if given, is called after each definition (progress)."""
+    on_step(), if given, is called after each definition (progress). A payee-period the
+    columns cannot decide raises Fallback; with handover=True the run goes on, and the
+    Frame's `handed_over` lists those payees (their rows in the table are to be replaced by
+    the interpreter's: run/session.py splices them at the Frame's `payout_base` ranks)."""
     plan = ir_of(plan)
     calc, pay_of = [], {}
     for p in periods:
@@ -71,7 +74,7 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
             check_requires(plan, frames)
         calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
-        _definitions(fr, report, on_step)
+        fr.handed_over = _definitions(fr, report, on_step, handover)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:
         if "overflow" in str(err).lower():
@@ -88,9 +91,10 @@ def steps(plan: CheckedPlan | ir.Plan) -> int:
                if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row"))
 
 
-def _definitions(fr: Frame, report: list, on_step=None):
+def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) -> list:
     """Every definition as frame columns; Fallback when a component of a payee-period of
-    `report` (calculation period keys) cannot be computed."""
+    `report` (calculation period keys) cannot be computed (handover: the payees of those
+    payee-periods, sorted; else [])."""
     plan = fr.plan
     fr.current = "eligible"
     if plan.eligible is not None:
@@ -111,8 +115,11 @@ def _definitions(fr: Frame, report: list, on_step=None):
     errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
     rows = fr.df if len(report) == len(fr.by_key) else fr.df.filter(pl.col("__pkey").is_in(report))
     bad = rows.select(pl.any_horizontal(*errs).any()).item()
-    if bad:
+    if not bad:
+        return []
+    if not handover:
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
+    return sorted(rows.filter(pl.any_horizontal(*errs))["__payee"].unique().to_list())
 
 
 def _compute(fr: Frame, names: list, on_step=None):
@@ -135,6 +142,8 @@ def _compute(fr: Frame, names: list, on_step=None):
                 fr.nullable_defs.add(f"d.{name}")
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
+                if v.replay is not None:
+                    fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
             continue
         comp = d.node
         valid = pl.lit(True)
@@ -152,19 +161,31 @@ def _compute(fr: Frame, names: list, on_step=None):
         fr.add(f"x.{name}", elig & valid & when)
         raw = fr.ev(comp.expr, Ctx())
         _need_col(raw, comp.expr)
-        approx_raw = raw.approx
         fr.add(f"r.{name}", raw.expr)
-        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable)
+        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay)
         exists = pl.col(f"x.{name}")
-        raw = Col(raw.expr, raw.err, raw.kind, raw.nullable, approx_raw)
-        rounded = round_expr(snap(raw), plan.round_step, plan.round_mode)
+        rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode)
         fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
-        if approx_raw:  # a rounding the interpreter decides (frame.near_rounding)
-            raw.err = any_error(raw.err, near_rounding(raw.expr, plan.round_step, plan.round_mode))
+        if round_err is not None:  # a rounding decided by neither the columns nor the replay
+            raw.err = any_error(raw.err, round_err)
         err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
         fr.add(f"e.{name}", err)
+
+
+def _keep_replay(fr: Frame, name: str, replay: tuple) -> tuple:
+    """A definition's replay on columns of the frame (its operands kept as q.<name>.<k>), so
+    it can be read wherever the definition's column is."""
+    exprs, fn = replay
+    cols = []
+    for k, e in enumerate(exprs):
+        if e.meta.is_column():
+            cols.append(e)
+        else:
+            fr.add(f"q.{name}.{k}", e)
+            cols.append(pl.col(f"q.{name}.{k}"))
+    return tuple(cols), fn
 
 
 def _need_col(v, node):
@@ -190,6 +211,7 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
                    *[pl.col(f"d.{c}").filter(pl.col(f"x.{c}")).sum() for c in comps])
               .with_row_index("__f"))
     base = df.select("__f", "__payee", "__pkey")
+    fr.payout_base = base
     parts = [df.filter(pl.col(f"x.{c}")).select(
         pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
         pl.col(f"d.{c}").cast(DEC).alias("amount")) for i, c in enumerate(comps)]

@@ -33,7 +33,7 @@ from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.backends.polars.values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, near, null_error, any_error, period_key,
-                      rounded, snap, truth)
+                      places_of, replay_op, rounded, snap, truth)
 
 
 class Frame:
@@ -66,6 +66,7 @@ class Frame:
         self.n = 0
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
+        self.replays: dict = {}  # their replays (values.replay_of), column -> (exprs, fn)
         self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
         self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
 
@@ -141,12 +142,12 @@ class Frame:
         return method(node, ctx)
 
     def _Number(self, node, ctx):
-        return Col(dec(node.value), None, "number")
+        return Col(dec(node.value), None, "number", places=places_of(Decimal(node.value)))
 
     def _MoneyLit(self, node, ctx):
         if node.currency != self.plan.currency and not self.foreign:
             raise Unsupported("an amount in another currency", node)
-        return Col(dec(node.value), None, "money")
+        return Col(dec(node.value), None, "money", places=places_of(Decimal(node.value)))
 
     def _String(self, node, ctx):
         return Col(pl.lit(node.value, dtype=pl.String), None, "text")
@@ -209,7 +210,8 @@ class Frame:
             raise Unsupported(f"`{name}` used before it is computed", node)
         err = f"e.{name}"
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
-                   nullable=col in self.nullable_defs, approx=col in self.approx_defs)
+                   nullable=col in self.nullable_defs, approx=col in self.approx_defs,
+                   replay=self.replays.get(col))
 
     def rowset(self, name: str) -> Rows:
         if name not in self.rowsets:
@@ -362,16 +364,24 @@ class Frame:
             raise Unsupported("this date arithmetic", node)
         kind = self._kind(node)
         fuzzy = a.approx or b.approx
+        replay = replay_op(op, a, b) if fuzzy or op == "/" else None  # values.decided_round
         if op == "+":
-            return Col(a.expr + b.expr, err, kind, approx=fuzzy)
+            return Col(a.expr + b.expr, err, kind, approx=fuzzy, replay=replay)
         if op == "-":
-            return Col(a.expr - b.expr, err, kind, approx=fuzzy)
+            return Col(a.expr - b.expr, err, kind, approx=fuzzy, replay=replay)
+        known = None if a.places is None or b.places is None else a.places + b.places
+        if op == "*" and not fuzzy and ctx.table is None and (a.places is None or b.places is None):
+            # the exactness check reads each operand up to 14 times: computed once as columns
+            a = a if a.places is not None or a.expr.meta.is_column() else self.materialize(a)
+            b = b if b.places is not None or b.expr.meta.is_column() else self.materialize(b)
+            err = any_error(null_error(a), null_error(b))
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
-            return Col(a.expr * b.expr, err if fuzzy else any_error(err, ~exact_product(a.expr, b.expr)),
-                       kind, approx=fuzzy)
+            return Col(a.expr * b.expr, err if fuzzy else any_error(
+                err, ~exact_product(a.expr, b.expr, a.places, b.places)),
+                       kind, approx=fuzzy, replay=replay, places=None if fuzzy else known)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
-        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True)
+        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay)
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)

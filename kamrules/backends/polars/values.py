@@ -15,7 +15,7 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.core.calendar import period_of
 from kamrules.core.limits import MAX_DATE, MIN_DATE
-from kamrules.core.numeric import EXACT_PLACES, GUARD_PLACES, Fallback  # noqa: F401 (Fallback: shared)
+from kamrules.core.numeric import CONTEXT, EXACT_PLACES, GUARD_PLACES, Fallback, compute, quantize  # noqa: F401 (Fallback: shared)
 
 DEC = pl.Decimal(38, EXACT_PLACES)
 MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
@@ -42,6 +42,8 @@ class Col:
     kind: str
     nullable: bool = False
     approx: bool = False  # may come from a non-terminating division (module doc)
+    replay: tuple | None = None  # (exprs, fn): fn(*their values) is the interpreter's value (Replay)
+    places: int | None = None  # at most this many decimal places, known from the plan (literals)
 
 
 @attrs.define
@@ -103,17 +105,35 @@ def near(x: pl.Expr, y: pl.Expr, exactly: bool = False) -> pl.Expr:
     return (close if exactly else close & (d != dec(0))).fill_null(False)
 
 
-def exact_product(a: pl.Expr, b: pl.Expr) -> pl.Expr:
+def exact_product(a: pl.Expr, b: pl.Expr, pa: int | None = None, pb: int | None = None) -> pl.Expr:
     """Where a * b surely has at most PLACES places (so Decimal(38, 24) holds it exactly):
-    a has at most k places and b at most PLACES - k, for a few k."""
+    a has at most k places and b at most PLACES - k, for a few k (or for the k known from
+    the plan: pa, pb, a's and b's places when known)."""
+    if pa is not None and pb is not None and pa + pb <= PLACES:
+        return pl.lit(True)
+    if pa is not None or pb is not None:
+        known, other = (pa, b) if pa is not None else (pb, a)
+        return (other.round(PLACES - min(known, PLACES)) == other).fill_null(True)
     ok = pl.lit(False)
     for k in (0, 2, 4, 12, 20, 22, PLACES):
         ok = ok | ((a.round(k) == a) & (b.round(PLACES - k) == b))
     return ok.fill_null(True)
 
 
+def places_of(value: Decimal) -> int:
+    """The decimal places of a literal."""
+    exp = value.normalize().as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0
+
+
 def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
     """Where x is within MARGIN of a boundary of round(x, step, mode) but not on it."""
+    exp = step.as_tuple().exponent
+    if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
+        # a power of ten: x's distance to its nearest multiple of step, exact (no division)
+        r = (x - x.round(-exp)).abs()
+        gap = (r - dec(step / 2)).abs() if mode.startswith("half") else r
+        return ((gap < dec(MARGIN)) & (gap != dec(0))).fill_null(False)
     units = x / dec(step)
     frac = units - units.floor()
     if mode.startswith("half"):
@@ -125,12 +145,77 @@ def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
 
 
 def rounded(c: Col, step: Decimal, mode: str) -> Col:
-    """round(c, step, mode) as a Col: exact; an approximate value near a boundary is the
-    interpreter's to round (an error of the Col)."""
+    """round(c, step, mode) as a Col: exact (decided_round)."""
+    expr, err = decided_round(c, step, mode)
+    return Col(expr, err, c.kind)
+
+
+# Replay: an approximate value is computed on columns to 24 places; where that is too close to
+# a rounding step to round it surely, the value is computed again for those rows only, in
+# Python, with numeric.compute on the exact operands the quotient came from: the
+# interpreter's arithmetic, so the rounding is the interpreter's by construction.
+
+def _same(v):
+    return v
+
+
+def _exact(v):
+    """A cell of a numeric column as the interpreter holds it (no trailing zeros)."""
+    return CONTEXT.normalize(v) if isinstance(v, Decimal) else v
+
+
+def replay_of(c: Col):
+    """(exprs, fn) giving c's value as the interpreter computes it, or None (an approximate
+    value whose operations are not replayed)."""
+    if c.replay is not None:
+        return c.replay
+    return None if c.approx else ((c.expr,), _same)
+
+
+def replay_op(op: str, a: Col, b: Col):
+    """The replay of a op b (+ - * /), or None."""
+    ra, rb = replay_of(a), replay_of(b)
+    if ra is None or rb is None:
+        return None
+    n, fa, fb = len(ra[0]), ra[1], rb[1]
+
+    def fn(*v):
+        return compute(op, fa(*v[:n]), fb(*v[n:]))
+    return ra[0] + rb[0], fn
+
+
+def decided_round(c: Col, step: Decimal, mode: str):
+    """(round(c, step, mode), its error mask). An approximate value within MARGIN of a
+    boundary is rounded by its replay on those rows (an error of the Col only where it has
+    no replay or the replay fails: the interpreter then decides those payees)."""
+    base = round_expr(snap(c), step, mode)
     err = null_error(c)
-    if c.approx:
-        err = any_error(err, near_rounding(c.expr, step, mode))
-    return Col(round_expr(snap(c), step, mode), err, c.kind)
+    if not c.approx:
+        return base, err
+    doubt = near_rounding(c.expr, step, mode)
+    rp = replay_of(c)
+    if rp is None:
+        return base, any_error(err, doubt)
+    exprs, fn = rp
+
+    def fix(s: pl.Series) -> pl.Series:
+        fields = s.struct.unnest()
+        idx = fields["d"].arg_true()
+        out = fields["v"]
+        if idx.len() == 0:
+            return out
+        args = [fields[f"a{k}"] for k in range(len(exprs))]
+        vals = []
+        for i in idx.to_list():
+            try:
+                vals.append(quantize(fn(*(_exact(a[i]) for a in args)), step, mode))
+            except (ArithmeticError, TypeError):  # the interpreter stops there: its diagnostic
+                vals.append(None)
+        return out.cast(DEC).scatter(idx, pl.Series(vals, dtype=DEC))
+    fixed = pl.struct(doubt.alias("d"), base.cast(DEC).alias("v"),
+                      *[e.alias(f"a{k}") for k, e in enumerate(exprs)]).map_batches(
+        fix, return_dtype=DEC, is_elementwise=True)
+    return fixed, any_error(err, doubt & fixed.is_null())
 
 
 def truth(c: Col) -> pl.Expr:
