@@ -388,8 +388,12 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
         value = text.cast(DECIMAL, strict=False)
         if form.percent:
             pct = text.str.ends_with("%")
-            body = text.str.strip_suffix("%").str.strip_chars(WHITESPACE).cast(DECIMAL, strict=False)
-            value = pl.when(pct).then((body * pl.lit(Decimal("0.01"), dtype=DECIMAL)).cast(DECIMAL)).otherwise(value)
+            # the body has at most 10 places (cells: rate), and two more digits before the point
+            # than the value: read it wider, then scale it into the columns
+            wide = pl.Decimal(38, 12)
+            body = text.str.strip_suffix("%").str.strip_chars(WHITESPACE).cast(wide, strict=False)
+            value = pl.when(pct).then((body * pl.lit(Decimal("0.01"), dtype=pl.Decimal(38, 2)))
+                                      .cast(DECIMAL, strict=False)).otherwise(value)
         return value, refused, present & value.is_null()  # a valid number the columns cannot hold
     if kind == "date":
         value = text.str.to_date("%Y-%m-%d", strict=False)
