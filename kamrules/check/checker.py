@@ -311,8 +311,9 @@ class Checker(CallChecks):
                 if bt.kind not in ("date", "unknown"):
                     self.error("KR201", f"a validity bound must be a Date, not {bt}", bound.span,
                                "write dates as 2025-04-01")
-        if node.when is not None:
-            self._expect_bool(node.when, scope)
+        for cond in (node.when, node.hold):  # `hold when EXPR`: a Bool per payee-period
+            if cond is not None:
+                self._expect_bool(cond, scope)
         t = self._expr(node.expr, scope)
         cur = self.header.get("currency")
         if t.kind == "money" and t.currency != cur and t.currency is not None:

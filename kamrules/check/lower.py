@@ -140,8 +140,9 @@ class _Lowering:
             node = ir.Decision(node.kind, node.name, node.params, node.hit, node.rows, uid=node.uid,
                                span=node.span, type=d.type)
         elif d.kind == "component":
-            node = ir.Component(n.name, self.opt(n.valid_from), self.opt(n.valid_to), self.opt(n.when),
-                                self.expr(n.expr), n.span)
+            lo, hi, when = self.opt(n.valid_from), self.opt(n.valid_to), self.opt(n.when)
+            hold = self.opt(n.hold)  # before the value: nodes are lowered in source order
+            node = ir.Component(n.name, lo, hi, when, self.expr(n.expr), n.span, hold)
         else:
             node = ir.Value(n.name, self.expr(n.expr), n.span)
         return ir.Definition(d.kind, d.name, node, d.type, d.deps)

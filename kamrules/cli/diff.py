@@ -4,38 +4,62 @@ Both versions run on the same data; per payee and period, the total before, afte
 change, biggest gain first; then the total cost before/after and how many payees gain or
 lose. `--format github-markdown` is made for a pull-request comment. When the two versions
 compute by different periods (month vs quarter), both are rolled up to the longer one.
+
+`--ledger L` compares what each version would pay against the ledger (kamrules/ledger/
+settle.py): closed periods are not paid again, so they do not appear; the adjustments of
+closed periods (and manual ones, `--adjustments`) are rows of their own, with a column
+`adjusts`. Closed periods are recomputed under the plan recorded by their close, so a plan
+change moves no closed amount unless `--retroactive`.
 """
 from __future__ import annotations
 
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report import compare
 from kamrules.files.outputs import write_text
 from kamrules.run.session import add_engine_arg
 from kamrules.cli.common import open_session
+from kamrules.cli.close import ledger_options
 
 
 def cmd_diff(args) -> int:
+    ledger = args.ledger is not None
+    if not ledger and (args.retroactive or args.adjustments):
+        raise KamError([Diagnostic("KR806", f"{'--retroactive' if args.retroactive else '--adjustments'} "
+                                   "works with a ledger", hint="give the ledger: --ledger LEDGER")])
     old_session = open_session(args, args.old)
     new_session = open_session(args, args.new, share=old_session)  # the data loaded once
-    old = old_session.execute().payouts
-    new = new_session.execute().payouts
-    kinds = {p.period.kind for p in old + new}
-    kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
-    rows = compare.diff_rows(compare.totals(old, kind), compare.totals(new, kind))
+    if ledger:
+        rows = compare.diff_rows(*(compare.ledger_totals(_settled(args, path)) for path in (args.old, args.new)))
+    else:
+        old = old_session.execute().payouts
+        new = new_session.execute().payouts
+        kinds = {p.period.kind for p in old + new}
+        kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
+        rows = compare.diff_rows(compare.totals(old, kind), compare.totals(new, kind))
     if args.changed_only:
         shown = [r for r in rows if r.change != 0]
     else:
         shown = rows
     summary = compare.diff_summary(rows)
     if args.format == "csv":
-        text = compare.diff_csv(shown)
+        text = compare.diff_csv(shown, ledger)
     elif args.format == "json":
-        text = compare.diff_json(shown, summary, args.old, args.new)
+        text = compare.diff_json(shown, summary, args.old, args.new, ledger)
     elif args.format == "github-markdown":
         text = compare.diff_markdown(rows, summary, args.old, args.new)
     else:
-        text = compare.diff_table(shown, summary)
+        text = compare.diff_table(shown, summary, ledger)
     write_text(text, args.output)
     return 0
+
+
+def _settled(args, plan_path: str) -> list:
+    """The rows one version pays against the ledger (open periods and adjustments)."""
+    from kamrules.ledger.settle import settle
+    from kamrules.ledger.store import verified
+    s = settle(plan_path, args.data, verified(args.ledger), args.engine, args.retroactive, args.period,
+               args.adjustments)
+    return s.shown()
 
 
 def register(sub):
@@ -52,6 +76,7 @@ def register(sub):
                    help="compare this period only (2025-Q1, 2025-03, 2025); repeatable")
     d.add_argument("--format", choices=("table", "csv", "json", "github-markdown"), default="table")
     d.add_argument("--changed-only", action="store_true", help="leave out payee-periods that do not change")
+    ledger_options(d, required=False)
     d.add_argument("-o", "--output", help="write to this file instead of stdout")
     add_engine_arg(d)
     d.set_defaults(func=cmd_diff)

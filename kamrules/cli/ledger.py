@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.files.outputs import write_stdout, write_text
+from kamrules.ledger.history import paid_to_date
 from kamrules.ledger.store import verified, write_record
 from kamrules.report.payouts import CsvWriter, safe_cell
 from kamrules.core.numeric import format_amount
@@ -31,15 +32,10 @@ def cmd_verify(args) -> int:
 
 def cmd_show(args) -> int:
     ledger = verified(args.ledger)
-    sums: dict = {}
+    sums = paid_to_date(ledger, set(args.payee) if args.payee else None)
     order: dict = {}
-    for rec in ledger.records:
-        for r in rec.rows:
-            if args.payee and r.payee_id not in args.payee:
-                continue
-            key = (r.payee_id, r.component, r.currency)
-            sums[key] = sums.get(key, Decimal(0)) + r.amount
-            order.setdefault(r.component, len(order))
+    for _, comp, _ in sums:
+        order.setdefault(comp, len(order))
     if args.payee:
         known = {r.payee_id for rec in ledger.records for r in rec.rows}
         unknown = [p for p in args.payee if p not in known]

@@ -280,6 +280,7 @@ class Component:
     when: object | None
     expr: object
     span: Span
+    hold: object | None = None  # `hold when EXPR` (Bool): deferred while EXPR holds
 
 
 @attrs.frozen
@@ -386,7 +387,7 @@ def roots(plan: Plan) -> list:
         if isinstance(n, Value):
             out.append(n.expr)
         elif isinstance(n, Component):
-            out += [x for x in (n.valid_from, n.valid_to, n.when, n.expr) if x is not None]
+            out += [x for x in (n.valid_from, n.valid_to, n.when, n.hold, n.expr) if x is not None]
         else:
             out.append(n)
     if plan.eligible is not None:

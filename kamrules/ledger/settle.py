@@ -83,7 +83,8 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
     wanted = set(data_periods) | set(closed) | set(asked) | ({next_open} if next_open else set())
     wanted |= {parse_period(m.period, plan.fiscal_start) for m in manual}
     run = session.recompute(sorted(wanted))
-    computed, order = _amounts(run.payouts)
+    computed, _ = _amounts(run.payouts)
+    order = {c: i for i, c in enumerate(plan.components)}  # rows in plan order, as `run` prints
     payee_rank = {}
     for p in run.payouts:
         payee_rank.setdefault(p.payee_id, len(payee_rank))

@@ -29,6 +29,7 @@ class DiffRow:
     before: Decimal
     after: Decimal
     currency: str
+    adjusts: str = ""  # with a ledger: the closed period an adjustment row corrects
 
     @property
     def change(self) -> Decimal:
@@ -50,14 +51,26 @@ def totals(payouts, kind: str | None = None) -> dict:
     return out
 
 
+def ledger_totals(rows) -> dict:
+    """(payee_id, period, adjusts) -> (total, currency) of the rows a run against a ledger
+    pays (kamrules.ledger.store.Row: closed periods are not there, adjustments are)."""
+    out: dict = {}
+    for r in rows:
+        key = (r.payee_id, r.period, r.adjusts)
+        amount, _ = out.get(key, (ZERO, r.currency))
+        out[key] = (amount + r.amount, r.currency)
+    return out
+
+
 def diff_rows(before: dict, after: dict) -> list[DiffRow]:
-    """Rows for every payee-period in either run, biggest gain first, biggest loss last."""
+    """Rows for every payee-period (and adjustment: ledger_totals) in either run, biggest
+    gain first, biggest loss last."""
     rows = []
     for key in set(before) | set(after):
         b, cur_b = before.get(key, (ZERO, None))
         a, cur_a = after.get(key, (ZERO, None))
-        rows.append(DiffRow(key[0], key[1], b, a, cur_a or cur_b))
-    return sorted(rows, key=lambda r: (-r.change, r.payee_id, r.period))
+        rows.append(DiffRow(key[0], key[1], b, a, cur_a or cur_b, *key[2:]))
+    return sorted(rows, key=lambda r: (-r.change, r.payee_id, r.period, r.adjusts))
 
 
 def diff_summary(rows: list[DiffRow]) -> dict:
@@ -112,32 +125,36 @@ def aligned(header: tuple, rows: list[tuple], numeric: set) -> str:
                                for i in range(len(header))).rstrip() for r in [header] + rows)
 
 
-def diff_table(rows: list[DiffRow], summary: dict) -> str:
-    body = [(r.payee_id, r.period, format_amount(r.before), format_amount(r.after), signed(r.change),
-             r.currency) for r in rows]
-    return (aligned(("payee", "period", "before", "after", "change", "currency"), body, {2, 3, 4})
+def diff_table(rows: list[DiffRow], summary: dict, ledger: bool = False) -> str:
+    """ledger: an `adjusts` column after the period (diff --ledger)."""
+    body = [(r.payee_id, r.period, *((r.adjusts,) if ledger else ()), format_amount(r.before),
+             format_amount(r.after), signed(r.change), r.currency) for r in rows]
+    head = ("payee", "period", *(("adjusts",) if ledger else ()), "before", "after", "change", "currency")
+    first = 3 if ledger else 2
+    return (aligned(head, body, {first, first + 1, first + 2})
             + "\n\n" + summary_line(summary) + "\n")
 
 
-def diff_csv(rows: list[DiffRow]) -> str:
+def diff_csv(rows: list[DiffRow], ledger: bool = False) -> str:
     buf = io.StringIO()
     w = CsvWriter(buf)
-    w.writerow(("payee_id", "period", "before", "after", "change", "currency"))
+    w.writerow(("payee_id", "period", *(("adjusts",) if ledger else ()), "before", "after", "change", "currency"))
     for r in rows:
-        w.writerow((safe_cell(r.payee_id), r.period, format_amount(r.before), format_amount(r.after),
-                    format_amount(r.change), r.currency))
+        w.writerow((safe_cell(r.payee_id), r.period, *((safe_cell(r.adjusts),) if ledger else ()), format_amount(r.before),
+                    format_amount(r.after), format_amount(r.change), r.currency))
     return buf.getvalue()
 
 
-def diff_json(rows: list[DiffRow], summary: dict, old: str, new: str) -> str:
+def diff_json(rows: list[DiffRow], summary: dict, old: str, new: str, ledger: bool = False) -> str:
     out = {
         "old": old, "new": new,
         "summary": {"cost": {cur: {k: format_amount(v) for k, v in c.items()}
                              for cur, c in summary["cost"].items()},
                     "winners": summary["winners"], "losers": summary["losers"],
                     "unchanged": summary["unchanged"]},
-        "rows": [{"payee_id": r.payee_id, "period": r.period, "before": format_amount(r.before),
-                  "after": format_amount(r.after), "change": format_amount(r.change), "currency": r.currency}
+        "rows": [{"payee_id": r.payee_id, "period": r.period, **({"adjusts": r.adjusts} if ledger else {}),
+                  "before": format_amount(r.before), "after": format_amount(r.after),
+                  "change": format_amount(r.change), "currency": r.currency}
                  for r in rows],
     }
     return json_safe(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"
@@ -150,7 +167,8 @@ def diff_markdown(rows: list[DiffRow], summary: dict, old: str, new: str) -> str
     if changed:
         lines += ["| Payee | Period | Before | After | Change |", "|---|---|---:|---:|---:|"]
         for r in changed:
-            lines.append(f"| {for_markdown(r.payee_id, in_table=True)} | {r.period} | {grouped(r.before)} {r.currency} | "
+            period = f"{r.period} (adjusts {for_markdown(r.adjusts, in_table=True)})" if r.adjusts else r.period
+            lines.append(f"| {for_markdown(r.payee_id, in_table=True)} | {period} | {grouped(r.before)} {r.currency} | "
                          f"{grouped(r.after)} {r.currency} | {signed(r.change, True)} |")
     else:
         lines.append("No payout changes.")

@@ -50,7 +50,7 @@ def _code_html(lines: list) -> str:
     from pygments import highlight
     from pygments.formatters import HtmlFormatter
 
-    from kamrules.syntax.highlight import KamLexer
+    from kamrules.syntax.highlight import KamLexer, KamStyle
     if not lines:
         return ""
     key = tuple(lines)
@@ -59,7 +59,10 @@ def _code_html(lines: list) -> str:
         if len(_CODE) > 4096:
             _CODE.clear()
         code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(),
-                         HtmlFormatter(noclasses=True, nowrap=True))
+                         HtmlFormatter(noclasses=True, nowrap=True, style=KamStyle))
+        # quotes in text are escaped by some Pygments releases and not others: one form, the raw one
+        # (valid in element text; the attributes are the formatter's style="..." without quotes)
+        code = code.replace("&quot;", '"').replace("&#39;", "'")
         out = [f'<span class="ln">{n:>4} </span>{h}' for (n, _), h in zip(lines, code.rstrip("\n").split("\n"))]
         hit = _CODE[key] = "<pre>" + "\n".join(out) + "</pre>"
     return hit

@@ -231,6 +231,7 @@ class Component:
     when: object | None
     expr: object
     span: Span = _span()
+    hold: object | None = None  # `hold when EXPR`: paid in the first period where EXPR is false
 
 
 @attrs.frozen

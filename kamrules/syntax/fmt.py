@@ -215,6 +215,8 @@ def _component(s: ast.Component) -> list[str]:
         head += f" from {_flat(s.valid_from)} to {_flat(s.valid_to)}"
     if s.when is not None:
         head += f" when {_flat(s.when)}"
+    if s.hold is not None:
+        head += f" hold when {_flat(s.hold)}"
     return _layout(head + " =", _parts(s.expr))
 
 

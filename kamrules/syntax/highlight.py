@@ -12,6 +12,7 @@ tokens add up to the text).
 from __future__ import annotations
 
 from pygments.lexer import RegexLexer, bygroups, words
+from pygments.style import Style
 from pygments.token import (Comment, Error, Keyword, Literal, Name, Number, Operator, Punctuation,
                             String, Whitespace)
 
@@ -20,7 +21,7 @@ from kamrules.core.builtins import NAMES
 STATEMENT_KEYWORDS = ("plan", "version", "currency", "period", "payees", "round", "components",
                       "fiscal", "year", "starts", "eligible", "input", "from", "key", "optional",
                       "unique", "references", "require", "every", "payment", "param", "let",
-                      "component", "when", "to", "curve", "table", "hit", "marginal")
+                      "component", "when", "hold", "to", "curve", "table", "hit", "marginal")
 EXPR_KEYWORDS = ("where", "if", "then", "else", "and", "or", "not", "in", "for", "by", "any")
 BUILTINS = NAMES  # the registry's built-ins (kamrules/core/builtins.py)
 
@@ -69,4 +70,23 @@ class KamLexer(RegexLexer):
             (r"[|(){}\[\],.:]", Punctuation),
             (r".", Error),
         ],
+    }
+
+
+class KamStyle(Style):
+    """The colours of plan code in statements: fixed here for every token type the lexer emits,
+    so a statement's HTML does not change with the Pygments release (its default style does)."""
+    background_color = "#f8f8f8"
+    styles = {
+        Comment: "italic #3D7B7B",
+        Keyword: "bold #008000",
+        Operator: "#666666",
+        Operator.Word: "bold #AA22FF",
+        Punctuation: "#333333",
+        Name: "#000000",
+        Name.Builtin: "#008000",
+        Number: "#666666",
+        String: "#BA2121",
+        Literal: "#666666",
+        Error: "border:#FF0000",
     }

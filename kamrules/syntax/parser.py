@@ -31,7 +31,7 @@ WORDS = {
     "YEAR": "`year`", "STARTS": "`starts`", "ELIGIBLE": "`eligible`", "INPUT": "`input`",
     "FROM": "`from`", "KEY": "`key`", "SQL": "`sql`", "WITH": "`with`", "OPTIONAL": "`optional`", "UNIQUE": "`unique`", "REFERENCES": "`references`", "REQUIRE": "`require`",
     "EVERY": "`every`", "PAYMENT": "`payment`",
-    "PARAM": "`param`", "LET": "`let`", "COMPONENT": "`component`", "WHEN": "`when`", "TO": "`to`",
+    "PARAM": "`param`", "LET": "`let`", "COMPONENT": "`component`", "WHEN": "`when`", "HOLD": "`hold`", "TO": "`to`",
     "DECISION_KW": "`curve` or `table`", "HIT": "`hit`", "MARGINAL": "`marginal`", "ANY": "`any`", "WHERE": "`where`",
     "IF": "`if`", "THEN": "`then`", "ELSE": "`else`", "OR": "`or`", "AND": "`and`", "NOT": "`not`",
     "IN": "`in`", "FOR": "`for`", "BY": "`by`", "TRUE": "`true`", "FALSE": "`false`", "ARROW": "`->`",
@@ -171,9 +171,13 @@ def _b_let_decl(s, c):
 
 
 def _b_component_decl(s, c):
-    _, name, validity, _, when, _, expr = c
+    _, name, validity, _, when, hold, _, expr = c
     lo, hi = validity if validity else (None, None)
-    return ast.Component(str(name), lo, hi, when, expr, span=s)
+    return ast.Component(str(name), lo, hi, when, expr, span=s, hold=hold)
+
+
+def _b_hold(s, c):
+    return c[2]
 
 
 def _b_validity(s, c):

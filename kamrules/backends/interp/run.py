@@ -21,6 +21,7 @@ from kamrules.backends.interp.arith import Problem, fail
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.core.calendar import period_attr
 from kamrules.backends.interp.integrity import check_integrity
+from kamrules.backends.interp.holds import held_components, pay_held
 
 
 def plan_periods(plan: CheckedPlan | ir.Plan, tables: dict | None, period=None, values=None) -> list[Period]:
@@ -253,6 +254,7 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
         if integrity:
             check_integrity(plan, tables)
         ev = Evaluator(plan, tables, trace)
+        held = held_components(ev.plan)
         out = []
         payees = sorted(ev.payees, key=lambda r: r.id)
         for payee in payees:
@@ -264,12 +266,14 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
                     per_component: dict = {}
                     for calc in period.subperiods(plan.period_kind):
                         c = ev.context(payee, calc)
-                        if not ev.is_eligible(c):
+                        if not ev.is_eligible(c) and not held:
                             continue
                         for name in plan.components:
                             value = ev.component(c, name)
+                            node = c.memo[("component", name)][1]
+                            if name in held:  # `hold when`: deferred (holds.py)
+                                value, node = pay_held(ev, c, name, value, node)
                             if value is not None:
-                                node = c.memo[("component", name)][1]
                                 per_component.setdefault(name, []).append((calc, value, node))
                     for name in plan.components:
                         parts = per_component.get(name)

@@ -24,6 +24,7 @@ from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
 from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
+from kamrules.backends.polars.holds import apply_holds, held, hold_periods
 
 
 
@@ -72,6 +73,7 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
         if plan.requires:
             from kamrules.backends.polars.requires import check_requires
             check_requires(plan, frames)
+        calc = calc + hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
         calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
         fr.handed_over = _definitions(fr, report, on_step, handover)
@@ -112,6 +114,8 @@ def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) 
     _compute(fr, names, on_step)
     if history:
         settle(fr, [n for n in names if n in history], lambda todo: _compute(fr, todo))
+    if held(plan):
+        apply_holds(fr)
     errs = [pl.col("__elig!")] + [pl.col(f"e.{c}") for c in plan.components]
     rows = fr.df if len(report) == len(fr.by_key) else fr.df.filter(pl.col("__pkey").is_in(report))
     bad = rows.select(pl.any_horizontal(*errs).any()).item()

@@ -37,7 +37,7 @@ _walk = ir.walk
 def _nodes(d):
     """The expressions of a definition (its value, and a component's window and `when`)."""
     n = d.node
-    return [x for x in (getattr(n, "expr", None), getattr(n, "when", None),
+    return [x for x in (getattr(n, "expr", None), getattr(n, "when", None), getattr(n, "hold", None),
                         getattr(n, "valid_from", None), getattr(n, "valid_to", None)) if x is not None] \
         if not isinstance(n, ir.Decision) else [n]
 

@@ -58,6 +58,8 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
             tr.defs[name] = _stored(name, v)
             continue
         comp = d.node
+        if getattr(comp, "hold", None) is not None:  # deferred payments: periods in order, not done in SQL
+            raise Refused("`hold when` (a held payment)", comp.hold)
         conds = []
         if comp.valid_from is not None:
             conds.append(tr.exact(comp.valid_from, ctx))
