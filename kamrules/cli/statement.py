@@ -75,8 +75,16 @@ def cmd_statement(args) -> int:
         ids = sorted(session.payees([args.payee]))
     fmt = _format(args)
     payouts = session.trace(set(ids))
+    history = None
+    if args.ledger is not None:  # the ledger as recorded (verified first: KR804 names a change)
+        from kamrules.ledger.history import payee_history
+        from kamrules.ledger.store import verified
+
+        ledger = verified(args.ledger)
+        labels = [str(p) for p in session.periods()]
+        history = lambda pid: payee_history(ledger, pid, labels)  # noqa: E731
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
-                       cut_tables(session, checked, tables) if args.all else None)
+                       cut_tables(session, checked, tables) if args.all else None, history)
     if not args.all:
         outputs.write_text(texts[args.payee], args.output)
         return 0
@@ -101,6 +109,9 @@ def register(sub):
     who.add_argument("--all", action="store_true", help="every payee, one file each in the -o folder")
     s.add_argument("--format", choices=("html", "md", "text"),
                    help="html (one self-contained file), md or text (default: from -o's extension)")
+    s.add_argument("--ledger", metavar="LEDGER",
+                   help="also show each period's status, what was paid to date and the adjustments "
+                        "recorded in this ledger folder (kamrules close)")
     s.add_argument("--locale", choices=LOCALES,
                    help="language and number formats (default: locale in [tool.kamrules], else en)")
     s.set_defaults(func=cmd_statement)

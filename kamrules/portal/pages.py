@@ -14,16 +14,24 @@ from kamrules.report.statement import Shared, build_statement, render
 from kamrules.run.session import reachable_lines
 
 
-def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None) -> dict:
-    """payee id -> rendered statement, each from its own payouts (grouped once)."""
+def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None,
+               history=None) -> dict:
+    """payee id -> rendered statement, each from its own payouts (grouped once); history:
+    payee id -> that payee's ledger history (shown in a Ledger section), or None."""
     by_payee: dict = {}
     for p in payouts:
         by_payee.setdefault(p.payee_id, []).append(p)
     shared = Shared(checked, tables, plan_path, run_meta(plan_path, checked.name, checked.version, tables,
                                                          __version__), rerun_tables=rerun_tables)
     rows = {r.id: r for r in tables[checked.payees_table].rows}
-    return {pid: render(build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
-                                        payee=rows[pid], lang=lang, shared=shared), fmt) for pid in ids}
+    out = {}
+    for pid in ids:
+        st = build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
+                             payee=rows[pid], lang=lang, shared=shared)
+        if history is not None:
+            st.ledger = history(pid)
+        out[pid] = render(st, fmt)
+    return out
 
 
 def cut_tables(session, checked, tables):

@@ -86,6 +86,7 @@ class Statement:
     role: str | None = None
     lang: str = i18n.DEFAULT
     on_target_name: str | None = None  # the plan's on-target definition, None when none
+    ledger: object | None = None  # the payee's ledger history (ledger.history.PayeeHistory), with --ledger
     kamrules_version: str = __version__
 
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
-from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates,
+from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
                                             effect_sentence, headline, kind_fmt, left_rows, provenance, subtitle,
                                             who, zero_sentence)
 from kamrules.report.svg import curve_svg
@@ -133,6 +133,9 @@ def render_html(st) -> str:
         if notes:
             out.append('<ul class="note">' + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>")
         out.append("</section>")
+    if st.ledger is not None:
+        out.append(f'<section class="ledger"><h2>{e(L._("Ledger"))}</h2><ul>'
+                   + "".join(f"<li>{e(x)}</li>" for x in ledger_lines(st)) + "</ul></section>")
     rows = provenance(st, "")
     out.append(f'<section class="meta"><b>{e(rows[0])}</b><ul>' + "".join(f"<li>{e(x)}</li>" for x in rows[1:])
                + "</ul></section></main></body></html>\n")

@@ -177,6 +177,8 @@ def render_md(st) -> str:
         out += [f"- {mi(x)}" for x in pv.absent] + [f"- {mi(x)}" for x in pv.paid]
         out += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
         out.append("")
+    if st.ledger is not None:
+        out += [f"## {md(L._('Ledger'))}", ""] + [f"- {mi(x)}" for x in ledger_lines(st)] + [""]
     out += provenance(st, "- ", md)
     return "\n".join(out) + "\n"
 
@@ -225,8 +227,29 @@ def render_text(st) -> str:
         out += [f"  {x}" for x in pv.absent] + [f"  {x}" for x in pv.paid]
         out += [f"  {L._('not shown: {component} cannot apply to you', component=h)}" for h in pv.hidden]
         out.append("")
+    if st.ledger is not None:
+        out += [L._("Ledger")] + [f"  {x}" for x in ledger_lines(st)] + [""]
     out += provenance(st, "  ")
     return "\n".join(for_terminal(line) for line in out) + "\n"
+
+
+def ledger_lines(st) -> list:
+    """With --ledger: each period's status, paid to date per component, the adjustments and
+    their reasons (the ledger's history of this payee: kamrules/ledger/history.py)."""
+    h = st.ledger
+    if h is None:
+        return []
+    L = st.locale
+    out = [L._("Period {period}: {status}", period=pv.period, status=L._(h.periods.get(pv.period, "open")))
+           for pv in st.periods]
+    for comp, (amount, cur) in h.paid_to_date.items():
+        out.append(L._("Paid to date for {component}: {amount}", component=comp, amount=L.money(amount, cur)))
+    for a in h.adjustments:
+        out.append(L._("Adjustment of {component} for {adjusts}, paid in {period}: {amount} ({reason})",
+                       component=a.component, adjusts=a.adjusts, period=a.period,
+                       amount=L.money(a.amount, a.currency), reason=a.reason)
+                   + ("" if a.recorded else " " + L._("(pending: paid by the next close)")))
+    return out
 
 
 def provenance(st, bullet: str, esc=str) -> list:
