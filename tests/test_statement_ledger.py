@@ -55,3 +55,15 @@ def test_a_tampered_ledger_is_refused(tmp_path):
     out = tmp_path / "s.html"
     r = run_cli("statement", PLAN, "--data", DATA, "--payee", "med-001", "--ledger", copy, "-o", out)
     assert r.returncode == 1 and "KR804" in r.stderr and not out.exists()
+
+
+def test_the_team_page_shows_statuses_and_each_payees_paid_to_date():
+    r = run_cli("team", PLAN, "--data", DATA, "--period", "2025-06", "--ledger", LEDGER)
+    assert r.returncode == 0, r.stderr
+    ledger = r.stdout[r.stdout.index("\nLedger\n"):]
+    assert "2025-05 closed" in ledger and "2025-06 open" in ledger
+    for payee in ("med-001", "med-002"):
+        total = sum(paid_by_hand(payee).values())
+        assert f"{payee} paid to date: {total:,.2f} EUR" in ledger, (payee, total, ledger)
+    plain = run_cli("team", PLAN, "--data", DATA, "--period", "2025-06")
+    assert plain.returncode == 0 and "Ledger" not in plain.stdout

@@ -51,8 +51,20 @@ def cmd_team(args) -> int:
     if args.statements is not None:  # the files `statement --all` writes, under this address
         ids = sorted(r.id for r in payees.rows)
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
-    write_text(render(build_team(checked, tables, payouts, session.periods(), args.team, links), fmt),
-               args.output)
+    view = build_team(checked, tables, payouts, session.periods(), args.team, links)
+    if args.ledger is not None:  # the ledger as recorded (verified first: KR804 names a change)
+        from kamrules.ledger.history import paid_to_date
+        from kamrules.ledger.store import verified
+
+        ledger = verified(args.ledger)
+        shown = {r.payee_id for tp in view.periods for r in tp.rows} | set(ids or ())
+        labels = {str(p) for p in session.periods()} | {r.period for r in ledger.records}
+        paid: dict = {}
+        for (pid, _, cur), amount in paid_to_date(ledger, shown).items():
+            before = paid.get(pid, (0, cur))[0]
+            paid[pid] = (before + amount, cur)
+        view.ledger = ({p: ledger.status(p) for p in labels}, paid)
+    write_text(render(view, fmt), args.output)
     return 0
 
 
@@ -67,6 +79,9 @@ def register(sub):
     t.add_argument("--team", help="only the payees whose `team` column is T")
     t.add_argument("--statements", metavar="PREFIX",
                    help="link each payee to PREFIX<payee>.html, the statements of `statement --all`")
+    t.add_argument("--ledger", metavar="LEDGER",
+                   help="also show each period's status and what each payee was paid to date, from "
+                        "this ledger folder (kamrules close)")
     t.add_argument("--format", choices=("html", "md", "text"),
                    help="html (self-contained), md or text (default: from -o's extension, else text)")
     t.set_defaults(func=cmd_team)

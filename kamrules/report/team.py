@@ -50,6 +50,7 @@ class TeamView:
     components: list
     measures: list  # [(name, unit)]
     periods: list
+    ledger: tuple | None = None  # with --ledger: ({period: "open"|"closed"}, {payee: (amount, currency)})
 
 
 def measures_of(plan) -> list:
@@ -167,6 +168,17 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     return s
 
 
+def ledger_lines(tv: TeamView) -> list:
+    """With --ledger: each period's status, then what each payee was paid to date (every close,
+    adjustments included; kamrules/ledger/history.py)."""
+    if tv.ledger is None:
+        return []
+    status, paid = tv.ledger
+    out = ["periods: " + ", ".join(f"{p} {s}" for p, s in sorted(status.items()))]
+    out += [f"{pid} paid to date: {words.amount(amount)} {cur}" for pid, (amount, cur) in sorted(paid.items())]
+    return out
+
+
 def render_text(tv: TeamView) -> str:
     out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
@@ -178,6 +190,8 @@ def render_text(tv: TeamView) -> str:
             out.append("  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
                                         for i, (c, w) in enumerate(zip(row, widths))).rstrip())
         out.append("")
+    if tv.ledger is not None:
+        out += ["Ledger"] + [for_terminal(f"  {x}") for x in ledger_lines(tv)] + [""]
     out.append(for_terminal(f"amounts in {tv.currency}"))
     return "\n".join(out) + "\n"
 
@@ -194,6 +208,8 @@ def render_md(tv: TeamView) -> str:
             out.append("| " + " | ".join(md(c) for c in _cells(tv, r)) + " |")
         out.append("| " + " | ".join(f"**{md(c)}**" if c else "" for c in _total_cells(tv, tp)) + " |")
         out.append("")
+    if tv.ledger is not None:
+        out += ["## Ledger", ""] + [f"- {for_markdown(x)}" for x in ledger_lines(tv)] + [""]
     return "\n".join(out)
 
 
@@ -241,6 +257,9 @@ def render_html(tv: TeamView) -> str:
             out.append('<div class="charts">' + "".join(
                 f"<figure>{svg}<figcaption>{e(cap)}</figcaption></figure>" for svg, cap in charts) + "</div>")
         out.append("</section>")
+    if tv.ledger is not None:
+        out.append("<section><h2>Ledger</h2><ul>" + "".join(f"<li>{e(x)}</li>" for x in ledger_lines(tv))
+                   + "</ul></section>")
     out.append("</main></body></html>\n")
     return "".join(out)
 
