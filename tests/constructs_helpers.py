@@ -1,5 +1,7 @@
-"""Shared helpers of tests/test_constructs_*.py: write a plan and its CSV files, then run
-both engines on them and return their payout CSVs (or what stopped the interpreter)."""
+"""Shared helpers of the tests that compare the two engines on a small plan
+(tests/test_constructs_*.py, tests/test_columnar_builtins.py): write a plan and its CSV
+files, then run both engines on them and return their payout CSVs (or what stopped the
+interpreter)."""
 from __future__ import annotations
 
 import pytest
@@ -15,8 +17,9 @@ from kamrules.diagnostics.diagnostic import KamError
 from kamrules.report.payouts import to_csv
 
 
-def write_case(tmp_path, plan_text: str, files: dict):
-    """(checked plan, loaded tables) of a plan text and {name: [csv lines]}."""
+def write_plan(tmp_path, plan_text: str, files: dict):
+    """(checked plan, data folder) of a plan text and {name: [csv lines]}; the plan checks and
+    the columnar engine takes it."""
     data = tmp_path / "data"
     data.mkdir(exist_ok=True)
     for name, rows in files.items():
@@ -26,6 +29,12 @@ def write_case(tmp_path, plan_text: str, files: dict):
     checked = load(plan)[0]
     assert checked is not None, "the plan does not check"
     assert check_supported(checked) is None
+    return checked, data
+
+
+def write_case(tmp_path, plan_text: str, files: dict):
+    """(checked plan, loaded tables) of a plan text and {name: [csv lines]}."""
+    checked, data = write_plan(tmp_path, plan_text, files)
     return checked, load_data(checked, str(data))
 
 

@@ -14,32 +14,15 @@ pl = pytest.importorskip("polars")
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
 
 from conftest import PLANS, examples  # noqa: E402
-from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list  # noqa: E402
-from kamrules.backends.polars.values import Fallback  # noqa: E402
-from kamrules.data.fast import frames_from_tables  # noqa: E402
+from constructs_helpers import both, write_plan  # noqa: E402
+from kamrules.backends.polars.engine import check_supported  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
 from kamrules.data.strict import load_data  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
 from kamrules.backends.interp import plan_periods  # noqa: E402
-from kamrules.backends.interp.run import evaluate  # noqa: E402
-from kamrules.report.payouts import to_csv  # noqa: E402
 
 NOW_COLUMNAR = ["team-bonus", "pharma-rire", "fx-commission", "prorated-variable", "split-credit"]
 SETTINGS = dict(max_examples=examples(20), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def _both(checked, tables):
-    """(interpreter CSV, columnar CSV) of loaded tables; when the interpreter stops (and
-    the columnar run handed over, as it must): (what stopped it, None)."""
-    periods = plan_periods(checked, tables)
-    try:
-        want = to_csv(evaluate(checked, tables, periods, trace=False))
-    except KamError as err:
-        with pytest.raises(Fallback):
-            evaluate_frames(checked, frames_from_tables(checked, tables), periods)
-        return f"the interpreter stops: {err.diagnostics[0].code}", None
-    table, _ = evaluate_frames(checked, frames_from_tables(checked, tables), periods)
-    return want, to_csv(payouts_list(checked, table, periods))
 
 
 @pytest.mark.parametrize("stem", NOW_COLUMNAR)
@@ -48,7 +31,7 @@ def test_the_plan_runs_columnar_with_the_interpreter_payouts(stem):
     assert check_supported(checked) is None
     compared = 0
     for folder in sorted(p for p in (PLANS / "tests" / stem).glob("*/") if (p / "people.csv").exists()):
-        want, got = _both(checked, load_data(checked, str(folder)))
+        want, got = both(checked, load_data(checked, str(folder)))
         if got is not None:
             assert got == want, folder
             compared += 1
@@ -56,21 +39,14 @@ def test_the_plan_runs_columnar_with_the_interpreter_payouts(stem):
 
 
 def _case(tmp_path, plan_text: str, files: dict):
-    data = tmp_path / "data"
-    data.mkdir(exist_ok=True)
-    for name, rows in files.items():
-        (data / f"{name}.csv").write_text("\n".join(rows) + "\n")
-    plan = tmp_path / "p.kam"
-    plan.write_text(plan_text)
-    checked = load(plan)[0]
-    assert checked is not None and check_supported(checked) is None
+    checked, data = write_plan(tmp_path, plan_text, files)
     try:
         tables = load_data(checked, str(data))
         plan_periods(checked, tables)
     except KamError:
         event("no period")
         return
-    want, got = _both(checked, tables)
+    want, got = both(checked, tables)
     event("compared" if got is not None else want)
     if got is not None:
         assert got == want

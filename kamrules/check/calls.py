@@ -10,13 +10,11 @@ from kamrules.check.tables import check_marginal
 from kamrules.core import types as T
 from kamrules.core.builtins import NAMES, SIGNATURES
 from kamrules.diagnostics.diagnostic import did_you_mean
-from decimal import Decimal
 
-from kamrules.core.numeric import ROUNDING_MODES
+from kamrules.core.numeric import ROUND_STEPS, ROUNDING_MODES
 
 BUILTINS = NAMES  # the checker's name for the registry's list
 
-ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 ASSIGNMENT_COLUMNS = ("account_id", "payee_id", "role", "start_date", "end_date")
 REPORTS_TO_COLUMNS = ("payee_id", "manager_id", "start_date", "end_date")
 FX_COLUMNS = ("date", "from", "to", "rate")

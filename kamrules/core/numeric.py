@@ -73,6 +73,10 @@ class Imprecise(ArithmeticError):
     """An exact operation whose result kamrules cannot keep exactly (KR415)."""
 
 
+# The named steps of round(x, step, mode) besides a literal: the one table the checker and
+# every backend read.
+ROUND_STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
+
 def approximate(value) -> bool:
     """Whether a Decimal has non-zero digits beyond EXACT_PLACES places: the mark of a value
     computed from a non-terminating quotient (an exact value never has them)."""

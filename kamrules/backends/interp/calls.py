@@ -8,11 +8,10 @@ from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
-from kamrules.core.numeric import Money, allocate, between, quantize
+from kamrules.core.numeric import ROUND_STEPS, Money, allocate, between, quantize
 from kamrules.core import ir
 from kamrules.trace.tree import RowRef, TraceNode, show_value
 
-STEPS = {"cent": Decimal("0.01"), "unit": Decimal("1")}
 
 
 def join_notes(a, b):
@@ -164,7 +163,7 @@ class BuiltinCalls:
     def _call_round(self, node, ctx, env):
         x = self._operand(node.args[0], ctx, env)
         step_node, mode = node.args[1], node.args[2].id
-        step = STEPS[step_node.id] if isinstance(step_node, ir.Name) else step_node.value
+        step = ROUND_STEPS[step_node.id] if isinstance(step_node, ir.Name) else step_node.value
         if isinstance(x, Money):
             return Money(quantize(x.amount, step, mode), x.currency)
         return quantize(x, step, mode)

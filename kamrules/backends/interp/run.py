@@ -15,7 +15,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
 from kamrules.core.limits import period_range_problem
-from kamrules.core.numeric import Money
+from kamrules.core.numeric import CONTEXT, Money
 from kamrules.trace.tree import Payout, TraceNode
 from kamrules.backends.interp.arith import Problem, fail
 from kamrules.backends.interp.evaluator import Evaluator
@@ -245,12 +245,8 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
     """Payouts for every payee and period (components in plan order, no totals);
     on_payee(), if given, is called after each payee (progress); integrity=False: the
     references were checked on the whole data already (tables cut to one payee's rows)."""
-    with decimal.localcontext(decimal.Context()) as ctx_dec:
-        from kamrules.core.numeric import CONTEXT
-        ctx_dec.prec, ctx_dec.rounding = CONTEXT.prec, CONTEXT.rounding
-        ctx_dec.Emin, ctx_dec.Emax = CONTEXT.Emin, CONTEXT.Emax
-        ctx_dec.traps = dict(CONTEXT.traps)
-        ctx_dec.flags = {k: False for k in CONTEXT.flags}
+    with decimal.localcontext(CONTEXT) as ctx_dec:
+        ctx_dec.clear_flags()
         if integrity:
             check_integrity(plan, tables)
         ev = Evaluator(plan, tables, trace)

@@ -31,6 +31,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core.builtins import AGGREGATES
 from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
+from kamrules.core.numeric import ROUND_STEPS
 from kamrules.backends.polars.values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, near, null_error, any_error, period_key,
                       places_of, replay_op, rounded, snap, truth)
@@ -425,7 +426,7 @@ class Frame:
     def _call_round(self, node, ctx):
         x = self.ev(node.args[0], ctx)
         step_node, mode = node.args[1], node.args[2].id
-        step = {"cent": Decimal("0.01"), "unit": Decimal(1)}[step_node.id] if isinstance(
+        step = ROUND_STEPS[step_node.id] if isinstance(
             step_node, ir.Name) else step_node.value
         return rounded(x, step, mode)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, dec, period_key, truth
+from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, dec, truth
 
 
 def held(plan) -> list:

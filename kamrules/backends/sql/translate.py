@@ -19,12 +19,11 @@ import attrs
 
 from kamrules.core import ir
 from kamrules.core.limits import MAX_FRACTION_DIGITS
-from kamrules.core.numeric import EXACT_PLACES
+from kamrules.core.numeric import EXACT_PLACES, ROUND_STEPS
 from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, MODES
 
 NUMERIC = ("money", "number", "rate", "count")
 PERIOD_KINDS = ("year", "quarter", "month")
-STEPS = {"cent": Decimal("0.01"), "unit": Decimal(1)}
 COLUMN_SCALE = MAX_FRACTION_DIGITS  # a loaded cell has at most 12 places (limits.py)
 
 
@@ -314,11 +313,11 @@ class Translator:
         return self.rows_of(node, node)
 
     def subquery(self, rows: Rows, node):
-        """(FROM ... WHERE ..., row ctx, error of the conditions)."""
+        """(FROM ... WHERE ..., row ctx); a condition that may stop the run is refused."""
         self.alias += 1
         alias = f"r{self.alias}"
         rc = Ctx(alias, rows.table)
-        conds, errs = [], []
+        conds = []
         for c in rows.conds:
             v = self.exact(c, rc)
             conds.append(v.sql)
@@ -384,7 +383,7 @@ class Translator:
 
     def call_round(self, node, ctx):
         step_node, mode = node.args[1], node.args[2]
-        step = STEPS.get(step_node.id) if isinstance(step_node, ir.Name) else getattr(step_node, "value", None)
+        step = ROUND_STEPS.get(step_node.id) if isinstance(step_node, ir.Name) else getattr(step_node, "value", None)
         mode = getattr(mode, "id", None)
         if step is None or mode not in MODES or step <= 0:
             raise Refused("round() with a step or mode that is not a literal", node)
