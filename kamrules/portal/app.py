@@ -5,31 +5,38 @@ team page linking to each statement.
 
 Everything is computed again when the plan or a file of the data folder changes (their
 size and modification time are compared on every request), else served from memory. A
-plan or data error is shown as its diagnostic (status 500), never a traceback. Responses
-carry a strict Content-Security-Policy (no script, no external resource: the pages are
-self-contained) and no directory is ever listed.
+plan or data error is shown as its diagnostic (status 500), never a traceback. Every
+response goes through guard.py: the strict security headers, and with `--tokens` the sign
+in; each page then shows only what the request's grant may see (access.visible): a payee
+asking for anyone else's statement, or an id that is no payee, gets 403 with no data.
 """
 from __future__ import annotations
 
 import os
 import threading
+from urllib.parse import quote
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from kamrules.data.strict import Table
 from kamrules.diagnostics.diagnostic import KamError, render_text
 from kamrules.diagnostics.textsafe import for_html
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
 from kamrules.report.team import build_team, render as render_team
 from kamrules.run.session import Session
+from kamrules.portal.access import teams, visible
+from kamrules.portal.guard import Guard, grant_of, page
 from kamrules.portal.pages import cut_tables, statements
 
-CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
-       "form-action 'none'; frame-ancestors 'none'")
-HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
-           "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+
+def href(payee_id: str) -> str:
+    """The address of a payee's statement: the id percent-encoded (a `/` or `?` in it stays
+    part of the id)."""
+    return "/payees/" + quote(payee_id, safe="")
 
 
 class Portal:
@@ -68,6 +75,15 @@ class Portal:
         return {"session": session, "plan": checked, "tables": tables, "ids": ids, "payouts": payouts,
                 "periods": session.periods(), "labels": payee_labels(checked, tables), "pages": {}}
 
+    def visible(self, grant) -> frozenset | None:
+        """The payee ids the grant may see (None: all), on the data as they are now."""
+        if grant is None or grant.role == "admin":
+            return None
+        s = self.state()
+        if grant.role == "manager" and "teams" not in s:
+            s["teams"] = teams(s["plan"], s["tables"], s["periods"])
+        return visible(grant, s["ids"], s.get("teams", {}))
+
     def statement(self, payee_id: str, lang: str) -> str | None:
         s = self.state()
         if payee_id not in s["ids"]:
@@ -79,70 +95,92 @@ class Portal:
                                          self.plan, "html", lang, cut)[payee_id]
         return s["pages"][key]
 
-    def team(self) -> str:
+    def team(self, only: frozenset | None = None) -> str:
+        """The team page of every payee, or of the payees `only`."""
         s = self.state()
-        if "team" not in s["pages"]:
-            links = {pid: f"/payees/{pid}" for pid in s["ids"]}
-            s["pages"]["team"] = render_team(build_team(s["plan"], s["tables"], s["payouts"], s["periods"],
-                                                        None, links), "html")
-        return s["pages"]["team"]
+        key = ("team", only)
+        if key not in s["pages"]:
+            tables, payouts = s["tables"], s["payouts"]
+            if only is not None:
+                t = tables[s["plan"].payees_table]
+                tables = dict(tables)
+                tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
+                payouts = [p for p in payouts if p.payee_id in only]
+            links = {pid: href(pid) for pid in s["ids"] if only is None or pid in only}
+            s["pages"][key] = render_team(build_team(s["plan"], tables, payouts, s["periods"], None, links), "html")
+        return s["pages"][key]
 
-    def index(self) -> str:
+    def index(self, only: frozenset | None = None, team: bool = True) -> str:
         s = self.state()
         e = for_html
         items = "".join(
-            f'<li><a href="/payees/{e(pid)}">{e(s["labels"].get(pid, (None,))[0] or pid)}</a>'
-            f' <small>{e(pid)}</small></li>' for pid in s["ids"])
+            f'<li><a href="{e(href(pid))}">{e(s["labels"].get(pid, (None,))[0] or pid)}</a>'
+            f' <small>{e(pid)}</small></li>' for pid in s["ids"] if only is None or pid in only)
+        link = '<p><a href="/team">Team page</a></p>' if team else ""
         return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
                 f"<title>{e(s['plan'].name)}</title><style>body{{font:16px/1.5 system-ui,sans-serif;"
                 f"max-width:40rem;margin:1rem auto;padding:0 1rem}}</style></head><body>"
-                f"<h1>{e(s['plan'].name)}</h1><p><a href=\"/team\">Team page</a></p>"
+                f"<h1>{e(s['plan'].name)}</h1>{link}"
                 f"<ul>{items}</ul></body></html>\n")
 
 
-def _page(text: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(text, status_code=status, headers=HEADERS)
+def _message(title: str, text: str, status: int) -> HTMLResponse:
+    return page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
+                f"<body><p>{text}</p></body></html>\n", status)
 
 
-def _error(err: KamError) -> HTMLResponse:
+def _error(err: KamError, grant) -> HTMLResponse:
+    if grant is not None and grant.role != "admin":  # a diagnostic may quote anyone's data
+        return _message("error", "The plan or its data has an error: the administrator of the portal sees it.", 500)
     text = "\n".join(render_text(d, {}) for d in err.diagnostics)
-    return _page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>error</title></head>'
-                 f"<body><pre>{for_html(text)}</pre></body></html>\n", 500)
+    return page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>error</title></head>'
+                f"<body><pre>{for_html(text)}</pre></body></html>\n", 500)
 
 
-def _switch(page: str, payee_id: str, lang: str) -> str:
+def _forbidden() -> HTMLResponse:
+    return _message("forbidden", "This page is not yours to see.", 403)
+
+
+def _switch(text: str, payee_id: str, lang: str) -> str:
     """The statement with a language switch at the top."""
-    links = " · ".join(f"<b>{x}</b>" if x == lang else f'<a href="/payees/{for_html(payee_id)}?locale={x}">{x}</a>'
+    links = " · ".join(f"<b>{x}</b>" if x == lang else f'<a href="{for_html(href(payee_id))}?locale={x}">{x}</a>'
                        for x in LOCALES)
-    return page.replace("<body><main>", f'<body><main><nav><a href="/">⌂</a> · {links}</nav>', 1)
+    return text.replace("<body><main>", f'<body><main><nav><a href="/">⌂</a> · {links}</nav>', 1)
 
 
-def make_app(portal: Portal) -> Starlette:
+def make_app(portal: Portal, tokens=None) -> Starlette:
+    """The portal's application; tokens (access.Tokens): every request must sign in."""
     def guarded(fn):
         def endpoint(request):  # run in Starlette's thread pool
+            grant = grant_of(request)
             try:
-                return fn(request)
+                return fn(request, grant)
             except KamError as err:
-                return _error(err)
+                return _error(err, grant)
         return endpoint
 
-    def index(request):
-        return _page(portal.index())
+    def index(request, grant):
+        return page(portal.index(portal.visible(grant), team=grant is None or grant.role != "payee"))
 
-    def payee(request):
+    def payee(request, grant):
         pid = request.path_params["payee_id"]
         lang = request.query_params.get("locale", portal.lang)
         if lang not in LOCALES:
             lang = portal.lang
-        page = portal.statement(pid, lang)
-        if page is None:
-            return _page('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>not found</title>'
-                         "</head><body><p>No such payee.</p></body></html>\n", 404)
-        return _page(_switch(page, pid, lang))
+        only = portal.visible(grant)
+        if only is not None and pid not in only:  # 403 whether or not the id is a payee's
+            return _forbidden()
+        text = portal.statement(pid, lang)
+        if text is None:
+            return _message("not found", "No such payee.", 404)
+        return page(_switch(text, pid, lang))
 
-    def team(request):
-        return _page(portal.team())
+    def team(request, grant):
+        if grant is not None and grant.role == "payee":
+            return _forbidden()
+        return page(portal.team(portal.visible(grant)))
 
     return Starlette(routes=[Route("/", guarded(index)), Route("/payees/{payee_id}", guarded(payee)),
-                             Route("/team", guarded(team))])
+                             Route("/team", guarded(team))],
+                     middleware=[Middleware(Guard, tokens=tokens)])

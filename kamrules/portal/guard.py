@@ -1,0 +1,111 @@
+"""What every response of `kamrules serve` goes through (an ASGI middleware, `Guard`):
+
+- the security headers, on every response, the router's own 404 and 405 included: a
+  Content-Security-Policy that allows no script, no frame, no form, no resource but the
+  page's own `<style>` elements, each by its SHA-256 (inline `style` attributes, which the
+  highlighted plan code uses, stay allowed through `style-src-attr`), then
+  X-Content-Type-Options nosniff, Referrer-Policy no-referrer, Cache-Control no-store;
+- with `--tokens` (access.Tokens), the sign-in: `Authorization: Bearer <token>`, or the
+  cookie that a login link `?token=<token>` sets (HttpOnly, SameSite=Strict, Secure when
+  the request came over https) before redirecting (303) to the same address without the
+  token; anything else is 401. The grant found is left in the request's scope
+  (`grant_of`) for the pages to decide what to show. No token is ever logged or echoed.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from urllib.parse import quote, urlencode
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse
+
+COOKIE = "kamrules_token"
+GRANT = "kamrules.grant"
+BASE_CSP = "default-src 'none'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
+URL_SAFE = "/%-._~!$&'()*+,;=:@"  # kept as they are in a path; anything else (a backslash) is encoded
+
+
+def csp(text: str = "") -> str:
+    """The policy of a page: its `<style>` elements allowed by hash, nothing else loaded."""
+    hashes = " ".join(dict.fromkeys(
+        "'sha256-" + base64.b64encode(hashlib.sha256(s.encode("utf-8")).digest()).decode("ascii") + "'"
+        for s in STYLE.findall(text)))
+    return BASE_CSP + "; style-src " + (hashes or "'none'") + "; style-src-attr 'unsafe-inline'"
+
+
+def page(text: str, status: int = 200) -> HTMLResponse:
+    return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": csp(text)})
+
+
+def grant_of(request: Request):
+    """The access.Grant of the request, or None (no --tokens: everything)."""
+    return request.scope.get(GRANT)
+
+
+def _unauthorized(why: str) -> HTMLResponse:
+    text = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>sign in</title></head>'
+            f"<body><p>{why} Open the sign-in link you were given, or send an "
+            f"<code>Authorization: Bearer</code> header.</p></body></html>\n")
+    response = page(text, 401)
+    response.headers["WWW-Authenticate"] = 'Bearer realm="kamrules"'
+    return response
+
+
+def _bearer(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+def _without_token(request: Request) -> str:
+    """The address of the request, on this server (never `//host`), without `token`."""
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    path = "/" + quote(raw.decode("latin-1").lstrip("/\\"), safe=URL_SAFE)
+    query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
+    return path + ("?" + query if query else "")
+
+
+class Guard:
+    def __init__(self, app, tokens=None):
+        self.app, self.tokens = app, tokens
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+                headers.setdefault("Content-Security-Policy", csp())
+            await send(message)
+
+        if self.tokens is not None:
+            request = Request(scope)
+            login = request.query_params.get("token")
+            if login is not None:
+                response = self._login(request, login)
+            else:
+                grant = self.tokens.find(_bearer(request) or request.cookies.get(COOKIE))
+                if grant is None:
+                    response = _unauthorized("You are not signed in.")
+                else:
+                    scope[GRANT] = grant
+                    response = self.app
+            await response(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    def _login(self, request: Request, token: str):
+        if self.tokens.find(token) is None:
+            return _unauthorized("This sign-in link is not valid.")
+        response = RedirectResponse(_without_token(request), status_code=303)
+        response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+        return response
