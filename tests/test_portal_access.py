@@ -9,6 +9,8 @@ refused, and headless Chromium signs in by the link and reads the statement."""
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import os
 import re
 import shutil
 import socket
@@ -18,6 +20,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import EXAMPLES, PLANS, ROOT, run_cli
 
@@ -219,6 +223,49 @@ def test_manager_column_of_the_payees_when_no_reports_to(tmp_path):
     assert portal.visible(Grant("payee", "a", 2)) == {"a"} and portal.visible(Grant("admin", "", 2)) is None
 
 
+DAY0 = dt.date(2025, 1, 1)
+
+
+@st.composite
+def reporting_lines(draw):
+    """Lines of 6 people over 2025-01-01 + 0..200 days; a payee reports only to people of a
+    lower number (no cycle), each payee's lines disjoint (no overlap)."""
+    lines = []
+    for p in range(1, 6):
+        cuts = sorted(draw(st.sets(st.integers(0, 200), max_size=6)))
+        for lo, hi in zip(cuts[::2], cuts[1::2] + [None]):
+            if draw(st.booleans()):
+                end = None if hi is None else DAY0 + dt.timedelta(days=hi - 1)
+                if end is None or end >= DAY0 + dt.timedelta(days=lo):
+                    lines.append((f"p{p}", f"p{draw(st.integers(0, p - 1))}", DAY0 + dt.timedelta(days=lo), end))
+    return lines
+
+
+@given(reporting_lines(), st.sampled_from(["2025-Q1", "2025-Q2"]))
+def test_a_team_is_whoever_reports_below_on_some_day_of_the_periods(lines, quarter):
+    """access.teams looks at the days a line starts or ends only; walking every day of the
+    quarter gives the same teams."""
+    from types import SimpleNamespace as NS
+
+    from kamrules.core.calendar import Period
+    from kamrules.portal.access import teams
+    period = Period(dt.date(2025, 1 if quarter == "2025-Q1" else 4, 1), "quarter")
+    rows = [NS(number=n, values={"payee_id": p, "manager_id": m, "start_date": s, "end_date": e})
+            for n, (p, m, s, e) in enumerate(lines, 2)]
+    got = teams(NS(payees_table="people"), {"reports_to": NS(path="reports_to.csv", rows=rows)}, [period])
+    want: dict = {}
+    day = period.start
+    while day <= period.end:
+        up = {p: m for p, m, s, e in lines if s <= day and (e is None or day <= e)}
+        for p in up:
+            cur = p
+            while cur in up:
+                cur = up[cur]
+                want.setdefault(cur, set()).add(p)
+        day += dt.timedelta(days=1)
+    assert got == want
+
+
 def test_a_bad_tokens_file_names_each_row_and_column(tmp_path):
     plan, data, tokens = write_case(tmp_path)
     tokens.write_text("token,payee_id,role\n"
@@ -276,7 +323,7 @@ def test_the_command_serves_with_tokens_and_logs_no_token(tmp_path):
     port = _free_port()
     child = subprocess.Popen([sys.executable, "-m", "kamrules", "serve", str(plan), "--data", str(data),
                               "--tokens", str(tokens), "--port", str(port), "--period", "2025-Q1"],
-                             cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+                             cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -15,7 +15,6 @@ from a `manager_id` (or `manager`) column of the payees table; an admin everythi
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import hashlib
 import hmac
 import re
@@ -198,14 +197,14 @@ def teams(checked, tables, periods) -> dict:
 
 
 def _days(h: Hierarchy, periods) -> list:
-    """The days on which the reporting lines may differ within the periods: the first day,
-    and every day a line starts or the day after one ends (the lines are constant between)."""
-    starts = [s for lines in h.lines.values() for _, _, s, _ in lines]
-    ends = [e + dt.timedelta(days=1) for lines in h.lines.values() for _, _, _, e in lines if e is not None]
+    """The days that show every team the periods see: the first day, and every day a line
+    starts. Between two such days lines only end, and an ending takes a payee out of teams,
+    never into one (tests/test_portal_access.py walks every day to check)."""
+    starts = {s for lines in h.lines.values() for _, _, s, _ in lines}
     if not periods:
-        return sorted(set(starts))
+        return sorted(starts)
     lo, hi = min(p.start for p in periods), max(p.end for p in periods)
-    return sorted({lo} | {d for d in starts + ends if lo <= d <= hi})
+    return sorted({lo} | {d for d in starts if lo <= d <= hi})
 
 
 def visible(grant: Grant | None, ids, team_of: dict) -> frozenset | None:
