@@ -7,9 +7,16 @@
   X-Content-Type-Options nosniff, Referrer-Policy no-referrer, Cache-Control no-store;
 - with `--tokens` (access.Tokens), the sign-in: `Authorization: Bearer <token>`, or the
   cookie that a login link `?token=<token>` sets (HttpOnly, SameSite=Strict, Secure when
-  the request came over https) before redirecting (303) to the same address without the
-  token; anything else is 401. The grant found is left in the request's scope
-  (`grant_of`) for the pages to decide what to show. No token is ever logged or echoed.
+  the request came over https) on a page that redirects at once (meta refresh) to the
+  same address without the token; anything else is 401. The grant found is left in the
+  request's scope (`grant_of`) for the pages to decide what to show. No token is ever
+  logged or echoed.
+
+Why a page and not an HTTP redirect: a link opened from another site (a webmail) starts a
+cross-site navigation, and a browser sends no SameSite=Strict cookie on any request of
+its redirect chain, so a 303 would land on a 401. The page's own refresh is a navigation
+this site starts: the cookie goes with it (tests/test_portal_access.py opens such a link
+in Chromium).
 """
 from __future__ import annotations
 
@@ -20,7 +27,9 @@ from urllib.parse import quote, urlencode
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse
+
+from kamrules.diagnostics.textsafe import for_html
 
 COOKIE = "kamrules_token"
 GRANT = "kamrules.grant"
@@ -105,7 +114,10 @@ class Guard:
     def _login(self, request: Request, token: str):
         if self.tokens.find(token) is None:
             return _unauthorized("This sign-in link is not valid.")
-        response = RedirectResponse(_without_token(request), status_code=303)
+        target = for_html(_without_token(request))
+        response = page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+                        f'<meta http-equiv="refresh" content="0;url={target}"><title>signed in</title></head>'
+                        f'<body><p>Signed in. <a href="{target}">Continue</a></p></body></html>\n')
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
                             secure=request.url.scheme == "https")
         return response
