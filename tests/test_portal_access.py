@@ -297,6 +297,11 @@ def test_a_bad_tokens_file_names_each_row_and_column(tmp_path):
     assert "error[KR767]" in r.stderr and "lacks the columns `token`, `payee_id`, `role`" in r.stderr
     r = run_cli("serve", plan, "--data", data, "--tokens", tmp_path / "none.csv")
     assert r.returncode == 1 and "error[KR767]" in r.stderr and "cannot be read" in r.stderr
+    for raw, words in [(b"token,payee_id,role\n\xff\n", "is not UTF-8 text (byte 21)"),
+                       (b"token,payee_id,role\n\n", "holds no token")]:
+        tokens.write_bytes(raw)
+        r = run_cli("serve", plan, "--data", data, "--tokens", tokens)
+        assert r.returncode == 1 and "error[KR767]" in r.stderr and words in r.stderr, r.stderr
     # a manager on a plan with no reports_to input and no manager column: KR768
     tokens.write_text("token,payee_id,role\nmanager-token-0000000001,kam-001,manager\n")
     r = run_cli("serve", PLANS / "abtasty-kam.kam", "--data", EXAMPLES / "01-abtasty-nrr-upsell", "--tokens", tokens)

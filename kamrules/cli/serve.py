@@ -62,7 +62,8 @@ def register(sub):
     from kamrules.cli import examples
     s = sub.add_parser("serve", help="a local read-only web portal: every payee's statement, the team page", **examples(
         "kamrules serve plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell",
-        "kamrules serve plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --locale fr --port 8080"))
+        "kamrules serve plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --locale fr --port 8080",
+        "kamrules serve plans/abtasty-kam.kam --data examples/01-abtasty-nrr-upsell --tokens tokens.csv --host 0.0.0.0"))
     s.add_argument("plan", help="the .kam plan file")
     s.add_argument("--data", required=True, help="folder holding the CSV exports")
     s.add_argument("--period", action="append", help="these periods only (repeatable)")
