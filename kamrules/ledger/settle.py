@@ -27,6 +27,9 @@ from kamrules.diagnostics.source import Span
 from kamrules.ledger.manual import MANUAL, read_adjustments
 from kamrules.ledger.store import Ledger, Row, broken, sha256_bytes
 from kamrules.run.session import Session
+from kamrules.core.history import NONE, History
+from kamrules.backends.interp.holds import held_components
+from kamrules.backends.polars.ledger import paid_calls
 
 
 @attrs.define
@@ -82,37 +85,19 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
     manual = _manual(adjustments, session, ledger)
     wanted = set(data_periods) | set(closed) | set(asked) | ({next_open} if next_open else set())
     wanted |= {parse_period(m.period, plan.fiscal_start) for m in manual}
-    run = session.recompute(sorted(wanted))
+    history, fixed_values, more_order = _recorded_history(plan_path, plan_text, data, ledger, closed,
+                                                          session, engine, retroactive)
+    run = session.recompute(sorted(wanted), history=history)
     computed, _ = _amounts(run.payouts)
+    computed = {k: v for k, v in computed.items() if (k[1] not in fixed_values)}
+    for values in fixed_values.values():
+        computed.update(values)
     order = {c: i for i, c in enumerate(plan.components)}  # rows in plan order, as `run` prints
+    for comp in more_order:
+        order.setdefault(comp, len(order))
     payee_rank = {}
     for p in run.payouts:
         payee_rank.setdefault(p.payee_id, len(payee_rank))
-    # closed periods under the plan their close recorded (unless retroactive)
-    if not retroactive:
-        today = sha256_bytes(plan_text)
-        by_plan: dict = {}
-        for c in closed:
-            rec = ledger.last_close(c.label)
-            sha = (rec.manifest.get("plan") or {}).get("sha256", today)
-            if sha != today:
-                by_plan.setdefault(sha, []).append(c)
-        for sha, periods in sorted(by_plan.items()):
-            copy = ledger.plan_copy(sha)
-            try:
-                with open(copy, "rb") as fh:
-                    ok = sha256_bytes(fh.read()) == sha
-            except OSError:
-                ok = False
-            if not ok:
-                raise broken(f"ledger {ledger.path}: the plan copy {copy} is missing or changed")
-            old = Session(copy, data, None, engine, share=session).recompute(periods)
-            labels = {p.label for p in periods}
-            computed = {k: v for k, v in computed.items() if k[1] not in labels}
-            again, more = _amounts(old.payouts)
-            computed.update(again)
-            for comp in more:
-                order.setdefault(comp, len(order))
     paid = ledger.paid()
     rows = []
     closed_labels = {c.label for c in closed}
@@ -142,6 +127,75 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
                              r.adjusts, order.get(r.component, len(order)), r.component))
     return Settlement(rows, open_periods, sorted(data_periods), next_open, session, plan_text, list(asked),
                       manual)
+
+
+def _recorded_history(plan_path, plan_text, data, ledger, closed, session, engine, retroactive):
+    """(History, {closed period label: its amounts}, components) of the closed periods
+    recomputed on today's data under the plan recorded for each (module doc).
+
+    Closed periods are taken in order, in runs of periods recorded under one plan; each run
+    is recomputed with the history of the runs before it (core.history), and becomes
+    history in turn. The last runs recorded under today's plan need no run of their own:
+    today's run computes them the same way. Retroactive: every period under today's plan,
+    so the history is what today's run computes (no History)."""
+    today = sha256_bytes(plan_text)
+    shas = [today if retroactive else
+            ((ledger.last_close(c.label).manifest.get("plan") or {}).get("sha256", today)) for c in sorted(closed)]
+    last = max((k for k, sha in enumerate(shas) if sha != today), default=-1)
+    history, values, order = NONE, {}, []
+    if last >= 0:
+        _history_applies(session.check(), plan_path)
+    k = 0
+    while k <= last:
+        sha, group = shas[k], []
+        while k <= last and shas[k] == sha:
+            group.append(sorted(closed)[k])
+            k += 1
+        path = plan_path if sha == today else _plan_copy(ledger, sha)
+        other = Session(path, data, None, engine, share=session)
+        _history_applies(other.check(), path)
+        run = other.recompute(group, history=history)
+        got, more = _amounts(run.payouts)
+        order += [c for c in more if c not in order]
+        labels = {p.label: p for p in group}
+        for key, amount in got.items():
+            values.setdefault(key[1], {})[key] = amount
+        fixed = dict(history.values)
+        fixed.update({(pid, labels[label], comp): amount
+                      for (pid, label, comp), (amount, _) in got.items()})
+        history = History(history.periods | frozenset(group), fixed)
+        for p in group:
+            values.setdefault(p.label, {})
+    return history, values, order
+
+
+def _plan_copy(ledger: Ledger, sha: str) -> str:
+    """The ledger's copy of a recorded plan, checked against its sha256 (KR804 otherwise)."""
+    copy = ledger.plan_copy(sha)
+    try:
+        with open(copy, "rb") as fh:
+            ok = sha256_bytes(fh.read()) == sha
+    except OSError:
+        ok = False
+    if not ok:
+        raise broken(f"ledger {ledger.path}: the plan copy {copy} is missing or changed")
+    return copy
+
+
+def _history_applies(plan, path: str) -> None:
+    """KR750: the recomputed payouts of a closed period are the history paid() reads only
+    when they are the components' values: the plan pays each calculation period alone and
+    holds nothing paid() reads."""
+    reads = {n.args[0].id for n in paid_calls(plan.ir)}
+    held = held_components(plan.ir) & reads
+    if reads and (held or (plan.payment_kind and plan.payment_kind != plan.period_kind)):
+        why = (f"holds `{sorted(held)[0]}`, which paid() reads" if held else
+               f"computes by {plan.period_kind} but pays by {plan.payment_kind}")
+        raise KamError([Diagnostic(
+            "KR750", f"{path} {why}: the closed periods cannot be recomputed under the plan "
+            "recorded for them as the history paid() reads", Span(path, 1, 1, 1, 2),
+            hint="run with --retroactive (every closed period recomputed under today's plan), or "
+                 "reopen the closed periods (`kamrules ledger reopen`) and close them again")])
 
 
 def _manual(path: str | None, session: Session, ledger: Ledger) -> list:
