@@ -24,7 +24,7 @@ from kamrules.core.calendar import parse_period
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.files.inputs import resolve
 from kamrules.diagnostics.source import Span
-from kamrules.ledger.manual import MANUAL, read_adjustments
+from kamrules.ledger.manual import COLUMNS, MANUAL, read_adjustments
 from kamrules.ledger.store import Ledger, Row, broken, sha256_bytes
 from kamrules.run.session import Session
 from kamrules.core.history import NONE, History
@@ -42,6 +42,22 @@ class Settlement:
     plan_text: bytes
     asked: list  # the periods --period asked (calendar Periods), [] for every period
     manual: list  # the manual adjustments paid (manual.Manual), not recorded before
+    ledger: Ledger = None
+    _views: dict = attrs.field(factory=dict)
+
+    def balances(self) -> list:
+        """Every payee's balance on account (balance.balances), computed once."""
+        if "balances" not in self._views:
+            from kamrules.ledger.balance import balances
+            self._views["balances"] = balances(self.session.check(), self.ledger, self.next_open)
+        return self._views["balances"]
+
+    def to_pay(self) -> dict:
+        """payee -> open period -> (computed, adjustments, currency) (balance.to_pay), once."""
+        if "to_pay" not in self._views:
+            from kamrules.ledger.balance import to_pay
+            self._views["to_pay"] = to_pay(self.rows)
+        return self._views["to_pay"]
 
     def shown(self) -> list:
         """The rows `run --ledger` prints: the open periods asked (KR806 when every period
@@ -126,7 +142,7 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
     rows.sort(key=lambda r: (payee_rank[r.payee_id], r.payee_id, starts[r.period], r.adjusts != "",
                              r.adjusts, order.get(r.component, len(order)), r.component))
     return Settlement(rows, open_periods, sorted(data_periods), next_open, session, plan_text, list(asked),
-                      manual)
+                      manual, ledger)
 
 
 def _recorded_history(plan_path, plan_text, data, ledger, closed, session, engine, retroactive):
@@ -199,23 +215,49 @@ def _history_applies(plan, path: str) -> None:
 
 
 def _manual(path: str | None, session: Session, ledger: Ledger) -> list:
-    """The manual adjustments of the file not recorded yet (KR810: one in a closed period)."""
-    if path is None:
-        return []
+    """The manual adjustments not recorded yet, of the plan's `adjustments` input and of the
+    --adjustments file (KR810: one in a closed period; KR809: a reference in both)."""
     plan = session.check()
+    sources = [p for p in (declared_adjustments(session), path) if p]
+    if not sources:
+        return []
     payees = set(session.column(plan.payees_table, plan.payee_key))
     done = ledger.manual_references()
-    out = []
-    for m in read_adjustments(path, plan, payees):
-        if m.reference in done:
-            continue
-        if ledger.status(m.period) == "closed":
-            raise KamError([Diagnostic(
-                "KR810", f"adjustment {m.reference} is dated {m.period}, which is "
-                "closed", Span(path, m.line, 1, m.line, 2),
-                hint="date it in an open period: it is paid there (a closed period is never paid again)")])
-        out.append(m)
+    out, seen = [], {}
+    for source in sources:
+        for m in read_adjustments(source, plan, payees):
+            if m.reference in seen:
+                raise KamError([Diagnostic(
+                    "KR809", f"reference `{m.reference}` is also in {seen[m.reference]}",
+                    Span(source, m.line, 1, m.line, 2), hint="one reference per adjustment")])
+            seen[m.reference] = source
+            if m.reference in done:
+                continue
+            if ledger.status(m.period) == "closed":
+                raise KamError([Diagnostic(
+                    "KR810", f"adjustment {m.reference} is dated {m.period}, which is "
+                    "closed", Span(source, m.line, 1, m.line, 2),
+                    hint="date it in an open period: it is paid there (a closed period is never paid again)")])
+            out.append(m)
     return out
+
+
+def declared_adjustments(session: Session) -> str | None:
+    """The file of the plan's `input adjustments from "FILE" {...}` (None when the plan
+    declares none); KR751 when it is not a CSV file with the columns of manual.COLUMNS."""
+    plan = session.check()
+    spec = plan.inputs.get("adjustments")
+    if spec is None:
+        return None
+    missing = [c for c in COLUMNS if c not in spec.columns]
+    if spec.sql is not None or missing:
+        why = "is read from SQL" if spec.sql is not None else f"lacks the column `{missing[0]}`"
+        raise KamError([Diagnostic(
+            "KR751", f"input `adjustments` {why}: it holds the manual adjustments a run against a "
+            "ledger pays", spec.span, hint='input adjustments from "adjustments.csv" { '
+            + "  ".join(f"{c}: {'Money' if c == 'amount' else 'Period' if c == 'period' else 'Text'}"
+                        for c in COLUMNS) + " }")])
+    return resolve(spec, session.data)
 
 
 def _amounts(payouts) -> tuple[dict, dict]:
