@@ -51,7 +51,7 @@ def june(plan, root, ledger, *more):
 # med-002: variable 24,000, target 2,400,000 (200,000 / 600,000). Billed: Jan 100,000,
 # Feb 210,000, Mar 190,000, Apr 250,000, May 260,000, Jun 240,000.
 # Recorded (cap 75%): med-001 every advance 750.00, Q1 true-up 3,000 - 2,250 = 750.00;
-# med-002 Jan 50% -> 600.00, then 1,500.00 a month, Q1 true-up 5,000 - 3,600 = 1,400.00.
+# med-002 Jan 50% -> 1,000.00, then 1,500.00 a month, Q1 true-up 5,000 - 4,000 = 1,000.00.
 
 def test_cap_raised_after_a_close_keeps_the_recorded_months(closed_at_75, tmp_path):
     plan = edited(tmp_path, "80%")
@@ -76,8 +76,8 @@ def test_cap_raised_retroactively_adjusts_the_closed_months(closed_at_75, tmp_pa
     #   3,000 - 2,400 = 600.00 (750.00 paid: -150.00); Apr 80% and May 95%: 800.00 (+50.00).
     #   June: advance 800.00, Q2 2,650 - (800 + 800 + 800) = 250.00.
     #   Total 800 + 250 + 3 * 50 - 150 + 2 * 50 = 1,150.00.
-    # med-002: Jan 50% -> 600.00 (unchanged); Feb 105%, Mar 95% -> 1,600.00 (+100.00); Q1
-    #   500,000 / 600,000 = 83.33% -> 5,000 - 3,800 = 1,200.00 (1,400.00 paid: -200.00); Apr, May
+    # med-002: Jan 50% -> 1,000.00 (unchanged); Feb 105%, Mar 95% -> 1,600.00 (+100.00); Q1
+    #   500,000 / 600,000 = 83.33% -> 5,000 - 4,200 = 800.00 (1,000.00 paid: -200.00); Apr, May
     #   1,600.00 (+100.00). June: 1,600.00, Q2 6,000 - 4,800 = 1,200.00.
     #   Total 1,600 + 1,200 + 100 + 100 - 200 + 100 + 100 = 3,000.00.
     assert rows == [
@@ -177,6 +177,6 @@ def test_a_held_component_read_by_paid_needs_retroactive(tmp_path):
     retro = run_cli("run", plan, "--data", data, "--ledger", ledger, "--retroactive", "--period", "2025-02")
     assert retro.returncode == 0, retro.stderr
     # January under 80%: 110% capped 80% -> 800.00, 750.00 paid: +50.00 (med-001); med-002
-    # January 50% -> 600.00 either way
+    # January 50% -> 1,000.00 either way
     assert "med-001,2025-02,advance,2025-01,50.00,EUR" in retro.stdout
     assert ",2025-01," not in retro.stdout.replace("med-001,2025-02,advance,2025-01,50.00,EUR", "")
