@@ -110,7 +110,8 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
 
 def _start(job, counter):
     """In each spawned process: the job kept (the lowered plan arrives unpickled)."""
-    plan, tables, periods, trace, history = job
+    plan, tables, periods, trace, *history = job  # history: core.history, when a ledger fixes periods
+    history = history[0] if history else NONE
     _JOB.update(plan=plan, tables=tables, periods=periods, trace=trace, history=history, counter=counter)
 
 
