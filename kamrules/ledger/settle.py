@@ -12,7 +12,11 @@ today's plan with `retroactive`. Then, per payee and component:
 - a reopened period pays the same difference, in itself (`adjusts` = itself).
 
 So the recorded amounts plus the adjustments are what the plan owes to date, each cent paid
-once. `paid()` in formulas reads the recomputed history (what is owed), as in any run.
+once. `paid()` in formulas reads the recomputed history (what is owed): in a closed period,
+the value recomputed under its recorded plan, given to the engines as an input of the run
+(core.history.History, `_recorded_history`), so a plan edited since changes nothing closed,
+not even through a true-up of an open period. Manual adjustments come from --adjustments
+and from the plan's `adjustments` input (`_manual`).
 """
 from __future__ import annotations
 
