@@ -12,6 +12,7 @@ import pytest
 from conftest import EXAMPLES, PLANS, run_cli
 
 MEDIA = PLANS / "media-advance.kam"
+LEDGER = Path(__file__).resolve().parent.parent / "docs" / "examples" / "ledger-media"
 ENGINES = ("interpreter", "columnar")
 
 
@@ -25,13 +26,11 @@ def edited(tmp_path: Path, cap: str) -> Path:
 
 @pytest.fixture(scope="module")
 def closed_at_75(tmp_path_factory):
-    """The media plan (advance capped at 75%) with 2025-01 to 2025-05 closed."""
+    """The media plan (advance capped at 75%) with 2025-01 to 2025-05 closed on the example
+    data (the ledger committed in docs/examples, copied)."""
     root = tmp_path_factory.mktemp("media75")
     shutil.copytree(EXAMPLES / "02-media-advance", root / "data")
-    for month in range(1, 6):
-        res = run_cli("close", MEDIA, "--data", root / "data", "--period", f"2025-0{month}",
-                      "--ledger", root / "ledger")
-        assert res.returncode == 0, res.stderr
+    shutil.copytree(LEDGER, root / "ledger")
     return root
 
 
@@ -180,3 +179,23 @@ def test_a_held_component_read_by_paid_needs_retroactive(tmp_path):
     # January 50% -> 1,000.00 either way
     assert "med-001,2025-02,advance,2025-01,50.00,EUR" in retro.stdout
     assert ",2025-01," not in retro.stdout.replace("med-001,2025-02,advance,2025-01,50.00,EUR", "")
+
+
+def test_todays_plan_recorded_before_another(tmp_path):
+    """Q1 closed under the 80% cap, April and May under 75%, June run under 80% again: the
+    closed periods recorded under today's plan come first, then those of the other plan."""
+    plan80, ledger, data = edited(tmp_path, "80%"), tmp_path / "ledger", EXAMPLES / "02-media-advance"
+    for month, plan in (("01", plan80), ("02", plan80), ("03", plan80), ("04", MEDIA), ("05", MEDIA)):
+        res = run_cli("close", plan, "--data", data, "--period", f"2025-{month}", "--ledger", ledger)
+        assert res.returncode == 0, res.stderr
+    out = {}
+    for engine in ENGINES:
+        res = run_cli("run", plan80, "--data", data, "--ledger", ledger, "--period", "2025-06",
+                      "--payee", "med-001", "--engine", engine)
+        assert res.returncode == 0, res.stderr
+        out[engine] = res.stdout.splitlines()[1:]
+    assert out["interpreter"] == out["columnar"]
+    # April and May count for their 75% advances (750.00 each), June 800.00:
+    # Q2 2,650 - (750 + 750 + 800) = 350.00; nothing closed is adjusted.
+    assert out["columnar"] == ["med-001,2025-06,advance,,800.00,EUR", "med-001,2025-06,quarter_true_up,,350.00,EUR",
+                               "med-001,2025-06,total,,1150.00,EUR"]
