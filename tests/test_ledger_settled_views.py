@@ -4,6 +4,7 @@ adjustments, with their reasons) and the balances on account, in run, statement,
 diff with --ledger. Amounts by hand in comments."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -143,6 +144,14 @@ def test_team_and_diff_show_what_to_pay_and_the_balances(tmp_path):
     assert "med-001: paid to date 4500.00 EUR" in tail  # 5 * 750 + 750
     assert "adjustment of advance for 2025-04, paid in 2025-06: -150.00 EUR" in tail
     assert "paid on account, netted by quarter_true_up in 2025-Q2: 1500.00 EUR" in tail
+    as_json = run_cli("diff", MEDIA, MEDIA, "--data", DATA, "--period", "2025-06", "--ledger", LEDGER,
+                      "--format", "json")
+    mine = json.loads(as_json.stdout)["ledger"]["med-001"]
+    assert mine["paid_to_date"] == {"EUR": "4500.00"}
+    assert mine["adjustments"] == [{"period": "2025-06", "adjusts": "2025-04", "component": "advance",
+                                    "amount": "-150.00", "currency": "EUR"}]
+    assert mine["balances"][1] == {"reader": "year_regularisation", "window": "2025", "amount": "4500.00",
+                                   "currency": "EUR", "parts": {"advance": "3750.00", "quarter_true_up": "750.00"}}
 
 
 def test_the_balance_is_zero_once_the_window_is_settled(tmp_path):

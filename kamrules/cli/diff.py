@@ -47,13 +47,20 @@ def cmd_diff(args) -> int:
         text = compare.diff_csv(shown, ledger)
     elif args.format == "json":
         text = compare.diff_json(shown, summary, args.old, args.new, ledger)
+        if ledger:  # the ledger of the new version (ledger/balance.py)
+            import json
+            from kamrules.diagnostics.textsafe import json_safe
+            from kamrules.ledger.balance import ledger_json, ledger_view
+            out = json.loads(text)
+            out["ledger"] = ledger_json(ledger_view(settled[1].ledger, settled[1]))
+            text = json_safe(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"
     elif args.format == "github-markdown":
         text = compare.diff_markdown(rows, summary, args.old, args.new)
     else:
         text = compare.diff_table(shown, summary, ledger)
         if ledger:  # what the ledger paid, what the new plan pays now on top of it
-            from kamrules.ledger.balance import ledger_lines
-            lines = ledger_lines(settled[1].ledger, settled[1])
+            from kamrules.ledger.balance import ledger_lines, ledger_view
+            lines = ledger_lines(ledger_view(settled[1].ledger, settled[1]))
             text += f"\nLedger {args.ledger} (with {args.new}):\n" + "".join(
                 f"  {for_terminal(x)}\n" for x in lines)
     write_text(text, args.output)

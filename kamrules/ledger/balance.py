@@ -95,29 +95,48 @@ def to_pay(rows) -> dict:
     return out
 
 
-def ledger_lines(ledger, settlement, payees=None) -> list[str]:
-    """Plain lines for `diff --ledger`: per payee, paid to date (every close, adjustments
-    included), the adjustments the run pays now and the balances on account."""
+def ledger_view(ledger, settlement, payees=None) -> dict:
+    """payee -> {paid_to_date: {currency: amount}, adjustments: [Row], balances: [Balance]}:
+    what `diff --ledger` shows of the ledger (paid to date: every close, adjustments
+    included; adjustments: those the run pays now)."""
     from kamrules.ledger.history import paid_to_date
-    from kamrules.report.payouts import format_amount
-    paid: dict = {}
+    out: dict = {}
+
+    def entry(pid):
+        return out.setdefault(pid, {"paid_to_date": {}, "adjustments": [], "balances": []})
     for (pid, _, cur), amount in paid_to_date(ledger, payees).items():
-        paid.setdefault(pid, {})
-        paid[pid][cur] = paid[pid].get(cur, Decimal(0)) + amount
-    adjusted: dict = {}
+        paid = entry(pid)["paid_to_date"]
+        paid[cur] = paid.get(cur, Decimal(0)) + amount
     for r in settlement.rows:
         if r.adjusts and (payees is None or r.payee_id in payees):
-            adjusted.setdefault(r.payee_id, []).append(r)
-    on_account: dict = {}
+            entry(r.payee_id)["adjustments"].append(r)
     for b in settlement.balances():
         if payees is None or b.payee_id in payees:
-            on_account.setdefault(b.payee_id, []).append(b)
+            entry(b.payee_id)["balances"].append(b)
+    return dict(sorted(out.items()))
+
+
+def ledger_lines(view: dict) -> list[str]:
+    """ledger_view as plain lines (diff --ledger, table format)."""
+    from kamrules.report.payouts import format_amount
     out = []
-    for pid in sorted(set(paid) | set(adjusted) | set(on_account)):
-        money = ", ".join(f"{format_amount(a)} {c}" for c, a in sorted(paid.get(pid, {}).items())) or "nothing"
+    for pid, v in view.items():
+        money = ", ".join(f"{format_amount(a)} {c}" for c, a in sorted(v["paid_to_date"].items())) or "nothing"
         out.append(f"{pid}: paid to date {money}")
         out += [f"  adjustment of {r.component} for {r.adjusts}, paid in {r.period}: {format_amount(r.amount)} "
-                f"{r.currency}" for r in adjusted.get(pid, [])]
+                f"{r.currency}" for r in v["adjustments"]]
         out += [f"  paid on account, netted by {b.reader} in {b.window}: {format_amount(b.amount)} {b.currency}"
-                for b in on_account.get(pid, [])]
+                for b in v["balances"]]
     return out
+
+
+def ledger_json(view: dict) -> dict:
+    """ledger_view as JSON values (diff --ledger --format json), amounts as strings."""
+    from kamrules.report.payouts import format_amount
+    return {pid: {
+        "paid_to_date": {c: format_amount(a) for c, a in sorted(v["paid_to_date"].items())},
+        "adjustments": [{"period": r.period, "adjusts": r.adjusts, "component": r.component,
+                         "amount": format_amount(r.amount), "currency": r.currency} for r in v["adjustments"]],
+        "balances": [{"reader": b.reader, "window": b.window, "amount": format_amount(b.amount),
+                      "currency": b.currency, "parts": {c: format_amount(a) for c, a in b.parts}}
+                     for b in v["balances"]]} for pid, v in view.items()}
