@@ -180,3 +180,27 @@ def test_a_recoverable_draw_balance_is_the_plans_outstanding(tmp_path):
         in st.stdout
     run = run_cli("run", plan, "--data", data, "--ledger", ledger, "--period", "2025-04", "--payee", "sdr-1")
     assert "sdr-1,2025-04,recovery,,-500.00,EUR" in run.stdout
+
+
+def test_views_of_a_closed_year_the_data_does_not_go_past(tmp_path):
+    """An annual plan, 2025 closed, data of 2025 only: `run --ledger` must pay 2026, which the
+    data cannot compute (KR407); the statement of 2025 still shows the ledger, and a pending
+    correction of 2025 (kam-01's expansion deal cut to a quarter), which 2026 will pay."""
+    plan, ledger, data = PLANS / "kam-capped.kam", tmp_path / "ledger", tmp_path / "data"
+    shutil.copytree(EXAMPLES / "04-uncapped-scenarios" / "scenario-b", data)
+    assert run_cli("close", plan, "--data", data, "--period", "2025", "--ledger", ledger).returncode == 0
+    assert "KR407" in run_cli("run", plan, "--data", data, "--ledger", ledger).stderr
+    f = data / "deals.csv"
+    f.write_text(f.read_text().replace("dl-001,acc-01,kam-01,expansion,abtasty,200000,",
+                                       "dl-001,acc-01,kam-01,expansion,abtasty,50000,"))
+    st = run_cli("statement", plan, "--data", data, "--payee", "kam-01", "--ledger", ledger, "--format", "text",
+                 "--locale", "en")
+    assert st.returncode == 0, st.stderr
+    # kam-01: variable 20,000, opening ARR 1,000,000. Recorded: +200,000 of expansion -> NRR
+    # 120%, rate 100% + 20 x 10% capped at 100% -> 20,000.00. Now +50,000 -> NRR 105%, rate
+    # 100% - 20 x 5% = 0% -> 0.00: -20,000.00 owed back, paid in 2026.
+    ledger_part = st.stdout[st.stdout.index("\nLedger\n"):]
+    assert "Period 2025: closed" in ledger_part and "Paid to date for variable: €20,000.00" in ledger_part
+    assert ("Adjustment of variable for 2025, paid in 2026: -€20,000.00 (2025 recomputed on today's data "
+            "differs from what was paid for it) (pending: paid by the next close)") in ledger_part
+    assert "To pay for" not in ledger_part  # 2025 is closed, 2026 not computed

@@ -83,7 +83,7 @@ def cmd_statement(args) -> int:
 
         ledger = verified(args.ledger)
         labels = [str(p) for p in session.periods()]
-        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period)
+        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
         history = lambda pid: payee_history(ledger, pid, labels, settlement=settled)  # noqa: E731
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
                        cut_tables(session, checked, tables) if args.all else None, history)

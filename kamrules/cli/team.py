@@ -64,7 +64,7 @@ def cmd_team(args) -> int:
             before = paid.get(pid, (0, cur))[0]
             paid[pid] = (before + amount, cur)
         from kamrules.ledger.settle import settle
-        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period)
+        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
         asked = {str(q) for q in session.periods()}
         owed = {pid: {p: v for p, v in o.items() if p in asked} for pid, o in settled.to_pay().items() if pid in shown}
         view.ledger = ({p: ledger.status(p) for p in labels}, paid,

@@ -85,9 +85,12 @@ class Settlement:
 
 
 def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
-           retroactive: bool = False, selection=None, adjustments: str | None = None) -> Settlement:
+           retroactive: bool = False, selection=None, adjustments: str | None = None,
+           view: bool = False) -> Settlement:
     """Today's plan and data against the ledger (KamError on any plan, data or ledger problem);
-    `adjustments`: a file of manual adjustments (kamrules/ledger/manual.py)."""
+    `adjustments`: a file of manual adjustments (kamrules/ledger/manual.py); view=True (the
+    views: statement, team): the period after the last closed one is computed only when the
+    data reaches it or it is asked (its adjustment rows are there, its own rows are not)."""
     session = Session(plan_path, data, None, engine)
     plan = session.check()
     with open(plan_path, "rb") as fh:
@@ -103,7 +106,9 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
     closed = [_period(label, plan, kind, ledger) for label in ledger.closed()]
     next_open = max(closed).next() if closed else None
     manual = _manual(adjustments, session, ledger)
-    wanted = set(data_periods) | set(closed) | set(asked) | ({next_open} if next_open else set())
+    wanted = set(data_periods) | set(closed) | set(asked)
+    if next_open is not None and not (view and next_open not in wanted):
+        wanted.add(next_open)
     wanted |= {parse_period(m.period, plan.fiscal_start) for m in manual}
     history, fixed_values, more_order = _recorded_history(plan_path, plan_text, data, ledger, closed,
                                                           session, engine, retroactive)
@@ -142,7 +147,7 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
              for m in manual]
     for r in rows:
         payee_rank.setdefault(r.payee_id, len(payee_rank) + 10 ** 6)
-    starts = {p.label: p.start for p in wanted}
+    starts = {p.label: p.start for p in wanted | ({next_open} if next_open else set())}
     rows.sort(key=lambda r: (payee_rank[r.payee_id], r.payee_id, starts[r.period], r.adjusts != "",
                              r.adjusts, order.get(r.component, len(order)), r.component))
     return Settlement(rows, open_periods, sorted(data_periods), next_open, session, plan_text, list(asked),
