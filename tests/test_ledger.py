@@ -162,11 +162,12 @@ def test_a_plan_edited_after_a_close_changes_nothing_closed_unless_retroactive(m
     plan = tmp_path / "media.kam"
     plan.write_text(MEDIA.read_text().replace("min(month_performance, 75%)", "min(month_performance, 50%)"))
     res = run_cli("run", plan, "--data", data, "--ledger", ledger, "--payee", "med-001", "--period", "2025-06")
-    # the closed months keep the plan recorded for them: no adjustment. June under the new plan:
-    # advance 90% capped 50% -> 500.00; Q2 265,000/300,000 -> 2,650 - 3 * 500 -> 1,150.00
+    # the closed months keep the plan recorded for them: no adjustment, and paid() reads them
+    # as recomputed under it (750.00 each). June under the new plan: advance 90% capped 50% ->
+    # 500.00; Q2 265,000/300,000 -> 2,650 - (750 + 750 + 500) -> 650.00
     assert res.stdout.splitlines()[1:] == ["med-001,2025-06,advance,,500.00,EUR",
-                                           "med-001,2025-06,quarter_true_up,,1150.00,EUR",
-                                           "med-001,2025-06,total,,1650.00,EUR"]
+                                           "med-001,2025-06,quarter_true_up,,650.00,EUR",
+                                           "med-001,2025-06,total,,1150.00,EUR"]
     retro = run_cli("run", plan, "--data", data, "--ledger", ledger, "--payee", "med-001",
                     "--period", "2025-06", "--retroactive")
     # every month Jan-May billed >= 80%: 750 paid, 500 now: -250 each; Q1 330,000 -> 100%:

@@ -32,6 +32,8 @@ SHARE_RANGE = (Decimal("0.10"), Decimal("0.50"))
 IMPLICIT_COLUMNS = {
     "assignments": {"account_id", "payee_id", "role", "start_date", "end_date"},
     "fx_rates": {"date", "from", "to", "rate"},
+    # manual adjustments, paid by a run against a ledger (kamrules/ledger/manual.py)
+    "adjustments": {"payee_id", "period", "component", "amount", "currency", "reason", "reference"},
 }
 _NOQA = re.compile(r"#\s*noqa(?::\s*(?P<codes>KR\d+(?:\s*,\s*KR\d+)*))?", re.IGNORECASE)
 _CTX = CONTEXT  # every computation here (folding curves, shares) in the house context

@@ -6,8 +6,8 @@ and sha256), every input's sha256, the kamrules version, the time and the previo
 hash. Refused with nothing written: P closed already (KR802), an earlier period still open
 that pays something (KR803), a ledger that does not verify (KR804), any plan or data error,
 a component with no earning code when the project maps them (KR808), a manual adjustment
-(`--adjustments FILE`, kamrules/ledger/manual.py) malformed (KR809) or dated in a closed
-period (KR810). The manual adjustments of the period are kept in the record with their
+(`--adjustments FILE` or the plan's `adjustments` input, kamrules/ledger/manual.py) malformed
+(KR809, KR751) or dated in a closed period (KR810). The manual adjustments of the period are kept in the record with their
 reasons (`adjustments.csv`).
 """
 from __future__ import annotations

@@ -14,6 +14,7 @@ change moves no closed amount unless `--retroactive`.
 from __future__ import annotations
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.report import compare
 from kamrules.files.outputs import write_text
 from kamrules.run.session import add_engine_arg
@@ -29,7 +30,8 @@ def cmd_diff(args) -> int:
     old_session = open_session(args, args.old)
     new_session = open_session(args, args.new, share=old_session)  # the data loaded once
     if ledger:
-        rows = compare.diff_rows(*(compare.ledger_totals(_settled(args, path)) for path in (args.old, args.new)))
+        settled = [_settled(args, path) for path in (args.old, args.new)]
+        rows = compare.diff_rows(*(compare.ledger_totals(s.shown()) for s in settled))
     else:
         old = old_session.execute().payouts
         new = new_session.execute().payouts
@@ -45,21 +47,34 @@ def cmd_diff(args) -> int:
         text = compare.diff_csv(shown, ledger)
     elif args.format == "json":
         text = compare.diff_json(shown, summary, args.old, args.new, ledger)
+        if ledger:  # the ledger of the new version (ledger/balance.py)
+            import json
+            from kamrules.diagnostics.textsafe import json_safe
+            from kamrules.ledger.balance import ledger_json, ledger_view
+            out = json.loads(text)
+            out["ledger"] = ledger_json(ledger_view(settled[1].ledger, settled[1]))
+            text = json_safe(json.dumps(out, indent=2, ensure_ascii=False)) + "\n"
     elif args.format == "github-markdown":
         text = compare.diff_markdown(rows, summary, args.old, args.new)
     else:
         text = compare.diff_table(shown, summary, ledger)
+        if ledger:  # what the ledger paid, what the new plan pays now on top of it
+            from kamrules.ledger.balance import ledger_lines, ledger_view
+            lines = ledger_lines(ledger_view(settled[1].ledger, settled[1]))
+            text += f"\nLedger {args.ledger} (with {args.new}):\n" + "".join(
+                f"  {for_terminal(x)}\n" for x in lines)
     write_text(text, args.output)
     return 0
 
 
-def _settled(args, plan_path: str) -> list:
-    """The rows one version pays against the ledger (open periods and adjustments)."""
+def _settled(args, plan_path: str):
+    """One version against the ledger (settle.Settlement: open periods and adjustments)."""
     from kamrules.ledger.settle import settle
     from kamrules.ledger.store import verified
     s = settle(plan_path, args.data, verified(args.ledger), args.engine, args.retroactive, args.period,
                args.adjustments)
-    return s.shown()
+    s.shown()  # KR806 when every period asked is closed
+    return s
 
 
 def register(sub):

@@ -76,13 +76,15 @@ def cmd_statement(args) -> int:
     fmt = _format(args)
     payouts = session.trace(set(ids))
     history = None
-    if args.ledger is not None:  # the ledger as recorded (verified first: KR804 names a change)
+    if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.history import payee_history
+        from kamrules.ledger.settle import settle
         from kamrules.ledger.store import verified
 
         ledger = verified(args.ledger)
         labels = [str(p) for p in session.periods()]
-        history = lambda pid: payee_history(ledger, pid, labels)  # noqa: E731
+        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
+        history = lambda pid: payee_history(ledger, pid, labels, settlement=settled)  # noqa: E731
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
                        cut_tables(session, checked, tables) if args.all else None, history)
     if not args.all:
@@ -110,8 +112,9 @@ def register(sub):
     s.add_argument("--format", choices=("html", "md", "text"),
                    help="html (one self-contained file), md or text (default: from -o's extension)")
     s.add_argument("--ledger", metavar="LEDGER",
-                   help="also show each period's status, what was paid to date and the adjustments "
-                        "recorded in this ledger folder (kamrules close)")
+                   help="settle against this ledger folder (kamrules close): each period's status, "
+                        "what was paid to date, the adjustments with their reasons, the balances on "
+                        "account and what to pay now")
     s.add_argument("--locale", choices=LOCALES,
                    help="language and number formats (default: locale in [tool.kamrules], else en)")
     s.set_defaults(func=cmd_statement)

@@ -52,7 +52,7 @@ def cmd_team(args) -> int:
         ids = sorted(r.id for r in payees.rows)
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
     view = build_team(checked, tables, payouts, session.periods(), args.team, links)
-    if args.ledger is not None:  # the ledger as recorded (verified first: KR804 names a change)
+    if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.history import paid_to_date
         from kamrules.ledger.store import verified
 
@@ -63,7 +63,12 @@ def cmd_team(args) -> int:
         for (pid, _, cur), amount in paid_to_date(ledger, shown).items():
             before = paid.get(pid, (0, cur))[0]
             paid[pid] = (before + amount, cur)
-        view.ledger = ({p: ledger.status(p) for p in labels}, paid)
+        from kamrules.ledger.settle import settle
+        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
+        asked = {str(q) for q in session.periods()}
+        owed = {pid: {p: v for p, v in o.items() if p in asked} for pid, o in settled.to_pay().items() if pid in shown}
+        view.ledger = ({p: ledger.status(p) for p in labels}, paid,
+                       [b for b in settled.balances() if b.payee_id in shown], owed)
     write_text(render(view, fmt), args.output)
     return 0
 
@@ -80,8 +85,8 @@ def register(sub):
     t.add_argument("--statements", metavar="PREFIX",
                    help="link each payee to PREFIX<payee>.html, the statements of `statement --all`")
     t.add_argument("--ledger", metavar="LEDGER",
-                   help="also show each period's status and what each payee was paid to date, from "
-                        "this ledger folder (kamrules close)")
+                   help="settle against this ledger folder (kamrules close): each period's status, "
+                        "each payee's paid to date, what to pay now and the balances on account")
     t.add_argument("--format", choices=("html", "md", "text"),
                    help="html (self-contained), md or text (default: from -o's extension, else text)")
     t.set_defaults(func=cmd_team)

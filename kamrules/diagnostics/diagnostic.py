@@ -104,6 +104,8 @@ CODES = {
     "KR768": "serve: a manager in a plan without teams",
     "KR741": "init: the project folder is not empty",
     "KR742": "init: unknown template or no folder given",
+    "KR750": "a closed period cannot be recomputed under its recorded plan",
+    "KR751": "the plan's adjustments input is not the ledger's",
     "KR801": "not a ledger folder",
     "KR802": "period closed already",
     "KR803": "an earlier period is still open",

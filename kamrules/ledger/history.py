@@ -38,6 +38,8 @@ class PayeeHistory:
     paid_to_date: dict  # component -> (amount, currency): every recorded row, adjustments included
     adjustments: tuple  # Adjustment, recorded ones first, in ledger order
     periods: dict  # period label -> "closed" | "open": the ledger's periods and those asked
+    balances: tuple = ()  # balance.Balance: paid on account, what the next true-up nets
+    to_pay: dict = attrs.field(factory=dict)  # open period -> (computed, adjustments, currency)
 
     @property
     def total(self) -> dict:
@@ -60,8 +62,16 @@ def paid_to_date(ledger: Ledger, payees=None) -> dict:
     return sums
 
 
-def payee_history(ledger: Ledger, payee_id: str, periods=(), pending=()) -> PayeeHistory:
-    """The payee's history (module doc); periods: labels whose status to report too."""
+def payee_history(ledger: Ledger, payee_id: str, periods=(), pending=(), settlement=None) -> PayeeHistory:
+    """The payee's history (module doc); periods: labels whose status to report too;
+    settlement (settle.Settlement): the run against the ledger, whose adjustment rows are
+    the pending ones, and which gives the balances on account and what to pay now."""
+    balances, owed, reasons = (), {}, {}
+    if settlement is not None:
+        pending = [r for r in settlement.rows if r.payee_id == payee_id and r.adjusts]
+        balances = tuple(b for b in settlement.balances() if b.payee_id == payee_id)
+        owed = {p: v for p, v in settlement.to_pay().get(payee_id, {}).items() if p in set(periods)}
+        reasons = {m.reference: m.reason for m in settlement.manual}
     paid = {comp: (amount, cur) for (_, comp, cur), amount in paid_to_date(ledger, {payee_id}).items()}
     reopen_reasons = {r.period: r.manifest.get("reason", "") for r in ledger.records if r.kind == "reopen"}
     adjustments = []
@@ -74,9 +84,10 @@ def payee_history(ledger: Ledger, payee_id: str, periods=(), pending=()) -> Paye
     for r in pending:
         if r.payee_id == payee_id and r.adjusts:
             adjustments.append(Adjustment(r.period, r.adjusts, r.component, r.amount, r.currency,
-                                          _reason(r, {}, reopen_reasons), False))
+                                          _reason(r, reasons, reopen_reasons), False))
     labels = sorted({r.period for r in ledger.records} | set(periods))
-    return PayeeHistory(payee_id, paid, tuple(adjustments), {p: ledger.status(p) for p in labels})
+    return PayeeHistory(payee_id, paid, tuple(adjustments), {p: ledger.status(p) for p in labels},
+                        balances, owed)
 
 
 def _reason(row, manual: dict, reopened: dict) -> str:

@@ -1,5 +1,6 @@
 """Manual adjustments: amounts a person decides outside the plan (a spiff, a correction of a
-booking error), given to `run --ledger` and `close` as a CSV file (`--adjustments FILE`):
+booking error), given to `run --ledger` and `close` as a CSV file (`--adjustments FILE`, or
+the plan's `input adjustments from "FILE" {...}`, settle.declared_adjustments):
 
     payee_id,period,component,amount,currency,reason,reference
 

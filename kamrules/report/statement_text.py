@@ -242,8 +242,19 @@ def ledger_lines(st) -> list:
     L = st.locale
     out = [L._("Period {period}: {status}", period=pv.period, status=L._(h.periods.get(pv.period, "open")))
            for pv in st.periods]
+    for pv in st.periods:
+        if pv.period in h.to_pay:
+            computed, adjusted, cur = h.to_pay[pv.period]
+            out.append(L._("To pay for {period}: {amount} (computed {computed}, adjustments {adjustments})",
+                           period=pv.period, amount=L.money(computed + adjusted, cur),
+                           computed=L.money(computed, cur), adjustments=L.money(adjusted, cur)))
     for comp, (amount, cur) in h.paid_to_date.items():
         out.append(L._("Paid to date for {component}: {amount}", component=comp, amount=L.money(amount, cur)))
+    for b in h.balances:
+        out.append(L._("Paid on account, netted by {reader} in {window}: {amount}", reader=b.reader,
+                       window=b.window, amount=L.money(b.amount, b.currency))
+                   + (" (" + ", ".join(f"{c} {L.money(a, b.currency)}" for c, a in b.parts) + ")"
+                      if len(b.parts) > 1 else ""))
     for a in h.adjustments:
         out.append(L._("Adjustment of {component} for {adjusts}, paid in {period}: {amount} ({reason})",
                        component=a.component, adjusts=a.adjusts, period=a.period,

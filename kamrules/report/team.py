@@ -50,7 +50,9 @@ class TeamView:
     components: list
     measures: list  # [(name, unit)]
     periods: list
-    ledger: tuple | None = None  # with --ledger: ({period: "open"|"closed"}, {payee: (amount, currency)})
+    # with --ledger: ({period: "open"|"closed"}, {payee: (paid to date, currency)}, [balance on
+    # account: ledger.balance.Balance], {payee: {open period: (computed, adjustments, currency)}})
+    ledger: tuple | None = None
 
 
 def measures_of(plan) -> list:
@@ -173,9 +175,14 @@ def ledger_lines(tv: TeamView) -> list:
     adjustments included; kamrules/ledger/history.py)."""
     if tv.ledger is None:
         return []
-    status, paid = tv.ledger
+    status, paid, balances, owed = tv.ledger
     out = ["periods: " + ", ".join(f"{p} {s}" for p, s in sorted(status.items()))]
     out += [f"{pid} paid to date: {words.amount(amount)} {cur}" for pid, (amount, cur) in sorted(paid.items())]
+    for pid, periods in sorted(owed.items()):
+        out += [f"{pid} to pay for {p}: {words.amount(c + a)} {cur} (computed {words.amount(c)}, adjustments "
+                f"{words.amount(a)})" for p, (c, a, cur) in sorted(periods.items())]
+    out += [f"{b.payee_id} paid on account, netted by {b.reader} in {b.window}: {words.amount(b.amount)} "
+            f"{b.currency}" for b in balances]
     return out
 
 

@@ -23,6 +23,7 @@ import os
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.core.builtins import WHOLE_POPULATION
+from kamrules.core.history import NONE, History
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.plan import CheckedPlan
 from kamrules.trace.tree import Payout
@@ -69,7 +70,8 @@ def slices(ids: list, n: int) -> list[list]:
 
 
 def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool = False,
-                    payee_ids: set | None = None, jobs: int = 1, progress=None) -> list[Payout]:
+                    payee_ids: set | None = None, jobs: int = 1, progress=None,
+                    history: History = NONE) -> list[Payout]:
     """Payouts as `run.evaluate` gives them, computed by `jobs` processes.
 
     progress: an object with update(done) and `total` (kamrules.run.progress.Progress) or None.
@@ -84,11 +86,11 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
             done[0] += 1
             if progress is not None:
                 progress.update(done[0])
-        return evaluate(plan, tables, periods, trace, payee_ids, on_payee=tick)
+        return evaluate(plan, tables, periods, trace, payee_ids, on_payee=tick, history=history)
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
     bare = {name: type(t)(t.spec, t.path, t.rows) for name, t in tables.items()}  # no built indexes
-    job = (ir_of(plan), bare, periods, trace)
+    job = (ir_of(plan), bare, periods, trace, history)
     with ctx.Pool(len(parts), initializer=_start, initargs=(job, counter)) as pool:
         pending = pool.map_async(_work, parts, chunksize=1)
         while not pending.ready():
@@ -108,8 +110,9 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
 
 def _start(job, counter):
     """In each spawned process: the job kept (the lowered plan arrives unpickled)."""
-    plan, tables, periods, trace = job
-    _JOB.update(plan=plan, tables=tables, periods=periods, trace=trace, counter=counter)
+    plan, tables, periods, trace, *history = job  # history: core.history, when a ledger fixes periods
+    history = history[0] if history else NONE
+    _JOB.update(plan=plan, tables=tables, periods=periods, trace=trace, history=history, counter=counter)
 
 
 def _work(part: list):
@@ -121,7 +124,7 @@ def _work(part: list):
             counter.value += 1
     try:
         payouts = evaluate(job["plan"], job["tables"], job["periods"], job["trace"], set(part),
-                           on_payee=tick)
+                           on_payee=tick, history=job["history"])
     except KamError as err:
         return "error", err.diagnostics
     if job["trace"]:

@@ -22,6 +22,7 @@ import attrs
 
 from kamrules.check.checker import check as check_plan
 from kamrules.check.lower import ir_of
+from kamrules.core.history import NONE, History
 from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.backends.interp.integrity import check_integrity
@@ -73,6 +74,7 @@ class Session:
         self.db, self._sourced = db, False  # --db URL: the database of the `from sql` inputs
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
         self.interpreted_payees: list = []  # the payees it handed over alone (_splice)
+        self.history = NONE  # what paid() reads in the periods a ledger fixed (recompute)
 
     # ------------------------------------------------------------------ stages
     def parse(self):
@@ -173,7 +175,7 @@ class Session:
                 trace: bool = False) -> Run:
         """The payouts of the run, on the session's engine (auto: columnar when it can);
         trace=True: with the interpreter's derivation trees (`run --trace`)."""
-        if self.engine == "duckdb" and not trace and not trace_dir:
+        if self.engine == "duckdb" and not trace and not trace_dir and not self.history:
             from kamrules.run.sqlrun import run_duckdb
             done = run_duckdb(self, payee_ids)
             if done is not None:
@@ -192,17 +194,19 @@ class Session:
         progress = Progress(total, enabled=False if quiet else None)
         try:
             payouts = evaluate_payees(plan, tables, periods, trace=trace, payee_ids=ids, jobs=jobs,
-                                      progress=progress)
+                                      progress=progress, history=self.history)
         finally:
             progress.close()
         return Run(payouts, periods, "interpreter", tables)
 
-    def recompute(self, periods: list, quiet: bool = True) -> Run:
+    def recompute(self, periods: list, quiet: bool = True, history: History = NONE) -> Run:
         """The payouts of exactly these periods (calendar Periods), with no check that the
         data reaches them: the ledger (kamrules/ledger) recomputes closed periods on today's
         data and pays their differences in the next open period, which the data may not
-        reach yet. paid() reads the history the same way as in any run."""
+        reach yet. paid() reads `history` in the periods it fixes (core.history: the closed
+        periods under the plan recorded for them), elsewhere the values computed."""
         self._fixed_periods = sorted(set(periods))
+        self.history = history
         return self.execute(quiet=quiet)
 
     def payees(self, wanted) -> set | None:
@@ -231,10 +235,12 @@ class Session:
             cut = self._reachable(payee_ids)
         if cut is None:
             ids = self.payees(sorted(payee_ids))
-            return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids)
+            return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids,
+                            history=self.history)
         ids, keep = cut
         tables = load_data(plan, self.data, keep=keep)
-        return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False)
+        return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False,
+                        history=self.history)
 
     def _splice(self, table, frame):
         """The payout table with the rows of the payees the columnar engine handed over
@@ -296,7 +302,8 @@ class Session:
             progress.advance()
             periods = self.periods()
             table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None,
-                                           on_step=progress.advance, handover=not trace_dir)
+                                           on_step=progress.advance, handover=not trace_dir,
+                                           history=self.history)
             if frame.handed_over:
                 table = self._splice(table, frame)
             if trace_dir is not None:

@@ -244,6 +244,13 @@ class BuiltinCalls:
         for p in within.subperiods(self.plan.period_kind):
             if p >= ctx.period:  # earlier periods only: what was paid before this one
                 break
+            if self.history.fixed(p):  # a closed period: the ledger's history (core.history)
+                fixed = self.history.value(ctx.payee.id, p, name)
+                total += fixed
+                if self.tracing:
+                    tn.children.append(TraceNode(name, "component", None, value=Money(fixed, self.plan.currency),
+                                                 branch=f"{p}: closed, as recomputed under its recorded plan"))
+                continue
             other = self.context(ctx.payee, p)
             saved, self.stack = self.stack, [tn]
             try:

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from kamrules.core import ir
 from kamrules.core.calendar import Period, PeriodRange, parse_period
+from kamrules.core.history import NONE, History
 from kamrules.data.strict import Row
 from kamrules.check.lower import ir_of
 from kamrules.core.limits import MAX_INTEGER_DIGITS
@@ -38,9 +39,11 @@ class Context:
 
 
 class Evaluator(BuiltinCalls):
-    def __init__(self, plan, tables: dict, trace: bool = True):
-        """plan: the lowered plan (core.ir.Plan), or a checked plan, lowered once (ir_of)."""
+    def __init__(self, plan, tables: dict, trace: bool = True, history: History = NONE):
+        """plan: the lowered plan (core.ir.Plan), or a checked plan, lowered once (ir_of);
+        history: the values paid() reads in the periods a ledger fixed (core.history)."""
         self.plan, self.tables, self.tracing = ir_of(plan), tables, trace
+        self.history = history
         self.payees = tables[plan.payees_table].rows
         self.contexts: dict = {}
         self.pools: dict = {}

@@ -16,6 +16,7 @@ from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
 from kamrules.core.limits import period_range_problem
 from kamrules.core.numeric import CONTEXT, Money
+from kamrules.core.history import NONE, History
 from kamrules.trace.tree import Payout, TraceNode
 from kamrules.backends.interp.arith import Problem, fail
 from kamrules.backends.interp.evaluator import Evaluator
@@ -241,15 +242,17 @@ def select_payees(wanted, known, where: str) -> set | None:
 
 
 def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], trace: bool = True,
-             payee_ids: set | None = None, on_payee=None, integrity: bool = True) -> list[Payout]:
+             payee_ids: set | None = None, on_payee=None, integrity: bool = True,
+             history: History = NONE) -> list[Payout]:
     """Payouts for every payee and period (components in plan order, no totals);
     on_payee(), if given, is called after each payee (progress); integrity=False: the
-    references were checked on the whole data already (tables cut to one payee's rows)."""
+    references were checked on the whole data already (tables cut to one payee's rows);
+    history: what paid() reads in the periods a ledger fixed (core.history)."""
     with decimal.localcontext(CONTEXT) as ctx_dec:
         ctx_dec.clear_flags()
         if integrity:
             check_integrity(plan, tables)
-        ev = Evaluator(plan, tables, trace)
+        ev = Evaluator(plan, tables, trace, history)
         held = held_components(ev.plan)
         out = []
         payees = sorted(ev.payees, key=lambda r: r.id)

@@ -20,6 +20,7 @@ import polars as pl
 from kamrules.check.lower import ir_of
 from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
+from kamrules.core.history import NONE, History
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
 from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, decided_round, truth, period_key
@@ -55,7 +56,7 @@ def check_supported(plan: CheckedPlan | ir.Plan) -> str | None:
 
 
 def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, lineage: bool = False,
-                    on_step=None, handover: bool = False):
+                    on_step=None, handover: bool = False, history: History = NONE):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
     on_step(), if given, is called after each definition (progress). A payee-period the
     columns cannot decide raises Fallback; with handover=True the run goes on, and the
@@ -76,6 +77,7 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
         calc = calc + hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
         calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
+        fr.history = history  # paid() in the periods a ledger fixed (ledger.py)
         fr.handed_over = _definitions(fr, report, on_step, handover)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:

@@ -29,6 +29,7 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.check.lower import ir_of
 from kamrules.core.builtins import AGGREGATES
+from kamrules.core.history import NONE
 from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
@@ -70,6 +71,7 @@ class Frame:
         self.replays: dict = {}  # their replays (values.replay_of), column -> (exprs, fn)
         self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
         self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
+        self.history = NONE  # what paid() reads in the periods a ledger fixed (ledger.py, core.history)
 
     def fresh(self, prefix: str) -> str:
         self.n += 1

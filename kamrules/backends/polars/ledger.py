@@ -17,6 +17,8 @@ them. On the frame:
   paid() reads stop changing (at most once per period of the frame, usually twice in all:
   when the plan defines a component before it is read, the first pass is already exact)
   gives the interpreter's values.
+- in the periods a ledger fixed (`frame.history`, core.history), paid() reads the
+  history's values instead of the frame's (`_fixed`), as the interpreter does.
 """
 from __future__ import annotations
 
@@ -172,6 +174,7 @@ def paid_column(frame, node, ctx) -> Col:
     value, err = pl.col(f"d.{name}"), pl.col(f"e.{name}")
     if f"d.{name}" not in frame.df.columns:  # read before it is computed: settle() runs again
         value, err = dec(0), pl.lit(False)
+    value, err = _fixed(frame, name, value, err)
     reads = {k: [period_key(p) for p in earlier(q, ch, kind)] for k, q in frame.by_key.items()}
     group = {k: _within(q, ch).start for k, q in frame.by_key.items()}
     order = sorted(frame.by_key, key=lambda k: frame.by_key[k])
@@ -194,6 +197,24 @@ def paid_column(frame, node, ctx) -> Col:
         frame.df = frame.df.with_columns(out[col].fill_null(dec(0)).cast(DEC),
                                          out[col + "!"].fill_null(False))
     return Col(pl.col(col), pl.col(col + "!"), "money")
+
+
+def _fixed(frame, name: str, value: pl.Expr, err: pl.Expr) -> tuple:
+    """(value, err) of component `name` as paid() reads it: in the periods a ledger fixed
+    (frame.history, core.history), the history's value (0 where it has none), never an
+    error; elsewhere the frame's."""
+    fixed = [k for k, q in frame.by_key.items() if frame.history.fixed(q)]
+    if not fixed:
+        return value, err
+    col = f"h.{name}"
+    if col not in frame.df.columns:
+        rows = [(pid, period_key(p), v) for (pid, p, c), v in frame.history.values.items()
+                if c == name and period_key(p) in frame.by_key]
+        h = pl.DataFrame(rows, schema={"__payee": pl.String, "__pkey": pl.String, col: DEC}, orient="row")
+        frame.df = frame.df.join(h, on=["__payee", "__pkey"], how="left", maintain_order="left")
+    here = pl.col("__pkey").is_in(fixed)
+    return (pl.when(here).then(pl.col(col).fill_null(dec(0))).otherwise(value),
+            pl.when(here).then(pl.lit(False)).otherwise(err))
 
 
 def _running(df, group: pl.Expr, value: pl.Expr, err: pl.Expr, col: str):
