@@ -145,6 +145,45 @@ def period_key(p) -> str:
     return f"{p.kind}:{p.start.isoformat()}"
 
 
+def kept_tables(plan: CheckedPlan, folder: str, keep: dict) -> dict:
+    """strict.load_data(plan, folder, keep=keep) for data load_frames has accepted: the CSV
+    rows of the lines in `keep` (input name -> line numbers) are split by polars as
+    load_frames splits them, and only their cells go through the strict loader's conversion
+    (strict.table_of_records), instead of the csv module reading every line in Python. An
+    input not in keep, or not a CSV polars splits, is read by the strict loader."""
+    tables = {}
+    for name, spec in plan.inputs.items():
+        path = input_path(spec, folder)
+        lines = keep.get(name)
+        try:
+            if lines is None or path.lower().endswith(".json") or is_parquet(path):
+                raise Doubt("read whole")
+            blob = _read(spec, path)
+            raw, numbers = _raw_cells(spec, blob)
+        except Doubt:
+            tables[name] = strict.load_table(spec, path, plan.fiscal_start, None, lines)
+            continue
+        mask = numbers.is_in(sorted(lines))
+        raw, numbers = raw.filter(mask), numbers.filter(mask)
+        pos = _header_positions(spec, blob)
+        names = list(spec.columns)
+        records = ((line, {n: (cell, pos[n]) for n, cell in zip(names, row)})
+                   for line, row in zip(numbers.to_list(), raw.select(names).iter_rows()))
+        tables[name] = strict.table_of_records(spec, path, plan.fiscal_start, records)
+    return tables
+
+
+def _header_positions(spec: InputTable, blob: bytes) -> dict:
+    """Declared column -> its 1-based cell in the header (1 when the header cannot be read
+    alone: the position only places a diagnostic)."""
+    end = blob.find(b"\n")
+    try:
+        header = [h.strip() for h in next(csv.reader([blob[:end if end >= 0 else None].decode("utf-8")]))]
+    except (csv.Error, UnicodeDecodeError, StopIteration):
+        header = []
+    return {n: header.index(n) + 1 if n in header else 1 for n in spec.columns}
+
+
 # ------------------------------------------------------------------ reading the cells
 
 def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None) -> pl.DataFrame:
@@ -191,7 +230,9 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
-        if b"\r" in blob:  # CRLF or CR line ends: the csv module ends a line at either
+        # CRLF or CR line ends: the csv module ends a line at either. polars drops the CR of
+        # a CRLF itself, so only a CR alone (or a last line ending in CR) needs the rewrite
+        if b"\r" in blob and (not blob.endswith(b"\n") or blob.count(b"\r") != blob.count(b"\r\n")):
             blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         return _split_plain(spec, blob)
     try:

@@ -233,7 +233,8 @@ class Session:
             ids = self.payees(sorted(payee_ids))
             return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids)
         ids, keep = cut
-        tables = load_data(plan, self.data, keep=keep)
+        from kamrules.data.fast import kept_tables
+        tables = kept_tables(plan, self.data, keep)
         return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False)
 
     def _splice(self, table, frame):
