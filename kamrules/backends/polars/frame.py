@@ -76,7 +76,9 @@ class Frame:
         return f"{prefix}{self.n}"
 
     def add(self, name: str, expr: pl.Expr):
-        self.df = self.df.with_columns(expr.alias(name))
+        # lazy: polars then computes a subexpression repeated inside expr once (the error
+        # masks read a quotient several times); eager with_columns would compute each copy
+        self.df = self.df.lazy().with_columns(expr.alias(name)).collect()
 
     def materialize(self, c: Col) -> Col:
         """c as a frame column (and its errors as another), so that expressions reading it
