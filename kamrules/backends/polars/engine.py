@@ -216,9 +216,10 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
               .with_row_index("__f"))
     base = df.select("__f", "__payee", "__pkey")
     fr.payout_base = base
-    parts = [df.filter(pl.col(f"x.{c}")).select(
+    # lazy: each part reads three columns of the frame, not a filtered copy of all of them
+    parts = [df.lazy().select("__f", f"x.{c}", f"d.{c}").filter(pl.col(f"x.{c}")).select(
         pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
-        pl.col(f"d.{c}").cast(DEC).alias("amount")) for i, c in enumerate(comps)]
+        pl.col(f"d.{c}").cast(DEC).alias("amount")).collect() for i, c in enumerate(comps)]
     if not parts:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
                                     "__c": pl.Int32, "amount": DEC})
