@@ -23,10 +23,11 @@ from kamrules.backends.polars.engine import evaluate_frames, payouts_list
 from kamrules.backends.polars.trace import write_trace
 
 
-def load(plan: CheckedPlan, folder: str) -> dict:
-    """The plan's inputs as frames, validated like the strict loader (columnar.load)."""
+def load(plan: CheckedPlan, folder: str, cells: dict | None = None) -> dict:
+    """The plan's inputs as frames, validated like the strict loader (data.fast.load_frames;
+    cells: filled with the raw cells, for data.fast.kept_tables)."""
     from kamrules.data.fast import load_frames
-    return load_frames(plan, folder)
+    return load_frames(plan, folder, cells=cells)
 
 
 def frame_periods(plan: CheckedPlan, frames: dict, period) -> list:

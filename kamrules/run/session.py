@@ -67,6 +67,7 @@ class Session:
         self._checked = plan
         self._tables = tables
         self._frames = None
+        self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
         self._periods = None
         self._fixed_periods = None  # recompute(): exactly these periods
         self._share = share
@@ -147,7 +148,7 @@ class Session:
                 check_integrity(plan, self._tables)
                 self._frames = frames_from_tables(plan, self._tables)
             else:
-                self._frames = load_frames(plan, self.data)
+                self._frames = load_frames(plan, self.data, self._cells)
         return self._frames
 
     def column(self, table: str, column: str) -> list:
@@ -234,7 +235,7 @@ class Session:
             return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids)
         ids, keep = cut
         from kamrules.data.fast import kept_tables
-        tables = kept_tables(plan, self.data, keep)
+        tables = kept_tables(plan, self.data, keep, self._cells)
         return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False)
 
     def _splice(self, table, frame):
@@ -266,6 +267,8 @@ class Session:
             from kamrules.backends.polars.values import Fallback
         except ImportError:
             return None
+        if self._frames is None:  # keep the raw cells: kept_tables then splits no file again
+            self._cells = {}
         try:
             frames = self.frames()
         except Fallback:
