@@ -56,3 +56,17 @@ def test_mismatching_engines_fail_the_run(tmp_path, monkeypatch, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "MISMATCH handwritten: (" in err and "kamrules says" in err
+
+
+def test_the_commands_benchmark_runs_every_command_and_reports_ratios_to_run(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / "commands.py"), "--size", "XS", "--json",
+                          "--reps", "1", "--data-root", str(tmp_path)],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)["commands"]
+    assert list(out) == ["run", "explain", "diff", "simulate"]
+    assert out["run"]["cpu_vs_run"] == 1.0
+    for m in out.values():
+        assert m["cpu"] > 0 and m["peak_rss_mb"] > 0
+        assert m["cpu_vs_run"] == round(m["cpu"] / out["run"]["cpu"], 2)
