@@ -139,9 +139,8 @@ def _compute(fr: Frame, names: list, on_step=None):
         if d.kind == "let":
             v = fr.ev(d.node.expr, Ctx())
             _need_col(v, d.node)
-            fr.add(f"d.{name}", v.expr)
-            if v.err is not None:
-                fr.add(f"e.{name}", v.err.fill_null(False))
+            err = {} if v.err is None else {f"e.{name}": v.err.fill_null(False)}
+            fr.add(f"d.{name}", v.expr, **err)
             if v.nullable:
                 fr.nullable_defs.add(f"d.{name}")
             if v.approx:
@@ -169,13 +168,13 @@ def _compute(fr: Frame, names: list, on_step=None):
         raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay)
         exists = pl.col(f"x.{name}")
         rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode)
-        fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
+        amount = pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC))
         if round_err is not None:  # a rounding decided by neither the columns nor the replay
             raw.err = any_error(raw.err, round_err)
         err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
-        fr.add(f"e.{name}", err)
+        fr.add(f"d.{name}", amount, **{f"e.{name}": err})
 
 
 def _keep_replay(fr: Frame, name: str, replay: tuple) -> tuple:
