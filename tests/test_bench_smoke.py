@@ -16,13 +16,18 @@ KEYS = ("parse_check_vs_ast_parse", "eval_vs_handwritten", "trace_on_vs_off",
         "trace_on_seconds", "trace_off_seconds", "e2e_seconds", "dataframe_seconds")
 
 
-def test_bench_xs_reports_every_measure_and_engines_agree(tmp_path):
+def _bench_xs(script: str, tmp_path) -> dict:
+    """The JSON a bench script prints at size XS, one repetition, data under tmp_path."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    res = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--size", "XS", "--json",
+    res = subprocess.run([sys.executable, str(ROOT / "bench" / script), "--size", "XS", "--json",
                           "--reps", "1", "--data-root", str(tmp_path)],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr
-    out = json.loads(res.stdout)
+    return json.loads(res.stdout)
+
+
+def test_bench_xs_reports_every_measure_and_engines_agree(tmp_path):
+    out = _bench_xs("run.py", tmp_path)
     for key in KEYS:
         assert key in out, key
     assert out["engines_agree"] is True
@@ -56,3 +61,12 @@ def test_mismatching_engines_fail_the_run(tmp_path, monkeypatch, capsys):
     assert code == 1
     err = capsys.readouterr().err
     assert "MISMATCH handwritten: (" in err and "kamrules says" in err
+
+
+def test_the_commands_benchmark_runs_every_command_and_reports_ratios_to_run(tmp_path):
+    out = _bench_xs("commands.py", tmp_path)["commands"]
+    assert list(out) == ["run", "explain", "diff", "simulate"]
+    assert out["run"]["cpu_vs_run"] == 1.0
+    for m in out.values():
+        assert m["cpu"] > 0 and m["peak_rss_mb"] > 0
+        assert m["cpu_vs_run"] == round(m["cpu"] / out["run"]["cpu"], 2)

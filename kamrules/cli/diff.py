@@ -33,8 +33,11 @@ def cmd_diff(args) -> int:
         settled = [_settled(args, path) for path in (args.old, args.new)]
         rows = compare.diff_rows(*(compare.ledger_totals(s.shown()) for s in settled))
     else:
-        old = old_session.execute().payouts
-        new = new_session.execute().payouts
+        old, new = old_session.execute(), new_session.execute()
+        if getattr(old, "table", None) is not None and getattr(new, "table", None) is not None:
+            write_text(_columnar_diff(args, old_session, old, new_session, new), args.output)
+            return 0
+        old, new = old.payouts, new.payouts
         kinds = {p.period.kind for p in old + new}
         kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
         rows = compare.diff_rows(compare.totals(old, kind), compare.totals(new, kind))
@@ -65,6 +68,27 @@ def cmd_diff(args) -> int:
                 f"  {for_terminal(x)}\n" for x in lines)
     write_text(text, args.output)
     return 0
+
+
+def _columnar_diff(args, old_session, old, new_session, new) -> str:
+    """The diff of two columnar runs computed on their payout frames (report.diff_frames):
+    the same text as from their payouts, without building a Payout object per payout."""
+    import polars as pl
+    from kamrules.report import diff_frames as frames
+    kinds = frames.run_kinds(old) | frames.run_kinds(new)
+    kind = compare.coarser_kind(*kinds) if len(kinds) > 1 else None
+    rows = frames.diff_frame(frames.frame_totals(old_session.check(), old, kind),
+                             frames.frame_totals(new_session.check(), new, kind))
+    shown = rows.filter(pl.col("change") != 0) if args.changed_only else rows
+    summary = frames.summary(rows)
+    if args.format == "table":
+        return frames.diff_table(shown, summary)
+    if args.format == "csv":
+        text = frames.diff_csv(shown)
+        return text if text is not None else compare.diff_csv(frames.diff_rows(shown))
+    if args.format == "json":
+        return compare.diff_json(frames.diff_rows(shown), summary, args.old, args.new)
+    return compare.diff_markdown(frames.diff_rows(rows), summary, args.old, args.new)
 
 
 def _settled(args, plan_path: str):

@@ -89,13 +89,19 @@ def cmd_simulate(args) -> int:
             first = first or session
             run = session.execute()
             payouts, periods = run.payouts, run.periods
-            currencies = {p.currency for p in payouts} | {plan.currency}
-            if len(currencies) > 1:
-                raise KamError([Diagnostic("KR202", f"{path} pays in {', '.join(sorted(currencies))} on "
-                                           f"{scenario}: simulate adds amounts of one currency only")])
+            totals = None
+            if getattr(run, "table", None) is not None:  # columnar: every payout in the plan's currency
+                from kamrules.report.diff_frames import payee_totals
+                totals = payee_totals(plan, run)  # the Payout objects are built only for csv/json
+            else:
+                currencies = {p.currency for p in payouts} | {plan.currency}
+                if len(currencies) > 1:
+                    raise KamError([Diagnostic("KR202", f"{path} pays in {', '.join(sorted(currencies))} on "
+                                               f"{scenario}: simulate adds amounts of one currency only")])
+                payouts = tuple(payouts)
             revenue = revenue_measure(plan, session.load(), periods, args.revenue) if args.revenue else None
-            results.append(compare.SimResult(scenario, tag, path, plan.currency, tuple(payouts),
-                                             fixed_cost(plan, session, periods), revenue))
+            results.append(compare.SimResult(scenario, tag, path, plan.currency, payouts,
+                                             fixed_cost(plan, session, periods), revenue, totals))
     if args.format == "csv":
         text = compare.simulate_csv(results)
     elif args.format == "json":

@@ -67,15 +67,18 @@ class Beyond(Exception):
     """Every cell is valid, but a number does not fit the columns' Decimal(38, SCALE)."""
 
 
-def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None) -> dict[str, pl.DataFrame]:
-    """One DataFrame per input of the plan, or the KamError the strict path raises."""
+def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None,
+                cells: dict | None = None) -> dict[str, pl.DataFrame]:
+    """One DataFrame per input of the plan, or the KamError the strict path raises.
+    cells: a dict to fill with the raw cells of each CSV input read on the fast path (input
+    name -> (declared columns as strings, line numbers)), for kept_tables."""
     bad_folder = inputs.folder_problem(folder)
     if bad_folder is not None:
         raise bad_folder
     frames, doubtful, beyond = {}, [], None
     for name, spec in plan.inputs.items():
         try:
-            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows)
+            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows, cells)
         except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
             doubtful.append(name)  # the strict loader words it, in its order
         except Beyond as why:
@@ -145,9 +148,53 @@ def period_key(p) -> str:
     return f"{p.kind}:{p.start.isoformat()}"
 
 
+def kept_tables(plan: CheckedPlan, folder: str, keep: dict, cells: dict | None = None) -> dict:
+    """strict.load_data(plan, folder, keep=keep) for data load_frames has accepted: the CSV
+    rows of the lines in `keep` (input name -> line numbers) are split by polars as
+    load_frames splits them (or taken from the raw `cells` load_frames kept), and only their
+    cells go through the strict loader's conversion (strict.table_of_records), instead of
+    the csv module reading every line in Python. An input not in keep, or not a CSV polars
+    splits, is read by the strict loader."""
+    tables = {}
+    for name, spec in plan.inputs.items():
+        path = input_path(spec, folder)
+        lines = keep.get(name)
+        try:
+            if lines is None or path.lower().endswith(".json") or is_parquet(path):
+                raise Doubt("read whole")
+            if cells is not None and name in cells:
+                raw, numbers, pos = cells[name]
+            else:
+                blob = _read(spec, path)
+                raw, numbers = _raw_cells(spec, blob)
+                pos = _header_positions(spec, blob)
+        except Doubt:
+            tables[name] = strict.load_table(spec, path, plan.fiscal_start, None, lines)
+            continue
+        mask = numbers.is_in(sorted(lines))
+        raw, numbers = raw.filter(mask), numbers.filter(mask)
+        names = list(spec.columns)
+        records = ((line, {n: (cell, pos[n]) for n, cell in zip(names, row)})
+                   for line, row in zip(numbers.to_list(), raw.select(names).iter_rows()))
+        tables[name] = strict.table_of_records(spec, path, plan.fiscal_start, records)
+    return tables
+
+
+def _header_positions(spec: InputTable, blob: bytes) -> dict:
+    """Declared column -> its 1-based cell in the header (1 when the header cannot be read
+    alone: the position only places a diagnostic)."""
+    end = blob.find(b"\n")
+    try:
+        header = [h.strip() for h in next(csv.reader([blob[:end if end >= 0 else None].decode("utf-8")]))]
+    except (csv.Error, UnicodeDecodeError, StopIteration):
+        header = []
+    return {n: header.index(n) + 1 if n in header else 1 for n in spec.columns}
+
+
 # ------------------------------------------------------------------ reading the cells
 
-def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None) -> pl.DataFrame:
+def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None,
+                cells: dict | None = None) -> pl.DataFrame:
     if path.lower().endswith(".json"):
         raise Doubt("JSON")
     if is_parquet(path):
@@ -159,7 +206,10 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
         rust_spaces = not any(c in blob for c in RUST_LACKS)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
-    return _typed(plan, spec, raw, lines, rust_spaces)
+    typed = _typed(plan, spec, raw, lines, rust_spaces)
+    if cells is not None and not is_parquet(path):  # the cells of a file the fast path accepted
+        cells[spec.name] = (raw, lines, _header_positions(spec, blob))
+    return typed
 
 
 def _read(spec: InputTable, path: str) -> bytes:
@@ -191,7 +241,9 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
-        if b"\r" in blob:  # CRLF or CR line ends: the csv module ends a line at either
+        # CRLF or CR line ends: the csv module ends a line at either. polars drops the CR of
+        # a CRLF itself, so only a CR alone (or a last line ending in CR) needs the rewrite
+        if b"\r" in blob and (not blob.endswith(b"\n") or blob.count(b"\r") != blob.count(b"\r\n")):
             blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         return _split_plain(spec, blob)
     try:

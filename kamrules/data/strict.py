@@ -443,6 +443,17 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
     return Table(spec, path, loader.rows)
 
 
+def table_of_records(spec: InputTable, path: str, fiscal_start: int, records) -> Table:
+    """A Table of records already split (line, {column: (raw cell, position)}), each cell
+    converted and checked as load_table does (for rows of a file the fast loader accepted)."""
+    loader = _Loader(spec, path, fiscal_start, None)
+    for line, cells in records:
+        loader.add(line, cells)
+    if loader.diags:
+        raise KamError(loader.diags)
+    return Table(spec, path, loader.rows)
+
+
 def _load_parquet(spec: InputTable, path: str, fiscal_start: int, max_rows: int | None) -> Table:
     """A Parquet file's cells (kamrules.data.parquet) validated like CSV cells."""
     loader = _Loader(spec, path, fiscal_start, max_rows)

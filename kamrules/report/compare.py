@@ -188,9 +188,12 @@ class SimResult:
     payouts: tuple
     fixed: Decimal | None  # None: the payees input does not declare annual_fixed
     revenue: Decimal | None  # None: no --revenue measure
+    totals: dict | None = None  # payee -> sum of its payouts, when known (a columnar run's frame)
 
     @property
     def variable(self) -> Decimal:
+        if self.totals is not None:
+            return sum(self.totals.values(), start=ZERO)
         return sum((p.amount for p in self.payouts), start=ZERO)
 
     @property
@@ -205,6 +208,8 @@ class SimResult:
         return (self.revenue / self.cost).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP, context=CONTEXT)
 
     def per_payee(self) -> dict:
+        if self.totals is not None:
+            return self.totals
         out: dict = {}
         for p in self.payouts:
             out[p.payee_id] = out.get(p.payee_id, ZERO) + p.amount

@@ -23,10 +23,11 @@ from kamrules.backends.polars.engine import evaluate_frames, payouts_list
 from kamrules.backends.polars.trace import write_trace
 
 
-def load(plan: CheckedPlan, folder: str) -> dict:
-    """The plan's inputs as frames, validated like the strict loader (columnar.load)."""
+def load(plan: CheckedPlan, folder: str, cells: dict | None = None) -> dict:
+    """The plan's inputs as frames, validated like the strict loader (data.fast.load_frames;
+    cells: filled with the raw cells, for data.fast.kept_tables)."""
     from kamrules.data.fast import load_frames
-    return load_frames(plan, folder)
+    return load_frames(plan, folder, cells=cells)
 
 
 def frame_periods(plan: CheckedPlan, frames: dict, period) -> list:
@@ -70,14 +71,24 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     from kamrules.backends.polars.values import period_key
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
-    totals = (table.group_by("__o").agg(pl.col("payee_id").first(), pl.col("period").first(),
-                                         pl.col("amount").sum())
-              .with_columns(pl.lit(len(names), dtype=pl.Int32).alias("__c")))
-    cols = ["payee_id", "period", "__o", "__c", "amount"]
-    rows = pl.concat([table.select(cols), totals.select(cols)]).sort("__o", "__c")
-    ids = rows["payee_id"].unique().to_list()
+    n = len(names)
+    ids = table["payee_id"].unique().to_list()
     if any("\r" in i for i in ids):  # polars leaves a CR unquoted: the report's writer quotes it
         return payout_report.to_csv(payouts_list(plan, table, periods))
+    # one integer key per output row: a payee-period's components (rank __c < n), then its
+    # total (rank n); the table comes sorted by (__o, __c), so totals are summed per run of
+    # __o and merged in by key, without hashing or sorting the whole table again
+    cols = ["payee_id", "period", "__o", "__c", "amount"]
+    rows = table.select(cols).with_columns(
+        (pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)).alias("__k"))
+    if not rows["__k"].is_sorted():
+        rows = rows.sort("__k")
+    rows = rows.with_columns(pl.col("__o").set_sorted(), pl.col("__k").set_sorted())
+    totals = (rows.group_by("__o", maintain_order=True)
+              .agg(pl.col("payee_id").first(), pl.col("period").first(), pl.col("amount").sum())
+              .with_columns(pl.lit(n, dtype=pl.Int32).alias("__c"),
+                            (pl.col("__o").cast(pl.UInt64) * (n + 1) + n).alias("__k")))
+    rows = rows.merge_sorted(totals.select(rows.columns), "__k")
     escaped = {i: safe_cell(i) for i in ids if safe_cell(i) != i}
     payee = pl.col("payee_id")
     if escaped:
@@ -85,8 +96,7 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     out = rows.select(
         payee,
         pl.col("period").replace_strict(labels, return_dtype=pl.String),
-        pl.col("__c").replace_strict(dict(enumerate(names + ["total"])), return_dtype=pl.String)
-        .alias("component"),
+        pl.lit(pl.Series(names + ["total"], dtype=pl.String)).gather(pl.col("__c")).alias("component"),
         _cents(pl.col("amount")).cast(pl.String),
         pl.lit(plan.currency).alias("currency"))
     buf = io.StringIO()

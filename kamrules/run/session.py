@@ -68,6 +68,7 @@ class Session:
         self._checked = plan
         self._tables = tables
         self._frames = None
+        self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
         self._periods = None
         self._fixed_periods = None  # recompute(): exactly these periods
         self._share = share
@@ -149,7 +150,7 @@ class Session:
                 check_integrity(plan, self._tables)
                 self._frames = frames_from_tables(plan, self._tables)
             else:
-                self._frames = load_frames(plan, self.data)
+                self._frames = load_frames(plan, self.data, self._cells)
         return self._frames
 
     def column(self, table: str, column: str) -> list:
@@ -238,7 +239,8 @@ class Session:
             return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids,
                             history=self.history)
         ids, keep = cut
-        tables = load_data(plan, self.data, keep=keep)
+        from kamrules.data.fast import kept_tables
+        tables = kept_tables(plan, self.data, keep, self._cells)
         return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False,
                         history=self.history)
 
@@ -271,6 +273,8 @@ class Session:
             from kamrules.backends.polars.values import Fallback
         except ImportError:
             return None
+        if self._frames is None:  # keep the raw cells: kept_tables then splits no file again
+            self._cells = {}
         try:
             frames = self.frames()
         except Fallback:

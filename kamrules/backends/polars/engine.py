@@ -141,9 +141,8 @@ def _compute(fr: Frame, names: list, on_step=None):
         if d.kind == "let":
             v = fr.ev(d.node.expr, Ctx())
             _need_col(v, d.node)
-            fr.add(f"d.{name}", v.expr)
-            if v.err is not None:
-                fr.add(f"e.{name}", v.err.fill_null(False))
+            err = {} if v.err is None else {f"e.{name}": v.err.fill_null(False)}
+            fr.add(f"d.{name}", v.expr, **err)
             if v.nullable:
                 fr.nullable_defs.add(f"d.{name}")
             if v.approx:
@@ -171,13 +170,13 @@ def _compute(fr: Frame, names: list, on_step=None):
         raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay)
         exists = pl.col(f"x.{name}")
         rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode)
-        fr.add(f"d.{name}", pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC)))
+        amount = pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC))
         if round_err is not None:  # a rounding decided by neither the columns nor the replay
             raw.err = any_error(raw.err, round_err)
         err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
-        fr.add(f"e.{name}", err)
+        fr.add(f"d.{name}", amount, **{f"e.{name}": err})
 
 
 def _keep_replay(fr: Frame, name: str, replay: tuple) -> tuple:
@@ -218,9 +217,10 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
               .with_row_index("__f"))
     base = df.select("__f", "__payee", "__pkey")
     fr.payout_base = base
-    parts = [df.filter(pl.col(f"x.{c}")).select(
+    # lazy: each part reads three columns of the frame, not a filtered copy of all of them
+    parts = [df.lazy().select("__f", f"x.{c}", f"d.{c}").filter(pl.col(f"x.{c}")).select(
         pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
-        pl.col(f"d.{c}").cast(DEC).alias("amount")) for i, c in enumerate(comps)]
+        pl.col(f"d.{c}").cast(DEC).alias("amount")).collect() for i, c in enumerate(comps)]
     if not parts:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
                                     "__c": pl.Int32, "amount": DEC})

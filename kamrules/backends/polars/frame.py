@@ -77,8 +77,12 @@ class Frame:
         self.n += 1
         return f"{prefix}{self.n}"
 
-    def add(self, name: str, expr: pl.Expr):
-        self.df = self.df.with_columns(expr.alias(name))
+    def add(self, name: str, expr: pl.Expr, **more: pl.Expr):
+        """Columns computed in one pass (`more`: others, none reading another of these):
+        lazily, so polars computes a subexpression repeated in them once (a value and its
+        error mask read the same quotient several times); eager with_columns computes each copy."""
+        exprs = [expr.alias(name)] + [e.alias(n) for n, e in more.items()]
+        self.df = self.df.lazy().with_columns(exprs).collect()
 
     def materialize(self, c: Col) -> Col:
         """c as a frame column (and its errors as another), so that expressions reading it
