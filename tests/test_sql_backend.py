@@ -28,7 +28,8 @@ from kamrules.data.strict import load_data  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
-RUNS_SQL = {"abtasty-kam", "draw-guarantee"}  # and bench/abtasty-monthly.kam
+RUNS_SQL = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "emotion-ai-challenge",
+            "equipment-colour-grid", "multi-year-booster", "split-credit"}  # and bench/abtasty-monthly.kam
 
 
 def _cli(*args):

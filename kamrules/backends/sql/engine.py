@@ -32,8 +32,6 @@ class Fallback(Exception):
 
 
 def _plan_nodes_refused(plan: ir.Plan):
-    if plan.requires:
-        raise Refused("a `require` rule", plan.requires[0].cond)
     if plan.payment_kind not in (None, plan.period_kind):
         raise Refused(f"payment per {plan.payment_kind} of {plan.period_kind} calculations")
 
@@ -45,6 +43,11 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
     tr = Translator(plan, scales)
     steps = []
     ctx = Ctx()
+    for rule in plan.requires:  # checked on every row first: a row failing it is the interpreter's diagnostic
+        rc = Ctx("r0", rule.table, rows=(("r0", rule.table),))
+        v = tr.exact(rule.cond, rc)
+        bad = f"NOT coalesce({v.sql}, FALSE)" + (f" OR ({v.err})" if v.err else "")
+        steps.append(("require", f"SELECT count(*) FROM {q('t.' + rule.table)} r0 WHERE {bad}"))
     if plan.eligible is not None:
         steps.append(("elig", tr.exact(plan.eligible, ctx)))
     for name, d in plan.definitions.items():
@@ -131,6 +134,10 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
             for column, v in steps:
+                if column == "require":
+                    if _run(con, v).fetchone()[0]:
+                        raise Fallback("a row failing a `require` rule (the interpreter reports it)")
+                    continue
                 _add(con, column, v)
             return _payouts(con, plan, calc, period_key)
         except duckdb.Error as err:  # an overflow of DECIMAL(38, s) or HUGEINT
@@ -206,8 +213,8 @@ def _add(con, column, v):
         errs = [f"({x.err})" for x in v if x.err]
         parts += [f"coalesce({x.sql}, FALSE)" for x in v]
         exprs = [f"{' AND '.join(parts)} AS {q(column)}"]
-        if errs:
-            raise Refused("a component's `when` that may stop the run")
+        if errs:  # the interpreter stops there: checked before the payouts are read
+            exprs.append(f"coalesce({' OR '.join(errs)}, FALSE) AS {q('xe.' + column[2:])}")
     else:
         name = column[2:] if column.startswith("d.") else column
         if v.ratio is not None:
@@ -228,6 +235,9 @@ def _payouts(con, plan, calc, period_key) -> list[Payout]:
     cols = {r[0] for r in con.execute("DESCRIBE f").fetchall()}
     if "elig_e" in cols and con.execute("SELECT count(*) FROM f WHERE elig_e").fetchone()[0]:
         raise Fallback("an eligibility the plan cannot compute for some payee")
+    for c in plan.components:
+        if f"xe.{c}" in cols and con.execute(f'SELECT count(*) FROM f WHERE "xe.{c}"').fetchone()[0]:
+            raise Fallback(f"a condition of `{c}` the plan cannot compute for some payee")
     parts = []
     for i, c in enumerate(plan.components):
         err = f"f.{q('e.' + c)}" if f"e.{c}" in cols else "FALSE"
