@@ -29,7 +29,8 @@ from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
 RUNS_SQL = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "emotion-ai-challenge",
-            "equipment-colour-grid", "multi-year-booster", "split-credit"}  # and bench/abtasty-monthly.kam
+            "equipment-colour-grid", "kam-capped", "kam-uncapped", "multi-year-booster", "prorated-variable",
+            "split-credit"}  # and bench/abtasty-monthly.kam
 
 
 def _cli(*args):
@@ -61,12 +62,12 @@ def test_same_bytes_as_the_interpreter(plan, capsys):
 
 def test_a_refused_plan_names_the_construct_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "payouts.csv"
-    rc, _ = _cli("run", PLANS / "kam-capped.kam", "--data", PLANS / "tests" / "kam-capped" / "acceptance",
+    rc, _ = _cli("run", PLANS / "fx-commission.kam", "--data", PLANS / "tests" / "fx-commission" / "example",
                  "--engine", "duckdb", "-o", out)
     err = capsys.readouterr().err
     assert rc == 1 and not out.exists()
-    # kam-capped.kam line 41: `let nrr = (opening_arr + expansion) / opening_arr`, read unrounded
-    assert "KR440" in err and "a quotient used before it is rounded" in err and ":41:" in err
+    # fx-commission.kam line 28: `sum(round(fx(amount, "EUR", close_date) * commission_rate, ...`
+    assert "KR440" in err and "fx()" in err and ":28:" in err
 
 
 
@@ -135,6 +136,11 @@ curve rate(a: Rate) -> Rate {{
 component part = (won - lost) / 7
 component bonus = payee.base / 4 * rate(ratio)
 component renewals = if exists(mine where kind == "renewal") then money(count(mine)) else money(0)
+
+# an unrounded quotient computed with (ratio.py): rational arithmetic, min/max by cross-multiplication
+let nrr = (payee.base + won - lost) / payee.base
+component kam = payee.base * min(max(0%, 100% + 20 * (nrr - 110%)), 150%) / 3
+component tier = if nrr >= 105% then money(1) else money(0)
 """
 
 _PLANS: dict = {}

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import os
 import tempfile
+
+import attrs
 from decimal import Decimal
 
 from kamrules.core import ir
 from kamrules.trace.tree import Payout
-from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, worst_scales
+from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.exact import cast, macros
 
 DIALECT = "duckdb"
@@ -47,9 +49,12 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         rc = Ctx("r0", rule.table, rows=(("r0", rule.table),))
         v = tr.exact(rule.cond, rc)
         bad = f"NOT coalesce({v.sql}, FALSE)" + (f" OR ({v.err})" if v.err else "")
-        steps.append(("require", f"SELECT count(*) FROM {q('t.' + rule.table)} r0 WHERE {bad}"))
+        steps += tr.drain()
+        steps.append(("check", f"SELECT count(*) FROM {q('t.' + rule.table)} r0 WHERE {bad}"))
     if plan.eligible is not None:
-        steps.append(("elig", tr.exact(plan.eligible, ctx)))
+        v = tr.exact(plan.eligible, ctx)
+        steps += tr.drain()
+        steps.append(("elig", v))
     for name, d in plan.definitions.items():
         if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
             if d.type.kind == "rows":
@@ -57,8 +62,9 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
             continue
         if d.kind == "let":
             v = tr.value(d.node.expr, ctx)
+            steps += tr.drain()
             steps.append((f"d.{name}", v))
-            tr.defs[name] = _stored(name, v)
+            tr.defs[name] = stored(name, v)
             continue
         comp = d.node
         if getattr(comp, "hold", None) is not None:  # deferred payments: periods in order, not done in SQL
@@ -72,24 +78,26 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
             conds.append(Val(f"f.__pstart <= {v.sql}", "bool", 0, v.err))
         if comp.when is not None:
             conds.append(tr.exact(comp.when, ctx))
+        steps += tr.drain()
         steps.append((f"x.{name}", conds))
         raw = tr.value(comp.expr, ctx)
         if raw.kind not in NUMERIC:
             raise Refused("a component that is not an amount", comp.expr)
+        steps += tr.drain()
         steps.append((f"d.{name}", tr.rounded(raw, plan.round_step, plan.round_mode, comp.expr)))
-        tr.defs[name] = _stored(name, steps[-1][1])
-    return steps
+        tr.defs[name] = stored(name, steps[-1][1])
+    return [(c, _resolved(tr, v)) for c, v in steps]
 
 
-def _stored(name: str, v: Val) -> Val:
-    if v.ratio is not None:
-        n, d = v.ratio
-        return Val("NULL", v.kind, 0, f"f.{q('e.' + name)}" if v.err else None,
-                   (Val(f"f.{q('n.' + name)}", n.kind, n.scale), Val(f"f.{q('q.' + name)}", d.kind, d.scale)))
-    sql = f"f.{q('d.' + name)}"
-    if v.kind in NUMERIC:
-        sql = cast(sql, v.scale)
-    return Val(sql, v.kind, v.scale, f"f.{q('e.' + name)}" if v.err else None)
+def _resolved(tr, v):
+    """v with the joined lookups in its SQL text (Translator.resolve)."""
+    if isinstance(v, str):
+        return tr.resolve(v)
+    if isinstance(v, list):
+        return [_resolved(tr, x) for x in v]
+    fix = tr.resolve
+    ratio = None if v.ratio is None else tuple(attrs.evolve(x, sql=fix(x.sql)) for x in v.ratio)
+    return attrs.evolve(v, sql=fix(v.sql), err=None if v.err is None else fix(v.err), ratio=ratio)
 
 
 def refusal(plan) -> Refused | None:
@@ -134,9 +142,9 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
             for column, v in steps:
-                if column == "require":
+                if column == "check":  # a `require` rule, a key without its row: the interpreter reports it
                     if _run(con, v).fetchone()[0]:
-                        raise Fallback("a row failing a `require` rule (the interpreter reports it)")
+                        raise Fallback("a row failing a `require` rule, or a key with no row")
                     continue
                 _add(con, column, v)
             return _payouts(con, plan, calc, period_key)

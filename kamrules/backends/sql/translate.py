@@ -20,6 +20,7 @@ import attrs
 from kamrules.core import ir
 from kamrules.core.limits import MAX_FRACTION_DIGITS
 from kamrules.core.numeric import EXACT_PLACES, ROUND_STEPS
+from kamrules.backends.sql import ratio
 from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, MODES
 
 NUMERIC = ("money", "number", "rate", "count")
@@ -59,6 +60,7 @@ class Val:
     scale: int = 0
     err: str | None = None
     ratio: tuple | None = None  # (num Val, den Val): a quotient, only rounded
+    derived: bool = False  # a quotient computed from quotients (ratio.py)
     nullable: bool = False  # may be empty (an optional cell): an error only where it is computed with
 
 
@@ -89,12 +91,43 @@ def string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def stored(name: str, v: Val) -> Val:
+    """v read back from the frame's columns "d.<name>" (or "n."/"q." for a quotient) and
+    "e.<name>" (its error mask), as engine._add writes them."""
+    err = f"f.{q('e.' + name)}" if v.err else None
+    if v.ratio is not None:
+        n, d = v.ratio
+        return Val("NULL", v.kind, 0, err, (Val(f"f.{q('n.' + name)}", n.kind, n.scale),
+                                            Val(f"f.{q('q.' + name)}", d.kind, d.scale)), derived=v.derived)
+    sql = f"f.{q('d.' + name)}"
+    if v.kind in NUMERIC:
+        sql = cast(sql, v.scale)
+    return Val(sql, v.kind, v.scale, err, nullable=v.nullable)
+
+
 class Translator:
     def __init__(self, plan: ir.Plan, scales: dict | None = None):
         self.plan = plan
         self.scales = scales if scales is not None else worst_scales(plan)
         self.defs: dict = {}  # let name -> Val over f's columns
         self.alias = 0
+        self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
+        self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+
+    def hoist(self, v: Val, ctx: Ctx) -> Val:
+        """A quotient at the frame's level becomes columns of its own, read back by name, so
+        the SQL of nested quotients does not grow with each operation (each one repeats its
+        operands: a CASE, a cross-multiplication)."""
+        if ctx.rows or v.ratio is None:
+            return v
+        self.alias += 1
+        name = f"~h{self.alias}"
+        self.pending.append((f"d.{name}", v))
+        return stored(name, v)
+
+    def drain(self) -> list:
+        out, self.pending = self.pending, []
+        return out
 
     # -------------------------------------------------------------- entry
     def ev(self, node, ctx: Ctx):
@@ -218,7 +251,9 @@ class Translator:
 
     # -------------------------------------------------------------- operators
     def _Neg(self, node, ctx):
-        v = self.exact(node.expr, ctx)
+        v = self.value(node.expr, ctx)
+        if v.ratio is not None:
+            return ratio.neg(v)
         return Val(cast(f"-({v.sql})", v.scale), v.kind, v.scale, v.err)
 
     def _Not(self, node, ctx):
@@ -247,10 +282,16 @@ class Translator:
                 raise Refused("a quotient compared before it is rounded", node)
             sop = "IS NOT DISTINCT FROM" if op == "==" else "IS DISTINCT FROM"
             return Val(f"({a.sql} {sop} {b.sql})", "bool", 0, any_err(a.err, b.err))
-        a, b = self.exact(node.left, ctx), self.exact(node.right, ctx)
+        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
         err = any_err(a.err, b.err)
         if op in ("<", "<=", ">", ">="):
-            return Val(f"({a.sql} {op} {b.sql})", "bool", 0, err)
+            a, b = self.comparable(a), self.comparable(b)
+            return Val(f"({a.sql} {op} {b.sql})", "bool", 0, any_err(a.err, b.err))
+        if a.ratio is not None or b.ratio is not None:
+            try:
+                return self.hoist(ratio.arith(op, a, b, node.type.kind if node.type else "number", err), ctx)
+            except ValueError as why:
+                raise Refused(str(why), node) from None
         if a.kind == "date" and b.kind == "date" and op == "-":  # days between
             return Val(cast(f"({a.sql} - {b.sql})", 0), "number", 0, err)
         if a.kind == "date" and b.kind != "date" and op in ("+", "-"):  # a date moved by whole days
@@ -268,6 +309,13 @@ class Translator:
                 raise Refused(f"a product with {s} decimal places (more than {EXACT_PLACES})", node)
             return Val(cast(f"{a.sql} * {b.sql}", s), kind, s, err)
         raise Refused(f"the operator {op}", node)
+
+    def comparable(self, v: Val) -> Val:
+        """v as the interpreter compares it (a quotient snapped, ratio.compared)."""
+        if v.ratio is None:
+            return v
+        sql, err = ratio.compared(v)
+        return Val(sql, v.kind, ratio.GUARD, err)
 
     def is_period(self, node, ctx) -> bool:
         return isinstance(node, ir.Name) and node.ref == ("period",)
@@ -308,26 +356,26 @@ class Translator:
                 if s > EXACT_PLACES:
                     raise Refused("a quotient with more than 24 places", node)
                 return Val(cast(f"{a.sql} * {sql}", s), kind, s, a.err)
-        a, b = self.value(node.left, ctx), self.exact(node.right, ctx)
-        if a.ratio is not None:  # (n / d) / b = n / (d * b)
-            n, d = a.ratio
-            if d.scale + b.scale > EXACT_PLACES:
-                raise Refused("a quotient's divisor with more than 24 places", node)
-            den = Val(cast(f"{d.sql} * {b.sql}", d.scale + b.scale), "number", d.scale + b.scale)
-        else:
-            n, den = a, b
+        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
+        if a.ratio is not None or b.ratio is not None:
+            try:
+                return self.hoist(ratio.arith("/", a, b, kind, any_err(a.err, b.err)), ctx)
+            except ValueError as why:
+                raise Refused(str(why), node) from None
         zero = f"({b.sql} = 0)"
         err = any_err(a.err, b.err, zero)
-        return Val("NULL", kind, 0, err, (n, den))
+        return Val("NULL", kind, 0, err, (a, b))
 
     # -------------------------------------------------------------- conditionals
     def _IfElse(self, node, ctx):
         c = self.exact(node.cond, ctx)
-        t, e = self.exact(node.then, ctx), self.exact(node.else_, ctx)
-        s = max(t.scale, e.scale)
-        tsql, esql = (cast(t.sql, s), cast(e.sql, s)) if t.kind in NUMERIC else (t.sql, e.sql)
+        t, e = self.value(node.then, ctx), self.value(node.else_, ctx)
         err = any_err(c.err, None if t.err is None else f"({c.sql}) AND ({t.err})",
                       None if e.err is None else f"NOT coalesce({c.sql}, FALSE) AND ({e.err})")
+        if t.ratio is not None or e.ratio is not None:
+            return self.hoist(ratio.choose(f"coalesce({c.sql}, FALSE)", t, e, node.type.kind if node.type else "number", err), ctx)
+        s = max(t.scale, e.scale)
+        tsql, esql = (cast(t.sql, s), cast(e.sql, s)) if t.kind in NUMERIC else (t.sql, e.sql)
         return Val(f"(CASE WHEN {c.sql} THEN {tsql} ELSE {esql} END)", t.kind, s, err)
 
     # -------------------------------------------------------------- rows
@@ -358,8 +406,8 @@ class Translator:
                 errs.append(" AND ".join([f"({x})" for x in conds] + [f"({v.err})"]))
             conds.append(v.sql)
         where = " AND ".join(f"({c})" for c in conds) or "TRUE"
-        frm = f"FROM {q('t.' + rows.table)} {alias} WHERE {where}"
-        err = f"EXISTS (SELECT 1 FROM {q('t.' + rows.table)} {alias} WHERE {any_err(*errs)})" if errs else None
+        frm = f"FROM {q('t.' + rows.table)} {alias} /*joins*/ WHERE {where}"
+        err = f"EXISTS (SELECT 1 FROM {q('t.' + rows.table)} {alias} /*joins*/ WHERE {any_err(*errs)})" if errs else None
         return frm, rc, err
 
     # -------------------------------------------------------------- calls
@@ -430,6 +478,16 @@ class Translator:
         test = f"coalesce({x.sql} BETWEEN {lo.sql} AND {hi.sql}, FALSE)"
         return Val(test, "bool", 0, any_err(x.err, lo.err, hi.err))
 
+    def call_prorate(self, node, ctx):
+        """The share of the period's days between start and end (both included, an empty end
+        open): a quotient of whole days."""
+        start, end = (self.loose(a, ctx) for a in node.args)
+        lo = f"greatest(f.__pstart, coalesce({start.sql}, f.__pstart))"
+        hi = f"least(f.__pend, coalesce({end.sql}, f.__pend))"
+        active = Val(cast(f"greatest(0, {hi} - {lo} + 1)", 0), "number")
+        total = Val(cast("(f.__pend - f.__pstart + 1)", 0), "number")
+        return Val("NULL", "rate", 0, any_err(start.err, end.err), (active, total))
+
     def lookup(self, index, column, ctx):
         """table[key].column: the cell of the row with that key (KR405 where there is none)."""
         table = index.obj.id
@@ -439,8 +497,28 @@ class Translator:
         alias = f"k{self.alias}"
         frm = f"FROM {q('t.' + table)} {alias} WHERE {alias}.{q(spec.key)} = {key.sql}"
         missing = f"({key.sql}) IS NOT NULL AND NOT EXISTS (SELECT 1 {frm})"
-        v = self.typed_cell(table, column, f"(SELECT min({alias}.{q(column)}) {frm})", index, nullable=key.nullable)
+        cell = f"(SELECT min({alias}.{q(column)}) {frm})"
+        r = getattr(index.key, "ref", None)
+        if r and r[0] == "column" and r[1] < len(ctx.rows):
+            # a column of a row as the key: every cell checked once before the run, and the
+            # looked-up row joined to that row's FROM (a scalar subquery per use is slow)
+            src, col = q("t." + r[2]), q(r[3])
+            self.pending.append(("check", f"SELECT count(*) FROM {src} s WHERE s.{col} IS NOT NULL AND s.{col} "
+                                          f"NOT IN (SELECT {q(spec.key)} FROM {q('t.' + table)})"))
+            missing = None
+            row = ctx.rows[r[1]][0]
+            joins = self.joins.setdefault(row, {})
+            if (table, r[3]) not in joins:
+                joins[table, r[3]] = (alias, f" LEFT JOIN {q('t.' + table)} {alias} ON {alias}.{q(spec.key)} = {row}.{col}")
+            cell = f"{joins[table, r[3]][0]}.{q(column)}"
+        v = self.typed_cell(table, column, cell, index, nullable=key.nullable)
         return attrs.evolve(v, err=any_err(key.err, missing))
+
+    def resolve(self, sql: str) -> str:
+        """The statement with each row's joined lookups in its FROM (lookup)."""
+        for row, joins in self.joins.items():
+            sql = sql.replace(f" {row} /*joins*/", f" {row}" + "".join(j for _, j in joins.values()))
+        return sql.replace(" /*joins*/", "")
 
     def call_money(self, node, ctx):
         v = self.exact(node.args[0], ctx)
@@ -470,9 +548,10 @@ class Translator:
                 sql, s = round_exact(v.sql, v.scale, step, mode)
         except ValueError as why:
             raise Refused(str(why), node) from None
-        if v.err:
-            sql = f"(CASE WHEN {v.err} THEN NULL ELSE {sql} END)"
-        return Val(sql, v.kind, s, v.err)
+        err = any_err(v.err, ratio.doubt_places(v, ratio.GUARD) if v.derived else None)
+        if err:
+            sql = f"(CASE WHEN {err} THEN NULL ELSE {sql} END)"
+        return Val(sql, v.kind, s, err)
 
     def call_min(self, node, ctx):
         return self.pick(node, ctx, "least")
@@ -483,7 +562,13 @@ class Translator:
     def pick(self, node, ctx, fn):
         if len(node.args) != 2:
             raise Refused(f"{node.func}() over rows", node)
-        a, b = (self.exact(x, ctx) for x in node.args)
+        a, b = (self.value(x, ctx) for x in node.args)
+        if a.ratio is not None or b.ratio is not None:  # the interpreter picks on unsnapped values
+            try:
+                first = ratio.exact_ordering("<=" if fn == "least" else ">=", a, b)
+                return self.hoist(ratio.choose(first, a, b, a.kind, any_err(a.err, b.err)), ctx)
+            except ValueError as why:
+                raise Refused(str(why), node) from None
         s = max(a.scale, b.scale)
         return Val(cast(f"{fn}({cast(a.sql, s)}, {cast(b.sql, s)})", s), a.kind, s, any_err(a.err, b.err))
 
@@ -502,10 +587,11 @@ class Translator:
         dec = self.plan.definitions[node.decision].node
         if dec.hit not in ("first", "unique"):
             raise Refused(f"a decision with `hit {dec.hit}`", node)
-        args = [self.exact(a, ctx) for a in node.args]
+        args = [self.value(a, ctx) for a in node.args]
         params = dict(ctx.params)
         for (name, _), a in zip(dec.params, args):
             params[name] = a
+        args = [self.comparable(a) for a in args]
         inner = attrs.evolve(ctx, params=params)
         conds, outs = [], []
         for row in dec.rows:
