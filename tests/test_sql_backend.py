@@ -183,3 +183,41 @@ def test_generated_data_gives_the_interpreter_bytes(tmp_path, people, deals, mod
         return
     assert to_csv(evaluate_sql(plan, frames, periods)) == want
     event("compared")
+
+
+CAPPED = (PLANS / "kam-capped.kam", PLANS / "tests" / "kam-capped" / "acceptance-scenario-a")
+
+
+def test_memory_limit_is_applied_and_spills_under_a_temporary_folder(tmp_path, capsys):
+    """--memory-limit 1GB: the interpreter's bytes; 10KB (too small for any hash table): DuckDB
+    stops with KR444, never a silent switch to an engine that ignores the limit; the spill
+    folder lives under the run's temporary folder, removed afterwards."""
+    rc_i, want = _cli("run", *_data(CAPPED), "--engine", "interpreter")
+    rc, got = _cli("run", *_data(CAPPED), "--engine", "duckdb", "--memory-limit", "1GB")
+    assert rc_i == rc == 0 and got == want
+    out = tmp_path / "payouts.csv"
+    rc, _ = _cli("run", *_data(CAPPED), "--engine", "duckdb", "--memory-limit", "10KB", "-o", out)
+    err = capsys.readouterr().err
+    assert rc == 1 and "KR444" in err and "10KB" in err and not out.exists()
+    plan = load(CAPPED[0])[0]
+    tables = load_data(plan, str(CAPPED[1]))
+    periods = plan_periods(plan, tables)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    payouts = evaluate_sql(plan, frames_from_tables(plan, tables), periods, memory_limit="64MB", temp_dir=str(spill))
+    assert to_csv(payouts) == to_csv(evaluate(plan, tables, periods, trace=False)) and not any(spill.iterdir())
+
+
+def _data(pair):
+    return pair[0], "--data", pair[1]
+
+
+@pytest.mark.parametrize("args, code", [(["--engine", "duckdb", "--memory-limit", "1 gigabyte"], "KR442"),
+                                        (["--engine", "duckdb", "--memory-limit", "0GB"], "KR442"),
+                                        (["--engine", "duckdb", "--memory-limit=-1GB"], "KR442"),
+                                        (["--memory-limit", "1GB"], "KR443"),
+                                        (["--engine", "interpreter", "--memory-limit", "1GB"], "KR443")])
+def test_a_bad_memory_limit_is_a_diagnostic(args, code, tmp_path, capsys):
+    out = tmp_path / "payouts.csv"
+    rc, _ = _cli("run", *_data(CAPPED), *args, "-o", out)
+    assert rc == 1 and code in capsys.readouterr().err and not out.exists()

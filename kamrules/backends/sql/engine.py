@@ -22,6 +22,7 @@ import attrs
 from decimal import Decimal
 
 from kamrules.core import ir
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
 from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.exact import cast, macros
@@ -148,6 +149,10 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
                     continue
                 _add(con, column, v)
             return _payouts(con, plan, calc, period_key)
+        except duckdb.OutOfMemoryException:
+            raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
+                                                "(spilling to disk was not enough)",
+                                       hint="raise --memory-limit, or run on --engine auto")]) from None
         except duckdb.Error as err:  # an overflow of DECIMAL(38, s) or HUGEINT
             raise Fallback(f"DuckDB: {str(err).splitlines()[0]}") from None
         finally:
