@@ -58,7 +58,7 @@ def addsub(op, a, b):
 def terminates(n, d, places: int) -> str:
     """SQL: n / d x 10^places is an integer (d != 0), by remainders (no HUGEINT overflow for
     in-range values)."""
-    N, D = ints(n.sql, n.scale), f"abs({ints(d.sql, d.scale)})"
+    N, D = ints(n.sql, n.scale), f"nullif(abs({ints(d.sql, d.scale)}), 0)"  # DuckDB: x % 0 is an error
     e = places + d.scale - n.scale
     if e >= 0:
         return f"((kr_fmod({N}, {D}) * {10 ** e}) % {D} = 0)"
@@ -123,7 +123,7 @@ def compared(v):
     from kamrules.backends.sql.translate import any_err
     n, d = v.ratio
     sql, _ = round_ratio(n.sql, n.scale, d.sql, d.scale, Decimal(1).scaleb(-GUARD), "half_even")
-    return sql, any_err(v.err, doubt_places(v, GUARD))
+    return f"(CASE WHEN {d.sql} = 0 THEN NULL ELSE {sql} END)", any_err(v.err, doubt_places(v, GUARD))
 
 
 def exact_ordering(op: str, a, b) -> str:

@@ -21,7 +21,7 @@ from kamrules.core import ir
 from kamrules.core.limits import MAX_FRACTION_DIGITS
 from kamrules.core.numeric import EXACT_PLACES, ROUND_STEPS
 from kamrules.backends.sql import ratio
-from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, MODES
+from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, snapped_units, MODES
 
 NUMERIC = ("money", "number", "rate", "count")
 PERIOD_KINDS = ("year", "quarter", "month")
@@ -118,7 +118,7 @@ class Translator:
         """A quotient at the frame's level becomes columns of its own, read back by name, so
         the SQL of nested quotients does not grow with each operation (each one repeats its
         operands: a CASE, a cross-multiplication)."""
-        if ctx.rows or v.ratio is None:
+        if ctx.rows or v.ratio is None or v.ratio[0].sql.startswith('f."n.'):  # none, or already columns
             return v
         self.alias += 1
         name = f"~h{self.alias}"
@@ -275,12 +275,16 @@ class Translator:
             return v if op == "in" else attrs.evolve(v, sql=f"(NOT {v.sql})")
         if op == "==" and self.period_key(node.right) is not None:
             a = self.loose(node.left, ctx)
-            return Val(f"coalesce({a.sql} = f.{self.period_key(node.right)}, FALSE)", "bool", 0, a.err)
+            test = f"{a.sql} = f.{self.period_key(node.right)}"
+            return Val(f"coalesce({test}, FALSE)" if a.nullable else f"({test})", "bool", 0, a.err)
         if op in ("==", "!="):  # an empty value equals only an empty value (no error)
             a, b = self.loose(node.left, ctx), self.loose(node.right, ctx)
             if a.ratio is not None or b.ratio is not None:
                 raise Refused("a quotient compared before it is rounded", node)
-            sop = "IS NOT DISTINCT FROM" if op == "==" else "IS DISTINCT FROM"
+            if a.nullable or b.nullable:
+                sop = "IS NOT DISTINCT FROM" if op == "==" else "IS DISTINCT FROM"
+            else:  # plain = (a join key for DuckDB's decorrelation)
+                sop = "=" if op == "==" else "<>"
             return Val(f"({a.sql} {sop} {b.sql})", "bool", 0, any_err(a.err, b.err))
         a, b = self.value(node.left, ctx), self.value(node.right, ctx)
         err = any_err(a.err, b.err)
@@ -343,7 +347,7 @@ class Translator:
             test = f"{a.sql} IN ({', '.join(x.sql for x in items)})"
         else:
             raise Refused("`in` a period other than the calculation period or its year, quarter, month", node)
-        return Val(f"coalesce({test}, FALSE)", "bool", 0, a.err)
+        return Val(f"coalesce({test}, FALSE)" if a.nullable else f"({test})", "bool", 0, a.err)
 
     def divide(self, node, ctx):
         kind = node.type.kind if node.type else "number"
@@ -537,13 +541,22 @@ class Translator:
         if step is None or mode not in MODES or step <= 0:
             raise Refused("round() with a step or mode that is not a literal", node)
         v = self.value(node.args[0], ctx)
-        return self.rounded(v, step, mode, node)
+        return self.rounded(v, step, mode, node, ctx)
 
-    def rounded(self, v: Val, step: Decimal, mode: str, node) -> Val:
+    def rounded(self, v: Val, step: Decimal, mode: str, node, ctx: Ctx | None = None) -> Val:
+        if ctx is not None:  # the rounding repeats its operand: computed once, into columns
+            v = self.hoist(v, ctx)
         try:
             if v.ratio is not None:
                 n, d = v.ratio
-                sql, s = round_ratio(n.sql, n.scale, d.sql, d.scale, step, mode)
+                snapped = None
+                if ctx is not None and not ctx.rows:  # computed first, into a column
+                    self.alias += 1
+                    name = f"~s{self.alias}"
+                    self.pending.append((f"d.{name}", Val(
+                        f"(CASE WHEN {d.sql} = 0 THEN NULL ELSE {snapped_units(n.sql, n.scale, d.sql, d.scale)} END)", "units")))
+                    snapped = f"f.{q('d.' + name)}"
+                sql, s = round_ratio(n.sql, n.scale, d.sql, d.scale, step, mode, snapped)
             else:
                 sql, s = round_exact(v.sql, v.scale, step, mode)
         except ValueError as why:
