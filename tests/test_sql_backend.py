@@ -221,3 +221,26 @@ def test_a_bad_memory_limit_is_a_diagnostic(args, code, tmp_path, capsys):
     out = tmp_path / "payouts.csv"
     rc, _ = _cli("run", *_data(CAPPED), *args, "-o", out)
     assert rc == 1 and code in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("change", ["share", "deal"])
+def test_data_the_interpreter_stops_on_gives_its_diagnostic(change, tmp_path, capsys):
+    """split-credit on DuckDB with a `require` rule broken (s-01's primary shares total 0.95),
+    or a split line naming a deal that does not exist (a key lookup with no row, KR405): the
+    run is handed to the interpreter, whose message and exit code come out, no output file."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(PLANS / "tests" / "split-credit" / "example", data)
+    splits = (data / "splits.csv").read_text()
+    if change == "share":
+        splits = splits.replace("s-01,csm-1,csm,0.10,false", "s-01,csm-1,csm,0.05,false")
+    else:
+        splits += "s-99,ae-1,ae,1.00,false\n"
+    (data / "splits.csv").write_text(splits)
+    rc_i, _ = _cli("run", PLANS / "split-credit.kam", "--data", data, "--engine", "interpreter")
+    want = capsys.readouterr().err
+    out = tmp_path / "payouts.csv"
+    rc_d, _ = _cli("run", PLANS / "split-credit.kam", "--data", data, "--engine", "duckdb", "-o", out)
+    got = capsys.readouterr().err
+    assert rc_i == rc_d == 1 and got == want and not out.exists()
+    assert ("100%" in want) if change == "share" else ("s-99" in want)
