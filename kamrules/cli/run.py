@@ -136,7 +136,7 @@ def memory_limit(args) -> str | None:
     if size is None:
         return None
     m = SIZE.fullmatch(size.strip())
-    if m is None or float(m.group(1)) <= 0:
+    if m is None or not m.group(1).strip("0."):  # no number, or zero
         raise KamError([Diagnostic("KR442", f"--memory-limit {size} is not a size (a number and a unit: "
                                             "512MB, 1GB, 1.5GiB)")])
     if args.engine != "duckdb":
