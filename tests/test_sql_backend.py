@@ -28,7 +28,9 @@ from kamrules.data.strict import load_data  # noqa: E402
 from kamrules.diagnostics.diagnostic import KamError  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 
-RUNS_SQL = {"abtasty-kam", "draw-guarantee"}  # and bench/abtasty-monthly.kam
+RUNS_SQL = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "emotion-ai-challenge",
+            "equipment-colour-grid", "kam-capped", "kam-uncapped", "multi-year-booster", "prorated-variable",
+            "split-credit"}  # and bench/abtasty-monthly.kam
 
 
 def _cli(*args):
@@ -60,12 +62,12 @@ def test_same_bytes_as_the_interpreter(plan, capsys):
 
 def test_a_refused_plan_names_the_construct_and_writes_nothing(tmp_path, capsys):
     out = tmp_path / "payouts.csv"
-    rc, _ = _cli("run", PLANS / "kam-capped.kam", "--data", PLANS / "tests" / "kam-capped" / "acceptance",
+    rc, _ = _cli("run", PLANS / "fx-commission.kam", "--data", PLANS / "tests" / "fx-commission" / "example",
                  "--engine", "duckdb", "-o", out)
     err = capsys.readouterr().err
     assert rc == 1 and not out.exists()
-    # kam-capped.kam line 41: `let nrr = (opening_arr + expansion) / opening_arr`, read unrounded
-    assert "KR440" in err and "a quotient used before it is rounded" in err and ":41:" in err
+    # fx-commission.kam line 28: `sum(round(fx(amount, "EUR", close_date) * commission_rate, ...`
+    assert "KR440" in err and "fx()" in err and ":28:" in err
 
 
 
@@ -134,6 +136,11 @@ curve rate(a: Rate) -> Rate {{
 component part = (won - lost) / 7
 component bonus = payee.base / 4 * rate(ratio)
 component renewals = if exists(mine where kind == "renewal") then money(count(mine)) else money(0)
+
+# an unrounded quotient computed with (ratio.py): rational arithmetic, min/max by cross-multiplication
+let nrr = (payee.base + won - lost) / payee.base
+component kam = payee.base * min(max(0%, 100% + 20 * (nrr - 110%)), 150%) / 3
+component tier = if nrr >= 105% then money(1) else money(0)
 """
 
 _PLANS: dict = {}
@@ -176,3 +183,64 @@ def test_generated_data_gives_the_interpreter_bytes(tmp_path, people, deals, mod
         return
     assert to_csv(evaluate_sql(plan, frames, periods)) == want
     event("compared")
+
+
+CAPPED = (PLANS / "kam-capped.kam", PLANS / "tests" / "kam-capped" / "acceptance-scenario-a")
+
+
+def test_memory_limit_is_applied_and_spills_under_a_temporary_folder(tmp_path, capsys):
+    """--memory-limit 1GB: the interpreter's bytes; 10KB (too small for any hash table): DuckDB
+    stops with KR444, never a silent switch to an engine that ignores the limit; the spill
+    folder lives under the run's temporary folder, removed afterwards."""
+    rc_i, want = _cli("run", *_data(CAPPED), "--engine", "interpreter")
+    rc, got = _cli("run", *_data(CAPPED), "--engine", "duckdb", "--memory-limit", "1GB")
+    assert rc_i == rc == 0 and got == want
+    out = tmp_path / "payouts.csv"
+    rc, _ = _cli("run", *_data(CAPPED), "--engine", "duckdb", "--memory-limit", "10KB", "-o", out)
+    err = capsys.readouterr().err
+    assert rc == 1 and "KR444" in err and "10KB" in err and not out.exists()
+    plan = load(CAPPED[0])[0]
+    tables = load_data(plan, str(CAPPED[1]))
+    periods = plan_periods(plan, tables)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    payouts = evaluate_sql(plan, frames_from_tables(plan, tables), periods, memory_limit="64MB", temp_dir=str(spill))
+    assert to_csv(payouts) == to_csv(evaluate(plan, tables, periods, trace=False)) and not any(spill.iterdir())
+
+
+def _data(pair):
+    return pair[0], "--data", pair[1]
+
+
+@pytest.mark.parametrize("args, code", [(["--engine", "duckdb", "--memory-limit", "1 gigabyte"], "KR442"),
+                                        (["--engine", "duckdb", "--memory-limit", "0GB"], "KR442"),
+                                        (["--engine", "duckdb", "--memory-limit=-1GB"], "KR442"),
+                                        (["--memory-limit", "1GB"], "KR443"),
+                                        (["--engine", "interpreter", "--memory-limit", "1GB"], "KR443")])
+def test_a_bad_memory_limit_is_a_diagnostic(args, code, tmp_path, capsys):
+    out = tmp_path / "payouts.csv"
+    rc, _ = _cli("run", *_data(CAPPED), *args, "-o", out)
+    assert rc == 1 and code in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.parametrize("change", ["share", "deal"])
+def test_data_the_interpreter_stops_on_gives_its_diagnostic(change, tmp_path, capsys):
+    """split-credit on DuckDB with a `require` rule broken (s-01's primary shares total 0.95),
+    or a split line naming a deal that does not exist (a key lookup with no row, KR405): the
+    run is handed to the interpreter, whose message and exit code come out, no output file."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(PLANS / "tests" / "split-credit" / "example", data)
+    splits = (data / "splits.csv").read_text()
+    if change == "share":
+        splits = splits.replace("s-01,csm-1,csm,0.10,false", "s-01,csm-1,csm,0.05,false")
+    else:
+        splits += "s-99,ae-1,ae,1.00,false\n"
+    (data / "splits.csv").write_text(splits)
+    rc_i, _ = _cli("run", PLANS / "split-credit.kam", "--data", data, "--engine", "interpreter")
+    want = capsys.readouterr().err
+    out = tmp_path / "payouts.csv"
+    rc_d, _ = _cli("run", PLANS / "split-credit.kam", "--data", data, "--engine", "duckdb", "-o", out)
+    got = capsys.readouterr().err
+    assert rc_i == rc_d == 1 and got == want and not out.exists()
+    assert ("100%" in want) if change == "share" else ("s-99" in want)

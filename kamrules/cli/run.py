@@ -9,6 +9,7 @@ second when stderr is a terminal, unless `--quiet`. `--ledger L` pays against a 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from kamrules.version import __version__
@@ -23,6 +24,7 @@ from kamrules.cli.close import ledger_options
 
 
 def cmd_run(args) -> int:
+    limit = memory_limit(args)
     if args.ledger is not None:
         return run_with_ledger(args)
     if args.retroactive or args.adjustments:
@@ -32,6 +34,7 @@ def cmd_run(args) -> int:
         raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
                                    hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
     session = open_session(args)
+    session.memory_limit = limit
     checked = session.check()
     result = session.execute(args.payee, jobs=args.jobs or default_jobs(), quiet=args.quiet,
                              trace_dir=args.trace_dir, trace=args.trace)
@@ -117,5 +120,26 @@ def register(sub):
     r.add_argument("--trace-dir", metavar="DIR",
                    help="write the columnar trace (values.parquet: every definition per payee and "
                         "period; lineage.parquet: the data rows behind every aggregate) into DIR")
+    r.add_argument("--memory-limit", metavar="SIZE",
+                   help="--engine duckdb: DuckDB's memory limit (512MB, 1GB); beyond it, it spills to a temporary folder")
     ledger_options(r, required=False)
     r.set_defaults(func=cmd_run)
+
+
+SIZE = re.compile(r"(\d+(\.\d+)?)\s*([KMGT]i?B|B)", re.IGNORECASE)
+
+
+def memory_limit(args) -> str | None:
+    """--memory-limit as DuckDB reads it ("1GB"), checked: a number and a unit (KR442), with
+    --engine duckdb (KR443)."""
+    size = getattr(args, "memory_limit", None)
+    if size is None:
+        return None
+    m = SIZE.fullmatch(size.strip())
+    if m is None or not m.group(1).strip("0."):  # no number, or zero
+        raise KamError([Diagnostic("KR442", f"--memory-limit {size} is not a size (a number and a unit: "
+                                            "512MB, 1GB, 1.5GiB)")])
+    if args.engine != "duckdb":
+        raise KamError([Diagnostic("KR443", "--memory-limit bounds the memory of --engine duckdb only",
+                                   hint="add --engine duckdb, or drop --memory-limit")])
+    return m.group(1) + m.group(3).upper().replace("I", "i")

@@ -85,10 +85,21 @@ def step_parts(step: Decimal) -> tuple[int, int]:
     return int(step.scaleb(p)), p
 
 
-def round_ratio(num: str, ns: int, den: str, ds: int, step: Decimal, mode: str) -> tuple[str, int]:
+def snapped_units(num: str, ns: int, den: str, ds: int) -> str:
+    """SQL: num / den snapped half-even to GUARD places, in 10^-GUARD units (an integer)."""
+    n, d = ints(num, ns), ints(den, ds)
+    sn = f"(CASE WHEN {d} < 0 THEN -{n} ELSE {n} END)"
+    e = GUARD + ds - ns
+    a, b = (f"({sn} * {10 ** e})", f"abs({d})") if e >= 0 else (sn, f"(abs({d}) * {10 ** -e})")
+    return round_units(a, b, "half_even")
+
+
+def round_ratio(num: str, ns: int, den: str, ds: int, step: Decimal, mode: str,
+                snapped: str | None = None) -> tuple[str, int]:
     """(SQL, scale) of round(num / den, step, mode) as the interpreter rounds it: exactly when
     the quotient has at most 24 places, else after snapping it half-even to 16 places.
-    num has scale ns, den scale ds; den != 0 (the caller's error mask)."""
+    num has scale ns, den scale ds; den != 0 (the caller's error mask). `snapped`: the SQL
+    of snapped_units, computed beforehand (its macros nest within this one's otherwise)."""
     k, p = step_parts(step)
     if p > GUARD:
         raise ValueError("a rounding step finer than 16 places")
@@ -108,7 +119,8 @@ def round_ratio(num: str, ns: int, den: str, ds: int, step: Decimal, mode: str) 
     # exact: value / step = value * 10^p / k
     ap, bp = scaled(p)
     direct = round_units(ap, f"({bp} * {k})", mode)
-    snapped = round_units(a16, b16, "half_even")  # the value at 16 places, in 10^-16 units
+    if snapped is None:  # the value at 16 places, in 10^-16 units (a column when the caller has it)
+        snapped = snapped_units(num, ns, den, ds)
     via_snap = round_units(snapped, str(k * 10 ** (GUARD - p)), mode)
     units = f"CASE WHEN {exact} THEN {direct} ELSE {via_snap} END"
     return from_units(units, k, p), p

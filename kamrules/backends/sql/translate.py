@@ -20,7 +20,8 @@ import attrs
 from kamrules.core import ir
 from kamrules.core.limits import MAX_FRACTION_DIGITS
 from kamrules.core.numeric import EXACT_PLACES, ROUND_STEPS
-from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, MODES
+from kamrules.backends.sql import ratio
+from kamrules.backends.sql.exact import cast, literal, round_exact, round_ratio, snapped_units, MODES
 
 NUMERIC = ("money", "number", "rate", "count")
 PERIOD_KINDS = ("year", "quarter", "month")
@@ -59,6 +60,8 @@ class Val:
     scale: int = 0
     err: str | None = None
     ratio: tuple | None = None  # (num Val, den Val): a quotient, only rounded
+    derived: bool = False  # a quotient computed from quotients (ratio.py)
+    nullable: bool = False  # may be empty (an optional cell): an error only where it is computed with
 
 
 @attrs.define
@@ -72,6 +75,7 @@ class Ctx:
     row: str | None = None  # alias of the current row (inside a subquery)
     table: str | None = None
     params: dict = attrs.Factory(dict)
+    rows: tuple = ()  # ((alias, table), ...): the row scopes, outermost first (a column's depth)
 
 
 def q(name: str) -> str:
@@ -87,12 +91,43 @@ def string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def stored(name: str, v: Val) -> Val:
+    """v read back from the frame's columns "d.<name>" (or "n."/"q." for a quotient) and
+    "e.<name>" (its error mask), as engine._add writes them."""
+    err = f"f.{q('e.' + name)}" if v.err else None
+    if v.ratio is not None:
+        n, d = v.ratio
+        return Val("NULL", v.kind, 0, err, (Val(f"f.{q('n.' + name)}", n.kind, n.scale),
+                                            Val(f"f.{q('q.' + name)}", d.kind, d.scale)), derived=v.derived)
+    sql = f"f.{q('d.' + name)}"
+    if v.kind in NUMERIC:
+        sql = cast(sql, v.scale)
+    return Val(sql, v.kind, v.scale, err, nullable=v.nullable)
+
+
 class Translator:
     def __init__(self, plan: ir.Plan, scales: dict | None = None):
         self.plan = plan
         self.scales = scales if scales is not None else worst_scales(plan)
         self.defs: dict = {}  # let name -> Val over f's columns
         self.alias = 0
+        self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
+        self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+
+    def hoist(self, v: Val, ctx: Ctx) -> Val:
+        """A quotient at the frame's level becomes columns of its own, read back by name, so
+        the SQL of nested quotients does not grow with each operation (each one repeats its
+        operands: a CASE, a cross-multiplication)."""
+        if ctx.rows or v.ratio is None or v.ratio[0].sql.startswith('f."n.'):  # none, or already columns
+            return v
+        self.alias += 1
+        name = f"~h{self.alias}"
+        self.pending.append((f"d.{name}", v))
+        return stored(name, v)
+
+    def drain(self) -> list:
+        out, self.pending = self.pending, []
+        return out
 
     # -------------------------------------------------------------- entry
     def ev(self, node, ctx: Ctx):
@@ -101,10 +136,18 @@ class Translator:
             raise Refused(f"the construct {type(node).__name__}", node)
         return fn(node, ctx)
 
-    def value(self, node, ctx: Ctx) -> Val:
+    def loose(self, node, ctx: Ctx) -> Val:
+        """The value, empty allowed (==, in, present(), default(), between()'s first argument)."""
         v = self.ev(node, ctx)
         if not isinstance(v, Val):
             raise Refused("rows or a period used as a value", node)
+        return v
+
+    def value(self, node, ctx: Ctx) -> Val:
+        """The value as an operand: an empty one is an error there (the interpreter's KR406)."""
+        v = self.loose(node, ctx)
+        if v.nullable:
+            v = attrs.evolve(v, err=any_err(v.err, f"({v.sql}) IS NULL"), nullable=False)
         return v
 
     def exact(self, node, ctx: Ctx) -> Val:
@@ -152,23 +195,26 @@ class Translator:
         raise Refused(f"`{node.id}` as a value", node)
 
     def column(self, table, column, depth, node, ctx):
-        if depth != 0 or ctx.table != table:
-            raise Refused("a column of an outer row", node)
+        if depth >= len(ctx.rows) or ctx.rows[depth][1] != table:
+            raise Refused("a column outside its row", node)
+        return self.typed_cell(table, column, f"{ctx.rows[depth][0]}.{q(column)}", node)
+
+    def typed_cell(self, table, column, sql, node, nullable=False):
+        """The cell `sql` of table.column as a Val (cast to its scale)."""
         spec = self.plan.inputs[table].columns[column]
         kind = spec.type.kind
         if kind == "money" and spec.type.currency not in (None, self.plan.currency):
             raise Refused("an amount in another currency", node)
-        sql = f"{ctx.row}.{q(column)}"
-        err = f"{sql} IS NULL" if spec.optional else None
+        nullable = nullable or spec.optional
         if kind in NUMERIC:
             s = self.scales[table, column]
-            return Val(cast(sql, s), kind, s, err)
-        return Val(sql, kind, 0, err)
+            return Val(cast(sql, s), kind, s, nullable=nullable)
+        return Val(sql, kind, 0, nullable=nullable)
 
     def definition(self, name, node, ctx):
         d = self.plan.definitions[name]
         if d.kind == "param":
-            return self.ev(d.node.expr, Ctx(params=ctx.params))
+            return self.ev(d.node.expr, Ctx(params=ctx.params))  # a param reads no row
         if d.kind == "decision":
             raise Refused(f"the decision `{name}` as a value", node)
         if d.type.kind == "rows":
@@ -190,14 +236,9 @@ class Translator:
             spec = self.plan.inputs[self.plan.payees_table].columns.get(node.name)
             if spec is None:
                 raise Refused(f"payee.{node.name}", node)
-            sql = f"f.{q('payee.' + node.name)}"
-            err = f"{sql} IS NULL" if spec.optional else None
-            if spec.type.kind in NUMERIC:
-                if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency):
-                    raise Refused("an amount in another currency", node)
-                s = self.scales[self.plan.payees_table, node.name]
-                return Val(cast(sql, s), spec.type.kind, s, err)
-            return Val(sql, spec.type.kind, 0, err)
+            return self.typed_cell(self.plan.payees_table, node.name, f"f.{q('payee.' + node.name)}", node)
+        if isinstance(obj, ir.Index) and r and r[0] == "field":
+            return self.lookup(obj, node.name, ctx)
         if isinstance(obj, ir.Name) and obj.ref == ("period",):
             if node.name == "start":
                 return Val("f.__pstart", "date")
@@ -210,7 +251,9 @@ class Translator:
 
     # -------------------------------------------------------------- operators
     def _Neg(self, node, ctx):
-        v = self.exact(node.expr, ctx)
+        v = self.value(node.expr, ctx)
+        if v.ratio is not None:
+            return ratio.neg(v)
         return Val(cast(f"-({v.sql})", v.scale), v.kind, v.scale, v.err)
 
     def _Not(self, node, ctx):
@@ -227,16 +270,39 @@ class Translator:
             return Val(f"(({a.sql}) {op.upper()} ({b.sql}))", "bool", 0, any_err(a.err, berr))
         if op == "/":
             return self.divide(node, ctx)
-        if op == "in":
-            return self.within(node, ctx)
+        if op in ("in", "not in"):
+            v = self.within(node, ctx)
+            return v if op == "in" else attrs.evolve(v, sql=f"(NOT {v.sql})")
         if op == "==" and self.period_key(node.right) is not None:
-            a = self.exact(node.left, ctx)
-            return Val(f"({a.sql} = f.{self.period_key(node.right)})", "bool", 0, a.err)
-        a, b = self.exact(node.left, ctx), self.exact(node.right, ctx)
+            a = self.loose(node.left, ctx)
+            test = f"{a.sql} = f.{self.period_key(node.right)}"
+            return Val(f"coalesce({test}, FALSE)" if a.nullable else f"({test})", "bool", 0, a.err)
+        if op in ("==", "!="):  # an empty value equals only an empty value (no error)
+            a, b = self.loose(node.left, ctx), self.loose(node.right, ctx)
+            if a.ratio is not None or b.ratio is not None:
+                raise Refused("a quotient compared before it is rounded", node)
+            if a.nullable or b.nullable:
+                sop = "IS NOT DISTINCT FROM" if op == "==" else "IS DISTINCT FROM"
+            else:  # plain = (a join key for DuckDB's decorrelation)
+                sop = "=" if op == "==" else "<>"
+            return Val(f"({a.sql} {sop} {b.sql})", "bool", 0, any_err(a.err, b.err))
+        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
         err = any_err(a.err, b.err)
-        if op in ("==", "!=", "<", "<=", ">", ">="):
-            sop = {"==": "=", "!=": "<>"}.get(op, op)
-            return Val(f"({a.sql} {sop} {b.sql})", "bool", 0, err)
+        if op in ("<", "<=", ">", ">="):
+            a, b = self.comparable(a), self.comparable(b)
+            return Val(f"({a.sql} {op} {b.sql})", "bool", 0, any_err(a.err, b.err))
+        if a.ratio is not None or b.ratio is not None:
+            try:
+                return self.hoist(ratio.arith(op, a, b, node.type.kind if node.type else "number", err), ctx)
+            except ValueError as why:
+                raise Refused(str(why), node) from None
+        if a.kind == "date" and b.kind == "date" and op == "-":  # days between
+            return Val(cast(f"({a.sql} - {b.sql})", 0), "number", 0, err)
+        if a.kind == "date" and b.kind != "date" and op in ("+", "-"):  # a date moved by whole days
+            day = f"({a.sql} {op} CAST(trunc({b.sql}) AS INTEGER))"
+            return Val(f"CAST({day} AS DATE)", "date", 0, any_err(err, f"year({day}) NOT BETWEEN 1 AND 9999"))
+        if a.kind == "date" or b.kind == "date":
+            raise Refused("date arithmetic other than a date plus days or a difference of dates", node)
         kind = node.type.kind if node.type else a.kind
         if op in ("+", "-"):
             s = max(a.scale, b.scale)
@@ -247,6 +313,13 @@ class Translator:
                 raise Refused(f"a product with {s} decimal places (more than {EXACT_PLACES})", node)
             return Val(cast(f"{a.sql} * {b.sql}", s), kind, s, err)
         raise Refused(f"the operator {op}", node)
+
+    def comparable(self, v: Val) -> Val:
+        """v as the interpreter compares it (a quotient snapped, ratio.compared)."""
+        if v.ratio is None:
+            return v
+        sql, err = ratio.compared(v)
+        return Val(sql, v.kind, ratio.GUARD, err)
 
     def is_period(self, node, ctx) -> bool:
         return isinstance(node, ir.Name) and node.ref == ("period",)
@@ -260,10 +333,21 @@ class Translator:
         return None
 
     def within(self, node, ctx):
-        a = self.exact(node.left, ctx)
-        if not self.is_period(node.right, ctx):
-            raise Refused("`in` a period other than the calculation period", node)
-        return Val(f"({a.sql} BETWEEN f.__pstart AND f.__pend)", "bool", 0, a.err)
+        """`x in period`, `in period.quarter` (year, month), `in [a, b]`: an empty x is in nothing."""
+        a = self.loose(node.left, ctx)
+        right = node.right
+        if self.is_period(right, ctx):
+            test = f"{a.sql} BETWEEN f.__pstart AND f.__pend"
+        elif isinstance(right, ir.Attr) and self.is_period(right.obj, ctx) and right.name in PERIOD_KINDS:
+            test = f"{a.sql} BETWEEN f.__pstart_{right.name} AND f.__pend_{right.name}"
+        elif isinstance(right, ir.ListLit):
+            items = [self.exact(x, ctx) for x in right.items]
+            if a.ratio is not None or any(x.err for x in items) or not items:
+                raise Refused("`in` a list of values that are not literals", node)
+            test = f"{a.sql} IN ({', '.join(x.sql for x in items)})"
+        else:
+            raise Refused("`in` a period other than the calculation period or its year, quarter, month", node)
+        return Val(f"coalesce({test}, FALSE)" if a.nullable else f"({test})", "bool", 0, a.err)
 
     def divide(self, node, ctx):
         kind = node.type.kind if node.type else "number"
@@ -276,26 +360,26 @@ class Translator:
                 if s > EXACT_PLACES:
                     raise Refused("a quotient with more than 24 places", node)
                 return Val(cast(f"{a.sql} * {sql}", s), kind, s, a.err)
-        a, b = self.value(node.left, ctx), self.exact(node.right, ctx)
-        if a.ratio is not None:  # (n / d) / b = n / (d * b)
-            n, d = a.ratio
-            if d.scale + b.scale > EXACT_PLACES:
-                raise Refused("a quotient's divisor with more than 24 places", node)
-            den = Val(cast(f"{d.sql} * {b.sql}", d.scale + b.scale), "number", d.scale + b.scale)
-        else:
-            n, den = a, b
+        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
+        if a.ratio is not None or b.ratio is not None:
+            try:
+                return self.hoist(ratio.arith("/", a, b, kind, any_err(a.err, b.err)), ctx)
+            except ValueError as why:
+                raise Refused(str(why), node) from None
         zero = f"({b.sql} = 0)"
         err = any_err(a.err, b.err, zero)
-        return Val("NULL", kind, 0, err, (n, den))
+        return Val("NULL", kind, 0, err, (a, b))
 
     # -------------------------------------------------------------- conditionals
     def _IfElse(self, node, ctx):
         c = self.exact(node.cond, ctx)
-        t, e = self.exact(node.then, ctx), self.exact(node.else_, ctx)
-        s = max(t.scale, e.scale)
-        tsql, esql = (cast(t.sql, s), cast(e.sql, s)) if t.kind in NUMERIC else (t.sql, e.sql)
+        t, e = self.value(node.then, ctx), self.value(node.else_, ctx)
         err = any_err(c.err, None if t.err is None else f"({c.sql}) AND ({t.err})",
                       None if e.err is None else f"NOT coalesce({c.sql}, FALSE) AND ({e.err})")
+        if t.ratio is not None or e.ratio is not None:
+            return self.hoist(ratio.choose(f"coalesce({c.sql}, FALSE)", t, e, node.type.kind if node.type else "number", err), ctx)
+        s = max(t.scale, e.scale)
+        tsql, esql = (cast(t.sql, s), cast(e.sql, s)) if t.kind in NUMERIC else (t.sql, e.sql)
         return Val(f"(CASE WHEN {c.sql} THEN {tsql} ELSE {esql} END)", t.kind, s, err)
 
     # -------------------------------------------------------------- rows
@@ -312,20 +396,23 @@ class Translator:
     def _Where(self, node, ctx):
         return self.rows_of(node, node)
 
-    def subquery(self, rows: Rows, node):
-        """(FROM ... WHERE ..., row ctx); a condition that may stop the run is refused."""
+    def subquery(self, rows: Rows, ctx: Ctx):
+        """(FROM ... WHERE ..., row ctx, error mask): the mask holds where a condition the
+        interpreter would evaluate on some row stops the run (the filters in order, each
+        `and` short-circuited: a superset of the interpreter's, whose key links come first)."""
         self.alias += 1
         alias = f"r{self.alias}"
-        rc = Ctx(alias, rows.table)
-        conds = []
+        rc = Ctx(alias, rows.table, ctx.params, ctx.rows + ((alias, rows.table),))
+        conds, errs = [], []
         for c in rows.conds:
             v = self.exact(c, rc)
-            conds.append(v.sql)
             if v.err:
-                raise Refused("a filter condition that may stop the run (an empty value, a "
-                              "division) ", c)
+                errs.append(" AND ".join([f"({x})" for x in conds] + [f"({v.err})"]))
+            conds.append(v.sql)
         where = " AND ".join(f"({c})" for c in conds) or "TRUE"
-        return f"FROM {q('t.' + rows.table)} {alias} WHERE {where}", rc
+        frm = f"FROM {q('t.' + rows.table)} {alias} /*joins*/ WHERE {where}"
+        err = f"EXISTS (SELECT 1 FROM {q('t.' + rows.table)} {alias} /*joins*/ WHERE {any_err(*errs)})" if errs else None
+        return frm, rc, err
 
     # -------------------------------------------------------------- calls
     def _Call(self, node, ctx):
@@ -337,39 +424,105 @@ class Translator:
         return fn(node, ctx)
 
     def each(self, node, ctx):
-        if ctx.row is not None:
-            raise Refused("an aggregation inside a filter", node)
+        """(FROM ..., the per-row value or None, the error mask) of an aggregation's argument."""
         arg = node.args[0]
         if isinstance(arg, ir.Each):
             rows = self.rows_of(arg.source, node)
-            frm, rc = self.subquery(rows, node)
-            v = self.exact(arg.expr, rc)
+            frm, rc, err = self.subquery(rows, ctx)
+            v = self.value(arg.expr, rc)
+            if v.ratio is not None:
+                raise Refused("an unrounded quotient per row", arg.expr)
             if v.err:
-                raise Refused("a per-row value that may be empty", arg.expr)
-            return frm, v
+                err = any_err(err, f"EXISTS (SELECT 1 {frm} AND ({v.err}))")
+            return frm, v, err
         rows = self.rows_of(arg, node)
-        frm, _ = self.subquery(rows, node)
-        return frm, None
+        frm, _, err = self.subquery(rows, ctx)
+        return frm, None, err
 
     def call_sum(self, node, ctx):
-        frm, v = self.each(node, ctx)
+        frm, v, err = self.each(node, ctx)
         if v is None or v.kind not in NUMERIC:
             raise Refused("sum() of something other than amounts", node)
-        return Val(cast(f"(SELECT coalesce(sum({v.sql}), 0) {frm})", v.scale), v.kind, v.scale)
+        return Val(cast(f"(SELECT coalesce(sum({v.sql}), 0) {frm})", v.scale), v.kind, v.scale, err)
 
     def call_count(self, node, ctx):
-        frm, _ = self.each(node, ctx)
-        return Val(cast(f"(SELECT count(*) {frm})", 0), "count", 0)
+        frm, _, err = self.each(node, ctx)
+        return Val(cast(f"(SELECT count(*) {frm})", 0), "count", 0, err)
 
     def call_exists(self, node, ctx):
-        frm, _ = self.each(node, ctx)
-        return Val(f"EXISTS (SELECT 1 {frm})", "bool")
+        frm, _, err = self.each(node, ctx)
+        return Val(f"EXISTS (SELECT 1 {frm})", "bool", 0, err)
 
     def call_one(self, node, ctx):
-        frm, v = self.each(node, ctx)
+        frm, v, err = self.each(node, ctx)
         if v is None:
             raise Refused("one() of a row", node)
-        return Val(f"(SELECT min({v.sql}) {frm})", v.kind, v.scale, f"(SELECT count(*) {frm}) <> 1")
+        return Val(f"(SELECT min({v.sql}) {frm})", v.kind, v.scale, any_err(err, f"(SELECT count(*) {frm}) <> 1"))
+
+    def call_present(self, node, ctx):
+        v = self.loose(node.args[0], ctx)
+        if v.ratio is not None:
+            raise Refused("present() of a quotient", node)
+        return Val(f"(({v.sql}) IS NOT NULL)", "bool", 0, v.err)
+
+    def call_default(self, node, ctx):
+        a, b = self.loose(node.args[0], ctx), self.loose(node.args[1], ctx)
+        if a.ratio is not None or b.ratio is not None:
+            raise Refused("default() of a quotient", node)
+        s = max(a.scale, b.scale)
+        x, y = (cast(a.sql, s), cast(b.sql, s)) if a.kind in NUMERIC else (a.sql, b.sql)
+        err = any_err(a.err, None if b.err is None else f"({a.sql}) IS NULL AND ({b.err})")
+        return Val(f"coalesce({x}, {y})", a.kind, s, err, nullable=b.nullable)
+
+    def call_between(self, node, ctx):
+        x = self.loose(node.args[0], ctx)
+        lo, hi = self.exact(node.args[1], ctx), self.exact(node.args[2], ctx)
+        if x.ratio is not None:
+            raise Refused("between() of an unrounded quotient", node)
+        test = f"coalesce({x.sql} BETWEEN {lo.sql} AND {hi.sql}, FALSE)"
+        return Val(test, "bool", 0, any_err(x.err, lo.err, hi.err))
+
+    def call_prorate(self, node, ctx):
+        """The share of the period's days between start and end (both included, an empty end
+        open): a quotient of whole days."""
+        start, end = (self.loose(a, ctx) for a in node.args)
+        lo = f"greatest(f.__pstart, coalesce({start.sql}, f.__pstart))"
+        hi = f"least(f.__pend, coalesce({end.sql}, f.__pend))"
+        active = Val(cast(f"greatest(0, {hi} - {lo} + 1)", 0), "number")
+        total = Val(cast("(f.__pend - f.__pstart + 1)", 0), "number")
+        return Val("NULL", "rate", 0, any_err(start.err, end.err), (active, total))
+
+    def lookup(self, index, column, ctx):
+        """table[key].column: the cell of the row with that key (KR405 where there is none)."""
+        table = index.obj.id
+        spec = self.plan.inputs[table]
+        key = self.loose(index.key, ctx)
+        self.alias += 1
+        alias = f"k{self.alias}"
+        frm = f"FROM {q('t.' + table)} {alias} WHERE {alias}.{q(spec.key)} = {key.sql}"
+        missing = f"({key.sql}) IS NOT NULL AND NOT EXISTS (SELECT 1 {frm})"
+        cell = f"(SELECT min({alias}.{q(column)}) {frm})"
+        r = getattr(index.key, "ref", None)
+        if r and r[0] == "column" and r[1] < len(ctx.rows):
+            # a column of a row as the key: every cell checked once before the run, and the
+            # looked-up row joined to that row's FROM (a scalar subquery per use is slow)
+            src, col = q("t." + r[2]), q(r[3])
+            self.pending.append(("check", f"SELECT count(*) FROM {src} s WHERE s.{col} IS NOT NULL AND s.{col} "
+                                          f"NOT IN (SELECT {q(spec.key)} FROM {q('t.' + table)})"))
+            missing = None
+            row = ctx.rows[r[1]][0]
+            joins = self.joins.setdefault(row, {})
+            if (table, r[3]) not in joins:
+                joins[table, r[3]] = (alias, f" LEFT JOIN {q('t.' + table)} {alias} ON {alias}.{q(spec.key)} = {row}.{col}")
+            cell = f"{joins[table, r[3]][0]}.{q(column)}"
+        v = self.typed_cell(table, column, cell, index, nullable=key.nullable)
+        return attrs.evolve(v, err=any_err(key.err, missing))
+
+    def resolve(self, sql: str) -> str:
+        """The statement with each row's joined lookups in its FROM (lookup)."""
+        for row, joins in self.joins.items():
+            sql = sql.replace(f" {row} /*joins*/", f" {row}" + "".join(j for _, j in joins.values()))
+        return sql.replace(" /*joins*/", "")
 
     def call_money(self, node, ctx):
         v = self.exact(node.args[0], ctx)
@@ -388,20 +541,30 @@ class Translator:
         if step is None or mode not in MODES or step <= 0:
             raise Refused("round() with a step or mode that is not a literal", node)
         v = self.value(node.args[0], ctx)
-        return self.rounded(v, step, mode, node)
+        return self.rounded(v, step, mode, node, ctx)
 
-    def rounded(self, v: Val, step: Decimal, mode: str, node) -> Val:
+    def rounded(self, v: Val, step: Decimal, mode: str, node, ctx: Ctx | None = None) -> Val:
+        if ctx is not None:  # the rounding repeats its operand: computed once, into columns
+            v = self.hoist(v, ctx)
         try:
             if v.ratio is not None:
                 n, d = v.ratio
-                sql, s = round_ratio(n.sql, n.scale, d.sql, d.scale, step, mode)
+                snapped = None
+                if ctx is not None and not ctx.rows:  # computed first, into a column
+                    self.alias += 1
+                    name = f"~s{self.alias}"
+                    self.pending.append((f"d.{name}", Val(
+                        f"(CASE WHEN {d.sql} = 0 THEN NULL ELSE {snapped_units(n.sql, n.scale, d.sql, d.scale)} END)", "units")))
+                    snapped = f"f.{q('d.' + name)}"
+                sql, s = round_ratio(n.sql, n.scale, d.sql, d.scale, step, mode, snapped)
             else:
                 sql, s = round_exact(v.sql, v.scale, step, mode)
         except ValueError as why:
             raise Refused(str(why), node) from None
-        if v.err:
-            sql = f"(CASE WHEN {v.err} THEN NULL ELSE {sql} END)"
-        return Val(sql, v.kind, s, v.err)
+        err = any_err(v.err, ratio.doubt_places(v, ratio.GUARD) if v.derived else None)
+        if err:
+            sql = f"(CASE WHEN {err} THEN NULL ELSE {sql} END)"
+        return Val(sql, v.kind, s, err)
 
     def call_min(self, node, ctx):
         return self.pick(node, ctx, "least")
@@ -412,7 +575,13 @@ class Translator:
     def pick(self, node, ctx, fn):
         if len(node.args) != 2:
             raise Refused(f"{node.func}() over rows", node)
-        a, b = (self.exact(x, ctx) for x in node.args)
+        a, b = (self.value(x, ctx) for x in node.args)
+        if a.ratio is not None or b.ratio is not None:  # the interpreter picks on unsnapped values
+            try:
+                first = ratio.exact_ordering("<=" if fn == "least" else ">=", a, b)
+                return self.hoist(ratio.choose(first, a, b, a.kind, any_err(a.err, b.err)), ctx)
+            except ValueError as why:
+                raise Refused(str(why), node) from None
         s = max(a.scale, b.scale)
         return Val(cast(f"{fn}({cast(a.sql, s)}, {cast(b.sql, s)})", s), a.kind, s, any_err(a.err, b.err))
 
@@ -431,11 +600,12 @@ class Translator:
         dec = self.plan.definitions[node.decision].node
         if dec.hit not in ("first", "unique"):
             raise Refused(f"a decision with `hit {dec.hit}`", node)
-        args = [self.exact(a, ctx) for a in node.args]
+        args = [self.value(a, ctx) for a in node.args]
         params = dict(ctx.params)
         for (name, _), a in zip(dec.params, args):
             params[name] = a
-        inner = Ctx(ctx.row, ctx.table, params)
+        args = [self.comparable(a) for a in args]
+        inner = attrs.evolve(ctx, params=params)
         conds, outs = [], []
         for row in dec.rows:
             parts = []
