@@ -277,3 +277,25 @@ def test_exact_decimal_beyond_float_precision(cli, db):
             "--payee", "k1")
     assert r.returncode == 0, r.stderr
     assert "k1,2025-01,commission,123456789012345.67,EUR" in r.stdout
+
+
+def test_test_command_reads_from_sql_inputs_on_db(cli, db):
+    """`kamrules test --db URL`: each case queries the database (k1's January deal: 308.64 as
+    by hand in the module doc); a wrong expectation fails; no database: the case errs KR430;
+    nothing is written beside the cases (the snapshots go to a temporary folder)."""
+    url, folder = db
+    case = folder / "tests" / "plan" / "january"
+    case.mkdir(parents=True)
+    (case / "case.toml").write_text('period = "2025-01"\n', encoding="utf-8")
+    (case / "expected.csv").write_text("payee_id,period,component,amount,currency\n"
+                                       "k1,2025-01,commission,308.64,EUR\n", encoding="utf-8")
+    r = cli("test", folder / "plan.kam", "--db", url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASS  plan::january" in r.stdout
+    assert sorted(p.name for p in case.iterdir()) == ["case.toml", "expected.csv"]
+    (case / "expected.csv").write_text("payee_id,period,component,amount,currency\n"
+                                       "k1,2025-01,commission,308.65,EUR\n", encoding="utf-8")
+    r = cli("test", folder / "plan.kam", "--db", url)
+    assert r.returncode == 1 and "FAIL  plan::january" in r.stdout and "308.64" in r.stdout
+    r = cli("test", folder / "plan.kam", env={"KAMRULES_DB": None})
+    assert r.returncode == 1 and "ERROR plan::january" in r.stdout and "KR430" in r.stdout

@@ -70,7 +70,8 @@ class Session:
         self._periods = None
         self._fixed_periods = None  # recompute(): exactly these periods
         self._share = share
-        self.db, self._sourced = db, False  # --db URL: the database of the `from sql` inputs
+        # --db URL: the database of the `from sql` inputs (tables given: already read)
+        self.db, self._sourced = db, tables is not None
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
         self.interpreted_payees: list = []  # the payees it handed over alone (_splice)
 
