@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from kamrules.core import ir
+from kamrules.core.currencies import codes, payee_column
 from kamrules.core.calendar import Period, PeriodRange, parse_period
 from kamrules.data.strict import Row
 from kamrules.check.lower import ir_of
@@ -42,6 +43,9 @@ class Evaluator(BuiltinCalls):
         """plan: the lowered plan (core.ir.Plan), or a checked plan, lowered once (ir_of)."""
         self.plan, self.tables, self.tracing = ir_of(plan), tables, trace
         self.payees = tables[plan.payees_table].rows
+        column = payee_column(self.plan.currency)  # `currency payee.COLUMN`: payee id -> its code
+        self.pay_codes = codes(self.plan, ((r.id, r.values.get(column), r.number) for r in self.payees),
+                               tables[plan.payees_table].path) if column else {}
         self.contexts: dict = {}
         self.pools: dict = {}
         self.teams: dict = {}  # (team_total node uid, period, team) -> (members, total)

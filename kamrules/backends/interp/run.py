@@ -274,7 +274,7 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
                     for name in plan.components:
                         parts = per_component.get(name)
                         if parts:
-                            out.append(_payout(payee.id, period, name, parts, trace))
+                            out.append(_payout(payee.id, period, name, parts, trace, ev.pay_codes.get(payee.id)))
                 except Problem as p:
                     fail(p, c)
                 except RecursionError:
@@ -287,11 +287,12 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
         return out
 
 
-def _payout(payee_id, period, name, parts, trace) -> Payout:
-    """One payout row; several calculation periods paid together are added up (and traced)."""
+def _payout(payee_id, period, name, parts, trace, code=None) -> Payout:
+    """One payout row; several calculation periods paid together are added up (and traced);
+    code: the payee's pay currency in a plan paid per payee's currency."""
     if len(parts) == 1:
         calc, value, node = parts[0]
-        return Payout(payee_id, period, name, value.amount, value.currency, node if trace else None)
+        return Payout(payee_id, period, name, value.amount, code or value.currency, node if trace else None)
     amount = sum((v.amount for _, v, _ in parts), start=parts[0][1].amount * 0)
     node = None
     if trace:
@@ -299,4 +300,4 @@ def _payout(payee_id, period, name, parts, trace) -> Payout:
                          value=Money(amount, parts[0][1].currency),
                          branch=f"paid for {period}: " + " + ".join(str(c) for c, _, _ in parts),
                          children=[n for _, _, n in parts])
-    return Payout(payee_id, period, name, amount, parts[0][1].currency, node)
+    return Payout(payee_id, period, name, amount, code or parts[0][1].currency, node)
