@@ -9,7 +9,6 @@ comes from its row (`codes`: KR460 names the row and the column of an unknown or
 from __future__ import annotations
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
-from kamrules.diagnostics.source import Span
 
 PAYEE = "payee."
 
@@ -33,7 +32,7 @@ def is_per_payee(currency: str | None) -> bool:
     return payee_column(currency) is not None
 
 
-def codes(plan, rows, path: str | None = None) -> dict:
+def codes(plan, rows) -> dict:
     """payee id -> pay currency code, from `rows` of (payee id, cell, line number) of the payees
     table; {} for a plan paid in one currency. KamError KR460 naming each bad row and column."""
     column = payee_column(plan.currency)
@@ -46,8 +45,7 @@ def codes(plan, rows, path: str | None = None) -> dict:
             shown = f"`{code}`" if code else "empty"
             diags.append(Diagnostic(
                 "KR460", f"{plan.payees_table} row {line} (payee {payee}): column `{column}` is {shown}, "
-                "not an ISO 4217 currency code", Span(path, line, 1, line, 2) if path else None,
-                "write the payee's pay currency as a three-letter code: EUR, USD, GBP, ..."))
+                "not an ISO 4217 currency code", None, "write the payee's pay currency as a three-letter code: EUR, USD, GBP, ..."))
             if len(diags) >= 20:
                 break
         out[payee] = code

@@ -70,10 +70,12 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     from kamrules.backends.polars.values import period_key
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
+    if "currency" not in table.columns:  # a plan paid in one currency
+        table = table.with_columns(pl.lit(plan.currency).alias("currency"))
     totals = (table.group_by("__o").agg(pl.col("payee_id").first(), pl.col("period").first(),
-                                         pl.col("amount").sum())
+                                         pl.col("amount").sum(), pl.col("currency").first())
               .with_columns(pl.lit(len(names), dtype=pl.Int32).alias("__c")))
-    cols = ["payee_id", "period", "__o", "__c", "amount"]
+    cols = ["payee_id", "period", "__o", "__c", "amount", "currency"]
     rows = pl.concat([table.select(cols), totals.select(cols)]).sort("__o", "__c")
     ids = rows["payee_id"].unique().to_list()
     if any("\r" in i for i in ids):  # polars leaves a CR unquoted: the report's writer quotes it
@@ -88,7 +90,7 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
         pl.col("__c").replace_strict(dict(enumerate(names + ["total"])), return_dtype=pl.String)
         .alias("component"),
         _cents(pl.col("amount")).cast(pl.String),
-        pl.lit(plan.currency).alias("currency"))
+        pl.col("currency"))
     buf = io.StringIO()
     out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
     return ",".join(COLUMNS) + "\n" + buf.getvalue()

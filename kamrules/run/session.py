@@ -250,8 +250,9 @@ class Session:
         theirs = pl.DataFrame({"payee_id": [p.payee_id for p in payouts],
                                "period": [period_key(p.period) for p in payouts],
                                "__c": [comp[p.component] for p in payouts],
-                               "amount": [p.amount for p in payouts]},
-                              schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32, "amount": DEC})
+                               "amount": [p.amount for p in payouts], "currency": [p.currency for p in payouts]},
+                              schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32, "amount": DEC,
+                                      "currency": pl.String})
         base = frame.payout_base.rename({"__f": "__o", "__payee": "payee_id", "__pkey": "period"})
         theirs = theirs.join(base, on=["payee_id", "period"], how="left").select(table.columns)
         if theirs["__o"].null_count():  # a payout of a payee-period the frame has no rank for

@@ -44,8 +44,8 @@ class Evaluator(BuiltinCalls):
         self.plan, self.tables, self.tracing = ir_of(plan), tables, trace
         self.payees = tables[plan.payees_table].rows
         column = payee_column(self.plan.currency)  # `currency payee.COLUMN`: payee id -> its code
-        self.pay_codes = codes(self.plan, ((r.id, r.values.get(column), r.number) for r in self.payees),
-                               tables[plan.payees_table].path) if column else {}
+        self.pay_codes = codes(self.plan, ((r.id, r.values.get(column), r.number) for r in self.payees)) \
+            if column else {}
         self.contexts: dict = {}
         self.pools: dict = {}
         self.teams: dict = {}  # (team_total node uid, period, team) -> (members, total)

@@ -36,6 +36,8 @@ def _plan_nodes_refused(plan: ir.Plan):
         raise Refused("a `require` rule", plan.requires[0].cond)
     if plan.payment_kind not in (None, plan.period_kind):
         raise Refused(f"payment per {plan.payment_kind} of {plan.period_kind} calculations")
+    if plan.currency.startswith("payee."):
+        raise Refused(f"a pay currency per payee (`currency {plan.currency}`)")
 
 
 def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
