@@ -144,7 +144,7 @@ def fx(frame, node, ctx) -> Col:
     days = owner.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), day.expr.alias("__day"),
                            to.cast(pl.String).alias("__to"))
     hits = (days.drop_nulls("__day").sort("__day")
-            .join_asof(rates, on="__day", by="__to", strategy="backward"))
+            .join_asof(rates, on="__day", by="__to", strategy="backward", check_sortedness=False))  # both by day
     found = days.select("__i", "__to").join(hits.select("__i", "__rate"), on="__i", how="left",
                                             maintain_order="left").select(  # paid in the amount's currency: as is
         pl.when(pl.col("__to") == source).then(pl.lit(1).cast(DEC)).otherwise(pl.col("__rate").cast(DEC)))
