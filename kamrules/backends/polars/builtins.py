@@ -115,7 +115,7 @@ def fx(frame, node, ctx) -> Col:
     if target != plan.currency:
         raise Unsupported("fx() to another currency than the plan's", node)
     source = amount_node.type.currency or plan.currency
-    per_payee = bool(getattr(frame, "pay_codes", None))
+    per_payee = plan.currency.startswith("payee.")
     to = _value(frame, cur_node, ctx).expr if per_payee else pl.lit(target)  # each payee's code
     frame.foreign += 1
     try:
@@ -136,10 +136,13 @@ def fx(frame, node, ctx) -> Col:
     owner = frame if ctx.table is None else ctx.builder
     if owner is None:
         raise Unsupported("fx() here", node)
-    if not set(to.meta.root_names()) <= set(owner.df.columns):
+    missing = [n for n in to.meta.root_names() if n not in owner.df.columns]
+    if missing and "__f" not in owner.df.columns:
         # the payee's code is a frame column: this value reads the frame, so the aggregate
         # pairs the rows with the frame rows (aggregate._aggregate_keyed) and asks again
         return Col(to.cast(DEC) * amount.expr, empty, "money")
+    if missing:  # rows paired with their frame row (`__f`): the payee's code beside each
+        owner.df = owner.df.join(frame.df.select("__f", *missing), on="__f", how="left", maintain_order="left")
     name = frame.fresh("fx.")
     days = owner.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), day.expr.alias("__day"),
                            to.cast(pl.String).alias("__to"))

@@ -78,7 +78,7 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
         calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
         fr.pay_codes = pay_codes(plan, frames)  # `currency payee.COLUMN`: payee id -> its code
-        fr.foreign += bool(fr.pay_codes)  # amounts in fixed currencies: the checker keeps them apart
+        fr.foreign += payee_column(plan.currency) is not None  # fixed currencies too: the checker keeps them apart
         fr.handed_over = _definitions(fr, report, on_step, handover)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:
@@ -228,7 +228,7 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
     long = pl.concat(parts).sort("__o", "__c")
     table = long.join(base, left_on="__o", right_on="__f", how="left", maintain_order="left").select(
         pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
-    if fr.pay_codes:  # each payee's pay currency (run/columnar.py writes it)
+    if payee_column(plan.currency) is not None:  # each payee's pay currency (run/columnar.py writes it)
         table = table.with_columns(pl.col("payee_id").replace_strict(fr.pay_codes, return_dtype=pl.String)
                                    .alias("currency"))
     return table
