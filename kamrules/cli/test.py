@@ -120,7 +120,7 @@ def cmd_test(args) -> int:
         for case in cases:
             outputs.protect_tree(case.folder, "a file of test case")
         guard_outputs(args, [(p, None) for p in plans])
-    results, untested, problems = run_tests(paths, args.engine, args.db)
+    results, untested, problems = run_tests(paths, args.engine, args.db, args.db_timeout)
     seconds = time.perf_counter() - started
     for d in problems:
         print(render_text(d), file=sys.stderr)

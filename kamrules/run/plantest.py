@@ -348,7 +348,7 @@ def actual_rows(payouts) -> dict:
     return {(payee, str(period), comp): (amount, cur) for payee, period, comp, amount, cur in with_totals(payouts)}
 
 
-def _sql_tables(plan, db: str | None):
+def _sql_tables(plan, db: str | None, timeout: float | None = None):
     """(plan, tables) of the plan's `from sql` inputs, read on `db` (or $KAMRULES_DB) into
     snapshots in a temporary folder (a test writes nothing beside its cases)."""
     if not any(s.sql is not None for s in plan.inputs.values()):
@@ -356,12 +356,13 @@ def _sql_tables(plan, db: str | None):
     import tempfile
     from kamrules.data.sql import sourced
     with tempfile.TemporaryDirectory(prefix="kamrules-test-") as tmp:
-        plan = sourced(plan, tmp, db)
+        plan = sourced(plan, tmp, db, timeout)
         return plan, {n: load_table(s, resolve(s, tmp), plan.fiscal_start)
                       for n, s in plan.inputs.items() if s.sql is not None}
 
 
-def run_case(plan, case: Case, engine: str = "auto", db: str | None = None) -> CaseResult:
+def run_case(plan, case: Case, engine: str = "auto", db: str | None = None,
+             db_timeout: float | None = None) -> CaseResult:
     """Run one case on an already checked plan (on the session's engine choice, as `run`;
     `from sql` inputs read on `db`, as `run --db`); never raises for a user-caused problem."""
     started = time.perf_counter()
@@ -373,7 +374,7 @@ def run_case(plan, case: Case, engine: str = "auto", db: str | None = None) -> C
         want_error = settings.get("error")
         expected = None if want_error else read_expected(os.path.join(case.folder, EXPECTED), case)
         tables = load_case_tables(plan, case, settings)
-        plan, from_db = _sql_tables(plan, db)
+        plan, from_db = _sql_tables(plan, db, db_timeout)
         tables.update(from_db)
         payouts = Session(period=settings.get("period"), engine=engine, plan=plan, tables=tables).execute().payouts
     except KamError as err:
@@ -395,7 +396,8 @@ def run_case(plan, case: Case, engine: str = "auto", db: str | None = None) -> C
                       rows_checked=len(expected), seconds=seconds)
 
 
-def run_tests(paths: list[str], engine: str = "auto", db: str | None = None) -> tuple[list[CaseResult], list[str], list[Diagnostic]]:
+def run_tests(paths: list[str], engine: str = "auto", db: str | None = None,
+              db_timeout: float | None = None) -> tuple[list[CaseResult], list[str], list[Diagnostic]]:
     """(results, plans without tests, discovery problems) for command-line paths."""
     plans, cases, problems = discover(paths)
     results, untested = [], []
@@ -409,5 +411,5 @@ def run_tests(paths: list[str], engine: str = "auto", db: str | None = None) -> 
         except KamError as err:
             results.extend(CaseResult(c, "error", diagnostics=err.diagnostics) for c in mine)
             continue
-        results.extend(run_case(plan, c, engine, db) for c in mine)
+        results.extend(run_case(plan, c, engine, db, db_timeout) for c in mine)
     return results, untested, problems

@@ -58,7 +58,7 @@ class Session:
 
     def __init__(self, plan_path: str | None = None, data: str | None = None, period=None,
                  engine: str = "auto", *, plan: CheckedPlan | None = None, tables: dict | None = None,
-                 share: "Session | None" = None, db: str | None = None):
+                 share: "Session | None" = None, db: str | None = None, db_timeout: float | None = None):
         if engine not in ENGINES:
             raise KamError([Diagnostic("KR002", f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")])
         self.plan_path, self.data, self.period_arg, self.engine = plan_path, data, period, engine
@@ -71,7 +71,7 @@ class Session:
         self._fixed_periods = None  # recompute(): exactly these periods
         self._share = share
         # --db URL: the database of the `from sql` inputs (tables given: already read)
-        self.db, self._sourced = db, tables is not None
+        self.db, self.db_timeout, self._sourced = db, db_timeout, tables is not None
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
         self.interpreted_payees: list = []  # the payees it handed over alone (_splice)
 
@@ -116,7 +116,7 @@ class Session:
         --db (kamrules.data.sql), done once, before any data is read."""
         if not self._sourced:
             from kamrules.data.sql import sourced
-            self._checked = sourced(self.check(), self.data, self.db)
+            self._checked = sourced(self.check(), self.data, self.db, self.db_timeout)
             self._sourced = True
         return self._checked
 
