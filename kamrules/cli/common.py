@@ -71,13 +71,15 @@ def add_db_arg(sp):
                     help="the longest a query of --db may run before the run stops (KR461; default 300)")
 
 
-def _seconds(text: str) -> float:
+def _seconds(text: str):
+    """--db-timeout: seconds, to the millisecond (a time limit, not an amount)."""
     import argparse
+    from decimal import Decimal, InvalidOperation
     try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not 0 < value < 10 ** 6:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal(0)
+    if not (value.is_finite() and Decimal("0.001") <= value < 10 ** 6):
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
-    return value
+    return int(value * 1000) / 1000
 
