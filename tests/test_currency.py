@@ -8,6 +8,7 @@ The example, by hand (plans/tests/pay-currency/example/case.toml):
 """
 from __future__ import annotations
 
+import re
 import shutil
 from decimal import Decimal, ROUND_HALF_UP
 
@@ -205,3 +206,14 @@ def test_both_engines_agree_and_match_a_second_computation(tmp_path_factory, pay
             assert Decimal(amount) == want.get(payee, Decimal(0))
         if comp == "d":
             assert Decimal(amount) == _half_up(booked.get(payee, Decimal(0)) * Decimal("0.01") * end_rate)
+
+
+def test_explain_and_statement_name_the_payees_currency(cli):
+    r = cli("explain", PLAN, "--data", DATA, "--payee", "bob")
+    assert r.returncode == 0, r.stderr
+    assert "commission = 2342.26 USD" in r.stdout and "row 4 of deals (b-1) -> 828.58 USD" in r.stdout
+    assert "payee.pay_currency" not in r.stdout
+    r = cli("statement", PLAN, "--data", DATA, "--payee", "bob", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    assert "Earned this period: $2,842.26" in r.stdout
+    assert not re.search(r"\d payee\.pay_currency|payee\.pay_currency\d", r.stdout)  # amounts: USD
