@@ -32,7 +32,7 @@ ALL_PLANS = sorted(PLANS.glob("*.kam")) + [ROOT / "bench" / "abtasty-monthly.kam
 RUNS_COLUMNAR = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "fx-commission",
                  "emotion-ai-challenge", "equipment-colour-grid", "kam-capped",
                  "kam-uncapped", "multi-year-booster", "abtasty-monthly", "pharma-rire", "media-advance", "recoverable-draw",
-                 "prorated-variable", "split-credit", "team-bonus"}
+                 "prorated-variable", "split-credit", "team-bonus", "pay-currency"}
 
 
 def _cli(*args):

@@ -126,7 +126,7 @@ EVERY = {  # plan -> (example data, the data's first paying period)
     "equipment-colour-grid": ("05-colour-grid", "2025-03"), "fx-commission": ("fx-commission", "2025-Q1"),
     "multi-year-booster": ("06-multi-year-booster", "2025-Q1"), "prorated-variable": ("proration", "2025-Q1"),
     "recoverable-draw": ("draws", "2025-01"), "split-credit": ("split-credit", "2025-Q1"),
-    "team-bonus": ("team-bonus", "2025-Q1"),
+    "team-bonus": ("team-bonus", "2025-Q1"), "pay-currency": ("pay-currency", "2025-Q1"),
 }
 # annual plans whose data holds one year: its adjustments are paid in the next year, which
 # the plan cannot compute on this data (no targets for 2026: a diagnostic, KR405 / KR407); the

@@ -277,3 +277,72 @@ def test_exact_decimal_beyond_float_precision(cli, db):
             "--payee", "k1")
     assert r.returncode == 0, r.stderr
     assert "k1,2025-01,commission,123456789012345.67,EUR" in r.stdout
+
+
+def test_test_command_reads_from_sql_inputs_on_db(cli, db):
+    """`kamrules test --db URL`: each case queries the database (k1's January deal: 308.64 as
+    by hand in the module doc); a wrong expectation fails; no database: the case errs KR430;
+    nothing is written beside the cases (the snapshots go to a temporary folder)."""
+    url, folder = db
+    case = folder / "tests" / "plan" / "january"
+    case.mkdir(parents=True)
+    (case / "case.toml").write_text('period = "2025-01"\n', encoding="utf-8")
+    (case / "expected.csv").write_text("payee_id,period,component,amount,currency\n"
+                                       "k1,2025-01,commission,308.64,EUR\n", encoding="utf-8")
+    r = cli("test", folder / "plan.kam", "--db", url)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "PASS  plan::january" in r.stdout
+    assert sorted(p.name for p in case.iterdir()) == ["case.toml", "expected.csv"]
+    (case / "expected.csv").write_text("payee_id,period,component,amount,currency\n"
+                                       "k1,2025-01,commission,308.65,EUR\n", encoding="utf-8")
+    r = cli("test", folder / "plan.kam", "--db", url)
+    assert r.returncode == 1 and "FAIL  plan::january" in r.stdout and "308.64" in r.stdout
+    r = cli("test", folder / "plan.kam", env={"KAMRULES_DB": None})
+    assert r.returncode == 1 and "ERROR plan::january" in r.stdout and "KR430" in r.stdout
+
+
+# A query that never ends by itself: it returns no row until the time limit stops it.
+ENDLESS = {
+    "sqlite": "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+              "SELECT 'k' || x AS payee_id, 'n' AS name FROM c WHERE x < 0",
+    "duckdb": "SELECT 'k' || range AS payee_id, 'n' AS name FROM range(1000000000000) "
+              "WHERE hash(range) = 0 AND hash(range + 1) = 0",
+    "postgres": "SELECT 'k' AS payee_id, 'n' AS name FROM pg_sleep(5)",
+}
+
+
+def test_a_query_over_db_timeout_stops_with_kr461(cli, db):
+    """--db-timeout 1: the query that would run for ever (or 5 s: pg_sleep) is stopped; the run
+    ends with KR461 naming the input and the limit, no output file, no snapshot."""
+    url, folder = db
+    kind = "sqlite" if url.startswith("sqlite") else "duckdb" if url.startswith("duckdb") else "postgres"
+    plan = folder / "plan.kam"
+    plan.write_text(PLAN.replace("SELECT payee_id, name FROM kams", ENDLESS[kind]), encoding="utf-8")
+    out = folder / "out.csv"
+    r = cli("run", plan, "--data", folder / "data", "--db", url, "--db-timeout", "1", "-o", out)
+    assert r.returncode == 1, r.stdout
+    assert "error[KR461]: input `kams`: the query ran over --db-timeout 1 s" in r.stderr
+    assert "kamrules-test" not in r.stderr  # the password is never printed
+    assert not out.exists() and not list((folder / "data").glob("snapshots/*"))
+
+
+def test_a_locked_sqlite_file_waits_at_most_db_timeout(cli, tmp_path):
+    """A writer holds an exclusive lock on the SQLite file: the read waits the busy timeout,
+    then KR461 (not a hang)."""
+    url = _sqlite(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "plan.kam").write_text(PLAN, encoding="utf-8")
+    writer = sqlite3.connect(tmp_path / "crm.db", isolation_level=None)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        r = cli("run", tmp_path / "plan.kam", "--data", tmp_path / "data", "--db", url, "--db-timeout", "0.2")
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert r.returncode == 1 and "error[KR461]" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_db_timeout_takes_a_positive_number_of_seconds(cli, value, tmp_path):
+    r = cli("run", "plans/abtasty-kam.kam", "--data", tmp_path, "--db-timeout", value)
+    assert r.returncode == 2 and "is not a number of seconds above 0" in r.stderr

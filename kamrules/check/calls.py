@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from kamrules.syntax import ast
 
+from kamrules.check import paycurrency
 from kamrules.check.tables import check_marginal
 from kamrules.core import types as T
 from kamrules.core.builtins import NAMES, SIGNATURES
@@ -221,8 +222,8 @@ class CallChecks:
         if not (t.dimensionless or t.kind in ("unknown", "money")):
             self.error("KR201", f"money() takes a number, not {t}", node.args[0].span)
         if t.kind == "money" and t.currency != cur:
-            self.error("KR202", f"money() cannot relabel {t} as {cur}", node.span,
-                       f'convert it: fx(x, "{cur}", date)')
+            self.error(T.mismatch_code(t.currency, cur), f"money() cannot relabel {t} as {cur}", node.span,
+                       T.fx_hint(cur, f'convert it: fx(x, "{cur}", date)'))
         return t if t.kind == "money" else T.money(cur)
 
     def _call_abs(self, node, scope):
@@ -319,6 +320,7 @@ class CallChecks:
         total, weight = (self._expr(x, scope) for x in node.args[:2])
         if total.kind not in ("money", "unknown"):
             self.error("KR201", f"share() divides an amount of money, not {total}", node.args[0].span)
+        paycurrency.pooled(self, node, total, "share()")
         if not (weight.dimensionless or weight.kind == "unknown"):
             self.error("KR201", f"share() weights must be numbers or rates, not {weight}",
                        node.args[1].span)
@@ -365,6 +367,7 @@ class CallChecks:
         t = self._expr(node.args[0], scope)
         if not (t.numeric or t.kind == "unknown"):
             self.error("KR201", f"team_total() adds numbers or money, not {t}", node.span)
+        paycurrency.pooled(self, node, t, "team_total()")
         payees = self.inputs.get(self.header.get("payees", "people"))
         if not by and payees is not None and "team" not in payees.columns:
             self.error("KR104", f"team_total() needs a `team` column in `{payees.name}`", node.span,
@@ -381,6 +384,10 @@ class CallChecks:
         dt_ = self._expr(day, scope)
         if dt_.kind not in ("date", "unknown"):
             self.error("KR201", f"fx()'s third argument is the date of the rate, not {dt_}", day.span)
+        per_payee = paycurrency.fx_target(self, cur, scope)  # fx(x, payee.COLUMN, day)
+        if per_payee is not None:
+            self._needs_input(node, "an", "fx_rates", FX_COLUMNS, "date: Date  from: Text  to: Text  rate: Number")
+            return per_payee
         if not (isinstance(cur, ast.String) and len(cur.value) == 3 and cur.value.isupper()):
             self.error("KR206", "fx()'s target currency is a code in quotes", cur.span,
                        'e.g. fx(amount, "EUR", close_date)')

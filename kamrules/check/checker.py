@@ -11,9 +11,7 @@ import re
 from decimal import Decimal
 
 from kamrules.syntax import ast
-
 from kamrules.core import limits
-
 from kamrules.core import types as T
 from kamrules.core.calendar import KINDS, MONTHS
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, Severity, did_you_mean
@@ -25,6 +23,7 @@ from kamrules.check.calls import BUILTINS, ROUND_STEPS, CallChecks, unit_hint as
 from kamrules.files.inputs import static_diagnostic
 from kamrules.check.tables import check_decision
 from kamrules.check.sources import input_source
+from kamrules.check.paycurrency import check_header as check_pay_currency
 
 # `input NAME from "..."`, blanks and comments between the words: where the file name is
 _FROM_STRING = re.compile(r'input(?:\s|#[^\n]*)+\w+(?:\s|#[^\n]*)+from(?:\s|#[^\n]*)*("(?:[^"\\\n]|\\["\\n])*")')
@@ -166,6 +165,7 @@ class Checker(CallChecks):
         elif self.inputs[payees].key is None and "payee_id" not in self.inputs[payees].columns:
             self.error("KR104", f"the payees table `{payees}` has no `payee_id` column and no key",
                        self.inputs[payees].span, f"add `key <column>` to `input {payees}`")
+        check_pay_currency(self, seen_headers)  # `currency payee.COLUMN`
 
     def _header(self, st: ast.Header):
         v = st.values
@@ -317,8 +317,8 @@ class Checker(CallChecks):
         t = self._expr(node.expr, scope)
         cur = self.header.get("currency")
         if t.kind == "money" and t.currency != cur and t.currency is not None:
-            self.error("KR202", f"component `{node.name}` is {t} but the plan pays in {cur}",
-                       node.expr.span, "convert with fx(...) or change the plan currency")
+            self.error(T.mismatch_code(t.currency, cur), f"component `{node.name}` is {t} but the plan pays in {cur}",
+                       node.expr.span, T.fx_hint(cur, "convert with fx(...) or change the plan currency"))
         elif t.kind not in ("money", "unknown"):
             self.error("KR201", f"component `{node.name}` must be an amount of money, not {t}",
                        node.expr.span, _unit_hint(T.money(cur), t))

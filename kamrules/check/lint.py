@@ -333,6 +333,8 @@ def _unused(plan: CheckedPlan) -> list[Diagnostic]:
 # ---------------------------------------------------------------- KR504 money(1000)
 def _bare_money(plan: CheckedPlan) -> list[Diagnostic]:
     out = []
+    if plan.currency.startswith("payee."):  # money(500): how an amount of the payee's currency is written
+        return out
     for n in _walk(plan.plan.statements):
         if isinstance(n, ast.Call) and n.func == "money" and len(n.args) == 1:
             arg = _unparen(n.args[0])

@@ -23,7 +23,7 @@ from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.cli.common import add_db_arg, load
 
 
-def check_one(path: str, data: str | None = None, db: str | None = None) -> Checked:
+def check_one(path: str, data: str | None = None, db: str | None = None, db_timeout: float | None = None) -> Checked:
     """Findings of one plan file (errors, then lints when the plan checks)."""
     source = None
     try:
@@ -36,7 +36,7 @@ def check_one(path: str, data: str | None = None, db: str | None = None) -> Chec
                 from kamrules.data.strict import load_data
 
                 try:
-                    checked = sourced(checked, data, db)  # `from sql` inputs: snapshots of --db
+                    checked = sourced(checked, data, db, db_timeout)  # `from sql` inputs: snapshots of --db
                     diags += lint_data(checked, load_data(checked, data))
                 except KamError as err:
                     diags += list(err.diagnostics)
@@ -79,7 +79,7 @@ def cmd_check(args) -> int:
         if said:
             print(for_terminal(said), file=sys.stderr)
     try:
-        results = [check_one(path, args.data, args.db) for path in args.plans]
+        results = [check_one(path, args.data, args.db, args.db_timeout) for path in args.plans]
         text = render(args.output_format, results, args.strict, color=color_wanted(sys.stderr))
     except Exception as err:  # a bug of kamrules, not of the plan: say so, exit 2
         print(for_terminal(f"kamrules: internal error while checking: {type(err).__name__}: {err}"),

@@ -46,7 +46,7 @@ def open_session(args, plan_path=None, share=None) -> "Session":
 
     path = plan_path or args.plan
     session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share,
-                      db=getattr(args, "db", None))
+                      db=getattr(args, "db", None), db_timeout=getattr(args, "db_timeout", None))
     guard_outputs(args, [(path, session.check())], [args.data])
     session.sourced()  # `from sql` inputs: their queries run on --db, once, before any output
     return session
@@ -67,4 +67,19 @@ def data_args(sp):
 def add_db_arg(sp):
     sp.add_argument("--db", metavar="URL", help="the database of the plan's `from sql` inputs: sqlite:///file.db, "
                     "duckdb:///file.duckdb, postgresql://user@host/db (default: $KAMRULES_DB)")
+    sp.add_argument("--db-timeout", metavar="SECONDS", type=_seconds, default=None,
+                    help="the longest a query of --db may run before the run stops (KR461; default 300)")
+
+
+def _seconds(text: str):
+    """--db-timeout: seconds, to the millisecond (a time limit, not an amount)."""
+    import argparse
+    from decimal import Decimal, InvalidOperation
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal(0)
+    if not (value.is_finite() and Decimal("0.001") <= value < 10 ** 6):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return int(value * 1000) / 1000
 

@@ -14,6 +14,7 @@ import os
 from decimal import Decimal
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
+from kamrules.core.currencies import is_per_payee
 from kamrules.backends.interp.arith import Problem, fail
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.core.numeric import CONTEXT, Money
@@ -89,6 +90,11 @@ def cmd_simulate(args) -> int:
             first = first or session
             run = session.execute()
             payouts, periods = run.payouts, run.periods
+            if is_per_payee(plan.currency):  # each payee's currency: one result (total) per currency,
+                for cur in sorted({p.currency for p in payouts}):  # no fixed cost nor revenue ratio
+                    results.append(compare.SimResult(scenario, tag, path, cur, tuple(
+                        p for p in payouts if p.currency == cur), None, None))
+                continue
             totals = None
             if getattr(run, "table", None) is not None:  # columnar: every payout in the plan's currency
                 from kamrules.report.diff_frames import payee_totals

@@ -3,7 +3,8 @@
 Prints one line per case (PASS / FAIL / ERROR), a table of the differing rows for each
 failure (payee, period, component, expected, actual, difference), the diagnostics of each
 error, and a pytest-like summary; exit 1 when a case fails. `--junit-xml FILE` writes a
-JUnit report for CI.
+JUnit report for CI. `--db URL` (or $KAMRULES_DB): the database of the plan's `from sql`
+inputs, queried once per case, as `run --db`.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from kamrules.syntax.parser import plan_source
 from kamrules.run.plantest import CaseResult, discover, run_tests
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.run.session import add_engine_arg
-from kamrules.cli.common import guard_outputs
+from kamrules.cli.common import add_db_arg, guard_outputs
 
 MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR"}
 
@@ -119,7 +120,7 @@ def cmd_test(args) -> int:
         for case in cases:
             outputs.protect_tree(case.folder, "a file of test case")
         guard_outputs(args, [(p, None) for p in plans])
-    results, untested, problems = run_tests(paths, args.engine)
+    results, untested, problems = run_tests(paths, args.engine, args.db, args.db_timeout)
     seconds = time.perf_counter() - started
     for d in problems:
         print(render_text(d), file=sys.stderr)
@@ -142,4 +143,5 @@ def register(sub):
     t.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
     t.add_argument("--strict", action="store_true", help="fail when a plan has no tests")
     add_engine_arg(t)
+    add_db_arg(t)
     t.set_defaults(func=cmd_test)

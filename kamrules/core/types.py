@@ -100,6 +100,26 @@ def unify(a: Type, b: Type) -> Type | None:
     return a if a == b else None
 
 
+def mismatch_code(a: str | None, b: str | None) -> str:
+    """The code of a currency mismatch: KR340 when one side is the payee's pay currency
+    (`payee.COLUMN`, a unit distinct from every fixed code), else KR202."""
+    return "KR340" if any(c and c.startswith("payee.") for c in (a, b)) else "KR202"
+
+
+def fx_hint(target: str | None, otherwise: str) -> str:
+    if target and target.startswith("payee."):
+        return f"convert the fixed-currency amount with fx(amount, {target}, day)"
+    return otherwise
+
+
+def _mismatch(a: Type, b: Type, message: str, hint: str) -> "TypeProblem":
+    code = mismatch_code(a.currency, b.currency)
+    if code == "KR340":
+        target = a.currency if (a.currency or "").startswith("payee.") else b.currency
+        hint = fx_hint(target, hint)
+    return TypeProblem(code, message, hint)
+
+
 class TypeProblem(Exception):
     def __init__(self, code: str, message: str, hint: str | None = None):
         super().__init__(message)
@@ -113,8 +133,8 @@ def arith(op: str, a: Type, b: Type) -> Type:
     if op in "+-":
         if a.kind == "money" and b.kind == "money":
             if a.currency != b.currency:
-                raise TypeProblem("KR202", f"cannot {'add' if op == '+' else 'subtract'} {a} and {b}",
-                                  'convert one side first, e.g. fx(amount, "EUR", close_date)')
+                raise _mismatch(a, b, f"cannot {'add' if op == '+' else 'subtract'} {a} and {b}",
+                                'convert one side first, e.g. fx(amount, "EUR", close_date)')
             return a
         if a.dimensionless and b.dimensionless:
             return _dimless_join(a, b)
@@ -141,7 +161,7 @@ def arith(op: str, a: Type, b: Type) -> Type:
     if op == "/":
         if a.kind == "money" and b.kind == "money":
             if a.currency != b.currency:
-                raise TypeProblem("KR202", f"cannot divide {a} by {b}", "convert to one currency first")
+                raise _mismatch(a, b, f"cannot divide {a} by {b}", "convert to one currency first")
             return RATE
         if a.kind == "money" and b.dimensionless:
             return a
@@ -159,7 +179,7 @@ def comparable(op: str, a: Type, b: Type) -> None:
         return
     if a.kind == "money" and b.kind == "money":
         if a.currency != b.currency:
-            raise TypeProblem("KR202", f"cannot compare {a} with {b}", "convert to one currency first")
+            raise _mismatch(a, b, f"cannot compare {a} with {b}", "convert to one currency first")
         return
     if "money" in (a.kind, b.kind) and (a.dimensionless or b.dimensionless):
         raise TypeProblem("KR204", f"cannot compare {a} with {b}",

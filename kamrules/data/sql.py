@@ -10,6 +10,10 @@ URLs and drivers (each well kept, the last two optional extras):
   libpq's environment (PGUSER, PGPASSWORD, PGHOST, ...). A password is never printed:
   every message shows the URL masked (`mask`) and has the password taken out.
 
+Each query may run --db-timeout seconds (TIMEOUT by default): PostgreSQL's statement_timeout,
+SQLite's busy timeout (a locked file) and an interrupt from its progress handler, DuckDB's
+interrupt() from a timer; past it the run stops with KR461, no output written.
+
 Each query's rows become the text cells the CSV validators read (`cell`: Decimal and
 integers as their exact digits, dates `YYYY-MM-DD`, booleans true/false, NULL empty), so a
 query result is accepted or refused exactly as the same rows written as CSV. A
@@ -30,6 +34,8 @@ import hashlib
 import io
 import os
 import re
+import threading
+import time
 from decimal import Decimal
 from urllib.parse import unquote, urlsplit
 
@@ -42,6 +48,7 @@ from kamrules.files import outputs
 
 SNAPSHOTS = "snapshots"
 ENV = "KAMRULES_DB"
+TIMEOUT = 300  # seconds a query may run (--db-timeout): a slow or locked query ends with KR461
 SCHEMES = {"sqlite": "sqlite", "duckdb": "duckdb", "postgresql": "postgres", "postgres": "postgres"}
 _FLOAT_TYPES = re.compile(r"^(FLOAT|REAL|DOUBLE|FLOAT4|FLOAT8|DOUBLE PRECISION)\b", re.IGNORECASE)
 _PG_FLOAT_OIDS = (700, 701)  # float4, float8
@@ -81,7 +88,41 @@ def _fail(code: str, message: str, hint: str | None = None, span=None) -> KamErr
     return KamError([Diagnostic(code, message, span, hint)])
 
 
-def _connect(url: str):
+class _Deadline:
+    """The time limit of the queries of one connection: PostgreSQL's statement_timeout, SQLite's
+    busy timeout and progress handler, DuckDB's interrupt() from a timer (`fired` once it has)."""
+
+    def __init__(self, seconds: float, kind: str, conn):
+        self.seconds, self.kind, self.conn, self.fired, self._timer = seconds, kind, conn, False, None
+
+    def arm(self, cur) -> None:
+        """Before the query runs on the cursor `cur` (DuckDB's cursor is a connection of its own)."""
+        kind = self.kind
+        if kind == "postgres":
+            cur.execute(f"SET statement_timeout = {max(1, int(self.seconds * 1000))}")
+        elif kind == "sqlite":
+            end = time.monotonic() + self.seconds
+            self.conn.set_progress_handler(lambda: self._fire() if time.monotonic() > end else 0, 10_000)
+        else:
+            self._timer = threading.Timer(self.seconds, lambda: (self._fire(), cur.interrupt()))
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> int:
+        self.fired = True
+        return 1
+
+    def disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def over(self, err: Exception) -> bool:
+        """Did `err` end the query because of the time limit?"""
+        return self.fired or getattr(err, "sqlstate", None) == "57014" or (  # PostgreSQL query_canceled
+            self.kind == "sqlite" and "database is locked" in str(err))  # the busy timeout
+
+
+def _connect(url: str, timeout: float = TIMEOUT):
     """(driver kind, DB-API connection), read-only; KamError KR431/KR432."""
     scheme, sep, rest = url.partition("://")
     kind = SCHEMES.get(scheme.lower()) if sep else None
@@ -100,7 +141,7 @@ def _connect(url: str):
                 sqlite3.register_converter(name, lambda b: _Exact(b.decode("ascii")))
             from urllib.parse import quote
             conn = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True,
-                                   detect_types=sqlite3.PARSE_DECLTYPES)
+                                   detect_types=sqlite3.PARSE_DECLTYPES, timeout=timeout)  # busy: locked
         elif kind == "duckdb":
             duckdb = _driver("duckdb", "duckdb", url)
             conn = duckdb.connect(path, read_only=True)
@@ -141,10 +182,13 @@ def cell(value) -> str:
     raise ValueError(f"a {type(value).__name__} value")
 
 
-def _query(spec: InputTable, url: str, conn) -> tuple[list, list, list]:
-    """(column names, driver type codes, rows) of the input's query; KR432 on a failure."""
+def _query(spec: InputTable, url: str, conn, deadline: _Deadline | None = None) -> tuple[list, list, list]:
+    """(column names, driver type codes, rows) of the input's query; KR432 on a failure,
+    KR461 when it runs over the deadline."""
     try:
         cur = conn.cursor()
+        if deadline is not None:
+            deadline.arm(cur)
         cur.execute(spec.sql)
         if cur.description is None:
             raise _fail("KR432", f"input `{spec.name}`: the query returns no rows (it is not a SELECT)",
@@ -155,6 +199,10 @@ def _query(spec: InputTable, url: str, conn) -> tuple[list, list, list]:
     except KamError:
         raise
     except Exception as err:
+        if deadline is not None and deadline.over(err):
+            raise _fail("KR461", f"input `{spec.name}`: the query ran over --db-timeout {deadline.seconds:g} s "
+                        f"on {mask(url)} and was stopped", "make the query faster (an index, fewer rows), wait "
+                        "for the lock holding it, or give it longer: --db-timeout SECONDS", spec.span) from None
         raise _fail("KR432", f"input `{spec.name}`: the query failed on {mask(url)}: {_scrub(str(err), url)}",
                     "run the query in the database's own client to see why", spec.span) from None
     if len(rows) > limits.MAX_ROWS:
@@ -167,9 +215,9 @@ def _is_float_type(code) -> bool:
     return code in _PG_FLOAT_OIDS if isinstance(code, int) else bool(_FLOAT_TYPES.match(str(code or "")))
 
 
-def query_cells(spec: InputTable, url: str, conn) -> dict:
+def query_cells(spec: InputTable, url: str, conn, deadline: _Deadline | None = None) -> dict:
     """column -> list of text cells, for the declared columns (absent optional ones empty)."""
-    names, types, rows = _query(spec, url, conn)
+    names, types, rows = _query(spec, url, conn, deadline)
     diags, cols = [], {}
     lowered = {n.lower(): i for i, n in enumerate(names)}
     for name, col in spec.columns.items():
@@ -221,9 +269,10 @@ def snapshot(spec: InputTable, cells: dict, folder: str) -> str:
     return rel
 
 
-def sourced(plan: CheckedPlan, folder: str | None, url: str | None) -> CheckedPlan:
+def sourced(plan: CheckedPlan, folder: str | None, url: str | None, timeout: float | None = None) -> CheckedPlan:
     """The plan with each `from sql` input read from a fresh snapshot of its query's rows (the
-    plan itself when it has none); KR430 when it has some and no database is given."""
+    plan itself when it has none); KR430 when it has some and no database is given. Each
+    query may run `timeout` seconds (default TIMEOUT), KR461 past it."""
     queries = [s for s in plan.inputs.values() if s.sql is not None]
     if not queries:
         return plan
@@ -237,11 +286,16 @@ def sourced(plan: CheckedPlan, folder: str | None, url: str | None) -> CheckedPl
     if folder is None:
         raise _fail("KR430", "the snapshots of the queries go into the data folder: give --data DIR",
                     span=queries[0].span)
-    _, conn = _connect(url)
+    timeout = TIMEOUT if timeout is None else timeout
+    kind, conn = _connect(url, timeout)
     try:
         done = {}
         for spec in queries:
-            cells = query_cells(spec, url, conn)
+            deadline = _Deadline(timeout, kind, conn)
+            try:
+                cells = query_cells(spec, url, conn, deadline)
+            finally:
+                deadline.disarm()
             done[spec.name] = attrs.evolve(spec, file=snapshot(spec, cells, folder))
     finally:
         conn.close()

@@ -241,10 +241,14 @@ def simulate_table(results: list[SimResult]) -> str:
     body = [(r.scenario, r.tag, _opt(r.fixed), format_amount(r.variable), _opt(r.cost), _opt(r.revenue),
              "n/a" if r.ratio is None else str(r.ratio), r.currency) for r in results]
     out = [aligned(head, body, {2, 3, 4, 5, 6}), "", "variable per payee:"]
-    columns = [f"{r.scenario}/{r.tag}" for r in results]
+    columns = list(dict.fromkeys(f"{r.scenario}/{r.tag}" for r in results))
     payees = sorted({pid for r in results for pid in r.per_payee()})
-    per = [r.per_payee() for r in results]
-    rows = [(pid, *(format_amount(m.get(pid, ZERO)) for m in per)) for pid in payees]
+    per = {c: {} for c in columns}  # a plan paid per payee's currency: one result per currency
+    several = len(columns) < len(results)
+    for r in results:
+        per[f"{r.scenario}/{r.tag}"].update({k: f"{format_amount(v)} {r.currency}" if several else format_amount(v)
+                                            for k, v in r.per_payee().items()})
+    rows = [(pid, *(m.get(pid, format_amount(ZERO)) for m in per.values())) for pid in payees]
     out.append(aligned(("payee", *columns), rows, set(range(1, len(columns) + 1))))
     return "\n".join(out) + "\n"
 

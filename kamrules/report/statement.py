@@ -173,10 +173,11 @@ def _build(sh: Shared, payouts, payee, periods, lang):
     views = [_period_view(sh, payee, period, [p for p in payouts if p.payee_id == payee.id and p.period == period])
              for period in periods]
     _hide(views)
-    _year_to_date(views, periods, plan.currency)
+    cur = next((p.currency for p in payouts if p.payee_id == payee.id), plan.currency)  # per payee's currency
+    _year_to_date(views, periods, cur)
     inputs = [(k, v["file"], v["sha256"]) for k, v in sh.meta["inputs"].items()]
     return Statement(plan.name, plan.version, sh.meta["plan"]["file"], sh.meta["plan"]["sha256"], inputs,
-                     payee.id, name if isinstance(name, str) else None, plan.currency, views,
+                     payee.id, name if isinstance(name, str) else None, cur, views,
                      role if isinstance(role, str) else None, lang, sh.on_target)
 
 
@@ -210,7 +211,7 @@ def _year_to_date(views, periods, currency):
 
 def _period_view(sh: Shared, payee, period, items) -> PeriodView:
     plan, tables = sh.plan, sh.tables
-    total = Money(sum((p.amount for p in items), Decimal(0)), plan.currency)
+    total = Money(sum((p.amount for p in items), Decimal(0)), items[0].currency if items else plan.currency)
     calc = period.kind == plan.period_kind  # one calculation period: what-ifs make sense
     comps, paid = [], {}
     ev = Evaluator(plan, tables, trace=False)

@@ -14,6 +14,7 @@ from decimal import Decimal
 import attrs
 
 from kamrules.syntax import ast
+from kamrules.core.currencies import payee_column
 from kamrules.core.numeric import Money
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import words
@@ -39,6 +40,7 @@ class TeamPeriod:
     totals: dict  # component -> Decimal
     total: Decimal
     without_payout: list  # payee ids with no payout in the period
+    currency: str | None = None  # a plan paid per payee's currency: one TeamPeriod per currency
 
 
 @attrs.define
@@ -100,7 +102,10 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
     ytd: dict = {}
     year = None
     paid_periods = {k[1] for k in by_key}
-    for period in periods:
+    column = payee_column(plan.currency)  # `currency payee.COLUMN`: a total per currency, never one
+    groups = [(None, payees)] if column is None else \
+        [(c, [p for p in payees if p.values.get(column) == c]) for c in sorted({p.values.get(column) for p in payees})]
+    for period, (cur, members) in ((p, g) for p in periods for g in groups):
         if period not in paid_periods:
             continue
         fy = getattr(period, "fiscal_year_start", period.start)
@@ -108,7 +113,7 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
             ytd, year = {}, fy
         rows, without = [], []
         totals = {c: Decimal(0) for c in plan.components}
-        for payee in payees:
+        for payee in members:
             items = by_key.get((payee.id, period))
             if not items:
                 without.append(payee.id)
@@ -129,8 +134,10 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                                 payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
                                 links.get(payee.id)))
-        views.append(TeamPeriod(str(period), rows, totals, sum(totals.values(), Decimal(0)), without))
-    return TeamView(plan.name, plan.version, team, plan.currency, list(plan.components), measures, views)
+        views.append(TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals,
+                                sum(totals.values(), Decimal(0)), without, cur))
+    shown = plan.currency if column is None else ", ".join(c for c, _ in groups)
+    return TeamView(plan.name, plan.version, team, shown, list(plan.components), measures, views)
 
 
 def _measure(v, unit) -> str:
@@ -163,8 +170,9 @@ def _title(tv: TeamView) -> str:
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     n = len(tp.rows)
     avg = tp.total / n if n else Decimal(0)
-    s = (f"{n} payee{'s' * (n != 1)} paid, total {words.amount(tp.total)} {tv.currency}, "
-         f"average {words.amount(avg)} {tv.currency}")
+    cur = tp.currency or tv.currency
+    s = (f"{n} payee{'s' * (n != 1)} paid, total {words.amount(tp.total)} {cur}, "
+         f"average {words.amount(avg)} {cur}")
     if tp.without_payout:
         s += f"; no payout: {', '.join(tp.without_payout)}"
     return s
@@ -252,7 +260,7 @@ def render_html(tv: TeamView) -> str:
         charts = []
         if tp.rows:
             charts.append((histogram_svg([r.total for r in tp.rows], 8, money_fmt,
-                                         f"payouts {tp.period}"), f"payouts per payee ({tv.currency})"))
+                                         f"payouts {tp.period}"), f"payouts per payee ({tp.currency or tv.currency})"))
         if tv.measures:
             m, unit = tv.measures[0]
             vals = [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]

@@ -72,20 +72,23 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
     n = len(names)
+    if "currency" not in table.columns:  # a plan paid in one currency
+        table = table.with_columns(pl.lit(plan.currency).alias("currency"))
     ids = table["payee_id"].unique().to_list()
     if any("\r" in i for i in ids):  # polars leaves a CR unquoted: the report's writer quotes it
         return payout_report.to_csv(payouts_list(plan, table, periods))
     # one integer key per output row: a payee-period's components (rank __c < n), then its
     # total (rank n); the table comes sorted by (__o, __c), so totals are summed per run of
     # __o and merged in by key, without hashing or sorting the whole table again
-    cols = ["payee_id", "period", "__o", "__c", "amount"]
+    cols = ["payee_id", "period", "__o", "__c", "amount", "currency"]
     rows = table.select(cols).with_columns(
         (pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)).alias("__k"))
     if not rows["__k"].is_sorted():
         rows = rows.sort("__k")
     rows = rows.with_columns(pl.col("__o").set_sorted(), pl.col("__k").set_sorted())
     totals = (rows.group_by("__o", maintain_order=True)
-              .agg(pl.col("payee_id").first(), pl.col("period").first(), pl.col("amount").sum())
+              .agg(pl.col("payee_id").first(), pl.col("period").first(), pl.col("amount").sum(),
+                   pl.col("currency").first())
               .with_columns(pl.lit(n, dtype=pl.Int32).alias("__c"),
                             (pl.col("__o").cast(pl.UInt64) * (n + 1) + n).alias("__k")))
     rows = rows.merge_sorted(totals.select(rows.columns), "__k")
@@ -98,7 +101,7 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
         pl.col("period").replace_strict(labels, return_dtype=pl.String),
         pl.lit(pl.Series(names + ["total"], dtype=pl.String)).gather(pl.col("__c")).alias("component"),
         _cents(pl.col("amount")).cast(pl.String),
-        pl.lit(plan.currency).alias("currency"))
+        pl.col("currency"))
     buf = io.StringIO()
     out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
     return ",".join(COLUMNS) + "\n" + buf.getvalue()

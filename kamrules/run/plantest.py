@@ -246,6 +246,8 @@ def load_case_tables(plan, case: Case, settings: dict) -> dict:
         within_plan_folder(case, base, f"{case.folder}/{CASE_FILE}: data folder")
     tables, diags = {}, []
     for name, spec in plan.inputs.items():
+        if spec.sql is not None:  # read from the database by run_case (--db)
+            continue
         try:  # inside the case folder, or inside the data folder (kamrules.files.inputs)
             path = resolve(spec, case.folder)
             if not os.path.exists(path) and base is not None:
@@ -346,9 +348,23 @@ def actual_rows(payouts) -> dict:
     return {(payee, str(period), comp): (amount, cur) for payee, period, comp, amount, cur in with_totals(payouts)}
 
 
-def run_case(plan, case: Case, engine: str = "auto") -> CaseResult:
-    """Run one case on an already checked plan (on the session's engine choice, as `run`);
-    never raises for a user-caused problem."""
+def _sql_tables(plan, db: str | None, timeout: float | None = None):
+    """(plan, tables) of the plan's `from sql` inputs, read on `db` (or $KAMRULES_DB) into
+    snapshots in a temporary folder (a test writes nothing beside its cases)."""
+    if not any(s.sql is not None for s in plan.inputs.values()):
+        return plan, {}
+    import tempfile
+    from kamrules.data.sql import sourced
+    with tempfile.TemporaryDirectory(prefix="kamrules-test-") as tmp:
+        plan = sourced(plan, tmp, db, timeout)
+        return plan, {n: load_table(s, resolve(s, tmp), plan.fiscal_start)
+                      for n, s in plan.inputs.items() if s.sql is not None}
+
+
+def run_case(plan, case: Case, engine: str = "auto", db: str | None = None,
+             db_timeout: float | None = None) -> CaseResult:
+    """Run one case on an already checked plan (on the session's engine choice, as `run`;
+    `from sql` inputs read on `db`, as `run --db`); never raises for a user-caused problem."""
     started = time.perf_counter()
     description, want_error = "", None
     try:
@@ -358,6 +374,8 @@ def run_case(plan, case: Case, engine: str = "auto") -> CaseResult:
         want_error = settings.get("error")
         expected = None if want_error else read_expected(os.path.join(case.folder, EXPECTED), case)
         tables = load_case_tables(plan, case, settings)
+        plan, from_db = _sql_tables(plan, db, db_timeout)
+        tables.update(from_db)
         payouts = Session(period=settings.get("period"), engine=engine, plan=plan, tables=tables).execute().payouts
     except KamError as err:
         seconds = time.perf_counter() - started
@@ -378,7 +396,8 @@ def run_case(plan, case: Case, engine: str = "auto") -> CaseResult:
                       rows_checked=len(expected), seconds=seconds)
 
 
-def run_tests(paths: list[str], engine: str = "auto") -> tuple[list[CaseResult], list[str], list[Diagnostic]]:
+def run_tests(paths: list[str], engine: str = "auto", db: str | None = None,
+              db_timeout: float | None = None) -> tuple[list[CaseResult], list[str], list[Diagnostic]]:
     """(results, plans without tests, discovery problems) for command-line paths."""
     plans, cases, problems = discover(paths)
     results, untested = [], []
@@ -392,5 +411,5 @@ def run_tests(paths: list[str], engine: str = "auto") -> tuple[list[CaseResult],
         except KamError as err:
             results.extend(CaseResult(c, "error", diagnostics=err.diagnostics) for c in mine)
             continue
-        results.extend(run_case(plan, c, engine) for c in mine)
+        results.extend(run_case(plan, c, engine, db, db_timeout) for c in mine)
     return results, untested, problems

@@ -59,7 +59,7 @@ class Session:
 
     def __init__(self, plan_path: str | None = None, data: str | None = None, period=None,
                  engine: str = "auto", *, plan: CheckedPlan | None = None, tables: dict | None = None,
-                 share: "Session | None" = None, db: str | None = None):
+                 share: "Session | None" = None, db: str | None = None, db_timeout: float | None = None):
         if engine not in ENGINES:
             raise KamError([Diagnostic("KR002", f"--engine {engine!r}: choose one of {', '.join(ENGINES)}")])
         self.plan_path, self.data, self.period_arg, self.engine = plan_path, data, period, engine
@@ -72,7 +72,8 @@ class Session:
         self._periods = None
         self._fixed_periods = None  # recompute(): exactly these periods
         self._share = share
-        self.db, self._sourced = db, False  # --db URL: the database of the `from sql` inputs
+        # --db URL: the database of the `from sql` inputs (tables given: already read)
+        self.db, self.db_timeout, self._sourced = db, db_timeout, tables is not None
         self.handed_over = None  # why the columnar engine handed the run to the interpreter
         self.interpreted_payees: list = []  # the payees it handed over alone (_splice)
         self.history = NONE  # what paid() reads in the periods a ledger fixed (recompute)
@@ -118,7 +119,7 @@ class Session:
         --db (kamrules.data.sql), done once, before any data is read."""
         if not self._sourced:
             from kamrules.data.sql import sourced
-            self._checked = sourced(self.check(), self.data, self.db)
+            self._checked = sourced(self.check(), self.data, self.db, self.db_timeout)
             self._sourced = True
         return self._checked
 
@@ -257,8 +258,9 @@ class Session:
         theirs = pl.DataFrame({"payee_id": [p.payee_id for p in payouts],
                                "period": [period_key(p.period) for p in payouts],
                                "__c": [comp[p.component] for p in payouts],
-                               "amount": [p.amount for p in payouts]},
-                              schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32, "amount": DEC})
+                               "amount": [p.amount for p in payouts], "currency": [p.currency for p in payouts]},
+                              schema={"payee_id": pl.String, "period": pl.String, "__c": pl.Int32, "amount": DEC,
+                                      "currency": pl.String})
         base = frame.payout_base.rename({"__f": "__o", "__payee": "payee_id", "__pkey": "period"})
         theirs = theirs.join(base, on=["payee_id", "period"], how="left").select(table.columns)
         if theirs["__o"].null_count():  # a payout of a payee-period the frame has no rank for

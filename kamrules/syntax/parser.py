@@ -97,8 +97,8 @@ def _b_plan_version(s, c):
     return ast.Header("version", (c[1][1:-1],), span=s)
 
 
-def _b_plan_currency(s, c):
-    return ast.Header("currency", (str(c[1]),), span=s)
+def _b_plan_currency(s, c):  # `currency EUR`, or `currency payee.COLUMN` (checked by the checker)
+    return ast.Header("currency", ("".join(str(x) for x in c[1:]),), span=s)
 
 
 def _b_plan_period(s, c):

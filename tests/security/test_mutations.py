@@ -42,7 +42,7 @@ DATA = {  # plan -> its example data (tests/test_acceptance.py, tests/test_time_
     "clawback-cash.kam": "09-clawback-cash", "draw-guarantee.kam": "draws",
     "recoverable-draw.kam": "draws", "prorated-variable.kam": "proration",
     "split-credit.kam": "split-credit", "team-bonus.kam": "team-bonus",
-    "fx-commission.kam": "fx-commission",
+    "fx-commission.kam": "fx-commission", "pay-currency.kam": "pay-currency",
 }
 LONG = "KAMRULES_FUZZ_EXAMPLES" in os.environ or HYPOTHESIS_PROFILE == "long"
 EXAMPLES_N = int(os.environ.get("KAMRULES_FUZZ_EXAMPLES", examples(100)))

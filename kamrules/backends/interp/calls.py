@@ -10,6 +10,7 @@ from kamrules.backends.interp.arith import Problem, arith, plain_number, same_va
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core.numeric import ROUND_STEPS, Money, allocate, between, quantize
 from kamrules.core import ir
+from kamrules.core.currencies import is_per_payee
 from kamrules.trace.tree import RowRef, TraceNode, show_value
 
 
@@ -345,10 +346,13 @@ class BuiltinCalls:
 
     def _call_fx(self, node, ctx, env):
         amount = self._operand(node.args[0], ctx, env)
-        target = node.args[1].value
+        # fx(x, "USD", day), or fx(x, payee.COLUMN, day): the type `payee.COLUMN`, the payee's code
+        label = target = node.args[1].value if isinstance(node.args[1], ir.String) else self.plan.currency
+        if is_per_payee(target):
+            target = self.pay_codes[ctx.payee.id]
         day = self._operand(node.args[2], ctx, env)
-        if amount.currency == target:
-            return amount
+        if amount.currency in (target, label):
+            return Money(amount.amount, label)
         rates = self.tables["fx_rates"].index("from").get(amount.currency, ())
         best = None
         for r in rates:
@@ -361,7 +365,7 @@ class BuiltinCalls:
                                      f"to {target}")
         if self.tracing and self.stack:
             self.stack[-1].rows.append(RowRef(best.table, best.number, best.id, best.values["rate"]))
-        return Money(amount.amount * best.values["rate"], target)
+        return Money(amount.amount * best.values["rate"], label)
 
     def _call_share(self, node, ctx, env):
         pool = None if node.by is None else self.ev(node.by, ctx, ())

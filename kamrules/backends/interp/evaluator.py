@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import Decimal
 
 from kamrules.core import ir
+from kamrules.core.currencies import codes, payee_column
 from kamrules.core.calendar import Period, PeriodRange, parse_period
 from kamrules.core.history import NONE, History
 from kamrules.data.strict import Row
@@ -45,6 +46,9 @@ class Evaluator(BuiltinCalls):
         self.plan, self.tables, self.tracing = ir_of(plan), tables, trace
         self.history = history
         self.payees = tables[plan.payees_table].rows
+        column = payee_column(self.plan.currency)  # `currency payee.COLUMN`: payee id -> its code
+        self.pay_codes = codes(self.plan, ((r.id, r.values.get(column), r.number) for r in self.payees)) \
+            if column else {}
         self.contexts: dict = {}
         self.pools: dict = {}
         self.teams: dict = {}  # (team_total node uid, period, team) -> (members, total)

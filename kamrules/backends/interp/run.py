@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 
+import attrs
+
 from kamrules.core.calendar import Period, parse_period, period_of, periods_between
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.check.plan import CheckedPlan
@@ -277,7 +279,7 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
                     for name in plan.components:
                         parts = per_component.get(name)
                         if parts:
-                            out.append(_payout(payee.id, period, name, parts, trace))
+                            out.append(_payout(payee.id, period, name, parts, trace, ev.pay_codes.get(payee.id)))
                 except Problem as p:
                     fail(p, c)
                 except RecursionError:
@@ -290,11 +292,25 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
         return out
 
 
-def _payout(payee_id, period, name, parts, trace) -> Payout:
-    """One payout row; several calculation periods paid together are added up (and traced)."""
+def _name_currency(node: TraceNode, code: str) -> None:
+    """Money of the per-payee currency (`payee.COLUMN`) in a payee's trace, relabelled `code`."""
+    def named(v):
+        return Money(v.amount, code) if isinstance(v, Money) and v.currency.startswith("payee.") else v
+    for n in node.walk():
+        n.value = named(n.value)
+        n.rows = [attrs.evolve(r, contribution=named(r.contribution)) if isinstance(r.contribution, Money)
+                  else r for r in n.rows]
+
+
+def _payout(payee_id, period, name, parts, trace, code=None) -> Payout:
+    """One payout row; several calculation periods paid together are added up (and traced);
+    code: the payee's pay currency in a plan paid per payee's currency."""
+    if code and trace:  # the trees show the payee's code, not `payee.COLUMN`
+        for _, _, n in parts:
+            _name_currency(n, code)
     if len(parts) == 1:
         calc, value, node = parts[0]
-        return Payout(payee_id, period, name, value.amount, value.currency, node if trace else None)
+        return Payout(payee_id, period, name, value.amount, code or value.currency, node if trace else None)
     amount = sum((v.amount for _, v, _ in parts), start=parts[0][1].amount * 0)
     node = None
     if trace:
@@ -302,4 +318,4 @@ def _payout(payee_id, period, name, parts, trace) -> Payout:
                          value=Money(amount, parts[0][1].currency),
                          branch=f"paid for {period}: " + " + ".join(str(c) for c, _, _ in parts),
                          children=[n for _, _, n in parts])
-    return Payout(payee_id, period, name, amount, parts[0][1].currency, node)
+    return Payout(payee_id, period, name, amount, code or parts[0][1].currency, node)

@@ -110,11 +110,13 @@ def fx(frame, node, ctx) -> Col:
     """amount converted at the latest `fx_rates` rate on or before the day (the first such
     row of the file when a day has several); no rate is the interpreter's KR405."""
     amount_node, cur_node, day_node = node.args
-    target = cur_node.value
     plan = frame.plan
+    target = getattr(cur_node, "value", plan.currency)  # fx(x, payee.COLUMN, day): the plan's
     if target != plan.currency:
         raise Unsupported("fx() to another currency than the plan's", node)
     source = amount_node.type.currency or plan.currency
+    per_payee = plan.currency.startswith("payee.")
+    to = _value(frame, cur_node, ctx).expr if per_payee else pl.lit(target)  # each payee's code
     frame.foreign += 1
     try:
         amount = _value(frame, amount_node, ctx)
@@ -125,21 +127,31 @@ def fx(frame, node, ctx) -> Col:
     if source == target:
         return Col(amount.expr, empty, "money", approx=amount.approx)
     rates = (frame.frames["fx_rates"]
-             .filter((pl.col("from") == source) & (pl.col("to") == target))
-             .select(pl.col("date").alias("__day"), pl.col("rate").alias("__rate"), "__row"))
+             .filter((pl.col("from") == source) & (pl.lit(per_payee) | (pl.col("to") == target)))
+             .select(pl.col("date").alias("__day"), pl.col("to").alias("__to"), pl.col("rate").alias("__rate"),
+                     "__row"))
     if rates.select(pl.col("__day").is_null().any() | pl.col("__rate").is_null().any()).item():
         raise Unsupported("fx_rates rows with an empty date or rate", node)
-    rates = rates.sort("__day", "__row").unique("__day", keep="first", maintain_order=True).drop("__row")
+    rates = rates.sort("__day", "__row").unique(["__to", "__day"], keep="first", maintain_order=True).drop("__row")
     owner = frame if ctx.table is None else ctx.builder
     if owner is None:
         raise Unsupported("fx() here", node)
+    missing = [n for n in to.meta.root_names() if n not in owner.df.columns]
+    if missing and "__f" not in owner.df.columns:
+        # the payee's code is a frame column: this value reads the frame, so the aggregate
+        # pairs the rows with the frame rows (aggregate._aggregate_keyed) and asks again
+        return Col(to.cast(DEC) * amount.expr, empty, "money")
+    if missing:  # rows paired with their frame row (`__f`): the payee's code beside each
+        owner.df = owner.df.join(frame.df.select("__f", *missing), on="__f", how="left", maintain_order="left")
     name = frame.fresh("fx.")
-    days = owner.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), day.expr.alias("__day"))
+    days = owner.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"), day.expr.alias("__day"),
+                           to.cast(pl.String).alias("__to"))
     hits = (days.drop_nulls("__day").sort("__day")
-            .join_asof(rates, on="__day", strategy="backward"))
-    found = days.select("__i").join(hits.select("__i", "__rate"), on="__i", how="left",
-                                    maintain_order="left")["__rate"]
-    owner.df = owner.df.with_columns(found.cast(DEC).alias(name))
+            .join_asof(rates, on="__day", by="__to", strategy="backward", check_sortedness=False))  # both by day
+    found = days.select("__i", "__to").join(hits.select("__i", "__rate"), on="__i", how="left",
+                                            maintain_order="left").select(  # paid in the amount's currency: as is
+        pl.when(pl.col("__to") == source).then(pl.lit(1).cast(DEC)).otherwise(pl.col("__rate").cast(DEC)))
+    owner.df = owner.df.with_columns(found.to_series().alias(name))
     rate = pl.col(name)
     err = any_error(empty, rate.is_null())
     if not amount.approx:  # the interpreter multiplies exactly: more than 24 places is its to do

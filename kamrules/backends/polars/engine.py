@@ -21,6 +21,7 @@ from kamrules.check.lower import ir_of
 from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
 from kamrules.core.history import NONE, History
+from kamrules.core.currencies import codes, payee_column
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
 from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, decided_round, truth, period_key
@@ -78,6 +79,8 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
         calc = sorted(calc + ledger_periods(plan, calc))
         fr = Frame(plan, frames, calc, lineage)
         fr.history = history  # paid() in the periods a ledger fixed (ledger.py)
+        fr.pay_codes = pay_codes(plan, frames)  # `currency payee.COLUMN`: payee id -> its code
+        fr.foreign += payee_column(plan.currency) is not None  # fixed currencies too: the checker keeps them apart
         fr.handed_over = _definitions(fr, report, on_step, handover)
         return _payouts(fr, pay_of, periods), fr
     except pl.exceptions.ComputeError as err:
@@ -225,8 +228,21 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
                                     "__c": pl.Int32, "amount": DEC})
     long = pl.concat(parts).sort("__o", "__c")
-    return long.join(base, left_on="__o", right_on="__f", how="left", maintain_order="left").select(
+    table = long.join(base, left_on="__o", right_on="__f", how="left", maintain_order="left").select(
         pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
+    if payee_column(plan.currency) is not None:  # each payee's pay currency (run/columnar.py writes it)
+        table = table.with_columns(pl.col("payee_id").replace_strict(fr.pay_codes, return_dtype=pl.String)
+                                   .alias("currency"))
+    return table
+
+
+def pay_codes(plan, frames: dict) -> dict:
+    """payee id -> pay currency code of a plan paid per payee's currency ({} otherwise)."""
+    column = payee_column(plan.currency)
+    if column is None:
+        return {}
+    df = frames[plan.payees_table]
+    return codes(plan, zip(df[plan.payee_key].to_list(), df[column].to_list(), df["__row"].to_list()))
 
 
 def payouts_list(plan: CheckedPlan | ir.Plan, table: pl.DataFrame, periods: list) -> list[Payout]:
@@ -236,8 +252,8 @@ def payouts_list(plan: CheckedPlan | ir.Plan, table: pl.DataFrame, periods: list
     places = max(0, -exp) if isinstance(exp, int) else 2
     q = Decimal(1).scaleb(-places)
     names = plan.components
-    cur = plan.currency
+    cur = pl.col("currency") if "currency" in table.columns else pl.lit(plan.currency)
     out = []
-    for payee, pk, c, amount in table.select("payee_id", "period", "__c", "amount").iter_rows():
-        out.append(Payout(payee, by_key[pk], names[c], amount.quantize(q), cur))
+    for payee, pk, c, amount, code in table.select("payee_id", "period", "__c", "amount", cur).iter_rows():
+        out.append(Payout(payee, by_key[pk], names[c], amount.quantize(q), code))
     return out

@@ -37,6 +37,8 @@ class Fallback(Exception):
 def _plan_nodes_refused(plan: ir.Plan):
     if plan.payment_kind not in (None, plan.period_kind):
         raise Refused(f"payment per {plan.payment_kind} of {plan.period_kind} calculations")
+    if plan.currency.startswith("payee."):
+        raise Refused(f"a pay currency per payee (`currency {plan.currency}`)")
 
 
 def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
