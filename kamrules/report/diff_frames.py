@@ -31,10 +31,12 @@ def frame_totals(plan, run, kind: str | None) -> pl.DataFrame:
     """compare.totals(run.payouts, kind) as a frame: payee_id, period (label), amount."""
     by_key = {period_key(p): p for p in run.periods}
     labels = {k: str(p.containing(kind) if kind and p.kind != kind else p) for k, p in by_key.items()}
-    return (run.table.lazy()
-            .select("payee_id", pl.col("period").replace_strict(labels, return_dtype=pl.String), _paid(plan))
-            .group_by("payee_id", "period").agg(pl.col("amount").sum())
-            .with_columns(pl.lit(plan.currency).alias("currency")).collect())
+    table = run.table.lazy()
+    if "currency" not in run.table.columns:  # one currency for the plan (else each payee's own)
+        table = table.with_columns(pl.lit(plan.currency).alias("currency"))
+    return (table.select("payee_id", pl.col("period").replace_strict(labels, return_dtype=pl.String),
+                         _paid(plan), "currency")
+            .group_by("payee_id", "period", "currency").agg(pl.col("amount").sum()).collect())
 
 
 def _paid(plan) -> pl.Expr:
