@@ -91,10 +91,17 @@ def test_next_tier_in_euros_of_business_kam_002():
             f"(payout_rate: row 3: | 100% to < 110% |) and would pay {_fmt(gain)} more on nrr") in out
     # upsell: 30,000 + 25,000 - 20,000 - 50,000 = -15,000 against 60,000: -25% < 80%: a zero in words
     assert "upsell_attainment is -25%, under 80%: this tier pays 0%; from 80% it would give 50%" in out
+    # the smallest X is 0.8 x 60,000 + 15,000 = 63,000; the attainment is rounded down to the
+    # percent, so the search stops within half a percent above it (every X it reports a re-run)
     x = Decimal("0.8") * 60_000 + 15_000
     gain = Decimal("0.3") * q_var * _curve(Decimal("0.8"))
-    assert f"{_fmt(x)} more expansion before March 31, 2025 reaches the next tier" in out
-    assert f"would pay {_fmt(gain)} more on upsell" in out
+    found = [Decimal(m.replace(",", "")) for m in re.findall(
+        r"€([\d,]+\.\d\d) more (?:expansion|new_business) before March 31, 2025 reaches the next tier "
+        r"\(payout_rate: row 2: \| 80% to < 100% \|\) and would pay " + re.escape(_fmt(gain)) + " more on upsell", out)]
+    assert len(found) == 2, out
+    for got in found:
+        assert x <= got <= x * Decimal("1.005"), got
+        assert ((got - 15_000) / 60_000).quantize(Decimal("0.01"), rounding="ROUND_DOWN") >= Decimal("0.8")
 
 
 RETRO = """plan "Retro"

@@ -17,7 +17,7 @@ import re
 from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report.i18n import DEFAULT, LOCALES
-from kamrules.portal.pages import cut_tables, statements
+from kamrules.portal.pages import cut_tables, session_frames, statements
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
 
@@ -84,7 +84,8 @@ def cmd_statement(args) -> int:
         labels = [str(p) for p in session.periods()]
         history = lambda pid: payee_history(ledger, pid, labels)  # noqa: E731
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
-                       cut_tables(session, checked, tables) if args.all else None, history)
+                       cut_tables(session, checked, tables) if args.all else None, history,
+                       session_frames(session) if args.all else None)
     if not args.all:
         outputs.write_text(texts[args.payee], args.output)
         return 0

@@ -107,6 +107,7 @@ class Shared:
         self._rows: dict = {}
         self.labels = payee_labels(plan, tables)
         self.what_if = what_if
+        self.batch = None  # a whatif_batch.Batch: the what-ifs of many payees re-run together
         self.on_target = next((n for n in ON_TARGET if n in plan.definitions
                                and plan.definitions[n].kind in ("param", "let")), None)
 
@@ -215,12 +216,16 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
     comps, paid = [], {}
     ev = Evaluator(plan, tables, trace=False)
     where = (ev, payee, period) if calc else None
+    if calc and not whatif.pooled(plan):  # the run's values, not evaluated again
+        memo = ev.context(payee, period).memo
+        for p in items:
+            whatif.seed(memo, p.trace)
     for p in items:
         st, cvs = [], []
         if p.trace is not None:
             steps(plan, p.trace, 0, st, set(), paid, where)
             if calc:
-                cvs = curves(plan, tables, payee, period, p)
+                cvs = curves(plan, tables, payee, period, p, ev)
         view = ComponentView(p.component, Money(p.amount, p.currency), st, cvs)
         if p.trace is not None:
             _credit(sh, view, p, payee, period, calc)
@@ -252,11 +257,13 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:
-        w = sh.what_ifs(payee, period)
-        axes = {c.arg_name for c in view.curves if c.arg_name in sh.plan.definitions}
+        tiers = whatif.tiers(sh.plan, view.curves)
         for m in ms:
+            if sh.batch is not None:  # re-run later, with every payee's (pages.statements)
+                sh.batch.add(payee.id, period, payout, m, tiers, view.effects)
+                continue
             try:
-                found = whatif.effects(w, payout, m, axes)
+                found = whatif.effects(sh.what_ifs(payee, period), payout, m, tiers)
             except (Problem, LookupError, TypeError, ArithmeticError):
                 continue
             view.effects += [e for e in found if e.gain > 0]
