@@ -175,19 +175,25 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
         lo_d = Decimal(0)
     step = (hi_d - lo_d) / SAMPLES
     tiny = (hi_d - lo_d) / 10000
-    xs = {lo_d + step * k for k in range(SAMPLES + 1)} | {x}
+    xs = {lo_d + step * k for k in range(SAMPLES + 1)}
     for t in thresholds:
         xs |= {t, t - tiny, t + tiny}
-    if not lo_d <= x <= hi_d:
+    inside = lo_d <= x <= hi_d
+    if not inside:
         edge = hi_d if x > hi_d else lo_d
-        xs |= {edge + (x - edge) * k / OUTSIDE for k in range(1, OUTSIDE)}
+        xs |= {edge + (x - edge) * k / OUTSIDE for k in range(1, OUTSIDE + 1)}
         lo_d, hi_d = min(lo_d, x), max(hi_d, x)
-    points = []
-    for v in sorted(xs):
-        if lo_d <= v <= hi_d:
-            r = at(v)
-            if r is not None:
-                points.append((v, num(r[0]), r[1]))
+    shared = ("points", lo_d, hi_d) if memo is not None and inside else None
+    points = memo.get(shared) if shared is not None else None
+    if points is None:
+        points = []
+        for v in sorted(xs):
+            if lo_d <= v <= hi_d:
+                r = at(v)
+                if r is not None:
+                    points.append((v, num(r[0]), r[1]))
+        if shared is not None:
+            memo[shared] = points  # one list: report/svg.py draws it once for all its payees
     arg_name = words.span_text(plan.source, call.args[i].span) or d.node.params[i][0]
     view = CurveView(d.name, arg_name, node.branch or "", x, y, xkind or "number", d.type.kind, xcur,
                      points, thresholds)

@@ -4,8 +4,8 @@
 would pay (report/whatif.py `search`: a generator asking for re-runs of the plan with X more
 on the measure's largest credited row). Re-running the interpreter for one payee at a time
 costs a run per question; here each round changes one row per payee in the input frames
-(at most one question per payee, and never a row another payee of the round is credited
-with) and runs the whole plan once through the columnar engine
+(at most one question per unit: a payee, or a payee and period when no period reads another's
+payouts; never a row another unit of the round is credited with) and runs the whole plan once through the columnar engine
 (backends/polars/engine.py `evaluate_frames`): every payee's answer is read from that run,
 each component's amount and the value of each let the search watches. The questions and
 the answers are the ones the interpreter path gives (the same search); a payee the
@@ -21,6 +21,8 @@ from decimal import Decimal
 import polars as pl
 
 from kamrules.backends.polars.engine import evaluate_frames
+from kamrules.backends.polars.holds import held
+from kamrules.backends.polars.ledger import dependent
 from kamrules.backends.polars.values import Fallback, Unsupported, period_key
 from kamrules.check.lower import ir_of
 from kamrules.report.whatif import Outcome, pooled, search, target_row, values, watched
@@ -44,8 +46,14 @@ class Batch:
         the interpreter, for the payees the columnar engine hands over."""
         self.plan, self.frames, self.periods, self.fallback = plan, frames, periods, fallback
         self.usable = not pooled(plan)
-        self.tasks: dict = {}  # payee id -> [_Task] in the order asked
-        self.owners: dict = {}  # (table, row) -> payee ids credited with it
+        # a payee's periods are asked in the same run when no period reads another's payouts
+        # (paid(), `hold when`): each (payee, period) is then a unit of its own
+        try:
+            self.by_period = not dependent(ir_of(plan)) and not held(ir_of(plan))
+        except Unsupported:
+            self.by_period = False
+        self.tasks: dict = {}  # unit -> [_Task] in the order asked
+        self.owners: dict = {}  # (table, row) -> the units credited with it
         self.rounds = 0
         self.names: set = set()
 
@@ -54,74 +62,75 @@ class Batch:
         more are appended to `sink` when `run` is done."""
         names = watched(payout, tiers)
         gen = search(payout, m, list(tiers), names, values(payout, names))
-        self.tasks.setdefault(payee_id, []).append(_Task(gen, period, m, sink, names))
+        unit = (payee_id, period_key(period)) if self.by_period else (payee_id, None)
+        self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names))
         self.names |= names  # every answer carries them all (answers are shared by their question)
         for r in m.rows:
-            self.owners.setdefault((r.table, r.row), set()).add(payee_id)
+            self.owners.setdefault((r.table, r.row), set()).add(unit)
 
     def run(self):
-        queues = {pid: list(ts) for pid, ts in self.tasks.items()}
-        asking: dict = {}  # payee id -> (task, delta)
+        queues = {unit: list(ts) for unit, ts in self.tasks.items()}
+        asking: dict = {}  # unit (payee id, period key or None) -> (task, delta)
         cache: dict = {}
 
-        def step(pid, outcome=None, started=False):
-            """Send `outcome` to the payee's current task (or start the next one) until it asks
+        def step(unit, outcome=None, started=False):
+            """Send `outcome` to the unit's current task (or start the next one) until it asks
             a question not answered yet; None when all its tasks are done."""
             while True:
                 if not started:
-                    if not queues[pid]:
-                        asking.pop(pid, None)
+                    if not queues[unit]:
+                        asking.pop(unit, None)
                         return
-                    task = queues[pid].pop(0)
+                    task = queues[unit].pop(0)
                     try:
                         delta = next(task.gen)
                     except StopIteration as done:
                         task.finish(done.value)
                         continue
                 else:
-                    task = asking[pid][0]
+                    task = asking[unit][0]
                     try:
                         delta = task.gen.send(outcome)
                     except StopIteration as done:
                         task.finish(done.value)
                         started = False
                         continue
-                key = self._key(pid, task, delta)
+                key = self._key(unit, task, delta)
                 if key in cache:
-                    asking[pid], outcome, started = (task, delta), cache[key], True
+                    asking[unit], outcome, started = (task, delta), cache[key], True
                     continue
-                asking[pid] = (task, delta)
+                asking[unit] = (task, delta)
                 return
 
-        for pid in queues:
-            step(pid)
+        for unit in queues:
+            step(unit)
         while asking:
             chosen, blocked, taken = [], set(), set()
-            for pid in sorted(asking):
-                task, delta = asking[pid]
+            for unit in sorted(asking):
+                task, delta = asking[unit]
                 ref = target_row(task.m)
-                owners = self.owners.get((ref.table, ref.row), {pid})
-                if pid in blocked or not owners.isdisjoint(taken):
+                owners = self.owners.get((ref.table, ref.row), {unit})
+                if unit in blocked or not owners.isdisjoint(taken):
                     continue
-                chosen.append((pid, task, delta))
-                taken.add(pid)
+                chosen.append((unit, task, delta))
+                taken.add(unit)
                 blocked |= owners
             answers = self._round(chosen)
-            for pid, task, delta in chosen:
-                cache[self._key(pid, task, delta)] = answers[pid]
-                step(pid, answers[pid], started=True)
+            for unit, task, delta in chosen:
+                cache[self._key(unit, task, delta)] = answers[unit]
+                step(unit, answers[unit], started=True)
 
     @staticmethod
-    def _key(pid, task, delta):
+    def _key(unit, task, delta):
         ref = target_row(task.m)
-        return (pid, period_key(task.period), ref.table, ref.row, task.m.column, delta)
+        return (unit[0], period_key(task.period), ref.table, ref.row, task.m.column, delta)
 
     def _round(self, chosen: list) -> dict:
-        """payee id -> Outcome of one columnar run with every chosen change applied."""
+        """unit -> Outcome of one columnar run with every chosen change applied."""
         self.rounds += 1
         frames = dict(self.frames)
         changes: dict = {}
-        for pid, task, delta in chosen:
+        for _, task, delta in chosen:
             ref = target_row(task.m)
             changes.setdefault((task.m.table, task.m.column), {})[ref.row] = delta
         for (table, column), by_row in changes.items():
@@ -129,11 +138,11 @@ class Batch:
             dtype = f.schema[column]
             add = pl.col("__row").replace_strict(by_row, default=0, return_dtype=dtype)
             frames[table] = f.with_columns((pl.col(column) + add).cast(dtype).alias(column))
-        ids = sorted({pid for pid, _, _ in chosen})
+        ids = sorted({unit[0] for unit, _, _ in chosen})
         try:
             table, fr = evaluate_frames(self.plan, frames, self.periods, handover=True)
         except (Fallback, Unsupported):
-            return {pid: self._fallback(pid, task, delta) for pid, task, delta in chosen}
+            return {unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}
         comps = list(ir_of(self.plan).components)
         amounts: dict = {}
         for pid, pkey, c, amount in table.filter(pl.col("payee_id").is_in(ids)).select(
@@ -146,12 +155,12 @@ class Batch:
             got[(row[0], row[1])] = dict(zip(names, row[2:]))
         handed = set(fr.handed_over or ())
         out = {}
-        for pid, task, delta in chosen:
-            key = (pid, period_key(task.period))
-            if pid in handed:
-                out[pid] = self._fallback(pid, task, delta)
+        for unit, task, delta in chosen:
+            key = (unit[0], period_key(task.period))
+            if unit[0] in handed:
+                out[unit] = self._fallback(unit[0], task, delta)
             else:
-                out[pid] = Outcome(amounts.get(key, {}), {n: _number(v) for n, v in got.get(key, {}).items()})
+                out[unit] = Outcome(amounts.get(key, {}), {n: _number(v) for n, v in got.get(key, {}).items()})
         return out
 
     def _fallback(self, pid, task, delta):
