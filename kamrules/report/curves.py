@@ -52,6 +52,15 @@ def _memo(plan, name: str, i: int, args: list) -> dict | None:
 
 
 _PURE: dict = {}
+_CALLS: dict = {}  # (id(expression), decision) -> (expression, the calls of the decision in it)
+
+
+def _calls(expr, name: str) -> list:
+    known = _CALLS.get((id(expr), name))
+    if known is None or known[0] is not expr:
+        known = _CALLS[(id(expr), name)] = (expr, words.find_nodes(
+            expr, lambda n: isinstance(n, ir.Call) and n.func == name))
+    return known[1]
 
 
 @attrs.define
@@ -125,7 +134,7 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
         return None
     ctx = ev.context(payee, period)
     call, args = None, None
-    for c in words.find_nodes(owner_def.node.expr, lambda n: isinstance(n, ir.Call) and n.func == d.name):
+    for c in _calls(owner_def.node.expr, d.name):
         vals = [ev.ev(a, ctx, ()) for a in c.args]
         if f"{d.name}({', '.join(show_value(v) for v in vals)})" == node.name:
             call, args = c, vals
@@ -136,19 +145,6 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
     xkind = TYPE_NAMES.get(d.node.params[i][1].name)
     xcur = args[i].currency if isinstance(args[i], Money) else None
     x = num(args[i])
-    here = decide_at(ev, d, args, ctx)
-    if here is None:
-        return None
-    y, taken = num(here[0]), here[1]
-    inner = ({n: v for (n, _), v in zip(d.node.params, args)},)
-    thresholds = set()
-    for r in ev.plan.definitions[d.name].node.rows:
-        cell = r.cells[i]
-        for b in (cell.lo, cell.hi):
-            if b is not None and cell.kind in ("cmp", "range"):
-                thresholds.add(num(ev.ev(b, ctx, inner)))
-    thresholds = sorted(thresholds)
-
     memo = _memo(ev.plan, d.name, i, args)
 
     def at(v):
@@ -163,6 +159,20 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
         if memo is not None:
             memo[v] = got
         return got
+
+    here = at(x)
+    if here is None:
+        return None
+    y, taken = num(here[0]), here[1]
+    inner = ({n: v for (n, _), v in zip(d.node.params, args)},)
+    thresholds = set()
+    for r in ev.plan.definitions[d.name].node.rows:
+        cell = r.cells[i]
+        for b in (cell.lo, cell.hi):
+            if b is not None and cell.kind in ("cmp", "range"):
+                thresholds.add(num(ev.ev(b, ctx, inner)))
+    thresholds = sorted(thresholds)
+
 
     # the samples depend on the thresholds only (every payee reading this curve shares them,
     # and their values: _memo), plus a few between the range and the payee's point if outside

@@ -7,6 +7,8 @@ No script, no external reference; every text escaped (textsafe.for_html).
 """
 from __future__ import annotations
 
+import functools
+
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
@@ -40,6 +42,11 @@ svg.chart{max-width:240px;float:right;margin-left:.5rem}.component{overflow:hidd
 
 
 def e(text) -> str:
+    return _escaped(text) if isinstance(text, str) else for_html(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _escaped(text: str) -> str:  # labels and names recur on every payee's page
     return for_html(text)
 
 

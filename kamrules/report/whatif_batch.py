@@ -25,6 +25,8 @@ from kamrules.backends.polars.holds import held
 from kamrules.backends.polars.ledger import dependent
 from kamrules.backends.polars.values import Fallback, Unsupported, period_key
 from kamrules.check.lower import ir_of
+from kamrules.core import ir
+from kamrules.report.words import find_nodes
 from kamrules.report.whatif import Outcome, pooled, search, target_row, values, watched
 
 
@@ -46,6 +48,11 @@ class Batch:
         the interpreter, for the payees the columnar engine hands over."""
         self.plan, self.frames, self.periods, self.fallback = plan, frames, periods, fallback
         self.usable = not pooled(plan)
+        # a run's grid can hold only the payees asking when no definition reads the payees
+        # table as rows (`people where ...`): their payouts read no other payee then
+        lowered = ir_of(plan)
+        self.payees_alone = not any(find_nodes(d.node, lambda n: isinstance(n, ir.Name) and n.ref == (
+            "table", plan.payees_table)) for d in lowered.definitions.values())
         # a payee's periods are asked in the same run when no period reads another's payouts
         # (paid(), `hold when`): each (payee, period) is then a unit of its own
         try:
@@ -139,6 +146,9 @@ class Batch:
             add = pl.col("__row").replace_strict(by_row, default=0, return_dtype=dtype)
             frames[table] = f.with_columns((pl.col(column) + add).cast(dtype).alias(column))
         ids = sorted({unit[0] for unit, _, _ in chosen})
+        if self.payees_alone:  # the grid of payees x periods is the askers' only
+            people = frames[self.plan.payees_table]
+            frames[self.plan.payees_table] = people.filter(pl.col("__id").is_in(ids))
         try:
             table, fr = evaluate_frames(self.plan, frames, self.periods, handover=True)
         except (Fallback, Unsupported):
