@@ -145,8 +145,10 @@ def _curve_body(out, points, thresholds, xlo, xhi, ylo, yhi, xfmt):
         out.append(f'<polyline points="{coords}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
 
 
-def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
-    """Counts of Decimal values in `bins` equal-width bins between their min and max."""
+def histogram_svg(values: list, bins: int, xfmt, title: str, unit: str = "") -> str:
+    """Counts of Decimal values in `bins` equal-width bins between their min and max: each
+    bar labelled with its count above it, and its range in its <title>; the x axis labelled at
+    the bins' edges (first, middle, last), the y axis by whole counts from 0."""
     if not values:
         return ""
     lo, hi = min(values), max(values)
@@ -160,14 +162,30 @@ def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
     top = Decimal(max(counts))
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
            f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]
-    _axes(out, lo, hi, Decimal(0), top, xfmt, lambda t: format(t.normalize(), "f"), whole_y=True)
-    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP + 12  # room above the tallest bar's count
+    out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x1)}" y2="{_c(y0)}" stroke="#888"/>')
+    out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x0)}" y2="{_c(y1)}" stroke="#888"/>')
+    for t in _nice_ticks(Decimal(0), top):
+        if t != t.to_integral_value():
+            continue
+        y = _scale(t, Decimal(0), top, y0, y1)
+        out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="10" text-anchor="end" '
+                   f'fill="#555">{format(t.normalize(), "f")}</text>')
+    for k in sorted({0, bins // 2, bins}):
+        x = _scale(lo + width * k, lo, hi, x0, x1)
+        anchor = "start" if k == 0 else "end" if k == bins else "middle"
+        out.append(f'<line x1="{_c(x)}" y1="{_c(y0)}" x2="{_c(x)}" y2="{_c(y0 + 4)}" stroke="#888"/>')
+        out.append(f'<text x="{_c(x)}" y="{_c(y0 + 15)}" font-size="10" text-anchor="{anchor}" '
+                   f'fill="#555">{for_html(xfmt(lo + width * k))}</text>')
     for k, n in enumerate(counts):
         a = _scale(lo + width * k, lo, hi, x0, x1)
         b = _scale(lo + width * (k + 1), lo, hi, x0, x1)
         y = _scale(Decimal(n), Decimal(0), top, y0, y1)
+        label = f"{xfmt(lo + width * k)} – {xfmt(lo + width * (k + 1))}: {n} {unit}".strip()
         if n:
             out.append(f'<rect x="{_c(a + 1)}" y="{_c(y)}" width="{_c(b - a - 2)}" height="{_c(y0 - y)}" '
-                       f'fill="#1f6feb" opacity="0.8"><title>{n}</title></rect>')
+                       f'fill="#1f6feb" opacity="0.8"><title>{for_html(label)}</title></rect>')
+            out.append(f'<text x="{_c((a + b) / 2)}" y="{_c(y - 3)}" font-size="10" text-anchor="middle" '
+                       f'fill="#1f2328">{n}</text>')
     out.append("</svg>")
     return "".join(out)
