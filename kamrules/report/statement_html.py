@@ -12,8 +12,8 @@ import functools
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
-                                            effect_sentence, headline, kind_fmt, left_rows, provenance, subtitle,
-                                            who, zero_sentence)
+                                            effect_sentence, headline, kind_fmt, left_rows, provenance,
+                                            ratio_lines, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -114,6 +114,10 @@ def render_html(st) -> str:
             if c.effects:
                 out.append(f"<p><b>{e(L._('Where to put the effort'))}</b></p><ul class=\"effort\">"
                            + "".join(f"<li>{e(effect_sentence(st, pv, c, x))}</li>" for x in c.effects) + "</ul>")
+            ratios = ratio_lines(st, c)
+            if ratios:
+                out.append(f"<p><b>{e(L._('The ratios behind it'))}</b></p><ul class=\"ratios\">"
+                           + "".join(f"<li>{e(x)}</li>" for x in ratios) + "</ul>")
             for cv in c.curves:
                 out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
                            + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")
