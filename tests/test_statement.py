@@ -275,17 +275,9 @@ def _chromium():
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
-def test_html_in_headless_chromium_shows_the_engine_amounts_without_overflow(tmp_path):
-    browser = _chromium()
-    if browser is None:
-        pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
-    page = tmp_path / "kam-002.html"
-    r = statement("--payee", "kam-002", "-o", page, "--locale", "fr")
-    assert r.returncode == 0, r.stderr
-    run = run_cli("run", PLAN, "--data", DATA, "--payee", "kam-002")
-    assert run.returncode == 0, run.stderr
-    expected = {(row["period"], row["component"]): Decimal(row["amount"])
-                for row in csv.DictReader(run.stdout.splitlines())}
+def chromium_overflow(browser, page, tmp_path) -> str:
+    """The page opened in headless Chromium at 390 and 1280 px: asserts that nothing
+    overflows or is clipped; the DOM at 1280 px."""
     # the test (not the page) adds a script that measures overflow: any element wider than the
     # viewport, or text clipped in its box (scrollWidth > clientWidth), is written into the DOM
     probe = tmp_path / "probe.html"
@@ -310,9 +302,24 @@ def test_html_in_headless_chromium_shows_the_engine_amounts_without_overflow(tmp
                              capture_output=True, text=True, timeout=120)
         assert dom.returncode == 0, dom.stderr[-2000:]
         assert 'data-overflow="none"' in dom.stdout, (width, re.findall(r'data-overflow="([^"]*)"', dom.stdout))
+    return dom.stdout
+
+
+def test_html_in_headless_chromium_shows_the_engine_amounts_without_overflow(tmp_path):
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
+    page = tmp_path / "kam-002.html"
+    r = statement("--payee", "kam-002", "-o", page, "--locale", "fr")
+    assert r.returncode == 0, r.stderr
+    run = run_cli("run", PLAN, "--data", DATA, "--payee", "kam-002")
+    assert run.returncode == 0, run.stderr
+    expected = {(row["period"], row["component"]): Decimal(row["amount"])
+                for row in csv.DictReader(run.stdout.splitlines())}
+    dom = chromium_overflow(browser, page, tmp_path)
     shown = re.findall(r'<span class="amount" data-component="([^"]+)" data-period="([^"]+)" '
-                       r'data-value="([-0-9.]+)">([^<]+)</span>', dom.stdout)
-    assert shown, dom.stdout[:2000]
+                       r'data-value="([-0-9.]+)">([^<]+)</span>', dom)
+    assert shown, dom[:2000]
     seen = set()
     for comp, period, value, text in shown:
         # a period without rows in the CSV (not eligible) must show 0.00; French money text

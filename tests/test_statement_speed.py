@@ -12,32 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES, PLANS, run_cli
+from test_statement import RETRO as RETRO_ONE
 
-RETRO = """plan "Retro"
-currency EUR
-period quarter
-payees people
-
-input people key payee_id {
-  payee_id: Text
-}
-input deals key deal_id {
-  deal_id: Text
-  payee_id: Text
-  second_id: optional Text
-  amount: Money
-  close_date: Date
-}
-
-let bookings = sum(amount for deals where (payee_id == payee.id or second_id == payee.id) and close_date in period)
-
-curve retro_rate(b: Money) -> Rate {
-  | < 200000 EUR  | 8%  |
-  | >= 200000 EUR | 12% |
-}
-
-component bonus = bookings * retro_rate(bookings)
-"""
+# test_statement.py's plan, with a second payee credited on some deals
+RETRO = RETRO_ONE.replace("  payee_id: Text\n  amount", "  payee_id: Text\n  second_id: optional Text\n  amount").replace(
+    "where payee_id == payee.id and", "where (payee_id == payee.id or second_id == payee.id) and")
 
 
 def _same_as_one_by_one(plan, data, ids, tmp_path, *extra):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 
 import pytest
 
 from conftest import run_cli
+from test_statement import chromium_overflow
 
 PLAN = '''plan "t"
 currency EUR
@@ -120,25 +120,4 @@ def test_team_page_in_headless_chromium_at_390_and_1280(case, tmp_path):
     plan, data = case
     page = tmp_path / "team.html"
     assert run_cli("team", plan, "--data", data, "-o", page).returncode == 0
-    probe = tmp_path / "probe.html"
-    probe.write_text(page.read_text(encoding="utf-8").replace("</body>", """<script>
-      const w = document.documentElement.clientWidth, bad = [];
-      if (document.documentElement.scrollWidth > w) bad.push('page ' + document.documentElement.scrollWidth);
-      for (const el of document.querySelectorAll('main *')) {
-        const r = el.getBoundingClientRect();
-        if (r.width && r.right > w + 1) bad.push(el.tagName + '.' + el.className + ' right ' + r.right);
-        if (el instanceof HTMLElement && el.scrollWidth > el.clientWidth + 1 && el.clientWidth) bad.push(el.tagName + ' clipped');
-      }
-      for (const t of document.querySelectorAll('svg text')) {
-        const b = t.getBBox(), box = t.ownerSVGElement.viewBox.baseVal;
-        if (b.x < -0.5 || b.x + b.width > box.width + 0.5 || b.y < -0.5) bad.push('svg text ' + t.textContent + ' ' + b.x + '+' + b.width);
-      }
-      document.body.setAttribute('data-overflow', bad.join('; ') || 'none');
-    </script></body>"""), encoding="utf-8")
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
-             f"--user-data-dir={tmp_path / 'profile'}"]
-    for width in (390, 1280):
-        dom = subprocess.run([browser, *flags, f"--window-size={width},900", "--dump-dom", probe.as_uri()],
-                             capture_output=True, text=True, timeout=120)
-        assert dom.returncode == 0, dom.stderr[-2000:]
-        assert 'data-overflow="none"' in dom.stdout, (width, re.findall(r'data-overflow="([^"]*)"', dom.stdout))
+    chromium_overflow(browser, page, tmp_path)
