@@ -42,7 +42,7 @@ def _reconcile(md: str, expected: dict, payees: set):
     assert tables
     for period, rows in tables.items():
         head, body, total = rows[0], rows[1:-1], rows[-1]
-        comps = [h for h in head if h not in ("payee", "total", "year to date") and "attainment" not in h]
+        comps = [h for h in head if h in {c for (_, _, c) in expected if c != "total"}]  # not the measures
         for row in body:
             pid = row[0].split(" ")[0]
             assert pid in payees

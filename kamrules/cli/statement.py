@@ -1,4 +1,4 @@
-"""`kamrules statement PLAN --data DIR --payee ID [--period P] [--format html|md|text]
+"""`kamrules statement PLAN --data DIR --payee ID [--period P] [--format html|md|text|pdf]
 [--locale en|fr] [-o FILE]` and `--all -o FOLDER`: payout statements for KAMs
 (report/statement.py). The locale defaults to `locale` in [tool.kamrules] of the plan's
 pyproject.toml, else `en`.
@@ -16,12 +16,13 @@ import re
 
 from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.report import pdf
 from kamrules.report.i18n import DEFAULT, LOCALES
-from kamrules.portal.pages import cut_tables, statements
+from kamrules.portal.pages import cut_tables, session_frames, statements
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
 
-EXT = {"html": "html", "md": "md", "text": "txt"}
+EXT = {"html": "html", "md": "md", "text": "txt", "pdf": "pdf"}
 
 
 def _format(args) -> str:
@@ -29,7 +30,7 @@ def _format(args) -> str:
         return args.format
     if args.output and not args.all:
         ext = os.path.splitext(args.output)[1].lower()
-        return {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
+        return {".html": "html", ".htm": "html", ".md": "md", ".pdf": "pdf"}.get(ext, "text")
     return "html" if args.all else "text"
 
 
@@ -67,6 +68,11 @@ def cmd_statement(args) -> int:
                                    hint="kamrules statement PLAN --data DIR --all -o statements/")])
     if not args.all and not args.payee:
         raise KamError([Diagnostic("KR206", "name the payee with --payee ID, or use --all -o FOLDER")])
+    if _format(args) == "pdf":  # a binary file: never to a terminal; an engine to print it first
+        if not args.output or args.output == "-":
+            raise KamError([Diagnostic("KR762", "--format pdf writes a file: give it with -o",
+                                       hint="kamrules statement PLAN --data DIR --payee ID -o statement.pdf")])
+        pdf.require()
     session = open_session(args)
     checked, tables = session.check(), session.load()
     if args.all:
@@ -85,15 +91,24 @@ def cmd_statement(args) -> int:
         labels = [str(p) for p in session.periods()]
         settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
         history = lambda pid: payee_history(ledger, pid, labels, settlement=settled)  # noqa: E731
-    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan, fmt, locale_of(args),
-                       cut_tables(session, checked, tables) if args.all else None, history)
+    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan,
+                       "html" if fmt == "pdf" else fmt, locale_of(args),
+                       cut_tables(session, checked, tables) if args.all else None, history,
+                       session_frames(session) if args.all else None)
+    if fmt == "pdf":  # every PDF printed before any file is written
+        data = {pid: pdf.to_pdf(texts[pid], pid) for pid in ids}
+    else:
+        data = {pid: texts[pid].encode("utf-8") for pid in ids}
     if not args.all:
-        outputs.write_text(texts[args.payee], args.output)
+        if fmt == "pdf":
+            outputs.write_files([(args.output, lambda fh: fh.write(data[args.payee]))], "-o")
+        else:
+            outputs.write_text(texts[args.payee], args.output)
         return 0
     outputs.make_folder(args.output, "-o")
     names = file_names(ids)
     outputs.write_files([(os.path.join(args.output, f"{names[pid]}.{EXT[fmt]}"),
-                         lambda fh, text=texts[pid]: fh.write(text.encode("utf-8"))) for pid in ids], "-o")
+                         lambda fh, b=data[pid]: fh.write(b)) for pid in ids], "-o")
     return 0
 
 
@@ -109,8 +124,9 @@ def register(sub):
     who = s.add_mutually_exclusive_group()
     who.add_argument("--payee", help="the payee's id")
     who.add_argument("--all", action="store_true", help="every payee, one file each in the -o folder")
-    s.add_argument("--format", choices=("html", "md", "text"),
-                   help="html (one self-contained file), md or text (default: from -o's extension)")
+    s.add_argument("--format", choices=("html", "md", "text", "pdf"),
+                   help="html (one self-contained file), md, text, or pdf (printed by headless Chromium, "
+                        "else WeasyPrint: extra `pdf`; needs -o) (default: from -o's extension)")
     s.add_argument("--ledger", metavar="LEDGER",
                    help="settle against this ledger folder (kamrules close): each period's status, "
                         "what was paid to date, the adjustments with their reasons, the balances on "

@@ -15,23 +15,40 @@ from kamrules.run.session import reachable_lines
 
 
 def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None,
-               history=None) -> dict:
+               history=None, frames=None) -> dict:
     """payee id -> rendered statement, each from its own payouts (grouped once); history:
-    payee id -> that payee's ledger history (shown in a Ledger section), or None."""
+    payee id -> that payee's ledger history (shown in a Ledger section), or None. frames
+    (the session's columnar inputs), when given: the what-ifs of every payee are re-run
+    together through the columnar engine (report/whatif_batch.py), else one payee at a time
+    by the interpreter on rerun_tables(payee)."""
     by_payee: dict = {}
     for p in payouts:
         by_payee.setdefault(p.payee_id, []).append(p)
     shared = Shared(checked, tables, plan_path, run_meta(plan_path, checked.name, checked.version, tables,
                                                          __version__), rerun_tables=rerun_tables)
     rows = {r.id: r for r in tables[checked.payees_table].rows}
-    out = {}
+    if frames is not None and len(ids) > 1:
+        from kamrules.report.whatif_batch import Batch
+        batch = Batch(checked, frames, periods,
+                      lambda pid, period, m, delta, names: shared.what_ifs(rows[pid], period).outcome(m, delta, names))
+        shared.batch = batch if batch.usable else None
+    built = {}
     for pid in ids:
-        st = build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
-                             payee=rows[pid], lang=lang, shared=shared)
+        st = built[pid] = build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
+                                          payee=rows[pid], lang=lang, shared=shared)
         if history is not None:
             st.ledger = history(pid)
-        out[pid] = render(st, fmt)
-    return out
+    if shared.batch is not None:
+        shared.batch.run()
+    return {pid: render(st, fmt) for pid, st in built.items()}
+
+
+def session_frames(session):
+    """The session's columnar inputs, None when the columnar loader declines this data."""
+    try:
+        return session.frames()
+    except Fallback:
+        return None
 
 
 def cut_tables(session, checked, tables):

@@ -23,6 +23,44 @@ from kamrules.report import words
 from kamrules.report.derivation import decision_of, num
 
 SAMPLES = 80
+OUTSIDE = 10  # samples between the thresholds' range and a payee's point outside it
+_MEMOS: dict = {}  # (decision id, axis, other arguments) -> (decision, {x: decide_at})
+
+
+def _memo(plan, name: str, i: int, args: list) -> dict | None:
+    """The values of decision `name` along argument i, shared by every payee with the same
+    other arguments, when its rows read nothing but literals, params and its arguments
+    (None otherwise: a row reading the payee or a let is evaluated for each payee)."""
+    d = plan.definitions[name].node
+    known = _PURE.get(id(d))
+    pure = known[1] if known is not None and known[0] is d else None  # ids are kept with their node
+    if pure is None:
+        def impure(n):
+            r = getattr(n, "ref", None) if isinstance(n, ir.Name) else None
+            return r is not None and not (r[0] == "param" or (r[0] == "def" and plan.definitions[r[1]].kind == "param"))
+        pure = not any(words.find_nodes(x, impure) for row in d.rows for x in (*row.cells, row.output))
+        _PURE[id(d)] = (d, pure)
+    if not pure:
+        return None
+    if len(_MEMOS) > 10_000:
+        _MEMOS.clear()
+    key = (id(d), i, tuple((k, show_value(v)) for k, v in enumerate(args) if k != i))
+    got = _MEMOS.get(key)
+    if got is None or got[0] is not d:
+        got = _MEMOS[key] = (d, {})
+    return got[1]
+
+
+_PURE: dict = {}
+_CALLS: dict = {}  # (id(expression), decision) -> (expression, the calls of the decision in it)
+
+
+def _calls(expr, name: str) -> list:
+    known = _CALLS.get((id(expr), name))
+    if known is None or known[0] is not expr:
+        known = _CALLS[(id(expr), name)] = (expr, words.find_nodes(
+            expr, lambda n: isinstance(n, ir.Call) and n.func == name))
+    return known[1]
 
 
 @attrs.define
@@ -51,9 +89,9 @@ def decide_at(ev: Evaluator, d, args: list, ctx):
     return total, tuple(matched)
 
 
-def curves(plan, tables, payee, period, payout) -> list:
+def curves(plan, tables, payee, period, payout, ev=None) -> list:
     out, done = [], set()
-    ev = Evaluator(plan, tables, trace=False)
+    ev = ev or Evaluator(plan, tables, trace=False)
     for owner, node in _decision_nodes(payout.trace, None):
         d = decision_of(plan, node)
         if d is None or owner is None or (owner.name, node.name) in done:
@@ -96,7 +134,7 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
         return None
     ctx = ev.context(payee, period)
     call, args = None, None
-    for c in words.find_nodes(owner_def.node.expr, lambda n: isinstance(n, ir.Call) and n.func == d.name):
+    for c in _calls(owner_def.node.expr, d.name):
         vals = [ev.ev(a, ctx, ()) for a in c.args]
         if f"{d.name}({', '.join(show_value(v) for v in vals)})" == node.name:
             call, args = c, vals
@@ -107,7 +145,22 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
     xkind = TYPE_NAMES.get(d.node.params[i][1].name)
     xcur = args[i].currency if isinstance(args[i], Money) else None
     x = num(args[i])
-    here = decide_at(ev, d, args, ctx)
+    memo = _memo(ev.plan, d.name, i, args)
+
+    def at(v):
+        if memo is not None and v in memo:
+            return memo[v]
+        a = list(args)
+        a[i] = Money(v, xcur) if xcur else v
+        try:
+            got = decide_at(ev, d, a, ctx)
+        except Problem:
+            got = None
+        if memo is not None:
+            memo[v] = got
+        return got
+
+    here = at(x)
     if here is None:
         return None
     y, taken = num(here[0]), here[1]
@@ -120,15 +173,10 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
                 thresholds.add(num(ev.ev(b, ctx, inner)))
     thresholds = sorted(thresholds)
 
-    def at(v):
-        a = list(args)
-        a[i] = Money(v, xcur) if xcur else v
-        try:
-            return decide_at(ev, d, a, ctx)
-        except Problem:
-            return None
 
-    pts = thresholds + [x]
+    # the samples depend on the thresholds only (every payee reading this curve shares them,
+    # and their values: _memo), plus a few between the range and the payee's point if outside
+    pts = thresholds or [x]
     lo, hi = min(pts), max(pts)
     unit = Decimal("0.01") if xkind == "rate" else Decimal(1)
     pad = max((hi - lo) * Decimal("0.15"), unit * 10)
@@ -137,15 +185,25 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
         lo_d = Decimal(0)
     step = (hi_d - lo_d) / SAMPLES
     tiny = (hi_d - lo_d) / 10000
-    xs = {lo_d + step * k for k in range(SAMPLES + 1)} | {x}
+    xs = {lo_d + step * k for k in range(SAMPLES + 1)}
     for t in thresholds:
         xs |= {t, t - tiny, t + tiny}
-    points = []
-    for v in sorted(xs):
-        if lo_d <= v <= hi_d:
-            r = at(v)
-            if r is not None:
-                points.append((v, num(r[0]), r[1]))
+    inside = lo_d <= x <= hi_d
+    if not inside:
+        edge = hi_d if x > hi_d else lo_d
+        xs |= {edge + (x - edge) * k / OUTSIDE for k in range(1, OUTSIDE + 1)}
+        lo_d, hi_d = min(lo_d, x), max(hi_d, x)
+    shared = ("points", lo_d, hi_d) if memo is not None and inside else None
+    points = memo.get(shared) if shared is not None else None
+    if points is None:
+        points = []
+        for v in sorted(xs):
+            if lo_d <= v <= hi_d:
+                r = at(v)
+                if r is not None:
+                    points.append((v, num(r[0]), r[1]))
+        if shared is not None:
+            memo[shared] = points  # one list: report/svg.py draws it once for all its payees
     arg_name = words.span_text(plan.source, call.args[i].span) or d.node.params[i][0]
     view = CurveView(d.name, arg_name, node.branch or "", x, y, xkind or "number", d.type.kind, xcur,
                      points, thresholds)

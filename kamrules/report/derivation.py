@@ -110,8 +110,12 @@ def _caps(plan, d, where) -> list:
     """Why-not notes for two-argument min/max in a definition: which side won (a cap, a floor)."""
     ev, payee, period = where
     out = []
-    for call in words.find_nodes(ev.plan.definitions[d.name].node.expr, lambda n: isinstance(n, ir.Call) and n.func in ("min", "max")
-                                 and len(n.args) == 2):
+    expr = ev.plan.definitions[d.name].node.expr
+    known = _MINMAX.get(id(expr))
+    if known is None or known[0] is not expr:  # the calls of a definition, found once
+        known = _MINMAX[id(expr)] = (expr, words.find_nodes(
+            expr, lambda n: isinstance(n, ir.Call) and n.func in ("min", "max") and len(n.args) == 2))
+    for call in known[1]:
         try:
             ctx = ev.context(payee, period)
             a, b = (ev.ev(x, ctx, ()) for x in call.args)
@@ -139,6 +143,9 @@ def _caps(plan, d, where) -> list:
             out.append(line + f"`{texts[1 - lim]}` = {shown[1 - lim]} is {side} the {what} "
                        f"`{texts[lim]}` = {shown[lim]}")
     return out
+
+
+_MINMAX: dict = {}  # id(expression) -> (expression, its two-argument min/max calls)
 
 
 def _is_limit(plan, node) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from babel import Locale as _BabelLocale
 from babel.dates import format_date
@@ -62,22 +62,51 @@ class Locale:
         q = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if q == 0:
             q = abs(q)  # never "-0.00"
-        if currency is None:
-            return format_decimal(q, format="#,##0.00", locale=self.babel)
-        return format_currency(q, currency, locale=self.babel, currency_digits=True)
+        shape = self._shape(currency, digits)
+        if shape is None:  # a currency whose Babel form the fast path does not reproduce
+            if currency is None:
+                return format_decimal(q, format="#,##0.00", locale=self.babel)
+            return format_currency(q, currency, locale=self.babel, currency_digits=True)
+        return shape.apply(q)
+
+    def _shape(self, currency, digits: int):
+        """The Shape of this locale's money in `currency` (None: plain number), learnt once."""
+        key = ("money", currency, digits)
+        if key not in self._cache:
+            if currency is None:
+                fmt = lambda v: format_decimal(v, format="#,##0.00", locale=self.babel)  # noqa: E731
+            else:
+                fmt = lambda v: format_currency(v, currency, locale=self.babel, currency_digits=True)  # noqa: E731
+            self._cache[key] = Shape.learn(fmt, digits)
+        return self._cache[key]
 
     def signed(self, m, currency: str) -> str:
         amount = m.amount if isinstance(m, Money) else m
         return ("+" if amount >= 0 else "−") + self.money(abs(amount), currency)
 
     def number(self, v) -> str:
-        return format_decimal(Decimal(v), format="#,##0.######", locale=self.babel)
+        return self._decimal(Decimal(v), 6)
 
     def percent(self, v) -> str:
         """0.775 -> '77.5%' (en) or '77,5 %' (fr): up to four decimals of a percent."""
         p = (Decimal(v) * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-        text = format_decimal(p, format="#,##0.####", locale=self.babel)
+        text = self._decimal(p, 4)
         return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"
+
+    def _decimal(self, v: Decimal, places: int) -> str:
+        """format_decimal(v, '#,##0.' + '#' * places) (Babel rounds half even to `places`)."""
+        key = ("decimal", places)
+        if key not in self._cache:
+            pattern = "#,##0." + "#" * places
+            self._cache[key] = Shape.learn(lambda x: format_decimal(x, format=pattern, locale=self.babel), 1)
+        shape = self._cache[key]
+        if shape is None or not v.is_finite():
+            return format_decimal(v, format="#,##0." + "#" * places, locale=self.babel)
+        q = v.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+        text = format(abs(q), "f")
+        whole, _, frac = text.partition(".")
+        frac = frac.rstrip("0")
+        return shape.compose(q < 0 and (whole.strip("0") or frac), whole, frac)
 
     def date(self, d: dt.date) -> str:
         """2025-03-31 -> '31 March 2025' (en) or '31 mars 2025' (fr)."""
@@ -98,6 +127,49 @@ class Locale:
         if isinstance(v, list):
             return self._("{n} rows", n=len(v)) if len(v) != 1 else self._("1 row")
         return "" if v is None else str(v)
+
+
+class Shape:
+    """How a Babel format writes a number (prefix, group and decimal signs, suffix, for
+    positive and negative values), learnt from Babel's own output on a probe value, so that
+    amounts are written without Babel's per-call parsing; None from `learn` when the output
+    is not of that simple form (the caller then asks Babel). tests/test_statement_speed.py
+    checks it against Babel on random values."""
+
+    def __init__(self, pos: tuple, neg: tuple, group: str, decimal: str, digits: int):
+        self.pos, self.neg, self.group, self.decimal, self.digits = pos, neg, group, decimal, digits
+
+    @classmethod
+    def learn(cls, fmt, digits: int) -> "Shape | None":
+        probe = Decimal("1234567" + ("." + "8" * digits if digits else ""))
+        parts = []
+        for v in (probe, -probe):
+            text = fmt(v)
+            i, j = text.find("1"), text.rfind("8" if digits else "7")
+            if i < 0 or j < i:
+                return None
+            parts.append((text[:i], text[i:j + 1], text[j + 1:]))
+        (pp, core, ps), (np_, ncore, ns) = parts
+        group = core[1] if len(core) > 1 else ""
+        decimal = core[-digits - 1] if digits else "."
+        shape = cls((pp, ps), (np_, ns), group, decimal, digits)
+        if ncore != core or core != shape.core("1234567", "8" * digits):
+            return None
+        return shape
+
+    def core(self, whole: str, frac: str) -> str:
+        head = len(whole) % 3 or 3
+        groups = [whole[:head]] + [whole[k:k + 3] for k in range(head, len(whole), 3)]
+        return self.group.join(groups) + (self.decimal + frac if frac else "")
+
+    def compose(self, negative, whole: str, frac: str) -> str:
+        pre, post = self.neg if negative else self.pos
+        return pre + self.core(whole, frac) + post
+
+    def apply(self, q: Decimal) -> str:
+        """q already at the shape's digits."""
+        whole, _, frac = format(abs(q), "f").partition(".")
+        return self.compose(q < 0, whole, frac)
 
 
 def get(lang: str | None) -> Locale:

@@ -41,32 +41,33 @@ def _is_payee_id(e) -> bool:
 
 
 def left_out(plan, ev, ctx, tables, where) -> list:
-    """[(row, reason)] of the rows of `where`'s table linked to the payee but not selected."""
+    """[(row, reason)] of the rows of `where`'s table linked to the payee but not selected.
+    The linked rows are found through the tables' indexes (`Table.index`, built once per
+    column), so a payee costs its own rows, not the whole table."""
     flt = where.filter
     if flt is None:
         return []
     table = tables[where.source.id]
-    linked_cols = [c for c, e in flt.eq if _is_payee_id(e)]
-    accounts = None
+    pid = ctx.payee.id
+    linked: dict = {}
+    for c, e in flt.eq:
+        if _is_payee_id(e):
+            linked.update((id(r), r) for r in table.index(c).get(pid, ()))
     for col, role_expr, who in flt.assigned:
         if isinstance(col, str) and _is_payee_id(who) and "assignments" in tables:
             role = ev.ev(role_expr, ctx, ())
-            accounts = {r.values["account_id"] for r in tables["assignments"].rows
-                        if r.values.get("payee_id") == ctx.payee.id and r.values.get("role") in (role, None)}
-            linked_cols.append(("assigned", col))
-    if not linked_cols:
+            accounts = {r.values["account_id"] for r in tables["assignments"].index("payee_id").get(pid, ())
+                        if r.values.get("role") in (role, None)}
+            for a in sorted(accounts, key=str):
+                linked.update((id(r), r) for r in table.index(col).get(a, ()))
+    if not linked:
         return []
     try:
         chosen = {id(r) for r in ev.ev(where, ctx, ())}
     except (Problem, LookupError, TypeError, ArithmeticError):
         return []
     out = []
-    for row in table.rows:
-        if id(row) in chosen:
-            continue
-        if not any((row.values.get(c[1]) in accounts) if isinstance(c, tuple) else row.values.get(c) == ctx.payee.id
-                   for c in linked_cols):
-            continue
+    for row in sorted((r for k, r in linked.items() if k not in chosen), key=lambda r: r.number):
         out.append((row, _reason(plan, ev, ctx, flt, row)))
         if len(out) >= MAX_ROWS:
             break

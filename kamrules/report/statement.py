@@ -22,6 +22,8 @@ from kamrules.version import __version__
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
+from kamrules.core import ir
+from kamrules.report.words import find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, leftout, whatif
 from kamrules.report.curves import curves, decide_at
@@ -53,6 +55,20 @@ class ComponentView:
     left_out: list = attrs.Factory(list)  # [(filter name, [(date, account, row id, amount, reason)])]
     measures: list = attrs.Factory(list)  # [whatif.Measure]
     zero_reason: tuple | None = None  # why a zero: ("curve", CurveView) or (message id, {})
+    ratios: list = attrs.Factory(list)  # [Ratio]: the divisions behind the component, with their inputs
+
+
+@attrs.define
+class Ratio:
+    """A let that divides two values (`rire = territory_evolution / france_evolution`): both
+    sides as the plan writes them and their values for this payee and period."""
+    name: str
+    numerator: str
+    denominator: str
+    num: object
+    den: object
+    value: object
+    unit: str | None = None
 
 
 @attrs.define
@@ -107,6 +123,7 @@ class Shared:
         self._rows: dict = {}
         self.labels = payee_labels(plan, tables)
         self.what_if = what_if
+        self.batch = None  # a whatif_batch.Batch: the what-ifs of many payees re-run together
         self.on_target = next((n for n in ON_TARGET if n in plan.definitions
                                and plan.definitions[n].kind in ("param", "let")), None)
 
@@ -216,17 +233,22 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
     comps, paid = [], {}
     ev = Evaluator(plan, tables, trace=False)
     where = (ev, payee, period) if calc else None
+    if calc and not whatif.pooled(plan):  # the run's values, not evaluated again
+        memo = ev.context(payee, period).memo
+        for p in items:
+            whatif.seed(memo, p.trace)
     for p in items:
         st, cvs = [], []
         if p.trace is not None:
             steps(plan, p.trace, 0, st, set(), paid, where)
             if calc:
-                cvs = curves(plan, tables, payee, period, p)
+                cvs = curves(plan, tables, payee, period, p, ev)
         view = ComponentView(p.component, Money(p.amount, p.currency), st, cvs)
         if p.trace is not None:
             _credit(sh, view, p, payee, period, calc)
             if calc:
                 _left_out(sh, view, ev, ev.context(payee, period))
+                view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:
@@ -253,11 +275,13 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:
-        w = sh.what_ifs(payee, period)
-        axes = {c.arg_name for c in view.curves if c.arg_name in sh.plan.definitions}
+        tiers = whatif.tiers(sh.plan, view.curves)
         for m in ms:
+            if sh.batch is not None:  # re-run later, with every payee's (pages.statements)
+                sh.batch.add(payee.id, period, payout, m, tiers, view.effects)
+                continue
             try:
-                found = whatif.effects(w, payout, m, axes)
+                found = whatif.effects(sh.what_ifs(payee, period), payout, m, tiers)
             except (Problem, LookupError, TypeError, ArithmeticError):
                 continue
             view.effects += [e for e in found if e.gain > 0]
@@ -269,6 +293,49 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
             view.zero_reason = ("no row credited to you this period", {})
         else:
             view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
+
+
+def _ratios(plan, ev, ctx, component: str) -> list:
+    """The lets the component reads (directly or through other lets) that divide one value by
+    another, outermost first, each with its numerator and denominator evaluated (the run's
+    values: the context is seeded from the trace)."""
+    lowered = ir_of(plan).definitions
+    out, seen, todo = [], set(), [lowered[component].node.expr]
+    while todo:
+        expr = todo.pop(0)
+        for n in _names_in(expr):
+            if n in seen or n not in lowered or lowered[n].kind != "let":
+                continue
+            seen.add(n)
+            e = lowered[n].node.expr
+            if isinstance(e, ir.BinOp) and e.op == "/":
+                try:
+                    a, b = ev.ev(e.left, ctx, ()), ev.ev(e.right, ctx, ())
+                    v = ev.definition(ctx, n)
+                except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+                    continue
+                out.append(Ratio(n, _side(plan, e.left, "+-"), _side(plan, e.right, "+-*/"), a, b, v,
+                                 plan.definitions[n].type.kind if n in plan.definitions else None))
+            todo.append(e)
+    return out
+
+
+def _names_in(expr) -> list:
+    known = _NAMES.get(id(expr))
+    if known is None or known[0] is not expr:
+        found = [n.ref[1] for n in find_nodes(expr, lambda x: isinstance(x, ir.Name))
+                 if n.ref and n.ref[0] == "def"]
+        known = _NAMES[id(expr)] = (expr, list(dict.fromkeys(found)))
+    return known[1]
+
+
+_NAMES: dict = {}  # id(expression) -> (expression, the definitions it names, in order)
+
+
+def _side(plan, node, loose: str) -> str:
+    """A side of a division as written, in parentheses when its operator binds less."""
+    text = span_text(plan.source, node.span)
+    return f"({text})" if isinstance(node, ir.BinOp) and node.op in loose else text
 
 
 def _left_out(sh: Shared, view: ComponentView, ev, ctx):

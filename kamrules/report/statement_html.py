@@ -7,11 +7,13 @@ No script, no external reference; every text escaped (textsafe.for_html).
 """
 from __future__ import annotations
 
+import functools
+
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
-                                            effect_sentence, headline, kind_fmt, left_rows, provenance, subtitle,
-                                            who, zero_sentence)
+                                            effect_sentence, headline, kind_fmt, left_rows, provenance,
+                                            ratio_lines, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -40,6 +42,11 @@ svg.chart{max-width:240px;float:right;margin-left:.5rem}.component{overflow:hidd
 
 
 def e(text) -> str:
+    return _escaped(text) if isinstance(text, str) else for_html(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _escaped(text: str) -> str:  # labels and names recur on every payee's page
     return for_html(text)
 
 
@@ -78,7 +85,8 @@ def _chart(st, cv) -> str:
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     title = L._("{decision} against {arg}", decision=cv.decision, arg=cv.arg_name)
     desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fx(cv.x), y=fy(cv.y))
-    return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"))
+    return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"),
+                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency))
 
 
 def render_html(st) -> str:
@@ -106,6 +114,10 @@ def render_html(st) -> str:
             if c.effects:
                 out.append(f"<p><b>{e(L._('Where to put the effort'))}</b></p><ul class=\"effort\">"
                            + "".join(f"<li>{e(effect_sentence(st, pv, c, x))}</li>" for x in c.effects) + "</ul>")
+            ratios = ratio_lines(st, c)
+            if ratios:
+                out.append(f"<p><b>{e(L._('The ratios behind it'))}</b></p><ul class=\"ratios\">"
+                           + "".join(f"<li>{e(x)}</li>" for x in ratios) + "</ul>")
             for cv in c.curves:
                 out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
                            + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")

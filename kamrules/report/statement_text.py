@@ -94,6 +94,14 @@ def curve_lines(st, cv) -> list:
     return out
 
 
+def ratio_lines(st, c) -> list:
+    """One line per division behind the component: the two sides, their values, the result."""
+    L = st.locale
+    return [L._("{name} = {numerator} / {denominator}: {num} / {den} = {value}", name=r.name,
+                numerator=r.numerator, denominator=r.denominator, num=L.value(r.num), den=L.value(r.den),
+                value=L.value(r.value, r.unit)) for r in c.ratios]
+
+
 def zero_sentence(st, c) -> str | None:
     if c.zero_reason is None:
         return None
@@ -147,6 +155,7 @@ def render_md(st) -> str:
                 out.append(f"- {mi(effect_sentence(st, pv, c, e))}")
             for cv in c.curves:
                 out += [f"- {mi(x)}" for x in curve_lines(st, cv)]
+            out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
             out.append("")
             for m in c.credited:
                 out += [f"{md(L._('Rows credited to {measure}', measure=m.measure))}:", "",
@@ -207,6 +216,7 @@ def render_text(st) -> str:
             out += [f"    - {effect_sentence(st, pv, c, e)}" for e in c.effects]
             for cv in c.curves:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
+            out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
                 out.append(f"    {L._('Rows credited to {measure}', measure=m.measure)}:")
                 out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]

@@ -65,24 +65,64 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
 
 
 def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
-              thresholds: list = (), desc: str | None = None, you: str = "you") -> str:
+              thresholds: list = (), desc: str | None = None, you: str = "you", key=None) -> str:
     """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked.
 
     Consecutive points whose y jumps are drawn as separate segments (tiers), thresholds as
     dashed vertical lines labelled with their value; the payee's point is a red dot, its
     label a legend in the top corner away from the curve; <title> and <desc> say it.
+    key (the formats' identity, e.g. locale and units), when given: the chart without the
+    payee's point is drawn once per points list (report/curves.py shares one list between
+    the payees reading the same curve) and reused.
     """
     if not points:
         return ""
-    xs = [p[0] for p in points] + ([marker[0]] if marker else [])
-    ys = [p[1] for p in points] + ([marker[1]] if marker else []) + [Decimal(0)]
-    xlo, xhi, ylo, yhi = min(xs), max(xs), min(ys), max(ys)
+    known = _RANGES.get(id(points))
+    if known is None or known[0] is not points:
+        ys = [p[1] for p in points]
+        known = _RANGES[id(points)] = (points, points[0][0], points[-1][0], min(ys + [Decimal(0)]), max(ys + [Decimal(0)]))
+        if len(_RANGES) > 4096:
+            _RANGES.clear()
+    _, xlo, xhi, ylo, yhi = known
+    if marker:
+        xlo, xhi, ylo, yhi = min(xlo, marker[0]), max(xhi, marker[0]), min(ylo, marker[1]), max(yhi, marker[1])
     if yhi == ylo:
         yhi = ylo + 1
     label = f"{title}. {desc}" if desc else title
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" class="chart" aria-label="{for_html(label)}">',
            f"<title>{for_html(title)}</title>" + (f"<desc>{for_html(desc)}</desc>" if desc else "")]
-    _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt)
+    ck = (key, id(points), title, tuple(thresholds), xlo, xhi, ylo, yhi) if key is not None else None
+    hit = _STATIC.get(ck) if ck is not None else None
+    if hit is not None and hit[0] is points:
+        out.append(hit[1])
+    else:
+        body: list = []
+        _axes(body, xlo, xhi, ylo, yhi, xfmt, yfmt)
+        _curve_body(body, points, thresholds, xlo, xhi, ylo, yhi, xfmt)
+        out.append("".join(body))
+        if ck is not None:
+            if len(_STATIC) > 4096:
+                _STATIC.clear()
+            _STATIC[ck] = (points, out[-1])
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    if marker:
+        mx, my = _scale(marker[0], xlo, xhi, x0, x1), _scale(marker[1], ylo, yhi, y0, y1)
+        out.append(f'<circle cx="{_c(mx)}" cy="{_c(my)}" r="4.5" fill="#d1242f"/>')
+        text = f"{you}: {xfmt(marker[0])} → {yfmt(marker[1])}"
+        left = mx > (x0 + x1) / 2  # the legend in the corner opposite the point
+        lx = x0 + 6 if left else x1 - 6
+        out.append(f'<circle cx="{_c(lx if left else lx - 4)}" cy="{_c(TOP + 34)}" r="4" fill="#d1242f"/>')
+        out.append(f'<text x="{_c(lx + 8 if left else lx - 12)}" y="{_c(TOP + 38)}" font-size="11" '
+                   f'text-anchor="{"start" if left else "end"}" fill="#d1242f">{for_html(text)}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+_RANGES: dict = {}  # id(points) -> (points, x range, y range)
+_STATIC: dict = {}  # (key, id(points), title, thresholds, ranges) -> (points, the chart without the point)
+
+
+def _curve_body(out, points, thresholds, xlo, xhi, ylo, yhi, xfmt):
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     for k, t in enumerate(thresholds):
         if xlo < t < xhi:
@@ -103,21 +143,12 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
         coords = " ".join(f"{_c(_scale(x, xlo, xhi, x0, x1))},{_c(_scale(y, ylo, yhi, y0, y1))}"
                           for x, y, _ in seg)
         out.append(f'<polyline points="{coords}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
-    if marker:
-        mx, my = _scale(marker[0], xlo, xhi, x0, x1), _scale(marker[1], ylo, yhi, y0, y1)
-        out.append(f'<circle cx="{_c(mx)}" cy="{_c(my)}" r="4.5" fill="#d1242f"/>')
-        text = f"{you}: {xfmt(marker[0])} → {yfmt(marker[1])}"
-        left = mx > (x0 + x1) / 2  # the legend in the corner opposite the point
-        lx = x0 + 6 if left else x1 - 6
-        out.append(f'<circle cx="{_c(lx if left else lx - 4)}" cy="{_c(TOP + 34)}" r="4" fill="#d1242f"/>')
-        out.append(f'<text x="{_c(lx + 8 if left else lx - 12)}" y="{_c(TOP + 38)}" font-size="11" '
-                   f'text-anchor="{"start" if left else "end"}" fill="#d1242f">{for_html(text)}</text>')
-    out.append("</svg>")
-    return "".join(out)
 
 
-def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
-    """Counts of Decimal values in `bins` equal-width bins between their min and max."""
+def histogram_svg(values: list, bins: int, xfmt, title: str, unit: str = "") -> str:
+    """Counts of Decimal values in `bins` equal-width bins between their min and max: each
+    bar labelled with its count above it, and its range in its <title>; the x axis labelled at
+    the bins' edges (first, middle, last), the y axis by whole counts from 0."""
     if not values:
         return ""
     lo, hi = min(values), max(values)
@@ -131,14 +162,30 @@ def histogram_svg(values: list, bins: int, xfmt, title: str) -> str:
     top = Decimal(max(counts))
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
            f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]
-    _axes(out, lo, hi, Decimal(0), top, xfmt, lambda t: format(t.normalize(), "f"), whole_y=True)
-    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP + 12  # room above the tallest bar's count
+    out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x1)}" y2="{_c(y0)}" stroke="#888"/>')
+    out.append(f'<line x1="{_c(x0)}" y1="{_c(y0)}" x2="{_c(x0)}" y2="{_c(y1)}" stroke="#888"/>')
+    for t in _nice_ticks(Decimal(0), top):
+        if t != t.to_integral_value():
+            continue
+        y = _scale(t, Decimal(0), top, y0, y1)
+        out.append(f'<text x="{_c(x0 - 4)}" y="{_c(y + 3)}" font-size="10" text-anchor="end" '
+                   f'fill="#555">{format(t.normalize(), "f")}</text>')
+    for k in sorted({0, bins // 2, bins}):
+        x = _scale(lo + width * k, lo, hi, x0, x1)
+        anchor = "start" if k == 0 else "end" if k == bins else "middle"
+        out.append(f'<line x1="{_c(x)}" y1="{_c(y0)}" x2="{_c(x)}" y2="{_c(y0 + 4)}" stroke="#888"/>')
+        out.append(f'<text x="{_c(x)}" y="{_c(y0 + 15)}" font-size="10" text-anchor="{anchor}" '
+                   f'fill="#555">{for_html(xfmt(lo + width * k))}</text>')
     for k, n in enumerate(counts):
         a = _scale(lo + width * k, lo, hi, x0, x1)
         b = _scale(lo + width * (k + 1), lo, hi, x0, x1)
         y = _scale(Decimal(n), Decimal(0), top, y0, y1)
+        label = f"{xfmt(lo + width * k)} – {xfmt(lo + width * (k + 1))}: {n} {unit}".strip()
         if n:
             out.append(f'<rect x="{_c(a + 1)}" y="{_c(y)}" width="{_c(b - a - 2)}" height="{_c(y0 - y)}" '
-                       f'fill="#1f6feb" opacity="0.8"><title>{n}</title></rect>')
+                       f'fill="#1f6feb" opacity="0.8"><title>{for_html(label)}</title></rect>')
+            out.append(f'<text x="{_c((a + b) / 2)}" y="{_c(y - 3)}" font-size="10" text-anchor="middle" '
+                       f'fill="#1f2328">{n}</text>')
     out.append("</svg>")
     return "".join(out)

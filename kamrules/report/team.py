@@ -13,9 +13,14 @@ from decimal import Decimal
 
 import attrs
 
+from kamrules.core.builtins import AGGREGATES
 from kamrules.syntax import ast
 from kamrules.core.currencies import payee_column
+from kamrules.backends.interp.arith import Problem
+from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.backends.interp.hierarchy import HIERARCHY_COLUMNS, Hierarchy, HierarchyError
 from kamrules.core.numeric import Money
+from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import words
 from kamrules.report.svg import histogram_svg
@@ -31,6 +36,8 @@ class TeamRow:
     total: Decimal
     ytd: Decimal = Decimal(0)  # this period and the earlier ones of its year on the page
     link: str | None = None  # the payee's statement (html)
+    depth: int = 0  # in the reporting tree (reports_to): 0 at the top
+    on_target: Decimal | None = None  # the plan's on-target variable for this payee and period
 
 
 @attrs.define
@@ -41,6 +48,9 @@ class TeamPeriod:
     total: Decimal
     without_payout: list  # payee ids with no payout in the period
     currency: str | None = None  # a plan paid per payee's currency: one TeamPeriod per currency
+    reasons: dict = attrs.Factory(dict)  # payee id -> why no payout ("not eligible", "no data")
+    lines: list = attrs.Factory(list)  # tree order: ("row", TeamRow) and ("subtotal", TeamRow, total, n)
+    budget: Decimal | None = None  # the sum of the on-target variables of the payees paid
 
 
 @attrs.define
@@ -55,26 +65,42 @@ class TeamView:
     # with --ledger: ({period: "open"|"closed"}, {payee: (paid to date, currency)}, [balance on
     # account: ledger.balance.Balance], {payee: {open period: (computed, adjustments, currency)}})
     ledger: tuple | None = None
+    tree: bool = False  # rows nested by the reports_to input, with subtotals
 
 
 def measures_of(plan) -> list:
-    """[(let name, unit)] in plan order: attainment lets and Rate lets that feed a decision."""
-    fed = set()
+    """[(let name, unit)] in plan order: the plan's measures, the numbers a payee steers by —
+    the lets passed to a decision (attainments read by a curve or table) and the lets a
+    component reads directly, when they come from data rows (an aggregation, or a let built
+    on one); never a let of rows, nor one computed from the payee's own columns only
+    (`annual_variable / 4`)."""
     decisions = {n for n, d in plan.definitions.items() if d.kind == "decision"}
+    fed, read = set(), set()
     for d in plan.definitions.values():
         if d.kind == "decision":
             continue
         for call in _calls(d.node.expr, decisions):
-            for arg in call.args:
-                r = plan.resolution.get(id(arg)) if isinstance(arg, ast.Name) else None
-                if r is not None and r[0] == "def":
-                    fed.add(r[1])
-    out = []
-    for name, d in plan.definitions.items():
-        if d.kind != "let":
-            continue
-        if "attainment" in name or (name in fed and d.type.kind == "rate"):
-            out.append((name, d.type.kind))
+            fed |= _names(plan, call.args)
+        if d.kind == "component":
+            read |= _names(plan, [d.node.expr], deep=True)
+    rows_based = set()
+    for name, d in plan.definitions.items():  # dependency order: a let's inputs come first
+        if d.kind == "let" and (any(dep in rows_based for dep in d.deps) or words.find_nodes(
+                d.node.expr, lambda n: isinstance(n, ast.Call) and n.func in AGGREGATES)):
+            rows_based.add(name)
+    return [(name, d.type.kind) for name, d in plan.definitions.items()
+            if d.kind == "let" and name in rows_based and (name in fed or name in read)
+            and d.type.kind in ("money", "rate", "number", "count")]
+
+
+def _names(plan, exprs, deep: bool = False) -> set:
+    """The definitions named in exprs (deep: anywhere inside, else only the exprs themselves)."""
+    out = set()
+    for e in exprs:
+        for n in (words.find_nodes(e, lambda x: isinstance(x, ast.Name)) if deep else [e]):
+            r = plan.resolution.get(id(n)) if isinstance(n, ast.Name) else None
+            if r is not None and r[0] == "def":
+                out.add(r[1])
     return out
 
 
@@ -86,8 +112,12 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                links: dict | None = None) -> TeamView:
     """links: payee id -> the address of their statement (html links), when known. A period
     in which nobody has a payout is left out, as `kamrules run` prints no row for it."""
-    from kamrules.report.statement import payee_labels
+    from kamrules.report.statement import ON_TARGET, payee_labels
     labels = payee_labels(plan, tables)
+    ev = Evaluator(plan, tables, trace=False)
+    on_target = next((n for n in ON_TARGET if n in plan.definitions
+                      and plan.definitions[n].kind in ("param", "let")), None)
+    hierarchy = _hierarchy(tables)
     links = links or {}
     payees = sorted(tables[plan.payees_table].rows, key=lambda r: r.id)
     if team is not None:
@@ -111,12 +141,13 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
         fy = getattr(period, "fiscal_year_start", period.start)
         if fy != year:
             ytd, year = {}, fy
-        rows, without = [], []
+        rows, without, reasons = [], [], {}
         totals = {c: Decimal(0) for c in plan.components}
         for payee in members:
             items = by_key.get((payee.id, period))
             if not items:
                 without.append(payee.id)
+                reasons[payee.id] = _why_none(ev, payee, period)
                 continue
             amounts = {p.component: p.amount for p in items}
             found = {}
@@ -133,11 +164,89 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
             rows.append(TeamRow(payee.id, name if isinstance(name, str) else None,
                                 payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
-                                links.get(payee.id)))
-        views.append(TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals,
-                                sum(totals.values(), Decimal(0)), without, cur))
+                                links.get(payee.id), on_target=_on_target(ev, payee, period, on_target)))
+        tp = TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals, sum(totals.values(), Decimal(0)),
+                        without, cur, reasons)
+        if on_target is not None and rows and all(r.on_target is not None for r in rows):
+            tp.budget = sum((r.on_target for r in rows), Decimal(0))
+        tp.lines = _tree(rows, hierarchy, period.end) if hierarchy is not None else [("row", r) for r in rows]
+        views.append(tp)
     shown = plan.currency if column is None else ", ".join(c for c, _ in groups)
-    return TeamView(plan.name, plan.version, team, shown, list(plan.components), measures, views)
+    return TeamView(plan.name, plan.version, team, shown, list(plan.components), measures, views,
+                    tree=hierarchy is not None)
+
+
+def _why_none(ev, payee, period) -> str:
+    """Why a payee has no payout in a period: not eligible, or no component applies."""
+    try:
+        if not ev.is_eligible(ev.context(payee, period)):
+            return "not eligible"
+    except (Problem, LookupError, TypeError, ArithmeticError):
+        pass
+    return "no data"
+
+
+def _on_target(ev, payee, period, name) -> Decimal | None:
+    if name is None:
+        return None
+    try:
+        v = ev.definition(ev.context(payee, period), name)
+    except (Problem, LookupError, TypeError, ArithmeticError):
+        return None
+    return v.amount if isinstance(v, Money) else None
+
+
+def _hierarchy(tables):
+    """The reports_to input as a Hierarchy (checked whole: KR450, KR451), or None without one."""
+    t = tables.get("reports_to")
+    if t is None or not all(c in t.spec.columns for c in HIERARCHY_COLUMNS):
+        return None
+    h = Hierarchy.of(t.path, ((r.number, r.values["payee_id"], r.values["manager_id"], r.values["start_date"],
+                               r.values["end_date"]) for r in t.rows))
+    try:
+        h.validate()
+    except HierarchyError as err:
+        raise KamError([Diagnostic(err.code, err.message, hint=err.hint)]) from None
+    return h
+
+
+def _tree(rows: list, h, day) -> list:
+    """The rows in reporting order on `day`: each manager followed by their reports (nested,
+    depth set), then a subtotal of the manager and everyone below them on the page. A payee
+    whose manager is not on the page hangs from the nearest manager above who is, else the top."""
+    by_id = {r.payee_id: r for r in rows}
+    parent = {}
+    for r in rows:
+        up = r.payee_id
+        while True:
+            found = h.line(up, day)
+            if found is None:
+                break
+            up = found[1]
+            if up in by_id:
+                parent[r.payee_id] = up
+                break
+    kids: dict = {}
+    for r in rows:
+        kids.setdefault(parent.get(r.payee_id), []).append(r)
+    out: list = []
+
+    def visit(r, depth):
+        r.depth = depth
+        out.append(("row", r))
+        below = kids.get(r.payee_id, [])
+        if not below:
+            return r.total, 1
+        total, n = r.total, 1
+        for k in below:
+            t, c = visit(k, depth + 1)
+            total, n = total + t, n + c
+        out.append(("subtotal", r, total, n))
+        return total, n
+
+    for r in kids.get(None, []):
+        visit(r, 0)
+    return out
 
 
 def _measure(v, unit) -> str:
@@ -157,6 +266,18 @@ def _cells(tv: TeamView, r: TeamRow) -> list:
             + [words.amount(r.total), words.amount(r.ytd)])
 
 
+def _line_cells(tv: TeamView, line) -> list:
+    """The cells of a row of the tree (its first cell indented by depth) or of a subtotal."""
+    if line[0] == "row":
+        cells = _cells(tv, line[1])
+        if tv.tree:
+            cells[0] = "· " * line[1].depth + cells[0]
+        return cells
+    _, r, total, n = line
+    return ([f"{'· ' * r.depth}subtotal {r.payee_id} and reports ({n} payees)"] + ["" for _ in tv.measures]
+            + ["" for _ in tv.components] + [words.amount(total), ""])
+
+
 def _total_cells(tv: TeamView, tp: TeamPeriod) -> list:
     return (["total"] + ["" for _ in tv.measures] + [words.amount(tp.totals[c]) for c in tv.components]
             + [words.amount(tp.total), words.amount(sum((r.ytd for r in tp.rows), Decimal(0)))])
@@ -173,8 +294,12 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     cur = tp.currency or tv.currency
     s = (f"{n} payee{'s' * (n != 1)} paid, total {words.amount(tp.total)} {cur}, "
          f"average {words.amount(avg)} {cur}")
+    if tp.budget is not None:
+        pct = words.percent(tp.total / tp.budget) if tp.budget else "—"
+        s += (f"; cost {words.amount(tp.total)} {cur} against an on-target budget of "
+              f"{words.amount(tp.budget)} {cur} ({pct})")
     if tp.without_payout:
-        s += f"; no payout: {', '.join(tp.without_payout)}"
+        s += "; no payout: " + ", ".join(f"{p} ({tp.reasons.get(p, 'no data')})" for p in tp.without_payout)
     return s
 
 
@@ -198,7 +323,7 @@ def render_text(tv: TeamView) -> str:
     out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
         out += [for_terminal(f"{tp.period}: {_summary(tv, tp)}")]
-        table = [_header(tv)] + [_cells(tv, r) for r in tp.rows] + [_total_cells(tv, tp)]
+        table = [_header(tv)] + [_line_cells(tv, x) for x in tp.lines] + [_total_cells(tv, tp)]
         table = [[for_terminal(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
@@ -219,8 +344,8 @@ def render_md(tv: TeamView) -> str:
         head = _header(tv)
         out.append("| " + " | ".join(md(h) for h in head) + " |")
         out.append("|---" + "|---:" * (len(head) - 1) + "|")
-        for r in tp.rows:
-            out.append("| " + " | ".join(md(c) for c in _cells(tv, r)) + " |")
+        for x in tp.lines:
+            out.append("| " + " | ".join(md(c) for c in _line_cells(tv, x)) + " |")
         out.append("| " + " | ".join(f"**{md(c)}**" if c else "" for c in _total_cells(tv, tp)) + " |")
         out.append("")
     if tv.ledger is not None:
@@ -236,7 +361,13 @@ td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-sp
 td:first-child,th:first-child{text-align:left}tr.total td{font-weight:700;border-top:2px solid #888}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}.charts figure{margin:0;flex:1 1 280px}
 svg.chart{width:100%;max-width:480px;height:auto}figcaption{font-size:.85rem;color:#57606a}
-@media (max-width:600px){body{font-size:14px}main{padding:.5rem}}"""
+tr.subtotal td{font-style:italic;border-bottom:1px solid #bbb}h1{font-size:1.4rem;overflow-wrap:anywhere}
+p{overflow-wrap:anywhere}
+@media (max-width:600px){body{font-size:14px}main{padding:.5rem}section{padding:.5rem}
+table,tbody,tr,td{display:block;width:100%}tr:first-child{display:none}tr{border-bottom:1px solid #ddd;
+padding:.3rem 0}td{border:0;padding:.1rem .3rem;white-space:normal;overflow-wrap:anywhere;text-align:right}
+td[data-label]::before{content:attr(data-label);float:left;color:#57606a;font-weight:400;
+margin-right:.5rem}td:first-child{text-align:left;font-weight:600}td:empty{display:none}}"""
 
 
 def render_html(tv: TeamView) -> str:
@@ -249,25 +380,35 @@ def render_html(tv: TeamView) -> str:
     for tp in tv.periods:
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in _header(tv)) + "</tr>")
-        for r in tp.rows:
-            cells = _cells(tv, r)
+        head = _header(tv)
+        for x in tp.lines:
+            cells = _line_cells(tv, x)
+            r = x[1]
+            pad = f' style="padding-left:{0.5 + 1.2 * r.depth:.1f}rem"' if tv.tree else ""
+            label = [f'<td data-label="{e(h)}">{e(c)}</td>' for h, c in zip(head[1:], cells[1:])]
+            if x[0] == "subtotal":
+                out.append(f'<tr class="subtotal" data-manager="{e(r.payee_id)}"><td{pad}>{e(cells[0])}</td>'
+                           + "".join(label) + "</tr>")
+                continue
             first = f'<a href="{e(r.link)}">{e(cells[0])}</a>' if r.link else e(cells[0])
-            out.append(f'<tr data-payee="{e(r.payee_id)}"><td>{first}</td>' + "".join(
-                f"<td>{e(c)}</td>" for c in cells[1:-2]) + f'<td class="total">{e(cells[-2])}</td>'
-                f"<td>{e(cells[-1])}</td></tr>")
-        out.append('<tr class="total">' + "".join(f"<td>{e(c)}</td>" for c in _total_cells(tv, tp))
+            depth = f' data-depth="{r.depth}"' if tv.tree else ""
+            out.append(f'<tr data-payee="{e(r.payee_id)}"{depth}><td{pad}>{first}</td>'
+                       + "".join(label) + "</tr>")
+        out.append('<tr class="total">' + "".join(f'<td data-label="{e(h)}">{e(c)}</td>'
+                                                  for h, c in zip(head, _total_cells(tv, tp)))
                    + "</tr></table></div>")
         charts = []
         if tp.rows:
             charts.append((histogram_svg([r.total for r in tp.rows], 8, money_fmt,
-                                         f"payouts {tp.period}"), f"payouts per payee ({tp.currency or tv.currency})"))
+                                         f"payouts {tp.period}", "payees"),
+                           f"payees per payout bin ({tp.currency or tv.currency}); each bar: its bin and count"))
         if tv.measures:
             m, unit = tv.measures[0]
             vals = [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals:
                 fmt = words.percent if unit == "rate" else words.value
-                charts.append((histogram_svg(vals, 8, fmt, f"{m} {tp.period}"), m))
+                charts.append((histogram_svg(vals, 8, fmt, f"{m} {tp.period}", "payees"), f"payees per {m} bin"))
         if charts:
             out.append('<div class="charts">' + "".join(
                 f"<figure>{svg}<figcaption>{e(cap)}</figcaption></figure>" for svg, cap in charts) + "</div>")

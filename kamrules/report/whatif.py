@@ -6,8 +6,14 @@ sum(amount for deals where ...)`): the trace gives its rows, the plan the summed
 public `evaluate` on tables where one credited row of the measure carries X more: the
 component's amount before and after is what X more business pays, however often the
 measure appears in the component (`bookings * retro_rate(bookings)`) and whether the rate
-is a curve or a formula. The next tier is the smallest whole X (found by doubling then
-halving, each step a re-run) at which a decision of the component reads another row.
+is a curve or a formula. The next tier is the smallest whole X at which the axis of a
+curve the component reads reaches the next threshold (`search`: every candidate X a re-run;
+interpolation between re-runs only chooses the next candidate).
+
+`search` is a generator that asks for re-runs; `effects` answers it with this interpreter
+re-run of one payee, report/whatif_batch.py with the columnar engine re-running the plan
+on the whole population at once, one changed row per payee (the same search, the same
+amounts).
 
 Only the changed table is copied per re-run; its lookups (`index`, `by_key`) are derived
 from the original table's, patched for the changed row, so a re-run costs about the
@@ -38,6 +44,27 @@ class Measure:
     value: Money
     rows: list  # RowRef credited, with contributions
     call: object = None  # the plan's sum() call
+
+
+@attrs.define
+class Outcome:
+    """What a re-run gives for one payee and period: each component's amount, and the value
+    of each let (a number; Money as its amount)."""
+    amounts: dict
+    values: dict
+
+
+@attrs.define
+class Tier:
+    """The next tier of a curve read by a component: its axis (a let), the threshold and how
+    it is reached (`from`: >=, `above`: >), and the row it starts, as the derivation says it."""
+    axis: str
+    threshold: Decimal
+    word: str
+    label: str
+
+    def reached(self, v) -> bool:
+        return v is not None and (v >= self.threshold if self.word == "from" else v > self.threshold)
 
 
 @attrs.define
@@ -148,23 +175,22 @@ class WhatIf:
         except (KamError, Problem, ArithmeticError):
             return None
 
-    def more(self, m: Measure, delta: Decimal, component: str, trace: bool = False):
-        """(amount, payout) of `component` with `delta` more on the measure's largest credited
-        row; (None, None) when the plan fails on it."""
-        ref = max(m.rows, key=lambda r: r.contribution.amount)
+    def outcome(self, m: Measure, delta: Decimal, names) -> Outcome | None:
+        """Every component's amount, and the values of the lets `names`, with `delta` more on
+        the measure's largest credited row; None when the plan fails on it."""
+        ref = target_row(m)
         key = (ref.table, ref.row, m.column, delta)
         got = self._done.get(key)
-        if got is None or (trace and not got[0]):
+        if got is None:
             row = self.row_at(ref.table, ref.row)
             old = row.values[m.column]
             if not isinstance(old, Money):
-                return None, None
+                return None
             new = Row(row.table, row.number, row.id, {**row.values, m.column: Money(old.amount + delta, old.currency)})
-            got = self._done[key] = (trace, self.run({m.table: [(row, new)]}, trace))
-        if got[1] is None:
-            return None, None
-        p = next((p for p in got[1] if p.component == component), None)
-        return (p.amount, p) if p is not None else (Decimal(0), None)
+            payouts = self.run({m.table: [(row, new)]}, trace=True)
+            got = self._done[key] = (None if payouts is None else Outcome(
+                {p.component: p.amount for p in payouts}, _values_of(payouts)),)
+        return got[0]
 
 
 def _nodes(payout):
@@ -179,12 +205,17 @@ def _nodes(payout):
         stack.extend(n.children)
 
 
-def decisions(payout) -> dict:
-    """decision name -> the row it read, in a traced payout."""
+def _number(v):
+    return v.amount if isinstance(v, Money) else v if isinstance(v, Decimal) else None
+
+
+def _values_of(payouts) -> dict:
     out: dict = {}
-    for n in _nodes(payout):
-        if n.kind == "decision":
-            out.setdefault(n.name.split("(", 1)[0], n.branch)
+    for p in payouts:
+        if p.trace is not None:
+            for n in _nodes(p):
+                if n.kind in ("let", "param") and n.name not in out:
+                    out[n.name] = _number(n.value)
     return out
 
 
@@ -193,8 +224,7 @@ def values(payout, names) -> dict:
     out: dict = {}
     for n in _nodes(payout):
         if n.kind in ("let", "param") and n.name in names and n.name not in out:
-            v = n.value
-            out[n.name] = v.amount if isinstance(v, Money) else v if isinstance(v, Decimal) else None
+            out[n.name] = _number(n.value)
     return out
 
 
@@ -207,56 +237,171 @@ def _under(payout, names) -> set:
     return out
 
 
-def effects(w: WhatIf, payout, m: Measure, axes=()) -> list:
-    """What `m` more pays: a step of 1% (whole currency units, at least one) and, when the
-    component's decisions read the lets or params `axes`, the next tier along this measure:
-    looked for only when more of the measure moves one of them up (doubling the step until a
-    decision reads another row, then halving to half a percent of the amount found)."""
-    now, out, unit = payout.amount, [], Decimal(1)
-    step = max((abs(m.value.amount) / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
-    amount, p1 = w.more(m, step, payout.component, trace=bool(axes))
-    if amount is None:
-        return out
-    out.append(Effect(m, Money(step, m.value.currency), amount - now))
-    start = decisions(payout)
-    if not axes or p1 is None or not start:
-        return out
-    axes = set(axes) | _under(payout, axes)  # a rounded axis moves late: its inputs move first
-    base = values(payout, axes)
+POOLED = ("share", "team_total")  # a payee's amount read from everyone's rows
 
-    def up(p) -> bool:
-        v = values(p, axes)
-        return any(v.get(k) is not None and base.get(k) is not None and v[k] > base[k] for k in axes)
 
-    def moved(p):
-        d = decisions(p)
-        changed = [k for k in start if d.get(k) not in (None, start[k])]
-        return (p.amount, changed, d) if changed else None
+def pooled(plan) -> bool:
+    """Whether a payee's payout reads other payees' rows (share, team_total, requires)."""
+    lowered = ir_of(plan)
+    known = _POOLED.get(id(lowered))
+    if known is None or known[0] is not lowered:
+        known = _POOLED[id(lowered)] = (lowered, bool(lowered.requires) or any(
+            find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func in POOLED)
+            for d in lowered.definitions.values()))
+    return known[1]
 
-    if not up(p1):
-        _, p16 = w.more(m, step * 16, payout.component, trace=True)
-        if p16 is None or not up(p16):
-            return out  # more of this measure does not move what the decisions read up
 
-    def at(delta):
-        _, p = w.more(m, delta, payout.component, trace=True)
-        return moved(p) if p is not None else None
+_POOLED: dict = {}
 
-    lo, hi, found = Decimal(0), step, moved(p1)
-    for _ in range(MAX_DOUBLINGS):
-        if found:
-            break
-        lo, hi = hi, hi * 2
-        found = at(hi)
-    if not found:
-        return out
-    while hi - lo > max(unit, hi / 200):
-        mid = ((lo + hi) / 2).to_integral_value(rounding="ROUND_CEILING")
-        f = at(mid)
-        if f:
-            hi, found = mid, f
-        else:
-            lo = mid
-    a, changed, d = found
-    out.append(Effect(m, Money(hi, m.value.currency), a - now, f"{changed[0]}: {d[changed[0]]}"))
+
+def seed(memo: dict, trace) -> None:
+    """An untraced interpreter context's memo filled with the let and param values of a
+    traced payout of the same payee and period: the values the run computed, read again
+    instead of evaluated again (not for pooled plans, whose traces hold other payees')."""
+    stack = [trace] if trace is not None else []
+    while stack:
+        n = stack.pop()
+        if n.kind == "paid":
+            continue
+        if n.kind in ("let", "param") and n.name not in memo:
+            memo[n.name] = (n.value, None)
+        stack.extend(n.children)
+
+
+def target_row(m: Measure):
+    """The row a what-if changes: the measure's largest credited row."""
+    return max(m.rows, key=lambda r: r.contribution.amount)
+
+
+def tiers(plan, curves) -> list:
+    """[Tier] of a component's curves whose axis is a let or param and that have a next tier."""
+    out = []
+    lowered = ir_of(plan).definitions
+    for cv in curves:
+        if cv.next_tier is None or cv.arg_name not in plan.definitions or cv.decision not in lowered:
+            continue
+        t, word, row, _, _ = cv.next_tier
+        cells = " | ".join(c.shown for c in lowered[cv.decision].node.rows[row - 1].cells)
+        out.append(Tier(cv.arg_name, t, word, f"{cv.decision}: row {row}: | {cells} |"))
     return out
+
+
+def watched(payout, tiers_: list) -> set:
+    """The lets whose rise shows that more of a measure moves the tiers' axes: the axes and
+    the lets directly under them (a rounded axis moves late: its inputs move first)."""
+    axes = {t.axis for t in tiers_}
+    return axes | _under(payout, axes) if axes else set()
+
+
+def search(payout, m: Measure, tiers_: list, names: set, base: dict):
+    """What `m` more pays, as a generator: it yields the amounts of more business to re-run
+    the plan with (on the measure's largest credited row) and is sent each re-run's
+    Outcome (None when the plan fails); it returns the [Effect]s.
+
+    First a step of 1% of the measure (whole currency units, at least one). Then, when the
+    component reads curves with a next tier on a let (`tiers_`) and more of the measure moves
+    one of the `names` up, the smallest whole amount at which a tier's axis reaches its
+    threshold, every candidate checked by a re-run: from the re-runs seen, a guess by
+    interpolation along the axis (bisection when a guess does not halve the bracket), until
+    the amount found and one not reaching it are within half a percent (or one unit) of each
+    other: exact when the axis moves linearly with the measure, and always an amount at
+    which the tier is reached (the smallest found after MAX_PROBES re-runs)."""
+    comp, now, cur, unit = payout.component, payout.amount, m.value.currency, Decimal(1)
+    step = max((abs(m.value.amount) / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
+    o = yield step
+    if o is None:
+        return []
+    out = [Effect(m, Money(step, cur), o.amounts.get(comp, Decimal(0)) - now)]
+    if not tiers_:
+        return out
+
+    def up(o) -> bool:
+        return any(o.values.get(k) is not None and base.get(k) is not None and o.values[k] > base[k] for k in names)
+
+    def reached(o):
+        return next((t for t in tiers_ if t.reached(o.values.get(t.axis))), None)
+
+    axis = tiers_[0]
+
+    def at(x, o):
+        v = o.values.get(axis.axis)
+        return (x, v if v is not None else base.get(axis.axis))
+
+    lo, found = (Decimal(0), base.get(axis.axis)), None
+    if reached(o):
+        found = (step, o)
+    elif not up(o):
+        o16 = yield step * 16
+        if o16 is None or not up(o16):
+            return out
+        lo, o = at(step * 16, o16), o16
+        if reached(o16):
+            found, lo = (step * 16, o16), at(step, o)
+    else:
+        lo = at(step, o)
+    prev = (Decimal(0), base.get(axis.axis))
+    probes = 0
+    while found is None:  # gallop: interpolate along the axis, else double
+        probes += 1
+        if probes > MAX_DOUBLINGS:
+            return out
+        g = _guess(prev, lo, axis.threshold, unit)
+        g = min(max(g if g is not None else lo[0] * 2, lo[0] + unit), lo[0] * 64)
+        o = yield g
+        if o is None:
+            return out
+        if reached(o):
+            found = (g, o)
+        else:
+            if at(g, o)[1] is not None and lo[1] is not None and at(g, o)[1] > lo[1]:
+                prev = lo
+            lo = at(g, o)
+    hi, o_hi = found
+    hi_v, bisect = at(hi, o_hi), False
+    for _ in range(MAX_PROBES):  # narrow [lo (not reached), hi (reached)] to half a percent
+        if hi - lo[0] <= max(unit, hi / 200):
+            break
+        g = None if bisect else _guess(lo, hi_v, axis.threshold, unit)
+        if g is None or not lo[0] < g < hi:
+            g = min(((lo[0] + hi) / 2).to_integral_value(rounding="ROUND_CEILING"), hi - unit)
+        o = yield g
+        if o is None:
+            break
+        width = hi - lo[0]
+        if reached(o):
+            hi, o_hi, hi_v = g, o, at(g, o)
+        else:
+            lo = at(g, o)
+        bisect = not bisect and hi - lo[0] > width / 2  # a guess that did not halve: bisect next
+    t = reached(o_hi)
+    out.append(Effect(m, Money(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now, t.label))
+    return out
+
+
+def _guess(a: tuple, b: tuple, t, unit):
+    """The whole amount at which the line through (x, axis value) a and b reaches t."""
+    (xa, va), (xb, vb) = a, b
+    if va is None or vb is None or vb == va or xb == xa:
+        return None
+    g = xa + (t - va) * (xb - xa) / (vb - va)
+    return g.to_integral_value(rounding="ROUND_CEILING") if g > 0 else None
+
+
+MAX_PROBES = 12
+
+
+def drive(gen, ask):
+    """Runs a search generator with ask(delta) -> Outcome | None; returns its [Effect]."""
+    try:
+        x = next(gen)
+        while True:
+            x = gen.send(ask(x))
+    except StopIteration as done:
+        return done.value or []
+
+
+def effects(w: WhatIf, payout, m: Measure, tiers_: list = ()) -> list:
+    """What `m` more pays (search), each amount re-run by the interpreter for this payee."""
+    names = watched(payout, tiers_)
+    return drive(search(payout, m, list(tiers_), names, values(payout, names)),
+                 lambda delta: w.outcome(m, delta, names))

@@ -1,0 +1,183 @@
+"""The what-ifs of many statements re-run together through the columnar engine.
+
+`statement --all` asks, for every payee, period, component and measure, what more business
+would pay (report/whatif.py `search`: a generator asking for re-runs of the plan with X more
+on the measure's largest credited row). Re-running the interpreter for one payee at a time
+costs a run per question; here each round changes one row per payee in the input frames
+(at most one question per unit: a payee, or a payee and period when no period reads another's
+payouts; never a row another unit of the round is credited with) and runs the whole plan once through the columnar engine
+(backends/polars/engine.py `evaluate_frames`): every payee's answer is read from that run,
+each component's amount and the value of each let the search watches. The questions and
+the answers are the ones the interpreter path gives (the same search); a payee the
+columnar engine hands over in a round is answered by `fallback` (the interpreter's re-run).
+
+Plans whose payouts read other payees' rows (`share`, `team_total`: plan.requires) are not
+batched (`usable` is False): changing one row per payee at once would move everyone's pool.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from kamrules.backends.polars.engine import evaluate_frames
+from kamrules.backends.polars.holds import held
+from kamrules.backends.polars.ledger import dependent
+from kamrules.backends.polars.values import Fallback, Unsupported, period_key
+from kamrules.check.lower import ir_of
+from kamrules.core import ir
+from kamrules.report.words import find_nodes
+from kamrules.report.whatif import Outcome, pooled, search, target_row, values, watched
+
+
+class _Task:
+    __slots__ = ("gen", "period", "m", "sink", "names")
+
+    def __init__(self, gen, period, m, sink, names):
+        self.gen, self.period, self.m, self.sink, self.names = gen, period, m, sink, names
+
+    def finish(self, found):
+        self.sink += [e for e in (found or []) if e.gain > 0]
+
+
+class Batch:
+    """Questions of many payees, answered by rounds of columnar runs (`run`)."""
+
+    def __init__(self, plan, frames: dict, periods: list, fallback=None):
+        """fallback(payee id, period, measure, delta, names) -> Outcome | None: the answer of
+        the interpreter, for the payees the columnar engine hands over."""
+        self.plan, self.frames, self.periods, self.fallback = plan, frames, periods, fallback
+        self.usable = not pooled(plan)
+        # a run's grid can hold only the payees asking when no definition reads the payees
+        # table as rows (`people where ...`): their payouts read no other payee then
+        lowered = ir_of(plan)
+        self.payees_alone = not any(find_nodes(d.node, lambda n: isinstance(n, ir.Name) and n.ref == (
+            "table", plan.payees_table)) for d in lowered.definitions.values())
+        # a payee's periods are asked in the same run when no period reads another's payouts
+        # (paid(), `hold when`): each (payee, period) is then a unit of its own
+        try:
+            self.by_period = not dependent(ir_of(plan)) and not held(ir_of(plan))
+        except Unsupported:
+            self.by_period = False
+        self.tasks: dict = {}  # unit -> [_Task] in the order asked
+        self.owners: dict = {}  # (table, row) -> the units credited with it
+        self.rounds = 0
+        self.names: set = set()
+
+    def add(self, payee_id, period, payout, m, tiers, sink: list):
+        """Ask what more of measure `m` pays `payout`'s component; the effects that pay
+        more are appended to `sink` when `run` is done."""
+        names = watched(payout, tiers)
+        gen = search(payout, m, list(tiers), names, values(payout, names))
+        unit = (payee_id, period_key(period)) if self.by_period else (payee_id, None)
+        self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names))
+        self.names |= names  # every answer carries them all (answers are shared by their question)
+        for r in m.rows:
+            self.owners.setdefault((r.table, r.row), set()).add(unit)
+
+    def run(self):
+        queues = {unit: list(ts) for unit, ts in self.tasks.items()}
+        asking: dict = {}  # unit (payee id, period key or None) -> (task, delta)
+        cache: dict = {}
+
+        def step(unit, outcome=None, started=False):
+            """Send `outcome` to the unit's current task (or start the next one) until it asks
+            a question not answered yet; None when all its tasks are done."""
+            while True:
+                if not started:
+                    if not queues[unit]:
+                        asking.pop(unit, None)
+                        return
+                    task = queues[unit].pop(0)
+                    try:
+                        delta = next(task.gen)
+                    except StopIteration as done:
+                        task.finish(done.value)
+                        continue
+                else:
+                    task = asking[unit][0]
+                    try:
+                        delta = task.gen.send(outcome)
+                    except StopIteration as done:
+                        task.finish(done.value)
+                        started = False
+                        continue
+                key = self._key(unit, task, delta)
+                if key in cache:
+                    asking[unit], outcome, started = (task, delta), cache[key], True
+                    continue
+                asking[unit] = (task, delta)
+                return
+
+        for unit in queues:
+            step(unit)
+        while asking:
+            chosen, blocked, taken = [], set(), set()
+            for unit in sorted(asking):
+                task, delta = asking[unit]
+                ref = target_row(task.m)
+                owners = self.owners.get((ref.table, ref.row), {unit})
+                if unit in blocked or not owners.isdisjoint(taken):
+                    continue
+                chosen.append((unit, task, delta))
+                taken.add(unit)
+                blocked |= owners
+            answers = self._round(chosen)
+            for unit, task, delta in chosen:
+                cache[self._key(unit, task, delta)] = answers[unit]
+                step(unit, answers[unit], started=True)
+
+    @staticmethod
+    def _key(unit, task, delta):
+        ref = target_row(task.m)
+        return (unit[0], period_key(task.period), ref.table, ref.row, task.m.column, delta)
+
+    def _round(self, chosen: list) -> dict:
+        """unit -> Outcome of one columnar run with every chosen change applied."""
+        self.rounds += 1
+        frames = dict(self.frames)
+        changes: dict = {}
+        for _, task, delta in chosen:
+            ref = target_row(task.m)
+            changes.setdefault((task.m.table, task.m.column), {})[ref.row] = delta
+        for (table, column), by_row in changes.items():
+            f = frames[table]
+            dtype = f.schema[column]
+            add = pl.col("__row").replace_strict(by_row, default=0, return_dtype=dtype)
+            frames[table] = f.with_columns((pl.col(column) + add).cast(dtype).alias(column))
+        ids = sorted({unit[0] for unit, _, _ in chosen})
+        if self.payees_alone:  # the grid of payees x periods is the askers' only
+            people = frames[self.plan.payees_table]
+            frames[self.plan.payees_table] = people.filter(pl.col("__id").is_in(ids))
+        try:
+            table, fr = evaluate_frames(self.plan, frames, self.periods, handover=True)
+        except (Fallback, Unsupported):
+            return {unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}
+        comps = list(ir_of(self.plan).components)
+        amounts: dict = {}
+        for pid, pkey, c, amount in table.filter(pl.col("payee_id").is_in(ids)).select(
+                "payee_id", "period", "__c", "amount").iter_rows():
+            amounts.setdefault((pid, pkey), {})[comps[c]] = amount
+        names = sorted(n for n in self.names if f"d.{n}" in fr.df.columns)
+        got: dict = {}
+        for row in fr.df.filter(pl.col("__payee").is_in(ids)).select(
+                "__payee", "__pkey", *[f"d.{n}" for n in names]).iter_rows():
+            got[(row[0], row[1])] = dict(zip(names, row[2:]))
+        handed = set(fr.handed_over or ())
+        out = {}
+        for unit, task, delta in chosen:
+            key = (unit[0], period_key(task.period))
+            if unit[0] in handed:
+                out[unit] = self._fallback(unit[0], task, delta)
+            else:
+                out[unit] = Outcome(amounts.get(key, {}), {n: _number(v) for n, v in got.get(key, {}).items()})
+        return out
+
+    def _fallback(self, pid, task, delta):
+        if self.fallback is None:
+            return None
+        return self.fallback(pid, task.period, task.m, delta, task.names)
+
+
+def _number(v):
+    return v if v is None or isinstance(v, Decimal) else Decimal(str(v)) if isinstance(v, (int, float)) else None

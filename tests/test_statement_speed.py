@@ -1,0 +1,96 @@
+"""What makes `statement --all` fast must not change a word of it: the what-ifs re-run in
+batches through the columnar engine (report/whatif_batch.py) give the statements the
+interpreter's one-payee re-runs give; the learnt number shapes (report/i18n.Shape) write
+what Babel writes; a payee whose credited row another payee shares is re-run alone."""
+from __future__ import annotations
+
+import csv
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import EXAMPLES, PLANS, run_cli
+from test_statement import RETRO as RETRO_ONE
+
+# test_statement.py's plan, with a second payee credited on some deals
+RETRO = RETRO_ONE.replace("  payee_id: Text\n  amount", "  payee_id: Text\n  second_id: optional Text\n  amount").replace(
+    "where payee_id == payee.id and", "where (payee_id == payee.id or second_id == payee.id) and")
+
+
+def _same_as_one_by_one(plan, data, ids, tmp_path, *extra):
+    out = tmp_path / "all"
+    r = run_cli("statement", plan, "--data", data, "--all", "-o", out, "--format", "md", *extra)
+    assert r.returncode == 0, r.stderr
+    for pid in ids:
+        one = run_cli("statement", plan, "--data", data, "--payee", pid, "--format", "md", *extra)
+        assert one.returncode == 0, one.stderr
+        assert (out / f"{pid}.md").read_text(encoding="utf-8") == one.stdout, pid
+    return out
+
+
+def test_batched_what_ifs_equal_the_interpreter_reruns_case_01(tmp_path):
+    out = _same_as_one_by_one(PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell",
+                              ["am-003", "kam-001", "kam-002"], tmp_path)
+    # and they are there: kam-002's next tier on nrr, computed by hand in test_statement.py
+    assert "€90,000.00 more expansion before March 31, 2025 reaches the next tier" in (
+        out / "kam-002.md").read_text(encoding="utf-8")
+
+
+def test_a_row_credited_to_two_payees_is_changed_for_one_at_a_time(tmp_path):
+    (tmp_path / "retro.kam").write_text(RETRO, encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "people.csv").write_text("payee_id\np1\np2\np3\n", encoding="utf-8")
+    # d1 is credited to p1 and p2 (its second): changing it for p1 moves p2's bookings too
+    (data / "deals.csv").write_text("deal_id,payee_id,second_id,amount,close_date\n"
+                                    "d1,p1,p2,150000,2025-01-10\nd2,p2,,10000,2025-02-10\n"
+                                    "d3,p3,,50000,2025-02-11\n", encoding="utf-8")
+    out = _same_as_one_by_one(tmp_path / "retro.kam", data, ["p1", "p2", "p3"], tmp_path)
+    # p1: 150,000 -> 1% more (1,500) pays 151,500 x 8% - 12,000 = 120; 50,000 more reaches 12%:
+    # 200,000 x 12% - 12,000 = 12,000. p2: 160,000 (d1 + d2), d1 its largest row: 40,000 more
+    text = (out / "p1.md").read_text(encoding="utf-8")
+    assert "€1,500.00 more bookings before March 31, 2025 would pay €120.00 more on bonus" in text
+    assert "€50,000.00 more bookings before March 31, 2025 reaches the next tier" in text
+    assert "would pay €12,000.00 more on bonus" in text
+    text = (out / "p2.md").read_text(encoding="utf-8")
+    assert "€40,000.00 more bookings before March 31, 2025 reaches the next tier" in text
+    assert f"would pay €{200_000 * Decimal('0.12') - 160_000 * Decimal('0.08'):,.2f} more on bonus" in text
+
+
+def _babel_money(babel, v: Decimal, cur):
+    digits = get_currency_precision(cur) if cur else 2
+    q = v.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+    q = abs(q) if q == 0 else q
+    if cur is None:
+        return format_decimal(q, format="#,##0.00", locale=babel)
+    return format_currency(q, cur, locale=babel, currency_digits=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**12, 10**12), st.integers(0, 9), st.sampled_from(["en", "fr"]),
+       st.sampled_from(["EUR", "USD", "GBP", "JPY", "CHF", None]))
+def test_learnt_shapes_write_what_babel_writes(n, places, lang, cur):
+    from kamrules.report.i18n import get
+    L = get(lang)
+    v = Decimal(n).scaleb(-places)
+    assert L.money(v, cur) == _babel_money(L.babel, v, cur)
+    rounded = v.quantize(Decimal("0.000001"), rounding="ROUND_HALF_EVEN")
+    if rounded or v >= 0:  # Babel writes "-0" for a negative value rounded to zero; we write 0
+        assert L.number(v) == format_decimal(v, format="#,##0.######", locale=L.babel)
+    p = (v * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+    text = format_decimal(abs(p) if p == 0 else p, format="#,##0.####", locale=L.babel)  # no "-0%"
+    assert L.percent(v) == (f"{text}\u202f%" if lang == "fr" else f"{text}%")
+
+
+def test_bench_entry_reports_ms_per_payee(tmp_path):
+    import sys
+    from conftest import ROOT
+    sys.path.insert(0, str(ROOT / "bench"))
+    import statements as bench
+
+    got = bench.measure(str(PLANS / "abtasty-kam.kam"), 6, "html", root=str(tmp_path))
+    with open(tmp_path / "abtasty-kam-6" / "people.csv", encoding="utf-8") as fh:
+        assert got["payees"] == len(list(csv.DictReader(fh))) == got["files"] == 6
+    assert got["exit"] == 0 and got["ms_per_payee"] > 0
