@@ -70,3 +70,33 @@ def test_plan_error_is_a_diagnostic_page(client, tmp_path):
     c = testclient.TestClient(make_app(Portal(str(bad), str(client[2]))))
     r = c.get("/")
     assert r.status_code == 500 and "error[KR" in r.text and "Traceback" not in r.text
+
+
+def test_with_a_ledger_pages_are_settled_as_statement_and_team_are(tmp_path):
+    """`serve --ledger`: the served statement is `statement --ledger`'s page (plus the locale
+    switch), the team page has the ledger section of `team --ledger`, and a change in the
+    ledger folder (here: a reopening) computes the pages again."""
+    from kamrules.portal.app import Portal, make_app
+    root = PLANS.parent / "docs" / "examples"
+    ledger, data = tmp_path / "ledger", root / "media-corrected"
+    shutil.copytree(root / "ledger-media", ledger)
+    plan = PLANS / "media-advance.kam"
+    portal = Portal(str(plan), str(data), ["2025-06"], ledger=str(ledger))
+    c = testclient.TestClient(make_app(portal))
+    r = c.get("/payees/med-001?locale=en")
+    assert r.status_code == 200
+    cli = run_cli("statement", plan, "--data", data, "--payee", "med-001", "--period", "2025-06",
+                  "--ledger", ledger, "--format", "html", "--locale", "en")
+    assert cli.returncode == 0, cli.stderr
+    assert r.text.replace(r.text[r.text.index("<nav>"):r.text.index("</nav>") + 6], "") == cli.stdout
+    team = c.get("/team").text
+    assert "<h2>Ledger</h2>" in team and "2025-05 closed" in team
+    assert run_cli("ledger", "reopen", ledger, "--period", "2025-05", "--reason", "a late invoice").returncode == 0
+    after = c.get("/team").text
+    assert "2025-05 open" in after and "2025-05 closed" not in after
+    assert portal.computations == 2
+
+
+def test_serve_refuses_a_ledger_that_is_not_a_folder(tmp_path):
+    r = run_cli("serve", PLAN, "--data", DATA, "--ledger", tmp_path / "missing")
+    assert r.returncode != 0 and "KR801" in r.stderr and "Traceback" not in r.stderr

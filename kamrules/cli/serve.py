@@ -1,5 +1,5 @@
-"""`kamrules serve PLAN --data DIR [--period P] [--host 127.0.0.1] [--port 8000] [--locale en|fr]
-[--tokens FILE]`: the local read-only portal (kamrules/portal/app.py): every payee's statement
+"""`kamrules serve PLAN --data DIR [--period P] [--ledger L] [--host 127.0.0.1] [--port 8000]
+[--locale en|fr] [--tokens FILE]`: the local read-only portal (kamrules/portal/app.py): every payee's statement
 and the team page in a browser, computed again when the plan or the data change. Needs the
 `portal` extra (Starlette, uvicorn): without it, a KR731 diagnostic says how to install it.
 
@@ -51,7 +51,11 @@ def cmd_serve(args) -> int:
     if tokens is not None:
         check_grants(tokens, checked, session.load())
     lang = args.locale or load_config(args.plan).locale or "en"
-    app = make_app(Portal(args.plan, args.data, args.period, args.engine, lang), tokens)
+    if args.ledger is not None and not os.path.isdir(args.ledger):
+        raise KamError([Diagnostic("KR801", f"--ledger {args.ledger}: not a folder",
+                                   hint="give the ledger folder that `kamrules close` writes")])
+    portal = Portal(args.plan, args.data, args.period, args.engine, lang, args.ledger)
+    app = make_app(portal, tokens)
     signin = f", {len(tokens.entries)} tokens" if tokens is not None else ""
     print(f"kamrules portal on http://{args.host}:{args.port}/{signin} (Ctrl-C stops it)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
@@ -71,6 +75,9 @@ def register(sub):
                    help="address to listen on (default 127.0.0.1: this machine only; any other needs --tokens)")
     s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     s.add_argument("--locale", choices=LOCALES, help="default language of the statements")
+    s.add_argument("--ledger", metavar="LEDGER",
+                   help="settle against this ledger folder (kamrules close): each period's status, paid to "
+                        "date, adjustments with their reasons, what to pay now, on every statement and the team page")
     s.add_argument("--tokens", metavar="FILE",
                    help="CSV token,payee_id,role (payee, manager or admin): every request signs in, "
                    "each person sees only their own pages (or their team's, or all)")

@@ -83,14 +83,10 @@ def cmd_statement(args) -> int:
     payouts = session.trace(set(ids))
     history = None
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
-        from kamrules.ledger.history import payee_history
-        from kamrules.ledger.settle import settle
-        from kamrules.ledger.store import verified
+        from kamrules.ledger.views import ledger_view
 
-        ledger = verified(args.ledger)
-        labels = [str(p) for p in session.periods()]
-        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
-        history = lambda pid: payee_history(ledger, pid, labels, settlement=settled)  # noqa: E731
+        history = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period,
+                              session.periods()).history
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan,
                        "html" if fmt == "pdf" else fmt, locale_of(args),
                        cut_tables(session, checked, tables) if args.all else None, history,

@@ -53,22 +53,10 @@ def cmd_team(args) -> int:
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
     view = build_team(checked, tables, payouts, session.periods(), args.team, links)
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
-        from kamrules.ledger.history import paid_to_date
-        from kamrules.ledger.store import verified
+        from kamrules.ledger.views import ledger_view
 
-        ledger = verified(args.ledger)
-        shown = {r.payee_id for tp in view.periods for r in tp.rows} | set(ids or ())
-        labels = {str(p) for p in session.periods()} | {r.period for r in ledger.records}
-        paid: dict = {}
-        for (pid, _, cur), amount in paid_to_date(ledger, shown).items():
-            before = paid.get(pid, (0, cur))[0]
-            paid[pid] = (before + amount, cur)
-        from kamrules.ledger.settle import settle
-        settled = settle(args.plan, args.data, ledger, args.engine, selection=args.period, view=True)
-        asked = {str(q) for q in session.periods()}
-        owed = {pid: {p: v for p, v in o.items() if p in asked} for pid, o in settled.to_pay().items() if pid in shown}
-        view.ledger = ({p: ledger.status(p) for p in labels}, paid,
-                       [b for b in settled.balances() if b.payee_id in shown], owed)
+        lv = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period, session.periods())
+        view.ledger = lv.team({r.payee_id for tp in view.periods for r in tp.rows} | set(ids or ()))
     write_text(render(view, fmt), args.output)
     return 0
 

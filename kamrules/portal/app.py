@@ -42,8 +42,10 @@ def href(payee_id: str) -> str:
 class Portal:
     """The pages of one plan on one data folder, computed again when either changes."""
 
-    def __init__(self, plan: str, data: str, period=None, engine: str = "auto", lang: str = DEFAULT):
+    def __init__(self, plan: str, data: str, period=None, engine: str = "auto", lang: str = DEFAULT,
+                 ledger: str | None = None):
         self.plan, self.data, self.period, self.engine, self.lang = plan, data, period, engine, lang
+        self.ledger = ledger  # a ledger folder (kamrules close): statements and team page settled against it
         self._lock = threading.Lock()
         self._stamp = None
         self._state = None
@@ -51,7 +53,10 @@ class Portal:
 
     def stamp(self) -> tuple:
         files = []
-        for path in [self.plan] + sorted(os.path.join(self.data, n) for n in os.listdir(self.data)):
+        paths = [self.plan] + sorted(os.path.join(self.data, n) for n in os.listdir(self.data))
+        if self.ledger is not None:  # a close or a reopening changes the pages too
+            paths += sorted(os.path.join(d, n) for d, _, names in os.walk(self.ledger) for n in names)
+        for path in paths:
             try:
                 st = os.stat(path)
             except OSError:
@@ -72,8 +77,13 @@ class Portal:
         checked, tables = session.check(), session.load()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
         payouts = session.trace(set(ids))
+        lv = None
+        if self.ledger is not None:  # verified (KR804 names a changed byte), then settled
+            from kamrules.ledger.views import ledger_view
+            lv = ledger_view(self.plan, self.data, self.ledger, self.engine, self.period, session.periods())
         return {"session": session, "plan": checked, "tables": tables, "ids": ids, "payouts": payouts,
-                "periods": session.periods(), "labels": payee_labels(checked, tables), "pages": {}}
+                "periods": session.periods(), "labels": payee_labels(checked, tables), "pages": {},
+                "ledger": lv}
 
     def visible(self, grant) -> frozenset | None:
         """The payee ids the grant may see (None: all), on the data as they are now."""
@@ -91,8 +101,9 @@ class Portal:
         key = (payee_id, lang)
         if key not in s["pages"]:
             cut = cut_tables(s["session"], s["plan"], s["tables"])
+            history = s["ledger"].history if s["ledger"] is not None else None
             s["pages"][key] = statements(s["plan"], s["tables"], s["payouts"], [payee_id], s["periods"],
-                                         self.plan, "html", lang, cut)[payee_id]
+                                         self.plan, "html", lang, cut, history)[payee_id]
         return s["pages"][key]
 
     def team(self, only: frozenset | None = None) -> str:
@@ -107,7 +118,11 @@ class Portal:
                 tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
                 payouts = [p for p in payouts if p.payee_id in only]
             links = {pid: href(pid) for pid in s["ids"] if only is None or pid in only}
-            s["pages"][key] = render_team(build_team(s["plan"], tables, payouts, s["periods"], None, links), "html")
+            view = build_team(s["plan"], tables, payouts, s["periods"], None, links)
+            if s["ledger"] is not None:
+                view.ledger = s["ledger"].team({r.payee_id for tp in view.periods for r in tp.rows}
+                                               | (set(only) if only is not None else set(s["ids"])))
+            s["pages"][key] = render_team(view, "html")
         return s["pages"][key]
 
     def index(self, only: frozenset | None = None, team: bool = True) -> str:
