@@ -29,7 +29,8 @@ from test_columnar import compare_engines  # noqa: E402
 from kamrules.cli.main import main  # noqa: E402
 from kamrules.backends.polars import aggregate  # noqa: E402
 from kamrules.backends.polars.engine import check_supported, evaluate_frames  # noqa: E402
-from kamrules.backends.polars.values import Fallback, Unsupported  # noqa: E402
+from kamrules.core.numeric import Fallback  # noqa: E402
+from kamrules.backends.polars.values import Unsupported  # noqa: E402
 from kamrules.run.columnar import frame_periods, load as load_frames  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
 

@@ -100,16 +100,27 @@ def test_a_component_near_a_cent_is_decided_on_the_columns(tmp_path):
     assert _columnar_run(plan, data).interpreted_payees == []
 
 
-def test_what_the_columns_cannot_replay_goes_to_the_interpreter_for_those_payees_only(tmp_path):
-    # a negated quotient is not replayed: p1 and p2 (near a step) are the interpreter's,
-    # p3 and p4 stay columnar; -1.69999999703 down (toward zero) is -1.69, -1.70000000036 is -1.70
-    plan, data = _case(tmp_path, "let att = round(-(total * 12 / payee.target), 1%, down)\n"
-                                 "component bonus = 1000 EUR * att\n")
+NEGATED = [
+    # -1.69999999703 is 3e-9 from the step -1.70: far beyond its error bound (~1e-24), so the
+    # columns decide it (down, toward zero: -1.69); 0 / 36 in the empty months is exact
+    ("round(-(total * 12 / payee.target), 1%, down)",
+     {("p1", "2025-01"): "-1690.00", ("p2", "2025-01"): "-1700.00", ("p4", "2025-02"): "-5140.00"}, []),
+    # total / 3 * 3 is 4.999...9 (24 places) on the columns for p3 (5) and 0.999...9 for p1 in
+    # February (1): within their error bounds of the unit step, and a negation is not
+    # replayed, so p1 and p3 are the interpreter's (-5 and -1, down toward zero); p1 in
+    # January: 5.0999999911 / 3 * 3 is far from a unit (-5); p4: 3 / 3 terminates (exact, -3)
+    ("round(-(total / 3 * 3), unit, down)",
+     {("p1", "2025-01"): "-5000.00", ("p1", "2025-02"): "-1000.00", ("p3", "2025-01"): "-5000.00",
+      ("p4", "2025-02"): "-3000.00"}, ["p1", "p3"]),
+]
+
+
+@pytest.mark.parametrize("att, want, handed", NEGATED, ids=["decided-near-a-step", "handed-over"])
+def test_what_the_columns_cannot_decide_goes_to_the_interpreter_for_those_payees_only(tmp_path, att, want, handed):
+    plan, data = _case(tmp_path, f"let att = {att}\ncomponent bonus = 1000 EUR * att\n")
     amounts = _same_amounts(plan, data)
-    assert amounts[("p1", "2025-01", "bonus")] == Decimal("-1690.00")
-    assert amounts[("p2", "2025-01", "bonus")] == Decimal("-1700.00")
-    assert amounts[("p4", "2025-02", "bonus")] == Decimal("-5140.00")
-    assert _columnar_run(plan, data).interpreted_payees == ["p1", "p2"]
+    assert {k: amounts[k + ("bonus",)] for k in want} == {k: Decimal(v) for k, v in want.items()}
+    assert _columnar_run(plan, data).interpreted_payees == handed
 
 
 def test_a_payee_that_stops_the_plan_gives_the_interpreters_diagnostic(tmp_path):

@@ -190,11 +190,6 @@ def test_between_of_a_quotient_snaps_like_the_comparisons(tmp_path):
     check_cases(tmp_path, cases)
 
 
-@pytest.mark.xfail(strict=True, reason="columnar: an approximate value keeps 24 places (Decimal(38, 24)) and "
-                   "its error is not tracked; a cancellation then a large factor amplifies it past the fixed "
-                   "absolute values.MARGIN (1e-8), so the engine decides (and prints) a wrong value instead of "
-                   "handing over: (1/3 x 1e12 - 333333333333) x 1e12 x 3 is 999999999999.00, the interpreter "
-                   "1000000000000.00 (backends/polars/values.py MARGIN, frame.py `/`)")
 def test_an_amplified_quotient_error_is_not_printed(tmp_path):
     # (1/3 x 10**12 - 333333333333) x 10**12 x 3 = (1/3) x 3 x 10**12 = 10**12 exactly
     expr = "({x} / 3 * {y} - 333333333333) * {y} * 3"

@@ -19,8 +19,9 @@ The numeric model (docs/security.md):
   GUARD_PLACES (16) places (1 / 3 * 3 >= 100% holds, 48793.5 / 12 rounds as 4066.125). An
   exact value is never snapped. `compare` and `between` are these comparisons (every
   operator, `==` included; check.tables matches decision cells with them). The columnar
-  engine uses the same GUARD_PLACES for its quotients and hands a comparison or rounding it
-  cannot decide the same way to the interpreter (backends/polars/values.py).
+  engine keeps fewer digits: it carries an error bound with each approximate value (the
+  rules are below, STEP_ERROR...) and takes a decision only where the bound cannot change
+  it, else computes it again exactly or hands it to the interpreter (backends/polars).
 
 The context traps FloatOperation (a float mixed into a Decimal), InvalidOperation, Overflow
 and DivisionByZero.
@@ -55,12 +56,42 @@ ROUNDING_MODES = {
     "ceiling": decimal.ROUND_CEILING,
 }
 
+# Each mode as the two facts a backend lowers it from (the one definition of the modes
+# besides Python's decimal constants above): where its result changes (`half`: at the
+# half-way points between two multiples of the step; `whole`: at the multiples themselves)
+# and which way it goes there (`even`: to the even multiple; `away`/`toward`: away from or
+# toward zero; `down`/`up`: toward -inf / +inf).
+ROUNDING_RULES = {
+    "half_up": ("half", "away"), "half_even": ("half", "even"), "half_down": ("half", "toward"),
+    "down": ("whole", "toward"), "up": ("whole", "away"), "floor": ("whole", "down"),
+    "ceiling": ("whole", "up"),
+}
+
 # + - x of exact values: any rounding is refused (decimal.Inexact trapped)
 EXACT_CONTEXT = CONTEXT.copy()
 EXACT_CONTEXT.traps[decimal.Inexact] = True
 
 CENT = Decimal("0.01")
 GUARD = Decimal(1).scaleb(-GUARD_PLACES)
+
+# Error bounds of approximate values computed with fewer digits than the interpreter's (the
+# columnar engine keeps EXACT_PLACES places). Such a value carries an upper bound of its
+# distance to the interpreter's value, propagated through every operation:
+#   |err(a +- b)| <= ea + eb, |err(a * b)| <= |a| eb + |b| ea + ea eb,
+#   |err(a / b)| <= (ea + |a / b| eb) / (|b| - eb) (unbounded when |b| <= eb),
+#   plus STEP_ERROR for the rounding of each operation to EXACT_PLACES places; min/max and
+#   the choices of a decision add SNAP_WIDTH (the interpreter chose on snapped values).
+# A decision (a rounding, a comparison, a cell, a threshold, a weight's sign) is taken on
+# such a value only where its distance to the decision's boundary exceeds the bound plus
+# SNAP_WIDTH (snapping moves each of two compared values by at most half a GUARD): then the
+# real value, the interpreter's value and its snapped value all lie on the same side, and
+# every exact value of the interval too. Elsewhere the value is computed again exactly (the
+# replay) or the payee-period goes to the interpreter. A backend computing the bounds with
+# EXACT_PLACES places adds STEP_ERROR for each rounding of the bound's own arithmetic; a
+# bound of BOUND_CAP or more counts as unbounded (every decision on the value is in doubt).
+STEP_ERROR = Decimal(1).scaleb(-EXACT_PLACES)
+SNAP_WIDTH = GUARD
+BOUND_CAP = Decimal("1e6")
 
 
 class Fallback(Exception):
@@ -171,6 +202,56 @@ def compare(op: str, a, b) -> bool:
 def between(x, lo, hi) -> bool:
     """lo <= x <= hi under `compare` (both ends included)."""
     return compare("<=", lo, x) and compare("<=", x, hi)
+
+
+def allocation_in_doubt(total: Decimal, weights: dict, total_bound: Decimal,
+                        weight_bounds: dict) -> bool:
+    """Whether `allocate(Money(total), weights)` may take another decision than on values
+    within the bounds (|total - T| <= total_bound, |w - W| <= weight_bounds[k]): a weight's
+    sign, a cent boundary of a share, the count of cents left over, the order of two
+    remainders at the cut (see the error bounds above). Exact inputs (bounds 0): False."""
+    with decimal.localcontext(CONTEXT):
+        bounds = [total_bound, *weight_bounds.values()]
+        if not all(b.is_finite() for b in bounds):
+            return True
+        if not any(bounds):
+            return False
+        for k, w in weights.items():
+            if w is not None and abs(w) <= weight_bounds[k]:
+                return True
+        active = {k: w for k, w in weights.items() if w is not None and w > 0}
+        if not active:
+            return False
+        if len(active) == 1:  # the whole total goes to the one weight, whatever its value
+            return total_bound > 0
+        s = sum(active.values(), Decimal(0))
+        es = sum((weight_bounds[k] for k in active), Decimal(0))
+        if s <= es:
+            return True
+        rems, floors = [], Decimal(0)
+        for k, w in active.items():
+            exact = total * w / s
+            ew = weight_bounds[k]
+            err = ((abs(total) * ew + w * total_bound + total_bound * ew) / (s - es)
+                   + abs(total * w) * es / (s * (s - es)) + SNAP_WIDTH)
+            floor = quantize(exact, CENT, "floor")
+            units = exact / CENT
+            gap = min(units - units.to_integral_value(decimal.ROUND_FLOOR),
+                      units.to_integral_value(decimal.ROUND_CEILING) - units) * CENT
+            if gap <= err:
+                return True
+            floors += floor
+            rems.append((-snap(exact - floor), err, k))
+        spare = (total - floors) / CENT  # an approximate total: the cents left over are rounded
+        if abs(spare - spare.to_integral_value(decimal.ROUND_FLOOR) - Decimal("0.5")) <= total_bound / CENT + SNAP_WIDTH:
+            return True
+        left = int(spare.to_integral_value())
+        rems.sort(key=lambda r: (r[0], r[2]))
+        if 0 < left < len(rems):
+            (a, ea, _), (b, eb, _) = rems[left - 1], rems[left]
+            if abs(a - b) <= ea + eb + SNAP_WIDTH:
+                return True
+        return False
 
 
 def format_amount(value: Decimal, thousands: bool = False) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from kamrules.version import __version__
 
-from kamrules.backends.polars.values import Fallback
+from kamrules.core.numeric import Fallback
 from kamrules.data.strict import Table
 from kamrules.report.i18n import DEFAULT
 from kamrules.report.payouts import run_meta

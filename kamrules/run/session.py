@@ -264,7 +264,7 @@ class Session:
         base = frame.payout_base.rename({"__f": "__o", "__payee": "payee_id", "__pkey": "period"})
         theirs = theirs.join(base, on=["payee_id", "period"], how="left").select(table.columns)
         if theirs["__o"].null_count():  # a payout of a payee-period the frame has no rank for
-            from kamrules.backends.polars.values import Fallback
+            from kamrules.core.numeric import Fallback
             raise Fallback("a handed-over payout outside the columnar grid")
         kept = table.filter(~pl.col("payee_id").is_in(ids))
         return pl.concat([kept, theirs.cast(kept.schema)]).sort("__o", "__c")
@@ -272,7 +272,7 @@ class Session:
     def _reachable(self, payee_ids):
         """(payee ids, line numbers to read per input) from the fast loader, or None."""
         try:
-            from kamrules.backends.polars.values import Fallback
+            from kamrules.core.numeric import Fallback
         except ImportError:
             return None
         if self._frames is None:  # keep the raw cells: kept_tables then splits no file again
@@ -293,7 +293,8 @@ class Session:
         try:
             import polars as pl
             from kamrules.backends.polars.engine import evaluate_frames, payouts_list, steps
-            from kamrules.backends.polars.values import Fallback, Unsupported
+            from kamrules.core.numeric import Fallback
+            from kamrules.backends.polars.values import Unsupported
             from kamrules.backends.polars.trace import write_trace
         except ImportError:
             if self.engine == "columnar":

@@ -20,7 +20,8 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.backends.interp.select import reads
 from kamrules.core.limits import MAX_JOIN_PAIRS
-from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, PeriodRef, Rows, Unsupported, period_starts, dec
+from kamrules.core.numeric import BOUND_CAP, SNAP_WIDTH, STEP_ERROR, Fallback
+from kamrules.backends.polars.values import DEC, Col, Ctx, PeriodRef, Rows, Unsupported, bound_of, period_starts, dec
 
 
 
@@ -106,7 +107,8 @@ def aggregate(frame, node, row_value: bool = False) -> Col:
         joined = builder.df
         if not isinstance(value, Col):
             raise Unsupported(f"{fn}() of rows or periods", node)
-        joined = _with_frame_columns(frame, joined, [value.expr] + ([value.err] if value.err is not None else []))
+        joined = _with_frame_columns(frame, joined, [value.expr] + [e for e in (value.err, value.bound)
+                                                                    if e is not None])
     elif row_value:
         value = Col(pl.col("__row"), None, "count")
     elif fn not in ("count", "exists"):
@@ -197,7 +199,7 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=
         value = frame.ev(value_node, Ctx(rows.table, builder=builder))
         if not isinstance(value, Col):
             raise Unsupported(f"{fn}() of rows or periods", node)
-        exprs = [value.expr] + ([value.err] if value.err is not None else [])
+        exprs = [value.expr] + [e for e in (value.err, value.bound) if e is not None]
         if any(n in frame.df.columns for e in exprs for n in e.meta.root_names()):
             return None
         table = builder.df
@@ -394,6 +396,9 @@ def _agg_exprs(fn, value) -> list:
         aggs.append(v.first().alias("__s"))
     if errs:
         aggs.append(pl.any_horizontal(*errs).alias("__e"))
+    b = bound_of(value) if value is not None and fn in ("sum", "avg", "min", "max", "one") else None
+    if b is not None:  # sums add their rows' bounds; a chosen row is within the largest
+        aggs.append((b.sum() if fn in ("sum", "avg") else b.max()).alias("__b"))
     return aggs
 
 
@@ -431,7 +436,19 @@ def _finish(frame, node, fn, out, value) -> Col:
     frame.df = frame.df.with_columns(val.alias(name), err.alias(name + "!"))
     has_err = bool(err.any())
     nullable = fn in ("avg", "min", "max") or fn == "one" and value.nullable
-    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable)
+    approx = fn == "avg" or "__b" in out.columns
+    bound = None
+    if approx:  # core.numeric's error bounds: an average is a sum divided (one more step)
+        b = pl.col("__b").fill_null(0) if "__b" in out.columns else pl.lit(0)
+        b = b.cast(DEC)
+        if fn == "avg":
+            b = b / pl.col("__n").fill_null(0).replace(0, 1).cast(DEC)
+        elif fn in ("min", "max"):
+            b = b + dec(SNAP_WIDTH)  # the interpreter chose on snapped values
+        b = pl.min_horizontal(b + dec(STEP_ERROR * 4), dec(BOUND_CAP))
+        frame.df = frame.df.with_columns(out.select(b.alias(name + "~")).to_series())
+        bound = pl.col(name + "~")
+    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable, approx=approx, bound=bound)
 
 
 __all__ = ["aggregate", "dec"]

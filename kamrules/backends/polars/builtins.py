@@ -9,7 +9,8 @@ Each gives a `Col` with the interpreter's value and, as its errors, where the in
 would stop (an empty value, a pool whose total is not one value, no rate, not exactly one
 row): the caller hands those payee-periods to the interpreter (frame.Fallback), which gives
 the diagnostic. An allocation whose approximate weights put a cent or the order of two
-remainders within frame.MARGIN of a boundary is handed over the same way (money.py).
+remainders within their error bounds of a boundary is handed over the same way
+(core.numeric.allocation_in_doubt).
 """
 from __future__ import annotations
 
@@ -20,12 +21,10 @@ import polars as pl
 
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core import ir
-from kamrules.core.numeric import allocate
-from kamrules.core.numeric import CENT, CONTEXT, Money, quantize, snap
-from kamrules.backends.polars.values import (DEC, MARGIN, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, dec,
-                                             error_when, exact_product, null_error)
-
-_SMALL_WEIGHT = Decimal("1e-6")  # an approximate weight this small: its share is too uncertain
+from kamrules.core.numeric import BOUND_CAP, STEP_ERROR, Money, allocate, allocation_in_doubt
+from kamrules.backends.polars.values import (DEC, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, bound_of,
+                                             bound_op, bound_sum, times, dec, error_when, exact_product, null_error,
+                                             replay_op)
 
 
 @attrs.define
@@ -80,13 +79,17 @@ def team_total(frame, node, ctx) -> Col:
     elig = pl.col("__elig")
     name = frame.fresh("team.")
     frame.add(name, pl.when(elig).then(x.expr).otherwise(dec(0)).sum().over(keys).cast(DEC))
+    bound = None
+    if x.approx:  # the team's sum: the members' bounds added
+        frame.add(name + "~", bound_sum(pl.when(elig).then(bound_of(x)).otherwise(dec(0)).sum().over(keys).cast(DEC)))
+        bound = pl.col(name + "~")
     bad = (elig & any_error(x.err, x.expr.is_null()).fill_null(True)).any().over(keys)
     if by_err is not None:
         bad = bad | by_err
     frame.add(name + "!", bad)
     has_err = bool(frame.df.select(pl.col(name + "!").any()).item())
     kind = node.type.kind
-    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, approx=x.approx)
+    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, approx=x.approx, bound=bound)
 
 
 # ------------------------------------------------------------------ prorate
@@ -101,8 +104,10 @@ def prorate(frame, node, ctx) -> Col:
     hi = pl.when(end.expr.is_null()).then(pe).otherwise(pl.min_horizontal(pe, end.expr))
     total = (pe - ps).dt.total_days() + 1
     active = pl.max_horizontal(pl.lit(0, dtype=pl.Int64), (hi - lo).dt.total_days() + 1)
-    value = active.cast(pl.Int64).cast(DEC) / total.cast(pl.Int64).cast(DEC)
-    return Col(value, any_error(start.err, end.err), "rate", approx=True)
+    num, den = (Col(v.cast(pl.Int64).cast(DEC), None, "number") for v in (active, total))
+    value = num.expr / den.expr
+    return Col(value, any_error(start.err, end.err), "rate", approx=True, bound=bound_op("/", num, den, value),
+               replay=replay_op("/", num, den))  # the interpreter's Decimal(active) / Decimal(total)
 
 
 # ------------------------------------------------------------------ fx
@@ -125,7 +130,7 @@ def fx(frame, node, ctx) -> Col:
     day = _value(frame, day_node, ctx)
     empty = any_error(amount.err, day.err, amount.expr.is_null() | day.expr.is_null())
     if source == target:
-        return Col(amount.expr, empty, "money", approx=amount.approx)
+        return Col(amount.expr, empty, "money", approx=amount.approx, bound=amount.bound)
     rates = (frame.frames["fx_rates"]
              .filter((pl.col("from") == source) & (pl.lit(per_payee) | (pl.col("to") == target)))
              .select(pl.col("date").alias("__day"), pl.col("to").alias("__to"), pl.col("rate").alias("__rate"),
@@ -156,7 +161,9 @@ def fx(frame, node, ctx) -> Col:
     err = any_error(empty, rate.is_null())
     if not amount.approx:  # the interpreter multiplies exactly: more than 24 places is its to do
         err = any_error(err, ~exact_product(amount.expr, rate))
-    return Col(amount.expr * rate, err, "money", approx=amount.approx)
+    value = amount.expr * rate
+    return Col(value, err, "money", approx=amount.approx,
+               bound=bound_op("*", amount, Col(rate, None, "number"), value))
 
 
 # ------------------------------------------------------------------ one(rows)
@@ -271,6 +278,7 @@ def marginal(frame, dec_node, x: Col, ctx, arg_err) -> Col:
     part of x inside the row's range times the row's rate, exact (a product beyond the
     frame's places is the interpreter's, as in `*`)."""
     total, errs, fuzzy = dec(0), [arg_err], x.approx
+    slopes, exact, rates_approx = dec(0), pl.lit(True), False  # the curve is continuous, of slope sum(|rate|) at most
     for row in dec_node.rows:
         cell = row.cells[0]
         lo = frame.ev(cell.lo, ctx)
@@ -280,12 +288,23 @@ def marginal(frame, dec_node, x: Col, ctx, arg_err) -> Col:
             top = pl.when(x.expr < hi.expr).then(x.expr).otherwise(hi.expr)
         part = pl.when(x.expr > lo.expr).then(top - lo.expr).otherwise(dec(0))
         rate = frame.ev(row.output, ctx)
-        fuzzy = fuzzy or rate.approx
+        fuzzy, rates_approx = fuzzy or rate.approx, rates_approx or rate.approx
         errs += [rate.err, error_when(x.expr > lo.expr, null_error(rate))]
         if not fuzzy:
             errs.append(~exact_product(part, rate.expr))
         total = total + pl.when(x.expr > lo.expr).then(part * rate.expr).otherwise(dec(0))
-    return Col(total.cast(DEC), any_error(*errs), x.kind if x.kind != "count" else "number", approx=fuzzy)
+        slopes = slopes + rate.expr.abs()
+        exact = exact & exact_product(part, rate.expr)
+    bound = None
+    if fuzzy and not rates_approx:
+        # an approximate x moves the value by at most its bound times the slopes; each
+        # product rounds at most once (a row's choice does not matter: the curve is continuous)
+        ex = bound_of(x)
+        rounding = dec(STEP_ERROR * len(dec_node.rows))
+        bound = pl.when((ex == dec(0)) & exact).then(dec(0)).otherwise(
+            bound_sum(times(slopes, ex), pl.when(exact).then(dec(0)).otherwise(rounding)))
+    return Col(total.cast(DEC), any_error(*errs), x.kind if x.kind != "count" else "number", approx=fuzzy,
+               bound=bound)
 
 
 # ------------------------------------------------------------------ share
@@ -311,6 +330,7 @@ def share(frame, node, ctx) -> Col:
         .fill_null(True).alias("te"),
         (weight.err if weight.err is not None else pl.lit(False)).fill_null(True).alias("we"),
         (pl.col(group) if node.by is not None else pl.lit(True)).alias("g"),
+        *[(bound_of(c) if c.approx else dec(0)).alias(n) for c, n in ((total, "tb"), (weight, "wb"))],
         (by_err if by_err is not None else pl.lit(False)).fill_null(True).alias("ge"))
     currency = frame.plan.currency
     out_f, out_v, bad_f = [], [], []
@@ -324,7 +344,8 @@ def share(frame, node, ctx) -> Col:
             continue
         weights = dict(zip(part["__payee"].to_list(), part["w"].to_list()))
         amount = part["t"][0]
-        if fuzzy and _undecided(amount, weights):
+        if fuzzy and allocation_in_doubt(amount, weights, _bound(part["tb"].max()),
+                                         dict(zip(part["__payee"].to_list(), map(_bound, part["wb"].to_list())))):
             bad_f.extend(whole["__f"].to_list())
             continue
         shares = allocate(Money(amount, currency), weights)
@@ -344,38 +365,11 @@ def share(frame, node, ctx) -> Col:
     return result
 
 
-def _undecided(total: Decimal, weights: dict) -> bool:
-    """With approximate values, whether the allocation hangs on a decision (a weight's sign,
-    a cent boundary, the count of cents left over, the order of two remainders at the cut)
-    within MARGIN of its value."""
-    import decimal
-    with decimal.localcontext(CONTEXT):
-        active = {k: w for k, w in weights.items() if w is not None and w > 0}
-        if any(w is not None and w != 0 and abs(w) < _SMALL_WEIGHT for w in weights.values()):
-            return True
-        if not active:
-            return False
-        s = sum(active.values(), Decimal(0))
-        rems = []
-        for k, w in active.items():
-            exact = total * w / s
-            units = exact / CENT
-            gap = min(units - units.to_integral_value(decimal.ROUND_FLOOR),
-                      units.to_integral_value(decimal.ROUND_CEILING) - units) * CENT
-            if 0 < gap < MARGIN:
-                return True
-            rems.append((-snap(exact - quantize(exact, CENT, "floor")), k))
-        floors = sum((quantize(total * w / s, CENT, "floor") for w in active.values()), Decimal(0))
-        spare = (total - floors) / CENT  # an approximate total: the cents left over are rounded
-        if abs(spare - spare.to_integral_value(decimal.ROUND_FLOOR) - Decimal("0.5")) < MARGIN / CENT:
-            return True
-        left = int(spare.to_integral_value())
-        rems.sort()
-        if 0 < left < len(rems):
-            d = abs(rems[left - 1][0] - rems[left][0])
-            if 0 < d < MARGIN:
-                return True
-        return False
+def _bound(b) -> Decimal:
+    """An error bound for core.numeric (empty: none; BOUND_CAP: unbounded)."""
+    if b is None:
+        return Decimal(0)
+    return b if b < BOUND_CAP else Decimal("Infinity")
 
 
 CALLS = {"team_total": team_total, "share": share, "fx": fx, "prorate": prorate,

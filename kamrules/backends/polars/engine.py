@@ -24,7 +24,8 @@ from kamrules.core.history import NONE, History
 from kamrules.core.currencies import codes, payee_column
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
-from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, any_error, decided_round, truth, period_key
+from kamrules.core.numeric import Fallback
+from kamrules.backends.polars.values import DEC, Col, Ctx, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
 from kamrules.backends.polars.holds import apply_holds, held, hold_periods
 
@@ -150,6 +151,9 @@ def _compute(fr: Frame, names: list, on_step=None):
                 fr.nullable_defs.add(f"d.{name}")
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
+                if v.bound is not None:
+                    fr.add(f"b.{name}", v.bound)
+                    fr.bounds[f"d.{name}"] = pl.col(f"b.{name}")
                 if v.replay is not None:
                     fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
             continue
@@ -170,7 +174,7 @@ def _compute(fr: Frame, names: list, on_step=None):
         raw = fr.ev(comp.expr, Ctx())
         _need_col(raw, comp.expr)
         fr.add(f"r.{name}", raw.expr)
-        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay)
+        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay, bound=raw.bound)
         exists = pl.col(f"x.{name}")
         rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode)
         amount = pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC))

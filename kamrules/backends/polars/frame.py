@@ -7,12 +7,14 @@ and the plan type kind. Numbers and Money are Decimal(38, 24) (24 = money.EXACT_
 are exact; a product of two exact values is exact when their places add up to at most 24,
 else the row is handed to the interpreter (which computes it exactly or refuses it, KR415);
 a division keeps 24 places, rounded, and makes its Col `approx` (as the interpreter's
-approximate values, money.approximate). The interpreter keeps a quotient to 80 digits and
-snaps it to money.GUARD_PLACES for comparisons and rounding; this engine's approximate
-values carry an error of up to ~1e-24 times the magnitudes they were multiplied by, so a
-comparison or a rounding of an approximate value that lands within MARGIN of its boundary
-(but not on it) is handed to the interpreter (`Fallback` through the Col's errors). Exact
-values are never snapped. An aggregation over `rows where ...` is a join of the
+approximate values, core.numeric.approximate). The interpreter keeps a quotient to 80
+digits and snaps it to GUARD_PLACES for comparisons and rounding; this engine's
+approximate values carry an error bound column (Col.bound, core.numeric's error bounds,
+propagated through every operation), and a comparison, a cell, a rounding or a choice is
+taken on the columns only where the whole interval lies on one side of it; elsewhere it is
+replayed exactly from the operands (values.replayed) or handed to the interpreter for
+those payees (through the Col's errors). Exact values (and quotients that terminate, bound
+0) are never snapped. An aggregation over `rows where ...` is a join of the
 filtered table with the frame on the conjuncts that link a row to a payee-period
 (`payee_id == payee.id`, `date in period`, `assignee(...) == payee.id`, `x == period.year`),
 then a group-by. What this layer does not translate raises `Unsupported`; what the data makes
@@ -33,9 +35,11 @@ from kamrules.core.history import NONE
 from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
-from kamrules.backends.polars.values import (Col, Ctx, DEC, Fallback, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
-                      error_when, conjuncts, dec, exact_product, near, null_error, any_error, period_key,
-                      places_of, replay_op, rounded, snap, truth)
+from kamrules.core.numeric import Fallback, between
+from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
+                      error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
+                      places_of, replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
+                      bound_sum, compared, undecided, replay_call, replayed)
 
 
 class Frame:
@@ -69,6 +73,7 @@ class Frame:
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
         self.replays: dict = {}  # their replays (values.replay_of), column -> (exprs, fn)
+        self.bounds: dict = {}  # their error bounds (Col.bound), column -> bound column
         self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
         self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
         self.history = NONE  # what paid() reads in the periods a ledger fixed (ledger.py, core.history)
@@ -89,11 +94,14 @@ class Frame:
         several times compute it once."""
         name = self.fresh("t.")
         self.add(name, c.expr)
-        err = None
+        err = bound = None
         if c.err is not None:
             self.add(name + "!", c.err.fill_null(False))
             err = pl.col(name + "!")
-        return Col(pl.col(name), err, c.kind, c.nullable, c.approx)
+        if c.bound is not None:
+            self.add(name + "~", c.bound)
+            bound = pl.col(name + "~")
+        return Col(pl.col(name), err, c.kind, c.nullable, c.approx, bound=bound)
 
     # ------------------------------------------------------------ periods
     def period_chain(self, chain: tuple) -> tuple:
@@ -218,7 +226,7 @@ class Frame:
         err = f"e.{name}"
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
                    nullable=col in self.nullable_defs, approx=col in self.approx_defs,
-                   replay=self.replays.get(col))
+                   replay=self.replays.get(col), bound=self.bounds.get(col))
 
     def rowset(self, name: str) -> Rows:
         if name not in self.rowsets:
@@ -304,7 +312,7 @@ class Frame:
 
     def _Neg(self, node, ctx):
         v = self.ev(node.expr, ctx)
-        return Col(-v.expr, null_error(v), v.kind, approx=v.approx)
+        return Col(-v.expr, null_error(v), v.kind, approx=v.approx, bound=v.bound)
 
     def _Not(self, node, ctx):
         v = self.ev(node.expr, ctx)
@@ -316,7 +324,7 @@ class Frame:
         cond = truth(c)
         return Col(pl.when(cond).then(a.expr).otherwise(b.expr),
                    any_error(c.err, error_when(cond, a.err), error_when(~cond, b.err)), a.kind, a.nullable or b.nullable,
-                   getattr(a, "approx", False) or getattr(b, "approx", False))
+                   getattr(a, "approx", False) or getattr(b, "approx", False), bound=bound_choice(cond, a, b))
 
     def _ListLit(self, node, ctx):
         raise Unsupported("a list outside `x in [...]`", node)
@@ -350,13 +358,15 @@ class Frame:
             raise Unsupported("rows in an expression", node)
         fuzzy = a.kind in NUMERIC and (a.approx or b.approx)
         if op in ("==", "!="):
-            e = a.expr.eq_missing(b.expr) if op == "==" else a.expr.ne_missing(b.expr)
-            return Col(e, any_error(a.err, b.err, near(a.expr, b.expr, True) if fuzzy else None), "bool")
+            if not fuzzy:
+                e = a.expr.eq_missing(b.expr) if op == "==" else a.expr.ne_missing(b.expr)
+                return Col(e, any_error(a.err, b.err), "bool")
+            e, doubt = compared(op, a, b)
+            return Col(e, any_error(a.err, b.err, doubt), "bool")
         err = any_error(null_error(a), null_error(b))
         if op in ("<", "<=", ">", ">="):
-            x, y = snap(a), snap(b)
-            e = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
-            return Col(e, any_error(err, near(a.expr, b.expr) if fuzzy else None), "bool")
+            e, doubt = compared(op, a, b)
+            return Col(e, any_error(err, doubt), "bool")
         if a.kind == "date" and b.kind == "date" and op == "-":
             return Col((a.expr - b.expr).dt.total_days().cast(pl.Int64).cast(DEC), err, "number")
         if a.kind == "date" and op in "+-" and b.kind in NUMERIC:
@@ -372,10 +382,9 @@ class Frame:
         kind = self._kind(node)
         fuzzy = a.approx or b.approx
         replay = replay_op(op, a, b) if fuzzy or op == "/" else None  # values.decided_round
-        if op == "+":
-            return Col(a.expr + b.expr, err, kind, approx=fuzzy, replay=replay)
-        if op == "-":
-            return Col(a.expr - b.expr, err, kind, approx=fuzzy, replay=replay)
+        if op in "+-":
+            e = a.expr + b.expr if op == "+" else a.expr - b.expr
+            return Col(e, err, kind, approx=fuzzy, replay=replay, bound=bound_op(op, a, b, e))
         known = None if a.places is None or b.places is None else a.places + b.places
         if op == "*" and not fuzzy and ctx.table is None and (a.places is None or b.places is None):
             # the exactness check reads each operand up to 14 times: computed once as columns
@@ -383,12 +392,16 @@ class Frame:
             b = b if b.places is not None or b.expr.meta.is_column() else self.materialize(b)
             err = any_error(null_error(a), null_error(b))
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
-            return Col(a.expr * b.expr, err if fuzzy else any_error(
+            e = a.expr * b.expr
+            return Col(e, err if fuzzy else any_error(
                 err, ~exact_product(a.expr, b.expr, a.places, b.places)),
-                       kind, approx=fuzzy, replay=replay, places=None if fuzzy else known)
+                       kind, approx=fuzzy, replay=replay, places=None if fuzzy else known,
+                       bound=bound_op("*", a, b, e))
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
-        return Col(a.expr / safe, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay)
+        q = a.expr / safe
+        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay,
+                   bound=bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound), q))
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
@@ -397,10 +410,12 @@ class Frame:
             items = [self.ev(x, ctx) for x in right.items]
             if any(not isinstance(i, Col) or i.err is not None for i in items):
                 raise Unsupported("`in` a list of computed values", node)
-            e = pl.lit(False)
+            e, doubt = pl.lit(False), None
             for i in items:
                 e = e | a.expr.eq_missing(i.expr)
-            return Col((e & a.expr.is_not_null()).fill_null(False), a.err, "bool")
+                if a.kind in NUMERIC and a.approx:  # a value within its bound of an item: the interpreter's
+                    doubt = any_error(doubt, undecided((a.expr - i.expr).abs(), bound_of(a)))
+            return Col((e & a.expr.is_not_null()).fill_null(False), any_error(a.err, doubt), "bool")
         b = self.ev(right, ctx)
         if isinstance(b, PeriodRef) and isinstance(a, Col) and a.kind == "date":
             if b.chain and b.chain[-1] == "year_to_date":
@@ -440,28 +455,29 @@ class Frame:
         if len(node.args) == 2 and node.args[1].value != self.plan.currency:
             raise Unsupported("an amount in another currency", node)
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr, null_error(x), "money", approx=x.approx)
+        return Col(x.expr, null_error(x), "money", approx=x.approx, replay=x.replay, bound=x.bound)
 
     def _call_abs(self, node, ctx):
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr.abs(), null_error(x), x.kind, approx=x.approx)
+        return Col(x.expr.abs(), null_error(x), x.kind, approx=x.approx, bound=x.bound)
 
     def _call_min(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         return Col(pl.min_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
-                   approx=a.approx or b.approx)
+                   approx=a.approx or b.approx, bound=bound_pick(a, b))
 
     def _call_max(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         return Col(pl.max_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
-                   approx=a.approx or b.approx)
+                   approx=a.approx or b.approx, bound=bound_pick(a, b))
 
     def _call_default(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         if isinstance(a, (Rows, PeriodRef)) or isinstance(b, (Rows, PeriodRef)):
             raise Unsupported("default() of rows or periods", node)
         return Col(pl.coalesce(a.expr, b.expr), any_error(a.err, error_when(a.expr.is_null(), b.err)),
-                   a.kind if a.kind != "unknown" else b.kind, b.nullable, a.approx or b.approx)
+                   a.kind if a.kind != "unknown" else b.kind, b.nullable, a.approx or b.approx,
+                   bound=bound_choice(a.expr.is_null(), b, a))
 
     def _call_present(self, node, ctx):
         a = self.ev(node.args[0], ctx)
@@ -472,7 +488,11 @@ class Frame:
         inside = (snap(x) >= snap(lo)) & (snap(x) <= snap(hi))
         bounds = any_error(lo.expr.is_null() if lo.nullable else None, hi.expr.is_null() if hi.nullable else None)
         present = x.expr.is_not_null()
-        fuzzy = (near(x.expr, lo.expr) | near(x.expr, hi.expr)) if x.approx or lo.approx or hi.approx else None
+        fuzzy = None
+        if x.approx or lo.approx or hi.approx:
+            fuzzy = any_error(*(undecided((x.expr - end.expr).abs(), bound_sum(bound_of(x), bound_of(end)))
+                                for end in (lo, hi)))
+            inside, fuzzy = replayed(inside, fuzzy, replay_call(between, x, lo, hi), pl.Boolean)
         return Col(pl.when(present).then(inside).otherwise(False),
                    any_error(x.err, lo.err, hi.err, error_when(present, bounds), fuzzy), "bool")
 
@@ -531,6 +551,7 @@ class Frame:
             outputs.append(out)
         kind = d.type.kind if d.type.kind != "unknown" else (outputs[0].kind if outputs else "number")
         fuzzy = any(o.approx for o in outputs)
+        out_bounds = [bound_of(o) for o in outputs if o.approx]
         count = pl.sum_horizontal(*[m.cast(pl.Int32) for m in matches]) if matches else pl.lit(0)
         if dec_node.hit == "collect_sum":
             total = dec(0)
@@ -538,7 +559,7 @@ class Frame:
             for m, o in zip(matches, outputs):
                 total = total + pl.when(m).then(o.expr).otherwise(dec(0))
                 errs.append(error_when(m, null_error(o)))
-            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy)
+            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy, bound=bound_sum(*out_bounds))
         expr = None
         out_errs = []
         for m, o in zip(matches, outputs):
@@ -553,16 +574,18 @@ class Frame:
                 chosen = pl.when(m).then(e) if chosen is None else chosen.when(m).then(e)
             chosen_err = chosen.otherwise(False)
         bad = count == 0 if dec_node.hit == "first" else count != 1
-        return Col(expr, any_error(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy)
+        return Col(expr, any_error(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy,
+                   bound=pl.max_horizontal(*out_bounds) if out_bounds else None)
 
     def _cell_near(self, cell, a: Col, ctx):
-        """Where an approximate argument (or bound) is near this cell's bounds (see `near`)."""
+        """Where an approximate argument (or cell end) is within its error bound of this
+        cell's ends (values.undecided): the interpreter's to decide."""
         if cell.kind == "any":
             return None
-        bounds = [self.ev(b, ctx) for b in (cell.lo, cell.hi) if b is not None]
-        if not (a.approx or any(b.approx for b in bounds)):
+        ends = [self.ev(b, ctx) for b in (cell.lo, cell.hi) if b is not None]
+        if not (a.approx or any(b.approx for b in ends)):
             return None
-        return any_error(*(near(a.expr, b.expr, cell.kind == "eq") for b in bounds))
+        return any_error(*(undecided((a.expr - b.expr).abs(), bound_sum(bound_of(a), bound_of(b))) for b in ends))
 
     def _cell(self, cell, x: pl.Expr, ctx):
         if cell.kind == "any":
@@ -590,7 +613,7 @@ class Frame:
         from kamrules.backends.polars.aggregate import aggregate
         result = aggregate(self, node)
         if node.func == "avg" or any(self._may_be_approx(a) for a in node.args):
-            result = attrs.evolve(result, approx=True)
+            result = attrs.evolve(result, approx=True)  # aggregate.py gives its bound when it knows it
         self.aggs[key] = result
         return result
 

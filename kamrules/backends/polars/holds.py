@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from kamrules.backends.polars.values import DEC, Col, Ctx, Fallback, Unsupported, dec, truth
+from kamrules.core.numeric import Fallback
+from kamrules.backends.polars.values import DEC, Col, Ctx, Unsupported, dec, truth
 
 
 def held(plan) -> list:

@@ -27,7 +27,8 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.core.builtins import AGGREGATES
 from kamrules.core.calendar import period_attr
-from kamrules.backends.polars.values import DEC, Col, Fallback, Unsupported, dec, period_key
+from kamrules.core.numeric import Fallback
+from kamrules.backends.polars.values import DEC, Col, Unsupported, dec, period_key
 
 PERIOD_WORDS = ("year", "quarter", "month", "previous", "year_to_date")
 MAX_EXTRA_PERIODS = 240  # earlier periods paid() may add to a run (20 years of months)

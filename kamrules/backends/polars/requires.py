@@ -19,7 +19,8 @@ import polars as pl
 
 from kamrules.check.lower import ir_of
 from kamrules.core.calendar import Period
-from kamrules.backends.polars.values import Col, Ctx, Fallback, Unsupported
+from kamrules.core.numeric import Fallback
+from kamrules.backends.polars.values import Col, Ctx, Unsupported
 from kamrules.backends.polars.frame import Frame
 
 

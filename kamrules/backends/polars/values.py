@@ -1,8 +1,11 @@
 """The values of the columnar engine and their numeric rules: a plan value as a polars
-expression with its error mask (`Col`), rows and period references, the evaluation context
-(`Ctx`), the exceptions that hand a run to the interpreter (`Unsupported`, `Fallback`), and
-the exact Decimal(38, 24) arithmetic: snapping approximate quotients to money.GUARD_PLACES,
-rounding in the plan's named modes, and the margins inside which the interpreter decides.
+expression with its error mask and, for an approximate value, its error bound (`Col`),
+rows and period references, the evaluation context (`Ctx`), `Unsupported` (a plan it does
+not translate), and the lowering of core.numeric's rules onto Decimal(38, 24) columns:
+snapping approximate quotients to GUARD_PLACES, rounding in the plan's named modes
+(core.numeric.ROUNDING_RULES), the error bounds of approximate values and the decisions
+taken on them only where the whole interval lies on one side (core.numeric's error
+bounds), else replayed exactly or handed to the interpreter.
 frame.py, aggregate.py, builtins.py, ledger.py and requires.py all build on this module.
 """
 from __future__ import annotations
@@ -15,15 +18,18 @@ import polars as pl
 from kamrules.core import ir
 from kamrules.core.calendar import period_of
 from kamrules.core.limits import MAX_DATE, MIN_DATE
-from kamrules.core.numeric import CONTEXT, EXACT_PLACES, GUARD_PLACES, Fallback, compute, quantize  # noqa: F401 (Fallback: shared)
+from kamrules.core.numeric import (BOUND_CAP, CONTEXT, EXACT_PLACES, GUARD_PLACES, ROUNDING_RULES, SNAP_WIDTH,
+                                   STEP_ERROR, compare, compute, quantize)
 
 DEC = pl.Decimal(38, EXACT_PLACES)
 MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
 PLACES = EXACT_PLACES
-SNAP = GUARD_PLACES  # one constant with the interpreter's snap (money.py)
-MARGIN = Decimal("1e-8")  # an approximate value closer than this to a boundary: the interpreter decides
+SNAP = GUARD_PLACES  # one constant with the interpreter's snap (core.numeric.snap)
 NUMERIC = ("money", "number", "rate", "count")
 ZERO = Decimal(0)
+# error bounds are Decimal(38, 24) columns too: each rounding of their own arithmetic is
+# covered by STEP_ERROR, a few of them per operation
+_SLACK = STEP_ERROR * 4
 
 
 class Unsupported(Exception):
@@ -44,6 +50,7 @@ class Col:
     approx: bool = False  # may come from a non-terminating division (module doc)
     replay: tuple | None = None  # (exprs, fn): fn(*their values) is the interpreter's value (Replay)
     places: int | None = None  # at most this many decimal places, known from the plan (literals)
+    bound: pl.Expr | None = None  # approx: a Float64 upper bound of |value - the interpreter's|
 
 
 @attrs.define
@@ -93,16 +100,12 @@ def null_error(c: Col):
 
 def snap(c: Col) -> pl.Expr:
     """c's value as comparisons and rounding see it: an approximate value rounded to SNAP
-    places (money.snap), an exact one as it is."""
-    return c.expr.round(SNAP, mode="half_to_even") if c.kind in NUMERIC and c.approx else c.expr
-
-
-def near(x: pl.Expr, y: pl.Expr, exactly: bool = False) -> pl.Expr:
-    """Where x is within MARGIN of y but not on it (or on it too, `exactly`): a comparison
-    of an approximate value there is the interpreter's to decide."""
-    d = (x - y).abs()
-    close = d < dec(MARGIN)
-    return (close if exactly else close & (d != dec(0))).fill_null(False)
+    places (core.numeric.snap), an exact one as it is (so is a row whose error bound is 0:
+    a quotient that terminates is exact for the interpreter too)."""
+    if not (c.kind in NUMERIC and c.approx):
+        return c.expr
+    snapped = c.expr.round(SNAP, mode="half_to_even")
+    return snapped if c.bound is None else pl.when(c.bound == dec(0)).then(c.expr).otherwise(snapped)
 
 
 def exact_product(a: pl.Expr, b: pl.Expr, pa: int | None = None, pb: int | None = None) -> pl.Expr:
@@ -126,22 +129,128 @@ def places_of(value: Decimal) -> int:
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
-def near_rounding(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
-    """Where x is within MARGIN of a boundary of round(x, step, mode) but not on it."""
+def rounding_gap(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
+    """x's distance to the nearest value where round(x, step, mode) changes (a half-way point
+    or a multiple of step: core.numeric.ROUNDING_RULES), exact for a power of ten step, else
+    within STEP_ERROR x step (the division by the step is rounded: decided_round adds it)."""
+    half = ROUNDING_RULES[mode][0] == "half"
     exp = step.as_tuple().exponent
     if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
-        # a power of ten: x's distance to its nearest multiple of step, exact (no division)
         r = (x - x.round(-exp)).abs()
-        gap = (r - dec(step / 2)).abs() if mode.startswith("half") else r
-        return ((gap < dec(MARGIN)) & (gap != dec(0))).fill_null(False)
+        return (r - dec(step / 2)).abs() if half else r
     units = x / dec(step)
     frac = units - units.floor()
-    if mode.startswith("half"):
-        gap = (frac - dec(Decimal("0.5"))).abs()
-    else:
-        gap = pl.min_horizontal(frac, dec(1) - frac)
-    gap = gap * dec(step)
-    return ((gap < dec(MARGIN)) & (gap != dec(0))).fill_null(False)
+    gap = (frac - dec(Decimal("0.5"))).abs() if half else pl.min_horizontal(frac, dec(1) - frac)
+    return gap * dec(step)
+
+
+# ------------------------------------------------------------------ error bounds
+def bound_of(c) -> pl.Expr | None:
+    """c's error bound (Col.bound): None for an exact value, BOUND_CAP (unbounded) for an
+    approximate one whose bound is not known (then every decision on it is replayed or
+    handed over)."""
+    if not getattr(c, "approx", False):
+        return None
+    return c.bound if c.bound is not None else dec(BOUND_CAP)
+
+
+def _up(e: pl.Expr) -> pl.Expr:
+    """A bound rounded up for the roundings of its own arithmetic, capped at BOUND_CAP."""
+    return pl.min_horizontal(e + dec(_SLACK), dec(BOUND_CAP))
+
+
+def times(x: pl.Expr, e: pl.Expr) -> pl.Expr:
+    """|x| * e for a bound e (<= BOUND_CAP) without leaving Decimal(38, 24): BOUND_CAP where
+    the product may be that large."""
+    ax = x.abs()
+    ok = (ax <= dec(BOUND_CAP * 10)) | (e <= dec(1 / (BOUND_CAP * 10)))
+    return pl.when(ok).then(pl.when(ok).then(ax).otherwise(dec(0)) * e).otherwise(dec(BOUND_CAP))
+
+
+def bound_sum(*bounds) -> pl.Expr | None:
+    """The bound of a sum or difference of values with these bounds (None: exact); no
+    rounding (24 places +- 24 places is exact)."""
+    got = [b for b in bounds if b is not None]
+    if not got:
+        return None
+    out = got[0]
+    for b in got[1:]:
+        out = out + b
+    return pl.min_horizontal(out, dec(BOUND_CAP)) if len(got) > 1 else out
+
+
+def bound_op(op: str, a: Col, b: Col, result: pl.Expr) -> pl.Expr | None:
+    """The error bound of a op b (+ - * /; `result` is its column value): core.numeric's rules."""
+    ea, eb = bound_of(a), bound_of(b)
+    if op in "+-":
+        return bound_sum(ea, eb)
+    if op == "*":
+        if ea is None and eb is None:
+            return None
+        exact = exact_product(a.expr, b.expr, a.places, b.places)
+        for e in (ea, eb):
+            exact = exact if e is None else exact & (e == 0)
+        terms = []
+        if eb is not None:
+            terms.append(times(a.expr, eb))
+        if ea is not None:
+            terms.append(times(b.expr, ea))
+        if ea is not None and eb is not None:
+            terms.append(ea * eb)
+        total = terms[0]
+        for t in terms[1:]:
+            total = total + t
+        return pl.when(exact).then(dec(0)).otherwise(_up(total))
+    # a quotient of exact values (bounds 0) that terminates: exact (bound 0)
+    ends = (exact_product(result, b.expr, None, b.places) & (result * b.expr == a.expr)).fill_null(False)
+    if ea is None and eb is None:
+        return pl.when(ends).then(dec(0)).otherwise(dec(STEP_ERROR))
+    ea = ea if ea is not None else dec(0)
+    eb = eb if eb is not None else dec(0)
+    num = ea + times(result, eb) + dec(_SLACK)
+    room = b.expr.abs() - eb
+    ok = (room > dec(0)) & (num <= pl.min_horizontal(room, dec(1)) * dec(BOUND_CAP))  # else unbounded
+    q = num / pl.when(ok).then(room).otherwise(dec(1))
+    return (pl.when(ends & (ea == dec(0)) & (eb == dec(0))).then(dec(0))
+            .when(ok).then(_up(q)).otherwise(dec(BOUND_CAP)))
+
+
+def bound_choice(cond: pl.Expr, a, b) -> pl.Expr | None:
+    """The bound of `if cond then a else b` (the condition itself decided)."""
+    ea, eb = bound_of(a), bound_of(b)
+    if ea is None and eb is None:
+        return None
+    return pl.when(cond).then(ea if ea is not None else dec(0)).otherwise(eb if eb is not None else dec(0))
+
+
+def bound_pick(a, b) -> pl.Expr | None:
+    """The bound of min(a, b) or max(a, b): the interpreter chose on snapped values."""
+    ea, eb = bound_of(a), bound_of(b)
+    if ea is None and eb is None:
+        return None
+    return _up(pl.max_horizontal(ea if ea is not None else dec(0), eb if eb is not None else dec(0))
+               + dec(SNAP_WIDTH))
+
+
+def undecided(dist: pl.Expr, bound: pl.Expr | None) -> pl.Expr | None:
+    """Where a decision whose boundary lies at `dist` (a Decimal column, >= 0) from the value
+    is not sure: the error bound plus the interpreter's snapping reaches the boundary (None:
+    an exact value, always sure; a bound of 0: a quotient that terminates, exact)."""
+    if bound is None:
+        return None
+    return ((bound > dec(0)) & ((bound >= dec(BOUND_CAP)) | (dist <= bound + dec(SNAP_WIDTH)))).fill_null(False)
+
+
+def compared(op: str, a: Col, b: Col) -> tuple:
+    """(a op b for < <= > >= == != on numbers, where it is still undecided): the snapped
+    comparison, its doubtful rows replayed with core.numeric.compare."""
+    x, y = snap(a), snap(b)
+    base = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y,
+            "==": a.expr.eq_missing(b.expr), "!=": a.expr.ne_missing(b.expr)}[op]
+    doubt = undecided((a.expr - b.expr).abs(), bound_sum(bound_of(a), bound_of(b)))
+    if doubt is None:
+        return base, None
+    return replayed(base, doubt, replay_call(lambda u, v: compare(op, u, v), a, b), pl.Boolean)
 
 
 def rounded(c: Col, step: Decimal, mode: str) -> Col:
@@ -172,30 +281,33 @@ def replay_of(c: Col):
     return None if c.approx else ((c.expr,), _same)
 
 
+def replay_call(fn, *cols):
+    """The replay of fn(*the cols' values) (core.numeric's rule on the interpreter's
+    values), or None when one of them has none."""
+    rs = [replay_of(c) for c in cols]
+    if any(r is None for r in rs):
+        return None
+    exprs = tuple(e for r in rs for e in r[0])
+
+    def call(*v):
+        args, i = [], 0
+        for ex, f in rs:
+            args.append(f(*v[i:i + len(ex)]))
+            i += len(ex)
+        return fn(*args)
+    return exprs, call
+
+
 def replay_op(op: str, a: Col, b: Col):
     """The replay of a op b (+ - * /), or None."""
-    ra, rb = replay_of(a), replay_of(b)
-    if ra is None or rb is None:
-        return None
-    n, fa, fb = len(ra[0]), ra[1], rb[1]
-
-    def fn(*v):
-        return compute(op, fa(*v[:n]), fb(*v[n:]))
-    return ra[0] + rb[0], fn
+    return replay_call(lambda u, v: compute(op, u, v), a, b)
 
 
-def decided_round(c: Col, step: Decimal, mode: str):
-    """(round(c, step, mode), its error mask). An approximate value within MARGIN of a
-    boundary is rounded by its replay on those rows (an error of the Col only where it has
-    no replay or the replay fails: the interpreter then decides those payees)."""
-    base = round_expr(snap(c), step, mode)
-    err = null_error(c)
-    if not c.approx:
-        return base, err
-    doubt = near_rounding(c.expr, step, mode)
-    rp = replay_of(c)
+def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype) -> tuple:
+    """(base with the rows where `doubt` holds computed again by the replay rp, where it is
+    still undecided: no replay, or the replay fails and the interpreter stops there)."""
     if rp is None:
-        return base, any_error(err, doubt)
+        return base, doubt
     exprs, fn = rp
 
     def fix(s: pl.Series) -> pl.Series:
@@ -208,14 +320,34 @@ def decided_round(c: Col, step: Decimal, mode: str):
         vals = []
         for i in idx.to_list():
             try:
-                vals.append(quantize(fn(*(_exact(a[i]) for a in args)), step, mode))
+                vals.append(fn(*(_exact(a[i]) for a in args)))
             except (ArithmeticError, TypeError):  # the interpreter stops there: its diagnostic
                 vals.append(None)
-        return out.cast(DEC).scatter(idx, pl.Series(vals, dtype=DEC))
-    fixed = pl.struct(doubt.alias("d"), base.cast(DEC).alias("v"),
+        return out.cast(dtype).scatter(idx, pl.Series(vals, dtype=dtype))
+    fixed = pl.struct(doubt.alias("d"), base.cast(dtype).alias("v"),
                       *[e.alias(f"a{k}") for k, e in enumerate(exprs)]).map_batches(
-        fix, return_dtype=DEC, is_elementwise=True)
-    return fixed, any_error(err, doubt & fixed.is_null())
+        fix, return_dtype=dtype, is_elementwise=True)
+    return fixed, doubt & fixed.is_null()
+
+
+def decided_round(c: Col, step: Decimal, mode: str):
+    """(round(c, step, mode), its error mask). An approximate value whose error bound reaches
+    a boundary of the rounding is rounded by its replay on those rows (an error of the Col
+    only where it has no replay or the replay fails: the interpreter then decides those
+    payees)."""
+    base = round_expr(snap(c), step, mode)
+    err = null_error(c)
+    if not c.approx:
+        return base, err
+    bound = bound_of(c)
+    doubt = undecided(rounding_gap(c.expr, step, mode),
+                      pl.when(bound == dec(0)).then(dec(0)).otherwise(bound + dec(max(step, Decimal(1)) * STEP_ERROR)))
+    rp = replay_of(c)
+    if rp is not None:
+        exprs, fn = rp
+        rp = exprs, lambda *v: quantize(fn(*v), step, mode)
+    fixed, still = replayed(base, doubt, rp, DEC)
+    return fixed, any_error(err, still)
 
 
 def truth(c: Col) -> pl.Expr:
@@ -237,38 +369,36 @@ def period_starts(s: pl.Series, kind: str, fiscal: int) -> pl.Series:
 
 
 def round_expr(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
-    """x rounded to a multiple of step with the named mode (money.quantize on columns)."""
+    """x rounded to a multiple of step with the named mode (core.numeric.quantize on
+    columns, lowered from core.numeric.ROUNDING_RULES)."""
     exp = step.as_tuple().exponent
     if step == Decimal(1).scaleb(exp) and isinstance(exp, int) and -PLACES <= exp <= 0:
         places = -exp
-        if mode == "half_even":
-            return x.round(places, mode="half_to_even")
-        if mode == "half_up":
-            return x.round(places, mode="half_away_from_zero")
-        scale, units = dec(Decimal(1).scaleb(places)), None
-        units = x * scale
-        return _round_units(units, mode) / scale
-    units = x / dec(step)
-    return _round_units(units, mode) * dec(step)
+        if mode in _POLARS_HALF:
+            return x.round(places, mode=_POLARS_HALF[mode])
+        scale = dec(Decimal(1).scaleb(places))
+        return _round_units(x * scale, mode) / scale
+    return _round_units(x / dec(step), mode) * dec(step)
+
+
+_POLARS_HALF = {"half_even": "half_to_even", "half_up": "half_away_from_zero"}  # polars' own modes
 
 
 def _round_units(u: pl.Expr, mode: str) -> pl.Expr:
-    half = dec(Decimal("0.5"))
-    if mode == "half_even":
-        return u.round(0, mode="half_to_even")
-    if mode == "half_up":
-        return u.round(0, mode="half_away_from_zero")
-    if mode == "half_down":
-        return u.sign() * (u.abs() - half).ceil()
-    if mode == "down":
+    """u rounded to a whole number: where the mode changes (half-way points or whole
+    numbers) and which way it goes there (core.numeric.ROUNDING_RULES)."""
+    if mode not in ROUNDING_RULES:
+        raise Unsupported(f"the rounding mode {mode}")
+    if mode in _POLARS_HALF:
+        return u.round(0, mode=_POLARS_HALF[mode])
+    where, way = ROUNDING_RULES[mode]
+    if where == "half":  # half toward zero (half_down): the magnitude less a half, up
+        return u.sign() * (u.abs() - dec(Decimal("0.5"))).ceil()
+    if way == "toward":
         return u.sign() * u.abs().floor()
-    if mode == "up":
+    if way == "away":
         return u.sign() * u.abs().ceil()
-    if mode == "floor":
-        return u.floor()
-    if mode == "ceiling":
-        return u.ceil()
-    raise Unsupported(f"the rounding mode {mode}")
+    return u.floor() if way == "down" else u.ceil()
 
 
 class Ctx:
