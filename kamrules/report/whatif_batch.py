@@ -23,7 +23,8 @@ import polars as pl
 from kamrules.backends.polars.engine import evaluate_frames
 from kamrules.backends.polars.holds import held
 from kamrules.backends.polars.ledger import dependent
-from kamrules.backends.polars.values import Fallback, Unsupported, period_key
+from kamrules.backends.polars.values import Unsupported, period_key
+from kamrules.core.numeric import Fallback
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import find_nodes
