@@ -30,7 +30,7 @@ from kamrules.report.payouts import to_csv  # noqa: E402
 
 RUNS_SQL = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "emotion-ai-challenge",
             "equipment-colour-grid", "kam-capped", "kam-uncapped", "multi-year-booster", "prorated-variable",
-            "split-credit"}  # and bench/abtasty-monthly.kam
+            "split-credit", "team-bonus"}  # and bench/abtasty-monthly.kam
 
 
 def _cli(*args):
@@ -244,3 +244,61 @@ def test_data_the_interpreter_stops_on_gives_its_diagnostic(change, tmp_path, ca
     got = capsys.readouterr().err
     assert rc_i == rc_d == 1 and got == want and not out.exists()
     assert ("100%" in want) if change == "share" else ("s-99" in want)
+
+
+def _direct(plan_text: str, files: dict, tmp_path):
+    """(interpreter CSV, DuckDB CSV) of a small plan, DuckDB called directly (a Fallback to
+    the interpreter would fail the test, not hide a difference)."""
+    (tmp_path / "plan.kam").write_text(plan_text)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    plan = load(tmp_path / "plan.kam")[0]
+    assert refusal(plan) is None
+    tables = load_data(plan, str(tmp_path))
+    periods = plan_periods(plan, tables)
+    return (to_csv(evaluate(plan, tables, periods, trace=False)),
+            to_csv(evaluate_sql(plan, frames_from_tables(plan, tables), periods)))
+
+
+TEAMS = """plan "Team totals"
+currency EUR
+period quarter
+payees people
+
+input people key payee_id {
+  payee_id: Text
+  team: optional Text
+  region: optional Text
+  active: Text
+}
+input deals key deal_id {
+  deal_id: Text
+  owner_id: Text
+  amount: Money
+  close_date: Date
+}
+
+eligible when payee.active == "yes"
+
+let bookings = sum(amount for deals where owner_id == payee.id and close_date in period)
+component team_kicker = round(team_total(bookings) * 1%, cent, half_up)
+component region_kicker = round(team_total(bookings, by payee.region) * 10%, cent, half_up)
+"""
+
+
+def test_team_total_by_team_and_by_a_column_with_empty_pools_and_ineligible_members(tmp_path):
+    """2025-Q1, eligible = active: team north = ana 1000.01 + ben 2000 (eve is not eligible) =
+    3000.01, 1% = 30.00; the empty team is a team: cid 300 + dee 40 = 340 -> 3.40. By region:
+    emea = ana 1000.01 -> 10% 100.00; empty = ben 2000 + dee 40 -> 204.00; amer = cid -> 30.00.
+    2025-Q2: only ana's 7 (north, emea): 0.07 and 0.70 for her, ben 0.07 and 0.00."""
+    want, got = _direct(TEAMS, {
+        "people.csv": "payee_id,team,region,active\nana,north,emea,yes\nben,north,,yes\n"
+                      "cid,,amer,yes\ndee,,,yes\neve,north,emea,no\n",
+        "deals.csv": "deal_id,owner_id,amount,close_date\nd1,ana,1000.01,2025-01-15\nd2,ben,2000,2025-02-03\n"
+                     "d3,cid,300,2025-03-20\nd4,dee,40,2025-02-11\nd5,eve,5000,2025-02-11\nd6,ana,7,2025-04-02\n"},
+        tmp_path)
+    assert got == want
+    for line in ["ana,2025-Q1,team_kicker,30.00", "ben,2025-Q1,region_kicker,204.00", "dee,2025-Q1,team_kicker,3.40",
+                 "cid,2025-Q1,region_kicker,30.00", "ana,2025-Q2,region_kicker,0.70", "ben,2025-Q2,team_kicker,0.07"]:
+        assert line + ",EUR" in got
+    assert "eve," not in got

@@ -58,6 +58,7 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         v = tr.exact(plan.eligible, ctx)
         steps += tr.drain()
         steps.append(("elig", v))
+    tr.elig = "coalesce(f.elig, FALSE)" if plan.eligible is not None else "TRUE"
     for name, d in plan.definitions.items():
         if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
             if d.type.kind == "rows":

@@ -113,6 +113,7 @@ class Translator:
         self.alias = 0
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+        self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
 
     def hoist(self, v: Val, ctx: Ctx) -> Val:
         """A quotient at the frame's level becomes columns of its own, read back by name, so
@@ -491,6 +492,44 @@ class Translator:
         active = Val(cast(f"greatest(0, {hi} - {lo} + 1)", 0), "number")
         total = Val(cast("(f.__pend - f.__pstart + 1)", 0), "number")
         return Val("NULL", "rate", 0, any_err(start.err, end.err), (active, total))
+
+    def column_of(self, v: Val, kind: str) -> Val:
+        """v computed first into a frame column of its own (hoist), read back by name."""
+        self.alias += 1
+        name = f"~t{self.alias}"
+        self.pending.append((f"d.{name}", v))
+        return stored(name, attrs.evolve(v, kind=kind))
+
+    def call_team_total(self, node, ctx):
+        """The sum of the value over the eligible payees of the payee's team (payee.team, or
+        the `by` value: an empty one is a team too) in the period: a window sum per period
+        and team over a column of the members' values. Any eligible member's value empty or
+        failing fails the team (the interpreter stops there, KR406)."""
+        if ctx.rows or self.elig is None:
+            raise Refused("team_total() inside a row or the eligibility", node)
+        v = self.value(node.args[0], ctx)
+        if v.ratio is not None or v.kind not in NUMERIC:
+            raise Refused("team_total() of something other than an exact amount", node)
+        if node.by is None:
+            if "team" not in self.plan.inputs[self.plan.payees_table].columns:
+                raise Refused("team_total() without a payee column `team`", node)
+            team, by_err = f"f.{q('payee.team')}", None
+        else:
+            b = self.loose(node.by, ctx)
+            if b.ratio is not None:
+                raise Refused("team_total() by a quotient", node.by)
+            b = self.column_of(b, b.kind)
+            team, by_err = b.sql, b.err
+        kind = node.type.kind if node.type else v.kind
+        member = self.column_of(Val(f"CASE WHEN {self.elig} THEN {cast(v.sql, v.scale)} END", v.kind, v.scale,
+                                    f"{self.elig} AND (({v.sql}) IS NULL OR coalesce({v.err or 'FALSE'}, FALSE))"),
+                                v.kind)
+        window = f"OVER (PARTITION BY f.__pi, {team})"
+        err = f"bool_or({member.err}) {window}"
+        if by_err:  # every eligible payee's pool is computed in that period
+            err = f"({err}) OR bool_or({self.elig} AND coalesce({by_err}, FALSE)) OVER (PARTITION BY f.__pi)"
+        total = Val(cast(f"coalesce(sum({member.sql}) {window}, 0)", v.scale), kind, v.scale, err)
+        return self.column_of(total, kind)
 
     def lookup(self, index, column, ctx):
         """table[key].column: the cell of the row with that key (KR405 where there is none)."""
