@@ -113,6 +113,7 @@ class Translator:
         self.alias = 0
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+        self.foreign = 0  # > 0 inside fx()'s amount: an amount in another currency is read there
         self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
 
     def hoist(self, v: Val, ctx: Ctx) -> Val:
@@ -166,7 +167,7 @@ class Translator:
         return Val(sql, (node.type.kind if node.type else "number"), s)
 
     def _MoneyLit(self, node, ctx):
-        if node.currency not in (None, self.plan.currency):
+        if node.currency not in (None, self.plan.currency) and not self.foreign:
             raise Refused("an amount in another currency", node)
         sql, s = literal(node.value)
         return Val(sql, "money", s)
@@ -204,7 +205,7 @@ class Translator:
         """The cell `sql` of table.column as a Val (cast to its scale)."""
         spec = self.plan.inputs[table].columns[column]
         kind = spec.type.kind
-        if kind == "money" and spec.type.currency not in (None, self.plan.currency):
+        if kind == "money" and spec.type.currency not in (None, self.plan.currency) and not self.foreign:
             raise Refused("an amount in another currency", node)
         nullable = nullable or spec.optional
         if kind in NUMERIC:
@@ -530,6 +531,36 @@ class Translator:
             err = f"({err}) OR bool_or({self.elig} AND coalesce({by_err}, FALSE)) OVER (PARTITION BY f.__pi)"
         total = Val(cast(f"coalesce(sum({member.sql}) {window}, 0)", v.scale), kind, v.scale, err)
         return self.column_of(total, kind)
+
+    def call_fx(self, node, ctx):
+        """fx(amount, "EUR", day): the amount times the rate of fx_rates from its currency to
+        the target on the latest date on or before the day (the first such row in file order,
+        as the interpreter scans them); unchanged in the target currency; no such rate: the
+        interpreter's KR405 (the error mask). The product is exact (its scale the sum)."""
+        if not isinstance(node.args[1], ir.String) or node.args[1].value.startswith("payee."):
+            raise Refused("fx() to a currency per payee", node)
+        target = node.args[1].value
+        self.foreign += 1
+        try:
+            amount = self.exact(node.args[0], ctx)
+        finally:
+            self.foreign -= 1
+        source = (node.args[0].type.currency if node.args[0].type else None) or self.plan.currency
+        if source == target:
+            return Val(amount.sql, "money", amount.scale, amount.err)
+        if target != self.plan.currency:
+            raise Refused("fx() to a currency other than the plan's", node)
+        day = self.exact(node.args[2], ctx)
+        s = self.scales["fx_rates", "rate"]
+        if amount.scale + s > EXACT_PLACES:
+            raise Refused(f"an fx() product with {amount.scale + s} decimal places (more than {EXACT_PLACES})", node)
+        self.alias += 1
+        x = f"x{self.alias}"
+        frm = (f"FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {string(target)} "
+               f"AND {x}.{q('date')} <= {day.sql}")
+        rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
+        err = any_err(amount.err, day.err, f"NOT EXISTS (SELECT 1 {frm})")
+        return Val(cast(f"{amount.sql} * {cast(rate, s)}", amount.scale + s), "money", amount.scale + s, err)
 
     def lookup(self, index, column, ctx):
         """table[key].column: the cell of the row with that key (KR405 where there is none)."""
