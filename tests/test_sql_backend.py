@@ -71,11 +71,10 @@ def test_a_refused_plan_names_the_construct_and_writes_nothing(tmp_path, capsys)
 
 
 
-@pytest.mark.parametrize("example, construct", [("marginal-tiers", "a decision with `hit marginal`"),
-                                                ("team-pools", "KR440")])
+@pytest.mark.parametrize("example, construct", [("marginal-tiers", "a decision with `hit marginal`")])
 def test_constructs_the_sql_backend_lacks_are_refused_not_ignored(example, construct, tmp_path, capsys):
-    """Marginal curves and pools `by` a column are newer than the SQL backend: refused (KR440),
-    never computed as if the row's rate applied to the whole amount or as one pool."""
+    """Marginal curves are newer than the SQL backend: refused (KR440), never computed as if
+    the row's rate applied to the whole amount."""
     folder = PLANS.parent / "examples" / example
     out = tmp_path / "payouts.csv"
     rc, _ = _cli("run", folder / "plan.kam", "--data", folder, "--engine", "duckdb", "-o", out)
@@ -351,3 +350,60 @@ def test_fx_takes_the_first_row_of_the_latest_date_on_or_before_the_day(early, t
         assert isinstance(want, KamError) and want.diagnostics[0].code == "KR405" and isinstance(got, Fallback)
     else:
         assert got == want and "ana,2025-Q1,eur,1000.94,EUR" in got
+
+
+SHARES = """plan "Shares"
+currency EUR
+period year
+payees people
+
+input marks {
+  day: Date
+}
+input people key payee_id {
+  payee_id: Text
+  team: optional Text
+  w: optional Number
+  budget: Money
+  active: Text
+}
+
+eligible when payee.active == "yes"
+
+let seen = count(marks where day in period)
+component part = share(payee.budget, payee.w, by payee.team)
+"""
+PEOPLE = ("payee_id,team,w,budget,active\nb,a,1,100,yes\na2,a,1,100,yes\na10,a,1,100,yes\nz1,z,0,100,yes\n"
+          "z2,z,-1,100,yes\nz3,z,,100,yes\nz4,z,2,100,yes\nz5,z,2,100,yes\nz6,z,0.5,100,yes\nz7,z,5,100,no\n"
+          "y1,y,1,100,yes\ny2,y,3,100,yes\nn1,,1,100,yes\n")
+
+
+@pytest.mark.parametrize("budget", ["100", "90"])
+def test_share_largest_remainder_ties_to_the_lowest_id_per_pool(budget, tmp_path):
+    """100 EUR per team. a: weights 1, 1, 1 -> 33.33 each and 1 cent left, a three-way tie
+    on the remainder: the lowest id, "a10" (before "a2" and "b"), gets 33.34. z: weights 0,
+    -1 and empty take no part, z7 is not eligible; 2, 2, 0.5 of 4.5 -> 44.44, 44.44, 11.11
+    (99.99), the tie on .00444 to z4: 44.45. y: 1, 3 -> 25.00, 75.00 (exact). The empty team is
+    a pool: n1 alone gets 100.00. z5's budget 90 (a pool total not one value): the
+    interpreter stops (KR416), DuckDB hands the run over."""
+    people = PEOPLE.replace("z5,z,2,100", f"z5,z,2,{budget}")
+    want, got = _direct(SHARES, {"people.csv": people, "marks.csv": "day\n2025-06-01\n"}, tmp_path)
+    if budget == "90":
+        assert isinstance(want, KamError) and want.diagnostics[0].code == "KR416" and isinstance(got, Fallback)
+        return
+    assert got == want
+    for line in ["a10,2025,part,33.34", "a2,2025,part,33.33", "b,2025,part,33.33", "z1,2025,part,0.00",
+                 "z3,2025,part,0.00", "z4,2025,part,44.45", "z5,2025,part,44.44", "z6,2025,part,11.11",
+                 "y2,2025,part,75.00", "n1,2025,part,100.00"]:
+        assert line + ",EUR" in got
+    assert "z7," not in got
+
+
+def test_team_pools_example_runs_on_duckdb(tmp_path):
+    """examples/team-pools: share() by team and team_total() by region, DuckDB called directly."""
+    import shutil
+    folder = PLANS.parent / "examples" / "team-pools"
+    for f in folder.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    want, got = _direct((folder / "plan.kam").read_text(), {}, tmp_path)
+    assert got == want and "cid,2025-Q1,team_bonus,500.00,EUR" in got

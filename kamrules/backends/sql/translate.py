@@ -353,7 +353,8 @@ class Translator:
 
     def divide(self, node, ctx):
         kind = node.type.kind if node.type else "number"
-        if isinstance(node.right, ir.Number) and node.right.value != 0:
+        if isinstance(node.right, (ir.Number, ir.MoneyLit)) and node.right.value != 0 and (
+                not isinstance(node.right, ir.MoneyLit) or node.right.currency in (None, self.plan.currency)):
             inv = Decimal(1) / node.right.value
             if inv == inv.normalize() and len(inv.as_tuple().digits) <= 20:
                 a = self.exact(node.left, ctx)
@@ -502,35 +503,12 @@ class Translator:
         return stored(name, attrs.evolve(v, kind=kind))
 
     def call_team_total(self, node, ctx):
-        """The sum of the value over the eligible payees of the payee's team (payee.team, or
-        the `by` value: an empty one is a team too) in the period: a window sum per period
-        and team over a column of the members' values. Any eligible member's value empty or
-        failing fails the team (the interpreter stops there, KR406)."""
-        if ctx.rows or self.elig is None:
-            raise Refused("team_total() inside a row or the eligibility", node)
-        v = self.value(node.args[0], ctx)
-        if v.ratio is not None or v.kind not in NUMERIC:
-            raise Refused("team_total() of something other than an exact amount", node)
-        if node.by is None:
-            if "team" not in self.plan.inputs[self.plan.payees_table].columns:
-                raise Refused("team_total() without a payee column `team`", node)
-            team, by_err = f"f.{q('payee.team')}", None
-        else:
-            b = self.loose(node.by, ctx)
-            if b.ratio is not None:
-                raise Refused("team_total() by a quotient", node.by)
-            b = self.column_of(b, b.kind)
-            team, by_err = b.sql, b.err
-        kind = node.type.kind if node.type else v.kind
-        member = self.column_of(Val(f"CASE WHEN {self.elig} THEN {cast(v.sql, v.scale)} END", v.kind, v.scale,
-                                    f"{self.elig} AND (({v.sql}) IS NULL OR coalesce({v.err or 'FALSE'}, FALSE))"),
-                                v.kind)
-        window = f"OVER (PARTITION BY f.__pi, {team})"
-        err = f"bool_or({member.err}) {window}"
-        if by_err:  # every eligible payee's pool is computed in that period
-            err = f"({err}) OR bool_or({self.elig} AND coalesce({by_err}, FALSE)) OVER (PARTITION BY f.__pi)"
-        total = Val(cast(f"coalesce(sum({member.sql}) {window}, 0)", v.scale), kind, v.scale, err)
-        return self.column_of(total, kind)
+        from kamrules.backends.sql import pools
+        return pools.team_total(self, node, ctx)
+
+    def call_share(self, node, ctx):
+        from kamrules.backends.sql import pools
+        return pools.share(self, node, ctx)
 
     def call_fx(self, node, ctx):
         """fx(amount, "EUR", day): the amount times the rate of fx_rates from its currency to
