@@ -407,3 +407,31 @@ def test_team_pools_example_runs_on_duckdb(tmp_path):
         shutil.copy(f, tmp_path / f.name)
     want, got = _direct((folder / "plan.kam").read_text(), {}, tmp_path)
     assert got == want and "cid,2025-Q1,team_bonus,500.00,EUR" in got
+
+
+@pytest.mark.parametrize("twice", [False, True])
+def test_attributes_of_a_one_row_let(twice, tmp_path):
+    """pharma-rire with its weight rounded (an unrounded quotient as a weight is refused) and
+    a component reading `territory.share_end`: territory evolutions .01 .04 .06 .08 .10 .12 .15
+    over France's .08 give weights .125 .5 .75 1 1.25 1.5 1.875 (sum 7): 70000 EUR x w / 7 =
+    1250, 5000 ... 18750; t_end of kam-ph1 = 10.1 x 1000. S03's row twice: one() is not one
+    row, the interpreter stops, DuckDB hands the run over."""
+    import shutil
+    folder = PLANS / "tests" / "pharma-rire" / "acceptance"
+    for f in ("people.csv", "market_share.csv"):
+        shutil.copy(folder / f, tmp_path / f)
+    if twice:
+        with open(tmp_path / "market_share.csv", "a") as out:
+            out.write("S03,2025,10.0,10.6\n")
+    plan = (PLANS / "pharma-rire.kam").read_text().replace(
+        "component envelope_share = share(envelope, rire)",
+        "component envelope_share = share(envelope, round(rire, 0.000001, half_even))\n"
+        "component t_end = money(territory.share_end * 1000)")
+    want, got = _direct(plan, {}, tmp_path)
+    if twice:
+        assert isinstance(want, KamError) and isinstance(got, Fallback)
+        return
+    assert got == want
+    for line in ["kam-ph1,2025,envelope_share,1250.00", "kam-ph4,2025,envelope_share,10000.00",
+                 "kam-ph7,2025,envelope_share,18750.00", "kam-ph1,2025,t_end,10100.00"]:
+        assert line + ",EUR" in got

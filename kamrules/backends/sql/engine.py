@@ -60,6 +60,12 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         steps.append(("elig", v))
     tr.elig = "coalesce(f.elig, FALSE)" if plan.eligible is not None else "TRUE"
     for name, d in plan.definitions.items():
+        if d.kind == "let" and d.type.kind == "row":  # one(rows): the row's __row, a column
+            table, v = tr.one_row(d.node.expr)
+            steps += tr.drain()
+            steps.append((f"d.{name}", v))
+            tr.rowdefs[name] = (table, stored(name, v))
+            continue
         if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
             if d.type.kind == "rows":
                 tr.rows_of(d.node.expr, d.node)

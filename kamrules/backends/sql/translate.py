@@ -113,6 +113,7 @@ class Translator:
         self.alias = 0
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+        self.rowdefs: dict = {}  # row let name -> (table, Val of its row's __row in the frame)
         self.foreign = 0  # > 0 inside fx()'s amount: an amount in another currency is read there
         self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
 
@@ -239,6 +240,13 @@ class Translator:
             if spec is None:
                 raise Refused(f"payee.{node.name}", node)
             return self.typed_cell(self.plan.payees_table, node.name, f"f.{q('payee.' + node.name)}", node)
+        if (isinstance(obj, ir.Name) and obj.ref and obj.ref[0] == "def" and r and r[0] == "field"
+                and obj.ref[1] in self.rowdefs):
+            table, row = self.rowdefs[obj.ref[1]]
+            if node.name not in self.plan.inputs[table].columns:
+                raise Refused(f"the attribute .{node.name}", node)
+            cell = f"(SELECT min(o.{q(node.name)}) FROM {q('t.' + table)} o WHERE o.__row = {row.sql})"
+            return attrs.evolve(self.typed_cell(table, node.name, cell, node), err=row.err)
         if isinstance(obj, ir.Index) and r and r[0] == "field":
             return self.lookup(obj, node.name, ctx)
         if isinstance(obj, ir.Name) and obj.ref == ("period",):
@@ -455,6 +463,17 @@ class Translator:
     def call_exists(self, node, ctx):
         frm, _, err = self.each(node, ctx)
         return Val(f"EXISTS (SELECT 1 {frm})", "bool", 0, err)
+
+    def one_row(self, node) -> tuple[str, Val]:
+        """(table, __row of the one row) of a row let `one(rows)`; the error mask where there
+        is not exactly one (the interpreter's KR405)."""
+        if not (isinstance(node, ir.Call) and node.func == "one" and node.decision is None
+                and not isinstance(node.args[0], ir.Each)):
+            raise Refused("a row that is not one(rows)", node)
+        rows = self.rows_of(node.args[0], node)
+        frm, rc, err = self.subquery(rows, Ctx())
+        return rows.table, Val(f"(SELECT min({rc.row}.__row) {frm})", "rowid", 0,
+                               any_err(err, f"(SELECT count(*) {frm}) <> 1"))
 
     def call_one(self, node, ctx):
         frm, v, err = self.each(node, ctx)
