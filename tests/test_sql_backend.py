@@ -331,6 +331,7 @@ input fx_rates {
 }
 
 component eur = sum(fx(amount, "EUR", close_date) for deals where owner_id == payee.id and close_date in period)
+component lit = fx(100.01 USD, "EUR", period.start + 31)
 """
 RATES = ("date,from,to,rate\n2025-01-01,USD,EUR,0.9\n2025-02-01,USD,EUR,0.912345678901\n2025-02-01,USD,EUR,0.99\n"
          "2025-03-01,USD,EUR,0.97\n2025-03-01,USD,EUR,0.96\n2025-02-01,GBP,EUR,2\n2025-03-01,USD,GBP,7\n")
@@ -342,14 +343,15 @@ def test_fx_takes_the_first_row_of_the_latest_date_on_or_before_the_day(early, t
     """a: 1000.00 on Jan 31 at Jan 1's 0.9 = 900; b: 100.01 on Feb 1, the day of a change, at
     the first of Feb 1's two USD->EUR rows (0.912345678901, not 0.99) = 91.24369134688901;
     c: 10 on Mar 15 at the first of Mar 1's (0.97, not 0.96) = 9.70; the GBP and USD->GBP rows
-    never apply. Sum 1000.94369134688901 -> 1000.94 (exact products, rounded once). A deal
+    never apply. Sum 1000.94369134688901 -> 1000.94 (exact products, rounded once). `lit`, a
+    day that is not a column (a subquery, not the ASOF join): Feb 1, 100.01 -> 91.24. A deal
     before any rate: the interpreter stops (KR405), DuckDB hands the run over."""
     deals = DEALS + ("d,ana,5,2024-12-31\n" if early else "")
     want, got = _direct(FX, {"people.csv": "payee_id\nana\n", "deals.csv": deals, "fx_rates.csv": RATES}, tmp_path)
     if early:
         assert isinstance(want, KamError) and want.diagnostics[0].code == "KR405" and isinstance(got, Fallback)
     else:
-        assert got == want and "ana,2025-Q1,eur,1000.94,EUR" in got
+        assert got == want and "ana,2025-Q1,eur,1000.94,EUR" in got and "ana,2025-Q1,lit,91.24,EUR" in got
 
 
 SHARES = """plan "Shares"

@@ -157,6 +157,9 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
             for column, v in steps:
+                if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
+                    _run(con, v)
+                    continue
                 if column == "check":  # a `require` rule, a key without its row: the interpreter reports it
                     if _run(con, v).fetchone()[0]:
                         raise Fallback("a row failing a `require` rule, or a key with no row")

@@ -553,10 +553,27 @@ class Translator:
             raise Refused(f"an fx() product with {amount.scale + s} decimal places (more than {EXACT_PLACES})", node)
         self.alias += 1
         x = f"x{self.alias}"
-        frm = (f"FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {string(target)} "
-               f"AND {x}.{q('date')} <= {day.sql}")
-        rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
-        err = any_err(amount.err, day.err, f"NOT EXISTS (SELECT 1 {frm})")
+        pair = f"{x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {string(target)}"
+        r = getattr(node.args[2], "ref", None)
+        if r and r[0] == "column" and r[1] < len(ctx.rows):
+            # the day is a column of a row: each row's rate computed once, by an ASOF join (the
+            # latest date on or before it) on the pair's first row per date, joined by __row
+            src, table = q("t." + r[2]), f"~fx.{source}.{target}.{r[2]}.{r[3]}"
+            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.rate FROM {src} s "
+                                         f"ASOF LEFT JOIN (SELECT * FROM (SELECT {x}.{q('date')}, {x}.rate, row_number() OVER (PARTITION BY "
+                                         f"{x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE {pair}"
+                                         f") y WHERE y.k = 1) y ON s.{q(r[3])} >= y.{q('date')}"))
+            row = ctx.rows[r[1]][0]
+            joins = self.joins.setdefault(row, {})
+            if ("~fx", table) not in joins:
+                joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row")
+            alias = joins["~fx", table][0]
+            rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
+        else:
+            frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
+            rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
+            missing = f"NOT EXISTS (SELECT 1 {frm})"
+        err = any_err(amount.err, day.err, missing)
         return Val(cast(f"{amount.sql} * {cast(rate, s)}", amount.scale + s), "money", amount.scale + s, err)
 
     def lookup(self, index, column, ctx):
