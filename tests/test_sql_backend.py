@@ -309,30 +309,13 @@ def test_team_total_by_team_and_by_a_column_with_empty_pools_and_ineligible_memb
     assert "eve," not in got
 
 
-FX = """plan "FX"
-currency EUR
-period quarter
-payees people
-
-input people key payee_id {
-  payee_id: Text
-}
-input deals key deal_id {
-  deal_id: Text
-  owner_id: Text
-  amount: Money[USD]
-  close_date: Date
-}
-input fx_rates {
-  date: Date
-  from: Text
-  to: Text
-  rate: Number
-}
-
+_FX_COMPONENT = """component commission =
+  sum(round(fx(amount, "EUR", close_date) * commission_rate, cent, half_up) for deals
+  where owner_id == payee.id and close_date in period)"""
+# fx-commission.kam with its components replaced (the same inputs)
+FX = (PLANS / "fx-commission.kam").read_text().replace(_FX_COMPONENT, """\
 component eur = sum(fx(amount, "EUR", close_date) for deals where owner_id == payee.id and close_date in period)
-component lit = fx(100.01 USD, "EUR", period.start + 31)
-"""
+component lit = fx(100.01 USD, "EUR", period.start + 31)""")
 RATES = ("date,from,to,rate\n2025-01-01,USD,EUR,0.9\n2025-02-01,USD,EUR,0.912345678901\n2025-02-01,USD,EUR,0.99\n"
          "2025-03-01,USD,EUR,0.97\n2025-03-01,USD,EUR,0.96\n2025-02-01,GBP,EUR,2\n2025-03-01,USD,GBP,7\n")
 DEALS = "deal_id,owner_id,amount,close_date\na,ana,1000.00,2025-01-31\nb,ana,100.01,2025-02-01\nc,ana,10,2025-03-15\n"
@@ -347,6 +330,7 @@ def test_fx_takes_the_first_row_of_the_latest_date_on_or_before_the_day(early, t
     day that is not a column (a subquery, not the ASOF join): Feb 1, 100.01 -> 91.24. A deal
     before any rate: the interpreter stops (KR405), DuckDB hands the run over."""
     deals = DEALS + ("d,ana,5,2024-12-31\n" if early else "")
+    assert "component eur" in FX
     want, got = _direct(FX, {"people.csv": "payee_id\nana\n", "deals.csv": deals, "fx_rates.csv": RATES}, tmp_path)
     if early:
         assert isinstance(want, KamError) and want.diagnostics[0].code == "KR405" and isinstance(got, Fallback)
