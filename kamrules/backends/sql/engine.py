@@ -58,7 +58,14 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         v = tr.exact(plan.eligible, ctx)
         steps += tr.drain()
         steps.append(("elig", v))
+    tr.elig = "coalesce(f.elig, FALSE)" if plan.eligible is not None else "TRUE"
     for name, d in plan.definitions.items():
+        if d.kind == "let" and d.type.kind == "row":  # one(rows): the row's __row, a column
+            table, v = tr.one_row(d.node.expr)
+            steps += tr.drain()
+            steps.append((f"d.{name}", v))
+            tr.rowdefs[name] = (table, stored(name, v))
+            continue
         if d.kind in ("param", "decision") or d.type.kind in ("rows", "row"):
             if d.type.kind == "rows":
                 tr.rows_of(d.node.expr, d.node)
@@ -150,6 +157,9 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
             for column, v in steps:
+                if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
+                    _run(con, v)
+                    continue
                 if column == "check":  # a `require` rule, a key without its row: the interpreter reports it
                     if _run(con, v).fetchone()[0]:
                         raise Fallback("a row failing a `require` rule, or a key with no row")

@@ -113,6 +113,9 @@ class Translator:
         self.alias = 0
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+        self.rowdefs: dict = {}  # row let name -> (table, Val of its row's __row in the frame)
+        self.foreign = 0  # > 0 inside fx()'s amount: an amount in another currency is read there
+        self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
 
     def hoist(self, v: Val, ctx: Ctx) -> Val:
         """A quotient at the frame's level becomes columns of its own, read back by name, so
@@ -165,7 +168,7 @@ class Translator:
         return Val(sql, (node.type.kind if node.type else "number"), s)
 
     def _MoneyLit(self, node, ctx):
-        if node.currency not in (None, self.plan.currency):
+        if node.currency not in (None, self.plan.currency) and not self.foreign:
             raise Refused("an amount in another currency", node)
         sql, s = literal(node.value)
         return Val(sql, "money", s)
@@ -203,7 +206,7 @@ class Translator:
         """The cell `sql` of table.column as a Val (cast to its scale)."""
         spec = self.plan.inputs[table].columns[column]
         kind = spec.type.kind
-        if kind == "money" and spec.type.currency not in (None, self.plan.currency):
+        if kind == "money" and spec.type.currency not in (None, self.plan.currency) and not self.foreign:
             raise Refused("an amount in another currency", node)
         nullable = nullable or spec.optional
         if kind in NUMERIC:
@@ -237,6 +240,13 @@ class Translator:
             if spec is None:
                 raise Refused(f"payee.{node.name}", node)
             return self.typed_cell(self.plan.payees_table, node.name, f"f.{q('payee.' + node.name)}", node)
+        if (isinstance(obj, ir.Name) and obj.ref and obj.ref[0] == "def" and r and r[0] == "field"
+                and obj.ref[1] in self.rowdefs):
+            table, row = self.rowdefs[obj.ref[1]]
+            if node.name not in self.plan.inputs[table].columns:
+                raise Refused(f"the attribute .{node.name}", node)
+            cell = f"(SELECT min(o.{q(node.name)}) FROM {q('t.' + table)} o WHERE o.__row = {row.sql})"
+            return attrs.evolve(self.typed_cell(table, node.name, cell, node), err=row.err)
         if isinstance(obj, ir.Index) and r and r[0] == "field":
             return self.lookup(obj, node.name, ctx)
         if isinstance(obj, ir.Name) and obj.ref == ("period",):
@@ -351,7 +361,8 @@ class Translator:
 
     def divide(self, node, ctx):
         kind = node.type.kind if node.type else "number"
-        if isinstance(node.right, ir.Number) and node.right.value != 0:
+        if isinstance(node.right, (ir.Number, ir.MoneyLit)) and node.right.value != 0 and (
+                not isinstance(node.right, ir.MoneyLit) or node.right.currency in (None, self.plan.currency)):
             inv = Decimal(1) / node.right.value
             if inv == inv.normalize() and len(inv.as_tuple().digits) <= 20:
                 a = self.exact(node.left, ctx)
@@ -453,6 +464,17 @@ class Translator:
         frm, _, err = self.each(node, ctx)
         return Val(f"EXISTS (SELECT 1 {frm})", "bool", 0, err)
 
+    def one_row(self, node) -> tuple[str, Val]:
+        """(table, __row of the one row) of a row let `one(rows)`; the error mask where there
+        is not exactly one (the interpreter's KR405)."""
+        if not (isinstance(node, ir.Call) and node.func == "one" and node.decision is None
+                and not isinstance(node.args[0], ir.Each)):
+            raise Refused("a row that is not one(rows)", node)
+        rows = self.rows_of(node.args[0], node)
+        frm, rc, err = self.subquery(rows, Ctx())
+        return rows.table, Val(f"(SELECT min({rc.row}.__row) {frm})", "rowid", 0,
+                               any_err(err, f"(SELECT count(*) {frm}) <> 1"))
+
     def call_one(self, node, ctx):
         frm, v, err = self.each(node, ctx)
         if v is None:
@@ -491,6 +513,68 @@ class Translator:
         active = Val(cast(f"greatest(0, {hi} - {lo} + 1)", 0), "number")
         total = Val(cast("(f.__pend - f.__pstart + 1)", 0), "number")
         return Val("NULL", "rate", 0, any_err(start.err, end.err), (active, total))
+
+    def column_of(self, v: Val, kind: str) -> Val:
+        """v computed first into a frame column of its own (hoist), read back by name."""
+        self.alias += 1
+        name = f"~t{self.alias}"
+        self.pending.append((f"d.{name}", v))
+        return stored(name, attrs.evolve(v, kind=kind))
+
+    def call_team_total(self, node, ctx):
+        from kamrules.backends.sql import pools
+        return pools.team_total(self, node, ctx)
+
+    def call_share(self, node, ctx):
+        from kamrules.backends.sql import pools
+        return pools.share(self, node, ctx)
+
+    def call_fx(self, node, ctx):
+        """fx(amount, "EUR", day): the amount times the rate of fx_rates from its currency to
+        the target on the latest date on or before the day (the first such row in file order,
+        as the interpreter scans them); unchanged in the target currency; no such rate: the
+        interpreter's KR405 (the error mask). The product is exact (its scale the sum)."""
+        if not isinstance(node.args[1], ir.String) or node.args[1].value.startswith("payee."):
+            raise Refused("fx() to a currency per payee", node)
+        target = node.args[1].value
+        self.foreign += 1
+        try:
+            amount = self.exact(node.args[0], ctx)
+        finally:
+            self.foreign -= 1
+        source = (node.args[0].type.currency if node.args[0].type else None) or self.plan.currency
+        if source == target:
+            return Val(amount.sql, "money", amount.scale, amount.err)
+        if target != self.plan.currency:
+            raise Refused("fx() to a currency other than the plan's", node)
+        day = self.exact(node.args[2], ctx)
+        s = self.scales["fx_rates", "rate"]
+        if amount.scale + s > EXACT_PLACES:
+            raise Refused(f"an fx() product with {amount.scale + s} decimal places (more than {EXACT_PLACES})", node)
+        self.alias += 1
+        x = f"x{self.alias}"
+        pair = f"{x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {string(target)}"
+        r = getattr(node.args[2], "ref", None)
+        if r and r[0] == "column" and r[1] < len(ctx.rows):
+            # the day is a column of a row: each row's rate computed once, by an ASOF join (the
+            # latest date on or before it) on the pair's first row per date, joined by __row
+            src, table = q("t." + r[2]), f"~fx.{source}.{target}.{r[2]}.{r[3]}"
+            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.rate FROM {src} s "
+                                         f"ASOF LEFT JOIN (SELECT * FROM (SELECT {x}.{q('date')}, {x}.rate, row_number() OVER (PARTITION BY "
+                                         f"{x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE {pair}"
+                                         f") y WHERE y.k = 1) y ON s.{q(r[3])} >= y.{q('date')}"))
+            row = ctx.rows[r[1]][0]
+            joins = self.joins.setdefault(row, {})
+            if ("~fx", table) not in joins:
+                joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row")
+            alias = joins["~fx", table][0]
+            rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
+        else:
+            frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
+            rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
+            missing = f"NOT EXISTS (SELECT 1 {frm})"
+        err = any_err(amount.err, day.err, missing)
+        return Val(cast(f"{amount.sql} * {cast(rate, s)}", amount.scale + s), "money", amount.scale + s, err)
 
     def lookup(self, index, column, ctx):
         """table[key].column: the cell of the row with that key (KR405 where there is none)."""
