@@ -184,9 +184,11 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
     if lo >= 0 > lo_d:
         lo_d = Decimal(0)
     inside = lo_d <= x <= hi_d
-    shared = ("points", lo_d, hi_d) if memo is not None and inside else None
+    # one list per curve (per point when outside the range: attainments rounded to the
+    # percent are shared by many payees), drawn once by report/svg.py
+    shared = None if memo is None else ("points", lo_d, hi_d) if inside else ("points", lo_d, hi_d, x)
     points = memo.get(shared) if shared is not None else None
-    if points is None:  # the samples (drawn once per curve when the point is inside)
+    if points is None:
         step = (hi_d - lo_d) / SAMPLES
         tiny = (hi_d - lo_d) / 10000
         xs = {lo_d + step * k for k in range(SAMPLES + 1)}
