@@ -64,12 +64,17 @@ class Batch:
         self.owners: dict = {}  # (table, row) -> the units credited with it
         self.rounds = 0
         self.names: set = set()
+        self._watched = None  # (payout, tiers, the names watched, their values) of the last add
 
     def add(self, payee_id, period, payout, m, tiers, sink: list):
         """Ask what more of measure `m` pays `payout`'s component; the effects that pay
         more are appended to `sink` when `run` is done."""
-        names = watched(payout, tiers)
-        gen = search(payout, m, list(tiers), names, values(payout, names))
+        last = self._watched
+        if last is None or last[0] is not payout or last[1] is not tiers:  # a component's measures share them
+            names = watched(payout, tiers)
+            last = self._watched = (payout, tiers, names, values(payout, names))
+        names = last[2]
+        gen = search(payout, m, list(tiers), names, last[3])
         unit = (payee_id, period_key(period)) if self.by_period else (payee_id, None)
         self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names))
         self.names |= names  # every answer carries them all (answers are shared by their question)
