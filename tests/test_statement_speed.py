@@ -94,3 +94,29 @@ def test_bench_entry_reports_ms_per_payee(tmp_path):
     with open(tmp_path / "abtasty-kam-6" / "people.csv", encoding="utf-8") as fh:
         assert got["payees"] == len(list(csv.DictReader(fh))) == got["files"] == 6
     assert got["exit"] == 0 and got["ms_per_payee"] > 0
+
+
+def test_all_fsyncs_every_file_before_any_rename_and_the_folder_once_after(tmp_path, monkeypatch):
+    """`statement --all`: each file is on disk (fsync) before the first rename, and the folder
+    holding them is fsynced once, after the last rename (not once per file)."""
+    import os
+    import stat
+
+    calls, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(fd):
+        mode = os.fstat(fd).st_mode
+        calls.append("file" if stat.S_ISREG(mode) else "dir" if stat.S_ISDIR(mode) else "other")
+        return real_fsync(fd)
+
+    def replace(a, b, **kw):
+        calls.append("rename")
+        return real_replace(a, b, **kw)
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    out = tmp_path / "all"
+    r = run_cli("statement", PLANS / "abtasty-kam.kam", "--data", EXAMPLES / "01-abtasty-nrr-upsell",
+                "--all", "-o", out, "--format", "md")
+    assert r.returncode == 0, r.stderr
+    assert sorted(os.listdir(out)) == ["am-003.md", "kam-001.md", "kam-002.md"]
+    assert calls == ["file"] * 3 + ["rename"] * 3 + ["dir"]

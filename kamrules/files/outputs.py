@@ -264,9 +264,15 @@ def write_files(items: list[tuple[str, Writer]], what: str = "-o") -> None:
         for target, writer in targets:
             if target.kind in ("file", "new"):
                 staged.append((target, _stage(target, writer, what)))
+        folders = []
         for target, tmp in staged:
             _commit(target, tmp, what)
             tmp.clear()
+            folder = os.path.dirname(os.path.abspath(target.path))
+            if folder not in folders:
+                folders.append(folder)
+        for folder in folders:  # the renames on disk: each folder fsynced once, after all of them
+            _sync_folder(folder)
     finally:
         for _, tmp in staged:
             if tmp:
@@ -303,12 +309,7 @@ def write_folder(path: str, items: list[tuple[str, Writer]], what: str) -> None:
         except OSError as err:
             raise _os_error(err, path, what) from None
         tmp = None
-        with contextlib.suppress(OSError):
-            dfd = os.open(parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+        _sync_folder(parent)
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -334,7 +335,7 @@ def _os_error(err: OSError, path: str, what: str) -> KamError:
 
 
 def _stage(target: Target, writer: Writer, what: str) -> list:
-    """Write a temporary file beside the target; [tmp path] (cleared once renamed)."""
+    """Write a temporary file beside the target (fsynced); [tmp path] (cleared once renamed)."""
     folder = os.path.dirname(os.path.abspath(target.path))
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX, suffix=".tmp")
@@ -369,8 +370,12 @@ def _commit(target: Target, tmp: list, what: str) -> None:
         os.replace(tmp[0], target.path)
     except OSError as err:
         raise _os_error(err, target.path, what) from None
+
+
+def _sync_folder(folder: str) -> None:
+    """fsync a folder: the renames into it on disk (best effort: not every system allows it)."""
     with contextlib.suppress(OSError):
-        dfd = os.open(os.path.dirname(os.path.abspath(target.path)), os.O_RDONLY)
+        dfd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(dfd)
         finally:

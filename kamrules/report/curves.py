@@ -183,19 +183,21 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
     lo_d, hi_d = lo - pad, hi + pad
     if lo >= 0 > lo_d:
         lo_d = Decimal(0)
-    step = (hi_d - lo_d) / SAMPLES
-    tiny = (hi_d - lo_d) / 10000
-    xs = {lo_d + step * k for k in range(SAMPLES + 1)}
-    for t in thresholds:
-        xs |= {t, t - tiny, t + tiny}
     inside = lo_d <= x <= hi_d
-    if not inside:
-        edge = hi_d if x > hi_d else lo_d
-        xs |= {edge + (x - edge) * k / OUTSIDE for k in range(1, OUTSIDE + 1)}
-        lo_d, hi_d = min(lo_d, x), max(hi_d, x)
-    shared = ("points", lo_d, hi_d) if memo is not None and inside else None
+    # one list per curve (per point when outside the range: attainments rounded to the
+    # percent are shared by many payees), drawn once by report/svg.py
+    shared = None if memo is None else ("points", lo_d, hi_d) if inside else ("points", lo_d, hi_d, x)
     points = memo.get(shared) if shared is not None else None
     if points is None:
+        step = (hi_d - lo_d) / SAMPLES
+        tiny = (hi_d - lo_d) / 10000
+        xs = {lo_d + step * k for k in range(SAMPLES + 1)}
+        for t in thresholds:
+            xs |= {t, t - tiny, t + tiny}
+        if not inside:
+            edge = hi_d if x > hi_d else lo_d
+            xs |= {edge + (x - edge) * k / OUTSIDE for k in range(1, OUTSIDE + 1)}
+            lo_d, hi_d = min(lo_d, x), max(hi_d, x)
         points = []
         for v in sorted(xs):
             if lo_d <= v <= hi_d:

@@ -36,8 +36,16 @@ def num(v):
 
 
 def source_lines(source, first: int, last: int) -> list:
-    lines = source.text.splitlines()
-    return [(n, lines[n - 1]) for n in range(first, min(last, len(lines)) + 1) if n >= 1]
+    lines = _LINES.get(id(source))
+    if lines is None or lines[0] is not source:  # a plan's lines, split once for every payee
+        if len(_LINES) > 64:
+            _LINES.clear()
+        lines = _LINES[id(source)] = (source, source.text.splitlines())
+    lines = lines[1]
+    return [(n, lines[n - 1]) for n in range(max(first, 1), min(last, len(lines)) + 1)]
+
+
+_LINES: dict = {}  # id(source) -> (source, its lines)
 
 
 def decision_of(plan, node: TraceNode):
@@ -72,7 +80,7 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
         for part in (node.branch or "").split("; "):
             m = re.match(r"line (\d+): (then|else)$", part)
             if m:
-                for f in words.find_nodes(d.node.expr, lambda n: isinstance(n, ast.IfElse)):
+                for f in _ifs(d.node.expr):
                     if f.span.line == int(m.group(1)):
                         cond = words.span_text(plan.source, f.cond.span)
                         truth = "true" if m.group(2) == "then" else "false"
@@ -104,6 +112,17 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
         return  # earlier periods: their own statements explain them
     for c in node.children:
         steps(plan, c, depth + 1, out, seen, paid, where)
+
+
+def _ifs(expr) -> list:
+    """The if-else nodes of a definition's expression, found once."""
+    known = _IFS.get(id(expr))
+    if known is None or known[0] is not expr:
+        known = _IFS[id(expr)] = (expr, words.find_nodes(expr, lambda n: isinstance(n, ast.IfElse)))
+    return known[1]
+
+
+_IFS: dict = {}  # id(expression) -> (expression, its if-else nodes)
 
 
 def _caps(plan, d, where) -> list:

@@ -32,10 +32,11 @@ from kamrules.report.whatif import Outcome, pooled, search, target_row, values, 
 
 
 class _Task:
-    __slots__ = ("gen", "period", "m", "sink", "names")
+    __slots__ = ("gen", "period", "m", "sink", "names", "ref", "pkey")
 
     def __init__(self, gen, period, m, sink, names):
         self.gen, self.period, self.m, self.sink, self.names = gen, period, m, sink, names
+        self.ref, self.pkey = target_row(m), period_key(period)  # asked for at every question
 
     def finish(self, found):
         self.sink += [e for e in (found or []) if e.gain > 0]
@@ -64,12 +65,17 @@ class Batch:
         self.owners: dict = {}  # (table, row) -> the units credited with it
         self.rounds = 0
         self.names: set = set()
+        self._watched = None  # (payout, tiers, the names watched, their values) of the last add
 
     def add(self, payee_id, period, payout, m, tiers, sink: list):
         """Ask what more of measure `m` pays `payout`'s component; the effects that pay
         more are appended to `sink` when `run` is done."""
-        names = watched(payout, tiers)
-        gen = search(payout, m, list(tiers), names, values(payout, names))
+        last = self._watched
+        if last is None or last[0] is not payout or last[1] is not tiers:  # a component's measures share them
+            names = watched(payout, tiers)
+            last = self._watched = (payout, tiers, names, values(payout, names))
+        names = last[2]
+        gen = search(payout, m, list(tiers), names, last[3])
         unit = (payee_id, period_key(period)) if self.by_period else (payee_id, None)
         self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names))
         self.names |= names  # every answer carries them all (answers are shared by their question)
@@ -116,7 +122,7 @@ class Batch:
             chosen, blocked, taken = [], set(), set()
             for unit in sorted(asking):
                 task, delta = asking[unit]
-                ref = target_row(task.m)
+                ref = task.ref
                 owners = self.owners.get((ref.table, ref.row), {unit})
                 if unit in blocked or not owners.isdisjoint(taken):
                     continue
@@ -130,8 +136,8 @@ class Batch:
 
     @staticmethod
     def _key(unit, task, delta):
-        ref = target_row(task.m)
-        return (unit[0], period_key(task.period), ref.table, ref.row, task.m.column, delta)
+        ref = task.ref
+        return (unit[0], task.pkey, ref.table, ref.row, task.m.column, delta)
 
     def _round(self, chosen: list) -> dict:
         """unit -> Outcome of one columnar run with every chosen change applied."""
@@ -139,8 +145,7 @@ class Batch:
         frames = dict(self.frames)
         changes: dict = {}
         for _, task, delta in chosen:
-            ref = target_row(task.m)
-            changes.setdefault((task.m.table, task.m.column), {})[ref.row] = delta
+            changes.setdefault((task.m.table, task.m.column), {})[task.ref.row] = delta
         for (table, column), by_row in changes.items():
             f = frames[table]
             dtype = f.schema[column]
@@ -167,7 +172,7 @@ class Batch:
         handed = set(fr.handed_over or ())
         out = {}
         for unit, task, delta in chosen:
-            key = (unit[0], period_key(task.period))
+            key = (unit[0], task.pkey)
             if unit[0] in handed:
                 out[unit] = self._fallback(unit[0], task, delta)
             else:
