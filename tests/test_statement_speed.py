@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES, PLANS, run_cli
+from kamrules.portal import pages
 from test_statement import RETRO as RETRO_ONE
 
 # test_statement.py's plan, with a second payee credited on some deals
@@ -30,7 +31,8 @@ def _same_as_one_by_one(plan, data, ids, tmp_path, *extra):
     return out
 
 
-def test_batched_what_ifs_equal_the_interpreter_reruns_case_01(tmp_path):
+def test_batched_what_ifs_equal_the_interpreter_reruns_case_01(tmp_path, monkeypatch):
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)  # batched from two payees (else from hundreds)
     out = _same_as_one_by_one(PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell",
                               ["am-003", "kam-001", "kam-002"], tmp_path)
     # and they are there: kam-002's next tier on nrr, computed by hand in test_statement.py
@@ -38,7 +40,8 @@ def test_batched_what_ifs_equal_the_interpreter_reruns_case_01(tmp_path):
         out / "kam-002.md").read_text(encoding="utf-8")
 
 
-def test_a_row_credited_to_two_payees_is_changed_for_one_at_a_time(tmp_path):
+def test_a_row_credited_to_two_payees_is_changed_for_one_at_a_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)  # batched from two payees (else from hundreds)
     (tmp_path / "retro.kam").write_text(RETRO, encoding="utf-8")
     data = tmp_path / "data"
     data.mkdir()

@@ -14,6 +14,13 @@ from kamrules.report.statement import Shared, build_statement, render
 from kamrules.run.session import reachable_lines
 
 
+# From how many payees `--all` batches the what-ifs (report/whatif_batch.py): a batch costs
+# about 56 columnar runs whatever the population, the interpreter's re-runs on one payee's
+# rows about 35 ms per payee; below a few hundred payees the batch costs more than it saves
+# (measured with bench/statements.py). Both give the same bytes (tests/test_statement_speed.py).
+BATCH_FROM = 300
+
+
 def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None,
                history=None, frames=None) -> dict:
     """payee id -> rendered statement, each from its own payouts (grouped once); history:
@@ -27,7 +34,7 @@ def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFA
     shared = Shared(checked, tables, plan_path, run_meta(plan_path, checked.name, checked.version, tables,
                                                          __version__), rerun_tables=rerun_tables)
     rows = {r.id: r for r in tables[checked.payees_table].rows}
-    if frames is not None and len(ids) > 1:
+    if frames is not None and len(ids) >= BATCH_FROM:
         from kamrules.report.whatif_batch import Batch
         batch = Batch(checked, frames, periods,
                       lambda pid, period, m, delta, names: shared.what_ifs(rows[pid], period).outcome(m, delta, names))
