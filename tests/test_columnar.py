@@ -148,7 +148,7 @@ people_st = st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
 _GENERATED_PLANS: dict = {}
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(people=people_st, deals=deals_st, mode=st.sampled_from(
     ["half_up", "half_even", "half_down", "down", "up", "floor", "ceiling"]),
     step=st.sampled_from(["cent", "unit", "0.05", "5"]))

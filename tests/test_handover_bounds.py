@@ -64,7 +64,7 @@ def _d(x: str, y: str, div: str, big: str) -> str:
     return f"{ctx.quantize(q, Decimal('0.000000000001')):f}" if abs(q) < Decimal("1e17") else "0"
 
 
-@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(exprs=st.lists(_exprs(), min_size=1, max_size=2), cancel=CANCEL,
        rows=st.lists(st.tuples(CELLS, CELLS, CELLS), min_size=2, max_size=5),
        mode=st.sampled_from(["half_up", "half_even", "down", "floor", "ceiling"]))
