@@ -50,6 +50,12 @@ for _var in ("KAMRULES_DOCS_URL", "FORCE_COLOR", "NO_COLOR"):
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+def chromium() -> str | None:
+    """The headless browser of the browser tests (.ci/run installs Debian's chromium), or None."""
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
 def examples(n: int) -> int:
     """n hypothesis examples under the "ci" profile, scaled by the loaded profile."""
     return max(1, n * settings.default.max_examples // settings.get_profile("ci").max_examples)

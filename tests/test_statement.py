@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
 import subprocess
 from decimal import Decimal
 
@@ -14,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import EXAMPLES, PLANS, run_cli
+from conftest import EXAMPLES, PLANS, chromium, run_cli
 
 PLAN = PLANS / "abtasty-kam.kam"
 DATA = EXAMPLES / "01-abtasty-nrr-upsell"
@@ -271,10 +270,6 @@ class _FakeTable:
     rows: list = []
 
 
-def _chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
 def chromium_overflow(browser, page, tmp_path) -> str:
     """The page opened in headless Chromium at 390 and 1280 px: asserts that nothing
     overflows or is clipped; the DOM at 1280 px."""
@@ -306,7 +301,7 @@ def chromium_overflow(browser, page, tmp_path) -> str:
 
 
 def test_html_in_headless_chromium_shows_the_engine_amounts_without_overflow(tmp_path):
-    browser = _chromium()
+    browser = chromium()
     if browser is None:
         pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
     page = tmp_path / "kam-002.html"

@@ -7,11 +7,10 @@ Amounts are computed by hand in the comments."""
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
 
-from conftest import run_cli
+from conftest import chromium, run_cli
 from test_statement import chromium_overflow
 
 PLAN = '''plan "t"
@@ -114,7 +113,7 @@ def test_histogram_bins_are_labelled(case, tmp_path):
 
 
 def test_team_page_in_headless_chromium_at_390_and_1280(case, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    browser = chromium()
     if browser is None:
         pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
     plan, data = case
