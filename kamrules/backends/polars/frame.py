@@ -101,7 +101,7 @@ class Frame:
         if c.bound is not None:
             self.add(name + "~", c.bound)
             bound = pl.col(name + "~")
-        return Col(pl.col(name), err, c.kind, c.nullable, c.approx, bound=bound)
+        return Col(pl.col(name), err, c.kind, c.nullable, c.approx, c.replay, c.places, bound=bound)
 
     # ------------------------------------------------------------ periods
     def period_chain(self, chain: tuple) -> tuple:
@@ -391,6 +391,13 @@ class Frame:
             a = a if a.places is not None or a.expr.meta.is_column() else self.materialize(a)
             b = b if b.places is not None or b.expr.meta.is_column() else self.materialize(b)
             err = any_error(null_error(a), null_error(b))
+        elif fuzzy and ctx.table is None:
+            # an error bound reads each operand and its bound several times, and a chain of
+            # products nests them: computed once as columns (else the expression grows
+            # exponentially with the chain's length)
+            a = a if self._flat(a) else self.materialize(a)
+            b = b if self._flat(b) else self.materialize(b)
+            err = any_error(null_error(a), null_error(b))
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
             e = a.expr * b.expr
             return Col(e, err if fuzzy else any_error(
@@ -402,6 +409,12 @@ class Frame:
         q = a.expr / safe
         return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay,
                    bound=bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound), q))
+
+    @staticmethod
+    def _flat(c: Col) -> bool:
+        """c is read from columns or literals: reading it again costs nothing."""
+        return (c.places is not None or c.expr.meta.is_column()) and (
+            c.bound is None or c.bound.meta.is_column() or c.bound.meta.is_literal())
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
