@@ -4,7 +4,8 @@ periods -> execute -> trace.
 Each stage is a method returning its result (computed once, then kept) and raising KamError
 with its diagnostics, as the commands did before; warnings of the check are kept in
 `diagnostics`. The engine is chosen once, for every command (`--engine auto|columnar|
-interpreter`): `execute` runs the columnar engine when it can (auto), else the interpreter,
+interpreter`): `execute` runs the columnar engine when it can (auto: when the static pass of
+run/engines.py says it runs the plan), else the interpreter,
 so `run`, `team`, `simulate`, `diff` and `test` print the same amounts; `--engine duckdb`
 runs the SQL backend (run/sqlrun.py), which refuses a plan it cannot run exactly (KR440). `trace` builds the
 derivation trees (the interpreter) of the payees asked, for `explain` and `statement`, on
@@ -31,6 +32,7 @@ from kamrules.backends.interp.run import evaluate, plan_periods, select_payees
 from kamrules.check.plan import CheckedPlan
 from kamrules.syntax.parser import parse, read_plan_text
 from kamrules.diagnostics.source import SourceFile
+from kamrules.run.engines import engines_for
 from kamrules.run.progress import Progress
 from kamrules.files.inputs import resolve
 
@@ -288,8 +290,9 @@ class Session:
     # ------------------------------------------------------------------ columnar
     def _columnar(self, payee_ids, quiet, trace_dir) -> Run | None:
         """The run on the columnar engine, or None when the interpreter must run it (a plan the
-        engine does not translate, data whose diagnostic the interpreter gives, no polars).
-        Its progress bar counts steps: loading, each definition, writing."""
+        engine does not translate, known from the static pass before any data is read:
+        run/engines.py; data whose diagnostic the interpreter gives; a join past its bound;
+        no polars). Its progress bar counts steps: loading, each definition, writing."""
         try:
             import polars as pl
             from kamrules.backends.polars.engine import evaluate_frames, payouts_list, steps
@@ -302,6 +305,17 @@ class Session:
                                            hint="polars is a dependency of kamrules: pip install kamrules (or polars)")]) from None
             return None
         plan = self.check()
+        why = engines_for(plan)["columnar"]  # the static pass: before any data is read
+        if why is not None:
+            if trace_dir:
+                raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this plan: "
+                                           f"{why.what}", why.span,
+                                           hint="use --trace for the interpreter's JSON trace")])
+            if self.engine == "columnar":
+                raise KamError([Diagnostic("KR002", f"the columnar engine does not run this plan: {why.what}",
+                                           why.span, hint="use --engine auto (the default) or interpreter")])
+            self.handed_over = f"Unsupported: {why}"
+            return None
         progress = Progress(steps(plan) + 2, label="steps", enabled=False if quiet else None)
         try:
             frames = self.frames()
