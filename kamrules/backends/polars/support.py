@@ -344,24 +344,51 @@ class Static:
         _refuse("this `in`", node)
 
     def errless(self, node) -> bool:
-        """Is the expression's error mask surely empty on the frame (Col.err None)? False
-        where it may not be (the frame's choice then depends on it: refused)."""
+        """Is the expression's error mask surely absent on the frame (Col.err None)? False
+        where it may not be: the frame's choice would then depend on it, and it is refused."""
         if isinstance(node, ir.LITERALS):
             return True
         r = self.ref(node)
         if isinstance(node, ir.Name):
-            if r[0] == "def" and self.plan.definitions[r[1]].kind == "param":
-                return self.errless(self.plan.definitions[r[1]].node.expr)
+            if r[0] == "def":
+                d = self.plan.definitions[r[1]]
+                return d.kind in ("param", "let") and isinstance(d.node, ir.Value) and self.errless(d.node.expr)
             return r[0] in ("column", "outer", "period")
         if isinstance(node, ir.Attr):
-            if r is None:
-                return False
-            if r[0] in ("column", "outer", "period_attr"):
+            if r is not None and r[0] in ("column", "outer", "period_attr"):
                 return True
-            return isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",)
+            return r is not None and isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",)
         if isinstance(node, ir.Neg):
-            return isinstance(node.expr, ir.LITERALS)
-        return False
+            return self.errless(node.expr) and self.present(node.expr)
+        if isinstance(node, ir.BinOp) and node.op in ("+", "-"):
+            return all(self.errless(x) and self.present(x) for x in (node.left, node.right))
+        return _counted(node)
+
+    def present(self, node) -> bool:
+        """Is the expression surely never empty (Col.nullable False)?"""
+        if isinstance(node, ir.LITERALS):
+            return True
+        r = self.ref(node)
+        if isinstance(node, ir.Name):
+            if r[0] == "def":
+                d = self.plan.definitions[r[1]]
+                return d.kind in ("param", "let") and isinstance(d.node, ir.Value) and self.present(d.node.expr)
+            if r[0] == "column":
+                return not self.plan.inputs[r[2]].columns[r[3]].optional
+            return False
+        if isinstance(node, ir.Attr):
+            if r is not None and r[0] == "column":
+                return not self.plan.inputs[r[2]].columns[r[3]].optional
+            if r is not None and r[0] == "row_id":
+                return isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",)
+            if r is not None and r[0] == "field" and isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",):
+                return not self.plan.inputs[self.plan.payees_table].columns[node.name].optional
+            return False
+        if isinstance(node, ir.Neg):
+            return self.present(node.expr)
+        if isinstance(node, ir.BinOp) and node.op in ("+", "-"):
+            return self.present(node.left) and self.present(node.right)
+        return _counted(node)
 
     # -------------------------------------------------------------- calls
     def _Call(self, node, ctx):
@@ -638,6 +665,11 @@ def _literal(node):
     exp = Decimal(node.value).as_tuple().exponent
     if isinstance(exp, int) and exp < -EXACT_PLACES:
         _refuse(f"the number {node.value} has more than {EXACT_PLACES} decimal places", node)
+
+
+def _counted(node) -> bool:
+    """count(rows) and exists(rows): a value on every frame row, never an error."""
+    return isinstance(node, ir.Call) and node.func in ("count", "exists") and not isinstance(node.args[0], ir.Each)
 
 
 def _is_one_rows(node) -> bool:
