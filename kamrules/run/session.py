@@ -298,6 +298,7 @@ class Session:
             from kamrules.backends.polars.engine import evaluate_frames, payouts_list, steps
             from kamrules.core.numeric import Fallback
             from kamrules.backends.polars.values import Unsupported
+            from kamrules.backends.polars.requires import RuleBroken
             from kamrules.backends.polars.trace import write_trace
         except ImportError:
             if self.engine == "columnar":
@@ -333,6 +334,8 @@ class Session:
                 table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
             progress.advance()
         except (Unsupported, Fallback) as why:
+            if isinstance(why, RuleBroken) and not trace_dir:
+                self._broken_rules(why)  # the interpreter's diagnostics, from the rows flagged
             if trace_dir:
                 raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this "
                                            f"plan on this data ({why})",
@@ -347,6 +350,26 @@ class Session:
             progress.close()
         return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, periods)), periods, "columnar",
                            self._inputs(), table)
+
+    def _broken_rules(self, why) -> None:
+        """Raise the interpreter's diagnostics of the `require` rules (interp.integrity
+        check_rules, KR410 per row or the first row that cannot be checked), run on the rows
+        the columnar check flagged (`why.rows`: every other row passes) and on the whole
+        tables the rules read; the whole run, loaded by the strict loader, would say the same
+        (references were checked by the fast loader). Returns when they all pass after all
+        (an undecided comparison): the interpreter then runs the plan."""
+        from kamrules.backends.interp.integrity import check_rules
+        from kamrules.core import ir
+        plan = self.check()
+        if self._tables is not None:
+            check_rules(plan, self._tables)
+            return
+        from kamrules.data.fast import kept_tables
+        read = {n.ref[1] for r in self.lower().requires for n in ir.walk(r.cond)
+                if isinstance(n, ir.Name) and n.ref[0] == "table"}
+        keep = {name: (set(self._frames[name]["__row"].to_list()) if name in read
+                       else set(why.rows.get(name, ()))) for name in plan.inputs}
+        check_rules(plan, kept_tables(plan, self.data, keep, self._cells))
 
     def _inputs(self) -> dict:
         if self._tables is not None:
