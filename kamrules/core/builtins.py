@@ -4,7 +4,9 @@ list of built-ins from here (the checker's names and did-you-mean, the highlight
 parallel runner and the session's population rule), so a new built-in is one entry here
 plus one rule per layer: its typing (`checker_calls.CallChecks._call_<name>`), its
 interpreter lowering (`engine.evaluator.Evaluator._call_<name>`) and its columnar lowering
-(`columnar.frame.Frame._call_<name>`, `columnar.builtins.CALLS` or the aggregation layer).
+(`columnar.frame.Frame._call_<name>`, `columnar.builtins.CALLS` or the aggregation layer),
+with where the columnar engine takes it (`columnar`, read by its static pass,
+backends/polars/support.py, which has a rule `_call_<name>` per built-in too).
 tests/test_builtins.py fails when one of them is missing.
 """
 from __future__ import annotations

@@ -346,49 +346,36 @@ class Static:
     def errless(self, node) -> bool:
         """Is the expression's error mask surely absent on the frame (Col.err None)? False
         where it may not be: the frame's choice would then depend on it, and it is refused."""
-        if isinstance(node, ir.LITERALS):
-            return True
-        r = self.ref(node)
-        if isinstance(node, ir.Name):
-            if r[0] == "def":
-                d = self.plan.definitions[r[1]]
-                return d.kind in ("param", "let") and isinstance(d.node, ir.Value) and self.errless(d.node.expr)
-            return r[0] in ("column", "outer", "period")
-        if isinstance(node, ir.Attr):
-            if r is not None and r[0] in ("column", "outer", "period_attr"):
-                return True
-            return r is not None and isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",)
-        if isinstance(node, ir.Neg):
-            return self.errless(node.expr) and self.present(node.expr)
-        if isinstance(node, ir.BinOp) and node.op in ("+", "-"):
-            return all(self.errless(x) and self.present(x) for x in (node.left, node.right))
-        return _counted(node)
+        return self.surely(node, True)
 
     def present(self, node) -> bool:
         """Is the expression surely never empty (Col.nullable False)?"""
+        return self.surely(node, False)
+
+    def surely(self, node, errless: bool) -> bool:
         if isinstance(node, ir.LITERALS):
             return True
         r = self.ref(node)
-        if isinstance(node, ir.Name):
+        if isinstance(node, (ir.Name, ir.Attr)) and r is not None:
             if r[0] == "def":
-                d = self.plan.definitions[r[1]]
-                return d.kind in ("param", "let") and isinstance(d.node, ir.Value) and self.present(d.node.expr)
+                expr = self.value_of(r[1])
+                return expr is not None and self.surely(expr, errless)
             if r[0] == "column":
-                return not self.plan.inputs[r[2]].columns[r[3]].optional
+                return errless or not self.plan.inputs[r[2]].columns[r[3]].optional
+            if r[0] in ("outer", "period", "period_attr"):
+                return errless
+            if r[0] in ("field", "row_id") and isinstance(node, ir.Attr) and isinstance(node.obj, ir.Name) \
+                    and self.ref(node.obj) == ("payee",):
+                return errless or r[0] == "row_id" or not self.plan.inputs[self.plan.payees_table].columns[node.name].optional
             return False
-        if isinstance(node, ir.Attr):
-            if r is not None and r[0] == "column":
-                return not self.plan.inputs[r[2]].columns[r[3]].optional
-            if r is not None and r[0] == "row_id":
-                return isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",)
-            if r is not None and r[0] == "field" and isinstance(node.obj, ir.Name) and self.ref(node.obj) == ("payee",):
-                return not self.plan.inputs[self.plan.payees_table].columns[node.name].optional
-            return False
-        if isinstance(node, ir.Neg):
-            return self.present(node.expr)
-        if isinstance(node, ir.BinOp) and node.op in ("+", "-"):
-            return self.present(node.left) and self.present(node.right)
+        if isinstance(node, (ir.Neg, ir.BinOp)):  # an empty operand is an error of - and of + -
+            return all(self.present(x) and (not errless or self.errless(x)) for x in _operands(node))
         return _counted(node)
+
+    def value_of(self, name):
+        """The expression of a param or a let (its column has no error mask of its own)."""
+        d = self.plan.definitions[name]
+        return d.node.expr if d.kind in ("param", "let") and isinstance(d.node, ir.Value) else None
 
     # -------------------------------------------------------------- calls
     def _Call(self, node, ctx):
@@ -665,6 +652,13 @@ def _literal(node):
     exp = Decimal(node.value).as_tuple().exponent
     if isinstance(exp, int) and exp < -EXACT_PLACES:
         _refuse(f"the number {node.value} has more than {EXACT_PLACES} decimal places", node)
+
+
+def _operands(node) -> tuple:
+    """The operands of `-x` and of `a + b`, `a - b`; (None,) (never surely fine) otherwise."""
+    if isinstance(node, ir.Neg):
+        return (node.expr,)
+    return (node.left, node.right) if node.op in ("+", "-") else (None,)
 
 
 def _counted(node) -> bool:
