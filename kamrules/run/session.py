@@ -217,8 +217,10 @@ class Session:
         """--payee ids checked against the data's payees (engine.run.select_payees)."""
         plan = self.check()
         if self._tables is None and self._frames is not None:
-            known = self._frames[plan.payees_table][plan.payee_key].drop_nulls().to_list()
-            return select_payees(wanted, known, resolve(plan.inputs[plan.payees_table], self.data))
+            ids = self._frames[plan.payees_table][plan.payee_key]
+            if wanted and set(wanted) <= set(ids.filter(ids.is_in(list(wanted)))):  # found: no list of all ids
+                return set(wanted)
+            return select_payees(wanted, ids.drop_nulls().to_list(), resolve(plan.inputs[plan.payees_table], self.data))
         table = self.load()[plan.payees_table]
         return select_payees(wanted, (r.id for r in table.rows), table.path)
 
@@ -306,7 +308,7 @@ class Session:
                                            hint="polars is a dependency of kamrules: pip install kamrules (or polars)")]) from None
             return None
         plan = self.check()
-        why = engines_for(plan)["columnar"]  # the static pass: before any data is read
+        why = engines_for(plan, ("columnar",))["columnar"]  # the static pass: before any data is read
         if why is not None:
             if trace_dir:
                 raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this plan: "
