@@ -10,6 +10,7 @@ import pytest
 from kamrules.backends.interp import plan_periods
 from kamrules.backends.interp.run import evaluate
 from kamrules.backends.polars.engine import check_supported, evaluate_frames, payouts_list
+from kamrules.backends.polars.support import refusal
 from kamrules.data.fast import frames_from_tables
 from kamrules.core.numeric import Fallback
 from kamrules.cli.common import load
@@ -30,6 +31,7 @@ def write_plan(tmp_path, plan_text: str, files: dict):
     checked = load(plan)[0]
     assert checked is not None, "the plan does not check"
     assert check_supported(checked) is None
+    assert refusal(checked) is None  # the static pass agrees (kamrules/backends/polars/support.py)
     return checked, data
 
 

@@ -1,9 +1,11 @@
-"""`kamrules check PLAN... [--output-format F] [--strict] [--data DIR]`: parse, check and lint plans.
+"""`kamrules check PLAN... [--output-format F] [--strict] [--data DIR] [--engines]`: parse, check
+and lint plans.
 
 Findings are the checker's errors plus the lints' warnings (`lint.py`), filtered by `# noqa`
 comments and the `[tool.kamrules]` table of the nearest pyproject.toml (`config.py`).
 With `--data DIR`, the data is loaded too: its errors and the data lints join the findings.
 `--fix` first applies the safe fixes in place (diagnostics/fixes.py, then syntax/fmt.py).
+`--engines` prints on stdout, per plan that checks, which engines run it (run/engines.py).
 Text goes to stderr (as every diagnostic of kamrules); json, github, junit and sarif go to
 stdout. Exit codes: 0 no error (warnings allowed unless --strict), 1 findings, 2 usage or
 internal error (a one-line message, never a traceback).
@@ -91,7 +93,25 @@ def cmd_check(args) -> int:
             sys.stderr.write(text)
     else:
         write_stdout(text)
+    if args.engines:
+        write_stdout(engines_report(results))
     return 1 if failing else 0
+
+
+def engines_report(results) -> str:
+    """`--engines`: per plan that checks, the engines that run it (run/engines.py, a static
+    pass, no data read), then one line per engine that does not: the construct and its line."""
+    from kamrules.cli.common import load
+    from kamrules.run.engines import ENGINES, engines_for
+
+    lines = []
+    for r in results:
+        if any(d.is_error for d in r.diagnostics):
+            continue
+        found = engines_for(load(r.path)[0])
+        lines.append(f"{r.path}: runs on {', '.join(e for e in ENGINES if found[e] is None)}")
+        lines += [f"  {e}: not run: {found[e]}" for e in ENGINES if found[e] is not None]
+    return "".join(for_terminal(line) + "\n" for line in lines)
 
 
 def register(sub):
@@ -110,6 +130,9 @@ def register(sub):
     c.add_argument("--fix", action="store_true",
                    help="apply the safe fixes in place (did-you-mean renames, the `fmt` layout), "
                         "then report what is left")
+    c.add_argument("--engines", action="store_true",
+                   help="also print, per plan, which engines run it (columnar, duckdb, interpreter) and, "
+                        "for one that does not, the construct and its line; no data is read")
     add_db_arg(c)
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing when there is no finding")
     c.set_defaults(func=cmd_check)

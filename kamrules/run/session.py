@@ -4,7 +4,8 @@ periods -> execute -> trace.
 Each stage is a method returning its result (computed once, then kept) and raising KamError
 with its diagnostics, as the commands did before; warnings of the check are kept in
 `diagnostics`. The engine is chosen once, for every command (`--engine auto|columnar|
-interpreter`): `execute` runs the columnar engine when it can (auto), else the interpreter,
+interpreter`): `execute` runs the columnar engine when it can (auto: when the static pass of
+run/engines.py says it runs the plan), else the interpreter,
 so `run`, `team`, `simulate`, `diff` and `test` print the same amounts; `--engine duckdb`
 runs the SQL backend (run/sqlrun.py), which refuses a plan it cannot run exactly (KR440). `trace` builds the
 derivation trees (the interpreter) of the payees asked, for `explain` and `statement`, on
@@ -31,6 +32,7 @@ from kamrules.backends.interp.run import evaluate, plan_periods, select_payees
 from kamrules.check.plan import CheckedPlan
 from kamrules.syntax.parser import parse, read_plan_text
 from kamrules.diagnostics.source import SourceFile
+from kamrules.run.engines import engines_for
 from kamrules.run.progress import Progress
 from kamrules.files.inputs import resolve
 
@@ -215,8 +217,10 @@ class Session:
         """--payee ids checked against the data's payees (engine.run.select_payees)."""
         plan = self.check()
         if self._tables is None and self._frames is not None:
-            known = self._frames[plan.payees_table][plan.payee_key].drop_nulls().to_list()
-            return select_payees(wanted, known, resolve(plan.inputs[plan.payees_table], self.data))
+            ids = self._frames[plan.payees_table][plan.payee_key]
+            if wanted and set(wanted) <= set(ids.filter(ids.is_in(list(wanted)))):  # found: no list of all ids
+                return set(wanted)
+            return select_payees(wanted, ids.drop_nulls().to_list(), resolve(plan.inputs[plan.payees_table], self.data))
         table = self.load()[plan.payees_table]
         return select_payees(wanted, (r.id for r in table.rows), table.path)
 
@@ -288,13 +292,15 @@ class Session:
     # ------------------------------------------------------------------ columnar
     def _columnar(self, payee_ids, quiet, trace_dir) -> Run | None:
         """The run on the columnar engine, or None when the interpreter must run it (a plan the
-        engine does not translate, data whose diagnostic the interpreter gives, no polars).
-        Its progress bar counts steps: loading, each definition, writing."""
+        engine does not translate, known from the static pass before any data is read:
+        run/engines.py; data whose diagnostic the interpreter gives; a join past its bound;
+        no polars). Its progress bar counts steps: loading, each definition, writing."""
         try:
             import polars as pl
             from kamrules.backends.polars.engine import evaluate_frames, payouts_list, steps
             from kamrules.core.numeric import Fallback
             from kamrules.backends.polars.values import Unsupported
+            from kamrules.backends.polars.requires import RuleBroken
             from kamrules.backends.polars.trace import write_trace
         except ImportError:
             if self.engine == "columnar":
@@ -302,6 +308,17 @@ class Session:
                                            hint="polars is a dependency of kamrules: pip install kamrules (or polars)")]) from None
             return None
         plan = self.check()
+        why = engines_for(plan, ("columnar",))["columnar"]  # the static pass: before any data is read
+        if why is not None:
+            if trace_dir:
+                raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this plan: "
+                                           f"{why.what}", why.span,
+                                           hint="use --trace for the interpreter's JSON trace")])
+            if self.engine == "columnar":
+                raise KamError([Diagnostic("KR002", f"the columnar engine does not run this plan: {why.what}",
+                                           why.span, hint="use --engine auto (the default) or interpreter")])
+            self.handed_over = f"Unsupported: {why}"
+            return None
         progress = Progress(steps(plan) + 2, label="steps", enabled=False if quiet else None)
         try:
             frames = self.frames()
@@ -319,6 +336,8 @@ class Session:
                 table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
             progress.advance()
         except (Unsupported, Fallback) as why:
+            if isinstance(why, RuleBroken) and not trace_dir:
+                self._broken_rules(why)  # the interpreter's diagnostics, from the rows flagged
             if trace_dir:
                 raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this "
                                            f"plan on this data ({why})",
@@ -333,6 +352,26 @@ class Session:
             progress.close()
         return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, periods)), periods, "columnar",
                            self._inputs(), table)
+
+    def _broken_rules(self, why) -> None:
+        """Raise the interpreter's diagnostics of the `require` rules (interp.integrity
+        check_rules, KR410 per row or the first row that cannot be checked), run on the rows
+        the columnar check flagged (`why.rows`: every other row passes) and on the whole
+        tables the rules read; the whole run, loaded by the strict loader, would say the same
+        (references were checked by the fast loader). Returns when they all pass after all
+        (an undecided comparison): the interpreter then runs the plan."""
+        from kamrules.backends.interp.integrity import check_rules
+        from kamrules.core import ir
+        plan = self.check()
+        if self._tables is not None:
+            check_rules(plan, self._tables)
+            return
+        from kamrules.data.fast import kept_tables
+        read = {n.ref[1] for r in self.lower().requires for n in ir.walk(r.cond)
+                if isinstance(n, ir.Name) and n.ref[0] == "table"}
+        keep = {name: (set(self._frames[name]["__row"].to_list()) if name in read
+                       else set(why.rows.get(name, ()))) for name in plan.inputs}
+        check_rules(plan, kept_tables(plan, self.data, keep, self._cells))
 
     def _inputs(self) -> dict:
         if self._tables is not None:

@@ -15,6 +15,17 @@ from kamrules.backends.interp.evaluator import Evaluator
 
 def check_integrity(plan: CheckedPlan | ir.Plan, tables: dict) -> None:
     diags = check_references(plan, tables)
+    check_rules(plan, tables, diags)
+    if diags:
+        raise KamError(diags)
+
+
+def check_rules(plan: CheckedPlan | ir.Plan, tables: dict, diags: list | None = None) -> None:
+    """The `require` rules on every row of their tables, in order: KR410 per row whose
+    condition is false or empty (added to `diags`, raised at MAX_REPORTED or at the end), or
+    the diagnostic of the first row where the condition cannot be computed."""
+    own = diags is None  # else the caller raises what was added
+    diags = [] if own else diags
     if plan.requires:
         ev = Evaluator(plan, tables, trace=False)
         for rule in ev.plan.requires:
@@ -32,6 +43,6 @@ def check_integrity(plan: CheckedPlan | ir.Plan, tables: dict) -> None:
                         rule.span, "fix the data, or the rule if the data is right"))
                     if len(diags) >= MAX_REPORTED:
                         raise KamError(diags)
-    if diags:
+    if own and diags:
         raise KamError(diags)
 

@@ -7,8 +7,9 @@ also holds the earlier periods `paid()` reads, and the definitions that read it 
 again until the ledger settles (ledger.py); those periods are not paid out. It raises
 `Unsupported` for a plan it does not translate and `Fallback` when the data needs the
 interpreter (a value the plan cannot compute, whose diagnostic the interpreter gives); the
-caller then runs the interpreter. `check_supported` answers before any data is read, by
-running the plan on empty tables.
+caller then runs the interpreter. Which plans it translates is answered statically
+(support.py, which the session reads before any data); `check_supported` answers it by
+running the plan on empty tables, the second method the tests compare it with.
 """
 from __future__ import annotations
 

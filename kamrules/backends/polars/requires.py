@@ -6,9 +6,9 @@ instead of payee-periods: the rule's own row plays the payee (its columns are re
 `payee.<column>` columns), and the rows of an aggregation inside the rule are the rows
 being filtered (one level down), so `sum(share for splits where splits.deal_id ==
 deals.deal_id)` is a keyed group-by joined to the table on deal_id, like any aggregation.
-A row whose condition is false, empty or fails raises `Fallback`: the interpreter then
-gives its diagnostic (KR410 naming the row, or the failing value's), the same as it always
-did. What the frame does not translate raises `Unsupported`.
+Rows whose condition is false, empty or fails raise `RuleBroken` (a `Fallback`) naming
+them: the interpreter then gives its diagnostic (KR410 naming the row, or the failing
+value's) from those rows alone (run/session.py), the same as it always did. What the frame does not translate raises `Unsupported`.
 """
 from __future__ import annotations
 
@@ -56,10 +56,21 @@ class RuleFrame(Frame):
         return Col(pl.col(f"payee.{column}"), None, spec.type.kind, spec.optional)
 
 
+class RuleBroken(Fallback):
+    """Some rows break a rule, or cannot be checked on the columns: `rows` maps each rule's
+    table to the line numbers (`__row`) of those rows (and of rows sharing their id), every
+    rule checked, so that the interpreter words them from these rows alone."""
+
+    def __init__(self, rows: dict):
+        super().__init__("a row breaks a `require` rule (the interpreter reports it)")
+        self.rows = rows
+
+
 def check_requires(plan, frames: dict) -> None:
-    """Raise Fallback when some row breaks a rule (or cannot be checked), Unsupported when
+    """Raise RuleBroken when some row breaks a rule (or cannot be checked), Unsupported when
     a rule is not translated; return when every row passes."""
     plan = ir_of(plan)
+    broken: dict = {}
     for rule in plan.requires:
         rows_plan = attrs.evolve(plan, payees_table=rule.table)
         period = Period(dt.date(2025, 1, 1), plan.period_kind, plan.fiscal_start)
@@ -71,11 +82,14 @@ def check_requires(plan, frames: dict) -> None:
             fails = ~v.expr.fill_null(False)
             if v.err is not None:
                 fails = fails | v.err.fill_null(True)
-            bad = fr.df.select(fails.any()).item()
+            bad = fr.df.filter(fails)["__payee"]
         except pl.exceptions.ColumnNotFoundError as err:
             raise Unsupported(f"this `require` rule ({err})", rule) from None
-        if bad:
-            raise Fallback("a row breaks a `require` rule (the interpreter reports it)")
+        if len(bad):
+            rows = frames[rule.table].filter(pl.col("__id").is_in(bad.unique().implode()))["__row"]
+            broken.setdefault(rule.table, set()).update(rows.to_list())
+    if broken:
+        raise RuleBroken(broken)
 
 
-__all__ = ["check_requires", "RuleFrame"]
+__all__ = ["check_requires", "RuleBroken", "RuleFrame"]

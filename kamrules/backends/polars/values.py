@@ -38,7 +38,9 @@ class Unsupported(Exception):
 
     def __init__(self, what: str, node=None):
         span = getattr(node, "span", None)
-        super().__init__(f"{what} (line {span.line})" if span is not None and span.line else what)
+        self.what, self.span = what, span  # the construct and where it is written (support.py)
+        self.line = span.line if span is not None and span.line else None
+        super().__init__(f"{what} (line {span.line})" if self.line else what)
 
 
 @attrs.define
