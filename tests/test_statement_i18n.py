@@ -90,6 +90,11 @@ def test_derivation_values_keep_every_digit_in_the_locale():
     assert words.say(fr, note) == "poids 0,125 sur 7" and words.say(en, note) == "weight 0.125 of 7"
     note = words.engine_note("payout_rate: row 3: | 100% to < 110% |")
     assert words.say(fr, note) == "payout_rate : ligne 3 : | 100% to < 110% |"
+    slices = "slices: row 1: 80000.00 EUR x 5% = 4000.00 EUR; row 2: 20000.00 EUR x 10% = 2000.00 EUR"
+    assert words.say(en, words.engine_note(slices)) == slices
+    assert words.say(fr, words.engine_note(slices)).replace(NNBSP, " ").replace(NBSP, " ") == (
+        "tranches : ligne 1 : 80 000,00 € x 5 % = 4 000,00 €; ligne 2 : 20 000,00 € x 10 % = 2 000,00 €")
+    assert words.say(fr, words.engine_note("something else")) == "something else"
 
 
 def test_abtasty_derivation_in_french(tmp_path):

@@ -13,12 +13,11 @@ The CSV contract keeps plain amounts (report/payouts.py); these forms are for pe
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
-
-import attrs
 from decimal import Decimal
 
-import datetime as dt
+import attrs
 
 from kamrules.core.numeric import Money, format_amount
 from kamrules.trace.tree import TraceNode, show_value
@@ -123,8 +122,7 @@ def say(L, x) -> str:
     if isinstance(x, str):
         return x
     if isinstance(x, Said):
-        fields = {k: say(L, v) for k, v in x.values.items()}
-        return (L or i18n.get(None))._(x.msgid, **fields) if fields else (L or i18n.get(None))._(x.msgid)
+        return (L or i18n.get(None))._(x.msgid, **{k: say(L, v) for k, v in x.values.items()})
     if isinstance(x, Val):
         return value(x.v, x.unit, L)
     if isinstance(x, list):  # notes joined as the engine joins them
