@@ -130,3 +130,13 @@ def test_bundled_plans_with_an_annual_variable_declare_their_on_target():
             assert re.search(r"^let on_target_variable = ", text, re.M), path.name
         r = run_cli("check", path)
         assert r.returncode == 0 and " 0 warning(s)" in r.stderr, (path.name, r.stderr)
+
+
+def test_every_message_of_the_english_catalog_has_its_french_translation():
+    """The en catalog lists every message (the derivation's too, said only by some plans)."""
+    from babel.messages.pofile import read_po
+    from kamrules.report.i18n import catalog
+    with open(ROOT / "kamrules" / "report" / "locale" / "en" / "LC_MESSAGES" / "kamrules.po", "rb") as fh:
+        ids = {m.id for m in read_po(fh) if m.id}
+    assert {"{name} is {value}", "slices: {slices}", "rounded {mode} from the exact {exact}"} <= ids
+    assert not sorted(ids - set(catalog("fr")))
