@@ -58,7 +58,10 @@ def test_text_statement_kam_001_name_amounts_rows_and_curve():
     # the rows credited to expansion: dl-0001 (2025-01-21, acc-101, 60,000) and dl-0002
     assert re.search(r"January 21, 2025\s+acc-101\s+dl-0001\s+€60,000\.00", out)
     assert re.search(r"February 15, 2025\s+acc-102\s+dl-0002\s+€40,000\.00", out)
-    assert "no on-target variable" in out  # the plan declares none: said, not invented
+    # the plan's on-target variable is a quarter of annual_variable (40,000 / 4 = 10,000):
+    # 18,600 / 10,000 = 186%
+    assert "On-target variable: €10,000.00; you earned 186% of it" in out
+    assert "Year to date (from 2025-Q1): €18,600.00 · 186% of the on-target variable of those periods" in out
     assert "plan abtasty-kam.kam: " in out and re.search(r"deals deals\.csv: [0-9a-f]{64}", out)
 
 

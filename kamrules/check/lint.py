@@ -253,6 +253,9 @@ def _curve(plan: CheckedPlan, node: ast.Decision) -> list[Diagnostic]:
 
 
 # ---------------------------------------------------------------- KR503 unused
+ON_TARGET = ("on_target_variable", "on_target", "target_variable")  # read by statements and the team page
+
+
 def _plan_roots(plan: CheckedPlan):
     """Expressions that are used by definition: components, eligible, require rules."""
     for st in plan.plan.statements:
@@ -288,7 +291,7 @@ def _unused(plan: CheckedPlan) -> list[Diagnostic]:
         todo += list(plan.definitions[n].deps) + list(_refs(plan, plan.definitions[n].node))
     diags = []
     for name, d in plan.definitions.items():
-        if name in seen or d.kind == "component":
+        if name in seen or d.kind == "component" or (name in ON_TARGET and d.kind in ("param", "let")):
             continue
         word = d.node.kind if d.kind == "decision" else d.kind
         diags.append(_warn("KR503", f"{word} `{name}` is never used", _name_span(plan, d.span, name),

@@ -1,7 +1,8 @@
 """The derivation of a statement, for auditors: one `Step` per trace node in plain words,
 with the plan line(s) behind it, the data rows, the if-branches taken and the caps or floors
 that applied (min/max), and why a component was not paid in a period. Shown collapsed
-under each component (report/statement_html.py), with exact values.
+under each component (report/statement_html.py), with exact values. Sentences and notes
+are kept as `words.Said` and said in the statement's locale when rendered.
 """
 from __future__ import annotations
 
@@ -23,11 +24,11 @@ class Step:
     name: str
     kind: str
     depth: int
-    sentence: str
+    sentence: words.Said
     lines: list  # [(line number, source text)]
     rows: list  # [RowRef]
     more_rows: int = 0
-    notes: list = attrs.Factory(list)
+    notes: list = attrs.Factory(list)  # [words.Said]
     unit: str | None = None
 
 
@@ -54,17 +55,19 @@ def decision_of(plan, node: TraceNode):
     return d if d is not None and d.kind == "decision" else None
 
 
-def absent_reason(plan, ev, ctx, name) -> str:
+def absent_reason(plan, ev, ctx, name) -> words.Said:
     comp = ev.plan.definitions[name].node  # lowered (core.ir): its bounds are evaluated
     if comp.valid_from is not None or comp.valid_to is not None:
         lo = ev.constant(comp.valid_from) if comp.valid_from is not None else None
         hi = ev.constant(comp.valid_to) if comp.valid_to is not None else None
         if (lo is not None and ctx.period.end < lo) or (hi is not None and ctx.period.start > hi):
-            return f"{name}: runs from {lo or '…'} to {hi or '…'} only (line {comp.span.line})"
+            return words.Said("{name}: runs from {start} to {end} only (line {line})", dict(
+                name=name, start=words.Val(lo) if lo else "…", end=words.Val(hi) if hi else "…",
+                line=str(comp.span.line)))
     if comp.when is not None:
-        return (f"{name}: not paid this period: `when {words.span_text(plan.source, comp.when.span)}` "
-                f"(line {comp.when.span.line}) is false")
-    return f"{name}: not paid this period"
+        return words.Said("{name}: not paid this period: `when {condition}` (line {line}) is false", dict(
+            name=name, condition=words.span_text(plan.source, comp.when.span), line=str(comp.when.span.line)))
+    return words.Said("{name}: not paid this period", dict(name=name))
 
 
 def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, where=None):
@@ -83,12 +86,13 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
                 for f in _ifs(d.node.expr):
                     if f.span.line == int(m.group(1)):
                         cond = words.span_text(plan.source, f.cond.span)
-                        truth = "true" if m.group(2) == "then" else "false"
-                        notes.append(f"line {f.span.line}: `{cond}` is {truth}, so the `{m.group(2)}` "
-                                     "branch applies")
+                        notes.append(words.Said(
+                            "line {line}: `{condition}` is true, so the `then` branch applies" if m.group(2) == "then"
+                            else "line {line}: `{condition}` is false, so the `else` branch applies",
+                            dict(line=str(f.span.line), condition=cond)))
                         break
             elif part.startswith("prorated"):
-                notes.append(part)
+                notes.append(words.engine_note(part))
         if where is not None:
             notes += _caps(plan, d, where)
     elif node.kind == "decision":
@@ -143,24 +147,27 @@ def _caps(plan, d, where) -> list:
         if a is None or b is None or num(a) == num(b):
             continue
         units = [x.type for x in call.args]
-        shown = [words.value(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
+        shown = [words.Val(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
         texts = [words.span_text(plan.source, x.span) for x in call.args]
         keep = 0 if (num(a) < num(b)) == (call.func == "min") else 1
-        what = "cap" if call.func == "min" else "floor"
         limits = [_is_limit(plan, x) for x in call.args]
-        line = f"line {call.span.line}: "
+        line = str(call.span.line)
         if limits[0] == limits[1]:
-            out.append(line + f"{call.func}() keeps {shown[keep]} (`{texts[0]}` = {shown[0]}, "
-                       f"`{texts[1]}` = {shown[1]})")
+            out.append(words.Said("line {line}: {func}() keeps {kept} (`{a}` = {a_value}, `{b}` = {b_value})", dict(
+                line=line, func=call.func, kept=shown[keep], a=texts[0], a_value=shown[0], b=texts[1],
+                b_value=shown[1])))
             continue
         lim = 0 if limits[0] else 1
+        values = dict(line=line, limit=texts[lim], limit_value=shown[lim], other=texts[1 - lim],
+                      other_value=shown[1 - lim])
         if keep == lim:
-            out.append(line + f"the {what} `{texts[lim]}` = {shown[lim]} applies: `{texts[1 - lim]}` is "
-                       f"{shown[1 - lim]}")
+            out.append(words.Said("line {line}: the cap `{limit}` = {limit_value} applies: `{other}` is {other_value}"
+                                  if call.func == "min" else "line {line}: the floor `{limit}` = {limit_value} "
+                                  "applies: `{other}` is {other_value}", values))
         else:
-            side = "under" if call.func == "min" else "above"
-            out.append(line + f"`{texts[1 - lim]}` = {shown[1 - lim]} is {side} the {what} "
-                       f"`{texts[lim]}` = {shown[lim]}")
+            out.append(words.Said("line {line}: `{other}` = {other_value} is under the cap `{limit}` = {limit_value}"
+                                  if call.func == "min" else "line {line}: `{other}` = {other_value} is above the "
+                                  "floor `{limit}` = {limit_value}", values))
     return out
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from babel import Locale as _BabelLocale
@@ -24,6 +25,7 @@ LOCALES = ("en", "fr")
 DEFAULT = "en"
 _HERE = os.path.join(os.path.dirname(__file__), "locale")
 _CATALOGS: dict = {}
+_PLAIN = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
 
 
 def catalog(lang: str) -> dict:
@@ -46,10 +48,15 @@ class Locale:
         self.babel = _BabelLocale.parse(lang)
         self.messages = catalog(lang)
         self._cache: dict = {}
+        self.missing: set = set()  # message ids asked for without a translation (tests read it)
 
     def _(self, text: str, **values) -> str:
         """The translation of `text`, with {name} fields filled from `values`."""
-        out = self.messages.get(text, text)
+        out = self.messages.get(text)
+        if out is None:
+            out = text
+            if self.lang != DEFAULT:
+                self.missing.add(text)
         return out.format(**values) if values else out
 
     def money(self, m, currency: str | None = None) -> str:
@@ -107,6 +114,28 @@ class Locale:
         whole, _, frac = text.partition(".")
         frac = frac.rstrip("0")
         return shape.compose(q < 0 and (whole.strip("0") or frac), whole, frac)
+
+    def exact(self, text: str) -> str:
+        """A number as plain digits ('-1234.5678', every digit kept, none added) in this
+        locale's signs: '-1,234.5678' (en), '-1 234,5678' (fr); text that is not such a
+        number is returned as it is."""
+        m = _PLAIN.fullmatch(text)
+        if m is None:
+            return text
+        key = ("decimal", 4)
+        if key not in self._cache:
+            self._decimal(Decimal(0), 4)  # learns the shape
+        shape = self._cache[key]
+        if shape is None:
+            places = len(m.group(3) or "")
+            return format_decimal(Decimal(text), format="#,##0" + ("." + "0" * places if places else ""),
+                                  locale=self.babel)
+        return shape.compose(bool(m.group(1)), m.group(2), m.group(3) or "")
+
+    def exact_percent(self, text: str) -> str:
+        """A percentage as plain digits ('77.5') with this locale's signs: '77.5%', '77,5 %'."""
+        text = self.exact(text)
+        return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"
 
     def date(self, d: dt.date) -> str:
         """2025-03-31 -> '31 March 2025' (en) or '31 mars 2025' (fr)."""

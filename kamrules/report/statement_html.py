@@ -140,7 +140,7 @@ def render_html(st) -> str:
                            + "</table></details>")
             out.append(_derivation(st, c))
             out.append("</div>")
-        notes = pv.absent + pv.paid + [L._("not shown: {component} cannot apply to you", component=h)
+        notes = [words.say(L, x) for x in pv.absent + pv.paid] + [L._("not shown: {component} cannot apply to you", component=h)
                                        for h in pv.hidden]
         if notes:
             out.append('<ul class="note">' + "".join(f"<li>{e(x)}</li>" for x in notes) + "</ul>")
@@ -158,12 +158,13 @@ def _derivation(st, c) -> str:
     L = st.locale
     out = [f"<details><summary>{e(L._('How it is computed'))}</summary><ol class=\"steps\">"]
     for s in c.steps:
-        out.append(f'<li style="margin-left:{min(s.depth, 6) * 8}px"><div>{e(s.sentence)}</div>')
+        out.append(f'<li style="margin-left:{min(s.depth, 6) * 8}px"><div>{e(words.say(L, s.sentence))}</div>')
         out.append(_code_html(s.lines))
-        out += [f'<div class="note">{e(n)}</div>' for n in s.notes]
+        out += [f'<div class="note">{e(words.say(L, n))}</div>' for n in s.notes]
         if s.rows:
             out.append('<ul class="rows">' + "".join(
-                f"<li>{e(words.row_line(r))}" + "".join(f'<div class="note">{e(w)}</div>' for w in r.why) + "</li>"
+                f"<li>{e(words.row_line(r, L=L))}" + "".join(f'<div class="note">{e(words.why_line(L, w))}</div>' for w in r.why)
+                + "</li>"
                 for r in s.rows) + (f"<li>… {s.more_rows}</li>" if s.more_rows else "") + "</ul>")
         out.append("</li>")
     out.append("</ol></details>")

@@ -41,9 +41,6 @@ def headline(st, pv) -> list:
         pct = pv.total.amount / pv.on_target.amount
         out.append(L._("On-target variable: {target}; you earned {pct} of it",
                        target=L.money(pv.on_target), pct=L.percent(pct)))
-    elif st.on_target_name is None:
-        out.append(L._("The plan declares no on-target variable (a param or let named "
-                       "on_target_variable): no % of target to show"))
     if pv.ytd is not None:
         line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
         if pv.ytd_target is not None and pv.ytd_target.amount:
@@ -74,14 +71,14 @@ def effect_sentence(st, pv, c, e) -> str:
     if e.tier is None:
         return L._("{delta} more {measure} before {date} would pay {gain} more on {component}", **values)
     return L._("{delta} more {measure} before {date} reaches the next tier ({tier}) and would pay {gain} "
-               "more on {component}", tier=e.tier, **values)
+               "more on {component}", tier=words.say(L, words.engine_note(e.tier)), **values)
 
 
 def curve_lines(st, cv) -> list:
     L = st.locale
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     out = [L._("{decision} at {arg} = {x}: {row} gives {y}", decision=cv.decision, arg=cv.arg_name,
-               x=fx(cv.x), row=cv.taken, y=fy(cv.y))]
+               x=fx(cv.x), row=words.say(L, words.engine_note(cv.taken)), y=fy(cv.y))]
     if cv.next_tier is not None:
         t, word, row, cells, value = cv.next_tier
         dist = t - cv.x
@@ -174,16 +171,16 @@ def render_md(st) -> str:
             out += [f"{md(L._('How it is computed'))}:", ""]
             for s in c.steps:
                 pad = "  " * s.depth
-                out.append(f"{pad}- {mi(s.sentence)}")
+                out.append(f"{pad}- {mi(words.say(L, s.sentence))}")
                 for n, text in s.lines:
                     out.append(f"{pad}  {md_code(f'{n}: {text.strip()}')}")
-                out += [f"{pad}  *{mi(n)}*" for n in s.notes]
+                out += [f"{pad}  *{mi(words.say(L, n))}*" for n in s.notes]
                 for r in s.rows:
-                    out.append(f"{pad}  - {mi(words.row_line(r))}" + "".join(f"; {mi(w)}" for w in r.why))
+                    out.append(f"{pad}  - {mi(words.row_line(r, L=L))}" + "".join(f"; {mi(words.why_line(L, w))}" for w in r.why))
                 if s.more_rows:
                     out.append(f"{pad}  - … {s.more_rows}")
             out.append("")
-        out += [f"- {mi(x)}" for x in pv.absent] + [f"- {mi(x)}" for x in pv.paid]
+        out += [f"- {mi(words.say(L, x))}" for x in pv.absent + pv.paid]
         out += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
         out.append("")
     if st.ledger is not None:
@@ -228,13 +225,13 @@ def render_text(st) -> str:
             out.append(f"    {L._('How it is computed')}:")
             for s in c.steps:
                 pad = "      " + "  " * s.depth
-                out.append(f"{pad}{s.sentence}")
+                out.append(f"{pad}{words.say(L, s.sentence)}")
                 out += [f"{pad}  {n:>4} | {text.strip()}" for n, text in s.lines]
-                out += [f"{pad}  {n}" for n in s.notes]
-                out += [f"{pad}  - {words.row_line(r)}" for r in s.rows]
+                out += [f"{pad}  {words.say(L, n)}" for n in s.notes]
+                out += [f"{pad}  - {words.row_line(r, L=L)}" for r in s.rows]
                 if s.more_rows:
                     out.append(f"{pad}  - ... {s.more_rows}")
-        out += [f"  {x}" for x in pv.absent] + [f"  {x}" for x in pv.paid]
+        out += [f"  {words.say(L, x)}" for x in pv.absent + pv.paid]
         out += [f"  {L._('not shown: {component} cannot apply to you', component=h)}" for h in pv.hidden]
         out.append("")
     if st.ledger is not None:

@@ -1,17 +1,27 @@
 """Plain words for statements: amounts as a KAM reads them (12,600.00 EUR, 110%) and one
-sentence per trace node (what the number is and where it comes from).
+sentence per trace node (what the number is and where it comes from), in the statement's
+locale.
+
+A sentence is kept as a `Said` (a gettext message id and its fields, report/i18n.py) until
+it is rendered: `say(L, said)` translates it and writes its values in the locale, with every
+digit the English derivation shows (`12,600.00 EUR` in English, `12 600,00 €` in French; a
+non-terminating quotient keeps its digits). English keeps the plain forms `explain` uses;
+the notes the engine writes in a trace (`row 4: | >= 110% |`, `weight 0.125 of 7`, an
+assignment) are read back (`engine_note`) so that they are said in the locale too.
 
 The CSV contract keeps plain amounts (report/payouts.py); these forms are for people only.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import attrs
-from decimal import Decimal
 
 from kamrules.core.numeric import Money, format_amount
 from kamrules.trace.tree import TraceNode, show_value
+from kamrules.report import i18n
 
 
 def amount(value: Decimal) -> str:
@@ -28,7 +38,11 @@ def percent(v: Decimal) -> str:
     return show_value(v, "rate")
 
 
-def value(v, unit: str | None = None) -> str:
+def value(v, unit: str | None = None, L=None) -> str:
+    """A value of the derivation, exact as the English one shows it, in locale L (English
+    when None)."""
+    if L is not None and L.lang != i18n.DEFAULT:
+        return _localised(v, unit, L)
     if isinstance(v, Money):
         return money(v)
     if unit == "rate" and isinstance(v, Decimal):
@@ -81,45 +95,180 @@ _AGG = re.compile(r"^(\w+)\(\.\.\. (\w+) \.\.\.\)")
 _PAID = re.compile(r"^paid\((\w+), (.+)\)$")
 
 
-def sentence(node: TraceNode, unit: str | None = None) -> str:
+@attrs.frozen
+class Said:
+    """A sentence kept until it is rendered in a locale: a catalog message id (English) and
+    its fields, each a text (a name, plan code), a `Val`, a `Shown` or another `Said`."""
+    msgid: str
+    values: dict = attrs.Factory(dict)
+
+
+@attrs.frozen
+class Val:
+    """A value written at rendering, exact, in the locale (`value`)."""
+    v: object
+    unit: str | None = None
+
+
+@attrs.frozen
+class Shown:
+    """A value as the engine wrote it in a trace note (show_value: `12600.00 EUR`, `5%`,
+    `0.125`): kept as it is in English, its signs those of the locale elsewhere."""
+    text: str
+
+
+def say(L, x) -> str:
+    """x (a Said, Val, Shown, text, or a list of them) in locale L (English when None)."""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, Said):
+        return (L or i18n.get(None))._(x.msgid, **{k: say(L, v) for k, v in x.values.items()})
+    if isinstance(x, Val):
+        return value(x.v, x.unit, L)
+    if isinstance(x, list):  # notes joined as the engine joins them
+        return "; ".join(say(L, p) for p in x)
+    if isinstance(x, Shown):
+        return x.text if L is None or L.lang == i18n.DEFAULT else _relaid(x.text, L)
+    return str(x)
+
+
+_MONEY_SHOWN = re.compile(r"(-?\d+(?:\.\d+)?) ([A-Z]{3})")
+_RATE_SHOWN = re.compile(r"(-?\d+(?:\.\d+)?)%")
+
+
+def _relaid(text: str, L) -> str:
+    m = _MONEY_SHOWN.fullmatch(text)
+    if m:
+        return L.money(Money(Decimal(m.group(1)), m.group(2)))
+    m = _RATE_SHOWN.fullmatch(text)
+    if m:
+        return L.exact_percent(m.group(1))
+    return L.exact(text)
+
+
+def _localised(v, unit, L) -> str:
+    """value() in a locale other than English: the same digits, the locale's signs."""
+    if isinstance(v, Money):
+        return L.money(v)
+    if isinstance(v, bool):
+        return L._("true") if v else L._("false")
+    if unit == "rate" and isinstance(v, Decimal):
+        return L.exact_percent(percent(v)[:-1])
+    if isinstance(v, (Decimal, int)):
+        return L.exact(format(v.normalize(), "f") if isinstance(v, Decimal) else str(v))
+    if isinstance(v, list):
+        return L._("{n} rows", n=len(v)) if len(v) != 1 else L._("1 row")
+    if isinstance(v, dt.date):
+        return L.date(v)
+    if v is None:
+        return L._("(empty)")
+    return show_value(v, unit)
+
+
+_VERBS = {"sum": "the sum", "count": "the count", "avg": "the average", "min": "the smallest",
+          "max": "the largest", "one": "the value", "exists": "whether there is a row"}
+
+
+def sentence(node: TraceNode, unit: str | None = None) -> Said:
     """One line in plain words for a trace node (no plan text, no rows: those are shown apart)."""
     unit = unit or node.unit
-    shown = value(node.value, unit)
+    shown = Val(node.value, unit)
     if node.kind == "component":
-        s = f"{node.name} pays {shown}"
         if node.branch and node.branch.startswith("rounded"):
-            s += f" ({node.branch.replace('from', 'from the exact', 1)})"
-        return s
+            return Said("{name} pays {value} ({rounding})", dict(name=node.name, value=shown,
+                                                                 rounding=_rounding(node.branch)))
+        return Said("{name} pays {value}", dict(name=node.name, value=shown))
     if node.kind in ("let", "param"):
         if isinstance(node.value, list):
-            return f"{node.name} selects {shown}"
-        return f"{node.name} is {shown}"
+            return Said("{name} selects {value}", dict(name=node.name, value=shown))
+        return Said("{name} is {value}", dict(name=node.name, value=shown))
     if node.kind == "aggregate":
         m = _AGG.match(node.name)
         func, table = (m.group(1), m.group(2)) if m else ("aggregate", "rows")
         n = len(node.rows)
-        verb = {"sum": "the sum", "count": "the count", "avg": "the average", "min": "the smallest",
-                "max": "the largest", "one": "the value", "exists": "whether there is a row"}.get(func, func)
-        return f"{verb} over {n} row{'s' * (n != 1)} of {table}: {shown}"
+        verb = Said(_VERBS[func]) if func in _VERBS else func
+        return Said("{verb} over {n} rows of {table}: {value}" if n != 1 else "{verb} over {n} row of {table}: {value}",
+                    dict(verb=verb, n=str(n), table=table, value=shown))
     if node.kind == "decision":
-        return f"{node.name} reads {node.branch or 'the table'} and gives {shown}"
+        return Said("{name} reads {branch} and gives {value}", dict(
+            name=node.name, branch=engine_note(node.branch) if node.branch else Said("the table"), value=shown))
     if node.kind == "paid":
         m = _PAID.match(node.name)
         if m:
-            return f"already paid for {m.group(1)} in {m.group(2)} before this period: {shown}"
-        return f"already paid: {shown}"
+            return Said("already paid for {component} in {period} before this period: {value}",
+                        dict(component=m.group(1), period=m.group(2), value=shown))
+        return Said("already paid: {value}", dict(value=shown))
     if node.kind == "share":
-        return f"share of the pool ({node.branch}): {shown}"
+        return Said("share of the pool ({branch}): {value}", dict(branch=engine_note(node.branch or ""), value=shown))
     if node.kind == "team":
-        return f"{node.name}: {shown} over {len(node.rows)} team member{'s' * (len(node.rows) != 1)}"
+        n = len(node.rows)
+        return Said("{name}: {value} over {n} team members" if n != 1 else "{name}: {value} over {n} team member",
+                    dict(name=node.name, value=shown, n=str(n)))
     if node.kind == "condition":
-        return f"{node.name}: {'true' if node.value else 'false'}"
-    return f"{node.name}: {shown}"
+        return Said("{name}: {value}", dict(name=node.name, value=Val(bool(node.value))))
+    return Said("{name}: {value}", dict(name=node.name, value=shown))
 
 
-def row_line(ref, unit: str | None = None) -> str:
-    """'dl-0001 (deals row 2): 60,000.00 EUR'."""
-    text = f"{ref.id} ({ref.table} row {ref.row})"
-    if ref.contribution is not None:
-        text += f": {value(ref.contribution, unit)}"
+def _rounding(branch: str):
+    """'rounded half_up from 1234.5678' (the engine's) -> 'rounded half_up from the exact 1234.5678'."""
+    m = re.fullmatch(r"rounded (\S+) from (\S+)", branch)
+    if m is None:
+        return branch.replace("from", "from the exact", 1)
+    return Said("rounded {mode} from the exact {exact}", dict(mode=m.group(1), exact=Shown(m.group(2))))
+
+
+_NOTES = (  # the notes the interpreter writes in a trace, read back to be said in a locale
+    (re.compile(r"row (\d+): \| (.*) \|"), "row {row}: | {cells} |", ("row", "cells")),
+    (re.compile(r"rows ([\d, ]+)"), "rows {rows}", ("rows",)),
+    (re.compile(r"weight (\S+) of (\S+)"), "weight {weight} of {total}", ("*weight", "*total")),
+    (re.compile(r"weight (\S+) of (\S+) in pool (.+)"), "weight {weight} of {total} in pool {pool}",
+     ("*weight", "*total", "pool")),
+    (re.compile(r"prorated (\d+) of (\d+) days in (\S+)"), "prorated {days} of {total} days in {period}",
+     ("days", "total", "period")),
+    (re.compile(r"(\w+) of (.+) on (\d{4}-\d\d-\d\d): assignments row (\d+) \((.+) from (\d{4}-\d\d-\d\d)\)"),
+     "{role} of {account} on {day}: assignments row {row} ({payee} from {start})",
+     ("role", "account", "@day", "row", "payee", "@start")),
+    (re.compile(r"(\w+) row (\d+)"), "{decision} row {row}", ("decision", "row")),
+    (re.compile(r"row (\d+): (\S+(?: [A-Z]{3})?) x (\S+) = (\S+(?: [A-Z]{3})?)"),
+     "row {row}: {part} x {rate} = {earned}", ("row", "*part", "*rate", "*earned")),
+    (re.compile(r"slices: none"), "slices: none", ()),
+)
+
+
+def engine_note(text: str):
+    """A note of the interpreter's trace (a decision's row, a pool's weight, an assignment, a
+    marginal table's slices) as a Said, to be said in a locale; other text as it is."""
+    for rx, msgid, names in _NOTES:
+        m = rx.fullmatch(text)
+        if m:
+            values = {}
+            for name, got in zip(names, m.groups()):
+                if name[0] == "*":
+                    values[name[1:]] = Shown(got)
+                elif name[0] == "@":
+                    values[name[1:]] = Val(dt.date.fromisoformat(got))
+                else:
+                    values[name] = got
+            return Said(msgid, values)
+    m = re.fullmatch(r"slices: (.+)", text)
+    if m:
+        return Said("slices: {slices}", dict(slices=[engine_note(s) for s in m.group(1).split("; ")]))
+    m = re.fullmatch(r"(\w+): (.+)", text)
+    if m:
+        inner = engine_note(m.group(2))
+        if inner is not m.group(2):
+            return Said("{decision}: {note}", dict(decision=m.group(1), note=inner))
     return text
+
+
+def row_line(ref, unit: str | None = None, L=None) -> str:
+    """'dl-0001 (deals row 2): 60,000.00 EUR' in locale L (English when None)."""
+    values = dict(id=ref.id, table=ref.table, row=str(ref.row))
+    if ref.contribution is None:
+        return say(L, Said("{id} ({table} row {row})", values))
+    return say(L, Said("{id} ({table} row {row}): {value}", dict(values, value=Val(ref.contribution, unit))))
+
+
+def why_line(L, note: str) -> str:
+    """A row's why-note (an assignment, a decision row) in locale L."""
+    return say(L, engine_note(note))
