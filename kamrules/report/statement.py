@@ -17,6 +17,7 @@ from decimal import Decimal
 
 import attrs
 
+from kamrules.check.lint import ON_TARGET  # the names a plan may give its on-target variable
 from kamrules.version import __version__
 
 from kamrules.backends.interp.arith import Problem
@@ -30,7 +31,6 @@ from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
 
-ON_TARGET = ("on_target_variable", "on_target", "target_variable")  # names a plan may declare
 NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 
 
