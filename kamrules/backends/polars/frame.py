@@ -397,11 +397,26 @@ class Frame:
                 err, ~exact_product(a.expr, b.expr, a.places, b.places)),
                        kind, approx=fuzzy, replay=replay, places=None if fuzzy else known,
                        bound=bound_op("*", a, b, e))
+        if ctx.table is None:
+            # the quotient's bound reads the quotient, the divisor and their bounds up to ~20
+            # times (and the rounding that follows reads the bound as often): columns, once
+            a = a if a.places is not None or a.expr.meta.is_column() else self.materialize(a)
+            b = b if b.places is not None or b.expr.meta.is_column() else self.materialize(b)
+            err = any_error(null_error(a), null_error(b))
+            replay = replay_op(op, a, b)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
         q = a.expr / safe
-        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay,
-                   bound=bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound), q))
+        if ctx.table is None:
+            name = self.fresh("t.")
+            self.add(name, q)
+            q = pl.col(name)
+        # safe is b or 1: at most b's places (when the plan knows them)
+        bound = bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound, places=b.places), q)
+        if ctx.table is None:
+            self.add(name + "~", bound)
+            bound = pl.col(name + "~")
+        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay, bound=bound)
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
