@@ -116,11 +116,17 @@ def exact_product(a: pl.Expr, b: pl.Expr, pa: int | None = None, pb: int | None 
         return pl.lit(True)
     if pa is not None or pb is not None:
         known, other = (pa, b) if pa is not None else (pb, a)
-        return (other.round(PLACES - min(known, PLACES)) == other).fill_null(True)
+        return has_places(other, PLACES - min(known, PLACES)).fill_null(True)
     ok = pl.lit(False)
     for k in (0, 2, 4, 12, 20, 22, PLACES):
-        ok = ok | ((a.round(k) == a) & (b.round(PLACES - k) == b))
+        ok = ok | (has_places(a, k) & has_places(b, PLACES - k))
     return ok.fill_null(True)
+
+
+def has_places(x: pl.Expr, k: int) -> pl.Expr:
+    """Whether x (a number) has at most k decimal places: `x.round(k) == x`, read on the
+    integer of the Decimal(38, 24) (a multiple of 10^(24 - k)), cheaper than a rounding."""
+    return x.cast(DEC).to_physical() % pl.lit(10 ** (PLACES - k), dtype=pl.Int128) == 0
 
 
 def places_of(value: Decimal) -> int:
