@@ -89,6 +89,12 @@ class Frame:
         exprs = [expr.alias(name)] + [e.alias(n) for n, e in more.items()]
         self.df = self.df.lazy().with_columns(exprs).collect()
 
+    def keep(self, expr: pl.Expr) -> pl.Expr:
+        """expr as a frame column (computed once however often it is read)."""
+        name = self.fresh("t.")
+        self.add(name, expr)
+        return pl.col(name)
+
     def materialize(self, c: Col) -> Col:
         """c as a frame column (and its errors as another), so that expressions reading it
         several times compute it once."""
@@ -464,7 +470,7 @@ class Frame:
         step_node, mode = node.args[1], node.args[2].id
         step = ROUND_STEPS[step_node.id] if isinstance(
             step_node, ir.Name) else step_node.value
-        return rounded(x, step, mode)
+        return rounded(x, step, mode, self.keep if ctx.table is None else None)
 
     def _call_money(self, node, ctx):
         if len(node.args) == 2 and node.args[1].value != self.plan.currency:

@@ -259,9 +259,9 @@ def compared(op: str, a: Col, b: Col) -> tuple:
     return replayed(base, doubt, replay_call(lambda u, v: compare(op, u, v), a, b), pl.Boolean)
 
 
-def rounded(c: Col, step: Decimal, mode: str) -> Col:
+def rounded(c: Col, step: Decimal, mode: str, keep=None) -> Col:
     """round(c, step, mode) as a Col: exact (decided_round)."""
-    expr, err = decided_round(c, step, mode)
+    expr, err = decided_round(c, step, mode, keep)
     return Col(expr, err, c.kind)
 
 
@@ -309,9 +309,10 @@ def replay_op(op: str, a: Col, b: Col):
     return replay_call(lambda u, v: compute(op, u, v), a, b)
 
 
-def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype) -> tuple:
+def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype, keep=None) -> tuple:
     """(base with the rows where `doubt` holds computed again by the replay rp, where it is
-    still undecided: no replay, or the replay fails and the interpreter stops there)."""
+    still undecided: no replay, or the replay fails and the interpreter stops there).
+    keep(expr) -> expr, if given, computes the replayed value once (a frame column) for both."""
     if rp is None:
         return base, doubt
     exprs, fn = rp
@@ -333,10 +334,12 @@ def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype) -> tuple:
     fixed = pl.struct(doubt.alias("d"), base.cast(dtype).alias("v"),
                       *[e.alias(f"a{k}") for k, e in enumerate(exprs)]).map_batches(
         fix, return_dtype=dtype, is_elementwise=True)
+    if keep is not None:
+        fixed = keep(fixed)
     return fixed, doubt & fixed.is_null()
 
 
-def decided_round(c: Col, step: Decimal, mode: str):
+def decided_round(c: Col, step: Decimal, mode: str, keep=None):
     """(round(c, step, mode), its error mask). An approximate value whose error bound reaches
     a boundary of the rounding is rounded by its replay on those rows (an error of the Col
     only where it has no replay or the replay fails: the interpreter then decides those
@@ -352,7 +355,7 @@ def decided_round(c: Col, step: Decimal, mode: str):
     if rp is not None:
         exprs, fn = rp
         rp = exprs, lambda *v: quantize(fn(*v), step, mode)
-    fixed, still = replayed(base, doubt, rp, DEC)
+    fixed, still = replayed(base, doubt, rp, DEC, keep)
     return fixed, any_error(err, still)
 
 
