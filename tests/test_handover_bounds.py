@@ -126,3 +126,22 @@ def test_a_long_chain_of_approximate_products_runs_columnar(tmp_path):
         assert run_cli("run", plan, "--data", data, "--period", "2025-Q1", "--engine", engine).stdout == want
     session = Session(str(plan), str(data), "2025-Q1")
     assert session.execute().engine == "columnar" and session.interpreted_payees == []
+
+
+_DIGITS = st.integers(min_value=-(10 ** 14 - 1), max_value=10 ** 14 - 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_DIGITS, st.integers(min_value=0, max_value=24)), min_size=1, max_size=20),
+       st.integers(min_value=0, max_value=24))
+def test_has_places_reads_the_places_of_a_decimal(cells, k):
+    """values.has_places(x, k) (a modulo on the Decimal's integer) says what Python's decimal
+    module says: x quantized to k places is x (nulls stay null)."""
+    import polars as pl
+    from kamrules.backends.polars.values import DEC, has_places
+    xs = [Decimal(m).scaleb(-p) if m % 3 else None for m, p in cells]
+    got = pl.DataFrame({"x": pl.Series(xs, dtype=DEC)}).select(has_places(pl.col("x"), k))["x"].to_list()
+    want = [None if x is None else x == x.quantize(Decimal(1).scaleb(-k), rounding=decimal.ROUND_DOWN,
+                                                      context=decimal.Context(prec=100))
+            for x in xs]
+    assert got == want

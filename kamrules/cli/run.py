@@ -15,7 +15,7 @@ import sys
 from kamrules.version import __version__
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.run.parallel import default_jobs
-from kamrules.files.outputs import write_text
+from kamrules.files.outputs import write_files, write_text
 from kamrules.report import payouts as payout_report
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.run.session import ColumnarRun
@@ -42,8 +42,11 @@ def cmd_run(args) -> int:
     if rows == 0 and (args.period or args.payee):
         print(_nothing_selected(args), file=sys.stderr)
     if args.format == "csv" and isinstance(result, ColumnarRun):
-        from kamrules.run.columnar import to_csv
-        write_text(to_csv(checked, result.table, result.periods), args.output)
+        from kamrules.run.columnar import csv_writer, to_csv
+        if args.output is None or args.output == "-":
+            write_text(to_csv(checked, result.table, result.periods), args.output)
+        else:  # polars writes the rows into the file (no text built in Python)
+            write_files([(args.output, csv_writer(checked, result.table, result.periods))])
         return 0
     payouts, inputs = result.payouts, result.inputs
     if args.format == "csv":

@@ -68,14 +68,39 @@ def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
 def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     """report.payouts.to_csv of the same payouts, from the frame (a total row after each
     payee-period, amounts to the cent half up, cells that start like a formula escaped)."""
+    out = _csv_rows(plan, table, periods)
+    if isinstance(out, str):
+        return out
+    buf = io.StringIO()
+    out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
+    return ",".join(COLUMNS) + "\n" + buf.getvalue()
+
+
+def csv_writer(plan: CheckedPlan, table: pl.DataFrame, periods: list):
+    """to_csv's bytes as a files.outputs writer (polars writes them, no text is built in
+    Python)."""
+    out = _csv_rows(plan, table, periods)
+    if isinstance(out, str):
+        data = out.encode("utf-8")
+        return lambda fh: fh.write(data)
+
+    buf = io.BytesIO()  # written by polars here; the file by Python (its OSErrors are KR7xx)
+    buf.write((",".join(COLUMNS) + "\n").encode("utf-8"))
+    out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
+    return lambda fh: fh.write(buf.getbuffer())
+
+
+def _csv_rows(plan: CheckedPlan, table: pl.DataFrame, periods: list):
+    """The payout CSV's rows as a frame of its five text columns, or its whole text when
+    polars would not write it as the report does (a CR in a payee id)."""
     from kamrules.backends.polars.values import period_key
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
     n = len(names)
     if "currency" not in table.columns:  # a plan paid in one currency
         table = table.with_columns(pl.lit(plan.currency).alias("currency"))
-    ids = table["payee_id"].unique().to_list()
-    if any("\r" in i for i in ids):  # polars leaves a CR unquoted: the report's writer quotes it
+    ids = table["payee_id"].unique()
+    if ids.str.contains("\r", literal=True).any():  # polars leaves a CR unquoted: the report's writer quotes it
         return payout_report.to_csv(payouts_list(plan, table, periods))
     # one integer key per output row: a payee-period's components (rank __c < n), then its
     # total (rank n); the table comes sorted by (__o, __c), so totals are summed per run of
@@ -92,19 +117,18 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
               .with_columns(pl.lit(n, dtype=pl.Int32).alias("__c"),
                             (pl.col("__o").cast(pl.UInt64) * (n + 1) + n).alias("__k")))
     rows = rows.merge_sorted(totals.select(rows.columns), "__k")
-    escaped = {i: safe_cell(i) for i in ids if safe_cell(i) != i}
+    # safe_cell only on the ids that may need it (a first character it escapes)
+    maybe = ids.filter(ids.str.contains(r"^[=+\-@\t\r]")).to_list()
+    escaped = {i: safe_cell(i) for i in maybe if safe_cell(i) != i}
     payee = pl.col("payee_id")
     if escaped:
         payee = payee.replace(escaped)
-    out = rows.select(
+    return rows.select(
         payee,
         pl.col("period").replace_strict(labels, return_dtype=pl.String),
         pl.lit(pl.Series(names + ["total"], dtype=pl.String)).gather(pl.col("__c")).alias("component"),
         _cents(pl.col("amount")).cast(pl.String),
         pl.col("currency"))
-    buf = io.StringIO()
-    out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
-    return ",".join(COLUMNS) + "\n" + buf.getvalue()
 
 
 def _cents(amount: pl.Expr) -> pl.Expr:
@@ -112,4 +136,4 @@ def _cents(amount: pl.Expr) -> pl.Expr:
     return amount.round(2, mode="half_away_from_zero").cast(pl.Decimal(38, 2))
 
 
-__all__ = ["columnar_payouts", "to_csv", "payouts_list", "frame_periods", "load"]
+__all__ = ["columnar_payouts", "to_csv", "csv_writer", "payouts_list", "frame_periods", "load"]

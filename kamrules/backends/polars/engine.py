@@ -177,7 +177,7 @@ def _compute(fr: Frame, names: list, on_step=None):
         fr.add(f"r.{name}", raw.expr)
         raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay, bound=raw.bound)
         exists = pl.col(f"x.{name}")
-        rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode)
+        rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode, fr.keep)
         amount = pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC))
         if round_err is not None:  # a rounding decided by neither the columns nor the replay
             raw.err = any_error(raw.err, round_err)

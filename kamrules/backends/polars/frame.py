@@ -89,6 +89,12 @@ class Frame:
         exprs = [expr.alias(name)] + [e.alias(n) for n, e in more.items()]
         self.df = self.df.lazy().with_columns(exprs).collect()
 
+    def keep(self, expr: pl.Expr) -> pl.Expr:
+        """expr as a frame column (computed once however often it is read)."""
+        name = self.fresh("t.")
+        self.add(name, expr)
+        return pl.col(name)
+
     def materialize(self, c: Col) -> Col:
         """c as a frame column (and its errors as another), so that expressions reading it
         several times compute it once."""
@@ -404,11 +410,26 @@ class Frame:
                 err, ~exact_product(a.expr, b.expr, a.places, b.places)),
                        kind, approx=fuzzy, replay=replay, places=None if fuzzy else known,
                        bound=bound_op("*", a, b, e))
+        if ctx.table is None:
+            # the quotient's bound reads the quotient, the divisor and their bounds up to ~20
+            # times (and the rounding that follows reads the bound as often): columns, once
+            a = a if a.places is not None or a.expr.meta.is_column() else self.materialize(a)
+            b = b if b.places is not None or b.expr.meta.is_column() else self.materialize(b)
+            err = any_error(null_error(a), null_error(b))
+            replay = replay_op(op, a, b)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
         q = a.expr / safe
-        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay,
-                   bound=bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound), q))
+        if ctx.table is None:
+            name = self.fresh("t.")
+            self.add(name, q)
+            q = pl.col(name)
+        # safe is b or 1: at most b's places (when the plan knows them)
+        bound = bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound, places=b.places), q)
+        if ctx.table is None:
+            self.add(name + "~", bound)
+            bound = pl.col(name + "~")
+        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay, bound=bound)
 
     @staticmethod
     def _flat(c: Col) -> bool:
@@ -462,7 +483,7 @@ class Frame:
         step_node, mode = node.args[1], node.args[2].id
         step = ROUND_STEPS[step_node.id] if isinstance(
             step_node, ir.Name) else step_node.value
-        return rounded(x, step, mode)
+        return rounded(x, step, mode, self.keep if ctx.table is None else None)
 
     def _call_money(self, node, ctx):
         if len(node.args) == 2 and node.args[1].value != self.plan.currency:

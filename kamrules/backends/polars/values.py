@@ -118,11 +118,17 @@ def exact_product(a: pl.Expr, b: pl.Expr, pa: int | None = None, pb: int | None 
         return pl.lit(True)
     if pa is not None or pb is not None:
         known, other = (pa, b) if pa is not None else (pb, a)
-        return (other.round(PLACES - min(known, PLACES)) == other).fill_null(True)
+        return has_places(other, PLACES - min(known, PLACES)).fill_null(True)
     ok = pl.lit(False)
     for k in (0, 2, 4, 12, 20, 22, PLACES):
-        ok = ok | ((a.round(k) == a) & (b.round(PLACES - k) == b))
+        ok = ok | (has_places(a, k) & has_places(b, PLACES - k))
     return ok.fill_null(True)
+
+
+def has_places(x: pl.Expr, k: int) -> pl.Expr:
+    """Whether x (a number) has at most k decimal places: `x.round(k) == x`, read on the
+    integer of the Decimal(38, 24) (a multiple of 10^(24 - k)), cheaper than a rounding."""
+    return x.cast(DEC).to_physical() % pl.lit(10 ** (PLACES - k), dtype=pl.Int128) == 0
 
 
 def places_of(value: Decimal) -> int:
@@ -255,9 +261,9 @@ def compared(op: str, a: Col, b: Col) -> tuple:
     return replayed(base, doubt, replay_call(lambda u, v: compare(op, u, v), a, b), pl.Boolean)
 
 
-def rounded(c: Col, step: Decimal, mode: str) -> Col:
+def rounded(c: Col, step: Decimal, mode: str, keep=None) -> Col:
     """round(c, step, mode) as a Col: exact (decided_round)."""
-    expr, err = decided_round(c, step, mode)
+    expr, err = decided_round(c, step, mode, keep)
     return Col(expr, err, c.kind)
 
 
@@ -305,9 +311,10 @@ def replay_op(op: str, a: Col, b: Col):
     return replay_call(lambda u, v: compute(op, u, v), a, b)
 
 
-def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype) -> tuple:
+def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype, keep=None) -> tuple:
     """(base with the rows where `doubt` holds computed again by the replay rp, where it is
-    still undecided: no replay, or the replay fails and the interpreter stops there)."""
+    still undecided: no replay, or the replay fails and the interpreter stops there).
+    keep(expr) -> expr, if given, computes the replayed value once (a frame column) for both."""
     if rp is None:
         return base, doubt
     exprs, fn = rp
@@ -329,10 +336,12 @@ def replayed(base: pl.Expr, doubt: pl.Expr, rp, dtype) -> tuple:
     fixed = pl.struct(doubt.alias("d"), base.cast(dtype).alias("v"),
                       *[e.alias(f"a{k}") for k, e in enumerate(exprs)]).map_batches(
         fix, return_dtype=dtype, is_elementwise=True)
+    if keep is not None:
+        fixed = keep(fixed)
     return fixed, doubt & fixed.is_null()
 
 
-def decided_round(c: Col, step: Decimal, mode: str):
+def decided_round(c: Col, step: Decimal, mode: str, keep=None):
     """(round(c, step, mode), its error mask). An approximate value whose error bound reaches
     a boundary of the rounding is rounded by its replay on those rows (an error of the Col
     only where it has no replay or the replay fails: the interpreter then decides those
@@ -348,7 +357,7 @@ def decided_round(c: Col, step: Decimal, mode: str):
     if rp is not None:
         exprs, fn = rp
         rp = exprs, lambda *v: quantize(fn(*v), step, mode)
-    fixed, still = replayed(base, doubt, rp, DEC)
+    fixed, still = replayed(base, doubt, rp, DEC, keep)
     return fixed, any_error(err, still)
 
 
