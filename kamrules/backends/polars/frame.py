@@ -103,6 +103,22 @@ class Frame:
             bound = pl.col(name + "~")
         return Col(pl.col(name), err, c.kind, c.nullable, c.approx, bound=bound)
 
+    def settle(self, c: Col, ctx) -> Col:
+        """c with its value and error bound computed once as frame columns when on the frame
+        (its errors, replay and places kept): the expressions built on it then read columns,
+        not copies of its tree (a quotient is read some 30 times by a rounding, a comparison
+        or a curve after it: polars planned trees of 100,000 characters, most of a run's
+        time). The same values, computed once."""
+        if ctx.table is not None or c.expr.meta.is_column():
+            return c
+        name = self.fresh("t.")
+        exprs = {name: c.expr}
+        if c.bound is not None and not c.bound.meta.is_column():
+            exprs[name + "~"] = c.bound
+        self.add(name, c.expr, **{k: e for k, e in exprs.items() if k != name})
+        bound = pl.col(name + "~") if name + "~" in exprs else c.bound
+        return attrs.evolve(c, expr=pl.col(name), bound=bound)
+
     # ------------------------------------------------------------ periods
     def period_chain(self, chain: tuple) -> tuple:
         """(key, start, end) column names of the period reached by `chain` from the
@@ -393,15 +409,15 @@ class Frame:
             err = any_error(null_error(a), null_error(b))
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
             e = a.expr * b.expr
-            return Col(e, err if fuzzy else any_error(
+            return self.settle(Col(e, err if fuzzy else any_error(
                 err, ~exact_product(a.expr, b.expr, a.places, b.places)),
                        kind, approx=fuzzy, replay=replay, places=None if fuzzy else known,
-                       bound=bound_op("*", a, b, e))
+                       bound=bound_op("*", a, b, e)), ctx)
         zero = b.expr == dec(0)
         safe = pl.when(zero).then(dec(1)).otherwise(b.expr)
         q = a.expr / safe
-        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay,
-                   bound=bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound), q))
+        return self.settle(Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay,
+                   bound=bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound), q)), ctx)
 
     def _in(self, node, ctx) -> Col:
         a = self.ev(node.left, ctx)
