@@ -10,6 +10,9 @@ payouts; never a row another unit of the round is credited with) and runs the wh
 each component's amount and the value of each let the search watches. The questions and
 the answers are the ones the interpreter path gives (the same search); a payee the
 columnar engine hands over in a round is answered by `fallback` (the interpreter's re-run).
+When the plan allows it (report/whatif_clones.py), every question of a round is asked at
+once instead, each of a clone of its payee (`_run_cloned`): the rounds are then the longest
+single search.
 
 Plans whose payouts read other payees' rows (`share`, `team_total`: plan.requires) are not
 batched (`usable` is False): changing one row per payee at once would move everyone's pool.
@@ -142,7 +145,10 @@ class Batch:
         """Every question of a round asked at once, each of a clone of its payee
         (report/whatif_clones.py); False (nothing asked yet) when the plan is not cloned or
         its unchanged clones do not give what their payees get in a columnar run."""
-        clones = Clones.build(self.plan, self.frames)
+        try:
+            clones = Clones.build(self.plan, self.frames)
+        except pl.exceptions.PolarsError:
+            clones = None
         if clones is None:
             return False
         units = list(self.tasks)
@@ -154,7 +160,7 @@ class Batch:
         try:
             own = self._outcomes(frames, ids)
             copied = self._outcomes(clones.frames(questions), [q[0] for q in questions])
-        except (Fallback, Unsupported):
+        except (Fallback, Unsupported, pl.exceptions.PolarsError):  # the rounds of changed rows then
             return False
         clone_of = {q[1]: q[0] for q in questions}
         for (pid, pkey), o in own[0].items():
@@ -205,7 +211,7 @@ class Batch:
             got, handed = self._outcomes(clones.frames(questions), [q[0] for q in questions],
                                          [firsts[n][0].pkey for n in range(len(questions))],
                                          [firsts[n][1] for n in range(len(questions))])
-        except (Fallback, Unsupported):
+        except (Fallback, Unsupported, pl.exceptions.PolarsError):  # each the interpreter's then
             got, handed = None, ()
         out = []
         for n, q in enumerate(questions):

@@ -48,7 +48,7 @@ class Clones:
         uses: dict = {}  # table -> [links of each `table where ...`]
         names: dict = {}  # table -> how often it is named
         reads_id = links_total = assignee_calls = 0
-        for node in _nodes(lowered):
+        for node in ir.definition_nodes(lowered):
             if isinstance(node, ir.Index):
                 return None  # `table[key]`: copies would repeat the key
             if isinstance(node, ir.Name) and node.ref == ("table", node.id):
@@ -157,11 +157,3 @@ def _numbered(f: pl.DataFrame) -> pl.DataFrame:
     f = f.sort("__c", "__row", maintain_order=True).drop("__c")
     return f.with_columns(pl.int_range(1, f.height + 1, dtype=pl.Int64).alias("__row"))
 
-
-def _nodes(lowered):
-    roots = ir.roots(lowered)[:len(ir.roots(lowered)) - len(lowered.requires)]
-    seen = set()
-    for x in (n for r in roots for n in ir.walk(r)):
-        if x.uid not in seen:
-            seen.add(x.uid)
-            yield x
