@@ -8,7 +8,7 @@ import csv
 from decimal import ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_currency, format_decimal, get_currency_precision
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES, PLANS, run_cli
@@ -123,3 +123,66 @@ def test_all_fsyncs_every_file_before_any_rename_and_the_folder_once_after(tmp_p
     assert r.returncode == 0, r.stderr
     assert sorted(os.listdir(out)) == ["am-003.md", "kam-001.md", "kam-002.md"]
     assert calls == ["file"] * 3 + ["rename"] * 3 + ["dir"]
+
+
+def _copy_case(src, dst, amounts: dict):
+    """The case folder `src` copied to `dst`, the column `amounts[file][0]` of each file in
+    `amounts` replaced, row by row, by the values amounts[file][1]."""
+    import shutil
+    shutil.copytree(src, dst)
+    for name, (column, values) in amounts.items():
+        with open(dst / name, encoding="utf-8", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        fields = list(rows[0])
+        for row, v in zip(rows, values):
+            row[column] = str(v)
+        with open(dst / name, "w", encoding="utf-8", newline="") as fh:
+            w = csv.DictWriter(fh, fields, lineterminator="\n")
+            w.writeheader()
+            w.writerows(rows)
+
+
+_AMOUNT = st.integers(1, 400).map(lambda k: k * 500)  # 500 EUR to 200,000 EUR
+
+
+@settings(max_examples=2, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # the same BATCH_FROM for every example
+@given(st.data())
+def test_batched_statements_equal_the_one_by_one_ones_on_generated_data(tmp_path_factory, monkeypatch, data):
+    """`statement --all` batched (its what-ifs re-run by the columnar engine on clones of the
+    payees, every question of a round in one run: report/whatif_clones.py) writes, for every
+    payee, the bytes `statement --payee` writes (the interpreter's re-runs of that payee
+    alone): case 01's plan (accounts assigned over time) with generated deal and ARR
+    amounts, and the retroactive plan (a measure read twice) on generated deals."""
+    from kamrules.report.whatif_batch import Batch
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)
+    cloned, real = [], Batch._run_cloned
+    monkeypatch.setattr(Batch, "_run_cloned", lambda self: cloned.append(real(self)) or cloned[-1])
+    tmp = tmp_path_factory.mktemp("gen")
+    deals = data.draw(st.lists(_AMOUNT, min_size=11, max_size=11), "deal amounts")
+    arr = data.draw(st.lists(_AMOUNT.map(lambda a: a * 2), min_size=11, max_size=11), "ARR")
+    _copy_case(EXAMPLES / "01-abtasty-nrr-upsell", tmp / "case", {"deals.csv": ("amount", deals),
+                                                                   "arr.csv": ("arr", arr)})
+    _same_as_one_by_one(PLANS / "abtasty-kam.kam", tmp / "case", ["am-003", "kam-001", "kam-002"], tmp / "a")
+    (tmp / "retro.kam").write_text(RETRO_ONE, encoding="utf-8")
+    rows = data.draw(st.lists(st.tuples(st.sampled_from(["p1", "p2", "p3"]), _AMOUNT, st.integers(1, 180)),
+                              min_size=1, max_size=8), "deals")
+    (tmp / "retro").mkdir()
+    (tmp / "retro" / "people.csv").write_text("payee_id\np1\np2\np3\n", encoding="utf-8")
+    import datetime as dt
+    lines = [f"d{i},{p},{a},{dt.date(2025, 1, 1) + dt.timedelta(days=d - 1)}" for i, (p, a, d) in enumerate(rows)]
+    (tmp / "retro" / "deals.csv").write_text("deal_id,payee_id,amount,close_date\n" + "\n".join(lines) + "\n",
+                                             encoding="utf-8")
+    _same_as_one_by_one(tmp / "retro.kam", tmp / "retro", ["p1", "p2", "p3"], tmp / "r")
+    assert cloned == [True, True]  # both asked their questions on clones
+
+
+def test_a_plan_reading_a_row_by_another_link_is_not_cloned(tmp_path, monkeypatch):
+    """A deal credited to its payee or to a second one (`or`: no link the clones can copy
+    by) is asked by rounds of changed rows, not on clones (and still gives --payee's bytes)."""
+    from kamrules.report.whatif_batch import Batch
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)
+    cloned, real = [], Batch._run_cloned
+    monkeypatch.setattr(Batch, "_run_cloned", lambda self: cloned.append(real(self)) or cloned[-1])
+    test_a_row_credited_to_two_payees_is_changed_for_one_at_a_time(tmp_path, monkeypatch)
+    assert cloned == [False]

@@ -401,3 +401,13 @@ def nodes(plan: Plan):
     is met once; a Where's filter is not walked: its nodes are those of the condition)."""
     for r in roots(plan):
         yield from walk(r)
+
+
+def definition_nodes(plan: Plan):
+    """Every node of the plan's definitions and eligibility (not its `require` rules), once each."""
+    top = roots(plan)
+    seen = set()
+    for x in (n for r in top[:len(top) - len(plan.requires)] for n in walk(r)):
+        if x.uid not in seen:
+            seen.add(x.uid)
+            yield x

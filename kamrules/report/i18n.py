@@ -138,8 +138,15 @@ class Locale:
         return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"
 
     def date(self, d: dt.date) -> str:
-        """2025-03-31 -> '31 March 2025' (en) or '31 mars 2025' (fr)."""
-        return format_date(d, "long", locale=self.babel)
+        """2025-03-31 -> '31 March 2025' (en) or '31 mars 2025' (fr); each date formatted by
+        Babel once (a statement writes the same few dates; about 0.1 ms each)."""
+        key = ("date", d)
+        text = self._cache.get(key)
+        if text is None:
+            text = format_date(d, "long", locale=self.babel)
+            if len(self._cache) < 20000:
+                self._cache[key] = text
+        return text
 
     def value(self, v, unit: str | None = None) -> str:
         """Any statement value: money, rate, number, date, text."""

@@ -10,6 +10,9 @@ payouts; never a row another unit of the round is credited with) and runs the wh
 each component's amount and the value of each let the search watches. The questions and
 the answers are the ones the interpreter path gives (the same search); a payee the
 columnar engine hands over in a round is answered by `fallback` (the interpreter's re-run).
+When the plan allows it (report/whatif_clones.py), every question of a round is asked at
+once instead, each of a clone of its payee (`_run_cloned`): the rounds are then the longest
+single search.
 
 Plans whose payouts read other payees' rows (`share`, `team_total`: plan.requires) are not
 batched (`usable` is False): changing one row per payee at once would move everyone's pool.
@@ -28,15 +31,17 @@ from kamrules.core.numeric import Fallback
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import find_nodes
+from kamrules.report.whatif_clones import SEP, Clones
 from kamrules.report.whatif import Outcome, pooled, search, target_row, values, watched
 
 
 class _Task:
-    __slots__ = ("gen", "period", "m", "sink", "names", "ref", "pkey")
+    __slots__ = ("gen", "period", "m", "sink", "names", "ref", "pkey", "comp")
 
-    def __init__(self, gen, period, m, sink, names):
+    def __init__(self, gen, period, m, sink, names, comp):
         self.gen, self.period, self.m, self.sink, self.names = gen, period, m, sink, names
         self.ref, self.pkey = target_row(m), period_key(period)  # asked for at every question
+        self.comp = comp
 
     def finish(self, found):
         self.sink += [e for e in (found or []) if e.gain > 0]
@@ -77,12 +82,14 @@ class Batch:
         names = last[2]
         gen = search(payout, m, list(tiers), names, last[3])
         unit = (payee_id, period_key(period)) if self.by_period else (payee_id, None)
-        self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names))
+        self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names, payout.component))
         self.names |= names  # every answer carries them all (answers are shared by their question)
         for r in m.rows:
             self.owners.setdefault((r.table, r.row), set()).add(unit)
 
     def run(self):
+        if self.payees_alone and self.tasks and self._run_cloned():
+            return
         queues = {unit: list(ts) for unit, ts in self.tasks.items()}
         asking: dict = {}  # unit (payee id, period key or None) -> (task, delta)
         cache: dict = {}
@@ -134,6 +141,115 @@ class Batch:
                 cache[self._key(unit, task, delta)] = answers[unit]
                 step(unit, answers[unit], started=True)
 
+    def _run_cloned(self) -> bool:
+        """Every question of a round asked at once, each of a clone of its payee
+        (report/whatif_clones.py); False (nothing asked yet) when the plan is not cloned or
+        its unchanged clones do not give what their payees get in a columnar run."""
+        try:
+            clones = Clones.build(self.plan, self.frames)
+        except pl.exceptions.PolarsError:
+            clones = None
+        if clones is None:
+            return False
+        units = list(self.tasks)
+        ids = sorted({u[0] for u in units})
+        frames = dict(self.frames)
+        frames[self.plan.payees_table] = frames[self.plan.payees_table].filter(pl.col("__id").is_in(ids))
+        questions = [(f"{pid}{SEP}{i}", pid, None, None, None, None) for i, pid in enumerate(ids)]
+        self.rounds += 2
+        try:
+            own = self._outcomes(frames, ids)
+            copied = self._outcomes(clones.frames(questions), [q[0] for q in questions])
+        except (Fallback, Unsupported, pl.exceptions.PolarsError):  # the rounds of changed rows then
+            return False
+        clone_of = {q[1]: q[0] for q in questions}
+        for (pid, pkey), o in own[0].items():
+            if copied[0].get((clone_of[pid], pkey)) != o:
+                return False
+        if own[1] or copied[1]:  # a payee the engine hands over: its clone's check is the interpreter's
+            return False
+        asking: dict = {}  # index of a task -> the amount it asks about
+        todo = [(unit, t) for unit in units for t in self.tasks[unit]]
+
+        found: dict = {}  # index of a task -> its effects, handed to the sinks in the order asked
+
+        def ask(i, outcome=None, started=False):
+            task = todo[i][1]
+            try:
+                asking[i] = task.gen.send(outcome) if started else next(task.gen)
+            except StopIteration as done:
+                found[i] = done.value
+                asking.pop(i, None)
+        for i in range(len(todo)):
+            ask(i)
+        while asking:
+            self.rounds += 1
+            keys: dict = {}
+            questions = []
+            for i, delta in asking.items():
+                unit, task = todo[i]
+                key = self._key(unit, task, delta)
+                if key not in keys:
+                    keys[key] = (len(questions), task, set(task.names))
+                    ref = task.ref
+                    questions.append((f"{unit[0]}{SEP}{len(questions)}", unit[0], ref.table, ref.row,
+                                      task.m.column, delta))
+                else:
+                    keys[key][2].update(task.names)
+            answers = self._cloned_answers(clones, questions, keys)
+            for i, delta in list(asking.items()):
+                unit, task = todo[i]
+                ask(i, answers[keys[self._key(unit, task, delta)][0]], started=True)
+        for i, (_, task) in enumerate(todo):
+            task.finish(found[i])
+        return True
+
+    def _cloned_answers(self, clones, questions: list, keys: dict) -> list:
+        """The Outcome of each question (its task's period), by one run on their clones."""
+        firsts = {n: (task, names) for n, task, names in keys.values()}
+        try:
+            got, handed = self._outcomes(clones.frames(questions), [q[0] for q in questions],
+                                         [firsts[n][0].pkey for n in range(len(questions))],
+                                         [firsts[n][1] for n in range(len(questions))])
+        except (Fallback, Unsupported, pl.exceptions.PolarsError):  # each the interpreter's then
+            got, handed = None, ()
+        out = []
+        for n, q in enumerate(questions):
+            task = firsts[n][0]
+            if got is None or q[0] in handed:
+                out.append(self._fallback(q[1], task, q[5]))
+            else:
+                out.append(got.get((q[0], task.pkey), Outcome({}, {})))
+        return out
+
+    def _outcomes(self, frames: dict, ids: list, pkeys: list | None = None, names_of: list | None = None) -> tuple:
+        """({(payee id, period key): Outcome}, the payees handed over) of one columnar run;
+        pkeys, when given: only the period pkeys[i] of payee ids[i] is read, and only the
+        lets names_of[i] of it (a value is read into Python at some 3 us: 30,000 questions)."""
+        table, fr = evaluate_frames(self.plan, frames, self.periods, handover=True)
+        comps = list(ir_of(self.plan).components)
+        names = sorted(n for n in self.names if f"d.{n}" in fr.df.columns)
+        values = [pl.col(f"d.{n}") for n in names]
+        if pkeys is None:
+            def only(df, who, when):
+                return df.filter(pl.col(who).is_in(ids))
+        else:
+            wanted = pl.DataFrame({"__w": ids, "__k": pkeys, **{f"__m.{n}": [n in w for w in names_of] for n in names}},
+                                  schema={"__w": pl.String, "__k": pl.String, **{f"__m.{n}": pl.Boolean for n in names}})
+            values = [pl.when(pl.col(f"__m.{n}")).then(v) for n, v in zip(names, values)]
+
+            def only(df, who, when):
+                return df.join(wanted, left_on=[who, when], right_on=["__w", "__k"], how="inner")
+        amounts: dict = {}
+        for pid, pkey, c, amount in only(table, "payee_id", "period").select(
+                "payee_id", "period", "__c", "amount").iter_rows():
+            amounts.setdefault((pid, pkey), {})[comps[c]] = amount
+        out: dict = {}
+        for row in only(fr.df, "__payee", "__pkey").select("__payee", "__pkey", *values).iter_rows():
+            out[(row[0], row[1])] = Outcome(amounts.get((row[0], row[1]), {}),
+                                            {n: _number(v) for n, v in zip(names, row[2:]) if v is not None})
+        return out, set(fr.handed_over or ())
+
     @staticmethod
     def _key(unit, task, delta):
         ref = task.ref
@@ -156,27 +272,15 @@ class Batch:
             people = frames[self.plan.payees_table]
             frames[self.plan.payees_table] = people.filter(pl.col("__id").is_in(ids))
         try:
-            table, fr = evaluate_frames(self.plan, frames, self.periods, handover=True)
+            got, handed = self._outcomes(frames, ids)
         except (Fallback, Unsupported):
             return {unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}
-        comps = list(ir_of(self.plan).components)
-        amounts: dict = {}
-        for pid, pkey, c, amount in table.filter(pl.col("payee_id").is_in(ids)).select(
-                "payee_id", "period", "__c", "amount").iter_rows():
-            amounts.setdefault((pid, pkey), {})[comps[c]] = amount
-        names = sorted(n for n in self.names if f"d.{n}" in fr.df.columns)
-        got: dict = {}
-        for row in fr.df.filter(pl.col("__payee").is_in(ids)).select(
-                "__payee", "__pkey", *[f"d.{n}" for n in names]).iter_rows():
-            got[(row[0], row[1])] = dict(zip(names, row[2:]))
-        handed = set(fr.handed_over or ())
         out = {}
         for unit, task, delta in chosen:
-            key = (unit[0], task.pkey)
             if unit[0] in handed:
                 out[unit] = self._fallback(unit[0], task, delta)
             else:
-                out[unit] = Outcome(amounts.get(key, {}), {n: _number(v) for n, v in got.get(key, {}).items()})
+                out[unit] = got.get((unit[0], task.pkey), Outcome({}, {}))
         return out
 
     def _fallback(self, pid, task, delta):

@@ -48,13 +48,7 @@ def needs_all_payees(plan: "CheckedPlan | ir.Plan") -> bool:
 
 def plan_nodes(plan: "CheckedPlan | ir.Plan"):
     """Every IR node of the plan's definitions and eligibility, once each."""
-    lowered = ir_of(plan)
-    roots = ir.roots(lowered)[:len(ir.roots(lowered)) - len(lowered.requires)]
-    seen = set()
-    for x in (n for r in roots for n in ir.walk(r)):
-        if x.uid not in seen:
-            seen.add(x.uid)
-            yield x
+    return ir.definition_nodes(ir_of(plan))
 
 
 def slices(ids: list, n: int) -> list[list]:

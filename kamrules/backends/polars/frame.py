@@ -87,7 +87,9 @@ class Frame:
         lazily, so polars computes a subexpression repeated in them once (a value and its
         error mask read the same quotient several times); eager with_columns computes each copy."""
         exprs = [expr.alias(name)] + [e.alias(n) for n, e in more.items()]
-        self.df = self.df.lazy().with_columns(exprs).collect()
+        # the in-memory engine: the same plan and values; `auto` first weighs the streaming
+        # engine, about 0.17 ms per query here, most of a small frame's cost
+        self.df = self.df.lazy().with_columns(exprs).collect(engine="in-memory")
 
     def keep(self, expr: pl.Expr) -> pl.Expr:
         """expr as a frame column (computed once however often it is read)."""
@@ -108,6 +110,22 @@ class Frame:
             self.add(name + "~", c.bound)
             bound = pl.col(name + "~")
         return Col(pl.col(name), err, c.kind, c.nullable, c.approx, c.replay, c.places, bound=bound)
+
+    def settle(self, c: Col, ctx) -> Col:
+        """c with its value and error bound computed once as frame columns when on the frame
+        (its errors, replay and places kept): the expressions built on it then read columns,
+        not copies of its tree (a quotient is read some 30 times by a rounding, a comparison
+        or a curve after it: polars planned trees of 100,000 characters, most of a run's
+        time). The same values, computed once."""
+        if ctx.table is not None or c.expr.meta.is_column():
+            return c
+        name = self.fresh("t.")
+        exprs = {name: c.expr}
+        if c.bound is not None and not c.bound.meta.is_column():
+            exprs[name + "~"] = c.bound
+        self.add(name, c.expr, **{k: e for k, e in exprs.items() if k != name})
+        bound = pl.col(name + "~") if name + "~" in exprs else c.bound
+        return attrs.evolve(c, expr=pl.col(name), bound=bound)
 
     # ------------------------------------------------------------ periods
     def period_chain(self, chain: tuple) -> tuple:
@@ -406,10 +424,10 @@ class Frame:
             err = any_error(null_error(a), null_error(b))
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
             e = a.expr * b.expr
-            return Col(e, err if fuzzy else any_error(
+            return self.settle(Col(e, err if fuzzy else any_error(
                 err, ~exact_product(a.expr, b.expr, a.places, b.places)),
                        kind, approx=fuzzy, replay=replay, places=None if fuzzy else known,
-                       bound=bound_op("*", a, b, e))
+                       bound=bound_op("*", a, b, e)), ctx)
         if ctx.table is None:
             # the quotient's bound reads the quotient, the divisor and their bounds up to ~20
             # times (and the rounding that follows reads the bound as often): columns, once
