@@ -30,7 +30,7 @@ from kamrules.report.payouts import to_csv  # noqa: E402
 
 RUNS_SQL = {"abtasty-kam", "charter-split", "clawback-cash", "draw-guarantee", "emotion-ai-challenge",
             "equipment-colour-grid", "kam-capped", "kam-uncapped", "multi-year-booster", "prorated-variable",
-            "split-credit", "team-bonus", "fx-commission"}  # and bench/abtasty-monthly.kam
+            "split-credit", "team-bonus", "fx-commission", "media-advance", "recoverable-draw"}  # and bench/abtasty-monthly.kam
 
 
 def _cli(*args):
@@ -61,14 +61,13 @@ def test_same_bytes_as_the_interpreter(plan, capsys):
 
 
 def test_a_refused_plan_names_the_construct_and_writes_nothing(tmp_path, capsys):
+    folder = PLANS.parent / "examples" / "marginal-tiers"
     out = tmp_path / "payouts.csv"
-    rc, _ = _cli("run", PLANS / "recoverable-draw.kam", "--data", PLANS / "tests" / "recoverable-draw" / "example",
-                 "--engine", "duckdb", "-o", out)
+    rc, _ = _cli("run", folder / "plan.kam", "--data", folder, "--engine", "duckdb", "-o", out)
     err = capsys.readouterr().err
     assert rc == 1 and not out.exists()
-    # recoverable-draw.kam line 33: `let outstanding = paid(draw, period.year) + paid(recovery, period.year)`
-    assert "KR440" in err and "paid()" in err and ":33:19:" in err
-
+    # plan.kam line 26: `component commission = tiers(bookings)`, the call at column 24
+    assert "KR440" in err and "hit marginal" in err and ":26:24:" in err
 
 
 @pytest.mark.parametrize("example, construct", [("marginal-tiers", "a decision with `hit marginal`")])

@@ -26,6 +26,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
 from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.exact import cast, macros
+from kamrules.backends.sql import ledger
 
 DIALECT = "duckdb"
 
@@ -41,12 +42,15 @@ def _plan_nodes_refused(plan: ir.Plan):
         raise Refused(f"a pay currency per payee (`currency {plan.currency}`)")
 
 
-def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
+def compile_plan(plan: ir.Plan, scales: dict | None = None, info: dict | None = None) -> list:
     """[(column, Val, kind)] in the order they are added to the frame: the eligibility,
-    each let, each component's existence and raw amount. Raises Refused."""
+    each let, each component's existence and raw amount. Raises Refused. `info`, if given,
+    receives "owners" (the definition each step belongs to, None for a `require` rule or
+    the eligibility), "reads" (the components paid() reads) and "chains" (its `within`s)."""
     _plan_nodes_refused(plan)
     tr = Translator(plan, scales)
     steps = []
+    own = []
     ctx = Ctx()
     for rule in plan.requires:  # checked on every row first: a row failing it is the interpreter's diagnostic
         rc = Ctx("r0", rule.table, rows=(("r0", rule.table),))
@@ -59,7 +63,10 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         steps += tr.drain()
         steps.append(("elig", v))
     tr.elig = "coalesce(f.elig, FALSE)" if plan.eligible is not None else "TRUE"
+    prev = None
     for name, d in plan.definitions.items():
+        own.extend([prev] * (len(steps) - len(own)))  # the steps of the definition before
+        prev = name
         if d.kind == "let" and d.type.kind == "row":  # one(rows): the row's __row, a column
             table, v = tr.one_row(d.node.expr)
             steps += tr.drain()
@@ -98,6 +105,11 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         steps += tr.drain()
         steps.append((f"d.{name}", rounded))
         tr.defs[name] = stored(name, steps[-1][1])
+    own.extend([prev] * (len(steps) - len(own)))
+    if tr.paid_reads:
+        ledger.dependent(plan)  # refuses an aggregation or an eligibility reading paid()
+    if info is not None:
+        info.update(owners=own, reads=tr.paid_reads, chains=tr.paid_chains)
     return [(c, _resolved(tr, v)) for c, v in steps]
 
 
@@ -133,19 +145,26 @@ def generate(sql: str, dialect: str = DIALECT) -> str:
 
 
 def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = None,
-                 temp_dir: str | None = None) -> list[Payout]:
-    """The payouts of the report periods `periods` (components in plan order, payees by id)."""
+                 temp_dir: str | None = None, history=None) -> list[Payout]:
+    """The payouts of the report periods `periods` (components in plan order, payees by id);
+    paid() reads `history` (core.history) in the periods a ledger fixed."""
     import duckdb
     from kamrules.check.lower import ir_of
+    from kamrules.core.history import NONE
     from kamrules.backends.polars.values import period_key
     plan = ir_of(plan)
+    history = history or NONE
     compile_plan(plan)  # the static pass: refused before any data is read
     calc = []
     for p in periods:
         for c in p.subperiods(plan.period_kind):
             if c not in calc:
                 calc.append(c)
-    calc.sort()
+    report = set(calc)
+    extra = ledger.extra_periods(plan, calc)  # the earlier periods paid() reads (ledger.py)
+    if extra is None:
+        raise Fallback("paid() reading too many periods before the run")
+    calc = sorted(calc + extra)
     with tempfile.TemporaryDirectory(prefix="kamrules-duckdb-", dir=temp_dir) as tmp:
         con = duckdb.connect(config={"temp_directory": os.path.join(tmp, "spill"),
                                      **({"memory_limit": memory_limit} if memory_limit else {})})
@@ -153,19 +172,27 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             for m in macros():
                 con.execute(m)
             scales = _load(con, plan, frames, tmp)
-            steps = compile_plan(plan, scales)
+            scales[ledger.HISTORY, "amount"] = ledger.history_scale(history)
+            info = {}
+            steps = compile_plan(plan, scales, info)
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
+            for sql in ledger.pair_tables(plan, info["chains"], calc, history) if info["reads"] else ():
+                _run(con, sql)
+            if info["reads"]:  # the components paid() reads, zeros until computed
+                _run(con, f"CREATE OR REPLACE TABLE f AS SELECT f.*, {', '.join(ledger.placeholders(plan, info['reads']))} FROM f")
+            replace = bool(info["reads"])
             for column, v in steps:
-                if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
-                    _run(con, v)
-                    continue
-                if column == "check":  # a `require` rule, a key without its row: the interpreter reports it
-                    if _run(con, v).fetchone()[0]:
-                        raise Fallback("a row failing a `require` rule, or a key with no row")
-                    continue
-                _add(con, column, v)
-            return _payouts(con, plan, calc, period_key)
+                _step(con, column, v, replace)
+            again = set(ledger.dependent(plan)) if info["reads"] else set()
+            watched = [f"{k}.{c}" for c in sorted(info["reads"]) for k in ("x", "d", "e")]
+
+            def run_again():
+                for (column, v), owner in zip(steps, info["owners"]):
+                    if owner in again:
+                        _step(con, column, v, True)
+            ledger.settle(con, run_again, watched, len(calc) + 1, Fallback)
+            return _payouts(con, plan, calc, period_key, report)
         except duckdb.OutOfMemoryException:
             raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
                                                 "(spilling to disk was not enough)",
@@ -174,6 +201,17 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             raise Fallback(f"DuckDB: {str(err).splitlines()[0]}") from None
         finally:
             con.close()
+
+
+def _step(con, column, v, replace: bool):
+    """One step of compile_plan on the frame (`replace`: its columns may exist already)."""
+    if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
+        _run(con, v)
+    elif column == "check":  # a `require` rule, a key without its row: the interpreter reports it
+        if _run(con, v).fetchone()[0]:
+            raise Fallback("a row failing a `require` rule, or a key with no row")
+    else:
+        _add(con, column, v, replace)
 
 
 def _run(con, sql: str):
@@ -239,7 +277,7 @@ def _frame(con, plan, calc, period_key):
               f"WHERE p.{q(plan.payee_key)} IS NOT NULL")
 
 
-def _add(con, column, v):
+def _add(con, column, v, replace: bool = False):
     if isinstance(v, list):  # a component's existence: eligible, valid, when
         parts = ["coalesce(f.elig, TRUE)" if _has(con, "elig") else "TRUE"]
         errs = [f"({x.err})" for x in v if x.err]
@@ -256,14 +294,24 @@ def _add(con, column, v):
             exprs = [f"{v.sql} AS {q(column)}"]
         if v.err:
             exprs.append(f"coalesce({v.err}, FALSE) AS {q('e.' + name) if column != 'elig' else 'elig_e'}")
-    _run(con, f"CREATE OR REPLACE TABLE f AS SELECT f.*, {', '.join(exprs)} FROM f")
+    keep = "f.*"
+    if replace:  # a column computed again (paid(): ledger.settle) replaces the one before
+        names = {e.rsplit(" AS ", 1)[1].strip('"').replace('""', '"') for e in exprs}
+        there = [c for c in _columns(con) if c in names]
+        if there:
+            keep = f"f.* EXCLUDE ({', '.join(q(c) for c in there)})"
+    _run(con, f"CREATE OR REPLACE TABLE f AS SELECT {keep}, {', '.join(exprs)} FROM f")
+
+
+def _columns(con) -> list:
+    return [r[0] for r in con.execute("DESCRIBE f").fetchall()]
 
 
 def _has(con, column) -> bool:
-    return any(r[0] == column for r in con.execute("DESCRIBE f").fetchall())
+    return column in _columns(con)
 
 
-def _payouts(con, plan, calc, period_key) -> list[Payout]:
+def _payouts(con, plan, calc, period_key, report) -> list[Payout]:
     cols = {r[0] for r in con.execute("DESCRIBE f").fetchall()}
     if "elig_e" in cols and con.execute("SELECT count(*) FROM f WHERE elig_e").fetchone()[0]:
         raise Fallback("an eligibility the plan cannot compute for some payee")
@@ -271,10 +319,13 @@ def _payouts(con, plan, calc, period_key) -> list[Payout]:
         if f"xe.{c}" in cols and con.execute(f'SELECT count(*) FROM f WHERE "xe.{c}"').fetchone()[0]:
             raise Fallback(f"a condition of `{c}` the plan cannot compute for some payee")
     parts = []
+    paid_out = ""  # the earlier periods paid() read: computed, not paid out
+    if len(report) < len(calc):
+        paid_out = f" AND f.__pi IN ({', '.join(str(i) for i, c in enumerate(calc) if c in report)})"
     for i, c in enumerate(plan.components):
         err = f"f.{q('e.' + c)}" if f"e.{c}" in cols else "FALSE"
         parts.append(f"SELECT f.__payee, f.__pi, {i} AS __c, f.{q('d.' + c)} AS amount, {err} AS bad "
-                     f"FROM f WHERE f.{q('x.' + c)}")
+                     f"FROM f WHERE f.{q('x.' + c)}{paid_out}")
     if not parts:
         return []
     rows = con.execute(generate(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3")).fetchall()

@@ -116,6 +116,8 @@ class Translator:
         self.rowdefs: dict = {}  # row let name -> (table, Val of its row's __row in the frame)
         self.foreign = 0  # > 0 inside fx()'s amount: an amount in another currency is read there
         self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
+        self.paid_reads: set = set()  # the components paid() reads (ledger.py)
+        self.paid_chains: set = set()  # the `within` chains of the paid() calls
 
     def hoist(self, v: Val, ctx: Ctx) -> Val:
         """A quotient at the frame's level becomes columns of its own, read back by name, so
@@ -254,6 +256,8 @@ class Translator:
                 return Val("f.__pstart", "date")
             if node.name == "end":
                 return Val("f.__pend", "date")
+            if node.name in ("is_quarter_end", "is_year_end"):
+                return Val(f"coalesce(f.__pend = f.__pend_{node.name[3:-4]}, FALSE)", "bool")
         if (isinstance(obj, ir.Attr) and self.is_period(obj.obj, None) and obj.name in PERIOD_KINDS
                 and node.name in ("start", "end")):
             return Val(f"f.__p{node.name}_{obj.name}", "date")
@@ -361,17 +365,17 @@ class Translator:
 
     def divide(self, node, ctx):
         kind = node.type.kind if node.type else "number"
-        if isinstance(node.right, (ir.Number, ir.MoneyLit)) and node.right.value != 0 and (
+        a = self.value(node.left, ctx)
+        if isinstance(node.right, (ir.Number, ir.MoneyLit)) and node.right.value != 0 and a.ratio is None and (
                 not isinstance(node.right, ir.MoneyLit) or node.right.currency in (None, self.plan.currency)):
             inv = Decimal(1) / node.right.value
             if inv == inv.normalize() and len(inv.as_tuple().digits) <= 20:
-                a = self.exact(node.left, ctx)
                 sql, s = literal(inv)
                 s += a.scale
                 if s > EXACT_PLACES:
                     raise Refused("a quotient with more than 24 places", node)
                 return Val(cast(f"{a.sql} * {sql}", s), kind, s, a.err)
-        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
+        b = self.value(node.right, ctx)  # (a quotient divided by a literal too: a quotient)
         if a.ratio is not None or b.ratio is not None:
             try:
                 return self.hoist(ratio.arith("/", a, b, kind, any_err(a.err, b.err)), ctx)
@@ -524,6 +528,10 @@ class Translator:
     def call_team_total(self, node, ctx):
         from kamrules.backends.sql import pools
         return pools.team_total(self, node, ctx)
+
+    def call_paid(self, node, ctx):
+        from kamrules.backends.sql import ledger
+        return ledger.paid(self, node, ctx)
 
     def call_share(self, node, ctx):
         from kamrules.backends.sql import pools
