@@ -38,8 +38,6 @@ class Fallback(Exception):
 def _plan_nodes_refused(plan: ir.Plan):
     if plan.payment_kind not in (None, plan.period_kind):
         raise Refused(f"payment per {plan.payment_kind} of {plan.period_kind} calculations")
-    if plan.currency.startswith("payee."):
-        raise Refused(f"a pay currency per payee (`currency {plan.currency}`)")
 
 
 def compile_plan(plan: ir.Plan, scales: dict | None = None, info: dict | None = None) -> list:
@@ -152,6 +150,7 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
     from kamrules.check.lower import ir_of
     from kamrules.core.history import NONE
     from kamrules.backends.polars.values import period_key
+    from kamrules.backends.polars.engine import pay_codes  # `currency payee.COLUMN`: KR460 on a bad code
     plan = ir_of(plan)
     history = history or NONE
     compile_plan(plan)  # the static pass: refused before any data is read
@@ -192,7 +191,7 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
                     if owner in again:
                         _step(con, column, v, True)
             ledger.settle(con, run_again, watched, len(calc) + 1, Fallback)
-            return _payouts(con, plan, calc, period_key, report)
+            return _payouts(con, plan, calc, period_key, report, pay_codes(plan, frames))
         except duckdb.OutOfMemoryException:
             raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
                                                 "(spilling to disk was not enough)",
@@ -311,7 +310,7 @@ def _has(con, column) -> bool:
     return column in _columns(con)
 
 
-def _payouts(con, plan, calc, period_key, report) -> list[Payout]:
+def _payouts(con, plan, calc, period_key, report, codes: dict) -> list[Payout]:
     cols = {r[0] for r in con.execute("DESCRIBE f").fetchall()}
     if "elig_e" in cols and con.execute("SELECT count(*) FROM f WHERE elig_e").fetchone()[0]:
         raise Fallback("an eligibility the plan cannot compute for some payee")
@@ -334,5 +333,5 @@ def _payouts(con, plan, calc, period_key, report) -> list[Payout]:
     exp = plan.round_step.as_tuple().exponent
     places = max(0, -exp) if isinstance(exp, int) else 2
     quantum = Decimal(1).scaleb(-places)
-    return [Payout(payee, calc[pi], plan.components[c], amount.quantize(quantum), plan.currency)
+    return [Payout(payee, calc[pi], plan.components[c], amount.quantize(quantum), codes.get(payee, plan.currency))
             for payee, pi, c, amount, _ in rows]

@@ -114,7 +114,9 @@ class Translator:
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
         self.rowdefs: dict = {}  # row let name -> (table, Val of its row's __row in the frame)
-        self.foreign = 0  # > 0 inside fx()'s amount: an amount in another currency is read there
+        # > 0 inside fx()'s amount: an amount in another currency is read there; everywhere in a
+        # plan paid in each payee's currency (the checker keeps the currencies apart)
+        self.foreign = int(plan.currency.startswith("payee."))
         self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
         self.paid_reads: set = set()  # the components paid() reads (ledger.py)
         self.paid_chains: set = set()  # the `within` chains of the paid() calls
@@ -541,10 +543,13 @@ class Translator:
         """fx(amount, "EUR", day): the amount times the rate of fx_rates from its currency to
         the target on the latest date on or before the day (the first such row in file order,
         as the interpreter scans them); unchanged in the target currency; no such rate: the
-        interpreter's KR405 (the error mask). The product is exact (its scale the sum)."""
-        if not isinstance(node.args[1], ir.String) or node.args[1].value.startswith("payee."):
-            raise Refused("fx() to a currency per payee", node)
-        target = node.args[1].value
+        interpreter's KR405 (the error mask). The product is exact (its scale the sum).
+        fx(amount, payee.COLUMN, day) in a plan paid in each payee's currency: the target is
+        the payee's code (the frame's column), unchanged where it is the amount's currency."""
+        per_payee = not isinstance(node.args[1], ir.String)
+        if per_payee and not self.plan.currency.startswith("payee."):
+            raise Refused("fx() to a currency that is not a literal", node)
+        target = self.plan.currency if per_payee else node.args[1].value
         self.foreign += 1
         try:
             amount = self.exact(node.args[0], ctx)
@@ -555,33 +560,49 @@ class Translator:
             return Val(amount.sql, "money", amount.scale, amount.err)
         if target != self.plan.currency:
             raise Refused("fx() to a currency other than the plan's", node)
+        to = self.value(node.args[1], ctx) if per_payee else Val(string(target), "text")
         day = self.exact(node.args[2], ctx)
         s = self.scales["fx_rates", "rate"]
         if amount.scale + s > EXACT_PLACES:
             raise Refused(f"an fx() product with {amount.scale + s} decimal places (more than {EXACT_PLACES})", node)
         self.alias += 1
         x = f"x{self.alias}"
-        pair = f"{x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {string(target)}"
+        pair = f"{x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {to.sql}"
         r = getattr(node.args[2], "ref", None)
         if r and r[0] == "column" and r[1] < len(ctx.rows):
             # the day is a column of a row: each row's rate computed once, by an ASOF join (the
             # latest date on or before it) on the pair's first row per date, joined by __row
-            src, table = q("t." + r[2]), f"~fx.{source}.{target}.{r[2]}.{r[3]}"
-            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.rate FROM {src} s "
-                                         f"ASOF LEFT JOIN (SELECT * FROM (SELECT {x}.{q('date')}, {x}.rate, row_number() OVER (PARTITION BY "
-                                         f"{x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE {pair}"
-                                         f") y WHERE y.k = 1) y ON s.{q(r[3])} >= y.{q('date')}"))
+            # (and by the target currency where it is the payee's)
+            src, table = q("t." + r[2]), f"~fx.{source}.{'~payee' if per_payee else target}.{r[2]}.{r[3]}"
+            first = (f"(SELECT * FROM (SELECT {x}.{q('to')}, {x}.{q('date')}, {x}.rate, row_number() OVER (PARTITION BY "
+                     f"{x}.{q('to')}, {x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE "
+                     f"{x}.{q('from')} = {string(source)}) y WHERE y.k = 1) y")  # the first row per target and day
+            if per_payee:  # every target the rates have, each row's rate to it
+                targets = f"(SELECT DISTINCT {x}.{q('to')} FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)}) t"
+                on = f"t.{q('to')} = y.{q('to')} AND s.{q(r[3])} >= y.{q('date')}"
+                frm = f"{src} s CROSS JOIN {targets} ASOF LEFT JOIN {first} ON {on}"
+            else:
+                first = first.replace(" WHERE ", f" WHERE {x}.{q('to')} = {string(target)} AND ", 1)
+                frm = f"{src} s ASOF LEFT JOIN {first} ON s.{q(r[3])} >= y.{q('date')}"
+            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"))
             row = ctx.rows[r[1]][0]
-            joins = self.joins.setdefault(row, {})
-            if ("~fx", table) not in joins:
-                joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row")
-            alias = joins["~fx", table][0]
-            rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
+            if per_payee:  # one rate per row and target: the payee's, looked up
+                rate = f"(SELECT {x}.rate FROM {q(table)} {x} WHERE {x}.__row = {row}.__row AND {x}.{q('to')} = {to.sql})"
+                missing = f"{rate} IS NULL"
+            else:
+                joins = self.joins.setdefault(row, {})
+                if ("~fx", table) not in joins:
+                    joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row")
+                alias = joins["~fx", table][0]
+                rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
         else:
             frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
             rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
             missing = f"NOT EXISTS (SELECT 1 {frm})"
-        err = any_err(amount.err, day.err, missing)
+        if per_payee:  # paid in the amount's own currency: as it is (the interpreter reads no rate)
+            same = f"{to.sql} = {string(source)}"
+            rate, missing = f"CASE WHEN {same} THEN 1 ELSE {rate} END", f"NOT ({same}) AND {missing}"
+        err = any_err(amount.err, day.err, to.err, missing)
         return Val(cast(f"{amount.sql} * {cast(rate, s)}", amount.scale + s), "money", amount.scale + s, err)
 
     def lookup(self, index, column, ctx):
