@@ -61,6 +61,7 @@ class Val:
     err: str | None = None
     ratio: tuple | None = None  # (num Val, den Val): a quotient, only rounded
     derived: bool = False  # a quotient computed from quotients (ratio.py)
+    summed: bool = False  # ... through a + or - of a quotient (a 0 may be a tiny number to the interpreter)
     nullable: bool = False  # may be empty (an optional cell): an error only where it is computed with
 
 
@@ -98,7 +99,8 @@ def stored(name: str, v: Val) -> Val:
     if v.ratio is not None:
         n, d = v.ratio
         return Val("NULL", v.kind, 0, err, (Val(f"f.{q('n.' + name)}", n.kind, n.scale),
-                                            Val(f"f.{q('q.' + name)}", d.kind, d.scale)), derived=v.derived)
+                                            Val(f"f.{q('q.' + name)}", d.kind, d.scale)), derived=v.derived,
+                   summed=v.summed)
     sql = f"f.{q('d.' + name)}"
     if v.kind in NUMERIC:
         sql = cast(sql, v.scale)
