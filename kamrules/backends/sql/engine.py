@@ -180,7 +180,8 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
                 _run(con, sql)
             if info["reads"]:  # the components paid() reads, zeros until computed
                 _run(con, f"CREATE OR REPLACE TABLE f AS SELECT f.*, {', '.join(ledger.placeholders(plan, info['reads']))} FROM f")
-            replace = bool(info["reads"])
+            # paid(): the columns added so far, which a step computed again replaces
+            replace = {q(f"{k}.{c}") for c in info["reads"] for k in ("x", "d", "e")} if info["reads"] else None
             for column, v in steps:
                 _step(con, column, v, replace)
             again = set(ledger.dependent(plan)) if info["reads"] else set()
@@ -189,7 +190,7 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             def run_again():
                 for (column, v), owner in zip(steps, info["owners"]):
                     if owner in again:
-                        _step(con, column, v, True)
+                        _step(con, column, v, replace)
             ledger.settle(con, run_again, watched, len(calc) + 1, Fallback)
             return _payouts(con, plan, calc, period_key, report, pay_codes(plan, frames))
         except duckdb.OutOfMemoryException:
@@ -202,8 +203,8 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             con.close()
 
 
-def _step(con, column, v, replace: bool):
-    """One step of compile_plan on the frame (`replace`: its columns may exist already)."""
+def _step(con, column, v, replace: set | None):
+    """One step of compile_plan on the frame (`replace`: _add)."""
     if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
         _run(con, v)
     elif column == "check":  # a `require` rule, a key without its row: the interpreter reports it
@@ -276,7 +277,9 @@ def _frame(con, plan, calc, period_key):
               f"WHERE p.{q(plan.payee_key)} IS NOT NULL")
 
 
-def _add(con, column, v, replace: bool = False):
+def _add(con, column, v, replace: set | None = None):
+    """The step's columns added to the frame; `replace`, when given, is the set of the
+    (quoted) columns the frame has already, which these replace (and join)."""
     if isinstance(v, list):  # a component's existence: eligible, valid, when
         parts = ["coalesce(f.elig, TRUE)" if _has(con, "elig") else "TRUE"]
         errs = [f"({x.err})" for x in v if x.err]
@@ -294,11 +297,12 @@ def _add(con, column, v, replace: bool = False):
         if v.err:
             exprs.append(f"coalesce({v.err}, FALSE) AS {q('e.' + name) if column != 'elig' else 'elig_e'}")
     keep = "f.*"
-    if replace:  # a column computed again (paid(): ledger.settle) replaces the one before
-        names = {e.rsplit(" AS ", 1)[1].strip('"').replace('""', '"') for e in exprs}
-        there = [c for c in _columns(con) if c in names]
+    if replace is not None:  # a column computed again (paid(): ledger.settle) replaces the one before
+        names = [e.rsplit(" AS ", 1)[1] for e in exprs]
+        there = [c for c in names if c in replace]
         if there:
-            keep = f"f.* EXCLUDE ({', '.join(q(c) for c in there)})"
+            keep = f"f.* EXCLUDE ({', '.join(there)})"
+        replace.update(names)
     _run(con, f"CREATE OR REPLACE TABLE f AS SELECT {keep}, {', '.join(exprs)} FROM f")
 
 

@@ -56,8 +56,9 @@ def paid(tr, node, ctx) -> Val:
     src = (f"FROM {q(chain_name(chain))} pp JOIN f g ON g.__pkey = pp.__src "
            f"LEFT JOIN {q(HISTORY)} h ON h.__payee = g.__payee AND h.__pkey = g.__pkey AND h.component = {string(name)} "
            f"WHERE pp.__pkey = f.__pkey AND g.__payee = f.__payee")
-    amount = f"CASE WHEN pp.__fixed THEN coalesce(h.amount, 0) WHEN {x} THEN {d} ELSE 0 END"
-    value = cast(f"(SELECT coalesce(sum({cast(amount, s)}), 0) {src})", s)
+    # every branch cast to the one scale (a CASE of two DECIMAL(38, s) would let DuckDB pick one)
+    amount = f"CASE WHEN pp.__fixed THEN {cast('coalesce(h.amount, 0)', s)} WHEN {x} THEN {cast(d, s)} ELSE {cast('0', s)} END"
+    value = cast(f"(SELECT coalesce(sum({amount}), {cast('0', s)}) {src})", s)
     err = f"EXISTS (SELECT 1 {src} AND NOT pp.__fixed AND {x} AND {e})"
     return tr.column_of(Val(value, "money", s, err), "money")
 

@@ -588,15 +588,12 @@ class Translator:
                 frm = f"{src} s ASOF LEFT JOIN {first} ON s.{q(r[3])} >= y.{q('date')}"
             self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"))
             row = ctx.rows[r[1]][0]
-            if per_payee:  # one rate per row and target: the payee's, looked up
-                rate = f"(SELECT {x}.rate FROM {q(table)} {x} WHERE {x}.__row = {row}.__row AND {x}.{q('to')} = {to.sql})"
-                missing = f"{rate} IS NULL"
-            else:
-                joins = self.joins.setdefault(row, {})
-                if ("~fx", table) not in joins:
-                    joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row")
-                alias = joins["~fx", table][0]
-                rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
+            joins = self.joins.setdefault(row, {})
+            if ("~fx", table) not in joins:  # (the target of the payee's row: its code)
+                target_on = f" AND {x}.{q('to')} = {to.sql}" if per_payee else ""
+                joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row{target_on}")
+            alias = joins["~fx", table][0]
+            rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
         else:
             frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
             rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
