@@ -586,3 +586,30 @@ def test_paid_reads_a_ledgers_history_in_the_periods_it_fixed():
     want = to_csv(evaluate(plan, tables, [jun], trace=False, history=history))
     got = to_csv(evaluate_sql(plan, frames_from_tables(plan, tables), [jun], history=history))
     assert got == want and "med-001,2025-06,quarter_true_up,1800.00,EUR" in got
+
+
+@pytest.mark.parametrize("period", [None, "2025-04"])
+def test_held_payments_and_payment_per_quarter(period, tmp_path):
+    """`hold when` (tests/test_holds.py's case): p1's February 200.00 and March 300.00 are held
+    (their invoices are out in April), April books nothing and pays 500.00; run alone, April
+    computes January to March first. Then recoverable-draw paid per quarter: 2025-Q4 of
+    year-end-forgiveness adds up October's draw 2,000.00 (no deal), November's 1,000.00 and
+    December's 0.00: 3,000.00. Both on DuckDB (no hand-over), the interpreter's bytes."""
+    from test_holds import DEALS, PLAN
+    from kamrules.core.calendar import parse_period
+    (tmp_path / "people.csv").write_text("payee_id\np1\np2\n")
+    (tmp_path / "deals.csv").write_text(DEALS)
+    (tmp_path / "plan.kam").write_text(PLAN)
+    plan = load(tmp_path / "plan.kam")[0]
+    tables = load_data(plan, str(tmp_path))
+    periods = [parse_period(period)] if period else plan_periods(plan, tables)
+    got = to_csv(evaluate_sql(plan, frames_from_tables(plan, tables), periods))
+    assert got == to_csv(evaluate(plan, tables, periods, trace=False))
+    assert "p1,2025-04,commission,500.00,EUR" in got and ("p1,2025-03,commission,0.00,EUR" in got) == (period is None)
+    (tmp_path / "q.kam").write_text((PLANS / "recoverable-draw.kam").read_text().replace(
+        "period month\n", "period month\npayment quarter\n"))
+    plan = load(tmp_path / "q.kam")[0]
+    tables = load_data(plan, str(PLANS / "tests" / "recoverable-draw" / "year-end-forgiveness"))
+    periods = plan_periods(plan, tables)
+    got = to_csv(evaluate_sql(plan, frames_from_tables(plan, tables), periods))
+    assert got == to_csv(evaluate(plan, tables, periods, trace=False)) and "x-1,2025-Q4,draw,3000.00,EUR" in got

@@ -26,7 +26,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
 from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.exact import cast, macros
-from kamrules.backends.sql import ledger
+from kamrules.backends.sql import holds, ledger
 
 DIALECT = "duckdb"
 
@@ -35,17 +35,11 @@ class Fallback(Exception):
     """The data needs the interpreter (a diagnostic, an overflow)."""
 
 
-def _plan_nodes_refused(plan: ir.Plan):
-    if plan.payment_kind not in (None, plan.period_kind):
-        raise Refused(f"payment per {plan.payment_kind} of {plan.period_kind} calculations")
-
-
 def compile_plan(plan: ir.Plan, scales: dict | None = None, info: dict | None = None) -> list:
     """[(column, Val, kind)] in the order they are added to the frame: the eligibility,
     each let, each component's existence and raw amount. Raises Refused. `info`, if given,
     receives "owners" (the definition each step belongs to, None for a `require` rule or
     the eligibility), "reads" (the components paid() reads) and "chains" (its `within`s)."""
-    _plan_nodes_refused(plan)
     tr = Translator(plan, scales)
     steps = []
     own = []
@@ -82,8 +76,10 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None, info: dict | None = 
             tr.defs[name] = stored(name, v)
             continue
         comp = d.node
-        if getattr(comp, "hold", None) is not None:  # deferred payments: periods in order, not done in SQL
-            raise Refused("`hold when` (a held payment)", comp.hold)
+        if getattr(comp, "hold", None) is not None:  # deferred payments: its column h.<name> (holds.py)
+            hv = tr.exact(comp.hold, ctx)
+            steps += tr.drain()
+            steps.append((f"h.{name}", hv))
         conds = []
         if comp.valid_from is not None:
             conds.append(tr.exact(comp.valid_from, ctx))
@@ -154,12 +150,13 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
     plan = ir_of(plan)
     history = history or NONE
     compile_plan(plan)  # the static pass: refused before any data is read
-    calc = []
+    calc, report = [], {}  # report: calculation period -> the period it is paid in
     for p in periods:
         for c in p.subperiods(plan.period_kind):
-            if c not in calc:
+            if c not in report:
                 calc.append(c)
-    report = set(calc)
+                report[c] = p
+    calc = calc + holds.hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
     extra = ledger.extra_periods(plan, calc)  # the earlier periods paid() reads (ledger.py)
     if extra is None:
         raise Fallback("paid() reading too many periods before the run")
@@ -192,6 +189,7 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
                     if owner in again:
                         _step(con, column, v, replace)
             ledger.settle(con, run_again, watched, len(calc) + 1, Fallback)
+            _holds(con, plan, steps)
             return _payouts(con, plan, calc, period_key, report, pay_codes(plan, frames))
         except duckdb.OutOfMemoryException:
             raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
@@ -201,6 +199,19 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             raise Fallback(f"DuckDB: {str(err).splitlines()[0]}") from None
         finally:
             con.close()
+
+
+def _holds(con, plan, steps):
+    """The held components' payments (holds.py), once the values paid() reads have settled."""
+    vals = dict(steps)
+    for name in holds.held(plan):
+        v, h = vals[f"d.{name}"], vals[f"h.{name}"]
+        adds, stops, final = holds.statements(name, v.scale, bool(v.err), bool(h.err))
+        for sql in adds:
+            _run(con, sql)
+        if _run(con, stops).fetchone()[0]:
+            raise Fallback(f"a `hold when` of {name} that cannot be computed where it is needed")
+        _run(con, final)
 
 
 def _step(con, column, v, replace: set | None):
@@ -325,17 +336,23 @@ def _payouts(con, plan, calc, period_key, report, codes: dict) -> list[Payout]:
     paid_out = ""  # the earlier periods paid() read: computed, not paid out
     if len(report) < len(calc):
         paid_out = f" AND f.__pi IN ({', '.join(str(i) for i, c in enumerate(calc) if c in report)})"
+    pays = sorted(set(report.values()))  # `payment quarter` of months: each month's payment period
+    pay = "f.__pi" if pays == calc else "CASE " + " ".join(
+        f"WHEN f.__pi = {i} THEN {pays.index(report[c])}" for i, c in enumerate(calc) if c in report) + " END"
     for i, c in enumerate(plan.components):
         err = f"f.{q('e.' + c)}" if f"e.{c}" in cols else "FALSE"
-        parts.append(f"SELECT f.__payee, f.__pi, {i} AS __c, f.{q('d.' + c)} AS amount, {err} AS bad "
+        parts.append(f"SELECT f.__payee, {pay} AS __pi, {i} AS __c, f.{q('d.' + c)} AS amount, {err} AS bad "
                      f"FROM f WHERE f.{q('x.' + c)}{paid_out}")
     if not parts:
         return []
-    rows = con.execute(generate(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3")).fetchall()
+    union = " UNION ALL ".join(parts)
+    if pays != calc:  # the calculation periods paid together are added up
+        union = f"SELECT __payee, __pi, __c, sum(amount) AS amount, bool_or(bad) AS bad FROM ({union}) u GROUP BY 1, 2, 3"
+    rows = con.execute(generate(union + " ORDER BY 1, 2, 3")).fetchall()
     if any(r[4] for r in rows) or any(r[3] is None for r in rows):
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
     exp = plan.round_step.as_tuple().exponent
     places = max(0, -exp) if isinstance(exp, int) else 2
     quantum = Decimal(1).scaleb(-places)
-    return [Payout(payee, calc[pi], plan.components[c], amount.quantize(quantum), codes.get(payee, plan.currency))
+    return [Payout(payee, pays[pi], plan.components[c], amount.quantize(quantum), codes.get(payee, plan.currency))
             for payee, pi, c, amount, _ in rows]
