@@ -146,10 +146,11 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
     from kamrules.check.lower import ir_of
     from kamrules.core.history import NONE
     from kamrules.backends.polars.values import period_key
-    from kamrules.backends.polars.engine import pay_codes  # `currency payee.COLUMN`: KR460 on a bad code
+    from kamrules.backends.polars.engine import pay_codes
     plan = ir_of(plan)
     history = history or NONE
     compile_plan(plan)  # the static pass: refused before any data is read
+    codes = pay_codes(plan, frames)  # `currency payee.COLUMN`: each payee's code (KR460 on a bad one)
     calc, report = [], {}  # report: calculation period -> the period it is paid in
     for p in periods:
         for c in p.subperiods(plan.period_kind):
@@ -173,24 +174,12 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             steps = compile_plan(plan, scales, info)
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
-            for sql in ledger.pair_tables(plan, info["chains"], calc, history) if info["reads"] else ():
-                _run(con, sql)
-            if info["reads"]:  # the components paid() reads, zeros until computed
-                _run(con, f"CREATE OR REPLACE TABLE f AS SELECT f.*, {', '.join(ledger.placeholders(plan, info['reads']))} FROM f")
-            # paid(): the columns added so far, which a step computed again replaces
-            replace = {q(f"{k}.{c}") for c in info["reads"] for k in ("x", "d", "e")} if info["reads"] else None
+            replace = ledger.prepare(lambda sql: _run(con, sql), plan, info, calc, history)
             for column, v in steps:
                 _step(con, column, v, replace)
-            again = set(ledger.dependent(plan)) if info["reads"] else set()
-            watched = [f"{k}.{c}" for c in sorted(info["reads"]) for k in ("x", "d", "e")]
-
-            def run_again():
-                for (column, v), owner in zip(steps, info["owners"]):
-                    if owner in again:
-                        _step(con, column, v, replace)
-            ledger.settle(con, run_again, watched, len(calc) + 1, Fallback)
+            ledger.settle(con, plan, info, steps, lambda column, v: _step(con, column, v, replace), len(calc) + 1, Fallback)
             _holds(con, plan, steps)
-            return _payouts(con, plan, calc, period_key, report, pay_codes(plan, frames))
+            return _payouts(con, plan, calc, period_key, report, codes)
         except duckdb.OutOfMemoryException:
             raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
                                                 "(spilling to disk was not enough)",

@@ -115,16 +115,33 @@ def history_scale(history) -> int:
     return max([0, *places])
 
 
-def settle(con, run_again, watched: list, passes: int, fallback) -> int:
-    """run_again() (the definitions that read paid()) until the columns `watched` stop
-    changing; the passes it took; fallback past `passes` (cannot happen: module doc)."""
-    if not watched:
+def prepare(run, plan, info: dict, calc: list, history) -> set | None:
+    """Before the steps of compile_plan (`info`: its "reads" and "chains") run on the frame:
+    the pair tables and the placeholders, by run(sql); the set of the frame's columns a step
+    computed again replaces (engine._add), None for a plan without paid()."""
+    if not info["reads"]:
+        return None
+    for sql in pair_tables(plan, info["chains"], calc, history):
+        run(sql)
+    run(f"CREATE OR REPLACE TABLE f AS SELECT f.*, {', '.join(placeholders(plan, info['reads']))} FROM f")
+    return {q(f"{k}.{c}") for c in info["reads"] for k in ("x", "d", "e")}
+
+
+def settle(con, plan, info: dict, steps: list, step, passes: int, fallback) -> int:
+    """The steps of the definitions that read paid() run again (step(column, value)) until
+    the components paid() reads stop changing; the passes it took; fallback past `passes`
+    (cannot happen: module doc)."""
+    if not info["reads"]:
         return 0
+    again = set(dependent(plan))
+    watched = [f"{k}.{c}" for c in sorted(info["reads"]) for k in ("x", "d", "e")]
     cols = ", ".join(q(c) for c in watched)
     diff = " OR ".join(f"f.{q(c)} IS DISTINCT FROM w.{q(c)}" for c in watched)
     for n in range(passes):
         con.execute(f"CREATE OR REPLACE TABLE {q('~watch')} AS SELECT __payee, __pkey, {cols} FROM f")
-        run_again()
+        for (column, v), owner in zip(steps, info["owners"]):
+            if owner in again:
+                step(column, v)
         changed = con.execute(f"SELECT count(*) FROM f JOIN {q('~watch')} w ON f.__payee = w.__payee "
                               f"AND f.__pkey = w.__pkey WHERE {diff}").fetchone()[0]
         if not changed:
