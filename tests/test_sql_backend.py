@@ -464,28 +464,13 @@ def test_generated_shares_are_the_interpreters(tmp_path_factory, weights, budget
     assert got == want
 
 
-QSHARES = """plan "Quotient shares"
-currency EUR
-period year
-payees people
-
-input marks {
-  day: Date
-}
-input people key payee_id {
-  payee_id: Text
-  team: optional Text
-  a: Number
-  b: Number
-  c: Number
-  budget: Money
-}
-
-let seen = count(marks where day in period)
-# a quotient of cells, and one computed from quotients through a - (pools.rational_weights)
-component plain = share(payee.budget, payee.a / payee.b, by payee.team)
-component derived = share(payee.budget, payee.a / payee.b - payee.c / 3, by payee.team)
-"""
+# SHARES with the weights a / b (a quotient of cells) and a / b - c / 3 (computed from
+# quotients through a -: pools.rational_weights), every payee eligible
+QSHARES = (SHARES.replace("  w: optional Number\n", "  a: Number\n  b: Number\n  c: Number\n")
+           .replace("  active: Text\n", "").replace('eligible when payee.active == "yes"\n', "")
+           .replace("component part = share(payee.budget, payee.w, by payee.team)\n",
+                    "component plain = share(payee.budget, payee.a / payee.b, by payee.team)\n"
+                    "component derived = share(payee.budget, payee.a / payee.b - payee.c / 3, by payee.team)\n"))
 
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
