@@ -179,7 +179,7 @@ class Session:
                 trace: bool = False) -> Run:
         """The payouts of the run, on the session's engine (auto: columnar when it can);
         trace=True: with the interpreter's derivation trees (`run --trace`)."""
-        if self.engine == "duckdb" and not trace and not trace_dir and not self.history:
+        if self.engine == "duckdb" and not trace and not trace_dir:  # (paid() reads self.history there too)
             from kamrules.run.sqlrun import run_duckdb
             done = run_duckdb(self, payee_ids)
             if done is not None:

@@ -28,7 +28,8 @@ def run_duckdb(session, payee_ids):
     ids = session.payees(payee_ids)
     periods = session.periods()
     try:
-        payouts = evaluate_sql(plan, frames, periods, memory_limit=getattr(session, "memory_limit", None))
+        payouts = evaluate_sql(plan, frames, periods, memory_limit=getattr(session, "memory_limit", None),
+                               history=session.history)
     except Fallback as why:
         session._periods = None
         session.handed_over = f"Fallback: {why}"

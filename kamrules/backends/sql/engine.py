@@ -26,6 +26,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
 from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.exact import cast, macros
+from kamrules.backends.sql import holds, ledger
 
 DIALECT = "duckdb"
 
@@ -34,19 +35,14 @@ class Fallback(Exception):
     """The data needs the interpreter (a diagnostic, an overflow)."""
 
 
-def _plan_nodes_refused(plan: ir.Plan):
-    if plan.payment_kind not in (None, plan.period_kind):
-        raise Refused(f"payment per {plan.payment_kind} of {plan.period_kind} calculations")
-    if plan.currency.startswith("payee."):
-        raise Refused(f"a pay currency per payee (`currency {plan.currency}`)")
-
-
-def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
+def compile_plan(plan: ir.Plan, scales: dict | None = None, info: dict | None = None) -> list:
     """[(column, Val, kind)] in the order they are added to the frame: the eligibility,
-    each let, each component's existence and raw amount. Raises Refused."""
-    _plan_nodes_refused(plan)
+    each let, each component's existence and raw amount. Raises Refused. `info`, if given,
+    receives "owners" (the definition each step belongs to, None for a `require` rule or
+    the eligibility), "reads" (the components paid() reads) and "chains" (its `within`s)."""
     tr = Translator(plan, scales)
     steps = []
+    own = []
     ctx = Ctx()
     for rule in plan.requires:  # checked on every row first: a row failing it is the interpreter's diagnostic
         rc = Ctx("r0", rule.table, rows=(("r0", rule.table),))
@@ -59,7 +55,10 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         steps += tr.drain()
         steps.append(("elig", v))
     tr.elig = "coalesce(f.elig, FALSE)" if plan.eligible is not None else "TRUE"
+    prev = None
     for name, d in plan.definitions.items():
+        own.extend([prev] * (len(steps) - len(own)))  # the steps of the definition before
+        prev = name
         if d.kind == "let" and d.type.kind == "row":  # one(rows): the row's __row, a column
             table, v = tr.one_row(d.node.expr)
             steps += tr.drain()
@@ -77,8 +76,10 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
             tr.defs[name] = stored(name, v)
             continue
         comp = d.node
-        if getattr(comp, "hold", None) is not None:  # deferred payments: periods in order, not done in SQL
-            raise Refused("`hold when` (a held payment)", comp.hold)
+        if getattr(comp, "hold", None) is not None:  # deferred payments: its column h.<name> (holds.py)
+            hv = tr.exact(comp.hold, ctx)
+            steps += tr.drain()
+            steps.append((f"h.{name}", hv))
         conds = []
         if comp.valid_from is not None:
             conds.append(tr.exact(comp.valid_from, ctx))
@@ -98,6 +99,11 @@ def compile_plan(plan: ir.Plan, scales: dict | None = None) -> list:
         steps += tr.drain()
         steps.append((f"d.{name}", rounded))
         tr.defs[name] = stored(name, steps[-1][1])
+    own.extend([prev] * (len(steps) - len(own)))
+    if tr.paid_reads:
+        ledger.dependent(plan)  # refuses an aggregation or an eligibility reading paid()
+    if info is not None:
+        info.update(owners=own, reads=tr.paid_reads, chains=tr.paid_chains)
     return [(c, _resolved(tr, v)) for c, v in steps]
 
 
@@ -133,19 +139,29 @@ def generate(sql: str, dialect: str = DIALECT) -> str:
 
 
 def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = None,
-                 temp_dir: str | None = None) -> list[Payout]:
-    """The payouts of the report periods `periods` (components in plan order, payees by id)."""
+                 temp_dir: str | None = None, history=None) -> list[Payout]:
+    """The payouts of the report periods `periods` (components in plan order, payees by id);
+    paid() reads `history` (core.history) in the periods a ledger fixed."""
     import duckdb
     from kamrules.check.lower import ir_of
+    from kamrules.core.history import NONE
     from kamrules.backends.polars.values import period_key
+    from kamrules.backends.polars.engine import pay_codes
     plan = ir_of(plan)
+    history = history or NONE
     compile_plan(plan)  # the static pass: refused before any data is read
-    calc = []
+    codes = pay_codes(plan, frames)  # `currency payee.COLUMN`: each payee's code (KR460 on a bad one)
+    calc, report = [], {}  # report: calculation period -> the period it is paid in
     for p in periods:
         for c in p.subperiods(plan.period_kind):
-            if c not in calc:
+            if c not in report:
                 calc.append(c)
-    calc.sort()
+                report[c] = p
+    calc = calc + holds.hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
+    extra = ledger.extra_periods(plan, calc)  # the earlier periods paid() reads (ledger.py)
+    if extra is None:
+        raise Fallback("paid() reading too many periods before the run")
+    calc = sorted(calc + extra)
     with tempfile.TemporaryDirectory(prefix="kamrules-duckdb-", dir=temp_dir) as tmp:
         con = duckdb.connect(config={"temp_directory": os.path.join(tmp, "spill"),
                                      **({"memory_limit": memory_limit} if memory_limit else {})})
@@ -153,19 +169,17 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             for m in macros():
                 con.execute(m)
             scales = _load(con, plan, frames, tmp)
-            steps = compile_plan(plan, scales)
+            scales[ledger.HISTORY, "amount"] = ledger.history_scale(history)
+            info = {}
+            steps = compile_plan(plan, scales, info)
             _overlaps(con, plan)
             _frame(con, plan, calc, period_key)
+            replace = ledger.prepare(lambda sql: _run(con, sql), plan, info, calc, history)
             for column, v in steps:
-                if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
-                    _run(con, v)
-                    continue
-                if column == "check":  # a `require` rule, a key without its row: the interpreter reports it
-                    if _run(con, v).fetchone()[0]:
-                        raise Fallback("a row failing a `require` rule, or a key with no row")
-                    continue
-                _add(con, column, v)
-            return _payouts(con, plan, calc, period_key)
+                _step(con, column, v, replace)
+            ledger.settle(con, plan, info, steps, lambda column, v: _step(con, column, v, replace), len(calc) + 1, Fallback)
+            _holds(con, plan, steps)
+            return _payouts(con, plan, calc, period_key, report, codes)
         except duckdb.OutOfMemoryException:
             raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
                                                 "(spilling to disk was not enough)",
@@ -174,6 +188,30 @@ def evaluate_sql(plan, frames: dict, periods: list, memory_limit: str | None = N
             raise Fallback(f"DuckDB: {str(err).splitlines()[0]}") from None
         finally:
             con.close()
+
+
+def _holds(con, plan, steps):
+    """The held components' payments (holds.py), once the values paid() reads have settled."""
+    vals = dict(steps)
+    for name in holds.held(plan):
+        v, h = vals[f"d.{name}"], vals[f"h.{name}"]
+        adds, stops, final = holds.statements(name, v.scale, bool(v.err), bool(h.err))
+        for sql in adds:
+            _run(con, sql)
+        if _run(con, stops).fetchone()[0]:
+            raise Fallback(f"a `hold when` of {name} that cannot be computed where it is needed")
+        _run(con, final)
+
+
+def _step(con, column, v, replace: set | None):
+    """One step of compile_plan on the frame (`replace`: _add)."""
+    if column == "exec":  # a table a statement joins (fx(): the rates of a pair)
+        _run(con, v)
+    elif column == "check":  # a `require` rule, a key without its row: the interpreter reports it
+        if _run(con, v).fetchone()[0]:
+            raise Fallback("a row failing a `require` rule, or a key with no row")
+    else:
+        _add(con, column, v, replace)
 
 
 def _run(con, sql: str):
@@ -239,7 +277,9 @@ def _frame(con, plan, calc, period_key):
               f"WHERE p.{q(plan.payee_key)} IS NOT NULL")
 
 
-def _add(con, column, v):
+def _add(con, column, v, replace: set | None = None):
+    """The step's columns added to the frame; `replace`, when given, is the set of the
+    (quoted) columns the frame has already, which these replace (and join)."""
     if isinstance(v, list):  # a component's existence: eligible, valid, when
         parts = ["coalesce(f.elig, TRUE)" if _has(con, "elig") else "TRUE"]
         errs = [f"({x.err})" for x in v if x.err]
@@ -256,14 +296,25 @@ def _add(con, column, v):
             exprs = [f"{v.sql} AS {q(column)}"]
         if v.err:
             exprs.append(f"coalesce({v.err}, FALSE) AS {q('e.' + name) if column != 'elig' else 'elig_e'}")
-    _run(con, f"CREATE OR REPLACE TABLE f AS SELECT f.*, {', '.join(exprs)} FROM f")
+    keep = "f.*"
+    if replace is not None:  # a column computed again (paid(): ledger.settle) replaces the one before
+        names = [e.rsplit(" AS ", 1)[1] for e in exprs]
+        there = [c for c in names if c in replace]
+        if there:
+            keep = f"f.* EXCLUDE ({', '.join(there)})"
+        replace.update(names)
+    _run(con, f"CREATE OR REPLACE TABLE f AS SELECT {keep}, {', '.join(exprs)} FROM f")
+
+
+def _columns(con) -> list:
+    return [r[0] for r in con.execute("DESCRIBE f").fetchall()]
 
 
 def _has(con, column) -> bool:
-    return any(r[0] == column for r in con.execute("DESCRIBE f").fetchall())
+    return column in _columns(con)
 
 
-def _payouts(con, plan, calc, period_key) -> list[Payout]:
+def _payouts(con, plan, calc, period_key, report, codes: dict) -> list[Payout]:
     cols = {r[0] for r in con.execute("DESCRIBE f").fetchall()}
     if "elig_e" in cols and con.execute("SELECT count(*) FROM f WHERE elig_e").fetchone()[0]:
         raise Fallback("an eligibility the plan cannot compute for some payee")
@@ -271,17 +322,26 @@ def _payouts(con, plan, calc, period_key) -> list[Payout]:
         if f"xe.{c}" in cols and con.execute(f'SELECT count(*) FROM f WHERE "xe.{c}"').fetchone()[0]:
             raise Fallback(f"a condition of `{c}` the plan cannot compute for some payee")
     parts = []
+    paid_out = ""  # the earlier periods paid() read: computed, not paid out
+    if len(report) < len(calc):
+        paid_out = f" AND f.__pi IN ({', '.join(str(i) for i, c in enumerate(calc) if c in report)})"
+    pays = sorted(set(report.values()))  # `payment quarter` of months: each month's payment period
+    pay = "f.__pi" if pays == calc else "CASE " + " ".join(
+        f"WHEN f.__pi = {i} THEN {pays.index(report[c])}" for i, c in enumerate(calc) if c in report) + " END"
     for i, c in enumerate(plan.components):
         err = f"f.{q('e.' + c)}" if f"e.{c}" in cols else "FALSE"
-        parts.append(f"SELECT f.__payee, f.__pi, {i} AS __c, f.{q('d.' + c)} AS amount, {err} AS bad "
-                     f"FROM f WHERE f.{q('x.' + c)}")
+        parts.append(f"SELECT f.__payee, {pay} AS __pi, {i} AS __c, f.{q('d.' + c)} AS amount, {err} AS bad "
+                     f"FROM f WHERE f.{q('x.' + c)}{paid_out}")
     if not parts:
         return []
-    rows = con.execute(generate(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 3")).fetchall()
+    union = " UNION ALL ".join(parts)
+    if pays != calc:  # the calculation periods paid together are added up
+        union = f"SELECT __payee, __pi, __c, sum(amount) AS amount, bool_or(bad) AS bad FROM ({union}) u GROUP BY 1, 2, 3"
+    rows = con.execute(generate(union + " ORDER BY 1, 2, 3")).fetchall()
     if any(r[4] for r in rows) or any(r[3] is None for r in rows):
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
     exp = plan.round_step.as_tuple().exponent
     places = max(0, -exp) if isinstance(exp, int) else 2
     quantum = Decimal(1).scaleb(-places)
-    return [Payout(payee, calc[pi], plan.components[c], amount.quantize(quantum), plan.currency)
+    return [Payout(payee, pays[pi], plan.components[c], amount.quantize(quantum), codes.get(payee, plan.currency))
             for payee, pi, c, amount, _ in rows]

@@ -24,6 +24,7 @@ from kamrules.backends.sql.exact import GUARD, cast, ints, round_exact, round_ra
 from kamrules.backends.sql.translate import NUMERIC, Refused, Val, any_err, q
 
 CENT = Decimal("0.01")
+DISTINCT_DENOMINATORS = 8  # a pool's quotient weights with more distinct denominators: the interpreter
 
 
 def _pool(tr, node, ctx) -> tuple[str, str | None]:
@@ -71,12 +72,14 @@ def share(tr, node, ctx) -> Val:
     w = tr.loose(node.args[1], ctx)
     if t.ratio is not None or t.kind != "money":
         raise Refused("share() of a total that is not an exact amount", node)
-    if w.ratio is not None or w.kind not in NUMERIC:
-        raise Refused("share() by a weight that is an unrounded quotient (round it first)", node.args[1])
+    if w.kind not in NUMERIC:
+        raise Refused("share() by a weight that is not a number", node.args[1])
     part, by_err = _pool(tr, node, ctx)
     window = f"OVER (PARTITION BY {part})"
     el = tr.elig
     # the members' weights (NULL: no part) and totals, their errors
+    if w.ratio is not None:  # a quotient: integer weights with the same shares (rational_weights)
+        w = rational_weights(tr, w, part, window, el)
     wt = tr.column_of(Val(f"CASE WHEN {el} AND ({w.sql}) > 0 THEN {cast(w.sql, w.scale)} END", w.kind, w.scale,
                           f"{el} AND coalesce({w.err or 'FALSE'}, FALSE)"), w.kind)
     tt = tr.column_of(t, "money")
@@ -103,3 +106,30 @@ def share(tr, node, ctx) -> Val:
                             "count", 0), "count")
     amount = f"CASE WHEN {wt.sql} IS NULL THEN {cast('0', 2)} ELSE {floor.sql} + {cast('0.01', 2)} * {rank.sql} END"
     return Val(cast(amount, 2), "money", 2, any_err(tt.err, total_w.err, floor.err))
+
+
+def rational_weights(tr, w: Val, part: str, window: str, el: str) -> Val:
+    """Integer weights M_i proportional, per pool, to the quotient weights w_i = n_i / d_i:
+    with N_i / D_i the quotient in integer units (D_i > 0), P the product of the pool's
+    distinct D (at most DISTINCT_DENOMINATORS of them), M_i = N_i x P / D_i, so that
+    T x M_i / sum(M) is exactly T x w_i / sum(w). An integer overflow (DuckDB stops on it)
+    or more distinct denominators hand the run to the interpreter, as does a weight that is
+    exactly 0 when a + or - of a quotient computed it (the interpreter's 80-digit value may
+    then be a tiny number, positive or not; a product or a quotient of an exact 0 is 0 to
+    it too)."""
+    n, d = w.ratio
+    num, den = ints(n.sql, n.scale), ints(d.sql, d.scale)
+    # the sign on the numerator, a positive denominator; NULL outside the active members
+    member = f"{el} AND ({den}) <> 0 AND sign({num}) * sign({den}) > 0"
+    wn = tr.column_of(Val(f"CASE WHEN {member} THEN {cast(f'abs({num})', 0)} END", "number", 0), "number")
+    wd = tr.column_of(Val(f"CASE WHEN {member} THEN {cast(f'abs({den})', 0)} END", "number", 0), "number")
+    rank = tr.column_of(Val(f"CASE WHEN {wd.sql} IS NOT NULL THEN dense_rank() OVER (PARTITION BY {part}, "
+                            f"({wd.sql} IS NULL) ORDER BY {wd.sql}) END", "count", 0), "count")
+    factors = [f"coalesce(max(CASE WHEN {rank.sql} = {k} THEN {ints(wd.sql, 0)} END) {window}, 1)"
+               for k in range(1, DISTINCT_DENOMINATORS + 1)]
+    many = f"coalesce(max({rank.sql}) {window}, 0) > {DISTINCT_DENOMINATORS}"
+    prod = tr.column_of(Val(cast(" * ".join(factors), 0), "number", 0, many), "number")
+    m = f"CASE WHEN {wd.sql} IS NOT NULL THEN {cast(f'{ints(wn.sql, 0)} * kr_fdiv({ints(prod.sql, 0)}, {ints(wd.sql, 0)})', 0)} END"
+    zero = f"{el} AND ({num}) = 0" if w.summed else None
+    err = any_err(w.err, zero, f"bool_or(coalesce({prod.err}, FALSE)) {window}")
+    return tr.column_of(Val(m, "number", 0, err), "number")

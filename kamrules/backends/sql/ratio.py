@@ -34,9 +34,9 @@ def pair(v):
     return v, Val(cast("1", 0), "number", 0)
 
 
-def make(n, d, kind, err, derived=True):
+def make(n, d, kind, err, derived=True, summed=False):
     from kamrules.backends.sql.translate import Val
-    return Val("NULL", kind, 0, err, (n, d), derived=derived)
+    return Val("NULL", kind, 0, err, (n, d), derived=derived, summed=summed)
 
 
 def _num(sql, scale, kind="number"):
@@ -96,7 +96,7 @@ def arith(op: str, a, b, kind: str, err):
     else:  # (n1 / d1) / (n2 / d2) = n1 d2 / (d1 n2)
         n, d = mul(n1, d2), mul(d1, n2)
         err = any_err(err, f"({n2.sql} = 0)")
-    return make(n, d, kind, any_err(err, doubt))
+    return make(n, d, kind, any_err(err, doubt), summed=op in ("+", "-") or a.summed or b.summed)
 
 
 def neg(v):
@@ -113,7 +113,7 @@ def choose(cond: str, a, b, kind: str, err):
     def case(x, y):
         s = max(x.scale, y.scale)
         return Val(cast(f"CASE WHEN {cond} THEN {cast(x.sql, s)} ELSE {cast(y.sql, s)} END", s), "number", s)
-    return make(case(n1, n2), case(d1, d2), kind, err)
+    return make(case(n1, n2), case(d1, d2), kind, err, summed=a.summed or b.summed)
 
 
 def compared(v):

@@ -61,6 +61,7 @@ class Val:
     err: str | None = None
     ratio: tuple | None = None  # (num Val, den Val): a quotient, only rounded
     derived: bool = False  # a quotient computed from quotients (ratio.py)
+    summed: bool = False  # ... through a + or - of a quotient (a 0 may be a tiny number to the interpreter)
     nullable: bool = False  # may be empty (an optional cell): an error only where it is computed with
 
 
@@ -98,7 +99,8 @@ def stored(name: str, v: Val) -> Val:
     if v.ratio is not None:
         n, d = v.ratio
         return Val("NULL", v.kind, 0, err, (Val(f"f.{q('n.' + name)}", n.kind, n.scale),
-                                            Val(f"f.{q('q.' + name)}", d.kind, d.scale)), derived=v.derived)
+                                            Val(f"f.{q('q.' + name)}", d.kind, d.scale)), derived=v.derived,
+                   summed=v.summed)
     sql = f"f.{q('d.' + name)}"
     if v.kind in NUMERIC:
         sql = cast(sql, v.scale)
@@ -114,8 +116,12 @@ class Translator:
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
         self.rowdefs: dict = {}  # row let name -> (table, Val of its row's __row in the frame)
-        self.foreign = 0  # > 0 inside fx()'s amount: an amount in another currency is read there
+        # > 0 inside fx()'s amount: an amount in another currency is read there; everywhere in a
+        # plan paid in each payee's currency (the checker keeps the currencies apart)
+        self.foreign = int(plan.currency.startswith("payee."))
         self.elig: str | None = None  # SQL of "this payee is eligible" once the frame has it (team_total)
+        self.paid_reads: set = set()  # the components paid() reads (ledger.py)
+        self.paid_chains: set = set()  # the `within` chains of the paid() calls
 
     def hoist(self, v: Val, ctx: Ctx) -> Val:
         """A quotient at the frame's level becomes columns of its own, read back by name, so
@@ -254,6 +260,8 @@ class Translator:
                 return Val("f.__pstart", "date")
             if node.name == "end":
                 return Val("f.__pend", "date")
+            if node.name in ("is_quarter_end", "is_year_end"):
+                return Val(f"coalesce(f.__pend = f.__pend_{node.name[3:-4]}, FALSE)", "bool")
         if (isinstance(obj, ir.Attr) and self.is_period(obj.obj, None) and obj.name in PERIOD_KINDS
                 and node.name in ("start", "end")):
             return Val(f"f.__p{node.name}_{obj.name}", "date")
@@ -361,17 +369,17 @@ class Translator:
 
     def divide(self, node, ctx):
         kind = node.type.kind if node.type else "number"
-        if isinstance(node.right, (ir.Number, ir.MoneyLit)) and node.right.value != 0 and (
+        a = self.value(node.left, ctx)
+        if isinstance(node.right, (ir.Number, ir.MoneyLit)) and node.right.value != 0 and a.ratio is None and (
                 not isinstance(node.right, ir.MoneyLit) or node.right.currency in (None, self.plan.currency)):
             inv = Decimal(1) / node.right.value
             if inv == inv.normalize() and len(inv.as_tuple().digits) <= 20:
-                a = self.exact(node.left, ctx)
                 sql, s = literal(inv)
                 s += a.scale
                 if s > EXACT_PLACES:
                     raise Refused("a quotient with more than 24 places", node)
                 return Val(cast(f"{a.sql} * {sql}", s), kind, s, a.err)
-        a, b = self.value(node.left, ctx), self.value(node.right, ctx)
+        b = self.value(node.right, ctx)  # (a quotient divided by a literal too: a quotient)
         if a.ratio is not None or b.ratio is not None:
             try:
                 return self.hoist(ratio.arith("/", a, b, kind, any_err(a.err, b.err)), ctx)
@@ -525,6 +533,10 @@ class Translator:
         from kamrules.backends.sql import pools
         return pools.team_total(self, node, ctx)
 
+    def call_paid(self, node, ctx):
+        from kamrules.backends.sql import ledger
+        return ledger.paid(self, node, ctx)
+
     def call_share(self, node, ctx):
         from kamrules.backends.sql import pools
         return pools.share(self, node, ctx)
@@ -533,10 +545,13 @@ class Translator:
         """fx(amount, "EUR", day): the amount times the rate of fx_rates from its currency to
         the target on the latest date on or before the day (the first such row in file order,
         as the interpreter scans them); unchanged in the target currency; no such rate: the
-        interpreter's KR405 (the error mask). The product is exact (its scale the sum)."""
-        if not isinstance(node.args[1], ir.String) or node.args[1].value.startswith("payee."):
-            raise Refused("fx() to a currency per payee", node)
-        target = node.args[1].value
+        interpreter's KR405 (the error mask). The product is exact (its scale the sum).
+        fx(amount, payee.COLUMN, day) in a plan paid in each payee's currency: the target is
+        the payee's code (the frame's column), unchanged where it is the amount's currency."""
+        per_payee = not isinstance(node.args[1], ir.String)
+        if per_payee and not self.plan.currency.startswith("payee."):
+            raise Refused("fx() to a currency that is not a literal", node)
+        target = self.plan.currency if per_payee else node.args[1].value
         self.foreign += 1
         try:
             amount = self.exact(node.args[0], ctx)
@@ -547,33 +562,46 @@ class Translator:
             return Val(amount.sql, "money", amount.scale, amount.err)
         if target != self.plan.currency:
             raise Refused("fx() to a currency other than the plan's", node)
+        to = self.value(node.args[1], ctx) if per_payee else Val(string(target), "text")
         day = self.exact(node.args[2], ctx)
         s = self.scales["fx_rates", "rate"]
         if amount.scale + s > EXACT_PLACES:
             raise Refused(f"an fx() product with {amount.scale + s} decimal places (more than {EXACT_PLACES})", node)
         self.alias += 1
         x = f"x{self.alias}"
-        pair = f"{x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {string(target)}"
+        pair = f"{x}.{q('from')} = {string(source)} AND {x}.{q('to')} = {to.sql}"
         r = getattr(node.args[2], "ref", None)
         if r and r[0] == "column" and r[1] < len(ctx.rows):
             # the day is a column of a row: each row's rate computed once, by an ASOF join (the
             # latest date on or before it) on the pair's first row per date, joined by __row
-            src, table = q("t." + r[2]), f"~fx.{source}.{target}.{r[2]}.{r[3]}"
-            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.rate FROM {src} s "
-                                         f"ASOF LEFT JOIN (SELECT * FROM (SELECT {x}.{q('date')}, {x}.rate, row_number() OVER (PARTITION BY "
-                                         f"{x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE {pair}"
-                                         f") y WHERE y.k = 1) y ON s.{q(r[3])} >= y.{q('date')}"))
+            # (and by the target currency where it is the payee's)
+            src, table = q("t." + r[2]), f"~fx.{source}.{'~payee' if per_payee else target}.{r[2]}.{r[3]}"
+            first = (f"(SELECT * FROM (SELECT {x}.{q('to')}, {x}.{q('date')}, {x}.rate, row_number() OVER (PARTITION BY "
+                     f"{x}.{q('to')}, {x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE "
+                     f"{x}.{q('from')} = {string(source)}) y WHERE y.k = 1) y")  # the first row per target and day
+            if per_payee:  # every target the rates have, each row's rate to it
+                targets = f"(SELECT DISTINCT {x}.{q('to')} FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)}) t"
+                on = f"t.{q('to')} = y.{q('to')} AND s.{q(r[3])} >= y.{q('date')}"
+                frm = f"{src} s CROSS JOIN {targets} ASOF LEFT JOIN {first} ON {on}"
+            else:
+                first = first.replace(" WHERE ", f" WHERE {x}.{q('to')} = {string(target)} AND ", 1)
+                frm = f"{src} s ASOF LEFT JOIN {first} ON s.{q(r[3])} >= y.{q('date')}"
+            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"))
             row = ctx.rows[r[1]][0]
             joins = self.joins.setdefault(row, {})
-            if ("~fx", table) not in joins:
-                joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row")
+            if ("~fx", table) not in joins:  # (the target of the payee's row: its code)
+                target_on = f" AND {x}.{q('to')} = {to.sql}" if per_payee else ""
+                joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row{target_on}")
             alias = joins["~fx", table][0]
             rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
         else:
             frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
             rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
             missing = f"NOT EXISTS (SELECT 1 {frm})"
-        err = any_err(amount.err, day.err, missing)
+        if per_payee:  # paid in the amount's own currency: as it is (the interpreter reads no rate)
+            same = f"{to.sql} = {string(source)}"
+            rate, missing = f"CASE WHEN {same} THEN 1 ELSE {rate} END", f"NOT ({same}) AND {missing}"
+        err = any_err(amount.err, day.err, to.err, missing)
         return Val(cast(f"{amount.sql} * {cast(rate, s)}", amount.scale + s), "money", amount.scale + s, err)
 
     def lookup(self, index, column, ctx):
