@@ -112,7 +112,7 @@ class Spark(Dialect):
         m = "(a - kr_fmod(a, b))"
         bodies["kr_fdiv"] = (f"CAST(CASE WHEN b < {10 ** 18} THEN {m} / CAST(b AS DECIMAL(18, 0)) "
                              f"ELSE {m} / b END AS {i})")
-        bodies["kr_fmod"] = f"pmod(a, b)"
+        bodies["kr_fmod"] = "pmod(a, b)"
         return [f"CREATE OR REPLACE TEMPORARY FUNCTION {name}(a {i}, b {i}) RETURNS {i} RETURN {body}"
                 for name, body in bodies.items()]
 

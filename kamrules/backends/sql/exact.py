@@ -16,7 +16,8 @@ The decimal rules this guards against (docs/scaling.md):
 - DuckDB: DECIMAL / DECIMAL returns a DOUBLE; a product's scale is the sum of the scales
   (an error beyond 38); a cast to a smaller scale rounds half away from zero silently.
 - Spark: a result needing more than 38 digits has its scale cut (down to 6 places) under
-  spark.sql.decimalOperations.allowPrecisionLoss, silently.
+  spark.sql.decimalOperations.allowPrecisionLoss, silently; a comparison (CASE, coalesce)
+  of DECIMAL(38, 3) with DECIMAL(38, 2) is made at scale 2 (dialects.py, translate.aligned).
 - Snowflake: the scale of a division is max(s1, 6) + ... capped at 12 places.
 - BigQuery: NUMERIC keeps 9 places (BIGNUMERIC 38): anything finer is rounded.
 Overflow (a value beyond DECIMAL(38, s) or HUGEINT) is an error in DuckDB, never a wrapped
