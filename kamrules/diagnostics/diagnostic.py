@@ -87,7 +87,7 @@ CODES = {
     "KR444": "DuckDB ran out of memory under --memory-limit",
     "KR445": "--engine spark needs pyspark",
     "KR446": "--engine spark needs Java",
-    "KR447": "Spark did not start",
+    "KR447": "Spark did not start, or stopped",
     "KR450": "a payee reports to two managers on the same day",
     "KR451": "reporting lines form a cycle",
     "KR460": "a payee's pay currency is not an ISO 4217 code",

@@ -47,9 +47,12 @@ def run_sql(session, payee_ids, dialect: str = "duckdb"):
     periods = session.periods()
     if dialect == "spark":
         started()  # before any Spark work: a missing Java is a diagnostic, not a Fallback
+    from kamrules.backends.sql.dialects import SparkUnavailable
     try:
         payouts = evaluate_sql(plan, frames, periods, memory_limit=getattr(session, "memory_limit", None),
                                dialect=dialect)
+    except SparkUnavailable as why:  # a cluster lost during the run
+        raise KamError([Diagnostic(why.code, why.what, hint=SPARK_HINT[why.code])]) from None
     except Fallback as why:
         session._periods = None
         session.handed_over = f"Fallback: {why}"

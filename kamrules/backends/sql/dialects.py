@@ -101,8 +101,6 @@ class Spark(Dialect):
     frame is materialised once (a local checkpoint) before its payouts and checks are read."""
     name = "spark"
     integer = "DECIMAL(38, 0)"
-    CHECKPOINT = 0  # statements between two checkpoints of the frame (0: none; measured: each
-    # checkpoint runs the plan so far as a job, slower in total than one optimised plan)
 
     def helpers(self) -> list[str]:
         i = self.integer
@@ -110,8 +108,8 @@ class Spark(Dialect):
         # exact division of a multiple of b: Spark's DIV returns a BIGINT, and a decimal
         # division's result type depends on the divisor's precision (module docstring)
         m = "(a - kr_fmod(a, b))"
-        bodies["kr_fdiv"] = (f"CAST(CASE WHEN b < {10 ** 18} THEN {m} / CAST(b AS DECIMAL(18, 0)) "
-                             f"ELSE {m} / b END AS {i})")
+        bodies["kr_fdiv"] = (f"CASE WHEN b < {10 ** 18} THEN CAST({m} / CAST(b AS DECIMAL(18, 0)) AS {i}) "
+                             f"ELSE CAST({m} / b AS {i}) END")
         bodies["kr_fmod"] = "pmod(a, b)"
         return [f"CREATE OR REPLACE TEMPORARY FUNCTION {name}(a {i}, b {i}) RETURNS {i} RETURN {body}"
                 for name, body in bodies.items()]
@@ -153,7 +151,6 @@ def asof_join(select) -> None:
 class SparkConnection(Connection):
     def __init__(self, dialect, session, tmp):
         self.views: list[str] = []
-        self.steps = 0
         self.tmp = tmp
         # the helpers are temporary functions of the session: created once per process
         super().__init__(dialect, session, helpers=not _SPARK.get("helpers"))
@@ -174,26 +171,29 @@ class SparkConnection(Connection):
         return [tuple(r) for r in self.guarded(lambda: self.con.sql(sql).collect())]
 
     def view(self, name: str, select: str) -> None:
+        # no checkpoint per statement: measured, each one runs the plan so far as a job,
+        # slower in total than one plan optimised whole (settle() materialises it once)
         df = self.guarded(lambda: self.con.sql(select))
-        if name == "f":
-            self.steps += 1
-            if self.dialect.CHECKPOINT and self.steps % self.dialect.CHECKPOINT == 0:
-                df = self.guarded(df.localCheckpoint)
         df.createOrReplaceTempView(f"`{name}`")
         if name not in self.views:
             self.views.append(name)
 
     def guarded(self, fn):
-        from pyspark.errors import ArithmeticException, PySparkException
+        """fn() with Spark's errors sorted: a value (an overflow, a date out of range) is
+        Overflow, the interpreter's run; anything else (a lost cluster, a dead JVM) is
+        SparkUnavailable (KR447), never a Java stack trace."""
+        from py4j.protocol import Py4JError
+        from pyspark.errors import ArithmeticException, DateTimeException, PySparkException
         try:
             return fn()
-        except ArithmeticException as err:
+        except (ArithmeticException, DateTimeException) as err:
             raise Overflow(f"Spark: {str(err).splitlines()[0]}") from None
-        except PySparkException as err:
-            if "NUMERIC_VALUE_OUT_OF_RANGE" in str(err) or "ARITHMETIC_OVERFLOW" in str(err) \
-                    or "CAST_INVALID_INPUT" in str(err) or "DIVIDE_BY_ZERO" in str(err):
-                raise Overflow(f"Spark: {str(err).splitlines()[0]}") from None
-            raise
+        except (PySparkException, Py4JError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            if any(k in first for k in ("NUMERIC_VALUE_OUT_OF_RANGE", "ARITHMETIC_OVERFLOW", "DIVIDE_BY_ZERO",
+                                        "DATETIME_OVERFLOW")):
+                raise Overflow(f"Spark: {first}") from None
+            raise SparkUnavailable("KR447", f"Spark stopped at {MASTER['url']}: {first}") from None
 
     def load_parquet(self, table, path, columns):
         self.con.read.parquet(path).createOrReplaceTempView("`~parquet`")
