@@ -4,8 +4,8 @@ and its line.
 
 - `columnar` (polars): backends/polars/support.py `refusal`, the mirror of what the frame
   translates (core.builtins says where each built-in may be called);
-- `duckdb` (the SQL backend): backends/sql/engine.py `refusal`, the whole plan translated
-  to SQL without running it;
+- `duckdb` and `spark` (the SQL backend): backends/sql/engine.py `refusal`, the whole plan
+  translated to SQL without running it (Spark: less the constructs built on DuckDB only);
 - `interpreter`: every checked plan.
 
 `engines_for(plan)` gives them together, computed once per lowered plan. The session reads
@@ -20,7 +20,7 @@ import attrs
 
 from kamrules.check.lower import ir_of
 
-ENGINES = ("columnar", "duckdb", "interpreter")
+ENGINES = ("columnar", "duckdb", "spark", "interpreter")
 
 
 @attrs.frozen
@@ -56,12 +56,13 @@ def columnar_refusal(plan) -> Refusal | None:
         return None
 
 
-def sql_refusal(plan) -> Refusal | None:
+def sql_refusal(plan, dialect: str = "duckdb") -> Refusal | None:
     from kamrules.backends.sql.engine import refusal
-    return _as_refusal(refusal(ir_of(plan)))
+    return _as_refusal(refusal(ir_of(plan), dialect))
 
 
-PASSES = {"columnar": columnar_refusal, "duckdb": sql_refusal, "interpreter": lambda plan: None}
+PASSES = {"columnar": columnar_refusal, "duckdb": sql_refusal,
+          "spark": lambda plan: sql_refusal(plan, "spark"), "interpreter": lambda plan: None}
 
 
 def _as_refusal(why) -> Refusal | None:

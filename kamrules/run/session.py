@@ -7,7 +7,7 @@ with its diagnostics, as the commands did before; warnings of the check are kept
 interpreter`): `execute` runs the columnar engine when it can (auto: when the static pass of
 run/engines.py says it runs the plan), else the interpreter,
 so `run`, `team`, `simulate`, `diff` and `test` print the same amounts; `--engine duckdb`
-runs the SQL backend (run/sqlrun.py), which refuses a plan it cannot run exactly (KR440). `trace` builds the
+(or `spark`, at `--spark-master URL`) runs the SQL backend (run/sqlrun.py), which refuses a plan it cannot run exactly (KR440). `trace` builds the
 derivation trees (the interpreter) of the payees asked, for `explain` and `statement`, on
 the same tables and periods.
 
@@ -16,6 +16,7 @@ Two sessions on the same data (`diff`) load it once when both plans declare the 
 """
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 from types import SimpleNamespace
 
@@ -36,7 +37,8 @@ from kamrules.run.engines import engines_for
 from kamrules.run.progress import Progress
 from kamrules.files.inputs import resolve
 
-ENGINES = ("auto", "columnar", "interpreter", "duckdb")
+ENGINES = ("auto", "columnar", "interpreter", "duckdb", "spark")
+SQL_ENGINES = ("duckdb", "spark")  # the SQL backend's dialects (backends/sql/dialects.py)
 _CHECKED: dict = {}  # (plan path, text) -> (checked plan, diagnostics): plans are not mutated
 
 
@@ -52,8 +54,20 @@ class Run:
 def add_engine_arg(parser) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="auto (default): the columnar engine (polars) when it runs the plan, "
-                             "else the interpreter; both give the same amounts; duckdb: the SQL "
-                             "backend (extra `duckdb`), which refuses a plan it cannot run exactly")
+                             "else the interpreter; both give the same amounts; duckdb, spark: the SQL "
+                             "backend (extras `duckdb`, `spark`), which refuses a plan it cannot run exactly")
+    parser.add_argument("--spark-master", metavar="URL", action=_SparkMaster,
+                        help="--engine spark: the cluster to run on (spark://host:7077, yarn; default local[2], "
+                             "this machine)")
+
+
+class _SparkMaster(argparse.Action):
+    """--spark-master: the process's one SparkSession starts there (dialects.MASTER)."""
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        from kamrules.backends.sql.dialects import MASTER
+        MASTER["url"] = value
+        setattr(namespace, self.dest, value)
 
 
 class Session:
@@ -179,9 +193,9 @@ class Session:
                 trace: bool = False) -> Run:
         """The payouts of the run, on the session's engine (auto: columnar when it can);
         trace=True: with the interpreter's derivation trees (`run --trace`)."""
-        if self.engine == "duckdb" and not trace and not trace_dir:  # (paid() reads self.history there too)
-            from kamrules.run.sqlrun import run_duckdb
-            done = run_duckdb(self, payee_ids)
+        if self.engine in SQL_ENGINES and not trace and not trace_dir:  # (paid() reads self.history there too)
+            from kamrules.run.sqlrun import run_sql
+            done = run_sql(self, payee_ids, self.engine)
             if done is not None:
                 return done
         elif self.engine != "interpreter" and not trace:

@@ -16,7 +16,8 @@ The decimal rules this guards against (docs/scaling.md):
 - DuckDB: DECIMAL / DECIMAL returns a DOUBLE; a product's scale is the sum of the scales
   (an error beyond 38); a cast to a smaller scale rounds half away from zero silently.
 - Spark: a result needing more than 38 digits has its scale cut (down to 6 places) under
-  spark.sql.decimalOperations.allowPrecisionLoss, silently.
+  spark.sql.decimalOperations.allowPrecisionLoss, silently; a comparison (CASE, coalesce)
+  of DECIMAL(38, 3) with DECIMAL(38, 2) is made at scale 2 (dialects.py, translate.aligned).
 - Snowflake: the scale of a division is max(s1, 6) + ... capped at 12 places.
 - BigQuery: NUMERIC keeps 9 places (BIGNUMERIC 38): anything finer is rounded.
 Overflow (a value beyond DECIMAL(38, s) or HUGEINT) is an error in DuckDB, never a wrapped
@@ -51,10 +52,11 @@ def ints(sql: str, scale: int) -> str:
     return f"CAST({sql} * {10 ** scale} AS HUGEINT)" if scale else f"CAST({sql} AS HUGEINT)"
 
 
-def macros() -> list[str]:
-    """The integer helpers every generated statement calls (created once per connection):
-    kr_fdiv / kr_fmod (floor division and modulo, b > 0) and kr_round_<mode>(a, b): a / b
-    rounded to an integer with the named mode, from the quotient and the remainder."""
+def helper_bodies() -> dict[str, str]:
+    """The integer helpers every generated statement calls, name -> body over (a, b), in
+    DuckDB's SQL (dialects.py makes them macros or functions): kr_fmod / kr_fdiv (floor
+    modulo and division, b > 0) and kr_round_<mode>(a, b): a / b rounded to an integer with
+    the named mode, from the quotient and the remainder."""
     q = "kr_fdiv(a, b)"
     r = "kr_fmod(a, b)"
     up = f"({q} + 1)"
@@ -67,10 +69,14 @@ def macros() -> list[str]:
             "up": f"CASE WHEN {r} = 0 OR a < 0 THEN {q} ELSE {up} END"}
     for mode, tie in half.items():
         body[mode] = f"CASE WHEN 2 * {r} > b THEN {up} WHEN 2 * {r} < b THEN {q} ELSE {tie} END"
-    out = ["CREATE OR REPLACE MACRO kr_fmod(a, b) AS ((a % b) + b) % b",
-           "CREATE OR REPLACE MACRO kr_fdiv(a, b) AS (a - kr_fmod(a, b)) // b"]
-    out += [f"CREATE OR REPLACE MACRO kr_round_{m}(a, b) AS {body[m]}" for m in MODES]
-    return out
+    return {"kr_fmod": "((a % b) + b) % b", "kr_fdiv": "(a - kr_fmod(a, b)) // b",
+            **{f"kr_round_{m}": body[m] for m in MODES}}
+
+
+def macros() -> list[str]:
+    """The helpers as DuckDB macros (created once per connection)."""
+    from kamrules.backends.sql.dialects import DIALECTS
+    return DIALECTS["duckdb"].helpers()
 
 
 def round_units(a: str, b: str, mode: str) -> str:

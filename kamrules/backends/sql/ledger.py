@@ -143,7 +143,7 @@ def settle(con, plan, info: dict, steps: list, step, passes: int, fallback) -> i
             if owner in again:
                 step(column, v)
         changed = con.execute(f"SELECT count(*) FROM f JOIN {q('~watch')} w ON f.__payee = w.__payee "
-                              f"AND f.__pkey = w.__pkey WHERE {diff}").fetchone()[0]
+                              f"AND f.__pkey = w.__pkey WHERE {diff}")[0][0]
         if not changed:
             return n + 1
     raise fallback("paid() values that do not settle")

@@ -88,6 +88,16 @@ def any_err(*errs) -> str | None:
     return " OR ".join(f"({e})" for e in errs) if errs else None
 
 
+def aligned(*vals) -> list[str]:
+    """The SQL of values compared with one another, numbers cast to one scale (the largest):
+    Spark widens DECIMAL(38, 3) against DECIMAL(38, 2) to DECIMAL(38, 2), rounding silently
+    (0.199 < 0.20 is false there); DuckDB compares exactly either way."""
+    if not all(v.kind in NUMERIC for v in vals):
+        return [v.sql for v in vals]
+    s = max(v.scale for v in vals)
+    return [v.sql if v.scale == s else cast(v.sql, s) for v in vals]
+
+
 def string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -303,19 +313,21 @@ class Translator:
                 sop = "IS NOT DISTINCT FROM" if op == "==" else "IS DISTINCT FROM"
             else:  # plain = (a join key for DuckDB's decorrelation)
                 sop = "=" if op == "==" else "<>"
-            return Val(f"({a.sql} {sop} {b.sql})", "bool", 0, any_err(a.err, b.err))
+            x, y = aligned(a, b)
+            return Val(f"({x} {sop} {y})", "bool", 0, any_err(a.err, b.err))
         a, b = self.value(node.left, ctx), self.value(node.right, ctx)
         err = any_err(a.err, b.err)
         if op in ("<", "<=", ">", ">="):
             a, b = self.comparable(a), self.comparable(b)
-            return Val(f"({a.sql} {op} {b.sql})", "bool", 0, any_err(a.err, b.err))
+            x, y = aligned(a, b)
+            return Val(f"({x} {op} {y})", "bool", 0, any_err(a.err, b.err))
         if a.ratio is not None or b.ratio is not None:
             try:
                 return self.hoist(ratio.arith(op, a, b, node.type.kind if node.type else "number", err), ctx)
             except ValueError as why:
                 raise Refused(str(why), node) from None
         if a.kind == "date" and b.kind == "date" and op == "-":  # days between
-            return Val(cast(f"({a.sql} - {b.sql})", 0), "number", 0, err)
+            return Val(cast(f"date_diff('day', {b.sql}, {a.sql})", 0), "number", 0, err)  # (no date - date: Spark's is an interval)
         if a.kind == "date" and b.kind != "date" and op in ("+", "-"):  # a date moved by whole days
             day = f"({a.sql} {op} CAST(trunc({b.sql}) AS INTEGER))"
             return Val(f"CAST({day} AS DATE)", "date", 0, any_err(err, f"year({day}) NOT BETWEEN 1 AND 9999"))
@@ -362,7 +374,8 @@ class Translator:
             items = [self.exact(x, ctx) for x in right.items]
             if a.ratio is not None or any(x.err for x in items) or not items:
                 raise Refused("`in` a list of values that are not literals", node)
-            test = f"{a.sql} IN ({', '.join(x.sql for x in items)})"
+            x, *ys = aligned(a, *items)
+            test = f"{x} IN ({', '.join(ys)})"
         else:
             raise Refused("`in` a period other than the calculation period or its year, quarter, month", node)
         return Val(f"coalesce({test}, FALSE)" if a.nullable else f"({test})", "bool", 0, a.err)
@@ -509,7 +522,7 @@ class Translator:
         lo, hi = self.exact(node.args[1], ctx), self.exact(node.args[2], ctx)
         if x.ratio is not None:
             raise Refused("between() of an unrounded quotient", node)
-        test = f"coalesce({x.sql} BETWEEN {lo.sql} AND {hi.sql}, FALSE)"
+        test = "coalesce({} BETWEEN {} AND {}, FALSE)".format(*aligned(x, lo, hi))
         return Val(test, "bool", 0, any_err(x.err, lo.err, hi.err))
 
     def call_prorate(self, node, ctx):
@@ -518,8 +531,8 @@ class Translator:
         start, end = (self.loose(a, ctx) for a in node.args)
         lo = f"greatest(f.__pstart, coalesce({start.sql}, f.__pstart))"
         hi = f"least(f.__pend, coalesce({end.sql}, f.__pend))"
-        active = Val(cast(f"greatest(0, {hi} - {lo} + 1)", 0), "number")
-        total = Val(cast("(f.__pend - f.__pstart + 1)", 0), "number")
+        active = Val(cast(f"greatest(0, date_diff('day', {lo}, {hi}) + 1)", 0), "number")
+        total = Val(cast("(date_diff('day', f.__pstart, f.__pend) + 1)", 0), "number")
         return Val("NULL", "rate", 0, any_err(start.err, end.err), (active, total))
 
     def column_of(self, v: Val, kind: str) -> Val:
@@ -746,7 +759,8 @@ class Translator:
             raise Refused("a decision bound that may stop the run", cell)
         ops = {"==": "="}
         if cell.kind == "eq":
-            return f"({a.sql} = {lo.sql})"
+            return "({} = {})".format(*aligned(a, lo))
         if cell.kind == "cmp":
-            return f"({a.sql} {ops.get(cell.op, cell.op)} {lo.sql})"
-        return f"({lo.sql} <= {a.sql} AND {a.sql} {ops.get(cell.op, cell.op)} {hi.sql})"
+            return "({} {} {})".format(aligned(a, lo)[0], ops.get(cell.op, cell.op), aligned(a, lo)[1])
+        x, low, high = aligned(a, lo, hi)
+        return f"({low} <= {x} AND {x} {ops.get(cell.op, cell.op)} {high})"
