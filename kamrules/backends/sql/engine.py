@@ -130,9 +130,10 @@ def refusal(plan, dialect: str = DIALECT) -> Refused | None:
     except Refused as why:
         return why
     if dialect != DIALECT:  # built on DuckDB only so far: refused, never a crash or a guess
-        if info.get("reads"):
+        calls = [n for n in ir.nodes(plan) if isinstance(n, ir.Call) and n.builtin == "paid"]
+        if info.get("reads") or calls:
             return Refused(f"paid() on --engine {dialect} (it runs on --engine duckdb)",
-                           plan.definitions[sorted(info["reads"])[0]].node)
+                           min(calls, key=lambda n: (n.span.line, n.span.column)) if calls else None)
         for name in holds.held(plan):
             return Refused(f"`hold when` on --engine {dialect} (it runs on --engine duckdb)",
                            plan.definitions[name].node)
