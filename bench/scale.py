@@ -87,15 +87,15 @@ def measure(sizes: list, engines: list, memory_limit: str | None, root: str, see
 
 def table(results: list) -> str:
     """The results as a Markdown table."""
-    lines = ["| size | payees x months x deals | engine | wall s | CPU s | peak RSS MB | load avg | same CSV |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in results:
-        engine = r["engine"] + (f" --memory-limit {r['memory_limit']}" if "memory_limit" in r else "")
-        same = "reference" if "same_csv_as" not in r else ("yes" if r["same_csv_as"] else "NO")
-        lines.append(f"| {r['size']} | {r['payees']:,} x {r['months']} x {r['deals']:,} | {engine} | "
-                     f"{r['seconds']} | {r['cpu_seconds']} | {r['peak_rss_mb']:,} | "
-                     f"{r['load_before']} / {r['load_after']} | {same} |")
-    return "\n".join(lines)
+    def row(cells):
+        return "| " + " | ".join(str(c) for c in cells) + " |"
+    head = ("size", "payees x months x deals", "engine", "wall s", "CPU s", "peak RSS MB", "load avg", "same CSV")
+    body = [row((r["size"], f"{r['payees']:,} x {r['months']} x {r['deals']:,}",
+                 r["engine"] + (f" --memory-limit {r['memory_limit']}" if "memory_limit" in r else ""),
+                 r["seconds"], r["cpu_seconds"], f"{r['peak_rss_mb']:,}", f"{r['load_before']} / {r['load_after']}",
+                 "reference" if "same_csv_as" not in r else "yes" if r["same_csv_as"] else "NO"))
+            for r in results]
+    return "\n".join([row(head), row(["---"] * len(head))] + body)
 
 
 def main(argv=None) -> int:
