@@ -120,3 +120,17 @@ def test_a_missing_reference_gets_the_columnar_diagnostic(tmp_path):
     splits.write_text(splits.read_text() + "s-99,ae-1,ae,0.10,false\n")
     col, duck = _both(folder, plan=PLANS / "split-credit.kam")
     assert col[0] == 1 and "KR409" in col[2] and "s-99" in col[2] and col == duck
+
+
+def test_a_number_beyond_the_columns_goes_to_the_interpreter(tmp_path):
+    """16 digits before the point: valid, but beyond the frames' Decimal(38, 24), so the
+    run is the interpreter's on both engines (it was a traceback under --engine duckdb)."""
+    folder = _copy(tmp_path)
+    deals = folder / "deals.csv"
+    lines = deals.read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[5] = "1234567890123456"
+    lines[1] = ",".join(cells)
+    deals.write_text("\n".join(lines) + "\n")
+    col, duck = _both(folder)
+    assert col[0] == 0 and col == duck and "kam-01,2025,variable,20000.00,EUR" in col[1]

@@ -20,6 +20,7 @@ def run_duckdb(session, payee_ids):
         raise KamError([Diagnostic("KR441", "--engine duckdb needs the packages duckdb and sqlglot",
                                    hint="pip install 'kamrules[duckdb]'")]) from None
     from kamrules.backends.sql.engine import Fallback, evaluate_sql, refusal
+    from kamrules.core.numeric import Fallback as BeyondColumns
     import polars as pl
     from kamrules.run.columnar import payouts_list
     from kamrules.run.session import ColumnarRun, LazyPayouts
@@ -40,7 +41,7 @@ def run_duckdb(session, payee_ids):
         return session._periods
     try:
         table = evaluate_sql(plan, source, periods, memory_limit=getattr(session, "memory_limit", None), table=True)
-    except Fallback as why:
+    except (Fallback, BeyondColumns) as why:  # BeyondColumns: a number the loaded frames cannot hold
         session._periods = None
         session.handed_over = f"Fallback: {why}"
         return None

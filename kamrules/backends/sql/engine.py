@@ -164,7 +164,9 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
                         raise Fallback("a row failing a `require` rule, or a key with no row")
                     continue
                 _add(con, column, v)
-            return _payout_table(con, plan, tmp) if table else _payouts(con, plan, calc, period_key)
+            if not table:
+                return _payouts(con, plan, calc, period_key)
+            written = _payout_table(con, plan, tmp)
         except duckdb.OutOfMemoryException:
             raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
                                                 "(spilling to disk was not enough)",
@@ -173,6 +175,7 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
             raise Fallback(f"DuckDB: {str(err).splitlines()[0]}") from None
         finally:
             con.close()
+        return _read_payouts(written)  # once DuckDB's memory is freed
 
 
 def _calculation_periods(plan, periods) -> list:
@@ -281,15 +284,22 @@ def _payouts(con, plan, calc, period_key) -> list[Payout]:
             for payee, pi, c, amount, _ in rows]
 
 
-def _payout_table(con, plan, tmp):
-    """The payouts as the columnar engine's payout frame (payee_id, period key, __o the
-    payee-period's rank, __c, amount at the plan's step), read from a Parquet file DuckDB
-    writes: no Python object per payout (2.35 million at 100k payees x 12 months)."""
+def _read_payouts(path):
     import polars as pl
-    query = _payout_query(con, plan)
-    if query is None:
+    if path is None:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.Int64,
                                     "__c": pl.Int32, "amount": pl.Decimal(38, 2)})
+    return pl.read_parquet(path)
+
+
+def _payout_table(con, plan, tmp) -> str | None:
+    """The payouts written as the columnar engine's payout frame (payee_id, period key, __o
+    the payee-period's rank, __c, amount at the plan's step) to a Parquet file (None: no
+    component), read back by _read_payouts: no Python object per payout (2.35 million at
+    100k payees x 12 months)."""
+    query = _payout_query(con, plan)
+    if query is None:
+        return None
     if con.execute(f"SELECT count(*) FROM ({query}) WHERE bad OR amount IS NULL").fetchone()[0]:
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
     exp = plan.round_step.as_tuple().exponent
@@ -299,7 +309,7 @@ def _payout_table(con, plan, tmp):
               f"dense_rank() OVER (ORDER BY p.__payee, p.__pi) - 1 AS __o, p.__c, "
               f"CAST(p.amount AS DECIMAL(38, {places})) AS amount FROM ({query}) p JOIN periods c "
               f"ON c.__pi = p.__pi ORDER BY p.__payee, p.__pi, p.__c) TO '{path}' (FORMAT parquet)")
-    return pl.read_parquet(path)
+    return path
 
 
 def _payout_query(con, plan) -> str | None:
