@@ -67,8 +67,8 @@ def measure(sizes: list, engines: list, memory_limit: str | None, root: str, see
                 r = run_once(root, folder, engine, outs[engine], memory_limit)
                 r.update(size=size, payees=payees, months=months, deals=deals)
                 results.append(r)
-                print(f"{size} {engine}: {r['seconds']} s, peak {r['peak_rss_mb']} MB, exit {r['exit']}",
-                      file=sys.stderr)
+                print(f"{size} {engine}: {r['seconds']} s, CPU {r['cpu_seconds']} s, peak {r['peak_rss_mb']} MB, "
+                      f"load {r['load_before']} / {r['load_after']}, exit {r['exit']}", file=sys.stderr, flush=True)
                 if r["exit"]:
                     problems.append(f"{size} {engine}: exit {r['exit']}\n{r.get('stderr', '')}")
             done = [e for e in engines if os.path.exists(outs[e])]
