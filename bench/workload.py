@@ -129,6 +129,7 @@ def fast_deals(folder: str, payees: int, months: int, deals: int, seed: int = 7)
     h = [f"hash(i, {seed}, {k})" for k in range(5)]
     con = duckdb.connect()
     try:
+        con.execute("SET enable_progress_bar = false")
         con.execute(f"""COPY (SELECT printf('dl-%08d', i) AS deal_id,
             printf('acc-%07d', {h[0]} % {n_acc}) AS account_id,
             {pick(TYPES, TYPE_WEIGHTS, h[1])} AS type,
