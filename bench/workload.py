@@ -20,7 +20,9 @@ SIZES = {  # payees, months, deals
     "XS": (200, 2, 2_000),
     "S": (10_000, 1, 100_000),
     "M": (100_000, 12, 1_000_000),
+    "ML": (100_000, 12, 5_000_000),  # issue 19's out-of-core case: --engine duckdb --memory-limit 1GB
     "L": (100_000, 12, 10_000_000),
+    "XL": (100_000, 12, 100_000_000),  # ~6 GB of deals CSV: generated once, DuckDB only
 }
 YEAR = 2025
 TYPES = ("renewal", "expansion", "contraction", "churn", "new_business")
@@ -96,13 +98,76 @@ def generate(folder: str, payees: int, months: int, deals: int, seed: int = 7) -
     return folder
 
 
+# Sizes whose deals DuckDB writes (Python's csv module would take an hour and a half for
+# XL on the shared machine): the other files as `generate` writes them, then deals.csv
+# replaced by `fast_deals`.
+FAST_DEALS = {"XL"}
+
+
+BLOCK = 1_000_000  # fast_deals: rows DuckDB draws; the rest are copies with accounts rotated
+
+
+def fast_deals(folder: str, payees: int, months: int, deals: int, seed: int = 7) -> None:
+    """deals.csv with the columns and the distributions of `generate` (types and statuses
+    by the same weights, amounts 500.00 to 60,000.00, any day of the months, any account):
+    a block of up to BLOCK rows drawn by DuckDB from hashes of the row number and the seed,
+    then copies of it by polars (deal ids going on, each copy's accounts shifted by
+    7,919 x its number), written in row order."""
+    import duckdb
+    import polars as pl
+    n_acc = payees * ACCOUNTS_PER_PAYEE
+    end = dt.date(YEAR, months + 1, 1) if months < 12 else dt.date(YEAR + 1, 1, 1)
+    days = (end - dt.date(YEAR, 1, 1)).days
+    path = os.path.join(folder, "deals.csv")
+
+    def pick(values, weights, h):
+        cases, upto = [], 0
+        for v, w in zip(values, weights):
+            upto += w
+            cases.append(f"WHEN {h} % {sum(weights)} < {upto} THEN '{v}'")
+        return "CASE " + " ".join(cases) + " END"
+    h = [f"hash(i, {seed}, {k})" for k in range(5)]
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        con.execute(f"""COPY (SELECT printf('dl-%08d', i) AS deal_id,
+            printf('acc-%07d', {h[0]} % {n_acc}) AS account_id,
+            {pick(TYPES, TYPE_WEIGHTS, h[1])} AS type,
+            printf('%d.%02d', (50000 + {h[2]} % 5950001) // 100, (50000 + {h[2]} % 5950001) % 100) AS amount,
+            DATE '{YEAR}-01-01' + CAST({h[3]} % {days} AS INTEGER) AS close_date,
+            {pick(STATUS, STATUS_WEIGHTS, h[4])} AS status
+            FROM range({min(deals, BLOCK)}) t(i))
+            TO '{path}' (HEADER, DELIMITER ',', QUOTE '')""")
+    finally:
+        con.close()
+    if deals <= BLOCK:
+        return
+    block = pl.read_csv(path, infer_schema=False)
+    account = block["account_id"].str.slice(4).cast(pl.Int64)
+    with open(path, "ab") as fh:
+        for b in range(1, -(-deals // BLOCK)):
+            n = min(BLOCK, deals - b * BLOCK)
+            part = block.head(n).with_columns(
+                ("dl-" + (pl.int_range(b * BLOCK, b * BLOCK + n, dtype=pl.Int64).cast(pl.String)
+                          .str.zfill(8))).alias("deal_id"),
+                ("acc-" + ((account.head(n) + 7919 * b) % n_acc).cast(pl.String).str.zfill(7)).alias("account_id"))
+            part.write_csv(fh, include_header=False, quote_style="never")
+
+
 def data_folder(size: str, seed: int = 7, root: str | None = None) -> str:
     """The folder of a size's data, generated on first use (bench/.data is git-ignored)."""
     root = root or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".data")
     folder = os.path.join(root, f"{size}-{seed}")
     if not os.path.exists(os.path.join(folder, "targets.csv")):  # targets are written last
         payees, months, deals = SIZES[size]
-        generate(folder, payees, months, deals, seed)
+        if size in FAST_DEALS:
+            generate(folder, payees, months, 0, seed)
+            targets = os.path.join(folder, "targets.csv")
+            os.replace(targets, targets + ".part")
+            fast_deals(folder, payees, months, deals, seed)
+            os.replace(targets + ".part", targets)
+        else:
+            generate(folder, payees, months, deals, seed)
     return folder
 
 

@@ -10,6 +10,8 @@ that does not start at --spark-master (KR447).
 from __future__ import annotations
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.backends.interp.run import plan_periods
+from kamrules.run.columnar import _period_of_key
 
 SPARK_HINT = {"KR445": "pip install 'kamrules[spark]'",
               "KR446": "install a Java runtime, 17 or later (Debian/Ubuntu: apt-get install default-jre-headless; "
@@ -37,6 +39,9 @@ def run_sql(session, payee_ids, dialect: str = "duckdb"):
     if why is not None:
         raise KamError([Diagnostic("KR440", f"the SQL backend does not run this plan exactly: {why.what}",
                                    why.span, hint="run it with --engine auto (the default) or interpreter")])
+    from kamrules.backends.sql.engine import table_payouts
+    if table_payouts(plan, dialect):  # DuckDB: CSV files streamed in, payouts back as a frame
+        return _streamed(session, payee_ids, plan)
     from kamrules.core.numeric import Fallback as Beyond
     try:
         frames = session.frames()
@@ -60,6 +65,52 @@ def run_sql(session, payee_ids, dialect: str = "duckdb"):
     if ids is not None:
         payouts = [p for p in payouts if p.payee_id in ids]
     return Run(payouts, periods, dialect, session._inputs())
+
+
+def _streamed(session, payee_ids, plan):
+    """run_sql on DuckDB from the CSV files streamed in pieces (backends/sql/load.py), the
+    payouts read back as the columnar engine's payout frame: memory is DuckDB's
+    (--memory-limit, spilling to disk) plus one piece."""
+    import polars as pl
+    from kamrules.backends.sql.engine import Fallback, evaluate_sql
+    from kamrules.backends.sql.load import Streamed
+    from kamrules.core.numeric import Fallback as BeyondColumns
+    from kamrules.run.columnar import payouts_list
+    from kamrules.run.session import ColumnarRun, LazyPayouts
+    ids = session.payees(payee_ids) if payee_ids is not None else None  # (loads the frames)
+    source = Streamed(session.sourced(), session.data, session.frames,
+                      stream=session._frames is None and session._tables is None)
+
+    def periods(con):
+        if source.frames is not None or session._fixed_periods is not None:
+            return session.periods()
+        session._periods = streamed_periods(session, lambda t, c: source.values(con, t, c))
+        return session._periods
+    try:
+        table = evaluate_sql(plan, source, periods, memory_limit=getattr(session, "memory_limit", None),
+                             history=session.history, table=True)
+    except (Fallback, BeyondColumns) as why:  # BeyondColumns: a number the loaded frames cannot hold
+        session._periods = None
+        session.handed_over = f"Fallback: {why}"
+        return None
+    if ids is not None:
+        table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
+    report = session.periods()
+    return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, report)), report, "duckdb",
+                       session._inputs(), table)
+
+
+def streamed_periods(session, distinct) -> list:
+    """The report periods as session.periods() gives them on frames (columnar.frame_periods),
+    from distinct(table, column), the distinct values of a streamed column."""
+    plan = session.check()
+
+    def values(table, column):
+        vals = distinct(table, column)
+        if plan.inputs[table].columns[column].type.kind == "period":
+            return {_period_of_key(v, plan.fiscal_start) for v in vals}
+        return vals
+    return plan_periods(plan, None, session.period_arg, values)
 
 
 def run_duckdb(session, payee_ids):
