@@ -131,7 +131,7 @@ def register(sub):
                    help="apply the safe fixes in place (did-you-mean renames, the `fmt` layout), "
                         "then report what is left")
     c.add_argument("--engines", action="store_true",
-                   help="also print, per plan, which engines run it (columnar, duckdb, interpreter) and, "
+                   help="also print, per plan, which engines run it (columnar, duckdb, spark, interpreter) and, "
                         "for one that does not, the construct and its line; no data is read")
     add_db_arg(c)
     c.add_argument("-q", "--quiet", action="store_true", help="print nothing when there is no finding")

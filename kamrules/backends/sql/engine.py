@@ -24,8 +24,7 @@ from decimal import Decimal
 from kamrules.core import ir
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
-from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
-from kamrules.backends.sql.exact import cast
+from kamrules.backends.sql.translate import NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.dialects import DIALECTS, Overflow
 from kamrules.backends.sql import holds, ledger, load
 
@@ -261,9 +260,7 @@ def _load(con, plan, frames, tmp) -> dict:
         if con.dialect.name != DIALECT:
             path = os.path.join(tmp, f"{len(os.listdir(tmp))}.parquet")  # (Arrow would need pyarrow)
             frames[name].write_parquet(path)
-            cols = [f"{cast(q(c), COLUMN_SCALE)} AS {q(c)}" if s.type.kind in NUMERIC else q(c)
-                    for c, s in spec.columns.items()] + ['"__row"']
-            con.load_parquet(q('t.' + name), path, cols)
+            con.load_parquet(q('t.' + name), path, load.columns(spec))
         numeric = [c for c, s in spec.columns.items() if s.type.kind in NUMERIC]
         if not numeric:
             continue

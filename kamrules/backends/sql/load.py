@@ -23,10 +23,15 @@ from kamrules.data import pieces
 from kamrules.data.references import target_key
 
 
+def columns(spec) -> list[str]:
+    """The table's columns as read from a Parquet file of the input: the declared ones,
+    numbers cast to DECIMAL(38, COLUMN_SCALE), and `__row`."""
+    return [f"{cast(q(c), COLUMN_SCALE)} AS {q(c)}" if s.type.kind in NUMERIC else q(c)
+            for c, s in spec.columns.items()] + [q("__row")]
+
+
 def _select(spec, source: str) -> str:
-    cols = [f"{cast(q(c), COLUMN_SCALE)} AS {q(c)}" if s.type.kind in NUMERIC else q(c)
-            for c, s in spec.columns.items()]
-    return f"SELECT {', '.join(cols + [q('__row')])} FROM {source}"
+    return f"SELECT {', '.join(columns(spec))} FROM {source}"
 
 
 def _path(tmp: str) -> str:
