@@ -52,8 +52,8 @@ def test_jobs_give_the_same_bytes_on_the_cases(plan, case):
     checked, tables, periods = _load(PLANS / plan, EXAMPLES / case)
     serial = _csv(checked, tables, periods, 1)
     assert serial.count("\n") > 1  # the case computes something
-    for jobs in (2, 3):
-        assert _csv(checked, tables, periods, jobs) == serial
+    # three workers: slices of unequal sizes on every case (two: test_errors_from_workers_are_kam_errors; five: the generated data below)
+    assert _csv(checked, tables, periods, 3) == serial
 
 
 @pytest.fixture(scope="module")
@@ -65,14 +65,14 @@ def generated(tmp_path_factory):
 def test_jobs_give_the_same_bytes_on_generated_data_through_the_cli(generated, tmp_path):
     plan = ROOT / "bench" / "abtasty-monthly.kam"
     outs = []
-    for jobs in ("1", "2", "5"):  # --jobs 1 (the reference bytes) in this process: it spawns nothing
+    for jobs in ("1", "5"):  # --jobs 1 (the reference bytes) in this process: it spawns nothing
         out = tmp_path / f"out-{jobs}.csv"
         run = run_cli if jobs == "1" else run_cli_process
         res = run("run", plan, "--data", generated, "--engine", "interpreter", "--jobs", jobs, "-o", out)
         assert res.returncode == 0, res.stderr
         assert res.stderr == ""  # not a terminal: no progress bar
         outs.append(out.read_bytes())
-    assert outs[0] == outs[1] == outs[2]
+    assert outs[0] == outs[1]
     # 60 payees, about 2% without targets, two months, two components and a total each
     lines = outs[0].decode().strip().splitlines()[1:]
     assert 50 * 2 * 3 <= len(lines) <= 60 * 2 * 3 and len(lines) % 6 == 0
