@@ -1,0 +1,101 @@
+"""Statement defects of issue 16 found on the bundled cases, each checked against an outcome
+computed apart: `statement --all` writes what `statement --payee` writes on a pooled plan
+(pharma-rire: the envelope line was in the first payee's statement only); a marginal curve
+says what it pays (the plan re-run on changed rows), not its row's rate as money
+(`tiers donne 0,05 €`); the headline compares the year to date with the whole year's
+on-target variable; the sweep's labels are translated and numbers locale-formatted."""
+from __future__ import annotations
+
+import csv
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from conftest import EXAMPLES, PLANS, run_cli
+
+PHARMA_PLAN, PHARMA_DATA = PLANS / "pharma-rire.kam", PLANS / "tests" / "pharma-rire" / "acceptance"
+MT_PLAN, MT_DATA = EXAMPLES / "marginal-tiers" / "plan.kam", EXAMPLES / "marginal-tiers"
+
+
+def _payees(data) -> list:
+    with open(data / "people.csv", encoding="utf-8") as fh:
+        return [row["payee_id"] for row in csv.DictReader(fh)]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_pharma_all_equals_payee_for_every_payee(tmp_path, lang):
+    out = tmp_path / "all"
+    r = run_cli("statement", PHARMA_PLAN, "--data", PHARMA_DATA, "--all", "-o", out, "--format", "text",
+                "--locale", lang)
+    assert r.returncode == 0, r.stderr
+    ids = _payees(PHARMA_DATA)
+    assert len(ids) == 7
+    envelope = "envelope is 70,000.00 EUR" if lang == "en" else "envelope vaut 70\u202f000,00\u00a0€"
+    for pid in ids:
+        one = run_cli("statement", PHARMA_PLAN, "--data", PHARMA_DATA, "--payee", pid, "--format", "text",
+                      "--locale", lang)
+        assert one.returncode == 0, one.stderr
+        text = (out / f"{pid}.txt").read_text(encoding="utf-8")
+        assert text == one.stdout, pid
+        # every payee's share is of the 70,000 EUR envelope (plan line 20): each statement says so
+        assert envelope in text and "20 | param envelope = 70000 EUR" in text, pid
+
+
+def _plain(text: str) -> str:
+    """French text written with plain spaces, in Babel's signs: a narrow no-break space between
+    thousands, a no-break space before the euro sign."""
+    return text.replace(" 000,", "\u202f000,").replace(" €", "\u00a0€")
+
+
+def _run_amount(plan, data, payee) -> Decimal:
+    r = run_cli("run", plan, "--data", data)
+    assert r.returncode == 0, r.stderr
+    return next(Decimal(row["amount"]) for row in csv.DictReader(r.stdout.splitlines())
+                if row["payee_id"] == payee and row["component"] == "commission")
+
+
+def _with_deal(tmp_path, deal: str, delta: Decimal):
+    """The marginal-tiers data with `delta` more on one deal row."""
+    data = tmp_path / "data"
+    shutil.copytree(MT_DATA, data)
+    rows = list(csv.DictReader((data / "deals.csv").open(encoding="utf-8")))
+    for row in rows:
+        if row["deal_id"] == deal:
+            row["amount"] = str(Decimal(row["amount"]) + delta)
+    with open(data / "deals.csv", "w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return data
+
+
+def test_marginal_curve_says_what_it_pays(tmp_path):
+    r = run_cli("statement", MT_PLAN, "--data", MT_DATA, "--payee", "ana", "--locale", "fr", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    text = r.stdout
+    assert "0,05 €" not in text and "0,08 €" not in text  # a row's rate shown as money
+    # ana booked 80,000: 80,000 x 5% = 4,000 (all in the first slice)
+    assert _plain("tiers donne 4 000,00 € à bookings = 80 000,00 €") in text
+    # at the next threshold, 100,000: 100,000 x 5% = 5,000
+    assert _plain("la ligne 2 (| 100000 to < 200000 |) donne 5 000,00 €") in text
+    # the what-ifs, re-run by hand: the plan on the data with d1 carrying 800 / 20,000 more
+    base = _run_amount(MT_PLAN, MT_DATA, "ana")
+    assert base == Decimal("4000.00")
+    for delta, sentence in ((Decimal(800), "800,00\u00a0€ de plus en bookings avant le 31 mars 2025 paierait {} de plus"),
+                            (Decimal(20000), "20\u202f000,00\u00a0€ de plus en bookings avant le 31 mars 2025 atteint le "
+                                             "palier suivant (tiers : ligne 2 : | 100000 to < 200000 |) et paierait "
+                                             "{} de plus")):
+        changed = _with_deal(tmp_path / str(delta), "d1", delta)
+        gain = _run_amount(MT_PLAN, changed, "ana") - base
+        assert gain == delta * Decimal("0.05")  # still in the 5% slice (20,000 reaches 100,000 exactly)
+        shown = f"{gain:,.2f}".replace(",", "\u202f").replace(".", ",") + "\u00a0€"
+        assert sentence.format(shown) in text, (delta, shown)
+
+
+def test_marginal_curve_in_english_at_the_top_tier():
+    r = run_cli("statement", MT_PLAN, "--data", MT_DATA, "--payee", "cid", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    # cid: 230,000 = 5,000 + 8,000 + 30,000 x 12% = 16,600, what `run` pays
+    assert _run_amount(MT_PLAN, MT_DATA, "cid") == Decimal("16600.00")
+    assert "tiers gives €16,600.00 at bookings = €230,000.00" in r.stdout
