@@ -7,6 +7,7 @@ on-target variable; the sweep's labels are translated and numbers locale-formatt
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from decimal import Decimal
 
@@ -45,7 +46,7 @@ def test_pharma_all_equals_payee_for_every_payee(tmp_path, lang):
 def _plain(text: str) -> str:
     """French text written with plain spaces, in Babel's signs: a narrow no-break space between
     thousands, a no-break space before the euro sign."""
-    return text.replace(" 000,", "\u202f000,").replace(" €", "\u00a0€")
+    return re.sub(r"(?<=\d) (?=\d{3}(?!\d))", "\u202f", text).replace(" €", "\u00a0€")
 
 
 def _run_amount(plan, data, payee) -> Decimal:
@@ -99,3 +100,38 @@ def test_marginal_curve_in_english_at_the_top_tier():
     # cid: 230,000 = 5,000 + 8,000 + 30,000 x 12% = 16,600, what `run` pays
     assert _run_amount(MT_PLAN, MT_DATA, "cid") == Decimal("16600.00")
     assert "tiers gives €16,600.00 at bookings = €230,000.00" in r.stdout
+
+
+def _headlines(plan, data, payee, lang) -> dict:
+    """period -> the year-to-date line of the text statement."""
+    r = run_cli("statement", plan, "--data", data, "--payee", payee, "--format", "text", "--locale", lang)
+    assert r.returncode == 0, r.stderr
+    out, period = {}, None
+    for line in r.stdout.splitlines():
+        if line[:1].isdigit():
+            period = line.split(" ")[0]
+        elif line.strip().startswith(("Year to date", "Cumul de l’année")):
+            out[period] = line.strip()
+    return out
+
+
+def test_year_to_date_against_the_whole_years_on_target():
+    # quarterly (abtasty): kam-001's on-target is 40,000 / 4 a quarter; the year's, 40,000;
+    # Q1 earned 18,600: 46.5% of the year, 186% of the one quarter to date
+    got = _headlines(PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell", "kam-001", "fr")
+    assert got["2025-Q1"] == _plain("Cumul de l’année (depuis 2025-Q1) : 18 600,00 € · 46,5\u202f% de la variable "
+                                    "cible de l’année (40 000,00 €) · 186\u202f% de la variable cible à date "
+                                    "(10 000,00 €)")
+    # monthly (media-advance): med-001's on-target is 12,000 / 12 = 1,000 a month, 12,000 a
+    # year; paid 750 a month plus the regularisations, to date by March 3,000 = 25% of the year
+    got = _headlines(PLANS / "media-advance.kam", EXAMPLES / "02-media-advance", "med-001", "en")
+    assert len(got) == 12
+    assert got["2025-03"] == ("Year to date (from 2025-01): €3,000.00 · 25% of the year's on-target variable "
+                              "(€12,000.00) · 100% of the on-target variable to date (€3,000.00)")
+    run = run_cli("run", PLANS / "media-advance.kam", "--data", EXAMPLES / "02-media-advance")
+    year = sum(Decimal(row["amount"]) for row in csv.DictReader(run.stdout.splitlines())
+               if row["payee_id"] == "med-001" and row["component"] == "total")
+    pct = f"{year / 12000 * 100:f}".rstrip("0").rstrip(".")
+    # December: the year to date is the year; the to-date target is the year's (said once)
+    assert got["2025-12"] == f"Year to date (from 2025-01): €{year:,.2f} · {pct}% of the year's on-target " \
+                             "variable (€12,000.00)"

@@ -85,6 +85,7 @@ class PeriodView:
     ytd: Money | None = None  # this period and the earlier ones of its year in the statement
     ytd_from: str | None = None  # the first period counted in ytd
     ytd_target: Money | None = None
+    year_target: Money | None = None  # the on-target variables of every period of the year
     hidden: list = attrs.Factory(list)  # components that cannot apply to this payee
 
 
@@ -192,6 +193,7 @@ def _build(sh: Shared, payouts, payee, periods, lang):
     _hide(views)
     cur = next((p.currency for p in payouts if p.payee_id == payee.id), plan.currency)  # per payee's currency
     _year_to_date(views, periods, cur)
+    _year_targets(sh, payee, views, periods, cur)
     inputs = [(k, v["file"], v["sha256"]) for k, v in sh.meta["inputs"].items()]
     return Statement(plan.name, plan.version, sh.meta["plan"]["file"], sh.meta["plan"]["sha256"], inputs,
                      payee.id, name if isinstance(name, str) else None, cur, views,
@@ -224,6 +226,33 @@ def _year_to_date(views, periods, currency):
             pv.ytd_target = Money(target, currency)
         else:
             target = None
+
+
+def _year_targets(sh: Shared, payee, views, periods, currency):
+    """Each period's year_target: the on-target variable summed over every calculation period
+    of its (fiscal) year, whether in the statement or not (2025-Q1 of a quarterly plan: the
+    four quarters of 2025); None when the plan declares none or a period's cannot be known."""
+    if sh.on_target is None:
+        return
+    ev, years = None, {}
+    for pv, period in zip(views, periods):
+        if pv.on_target is None or period.kind != sh.plan.period_kind:
+            continue
+        year = period.containing("year")
+        if year not in years:
+            ev = ev or Evaluator(sh.plan, sh.tables, trace=False)
+            total = Decimal(0)
+            for p in year.subperiods(period.kind):
+                try:
+                    v = ev.definition(ev.context(payee, p), sh.on_target)
+                except (Problem, LookupError, TypeError, ArithmeticError):
+                    v = None
+                if not isinstance(v, Money):
+                    total = None
+                    break
+                total += v.amount
+            years[year] = None if total is None else Money(total, currency)
+        pv.year_target = years[year]
 
 
 def _period_view(sh: Shared, payee, period, items) -> PeriodView:

@@ -43,9 +43,14 @@ def headline(st, pv) -> list:
                        target=L.money(pv.on_target), pct=L.percent(pct)))
     if pv.ytd is not None:
         line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
-        if pv.ytd_target is not None and pv.ytd_target.amount:
-            line += " · " + L._("{pct} of the on-target variable of those periods",
-                                pct=L.percent(pv.ytd.amount / pv.ytd_target.amount))
+        year = pv.year_target
+        if year is not None and year.amount:
+            line += " · " + L._("{pct} of the year's on-target variable ({target})",
+                                pct=L.percent(pv.ytd.amount / year.amount), target=L.money(year))
+        to_date = pv.ytd_target
+        if to_date is not None and to_date.amount and (year is None or to_date.amount != year.amount):
+            line += " · " + L._("{pct} of the on-target variable to date ({target})",
+                                pct=L.percent(pv.ytd.amount / to_date.amount), target=L.money(to_date))
         out.append(line)
     return out
 
