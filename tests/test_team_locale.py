@@ -104,3 +104,20 @@ def test_french_team_page_in_headless_chromium_at_390_and_1280(tmp_path):
     assert r.returncode == 0, r.stderr
     dom = chromium_overflow(browser, page, tmp_path)
     assert re.search(r'<html lang="fr"', dom)
+
+
+def test_year_to_date_says_where_it_starts_when_the_year_is_cut():
+    media, data = PLANS / "media-advance.kam", ROOT / "examples" / "02-media-advance"
+    whole = run_cli("team", media, "--data", data, "--format", "md")
+    cut = run_cli("team", media, "--data", data, "--period", "2025-06", "--format", "md", "--locale", "fr")
+    assert whole.returncode == 0 and cut.returncode == 0, whole.stderr + cut.stderr
+    # the whole year: med-001 paid 750 + 750 + 1,500 + 750 + 750 + 1,150 to June = 5,650
+    june = whole.stdout[whole.stdout.index("## 2025-06"):]
+    head = next(line for line in june.splitlines() if line.startswith("| payee"))
+    assert head.endswith("| total | year to date |")
+    assert next(line for line in june.splitlines() if line.startswith("| med-001")).endswith("| 5,650.00 |")
+    # June alone: its year to date counts June only, and says so
+    head = next(line for line in cut.stdout.splitlines() if line.startswith("| bénéficiaire"))
+    assert head.endswith("| total | cumul de l’année depuis 2025-06 |")
+    assert next(line for line in cut.stdout.splitlines() if line.startswith("| med-001")).endswith(
+        "| 1\u202f150,00 | 1\u202f150,00 |")

@@ -55,6 +55,7 @@ class TeamPeriod:
     reasons: dict = attrs.Factory(dict)  # payee id -> why no payout ("not eligible", "no data")
     lines: list = attrs.Factory(list)  # tree order: ("row", TeamRow) and ("subtotal", TeamRow, total, n)
     budget: Decimal | None = None  # the sum of the on-target variables of the payees paid
+    ytd_from: str | None = None  # the first period the year to date counts, when not its year's first
 
 
 @attrs.define
@@ -151,6 +152,8 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
         fy = getattr(period, "fiscal_year_start", period.start)
         if fy != year:
             ytd, year = {}, fy
+            first = next(p for p in periods if getattr(p, "fiscal_year_start", p.start) == fy)
+            since = None if first.start == fy else str(first)  # --period: the year's start not computed
         rows, without, reasons = [], [], {}
         totals = {c: Decimal(0) for c in plan.components}
         for payee in members:
@@ -180,7 +183,7 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
                                 links.get(payee.id), on_target=_on_target(ev, payee, period, on_target)))
         tp = TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals, sum(totals.values(), Decimal(0)),
-                        without, cur, reasons)
+                        without, cur, reasons, ytd_from=since)
         if on_target is not None and rows and all(r.on_target is not None for r in rows):
             tp.budget = sum((r.on_target for r in rows), Decimal(0))
         tp.lines = _tree(rows, hierarchy, period.end) if hierarchy is not None else [("row", r) for r in rows]
@@ -277,9 +280,10 @@ def _amount(L, v) -> str:
     return L.money(v, None)
 
 
-def _header(tv: TeamView) -> list:
+def _header(tv: TeamView, tp: TeamPeriod) -> list:
     L = tv.locale
-    return [L._("payee")] + [m for m, _ in tv.measures] + tv.components + [L._("total"), L._("year to date")]
+    ytd = L._("year to date") if tp.ytd_from is None else L._("year to date from {period}", period=tp.ytd_from)
+    return [L._("payee")] + [m for m, _ in tv.measures] + tv.components + [L._("total"), ytd]
 
 
 def _cells(tv: TeamView, r: TeamRow) -> list:
@@ -360,7 +364,7 @@ def render_text(tv: TeamView) -> str:
     out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
         out += [for_terminal(f"{tp.period}: {_summary(tv, tp)}")]
-        table = [_header(tv)] + [_line_cells(tv, x) for x in tp.lines] + [_total_cells(tv, tp)]
+        table = [_header(tv, tp)] + [_line_cells(tv, x) for x in tp.lines] + [_total_cells(tv, tp)]
         table = [[for_terminal(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
@@ -379,7 +383,7 @@ def render_md(tv: TeamView) -> str:
     out = [f"# {md(_title(tv))}", "", md(L._("Amounts in {currency}.", currency=tv.currency)), ""]
     for tp in tv.periods:
         out += [f"## {md(tp.period)}", "", for_markdown(_summary(tv, tp)) + ".", ""]
-        head = _header(tv)
+        head = _header(tv, tp)
         out.append("| " + " | ".join(md(h) for h in head) + " |")
         out.append("|---" + "|---:" * (len(head) - 1) + "|")
         for x in tp.lines:
@@ -426,8 +430,8 @@ def render_html(tv: TeamView) -> str:
     count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
     for tp in tv.periods:
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
-        out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv)) + "</tr>")
-        head = _header(tv)
+        out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
+        head = _header(tv, tp)
         for x in tp.lines:
             cells = _line_cells(tv, x)
             r = x[1]
