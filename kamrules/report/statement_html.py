@@ -100,7 +100,7 @@ def render_html(st) -> str:
         out.append(f'<section class="period" data-period="{e(pv.period)}"><h2>{e(pv.period)}</h2>'
                    f'<p class="dates">{e(dates(L, pv))}</p><ul class="headline">')
         lines = headline(st, pv)
-        out.append(f"<li>{e(L._('Earned this period'))}: {_amount(st, pv.total, 'total', pv.period)}</li>")
+        out.append(f"<li>{e(L._('{label}:', label=L._('Earned this period')))} {_amount(st, pv.total, 'total', pv.period)}</li>")
         out += [f"<li>{e(x)}</li>" for x in lines[1:]]
         out.append("</ul>")
         if pv.not_eligible is not None:

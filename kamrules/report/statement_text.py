@@ -139,9 +139,9 @@ def render_md(st) -> str:
     no raw HTML, no link, no `|` that splits a cell, no control character."""
     L = st.locale
     md, mi = (lambda t: for_markdown(t, in_table=True)), md_inline
-    out = [f"# {md(L._('Payout statement'))}: {md(who(st))}", "", md(subtitle(st)), ""]
+    out = [f"# {md(L._('{label}:', label=L._('Payout statement')))} {md(who(st))}", "", md(subtitle(st)), ""]
     for pv in st.periods:
-        out += [f"## {md(pv.period)} ({md(dates(L, pv))}): {md(L.money(pv.total))}", ""]
+        out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.money(pv.total))}", ""]
         out += [f"- **{mi(x)}**" for x in headline(st, pv)] + [""]
         if pv.not_eligible is not None:
             out += [f"> {mi(L._('Not eligible this period'))}", ""]
@@ -150,7 +150,8 @@ def render_md(st) -> str:
             out += [f"| {md(c.name)} | {md(L.money(c.amount))} |" for c in pv.components]
             out += [f"| **{md(L._('total'))}** | **{md(L.money(pv.total))}** |", ""]
         for c in pv.components:
-            out += [f"### {md(c.name)}: {md(L.money(c.amount))}", "", mi(component_sentence(st, c)), ""]
+            out += [f"### {md(L._('{label}:', label=c.name))} {md(L.money(c.amount))}", "",
+                    mi(component_sentence(st, c)), ""]
             z = zero_sentence(st, c)
             out += [f"**{mi(z)}**", ""] if z else []
             for e in c.effects:
@@ -160,7 +161,7 @@ def render_md(st) -> str:
             out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
             out.append("")
             for m in c.credited:
-                out += [f"{md(L._('Rows credited to {measure}', measure=m.measure))}:", "",
+                out += [md(L._('{label}:', label=L._('Rows credited to {measure}', measure=m.measure))), "",
                         f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} |",
                         "|---|---|---|---:|"]
                 out += [f"| {md(d)} | {md(a)} | {md(r)} | {md(v)} |" for d, a, r, v in credited_rows(st, m)]
@@ -168,12 +169,12 @@ def render_md(st) -> str:
                     out.append(f"| … | | {md(L._('{n} more rows', n=m.more))} | |")
                 out.append("")
             for name, rows in c.left_out:
-                out += [f"{md(L._('Rows left out of {name}', name=name))}:", "",
+                out += [md(L._('{label}:', label=L._('Rows left out of {name}', name=name))), "",
                         f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} "
                         f"| {md(L._('reason'))} |", "|---|---|---|---:|---|"]
                 out += [f"| {' | '.join(md(x) for x in cells)} |" for cells in left_rows(st, rows)]
                 out.append("")
-            out += [f"{md(L._('How it is computed'))}:", ""]
+            out += [md(L._('{label}:', label=L._('How it is computed'))), ""]
             for s in c.steps:
                 pad = "  " * s.depth
                 out.append(f"{pad}- {mi(words.say(L, s.sentence))}")
@@ -198,9 +199,9 @@ def render_md(st) -> str:
 def render_text(st) -> str:
     """The statement as plain text; every line escaped for a terminal (textsafe.for_terminal)."""
     L = st.locale
-    out = [f"{L._('Payout statement')}: {who(st)}", subtitle(st), ""]
+    out = [f"{L._('{label}:', label=L._('Payout statement'))} {who(st)}", subtitle(st), ""]
     for pv in st.periods:
-        out.append(f"{pv.period} ({dates(L, pv)}): {L.money(pv.total)}")
+        out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.money(pv.total)}")
         out += [f"  {x}" for x in headline(st, pv)]
         if pv.not_eligible is not None:
             out.append(f"  {L._('Not eligible this period')}")
@@ -212,7 +213,7 @@ def render_text(st) -> str:
         if pv.components:
             out.append(f"  {L._('total').ljust(width)}  {shown[-1].rjust(aw)}")
         for c in pv.components:
-            out += ["", f"  {c.name}: {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
+            out += ["", f"  {L._('{label}:', label=c.name)} {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
             z = zero_sentence(st, c)
             out += [f"    {z}"] if z else []
             out += [f"    - {effect_sentence(st, pv, c, e)}" for e in c.effects]
@@ -220,14 +221,14 @@ def render_text(st) -> str:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
-                out.append(f"    {L._('Rows credited to {measure}', measure=m.measure)}:")
+                out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
                 out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
             for name, rows in c.left_out:
-                out.append(f"    {L._('Rows left out of {name}', name=name)}:")
+                out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
                 out += [f"      {d:>18}  {a:<10} {r:<10} {v}: {why}" for d, a, r, v, why in left_rows(st, rows)]
-            out.append(f"    {L._('How it is computed')}:")
+            out.append("    " + L._("{label}:", label=L._("How it is computed")))
             for s in c.steps:
                 pad = "      " + "  " * s.depth
                 out.append(f"{pad}{words.say(L, s.sentence)}")

@@ -180,6 +180,8 @@ def sentence(node: TraceNode, unit: str | None = None) -> Said:
         return Said("{name} pays {value}", dict(name=node.name, value=shown))
     if node.kind in ("let", "param"):
         if isinstance(node.value, list):
+            if not node.value:
+                return Said("{name} selects no rows", dict(name=node.name))
             return Said("{name} selects {value}", dict(name=node.name, value=shown))
         return Said("{name} is {value}", dict(name=node.name, value=shown))
     if node.kind == "aggregate":
@@ -187,6 +189,8 @@ def sentence(node: TraceNode, unit: str | None = None) -> Said:
         func, table = (m.group(1), m.group(2)) if m else ("aggregate", "rows")
         n = len(node.rows)
         verb = Said(_VERBS[func]) if func in _VERBS else func
+        if n == 0:
+            return Said("{verb} over no rows of {table}: {value}", dict(verb=verb, table=table, value=shown))
         return Said("{verb} over {n} rows of {table}: {value}" if n != 1 else "{verb} over {n} row of {table}: {value}",
                     dict(verb=verb, n=str(n), table=table, value=shown))
     if node.kind == "decision":
