@@ -135,3 +135,21 @@ def test_year_to_date_against_the_whole_years_on_target():
     # December: the year to date is the year; the to-date target is the year's (said once)
     assert got["2025-12"] == f"Year to date (from 2025-01): €{year:,.2f} · {pct}% of the year's on-target " \
                              "variable (€12,000.00)"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_an_empty_selection_says_no_rows_and_french_labels_take_their_colon(lang):
+    data = PLANS / "tests" / "clawback-cash" / "acceptance"
+    r = run_cli("statement", PLANS / "clawback-cash.kam", "--data", data, "--payee", "ae-021", "--format", "text",
+                "--locale", lang)
+    assert r.returncode == 0, r.stderr
+    # ae-021's one deal closes on 2025-03-31 and its invoice is paid in April: January's
+    # selections are all empty (deals.csv, invoices.csv)
+    assert not re.search(r"\b0 (rows|lignes)\b", r.stdout)
+    if lang == "en":
+        assert "booked selects no rows" in r.stdout and "the sum over no rows of booked: 0.00 EUR" in r.stdout
+    else:
+        assert "booked ne retient aucune ligne" in r.stdout
+        assert "la somme sur aucune ligne de booked : 0,00\u00a0€" in r.stdout
+        assert r.stdout.startswith("Relevé de rémunération variable : ")
+        assert "    Comment c’est calculé :\n" in r.stdout and "  booking_commission : 0,00\u00a0€\n" in r.stdout
