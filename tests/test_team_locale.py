@@ -12,19 +12,9 @@ import pytest
 
 from conftest import PLANS, ROOT, chromium, run_cli
 from test_statement import _golden, chromium_overflow
-from test_team_tree import DEALS, LINES, PEOPLE, PLAN
+from test_team_tree import case  # noqa: F401  (the fixture: the small reporting-tree case)
 
 NNBSP = "\u202f"
-
-
-@pytest.fixture
-def case(tmp_path):
-    (tmp_path / "p.kam").write_text(PLAN, encoding="utf-8")
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, text in (("people", PEOPLE), ("reports_to", LINES), ("deals", DEALS)):
-        (data / f"{name}.csv").write_text(text, encoding="utf-8")
-    return tmp_path / "p.kam", data
 
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
