@@ -153,3 +153,20 @@ def test_an_empty_selection_says_no_rows_and_french_labels_take_their_colon(lang
         assert "la somme sur aucune ligne de booked : 0,00\u00a0€" in r.stdout
         assert r.stdout.startswith("Relevé de rémunération variable : ")
         assert "    Comment c’est calculé :\n" in r.stdout and "  booking_commission : 0,00\u00a0€\n" in r.stdout
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_a_zero_from_an_if_branch_says_the_condition_and_its_values(lang):
+    data = PLANS / "tests" / "team-bonus" / "exactly-at-target"
+    r = run_cli("statement", PLANS / "team-bonus.kam", "--data", data, "--payee", "s-1", "--format", "text",
+                "--locale", lang)
+    assert r.returncode == 0, r.stderr
+    # south's one member booked 49,999.99 against a team target of 50,000 (team_targets.csv):
+    # `if team_bookings >= team_target then 1000 EUR else 0 EUR` pays 0
+    if lang == "en":
+        assert ("`team_bookings >= team_target` is false: team_bookings is 49,999.99 EUR, team_target is "
+                "50,000.00 EUR") in r.stdout
+    else:
+        assert _plain("`team_bookings >= team_target` est faux : team_bookings vaut 49 999,99 €, team_target "
+                      "vaut 50 000,00 €") in r.stdout
+    assert "pays nothing" not in r.stdout

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import decimal
+import re
 from decimal import Decimal
 
 import attrs
@@ -24,7 +25,7 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import find_nodes, span_text
+from kamrules.report.words import Said, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, leftout, whatif
 from kamrules.report.curves import curves, decide_at
@@ -321,7 +322,32 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
         elif not any(c.rows for c in view.credited):
             view.zero_reason = ("no row credited to you this period", {})
         else:
-            view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
+            view.zero_reason = _branch_reason(view.steps) or (
+                "the rows credited add up to a result that pays nothing", {})
+
+
+_COMPARED = re.compile(r"(\w+)\s*(>=|<=|>|<|==|!=)\s*(\w+)")
+
+
+def _branch_reason(steps_: list):
+    """("said", words.Said) when the component chose an if-branch that pays nothing: the
+    condition, and the values of its two sides when each is a definition the derivation shows
+    (`team_bookings >= team_target` is false: team_bookings is 49,999.99, team_target 50,000.00)."""
+    if not steps_:
+        return None
+    note = next((x for x in steps_[0].notes if x.msgid.startswith("line {line}: `{condition}` is")), None)
+    if note is None:
+        return None
+    cond = note.values["condition"]
+    m = _COMPARED.fullmatch(cond)
+    shown = {st.name: st.sentence.values.get("value") for st in steps_[1:] if st.kind in ("let", "param")}
+    if m and shown.get(m.group(1)) is not None and shown.get(m.group(3)) is not None:
+        return ("said", Said("`{condition}` is false: {left} is {left_value}, {right} is {right_value}"
+                             if note.msgid.endswith("`else` branch applies") else
+                             "`{condition}` is true: {left} is {left_value}, {right} is {right_value}",
+                             dict(condition=cond, left=m.group(1), left_value=shown[m.group(1)],
+                                  right=m.group(3), right_value=shown[m.group(3)])))
+    return ("said", note)
 
 
 def _ratios(plan, ev, ctx, component: str) -> list:

@@ -114,6 +114,8 @@ def zero_sentence(st, c) -> str | None:
         fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
         word = L._("from") if v["word"] == "from" else L._("above")
         return L._(msg, arg=v["arg"], x=fx(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
+    if c.zero_reason[0] == "said":  # the if-branch that pays nothing, its values in the locale
+        return words.say(L, c.zero_reason[1])
     return L._(c.zero_reason[0], **c.zero_reason[1])
 
 
