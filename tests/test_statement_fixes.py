@@ -170,3 +170,16 @@ def test_a_zero_from_an_if_branch_says_the_condition_and_its_values(lang):
         assert _plain("`team_bookings >= team_target` est faux : team_bookings vaut 49 999,99 €, team_target "
                       "vaut 50 000,00 €") in r.stdout
     assert "pays nothing" not in r.stdout
+
+
+def test_a_money_curves_axis_is_short_enough_for_390_px():
+    r = run_cli("statement", MT_PLAN, "--data", MT_DATA, "--payee", "ben", "--locale", "fr", "--format", "html")
+    assert r.returncode == 0, r.stderr
+    # the y axis of tiers() runs from 0 to 13,000 and beyond (200,000: 5,000 + 8,000): its ticks
+    # are written short, right-aligned 4 px left of the axis at x = 46, so they fit in the svg
+    ticks = re.findall(r'<text x="42\.0" y="[\d.]+" font-size="10" text-anchor="end" fill="#555">([^<]*)</text>',
+                       r.stdout)
+    assert ticks[:4] == ["0\u00a0€", "5\u00a0k\u00a0€", "10\u00a0k\u00a0€", "15\u00a0k\u00a0€"]
+    assert max(len(t) for t in ticks) <= 7  # at 10 px, about 6 px a sign: within the 42 px
+    # the payee's point is said exactly: 150,000.50 pays 5,000 + 50,000.50 x 8% = 9,000.04
+    assert "<desc>Votre point : bookings = 150\u202f000,50\u00a0€ donne 9\u202f000,04\u00a0€</desc>" in r.stdout

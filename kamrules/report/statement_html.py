@@ -85,8 +85,9 @@ def _chart(st, cv) -> str:
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     title = L._("{decision} against {arg}", decision=cv.decision, arg=cv.arg_name)
     desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fx(cv.x), y=fy(cv.y))
+    ytick = (lambda v: L.compact_money(v, st.currency)) if cv.ykind == "money" else None  # noqa: E731
     return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"),
-                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency))
+                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick)
 
 
 def render_html(st) -> str:

@@ -65,8 +65,9 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
 
 
 def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
-              thresholds: list = (), desc: str | None = None, you: str = "you", key=None) -> str:
-    """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked.
+              thresholds: list = (), desc: str | None = None, you: str = "you", key=None, ytick=None) -> str:
+    """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked;
+    ytick: how the y axis's ticks are written when not by yfmt (short money: `15 k €`).
 
     Consecutive points whose y jumps are drawn as separate segments (tiers), thresholds as
     dashed vertical lines labelled with their value; the payee's point is a red dot, its
@@ -97,7 +98,7 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
         out.append(hit[1])
     else:
         body: list = []
-        _axes(body, xlo, xhi, ylo, yhi, xfmt, yfmt)
+        _axes(body, xlo, xhi, ylo, yhi, xfmt, ytick or yfmt)
         _curve_body(body, points, thresholds, xlo, xhi, ylo, yhi, xfmt)
         out.append("".join(body))
         if ck is not None:
