@@ -117,6 +117,6 @@ def test_team_page_in_headless_chromium_at_390_and_1280(case, tmp_path):
     if browser is None:
         pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
     plan, data = case
-    page = tmp_path / "team.html"
-    assert run_cli("team", plan, "--data", data, "-o", page).returncode == 0
+    page = tmp_path / "team.html"  # in French, whose labels are the longer (test_team_locale.py)
+    assert run_cli("team", plan, "--data", data, "-o", page, "--locale", "fr").returncode == 0
     chromium_overflow(browser, page, tmp_path)
