@@ -137,12 +137,17 @@ def test_year_to_date_against_the_whole_years_on_target():
                              "variable (€12,000.00)"
 
 
+def _text(plan: str, case: str, payee: str, lang: str):
+    """The text statement of a payee on a plan test case (plans/tests/PLAN/CASE)."""
+    r = run_cli("statement", PLANS / f"{plan}.kam", "--data", PLANS / "tests" / plan / case, "--payee", payee,
+                "--format", "text", "--locale", lang)
+    assert r.returncode == 0, r.stderr
+    return r
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_an_empty_selection_says_no_rows_and_french_labels_take_their_colon(lang):
-    data = PLANS / "tests" / "clawback-cash" / "acceptance"
-    r = run_cli("statement", PLANS / "clawback-cash.kam", "--data", data, "--payee", "ae-021", "--format", "text",
-                "--locale", lang)
-    assert r.returncode == 0, r.stderr
+    r = _text("clawback-cash", "acceptance", "ae-021", lang)
     # ae-021's one deal closes on 2025-03-31 and its invoice is paid in April: January's
     # selections are all empty (deals.csv, invoices.csv)
     assert not re.search(r"\b0 (rows|lignes)\b", r.stdout)
@@ -157,10 +162,7 @@ def test_an_empty_selection_says_no_rows_and_french_labels_take_their_colon(lang
 
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_a_zero_from_an_if_branch_says_the_condition_and_its_values(lang):
-    data = PLANS / "tests" / "team-bonus" / "exactly-at-target"
-    r = run_cli("statement", PLANS / "team-bonus.kam", "--data", data, "--payee", "s-1", "--format", "text",
-                "--locale", lang)
-    assert r.returncode == 0, r.stderr
+    r = _text("team-bonus", "exactly-at-target", "s-1", lang)
     # south's one member booked 49,999.99 against a team target of 50,000 (team_targets.csv):
     # `if team_bookings >= team_target then 1000 EUR else 0 EUR` pays 0
     if lang == "en":
