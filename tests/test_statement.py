@@ -61,7 +61,9 @@ def test_text_statement_kam_001_name_amounts_rows_and_curve():
     # the plan's on-target variable is a quarter of annual_variable (40,000 / 4 = 10,000):
     # 18,600 / 10,000 = 186%
     assert "On-target variable: €10,000.00; you earned 186% of it" in out
-    assert "Year to date (from 2025-Q1): €18,600.00 · 186% of the on-target variable of those periods" in out
+    # the year's on-target variable: four quarters of 10,000 = 40,000; 18,600 / 40,000 = 46.5%
+    assert ("Year to date (from 2025-Q1): €18,600.00 · 46.5% of the year's on-target variable (€40,000.00) · "
+            "186% of the on-target variable to date (€10,000.00)") in out
     assert "plan abtasty-kam.kam: " in out and re.search(r"deals deals\.csv: [0-9a-f]{64}", out)
 
 

@@ -106,7 +106,7 @@ def test_abtasty_derivation_in_french(tmp_path):
     for line in ("nrr paie 12 600,00 €", "nrr_weight vaut 70 %", "la somme sur 5 lignes de arr : 500 000,00 €",
                  "acc-101 (arr ligne 2) : 200 000,00 €", "won retient 5 lignes", "nrr_target vaut 1,05",
                  "payout_rate à nrr_attainment = 110 % : ligne 4 : | >= 110% | donne 180 %",
-                 "payout_rate(1.1) lit ligne 4 : | >= 110% | et donne 180 %"):
+                 "payout_rate(110 %) lit ligne 4 : | >= 110% | et donne 180 %"):
         assert line in out, line
     # the quarter's on-target variable is 40,000 / 4: 18,600 / 10,000 = 186%
     assert "Variable cible : 10 000,00 € ; vous en avez gagné 186 %" in out

@@ -1,6 +1,7 @@
-"""`kamrules team PLAN --data DIR [--period P] [--team T] [--format html|md|text] [-o FILE]`:
-the managers' page (report/team.py): every payee's measures, components and total, team
-totals that reconcile with `kamrules run`, and distribution charts (html).
+"""`kamrules team PLAN --data DIR [--period P] [--team T] [--format html|md|text] [--locale en|fr]
+[-o FILE]`: the managers' page (report/team.py): every payee's measures, components and total,
+team totals that reconcile with `kamrules run`, and distribution charts (html). The locale
+defaults as for `statement`: `locale` in [tool.kamrules] of the plan's pyproject.toml, else en.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.report.team import build_team, measures_of, render
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
-from kamrules.cli.statement import file_names
+from kamrules.cli.statement import file_names, locale_of
+from kamrules.report.i18n import LOCALES
 
 
 def with_run_amounts(traced: list, run) -> list:
@@ -51,7 +53,7 @@ def cmd_team(args) -> int:
     if args.statements is not None:  # the files `statement --all` writes, under this address
         ids = sorted(r.id for r in payees.rows)
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
-    view = build_team(checked, tables, payouts, session.periods(), args.team, links)
+    view = build_team(checked, tables, payouts, session.periods(), args.team, links, locale_of(args))
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view
 
@@ -75,6 +77,8 @@ def register(sub):
     t.add_argument("--ledger", metavar="LEDGER",
                    help="settle against this ledger folder (kamrules close): each period's status, "
                         "each payee's paid to date, what to pay now and the balances on account")
+    t.add_argument("--locale", choices=LOCALES,
+                   help="language and number formats (default: locale in [tool.kamrules], else en)")
     t.add_argument("--format", choices=("html", "md", "text"),
                    help="html (self-contained), md or text (default: from -o's extension, else text)")
     t.set_defaults(func=cmd_team)

@@ -1,7 +1,7 @@
 """`kamrules serve`: a local, read-only web portal (Starlette, served by uvicorn) over one
 plan and one data folder: `/` lists the payees (names, links), `/payees/<payee_id>` is the
 payee's statement for every period (`?locale=fr|en` switches the language), `/team` the
-team page linking to each statement.
+team page linking to each statement (`?locale=` too).
 
 Everything is computed again when the plan or a file of the data folder changes (their
 size and modification time are compared on every request), else served from memory. A
@@ -106,10 +106,11 @@ class Portal:
                                          self.plan, "html", lang, cut, history)[payee_id]
         return s["pages"][key]
 
-    def team(self, only: frozenset | None = None) -> str:
-        """The team page of every payee, or of the payees `only`."""
+    def team(self, only: frozenset | None = None, lang: str | None = None) -> str:
+        """The team page of every payee, or of the payees `only`, in `lang` (the portal's by default)."""
         s = self.state()
-        key = ("team", only)
+        lang = lang or self.lang
+        key = ("team", only, lang)
         if key not in s["pages"]:
             tables, payouts = s["tables"], s["payouts"]
             if only is not None:
@@ -118,7 +119,7 @@ class Portal:
                 tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
                 payouts = [p for p in payouts if p.payee_id in only]
             links = {pid: href(pid) for pid in s["ids"] if only is None or pid in only}
-            view = build_team(s["plan"], tables, payouts, s["periods"], None, links)
+            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang)
             if s["ledger"] is not None:
                 view.ledger = s["ledger"].team({r.payee_id for tp in view.periods for r in tp.rows}
                                                | (set(only) if only is not None else set(s["ids"])))
@@ -157,9 +158,9 @@ def _forbidden() -> HTMLResponse:
     return _message("forbidden", "This page is not yours to see.", 403)
 
 
-def _switch(text: str, payee_id: str, lang: str) -> str:
-    """The statement with a language switch at the top."""
-    links = " · ".join(f"<b>{x}</b>" if x == lang else f'<a href="{for_html(href(payee_id))}?locale={x}">{x}</a>'
+def _switch(text: str, address: str, lang: str) -> str:
+    """The page (a statement, the team page) with a language switch at the top."""
+    links = " · ".join(f"<b>{x}</b>" if x == lang else f'<a href="{for_html(address)}?locale={x}">{x}</a>'
                        for x in LOCALES)
     return text.replace("<body><main>", f'<body><main><nav><a href="/">⌂</a> · {links}</nav>', 1)
 
@@ -178,23 +179,26 @@ def make_app(portal: Portal, tokens=None) -> Starlette:
     def index(request, grant):
         return page(portal.index(portal.visible(grant), team=grant is None or grant.role != "payee"))
 
+    def locale(request) -> str:
+        lang = request.query_params.get("locale", portal.lang)
+        return lang if lang in LOCALES else portal.lang
+
     def payee(request, grant):
         pid = request.path_params["payee_id"]
-        lang = request.query_params.get("locale", portal.lang)
-        if lang not in LOCALES:
-            lang = portal.lang
+        lang = locale(request)
         only = portal.visible(grant)
         if only is not None and pid not in only:  # 403 whether or not the id is a payee's
             return _forbidden()
         text = portal.statement(pid, lang)
         if text is None:
             return _message("not found", "No such payee.", 404)
-        return page(_switch(text, pid, lang))
+        return page(_switch(text, href(pid), lang))
 
     def team(request, grant):
         if grant is not None and grant.role == "payee":
             return _forbidden()
-        return page(portal.team(portal.visible(grant)))
+        lang = locale(request)
+        return page(_switch(portal.team(portal.visible(grant), lang), "/team", lang))
 
     return Starlette(routes=[Route("/", guarded(index)), Route("/payees/{payee_id}", guarded(payee)),
                              Route("/team", guarded(team))],

@@ -84,6 +84,8 @@ def decide_at(ev: Evaluator, d, args: list, ctx):
     """(value, matched row numbers) of decision `d` on `args`, or None when no row matches."""
     lowered = ev.plan.definitions[d.name].node  # the decision as the engine evaluates it (core.ir)
     total, matched = ev.match_rows(lowered, args, ctx, (), lowered, strict=False)
+    if lowered.hit == "marginal":  # what the curve pays at x (every slice), not the rate of x's row
+        return ev.marginal(lowered, args[0], ctx, (), lowered), tuple(matched)
     if not matched:
         return None
     return total, tuple(matched)
@@ -214,7 +216,7 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
             continue
         for v, word in ((t, "from"), (t + unit / 100, "above")):
             r = at(v)
-            if r is not None and r[1] != taken:
+            if r is not None and r[1] and r[1] != taken:
                 cells = " | ".join(describe(c, lambda n: getattr(n, "text", None) or getattr(n, "id", "…"))
                                    for c in d.node.rows[r[1][0] - 1].cells)
                 view.next_tier = (t, word, r[1][0], cells, num(r[0]))

@@ -12,6 +12,7 @@ import attrs
 
 from kamrules.backends.interp.arith import Problem
 from kamrules.core import ir
+from kamrules.core.types import TYPE_NAMES
 from kamrules.syntax import ast
 from kamrules.trace.tree import TraceNode
 from kamrules.report import words
@@ -77,6 +78,7 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
     unit = node.unit
     lines = []
     notes = []
+    label = None
     d = plan.definitions.get(node.name)
     if node.kind in ("component", "let", "param") and node.span is not None and d is not None:
         lines = source_lines(plan.source, node.span.line, node.span.end_line)
@@ -99,6 +101,7 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
         dd = decision_of(plan, node)
         if dd is not None:
             unit = dd.type.kind
+            label = words.call_label(node.name, [TYPE_NAMES.get(t.name) for _, t in dd.node.params])
             m = re.match(r"rows? (\d+)", node.branch or "")
             first = [(dd.span.line, plan.source.line_text(dd.span.line))]
             if m and 1 <= int(m.group(1)) <= len(dd.node.rows):
@@ -110,7 +113,7 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
         paid[node.name] = words.sentence(node)
         if node.span is not None:
             lines = source_lines(plan.source, node.span.line, node.span.line)
-    out.append(Step(node.name, node.kind, depth, words.sentence(node, unit), lines,
+    out.append(Step(node.name, node.kind, depth, words.sentence(node, unit, label), lines,
                     list(node.rows[:MAX_ROWS]), max(0, len(node.rows) - MAX_ROWS), notes, unit))
     if node.kind == "paid":
         return  # earlier periods: their own statements explain them

@@ -17,7 +17,8 @@ from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from babel import Locale as _BabelLocale
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, format_decimal, get_currency_precision
+from babel.numbers import (format_compact_currency, format_compact_decimal, format_currency, format_decimal,
+                           get_currency_precision)
 
 from kamrules.core.numeric import Money
 
@@ -86,6 +87,13 @@ class Locale:
                 fmt = lambda v: format_currency(v, currency, locale=self.babel, currency_digits=True)  # noqa: E731
             self._cache[key] = Shape.learn(fmt, digits)
         return self._cache[key]
+
+    def compact_money(self, v, currency: str | None) -> str:
+        """An axis tick of money, short: '€15K' (en), '15 k €' (fr); a chart's exact amounts are
+        said in full elsewhere (its threshold labels, the payee's point, its <desc>)."""
+        if currency is None:
+            return format_compact_decimal(Decimal(v), locale=self.babel, fraction_digits=1)
+        return format_compact_currency(Decimal(v), currency, locale=self.babel, fraction_digits=1)
 
     def signed(self, m, currency: str) -> str:
         amount = m.amount if isinstance(m, Money) else m

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import decimal
+import re
 from decimal import Decimal
 
 import attrs
@@ -24,7 +25,7 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import find_nodes, span_text
+from kamrules.report.words import Said, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, leftout, whatif
 from kamrules.report.curves import curves, decide_at
@@ -85,6 +86,7 @@ class PeriodView:
     ytd: Money | None = None  # this period and the earlier ones of its year in the statement
     ytd_from: str | None = None  # the first period counted in ytd
     ytd_target: Money | None = None
+    year_target: Money | None = None  # the on-target variables of every period of the year
     hidden: list = attrs.Factory(list)  # components that cannot apply to this payee
 
 
@@ -192,6 +194,7 @@ def _build(sh: Shared, payouts, payee, periods, lang):
     _hide(views)
     cur = next((p.currency for p in payouts if p.payee_id == payee.id), plan.currency)  # per payee's currency
     _year_to_date(views, periods, cur)
+    _year_targets(sh, payee, views, periods, cur)
     inputs = [(k, v["file"], v["sha256"]) for k, v in sh.meta["inputs"].items()]
     return Statement(plan.name, plan.version, sh.meta["plan"]["file"], sh.meta["plan"]["sha256"], inputs,
                      payee.id, name if isinstance(name, str) else None, cur, views,
@@ -224,6 +227,33 @@ def _year_to_date(views, periods, currency):
             pv.ytd_target = Money(target, currency)
         else:
             target = None
+
+
+def _year_targets(sh: Shared, payee, views, periods, currency):
+    """Each period's year_target: the on-target variable summed over every calculation period
+    of its (fiscal) year, whether in the statement or not (2025-Q1 of a quarterly plan: the
+    four quarters of 2025); None when the plan declares none or a period's cannot be known."""
+    if sh.on_target is None:
+        return
+    ev, years = None, {}
+    for pv, period in zip(views, periods):
+        if pv.on_target is None or period.kind != sh.plan.period_kind:
+            continue
+        year = period.containing("year")
+        if year not in years:
+            ev = ev or Evaluator(sh.plan, sh.tables, trace=False)
+            total = Decimal(0)
+            for p in year.subperiods(period.kind):
+                try:
+                    v = ev.definition(ev.context(payee, p), sh.on_target)
+                except (Problem, LookupError, TypeError, ArithmeticError):
+                    v = None
+                if not isinstance(v, Money):
+                    total = None
+                    break
+                total += v.amount
+            years[year] = None if total is None else Money(total, currency)
+        pv.year_target = years[year]
 
 
 def _period_view(sh: Shared, payee, period, items) -> PeriodView:
@@ -292,7 +322,32 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
         elif not any(c.rows for c in view.credited):
             view.zero_reason = ("no row credited to you this period", {})
         else:
-            view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
+            view.zero_reason = _branch_reason(view.steps) or (
+                "the rows credited add up to a result that pays nothing", {})
+
+
+_COMPARED = re.compile(r"(\w+)\s*(>=|<=|>|<|==|!=)\s*(\w+)")
+
+
+def _branch_reason(steps_: list):
+    """("said", words.Said) when the component chose an if-branch that pays nothing: the
+    condition, and the values of its two sides when each is a definition the derivation shows
+    (`team_bookings >= team_target` is false: team_bookings is 49,999.99, team_target 50,000.00)."""
+    if not steps_:
+        return None
+    note = next((x for x in steps_[0].notes if x.msgid.startswith("line {line}: `{condition}` is")), None)
+    if note is None:
+        return None
+    cond = note.values["condition"]
+    m = _COMPARED.fullmatch(cond)
+    shown = {st.name: st.sentence.values.get("value") for st in steps_[1:] if st.kind in ("let", "param")}
+    if m and shown.get(m.group(1)) is not None and shown.get(m.group(3)) is not None:
+        return ("said", Said("`{condition}` is false: {left} is {left_value}, {right} is {right_value}"
+                             if note.msgid.endswith("`else` branch applies") else
+                             "`{condition}` is true: {left} is {left_value}, {right} is {right_value}",
+                             dict(condition=cond, left=m.group(1), left_value=shown[m.group(1)],
+                                  right=m.group(3), right_value=shown[m.group(3)])))
+    return ("said", note)
 
 
 def _ratios(plan, ev, ctx, component: str) -> list:

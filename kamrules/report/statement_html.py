@@ -85,8 +85,9 @@ def _chart(st, cv) -> str:
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     title = L._("{decision} against {arg}", decision=cv.decision, arg=cv.arg_name)
     desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fx(cv.x), y=fy(cv.y))
+    ytick = (lambda v: L.compact_money(v, st.currency)) if cv.ykind == "money" else None  # noqa: E731
     return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"),
-                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency))
+                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick)
 
 
 def render_html(st) -> str:
@@ -100,7 +101,7 @@ def render_html(st) -> str:
         out.append(f'<section class="period" data-period="{e(pv.period)}"><h2>{e(pv.period)}</h2>'
                    f'<p class="dates">{e(dates(L, pv))}</p><ul class="headline">')
         lines = headline(st, pv)
-        out.append(f"<li>{e(L._('Earned this period'))}: {_amount(st, pv.total, 'total', pv.period)}</li>")
+        out.append(f"<li>{e(L._('{label}:', label=L._('Earned this period')))} {_amount(st, pv.total, 'total', pv.period)}</li>")
         out += [f"<li>{e(x)}</li>" for x in lines[1:]]
         out.append("</ul>")
         if pv.not_eligible is not None:

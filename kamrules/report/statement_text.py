@@ -43,9 +43,14 @@ def headline(st, pv) -> list:
                        target=L.money(pv.on_target), pct=L.percent(pct)))
     if pv.ytd is not None:
         line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
-        if pv.ytd_target is not None and pv.ytd_target.amount:
-            line += " · " + L._("{pct} of the on-target variable of those periods",
-                                pct=L.percent(pv.ytd.amount / pv.ytd_target.amount))
+        year = pv.year_target
+        if year is not None and year.amount:
+            line += " · " + L._("{pct} of the year's on-target variable ({target})",
+                                pct=L.percent(pv.ytd.amount / year.amount), target=L.money(year))
+        to_date = pv.ytd_target
+        if to_date is not None and to_date.amount and (year is None or to_date.amount != year.amount):
+            line += " · " + L._("{pct} of the on-target variable to date ({target})",
+                                pct=L.percent(pv.ytd.amount / to_date.amount), target=L.money(to_date))
         out.append(line)
     return out
 
@@ -109,6 +114,8 @@ def zero_sentence(st, c) -> str | None:
         fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
         word = L._("from") if v["word"] == "from" else L._("above")
         return L._(msg, arg=v["arg"], x=fx(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
+    if c.zero_reason[0] == "said":  # the if-branch that pays nothing, its values in the locale
+        return words.say(L, c.zero_reason[1])
     return L._(c.zero_reason[0], **c.zero_reason[1])
 
 
@@ -134,9 +141,9 @@ def render_md(st) -> str:
     no raw HTML, no link, no `|` that splits a cell, no control character."""
     L = st.locale
     md, mi = (lambda t: for_markdown(t, in_table=True)), md_inline
-    out = [f"# {md(L._('Payout statement'))}: {md(who(st))}", "", md(subtitle(st)), ""]
+    out = [f"# {md(L._('{label}:', label=L._('Payout statement')))} {md(who(st))}", "", md(subtitle(st)), ""]
     for pv in st.periods:
-        out += [f"## {md(pv.period)} ({md(dates(L, pv))}): {md(L.money(pv.total))}", ""]
+        out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.money(pv.total))}", ""]
         out += [f"- **{mi(x)}**" for x in headline(st, pv)] + [""]
         if pv.not_eligible is not None:
             out += [f"> {mi(L._('Not eligible this period'))}", ""]
@@ -145,7 +152,8 @@ def render_md(st) -> str:
             out += [f"| {md(c.name)} | {md(L.money(c.amount))} |" for c in pv.components]
             out += [f"| **{md(L._('total'))}** | **{md(L.money(pv.total))}** |", ""]
         for c in pv.components:
-            out += [f"### {md(c.name)}: {md(L.money(c.amount))}", "", mi(component_sentence(st, c)), ""]
+            out += [f"### {md(L._('{label}:', label=c.name))} {md(L.money(c.amount))}", "",
+                    mi(component_sentence(st, c)), ""]
             z = zero_sentence(st, c)
             out += [f"**{mi(z)}**", ""] if z else []
             for e in c.effects:
@@ -155,7 +163,7 @@ def render_md(st) -> str:
             out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
             out.append("")
             for m in c.credited:
-                out += [f"{md(L._('Rows credited to {measure}', measure=m.measure))}:", "",
+                out += [md(L._('{label}:', label=L._('Rows credited to {measure}', measure=m.measure))), "",
                         f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} |",
                         "|---|---|---|---:|"]
                 out += [f"| {md(d)} | {md(a)} | {md(r)} | {md(v)} |" for d, a, r, v in credited_rows(st, m)]
@@ -163,12 +171,12 @@ def render_md(st) -> str:
                     out.append(f"| … | | {md(L._('{n} more rows', n=m.more))} | |")
                 out.append("")
             for name, rows in c.left_out:
-                out += [f"{md(L._('Rows left out of {name}', name=name))}:", "",
+                out += [md(L._('{label}:', label=L._('Rows left out of {name}', name=name))), "",
                         f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} "
                         f"| {md(L._('reason'))} |", "|---|---|---|---:|---|"]
                 out += [f"| {' | '.join(md(x) for x in cells)} |" for cells in left_rows(st, rows)]
                 out.append("")
-            out += [f"{md(L._('How it is computed'))}:", ""]
+            out += [md(L._('{label}:', label=L._('How it is computed'))), ""]
             for s in c.steps:
                 pad = "  " * s.depth
                 out.append(f"{pad}- {mi(words.say(L, s.sentence))}")
@@ -193,9 +201,9 @@ def render_md(st) -> str:
 def render_text(st) -> str:
     """The statement as plain text; every line escaped for a terminal (textsafe.for_terminal)."""
     L = st.locale
-    out = [f"{L._('Payout statement')}: {who(st)}", subtitle(st), ""]
+    out = [f"{L._('{label}:', label=L._('Payout statement'))} {who(st)}", subtitle(st), ""]
     for pv in st.periods:
-        out.append(f"{pv.period} ({dates(L, pv)}): {L.money(pv.total)}")
+        out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.money(pv.total)}")
         out += [f"  {x}" for x in headline(st, pv)]
         if pv.not_eligible is not None:
             out.append(f"  {L._('Not eligible this period')}")
@@ -207,7 +215,7 @@ def render_text(st) -> str:
         if pv.components:
             out.append(f"  {L._('total').ljust(width)}  {shown[-1].rjust(aw)}")
         for c in pv.components:
-            out += ["", f"  {c.name}: {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
+            out += ["", f"  {L._('{label}:', label=c.name)} {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
             z = zero_sentence(st, c)
             out += [f"    {z}"] if z else []
             out += [f"    - {effect_sentence(st, pv, c, e)}" for e in c.effects]
@@ -215,14 +223,14 @@ def render_text(st) -> str:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
-                out.append(f"    {L._('Rows credited to {measure}', measure=m.measure)}:")
+                out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
                 out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
             for name, rows in c.left_out:
-                out.append(f"    {L._('Rows left out of {name}', name=name)}:")
+                out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
                 out += [f"      {d:>18}  {a:<10} {r:<10} {v}: {why}" for d, a, r, v, why in left_rows(st, rows)]
-            out.append(f"    {L._('How it is computed')}:")
+            out.append("    " + L._("{label}:", label=L._("How it is computed")))
             for s in c.steps:
                 pad = "      " + "  " * s.depth
                 out.append(f"{pad}{words.say(L, s.sentence)}")

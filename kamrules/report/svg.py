@@ -65,8 +65,9 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
 
 
 def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
-              thresholds: list = (), desc: str | None = None, you: str = "you", key=None) -> str:
-    """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked.
+              thresholds: list = (), desc: str | None = None, you: str = "you", key=None, ytick=None) -> str:
+    """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked;
+    ytick: how the y axis's ticks are written when not by yfmt (short money: `15 k €`).
 
     Consecutive points whose y jumps are drawn as separate segments (tiers), thresholds as
     dashed vertical lines labelled with their value; the payee's point is a red dot, its
@@ -97,7 +98,7 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
         out.append(hit[1])
     else:
         body: list = []
-        _axes(body, xlo, xhi, ylo, yhi, xfmt, yfmt)
+        _axes(body, xlo, xhi, ylo, yhi, xfmt, ytick or yfmt)
         _curve_body(body, points, thresholds, xlo, xhi, ylo, yhi, xfmt)
         out.append("".join(body))
         if ck is not None:
@@ -145,12 +146,8 @@ def _curve_body(out, points, thresholds, xlo, xhi, ylo, yhi, xfmt):
         out.append(f'<polyline points="{coords}" fill="none" stroke="#1f6feb" stroke-width="2"/>')
 
 
-def histogram_svg(values: list, bins: int, xfmt, title: str, unit: str = "") -> str:
-    """Counts of Decimal values in `bins` equal-width bins between their min and max: each
-    bar labelled with its count above it, and its range in its <title>; the x axis labelled at
-    the bins' edges (first, middle, last), the y axis by whole counts from 0."""
-    if not values:
-        return ""
+def _binned(values: list, bins: int) -> tuple:
+    """(lo, hi, width, counts) of `bins` equal-width bins between the values' min and max."""
     lo, hi = min(values), max(values)
     if hi == lo:
         hi = lo + 1
@@ -159,6 +156,25 @@ def histogram_svg(values: list, bins: int, xfmt, title: str, unit: str = "") -> 
     for v in values:
         k = int(((v - lo) / width).to_integral_value(rounding=ROUND_FLOOR))
         counts[min(max(k, 0), bins - 1)] += 1
+    return lo, hi, width, counts
+
+
+def histogram_bins(values: list, bins: int) -> list:
+    """[(low edge, high edge, count)] of the bins histogram_svg draws that hold a value."""
+    if not values:
+        return []
+    lo, _, width, counts = _binned(values, bins)
+    return [(lo + width * k, lo + width * (k + 1), n) for k, n in enumerate(counts) if n]
+
+
+def histogram_svg(values: list, bins: int, xfmt, title: str, unit="") -> str:
+    """Counts of Decimal values in `bins` equal-width bins between their min and max (unit: what
+    is counted, or a function of the count giving it: `1 payee`, `2 payees`): each
+    bar labelled with its count above it, and its range in its <title>; the x axis labelled at
+    the bins' edges (first, middle, last), the y axis by whole counts from 0."""
+    if not values:
+        return ""
+    lo, hi, width, counts = _binned(values, bins)
     top = Decimal(max(counts))
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
            f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]
@@ -181,7 +197,8 @@ def histogram_svg(values: list, bins: int, xfmt, title: str, unit: str = "") -> 
         a = _scale(lo + width * k, lo, hi, x0, x1)
         b = _scale(lo + width * (k + 1), lo, hi, x0, x1)
         y = _scale(Decimal(n), Decimal(0), top, y0, y1)
-        label = f"{xfmt(lo + width * k)} – {xfmt(lo + width * (k + 1))}: {n} {unit}".strip()
+        what = unit(n) if callable(unit) else unit
+        label = f"{xfmt(lo + width * k)} – {xfmt(lo + width * (k + 1))}: {n} {what}".strip()
         if n:
             out.append(f'<rect x="{_c(a + 1)}" y="{_c(y)}" width="{_c(b - a - 2)}" height="{_c(y0 - y)}" '
                        f'fill="#1f6feb" opacity="0.8"><title>{for_html(label)}</title></rect>')

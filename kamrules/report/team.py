@@ -1,11 +1,13 @@
 """The team view for managers: one page with every payee's measures, components and total
 per period, the team's totals (they reconcile with `kamrules run`), and distribution charts
-(SVG histograms of payouts and of the first attainment measure).
+(SVG histograms of payouts and of the first measure), in a locale (report/i18n.py: labels
+through the gettext catalogs, numbers with Babel).
 
-Measures are the plan's attainment lets: a let whose name contains "attainment", or a Rate
-let passed to a curve or table. Their values are read from the payouts' traces, so they are
-the very numbers the payouts were computed from. Output is html (self-contained), md or text;
-every text from the plan or the data is escaped for its format (textsafe).
+Measures are the plan's own (`measures_of`): the lets passed to a curve or table and the lets
+a component reads, when built on data rows. Their values are read from the payouts' traces,
+so they are the very numbers the payouts were computed from (evaluated when a tree does not
+hold them). Output is html (self-contained), md or text; every text from the plan or the
+data is escaped for its format (textsafe).
 """
 from __future__ import annotations
 
@@ -22,8 +24,10 @@ from kamrules.backends.interp.hierarchy import HIERARCHY_COLUMNS, Hierarchy, Hie
 from kamrules.core.numeric import Money
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
-from kamrules.report import words
-from kamrules.report.svg import histogram_svg
+from kamrules.report import i18n, words
+from kamrules.report.svg import histogram_bins, histogram_svg
+
+BINS = 8  # bars of a histogram
 
 
 @attrs.define
@@ -51,6 +55,7 @@ class TeamPeriod:
     reasons: dict = attrs.Factory(dict)  # payee id -> why no payout ("not eligible", "no data")
     lines: list = attrs.Factory(list)  # tree order: ("row", TeamRow) and ("subtotal", TeamRow, total, n)
     budget: Decimal | None = None  # the sum of the on-target variables of the payees paid
+    ytd_from: str | None = None  # the first period the year to date counts, when not its year's first
 
 
 @attrs.define
@@ -66,6 +71,11 @@ class TeamView:
     # account: ledger.balance.Balance], {payee: {open period: (computed, adjustments, currency)}})
     ledger: tuple | None = None
     tree: bool = False  # rows nested by the reports_to input, with subtotals
+    lang: str = i18n.DEFAULT  # labels and number formats (report/i18n.py)
+
+    @property
+    def locale(self) -> i18n.Locale:
+        return i18n.get(self.lang)
 
 
 def measures_of(plan) -> list:
@@ -109,9 +119,10 @@ def _calls(expr, names: set) -> list:
 
 
 def build_team(plan, tables, payouts: list, periods: list, team: str | None = None,
-               links: dict | None = None) -> TeamView:
+               links: dict | None = None, lang: str | None = None) -> TeamView:
     """links: payee id -> the address of their statement (html links), when known. A period
-    in which nobody has a payout is left out, as `kamrules run` prints no row for it."""
+    (or a period's currency, for a plan paid in each payee's) in which nobody has a payout is
+    left out, as `kamrules run` prints no row for it. lang: the page's locale (en default)."""
     from kamrules.report.statement import ON_TARGET, payee_labels
     labels = payee_labels(plan, tables)
     ev = Evaluator(plan, tables, trace=False)
@@ -136,11 +147,13 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
     groups = [(None, payees)] if column is None else \
         [(c, [p for p in payees if p.values.get(column) == c]) for c in sorted({p.values.get(column) for p in payees})]
     for period, (cur, members) in ((p, g) for p in periods for g in groups):
-        if period not in paid_periods:
+        if period not in paid_periods or not any((m.id, period) in by_key for m in members):
             continue
         fy = getattr(period, "fiscal_year_start", period.start)
         if fy != year:
             ytd, year = {}, fy
+            first = next(p for p in periods if getattr(p, "fiscal_year_start", p.start) == fy)
+            since = None if first.start == fy else str(first)  # --period: the year's start not computed
         rows, without, reasons = [], [], {}
         totals = {c: Decimal(0) for c in plan.components}
         for payee in members:
@@ -150,12 +163,16 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                 reasons[payee.id] = _why_none(ev, payee, period)
                 continue
             amounts = {p.component: p.amount for p in items}
-            found = {}
+            found, pooled = {}, False
             for p in items:
                 if p.trace is not None:
                     for n in p.trace.walk():
+                        pooled = pooled or n.kind == "share"
                         if n.kind == "let" and n.name not in found and any(n.name == m for m, _ in measures):
                             found[n.name] = n.value
+            for m, _ in measures:  # a pool's weights are traced apart, not in the payee's tree: evaluated
+                if pooled and m not in found:
+                    found[m] = _value(ev, payee, period, m)
             for c, a in amounts.items():
                 totals[c] += a
             name = labels.get(payee.id, (None, None))[0]
@@ -166,14 +183,14 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
                                 links.get(payee.id), on_target=_on_target(ev, payee, period, on_target)))
         tp = TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals, sum(totals.values(), Decimal(0)),
-                        without, cur, reasons)
+                        without, cur, reasons, ytd_from=since)
         if on_target is not None and rows and all(r.on_target is not None for r in rows):
             tp.budget = sum((r.on_target for r in rows), Decimal(0))
         tp.lines = _tree(rows, hierarchy, period.end) if hierarchy is not None else [("row", r) for r in rows]
         views.append(tp)
     shown = plan.currency if column is None else ", ".join(c for c, _ in groups)
     return TeamView(plan.name, plan.version, team, shown, list(plan.components), measures, views,
-                    tree=hierarchy is not None)
+                    tree=hierarchy is not None, lang=lang or i18n.DEFAULT)
 
 
 def _why_none(ev, payee, period) -> str:
@@ -186,13 +203,16 @@ def _why_none(ev, payee, period) -> str:
     return "no data"
 
 
-def _on_target(ev, payee, period, name) -> Decimal | None:
-    if name is None:
-        return None
+def _value(ev, payee, period, name):
+    """The value of definition `name` for a payee and period, None when it cannot be had."""
     try:
-        v = ev.definition(ev.context(payee, period), name)
+        return ev.definition(ev.context(payee, period), name)
     except (Problem, LookupError, TypeError, ArithmeticError):
         return None
+
+
+def _on_target(ev, payee, period, name) -> Decimal | None:
+    v = None if name is None else _value(ev, payee, period, name)
     return v.amount if isinstance(v, Money) else None
 
 
@@ -249,21 +269,29 @@ def _tree(rows: list, h, day) -> list:
     return out
 
 
-def _measure(v, unit) -> str:
+def _measure(L, v, unit) -> str:
     if v is None:
         return "—"
-    return words.value(v, unit)
+    return words.value(v, unit, L)
 
 
-def _header(tv: TeamView) -> list:
-    return ["payee"] + [m for m, _ in tv.measures] + tv.components + ["total", "year to date"]
+def _amount(L, v) -> str:
+    """An amount of the page's currency (named once, above the tables): 18,600.00 (en), 18 600,00 (fr)."""
+    return L.money(v, None)
+
+
+def _header(tv: TeamView, tp: TeamPeriod) -> list:
+    L = tv.locale
+    ytd = L._("year to date") if tp.ytd_from is None else L._("year to date from {period}", period=tp.ytd_from)
+    return [L._("payee")] + [m for m, _ in tv.measures] + tv.components + [L._("total"), ytd]
 
 
 def _cells(tv: TeamView, r: TeamRow) -> list:
+    L = tv.locale
     who = r.payee_id + (f" ({r.name})" if r.name else "")
-    return ([who] + [_measure(r.measures[m], u) for m, u in tv.measures]
-            + [words.amount(r.amounts[c]) if c in r.amounts else "—" for c in tv.components]
-            + [words.amount(r.total), words.amount(r.ytd)])
+    return ([who] + [_measure(L, r.measures[m], u) for m, u in tv.measures]
+            + [_amount(L, r.amounts[c]) if c in r.amounts else "—" for c in tv.components]
+            + [_amount(L, r.total), _amount(L, r.ytd)])
 
 
 def _line_cells(tv: TeamView, line) -> list:
@@ -274,32 +302,39 @@ def _line_cells(tv: TeamView, line) -> list:
             cells[0] = "· " * line[1].depth + cells[0]
         return cells
     _, r, total, n = line
-    return ([f"{'· ' * r.depth}subtotal {r.payee_id} and reports ({n} payees)"] + ["" for _ in tv.measures]
-            + ["" for _ in tv.components] + [words.amount(total), ""])
+    L = tv.locale
+    return ([f"{'· ' * r.depth}" + L._("subtotal {payee} and reports ({n} payees)", payee=r.payee_id, n=str(n))]
+            + ["" for _ in tv.measures] + ["" for _ in tv.components] + [_amount(L, total), ""])
 
 
 def _total_cells(tv: TeamView, tp: TeamPeriod) -> list:
-    return (["total"] + ["" for _ in tv.measures] + [words.amount(tp.totals[c]) for c in tv.components]
-            + [words.amount(tp.total), words.amount(sum((r.ytd for r in tp.rows), Decimal(0)))])
+    L = tv.locale
+    return ([L._("total")] + ["" for _ in tv.measures] + [_amount(L, tp.totals[c]) for c in tv.components]
+            + [_amount(L, tp.total), _amount(L, sum((r.ytd for r in tp.rows), Decimal(0)))])
 
 
 def _title(tv: TeamView) -> str:
-    return f"Team view: {tv.plan_name}" + (f", version {tv.plan_version}" if tv.plan_version else "") + \
-        (f", team {tv.team}" if tv.team else "")
+    L = tv.locale
+    return L._("Team view: {plan}", plan=tv.plan_name) + \
+        (L._(", version {version}", version=tv.plan_version) if tv.plan_version else "") + \
+        (L._(", team {team}", team=tv.team) if tv.team else "")
 
 
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
+    L = tv.locale
     n = len(tp.rows)
     avg = tp.total / n if n else Decimal(0)
     cur = tp.currency or tv.currency
-    s = (f"{n} payee{'s' * (n != 1)} paid, total {words.amount(tp.total)} {cur}, "
-         f"average {words.amount(avg)} {cur}")
+    s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
+            "{n} payees paid, total {total} {currency}, average {average} {currency}",
+            n=str(n), total=_amount(L, tp.total), average=_amount(L, avg), currency=cur)
     if tp.budget is not None:
-        pct = words.percent(tp.total / tp.budget) if tp.budget else "—"
-        s += (f"; cost {words.amount(tp.total)} {cur} against an on-target budget of "
-              f"{words.amount(tp.budget)} {cur} ({pct})")
+        pct = L.percent(tp.total / tp.budget) if tp.budget else "—"
+        s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
+                        total=_amount(L, tp.total), currency=cur, budget=_amount(L, tp.budget), pct=pct)
     if tp.without_payout:
-        s += "; no payout: " + ", ".join(f"{p} ({tp.reasons.get(p, 'no data')})" for p in tp.without_payout)
+        s += "; " + L._("no payout: {payees}", payees=", ".join(
+            f"{p} ({L._(tp.reasons.get(p, 'no data'))})" for p in tp.without_payout))
     return s
 
 
@@ -308,22 +343,28 @@ def ledger_lines(tv: TeamView) -> list:
     adjustments included; kamrules/ledger/history.py)."""
     if tv.ledger is None:
         return []
+    L = tv.locale
     status, paid, balances, owed = tv.ledger
-    out = ["periods: " + ", ".join(f"{p} {s}" for p, s in sorted(status.items()))]
-    out += [f"{pid} paid to date: {words.amount(amount)} {cur}" for pid, (amount, cur) in sorted(paid.items())]
+    out = [L._("periods: {statuses}", statuses=", ".join(f"{p} {L._(s)}" for p, s in sorted(status.items())))]
+    out += [L._("{payee} paid to date: {amount} {currency}", payee=pid, amount=_amount(L, amount), currency=cur)
+            for pid, (amount, cur) in sorted(paid.items())]
     for pid, periods in sorted(owed.items()):
-        out += [f"{pid} to pay for {p}: {words.amount(c + a)} {cur} (computed {words.amount(c)}, adjustments "
-                f"{words.amount(a)})" for p, (c, a, cur) in sorted(periods.items())]
-    out += [f"{b.payee_id} paid on account, netted by {b.reader} in {b.window}: {words.amount(b.amount)} "
-            f"{b.currency}" for b in balances]
+        out += [L._("{payee} to pay for {period}: {amount} {currency} (computed {computed}, adjustments "
+                    "{adjustments})", payee=pid, period=p, amount=_amount(L, c + a), currency=cur,
+                    computed=_amount(L, c), adjustments=_amount(L, a))
+                for p, (c, a, cur) in sorted(periods.items())]
+    out += [L._("{payee} paid on account, netted by {reader} in {window}: {amount} {currency}", payee=b.payee_id,
+                reader=b.reader, window=b.window, amount=_amount(L, b.amount), currency=b.currency)
+            for b in balances]
     return out
 
 
 def render_text(tv: TeamView) -> str:
+    L = tv.locale
     out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
         out += [for_terminal(f"{tp.period}: {_summary(tv, tp)}")]
-        table = [_header(tv)] + [_line_cells(tv, x) for x in tp.lines] + [_total_cells(tv, tp)]
+        table = [_header(tv, tp)] + [_line_cells(tv, x) for x in tp.lines] + [_total_cells(tv, tp)]
         table = [[for_terminal(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
@@ -331,17 +372,18 @@ def render_text(tv: TeamView) -> str:
                                         for i, (c, w) in enumerate(zip(row, widths))).rstrip())
         out.append("")
     if tv.ledger is not None:
-        out += ["Ledger"] + [for_terminal(f"  {x}") for x in ledger_lines(tv)] + [""]
-    out.append(for_terminal(f"amounts in {tv.currency}"))
+        out += [L._("Ledger")] + [for_terminal(f"  {x}") for x in ledger_lines(tv)] + [""]
+    out.append(for_terminal(L._("amounts in {currency}", currency=tv.currency)))
     return "\n".join(out) + "\n"
 
 
 def render_md(tv: TeamView) -> str:
+    L = tv.locale
     md = lambda t: for_markdown(t, in_table=True)  # noqa: E731
-    out = [f"# {md(_title(tv))}", "", f"Amounts in {md(tv.currency)}.", ""]
+    out = [f"# {md(_title(tv))}", "", md(L._("Amounts in {currency}.", currency=tv.currency)), ""]
     for tp in tv.periods:
         out += [f"## {md(tp.period)}", "", for_markdown(_summary(tv, tp)) + ".", ""]
-        head = _header(tv)
+        head = _header(tv, tp)
         out.append("| " + " | ".join(md(h) for h in head) + " |")
         out.append("|---" + "|---:" * (len(head) - 1) + "|")
         for x in tp.lines:
@@ -349,18 +391,20 @@ def render_md(tv: TeamView) -> str:
         out.append("| " + " | ".join(f"**{md(c)}**" if c else "" for c in _total_cells(tv, tp)) + " |")
         out.append("")
     if tv.ledger is not None:
-        out += ["## Ledger", ""] + [f"- {for_markdown(x)}" for x in ledger_lines(tv)] + [""]
+        out += [f"## {md(L._('Ledger'))}", ""] + [f"- {for_markdown(x)}" for x in ledger_lines(tv)] + [""]
     return "\n".join(out)
 
 
 CSS = """*{box-sizing:border-box}body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;
-margin:0;color:#1f2328;background:#f6f8fa}main{max-width:64rem;margin:0 auto;padding:1rem}
+margin:0;color:#1f2328;background:#f6f8fa}main{max-width:80rem;margin:0 auto;padding:1rem}
 section{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:.8rem;margin:.8rem 0}
 .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:right;white-space:nowrap}
-td:first-child,th:first-child{text-align:left}tr.total td{font-weight:700;border-top:2px solid #888}
+td:first-child,th:first-child{text-align:left}th{white-space:normal;overflow-wrap:break-word;vertical-align:bottom}
+td:first-child{white-space:normal;min-width:8rem}tr.total td{font-weight:700;border-top:2px solid #888}
 .charts{display:flex;flex-wrap:wrap;gap:1rem}.charts figure{margin:0;flex:1 1 280px}
 svg.chart{width:100%;max-width:480px;height:auto}figcaption{font-size:.85rem;color:#57606a}
+ul.bins{margin:.2rem 0;padding-left:1.1rem}
 tr.subtotal td{font-style:italic;border-bottom:1px solid #bbb}h1{font-size:1.4rem;overflow-wrap:anywhere}
 p{overflow-wrap:anywhere}
 @media (max-width:600px){body{font-size:14px}main{padding:.5rem}section{padding:.5rem}
@@ -370,17 +414,24 @@ td[data-label]::before{content:attr(data-label);float:left;color:#57606a;font-we
 margin-right:.5rem}td:first-child{text-align:left;font-weight:600}td:empty{display:none}}"""
 
 
+def _breakable(html: str) -> str:
+    """A column head that may wrap after each underscore (`month_<wbr>performance`)."""
+    return html.replace("_", "_<wbr>")
+
+
 def render_html(tv: TeamView) -> str:
     e = for_html
-    out = ['<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+    L = tv.locale
+    out = [f'<!DOCTYPE html>\n<html lang="{L.lang}"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(_title(tv))}</title><style>{CSS}</style></head><body><main>",
-           f"<h1>{e(_title(tv))}</h1><p>Amounts in {e(tv.currency)}.</p>"]
-    money_fmt = words.amount
+           f"<h1>{e(_title(tv))}</h1><p>{e(L._('Amounts in {currency}.', currency=tv.currency))}</p>"]
+    money_fmt = lambda v: _amount(L, v)  # noqa: E731
+    count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
     for tp in tv.periods:
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
-        out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{e(h)}</th>" for h in _header(tv)) + "</tr>")
-        head = _header(tv)
+        out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
+        head = _header(tv, tp)
         for x in tp.lines:
             cells = _line_cells(tv, x)
             r = x[1]
@@ -394,27 +445,30 @@ def render_html(tv: TeamView) -> str:
             depth = f' data-depth="{r.depth}"' if tv.tree else ""
             out.append(f'<tr data-payee="{e(r.payee_id)}"{depth}><td{pad}>{first}</td>'
                        + "".join(label) + "</tr>")
-        out.append('<tr class="total">' + "".join(f'<td data-label="{e(h)}">{e(c)}</td>'
-                                                  for h, c in zip(head, _total_cells(tv, tp)))
+        out.append('<tr class="total">' + "".join(f'<td data-label="{e(h)}">{e(c)}</td>' if i else f"<td>{e(c)}</td>"
+                                                  for i, (h, c) in enumerate(zip(head, _total_cells(tv, tp))))
                    + "</tr></table></div>")
         charts = []
         if tp.rows:
-            charts.append((histogram_svg([r.total for r in tp.rows], 8, money_fmt,
-                                         f"payouts {tp.period}", "payees"),
-                           f"payees per payout bin ({tp.currency or tv.currency}); each bar: its bin and count"))
+            charts.append(([r.total for r in tp.rows], money_fmt, L._("payouts {period}", period=tp.period),
+                           L._("payees per payout bin ({currency}); each bar: its bin and count",
+                               currency=tp.currency or tv.currency)))
         if tv.measures:
             m, unit = tv.measures[0]
             vals = [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals:
-                fmt = words.percent if unit == "rate" else words.value
-                charts.append((histogram_svg(vals, 8, fmt, f"{m} {tp.period}", "payees"), f"payees per {m} bin"))
-        if charts:
+                fmt = L.percent if unit == "rate" else money_fmt if unit == "money" else L.number
+                charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
+        if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(
-                f"<figure>{svg}<figcaption>{e(cap)}</figcaption></figure>" for svg, cap in charts) + "</div>")
+                f"<figure>{histogram_svg(vals, BINS, fmt, title, count)}<figcaption>{e(cap)}<ul class=\"bins\">"
+                + "".join(f"<li>{e(fmt(lo))} – {e(fmt(hi))}: {n} {e(count(n))}</li>"
+                          for lo, hi, n in histogram_bins(vals, BINS))
+                + "</ul></figcaption></figure>" for vals, fmt, title, cap in charts) + "</div>")
         out.append("</section>")
     if tv.ledger is not None:
-        out.append("<section><h2>Ledger</h2><ul>" + "".join(f"<li>{e(x)}</li>" for x in ledger_lines(tv))
+        out.append(f"<section><h2>{e(L._('Ledger'))}</h2><ul>" + "".join(f"<li>{e(x)}</li>" for x in ledger_lines(tv))
                    + "</ul></section>")
     out.append("</main></body></html>\n")
     return "".join(out)

@@ -169,8 +169,30 @@ _VERBS = {"sum": "the sum", "count": "the count", "avg": "the average", "min": "
           "max": "the largest", "one": "the value", "exists": "whether there is a row"}
 
 
-def sentence(node: TraceNode, unit: str | None = None) -> Said:
-    """One line in plain words for a trace node (no plan text, no rows: those are shown apart)."""
+def call_label(text: str, units: list):
+    """A decision's call as the trace names it, `payout_rate(0.91)`, with its arguments said in
+    the locale by their declared units (`payout_rate(91 %)` in French); kept as it is when it
+    does not split into as many plain arguments."""
+    m = re.fullmatch(r"(\w+)\((.*)\)", text)
+    args = m.group(2).split(", ") if m else []
+    if not m or not 1 <= len(args) <= 2 or len(args) != len(units):
+        return text
+    shown = []
+    for a, unit in zip(args, units):
+        if unit == "rate" and re.fullmatch(r"-?\d+(\.\d+)?", a):
+            shown.append(Val(Decimal(a), "rate"))
+        elif _MONEY_SHOWN.fullmatch(a) or re.fullmatch(r"-?\d+(\.\d+)?", a):
+            shown.append(Shown(a))
+        else:
+            return text
+    if len(shown) == 1:
+        return Said("{decision}({x})", dict(decision=m.group(1), x=shown[0]))
+    return Said("{decision}({x}, {y})", dict(decision=m.group(1), x=shown[0], y=shown[1]))
+
+
+def sentence(node: TraceNode, unit: str | None = None, label=None) -> Said:
+    """One line in plain words for a trace node (no plan text, no rows: those are shown apart);
+    label: how to name it, when not by its name (a decision's `call_label`)."""
     unit = unit or node.unit
     shown = Val(node.value, unit)
     if node.kind == "component":
@@ -180,6 +202,8 @@ def sentence(node: TraceNode, unit: str | None = None) -> Said:
         return Said("{name} pays {value}", dict(name=node.name, value=shown))
     if node.kind in ("let", "param"):
         if isinstance(node.value, list):
+            if not node.value:
+                return Said("{name} selects no rows", dict(name=node.name))
             return Said("{name} selects {value}", dict(name=node.name, value=shown))
         return Said("{name} is {value}", dict(name=node.name, value=shown))
     if node.kind == "aggregate":
@@ -187,11 +211,13 @@ def sentence(node: TraceNode, unit: str | None = None) -> Said:
         func, table = (m.group(1), m.group(2)) if m else ("aggregate", "rows")
         n = len(node.rows)
         verb = Said(_VERBS[func]) if func in _VERBS else func
+        if n == 0:
+            return Said("{verb} over no rows of {table}: {value}", dict(verb=verb, table=table, value=shown))
         return Said("{verb} over {n} rows of {table}: {value}" if n != 1 else "{verb} over {n} row of {table}: {value}",
                     dict(verb=verb, n=str(n), table=table, value=shown))
     if node.kind == "decision":
         return Said("{name} reads {branch} and gives {value}", dict(
-            name=node.name, branch=engine_note(node.branch) if node.branch else Said("the table"), value=shown))
+            name=label or node.name, branch=engine_note(node.branch) if node.branch else Said("the table"), value=shown))
     if node.kind == "paid":
         m = _PAID.match(node.name)
         if m:

@@ -388,6 +388,8 @@ class BuiltinCalls:
                 weights[payee.id] = w
             _one_total(totals, node, ctx.period, "" if node.by is None else f" (pool {show_value(pool)})")
             self.pools[key] = (allocate(total, weights), weights)
+        elif self.tracing:  # the pool was made for another payee: this payee's total, traced in place
+            self._operand(node.args[0], ctx, env)  # (a memo hit), so every payee's tree shows it
         shares, weights = self.pools[key]
         value = shares.get(ctx.payee.id, Money(Decimal(0), self.plan.currency))
         tn = TraceNode("share", "share", node.span, value=value,
