@@ -95,6 +95,10 @@ def test_derivation_values_keep_every_digit_in_the_locale():
     assert words.say(fr, words.engine_note(slices)).replace(NNBSP, " ").replace(NBSP, " ") == (
         "tranches : ligne 1 : 80 000,00 € x 5 % = 4 000,00 €; ligne 2 : 20 000,00 € x 10 % = 2 000,00 €")
     assert words.say(fr, words.engine_note("something else")) == "something else"
+    # notes are read once per text: a text read before, then inside a note, is still no note
+    assert words.engine_note("nothing known") == "nothing known"
+    for _ in range(2):
+        assert words.say(fr, words.engine_note("colour_rate: nothing known")) == "colour_rate: nothing known"
 
 
 def test_abtasty_derivation_in_french(tmp_path):

@@ -186,3 +186,16 @@ def test_a_plan_reading_a_row_by_another_link_is_not_cloned(tmp_path, monkeypatc
     monkeypatch.setattr(Batch, "_run_cloned", lambda self: cloned.append(real(self)) or cloned[-1])
     test_a_row_credited_to_two_payees_is_changed_for_one_at_a_time(tmp_path, monkeypatch)
     assert cloned == [False]
+
+
+def test_the_cycle_collector_is_paused_while_statements_are_computed(tmp_path, monkeypatch):
+    """cli/statement.py pauses the cyclic garbage collector for the command (its passes over
+    the statements kept until written were a fifth of `--all`'s CPU), and restores it after."""
+    import gc
+    seen, real = [], pages.statements
+    monkeypatch.setattr("kamrules.cli.statement.statements", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    assert gc.isenabled()
+    r = run_cli("statement", PLANS / "abtasty-kam.kam", "--data", EXAMPLES / "01-abtasty-nrr-upsell", "--all",
+                "-o", tmp_path / "s", "--format", "md")
+    assert r.returncode == 0, r.stderr
+    assert seen == [False] and gc.isenabled()

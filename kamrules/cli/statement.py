@@ -10,6 +10,8 @@ all are renamed into place (outputs.write_files): a failure leaves none of them.
 """
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
 
@@ -62,7 +64,28 @@ def locale_of(args) -> str:
     return args.locale or load_config(args.plan).locale or DEFAULT
 
 
+@contextlib.contextmanager
+def no_cycle_collection():
+    """The cyclic garbage collector paused while the statements are computed: `--all` keeps
+    every payee's statement (trees of small objects) and the loaded rows alive until the files
+    are written, and each of the collector's passes over them found nothing to free but cost
+    about 1.5 ms of CPU per payee at 1,000 payees, a fifth of the command. What the command
+    drops is still freed by reference counting; the collector runs again after."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def cmd_statement(args) -> int:
+    with no_cycle_collection():
+        return _statement(args)
+
+
+def _statement(args) -> int:
     if args.all and not args.output:
         raise KamError([Diagnostic("KR206", "--all writes one file per payee: give the folder with -o",
                                    hint="kamrules statement PLAN --data DIR --all -o statements/")])

@@ -54,15 +54,15 @@ _CODE: dict = {}  # plan lines -> highlighted HTML: every payee's statement show
 
 
 def _code_html(lines: list) -> str:
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-
-    from kamrules.syntax.highlight import KamLexer, KamStyle
     if not lines:
         return ""
     key = tuple(lines)
     hit = _CODE.get(key)
     if hit is None:
+        from pygments import highlight
+        from pygments.formatters import HtmlFormatter
+
+        from kamrules.syntax.highlight import KamLexer, KamStyle
         if len(_CODE) > 4096:
             _CODE.clear()
         code = highlight("\n".join(for_terminal(t) for _, t in lines), KamLexer(),

@@ -241,13 +241,19 @@ class Batch:
             def only(df, who, when):
                 return df.join(wanted, left_on=[who, when], right_on=["__w", "__k"], how="inner")
         amounts: dict = {}
-        for pid, pkey, c, amount in only(table, "payee_id", "period").select(
-                "payee_id", "period", "__c", "amount").iter_rows():
+        for pid, pkey, c, amount in zip(*_columns(only(table, "payee_id", "period").select(
+                "payee_id", "period", "__c", "amount"))):
             amounts.setdefault((pid, pkey), {})[comps[c]] = amount
         out: dict = {}
-        for row in only(fr.df, "__payee", "__pkey").select("__payee", "__pkey", *values).iter_rows():
-            out[(row[0], row[1])] = Outcome(amounts.get((row[0], row[1]), {}),
-                                            {n: _number(v) for n, v in zip(names, row[2:]) if v is not None})
+        got = _columns(only(fr.df, "__payee", "__pkey").select("__payee", "__pkey", *values))
+        lets = [(n, column) for n, column in zip(names, got[2:]) if column.count(None) < len(column)]
+        for i, key in enumerate(zip(got[0], got[1])):  # read by column: a value is read at some 3 us
+            said = {}
+            for n, column in lets:
+                v = column[i]
+                if v is not None:
+                    said[n] = _number(v)
+            out[key] = Outcome(amounts.get(key, {}), said)
         return out, set(fr.handed_over or ())
 
     @staticmethod
@@ -287,6 +293,11 @@ class Batch:
         if self.fallback is None:
             return None
         return self.fallback(pid, task.period, task.m, delta, task.names)
+
+
+def _columns(df: pl.DataFrame) -> list:
+    """The frame's columns as Python lists (faster to read than its rows one by one)."""
+    return [df.get_column(c).to_list() for c in df.columns]
 
 
 def _number(v):

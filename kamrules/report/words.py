@@ -119,6 +119,13 @@ class Shown:
 
 def say(L, x) -> str:
     """x (a Said, Val, Shown, text, or a list of them) in locale L (English when None)."""
+    t = type(x)
+    if t is str:
+        return x
+    if t is Said:
+        return (L or i18n.get(None))._(x.msgid, **{k: v if type(v) is str else say(L, v) for k, v in x.values.items()})
+    if t is Val:
+        return value(x.v, x.unit, L)
     if isinstance(x, str):
         return x
     if isinstance(x, Said):
@@ -263,7 +270,20 @@ _NOTES = (  # the notes the interpreter writes in a trace, read back to be said 
 
 def engine_note(text: str):
     """A note of the interpreter's trace (a decision's row, a pool's weight, an assignment, a
-    marginal table's slices) as a Said, to be said in a locale; other text as it is."""
+    marginal table's slices) as a Said, to be said in a locale; other text as it is. Read
+    once per text (the same notes recur on every step and row that carries them)."""
+    got = _NOTED.get(text)
+    if got is None:
+        if len(_NOTED) > 65536:
+            _NOTED.clear()
+        got = _NOTED[text] = _engine_note(text)
+    return text if isinstance(got, str) else got
+
+
+_NOTED: dict = {}  # note -> its Said, or the text itself
+
+
+def _engine_note(text: str):
     for rx, msgid, names in _NOTES:
         m = rx.fullmatch(text)
         if m:
@@ -282,17 +302,18 @@ def engine_note(text: str):
     m = re.fullmatch(r"(\w+): (.+)", text)
     if m:
         inner = engine_note(m.group(2))
-        if inner is not m.group(2):
+        if not isinstance(inner, str):
             return Said("{decision}: {note}", dict(decision=m.group(1), note=inner))
     return text
 
 
 def row_line(ref, unit: str | None = None, L=None) -> str:
     """'dl-0001 (deals row 2): 60,000.00 EUR' in locale L (English when None)."""
-    values = dict(id=ref.id, table=ref.table, row=str(ref.row))
+    said = (L or i18n.get(None))._  # say(L, Said(...)) without building the Said
     if ref.contribution is None:
-        return say(L, Said("{id} ({table} row {row})", values))
-    return say(L, Said("{id} ({table} row {row}): {value}", dict(values, value=Val(ref.contribution, unit))))
+        return said("{id} ({table} row {row})", id=say(L, ref.id), table=say(L, ref.table), row=str(ref.row))
+    return said("{id} ({table} row {row}): {value}", id=say(L, ref.id), table=say(L, ref.table), row=str(ref.row),
+                value=value(ref.contribution, unit, L))
 
 
 def why_line(L, note: str) -> str:
