@@ -10,6 +10,7 @@ Amounts are rounded half up to the currency's minor unit here, before Babel form
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
@@ -39,6 +40,12 @@ def catalog(lang: str) -> dict:
     return _CATALOGS[lang]
 
 
+@functools.lru_cache(maxsize=None)
+def _precision(currency: str) -> int:
+    """The currency's minor digits from CLDR (Babel looks them up on every call)."""
+    return get_currency_precision(currency)
+
+
 class Locale:
     """Formatting and translation for one language (`en` or `fr`)."""
 
@@ -66,7 +73,7 @@ class Locale:
             amount, currency = m.amount, m.currency
         else:
             amount = m
-        digits = get_currency_precision(currency) if currency else 2
+        digits = _precision(currency) if currency else 2
         q = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if q == 0:
             q = abs(q)  # never "-0.00"
