@@ -41,9 +41,9 @@ class RowBuilder:
         rows = self.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
                               account.alias("__acc"), day.alias("__day"))
         held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
-        pairs(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"])
-        hits = (rows.join(held, left_on="__acc", right_on="account_id", how="inner")
-                .filter((pl.col("start_date") <= pl.col("__day"))
+        joined = paired(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"],
+                        lambda: rows.join(held, left_on="__acc", right_on="account_id", how="inner"))
+        hits = (joined.filter((pl.col("start_date") <= pl.col("__day"))
                         & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date"))))
                 .group_by("__i").agg(pl.col("payee_id").first(), pl.len().alias("__n")))
         if hits.height and hits["__n"].max() > 1:
@@ -317,6 +317,20 @@ def pairs(frame, what: str, left, right, on: list) -> int:
         raise Unsupported(f"{n:,} pairs of `{what}` rows and payee-periods {link} (more than "
                           f"{MAX_JOIN_PAIRS:,}: the join is refused)")
     return n
+
+
+def paired(frame, what: str, left, right, on: list, join):
+    """join() (the inner join of left and right on `on`), counted as pairs() counts it: when
+    the left rows times the most right rows of one key cannot pass limits.MAX_JOIN_PAIRS,
+    the join is made and its rows are the count (the same number, without counting each
+    key's rows on both sides first); else pairs() counts, and refuses, before joining."""
+    most = right.group_by(on).agg(pl.len().alias("__b"))["__b"].max() or 0
+    if left.height * most > MAX_JOIN_PAIRS:
+        pairs(frame, what, left, right, on)
+        return join()
+    out = join()
+    frame.pairs.append((what, out.height))
+    return out
 
 
 def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:
