@@ -213,14 +213,18 @@ def bound_op(op: str, a: Col, b: Col, result: pl.Expr) -> pl.Expr | None:
     ends = (exact_product(result, b.expr, None, b.places) & (result * b.expr == a.expr)).fill_null(False)
     if ea is None and eb is None:
         return pl.when(ends).then(dec(0)).otherwise(dec(STEP_ERROR))
-    ea = ea if ea is not None else dec(0)
-    eb = eb if eb is not None else dec(0)
-    num = ea + times(result, eb) + dec(_SLACK)
-    room = b.expr.abs() - eb
+    if eb is None:  # an exact divisor: |a / b| x 0 (empty with the quotient) and |b| - 0
+        num = pl.when(result.is_not_null()).then(ea + dec(_SLACK))
+        room = b.expr.abs()
+        exact = ends & (ea == dec(0))
+    else:
+        ea = ea if ea is not None else dec(0)
+        num = ea + times(result, eb) + dec(_SLACK)
+        room = b.expr.abs() - eb
+        exact = ends & (ea == dec(0)) & (eb == dec(0))
     ok = (room > dec(0)) & (num <= pl.min_horizontal(room, dec(1)) * dec(BOUND_CAP))  # else unbounded
     q = num / pl.when(ok).then(room).otherwise(dec(1))
-    return (pl.when(ends & (ea == dec(0)) & (eb == dec(0))).then(dec(0))
-            .when(ok).then(_up(q)).otherwise(dec(BOUND_CAP)))
+    return pl.when(exact).then(dec(0)).when(ok).then(_up(q)).otherwise(dec(BOUND_CAP))
 
 
 def bound_choice(cond: pl.Expr, a, b) -> pl.Expr | None:
