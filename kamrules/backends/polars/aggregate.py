@@ -41,9 +41,9 @@ class RowBuilder:
         rows = self.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
                               account.alias("__acc"), day.alias("__day"))
         held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
-        pairs(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"])
-        hits = (rows.join(held, left_on="__acc", right_on="account_id", how="inner")
-                .filter((pl.col("start_date") <= pl.col("__day"))
+        joined = paired(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"],
+                        lambda: rows.join(held, left_on="__acc", right_on="account_id", how="inner"))
+        hits = (joined.filter((pl.col("start_date") <= pl.col("__day"))
                         & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date"))))
                 .group_by("__i").agg(pl.col("payee_id").first(), pl.len().alias("__n")))
         if hits.height and hits["__n"].max() > 1:
@@ -211,7 +211,9 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=
     aggs = _agg_exprs(fn, value)
     if keys:
         g = table.group_by(keys).agg(*aggs)
-        out = frame.df.select(*fkeys).join(g, on=keys, how="left", maintain_order="left", nulls_equal=True)
+        out = _spread(frame, fkeys, keys, g)
+        if out is None:
+            out = frame.df.select(*fkeys).join(g, on=keys, how="left", maintain_order="left", nulls_equal=True)
     else:
         out = frame.df.select("__f").join(table.select(*aggs), how="cross")
     if frame.lineage is not None:
@@ -221,6 +223,52 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=
                  if keys else frame.df.select("__f").join(pairs, how="cross"))
         frame.lineage.append((node, frame.current, pairs.select("__f", "__row", *["__v"] * bool(v))))
     return _finish(frame, node, fn, out, value)
+
+
+_PERIOD_COLS = ("__pkey", "__pstart", "__pend")
+
+
+def _side(frame, e: pl.Expr) -> str | None:
+    """"payee" when the frame-side key e is a column of the payee (`payee.id`, `payee.x`),
+    "period" when a column of the calculation period (its start, `period.year`...), else
+    None."""
+    if not e.meta.undo_aliases().meta.is_column():
+        return None
+    name = e.meta.root_names()[0]
+    if name == "__payee" or name.startswith("payee."):
+        return "payee"
+    if name in _PERIOD_COLS or name.startswith("period."):
+        return "period"
+    return None
+
+
+def _spread(frame, fkeys: list, keys: list, g):
+    """The group-by result g (one row per key) as one row per frame row, in order, when
+    every frame-side key reads only the payee or only the period: g is joined with the
+    payees' keys and the periods' keys (tables of payees and of periods, not of
+    payee-periods) and gathered by frame row, the same rows as the left join of the frame's
+    keys with g (keys equal when both empty). None otherwise (the caller joins)."""
+    sides = [_side(frame, f) for f in fkeys]
+    if None in sides or frame.grid is None:
+        return None
+    n_payees, n_periods = frame.grid
+    if frame.df.height != n_payees * n_periods or n_payees == 0:
+        return None
+    m = g
+    for side, rank, width in (("payee", "__pi", n_payees), ("period", "__ti", n_periods)):
+        mine = [i for i, s in enumerate(sides) if s == side]
+        small = pl.DataFrame({rank: pl.int_range(width, dtype=pl.UInt32, eager=True)})
+        if mine:
+            own = frame.df.select(*[fkeys[i] for i in mine])
+            small = small.hstack(own.gather_every(n_periods) if side == "payee" else own.head(n_periods))
+            m = m.join(small, on=[keys[i] for i in mine], how="inner", nulls_equal=True)
+        else:
+            m = m.join(small, how="cross")
+    rows = (m["__pi"].cast(pl.UInt64) * n_periods + m["__ti"]).cast(pl.UInt32) if m.height else None
+    where = pl.select(pl.repeat(None, frame.df.height, dtype=pl.UInt32)).to_series()
+    if rows is not None:
+        where = where.scatter(rows, pl.int_range(m.height, dtype=pl.UInt32, eager=True))
+    return m.drop(keys, "__pi", "__ti").select(pl.all().gather(where))
 
 
 def _join_fresh(frame, rows: Rows):
@@ -269,6 +317,20 @@ def pairs(frame, what: str, left, right, on: list) -> int:
         raise Unsupported(f"{n:,} pairs of `{what}` rows and payee-periods {link} (more than "
                           f"{MAX_JOIN_PAIRS:,}: the join is refused)")
     return n
+
+
+def paired(frame, what: str, left, right, on: list, join):
+    """join() (the inner join of left and right on `on`), counted as pairs() counts it: when
+    the left rows times the most right rows of one key cannot pass limits.MAX_JOIN_PAIRS,
+    the join is made and its rows are the count (the same number, without counting each
+    key's rows on both sides first); else pairs() counts, and refuses, before joining."""
+    most = right.group_by(on).agg(pl.len().alias("__b"))["__b"].max() or 0
+    if left.height * most > MAX_JOIN_PAIRS:
+        pairs(frame, what, left, right, on)
+        return join()
+    out = join()
+    frame.pairs.append((what, out.height))
+    return out
 
 
 def _classify(frame, rows: Rows, builder: RowBuilder) -> tuple[list, list]:

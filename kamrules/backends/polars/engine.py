@@ -157,6 +157,7 @@ def _compute(fr: Frame, names: list, on_step=None):
                     fr.bounds[f"d.{name}"] = pl.col(f"b.{name}")
                 if v.replay is not None:
                     fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
+            _drop_temporaries(fr)
             continue
         comp = d.node
         valid = pl.lit(True)
@@ -185,6 +186,26 @@ def _compute(fr: Frame, names: list, on_step=None):
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
         fr.add(f"d.{name}", amount, **{f"e.{name}": err})
+        _drop_temporaries(fr)
+
+
+def _drop_temporaries(fr: Frame) -> None:
+    """Drop the working columns (`t.`, Frame.keep/materialize/settle) of the definitions done
+    that nothing computed later can read: only a definition's replay (its operands), its
+    bound and the cached aggregates and rows refer to frame columns across definitions. Their
+    memory is reused by the next columns (fewer fresh pages: less system time, a lower peak)."""
+    live = set()
+    exprs = [e for ex, _ in fr.replays.values() for e in ex] + list(fr.bounds.values())
+    for v in fr.aggs.values():
+        exprs += [e for e in (getattr(v, "expr", None), getattr(v, "err", None), getattr(v, "bound", None))
+                  if isinstance(e, pl.Expr)]
+        if isinstance(getattr(v, "row", None), str):  # one(rows): its row number column
+            live.add(v.row)
+    for e in exprs:
+        live |= set(e.meta.root_names())
+    dead = [c for c in fr.df.columns if c.startswith("t.") and c not in live]
+    if dead:
+        fr.df = fr.df.drop(dead)
 
 
 def _keep_replay(fr: Frame, name: str, replay: tuple) -> tuple:

@@ -61,8 +61,10 @@ class Frame:
             "__pend": [p.end for p in calc_periods],
         }, schema={"__pkey": pl.String, "__pstart": pl.Date, "__pend": pl.Date})
         self.by_key = {period_key(p): p for p in calc_periods}
-        df = people.join(cal, how="cross")
+        df = people.join(cal, how="cross", maintain_order="left_right")
         self.df = df.with_row_index("__f")
+        # payees x periods: frame row __f is payee rank x len(periods) + period rank
+        self.grid = (people.height, cal.height)
         self.rowsets: dict = {}
         self.aggs: dict = {}
         self.joins: dict = {}
