@@ -39,12 +39,10 @@ except ImportError:
 needs_spark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 FEW = ["equipment-colour-grid", "fx-commission", "team-bonus"]
-SQL_ONLY = {"media-advance", "recoverable-draw", "pay-currency"}  # built on DuckDB only: refused on Spark (KR440)
 
 
 def _cases():
-    runs = [p for p in ALL_PLANS if p not in SQL_ONLY]
-    for plan in runs if HYPOTHESIS_PROFILE == "long" else FEW:
+    for plan in ALL_PLANS if HYPOTHESIS_PROFILE == "long" else FEW:
         folders = sorted(p for p in (PLANS / "tests" / plan).glob("*/") if (p / "case.toml").exists())
         for folder in folders if HYPOTHESIS_PROFILE == "long" else folders[:1]:
             yield pytest.param(plan, folder, id=f"{plan}/{folder.name}")
@@ -122,14 +120,15 @@ def test_an_overflow_hands_the_run_to_the_interpreter(spark, tmp_path):
 
 
 def test_a_refused_plan_is_kr440_before_spark_starts(tmp_path, monkeypatch):
-    """recoverable-draw.kam line 33 reads paid(): refused as on DuckDB, with its line, no
-    output file, and no Spark started (nor needed: the refusal is static)."""
+    """examples/marginal-tiers/plan.kam line 26 calls a decision with `hit marginal`: refused
+    as on DuckDB, with its line, no output file, and no Spark started (nor needed: the
+    refusal is static)."""
     monkeypatch.setattr(dialects, "spark", lambda: pytest.fail("Spark started for a refused plan"))
     out = tmp_path / "payouts.csv"
-    got = run_cli("run", PLANS / "recoverable-draw.kam", "--data", PLANS / "tests" / "recoverable-draw" / "example",
-                  "--engine", "spark", "-o", out)
+    folder = PLANS.parent / "examples" / "marginal-tiers"
+    got = run_cli("run", folder / "plan.kam", "--data", folder, "--engine", "spark", "-o", out)
     assert got.returncode == 1 and not out.exists()
-    assert "KR440" in got.stderr and "paid()" in got.stderr and ":33:19:" in got.stderr
+    assert "KR440" in got.stderr and "hit marginal" in got.stderr and ":26:24:" in got.stderr
 
 
 @pytest.mark.parametrize("missing, code, hint", [("java", "KR446", "default-jre-headless"),
@@ -164,6 +163,10 @@ def test_the_spark_statements_are_exact_by_construction():
     assert got == "SELECT CAST(x * 100 AS DECIMAL(38, 0)) AS i, DATEDIFF(DAY, a, b) AS d FROM t"
     asof = sp.sql('SELECT s.__row, y.rate FROM "t.deals" s ASOF LEFT JOIN y ON s.day >= y."date"')
     assert "ASOF" not in asof and "ROW_NUMBER() OVER (PARTITION BY s.__row ORDER BY y.`date` DESC)" in asof
+    # per target currency (a pay currency per payee): one rate per row and target
+    keyed = sp.sql('SELECT s.__row, y.rate FROM "t.deals" s CROSS JOIN t ASOF LEFT JOIN y '
+                   'ON t."to" = y."to" AND s.day >= y."date"')
+    assert "ASOF" not in keyed and "PARTITION BY s.__row, t.`to` ORDER BY y.`date` DESC" in keyed
     helpers = sp.helpers()
     assert all(h.startswith("CREATE OR REPLACE TEMPORARY FUNCTION kr_") and
                "(a DECIMAL(38, 0), b DECIMAL(38, 0)) RETURNS DECIMAL(38, 0)" in h for h in helpers)

@@ -132,20 +132,31 @@ class Spark(Dialect):
 
 
 def asof_join(select) -> None:
-    """`FROM s ASOF LEFT JOIN y ON s.c >= y.d` (DuckDB: the row of y with the latest d on or
-    before s.c) as a LEFT JOIN keeping, per row of s (its __row), the row of y with the
-    largest d (a QUALIFY, which sqlglot writes for Spark as a filter over a window)."""
+    """`FROM s ASOF LEFT JOIN y ON [s.k = y.k AND ...] s.c >= y.d` (DuckDB: per row of the
+    left side, the row of y with the same keys and the latest d on or before s.c) as a LEFT
+    JOIN keeping, per row of the left side (s.__row and the keys' left columns), the row of y
+    with the largest d (a QUALIFY, which sqlglot writes for Spark as a filter over a window)."""
     from sqlglot import exp
     for join in select.args.get("joins") or []:
         if join.args.get("method") != "ASOF":
             continue
-        on = join.args["on"]
-        if not isinstance(on, exp.GTE):
-            raise ValueError("an ASOF join other than `left >= right`")
+        right = join.this.alias_or_name
+        conds = list(join.args["on"].flatten()) if isinstance(join.args["on"], exp.And) else [join.args["on"]]
+        ge = [c for c in conds if isinstance(c, exp.GTE)]
+        keys = [c for c in conds if isinstance(c, exp.EQ)]
+        if len(ge) != 1 or len(keys) + 1 != len(conds) or any(_reads(c.this, right) for c in ge + keys):
+            raise ValueError("an ASOF join other than `[left = right AND ...] left >= right`")
         join.set("method", None)
         left = select.args["from_"].this.alias_or_name
-        select.qualify(f"row_number() OVER (PARTITION BY {left}.__row ORDER BY {on.expression.sql('duckdb')} DESC) = 1",
+        part = ", ".join([f"{left}.__row"] + [k.this.sql("duckdb") for k in keys])
+        select.qualify(f"row_number() OVER (PARTITION BY {part} ORDER BY {ge[0].expression.sql('duckdb')} DESC) = 1",
                        dialect="duckdb", copy=False)
+
+
+def _reads(node, alias: str) -> bool:
+    """Whether the expression reads a column of the table `alias`."""
+    from sqlglot import exp
+    return any(c.table == alias for c in node.find_all(exp.Column))
 
 
 class SparkConnection(Connection):
@@ -165,10 +176,27 @@ class SparkConnection(Connection):
         from sqlglot import exp
         tree = sqlglot.parse_one(sql, read="spark") if sql.startswith("CREATE") and " AS SELECT " in sql else None
         if isinstance(tree, exp.Create) and tree.kind == "TABLE":  # a temporary view of the SELECT
-            name = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-            self.view(name.name, tree.expression.sql(dialect="spark"))
+            name = (tree.this.this if isinstance(tree.this, exp.Schema) else tree.this).name
+            select = tree.expression
+            if sum(t.name == name for t in select.find_all(exp.Table)) > 1:
+                # the table read twice (paid(): a payee's earlier periods of the frame): the
+                # view would hold the plan so far twice, and each such step doubles it
+                self.settle(name)
+            select.set("expressions", [c for e in select.expressions for c in self.expanded(e, name)])
+            self.view(name, select.sql(dialect="spark"))
             return []
         return [tuple(r) for r in self.guarded(lambda: self.con.sql(sql).collect())]
+
+    def expanded(self, e, name: str) -> list:
+        """The SELECT item e, `t.* EXCEPT (c, ...)` (DuckDB's EXCLUDE) as t's other columns:
+        Spark SQL has no EXCEPT there."""
+        from sqlglot import exp
+        star = e.this if isinstance(e, exp.Column) else e
+        if not isinstance(star, exp.Star) or not star.args.get("except"):
+            return [e]
+        drop = {c.name for c in star.args["except"]}
+        table = e.table if isinstance(e, exp.Column) else name
+        return [exp.column(c, table, quoted=True) for c in self.columns(table) if c not in drop]
 
     def view(self, name: str, select: str) -> None:
         # no checkpoint per statement: measured, each one runs the plan so far as a job,
@@ -245,6 +273,9 @@ def spark():
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
     from pyspark.sql import SparkSession
+    import logging
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):  # pyspark's JSON lines on
+        logging.getLogger(name).disabled = True  # stderr for an error this module words itself
     logs = tempfile.mkdtemp(prefix="kamrules-spark-")
     conf = (SparkConf().setMaster(MASTER["url"]).setAppName("kamrules")
             .set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "false")

@@ -593,13 +593,16 @@ class Translator:
                      f"{x}.{q('to')}, {x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE "
                      f"{x}.{q('from')} = {string(source)}) y WHERE y.k = 1) y")  # the first row per target and day
             if per_payee:  # every target the rates have, each row's rate to it
-                targets = f"(SELECT DISTINCT {x}.{q('to')} FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)}) t"
+                targets = f"(SELECT DISTINCT {x}.{q('to')} FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)} AND {x}.{q('to')} <> {string(source)}) t"
                 on = f"t.{q('to')} = y.{q('to')} AND s.{q(r[3])} >= y.{q('date')}"
                 frm = f"{src} s CROSS JOIN {targets} ASOF LEFT JOIN {first} ON {on}"
             else:
                 first = first.replace(" WHERE ", f" WHERE {x}.{q('to')} = {string(target)} AND ", 1)
                 frm = f"{src} s ASOF LEFT JOIN {first} ON s.{q(r[3])} >= y.{q('date')}"
-            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"))
+            rows = f"SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"
+            if per_payee:  # and the amount's own currency at 1 (no reference to the payee's code in a sum: Spark)
+                rows += f" UNION ALL SELECT s.__row, {string(source)}, {cast('1', s)} FROM {src} s"
+            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS {rows}"))
             row = ctx.rows[r[1]][0]
             joins = self.joins.setdefault(row, {})
             if ("~fx", table) not in joins:  # (the target of the payee's row: its code)
@@ -607,6 +610,7 @@ class Translator:
                 joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row{target_on}")
             alias = joins["~fx", table][0]
             rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
+            per_payee = False  # (the amount's own currency is a row of the table)
         else:
             frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
             rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
