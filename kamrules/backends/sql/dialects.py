@@ -184,6 +184,8 @@ class SparkConnection(Connection):
                 self.settle(name)
             select.set("expressions", [c for e in select.expressions for c in self.expanded(e, name)])
             self.view(name, select.sql(dialect="spark"))
+            if name != "f":  # an input, a per-row table (fx(), assignee()), a ledger's pairs: read
+                self.settle(name)  # by many statements, computed once (the frame: at the end)
             return []
         return [tuple(r) for r in self.guarded(lambda: self.con.sql(sql).collect())]
 
@@ -226,6 +228,7 @@ class SparkConnection(Connection):
     def load_parquet(self, table, path, columns):
         self.con.read.parquet(path).createOrReplaceTempView("`~parquet`")
         self.view(table.strip('"'), self.dialect.sql(f'SELECT {", ".join(columns)} FROM "~parquet"'))
+        self.settle(table.strip('"'))
 
     def columns(self, table: str) -> list[str]:
         return list(self.con.table(f"`{table.strip(chr(34))}`").columns)
