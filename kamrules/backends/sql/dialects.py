@@ -72,8 +72,8 @@ class Connection:
         """Run a statement (generated for the dialect unless `generated` is False); its rows."""
         return self.run(self.dialect.sql(statement) if generated else statement)
 
-    def load_parquet(self, table: str, path: str, columns: list[str]) -> None:
-        """The table `table` (a quoted name) of `columns` (SQL over the file's columns)."""
+    def load_parquet(self, table: str, path: str, columns: list[str], rows: int = 0) -> None:
+        """The table `table` (a quoted name) of `columns` (SQL over the file's columns), `rows` rows."""
         self.run(f"CREATE TABLE {table} AS SELECT {', '.join(columns)} FROM read_parquet('{path}')")
 
 
@@ -163,6 +163,7 @@ class SparkConnection(Connection):
     def __init__(self, dialect, session, tmp):
         self.views: list[str] = []
         self.tmp = tmp
+        self.rows = 0  # the inputs' rows so far: up to SMALL, no table but the frame is materialised
         # the helpers are temporary functions of the session: created once per process
         super().__init__(dialect, session, helpers=not _SPARK.get("helpers"))
         _SPARK["helpers"] = True
@@ -184,8 +185,8 @@ class SparkConnection(Connection):
                 self.settle(name)
             select.set("expressions", [c for e in select.expressions for c in self.expanded(e, name)])
             self.view(name, select.sql(dialect="spark"))
-            if name != "f":  # an input, a per-row table (fx(), assignee()), a ledger's pairs: read
-                self.settle(name)  # by many statements, computed once (the frame: at the end)
+            if name != "f" and self.rows > SMALL:  # an input, a per-row table (fx(), assignee()), a
+                self.settle(name)  # ledger's pairs: read by many statements, computed once (the frame: at the end)
             return []
         return [tuple(r) for r in self.guarded(lambda: self.con.sql(sql).collect())]
 
@@ -225,10 +226,16 @@ class SparkConnection(Connection):
                 raise Overflow(f"Spark: {first}") from None
             raise SparkUnavailable("KR447", f"Spark stopped at {MASTER['url']}: {first}") from None
 
-    def load_parquet(self, table, path, columns):
+    def load_parquet(self, table, path, columns, rows=0):
+        self.rows += rows
+        for key in ("spark.sql.codegen.wholeStage", "spark.sql.adaptive.enabled"):
+            # on a few rows, compiling each plan to Java and re-planning it as it runs cost
+            # more than they save (a case folder's run: 1.5-2.5 s instead of 1.9-3.8 s warm)
+            self.con.conf.set(key, "true" if self.rows > SMALL else "false")
         self.con.read.parquet(path).createOrReplaceTempView("`~parquet`")
         self.view(table.strip('"'), self.dialect.sql(f'SELECT {", ".join(columns)} FROM "~parquet"'))
-        self.settle(table.strip('"'))
+        if rows > SMALL:
+            self.settle(table.strip('"'))
 
     def columns(self, table: str) -> list[str]:
         return list(self.con.table(f"`{table.strip(chr(34))}`").columns)
@@ -238,6 +245,10 @@ class SparkConnection(Connection):
             self.con.catalog.dropTempView(name)
         self.con.catalog.dropTempView("~parquet")
 
+
+# inputs up to this many rows in all: each materialisation is a Spark job (tenths of a second)
+# costing more than reading the few rows again from their Parquet file (the tests' case folders)
+SMALL = 5000
 
 DIALECTS = {d.name: d for d in (Dialect(), Spark())}
 

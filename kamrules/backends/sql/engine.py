@@ -249,7 +249,7 @@ def _load(con, plan, frames, tmp) -> dict:
         if con.dialect.name != DIALECT:
             path = os.path.join(tmp, f"{len(os.listdir(tmp))}.parquet")  # (Arrow would need pyarrow)
             frames[name].write_parquet(path)
-            con.load_parquet(q('t.' + name), path, load.columns(spec))
+            con.load_parquet(q('t.' + name), path, load.columns(spec), frames[name].height)
         numeric = [c for c, s in spec.columns.items() if s.type.kind in NUMERIC]
         if not numeric:
             continue
