@@ -5,8 +5,8 @@ refused plan's KR440, and the diagnostics of a missing pyspark or Java. Spark st
 process (seconds): the tests run on one xdist worker (xdist_group) and share the process's
 SparkSession. Each Spark run costs seconds, so under the "ci" hypothesis profile one case
 folder of each plan chosen for its constructs (decision cells comparing decimals of different
-scales, team_total()'s window, fx() to each payee's code by a keyed ASOF join, paid() of
-earlier periods); under "long" (KAMRULES_HYPOTHESIS_PROFILE=long), every plan on
+scales, team_total()'s window, fx() to each payee's code by a keyed ASOF join), and `hold
+when` with paid() in one run; under "long" (KAMRULES_HYPOTHESIS_PROFILE=long), every plan on
 every case folder."""
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ except ImportError:
 needs_spark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 # (plan, case folder) under "ci": one Spark run each, chosen for what no other one covers
-FEW = [("equipment-colour-grid", "acceptance"), ("team-bonus", "exactly-at-target"),
-       ("pay-currency", "rate-per-currency"), ("recoverable-draw", "example")]
+FEW = [("equipment-colour-grid", "colour-boundaries"), ("team-bonus", "exactly-at-target"),
+       ("pay-currency", "rate-per-currency")]  # paid() and `hold when`: test_held_and_paid_on_spark
 
 
 def _cases():
@@ -69,21 +69,23 @@ def test_same_bytes_as_the_interpreter(spark, plan, folder, tmp_path):
 
 
 @needs_spark
-def test_held_payments_on_spark(spark, tmp_path):
-    """`hold when` (tests/test_holds.py's case), run for April alone: the frame computes
-    January to March first; p1's February 200.00 and March 300.00 are held until their
-    invoices are out in April, which books nothing and pays 500.00: the interpreter's bytes."""
+def test_held_and_paid_on_spark(spark, tmp_path):
+    """`hold when` (tests/test_holds.py's case) and paid() in one Spark run, for April alone:
+    the frame computes January to March first; p1's February 200.00 and March 300.00 are held
+    until their invoices are out in April, which books nothing and pays 500.00; paid() reads
+    the amounts computed in the year before April, held or not (holds.py): 100.00 + 200.00 +
+    300.00 = 600.00. The interpreter's bytes."""
     from test_holds import DEALS, PLAN
     from kamrules.core.calendar import parse_period
     (tmp_path / "people.csv").write_text("payee_id\np1\np2\n")
     (tmp_path / "deals.csv").write_text(DEALS)
-    (tmp_path / "plan.kam").write_text(PLAN)
+    (tmp_path / "plan.kam").write_text(PLAN + "component before = paid(commission, period.year)\n")
     plan = load(tmp_path / "plan.kam")[0]
     tables = load_data(plan, str(tmp_path))
     periods = [parse_period("2025-04")]
     got = to_csv(evaluate_sql(plan, frames_from_tables(plan, tables), periods, dialect="spark"))  # no Fallback
     assert got == to_csv(evaluate(plan, tables, periods, trace=False))
-    assert "p1,2025-04,commission,500.00,EUR" in got
+    assert "p1,2025-04,commission,500.00,EUR" in got and "p1,2025-04,before,600.00,EUR" in got
 
 
 @needs_spark
