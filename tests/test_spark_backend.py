@@ -1,12 +1,13 @@
 """`--engine spark`: the SQL backend's statements on PySpark in local mode, against the
-interpreter: the same output bytes (plans of plans/, generated data), an overflow handed
-over to the interpreter (never a NULL or a wrapped value: ANSI mode), a refused plan's KR440,
-and the diagnostics of a missing pyspark or Java. Spark starts once per process (seconds):
-the tests run on one xdist worker (xdist_group) and share the process's SparkSession.
-Under the "ci" hypothesis profile, one case folder of plans chosen for their constructs (an
-fx() rate by an ASOF join, team_total()'s window, decision cells
-comparing decimals of different scales); under "long" (KAMRULES_HYPOTHESIS_PROFILE=long), every plan the SQL
-backend accepts on every case folder."""
+interpreter: the same output bytes (plans of plans/, `hold when`, generated data), an
+overflow handed over to the interpreter (never a NULL or a wrapped value: ANSI mode), a
+refused plan's KR440, and the diagnostics of a missing pyspark or Java. Spark starts once per
+process (seconds): the tests run on one xdist worker (xdist_group) and share the process's
+SparkSession. Each Spark run costs seconds, so under the "ci" hypothesis profile one case
+folder of each plan chosen for its constructs (decision cells comparing decimals of different
+scales, team_total()'s window, fx() to each payee's code by a keyed ASOF join), and `hold
+when` with paid() in one run; under "long" (KAMRULES_HYPOTHESIS_PROFILE=long), every plan on
+every case folder."""
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,7 @@ from kamrules.data.strict import load_data  # noqa: E402
 from kamrules.report.payouts import to_csv  # noqa: E402
 from kamrules.backends.sql.exact import MODES  # noqa: E402
 from kamrules.run.session import Session  # noqa: E402
-from test_sql_backend import ALL_PLANS, HEAD  # noqa: E402
+from test_sql_backend import ALL_PLANS, HEAD, _case_data  # noqa: E402
 
 pytestmark = pytest.mark.xdist_group("spark")
 
@@ -38,16 +39,17 @@ except ImportError:
 
 needs_spark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
-FEW = ["equipment-colour-grid", "fx-commission", "team-bonus"]
-SQL_ONLY = {"media-advance", "recoverable-draw", "pay-currency"}  # built on DuckDB only: refused on Spark (KR440)
+# (plan, case folder) under "ci": one Spark run each, chosen for what no other one covers
+FEW = [("equipment-colour-grid", "colour-boundaries"), ("team-bonus", "exactly-at-target"),
+       ("pay-currency", "rate-per-currency")]  # paid() and `hold when`: test_held_and_paid_on_spark
 
 
 def _cases():
-    runs = [p for p in ALL_PLANS if p not in SQL_ONLY]
-    for plan in runs if HYPOTHESIS_PROFILE == "long" else FEW:
+    for plan in ALL_PLANS if HYPOTHESIS_PROFILE == "long" else sorted({p for p, _ in FEW}):
         folders = sorted(p for p in (PLANS / "tests" / plan).glob("*/") if (p / "case.toml").exists())
-        for folder in folders if HYPOTHESIS_PROFILE == "long" else folders[:1]:
-            yield pytest.param(plan, folder, id=f"{plan}/{folder.name}")
+        for folder in folders:
+            if HYPOTHESIS_PROFILE == "long" or (plan, folder.name) in FEW:
+                yield pytest.param(plan, folder, id=f"{plan}/{folder.name}")
 
 
 @pytest.fixture(scope="session")
@@ -59,18 +61,39 @@ def spark():
 
 @needs_spark
 @pytest.mark.parametrize("plan, folder", list(_cases()))
-def test_same_bytes_as_the_interpreter(spark, plan, folder):
-    want = run_cli("run", PLANS / f"{plan}.kam", "--data", folder, "--engine", "interpreter")
-    got = run_cli("run", PLANS / f"{plan}.kam", "--data", folder, "--engine", "spark")
-    assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, "")
+def test_same_bytes_as_the_interpreter(spark, plan, folder, tmp_path):
+    data, period = _case_data(folder, tmp_path / "data")  # the case's CSV files over its base folder's
+    want = run_cli("run", PLANS / f"{plan}.kam", "--data", data, *period, "--engine", "interpreter")
+    got = run_cli("run", PLANS / f"{plan}.kam", "--data", data, *period, "--engine", "spark")
+    assert (got.returncode, got.stdout, got.stderr) == (want.returncode, want.stdout, want.stderr)
+
+
+@needs_spark
+def test_held_and_paid_on_spark(spark, tmp_path):
+    """`hold when` (tests/test_holds.py's case) and paid() in one Spark run, for April alone:
+    the frame computes January to March first; p1's February 200.00 and March 300.00 are held
+    until their invoices are out in April, which books nothing and pays 500.00; paid() reads
+    the amounts computed in the year before April, held or not (holds.py): 100.00 + 200.00 +
+    300.00 = 600.00. The interpreter's bytes."""
+    from test_holds import DEALS, PLAN
+    from kamrules.core.calendar import parse_period
+    (tmp_path / "people.csv").write_text("payee_id\np1\np2\n")
+    (tmp_path / "deals.csv").write_text(DEALS)
+    (tmp_path / "plan.kam").write_text(PLAN + "component before = paid(commission, period.year)\n")
+    plan = load(tmp_path / "plan.kam")[0]
+    tables = load_data(plan, str(tmp_path))
+    periods = [parse_period("2025-04")]
+    got = to_csv(evaluate_sql(plan, frames_from_tables(plan, tables), periods, dialect="spark"))  # no Fallback
+    assert got == to_csv(evaluate(plan, tables, periods, trace=False))
+    assert "p1,2025-04,commission,500.00,EUR" in got and "p1,2025-04,before,600.00,EUR" in got
 
 
 @needs_spark
 @settings(max_examples=examples(1), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(bases=st.lists(st.decimals(min_value=1, max_value=90000, places=2), min_size=1, max_size=3),
+@given(bases=st.lists(st.decimals(min_value=1, max_value=90000, places=2), min_size=1, max_size=2),
        deals=st.lists(st.tuples(st.integers(0, 2), st.decimals(min_value=-5000, max_value=50000, places=2),
                                 st.sampled_from(["2025-01-15", "2025-03-31"]),
-                                st.sampled_from(["won", "lost", "renewal"])), min_size=1, max_size=12),
+                                st.sampled_from(["won", "lost", "renewal"])), min_size=1, max_size=5),
        mode=st.sampled_from(MODES))
 def test_generated_data_gives_the_interpreter_bytes(spark, tmp_path_factory, bases, deals, mode):
     """tests/test_sql_backend.py's generated plan (rounded quotients in every mode, a curve,
@@ -79,7 +102,7 @@ def test_generated_data_gives_the_interpreter_bytes(spark, tmp_path_factory, bas
     computes every row."""
     data = tmp_path_factory.mktemp("data")
     (data / "plan.kam").write_text(HEAD.format(step="cent", mode=mode))
-    ids = ["a", "b", "c"][:len(bases)]
+    ids = ["a", "b"][:len(bases)]
     (data / "people.csv").write_text("payee_id,base\n" + "".join(f"{p},{b}\n" for p, b in zip(ids, bases)))
     (data / "deals.csv").write_text("deal_id,payee_id,amount,close_date,kind\n" + "".join(
         f"d{i},{ids[p % len(ids)]},{a},{d},{k}\n" for i, (p, a, d, k) in enumerate(deals)))
@@ -115,21 +138,21 @@ def test_an_overflow_hands_the_run_to_the_interpreter(spark, tmp_path):
     session = Session(str(tmp_path / "plan.kam"), str(tmp_path), ["2025-Q1"], "spark")
     run = session.execute()
     assert run.engine == "interpreter" and session.handed_over.startswith("Fallback: Spark: ")
-    got = run_cli("run", tmp_path / "plan.kam", "--data", tmp_path, "--period", "2025-Q1", "--engine", "spark")
-    assert got.returncode == 0 and got.stdout == ("payee_id,period,component,amount,currency\n"
-                                                  "a,2025-Q1,huge,1.00,EUR\na,2025-Q1,total,1.00,EUR\n"
-                                                  "b,2025-Q1,huge,1.00,EUR\nb,2025-Q1,total,1.00,EUR\n")
+    assert to_csv(run.payouts) == ("payee_id,period,component,amount,currency\n"
+                                   "a,2025-Q1,huge,1.00,EUR\na,2025-Q1,total,1.00,EUR\n"
+                                   "b,2025-Q1,huge,1.00,EUR\nb,2025-Q1,total,1.00,EUR\n")
 
 
 def test_a_refused_plan_is_kr440_before_spark_starts(tmp_path, monkeypatch):
-    """recoverable-draw.kam line 33 reads paid(): refused as on DuckDB, with its line, no
-    output file, and no Spark started (nor needed: the refusal is static)."""
+    """examples/marginal-tiers/plan.kam line 26 calls a decision with `hit marginal`: refused
+    as on DuckDB, with its line, no output file, and no Spark started (nor needed: the
+    refusal is static)."""
     monkeypatch.setattr(dialects, "spark", lambda: pytest.fail("Spark started for a refused plan"))
     out = tmp_path / "payouts.csv"
-    got = run_cli("run", PLANS / "recoverable-draw.kam", "--data", PLANS / "tests" / "recoverable-draw" / "example",
-                  "--engine", "spark", "-o", out)
+    folder = PLANS.parent / "examples" / "marginal-tiers"
+    got = run_cli("run", folder / "plan.kam", "--data", folder, "--engine", "spark", "-o", out)
     assert got.returncode == 1 and not out.exists()
-    assert "KR440" in got.stderr and "paid()" in got.stderr and ":33:19:" in got.stderr
+    assert "KR440" in got.stderr and "hit marginal" in got.stderr and ":26:24:" in got.stderr
 
 
 @pytest.mark.parametrize("missing, code, hint", [("java", "KR446", "default-jre-headless"),
@@ -164,6 +187,10 @@ def test_the_spark_statements_are_exact_by_construction():
     assert got == "SELECT CAST(x * 100 AS DECIMAL(38, 0)) AS i, DATEDIFF(DAY, a, b) AS d FROM t"
     asof = sp.sql('SELECT s.__row, y.rate FROM "t.deals" s ASOF LEFT JOIN y ON s.day >= y."date"')
     assert "ASOF" not in asof and "ROW_NUMBER() OVER (PARTITION BY s.__row ORDER BY y.`date` DESC)" in asof
+    # per target currency (a pay currency per payee): one rate per row and target
+    keyed = sp.sql('SELECT s.__row, y.rate FROM "t.deals" s CROSS JOIN t ASOF LEFT JOIN y '
+                   'ON t."to" = y."to" AND s.day >= y."date"')
+    assert "ASOF" not in keyed and "PARTITION BY s.__row, t.`to` ORDER BY y.`date` DESC" in keyed
     helpers = sp.helpers()
     assert all(h.startswith("CREATE OR REPLACE TEMPORARY FUNCTION kr_") and
                "(a DECIMAL(38, 0), b DECIMAL(38, 0)) RETURNS DECIMAL(38, 0)" in h for h in helpers)

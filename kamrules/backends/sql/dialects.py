@@ -72,8 +72,8 @@ class Connection:
         """Run a statement (generated for the dialect unless `generated` is False); its rows."""
         return self.run(self.dialect.sql(statement) if generated else statement)
 
-    def load_parquet(self, table: str, path: str, columns: list[str]) -> None:
-        """The table `table` (a quoted name) of `columns` (SQL over the file's columns)."""
+    def load_parquet(self, table: str, path: str, columns: list[str], rows: int = 0) -> None:
+        """The table `table` (a quoted name) of `columns` (SQL over the file's columns), `rows` rows."""
         self.run(f"CREATE TABLE {table} AS SELECT {', '.join(columns)} FROM read_parquet('{path}')")
 
 
@@ -132,26 +132,38 @@ class Spark(Dialect):
 
 
 def asof_join(select) -> None:
-    """`FROM s ASOF LEFT JOIN y ON s.c >= y.d` (DuckDB: the row of y with the latest d on or
-    before s.c) as a LEFT JOIN keeping, per row of s (its __row), the row of y with the
-    largest d (a QUALIFY, which sqlglot writes for Spark as a filter over a window)."""
+    """`FROM s ASOF LEFT JOIN y ON [s.k = y.k AND ...] s.c >= y.d` (DuckDB: per row of the
+    left side, the row of y with the same keys and the latest d on or before s.c) as a LEFT
+    JOIN keeping, per row of the left side (s.__row and the keys' left columns), the row of y
+    with the largest d (a QUALIFY, which sqlglot writes for Spark as a filter over a window)."""
     from sqlglot import exp
     for join in select.args.get("joins") or []:
         if join.args.get("method") != "ASOF":
             continue
-        on = join.args["on"]
-        if not isinstance(on, exp.GTE):
-            raise ValueError("an ASOF join other than `left >= right`")
+        right = join.this.alias_or_name
+        conds = list(join.args["on"].flatten()) if isinstance(join.args["on"], exp.And) else [join.args["on"]]
+        ge = [c for c in conds if isinstance(c, exp.GTE)]
+        keys = [c for c in conds if isinstance(c, exp.EQ)]
+        if len(ge) != 1 or len(keys) + 1 != len(conds) or any(_reads(c.this, right) for c in ge + keys):
+            raise ValueError("an ASOF join other than `[left = right AND ...] left >= right`")
         join.set("method", None)
         left = select.args["from_"].this.alias_or_name
-        select.qualify(f"row_number() OVER (PARTITION BY {left}.__row ORDER BY {on.expression.sql('duckdb')} DESC) = 1",
+        part = ", ".join([f"{left}.__row"] + [k.this.sql("duckdb") for k in keys])
+        select.qualify(f"row_number() OVER (PARTITION BY {part} ORDER BY {ge[0].expression.sql('duckdb')} DESC) = 1",
                        dialect="duckdb", copy=False)
+
+
+def _reads(node, alias: str) -> bool:
+    """Whether the expression reads a column of the table `alias`."""
+    from sqlglot import exp
+    return any(c.table == alias for c in node.find_all(exp.Column))
 
 
 class SparkConnection(Connection):
     def __init__(self, dialect, session, tmp):
         self.views: list[str] = []
         self.tmp = tmp
+        self.rows = 0  # the inputs' rows so far: up to SMALL, no table but the frame is materialised
         # the helpers are temporary functions of the session: created once per process
         super().__init__(dialect, session, helpers=not _SPARK.get("helpers"))
         _SPARK["helpers"] = True
@@ -165,10 +177,29 @@ class SparkConnection(Connection):
         from sqlglot import exp
         tree = sqlglot.parse_one(sql, read="spark") if sql.startswith("CREATE") and " AS SELECT " in sql else None
         if isinstance(tree, exp.Create) and tree.kind == "TABLE":  # a temporary view of the SELECT
-            name = tree.this.this if isinstance(tree.this, exp.Schema) else tree.this
-            self.view(name.name, tree.expression.sql(dialect="spark"))
+            name = (tree.this.this if isinstance(tree.this, exp.Schema) else tree.this).name
+            select = tree.expression
+            if sum(t.name == name for t in select.find_all(exp.Table)) > 1:
+                # the table read twice (paid(): a payee's earlier periods of the frame): the
+                # view would hold the plan so far twice, and each such step doubles it
+                self.settle(name)
+            select.set("expressions", [c for e in select.expressions for c in self.expanded(e, name)])
+            self.view(name, select.sql(dialect="spark"))
+            if name != "f" and self.rows > SMALL:  # an input, a per-row table (fx(), assignee()), a
+                self.settle(name)  # ledger's pairs: read by many statements, computed once (the frame: at the end)
             return []
         return [tuple(r) for r in self.guarded(lambda: self.con.sql(sql).collect())]
+
+    def expanded(self, e, name: str) -> list:
+        """The SELECT item e, `t.* EXCEPT (c, ...)` (DuckDB's EXCLUDE) as t's other columns:
+        Spark SQL has no EXCEPT there."""
+        from sqlglot import exp
+        star = e.this if isinstance(e, exp.Column) else e
+        if not isinstance(star, exp.Star) or not star.args.get("except"):
+            return [e]
+        drop = {c.name for c in star.args["except"]}
+        table = e.table if isinstance(e, exp.Column) else name
+        return [exp.column(c, table, quoted=True) for c in self.columns(table) if c not in drop]
 
     def view(self, name: str, select: str) -> None:
         # no checkpoint per statement: measured, each one runs the plan so far as a job,
@@ -195,9 +226,16 @@ class SparkConnection(Connection):
                 raise Overflow(f"Spark: {first}") from None
             raise SparkUnavailable("KR447", f"Spark stopped at {MASTER['url']}: {first}") from None
 
-    def load_parquet(self, table, path, columns):
+    def load_parquet(self, table, path, columns, rows=0):
+        self.rows += rows
+        for key in ("spark.sql.codegen.wholeStage", "spark.sql.adaptive.enabled"):
+            # on a few rows, compiling each plan to Java and re-planning it as it runs cost
+            # more than they save (a case folder's run: 1.5-2.5 s instead of 1.9-3.8 s warm)
+            self.con.conf.set(key, "true" if self.rows > SMALL else "false")
         self.con.read.parquet(path).createOrReplaceTempView("`~parquet`")
         self.view(table.strip('"'), self.dialect.sql(f'SELECT {", ".join(columns)} FROM "~parquet"'))
+        if rows > SMALL:
+            self.settle(table.strip('"'))
 
     def columns(self, table: str) -> list[str]:
         return list(self.con.table(f"`{table.strip(chr(34))}`").columns)
@@ -207,6 +245,10 @@ class SparkConnection(Connection):
             self.con.catalog.dropTempView(name)
         self.con.catalog.dropTempView("~parquet")
 
+
+# inputs up to this many rows in all: each materialisation is a Spark job (tenths of a second)
+# costing more than reading the few rows again from their Parquet file (the tests' case folders)
+SMALL = 5000
 
 DIALECTS = {d.name: d for d in (Dialect(), Spark())}
 
@@ -245,6 +287,9 @@ def spark():
     from pyspark import SparkConf, SparkContext
     from pyspark.java_gateway import launch_gateway
     from pyspark.sql import SparkSession
+    import logging
+    for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):  # pyspark's JSON lines on
+        logging.getLogger(name).disabled = True  # stderr for an error this module words itself
     logs = tempfile.mkdtemp(prefix="kamrules-spark-")
     conf = (SparkConf().setMaster(MASTER["url"]).setAppName("kamrules")
             .set("spark.ui.enabled", "false").set("spark.ui.showConsoleProgress", "false")

@@ -120,25 +120,14 @@ def _resolved(tr, v):
 
 def refusal(plan, dialect: str = DIALECT) -> Refused | None:
     """None when the SQL backend runs this plan exactly in `dialect`, else why not (the
-    construct, its line)."""
+    construct, its line). DuckDB and Spark run the same constructs (paid(), `hold when`, a
+    pay currency per payee included)."""
     from kamrules.check.lower import ir_of
     plan = ir_of(plan)
-    info: dict = {}
     try:
-        compile_plan(plan, None, info)
+        compile_plan(plan, None)
     except Refused as why:
         return why
-    if dialect != DIALECT:  # built on DuckDB only so far: refused, never a crash or a guess
-        calls = [n for n in ir.nodes(plan) if isinstance(n, ir.Call) and n.builtin == "paid"]
-        if info.get("reads") or calls:
-            return Refused(f"paid() on --engine {dialect} (it runs on --engine duckdb)",
-                           min(calls, key=lambda n: (n.span.line, n.span.column)) if calls else None)
-        for name in holds.held(plan):
-            return Refused(f"`hold when` on --engine {dialect} (it runs on --engine duckdb)",
-                           plan.definitions[name].node)
-        if plan.currency.startswith("payee."):
-            return Refused(f"a pay currency per payee (`currency {plan.currency}`) on --engine {dialect} "
-                           "(it runs on --engine duckdb)")
     return None
 
 
@@ -260,7 +249,7 @@ def _load(con, plan, frames, tmp) -> dict:
         if con.dialect.name != DIALECT:
             path = os.path.join(tmp, f"{len(os.listdir(tmp))}.parquet")  # (Arrow would need pyarrow)
             frames[name].write_parquet(path)
-            con.load_parquet(q('t.' + name), path, load.columns(spec))
+            con.load_parquet(q('t.' + name), path, load.columns(spec), frames[name].height)
         numeric = [c for c, s in spec.columns.items() if s.type.kind in NUMERIC]
         if not numeric:
             continue

@@ -95,17 +95,23 @@ def pair_tables(plan, chains, calc: list, history) -> list[str]:
     for ch in sorted(chains):
         rows = [f"({string(period_key(p))}, {string(period_key(e))}, {'TRUE' if history.fixed(e) else 'FALSE'})"
                 for p in calc for e in columnar.earlier(p, ch, plan.period_kind) if period_key(e) in keys]
-        out.append(f"CREATE OR REPLACE TABLE {q(chain_name(ch))}(__pkey VARCHAR, __src VARCHAR, __fixed BOOLEAN)")
-        if rows:
-            out.append(f"INSERT INTO {q(chain_name(ch))} VALUES {', '.join(rows)}")
+        out.append(_table(chain_name(ch), [("__pkey", "VARCHAR"), ("__src", "VARCHAR"), ("__fixed", "BOOLEAN")], rows))
     s = history_scale(history)
-    out.append(f"CREATE OR REPLACE TABLE {q(HISTORY)}(__payee VARCHAR, __pkey VARCHAR, component VARCHAR, "
-               f"amount DECIMAL(38, {s}))")
     values = [f"({string(str(pid))}, {string(period_key(p))}, {string(c)}, {cast(string(str(v)), s)})"
               for (pid, p, c), v in history.values.items() if period_key(p) in keys]
-    if values:
-        out.append(f"INSERT INTO {q(HISTORY)} VALUES {', '.join(values)}")
+    out.append(_table(HISTORY, [("__payee", "VARCHAR"), ("__pkey", "VARCHAR"), ("component", "VARCHAR"),
+                                ("amount", f"DECIMAL(38, {s})")], values))
     return out
+
+
+def _table(name: str, types: list, rows: list) -> str:
+    """The statement creating table `name` of the typed columns `types` holding the VALUES
+    `rows` (a CREATE TABLE ... AS SELECT: on Spark a view, which has no INSERT)."""
+    typed = ", ".join(f"CAST(v.{c} AS {t}) AS {c}" for c, t in types)
+    if rows:
+        return (f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {typed} FROM (VALUES {', '.join(rows)}) "
+                f"v({', '.join(c for c, _ in types)})")
+    return f"CREATE OR REPLACE TABLE {q(name)} AS SELECT {', '.join(f'CAST(NULL AS {t}) AS {c}' for c, t in types)} WHERE FALSE"
 
 
 def history_scale(history) -> int:

@@ -125,6 +125,7 @@ class Translator:
         self.alias = 0
         self.joins: dict = {}  # row alias -> {(table, key column): (alias, LEFT JOIN ...)}
         self.pending: list = []  # (column, Val): quotients computed into the frame first (hoist)
+        self.made: set = set()  # the per-row tables ("exec") already created
         self.rowdefs: dict = {}  # row let name -> (table, Val of its row's __row in the frame)
         # > 0 inside fx()'s amount: an amount in another currency is read there; everywhere in a
         # plan paid in each payee's currency (the checker keeps the currencies apart)
@@ -147,6 +148,12 @@ class Translator:
     def drain(self) -> list:
         out, self.pending = self.pending, []
         return out
+
+    def make(self, table: str, select: str) -> None:
+        """Table `table` created (once) from `select`, before the step reading it."""
+        if table not in self.made:
+            self.made.add(table)
+            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS {select}"))
 
     # -------------------------------------------------------------- entry
     def ev(self, node, ctx: Ctx):
@@ -593,13 +600,16 @@ class Translator:
                      f"{x}.{q('to')}, {x}.{q('date')} ORDER BY {x}.__row) AS k FROM {q('t.fx_rates')} {x} WHERE "
                      f"{x}.{q('from')} = {string(source)}) y WHERE y.k = 1) y")  # the first row per target and day
             if per_payee:  # every target the rates have, each row's rate to it
-                targets = f"(SELECT DISTINCT {x}.{q('to')} FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)}) t"
+                targets = f"(SELECT DISTINCT {x}.{q('to')} FROM {q('t.fx_rates')} {x} WHERE {x}.{q('from')} = {string(source)} AND {x}.{q('to')} <> {string(source)}) t"
                 on = f"t.{q('to')} = y.{q('to')} AND s.{q(r[3])} >= y.{q('date')}"
                 frm = f"{src} s CROSS JOIN {targets} ASOF LEFT JOIN {first} ON {on}"
             else:
                 first = first.replace(" WHERE ", f" WHERE {x}.{q('to')} = {string(target)} AND ", 1)
                 frm = f"{src} s ASOF LEFT JOIN {first} ON s.{q(r[3])} >= y.{q('date')}"
-            self.pending.append(("exec", f"CREATE OR REPLACE TABLE {q(table)} AS SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"))
+            rows = f"SELECT s.__row, y.{q('to')}, y.rate FROM {frm}"
+            if per_payee:  # and the amount's own currency at 1 (no reference to the payee's code in a sum: Spark)
+                rows += f" UNION ALL SELECT s.__row, {string(source)}, {cast('1', s)} FROM {src} s"
+            self.make(table, rows)
             row = ctx.rows[r[1]][0]
             joins = self.joins.setdefault(row, {})
             if ("~fx", table) not in joins:  # (the target of the payee's row: its code)
@@ -607,6 +617,7 @@ class Translator:
                 joins["~fx", table] = (x, f" LEFT JOIN {q(table)} {x} ON {x}.__row = {row}.__row{target_on}")
             alias = joins["~fx", table][0]
             rate, missing = f"{alias}.rate", f"{alias}.rate IS NULL"
+            per_payee = False  # (the amount's own currency is a row of the table)
         else:
             frm = f"FROM {q('t.fx_rates')} {x} WHERE {pair} AND {x}.{q('date')} <= {day.sql}"
             rate = f"(SELECT {x}.{q('rate')} {frm} ORDER BY {x}.{q('date')} DESC, {x}.__row LIMIT 1)"
@@ -716,9 +727,25 @@ class Translator:
             raise Refused("assignee() with a role that is not a literal", node)
         if "assignments" not in self.plan.inputs:
             raise Refused("assignee() without assignments", node)
-        return Val(f"(SELECT min(a.payee_id) FROM {q('t.assignments')} a WHERE a.account_id = {account.sql} "
-                   f"AND a.role = {role.sql} AND a.start_date <= {day.sql} "
-                   f"AND (a.end_date IS NULL OR {day.sql} <= a.end_date))", "text")
+        def who(acct, d):
+            return (f"(SELECT min(a.payee_id) FROM {q('t.assignments')} a WHERE a.account_id = {acct} "
+                    f"AND a.role = {role.sql} AND a.start_date <= {d} AND (a.end_date IS NULL OR {d} <= a.end_date))")
+        ra, rd = (getattr(node.args[i], "ref", None) for i in (0, 2))
+        if ra and rd and ra[0] == rd[0] == "column" and ra[1] == rd[1] < len(ctx.rows):
+            # the account and the day are columns of one row: each row's assignee computed once,
+            # a table joined by __row (Spark cannot key a sum's rows by payee through the subquery)
+            table = f"~asg.{ra[2]}.{ra[3]}.{node.args[1].value}.{rd[3]}"
+            acct, d = f"s.{q(ra[3])}", f"s.{q(rd[3])}"
+            self.make(table, f"SELECT s.__row, min(a.payee_id) AS payee FROM {q('t.' + ra[2])} s "
+                             f"LEFT JOIN {q('t.assignments')} a ON a.account_id = {acct} AND a.role = {role.sql} "
+                             f"AND a.start_date <= {d} AND (a.end_date IS NULL OR {d} <= a.end_date) GROUP BY s.__row")
+            row = ctx.rows[ra[1]][0]
+            joins = self.joins.setdefault(row, {})
+            if ("~asg", table) not in joins:
+                self.alias += 1
+                joins["~asg", table] = (f"w{self.alias}", f" LEFT JOIN {q(table)} w{self.alias} ON w{self.alias}.__row = {row}.__row")
+            return Val(f"{joins['~asg', table][0]}.payee", "text")
+        return Val(who(account.sql, day.sql), "text")
 
     # -------------------------------------------------------------- decisions
     def decision(self, node, ctx):
