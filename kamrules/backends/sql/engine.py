@@ -26,7 +26,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
 from kamrules.backends.sql.translate import NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.dialects import DIALECTS, Overflow
-from kamrules.backends.sql import holds, ledger, load
+from kamrules.backends.sql import holds, ledger, load, postgres  # noqa: F401 (postgres: DIALECTS entry)
 
 DIALECT = "duckdb"
 
@@ -164,7 +164,8 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
     compile_plan(plan)  # the static pass: refused before any data is read
     written = None
     with tempfile.TemporaryDirectory(prefix=f"kamrules-{dialect}-", dir=temp_dir) as tmp:
-        con = DIALECTS[dialect].connect(tmp, memory_limit)
+        # PostgreSQL: its postgres.Inputs connects (the database of the plan's data)
+        con = frames.connect(tmp) if isinstance(frames, postgres.Inputs) else DIALECTS[dialect].connect(tmp, memory_limit)
         try:
             scales = _load(con, plan, frames, tmp)
             calc, report = _calculation_periods(plan, periods(con.con) if callable(periods) else periods)
@@ -254,10 +255,12 @@ def _load(con, plan, frames, tmp) -> dict:
     scales = {}
     if isinstance(frames, load.Streamed):  # DuckDB: CSV files in pieces, else the frames it loads
         frames.create(con.con, tmp)
+    elif isinstance(frames, postgres.Inputs):  # `from sql` inputs in place, files as temporary tables
+        frames.create(con)
     elif con.dialect.name == DIALECT:
         load.from_frames(con.con, plan.inputs, frames, tmp)
     for name, spec in plan.inputs.items():
-        if con.dialect.name != DIALECT:
+        if con.dialect.name != DIALECT and isinstance(frames, dict):
             path = os.path.join(tmp, f"{len(os.listdir(tmp))}.parquet")  # (Arrow would need pyarrow)
             frames[name].write_parquet(path)
             con.load_parquet(q('t.' + name), path, load.columns(spec))
