@@ -221,11 +221,11 @@ class Inputs:
 
     def connect(self, tmp: str | None = None, memory_limit: str | None = None) -> PgConnection:
         import psycopg
-        from kamrules.data.sql import mask, scrub
+        from kamrules.data.sql import scrub
         try:
             conn = psycopg.connect(self.url, connect_timeout=10, prepare_threshold=None)  # no plan cache: tables change
         except Exception as err:  # noqa: BLE001 (psycopg's own classes)
-            raise Stopped("KR462", f"cannot connect to {mask(self.url)}: {scrub(str(err), self.url)}") from None
+            raise Stopped("KR462", f"cannot connect: {scrub(str(err), self.url)}") from None
         self.con = PgConnection(conn, {}, self.timeout)
         return self.con
 
