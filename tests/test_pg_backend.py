@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import sys
 from contextlib import redirect_stdout
@@ -108,6 +109,9 @@ def test_sql_inputs_are_read_in_place(pg, handed, tmp_path, capsys):
                capsys=capsys)
     assert got == (0, EXPECTED, "") and not handed
     assert list((tmp_path / "data").iterdir()) == []  # nothing copied out of the database
+    rc, out, _ = _cli("run", tmp_path / "plan.kam", "--data", tmp_path / "data", "--engine", "postgres", "--db", pg[1],
+                      "--format", "json", capsys=capsys)  # the meta records each query (no snapshot to hash)
+    assert rc == 0 and json.loads(out)["meta"]["inputs"]["kams"] == {"query": "SELECT payee_id, name FROM kams"}
     mixed = PLAN.replace('input kams from sql "SELECT payee_id, name FROM kams"', "input kams")
     (tmp_path / "mixed.kam").write_text(mixed, encoding="utf-8")
     (tmp_path / "data" / "kams.csv").write_text("payee_id,name\nk1,Zoé\nk2,Jean\n", encoding="utf-8")
@@ -173,6 +177,43 @@ def test_the_rounding_helpers_are_exact_on_numeric(pg):
         assert con.run("SELECT round(5 / 2.0)")[0] == (Decimal(3),)
     finally:
         con.close()
+
+
+def test_generated_data_gives_the_interpreters_bytes(pg, tmp_path):
+    """tests/test_sql_backend.py's generated plan (sums, counts and exists per payee and
+    quarter: aggregations written as grouped joins for PostgreSQL, decorrelate.py; quotients
+    rounded; an unrounded ratio) on generated deals, some payees without any, some quarters
+    empty: PostgreSQL's payouts are the interpreter's."""
+    from test_sql_backend import HEAD
+    from kamrules.backends.interp import plan_periods
+    from kamrules.backends.interp.run import evaluate
+    from kamrules.backends.sql.postgres import Inputs
+    from kamrules.cli.common import load
+    from kamrules.data.fast import frames_from_tables
+    from kamrules.data.strict import load_data
+    from kamrules.report.payouts import to_csv
+    path = tmp_path / "g.kam"
+    # and a count over rows that may be none (no group on PostgreSQL's side: count() is 0, not NULL)
+    path.write_text(HEAD.format(mode="half_even", step="cent") + "component counted = money(count(mine))\n")
+    plan = load(path)[0]
+    data = tmp_path / "data"
+
+    @settings(max_examples=3, deadline=None)
+    @given(bases=st.lists(st.decimals(min_value=1, max_value=90000, places=2), min_size=1, max_size=3),
+           deals=st.lists(st.tuples(st.sampled_from("abc"), st.decimals(min_value=-5000, max_value=50000, places=2),
+                                    st.sampled_from(["2025-01-15", "2025-03-31", "2025-04-01", "2025-09-30"]),
+                                    st.sampled_from(["won", "lost", "renewal"])), min_size=1, max_size=20))
+    def check(bases, deals):
+        data.mkdir(exist_ok=True)
+        (data / "people.csv").write_text("payee_id,base\n" + "".join(f"{p},{b}\n" for p, b in zip("abc", bases)))
+        (data / "deals.csv").write_text("deal_id,payee_id,amount,close_date,kind\n" + "".join(
+            f"d{i},{p},{a},{d},{k}\n" for i, (p, a, d, k) in enumerate(deals)))
+        tables = load_data(plan, str(data))
+        periods = plan_periods(plan, tables)
+        frames = frames_from_tables(plan, tables)
+        got = engine.evaluate_sql(plan, Inputs(plan, pg[0], None, lambda: frames), periods, dialect="postgres")
+        assert to_csv(got) == to_csv(evaluate(plan, tables, periods, trace=False))
+    check()
 
 
 def test_its_diagnostics(pg, tmp_path, capsys, monkeypatch):

@@ -36,6 +36,7 @@ import functools
 import re
 
 from kamrules.backends.sql.dialects import DIALECTS, Connection, Dialect, Overflow, asof_join
+from kamrules.backends.sql.decorrelate import grouped
 from kamrules.backends.sql.exact import helper_bodies
 from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, q
 from kamrules.core import limits
@@ -91,7 +92,10 @@ def _generated(statement: str) -> str:
         if isinstance(node, exp.Select):
             asof_join(node)
         return node
-    text = sqlglot.parse_one(statement, read="duckdb").transform(pg).sql(dialect="postgres")
+    tree = sqlglot.parse_one(statement, read="duckdb").transform(pg)
+    if isinstance(tree, exp.Create) and isinstance(tree.expression, exp.Select):  # a step of the frame
+        grouped(tree.expression, [0])  # its aggregations as grouped joins (decorrelate.py)
+    text = tree.sql(dialect="postgres")
     return HELPER.sub(lambda m: f"pg_temp.kr_{m.group(1).lower()}(", text)
 
 
