@@ -289,7 +289,11 @@ class Inputs:
                 for row in frame.select(cols).iter_rows():
                     cp.write_row(row)
         con.own([f"CREATE TEMP TABLE {table} ({typed})"], copy)
-        con.own([f"ANALYZE pg_temp.{table}"])
+        # the translator's lookups compare text and date columns with `=` (an assignee, a key):
+        # an index each, as a database's own tables would have (a temporary table has none)
+        index = [f"CREATE INDEX ON pg_temp.{table} ({q(c)})" for c, col in spec.columns.items()
+                 if col.type.kind in ("text", "date")]
+        con.own(index + [f"ANALYZE pg_temp.{table}"])
 
     def vouch(self, con: PgConnection) -> None:
         """One query per `from sql` input: a count of the rows the loaders would refuse
