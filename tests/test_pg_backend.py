@@ -150,6 +150,17 @@ def test_a_query_can_write_nothing(pg, tmp_path, capsys):
     assert pg[2].execute("SELECT count(*) FROM writes").fetchone()[0] == 0
 
 
+def test_a_statement_over_db_timeout_stops_the_run(pg, tmp_path, capsys):
+    """--db-timeout bounds every statement of the run (statement_timeout): a query sleeping
+    0.2 s per row under a limit of 0.05 s is KR461, no output."""
+    plan = PLAN.replace("SELECT payee_id, name FROM kams", "SELECT payee_id, name FROM kams WHERE pg_sleep(0.2) IS NOT NULL")
+    (tmp_path / "plan.kam").write_text(plan, encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    rc, out, err = _cli("run", tmp_path / "plan.kam", "--data", tmp_path / "data", "--db", pg[1],
+                        "--db-timeout", "0.05", "--engine", "postgres", capsys=capsys)
+    assert (rc, out) == (1, "") and "KR461" in err and "--db-timeout" in err
+
+
 CASE = st.tuples(st.decimals(min_value=-10**9, max_value=10**9, places=3),
                  st.decimals(min_value=-10**5, max_value=10**5, places=4).filter(lambda x: x != 0),
                  st.sampled_from([Decimal("0.01"), Decimal(1), Decimal("0.05"), Decimal(5), Decimal("0.0001")]),

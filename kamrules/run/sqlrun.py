@@ -140,7 +140,7 @@ def run_postgres(session, payee_ids):
     snapshots of the queries, as every other engine)."""
     import os
     from types import SimpleNamespace
-    from kamrules.data.sql import ENV, SCHEMES, mask
+    from kamrules.data.sql import ENV, SCHEMES, TIMEOUT, mask
     try:
         import psycopg  # noqa: F401
         import sqlglot  # noqa: F401
@@ -160,7 +160,8 @@ def run_postgres(session, payee_ids):
     if why is not None:
         raise KamError([Diagnostic("KR440", f"the SQL backend does not run this plan exactly: {why.what}",
                                    why.span, hint="run it with --engine auto (the default) or interpreter")])
-    inputs = Inputs(plan, url, session.db_timeout, lambda: _file_frames(session, plan))
+    timeout = TIMEOUT if session.db_timeout is None else session.db_timeout  # each statement's
+    inputs = Inputs(plan, url, timeout, lambda: _file_frames(session, plan))
 
     def periods(_con):  # the report periods, from the distinct dates in the database
         if session._periods is None and session._fixed_periods is None:
