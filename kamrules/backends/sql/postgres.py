@@ -111,6 +111,9 @@ class PgConnection(Connection):
         self.cols: dict = {}
         super().__init__(DIALECTS["postgres"], conn, helpers=False)
         own = [f"SET statement_timeout = {max(1, int(timeout * 1000))}"] if timeout else []
+        # the built-in functions first: no schema of the search path can stand in for abs() or
+        # mod() in a read-write transaction (the queries still see the tables they name)
+        own.append("SELECT set_config('search_path', 'pg_catalog, ' || current_setting('search_path'), false)")
         self.own(own + ["SET DateStyle = ISO", "SET TimeZone = 'UTC'", "SET synchronous_commit = off"] + self.dialect.helpers())
 
     def own(self, statements: list[str], copy=None) -> list[str]:
@@ -127,7 +130,7 @@ class PgConnection(Connection):
             self.con.commit()
             return names
         except Exception as err:
-            self.con.rollback()
+            self.rollback()
             raise self.sorted(err) from None
 
     def read(self, sql: str, fetch: bool = True, cur_fn=None):
@@ -140,8 +143,14 @@ class PgConnection(Connection):
             self.con.commit()
             return out
         except Exception as err:
-            self.con.rollback()
+            self.rollback()
             raise self.sorted(err) from None
+
+    def rollback(self) -> None:
+        try:
+            self.con.rollback()
+        except Exception:  # noqa: BLE001 (a connection lost: the error that lost it is reported)
+            pass
 
     def with_sources(self, sql: str) -> str:
         used = [(name, body) for name, body in self.sources.items() if name in sql]
