@@ -121,6 +121,14 @@ def test_sql_inputs_are_read_in_place(pg, handed, tmp_path, capsys):
     assert not handed
 
 
+def test_kamrules_test_runs_its_cases_in_postgresql(pg, handed, capsys):
+    """`kamrules test --engine postgres --db URL`: the case's tables (loaded by the test
+    runner) computed in PostgreSQL, the case passes."""
+    rc, out, _ = _cli("test", PLANS / "tests" / "team-bonus" / "example", "--engine", "postgres", "--db", pg[0],
+                      capsys=capsys)
+    assert rc == 0 and "1 passed" in out and not handed
+
+
 @pytest.mark.parametrize("query, why", [
     ("SELECT deal_id, owner_id, approx AS amount, rate, close_date FROM deals", "a float column (KR433)"),
     ("SELECT deal_id, owner_id, amount + 0.001 AS amount, rate, close_date FROM deals", "3 places in EUR"),

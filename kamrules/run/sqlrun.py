@@ -181,12 +181,13 @@ def run_postgres(session, payee_ids):
         return None
     from kamrules.backends.interp.run import select_payees
     from kamrules.files.inputs import resolve
+    files = session._inputs() if session._tables is not None else {  # (`kamrules test`: its tables)
+        name: SimpleNamespace(path=None if spec.sql else resolve(spec, session.data), query=spec.sql)
+        for name, spec in plan.inputs.items()}
     payees = plan.inputs[plan.payees_table]
-    ids = select_payees(payee_ids, inputs.payee_ids, mask(url) if payees.sql else resolve(payees, session.data))
+    ids = select_payees(payee_ids, inputs.payee_ids, mask(url) if payees.sql else files[plan.payees_table].path)
     if ids is not None:
         payouts = [p for p in payouts if p.payee_id in ids]
-    files = {name: SimpleNamespace(path=None if spec.sql else resolve(spec, session.data), query=spec.sql)
-             for name, spec in plan.inputs.items()}
     return Run(payouts, session.periods(), "postgres", files)
 
 
