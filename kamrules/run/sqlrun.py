@@ -167,8 +167,10 @@ def run_postgres(session, payee_ids):
         if session._periods is None and session._fixed_periods is None:
             session._periods = streamed_periods(session, inputs.values)
         return session.periods()
+    from kamrules.backends.sql.engine import table_payouts
+    table = table_payouts(plan, "postgres")  # the payout frame, no Python object per payout
     try:
-        payouts = evaluate_sql(plan, inputs, periods, history=session.history, dialect="postgres")
+        payouts = evaluate_sql(plan, inputs, periods, history=session.history, dialect="postgres", table=table)
     except Stopped as why:
         raise KamError([Diagnostic(why.code, f"--db {mask(url)}: {why.what}",
                                    hint="give it longer: --db-timeout SECONDS" if why.code == "KR461" else
@@ -186,6 +188,14 @@ def run_postgres(session, payee_ids):
         for name, spec in plan.inputs.items()}
     payees = plan.inputs[plan.payees_table]
     ids = select_payees(payee_ids, inputs.payee_ids, mask(url) if payees.sql else files[plan.payees_table].path)
+    if table:
+        import polars as pl
+        from kamrules.run.columnar import payouts_list
+        from kamrules.run.session import ColumnarRun, LazyPayouts
+        if ids is not None:
+            payouts = payouts.filter(pl.col("payee_id").is_in(sorted(ids)))
+        report = session.periods()
+        return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, payouts, report)), report, "postgres", files, payouts)
     if ids is not None:
         payouts = [p for p in payouts if p.payee_id in ids]
     return Run(payouts, session.periods(), "postgres", files)

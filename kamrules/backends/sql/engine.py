@@ -200,10 +200,10 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
 
 def table_payouts(plan, dialect: str) -> bool:
     """Whether evaluate_sql can give this plan's payouts as a payout frame (table=True):
-    DuckDB, each calculation period paid in itself, in the plan's currency."""
+    DuckDB or PostgreSQL, each calculation period paid in itself, in the plan's currency."""
     from kamrules.check.lower import ir_of
     plan = ir_of(plan)
-    return (dialect == DIALECT and plan.payment_kind in (None, plan.period_kind)
+    return (dialect in (DIALECT, "postgres") and plan.payment_kind in (None, plan.period_kind)
             and not plan.currency.startswith("payee."))
 
 
@@ -389,25 +389,30 @@ def _payout_table(con, plan, tmp, calc, report) -> str | None:
     """The payouts written as the columnar engine's payout frame (payee_id, period key, __o
     the payee-period's rank, __c, amount at the plan's step) to a Parquet file (None: no
     component), read back by _read_payouts: no Python object per payout (2.35 million at
-    100k payees x 12 months). DuckDB only (table_payouts)."""
+    100k payees x 12 months). DuckDB and PostgreSQL (table_payouts; PostgreSQL: the frame
+    itself, from the rows fetched in batches)."""
     from kamrules.backends.polars.values import period_key
     query, pays = _payout_query(con, plan, calc, report)
     if query is None:
         return None
-    if con.execute(f"SELECT count(*) FROM ({query}) WHERE bad OR amount IS NULL")[0][0]:
+    if con.execute(f"SELECT count(*) FROM ({query}) u WHERE bad OR amount IS NULL")[0][0]:
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
     keys = ", ".join(f"({i}, '{period_key(p)}')" for i, p in enumerate(pays))
+    select = (f"SELECT p.__payee AS payee_id, k.__pkey AS period, "
+              f"dense_rank() OVER (ORDER BY p.__payee, p.__pi) - 1 AS __o, p.__c, "
+              f"CAST(p.amount AS DECIMAL(38, {_places(plan)})) AS amount FROM ({query}) p "
+              f"JOIN (VALUES {keys}) k(__pi, __pkey) ON k.__pi = p.__pi ORDER BY p.__payee, p.__pi, p.__c")
+    if con.dialect.name == "postgres":
+        return con.frame(con.dialect.sql(select), _places(plan))
     path = os.path.join(tmp, "payouts.parquet")
-    con.execute(f"COPY (SELECT p.__payee AS payee_id, k.__pkey AS period, "
-                f"dense_rank() OVER (ORDER BY p.__payee, p.__pi) - 1 AS __o, p.__c, "
-                f"CAST(p.amount AS DECIMAL(38, {_places(plan)})) AS amount FROM ({query}) p "
-                f"JOIN (VALUES {keys}) k(__pi, __pkey) ON k.__pi = p.__pi "
-                f"ORDER BY p.__payee, p.__pi, p.__c) TO '{path}' (FORMAT parquet)", generated=False)
+    con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)", generated=False)
     return path
 
 
 def _read_payouts(path):
     import polars as pl
+    if isinstance(path, pl.DataFrame):
+        return path
     if path is None:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.Int64,
                                     "__c": pl.Int32, "amount": pl.Decimal(38, 2)})

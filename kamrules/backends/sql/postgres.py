@@ -133,11 +133,12 @@ class PgConnection(Connection):
             self.rollback()
             raise self.sorted(err) from None
 
-    def read(self, sql: str, fetch: bool = True, cur_fn=None):
-        """sql (its `from sql` inputs as CTEs) in a READ ONLY transaction: its rows."""
+    def read(self, sql: str, fetch: bool = True, cur_fn=None, named: bool = False):
+        """sql (its `from sql` inputs as CTEs) in a READ ONLY transaction: its rows (named: on
+        a server-side cursor, which cur_fn fetches from)."""
         self.con.read_only = True
         try:
-            with self.con.cursor() as cur:
+            with (self.con.cursor(name="kr_rows") if named else self.con.cursor()) as cur:
                 cur.execute(self.with_sources(sql))
                 out = cur_fn(cur) if cur_fn else (cur.fetchall() if fetch and cur.description else [])
             self.con.commit()
@@ -202,6 +203,20 @@ class PgConnection(Connection):
             self.own(swap)
             cols = [c for c, _, _ in found]
         self.cols[name.strip('"').replace('""', '"')] = cols
+
+    def frame(self, sql: str, places: int):
+        """The payout frame of `sql` (payee_id, period, __o, __c, amount), its rows fetched
+        100,000 at a time from a server-side cursor (read-only): no Python object per payout."""
+        import polars as pl
+        schema = {"payee_id": pl.String, "period": pl.String, "__o": pl.Int64, "__c": pl.Int32,
+                  "amount": pl.Decimal(38, places)}
+
+        def fetch(cur):
+            parts = []
+            while rows := cur.fetchmany(100_000):
+                parts.append(pl.DataFrame(rows, schema=schema, orient="row"))
+            return pl.concat(parts) if parts else pl.DataFrame(schema=schema)
+        return self.read(sql, cur_fn=fetch, named=True)
 
     def columns(self, table: str) -> list[str]:
         return self.cols[table.strip('"').replace('""', '"')]
