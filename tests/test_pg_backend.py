@@ -249,6 +249,14 @@ def test_generated_data_gives_the_interpreters_bytes(pg, tmp_path):
     check()
 
 
+def test_a_division_in_a_statement_would_be_refused():
+    """The translator writes no `/` (PostgreSQL would pick the quotient's scale): the static
+    guard behind KR440 finds one, and not a `/` inside a string or a name."""
+    from kamrules.backends.sql.postgres import division
+    assert "/ b" in division([("exec", "SELECT CAST(a AS DECIMAL(38, 2)) / b FROM t")])
+    assert division([("exec", "SELECT '1/2' AS \"x/y\", a // b FROM t")]) is None
+
+
 def test_its_diagnostics(pg, tmp_path, capsys, monkeypatch):
     path, data = PLANS / "kam-capped.kam", PLANS / "tests" / "kam-capped" / "rate-edges"
     monkeypatch.delenv("KAMRULES_DB", raising=False)

@@ -125,9 +125,11 @@ def refusal(plan, dialect: str = DIALECT) -> Refused | None:
     plan = ir_of(plan)
     info: dict = {}
     try:
-        compile_plan(plan, None, info)
+        steps = compile_plan(plan, None, info)
     except Refused as why:
         return why
+    if dialect == "postgres" and (div := postgres.division(steps)) is not None:  # never generated: a guard
+        return Refused(f"a division PostgreSQL would round (`{div}`) on --engine postgres")
     if dialect != DIALECT:  # built on DuckDB only so far: refused, never a crash or a guess
         calls = [n for n in ir.nodes(plan) if isinstance(n, ir.Call) and n.builtin == "paid"]
         if info.get("reads") or calls:

@@ -102,6 +102,33 @@ def _generated(statement: str) -> str:
 DIALECTS[Postgres.name] = Postgres()
 
 
+def division(steps: list) -> str | None:
+    """The first `/` in the SQL of compiled steps (engine.compile_plan), None when there is
+    none: PostgreSQL would pick the quotient's scale and round it (engine.refusal refuses the
+    plan on --engine postgres before any data is read). The translator writes none (exact.py)."""
+    from sqlglot.dialects.duckdb import DuckDB
+    from sqlglot.tokens import TokenType
+    Tokenizer = DuckDB.Tokenizer  # the statements' dialect: `//` is one token there
+
+    def texts(v):
+        if isinstance(v, str):
+            yield v
+        elif isinstance(v, list):
+            for x in v:
+                yield from texts(x)
+        else:
+            yield from (t for t in (v.sql, v.err) if t)
+            for part in v.ratio or ():
+                yield part.sql
+    for _, v in steps:
+        for text in texts(v):
+            tokens = Tokenizer().tokenize(text)
+            for i, t in enumerate(tokens):
+                if t.token_type == TokenType.SLASH:
+                    return " ".join(x.text for x in tokens[max(0, i - 3):i + 4])
+    return None
+
+
 class PgConnection(Connection):
     """A psycopg connection: read-only transactions for every statement reading the plan's
     data, read-write ones for the session's own temporary objects (module docstring)."""
