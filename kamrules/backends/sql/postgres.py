@@ -26,7 +26,8 @@ digits), round() and a cast to a smaller scale round half away from zero, and an
 division `div()` truncates toward zero. Every node is cast to its NUMERIC(38, s) by the
 translator; the integer type of exact.py is unbounded NUMERIC (a scale-0 value, never
 divided by `/`); the one division is the helpers' div() of an exact multiple of the divisor
-(kr_fdiv); no generated statement contains `/` (checked on every statement: `sql`). An
+(kr_fdiv); no generated statement contains `/` (checked statically, `division`, a KR440
+before any data is read, and again on every statement as it is written: `sql`). An
 overflow of NUMERIC(38, s), a division by zero, a date out of range (SQLSTATE class 22)
 hand the run to the interpreter.
 """
@@ -44,7 +45,9 @@ from kamrules.data.cells import TRIM, minor_units
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 
 # type OIDs a query's column may have for each column kind (anything else: Unvouched)
-OIDS = {"text": (25, 1043, 1042), "date": (1082,), "bool": (16,)} | {k: (20, 21, 23, 1700) for k in NUMERIC}
+# (a Text column may be any of these: its text in PostgreSQL, DateStyle ISO, is the snapshot's cell)
+OIDS = {"text": (25, 1043, 1042, 20, 21, 23, 1700, 1082, 16), "date": (1082,), "bool": (16,)} | {
+    k: (20, 21, 23, 1700) for k in NUMERIC}
 HELPER = re.compile(r"\b(?:KR|kr)_(FMOD|FDIV|ROUND_[A-Z_]+|fmod|fdiv|round_[a-z_]+)\(")
 
 
