@@ -1,4 +1,5 @@
-"""The SQL backend's run: a plan's payouts computed by DuckDB or Spark (`--engine duckdb|spark`).
+"""The SQL backend's run: a plan's payouts computed by DuckDB, Spark or PostgreSQL
+(`--engine duckdb|spark|postgres`; PostgreSQL's inputs and connection: postgres.Inputs).
 
 `refusal(plan)` is the static pass: the whole plan is translated (translate.py) before any
 data is read, and the first construct it cannot run exactly is named with its line (KR440).
