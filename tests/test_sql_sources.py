@@ -246,9 +246,9 @@ def test_password_is_never_printed(cli, tmp_path):
 
 
 def test_password_is_taken_out_of_driver_messages():
-    from kamrules.data.sql import _scrub
+    from kamrules.data.sql import scrub
     url = "postgresql://u:p%40ss@h/db"
-    assert _scrub(f"failed for {url}: password p@ss rejected", url) == \
+    assert scrub(f"failed for {url}: password p@ss rejected", url) == \
         "failed for postgresql://u:***@h/db: password *** rejected"
 
 

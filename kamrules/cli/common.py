@@ -48,7 +48,8 @@ def open_session(args, plan_path=None, share=None) -> "Session":
     session = Session(path, args.data, args.period, getattr(args, "engine", "auto"), share=share,
                       db=getattr(args, "db", None), db_timeout=getattr(args, "db_timeout", None))
     guard_outputs(args, [(path, session.check())], [args.data])
-    session.sourced()  # `from sql` inputs: their queries run on --db, once, before any output
+    if session.engine != "postgres":  # (--engine postgres reads them in place: kamrules/run/sqlrun.py)
+        session.sourced()  # `from sql` inputs: their queries run on --db, once, before any output
     return session
 
 

@@ -71,7 +71,7 @@ def mask(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{host}").geturl()
 
 
-def _scrub(text: str, url: str) -> str:
+def scrub(text: str, url: str) -> str:
     """A driver's message without the URL's password (nor the URL itself)."""
     try:
         secret = urlsplit(url).password
@@ -152,7 +152,7 @@ def _connect(url: str, timeout: float = TIMEOUT):
     except KamError:
         raise
     except Exception as err:  # each driver has its own error classes
-        raise _fail("KR432", f"--db {mask(url)}: cannot connect: {_scrub(str(err), url)}",
+        raise _fail("KR432", f"--db {mask(url)}: cannot connect: {scrub(str(err), url)}",
                     "check the URL, that the server runs and the credentials (URL or PG* variables)") from None
     return kind, conn
 
@@ -203,7 +203,7 @@ def _query(spec: InputTable, url: str, conn, deadline: _Deadline | None = None) 
             raise _fail("KR461", f"input `{spec.name}`: the query ran over --db-timeout {deadline.seconds:g} s "
                         f"on {mask(url)} and was stopped", "make the query faster (an index, fewer rows), wait "
                         "for the lock holding it, or give it longer: --db-timeout SECONDS", spec.span) from None
-        raise _fail("KR432", f"input `{spec.name}`: the query failed on {mask(url)}: {_scrub(str(err), url)}",
+        raise _fail("KR432", f"input `{spec.name}`: the query failed on {mask(url)}: {scrub(str(err), url)}",
                     "run the query in the database's own client to see why", spec.span) from None
     if len(rows) > limits.MAX_ROWS:
         raise _fail("KR408", f"input `{spec.name}`: the query returns more than {limits.MAX_ROWS} rows",

@@ -105,11 +105,15 @@ def run_meta(plan_path: str, plan_name: str, plan_version: str | None, tables: d
     """What a run was computed from: the tool version and the sha256 of every file read.
 
     `tables` maps input name -> data.Table (its `path`); file names are given relative to
-    the data folder (base names), so the record does not depend on where the files sit.
+    the data folder (base names), so the record does not depend on where the files sit. An
+    input without a path (`--engine postgres` read its query in place) records its query.
     """
     inputs = {}
     for name in sorted(tables):
         path = tables[name].path
+        if path is None:  # a `from sql` input read in place (--engine postgres): no file, its query
+            inputs[name] = {"query": tables[name].query}
+            continue
         try:
             digest = sha256_file(path)
         except OSError as err:  # replaced since it was loaded

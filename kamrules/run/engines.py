@@ -4,8 +4,9 @@ and its line.
 
 - `columnar` (polars): backends/polars/support.py `refusal`, the mirror of what the frame
   translates (core.builtins says where each built-in may be called);
-- `duckdb` and `spark` (the SQL backend): backends/sql/engine.py `refusal`, the whole plan
-  translated to SQL without running it (Spark: less the constructs built on DuckDB only);
+- `duckdb`, `spark` and `postgres` (the SQL backend): backends/sql/engine.py `refusal`, the
+  whole plan translated to SQL without running it (Spark and PostgreSQL: less the constructs
+  built on DuckDB only);
 - `interpreter`: every checked plan.
 
 `engines_for(plan)` gives them together, computed once per lowered plan. The session reads
@@ -20,7 +21,7 @@ import attrs
 
 from kamrules.check.lower import ir_of
 
-ENGINES = ("columnar", "duckdb", "spark", "interpreter")
+ENGINES = ("columnar", "duckdb", "spark", "postgres", "interpreter")
 
 
 @attrs.frozen
@@ -62,7 +63,8 @@ def sql_refusal(plan, dialect: str = "duckdb") -> Refusal | None:
 
 
 PASSES = {"columnar": columnar_refusal, "duckdb": sql_refusal,
-          "spark": lambda plan: sql_refusal(plan, "spark"), "interpreter": lambda plan: None}
+          "spark": lambda plan: sql_refusal(plan, "spark"), "postgres": lambda plan: sql_refusal(plan, "postgres"),
+          "interpreter": lambda plan: None}
 
 
 def _as_refusal(why) -> Refusal | None:

@@ -376,7 +376,8 @@ def run_case(plan, case: Case, engine: str = "auto", db: str | None = None,
         tables = load_case_tables(plan, case, settings)
         plan, from_db = _sql_tables(plan, db, db_timeout)
         tables.update(from_db)
-        payouts = Session(period=settings.get("period"), engine=engine, plan=plan, tables=tables).execute().payouts
+        payouts = Session(period=settings.get("period"), engine=engine, plan=plan, tables=tables,
+                           db=db, db_timeout=db_timeout).execute().payouts
     except KamError as err:
         seconds = time.perf_counter() - started
         if want_error and any(d.code == want_error for d in err.diagnostics):

@@ -37,8 +37,8 @@ from kamrules.run.engines import engines_for
 from kamrules.run.progress import Progress
 from kamrules.files.inputs import resolve
 
-ENGINES = ("auto", "columnar", "interpreter", "duckdb", "spark")
-SQL_ENGINES = ("duckdb", "spark")  # the SQL backend's dialects (backends/sql/dialects.py)
+ENGINES = ("auto", "columnar", "interpreter", "duckdb", "spark", "postgres")
+SQL_ENGINES = ("duckdb", "spark", "postgres")  # the SQL backend's dialects (backends/sql/dialects.py)
 _CHECKED: dict = {}  # (plan path, text) -> (checked plan, diagnostics): plans are not mutated
 
 
@@ -54,8 +54,9 @@ class Run:
 def add_engine_arg(parser) -> None:
     parser.add_argument("--engine", choices=ENGINES, default="auto",
                         help="auto (default): the columnar engine (polars) when it runs the plan, "
-                             "else the interpreter; both give the same amounts; duckdb, spark: the SQL "
-                             "backend (extras `duckdb`, `spark`), which refuses a plan it cannot run exactly")
+                             "else the interpreter; both give the same amounts; duckdb, spark, postgres: the SQL "
+                             "backend (extras `duckdb`, `spark`, `postgres`; postgres runs in the database of "
+                             "--db), which refuses a plan it cannot run exactly")
     parser.add_argument("--spark-master", metavar="URL", action=_SparkMaster,
                         help="--engine spark: the cluster to run on (spark://host:7077, yarn; default local[2], "
                              "this machine)")

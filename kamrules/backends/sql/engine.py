@@ -1,4 +1,5 @@
-"""The SQL backend's run: a plan's payouts computed by DuckDB or Spark (`--engine duckdb|spark`).
+"""The SQL backend's run: a plan's payouts computed by DuckDB, Spark or PostgreSQL
+(`--engine duckdb|spark|postgres`; PostgreSQL's inputs and connection: postgres.Inputs).
 
 `refusal(plan)` is the static pass: the whole plan is translated (translate.py) before any
 data is read, and the first construct it cannot run exactly is named with its line (KR440).
@@ -26,7 +27,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
 from kamrules.backends.sql.translate import NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
 from kamrules.backends.sql.dialects import DIALECTS, Overflow
-from kamrules.backends.sql import holds, ledger, load
+from kamrules.backends.sql import holds, ledger, load, postgres  # noqa: F401 (postgres: DIALECTS entry)
 
 DIALECT = "duckdb"
 
@@ -121,13 +122,27 @@ def _resolved(tr, v):
 def refusal(plan, dialect: str = DIALECT) -> Refused | None:
     """None when the SQL backend runs this plan exactly in `dialect`, else why not (the
     construct, its line). DuckDB and Spark run the same constructs (paid(), `hold when`, a
-    pay currency per payee included)."""
+    pay currency per payee included); PostgreSQL not those three yet."""
     from kamrules.check.lower import ir_of
     plan = ir_of(plan)
+    info: dict = {}
     try:
-        compile_plan(plan, None)
+        steps = compile_plan(plan, None, info)
     except Refused as why:
         return why
+    if dialect == "postgres" and (div := postgres.division(steps)) is not None:  # never generated: a guard
+        return Refused(f"a division PostgreSQL would round (`{div}`) on --engine postgres")
+    if dialect == "postgres":  # built on DuckDB and Spark only so far: refused, never a crash or a guess
+        calls = [n for n in ir.nodes(plan) if isinstance(n, ir.Call) and n.builtin == "paid"]
+        if info.get("reads") or calls:
+            return Refused(f"paid() on --engine {dialect} (it runs on --engine duckdb or spark)",
+                           min(calls, key=lambda n: (n.span.line, n.span.column)) if calls else None)
+        for name in holds.held(plan):
+            return Refused(f"`hold when` on --engine {dialect} (it runs on --engine duckdb or spark)",
+                           plan.definitions[name].node)
+        if plan.currency.startswith("payee."):
+            return Refused(f"a pay currency per payee (`currency {plan.currency}`) on --engine {dialect} "
+                           "(it runs on --engine duckdb or spark)")
     return None
 
 
@@ -153,7 +168,8 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
     compile_plan(plan)  # the static pass: refused before any data is read
     written = None
     with tempfile.TemporaryDirectory(prefix=f"kamrules-{dialect}-", dir=temp_dir) as tmp:
-        con = DIALECTS[dialect].connect(tmp, memory_limit)
+        # PostgreSQL: its postgres.Inputs connects (the database of the plan's data)
+        con = frames.connect(tmp) if isinstance(frames, postgres.Inputs) else DIALECTS[dialect].connect(tmp, memory_limit)
         try:
             scales = _load(con, plan, frames, tmp)
             calc, report = _calculation_periods(plan, periods(con.con) if callable(periods) else periods)
@@ -188,10 +204,10 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
 
 def table_payouts(plan, dialect: str) -> bool:
     """Whether evaluate_sql can give this plan's payouts as a payout frame (table=True):
-    DuckDB, each calculation period paid in itself, in the plan's currency."""
+    DuckDB or PostgreSQL, each calculation period paid in itself, in the plan's currency."""
     from kamrules.check.lower import ir_of
     plan = ir_of(plan)
-    return (dialect == DIALECT and plan.payment_kind in (None, plan.period_kind)
+    return (dialect in (DIALECT, "postgres") and plan.payment_kind in (None, plan.period_kind)
             and not plan.currency.startswith("payee."))
 
 
@@ -243,10 +259,12 @@ def _load(con, plan, frames, tmp) -> dict:
     scales = {}
     if isinstance(frames, load.Streamed):  # DuckDB: CSV files in pieces, else the frames it loads
         frames.create(con.con, tmp)
+    elif isinstance(frames, postgres.Inputs):  # `from sql` inputs in place, files as temporary tables
+        frames.create(con)
     elif con.dialect.name == DIALECT:
         load.from_frames(con.con, plan.inputs, frames, tmp)
     for name, spec in plan.inputs.items():
-        if con.dialect.name != DIALECT:
+        if con.dialect.name != DIALECT and isinstance(frames, dict):
             path = os.path.join(tmp, f"{len(os.listdir(tmp))}.parquet")  # (Arrow would need pyarrow)
             frames[name].write_parquet(path)
             con.load_parquet(q('t.' + name), path, load.columns(spec), frames[name].height)
@@ -375,25 +393,30 @@ def _payout_table(con, plan, tmp, calc, report) -> str | None:
     """The payouts written as the columnar engine's payout frame (payee_id, period key, __o
     the payee-period's rank, __c, amount at the plan's step) to a Parquet file (None: no
     component), read back by _read_payouts: no Python object per payout (2.35 million at
-    100k payees x 12 months). DuckDB only (table_payouts)."""
+    100k payees x 12 months). DuckDB and PostgreSQL (table_payouts; PostgreSQL: the frame
+    itself, from the rows fetched in batches)."""
     from kamrules.backends.polars.values import period_key
     query, pays = _payout_query(con, plan, calc, report)
     if query is None:
         return None
-    if con.execute(f"SELECT count(*) FROM ({query}) WHERE bad OR amount IS NULL")[0][0]:
+    if con.execute(f"SELECT count(*) FROM ({query}) u WHERE bad OR amount IS NULL")[0][0]:
         raise Fallback("a value the plan cannot compute for some payee (the interpreter reports it)")
     keys = ", ".join(f"({i}, '{period_key(p)}')" for i, p in enumerate(pays))
+    select = (f"SELECT p.__payee AS payee_id, k.__pkey AS period, "
+              f"dense_rank() OVER (ORDER BY p.__payee, p.__pi) - 1 AS __o, p.__c, "
+              f"CAST(p.amount AS DECIMAL(38, {_places(plan)})) AS amount FROM ({query}) p "
+              f"JOIN (VALUES {keys}) k(__pi, __pkey) ON k.__pi = p.__pi ORDER BY p.__payee, p.__pi, p.__c")
+    if con.dialect.name == "postgres":
+        return con.frame(con.dialect.sql(select), _places(plan))
     path = os.path.join(tmp, "payouts.parquet")
-    con.execute(f"COPY (SELECT p.__payee AS payee_id, k.__pkey AS period, "
-                f"dense_rank() OVER (ORDER BY p.__payee, p.__pi) - 1 AS __o, p.__c, "
-                f"CAST(p.amount AS DECIMAL(38, {_places(plan)})) AS amount FROM ({query}) p "
-                f"JOIN (VALUES {keys}) k(__pi, __pkey) ON k.__pi = p.__pi "
-                f"ORDER BY p.__payee, p.__pi, p.__c) TO '{path}' (FORMAT parquet)", generated=False)
+    con.execute(f"COPY ({select}) TO '{path}' (FORMAT parquet)", generated=False)
     return path
 
 
 def _read_payouts(path):
     import polars as pl
+    if isinstance(path, pl.DataFrame):
+        return path
     if path is None:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.Int64,
                                     "__c": pl.Int32, "amount": pl.Decimal(38, 2)})
