@@ -40,8 +40,8 @@ EXAMPLES = ROOT / "examples"
 # under "ci", which the profile scales.
 # "ci": the same examples every run (derandomized: a suite that passes once passes again) and no
 # per-example deadline (a loaded 2-core machine is slow, not wrong); "long" explores new ones.
-settings.register_profile("ci", max_examples=100, derandomize=True, deadline=None)
-settings.register_profile("long", max_examples=1000, deadline=None)
+settings.register_profile("ci", max_examples=75, derandomize=True, deadline=None)
+settings.register_profile("long", max_examples=750, deadline=None)
 HYPOTHESIS_PROFILE = os.environ.get("KAMRULES_HYPOTHESIS_PROFILE", "ci")
 # The texts the tests expect are the plain ones: a docs site or forced colour set in the
 # developer's shell must not change them (the tests that need them set them themselves).

@@ -15,7 +15,7 @@ pytest.importorskip("sqlglot", reason="sqlglot (extra `duckdb`) is not installed
 
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
 
-from conftest import PLANS, serial_runs  # noqa: E402
+from conftest import PLANS, examples, serial_runs  # noqa: E402
 from kamrules.backends.interp import plan_periods  # noqa: E402
 from kamrules.backends.interp.run import evaluate  # noqa: E402
 from kamrules.data.fast import frames_from_tables  # noqa: E402
@@ -168,7 +168,7 @@ component tier = if nrr >= 105% then money(1) else money(0)
 _PLANS: dict = {}
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(3), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(people=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
                                  st.decimals(min_value=0, max_value=90000, places=2)),
                        min_size=1, max_size=3, unique_by=lambda t: t[0]),
