@@ -35,13 +35,10 @@ def run_sql(session, payee_ids, dialect: str = "duckdb"):
                                        hint=SPARK_HINT["KR445"])]) from None
         raise KamError([Diagnostic("KR441", "--engine duckdb needs the packages duckdb and sqlglot",
                                    hint="pip install 'kamrules[duckdb]'")]) from None
-    from kamrules.backends.sql.engine import Fallback, evaluate_sql, refusal
+    from kamrules.backends.sql.engine import Fallback, evaluate_sql
     from kamrules.run.session import Run
     plan = session.check()
-    why = refusal(plan, dialect)
-    if why is not None:
-        raise KamError([Diagnostic("KR440", f"the SQL backend does not run this plan exactly: {why.what}",
-                                   why.span, hint="run it with --engine auto (the default) or interpreter")])
+    _refuse(plan, dialect)
     from kamrules.backends.sql.engine import table_payouts
     if table_payouts(plan, dialect):  # DuckDB: CSV files streamed in, payouts back as a frame
         return _streamed(session, payee_ids, plan)
@@ -62,24 +59,47 @@ def run_sql(session, payee_ids, dialect: str = "duckdb"):
     except SparkUnavailable as why:  # a cluster lost during the run
         raise KamError([Diagnostic(why.code, why.what, hint=SPARK_HINT[why.code])]) from None
     except Fallback as why:
-        session._periods = None
-        session.handed_over = f"Fallback: {why}"
-        return None
+        return _hand_over(session, why)
     if ids is not None:
         payouts = [p for p in payouts if p.payee_id in ids]
     return Run(payouts, periods, dialect, session._inputs())
+
+
+def _refuse(plan, dialect: str) -> None:
+    """KR440 (the construct, its line) when the SQL backend cannot run `plan` exactly in `dialect`."""
+    from kamrules.backends.sql.engine import refusal
+    why = refusal(plan, dialect)
+    if why is not None:
+        raise KamError([Diagnostic("KR440", f"the SQL backend does not run this plan exactly: {why.what}",
+                                   why.span, hint="run it with --engine auto (the default) or interpreter")])
+
+
+def _hand_over(session, why) -> None:
+    """The data needs the interpreter: the session forgets the periods it learnt and says why."""
+    session._periods = None
+    session.handed_over = f"Fallback: {why}"
+    return None
+
+
+def _frame_run(session, plan, table, ids, engine: str, files):
+    """A Run of the payout frame `table` (the payees `ids` only, when given), its payouts built
+    on demand."""
+    import polars as pl
+    from kamrules.run.columnar import payouts_list
+    from kamrules.run.session import ColumnarRun, LazyPayouts
+    if ids is not None:
+        table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
+    report = session.periods()
+    return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, report)), report, engine, files, table)
 
 
 def _streamed(session, payee_ids, plan):
     """run_sql on DuckDB from the CSV files streamed in pieces (backends/sql/load.py), the
     payouts read back as the columnar engine's payout frame: memory is DuckDB's
     (--memory-limit, spilling to disk) plus one piece."""
-    import polars as pl
     from kamrules.backends.sql.engine import Fallback, evaluate_sql
     from kamrules.backends.sql.load import Streamed
     from kamrules.core.numeric import Fallback as BeyondColumns
-    from kamrules.run.columnar import payouts_list
-    from kamrules.run.session import ColumnarRun, LazyPayouts
     ids = session.payees(payee_ids) if payee_ids is not None else None  # (loads the frames)
     source = Streamed(session.sourced(), session.data, session.frames,
                       stream=session._frames is None and session._tables is None)
@@ -93,14 +113,8 @@ def _streamed(session, payee_ids, plan):
         table = evaluate_sql(plan, source, periods, memory_limit=getattr(session, "memory_limit", None),
                              history=session.history, table=True)
     except (Fallback, BeyondColumns) as why:  # BeyondColumns: a number the loaded frames cannot hold
-        session._periods = None
-        session.handed_over = f"Fallback: {why}"
-        return None
-    if ids is not None:
-        table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
-    report = session.periods()
-    return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, table, report)), report, "duckdb",
-                       session._inputs(), table)
+        return _hand_over(session, why)
+    return _frame_run(session, plan, table, ids, "duckdb", session._inputs())
 
 
 def streamed_periods(session, distinct) -> list:
@@ -152,14 +166,11 @@ def run_postgres(session, payee_ids):
         shown = f"--db {mask(url)} is not" if url else "no --db names"
         raise KamError([Diagnostic("KR448", f"--engine postgres runs the plan inside a PostgreSQL database: "
                                    f"{shown} one", hint=f"add --db postgresql://user@host/db (or set {ENV})")])
-    from kamrules.backends.sql.engine import Fallback, evaluate_sql, refusal
+    from kamrules.backends.sql.engine import Fallback, evaluate_sql
     from kamrules.backends.sql.postgres import Inputs, Stopped
     from kamrules.run.session import Run
     plan = session.check()
-    why = refusal(plan, "postgres")
-    if why is not None:
-        raise KamError([Diagnostic("KR440", f"the SQL backend does not run this plan exactly: {why.what}",
-                                   why.span, hint="run it with --engine auto (the default) or interpreter")])
+    _refuse(plan, "postgres")
     timeout = TIMEOUT if session.db_timeout is None else session.db_timeout  # each statement's
     inputs = Inputs(plan, url, timeout, lambda: _file_frames(session, plan))
 
@@ -177,10 +188,8 @@ def run_postgres(session, payee_ids):
                                    "check that the server runs and that the role may create temporary tables "
                                    "(TEMP privilege on the database)")]) from None
     except Fallback as why:
-        session._periods = None
-        session.handed_over = f"Fallback: {why}"
         session.sourced()  # the interpreter reads the snapshots of the queries
-        return None
+        return _hand_over(session, why)
     from kamrules.backends.interp.run import select_payees
     from kamrules.files.inputs import resolve
     files = session._inputs() if session._tables is not None else {  # (`kamrules test`: its tables)
@@ -189,13 +198,7 @@ def run_postgres(session, payee_ids):
     payees = plan.inputs[plan.payees_table]
     ids = select_payees(payee_ids, inputs.payee_ids, mask(url) if payees.sql else files[plan.payees_table].path)
     if table:
-        import polars as pl
-        from kamrules.run.columnar import payouts_list
-        from kamrules.run.session import ColumnarRun, LazyPayouts
-        if ids is not None:
-            payouts = payouts.filter(pl.col("payee_id").is_in(sorted(ids)))
-        report = session.periods()
-        return ColumnarRun(LazyPayouts(lambda: payouts_list(plan, payouts, report)), report, "postgres", files, payouts)
+        return _frame_run(session, plan, payouts, ids, "postgres", files)
     if ids is not None:
         payouts = [p for p in payouts if p.payee_id in ids]
     return Run(payouts, session.periods(), "postgres", files)
