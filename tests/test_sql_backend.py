@@ -230,6 +230,26 @@ def test_memory_limit_is_applied_and_spills_under_a_temporary_folder(tmp_path, c
     assert to_csv(payouts) == to_csv(evaluate(plan, tables, periods, trace=False)) and not any(spill.iterdir())
 
 
+@pytest.mark.parametrize("where", ["connect", "helpers"])
+def test_running_out_of_memory_while_connecting_is_kr444(where, tmp_path, capsys, monkeypatch):
+    """DuckDB may stop under a tiny --memory-limit while kamrules creates its helper macros,
+    before any statement of the plan: still KR444 and no output file, never a traceback (CI
+    met it once with 10KB)."""
+    import duckdb
+    from kamrules.backends.sql import dialects
+
+    def stop(*args, **kwargs):
+        raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block of size 4.0 KiB")
+    if where == "connect":
+        monkeypatch.setattr(dialects.Dialect, "connect", stop)
+    else:
+        monkeypatch.setattr(dialects.DuckConnection, "run", stop)
+    out = tmp_path / "payouts.csv"
+    rc, _ = _cli("run", *_data(CAPPED), "--engine", "duckdb", "--memory-limit", "1MB", "-o", out)
+    err = capsys.readouterr().err
+    assert rc == 1 and "KR444" in err and "1MB" in err and "Traceback" not in err and not out.exists()
+
+
 def _data(pair):
     return pair[0], "--data", pair[1]
 

@@ -169,7 +169,12 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
     written = None
     with tempfile.TemporaryDirectory(prefix=f"kamrules-{dialect}-", dir=temp_dir) as tmp:
         # PostgreSQL: its postgres.Inputs connects (the database of the plan's data)
-        con = frames.connect(tmp) if isinstance(frames, postgres.Inputs) else DIALECTS[dialect].connect(tmp, memory_limit)
+        try:  # DuckDB may run out of memory while creating its helper macros already
+            con = frames.connect(tmp) if isinstance(frames, postgres.Inputs) else DIALECTS[dialect].connect(tmp, memory_limit)
+        except Exception as err:
+            if type(err).__name__ == "OutOfMemoryException":
+                raise _out_of_memory(memory_limit) from None
+            raise
         try:
             scales = _load(con, plan, frames, tmp)
             calc, report = _calculation_periods(plan, periods(con.con) if callable(periods) else periods)
@@ -193,13 +198,19 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
             raise Fallback(str(why)) from None
         except Exception as err:
             if type(err).__name__ == "OutOfMemoryException":  # DuckDB's
-                raise KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
-                                                    "(spilling to disk was not enough)",
-                                           hint="raise --memory-limit, or run on --engine auto")]) from None
+                raise _out_of_memory(memory_limit) from None
             raise
         finally:
             con.close()
         return _read_payouts(written)  # once DuckDB's memory is freed
+
+
+def _out_of_memory(memory_limit) -> KamError:
+    """KR444: DuckDB stopped under --memory-limit (never a silent switch to an engine that
+    ignores the limit)."""
+    return KamError([Diagnostic("KR444", f"DuckDB needs more memory than --memory-limit {memory_limit} "
+                                         "(spilling to disk was not enough)",
+                                hint="raise --memory-limit, or run on --engine auto")])
 
 
 def table_payouts(plan, dialect: str) -> bool:
