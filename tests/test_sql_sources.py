@@ -209,6 +209,34 @@ def test_check_explain_and_statement_take_db(cli, db):
     assert "308.64" in (folder / "k1.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.parametrize("engine", ["columnar", "postgres"])
+def test_payroll_on_the_database(cli, tmp_path, engine):
+    """`close`, `run --ledger`, `diff --ledger` and `team --ledger` take --db (they stopped on
+    KR401 or a traceback before). k1's January closes at 308.64 (the module's arithmetic); the
+    database then corrects d1 to 20,000.00: 20000 * 0.025 = 500.00, so February pays an
+    adjustment of 500.00 - 308.64 = 191.36 for January, once. Each command runs each query once
+    (one new snapshot per input whose rows changed). PostgreSQL: the plan computed in the
+    server on the inputs in place (the snapshots give the periods and the ledger's hashes)."""
+    url = _sqlite(tmp_path) if engine == "columnar" else _postgres(tmp_path)
+    data, ledger, plan = tmp_path / "data", tmp_path / "ledger", tmp_path / "plan.kam"
+    data.mkdir()
+    plan.write_text(PLAN, encoding="utf-8")
+    db = ("--data", data, "--db", url, "--engine", engine)
+    r = cli("close", plan, *db, "--period", "2025-01", "--ledger", ledger)
+    assert r.returncode == 0 and "paid 308.64 EUR" in r.stdout, r.stderr
+    _execute(url, "UPDATE deals SET amount = 20000.00 WHERE deal_id = 'd1'")
+    r = cli("run", plan, *db, "--ledger", ledger)
+    assert r.returncode == 0, r.stderr
+    assert "k1,2025-02,commission,2025-01,191.36,EUR" in r.stdout and "k2,2025-02,commission,,100.05,EUR" in r.stdout
+    snapshots = sorted(p.name for p in (data / "snapshots").iterdir()) if (data / "snapshots").exists() else []
+    assert len(snapshots) == 3, snapshots  # kams once, deals before and after the correction
+    (tmp_path / "new.kam").write_text(PLAN.replace("amount * rate", "amount * rate * 2"), encoding="utf-8")
+    r = cli("diff", plan, tmp_path / "new.kam", *db, "--ledger", ledger)
+    assert r.returncode == 0 and "191.36" in r.stdout, r.stderr
+    r = cli("team", plan, *db, "--ledger", ledger, "--format", "md")
+    assert r.returncode == 0, r.stderr
+
+
 def test_no_database_given(cli, tmp_path):
     (tmp_path / "plan.kam").write_text(PLAN, encoding="utf-8")
     r = cli("run", tmp_path / "plan.kam", "--data", tmp_path, env={"KAMRULES_DB": None})

@@ -25,6 +25,7 @@ from kamrules.ledger.settle import input_hashes, settle
 from kamrules.ledger.store import ADJUSTMENTS, PAYOUTS, PAYROLL, read_ledger, rows_csv, verified, write_record
 from kamrules.run.session import Session, add_engine_arg
 from kamrules.cli.config import load_config
+from kamrules.cli.common import add_db_arg
 
 
 def one_period(args, plan) -> str:
@@ -46,7 +47,7 @@ def one_period(args, plan) -> str:
 
 def cmd_close(args) -> int:
     ledger = verified(args.ledger) if os.path.lexists(args.ledger) else read_ledger(args.ledger, missing_ok=True)
-    session = Session(args.plan, args.data, None, args.engine)
+    session = Session(args.plan, args.data, None, args.engine, db=args.db, db_timeout=args.db_timeout)
     plan = session.check()
     outputs.protect_plan(args.plan, plan, [args.data])
     label = one_period(args, plan)
@@ -57,7 +58,8 @@ def cmd_close(args) -> int:
                                    hint="a closed period is never paid again; `kamrules ledger reopen` "
                                    "reopens it (with a reason) if it must be closed again")])
     codes = load_config(args.plan).payroll
-    s = settle(args.plan, args.data, ledger, args.engine, args.retroactive, [label], args.adjustments)
+    s = settle(args.plan, args.data, ledger, args.engine, args.retroactive, [label], args.adjustments,
+               db=args.db, db_timeout=args.db_timeout)
     target = next(p for p in s.periods if p.label == label)
     for q in s.periods:
         if q < target and any(r.amount != 0 for r in s.period_rows([q.label])):
@@ -106,4 +108,5 @@ def register(sub):
     c.add_argument("--period", action="append", required=True, help="the period to close (one)")
     ledger_options(c, required=True)
     add_engine_arg(c)
+    add_db_arg(c)
     c.set_defaults(func=cmd_close)

@@ -18,7 +18,7 @@ from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.report import compare
 from kamrules.files.outputs import write_text
 from kamrules.run.session import add_engine_arg
-from kamrules.cli.common import open_session
+from kamrules.cli.common import add_db_arg, open_session
 from kamrules.cli.close import ledger_options
 
 
@@ -96,7 +96,7 @@ def _settled(args, plan_path: str):
     from kamrules.ledger.settle import settle
     from kamrules.ledger.store import verified
     s = settle(plan_path, args.data, verified(args.ledger), args.engine, args.retroactive, args.period,
-               args.adjustments)
+               args.adjustments, db=args.db, db_timeout=args.db_timeout)
     s.shown()  # KR806 when every period asked is closed
     return s
 
@@ -118,4 +118,5 @@ def register(sub):
     ledger_options(d, required=False)
     d.add_argument("-o", "--output", help="write to this file instead of stdout")
     add_engine_arg(d)
+    add_db_arg(d)
     d.set_defaults(func=cmd_diff)

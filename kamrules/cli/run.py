@@ -71,7 +71,7 @@ def run_with_ledger(args) -> int:
     ledger = verified(args.ledger)
     session = open_session(args)
     settlement = settle(args.plan, args.data, ledger, args.engine, args.retroactive, args.period,
-                        args.adjustments)
+                        args.adjustments, db=args.db, db_timeout=args.db_timeout)
     rows = settlement.shown()
     if args.payee:
         ids = session.payees(args.payee)

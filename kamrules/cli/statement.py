@@ -109,7 +109,7 @@ def _statement(args) -> int:
         from kamrules.ledger.views import ledger_view
 
         history = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period,
-                              session.periods()).history
+                              session.periods(), args.db, args.db_timeout).history
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan,
                        "html" if fmt == "pdf" else fmt, locale_of(args),
                        cut_tables(session, checked, tables) if args.all else None, history,

@@ -57,7 +57,8 @@ def cmd_team(args) -> int:
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view
 
-        lv = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period, session.periods())
+        lv = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period, session.periods(),
+                         args.db, args.db_timeout)
         view.ledger = lv.team({r.payee_id for tp in view.periods for r in tp.rows} | set(ids or ()))
     write_text(render(view, fmt), args.output)
     return 0

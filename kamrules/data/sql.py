@@ -269,13 +269,23 @@ def snapshot(spec: InputTable, cells: dict, folder: str) -> str:
     return rel
 
 
-def sourced(plan: CheckedPlan, folder: str | None, url: str | None, timeout: float | None = None) -> CheckedPlan:
+def sourced(plan: CheckedPlan, folder: str | None, url: str | None, timeout: float | None = None,
+            known: CheckedPlan | None = None) -> CheckedPlan:
     """The plan with each `from sql` input read from a fresh snapshot of its query's rows (the
     plan itself when it has none); KR430 when it has some and no database is given. Each
-    query may run `timeout` seconds (default TIMEOUT), KR461 past it."""
-    queries = [s for s in plan.inputs.values() if s.sql is not None]
+    query may run `timeout` seconds (default TIMEOUT), KR461 past it. `known`: a plan sourced
+    already in this command, on the same data folder (a ledger's earlier plan versions): an
+    input with its query and columns reads that snapshot, so that one command runs each query
+    once and every version reads the same rows."""
+    done = {}
+    if known is not None:
+        for name, spec in plan.inputs.items():
+            other = known.inputs.get(name)
+            if spec.sql is not None and other is not None and (other.sql, other.columns) == (spec.sql, spec.columns):
+                done[name] = attrs.evolve(spec, file=other.file)
+    queries = [s for s in plan.inputs.values() if s.sql is not None and s.name not in done]
     if not queries:
-        return plan
+        return attrs.evolve(plan, inputs={n: done.get(n, s) for n, s in plan.inputs.items()}) if done else plan
     url = url or os.environ.get(ENV) or None
     if url is None:
         names = ", ".join(f"`{s.name}`" for s in queries)
@@ -289,7 +299,6 @@ def sourced(plan: CheckedPlan, folder: str | None, url: str | None, timeout: flo
     timeout = TIMEOUT if timeout is None else timeout
     kind, conn = _connect(url, timeout)
     try:
-        done = {}
         for spec in queries:
             deadline = _Deadline(timeout, kind, conn)
             try:

@@ -20,6 +20,7 @@ import attrs
 from kamrules.backends.polars.ledger import chain, earlier
 from kamrules.backends.polars.values import Unsupported
 from kamrules.core import ir as ir_nodes
+from kamrules.check.lower import ir_of
 from kamrules.core.calendar import period_attr
 
 
@@ -37,7 +38,7 @@ def balances(plan, ledger, next_open) -> list[Balance]:
     """Every payee's balance on account (module doc), by payee, then plan order; [] when
     nothing is closed, or the plan pays several calculation periods together (the ledger
     then holds no amount per calculation period)."""
-    ir = plan.ir
+    ir = ir_of(plan)
     if next_open is None or (plan.payment_kind and plan.payment_kind != plan.period_kind):
         return []
     readers: dict = {}  # (reader, chain) -> components read

@@ -34,6 +34,7 @@ from kamrules.run.session import Session
 from kamrules.core.history import NONE, History
 from kamrules.backends.interp.holds import held_components
 from kamrules.backends.polars.ledger import paid_calls
+from kamrules.check.lower import ir_of
 
 
 @attrs.define
@@ -86,13 +87,15 @@ class Settlement:
 
 def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
            retroactive: bool = False, selection=None, adjustments: str | None = None,
-           view: bool = False) -> Settlement:
+           view: bool = False, db: str | None = None, db_timeout: float | None = None) -> Settlement:
     """Today's plan and data against the ledger (KamError on any plan, data or ledger problem);
     `adjustments`: a file of manual adjustments (kamrules/ledger/manual.py); view=True (the
     views: statement, team): the period after the last closed one is computed only when the
-    data reaches it or it is asked (its adjustment rows are there, its own rows are not)."""
-    session = Session(plan_path, data, None, engine)
-    plan = session.check()
+    data reaches it or it is asked (its adjustment rows are there, its own rows are not).
+    `db`, `db_timeout`: the database of the `from sql` inputs (--db), each query run once."""
+    session = Session(plan_path, data, None, engine, db=db, db_timeout=db_timeout)
+    plan = session.sourced()  # (--engine postgres still computes on the queries in place; the
+    # snapshots give the periods and the ledger's input hashes)
     with open(plan_path, "rb") as fh:
         plan_text = fh.read()
     kind = plan.payment_kind or plan.period_kind
@@ -102,7 +105,8 @@ def settle(plan_path: str, data: str, ledger: Ledger, engine: str = "auto",
         if not selection:
             raise
         data_periods = []
-    asked = Session(plan_path, data, selection, engine, share=session).periods() if selection else []
+    asked = Session(plan_path, data, selection, engine, share=session, db=db,
+                    db_timeout=db_timeout).periods() if selection else []
     closed = [_period(label, plan, kind, ledger) for label in ledger.closed()]
     next_open = max(closed).next() if closed else None
     manual = _manual(adjustments, session, ledger)
@@ -177,7 +181,8 @@ def _recorded_history(plan_path, plan_text, data, ledger, closed, session, engin
             group.append(sorted(closed)[k])
             k += 1
         path = plan_path if sha == today else _plan_copy(ledger, sha)
-        other = Session(path, data, None, engine, share=session)
+        other = Session(path, data, None, engine, share=session, db=session.db, db_timeout=session.db_timeout)
+        other.sourced()  # the snapshots of today's run where the queries are the same
         _history_applies(other.check(), path)
         run = other.recompute(group, history=history)
         got, more = _amounts(run.payouts)
@@ -211,8 +216,9 @@ def _history_applies(plan, path: str) -> None:
     """KR750: the recomputed payouts of a closed period are the history paid() reads only
     when they are the components' values: the plan pays each calculation period alone and
     holds nothing paid() reads."""
-    reads = {n.args[0].id for n in paid_calls(plan.ir)}
-    held = held_components(plan.ir) & reads
+    lowered = ir_of(plan)  # (a plan whose `from sql` inputs were sourced is lowered again)
+    reads = {n.args[0].id for n in paid_calls(lowered)}
+    held = held_components(lowered) & reads
     if reads and (held or (plan.payment_kind and plan.payment_kind != plan.period_kind)):
         why = (f"holds `{sorted(held)[0]}`, which paid() reads" if held else
                f"computes by {plan.period_kind} but pays by {plan.payment_kind}")
@@ -309,7 +315,8 @@ def with_totals(rows: list) -> list[tuple]:
 
 
 def input_hashes(session: Session) -> dict:
-    """input name -> {file, sha256} of today's data (what a close recorded)."""
+    """input name -> {file, sha256} of today's data (what a close recorded; a `from sql`
+    input: its snapshot's)."""
     from kamrules.report.payouts import sha256_file
     plan = session.check()
     out = {}

@@ -39,8 +39,10 @@ class LedgerView:
                 [b for b in self.settled.balances() if b.payee_id in shown], owed)
 
 
-def ledger_view(plan_path: str, data: str, ledger_path: str, engine: str, selection, periods) -> LedgerView:
-    """Verify the ledger (KR804 names a changed byte) and settle the plan against it."""
+def ledger_view(plan_path: str, data: str, ledger_path: str, engine: str, selection, periods,
+                db: str | None = None, db_timeout: float | None = None) -> LedgerView:
+    """Verify the ledger (KR804 names a changed byte) and settle the plan against it (`db`:
+    the database of its `from sql` inputs)."""
     ledger = verified(ledger_path)
-    settled = settle(plan_path, data, ledger, engine, selection=selection, view=True)
+    settled = settle(plan_path, data, ledger, engine, selection=selection, view=True, db=db, db_timeout=db_timeout)
     return LedgerView(ledger, settled, tuple(str(p) for p in periods))

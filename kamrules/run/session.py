@@ -136,7 +136,9 @@ class Session:
         --db (kamrules.data.sql), done once, before any data is read."""
         if not self._sourced:
             from kamrules.data.sql import sourced
-            self._checked = sourced(self.check(), self.data, self.db, self.db_timeout)
+            other = self._share
+            known = other.check() if other is not None and other._sourced and other.data == self.data else None
+            self._checked = sourced(self.check(), self.data, self.db, self.db_timeout, known)
             self._sourced = True
         return self._checked
 
@@ -148,7 +150,7 @@ class Session:
             if other is not None and other._tables is not None and same_inputs(self.sourced(), other.check()):
                 self._tables = other._tables
             else:
-                self._tables = load_data(self.check(), self.data)
+                self._tables = load_data(self.sourced(), self.data)  # (`from sql`: their snapshots)
         return self._tables
 
     def frames(self) -> dict:

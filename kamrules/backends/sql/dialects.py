@@ -153,6 +153,20 @@ def asof_join(select) -> None:
                        dialect="duckdb", copy=False)
 
 
+def star_items(e, table: str, columns) -> list:
+    """The SELECT item e, with `t.* EXCLUDE (c, ...)` (DuckDB's; sqlglot's `except_`) as t's
+    other columns (`columns(t)`, in order; `table` for a bare `*`): neither Spark SQL nor
+    PostgreSQL has that projection."""
+    from sqlglot import exp
+    star = e.this if isinstance(e, exp.Column) else e
+    drop = {c.name for c in (star.args.get("except_") or star.args.get("except") or ())} \
+        if isinstance(star, exp.Star) else None
+    if not drop:
+        return [e]
+    table = e.table if isinstance(e, exp.Column) and e.table else table
+    return [exp.column(c, table, quoted=True) for c in columns(table) if c not in drop]
+
+
 def _reads(node, alias: str) -> bool:
     """Whether the expression reads a column of the table `alias`."""
     from sqlglot import exp
@@ -183,23 +197,12 @@ class SparkConnection(Connection):
                 # the table read twice (paid(): a payee's earlier periods of the frame): the
                 # view would hold the plan so far twice, and each such step doubles it
                 self.settle(name)
-            select.set("expressions", [c for e in select.expressions for c in self.expanded(e, name)])
+            select.set("expressions", [c for e in select.expressions for c in star_items(e, name, self.columns)])
             self.view(name, select.sql(dialect="spark"))
             if name != "f" and self.rows > SMALL:  # an input, a per-row table (fx(), assignee()), a
                 self.settle(name)  # ledger's pairs: read by many statements, computed once (the frame: at the end)
             return []
         return [tuple(r) for r in self.guarded(lambda: self.con.sql(sql).collect())]
-
-    def expanded(self, e, name: str) -> list:
-        """The SELECT item e, `t.* EXCEPT (c, ...)` (DuckDB's EXCLUDE) as t's other columns:
-        Spark SQL has no EXCEPT there."""
-        from sqlglot import exp
-        star = e.this if isinstance(e, exp.Column) else e
-        if not isinstance(star, exp.Star) or not star.args.get("except"):
-            return [e]
-        drop = {c.name for c in star.args["except"]}
-        table = e.table if isinstance(e, exp.Column) else name
-        return [exp.column(c, table, quoted=True) for c in self.columns(table) if c not in drop]
 
     def view(self, name: str, select: str) -> None:
         # no checkpoint per statement: measured, each one runs the plan so far as a job,

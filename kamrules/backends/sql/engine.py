@@ -121,8 +121,8 @@ def _resolved(tr, v):
 
 def refusal(plan, dialect: str = DIALECT) -> Refused | None:
     """None when the SQL backend runs this plan exactly in `dialect`, else why not (the
-    construct, its line). DuckDB and Spark run the same constructs (paid(), `hold when`, a
-    pay currency per payee included); PostgreSQL not those three yet."""
+    construct, its line). DuckDB, Spark and PostgreSQL run the same constructs (paid(),
+    `hold when`, a pay currency per payee included)."""
     from kamrules.check.lower import ir_of
     plan = ir_of(plan)
     info: dict = {}
@@ -132,17 +132,6 @@ def refusal(plan, dialect: str = DIALECT) -> Refused | None:
         return why
     if dialect == "postgres" and (div := postgres.division(steps)) is not None:  # never generated: a guard
         return Refused(f"a division PostgreSQL would round (`{div}`) on --engine postgres")
-    if dialect == "postgres":  # built on DuckDB and Spark only so far: refused, never a crash or a guess
-        calls = [n for n in ir.nodes(plan) if isinstance(n, ir.Call) and n.builtin == "paid"]
-        if info.get("reads") or calls:
-            return Refused(f"paid() on --engine {dialect} (it runs on --engine duckdb or spark)",
-                           min(calls, key=lambda n: (n.span.line, n.span.column)) if calls else None)
-        for name in holds.held(plan):
-            return Refused(f"`hold when` on --engine {dialect} (it runs on --engine duckdb or spark)",
-                           plan.definitions[name].node)
-        if plan.currency.startswith("payee."):
-            return Refused(f"a pay currency per payee (`currency {plan.currency}`) on --engine {dialect} "
-                           "(it runs on --engine duckdb or spark)")
     return None
 
 
@@ -178,8 +167,9 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
         try:
             scales = _load(con, plan, frames, tmp)
             calc, report = _calculation_periods(plan, periods(con.con) if callable(periods) else periods)
-            codes = {} if not plan.currency.startswith("payee.") else pay_codes(  # KR460 on a bad code
-                plan, frames if isinstance(frames, dict) else frames.frames)
+            codes = {} if not plan.currency.startswith("payee.") else (  # KR460 on a bad code
+                frames.pay_codes(con) if isinstance(frames, postgres.Inputs)
+                else pay_codes(plan, frames if isinstance(frames, dict) else frames.frames))
             scales[ledger.HISTORY, "amount"] = ledger.history_scale(history)
             info = {}
             steps = compile_plan(plan, scales, info)

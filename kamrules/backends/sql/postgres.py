@@ -36,7 +36,7 @@ from __future__ import annotations
 import functools
 import re
 
-from kamrules.backends.sql.dialects import DIALECTS, Connection, Dialect, Overflow, asof_join
+from kamrules.backends.sql.dialects import DIALECTS, Connection, Dialect, Overflow, asof_join, star_items
 from kamrules.backends.sql.decorrelate import grouped
 from kamrules.backends.sql.exact import helper_bodies
 from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, q
@@ -205,6 +205,24 @@ class PgConnection(Connection):
         if not state and not type(err).__module__.startswith("psycopg"):
             return err  # a bug of ours: a traceback, not a made-up diagnostic
         return Stopped("KR462", f"PostgreSQL stopped the run: {first}")
+
+    def execute(self, statement: str, generated: bool = True) -> list[tuple]:
+        if generated and " EXCLUDE (" in statement:
+            statement = self.expanded(statement)
+        return super().execute(statement, generated)
+
+    def expanded(self, statement: str) -> str:
+        """The statement with each `t.* EXCLUDE (c, ...)` (DuckDB's) as t's other columns:
+        PostgreSQL has no such projection (the Spark connection does the same)."""
+        import sqlglot
+        from sqlglot import exp
+
+        def expand(node):
+            if isinstance(node, exp.Select) and node.args.get("from_") is not None:
+                table = node.args["from_"].this.alias_or_name
+                node.set("expressions", [c for e in node.expressions for c in star_items(e, table, self.columns)])
+            return node
+        return sqlglot.parse_one(statement, read="duckdb").transform(expand).sql(dialect="duckdb")
 
     def run(self, sql: str) -> list[tuple]:
         m = re.match(r'CREATE (?:OR REPLACE )?TABLE ("(?:[^"]|"")+"|\w+) AS (.*)$', sql, re.S)
@@ -391,6 +409,15 @@ class Inputs:
                 if con.read(f"SELECT count(*) FROM {q('t.' + name)} a WHERE a.{q(col.name)} IS NOT NULL AND NOT EXISTS "
                             f"(SELECT 1 FROM {q('t.' + col.references)} b WHERE b.{q(tkey)} = a.{q(col.name)})")[0][0]:
                     raise Unvouched(f"input `{name}`: a `references` value missing from `{col.references}`")
+
+    def pay_codes(self, con: PgConnection) -> dict:
+        """payee id -> pay currency code of a plan paid in each payee's currency (KR460 on a
+        code the plan does not know, with its row, as the loaders' frames give it)."""
+        from kamrules.core.currencies import codes, payee_column
+        plan = self.plan
+        rows = con.read(f"SELECT {q(plan.payee_key)}, {q(payee_column(plan.currency))}, __row "
+                        f"FROM {q('t.' + plan.payees_table)} ORDER BY __row")
+        return codes(plan, rows)
 
     def values(self, table: str, column: str) -> set:
         """The distinct values of a column (the report periods, read from the data)."""
