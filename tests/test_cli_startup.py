@@ -62,6 +62,24 @@ def test_run_imports_neither_numpy_nor_urllib_request():
     assert not {"numpy", "http", "xml"} & _top(names) and "urllib.request" not in names, sorted(_top(names))
 
 
+def test_imports_run_without_the_cyclic_collector_and_only_a_process_freezes_them():
+    import gc
+    # a call in a process (the tests, an embedding program): its garbage is not frozen
+    frozen = gc.get_freeze_count()
+    assert run_cli("check", str(PLANS / "kam-capped.kam")).returncode == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    # `python -m kamrules check` (main() reads sys.argv): the modules imported are frozen, and
+    # the collector is on again for the command, also after a usage error
+    code = ("import gc, sys\nfrom kamrules.cli.main import main\n"
+            "sys.argv = ['kamrules', 'check', sys.argv[1]]\nstatus = main()\n"
+            "print(status, gc.isenabled(), gc.get_freeze_count() > 1000)\n"
+            "sys.argv = ['kamrules', 'chekc']\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    print(e.code, gc.isenabled())\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(PLANS / "kam-capped.kam")], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
+    assert proc.stdout.split("\n")[-3:] == ["0 True True", "2 True", ""], proc.stdout + proc.stderr
+
+
 def test_each_command_registers_the_help_of_the_table():
     for name, help_line in COMMANDS.items():
         parser = argparse.ArgumentParser()
