@@ -46,9 +46,38 @@ def test_check_imports_neither_polars_nor_the_engines():
     proc, names = _imported("check", str(PLANS / "kam-capped.kam"))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "kamrules.check.checker" in names and "lark" in _top(names)  # it did check the plan
+    assert not {"xml", "http"} & _top(names)  # urllib.request, only for a junit report
     heavy = {n for n in names if n.split(".")[0] == "polars" or n.startswith(
         ("kamrules.backends", "kamrules.data", "kamrules.run", "kamrules.report.statement"))}
     assert not heavy, sorted(heavy)
+
+
+def test_run_imports_neither_numpy_nor_urllib_request():
+    # polars imports numpy when it is handed a Decimal object (0.1 s of CPU): the columnar
+    # engine builds its decimal literals from their digits (backends/polars/values.dec)
+    proc, names = _imported("run", str(PLANS / "abtasty-kam.kam"), "--data",
+                            str(ROOT / "examples" / "01-abtasty-nrr-upsell"), "-q")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "kamrules.backends.polars.engine" in names and "polars" in _top(names)  # it ran columnar
+    assert not {"numpy", "http", "xml"} & _top(names) and "urllib.request" not in names, sorted(_top(names))
+
+
+def test_imports_run_without_the_cyclic_collector_and_only_a_process_freezes_them():
+    import gc
+    # a call in a process (the tests, an embedding program): its garbage is not frozen
+    frozen = gc.get_freeze_count()
+    assert run_cli("check", str(PLANS / "kam-capped.kam")).returncode == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    # `python -m kamrules check` (main() reads sys.argv): the modules imported are frozen, and
+    # the collector is on again for the command, also after a usage error
+    code = ("import gc, sys\nfrom kamrules.cli.main import main\n"
+            "sys.argv = ['kamrules', 'check', sys.argv[1]]\nstatus = main()\n"
+            "print(status, gc.isenabled(), gc.get_freeze_count() > 1000)\n"
+            "sys.argv = ['kamrules', 'chekc']\ntry:\n    main()\nexcept SystemExit as e:\n"
+            "    print(e.code, gc.isenabled())\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(PLANS / "kam-capped.kam")], cwd=ROOT,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True)
+    assert proc.stdout.split("\n")[-3:] == ["0 True True", "2 True", ""], proc.stdout + proc.stderr
 
 
 def test_each_command_registers_the_help_of_the_table():

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from decimal import Decimal
 
 import polars as pl
@@ -243,7 +244,7 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
     if b'"' not in blob:
         # CRLF or CR line ends: the csv module ends a line at either. polars drops the CR of
         # a CRLF itself, so only a CR alone (or a last line ending in CR) needs the rewrite
-        if b"\r" in blob and (not blob.endswith(b"\n") or blob.count(b"\r") != blob.count(b"\r\n")):
+        if b"\r" in blob and (not blob.endswith(b"\n") or _LONE_CR.search(blob)):
             blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         return _split_plain(spec, blob)
     try:
@@ -252,6 +253,7 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
         return _split_quoted(spec, blob)
 
 
+_LONE_CR = re.compile(rb"\r(?!\n)")  # one pass, where counting CRs and CRLFs took two
 _WIDE = 1000  # header cells from which polars' whole-row checks cost more than the csv module
 
 
@@ -391,9 +393,10 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
     trimmed = raw.select(pl.col(n).str.strip_chars(trim).alias(f"__t{i}") for i, n in enumerate(names))
     frame = pl.concat([raw, trimmed], how="horizontal")
     exprs, bad, beyond = [], [], []
+    long = _long_columns(raw)
     for i, (name, col) in enumerate(spec.columns.items()):
         value, problem, failed = cell_checks(col.type.kind, col.type.currency, plan.fiscal_start, col.optional,
-                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"])
+                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"], name in long)
         exprs.append(value.alias(name))
         bad.append(problem)
         if failed is not None:
@@ -416,20 +419,28 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
     return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
 
 
+def _long_columns(raw: pl.DataFrame) -> set:
+    """The columns with a cell of more than MAX_CELL_CHARS bytes: only there can a cell have
+    more than MAX_CELL_CHARS characters (counting bytes reads no text: polars keeps lengths)."""
+    longest = raw.select(pl.all().str.len_bytes().max()).row(0) if raw.height else ()
+    return {n for n, m in zip(raw.columns, longest) if m is not None and m > limits.MAX_CELL_CHARS}
+
+
 def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bool, cell: pl.Expr,
-                trimmed_name: str, trimmed: pl.Series):
+                trimmed_name: str, trimmed: pl.Series, long: bool = True):
     """(value or null when blank, where the cell is refused, where a valid number does not
     fit the columns (None: never)) as expressions over the raw cell and its trimmed text
     (the column `trimmed_name`, also given as a Series for the conversions done per distinct
-    value). The grammar is cells.form(kind, currency)."""
+    value). The grammar is cells.form(kind, currency). long=False: no raw cell of the column
+    has more than MAX_CELL_CHARS bytes (_long_columns), so none is too long."""
     text = pl.col(trimmed_name)
     present = text.str.len_bytes() > 0
     form = cells.form(kind, currency)
-    refused = cell.str.len_chars() > limits.MAX_CELL_CHARS
+    refused = cell.str.len_chars() > limits.MAX_CELL_CHARS if long else pl.lit(False)
     if not optional:
         refused = refused | ~present
-    if kind == "text":  # padding is not part of a value (cells.TRIM)
-        return pl.when(present).then(text), refused, None
+    if kind == "text":  # padding is not part of a value (cells.TRIM); blank: refused unless optional
+        return (pl.when(present).then(text) if optional else text), refused, None
     shape = ~text.str.contains(_whole(form.pattern))
     if form.max_chars is not None:
         shape = shape | (text.str.len_chars() > form.max_chars)
@@ -461,7 +472,8 @@ def typed_cells(raw: list, kind: str, currency: str | None = None, fiscal_start:
     ("beyond", None) (tests/test_cells.py compares it with the strict loader)."""
     frame = pl.DataFrame({"c": pl.Series(raw, dtype=pl.String)})
     frame = frame.with_columns(pl.col("c").str.strip_chars(WHITESPACE).alias("t"))
-    value, refused, failed = cell_checks(kind, currency, fiscal_start, True, pl.col("c"), "t", frame["t"])
+    value, refused, failed = cell_checks(kind, currency, fiscal_start, True, pl.col("c"), "t", frame["t"],
+                                         "c" in _long_columns(frame.select("c")))
     out = frame.select(pl.when(refused).then(None).otherwise(value).alias("v"), refused.alias("r"),
                        (failed if failed is not None else pl.lit(False)).alias("b"))
     return [("refused", None) if r else ("beyond", None) if b else ("ok", v) for v, r, b in out.iter_rows()]

@@ -27,7 +27,6 @@ characters json.dumps leaves raw (DEL, C1, bidi, lone surrogates) as `\\uHHHH`: 
 """
 from __future__ import annotations
 
-import html
 import re
 
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
@@ -98,6 +97,8 @@ def md_inline(s) -> str:
 
 def for_html(s) -> str:
     """s as HTML text or attribute value: controls shown escaped, then &<>"' escaped."""
+    import html  # here: only the HTML reports need it
+
     return html.escape(for_terminal(s), quote=True)
 
 

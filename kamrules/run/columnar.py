@@ -19,8 +19,13 @@ from kamrules.check.plan import CheckedPlan
 from kamrules.report import payouts as payout_report
 from kamrules.report.payouts import COLUMNS, safe_cell
 from kamrules.files.inputs import resolve
-from kamrules.backends.polars.engine import evaluate_frames, payouts_list
-from kamrules.backends.polars.trace import write_trace
+
+
+def payouts_list(plan, table, periods) -> list:
+    """backends.polars.engine.payouts_list (imported on use: `explain` loads frames here and
+    never evaluates them)."""
+    from kamrules.backends.polars.engine import payouts_list as payouts
+    return payouts(plan, table, periods)
 
 
 def load(plan: CheckedPlan, folder: str, cells: dict | None = None) -> dict:
@@ -49,6 +54,8 @@ def _period_of_key(key: str, fiscal_start: int) -> Period:
 def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
                      payee_ids: set | None = None, trace_dir: str | None = None, progress=None):
     """(payout table, report periods, input paths) of the run, or raise Unsupported/Fallback."""
+    from kamrules.backends.polars.engine import evaluate_frames
+    from kamrules.backends.polars.trace import write_trace
     frames = load(plan, folder)
     paths = {name: SimpleNamespace(path=resolve(spec, folder)) for name, spec in plan.inputs.items()}
     known = frames[plan.payees_table][plan.payee_key].drop_nulls().to_list()

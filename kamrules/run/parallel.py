@@ -17,7 +17,6 @@ fewer payees than two slices.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
 
 from kamrules.check.lower import ir_of
@@ -81,6 +80,8 @@ def evaluate_payees(plan: CheckedPlan, tables: dict, periods: list, trace: bool 
             if progress is not None:
                 progress.update(done[0])
         return evaluate(plan, tables, periods, trace, payee_ids, on_payee=tick, history=history)
+    import multiprocessing as mp  # here: only --jobs N spawns workers
+
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
     bare = {name: type(t)(t.spec, t.path, t.rows) for name, t in tables.items()}  # no built indexes

@@ -488,7 +488,7 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
     accounts = None
     if "assignments" in frames:
         a = frames["assignments"]
-        accounts = a.filter(pl.col("payee_id").is_in(wanted))["account_id"].unique().to_list()
+        accounts = a.select(pl.col("account_id").filter(pl.col("payee_id").is_in(wanted)).unique()).to_series().to_list()
     keep = {}
     for table, uses in links.items():
         if uses is None or names.get(table, 0) != len(uses) or table == plan.payees_table:
@@ -503,13 +503,19 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
                 cond = None
                 break
         if cond is not None:
-            keep[table] = set(frame.filter(cond)["__row"].to_list())
+            keep[table] = _rows_where(frame, cond)
     if plan.payees_table not in names:
         f = frames[plan.payees_table]
-        keep[plan.payees_table] = set(f.filter(pl.col("__id").is_in(wanted))["__row"].to_list())
+        keep[plan.payees_table] = _rows_where(f, pl.col("__id").is_in(wanted))
     if (accounts is not None and "assignments" not in names and assignee_calls == linked_assignee
             and assignee_calls):
         f = frames["assignments"]
-        keep["assignments"] = set(f.filter(pl.col("account_id").is_in(accounts))["__row"].to_list())
+        keep["assignments"] = _rows_where(f, pl.col("account_id").is_in(accounts))
     return keep
 
+
+def _rows_where(frame, cond) -> set:
+    """The line numbers (`__row`) of the frame's rows where cond holds (only that column is
+    filtered: a filter of the whole frame gathers every column)."""
+    import polars as pl
+    return set(frame.select(pl.col("__row").filter(cond)).to_series().to_list())

@@ -13,12 +13,11 @@ import functools
 import os
 import re
 from decimal import Decimal, InvalidOperation
-from importlib import resources
 
 import lark
 from lark import Transformer, Token
 
-from kamrules.syntax import ast, lalr
+from kamrules.syntax import ast, lalr, tables
 
 from kamrules.core import limits
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
@@ -48,17 +47,15 @@ STATEMENT_WORDS = ("plan", "version", "currency", "period", "payees", "round", "
                    "eligible", "require", "payment", "input", "param", "let", "component", "curve", "table")
 
 
-@functools.lru_cache(maxsize=1)
 def grammar_text() -> str:
-    return resources.files("kamrules").joinpath("grammar/kamrules.lark").read_text(encoding="utf-8")
+    return tables.grammar_text()
 
 
 @functools.lru_cache(maxsize=1)
 def _lark() -> lark.Lark:
-    # cache=True keeps the built LALR tables in the temp folder (keyed by grammar and lark
-    # version): every later start of kamrules skips the table construction.
-    return lark.Lark(grammar_text(), parser="lalr", lexer="contextual",
-                     propagate_positions=True, maybe_placeholders=True, cache=True)
+    # the LALR parser shipped in the package (syntax/tables.py), built from the grammar when
+    # it does not match it: nothing written at run time
+    return tables.parser()
 
 
 def _span_tok(path: str, tok: Token) -> Span:

@@ -26,7 +26,7 @@ from kamrules.core.currencies import codes, payee_column
 from kamrules.trace.tree import Payout
 from kamrules.backends.polars.ledger import dependent, ledger_periods, settle
 from kamrules.core.numeric import Fallback
-from kamrules.backends.polars.values import DEC, Col, Ctx, Unsupported, any_error, decided_round, truth, period_key
+from kamrules.backends.polars.values import DEC, Col, dec, Ctx, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
 from kamrules.backends.polars.holds import apply_holds, held, hold_periods
 
@@ -179,7 +179,7 @@ def _compute(fr: Frame, names: list, on_step=None):
         raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay, bound=raw.bound)
         exists = pl.col(f"x.{name}")
         rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode, fr.keep)
-        amount = pl.when(exists).then(rounded).otherwise(pl.lit(Decimal(0), dtype=DEC))
+        amount = pl.when(exists).then(rounded).otherwise(dec(0))
         if round_err is not None:  # a rounding decided by neither the columns nor the replay
             raw.err = any_error(raw.err, round_err)
         err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
