@@ -12,7 +12,7 @@ import functools
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
-                                            effect_sentence, headline, kind_fmt, left_rows, provenance,
+                                            effect_sentence, headline, kind_fmt, left_rows, point_fmt, provenance,
                                             ratio_lines, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
@@ -84,10 +84,11 @@ def _chart(st, cv) -> str:
     L = st.locale
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     title = L._("{decision} against {arg}", decision=cv.decision, arg=cv.arg_name)
-    desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fx(cv.x), y=fy(cv.y))
+    fp = point_fmt(L, cv)
+    desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fp(cv.x), y=fy(cv.y))
     ytick = (lambda v: L.compact_money(v, st.currency)) if cv.ykind == "money" else None  # noqa: E731
     return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"),
-                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick)
+                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick, pointfmt=fp)
 
 
 def render_html(st) -> str:

@@ -5,6 +5,8 @@ the format (textsafe): no raw HTML or link in Markdown, no control character any
 """
 from __future__ import annotations
 
+from decimal import ROUND_CEILING, Decimal
+
 from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
 from kamrules.report import words
 
@@ -15,6 +17,12 @@ def kind_fmt(L, kind: str | None, currency: str | None):
     if kind == "money":
         return lambda v: L.money(v, currency)
     return L.number
+
+
+def point_fmt(L, cv):
+    """How the payee's own value on a curve's axis is written: an attainment (a rate) with at
+    most one decimal, rounded down (L.attained); the exact value is in the derivation."""
+    return L.attained if cv.xkind == "rate" else kind_fmt(L, cv.xkind, cv.xcur)
 
 
 def who(st) -> str:
@@ -40,17 +48,17 @@ def headline(st, pv) -> list:
     if pv.on_target is not None and pv.on_target.amount:
         pct = pv.total.amount / pv.on_target.amount
         out.append(L._("On-target variable: {target}; you earned {pct} of it",
-                       target=L.money(pv.on_target), pct=L.percent(pct)))
+                       target=L.money(pv.on_target), pct=L.share(pct)))
     if pv.ytd is not None:
         line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
         year = pv.year_target
         if year is not None and year.amount:
             line += " · " + L._("{pct} of the year's on-target variable ({target})",
-                                pct=L.percent(pv.ytd.amount / year.amount), target=L.money(year))
+                                pct=L.share(pv.ytd.amount / year.amount), target=L.money(year))
         to_date = pv.ytd_target
         if to_date is not None and to_date.amount and (year is None or to_date.amount != year.amount):
             line += " · " + L._("{pct} of the on-target variable to date ({target})",
-                                pct=L.percent(pv.ytd.amount / to_date.amount), target=L.money(to_date))
+                                pct=L.share(pv.ytd.amount / to_date.amount), target=L.money(to_date))
         out.append(line)
     return out
 
@@ -62,7 +70,7 @@ def component_sentence(st, c) -> str:
     for cv in c.curves:
         parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
-                         x=kind_fmt(L, cv.xkind, cv.xcur)(cv.x)))
+                         x=point_fmt(L, cv)(cv.x)))
     if c.credited:
         parts.append(L._("on {measures}", measures=", ".join(
             f"{m.measure} {L.money(m.total)}" for m in c.credited)))
@@ -83,11 +91,13 @@ def curve_lines(st, cv) -> list:
     L = st.locale
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     out = [L._("{decision} at {arg} = {x}: {row} gives {y}", decision=cv.decision, arg=cv.arg_name,
-               x=fx(cv.x), row=words.say(L, words.engine_note(cv.taken)), y=fy(cv.y))]
+               x=point_fmt(L, cv)(cv.x), row=words.say(L, words.engine_note(cv.taken)), y=fy(cv.y))]
     if cv.next_tier is not None:
         t, word, row, cells, value = cv.next_tier
         dist = t - cv.x
-        shown = L._("{n} points", n=L.number(dist * 100)) if cv.xkind == "rate" else fx(dist)
+        # in points to one decimal, rounded up: the attainment shown (rounded down) plus it is the tier
+        shown = (L._("{n} points", n=L.number((dist * 100).quantize(Decimal("0.1"), rounding=ROUND_CEILING)))
+                 if cv.xkind == "rate" else fx(dist))
         msg = ("next tier: from {t} ({dist} away), row {row} (| {cells} |) gives {value}" if word == "from"
                else "next tier: above {t} ({dist} away), row {row} (| {cells} |) gives {value}")
         out.append(L._(msg, t=fx(t), dist=shown, row=row, cells=cells, value=fy(value)))
@@ -113,7 +123,7 @@ def zero_sentence(st, c) -> str | None:
         msg, v = cv.why_not
         fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
         word = L._("from") if v["word"] == "from" else L._("above")
-        return L._(msg, arg=v["arg"], x=fx(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
+        return L._(msg, arg=v["arg"], x=point_fmt(L, cv)(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
     if c.zero_reason[0] == "said":  # the if-branch that pays nothing, its values in the locale
         return words.say(L, c.zero_reason[1])
     return L._(c.zero_reason[0], **c.zero_reason[1])
