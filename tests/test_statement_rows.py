@@ -38,3 +38,46 @@ def test_headline_shares_one_decimal_derivation_exact():
     assert "you earned 54.3% of it" in r.stdout
     assert "13.6% of the year's on-target variable" in r.stdout
     assert "13.5625" not in r.stdout and "54.25" not in r.stdout
+
+
+def _portal(tokens=None, lang="en"):
+    import pytest
+    testclient = pytest.importorskip("starlette.testclient", reason="the `portal` extra (starlette, httpx) "
+                                     "is not installed: pip install -e '.[test,portal]'")
+    from kamrules.portal.app import Portal, make_app
+    portal = Portal(str(PLANS / "abtasty-kam.kam"), str(EXAMPLES / "01-abtasty-nrr-upsell"), lang=lang)
+    return testclient.TestClient(make_app(portal, tokens))
+
+
+def test_portal_index_and_messages_follow_the_locale_switch():
+    c = _portal()
+    fr = c.get("/?locale=fr")
+    assert fr.status_code == 200 and fr.text.startswith('<!DOCTYPE html>\n<html lang="fr">')
+    # the index's words from the catalog, its links keep the language, a switch back to en
+    assert "<h2>Relevés</h2>" in fr.text and '<a href="/team?locale=fr">Page d’équipe</a>' in fr.text
+    assert '<a href="/payees/kam-001?locale=fr">Camille Martin</a>' in fr.text
+    assert '<a href="/?locale=en">en</a>' in fr.text and "<b>fr</b>" in fr.text
+    en = c.get("/")
+    assert en.text.startswith('<!DOCTYPE html>\n<html lang="en">') and "<h2>Statements</h2>" in en.text
+    assert '<a href="/payees/kam-001">Camille Martin</a>' in en.text and '<a href="/team">Team page</a>' in en.text
+    # a statement's link home keeps its language; the 404 is said in it
+    st = c.get("/payees/kam-002?locale=fr")
+    assert '<a href="/?locale=fr" title="Tous les relevés">⌂</a>' in st.text
+    gone = c.get("/payees/nobody?locale=fr")
+    assert gone.status_code == 404 and '<html lang="fr">' in gone.text and "Aucun bénéficiaire" in gone.text
+    # a portal started in French: its pages are French without asking
+    assert '<html lang="fr">' in _portal(lang="fr").get("/").text
+
+
+def test_portal_sign_in_and_refusals_in_the_locale(tmp_path):
+    from kamrules.portal.access import read_tokens
+    path = tmp_path / "tokens.csv"
+    path.write_text("token,payee_id,role\nq3K9xWm2Lp7RtV4nZs8Yd1aE,kam-001,payee\n", encoding="utf-8")
+    c = _portal(read_tokens(str(path)))
+    r = c.get("/?locale=fr")
+    assert r.status_code == 401 and '<html lang="fr">' in r.text and "Vous n’êtes pas connecté." in r.text
+    assert "<code>Authorization: Bearer</code>" in r.text
+    r = c.get("/payees/kam-002?locale=fr", headers={"Authorization": "Bearer q3K9xWm2Lp7RtV4nZs8Yd1aE"})
+    assert r.status_code == 403 and '<html lang="fr">' in r.text and "ne vous est pas destinée" in r.text
+    r = c.get("/?locale=fr&token=q3K9xWm2Lp7RtV4nZs8Yd1aE", follow_redirects=False)
+    assert r.status_code == 200 and '<html lang="fr">' in r.text and "Connecté." in r.text
