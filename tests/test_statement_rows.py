@@ -81,3 +81,55 @@ def test_portal_sign_in_and_refusals_in_the_locale(tmp_path):
     assert r.status_code == 403 and '<html lang="fr">' in r.text and "ne vous est pas destinée" in r.text
     r = c.get("/?locale=fr&token=q3K9xWm2Lp7RtV4nZs8Yd1aE", follow_redirects=False)
     assert r.status_code == 200 and '<html lang="fr">' in r.text and "Connecté." in r.text
+
+
+def _spaces(text: str) -> str:
+    """French numbers are grouped with narrow no-break spaces: plain spaces to compare."""
+    return text.replace("\u202f", " ").replace("\xa0", " ")
+
+
+GRID, GRID_DATA = PLANS / "equipment-colour-grid.kam", EXAMPLES / "05-colour-grid"
+
+
+def test_colour_grid_rows_say_the_colour_discount_and_rate():
+    """Each credited deal with the grid row it matched, in words; by hand from deals.csv and
+    the plan's table: eq-dl-003 65,000 at 12% discount is orange (10% to < 20%), 2.5%: 1,625.00;
+    eq-dl-004 30,000 at 25% is red, 1%: 300.00."""
+    fr = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "--format", "md", "--locale", "fr")
+    assert fr.returncode == 0, fr.stderr
+    fr.stdout = _spaces(fr.stdout)
+    assert "| date | ligne | montant | colour_rate | crédité |" in fr.stdout
+    assert "| 19 mars 2025 | eq-dl-003 | 65 000,00 € | orange, remise 12 %, taux 2,5 % | 1 625,00 € |" in fr.stdout
+    assert "| 27 mars 2025 | eq-dl-004 | 30 000,00 € | red, remise 25 %, taux 1 % | 300,00 € |" in fr.stdout
+    assert "colour_rate row" not in fr.stdout.split("Comment c’est calculé")[0]
+    en = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "--format", "md")
+    assert "| March 4, 2025 | eq-dl-001 | €48,000.00 | green, discount 2%, rate 5% | €2,400.00 |" in en.stdout
+    text = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "--format", "text")
+    assert "yellow, discount 7%, rate 4%" in text.stdout and "€4,800.00" in text.stdout
+
+
+def test_rows_of_a_sum_over_split_lines_show_the_amount_and_the_share():
+    """split-credit: a line's credit is deals[deal_id].amount * share * 6%; by hand
+    s-02: 33,333.00 * 50% * 6% = 999.99."""
+    data = next(p for p in sorted((PLANS / "tests" / "split-credit").iterdir()) if p.is_dir())
+    payee = data.joinpath("people.csv").read_text(encoding="utf-8").splitlines()[1].split(",")[0]
+    r = run_cli("statement", PLANS / "split-credit.kam", "--data", data, "--payee", payee, "--format", "md",
+                "--locale", "fr")
+    assert r.returncode == 0, r.stderr
+    r.stdout = _spaces(r.stdout)
+    assert "| ligne | deals\\[deal_id\\].amount | part | crédité |" in r.stdout
+    assert "| s-02 | 33 333,00 € | 50 % | 999,99 € |" in r.stdout
+
+
+def test_colour_grid_html_in_headless_chromium_at_390_and_1280(tmp_path):
+    import pytest
+    from conftest import chromium
+    from test_statement import chromium_overflow
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
+    page = tmp_path / "eq-001.html"
+    r = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "-o", page, "--locale", "fr")
+    assert r.returncode == 0, r.stderr
+    dom = chromium_overflow(browser, page, tmp_path)
+    assert "orange, remise 12&nbsp;%, taux 2,5&nbsp;%" in dom.replace("\u202f", "&nbsp;")

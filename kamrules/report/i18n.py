@@ -67,6 +67,11 @@ class Locale:
                 self.missing.add(text)
         return out.format(**values) if values else out
 
+    def word(self, name: str) -> str:
+        """A name of the plan or the data used as a label (a column's: `amount`, `discount`):
+        its translation when the catalog has one, else as written."""
+        return self.messages.get(name, name)
+
     def money(self, m, currency: str | None = None) -> str:
         """Money(18600, EUR) -> '18,600.00 €' (en) or '18 600,00 €' (fr)."""
         if isinstance(m, Money):

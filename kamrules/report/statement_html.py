@@ -11,7 +11,7 @@ import functools
 
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
-from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
+from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
                                             effect_sentence, headline, kind_fmt, left_rows, point_fmt, provenance,
                                             ratio_lines, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
@@ -124,14 +124,16 @@ def render_html(st) -> str:
                 out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
                            + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")
             for m in c.credited:
+                head = credited_head(L, m)
+                cls = ['<td class="num">' if num else "<td>" for _, num in head]
                 out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
-                           f"({e(L.money(m.total))})</summary><table><tr><th>{e(L._('date'))}</th>"
-                           f"<th>{e(L._('account'))}</th><th>{e(L._('row'))}</th>"
-                           f"<th class=\"num\">{e(L._('amount'))}</th></tr>")
-                out += [f'<tr><td>{e(d)}</td><td>{e(a)}</td><td>{e(r)}</td><td class="num">{e(v)}</td></tr>'
-                        for d, a, r, v in credited_rows(st, m)]
+                           f"({e(L.money(m.total))})</summary><table><tr>"
+                           + "".join(f'<th class="num">{e(h)}</th>' if num else f"<th>{e(h)}</th>" for h, num in head)
+                           + "</tr>")
+                out += ["<tr>" + "".join(f"{c_}{e(x)}</td>" for c_, x in zip(cls, cells)) + "</tr>"
+                        for cells in credited_rows(st, m)]
                 if m.more:
-                    out.append(f"<tr><td colspan=\"4\">{e(L._('{n} more rows', n=m.more))}</td></tr>")
+                    out.append(f"<tr><td colspan=\"{len(head)}\">{e(L._('{n} more rows', n=m.more))}</td></tr>")
                 out.append("</table></details>")
             for name, rows in c.left_out:
                 out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary><table>"

@@ -71,9 +71,10 @@ def component_sentence(st, c) -> str:
         parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
                          x=point_fmt(L, cv)(cv.x)))
-    if c.credited:
+    measured = [m for m in c.credited if m.is_measure]
+    if measured:
         parts.append(L._("on {measures}", measures=", ".join(
-            f"{m.measure} {L.money(m.total)}" for m in c.credited)))
+            f"{m.measure} {L.money(m.total)}" for m in measured)))
     return "; ".join(parts)
 
 
@@ -129,10 +130,55 @@ def zero_sentence(st, c) -> str | None:
     return L._(c.zero_reason[0], **c.zero_reason[1])
 
 
+def credited_head(L, m) -> list:
+    """The heads of a table of rows credited, [(label, is a number)]: date, account, row, the
+    values each row's credit is made of (as the plan names them), the decision tables read
+    (by name), then the row's credit."""
+    extra = bool(m.columns or m.tables)
+    return (([(L._("date"), False)] if _shown(m, 0) else []) + ([(L._("account"), False)] if _shown(m, 1) else [])
+            + [(L._("row"), False)]
+            + [(L.word(label), True) for label, _ in m.columns] + [(t, False) for t in m.tables]
+            + [(L._("credited") if extra else L._("amount"), True)])
+
+
 def credited_rows(st, m) -> list:
-    """[(date, account, row id, contribution)] as text."""
+    """Each row credited as the text of its cells, in the order of credited_head."""
     L = st.locale
-    return [(L.date(d) if d is not None else "", a or "", rid, L.value(v)) for d, a, rid, v in m.rows]
+    out = []
+    dates, accounts = _shown(m, 0), _shown(m, 1)
+    for d, a, rid, v, values, lookups in m.rows:
+        cells = ([L.date(d) if d is not None else ""] if dates else []) + ([a or ""] if accounts else []) + [rid]
+        cells += ["—" if x is None else L.value(x, unit) for x, (_, unit) in zip(values, m.columns)]
+        cells += ["" if x is None else lookup_words(L, x) for x in lookups]
+        cells.append(L.value(v))
+        out.append(cells)
+    return out
+
+
+def _shown(m, k: int) -> bool:
+    """Whether a table of rows has its date (k = 0) or account (1) column: a measure's
+    always, another aggregation's when one of its rows has one."""
+    return m.is_measure or any(r[k] for r in m.rows)
+
+
+def aligned(rows: list, numeric: list) -> list:
+    """Rows of cells as lines of text, each column padded to its widest cell (numbers to
+    the right)."""
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))] if rows else []
+    return ["  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric)).rstrip()
+            for r in rows]
+
+
+def lookup_words(L, x) -> str:
+    """The row of a decision table a data row matched, in words: its comment in the plan,
+    the table's columns with the row's values, the value read (`orange, discount 12%, rate
+    2.5%`; in French `orange, discount 12 %, taux 2,5 %`)."""
+    parts = [x.comment] if x.comment else []
+    parts += [L.word(p) if v is None else f"{L.word(p)} {L.value(v, u)}" for p, v, u in x.keys]
+    if x.value is not None:
+        label = L._("rate") if x.unit == "rate" else L._("amount") if x.unit == "money" else L._("value")
+        parts.append(f"{label} {L.value(x.value, x.unit)}")
+    return ", ".join(parts)
 
 
 def left_rows(st, rows) -> list:
@@ -173,12 +219,13 @@ def render_md(st) -> str:
             out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
             out.append("")
             for m in c.credited:
+                head = credited_head(L, m)
                 out += [md(L._('{label}:', label=L._('Rows credited to {measure}', measure=m.measure))), "",
-                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} |",
-                        "|---|---|---|---:|"]
-                out += [f"| {md(d)} | {md(a)} | {md(r)} | {md(v)} |" for d, a, r, v in credited_rows(st, m)]
+                        "| " + " | ".join(md(h) for h, _ in head) + " |",
+                        "|" + "|".join("---:" if num else "---" for _, num in head) + "|"]
+                out += ["| " + " | ".join(md(x) for x in cells) + " |" for cells in credited_rows(st, m)]
                 if m.more:
-                    out.append(f"| … | | {md(L._('{n} more rows', n=m.more))} | |")
+                    out.append(f"| … | {md(L._('{n} more rows', n=m.more))} |" + " |" * (len(head) - 2))
                 out.append("")
             for name, rows in c.left_out:
                 out += [md(L._('{label}:', label=L._('Rows left out of {name}', name=name))), "",
@@ -234,7 +281,10 @@ def render_text(st) -> str:
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
                 out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
-                out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                if m.is_measure:
+                    out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                else:
+                    out += ["      " + x for x in aligned(credited_rows(st, m), [n for _, n in credited_head(L, m)])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
             for name, rows in c.left_out:
