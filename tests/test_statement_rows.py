@@ -133,3 +133,22 @@ def test_colour_grid_html_in_headless_chromium_at_390_and_1280(tmp_path):
     assert r.returncode == 0, r.stderr
     dom = chromium_overflow(browser, page, tmp_path)
     assert "orange, remise 12&nbsp;%, taux 2,5&nbsp;%" in dom.replace("\u202f", "&nbsp;")
+
+
+def test_colour_grid_deal_under_the_margin_floor_is_left_out_with_its_margin():
+    """eq-dl-005 is won in March but its margin (14%) is under margin_floor (15%): the sum's
+    own `where` leaves it out; the statement says so with both values."""
+    r = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "--format", "md")
+    assert r.returncode == 0, r.stderr
+    left = r.stdout.split("Rows left out of colour_bonus:")[1].split("How it is computed")[0]
+    assert "| eq-dl-005 | €90,000.00 | \\`margin &gt;= margin_floor\\` is false: margin 14%, margin_floor 15% |" \
+        in left
+
+
+def test_a_payee_never_reads_the_rows_of_another_payee():
+    import csv
+    with open(GRID_DATA / "deals.csv", encoding="utf-8") as fh:
+        others = {row["deal_id"] for row in csv.DictReader(fh) if row["owner_id"] != "eq-002"}
+    r = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-002", "--format", "md")
+    assert r.returncode == 0, r.stderr
+    assert others and not [d for d in others if d in r.stdout]

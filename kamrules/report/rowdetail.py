@@ -46,9 +46,8 @@ class Layout:
     """What one aggregation shows beside each row it credits."""
     columns: tuple  # ((label, node, unit), ...): the row's values the expression reads
     decisions: tuple  # ((table name, its call in the expression), ...)
+    call: object = None  # the sum's call (report/leftout.py: the rows its own `where` leaves out)
 
-
-_PLAIN = Layout((), ())
 _LAYOUTS: dict = {}  # id(lowered plan) -> (plan, {(line, column) of an aggregation: Layout})
 _COMMENT = re.compile(r"\|[^|#]*#\s*(.+?)\s*$")
 
@@ -63,7 +62,8 @@ def layout(plan, span) -> Layout | None:
         for d in low.definitions.values():
             for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum" and n.args
                                    and isinstance(n.args[0], ir.Each)):
-                found[(call.span.line, call.span.column)] = _layout(low, plan.source, call.args[0].expr)
+                found[(call.span.line, call.span.column)] = attrs.evolve(
+                    _layout(low, plan.source, call.args[0].expr), call=call)
         if len(_LAYOUTS) > 64:
             _LAYOUTS.clear()
         hit = _LAYOUTS[id(low)] = (low, found)
@@ -72,7 +72,7 @@ def layout(plan, span) -> Layout | None:
 
 def _layout(low, source, expr) -> Layout:
     if isinstance(expr, (ir.Name, ir.Attr)):  # a measure: the row's credit is that column
-        return _PLAIN
+        return Layout((), ())
     decisions, keyed = [], set()
     for call in find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.decision is not None):
         d = low.definitions.get(call.decision)
@@ -84,7 +84,7 @@ def _layout(low, source, expr) -> Layout:
     columns, seen = [], set()
     refs = find_nodes(expr, lambda n: isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
     if any(n.ref[1] != 0 for n in refs):  # a column of an enclosing row: not this row's alone
-        return _PLAIN
+        return Layout((), ())
     for n in find_nodes(expr, lambda n: (isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
                         or (isinstance(n, ir.Attr) and isinstance(n.obj, ir.Index))):
         kind = n.type.kind if n.type is not None else None

@@ -48,6 +48,8 @@ class Credited:
     columns: tuple = ()  # ((label, unit), ...) of each row's values
     tables: tuple = ()  # the decision tables each row may have matched, by name
     is_measure: bool = True
+    keys: frozenset = frozenset()  # (table, row number) of every row credited, MAX_ROWS or not
+    layout: object = None  # rowdetail.Layout of a sum that is not a measure
 
 
 @attrs.define
@@ -288,6 +290,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
     absent, not_eligible, on_target = [], None, None
     if calc:
         ctx = ev.context(payee, period)
+        _left_inside(sh, comps, ev, ctx)
         try:
             if not ev.is_eligible(ctx):
                 not_eligible = plan.eligible
@@ -441,7 +444,8 @@ def _credited(sh: Shared, m) -> Credited:
         r = sh.row_at(ref.table, ref.row)
         rows.append((r.values.get(date_col) if date_col else None,
                      r.values.get(account_col) if account_col else None, ref.id, ref.contribution, (), ()))
-    return Credited(m.name, m.table, m.value, rows, max(0, len(m.rows) - MAX_ROWS))
+    return Credited(m.name, m.table, m.value, rows, max(0, len(m.rows) - MAX_ROWS),
+                    keys=frozenset((ref.table, ref.row) for ref in m.rows))
 
 
 def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
@@ -481,7 +485,33 @@ def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Cr
     order = tuple(t for t, _ in lay.decisions if t in tables)
     rows = [(*row[:5], tuple(row[5].get(t) for t in order)) for row in rows]
     return Credited(name, refs[0].table, node.value, rows, max(0, len(refs) - MAX_ROWS),
-                    tuple((label, unit) for label, _, unit in lay.columns), order, False)
+                    tuple((label, unit) for label, _, unit in lay.columns), order, False,
+                    frozenset((ref.table, ref.row) for ref in refs), lay)
+
+
+def _left_inside(sh: Shared, comps: list, ev, ctx):
+    """The rows a sum that is not a measure reads but its own `where` leaves out (`for won
+    where present(margin) and margin >= margin_floor`: a won deal under the margin floor),
+    unless another sum of the period credits them."""
+    inner = [(c, m) for c in comps for m in c.credited if not m.is_measure and m.layout is not None]
+    if not inner:
+        return
+    taken = set().union(*(m.keys for c in comps for m in c.credited))
+    for c, m in inner:
+        rows = leftout.inner_left_out(sh.plan, ev, ctx, m.layout.call)
+        if not rows and not c.left_out:  # a sum over a table: its rows linked to the payee
+            where = leftout.base_where(sh.plan, m.layout.call)
+            rows = leftout.left_out(sh.plan, ev, ctx, sh.tables, where) if where is not None else []
+        rows = [(r, why) for r, why in rows if (r.table, r.number) not in taken]
+        if not rows:
+            continue
+        taken |= {(r.table, r.number) for r, _ in rows}
+        date_col, account_col = _columns(sh.tables[rows[0][0].table].spec)
+        money = next((n.ref[3] for _, n, unit in m.layout.columns if unit == "money" and isinstance(n, ir.Name)),
+                     None)
+        c.left_out.append((m.measure, [(r.values.get(date_col) if date_col else None,
+                                        r.values.get(account_col) if account_col else None, r.id,
+                                        r.values.get(money) if money else None, why) for r, why in rows]))
 
 
 MAX_ROWS = 25

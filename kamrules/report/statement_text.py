@@ -186,9 +186,15 @@ def left_rows(st, rows) -> list:
     L = st.locale
     out = []
     for d, a, rid, v, (msg, values) in rows:
-        shown = {k: (x if isinstance(x, str) else L.value(x)) for k, x in values.items()}
+        shown = {k: (x if isinstance(x, str) else facts(L, x) if isinstance(x, tuple) else L.value(x))
+                 for k, x in values.items()}
         out.append((L.date(d) if d is not None else "", a or "", rid, L.value(v), L._(msg, **shown)))
     return out
+
+
+def facts(L, items: tuple) -> str:
+    """((name, value, unit), ...) as `margin 12%, margin_floor 15%` (an empty value: —)."""
+    return ", ".join(f"{L.word(n)} {'—' if v is None else L.value(v, u)}" for n, v, u in items)
 
 
 # ---------------------------------------------------------------- Markdown
