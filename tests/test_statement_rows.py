@@ -131,6 +131,8 @@ def test_colour_grid_html_in_headless_chromium_at_390_and_1280(tmp_path):
     page = tmp_path / "eq-001.html"
     r = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "-o", page, "--locale", "fr")
     assert r.returncode == 0, r.stderr
+    # the tables of rows are in collapsed <details>: opened, so that their width is measured
+    page.write_text(page.read_text(encoding="utf-8").replace("<details>", "<details open>"), encoding="utf-8")
     dom = chromium_overflow(browser, page, tmp_path)
     assert "orange, remise 12&nbsp;%, taux 2,5&nbsp;%" in dom.replace("\u202f", "&nbsp;")
 

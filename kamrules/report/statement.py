@@ -499,10 +499,11 @@ def _left_inside(sh: Shared, comps: list, ev, ctx):
     taken = set().union(*(m.keys for c in comps for m in c.credited))
     for c, m in inner:
         rows = leftout.inner_left_out(sh.plan, ev, ctx, m.layout.call)
-        if not rows and not c.left_out:  # a sum over a table: its rows linked to the payee
-            where = leftout.base_where(sh.plan, m.layout.call)
-            rows = leftout.left_out(sh.plan, ev, ctx, sh.tables, where) if where is not None else []
+        where = leftout.base_where(sh.plan, m.layout.call)  # and the rows linked to the payee
+        rows += leftout.left_out(sh.plan, ev, ctx, sh.tables, where) if where is not None else []
         rows = [(r, why) for r, why in rows if (r.table, r.number) not in taken]
+        rows = sorted({(r.table, r.number): (r, why) for r, why in reversed(rows)}.values(),
+                      key=lambda x: x[0].number)[:leftout.MAX_ROWS]
         if not rows:
             continue
         taken |= {(r.table, r.number) for r, _ in rows}

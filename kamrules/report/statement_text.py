@@ -181,14 +181,23 @@ def lookup_words(L, x) -> str:
     return ", ".join(parts)
 
 
+def left_head(L, rows) -> list:
+    """The heads of a table of rows left out, [(label, is a number)]: date, account (when a
+    row has one), row, amount, reason."""
+    return ([(L._("date"), False)] + ([(L._("account"), False)] if any(r[1] for r in rows) else [])
+            + [(L._("row"), False), (L._("amount"), True), (L._("reason"), False)])
+
+
 def left_rows(st, rows) -> list:
-    """[(date, account, row id, amount, reason)] as text."""
+    """Each row left out as the text of its cells, in the order of left_head."""
     L = st.locale
+    accounts = any(r[1] for r in rows)
     out = []
     for d, a, rid, v, (msg, values) in rows:
         shown = {k: (x if isinstance(x, str) else facts(L, x) if isinstance(x, tuple) else L.value(x))
                  for k, x in values.items()}
-        out.append((L.date(d) if d is not None else "", a or "", rid, L.value(v), L._(msg, **shown)))
+        out.append([L.date(d) if d is not None else ""] + ([a or ""] if accounts else [])
+                   + [rid, L.value(v), L._(msg, **shown)])
     return out
 
 
@@ -234,9 +243,10 @@ def render_md(st) -> str:
                     out.append(f"| … | {md(L._('{n} more rows', n=m.more))} |" + " |" * (len(head) - 2))
                 out.append("")
             for name, rows in c.left_out:
+                head = left_head(L, rows)
                 out += [md(L._('{label}:', label=L._('Rows left out of {name}', name=name))), "",
-                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} "
-                        f"| {md(L._('reason'))} |", "|---|---|---|---:|---|"]
+                        "| " + " | ".join(md(h) for h, _ in head) + " |",
+                        "|" + "|".join("---:" if num else "---" for _, num in head) + "|"]
                 out += [f"| {' | '.join(md(x) for x in cells)} |" for cells in left_rows(st, rows)]
                 out.append("")
             out += [md(L._('{label}:', label=L._('How it is computed'))), ""]
@@ -295,7 +305,8 @@ def render_text(st) -> str:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
             for name, rows in c.left_out:
                 out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
-                out += [f"      {d:>18}  {a:<10} {r:<10} {v}: {why}" for d, a, r, v, why in left_rows(st, rows)]
+                out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2]) + f"{x[-2]}: {x[-1]}"
+                        for x in left_rows(st, rows)]
             out.append("    " + L._("{label}:", label=L._("How it is computed")))
             for s in c.steps:
                 pad = "      " + "  " * s.depth
