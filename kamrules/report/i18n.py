@@ -28,6 +28,7 @@ DEFAULT = "en"
 _HERE = os.path.join(os.path.dirname(__file__), "locale")
 _CATALOGS: dict = {}
 _PLAIN = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
+_QUANTUM = {k: Decimal(1).scaleb(-k) for k in range(7)}  # places -> 10**-places
 
 
 def catalog(lang: str) -> dict:
@@ -117,7 +118,7 @@ class Locale:
     def percent(self, v, places: int = 4, rounding: str = ROUND_HALF_UP) -> str:
         """0.775 -> '77.5%' (en) or '77,5 %' (fr): up to `places` decimals of a percent (four:
         a rate of the plan as written)."""
-        p = (Decimal(v) * 100).quantize(Decimal(1).scaleb(-places), rounding=rounding)
+        p = (Decimal(v) * 100).quantize(_QUANTUM[places], rounding=rounding)
         text = self._decimal(p, places)
         return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"
 

@@ -52,6 +52,13 @@ _LAYOUTS: dict = {}  # id(lowered plan) -> (plan, {(line, column) of an aggregat
 _COMMENT = re.compile(r"\|[^|#]*#\s*(.+?)\s*$")
 
 
+def other_sums(plan) -> bool:
+    """Whether the plan has a sum over rows of anything but a column (`sum(amount * rate for
+    ...)`): else every sum is a measure and nothing here applies."""
+    layout(plan, None)
+    return _LAYOUTS[id(ir_of(plan))][2]
+
+
 def layout(plan, span) -> Layout | None:
     """The Layout of the sum written at `span` (an aggregate node's span); None when that is
     no sum over rows (`one(target for targets ...)` reads a row, it credits none)."""
@@ -66,7 +73,8 @@ def layout(plan, span) -> Layout | None:
                     _layout(low, plan.source, call.args[0].expr), call=call)
         if len(_LAYOUTS) > 64:
             _LAYOUTS.clear()
-        hit = _LAYOUTS[id(low)] = (low, found)
+        others = any(not isinstance(x.call.args[0].expr, ir.Name) for x in found.values())
+        hit = _LAYOUTS[id(low)] = (low, found, others)
     return hit[1].get((span.line, span.column)) if span is not None else None
 
 

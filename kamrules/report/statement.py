@@ -452,6 +452,8 @@ def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
     """A table of rows for each money aggregation over input rows that is not a measure
     (`sum(round(amount * colour_rate(discount), cent, half_up) for won ...)`), each row with
     the values its credit is made of and the decision table's row it matched."""
+    if not rowdetail.other_sums(sh.plan):  # every sum is of a column: the measures say it all
+        return
     measured = {(m.call.span.line, m.call.span.column) for m in ms if m.call is not None}
     seen, stack = set(), [(trace, None)]
     while stack:
