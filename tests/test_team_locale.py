@@ -77,8 +77,10 @@ def test_portal_team_page_has_a_language_switch(case):
     fr = c.get("/team?locale=fr")
     assert fr.status_code == 200 and '<html lang="fr">' in fr.text
     assert '<a href="/team?locale=en">en</a>' in fr.text and "<b>fr</b>" in fr.text
-    assert '<a href="/payees/a">· · a (Ana)</a>' in fr.text and "Vue d’équipe" in fr.text
+    # the links of a French page keep the language (the portal's default is en)
+    assert '<a href="/payees/a?locale=fr">· · a (Ana)</a>' in fr.text and "Vue d’équipe" in fr.text
     en = c.get("/team")
+    assert '<a href="/payees/a">· · a (Ana)</a>' in en.text
     assert '<html lang="en">' in en.text and '<a href="/team?locale=fr">fr</a>' in en.text
     assert c.get("/team?locale=xx").text == en.text  # an unknown locale: the portal's own
 

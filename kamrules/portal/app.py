@@ -1,7 +1,9 @@
 """`kamrules serve`: a local, read-only web portal (Starlette, served by uvicorn) over one
 plan and one data folder: `/` lists the payees (names, links), `/payees/<payee_id>` is the
-payee's statement for every period (`?locale=fr|en` switches the language), `/team` the
-team page linking to each statement (`?locale=` too).
+payee's statement for every period, `/team` the team page linking to each statement;
+`?locale=fr|en` switches the language of every page (the index, the messages and the
+sign-in pages too: every word through the catalogs of report/i18n.py, `<html lang>` set),
+and the links of a page keep its language.
 
 Everything is computed again when the plan or a file of the data folder changes (their
 size and modification time are compared on every request), else served from memory. A
@@ -24,12 +26,13 @@ from starlette.routing import Route
 from kamrules.data.strict import Table
 from kamrules.diagnostics.diagnostic import KamError, render_text
 from kamrules.diagnostics.textsafe import for_html
+from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
 from kamrules.report.team import build_team, render as render_team
 from kamrules.run.session import Session
 from kamrules.portal.access import teams, visible
-from kamrules.portal.guard import Guard, grant_of, page
+from kamrules.portal.guard import Guard, grant_of, lang_of, message, page
 from kamrules.portal.pages import cut_tables, statements
 
 
@@ -37,6 +40,11 @@ def href(payee_id: str) -> str:
     """The address of a payee's statement: the id percent-encoded (a `/` or `?` in it stays
     part of the id)."""
     return "/payees/" + quote(payee_id, safe="")
+
+
+def keep(address: str, lang: str, default: str) -> str:
+    """A link of a page in `lang`: the address, with `?locale=` when not the portal's default."""
+    return address if lang == default else f"{address}?locale={lang}"
 
 
 class Portal:
@@ -118,7 +126,7 @@ class Portal:
                 tables = dict(tables)
                 tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
                 payouts = [p for p in payouts if p.payee_id in only]
-            links = {pid: href(pid) for pid in s["ids"] if only is None or pid in only}
+            links = {pid: keep(href(pid), lang, self.lang) for pid in s["ids"] if only is None or pid in only}
             view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang)
             if s["ledger"] is not None:
                 view.ledger = s["ledger"].team({r.payee_id for tp in view.periods for r in tp.rows}
@@ -126,43 +134,47 @@ class Portal:
             s["pages"][key] = render_team(view, "html")
         return s["pages"][key]
 
-    def index(self, only: frozenset | None = None, team: bool = True) -> str:
+    def index(self, only: frozenset | None = None, team: bool = True, lang: str | None = None) -> str:
+        """The payees `only` (None: all) by name, each linked to their statement, in `lang`."""
         s = self.state()
-        e = for_html
+        lang = lang or self.lang
+        L, e = i18n.get(lang), for_html
         items = "".join(
-            f'<li><a href="{e(href(pid))}">{e(s["labels"].get(pid, (None,))[0] or pid)}</a>'
+            f'<li><a href="{e(keep(href(pid), lang, self.lang))}">{e(s["labels"].get(pid, (None,))[0] or pid)}</a>'
             f' <small>{e(pid)}</small></li>' for pid in s["ids"] if only is None or pid in only)
-        link = '<p><a href="/team">Team page</a></p>' if team else ""
-        return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        link = f'<p><a href="{e(keep("/team", lang, self.lang))}">{e(L._("Team page"))}</a></p>' if team else ""
+        return (f'<!DOCTYPE html>\n<html lang="{e(lang)}"><head><meta charset="utf-8">'
                 f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{e(s['plan'].name)}</title><style>body{{font:16px/1.5 system-ui,sans-serif;"
-                f"max-width:40rem;margin:1rem auto;padding:0 1rem}}</style></head><body>"
-                f"<h1>{e(s['plan'].name)}</h1>{link}"
-                f"<ul>{items}</ul></body></html>\n")
+                f"<title>{e(L._('Statements'))} · {e(s['plan'].name)}</title><style>body{{font:16px/1.5 "
+                f"system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem}}</style></head><body><main>"
+                f"<h1>{e(s['plan'].name)}</h1><h2>{e(L._('Statements'))}</h2>{link}"
+                f"<ul>{items}</ul></main></body></html>\n")
 
 
-def _message(title: str, text: str, status: int) -> HTMLResponse:
-    return page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{title}</title></head>'
-                f"<body><p>{text}</p></body></html>\n", status)
-
-
-def _error(err: KamError, grant) -> HTMLResponse:
+def _error(err: KamError, grant, lang: str) -> HTMLResponse:
     if grant is not None and grant.role != "admin":  # a diagnostic may quote anyone's data
-        return _message("error", "The plan or its data has an error: the administrator of the portal sees it.", 500)
-    text = "\n".join(render_text(d, {}) for d in err.diagnostics)
-    return page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>error</title></head>'
-                f"<body><pre>{for_html(text)}</pre></body></html>\n", 500)
+        return message(lang, "error", "The plan or its data has an error: the administrator of the portal sees it.",
+                       500)
+    text = "\n".join(render_text(d, {}) for d in err.diagnostics)  # diagnostics are in English
+    L = i18n.get(lang)
+    return page(f'<!DOCTYPE html>\n<html lang="{for_html(lang)}"><head><meta charset="utf-8">'
+                f"<title>{for_html(L._('error'))}</title></head>"
+                f'<body><pre lang="en">{for_html(text)}</pre></body></html>\n', 500)
 
 
-def _forbidden() -> HTMLResponse:
-    return _message("forbidden", "This page is not yours to see.", 403)
+def _forbidden(lang: str) -> HTMLResponse:
+    return message(lang, "forbidden", "This page is not yours to see.", 403)
 
 
-def _switch(text: str, address: str, lang: str) -> str:
-    """The page (a statement, the team page) with a language switch at the top."""
+def _switch(text: str, address: str, lang: str, default: str) -> str:
+    """The page (the index, a statement, the team page) with a language switch at the top
+    and a link home in the same language."""
+    L = i18n.get(lang)
     links = " · ".join(f"<b>{x}</b>" if x == lang else f'<a href="{for_html(address)}?locale={x}">{x}</a>'
                        for x in LOCALES)
-    return text.replace("<body><main>", f'<body><main><nav><a href="/">⌂</a> · {links}</nav>', 1)
+    home = "" if address == "/" else (f'<a href="{for_html(keep("/", lang, default))}" '
+                                      f'title="{for_html(L._("All statements"))}">⌂</a> · ')
+    return text.replace("<body><main>", f"<body><main><nav>{home}{links}</nav>", 1)
 
 
 def make_app(portal: Portal, tokens=None) -> Starlette:
@@ -173,33 +185,34 @@ def make_app(portal: Portal, tokens=None) -> Starlette:
             try:
                 return fn(request, grant)
             except KamError as err:
-                return _error(err, grant)
+                return _error(err, grant, locale(request))
         return endpoint
 
-    def index(request, grant):
-        return page(portal.index(portal.visible(grant), team=grant is None or grant.role != "payee"))
-
     def locale(request) -> str:
-        lang = request.query_params.get("locale", portal.lang)
-        return lang if lang in LOCALES else portal.lang
+        return lang_of(request, portal.lang)
+
+    def index(request, grant):
+        lang = locale(request)
+        return page(_switch(portal.index(portal.visible(grant), grant is None or grant.role != "payee", lang),
+                            "/", lang, portal.lang))
 
     def payee(request, grant):
         pid = request.path_params["payee_id"]
         lang = locale(request)
         only = portal.visible(grant)
         if only is not None and pid not in only:  # 403 whether or not the id is a payee's
-            return _forbidden()
+            return _forbidden(lang)
         text = portal.statement(pid, lang)
         if text is None:
-            return _message("not found", "No such payee.", 404)
-        return page(_switch(text, href(pid), lang))
+            return message(lang, "not found", "No such payee.", 404)
+        return page(_switch(text, href(pid), lang, portal.lang))
 
     def team(request, grant):
-        if grant is not None and grant.role == "payee":
-            return _forbidden()
         lang = locale(request)
-        return page(_switch(portal.team(portal.visible(grant), lang), "/team", lang))
+        if grant is not None and grant.role == "payee":
+            return _forbidden(lang)
+        return page(_switch(portal.team(portal.visible(grant), lang), "/team", lang, portal.lang))
 
     return Starlette(routes=[Route("/", guarded(index)), Route("/payees/{payee_id}", guarded(payee)),
                              Route("/team", guarded(team))],
-                     middleware=[Middleware(Guard, tokens=tokens)])
+                     middleware=[Middleware(Guard, tokens=tokens, lang=portal.lang)])

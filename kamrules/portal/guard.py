@@ -30,6 +30,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from kamrules.diagnostics.textsafe import for_html
+from kamrules.report import i18n
 
 COOKIE = "kamrules_token"
 GRANT = "kamrules.grant"
@@ -51,15 +52,32 @@ def page(text: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(text, status_code=status, headers={"Content-Security-Policy": csp(text)})
 
 
+def lang_of(request: Request, default: str) -> str:
+    """The language a request asks for (`?locale=fr|en`), else the portal's."""
+    lang = request.query_params.get("locale", default)
+    return lang if lang in i18n.LOCALES else default
+
+
+def message(lang: str, title: str, text: str, status: int) -> HTMLResponse:
+    """A page of one sentence (not found, forbidden, an error), in `lang`."""
+    L = i18n.get(lang)
+    return page(f'<!DOCTYPE html>\n<html lang="{for_html(lang)}"><head><meta charset="utf-8">'
+                f"<title>{for_html(L._(title))}</title></head><body><p>{for_html(L._(text))}</p></body></html>\n",
+                status)
+
+
 def grant_of(request: Request):
     """The access.Grant of the request, or None (no --tokens: everything)."""
     return request.scope.get(GRANT)
 
 
-def _unauthorized(why: str) -> HTMLResponse:
-    text = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>sign in</title></head>'
-            f"<body><p>{why} Open the sign-in link you were given, or send an "
-            f"<code>Authorization: Bearer</code> header.</p></body></html>\n")
+def _unauthorized(why: str, lang: str) -> HTMLResponse:
+    L = i18n.get(lang)
+    text = (f'<!DOCTYPE html>\n<html lang="{for_html(lang)}"><head><meta charset="utf-8">'
+            f"<title>{for_html(L._('sign in'))}</title></head><body><p>{for_html(L._(why))} "
+            + "<code>Authorization: Bearer</code>".join(  # the header's name as it is, in <code>
+                for_html(x) for x in L._("Open the sign-in link you were given, or send an {header} header.")
+                .split("{header}", 1)) + "</p></body></html>\n")
     response = page(text, 401)
     response.headers["WWW-Authenticate"] = 'Bearer realm="kamrules"'
     return response
@@ -79,8 +97,8 @@ def _without_token(request: Request) -> str:
 
 
 class Guard:
-    def __init__(self, app, tokens=None):
-        self.app, self.tokens = app, tokens
+    def __init__(self, app, tokens=None, lang: str = i18n.DEFAULT):
+        self.app, self.tokens, self.lang = app, tokens, lang
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -103,7 +121,7 @@ class Guard:
             else:
                 grant = self.tokens.find(_bearer(request) or request.cookies.get(COOKIE))
                 if grant is None:
-                    response = _unauthorized("You are not signed in.")
+                    response = _unauthorized("You are not signed in.", lang_of(request, self.lang))
                 else:
                     scope[GRANT] = grant
                     response = self.app
@@ -112,12 +130,14 @@ class Guard:
         await self.app(scope, receive, send_with_headers)
 
     def _login(self, request: Request, token: str):
+        lang = lang_of(request, self.lang)
         if self.tokens.find(token) is None:
-            return _unauthorized("This sign-in link is not valid.")
-        target = for_html(_without_token(request))
-        response = page(f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-                        f'<meta http-equiv="refresh" content="0;url={target}"><title>signed in</title></head>'
-                        f'<body><p>Signed in. <a href="{target}">Continue</a></p></body></html>\n')
+            return _unauthorized("This sign-in link is not valid.", lang)
+        target, L = for_html(_without_token(request)), i18n.get(lang)
+        response = page(f'<!DOCTYPE html>\n<html lang="{for_html(lang)}"><head><meta charset="utf-8">'
+                        f'<meta http-equiv="refresh" content="0;url={target}"><title>{for_html(L._("signed in"))}'
+                        f'</title></head><body><p>{for_html(L._("Signed in."))} <a href="{target}">'
+                        f'{for_html(L._("Continue"))}</a></p></body></html>\n')
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
                             secure=request.url.scheme == "https")
         return response

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import os
 import re
-from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 
 from babel import Locale as _BabelLocale
 from babel.dates import format_date
@@ -28,6 +28,7 @@ DEFAULT = "en"
 _HERE = os.path.join(os.path.dirname(__file__), "locale")
 _CATALOGS: dict = {}
 _PLAIN = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
+_QUANTUM = {k: Decimal(1).scaleb(-k) for k in range(7)}  # places -> 10**-places
 
 
 def catalog(lang: str) -> dict:
@@ -66,6 +67,11 @@ class Locale:
             if self.lang != DEFAULT:
                 self.missing.add(text)
         return out.format(**values) if values else out
+
+    def word(self, name: str) -> str:
+        """A name of the plan or the data used as a label (a column's: `amount`, `discount`):
+        its translation when the catalog has one, else as written."""
+        return self.messages.get(name, name)
 
     def money(self, m, currency: str | None = None) -> str:
         """Money(18600, EUR) -> '18,600.00 €' (en) or '18 600,00 €' (fr)."""
@@ -109,11 +115,23 @@ class Locale:
     def number(self, v) -> str:
         return self._decimal(Decimal(v), 6)
 
-    def percent(self, v) -> str:
-        """0.775 -> '77.5%' (en) or '77,5 %' (fr): up to four decimals of a percent."""
-        p = (Decimal(v) * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-        text = self._decimal(p, 4)
+    def percent(self, v, places: int = 4, rounding: str = ROUND_HALF_UP) -> str:
+        """0.775 -> '77.5%' (en) or '77,5 %' (fr): up to `places` decimals of a percent (four:
+        a rate of the plan as written)."""
+        p = (Decimal(v) * 100).quantize(_QUANTUM[places], rounding=rounding)
+        text = self._decimal(p, places)
         return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"
+
+    def share(self, v) -> str:
+        """A share a reader compares (% of the on-target variable, of a budget): at most one
+        decimal, half up: 1.125 -> '112.5%', 0.135625 -> '13.6%' (exact in the derivation)."""
+        return self.percent(v, 1)
+
+    def attained(self, v) -> str:
+        """The payee's value on a curve's rate axis (an attainment): at most one decimal,
+        rounded down, so that it never reads as a threshold it has not reached (99.96% is
+        '99.9%', not '100%')."""
+        return self.percent(v, 1, ROUND_FLOOR)
 
     def _decimal(self, v: Decimal, places: int) -> str:
         """format_decimal(v, '#,##0.' + '#' * places) (Babel rounds half even to `places`)."""

@@ -74,6 +74,51 @@ def left_out(plan, ev, ctx, tables, where) -> list:
     return out
 
 
+def inner_left_out(plan, ev, ctx, call) -> list:
+    """[(row, reason)] of the rows a sum reads (`for won ...`) that its own `where` leaves
+    out (`where present(margin) and margin >= margin_floor`), in the order read."""
+    arg = call.args[0] if call is not None and call.args else None
+    where = arg.source if isinstance(arg, ir.Each) else None
+    if not isinstance(where, ir.Where) or where.filter is None:
+        return []
+    src = where.source
+    if isinstance(src, ir.Name) and src.ref == ("table", src.id):  # a whole table: everyone's rows,
+        return []  # left_out (the rows linked to the payee) answers for it
+    try:
+        base = ev.ev(src, ctx, ())
+        chosen = {id(r) for r in ev.ev(where, ctx, ())}
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return []
+    out = []
+    for row in base if isinstance(base, list) else ():
+        if id(row) not in chosen and hasattr(row, "values"):
+            out.append((row, _reason(plan, ev, ctx, where.filter, row)))
+            if len(out) >= MAX_ROWS:
+                break
+    return out
+
+
+def _facts(ev, ctx, cond, row) -> tuple:
+    """((name, value, unit), ...) of the row's columns and the plan's values a condition
+    compares (`margin >= margin_floor`: margin 12%, margin_floor 15%)."""
+    out, seen = [], set()
+    for n in find_nodes(cond, lambda x: isinstance(x, ir.Name) and x.ref and x.ref[0] in ("column", "def", "param")):
+        if n.id in seen:
+            continue
+        seen.add(n.id)
+        unit = n.type.kind if n.type is not None else None
+        if n.ref[0] == "column":
+            if n.ref[1] != 0:
+                continue
+            out.append((n.ref[3], row.values.get(n.ref[3]), unit))
+        else:
+            try:
+                out.append((n.id, ev.ev(n, ctx, (row,)), unit))
+            except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+                continue
+    return tuple(out)
+
+
 def _reason(plan, ev, ctx, flt, row) -> tuple:
     """(message id, values) of the first condition the row fails."""
     try:
@@ -91,6 +136,10 @@ def _reason(plan, ev, ctx, flt, row) -> tuple:
             if not ev.ev(c, ctx, (row,)):
                 if find_nodes(c, lambda n: isinstance(n, ir.Call) and n.func == "assignee"):
                     return ("the account was not assigned to you on that day", {})
+                facts = _facts(ev, ctx, c, row)
+                if facts:  # the values compared: a tuple of facts (report/statement_text.left_rows)
+                    return ("`{condition}` is false: {facts}", {"condition": span_text(plan.source, c.span),
+                                                                 "facts": facts})
                 return ("`{condition}` is false", {"condition": span_text(plan.source, c.span)})
     except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
         pass

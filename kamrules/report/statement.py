@@ -27,7 +27,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import Said, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
-from kamrules.report import i18n, leftout, whatif
+from kamrules.report import i18n, leftout, rowdetail, whatif
 from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
@@ -37,12 +37,19 @@ NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 
 @attrs.define
 class Credited:
-    """The rows a measure (a sum over input rows) credits to the payee."""
-    measure: str
+    """The rows an aggregation credits to the payee: a measure (a sum of a column over input
+    rows), or any other money aggregation over rows, each row then with what its credit is
+    made of (report/rowdetail.py: the values read, the decision table's row matched)."""
+    measure: str  # the measure's let, else the let or component holding the aggregation
     table: str
     total: Money
-    rows: list  # [(date or None, account or None, row id, contribution)]
+    rows: list  # [(date or None, account or None, row id, contribution, values, lookups)]
     more: int = 0
+    columns: tuple = ()  # ((label, unit), ...) of each row's values
+    tables: tuple = ()  # the decision tables each row may have matched, by name
+    is_measure: bool = True
+    keys: frozenset = frozenset()  # (table, row number) of every row credited, MAX_ROWS or not
+    layout: object = None  # rowdetail.Layout of a sum that is not a measure
 
 
 @attrs.define
@@ -275,7 +282,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
                 cvs = curves(plan, tables, payee, period, p, ev)
         view = ComponentView(p.component, Money(p.amount, p.currency), st, cvs)
         if p.trace is not None:
-            _credit(sh, view, p, payee, period, calc)
+            _credit(sh, view, p, payee, period, calc, ev)
             if calc:
                 _left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
@@ -283,6 +290,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
     absent, not_eligible, on_target = [], None, None
     if calc:
         ctx = ev.context(payee, period)
+        _left_inside(sh, comps, ev, ctx)
         try:
             if not ev.is_eligible(ctx):
                 not_eligible = plan.eligible
@@ -299,11 +307,12 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
                       absent, not_eligible, on_target)
 
 
-def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
-    """The rows each measure credits, what more business would pay, and why a zero."""
+def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, ev):
+    """The rows each aggregation credits, what more business would pay, and why a zero."""
     ms = view.measures = whatif.measures(sh.plan, payout.trace, sh.tables)
     for m in ms:
         view.credited.append(_credited(sh, m))
+    _other_rows(sh, view, payout.trace, ms, ev, ev.context(payee, period))
     if calc and sh.what_if and ms:
         tiers = whatif.tiers(sh.plan, view.curves)
         for m in ms:
@@ -317,13 +326,23 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
             view.effects += [e for e in found if e.gain > 0]
     if view.amount.amount == 0:
         why = next((c for c in view.curves if c.why_not), None)
+        branch = (_branch_reason(view.steps) or _limit_reason(view.steps)) if why is None else None
         if why is not None:
             view.zero_reason = ("curve", why)
+        elif branch is not None:  # an if-branch that pays nothing, whatever the rows
+            view.zero_reason = branch
         elif not any(c.rows for c in view.credited):
             view.zero_reason = ("no row credited to you this period", {})
         else:
-            view.zero_reason = _branch_reason(view.steps) or (
-                "the rows credited add up to a result that pays nothing", {})
+            view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
+
+
+def _limit_reason(steps_: list):
+    """("said", note) when a floor or a cap of the component's own line made it zero
+    (`max(0 EUR, monthly_guarantee - earned)`: the floor applies, the difference is negative)."""
+    note = next((x for x in steps_[0].notes if x.msgid.startswith(("line {line}: the floor", "line {line}: the cap"))),
+                None) if steps_ else None
+    return None if note is None else ("said", note)
 
 
 _COMPARED = re.compile(r"(\w+)\s*(>=|<=|>|<|==|!=)\s*(\w+)")
@@ -424,8 +443,78 @@ def _credited(sh: Shared, m) -> Credited:
     for ref in m.rows[:MAX_ROWS]:
         r = sh.row_at(ref.table, ref.row)
         rows.append((r.values.get(date_col) if date_col else None,
-                     r.values.get(account_col) if account_col else None, ref.id, ref.contribution))
-    return Credited(m.name, m.table, m.value, rows, max(0, len(m.rows) - MAX_ROWS))
+                     r.values.get(account_col) if account_col else None, ref.id, ref.contribution, (), ()))
+    return Credited(m.name, m.table, m.value, rows, max(0, len(m.rows) - MAX_ROWS),
+                    keys=frozenset((ref.table, ref.row) for ref in m.rows))
+
+
+def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
+    """A table of rows for each money aggregation over input rows that is not a measure
+    (`sum(round(amount * colour_rate(discount), cent, half_up) for won ...)`), each row with
+    the values its credit is made of and the decision table's row it matched."""
+    if not rowdetail.other_sums(sh.plan):  # every sum is of a column: the measures say it all
+        return
+    measured = {(m.call.span.line, m.call.span.column) for m in ms if m.call is not None}
+    seen, stack = set(), [(trace, None)]
+    while stack:
+        node, owner = stack.pop()
+        if id(node) in seen or node.kind == "paid":
+            continue
+        seen.add(id(node))
+        if (node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None
+                and (node.span.line, node.span.column) not in measured):
+            refs = [r for r in node.rows if isinstance(r.contribution, Money) and r.table in sh.tables]
+            key = (owner, node.span.line, node.span.column)
+            lay = rowdetail.layout(sh.plan, node.span) if refs and key not in seen else None
+            if lay is not None:
+                seen.add(key)
+                view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
+        here = node.name if node.kind == "let" else owner
+        stack.extend((c, here) for c in reversed(node.children))
+
+
+def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Credited:
+    date_col, account_col = _columns(sh.tables[refs[0].table].spec)
+    rows, tables = [], {}
+    for ref in refs[:MAX_ROWS]:
+        r = sh.row_at(ref.table, ref.row)
+        values, lookups = rowdetail.details(sh.plan, lay, ev, ctx, r, ref.why) if lay.columns or lay.decisions \
+            else ((), ())
+        tables.update((x.table, None) for x in lookups)
+        rows.append((r.values.get(date_col) if date_col else None,
+                     r.values.get(account_col) if account_col else None, ref.id, ref.contribution, values,
+                     {x.table: x for x in lookups}))
+    order = tuple(t for t, _ in lay.decisions if t in tables)
+    rows = [(*row[:5], tuple(row[5].get(t) for t in order)) for row in rows]
+    return Credited(name, refs[0].table, node.value, rows, max(0, len(refs) - MAX_ROWS),
+                    tuple((label, unit) for label, _, unit in lay.columns), order, False,
+                    frozenset((ref.table, ref.row) for ref in refs), lay)
+
+
+def _left_inside(sh: Shared, comps: list, ev, ctx):
+    """The rows a sum that is not a measure reads but its own `where` leaves out (`for won
+    where present(margin) and margin >= margin_floor`: a won deal under the margin floor),
+    unless another sum of the period credits them."""
+    inner = [(c, m) for c in comps for m in c.credited if not m.is_measure and m.layout is not None]
+    if not inner:
+        return
+    taken = set().union(*(m.keys for c in comps for m in c.credited))
+    for c, m in inner:
+        rows = leftout.inner_left_out(sh.plan, ev, ctx, m.layout.call)
+        where = leftout.base_where(sh.plan, m.layout.call)  # and the rows linked to the payee
+        rows += leftout.left_out(sh.plan, ev, ctx, sh.tables, where) if where is not None else []
+        rows = [(r, why) for r, why in rows if (r.table, r.number) not in taken]
+        rows = sorted({(r.table, r.number): (r, why) for r, why in reversed(rows)}.values(),
+                      key=lambda x: x[0].number)[:leftout.MAX_ROWS]
+        if not rows:
+            continue
+        taken |= {(r.table, r.number) for r, _ in rows}
+        date_col, account_col = _columns(sh.tables[rows[0][0].table].spec)
+        money = next((n.ref[3] for _, n, unit in m.layout.columns if unit == "money" and isinstance(n, ir.Name)),
+                     None)
+        c.left_out.append((m.measure, [(r.values.get(date_col) if date_col else None,
+                                        r.values.get(account_col) if account_col else None, r.id,
+                                        r.values.get(money) if money else None, why) for r, why in rows]))
 
 
 MAX_ROWS = 25

@@ -11,8 +11,8 @@ import functools
 
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
-from kamrules.report.statement_text import (component_sentence, credited_rows, curve_lines, dates, ledger_lines,
-                                            effect_sentence, headline, kind_fmt, left_rows, provenance,
+from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
+                                            effect_sentence, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
                                             ratio_lines, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
@@ -26,7 +26,8 @@ border-radius:8px;padding:.8rem;margin:.8rem 0}.component{border-color:#e6e9ed}
 .amount{font-variant-numeric:tabular-nums;white-space:nowrap;font-weight:600}
 .headline{font-size:1.05rem;margin:.4rem 0;padding-left:1.1rem}.headline li:first-child{font-size:1.25rem}
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem .4rem;border-bottom:1px solid #eee;
-text-align:left;overflow-wrap:anywhere}td.num,th.num{text-align:right}
+text-align:left;overflow-wrap:anywhere}td.num,th.num{text-align:right}td.num{white-space:nowrap;overflow-wrap:normal}
+table.rows{font-size:.9rem}
 pre{background:#f6f8fa;padding:.4rem .5rem;border-radius:6px;margin:.3rem 0;font-size:.85rem;
 white-space:pre-wrap;overflow-wrap:anywhere}.ln{color:#8c959f;user-select:none}
 svg.chart{width:100%;max-width:520px;height:auto;display:block}figure{margin:.5rem 0}
@@ -34,7 +35,8 @@ svg.chart{width:100%;max-width:520px;height:auto;display:block}figure{margin:.5r
 padding-left:1.2rem;font-size:.9rem;overflow-wrap:anywhere}ol.steps{list-style:none;padding:0;margin:0}
 ol.steps>li{margin:.35rem 0}.note{color:#57606a;font-size:.9rem}.meta{font-size:.8rem;color:#57606a;
 overflow-wrap:anywhere}details summary{cursor:pointer;font-weight:600}
-@media (max-width:600px){body{font-size:15px}main{padding:.5rem}section,.component{padding:.6rem}}
+@media (max-width:600px){body{font-size:15px}main{padding:.5rem}section,.component{padding:.6rem}
+table.rows{font-size:.8rem}table.rows td,table.rows th{padding:.25rem .2rem}}
 @media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}
 section,.component{border:0;padding:0;margin:.3rem 0;break-inside:avoid}details,.meta{display:none}
 svg.chart{max-width:240px;float:right;margin-left:.5rem}.component{overflow:hidden}}
@@ -84,10 +86,11 @@ def _chart(st, cv) -> str:
     L = st.locale
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     title = L._("{decision} against {arg}", decision=cv.decision, arg=cv.arg_name)
-    desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fx(cv.x), y=fy(cv.y))
+    fp = point_fmt(L, cv)
+    desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fp(cv.x), y=fy(cv.y))
     ytick = (lambda v: L.compact_money(v, st.currency)) if cv.ykind == "money" else None  # noqa: E731
     return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"),
-                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick)
+                     key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick, pointfmt=fp)
 
 
 def render_html(st) -> str:
@@ -123,22 +126,15 @@ def render_html(st) -> str:
                 out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
                            + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")
             for m in c.credited:
+                head = credited_head(L, m)
+                more = (f"<tr><td colspan=\"{len(head)}\">{e(L._('{n} more rows', n=m.more))}</td></tr>"
+                        if m.more else "")
                 out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
-                           f"({e(L.money(m.total))})</summary><table><tr><th>{e(L._('date'))}</th>"
-                           f"<th>{e(L._('account'))}</th><th>{e(L._('row'))}</th>"
-                           f"<th class=\"num\">{e(L._('amount'))}</th></tr>")
-                out += [f'<tr><td>{e(d)}</td><td>{e(a)}</td><td>{e(r)}</td><td class="num">{e(v)}</td></tr>'
-                        for d, a, r, v in credited_rows(st, m)]
-                if m.more:
-                    out.append(f"<tr><td colspan=\"4\">{e(L._('{n} more rows', n=m.more))}</td></tr>")
-                out.append("</table></details>")
+                           f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
+                           + "</details>")
             for name, rows in c.left_out:
-                out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary><table>"
-                           f"<tr><th>{e(L._('date'))}</th><th>{e(L._('account'))}</th><th>{e(L._('row'))}</th>"
-                           f"<th class=\"num\">{e(L._('amount'))}</th><th>{e(L._('reason'))}</th></tr>"
-                           + "".join(f'<tr><td>{e(d)}</td><td>{e(a)}</td><td>{e(r)}</td><td class="num">{e(v)}</td>'
-                                     f"<td>{e(why)}</td></tr>" for d, a, r, v, why in left_rows(st, rows))
-                           + "</table></details>")
+                out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary>"
+                           + _table(left_head(L, rows), left_rows(st, rows)) + "</details>")
             out.append(_derivation(st, c))
             out.append("</div>")
         notes = [words.say(L, x) for x in pv.absent + pv.paid] + [L._("not shown: {component} cannot apply to you", component=h)
@@ -153,6 +149,16 @@ def render_html(st) -> str:
     out.append(f'<section class="meta"><b>{e(rows[0])}</b><ul>' + "".join(f"<li>{e(x)}</li>" for x in rows[1:])
                + "</ul></section></main></body></html>\n")
     return "".join(out)
+
+
+def _table(head: list, rows: list, tail: str = "") -> str:
+    """A table of rows: heads [(label, is a number)], rows of cells' text (numbers right
+    aligned and never broken: class num)."""
+    cls = ['<td class="num">' if num else "<td>" for _, num in head]
+    return ('<table class="rows"><tr>'
+            + "".join(f'<th class="num">{e(h)}</th>' if num else f"<th>{e(h)}</th>" for h, num in head) + "</tr>"
+            + "".join("<tr>" + "".join(f"{c_}{e(x)}</td>" for c_, x in zip(cls, cells)) + "</tr>" for cells in rows)
+            + tail + "</table>")
 
 
 def _derivation(st, c) -> str:

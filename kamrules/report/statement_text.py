@@ -5,6 +5,8 @@ the format (textsafe): no raw HTML or link in Markdown, no control character any
 """
 from __future__ import annotations
 
+from decimal import ROUND_CEILING, Decimal
+
 from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
 from kamrules.report import words
 
@@ -15,6 +17,12 @@ def kind_fmt(L, kind: str | None, currency: str | None):
     if kind == "money":
         return lambda v: L.money(v, currency)
     return L.number
+
+
+def point_fmt(L, cv):
+    """How the payee's own value on a curve's axis is written: an attainment (a rate) with at
+    most one decimal, rounded down (L.attained); the exact value is in the derivation."""
+    return L.attained if cv.xkind == "rate" else kind_fmt(L, cv.xkind, cv.xcur)
 
 
 def who(st) -> str:
@@ -40,17 +48,17 @@ def headline(st, pv) -> list:
     if pv.on_target is not None and pv.on_target.amount:
         pct = pv.total.amount / pv.on_target.amount
         out.append(L._("On-target variable: {target}; you earned {pct} of it",
-                       target=L.money(pv.on_target), pct=L.percent(pct)))
+                       target=L.money(pv.on_target), pct=L.share(pct)))
     if pv.ytd is not None:
         line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
         year = pv.year_target
         if year is not None and year.amount:
             line += " · " + L._("{pct} of the year's on-target variable ({target})",
-                                pct=L.percent(pv.ytd.amount / year.amount), target=L.money(year))
+                                pct=L.share(pv.ytd.amount / year.amount), target=L.money(year))
         to_date = pv.ytd_target
         if to_date is not None and to_date.amount and (year is None or to_date.amount != year.amount):
             line += " · " + L._("{pct} of the on-target variable to date ({target})",
-                                pct=L.percent(pv.ytd.amount / to_date.amount), target=L.money(to_date))
+                                pct=L.share(pv.ytd.amount / to_date.amount), target=L.money(to_date))
         out.append(line)
     return out
 
@@ -62,10 +70,15 @@ def component_sentence(st, c) -> str:
     for cv in c.curves:
         parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
-                         x=kind_fmt(L, cv.xkind, cv.xcur)(cv.x)))
-    if c.credited:
+                         x=point_fmt(L, cv)(cv.x)))
+    measured = [m for m in c.credited if m.is_measure]
+    if measured:
         parts.append(L._("on {measures}", measures=", ".join(
-            f"{m.measure} {L.money(m.total)}" for m in c.credited)))
+            f"{m.measure} {L.money(m.total)}" for m in measured)))
+    else:  # a sum of rows' own credits (the colour grid): how many rows it credits
+        n = sum(len(m.rows) + m.more for m in c.credited)
+        if n:
+            parts.append(L._("1 row credited") if n == 1 else L._("{n} rows credited", n=L.number(n)))
     return "; ".join(parts)
 
 
@@ -83,11 +96,13 @@ def curve_lines(st, cv) -> list:
     L = st.locale
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
     out = [L._("{decision} at {arg} = {x}: {row} gives {y}", decision=cv.decision, arg=cv.arg_name,
-               x=fx(cv.x), row=words.say(L, words.engine_note(cv.taken)), y=fy(cv.y))]
+               x=point_fmt(L, cv)(cv.x), row=words.say(L, words.engine_note(cv.taken)), y=fy(cv.y))]
     if cv.next_tier is not None:
         t, word, row, cells, value = cv.next_tier
         dist = t - cv.x
-        shown = L._("{n} points", n=L.number(dist * 100)) if cv.xkind == "rate" else fx(dist)
+        # in points to one decimal, rounded up: the attainment shown (rounded down) plus it is the tier
+        shown = (L._("{n} points", n=L.number((dist * 100).quantize(Decimal("0.1"), rounding=ROUND_CEILING)))
+                 if cv.xkind == "rate" else fx(dist))
         msg = ("next tier: from {t} ({dist} away), row {row} (| {cells} |) gives {value}" if word == "from"
                else "next tier: above {t} ({dist} away), row {row} (| {cells} |) gives {value}")
         out.append(L._(msg, t=fx(t), dist=shown, row=row, cells=cells, value=fy(value)))
@@ -113,26 +128,86 @@ def zero_sentence(st, c) -> str | None:
         msg, v = cv.why_not
         fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
         word = L._("from") if v["word"] == "from" else L._("above")
-        return L._(msg, arg=v["arg"], x=fx(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
+        return L._(msg, arg=v["arg"], x=point_fmt(L, cv)(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
     if c.zero_reason[0] == "said":  # the if-branch that pays nothing, its values in the locale
         return words.say(L, c.zero_reason[1])
     return L._(c.zero_reason[0], **c.zero_reason[1])
 
 
+def credited_head(L, m) -> list:
+    """The heads of a table of rows credited, [(label, is a number)]: date, account, row, the
+    values each row's credit is made of (as the plan names them), the decision tables read
+    (by name), then the row's credit."""
+    extra = bool(m.columns or m.tables)
+    return (([(L._("date"), False)] if _shown(m, 0) else []) + ([(L._("account"), False)] if _shown(m, 1) else [])
+            + [(L._("row"), False)]
+            + [(L.word(label), True) for label, _ in m.columns] + [(t, False) for t in m.tables]
+            + [(L._("credited") if extra else L._("amount"), True)])
+
+
 def credited_rows(st, m) -> list:
-    """[(date, account, row id, contribution)] as text."""
+    """Each row credited as the text of its cells, in the order of credited_head."""
     L = st.locale
-    return [(L.date(d) if d is not None else "", a or "", rid, L.value(v)) for d, a, rid, v in m.rows]
+    out = []
+    dates, accounts = _shown(m, 0), _shown(m, 1)
+    for d, a, rid, v, values, lookups in m.rows:
+        cells = ([L.date(d) if d is not None else ""] if dates else []) + ([a or ""] if accounts else []) + [rid]
+        cells += ["—" if x is None else L.value(x, unit) for x, (_, unit) in zip(values, m.columns)]
+        cells += ["" if x is None else lookup_words(L, x) for x in lookups]
+        cells.append(L.value(v))
+        out.append(cells)
+    return out
+
+
+def _shown(m, k: int) -> bool:
+    """Whether a table of rows has its date (k = 0) or account (1) column: a measure's
+    always, another aggregation's when one of its rows has one."""
+    return m.is_measure or any(r[k] for r in m.rows)
+
+
+def aligned(rows: list, numeric: list) -> list:
+    """Rows of cells as lines of text, each column padded to its widest cell (numbers to
+    the right)."""
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))] if rows else []
+    return ["  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(r, widths, numeric)).rstrip()
+            for r in rows]
+
+
+def lookup_words(L, x) -> str:
+    """The row of a decision table a data row matched, in words: its comment in the plan,
+    the table's columns with the row's values, the value read (`orange, discount 12%, rate
+    2.5%`; in French `orange, discount 12 %, taux 2,5 %`)."""
+    parts = [x.comment] if x.comment else []
+    parts += [L.word(p) if v is None else f"{L.word(p)} {L.value(v, u)}" for p, v, u in x.keys]
+    if x.value is not None:
+        label = L._("rate") if x.unit == "rate" else L._("amount") if x.unit == "money" else L._("value")
+        parts.append(f"{label} {L.value(x.value, x.unit)}")
+    return ", ".join(parts)
+
+
+def left_head(L, rows) -> list:
+    """The heads of a table of rows left out, [(label, is a number)]: date, account (when a
+    row has one), row, amount, reason."""
+    return ([(L._("date"), False)] + ([(L._("account"), False)] if any(r[1] for r in rows) else [])
+            + [(L._("row"), False), (L._("amount"), True), (L._("reason"), False)])
 
 
 def left_rows(st, rows) -> list:
-    """[(date, account, row id, amount, reason)] as text."""
+    """Each row left out as the text of its cells, in the order of left_head."""
     L = st.locale
+    accounts = any(r[1] for r in rows)
     out = []
     for d, a, rid, v, (msg, values) in rows:
-        shown = {k: (x if isinstance(x, str) else L.value(x)) for k, x in values.items()}
-        out.append((L.date(d) if d is not None else "", a or "", rid, L.value(v), L._(msg, **shown)))
+        shown = {k: (x if isinstance(x, str) else facts(L, x) if isinstance(x, tuple) else L.value(x))
+                 for k, x in values.items()}
+        out.append([L.date(d) if d is not None else ""] + ([a or ""] if accounts else [])
+                   + [rid, L.value(v), L._(msg, **shown)])
     return out
+
+
+def facts(L, items: tuple) -> str:
+    """((name, value, unit), ...) as `margin 12%, margin_floor 15%` (an empty value: —)."""
+    return ", ".join(f"{L.word(n)} {'—' if v is None else L.value(v, u)}" for n, v, u in items)
 
 
 # ---------------------------------------------------------------- Markdown
@@ -163,17 +238,19 @@ def render_md(st) -> str:
             out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
             out.append("")
             for m in c.credited:
+                head = credited_head(L, m)
                 out += [md(L._('{label}:', label=L._('Rows credited to {measure}', measure=m.measure))), "",
-                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} |",
-                        "|---|---|---|---:|"]
-                out += [f"| {md(d)} | {md(a)} | {md(r)} | {md(v)} |" for d, a, r, v in credited_rows(st, m)]
+                        "| " + " | ".join(md(h) for h, _ in head) + " |",
+                        "|" + "|".join("---:" if num else "---" for _, num in head) + "|"]
+                out += ["| " + " | ".join(md(x) for x in cells) + " |" for cells in credited_rows(st, m)]
                 if m.more:
-                    out.append(f"| … | | {md(L._('{n} more rows', n=m.more))} | |")
+                    out.append(f"| … | {md(L._('{n} more rows', n=m.more))} |" + " |" * (len(head) - 2))
                 out.append("")
             for name, rows in c.left_out:
+                head = left_head(L, rows)
                 out += [md(L._('{label}:', label=L._('Rows left out of {name}', name=name))), "",
-                        f"| {md(L._('date'))} | {md(L._('account'))} | {md(L._('row'))} | {md(L._('amount'))} "
-                        f"| {md(L._('reason'))} |", "|---|---|---|---:|---|"]
+                        "| " + " | ".join(md(h) for h, _ in head) + " |",
+                        "|" + "|".join("---:" if num else "---" for _, num in head) + "|"]
                 out += [f"| {' | '.join(md(x) for x in cells)} |" for cells in left_rows(st, rows)]
                 out.append("")
             out += [md(L._('{label}:', label=L._('How it is computed'))), ""]
@@ -224,12 +301,16 @@ def render_text(st) -> str:
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
                 out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
-                out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                if m.is_measure:
+                    out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                else:
+                    out += ["      " + x for x in aligned(credited_rows(st, m), [n for _, n in credited_head(L, m)])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
             for name, rows in c.left_out:
                 out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
-                out += [f"      {d:>18}  {a:<10} {r:<10} {v}: {why}" for d, a, r, v, why in left_rows(st, rows)]
+                out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2]) + f"{x[-2]}: {x[-1]}"
+                        for x in left_rows(st, rows)]
             out.append("    " + L._("{label}:", label=L._("How it is computed")))
             for s in c.steps:
                 pad = "      " + "  " * s.depth

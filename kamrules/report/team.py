@@ -329,7 +329,7 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
             n=str(n), total=_amount(L, tp.total), average=_amount(L, avg), currency=cur)
     if tp.budget is not None:
-        pct = L.percent(tp.total / tp.budget) if tp.budget else "—"
+        pct = L.share(tp.total / tp.budget) if tp.budget else "—"
         s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
                         total=_amount(L, tp.total), currency=cur, budget=_amount(L, tp.budget), pct=pct)
     if tp.without_payout:

@@ -1,0 +1,148 @@
+"""What each row an aggregation credits to a payee is made of (issue 16, item 4: "date,
+account, amount, credit, rate or colour, contribution"), for the statement's tables of rows.
+
+An aggregation whose value per row is not just a column of the row (`sum(round(amount *
+colour_rate(discount), cent, half_up) for won ...)`, `sum(deals[deal_id].amount * share *
+commission_rate for my_lines)`) gets beside each row:
+
+- the row's values its expression reads: its own columns (`amount`, a split line's
+  `share`) and the values it looks up by key (`deals[deal_id].amount`), each labelled as
+  the plan writes it; text columns (ids) and the columns a decision table reads are left
+  to the row id and the table;
+- for each decision table the expression reads per row, the table's row that data row
+  matched, in words: its comment in the plan (`| >= 20% | 1% |  # red`: `red`), each of the
+  table's declared columns with the row's value (`discount 12%`) and the value read.
+
+The run's trace says which table row each data row matched (the interpreter's why-note
+`colour_rate row 3`); the values shown are read from the data row, or evaluated once more
+on it (a key lookup, a table's cell), never guessed. What to show per aggregation is worked
+out once per plan (`layout`); a plan whose sums are sums of a column (a measure) costs a
+dictionary look-up per aggregation.
+"""
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from kamrules.backends.interp.arith import Problem
+from kamrules.check.lower import ir_of
+from kamrules.core import ir
+from kamrules.report.words import find_nodes, span_text
+
+
+@attrs.frozen
+class Lookup:
+    """The row of decision table `table` one data row matched."""
+    table: str
+    comment: str | None  # the row's comment in the plan (`orange`), None when it has none
+    keys: tuple  # ((declared column, value, unit), ...)
+    value: object
+    unit: str | None  # the table's output kind ("rate", "money", ...)
+
+
+@attrs.frozen
+class Layout:
+    """What one aggregation shows beside each row it credits."""
+    columns: tuple  # ((label, node, unit), ...): the row's values the expression reads
+    decisions: tuple  # ((table name, its call in the expression), ...)
+    call: object = None  # the sum's call (report/leftout.py: the rows its own `where` leaves out)
+
+_LAYOUTS: dict = {}  # id(lowered plan) -> (plan, {(line, column) of an aggregation: Layout})
+_COMMENT = re.compile(r"\|[^|#]*#\s*(.+?)\s*$")
+
+
+def other_sums(plan) -> bool:
+    """Whether the plan has a sum over rows of anything but a column (`sum(amount * rate for
+    ...)`): else every sum is a measure and nothing here applies."""
+    layout(plan, None)
+    return _LAYOUTS[id(ir_of(plan))][2]
+
+
+def layout(plan, span) -> Layout | None:
+    """The Layout of the sum written at `span` (an aggregate node's span); None when that is
+    no sum over rows (`one(target for targets ...)` reads a row, it credits none)."""
+    low = ir_of(plan)
+    hit = _LAYOUTS.get(id(low))
+    if hit is None or hit[0] is not low:
+        found = {}
+        for d in low.definitions.values():
+            for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum" and n.args
+                                   and isinstance(n.args[0], ir.Each)):
+                found[(call.span.line, call.span.column)] = attrs.evolve(
+                    _layout(low, plan.source, call.args[0].expr), call=call)
+        if len(_LAYOUTS) > 64:
+            _LAYOUTS.clear()
+        others = any(not isinstance(x.call.args[0].expr, ir.Name) for x in found.values())
+        hit = _LAYOUTS[id(low)] = (low, found, others)
+    return hit[1].get((span.line, span.column)) if span is not None else None
+
+
+def _layout(low, source, expr) -> Layout:
+    if isinstance(expr, (ir.Name, ir.Attr)):  # a measure: the row's credit is that column
+        return Layout((), ())
+    decisions, keyed = [], set()
+    for call in find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.decision is not None):
+        d = low.definitions.get(call.decision)
+        dec = d.node if d is not None else None
+        if not isinstance(dec, ir.Decision) or dec.hit == "marginal" or call.decision in dict(decisions):
+            continue
+        decisions.append((call.decision, call))
+        keyed |= {a.ref[3] for a in call.args if isinstance(a, ir.Name) and a.ref and a.ref[0] == "column"}
+    columns, seen = [], set()
+    refs = find_nodes(expr, lambda n: isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
+    if any(n.ref[1] != 0 for n in refs):  # a column of an enclosing row: not this row's alone
+        return Layout((), ())
+    for n in find_nodes(expr, lambda n: (isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
+                        or (isinstance(n, ir.Attr) and isinstance(n.obj, ir.Index))):
+        kind = n.type.kind if n.type is not None else None
+        label = n.ref[3] if isinstance(n, ir.Name) else span_text(source, n.span)
+        if kind in (None, "text", "bool") or label in seen or (isinstance(n, ir.Name) and label in keyed):
+            continue
+        seen.add(label)
+        columns.append((label, n, kind))
+    return Layout(tuple(columns), tuple(decisions))
+
+
+def details(plan, lay: Layout, ev, ctx, row, why: tuple) -> tuple:
+    """(the row's values, [Lookup]) of one data row credited by an aggregation of Layout lay;
+    a value that cannot be read is None."""
+    values = tuple(_value(ev, ctx, node, row) for _, node, _ in lay.columns)
+    if not lay.decisions or not why:
+        return values, ()
+    found = []
+    for name, call in lay.decisions:
+        k = _matched(why, name)
+        if k is None:
+            continue
+        dec = ev.plan.definitions[name].node
+        keys = tuple((p, _value(ev, ctx, a, row), t.kind if t is not None else None)
+                     for (p, t), a in zip(dec.params, call.args))
+        params = {p: v for p, v, _ in keys}
+        try:
+            value = ev.ev(dec.rows[k - 1].output, ctx, (params,))
+        except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+            value = None
+        d = plan.definitions.get(name)
+        kind = d.type.kind if d is not None and d.type is not None else None
+        m = _COMMENT.search(plan.source.line_text(dec.rows[k - 1].span.line))
+        found.append(Lookup(name, m.group(1) if m else None, keys, value, kind))
+    return values, tuple(found)
+
+
+def _matched(why: tuple, name: str) -> int | None:
+    """The table row of `name` a why-note says the data row matched (`colour_rate row 3`)."""
+    head = name + " row "
+    for note in why:
+        if note.startswith(head) and note[len(head):].isdigit():
+            return int(note[len(head):])
+    return None
+
+
+def _value(ev, ctx, node, row):
+    if isinstance(node, ir.Name) and node.ref and node.ref[0] == "column":
+        return row.values.get(node.ref[3])
+    try:
+        return ev.ev(node, ctx, (row,))
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
