@@ -32,6 +32,8 @@ SHARE_RANGE = (Decimal("0.10"), Decimal("0.50"))
 IMPLICIT_COLUMNS = {
     "assignments": {"account_id", "payee_id", "role", "start_date", "end_date"},
     "fx_rates": {"date", "from", "to", "rate"},
+    # reporting lines, read by manager_of() and below() (backends/interp/hierarchy.py)
+    "reports_to": {"payee_id", "manager_id", "start_date", "end_date"},
     # manual adjustments, paid by a run against a ledger (kamrules/ledger/manual.py)
     "adjustments": {"payee_id", "period", "component", "amount", "currency", "reason", "reference"},
 }
@@ -254,6 +256,8 @@ def _curve(plan: CheckedPlan, node: ast.Decision) -> list[Diagnostic]:
 
 # ---------------------------------------------------------------- KR503 unused
 ON_TARGET = ("on_target_variable", "on_target", "target_variable")  # read by statements and the team page
+# columns of the payees table the statements and the team page show (the payee's name and role)
+NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 
 
 def _plan_roots(plan: CheckedPlan):
@@ -316,6 +320,9 @@ def _unused(plan: CheckedPlan) -> list[Diagnostic]:
         if isinstance(st, ast.Require):
             used_tables.add(st.table)
     used_tables |= {plan.payees_table} | set(IMPLICIT_COLUMNS)
+    # a table named by `references` is read to check those values (KR409)
+    used_tables |= {col.references for table in plan.inputs.values() for col in table.columns.values()
+                    if col.references}
     for tname, table in plan.inputs.items():
         if tname not in used_tables:
             diags.append(_warn("KR503", f"input `{tname}` is never used", _name_span(plan, table.span, tname),
@@ -325,7 +332,8 @@ def _unused(plan: CheckedPlan) -> list[Diagnostic]:
         for cname, col in table.columns.items():
             if (tname, cname) in used_cols or cname == table.key or cname in implicit \
                     or col.references or col.unique or cname == plan.payee_key \
-                    or (tname == plan.payees_table and cname in ("team", "annual_fixed")):
+                    or (tname == plan.payees_table
+                        and cname in ("team", "annual_fixed") + NAME_COLUMNS + ROLE_COLUMNS):
                 continue
             diags.append(_warn("KR503", f"column `{cname}` of `{tname}` is never used",
                                _name_span(plan, col.span, cname),

@@ -19,6 +19,7 @@ from decimal import Decimal
 import attrs
 
 from kamrules.check.lint import ON_TARGET  # the names a plan may give its on-target variable
+from kamrules.check.lint import NAME_COLUMNS, ROLE_COLUMNS  # the payee's name and role columns
 from kamrules.version import __version__
 
 from kamrules.backends.interp.arith import Problem
@@ -32,7 +33,6 @@ from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
 
-NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 
 
 @attrs.define

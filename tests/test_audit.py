@@ -1,0 +1,107 @@
+"""The audit plans of tests/data/audit/: plans and data written the way a RevOps analyst would,
+judged from outside through the command line. Each folder holds NAME.kam, its data/ (with
+awkward but valid cells: a BOM, CRLF, unicode names, negative amounts, dates on period edges,
+empty optional cells, 12-decimal numbers) and tests/NAME/hand/expected.csv, every amount
+computed by hand (the arithmetic is in its `note` column). Here: both engines print those
+amounts, `kamrules test` passes them, and the findings of the audit stay fixed (lint, team page,
+diagnostics)."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from conftest import run_cli
+
+AUDIT = Path(__file__).resolve().parent / "data" / "audit"
+PLANS = ["nrr-decel", "upsell-booster", "split-override", "draw-recovery", "pool-weight", "jpy-fx",
+         "tiers-hold"]
+
+
+def _plan(name: str) -> Path:
+    return AUDIT / name / f"{name}.kam"
+
+
+def _expected(name: str) -> dict:
+    with open(AUDIT / name / "tests" / name / "hand" / "expected.csv", encoding="utf-8") as f:
+        return {(r["payee_id"], r["period"], r["component"]): r["amount"] for r in csv.DictReader(f)}
+
+
+def _amounts(stdout: str) -> dict:
+    return {(r["payee_id"], r["period"], r["component"]): r["amount"]
+            for r in csv.DictReader(stdout.splitlines()) if r["component"] != "total"}
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_interpreter_pays_the_hand_computed_amounts(name):
+    """The reference engine prints every hand-computed amount, and nothing else but zeros."""
+    res = run_cli("run", _plan(name), "--data", AUDIT / name / "data", "--engine", "interpreter", "-q")
+    assert res.returncode == 0, res.stderr
+    got, want = _amounts(res.stdout), _expected(name)
+    assert {k: got.get(k) for k in want} == want
+    assert all(float(v) == 0 for k, v in got.items() if k not in want)
+
+
+def test_kamrules_test_passes_every_audit_plan_on_the_default_engine():
+    """`kamrules test` (the default engine, columnar where it runs the plan) on the hand cases."""
+    res = run_cli("test", *[_plan(n) for n in PLANS])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{len(PLANS)} passed" in res.stdout
+
+
+# ---------------------------------------------------------------- findings, each fixed
+
+
+def test_lint_counts_inputs_read_implicitly_or_by_references_and_the_payee_name():
+    """split-override: `reports_to` is read by below(), `accounts` by `references accounts`, and
+    the payees' `name` and `role` by statements: none is "never used" (KR503 said all three)."""
+    res = run_cli("check", _plan("split-override"))
+    assert res.returncode == 0
+    warned = [line for line in res.stderr.splitlines() if "warning[KR503]" in line]
+    # the two columns that really are never read, and only them
+    assert len(warned) == 2
+    assert "`name` of `accounts`" in warned[0] and "`type` of `deals`" in warned[1]
+    assert "reports_to" not in res.stderr and "input `accounts`" not in res.stderr
+    assert "`name` of `people`" not in res.stderr and "`role`" not in res.stderr
+    res = run_cli("check", _plan("nrr-decel"))  # `name` of the payees table: read by statements
+    assert "KR503" not in res.stderr
+
+
+def test_team_year_to_date_total_keeps_payees_without_a_payout_this_period():
+    """pool-weight: s-4 leaves on 14 February (500.00 in Q1, not eligible in Q2). The Q2 total of
+    the year to date is the whole team's: 1,100.00 (Q1) + 0.05 (Q2) = 1,100.05, not 600.05."""
+    res = run_cli("team", _plan("pool-weight"), "--data", AUDIT / "pool-weight" / "data", "--format", "text")
+    assert res.returncode == 0, res.stderr
+    q2 = res.stdout.split("2025-Q2:")[1]
+    total = next(line for line in q2.splitlines() if line.strip().startswith("total"))
+    assert total.split()[-3:] == ["0.05", "0.05", "1,100.05"]
+
+
+def test_team_measure_of_a_payment_period_is_never_its_first_month():
+    """tiers-hold is monthly, paid quarterly: v-1 billed 8,000 + 15,000 + 25,000.50 in 2025-Q1.
+    The team page showed `billed` 8,000.00 EUR (April's) for the quarter; a month's value is not
+    the quarter's, so it is left out (—) when the months differ, and shown when they agree (v-2
+    bills nothing from July to September: 0.00)."""
+    res = run_cli("team", _plan("tiers-hold"), "--data", AUDIT / "tiers-hold" / "data", "--format", "text")
+    assert res.returncode == 0, res.stderr
+    q1, q2 = res.stdout.split("2025-Q1:")[1].split("2025-Q2:")
+    assert "8,000.00 EUR" not in q1 and "20,000.00 EUR" not in q1
+    v1 = next(line for line in q1.splitlines() if line.strip().startswith("v-1"))
+    assert v1.split()[3:] == ["—", "400.00", "400.00", "400.00"]
+    v2 = next(line for line in q2.splitlines() if line.strip().startswith("v-2"))
+    assert v2.split()[3:] == ["0.00", "EUR", "0.00", "0.00", "1,300.00"]
+
+
+def test_unknown_reference_is_worded_as_a_key(tmp_path):
+    """KR409 read "is not a account_id of `accounts`"; it names the key and its column."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for f in (AUDIT / "split-override" / "data").iterdir():
+        (data / f.name).write_bytes(f.read_bytes())
+    with open(data / "deals.csv", "a", encoding="utf-8") as f:
+        f.write("S7,AC9,expansion,1,2025-01-02,won\n")
+    res = run_cli("run", _plan("split-override"), "--data", data, "-o", tmp_path / "out.csv")
+    assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
+    assert "deals.csv:8:2: error[KR409]: `account_id` = 'AC9'" in res.stderr
+    assert "row 8 is not a key of `accounts` (column `account_id`)" in res.stderr
