@@ -105,3 +105,22 @@ def test_unknown_reference_is_worded_as_a_key(tmp_path):
     assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
     assert "deals.csv:8:2: error[KR409]: `account_id` = 'AC9'" in res.stderr
     assert "row 8 is not a key of `accounts` (column `account_id`)" in res.stderr
+
+
+def test_statement_of_a_payment_period_credits_every_month_and_says_what_is_held():
+    """tiers-hold, v-1, 2025-Q1 (April to June, paid together): the statement said `on billed
+    €8,000.00` and listed April's invoice only; billed over the quarter is 8,000 + 15,000 +
+    25,000.50 = 48,000.50 (three rows). May's 900.00 and June's 1,900.06 are held (unpaid by the
+    month's end): the derivation says so, and July releases 900.00 + 1,900.06 = 2,800.06."""
+    plan, data = _plan("tiers-hold"), AUDIT / "tiers-hold" / "data"
+    res = run_cli("statement", plan, "--data", data, "--payee", "v-1", "--format", "text")
+    assert res.returncode == 0, res.stderr
+    q1, q2 = res.stdout.split("2025-Q2 (")
+    assert "commission pays €400.00; on billed €48,000.50" in q1
+    for row in ("I1         €8,000.00", "I2         €15,000.00", "I3         €25,000.50"):
+        assert row in q1
+    assert "paid for 2025-Q1: 2025-04 + 2025-05 + 2025-06, in this order" in q1
+    assert "held: 900.00 paid later" in q1 and "held: 1900.06 paid later" in q1
+    assert "released: 2800.06 held in earlier periods" in q2
+    fr = run_cli("statement", plan, "--data", data, "--payee", "v-1", "--format", "text", "--locale", "fr")
+    assert "retenu : 1 900,06 payé plus tard" in fr.stdout.replace("\u202f", " ").replace("\u00a0", " ")

@@ -301,7 +301,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
 
 def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     """The rows each measure credits, what more business would pay, and why a zero."""
-    ms = view.measures = whatif.measures(sh.plan, payout.trace, sh.tables)
+    ms = view.measures = whatif.measures_over(sh.plan, payout.trace, sh.tables)
     for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:

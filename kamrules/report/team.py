@@ -26,6 +26,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
 from kamrules.report.svg import histogram_bins, histogram_svg
+from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
 
@@ -201,8 +202,7 @@ def _traced_measures(items, names: set) -> tuple[dict, bool]:
     for p in items:
         if p.trace is None:
             continue
-        parts = p.trace.children if _paid_together(p.trace) else [p.trace]
-        for part in parts:
+        for part in calculation_parts(p.trace):
             seen = {}
             for n in part.walk():
                 pooled = pooled or n.kind == "share"
@@ -213,12 +213,6 @@ def _traced_measures(items, names: set) -> tuple[dict, bool]:
                     mixed.add(name)
                 found.setdefault(name, value)
     return {n: (None if n in mixed else v) for n, v in found.items()}, pooled
-
-
-def _paid_together(node) -> bool:
-    """A payout node adding up several calculation periods (its children: the component in each)."""
-    return node.kind == "component" and len(node.children) > 1 and \
-        all(c.kind == "component" and c.name == node.name for c in node.children)
 
 
 def _why_none(ev, payee, period) -> str:
