@@ -124,3 +124,48 @@ def test_statement_of_a_payment_period_credits_every_month_and_says_what_is_held
     assert "released: 2800.06 held in earlier periods" in q2
     fr = run_cli("statement", plan, "--data", data, "--payee", "v-1", "--format", "text", "--locale", "fr")
     assert "retenu : 1 900,06 payé plus tard" in fr.stdout.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def _variant(tmp_path, name: str, old: str, new: str) -> Path:
+    text = _plan(name).read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / f"{name}.kam"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def test_a_component_window_that_ends_before_it_starts_is_refused(tmp_path):
+    """upsell-booster with its dates swapped (`from 2025-04-15 to 2025-03-15`) was accepted and
+    silently never paid the booster; also through a param."""
+    plan = _variant(tmp_path, "upsell-booster", "from 2025-03-15 to 2025-04-15", "from 2025-04-15 to 2025-03-15")
+    res = run_cli("check", plan)
+    assert res.returncode == 1
+    assert "error[KR002]: component `booster` runs from 2025-04-15 to 2025-03-15" in res.stderr
+    assert "hint: write the earlier date first: from 2025-03-15 to 2025-04-15" in res.stderr
+    plan = _variant(tmp_path, "upsell-booster", "component booster from 2025-03-15",
+                    "param challenge_start = 2025-04-16\ncomponent booster from challenge_start")
+    assert "error[KR002]: component `booster` runs from 2025-04-16 to 2025-04-15" in run_cli("check", plan).stderr
+
+
+def test_a_rate_param_written_as_a_whole_number_is_flagged(tmp_path):
+    """`param booster_rate = 50` (50% meant) paid 50 times the challenge upsell with no word from
+    check; 50% or 0.5 is not flagged, nor a real multiplier marked noqa."""
+    plan = _variant(tmp_path, "upsell-booster", "booster_rate = 50%", "booster_rate = 50")
+    res = run_cli("check", plan)
+    assert res.returncode == 0 and "warning[KR504]: `booster_rate = 50` is a rate of 50 times, not 50%" in res.stderr
+    for fine in ("booster_rate = 0.5", "booster_rate = 50  # noqa: KR504"):
+        assert "KR504" not in run_cli("check", _variant(tmp_path, "upsell-booster", "booster_rate = 50%", fine)).stderr
+
+
+@pytest.mark.parametrize("old, new, hint", [
+    ('status == "won"', 'status = "won"', "hint: `=` defines a name; to compare two values write `==`"),
+    ("default(discount, 0%) < 10%", "default(discount, 0%) < 10 %",
+     "hint: a percentage is written without a space: 10%"),
+    ('type in ["expansion", "cross_sell"]', 'type in ("expansion", "cross_sell")',
+     'hint: a list is written in square brackets: ["won", "open"]; parentheses hold one value'),
+])
+def test_an_analysts_slips_get_a_hint(tmp_path, old, new, hint):
+    """Three slips of upsell-booster that got a bare KR001 (no hint; for `=`, a list of
+    statement keywords)."""
+    res = run_cli("check", _variant(tmp_path, "upsell-booster", old, new))
+    assert res.returncode == 1 and "error[KR001]" in res.stderr and hint in res.stderr

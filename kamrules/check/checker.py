@@ -311,6 +311,13 @@ class Checker(CallChecks):
                 if bt.kind not in ("date", "unknown"):
                     self.error("KR201", f"a validity bound must be a Date, not {bt}", bound.span,
                                "write dates as 2025-04-01")
+        lo, hi = self._constant_date(node.valid_from), self._constant_date(node.valid_to)
+        if lo is not None and hi is not None and hi < lo:  # the component would never be paid
+            self.error("KR002", f"component `{node.name}` runs from {lo} to {hi}: the window ends "
+                       "before it starts, so no period would ever pay it",
+                       Span(node.valid_from.span.file, node.valid_from.span.line, node.valid_from.span.column,
+                            node.valid_to.span.end_line, node.valid_to.span.end_column),
+                       f"write the earlier date first: from {hi} to {lo}")
         for cond in (node.when, node.hold):  # `hold when EXPR`: a Bool per payee-period
             if cond is not None:
                 self._expect_bool(cond, scope)
@@ -323,6 +330,19 @@ class Checker(CallChecks):
             self.error("KR201", f"component `{node.name}` must be an amount of money, not {t}",
                        node.expr.span, _unit_hint(T.money(cur), t))
         return T.money(cur)
+
+    def _constant_date(self, expr, depth: int = 0) -> dt.date | None:
+        """The day a `from`/`to` bound names when it is a date literal, or a param set to one."""
+        if isinstance(expr, ast.Paren):
+            expr = expr.expr
+        if isinstance(expr, ast.Name) and depth < 8 and isinstance(self.defs.get(expr.id), ast.Param):
+            return self._constant_date(self.defs[expr.id].expr, depth + 1)
+        if isinstance(expr, ast.DateLit):
+            try:
+                return dt.date.fromisoformat(expr.text)
+            except ValueError:
+                return None  # an impossible date: KR002 of its own
+        return None
 
     def _decision(self, node: ast.Decision) -> T.Type:
         params = {}

@@ -115,6 +115,7 @@ def lint(plan: CheckedPlan) -> list[Diagnostic]:
             diags += _curve(plan, d.node)
     diags += _unused(plan)
     diags += _bare_money(plan)
+    diags += _bare_rate(plan)
     diags += _weights(plan)
     diags += _measures(plan)
     return sorted(diags, key=lambda d: (d.span.line, d.span.column, d.code) if d.span else (0, 0, d.code))
@@ -352,6 +353,25 @@ def _bare_money(plan: CheckedPlan) -> list[Diagnostic]:
             if isinstance(arg, ast.Number) and not arg.percent:
                 out.append(_warn("KR504", f"`money({arg.text})` turns a bare number into money",
                                  n.span, f"write the amount with its currency: `{arg.text} {plan.currency}`"))
+    return out
+
+
+_RATE_WORDS = {"rate", "pct", "percent", "percentage"}
+
+
+def _bare_rate(plan: CheckedPlan) -> list[Diagnostic]:
+    """A param named as a rate set to a bare number above 1 (`param booster_rate = 50`): it
+    multiplies an amount 50 times, where 50% was meant; written 50% or 0.5 it is not flagged."""
+    out = []
+    for name, d in plan.definitions.items():
+        if d.kind != "param" or not _RATE_WORDS & set(name.split("_")):
+            continue
+        value = _unparen(d.node.expr)
+        if isinstance(value, ast.Number) and not value.percent and Decimal(value.text.replace("_", "")) > 1:
+            out.append(_warn("KR504", f"`{name} = {value.text}` is a rate of {value.text} times, "
+                                      f"not {value.text}%", value.span,
+                             f"write a percentage: `{name} = {value.text}%` (or `# noqa: KR504` if "
+                             f"{value.text} times is meant)"))
     return out
 
 
