@@ -169,3 +169,21 @@ def test_an_analysts_slips_get_a_hint(tmp_path, old, new, hint):
     statement keywords)."""
     res = run_cli("check", _variant(tmp_path, "upsell-booster", old, new))
     assert res.returncode == 1 and "error[KR001]" in res.stderr and hint in res.stderr
+
+
+@pytest.mark.parametrize("engine", ["interpreter", "columnar"])
+def test_diff_never_compares_amounts_of_two_currencies(tmp_path, engine):
+    """nrr-decel moved from `currency EUR` to `currency USD`: diff said every payee was
+    unchanged (10714.29 USD before and after). Each amount stays in its own currency: kam-1
+    2025-Q1 leaves 10,714.29 EUR and comes back as 10,714.29 USD."""
+    new = _variant(tmp_path, "nrr-decel", "currency EUR", "currency USD")
+    res = run_cli("diff", _plan("nrr-decel"), new, "--data", AUDIT / "nrr-decel" / "data",
+                  "--engine", engine, "--format", "csv")
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(res.stdout.splitlines()))
+    kam1 = sorted((r["currency"], r["before"], r["after"]) for r in rows
+                  if (r["payee_id"], r["period"]) == ("kam-1", "2025-Q1"))
+    assert kam1 == [("EUR", "10714.29", "0.00"), ("USD", "0.00", "10714.29")]
+    table = run_cli("diff", _plan("nrr-decel"), new, "--data", AUDIT / "nrr-decel" / "data", "--engine", engine)
+    assert "total cost 35775.85 -> 0.00 EUR (-35775.85, -100.00%); 0.00 -> 35775.85 USD" in table.stdout
+    assert "0 payee(s) gain, 0 lose, 1 unchanged" in table.stdout  # kam-4: 0.00 both ways
