@@ -15,7 +15,7 @@ import pytest
 from conftest import run_cli
 
 AUDIT = Path(__file__).resolve().parent / "data" / "audit"
-PLANS = ["nrr-decel", "upsell-booster", "split-override", "draw-recovery", "pool-weight", "jpy-fx",
+PLANS = ["nrr-decel", "upsell-booster", "split-override", "draw-recovery", "pool-weight", "jpy-fx", "ytd-catchup",
          "tiers-hold"]
 
 
@@ -187,3 +187,23 @@ def test_diff_never_compares_amounts_of_two_currencies(tmp_path, engine):
     table = run_cli("diff", _plan("nrr-decel"), new, "--data", AUDIT / "nrr-decel" / "data", "--engine", engine)
     assert "total cost 35775.85 -> 0.00 EUR (-35775.85, -100.00%); 0.00 -> 35775.85 USD" in table.stdout
     assert "0 payee(s) gain, 0 lose, 1 unchanged" in table.stdout  # kam-4: 0.00 both ways
+
+
+@pytest.mark.parametrize("how", ["payee", "all"])
+def test_what_if_adds_the_business_in_the_period_not_to_an_earlier_paid_month(tmp_path, how):
+    """ytd-catchup, w-1, 2025-08: year to date 95,000.50 (8%), 12,600.06 paid before August.
+    5,000 more booked in August reaches 100% (12%): 100,000.50 x 12% - 12,600.06 = -600.00
+    against -5,000.02, so +4,400.02. The statement said +3,800.02: it added the 5,000 to July's
+    booking (the largest row), which also raised July's pay that August's paid() takes back."""
+    plan, data = _plan("ytd-catchup"), AUDIT / "ytd-catchup" / "data"
+    if how == "payee":
+        res = run_cli("statement", plan, "--data", data, "--payee", "w-1", "--period", "2025-08", "--format", "text")
+        text = res.stdout
+    else:
+        res = run_cli("statement", plan, "--data", data, "--period", "2025-08", "--all", "-o", tmp_path / "st")
+        text = (tmp_path / "st" / "w-1.html").read_text(encoding="utf-8")
+    assert res.returncode == 0, res.stderr
+    assert "€5,000.00 more ytd_bookings before August 31, 2025 reaches the next tier" in text
+    assert "would pay €4,400.02 more on commission" in text and "3,800.02" not in text
+    # and 951.00 more: 95,951.50 x 8% = 7,676.12 - 12,600.06 = -4,923.94, +76.08
+    assert "€951.00 more ytd_bookings before August 31, 2025 would pay €76.08 more" in text

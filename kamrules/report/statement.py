@@ -12,6 +12,7 @@ report/statement_html.py (html) and report/statement_text.py (md, text), in a lo
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import decimal
 import re
 from decimal import Decimal
@@ -303,6 +304,8 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
     """The rows each measure credits, what more business would pay, and why a zero."""
     ms = view.measures = whatif.measures_over(sh.plan, payout.trace, sh.tables)
     for m in ms:
+        m.target = _row_in_period(sh, m, period)
+    for m in ms:
         view.credited.append(_credited(sh, m))
     if calc and sh.what_if and ms:
         tiers = whatif.tiers(sh.plan, view.curves)
@@ -324,6 +327,15 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
         else:
             view.zero_reason = _branch_reason(view.steps) or (
                 "the rows credited add up to a result that pays nothing", {})
+
+
+def _row_in_period(sh: Shared, m, period):
+    """The largest credited row dated in the period, if any: a what-if adds the business there
+    ("X more before the period's end"), never to a row of an earlier period, whose own pay a
+    `paid(...)` of this period would take back (a year-to-date catch-up)."""
+    here = [r for r in m.rows if any(isinstance(v, dt.date) and period.start <= v <= period.end
+                                     for v in sh.row_at(r.table, r.row).values.values())]
+    return max(here, key=lambda r: r.contribution.amount) if here else None
 
 
 _COMPARED = re.compile(r"(\w+)\s*(>=|<=|>|<|==|!=)\s*(\w+)")

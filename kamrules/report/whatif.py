@@ -45,6 +45,7 @@ class Measure:
     value: Money
     rows: list  # RowRef credited, with contributions
     call: object = None  # the plan's sum() call
+    target: object = None  # the RowRef a what-if changes, when not the largest (report/statement.py)
 
 
 @attrs.define
@@ -288,8 +289,8 @@ def seed(memo: dict, trace) -> None:
 
 
 def target_row(m: Measure):
-    """The row a what-if changes: the measure's largest credited row."""
-    return max(m.rows, key=lambda r: r.contribution.amount)
+    """The row a what-if changes: the measure's `target`, else its largest credited row."""
+    return m.target if m.target is not None else max(m.rows, key=lambda r: r.contribution.amount)
 
 
 def tiers(plan, curves) -> list:
