@@ -207,3 +207,16 @@ def test_what_if_adds_the_business_in_the_period_not_to_an_earlier_paid_month(tm
     assert "would pay €4,400.02 more on commission" in text and "3,800.02" not in text
     # and 951.00 more: 95,951.50 x 8% = 7,676.12 - 12,600.06 = -4,923.94, +76.08
     assert "€951.00 more ytd_bookings before August 31, 2025 would pay €76.08 more" in text
+
+
+def test_a_draw_at_zero_is_shown_with_its_reason_not_hidden_as_not_applying():
+    """draw-recovery, p-2, January alone: commission 1,500.00 (12,500 x 12%) covers the
+    1,500.00 draw, so draw and recovery are 0.00. The statement hid both as "cannot apply to
+    you" (and, in full-year statements, said "no row credited to you this period"), though p-2
+    is paid a draw in March; the rows are there: earned sums B7."""
+    res = run_cli("statement", _plan("draw-recovery"), "--data", AUDIT / "draw-recovery" / "data",
+                  "--payee", "p-2", "--period", "2025-01", "--format", "text")
+    assert res.returncode == 0, res.stderr
+    assert "cannot apply" not in res.stdout and "no row credited" not in res.stdout
+    assert "  draw            €0.00" in res.stdout and "  recovery        €0.00" in res.stdout
+    assert res.stdout.count("the rows credited add up to a result that pays nothing") == 2

@@ -202,13 +202,20 @@ def _build(sh: Shared, payouts, payee, periods, lang):
                      role if isinstance(role, str) else None, lang, sh.on_target)
 
 
+def _summed_rows(view) -> bool:
+    """Whether an aggregation of the component's derivation adds up some of the payee's rows
+    (`earned = sum(amount * rate for ...)` under a draw): then a zero is the plan's answer for
+    this period, not a component that cannot apply."""
+    return any(st.kind == "aggregate" and st.rows for st in view.steps)
+
+
 def _hide(views):
     """A component zero in every period, with no row credited and no curve read, cannot apply
     to this payee (a charter KAM's `ae_commission`): it is not shown, only named for auditors."""
     shown = {}
     for pv in views:
         for c in pv.components:
-            useful = c.amount.amount != 0 or c.credited or c.curves
+            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c)
             shown[c.name] = shown.get(c.name, False) or bool(useful)
     for pv in views:
         pv.hidden = [c.name for c in pv.components if not shown[c.name]]
@@ -322,7 +329,7 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool):
         why = next((c for c in view.curves if c.why_not), None)
         if why is not None:
             view.zero_reason = ("curve", why)
-        elif not any(c.rows for c in view.credited):
+        elif not any(c.rows for c in view.credited) and not _summed_rows(view):
             view.zero_reason = ("no row credited to you this period", {})
         else:
             view.zero_reason = _branch_reason(view.steps) or (
