@@ -44,10 +44,23 @@ def test_interpreter_pays_the_hand_computed_amounts(name):
 
 
 def test_kamrules_test_passes_every_audit_plan_on_the_default_engine():
-    """`kamrules test` (the default engine, columnar where it runs the plan) on the hand cases."""
+    """`kamrules test` (the default engine, columnar where it runs the plan) on the hand cases
+    and on the invalid inputs (a case.toml `error`: an impossible date, a duplicate key, a
+    missing column, 17 decimals, a division by zero, a missing fx rate)."""
+    cases = [c for n in PLANS for c in (AUDIT / n / "tests" / n).iterdir() if c.is_dir()]
+    assert len(cases) == len(PLANS) + 6
     res = run_cli("test", *[_plan(n) for n in PLANS])
     assert res.returncode == 0, res.stdout + res.stderr
-    assert f"{len(PLANS)} passed" in res.stdout
+    assert f"{len(cases)} passed" in res.stdout and "FAIL" not in res.stdout
+
+
+def test_an_input_outside_the_data_folder_is_refused_before_reading(tmp_path):
+    """`input fx_rates from "../rates.csv"`: KR006 at the file name, nothing written."""
+    plan = _variant(tmp_path, "jpy-fx", "input fx_rates {", 'input fx_rates from "../rates.csv" {')
+    (tmp_path / "rates.csv").write_text("date,from,to,rate\n2025-01-01,USD,JPY,1\n", encoding="utf-8")
+    res = run_cli("run", plan, "--data", AUDIT / "jpy-fx" / "data", "-o", tmp_path / "out.csv")
+    assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
+    assert 'jpy-fx.kam:19:21: error[KR006]: input `fx_rates` reads "../rates.csv"' in res.stderr
 
 
 # ---------------------------------------------------------------- findings, each fixed
