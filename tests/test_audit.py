@@ -233,3 +233,13 @@ def test_a_draw_at_zero_is_shown_with_its_reason_not_hidden_as_not_applying():
     assert "cannot apply" not in res.stdout and "no row credited" not in res.stdout
     assert "  draw            €0.00" in res.stdout and "  recovery        €0.00" in res.stdout
     assert res.stdout.count("the rows credited add up to a result that pays nothing") == 2
+
+
+def test_a_call_with_a_wrong_count_of_arguments_reports_only_that(tmp_path):
+    """`between(close_date, 2025-03-15)` in a filter: KR103, and no second, false, KR101
+    "undefined name `close_date`" (the arguments were checked outside the row's scope)."""
+    plan = _variant(tmp_path, "upsell-booster", "between(close_date, 2025-03-15, 2025-04-15)",
+                    "between(close_date, 2025-03-15)")
+    res = run_cli("check", plan)
+    assert res.returncode == 1 and "error[KR103]: between() takes 3 argument(s), got 2" in res.stderr
+    assert "KR101" not in res.stderr and "1 error(s)" in res.stderr
