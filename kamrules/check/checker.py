@@ -24,6 +24,7 @@ from kamrules.files.inputs import static_diagnostic
 from kamrules.check.tables import check_decision
 from kamrules.check.sources import input_source
 from kamrules.check.paycurrency import check_header as check_pay_currency
+from kamrules.check.window import check_window
 
 # `input NAME from "..."`, blanks and comments between the words: where the file name is
 _FROM_STRING = re.compile(r'input(?:\s|#[^\n]*)+\w+(?:\s|#[^\n]*)+from(?:\s|#[^\n]*)*("(?:[^"\\\n]|\\["\\n])*")')
@@ -305,19 +306,8 @@ class Checker(CallChecks):
 
     def _component(self, node: ast.Component) -> T.Type:
         scope = _Scope()
-        for bound in (node.valid_from, node.valid_to):
-            if bound is not None:
-                bt = self._expr(bound, scope)
-                if bt.kind not in ("date", "unknown"):
-                    self.error("KR201", f"a validity bound must be a Date, not {bt}", bound.span,
-                               "write dates as 2025-04-01")
-        lo, hi = self._constant_date(node.valid_from), self._constant_date(node.valid_to)
-        if lo is not None and hi is not None and hi < lo:  # the component would never be paid
-            self.error("KR002", f"component `{node.name}` runs from {lo} to {hi}: the window ends "
-                       "before it starts, so no period would ever pay it",
-                       Span(node.valid_from.span.file, node.valid_from.span.line, node.valid_from.span.column,
-                            node.valid_to.span.end_line, node.valid_to.span.end_column),
-                       f"write the earlier date first: from {hi} to {lo}")
+        check_window(self, node, [self._expr(b, scope) if b is not None else None
+                                  for b in (node.valid_from, node.valid_to)])
         for cond in (node.when, node.hold):  # `hold when EXPR`: a Bool per payee-period
             if cond is not None:
                 self._expect_bool(cond, scope)
@@ -330,19 +320,6 @@ class Checker(CallChecks):
             self.error("KR201", f"component `{node.name}` must be an amount of money, not {t}",
                        node.expr.span, _unit_hint(T.money(cur), t))
         return T.money(cur)
-
-    def _constant_date(self, expr, depth: int = 0) -> dt.date | None:
-        """The day a `from`/`to` bound names when it is a date literal, or a param set to one."""
-        if isinstance(expr, ast.Paren):
-            expr = expr.expr
-        if isinstance(expr, ast.Name) and depth < 8 and isinstance(self.defs.get(expr.id), ast.Param):
-            return self._constant_date(self.defs[expr.id].expr, depth + 1)
-        if isinstance(expr, ast.DateLit):
-            try:
-                return dt.date.fromisoformat(expr.text)
-            except ValueError:
-                return None  # an impossible date: KR002 of its own
-        return None
 
     def _decision(self, node: ast.Decision) -> T.Type:
         params = {}
