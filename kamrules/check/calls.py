@@ -72,8 +72,8 @@ class CallChecks:
             for a in node.args:
                 if isinstance(a, ast.Name) and (a.id in ROUND_STEPS or a.id in ROUNDING_MODES):
                     continue
-                if not isinstance(a, ast.Each):
-                    self._expr(a, self._empty_scope())
+                if not isinstance(a, ast.Each):  # in the call's own scope: its row's columns resolve
+                    self._expr(a, getattr(self, "_call_scope", None) or self._empty_scope())
             return False
         return True
 
@@ -92,7 +92,11 @@ class CallChecks:
                 if not isinstance(a, ast.Each):
                     self._expr(a, scope)
             return T.UNKNOWN
-        return method(node, scope)
+        saved, self._call_scope = getattr(self, "_call_scope", None), scope
+        try:
+            return method(node, scope)
+        finally:
+            self._call_scope = saved
 
     # ---------------------------------------------------------------- marginal curves
     def _slice_rate(self, node, row, ot) -> None:

@@ -24,6 +24,7 @@ from kamrules.files.inputs import static_diagnostic
 from kamrules.check.tables import check_decision
 from kamrules.check.sources import input_source
 from kamrules.check.paycurrency import check_header as check_pay_currency
+from kamrules.check.window import check_window
 
 # `input NAME from "..."`, blanks and comments between the words: where the file name is
 _FROM_STRING = re.compile(r'input(?:\s|#[^\n]*)+\w+(?:\s|#[^\n]*)+from(?:\s|#[^\n]*)*("(?:[^"\\\n]|\\["\\n])*")')
@@ -305,12 +306,8 @@ class Checker(CallChecks):
 
     def _component(self, node: ast.Component) -> T.Type:
         scope = _Scope()
-        for bound in (node.valid_from, node.valid_to):
-            if bound is not None:
-                bt = self._expr(bound, scope)
-                if bt.kind not in ("date", "unknown"):
-                    self.error("KR201", f"a validity bound must be a Date, not {bt}", bound.span,
-                               "write dates as 2025-04-01")
+        check_window(self, node, [self._expr(b, scope) if b is not None else None
+                                  for b in (node.valid_from, node.valid_to)])
         for cond in (node.when, node.hold):  # `hold when EXPR`: a Bool per payee-period
             if cond is not None:
                 self._expect_bool(cond, scope)

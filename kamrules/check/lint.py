@@ -32,6 +32,8 @@ SHARE_RANGE = (Decimal("0.10"), Decimal("0.50"))
 IMPLICIT_COLUMNS = {
     "assignments": {"account_id", "payee_id", "role", "start_date", "end_date"},
     "fx_rates": {"date", "from", "to", "rate"},
+    # reporting lines, read by manager_of() and below() (backends/interp/hierarchy.py)
+    "reports_to": {"payee_id", "manager_id", "start_date", "end_date"},
     # manual adjustments, paid by a run against a ledger (kamrules/ledger/manual.py)
     "adjustments": {"payee_id", "period", "component", "amount", "currency", "reason", "reference"},
 }
@@ -113,6 +115,7 @@ def lint(plan: CheckedPlan) -> list[Diagnostic]:
             diags += _curve(plan, d.node)
     diags += _unused(plan)
     diags += _bare_money(plan)
+    diags += _bare_rate(plan)
     diags += _weights(plan)
     diags += _measures(plan)
     return sorted(diags, key=lambda d: (d.span.line, d.span.column, d.code) if d.span else (0, 0, d.code))
@@ -254,6 +257,8 @@ def _curve(plan: CheckedPlan, node: ast.Decision) -> list[Diagnostic]:
 
 # ---------------------------------------------------------------- KR503 unused
 ON_TARGET = ("on_target_variable", "on_target", "target_variable")  # read by statements and the team page
+# columns of the payees table the statements and the team page show (the payee's name and role)
+NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 
 
 def _plan_roots(plan: CheckedPlan):
@@ -316,6 +321,9 @@ def _unused(plan: CheckedPlan) -> list[Diagnostic]:
         if isinstance(st, ast.Require):
             used_tables.add(st.table)
     used_tables |= {plan.payees_table} | set(IMPLICIT_COLUMNS)
+    # a table named by `references` is read to check those values (KR409)
+    used_tables |= {col.references for table in plan.inputs.values() for col in table.columns.values()
+                    if col.references}
     for tname, table in plan.inputs.items():
         if tname not in used_tables:
             diags.append(_warn("KR503", f"input `{tname}` is never used", _name_span(plan, table.span, tname),
@@ -325,7 +333,8 @@ def _unused(plan: CheckedPlan) -> list[Diagnostic]:
         for cname, col in table.columns.items():
             if (tname, cname) in used_cols or cname == table.key or cname in implicit \
                     or col.references or col.unique or cname == plan.payee_key \
-                    or (tname == plan.payees_table and cname in ("team", "annual_fixed")):
+                    or (tname == plan.payees_table
+                        and cname in ("team", "annual_fixed") + NAME_COLUMNS + ROLE_COLUMNS):
                 continue
             diags.append(_warn("KR503", f"column `{cname}` of `{tname}` is never used",
                                _name_span(plan, col.span, cname),
@@ -344,6 +353,25 @@ def _bare_money(plan: CheckedPlan) -> list[Diagnostic]:
             if isinstance(arg, ast.Number) and not arg.percent:
                 out.append(_warn("KR504", f"`money({arg.text})` turns a bare number into money",
                                  n.span, f"write the amount with its currency: `{arg.text} {plan.currency}`"))
+    return out
+
+
+_RATE_WORDS = {"rate", "pct", "percent", "percentage"}
+
+
+def _bare_rate(plan: CheckedPlan) -> list[Diagnostic]:
+    """A param named as a rate set to a bare number above 1 (`param booster_rate = 50`): it
+    multiplies an amount 50 times, where 50% was meant; written 50% or 0.5 it is not flagged."""
+    out = []
+    for name, d in plan.definitions.items():
+        if d.kind != "param" or not _RATE_WORDS & set(name.split("_")):
+            continue
+        value = _unparen(d.node.expr)
+        if isinstance(value, ast.Number) and not value.percent and Decimal(value.text.replace("_", "")) > 1:
+            out.append(_warn("KR504", f"`{name} = {value.text}` is a rate of {value.text} times, "
+                                      f"not {value.text}%", value.span,
+                             f"write a percentage: `{name} = {value.text}%` (or `# noqa: KR504` if "
+                             f"{value.text} times is meant)"))
     return out
 
 

@@ -39,7 +39,7 @@ def check_references(plan: CheckedPlan, tables: dict, diags: list | None = None)
                     pos = columns.index(col.name) + 1 if col.name in columns else 1
                     diags.append(Diagnostic(
                         "KR409", f"`{col.name}` = {v!r} in {table.path} row {row.number} is not a "
-                        f"{tkey} of `{col.references}`",
+                        f"key of `{col.references}` (column `{tkey}`)",
                         Span(table.path, row.number, pos, row.number, pos + 1),
                         f"add {v!r} to {target.path}, or fix the value"))
                     if len(diags) >= MAX_REPORTED:

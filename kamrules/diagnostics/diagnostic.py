@@ -98,7 +98,7 @@ CODES = {
     "KR501": "lint: curve is not monotonic",
     "KR502": "lint: curve is not continuous",
     "KR503": "lint: unused definition",
-    "KR504": "lint: number without a unit where money is expected",
+    "KR504": "lint: number without a unit where money or a percentage is expected",
     "KR505": "lint: component weights do not add up to 100%",
     "KR506": "lint: more than 4 measures feed the components",
     "KR507": "lint: variable share of the package outside 10%-50% (needs --data)",

@@ -69,24 +69,35 @@ def diff_rows(before: dict, after: dict) -> list[DiffRow]:
     for key in set(before) | set(after):
         b, cur_b = before.get(key, (ZERO, None))
         a, cur_a = after.get(key, (ZERO, None))
+        if cur_a and cur_b and cur_a != cur_b:  # paid in another currency: never compared as equal
+            rows += [DiffRow(key[0], key[1], b, ZERO, cur_b, *key[2:]),
+                     DiffRow(key[0], key[1], ZERO, a, cur_a, *key[2:])]
+            continue
         rows.append(DiffRow(key[0], key[1], b, a, cur_a or cur_b, *key[2:]))
-    return sorted(rows, key=lambda r: (-r.change, r.payee_id, r.period, r.adjusts))
+    return sorted(rows, key=lambda r: (-r.change, r.payee_id, r.period, r.adjusts, r.currency or ""))
 
 
 def diff_summary(rows: list[DiffRow]) -> dict:
     """Cost before/after per currency; winners and losers counted per payee (all periods)."""
     cost: dict = {}
-    by_payee: dict = {}
+    by_payee: dict = {}  # payee -> {currency: change}
     for r in rows:
         b, a = cost.get(r.currency, (ZERO, ZERO))
         cost[r.currency] = (b + r.before, a + r.after)
-        by_payee[r.payee_id] = by_payee.get(r.payee_id, ZERO) + r.change
+        mine = by_payee.setdefault(r.payee_id, {})
+        mine[r.currency] = mine.get(r.currency, ZERO) + r.change
     return {
         "cost": {cur: {"before": b, "after": a, "change": a - b} for cur, (b, a) in sorted(cost.items())},
-        "winners": sum(1 for c in by_payee.values() if c > 0),
-        "losers": sum(1 for c in by_payee.values() if c < 0),
-        "unchanged": sum(1 for c in by_payee.values() if c == 0),
+        **counts(list(by_payee.values())),
     }
+
+
+def counts(changes: list) -> dict:
+    """Winners, losers and unchanged among payees, each given as {currency: its change}: a
+    payee whose changes in two currencies go opposite ways (paid in another currency) is none."""
+    return {"winners": sum(1 for c in changes if all(v > 0 for v in c.values())),
+            "losers": sum(1 for c in changes if all(v < 0 for v in c.values())),
+            "unchanged": sum(1 for c in changes if all(v == 0 for v in c.values()))}
 
 
 def signed(amount: Decimal, thousands: bool = False) -> str:

@@ -93,7 +93,7 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
                             else "line {line}: `{condition}` is false, so the `else` branch applies",
                             dict(line=str(f.span.line), condition=cond)))
                         break
-            elif part.startswith("prorated"):
+            elif part.startswith(("prorated", "held: ", "released: ", "paid for ")):
                 notes.append(words.engine_note(part))
         if where is not None:
             notes += _caps(plan, d, where)

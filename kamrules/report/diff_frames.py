@@ -58,16 +58,15 @@ def diff_frame(before: pl.DataFrame, after: pl.DataFrame) -> pl.DataFrame:
     biggest gain first, then by payee and period."""
     scale = max(before["amount"].dtype.scale, after["amount"].dtype.scale)
     dec = pl.Decimal(38, scale)
-    b = before.select("payee_id", "period", pl.col("amount").cast(dec).alias("before"),
-                      pl.col("currency").alias("cur_b"))
-    a = after.select("payee_id", "period", pl.col("amount").cast(dec).alias("after"),
-                     pl.col("currency").alias("cur_a"))
+    b = before.select("payee_id", "period", "currency", pl.col("amount").cast(dec).alias("before"))
+    a = after.select("payee_id", "period", "currency", pl.col("amount").cast(dec).alias("after"))
     zero = pl.lit(0, dtype=dec)
-    rows = b.join(a, on=["payee_id", "period"], how="full", coalesce=True).select(
-        "payee_id", "period", pl.col("before").fill_null(zero), pl.col("after").fill_null(zero),
-        pl.when(pl.col("after").is_not_null()).then(pl.col("cur_a")).otherwise(pl.col("cur_b")).alias("currency"))
+    # joined on the currency too: an amount paid in another currency is never compared as equal
+    rows = b.join(a, on=["payee_id", "period", "currency"], how="full", coalesce=True).select(
+        "payee_id", "period", pl.col("before").fill_null(zero), pl.col("after").fill_null(zero), "currency")
     rows = rows.with_columns((pl.col("after") - pl.col("before")).alias("change"))
-    return rows.select(*CSV_HEAD).sort(["change", "payee_id", "period"], descending=[True, False, False])
+    return rows.select(*CSV_HEAD).sort(["change", "payee_id", "period", "currency"],
+                                       descending=[True, False, False, False])
 
 
 def summary(rows: pl.DataFrame) -> dict:
@@ -76,9 +75,10 @@ def summary(rows: pl.DataFrame) -> dict:
     for cur, b, a in (rows.group_by("currency").agg(pl.col("before").sum(), pl.col("after").sum())
                       .sort("currency").iter_rows()):
         cost[cur] = {"before": b, "after": a, "change": a - b}
-    per = rows.group_by("payee_id").agg(pl.col("change").sum())["change"]
-    return {"cost": cost, "winners": int((per > 0).sum()), "losers": int((per < 0).sum()),
-            "unchanged": int((per == 0).sum())}
+    per: dict = {}
+    for payee, cur, change in rows.group_by("payee_id", "currency").agg(pl.col("change").sum()).iter_rows():
+        per.setdefault(payee, {})[cur] = change
+    return {"cost": cost, **compare.counts(list(per.values()))}
 
 
 def diff_rows(rows: pl.DataFrame) -> list:

@@ -12,6 +12,7 @@ report/statement_html.py (html) and report/statement_text.py (md, text), in a lo
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import decimal
 import re
 from decimal import Decimal
@@ -19,6 +20,7 @@ from decimal import Decimal
 import attrs
 
 from kamrules.check.lint import ON_TARGET  # the names a plan may give its on-target variable
+from kamrules.check.lint import NAME_COLUMNS, ROLE_COLUMNS  # the payee's name and role columns
 from kamrules.version import __version__
 
 from kamrules.backends.interp.arith import Problem
@@ -32,7 +34,6 @@ from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
 
-NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 
 
 @attrs.define
@@ -208,13 +209,20 @@ def _build(sh: Shared, payouts, payee, periods, lang):
                      role if isinstance(role, str) else None, lang, sh.on_target)
 
 
+def _summed_rows(view) -> bool:
+    """Whether an aggregation of the component's derivation adds up some of the payee's rows
+    (`earned = sum(amount * rate for ...)` under a draw): then a zero is the plan's answer for
+    this period, not a component that cannot apply."""
+    return any(st.kind == "aggregate" and st.rows for st in view.steps)
+
+
 def _hide(views):
     """A component zero in every period, with no row credited and no curve read, cannot apply
     to this payee (a charter KAM's `ae_commission`): it is not shown, only named for auditors."""
     shown = {}
     for pv in views:
         for c in pv.components:
-            useful = c.amount.amount != 0 or c.credited or c.curves
+            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c)
             shown[c.name] = shown.get(c.name, False) or bool(useful)
     for pv in views:
         pv.hidden = [c.name for c in pv.components if not shown[c.name]]
@@ -309,7 +317,9 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
 
 def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, ev):
     """The rows each aggregation credits, what more business would pay, and why a zero."""
-    ms = view.measures = whatif.measures(sh.plan, payout.trace, sh.tables)
+    ms = view.measures = whatif.measures_over(sh.plan, payout.trace, sh.tables)
+    for m in ms:
+        m.target = _row_in_period(sh, m, period)
     for m in ms:
         view.credited.append(_credited(sh, m))
     _other_rows(sh, view, payout.trace, ms, ev, ev.context(payee, period))
@@ -331,7 +341,7 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             view.zero_reason = ("curve", why)
         elif branch is not None:  # an if-branch that pays nothing, whatever the rows
             view.zero_reason = branch
-        elif not any(c.rows for c in view.credited):
+        elif not any(c.rows for c in view.credited) and not _summed_rows(view):
             view.zero_reason = ("no row credited to you this period", {})
         else:
             view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
@@ -343,6 +353,15 @@ def _limit_reason(steps_: list):
     note = next((x for x in steps_[0].notes if x.msgid.startswith(("line {line}: the floor", "line {line}: the cap"))),
                 None) if steps_ else None
     return None if note is None else ("said", note)
+
+
+def _row_in_period(sh: Shared, m, period):
+    """The largest credited row dated in the period, if any: a what-if adds the business there
+    ("X more before the period's end"), never to a row of an earlier period, whose own pay a
+    `paid(...)` of this period would take back (a year-to-date catch-up)."""
+    here = [r for r in m.rows if any(isinstance(v, dt.date) and period.start <= v <= period.end
+                                     for v in sh.row_at(r.table, r.row).values.values())]
+    return max(here, key=lambda r: r.contribution.amount) if here else None
 
 
 _COMPARED = re.compile(r"(\w+)\s*(>=|<=|>|<|==|!=)\s*(\w+)")

@@ -26,6 +26,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
 from kamrules.report.svg import histogram_bins, histogram_svg
+from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
 
@@ -56,6 +57,9 @@ class TeamPeriod:
     lines: list = attrs.Factory(list)  # tree order: ("row", TeamRow) and ("subtotal", TeamRow, total, n)
     budget: Decimal | None = None  # the sum of the on-target variables of the payees paid
     ytd_from: str | None = None  # the first period the year to date counts, when not its year's first
+    # the year to date of every payee of the page paid so far in the year, also those with no
+    # payout in this period (a leaver's earlier quarters are still the year's cost)
+    ytd_total: Decimal = Decimal(0)
 
 
 @attrs.define
@@ -163,13 +167,7 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                 reasons[payee.id] = _why_none(ev, payee, period)
                 continue
             amounts = {p.component: p.amount for p in items}
-            found, pooled = {}, False
-            for p in items:
-                if p.trace is not None:
-                    for n in p.trace.walk():
-                        pooled = pooled or n.kind == "share"
-                        if n.kind == "let" and n.name not in found and any(n.name == m for m, _ in measures):
-                            found[n.name] = n.value
+            found, pooled = _traced_measures(items, {m for m, _ in measures})
             for m, _ in measures:  # a pool's weights are traced apart, not in the payee's tree: evaluated
                 if pooled and m not in found:
                     found[m] = _value(ev, payee, period, m)
@@ -183,7 +181,8 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
                                 links.get(payee.id), on_target=_on_target(ev, payee, period, on_target)))
         tp = TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals, sum(totals.values(), Decimal(0)),
-                        without, cur, reasons, ytd_from=since)
+                        without, cur, reasons, ytd_from=since,
+                        ytd_total=sum((ytd.get(m.id, Decimal(0)) for m in members), Decimal(0)))
         if on_target is not None and rows and all(r.on_target is not None for r in rows):
             tp.budget = sum((r.on_target for r in rows), Decimal(0))
         tp.lines = _tree(rows, hierarchy, period.end) if hierarchy is not None else [("row", r) for r in rows]
@@ -191,6 +190,29 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
     shown = plan.currency if column is None else ", ".join(c for c, _ in groups)
     return TeamView(plan.name, plan.version, team, shown, list(plan.components), measures, views,
                     tree=hierarchy is not None, lang=lang or i18n.DEFAULT)
+
+
+def _traced_measures(items, names: set) -> tuple[dict, bool]:
+    """The measures' values read in the payouts' trees, and whether a pool (share) is traced.
+    A payment period made of several calculation periods (`payment quarter` on a monthly plan)
+    has one subtree per calculation period, each with its own value of a measure: the value is
+    shown only when they agree (a month's billing is not the quarter's, and a sum would be
+    wrong for a cumulative measure), else it is left out (None), never the first month's."""
+    found, pooled, mixed = {}, False, set()
+    for p in items:
+        if p.trace is None:
+            continue
+        for part in calculation_parts(p.trace):
+            seen = {}
+            for n in part.walk():
+                pooled = pooled or n.kind == "share"
+                if n.kind == "let" and n.name in names and n.name not in seen:
+                    seen[n.name] = n.value
+            for name, value in seen.items():
+                if name in found and found[name] != value:
+                    mixed.add(name)
+                found.setdefault(name, value)
+    return {n: (None if n in mixed else v) for n, v in found.items()}, pooled
 
 
 def _why_none(ev, payee, period) -> str:
@@ -310,7 +332,7 @@ def _line_cells(tv: TeamView, line) -> list:
 def _total_cells(tv: TeamView, tp: TeamPeriod) -> list:
     L = tv.locale
     return ([L._("total")] + ["" for _ in tv.measures] + [_amount(L, tp.totals[c]) for c in tv.components]
-            + [_amount(L, tp.total), _amount(L, sum((r.ytd for r in tp.rows), Decimal(0)))])
+            + [_amount(L, tp.total), _amount(L, tp.ytd_total)])
 
 
 def _title(tv: TeamView) -> str:

@@ -32,6 +32,7 @@ from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import find_nodes
+from kamrules.trace.tree import calculation_parts
 
 MAX_DOUBLINGS = 14  # the next tier is looked for up to 2^14 x 1% of the measure (164x)
 
@@ -44,6 +45,7 @@ class Measure:
     value: Money
     rows: list  # RowRef credited, with contributions
     call: object = None  # the plan's sum() call
+    target: object = None  # the RowRef a what-if changes, when not the largest (report/statement.py)
 
 
 @attrs.define
@@ -130,6 +132,24 @@ def measures(plan, trace, tables) -> list:
         here = node.name if node.kind == "let" else owner
         stack.extend((c, here) for c in reversed(node.children))
     return out
+
+
+def measures_over(plan, trace, tables) -> list:
+    """measures() of a payout that may add up several calculation periods (`payment quarter` on
+    a monthly plan): each period's measures merged by let, table and column, each data row
+    once, the value the sum of the rows credited (the first month's sum is not the quarter's)."""
+    parts = calculation_parts(trace)
+    if len(parts) == 1:
+        return measures(plan, trace, tables)
+    merged: dict = {}
+    for part in parts:
+        for m in measures(plan, part, tables):
+            have = merged.setdefault((m.name, m.table, m.column), attrs.evolve(m, rows=[]))
+            known = {(r.table, r.row) for r in have.rows}
+            have.rows += [r for r in m.rows if (r.table, r.row) not in known]
+    for m in merged.values():
+        m.value = Money(sum((r.contribution.amount for r in m.rows), Decimal(0)), m.value.currency)
+    return list(merged.values())
 
 
 _SUMS: dict = {}
@@ -269,8 +289,8 @@ def seed(memo: dict, trace) -> None:
 
 
 def target_row(m: Measure):
-    """The row a what-if changes: the measure's largest credited row."""
-    return max(m.rows, key=lambda r: r.contribution.amount)
+    """The row a what-if changes: the measure's `target`, else its largest credited row."""
+    return m.target if m.target is not None else max(m.rows, key=lambda r: r.contribution.amount)
 
 
 def tiers(plan, curves) -> list:

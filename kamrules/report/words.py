@@ -265,6 +265,14 @@ _NOTES = (  # the notes the interpreter writes in a trace, read back to be said 
     (re.compile(r"row (\d+): (\S+(?: [A-Z]{3})?) x (\S+) = (\S+(?: [A-Z]{3})?)"),
      "row {row}: {part} x {rate} = {earned}", ("row", "*part", "*rate", "*earned")),
     (re.compile(r"slices: none"), "slices: none", ()),
+    # holds (backends/interp/holds.py) and payment periods (backends/interp/run.py)
+    (re.compile(r"held: (\S+) paid later"), "held: {amount} paid later", ("*amount",)),
+    (re.compile(r"released: (\S+) held in earlier periods"), "released: {amount} held in earlier periods",
+     ("*amount",)),
+    (re.compile(r"released: (\S+) held in earlier periods \(the fiscal year's last period pays what is held\)"),
+     "released: {amount} held in earlier periods (the fiscal year's last period pays what is held)",
+     ("*amount",)),
+    (re.compile(r"paid for (\S+): (.+)"), "paid for {period}: {parts}, in this order", ("period", "parts")),
 )
 
 

@@ -368,6 +368,8 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
             hint = "write `>=` for greater-or-equal"
         elif ch.isdigit():
             hint = "numbers are written 1234.56, percentages 105%, money 1000 EUR, dates 2025-04-01"
+        elif ch == "%" and src.text[err.pos_in_stream - 1:err.pos_in_stream] in (" ", "\t"):
+            hint = "a percentage is written without a space: 10%"
         return Diagnostic("KR001", f"unexpected character {ch!r}; expected {_expected_words(err.allowed)}",
                           span, hint)
     tok = err.token
@@ -409,8 +411,12 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
                           "complete the previous line (a value after the last operator?)")
     elif str(tok) in STATEMENT_WORDS or tok.type in ("LET", "COMPONENT", "PARAM", "INPUT"):
         hint = "the previous statement looks unfinished"
+    elif tok.type == "EQ":
+        hint = "`=` defines a name; to compare two values write `==`"
     elif "EQ" in expected and tok.type != "EQ":
         hint = "a definition is written `name = value`"
+    elif tok.type == "COMMA" and expected == {"RPAR"}:
+        hint = 'a list is written in square brackets: ["won", "open"]; parentheses hold one value'
     elif tok.type == "NAME" and "RPAR" in expected:
         hint = "arguments are separated by commas"
     elif tok.type == "CURRENCY" or (tok.type == "TYPE" and "CURRENCY" in expected):

@@ -63,6 +63,17 @@ class TraceNode:
             yield from c.walk()
 
 
+def calculation_parts(node: TraceNode) -> list:
+    """The subtrees of one payout's tree, one per calculation period: a payout that adds up
+    several (`payment quarter` on a monthly plan) has the component of each month as its
+    children (backends/interp/run.py); any other payout is its own single part. A value read in
+    one part (a let, the rows of a sum) is that month's, not the payment period's."""
+    if node.kind == "component" and len(node.children) > 1 and \
+            all(c.kind == "component" and c.name == node.name for c in node.children):
+        return list(node.children)
+    return [node]
+
+
 def value_json(v):
     if isinstance(v, Money):
         return {"amount": str(v.amount), "currency": v.currency}
