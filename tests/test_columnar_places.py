@@ -14,13 +14,24 @@ pl = pytest.importorskip("polars")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from constructs_helpers import both, write_case  # noqa: E402
-from kamrules.backends.polars.values import DEC, data_places, round_expr  # noqa: E402
+from kamrules.backends.polars.values import DEC, data_places, places_of, round_expr  # noqa: E402
 from kamrules.core.numeric import quantize  # noqa: E402
 
 
 def _places(d: Decimal) -> int:
-    exp = d.normalize().as_tuple().exponent
+    """d's places, trailing zeros aside (no context: its 28 digits would round d)."""
+    digits, exp = list(d.as_tuple().digits), d.as_tuple().exponent
+    if not any(digits):
+        return 0
+    while exp < 0 and digits and digits[-1] == 0:
+        digits.pop()
+        exp += 1
     return max(0, -exp)
+
+
+def test_places_of_a_long_literal():
+    # 14 + 18 = 32 digits: normalized in the default context (28), 4 places would be lost
+    assert places_of(Decimal("12345678901234.123456789012345678")) == 18
 
 
 @settings(max_examples=100, deadline=None)

@@ -10,6 +10,7 @@ frame.py, aggregate.py, builtins.py, ledger.py and requires.py all build on this
 """
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 
 import attrs
@@ -154,8 +155,9 @@ def most_places(*cols) -> int | None:
 
 
 def places_of(value: Decimal) -> int:
-    """The decimal places of a literal."""
-    exp = value.normalize().as_tuple().exponent
+    """The decimal places of a literal (normalized without rounding: the default context's
+    28 digits would drop places of a longer literal)."""
+    exp = value.normalize(decimal.Context(prec=100)).as_tuple().exponent
     return max(0, -exp) if isinstance(exp, int) else 0
 
 
