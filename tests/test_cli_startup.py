@@ -99,3 +99,23 @@ def test_the_command_named_is_found_and_only_it_is_built():
     assert run_cli("chekc").returncode == 2
     result = run_cli("fmt", "--bogus", "x.kam")
     assert result.returncode == 2 and "unrecognized arguments: --bogus" in result.stderr
+
+
+def test_a_batch_command_keeps_freed_memory_before_polars_loads():
+    """cli.main.keep_freed_memory sets polars' allocator (jemalloc reads $_RJEM_MALLOC_CONF at
+    its first allocation) only when polars is not loaded yet, not for a long-lived command,
+    and never over the user's own setting."""
+    from kamrules.cli.main import ALLOCATOR, keep_freed_memory
+    code = ("import os, sys\nfrom kamrules.cli.main import keep_freed_memory as k\n"
+            "print(k('serve'), os.environ.get('_RJEM_MALLOC_CONF'), k('run'), os.environ.get('_RJEM_MALLOC_CONF'),"
+            " k('run'), 'polars' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=dict(env, PYTHONPATH=str(ROOT)),
+                          capture_output=True, text=True)
+    assert proc.stdout.split() == ["False", "None", "True", ALLOCATOR, "False", "False"], proc.stderr
+    mine = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(env, PYTHONPATH=str(ROOT), _RJEM_MALLOC_CONF="narenas:1"))
+    assert mine.stdout.split() == ["False", "narenas:1", "False", "narenas:1", "False", "False"], mine.stderr
+    import polars  # noqa: F401  (this process: loaded, too late to set)
+    before = os.environ.get("_RJEM_MALLOC_CONF")
+    assert keep_freed_memory("run") is False and os.environ.get("_RJEM_MALLOC_CONF") == before

@@ -14,11 +14,35 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib
+import os
 import sys
 
 from kamrules.version import __version__
 
 from kamrules.cli import COMMANDS
+
+
+LONG_LIVED = ("serve", "lsp")  # processes that keep running: polars' allocator left as it is
+
+# polars allocates with its own jemalloc (symbols prefixed _rjem_), which reads its settings
+# once, at the library's first allocation, from $_RJEM_MALLOC_CONF. polars' defaults give
+# freed memory back to the system after 0.5 s, and an allocation of 8 MiB or more (each
+# column of a frame of a million rows) at once: every new column then faults its pages in
+# afresh, and a third of a whole run's CPU at 100k payees was system time. Kept, the freed
+# pages are reused by the next columns (case 01 at M: CPU -13%, peak memory +13%,
+# docs/performance.md). Not for a long-lived process (LONG_LIVED), which would keep its
+# largest frame's memory for good.
+ALLOCATOR = "dirty_decay_ms:-1,muzzy_decay_ms:-1"
+
+
+def keep_freed_memory(command: str | None) -> bool:
+    """Ask polars' allocator to keep freed memory for reuse until the process ends (a batch
+    command): True when set; False for a long-lived command, when polars is loaded already
+    (its allocator is set then) or when $_RJEM_MALLOC_CONF says otherwise (left as it is)."""
+    if command in LONG_LIVED or "polars" in sys.modules or "_RJEM_MALLOC_CONF" in os.environ:
+        return False
+    os.environ["_RJEM_MALLOC_CONF"] = ALLOCATOR
+    return True
 
 
 def command_of(argv) -> str | None:
@@ -68,6 +92,7 @@ def _print_diags(diags) -> None:
 def main(argv=None) -> int:
     process = argv is None  # `kamrules ...` or `python -m kamrules ...`, not a call in a process
     argv = sys.argv[1:] if argv is None else list(argv)
+    keep_freed_memory(command_of(argv))  # before polars loads
     # the command's modules are imported here: thousands of classes and functions, none of
     # them garbage, which the cyclic collector would scan again and again (a tenth of a
     # `check`, a quarter of a small `run`); after them it runs as usual and, in a process

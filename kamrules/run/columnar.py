@@ -84,58 +84,84 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
 
 
 def csv_writer(plan: CheckedPlan, table: pl.DataFrame, periods: list):
-    """to_csv's bytes as a files.outputs writer (polars writes them, no text is built in
-    Python)."""
+    """to_csv's bytes as a files.outputs writer (polars writes them into the file it is
+    handed, no text is built in Python)."""
     out = _csv_rows(plan, table, periods)
     if isinstance(out, str):
         data = out.encode("utf-8")
         return lambda fh: fh.write(data)
 
-    buf = io.BytesIO()  # written by polars here; the file by Python (its OSErrors are KR7xx)
-    buf.write((",".join(COLUMNS) + "\n").encode("utf-8"))
-    out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
-    return lambda fh: fh.write(buf.getbuffer())
+    def write(fh):
+        fh.write((",".join(COLUMNS) + "\n").encode("utf-8"))
+        fh.flush()
+        try:
+            out.write_csv(fh, include_header=False, quote_style="necessary", line_terminator="\n")
+        except OSError as err:  # polars words the system's error: its number for outputs' hints
+            raise _numbered(err) from None
+    return write
+
+
+def _numbered(err: OSError) -> OSError:
+    """err with its errno when polars left it only in the text ("... (os error 28)")."""
+    import os
+    import re
+    found = re.search(r"(?:os error|Errno) (\d+)", str(err)) if err.errno is None else None
+    return OSError(int(found.group(1)), os.strerror(int(found.group(1)))) if found else err
 
 
 def _csv_rows(plan: CheckedPlan, table: pl.DataFrame, periods: list):
-    """The payout CSV's rows as a frame of its five text columns, or its whole text when
-    polars would not write it as the report does (a CR in a payee id)."""
+    """The payout CSV's rows as a frame of its five columns, or its whole text when polars
+    would not write it as the report does (a CR in a payee id)."""
     from kamrules.backends.polars.values import period_key
     labels = {period_key(p): p.label for p in periods}
     names = [safe_cell(c) for c in plan.components]
     n = len(names)
-    if "currency" not in table.columns:  # a plan paid in one currency
-        table = table.with_columns(pl.lit(plan.currency).alias("currency"))
-    ids = table["payee_id"].unique()
-    if ids.str.contains("\r", literal=True).any():  # polars leaves a CR unquoted: the report's writer quotes it
+    payee_ids = table["payee_id"]
+    if payee_ids.str.contains("\r", literal=True).any():  # polars leaves a CR unquoted: the report's writer quotes it
         return payout_report.to_csv(payouts_list(plan, table, periods))
-    # one integer key per output row: a payee-period's components (rank __c < n), then its
-    # total (rank n); the table comes sorted by (__o, __c), so totals are summed per run of
-    # __o and merged in by key, without hashing or sorting the whole table again
-    cols = ["payee_id", "period", "__o", "__c", "amount", "currency"]
-    rows = table.select(cols).with_columns(
-        (pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)).alias("__k"))
-    if not rows["__k"].is_sorted():
-        rows = rows.sort("__k")
-    rows = rows.with_columns(pl.col("__o").set_sorted(), pl.col("__k").set_sorted())
-    totals = (rows.group_by("__o", maintain_order=True)
-              .agg(pl.col("payee_id").first(), pl.col("period").first(), pl.col("amount").sum(),
-                   pl.col("currency").first())
-              .with_columns(pl.lit(n, dtype=pl.Int32).alias("__c"),
-                            (pl.col("__o").cast(pl.UInt64) * (n + 1) + n).alias("__k")))
-    rows = rows.merge_sorted(totals.select(rows.columns), "__k")
+    key = pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)
+    if not table.select(key.alias("k"))["k"].is_sorted():
+        table = table.sort("__o", "__c")
+    src, comp, amount = _with_totals(table, n)
     # safe_cell only on the ids that may need it (a first character it escapes)
-    maybe = ids.filter(ids.str.contains(r"^[=+\-@\t\r]")).to_list()
+    maybe = payee_ids.filter(payee_ids.str.contains(r"^[=+\-@\t\r]")).unique().to_list()
     escaped = {i: safe_cell(i) for i in maybe if safe_cell(i) != i}
-    payee = pl.col("payee_id")
+    payee = table["payee_id"].gather(src)
     if escaped:
         payee = payee.replace(escaped)
-    return rows.select(
-        payee,
-        pl.col("period").replace_strict(labels, return_dtype=pl.String),
-        pl.lit(pl.Series(names + ["total"], dtype=pl.String)).gather(pl.col("__c")).alias("component"),
-        _cents(pl.col("amount")).cast(pl.String),
-        pl.col("currency"))
+    currency = (table["currency"].gather(src) if "currency" in table.columns
+                else pl.repeat(plan.currency, len(src), dtype=pl.String, eager=True))
+    return pl.DataFrame([
+        payee.alias("payee_id"),
+        table["period"].gather(src).replace_strict(labels, return_dtype=pl.String).alias("period"),
+        pl.Series(names + ["total"], dtype=pl.String).gather(comp).alias("component"),
+        amount.alias("amount"),
+        currency.alias("currency")]).with_columns(_cents(pl.col("amount")))
+
+
+def _with_totals(table: pl.DataFrame, n: int) -> tuple:
+    """(source row, component rank, amount) of every output row: the table's rows (sorted by
+    (__o, __c)), each payee-period's total (rank n) after its last row, taken from that row.
+    A total is the difference of the running sum at its run's end and at the run before
+    (exact decimals; a group-by when the running sum could leave the Decimal range)."""
+    o = table["__o"]
+    last = o.ne_missing(o.shift(-1))  # the last row of its payee-period
+    rows = pl.int_range(0, table.height, dtype=pl.UInt32, eager=True)
+    ends = rows.filter(last)
+    amount = table["amount"]
+    top = amount.abs().max() if table.height else 0
+    if top is None or top * table.height < 10 ** 12:  # |running sum| < 10^12: within Decimal(38, 24)
+        running = amount.cum_sum().filter(last)
+        totals = running - running.shift(1, fill_value=0)
+    else:
+        totals = table.group_by("__o", maintain_order=True).agg(pl.col("amount").sum())["amount"]
+    shift = last.cast(pl.UInt32).cum_sum() - last.cast(pl.UInt32)  # totals before each row
+    out = pl.concat([
+        pl.DataFrame({"pos": rows + shift, "src": rows, "c": table["__c"], "amount": amount}),
+        pl.DataFrame({"pos": ends + pl.int_range(1, len(ends) + 1, dtype=pl.UInt32, eager=True), "src": ends,
+                      "c": pl.repeat(n, len(ends), dtype=pl.Int32, eager=True), "amount": totals.cast(amount.dtype)}),
+    ]).sort("pos")
+    return out["src"], out["c"], out["amount"]
 
 
 def _cents(amount: pl.Expr) -> pl.Expr:

@@ -510,7 +510,11 @@ def _finish(frame, node, fn, out, value) -> Col:
         b = pl.min_horizontal(b + dec(STEP_ERROR * 4), dec(BOUND_CAP))
         frame.df = frame.df.with_columns(out.select(b.alias(name + "~")).to_series())
         bound = pl.col(name + "~")
-    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable, approx=approx, bound=bound)
+    # a sum, the least, the most or the one of exact values: at most their places
+    places = 0 if fn == "count" else (
+        value.places if fn in ("sum", "min", "max", "one") and not approx and not value.approx else None)
+    return Col(pl.col(name), pl.col(name + "!") if has_err else None, kind, nullable, approx=approx, bound=bound,
+               places=places)
 
 
 __all__ = ["aggregate", "dec"]

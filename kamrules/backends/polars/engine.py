@@ -150,6 +150,8 @@ def _compute(fr: Frame, names: list, on_step=None):
             fr.add(f"d.{name}", v.expr, **err)
             if v.nullable:
                 fr.nullable_defs.add(f"d.{name}")
+            if v.places is not None and not v.approx:
+                fr.def_places[f"d.{name}"] = v.places
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
                 if v.bound is not None:

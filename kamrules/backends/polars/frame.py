@@ -39,7 +39,7 @@ from kamrules.core.numeric import Fallback, between
 from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       places_of, replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
-                      bound_sum, compared, undecided, replay_call, replayed)
+                      bound_sum, compared, undecided, replay_call, replayed, data_places, most_places)
 
 
 class Frame:
@@ -79,6 +79,18 @@ class Frame:
         self.foreign = 0  # > 0 inside fx()'s amount: money in another currency is read
         self.pairs: list = []  # (what, rows) of every join of data rows with the frame (aggregate.py)
         self.history = NONE  # what paid() reads in the periods a ledger fixed (ledger.py, core.history)
+        self.places: dict = {}  # (table, column) -> at most this many places in its data (column_places)
+        self.def_places: dict = {}  # d.<name> -> at most this many places (an exact definition's)
+
+    def column_places(self, table: str | None, column: str) -> int | None:
+        """The most decimal places a numeric input column holds (read once on its data: the
+        payees' table for table None), so that a product of exact values known to fit 24
+        places needs no check per row (values.exact_product)."""
+        key = (table, column)
+        if key not in self.places:
+            df = self.frames[table if table is not None else self.plan.payees_table]
+            self.places[key] = data_places(df[column]) if column in df.columns else None
+        return self.places[key]
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
@@ -216,7 +228,8 @@ class Frame:
         if spec.type.kind == "money" and spec.type.currency not in (None, self.plan.currency) \
                 and not self.foreign:
             raise Unsupported("an amount in another currency", node)
-        return Col(pl.col(column), None, spec.type.kind, spec.optional)
+        places = self.column_places(table, column) if spec.type.kind in NUMERIC else None
+        return Col(pl.col(column), None, spec.type.kind, spec.optional, places=places)
 
     def _Name(self, node, ctx):
         r = self.ref(node)
@@ -252,7 +265,7 @@ class Frame:
         err = f"e.{name}"
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
                    nullable=col in self.nullable_defs, approx=col in self.approx_defs,
-                   replay=self.replays.get(col), bound=self.bounds.get(col))
+                   replay=self.replays.get(col), places=self.def_places.get(col), bound=self.bounds.get(col))
 
     def rowset(self, name: str) -> Rows:
         if name not in self.rowsets:
@@ -289,7 +302,8 @@ class Frame:
             spec = self.plan.inputs[self.plan.payees_table].columns[node.name]
             if spec.type.kind == "period":
                 raise Unsupported("a Period column of the payee", node)
-            return Col(pl.col(f"payee.{node.name}"), None, spec.type.kind, spec.optional)
+            places = self.column_places(None, node.name) if spec.type.kind in NUMERIC else None
+            return Col(pl.col(f"payee.{node.name}"), None, spec.type.kind, spec.optional, places=places)
         if r[0] == "period_attr":
             obj = self.ev(obj_node, ctx)
             if not isinstance(obj, PeriodRef):
@@ -410,7 +424,8 @@ class Frame:
         replay = replay_op(op, a, b) if fuzzy or op == "/" else None  # values.decided_round
         if op in "+-":
             e = a.expr + b.expr if op == "+" else a.expr - b.expr
-            return Col(e, err, kind, approx=fuzzy, replay=replay, bound=bound_op(op, a, b, e))
+            return Col(e, err, kind, approx=fuzzy, replay=replay, bound=bound_op(op, a, b, e),
+                       places=None if fuzzy else most_places(a, b))
         known = None if a.places is None or b.places is None else a.places + b.places
         if op == "*" and not fuzzy and ctx.table is None and (a.places is None or b.places is None):
             # the exactness check reads each operand up to 14 times: computed once as columns
@@ -509,21 +524,22 @@ class Frame:
         if len(node.args) == 2 and node.args[1].value != self.plan.currency:
             raise Unsupported("an amount in another currency", node)
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr, null_error(x), "money", approx=x.approx, replay=x.replay, bound=x.bound)
+        return Col(x.expr, null_error(x), "money", approx=x.approx, replay=x.replay, places=x.places,
+                   bound=x.bound)
 
     def _call_abs(self, node, ctx):
         x = self.ev(node.args[0], ctx)
-        return Col(x.expr.abs(), null_error(x), x.kind, approx=x.approx, bound=x.bound)
+        return Col(x.expr.abs(), null_error(x), x.kind, approx=x.approx, places=x.places, bound=x.bound)
 
     def _call_min(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         return Col(pl.min_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
-                   approx=a.approx or b.approx, bound=bound_pick(a, b))
+                   approx=a.approx or b.approx, places=most_places(a, b), bound=bound_pick(a, b))
 
     def _call_max(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
         return Col(pl.max_horizontal(a.expr, b.expr), any_error(null_error(a), null_error(b)), a.kind,
-                   approx=a.approx or b.approx, bound=bound_pick(a, b))
+                   approx=a.approx or b.approx, places=most_places(a, b), bound=bound_pick(a, b))
 
     def _call_default(self, node, ctx):
         a, b = (self.ev(x, ctx) for x in node.args)
@@ -613,7 +629,8 @@ class Frame:
             for m, o in zip(matches, outputs):
                 total = total + pl.when(m).then(o.expr).otherwise(dec(0))
                 errs.append(error_when(m, null_error(o)))
-            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy, bound=bound_sum(*out_bounds))
+            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy, bound=bound_sum(*out_bounds),
+                       places=most_places(*outputs))
         expr = None
         out_errs = []
         for m, o in zip(matches, outputs):
@@ -629,7 +646,7 @@ class Frame:
             chosen_err = chosen.otherwise(False)
         bad = count == 0 if dec_node.hit == "first" else count != 1
         return Col(expr, any_error(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy,
-                   bound=pl.max_horizontal(*out_bounds) if out_bounds else None)
+                   bound=pl.max_horizontal(*out_bounds) if out_bounds else None, places=most_places(*outputs))
 
     def _cell_near(self, cell, a: Col, ctx):
         """Where an approximate argument (or cell end) is within its error bound of this
@@ -667,7 +684,7 @@ class Frame:
         from kamrules.backends.polars.aggregate import aggregate
         result = aggregate(self, node)
         if node.func == "avg" or any(self._may_be_approx(a) for a in node.args):
-            result = attrs.evolve(result, approx=True)  # aggregate.py gives its bound when it knows it
+            result = attrs.evolve(result, approx=True, places=None)  # aggregate.py gives its bound when it knows it
         self.aggs[key] = result
         return result
 
