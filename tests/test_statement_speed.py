@@ -199,3 +199,16 @@ def test_the_cycle_collector_is_paused_while_statements_are_computed(tmp_path, m
                 "-o", tmp_path / "s", "--format", "md")
     assert r.returncode == 0, r.stderr
     assert seen == [False] and gc.isenabled()
+
+
+def test_the_portal_builds_its_statements_with_the_cycle_collector_paused(monkeypatch):
+    """The portal's statements (portal/pages.statements, as the portal calls it) are built
+    with the collector paused as the command's are, and it runs again after."""
+    import gc
+    from kamrules.portal.app import Portal
+    seen, real = [], pages.build_statement
+    monkeypatch.setattr(pages, "build_statement", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    assert gc.isenabled()
+    page = Portal(str(PLANS / "abtasty-kam.kam"), str(EXAMPLES / "01-abtasty-nrr-upsell")).statement("kam-002", "en")
+    assert page is not None and "kam-002" in page
+    assert seen == [False] and gc.isenabled()
