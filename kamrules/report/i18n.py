@@ -56,6 +56,7 @@ class Locale:
         self.babel = _BabelLocale.parse(lang)
         self.messages = catalog(lang)
         self._cache: dict = {}
+        self._written: dict = {}  # (amount, currency) -> money(): a statement writes its amounts several times
         self.missing: set = set()  # message ids asked for without a translation (tests read it)
 
     def _(self, text: str, **values) -> str:
@@ -73,6 +74,16 @@ class Locale:
             amount, currency = m.amount, m.currency
         else:
             amount = m
+        key = (amount, currency)  # the text is a function of the value: equal amounts (1.0, 1.00) write the same
+        text = self._written.get(key)
+        if text is None:
+            text = self._money(amount, currency)
+            if len(self._written) > 65536:
+                self._written.clear()
+            self._written[key] = text
+        return text
+
+    def _money(self, amount, currency):
         digits = _precision(currency) if currency else 2
         q = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if q == 0:
@@ -111,6 +122,15 @@ class Locale:
 
     def percent(self, v) -> str:
         """0.775 -> '77.5%' (en) or '77,5 %' (fr): up to four decimals of a percent."""
+        key = ("%", v)  # a function of the value (rounded to four decimals of a percent)
+        text = self._written.get(key)
+        if text is None:
+            if len(self._written) > 65536:
+                self._written.clear()
+            text = self._written[key] = self._percent(v)
+        return text
+
+    def _percent(self, v) -> str:
         p = (Decimal(v) * 100).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
         text = self._decimal(p, 4)
         return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"
