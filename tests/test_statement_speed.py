@@ -212,3 +212,22 @@ def test_the_portal_builds_its_statements_with_the_cycle_collector_paused(monkey
     page = Portal(str(PLANS / "abtasty-kam.kam"), str(EXAMPLES / "01-abtasty-nrr-upsell")).statement("kam-002", "en")
     assert page is not None and "kam-002" in page
     assert seen == [False] and gc.isenabled()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(-10**12, 10**12), st.integers(0, 6), st.integers(0, 3), st.sampled_from(["en", "fr"]))
+def test_amounts_written_once_per_value_are_written_as_the_uncached_code_writes_them(n, places, zeros, lang):
+    """Locale.money, Locale.percent and words.value keep each text by value (1.0 and 1.00 are
+    one key): the kept text must be what the uncached code writes for every form of it."""
+    from kamrules.core.numeric import Money
+    from kamrules.report import i18n, words
+    L = i18n.get(lang)
+    v = Decimal(n).scaleb(-places)
+    forms = [v, Decimal(str(v) + ("0" * zeros if "." in str(v) else "." + "0" * zeros if zeros else ""))]
+    for x in forms:  # the first form fills the caches, the second reads them
+        assert L.money(Money(x, "EUR")) == L._money(x, "EUR")
+        assert L.percent(x) == L._percent(x)
+        for unit in (None, "rate"):
+            for loc in (None, L):
+                assert words.value(x, unit, loc) == words._value(x, unit, loc)
+                assert words.value(Money(x, "EUR"), unit, loc) == words._value(Money(x, "EUR"), unit, loc)
