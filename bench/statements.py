@@ -5,8 +5,10 @@ The plan's acceptance case (default plans/abtasty-kam.kam, case 01) replicated t
 by bench/plans.py (`plan_data`, generated once into bench/.data/plans/), then
 `kamrules statement PLAN --data DIR --all -o FOLDER --format F` run in this process; the CPU
 time (time.process_time) of the whole command, divided by the payees written, is the
-number reported (JSON: ms_per_payee, cpu_seconds, payees, files). --profile writes a
-cProfile of the run. The machine is shared: compare numbers of one run, not across runs.
+number reported (JSON: ms_per_payee, cpu_seconds, payees, files, and the one-minute load
+average when it started). --profile writes a cProfile of the run on the CPU clock (its own
+cost inflates the Python parts several times: read it for proportions). The machine is
+shared: compare numbers of one run, not across runs.
 """
 from __future__ import annotations
 
@@ -30,7 +32,8 @@ def measure(plan: str, payees: int, fmt: str = "html", profile: str | None = Non
     folder, _, n = plans.plan_data(plan, payees, root or os.path.join(HERE, ".data", "plans"))
     with tempfile.TemporaryDirectory() as out:
         argv = ["statement", plan, "--data", folder, "--all", "-o", os.path.join(out, "s"), "--format", fmt]
-        prof = cProfile.Profile() if profile else None
+        prof = cProfile.Profile(time.process_time) if profile else None  # CPU, as the figure
+        load = os.getloadavg()[0]
         start = time.process_time()
         if prof:
             prof.enable()
@@ -41,7 +44,8 @@ def measure(plan: str, payees: int, fmt: str = "html", profile: str | None = Non
         cpu = time.process_time() - start
         files = len(os.listdir(os.path.join(out, "s"))) if code == 0 else 0
     return {"plan": os.path.basename(plan), "format": fmt, "payees": n, "files": files, "exit": code,
-            "cpu_seconds": round(cpu, 3), "ms_per_payee": round(1000 * cpu / max(n, 1), 2)}
+            "cpu_seconds": round(cpu, 3), "ms_per_payee": round(1000 * cpu / max(n, 1), 2),
+            "load_average": round(load, 2)}
 
 
 def main(argv=None) -> int:

@@ -10,8 +10,6 @@ all are renamed into place (outputs.write_files): a failure leaves none of them.
 """
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import re
 
@@ -20,7 +18,7 @@ from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report import pdf
 from kamrules.report.i18n import DEFAULT, LOCALES
-from kamrules.portal.pages import cut_tables, session_frames, statements
+from kamrules.portal.pages import cut_tables, no_cycle_collection, session_frames, statements
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
 
@@ -62,22 +60,6 @@ def file_names(ids) -> dict:
 
 def locale_of(args) -> str:
     return args.locale or load_config(args.plan).locale or DEFAULT
-
-
-@contextlib.contextmanager
-def no_cycle_collection():
-    """The cyclic garbage collector paused while the statements are computed: `--all` keeps
-    every payee's statement (trees of small objects) and the loaded rows alive until the files
-    are written, and each of the collector's passes over them found nothing to free but cost
-    about 1.5 ms of CPU per payee at 1,000 payees, a fifth of the command. What the command
-    drops is still freed by reference counting; the collector runs again after."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def cmd_statement(args) -> int:

@@ -4,6 +4,9 @@ and each payee's what-ifs re-run on the rows that payee can reach (`cut_tables`)
 """
 from __future__ import annotations
 
+import contextlib
+import gc
+
 from kamrules.version import __version__
 
 from kamrules.core.numeric import Fallback
@@ -21,6 +24,23 @@ from kamrules.run.session import reachable_lines
 BATCH_FROM = 300
 
 
+@contextlib.contextmanager
+def no_cycle_collection():
+    """The cyclic garbage collector paused while statements are computed (`statement`, the
+    whole command; `statements`, for the portal too): `--all` keeps every payee's statement
+    (trees of small objects) and the loaded rows alive until the files are written, and each
+    of the collector's passes over them found nothing to free but cost about 1.5 ms of CPU per
+    payee at 1,000 payees, a fifth of the command. What is dropped is still freed by reference
+    counting; the collector runs again after (nested uses: when the outermost ends)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None,
                history=None, frames=None) -> dict:
     """payee id -> rendered statement, each from its own payouts (grouped once); history:
@@ -28,6 +48,13 @@ def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFA
     (the session's columnar inputs), when given: the what-ifs of every payee are re-run
     together through the columnar engine (report/whatif_batch.py), else one payee at a time
     by the interpreter on rerun_tables(payee)."""
+    with no_cycle_collection():
+        return _statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang, rerun_tables, history,
+                           frames)
+
+
+def _statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang, rerun_tables, history,
+                frames) -> dict:
     by_payee: dict = {}
     for p in payouts:
         by_payee.setdefault(p.payee_id, []).append(p)
@@ -47,6 +74,10 @@ def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFA
             st.ledger = history(pid)
     if shared.batch is not None:
         shared.batch.run()
+        # the batch's fallback holds `shared`, which holds the batch: without that cycle, the
+        # questions, the tables and the statements are freed by reference counting when the
+        # caller drops them, not left to a pass of the cycle collector (0.2 ms per payee)
+        shared.batch.fallback = None
     return {pid: render(st, fmt) for pid, st in built.items()}
 
 

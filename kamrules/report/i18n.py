@@ -57,6 +57,7 @@ class Locale:
         self.babel = _BabelLocale.parse(lang)
         self.messages = catalog(lang)
         self._cache: dict = {}
+        self._written: dict = {}  # (amount, currency) -> money(): a statement writes its amounts several times
         self.missing: set = set()  # message ids asked for without a translation (tests read it)
 
     def _(self, text: str, **values) -> str:
@@ -79,6 +80,16 @@ class Locale:
             amount, currency = m.amount, m.currency
         else:
             amount = m
+        key = (amount, currency)  # the text is a function of the value: equal amounts (1.0, 1.00) write the same
+        text = self._written.get(key)
+        if text is None:
+            text = self._money(amount, currency)
+            if len(self._written) > 65536:
+                self._written.clear()
+            self._written[key] = text
+        return text
+
+    def _money(self, amount, currency):
         digits = _precision(currency) if currency else 2
         q = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if q == 0:
@@ -118,6 +129,15 @@ class Locale:
     def percent(self, v, places: int = 4, rounding: str = ROUND_HALF_UP) -> str:
         """0.775 -> '77.5%' (en) or '77,5 %' (fr): up to `places` decimals of a percent (four:
         a rate of the plan as written)."""
+        key = ("%", v, places, rounding)  # a function of the value (rounded to `places`)
+        text = self._written.get(key)
+        if text is None:
+            if len(self._written) > 65536:
+                self._written.clear()
+            text = self._written[key] = self._percent(v, places, rounding)
+        return text
+
+    def _percent(self, v, places: int, rounding: str) -> str:
         p = (Decimal(v) * 100).quantize(_QUANTUM[places], rounding=rounding)
         text = self._decimal(p, places)
         return f"{text}\u202f%" if self.lang == "fr" else f"{text}%"

@@ -170,6 +170,8 @@ class Batch:
             return False
         asking: dict = {}  # index of a task -> the amount it asks about
         todo = [(unit, t) for unit in units for t in self.tasks[unit]]
+        # a task's question without its amount (its key is that and the amount), made once
+        stems = [(unit[0], t.pkey, t.ref.table, t.ref.row, t.m.column) for unit, t in todo]
 
         found: dict = {}  # index of a task -> its effects, handed to the sinks in the order asked
 
@@ -186,20 +188,22 @@ class Batch:
             self.rounds += 1
             keys: dict = {}
             questions = []
+            asked = []  # (index of a task, the number of its question)
             for i, delta in asking.items():
-                unit, task = todo[i]
-                key = self._key(unit, task, delta)
-                if key not in keys:
-                    keys[key] = (len(questions), task, set(task.names))
+                key = (*stems[i], delta)  # = self._key(unit, task, delta)
+                got = keys.get(key)
+                if got is None:
+                    unit, task = todo[i]
+                    got = keys[key] = (len(questions), task, set(task.names))
                     ref = task.ref
                     questions.append((f"{unit[0]}{SEP}{len(questions)}", unit[0], ref.table, ref.row,
                                       task.m.column, delta))
                 else:
-                    keys[key][2].update(task.names)
+                    got[2].update(todo[i][1].names)
+                asked.append((i, got[0]))
             answers = self._cloned_answers(clones, questions, keys)
-            for i, delta in list(asking.items()):
-                unit, task = todo[i]
-                ask(i, answers[keys[self._key(unit, task, delta)][0]], started=True)
+            for i, n in asked:
+                ask(i, answers[n], started=True)
         for i, (_, task) in enumerate(todo):
             task.finish(found[i])
         return True

@@ -41,6 +41,22 @@ def percent(v: Decimal) -> str:
 def value(v, unit: str | None = None, L=None) -> str:
     """A value of the derivation, exact as the English one shows it, in locale L (English
     when None)."""
+    t = type(v)
+    if t is Money or t is Decimal:  # written once per value: the same amounts and rates recur on a page
+        key = (t, v, unit, L)  # the text is a function of the value (1.0 and 1.00 write the same)
+        text = _WRITTEN.get(key)
+        if text is None:
+            if len(_WRITTEN) > 65536:
+                _WRITTEN.clear()
+            text = _WRITTEN[key] = _value(v, unit, L)
+        return text
+    return _value(v, unit, L)
+
+
+_WRITTEN: dict = {}  # (type, value, unit, locale) -> value()
+
+
+def _value(v, unit, L) -> str:
     if L is not None and L.lang != i18n.DEFAULT:
         return _localised(v, unit, L)
     if isinstance(v, Money):
