@@ -226,7 +226,7 @@ def test_amounts_written_once_per_value_are_written_as_the_uncached_code_writes_
     forms = [v, Decimal(str(v) + ("0" * zeros if "." in str(v) else "." + "0" * zeros if zeros else ""))]
     for x in forms:  # the first form fills the caches, the second reads them
         assert L.money(Money(x, "EUR")) == L._money(x, "EUR")
-        assert L.percent(x) == L._percent(x)
+        assert L.percent(x) == L._percent(x, 4, ROUND_HALF_UP)
         for unit in (None, "rate"):
             for loc in (None, L):
                 assert words.value(x, unit, loc) == words._value(x, unit, loc)
