@@ -374,3 +374,28 @@ def test_a_locked_sqlite_file_waits_at_most_db_timeout(cli, tmp_path):
 def test_db_timeout_takes_a_positive_number_of_seconds(cli, value, tmp_path):
     r = cli("run", "plans/abtasty-kam.kam", "--data", tmp_path, "--db-timeout", value)
     assert r.returncode == 2 and "is not a number of seconds above 0" in r.stderr
+
+
+def test_the_portal_reads_the_database_and_queries_it_again(tmp_path, monkeypatch):
+    """`kamrules serve --db`: the portal's pages computed from the `from sql` inputs (k1's
+    January: 308.64, the module's arithmetic); its queries run again on the first request
+    after REQUERY seconds, so a deal corrected in the database (d1 to 20,000.00: 20000 x 2.5%
+    = 500.00) shows without a restart; within REQUERY, the pages are not computed again."""
+    testclient = pytest.importorskip("starlette.testclient", reason="the `portal` extra is not installed")
+    from kamrules.portal import app
+    url = _sqlite(tmp_path)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "plan.kam").write_text(PLAN, encoding="utf-8")
+    clock = [1000.0]
+    monkeypatch.setattr(app.time, "monotonic", lambda: clock[0])
+    portal = app.Portal(str(tmp_path / "plan.kam"), str(tmp_path / "data"), db=url)
+    c = testclient.TestClient(app.make_app(portal))
+    r = c.get("/payees/k1")
+    assert r.status_code == 200 and "308.64" in r.text
+    _execute(url, "UPDATE deals SET amount = 20000.00 WHERE deal_id = 'd1'")
+    clock[0] += 1
+    assert "308.64" in c.get("/payees/k1").text
+    before = portal.computations
+    clock[0] += app.REQUERY
+    r = c.get("/payees/k1")
+    assert "500.00" in r.text and "308.64" not in r.text and portal.computations == before + 1

@@ -17,6 +17,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report.i18n import LOCALES
 from kamrules.run.session import Session, add_engine_arg
 from kamrules.cli.config import load_config
+from kamrules.cli.common import add_db_arg
 
 
 def loopback(host: str) -> bool:
@@ -46,7 +47,7 @@ def cmd_serve(args) -> int:
     if not os.path.isdir(args.data):
         raise KamError([Diagnostic("KR731", f"--data {args.data}: not a folder", hint="give the folder of the CSV exports")])
     tokens = read_tokens(args.tokens) if args.tokens else None
-    session = Session(args.plan, args.data, args.period, args.engine)
+    session = Session(args.plan, args.data, args.period, args.engine, db=args.db, db_timeout=args.db_timeout)
     checked = session.check()  # a plan error stops here, in words
     if tokens is not None:
         check_grants(tokens, checked, session.load())
@@ -54,7 +55,7 @@ def cmd_serve(args) -> int:
     if args.ledger is not None and not os.path.isdir(args.ledger):
         raise KamError([Diagnostic("KR801", f"--ledger {args.ledger}: not a folder",
                                    hint="give the ledger folder that `kamrules close` writes")])
-    portal = Portal(args.plan, args.data, args.period, args.engine, lang, args.ledger)
+    portal = Portal(args.plan, args.data, args.period, args.engine, lang, args.ledger, args.db, args.db_timeout)
     app = make_app(portal, tokens)
     signin = f", {len(tokens.entries)} tokens" if tokens is not None else ""
     print(f"kamrules portal on http://{args.host}:{args.port}/{signin} (Ctrl-C stops it)", flush=True)
@@ -82,4 +83,5 @@ def register(sub):
                    help="CSV token,payee_id,role (payee, manager or admin): every request signs in, "
                    "each person sees only their own pages (or their team's, or all)")
     add_engine_arg(s)
+    add_db_arg(s)
     s.set_defaults(func=cmd_serve)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from urllib.parse import quote
 
 from starlette.applications import Starlette
@@ -23,6 +24,7 @@ from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
+from kamrules.data.sql import SNAPSHOTS
 from kamrules.data.strict import Table
 from kamrules.diagnostics.diagnostic import KamError, render_text
 from kamrules.diagnostics.textsafe import for_html
@@ -47,13 +49,19 @@ def keep(address: str, lang: str, default: str) -> str:
     return address if lang == default else f"{address}?locale={lang}"
 
 
+REQUERY = 60  # seconds: with --db, the queries run again on the first request after this
+
+
 class Portal:
     """The pages of one plan on one data folder, computed again when either changes."""
 
     def __init__(self, plan: str, data: str, period=None, engine: str = "auto", lang: str = DEFAULT,
-                 ledger: str | None = None):
+                 ledger: str | None = None, db: str | None = None, db_timeout: float | None = None):
         self.plan, self.data, self.period, self.engine, self.lang = plan, data, period, engine, lang
         self.ledger = ledger  # a ledger folder (kamrules close): statements and team page settled against it
+        # the database of the plan's `from sql` inputs: its queries run again at most every
+        # REQUERY seconds, on a request (a new snapshot in the data folder when rows changed)
+        self.db, self.db_timeout = db, db_timeout
         self._lock = threading.Lock()
         self._stamp = None
         self._state = None
@@ -61,7 +69,8 @@ class Portal:
 
     def stamp(self) -> tuple:
         files = []
-        paths = [self.plan] + sorted(os.path.join(self.data, n) for n in os.listdir(self.data))
+        # (the snapshots of the `from sql` queries are the portal's own writing, not a change)
+        paths = [self.plan] + sorted(os.path.join(self.data, n) for n in os.listdir(self.data) if n != SNAPSHOTS)
         if self.ledger is not None:  # a close or a reopening changes the pages too
             paths += sorted(os.path.join(d, n) for d, _, names in os.walk(self.ledger) for n in names)
         for path in paths:
@@ -70,6 +79,8 @@ class Portal:
             except OSError:
                 continue
             files.append((path, st.st_size, st.st_mtime_ns))
+        if self.db is not None:  # the rows of the `from sql` inputs may have changed
+            files.append(("--db", int(time.monotonic() // REQUERY)))
         return tuple(files)
 
     def state(self) -> dict:
@@ -81,14 +92,16 @@ class Portal:
 
     def _compute(self) -> dict:
         self.computations += 1
-        session = Session(self.plan, self.data, self.period, self.engine)
-        checked, tables = session.check(), session.load()
+        session = Session(self.plan, self.data, self.period, self.engine, db=self.db, db_timeout=self.db_timeout)
+        tables = session.load()
+        checked = session.check()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
         payouts = session.trace(set(ids))
         lv = None
         if self.ledger is not None:  # verified (KR804 names a changed byte), then settled
             from kamrules.ledger.views import ledger_view
-            lv = ledger_view(self.plan, self.data, self.ledger, self.engine, self.period, session.periods())
+            lv = ledger_view(self.plan, self.data, self.ledger, self.engine, self.period, session.periods(),
+                             self.db, self.db_timeout)
         return {"session": session, "plan": checked, "tables": tables, "ids": ids, "payouts": payouts,
                 "periods": session.periods(), "labels": payee_labels(checked, tables), "pages": {},
                 "ledger": lv}
