@@ -155,3 +155,17 @@ def test_a_payee_never_reads_the_rows_of_another_payee():
     r = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-002", "--format", "md")
     assert r.returncode == 0, r.stderr
     assert others and not [d for d in others if d in r.stdout]
+
+
+def test_rows_left_out_by_their_date_only_near_the_period():
+    """media-advance, med-001, March 2025: of the invoices left out by their date, only those
+    dated at most NEAR_DAYS (7) days outside the month are listed: 1 March - 7 days = 22
+    February, so inv-00004 (23 February) is, inv-00003 (14 February) is not; 31 March + 7 days
+    = 7 April, so inv-00006 (5 April) is, inv-00007 (14 April) is not (each is credited in its
+    own month's statement)."""
+    r = run_cli("statement", PLANS / "media-advance.kam", "--data", EXAMPLES / "02-media-advance",
+                "--payee", "med-001", "--period", "2025-03", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    left = [line for line in r.stdout.splitlines() if "is outside 2025-03" in line]
+    assert any("inv-00004" in line for line in left) and any("inv-00006" in line for line in left)
+    assert not any(n in line for line in left for n in ("inv-00002", "inv-00003", "inv-00007", "inv-00008"))

@@ -4,8 +4,15 @@
 link (a `column == payee.id`, or an account ever assigned to them) but that the filter does
 not select, each with the first condition it fails: the status, a date outside the period,
 the account not assigned to the payee on that day, or another condition, in words.
+
+A row left out only by its date is told when it is dated at most NEAR_DAYS days before the
+period starts or after it ends (a deal closed on 1 April, not 31 March: the reader's
+question); one dated further away is credited in another period's statement and is not
+listed here (a year of invoices would bury the rows that matter).
 """
 from __future__ import annotations
+
+import datetime as dt
 
 from kamrules.backends.interp.arith import Problem
 from kamrules.check.lower import ir_of
@@ -13,6 +20,8 @@ from kamrules.core import ir
 from kamrules.report.words import find_nodes, span_text
 
 MAX_ROWS = 25
+NEAR_DAYS = 7  # a row dated this close to the period, outside it, is listed as left out
+NEAR = dt.timedelta(days=NEAR_DAYS)
 
 
 def base_where(plan, call):
@@ -68,7 +77,9 @@ def left_out(plan, ev, ctx, tables, where) -> list:
         return []
     out = []
     for row in sorted((r for k, r in linked.items() if k not in chosen), key=lambda r: r.number):
-        out.append((row, _reason(plan, ev, ctx, flt, row)))
+        reason = _reason(plan, ev, ctx, flt, row)
+        if reason is not None:
+            out.append((row, reason))
         if len(out) >= MAX_ROWS:
             break
     return out
@@ -92,7 +103,9 @@ def inner_left_out(plan, ev, ctx, call) -> list:
     out = []
     for row in base if isinstance(base, list) else ():
         if id(row) not in chosen and hasattr(row, "values"):
-            out.append((row, _reason(plan, ev, ctx, where.filter, row)))
+            reason = _reason(plan, ev, ctx, where.filter, row)
+            if reason is not None:
+                out.append((row, reason))
             if len(out) >= MAX_ROWS:
                 break
     return out
@@ -119,8 +132,9 @@ def _facts(ev, ctx, cond, row) -> tuple:
     return tuple(out)
 
 
-def _reason(plan, ev, ctx, flt, row) -> tuple:
-    """(message id, values) of the first condition the row fails."""
+def _reason(plan, ev, ctx, flt, row) -> tuple | None:
+    """(message id, values) of the first condition the row fails; None for a row dated in
+    neither the period nor one next to it (module doc)."""
     try:
         for col, e in flt.eq:
             want = ev.ev(e, ctx, ())
@@ -131,6 +145,8 @@ def _reason(plan, ev, ctx, flt, row) -> tuple:
             p = ev.ev(e, ctx, ())
             d = row.values.get(col)
             if d is None or not (p.start <= d <= p.end):
+                if d is not None and not (p.start - NEAR <= d <= p.end + NEAR):
+                    return None
                 return ("{column} {value} is outside {period}", {"column": col, "value": d, "period": str(p)})
         for c in flt.rest:
             if not ev.ev(c, ctx, (row,)):
