@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import run_cli
+from conftest import EXAMPLES, PLANS, run_cli
 from kamrules.cli.main import main
 
 PLAN = """plan "Data errors"
@@ -308,3 +308,25 @@ def test_reference_to_unknown_account(tmp_path, capsys):
                                      "d1,kam-1,acc-1,1.00,2025-01-15,\nd2,kam-1,acc-404,2.00,2025-01-16,\n")
     (tmp_path / "data" / "accounts.csv").write_text("account_id\nacc-1\n")
     expect_error(capsys, tmp_path, "KR409", "deals.csv:3:3:", "'acc-404'", "row 3", "accounts")
+
+
+def test_a_refused_number_or_date_cell_comes_with_a_hint(tmp_path):
+    """A date the calendar lacks (2025-02-30), a date in another format and a number with an
+    exponent: KR403 at the cell's row and column, with a hint saying how to fix it (the audit
+    found them without one)."""
+    import shutil
+    data = tmp_path / "data"
+    shutil.copytree(EXAMPLES / "01-abtasty-nrr-upsell", data)
+    lines = (data / "deals.csv").read_text().splitlines()
+    head = lines[0].split(",")
+    for value, column, words in (("2025-02-30", "close_date", "no such day"),
+                                 ("30/01/2025", "close_date", "YYYY-MM-DD"),
+                                 ("6e4", "amount", "no exponent")):
+        cells = lines[1].split(",")
+        cells[head.index(column)] = value
+        (data / "deals.csv").write_text("\n".join([lines[0], ",".join(cells)] + lines[2:]) + "\n")
+        r = run_cli("run", PLANS / "abtasty-kam.kam", "--data", data)
+        assert r.returncode == 1 and r.stdout == ""
+        first = r.stderr.splitlines()
+        assert f"deals.csv:2:{head.index(column) + 1}: error[KR403]" in first[0], r.stderr
+        assert first[1].startswith("  hint: ") and words in first[1], r.stderr

@@ -170,6 +170,20 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
     raise ValueError(f"`{text}` is not a valid {kind}")  # not reached: _refuse words every refusal
 
 
+NUMBER_HINT = ("fix the cell in the export: a dot before the decimals, no thousands separator, no "
+               "exponent (1234.56); a file in another convention declares it: `with decimal \",\" "
+               "thousands \" \"` (docs/language.md)")
+DATE_HINT = ("fix the cell in the export (YYYY-MM-DD, e.g. 2025-04-01); a file in another convention "
+             "declares it: `with date \"DD/MM/YYYY\"` (docs/language.md)")
+
+
+def _hinted(message: str, hint: str) -> ValueError:
+    """A refusal whose diagnostic carries `hint` (cell_error reads the error's `hint`)."""
+    err = ValueError(message)
+    err.hint = hint
+    return err
+
+
 def _refuse(text: str, s: str, kind: str, currency: str | None, fiscal_start: int) -> None:
     """Raise ValueError (OutOfRange) saying why the trimmed cell `s` is not of `kind`."""
     if kind in ("money", "number", "rate", "count"):
@@ -179,18 +193,20 @@ def _refuse(text: str, s: str, kind: str, currency: str | None, fiscal_start: in
         pct = kind == "rate" and s.endswith("%")
         body = s[:-1].strip() if pct else s
         if not _DECIMAL.match(body):
-            raise ValueError(_number_reason(text, body))
+            raise _hinted(_number_reason(text, body), NUMBER_HINT)
         _check_range(text, body, kind, pct, currency)
         if kind == "count" and Decimal(body) != Decimal(body).to_integral_value():
             raise ValueError(f"`{text}` is not a whole number")
         return
     if kind == "date":
         if not _DATE.match(s):
-            raise ValueError(f"`{text}` is not a date (expected YYYY-MM-DD, e.g. 2025-04-01)")
+            raise _hinted(f"`{text}` is not a date (expected YYYY-MM-DD, e.g. 2025-04-01)", DATE_HINT)
         try:
             day = dt.date.fromisoformat(s)
         except ValueError as err:
-            raise ValueError(f"`{text}` is not a date that exists ({err})") from None
+            raise _hinted(f"`{text}` is not a date that exists ({err})",
+                          "the calendar has no such day (a 31st in a 30-day month, 29 February outside a "
+                          "leap year): fix the cell in the export") from None
         if day > limits.MAX_DATE:
             raise ValueError(f"`{text}`: " + limits.date_range_problem(day))
         return
