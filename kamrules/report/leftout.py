@@ -75,14 +75,8 @@ def left_out(plan, ev, ctx, tables, where) -> list:
         chosen = {id(r) for r in ev.ev(where, ctx, ())}
     except (Problem, LookupError, TypeError, ArithmeticError):
         return []
-    out = []
-    for row in sorted((r for k, r in linked.items() if k not in chosen), key=lambda r: r.number):
-        reason = _reason(plan, ev, ctx, flt, row)
-        if reason is not None:
-            out.append((row, reason))
-        if len(out) >= MAX_ROWS:
-            break
-    return out
+    return _with_reasons(plan, ev, ctx, flt, sorted((r for k, r in linked.items() if k not in chosen),
+                                                    key=lambda r: r.number))
 
 
 def inner_left_out(plan, ev, ctx, call) -> list:
@@ -100,12 +94,18 @@ def inner_left_out(plan, ev, ctx, call) -> list:
         chosen = {id(r) for r in ev.ev(where, ctx, ())}
     except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
         return []
+    return _with_reasons(plan, ev, ctx, where.filter, (r for r in (base if isinstance(base, list) else ())
+                                                       if id(r) not in chosen and hasattr(r, "values")))
+
+
+def _with_reasons(plan, ev, ctx, flt, rows) -> list:
+    """[(row, reason)] of the rows left out, in order, each with the first condition it fails
+    (the rows dated far from the period left out: module doc), at most MAX_ROWS."""
     out = []
-    for row in base if isinstance(base, list) else ():
-        if id(row) not in chosen and hasattr(row, "values"):
-            reason = _reason(plan, ev, ctx, where.filter, row)
-            if reason is not None:
-                out.append((row, reason))
+    for row in rows:
+        reason = _reason(plan, ev, ctx, flt, row)
+        if reason is not None:
+            out.append((row, reason))
             if len(out) >= MAX_ROWS:
                 break
     return out
