@@ -21,7 +21,8 @@ from kamrules.syntax import ast
 from kamrules.syntax import fmt
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.syntax.fmt import FmtError, canonical_order, format_text
-from kamrules.syntax.parser import grammar_text, parse
+from kamrules.syntax.parser import parse
+from kamrules.syntax.tables import grammar_text
 
 HERE = Path(__file__).resolve().parent / "fmt"
 PLAN_FILES = sorted(PLANS.glob("*.kam"))

@@ -47,10 +47,6 @@ STATEMENT_WORDS = ("plan", "version", "currency", "period", "payees", "round", "
                    "eligible", "require", "payment", "input", "param", "let", "component", "curve", "table")
 
 
-def grammar_text() -> str:
-    return tables.grammar_text()
-
-
 @functools.lru_cache(maxsize=1)
 def _lark() -> lark.Lark:
     # the LALR parser shipped in the package (syntax/tables.py), built from the grammar when
