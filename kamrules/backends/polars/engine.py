@@ -152,6 +152,8 @@ def _compute(fr: Frame, names: list, on_step=None):
                 fr.nullable_defs.add(f"d.{name}")
             if v.places is not None and not v.approx:
                 fr.def_places[f"d.{name}"] = v.places
+            if v.ratio is not None:
+                fr.ratios[f"d.{name}"] = v.ratio
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
                 if v.bound is not None:
@@ -175,12 +177,15 @@ def _compute(fr: Frame, names: list, on_step=None):
             _need_col(w, comp.when)
             when, when_err = truth(w), w.err
         fr.add(f"x.{name}", elig & valid & when)
-        raw = fr.ev(comp.expr, Ctx())
+        raw, exact = fr.exact_rounding(comp.expr, plan.round_step, plan.round_mode)
         _need_col(raw, comp.expr)
         fr.add(f"r.{name}", raw.expr)
         raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay, bound=raw.bound)
         exists = pl.col(f"x.{name}")
-        rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode, fr.keep)
+        if exact is not None:  # a quotient of exact values rounded on whole numbers (Frame.exact_rounding)
+            rounded, round_err = exact.expr, None
+        else:
+            rounded, round_err = decided_round(raw, plan.round_step, plan.round_mode, fr.keep)
         amount = pl.when(exists).then(rounded).otherwise(dec(0))
         if round_err is not None:  # a rounding decided by neither the columns nor the replay
             raw.err = any_error(raw.err, round_err)
@@ -198,6 +203,7 @@ def _drop_temporaries(fr: Frame) -> None:
     memory is reused by the next columns (fewer fresh pages: less system time, a lower peak)."""
     live = set()
     exprs = [e for ex, _ in fr.replays.values() for e in ex] + list(fr.bounds.values())
+    exprs += [e for num, _, dens in fr.ratios.values() for e in (num, *(d for d, _ in dens))]
     for v in fr.aggs.values():
         exprs += [e for e in (getattr(v, "expr", None), getattr(v, "err", None), getattr(v, "bound", None))
                   if isinstance(e, pl.Expr)]

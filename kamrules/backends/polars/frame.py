@@ -39,7 +39,8 @@ from kamrules.core.numeric import Fallback, between
 from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       places_of, replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
-                      bound_sum, compared, undecided, replay_call, replayed, data_places, most_places)
+                      bound_sum, compared, undecided, replay_call, replayed, data_places, most_places,
+                      ratio_fits, ratio_limits, ratio_of, ratio_round)
 
 
 class Frame:
@@ -81,6 +82,7 @@ class Frame:
         self.history = NONE  # what paid() reads in the periods a ledger fixed (ledger.py, core.history)
         self.places: dict = {}  # (table, column) -> at most this many places in its data (column_places)
         self.def_places: dict = {}  # d.<name> -> at most this many places (an exact definition's)
+        self.ratios: dict = {}  # d.<name> -> its Col.ratio (a quotient of exact values)
 
     def column_places(self, table: str | None, column: str) -> int | None:
         """The most decimal places a numeric input column holds (read once on its data: the
@@ -265,7 +267,8 @@ class Frame:
         err = f"e.{name}"
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
                    nullable=col in self.nullable_defs, approx=col in self.approx_defs,
-                   replay=self.replays.get(col), places=self.def_places.get(col), bound=self.bounds.get(col))
+                   replay=self.replays.get(col), places=self.def_places.get(col), bound=self.bounds.get(col),
+                   ratio=self.ratios.get(col))
 
     def rowset(self, name: str) -> Rows:
         if name not in self.rowsets:
@@ -376,8 +379,10 @@ class Frame:
             kind = a if a in ("year", "quarter", "month") else "range" if a == "year_to_date" else kind
         return kind
 
-    def _BinOp(self, node, ctx):
+    def _BinOp(self, node, ctx, operands: tuple | None = None):
         op = node.op
+        if operands is not None:  # evaluated already (exact_rounding)
+            return self._operation(node, *operands, ctx)
         if op in ("and", "or"):
             a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
             x, y = truth(a), truth(b)
@@ -403,6 +408,11 @@ class Frame:
                 return Col(e, any_error(a.err, b.err), "bool")
             e, doubt = compared(op, a, b)
             return Col(e, any_error(a.err, b.err, doubt), "bool")
+        return self._operation(node, a, b, ctx)
+
+    def _operation(self, node, a, b, ctx):
+        """a op b for an order comparison or arithmetic (a and b: node's operands, evaluated)."""
+        op = node.op
         err = any_error(null_error(a), null_error(b))
         if op in ("<", "<=", ">", ">="):
             e, doubt = compared(op, a, b)
@@ -464,7 +474,34 @@ class Frame:
         if ctx.table is None:
             self.add(name + "~", bound)
             bound = pl.col(name + "~")
-        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay, bound=bound)
+        return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay, bound=bound,
+                   ratio=ratio_of(a, b) if ctx.table is None else None)
+
+    def exact_rounding(self, node, step: Decimal, mode: str, ctx=None) -> tuple:
+        """(node's value on the frame, its rounding round(_, step, mode) as a Col, or None).
+        A quotient of exact values whose places are known (values.ratio_of; its numerator
+        may be such a quotient itself, a definition) is rounded exactly on whole numbers
+        when ratio_fits holds on the frame's values: no error bound, no replay, the
+        interpreter's rounding by values.ratio_fits (its value is then the plain quotient,
+        for the r. column; nothing else reads it). Else None: the caller rounds the value."""
+        ctx = ctx if ctx is not None else Ctx()
+        if ctx.table is not None or not (isinstance(node, ir.BinOp) and node.op == "/"):
+            return self.ev(node, ctx), None
+        a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
+        ratio = ratio_of(a, b)
+        if ratio is None or not self._ratio_fits(ratio, step):
+            return self._BinOp(node, ctx, (a, b)), None
+        zero = (b.expr == dec(0)).fill_null(False)
+        err = any_error(null_error(a), null_error(b), zero)
+        value = Col(a.expr / pl.when(zero).then(dec(1)).otherwise(b.expr), err, self._kind(node), approx=True,
+                    ratio=ratio)
+        return value, Col(ratio_round(ratio, step, mode), err, value.kind, places=places_of(step))
+
+    def _ratio_fits(self, ratio: tuple, step: Decimal) -> bool:
+        """values.ratio_fits on the maxima of the ratio's whole numbers over the frame."""
+        limits = ratio_limits(ratio)
+        maxima = self.df.select(*[e.max().alias(str(i)) for i, e in enumerate(limits)]).row(0)
+        return ratio_fits(ratio, list(maxima), step)
 
     @staticmethod
     def _flat(c: Col) -> bool:
@@ -514,10 +551,12 @@ class Frame:
         return method(node, ctx)
 
     def _call_round(self, node, ctx):
-        x = self.ev(node.args[0], ctx)
         step_node, mode = node.args[1], node.args[2].id
         step = ROUND_STEPS[step_node.id] if isinstance(
             step_node, ir.Name) else step_node.value
+        x, exact = self.exact_rounding(node.args[0], Decimal(step), mode, ctx)
+        if exact is not None:
+            return exact
         return rounded(x, step, mode, self.keep if ctx.table is None else None)
 
     def _call_money(self, node, ctx):

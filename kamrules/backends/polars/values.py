@@ -54,6 +54,9 @@ class Col:
     replay: tuple | None = None  # (exprs, fn): fn(*their values) is the interpreter's value (Replay)
     places: int | None = None  # at most this many decimal places, known from the plan (literals)
     bound: pl.Expr | None = None  # approx: a Float64 upper bound of |value - the interpreter's|
+    # a quotient of exact values: (numerator, its places, ((divisor, its places), ...)), the
+    # value is the numerator over the product of the divisors (ratio_round rounds it exactly)
+    ratio: tuple | None = None
 
 
 @attrs.define
@@ -394,6 +397,91 @@ def decided_round(c: Col, step: Decimal, mode: str, keep=None):
         rp = exprs, lambda *v: quantize(fn(*v), step, mode)
     fixed, still = replayed(base, doubt, rp, DEC, keep, value=c.expr)
     return fixed, any_error(err, still)
+
+
+def ratio_of(a: Col, b: Col) -> tuple | None:
+    """Col.ratio of a / b: a exact with known places (or itself a ratio), b exact with known
+    places; None otherwise."""
+    if not (isinstance(a, Col) and isinstance(b, Col)) or b.approx or b.places is None \
+            or a.kind not in NUMERIC or b.kind not in NUMERIC:
+        return None
+    if a.ratio is not None:
+        num, pn, dens = a.ratio
+        return num, pn, dens + ((b.expr, b.places),)
+    if a.approx or a.places is None:
+        return None
+    return a.expr, a.places, ((b.expr, b.places),)
+
+
+def _whole(x: pl.Expr, places: int) -> pl.Expr:
+    """x (at most `places` places) times 10^places, as an Int128 (exact)."""
+    return x.cast(DEC).to_physical() // pl.lit(10 ** (PLACES - places), dtype=pl.Int128)
+
+
+def _steps(step: Decimal) -> tuple:
+    """(S, k): step = S / 10^k, S a whole number."""
+    k = places_of(step)
+    return int(step.scaleb(k)), k
+
+
+def ratio_limits(ratio: tuple) -> list:
+    """The expressions whose maxima ratio_fits reads: |numerator| and each |divisor|, as the
+    whole numbers ratio_round computes on."""
+    num, pn, dens = ratio
+    return [_whole(num, pn).abs()] + [_whole(d, p).abs() for d, p in dens]
+
+
+def ratio_fits(ratio: tuple, maxima: list, step: Decimal) -> bool:
+    """Whether ratio_round(ratio, step, ...) is the interpreter's rounding on every row, given
+    the maxima of ratio_limits (whole numbers N, D1, D2...; value N / 10^pn / prod(Di / 10^pdi)).
+
+    The quotient is U / V with V dividing D x 10^(pn - pd) (D the product of the divisors'
+    whole numbers, pd their places); a point where the rounding changes is a multiple of
+    half the step, W / 10^(k+1). So where the quotient is not such a point it is at least
+    1 / (D x 10^max(pn - pd, k + 1)) from every one of them: with that at least 10^-16
+    (twice the interpreter's snap to GUARD_PLACES, far more than its 80-digit quotients'
+    error), neither the snap nor those digits can cross or reach a point the exact quotient
+    does not lie on, and where it lies on one, the interpreter's value snaps onto it (or is
+    it, exact). The whole numbers must also stay within Int128."""
+    if any(m is None for m in maxima):  # every row empty: nothing to round
+        return True
+    num, pn, dens = ratio
+    d_max = 1
+    for m in maxima[1:]:
+        d_max *= m
+    pd = sum(p for _, p in dens)
+    s, k = _steps(step)
+    e = pd + k - pn
+    return (d_max * 10 ** max(pn - pd, k + 1) <= 10 ** SNAP
+            and maxima[0] * 10 ** max(e, 0) < 10 ** 37 and d_max * s * 10 ** max(-e, 0) < 10 ** 37)
+
+
+def ratio_round(ratio: tuple, step: Decimal, mode: str) -> pl.Expr:
+    """round(numerator / divisors, step, mode) exactly, on whole numbers (Int128): the units
+    of the step are a floor division and its remainder, rounded by core.numeric.ROUNDING_RULES
+    (empty where an operand is; a zero divisor gives a value its error mask discards)."""
+    num, pn, dens = ratio
+    s, k = _steps(step)
+    pd = sum(p for _, p in dens)
+    e = pd + k - pn
+    n = _whole(num, pn) * pl.lit(10 ** max(e, 0), dtype=pl.Int128)
+    d = pl.lit(s * 10 ** max(-e, 0), dtype=pl.Int128)
+    for x, p in dens:
+        d = d * _whole(x, p)
+    n = pl.when(d < 0).then(pl.lit(0, dtype=pl.Int128) - n).otherwise(n)  # (Int128 has no negation)
+    d = d.abs()
+    d = pl.when(d == 0).then(pl.lit(1, dtype=pl.Int128)).otherwise(d)
+    q, r = n // d, n % d  # floor, 0 <= r < d
+    where, way = ROUNDING_RULES[mode]
+    if where == "whole":
+        more = r > 0
+        inc = {"down": pl.lit(False), "up": more, "toward": more & (n < 0), "away": more & (n > 0)}[way]
+    else:
+        tie = {"away": n > 0, "toward": n < 0, "even": q % 2 != 0}[way]
+        inc = (2 * r > d) | ((2 * r == d) & tie)
+    units = q + inc.cast(pl.Int128)
+    # units x S as Decimal(38, 0), times 10^-k: scale 24, exact (no cast of a number past DEC's range)
+    return (units * pl.lit(s, dtype=pl.Int128)).cast(pl.Decimal(38, 0)) * dec(Decimal(1).scaleb(-k))
 
 
 def truth(c: Col) -> pl.Expr:
