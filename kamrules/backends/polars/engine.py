@@ -135,7 +135,8 @@ def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) 
 
 def _compute(fr: Frame, names: list, on_step=None):
     """The definitions `names` (plan order) as columns d.<name> (and e.<name>, its errors;
-    for a component x.<name>, where it exists, and r.<name>, its amount before rounding)."""
+    for a component x.<name>, where it exists, and r.<name>, its amount before rounding,
+    unless Frame.exact_rounding rounds it on whole numbers)."""
     plan = fr.plan
     elig, elig_err = pl.col("__elig"), pl.col("__elig!")
     for name in names:
@@ -179,8 +180,9 @@ def _compute(fr: Frame, names: list, on_step=None):
         fr.add(f"x.{name}", elig & valid & when)
         raw, exact = fr.exact_rounding(comp.expr, plan.round_step, plan.round_mode)
         _need_col(raw, comp.expr)
-        fr.add(f"r.{name}", raw.expr)
-        raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay, bound=raw.bound)
+        if exact is None:  # (rounded on whole numbers: nothing reads the quotient)
+            fr.add(f"r.{name}", raw.expr)
+            raw = Col(pl.col(f"r.{name}"), raw.err, raw.kind, raw.nullable, raw.approx, raw.replay, bound=raw.bound)
         exists = pl.col(f"x.{name}")
         if exact is not None:  # a quotient of exact values rounded on whole numbers (Frame.exact_rounding)
             rounded, round_err = exact.expr, None

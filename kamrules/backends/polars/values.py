@@ -426,14 +426,15 @@ def _steps(step: Decimal) -> tuple:
 
 def ratio_limits(ratio: tuple) -> list:
     """The expressions whose maxima ratio_fits reads: |numerator| and each |divisor|, as the
-    whole numbers ratio_round computes on."""
-    num, pn, dens = ratio
-    return [_whole(num, pn).abs()] + [_whole(d, p).abs() for d, p in dens]
+    integers of their Decimal(38, 24) (times 10^24: no division a row; ratio_fits divides
+    the maxima, multiples of 10^(24 - places) as every value is)."""
+    num, _, dens = ratio
+    return [x.cast(DEC).to_physical().abs() for x in (num, *(d for d, _ in dens))]
 
 
 def ratio_fits(ratio: tuple, maxima: list, step: Decimal) -> bool:
     """Whether ratio_round(ratio, step, ...) is the interpreter's rounding on every row, given
-    the maxima of ratio_limits (whole numbers N, D1, D2...; value N / 10^pn / prod(Di / 10^pdi)).
+    the maxima of ratio_limits (of N, D1, D2..., whole: the value is N / 10^pn / prod(Di / 10^pdi)).
 
     The quotient is U / V with V dividing D x 10^(pn - pd) (D the product of the divisors'
     whole numbers, pd their places); a point where the rounding changes is a multiple of
@@ -446,6 +447,7 @@ def ratio_fits(ratio: tuple, maxima: list, step: Decimal) -> bool:
     if any(m is None for m in maxima):  # every row empty: nothing to round
         return True
     num, pn, dens = ratio
+    maxima = [m // 10 ** (PLACES - p) for m, p in zip(maxima, [pn] + [p for _, p in dens])]
     d_max = 1
     for m in maxima[1:]:
         d_max *= m
