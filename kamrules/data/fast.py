@@ -207,10 +207,29 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
         rust_spaces = not any(c in blob for c in RUST_LACKS)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
-    typed = _typed(plan, spec, raw, lines, rust_spaces)
+    padded = is_parquet(path) or not (rust_spaces and unpadded(blob))
+    typed = _typed(plan, spec, raw, lines, rust_spaces, padded)
     if cells is not None and not is_parquet(path):  # the cells of a file the fast path accepted
         cells[spec.name] = (raw, lines, _header_positions(spec, blob))
     return typed
+
+
+# The bytes a padding character (cells.TRIM) is written with, besides the line ends: the
+# ASCII ones, and the first byte of the UTF-8 of the others (U+0085 and U+00A0: C2; U+1680:
+# E1; U+2000 to U+205F: E2; U+3000: E3). Each is looked for alone (memchr: a few ms for
+# 60 MB, where a search of two or three bytes takes ten times as long).
+_PAD_ASCII = (b" ", b"\t", b"\x0b", b"\x0c") + RUST_LACKS
+_PAD_LEAD = (b"\xc2", b"\xe1", b"\xe2", b"\xe3")
+
+
+def unpadded(blob: bytes) -> bool:
+    """No cell of this CSV file can have padding: it has no quote (so no line end inside a
+    cell: a CR is part of a CRLF, which polars drops, or a CR alone, which _raw_cells
+    rewrites) and no byte of a padding character. Trimming every cell then changes none,
+    and is skipped (a pass over every cell, and a copy of each column)."""
+    if b'"' in blob or any(b in blob for b in _PAD_ASCII):
+        return False
+    return blob.isascii() or not any(b in blob for b in _PAD_LEAD)
 
 
 def _read(spec: InputTable, path: str) -> bytes:
@@ -383,14 +402,16 @@ def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Serie
 # ------------------------------------------------------------------ checking and typing
 
 def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series,
-           rust_spaces: bool = False) -> pl.DataFrame:
+           rust_spaces: bool = False, padded: bool = True) -> pl.DataFrame:
     """The typed frame; Doubt when a cell is not of the grammar's form (the strict loader
     words it), a key or unique column repeats a value; Beyond when every cell is valid but
     a number does not fit the columns. rust_spaces: no cell has a character of RUST_LACKS
-    (the cells are then trimmed by polars' own, faster, whitespace rule)."""
+    (the cells are then trimmed by polars' own, faster, whitespace rule); padded=False: no
+    cell has padding at all (`unpadded`), none is trimmed."""
     names = list(spec.columns)
     trim = WHITESPACE if not rust_spaces else None
-    trimmed = raw.select(pl.col(n).str.strip_chars(trim).alias(f"__t{i}") for i, n in enumerate(names))
+    trimmed = raw.select((pl.col(n).str.strip_chars(trim) if padded else pl.col(n)).alias(f"__t{i}")
+                         for i, n in enumerate(names))
     frame = pl.concat([raw, trimmed], how="horizontal")
     exprs, bad, beyond = [], [], []
     long = _long_columns(raw)
@@ -441,6 +462,14 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
         refused = refused | ~present
     if kind == "text":  # padding is not part of a value (cells.TRIM); blank: refused unless optional
         return (pl.when(present).then(text) if optional else text), refused, None
+    if kind in BY_DISTINCT:  # few distinct cells: each checked once, by the grammar itself
+        values = _distinct_values(trimmed, kind, fiscal_start)
+        if values is not None:
+            # mapped here, once (an expression would be evaluated again for every use: no
+            # common subexpression is shared for a mapping), then taken as a column
+            value = pl.lit(trimmed.replace_strict(values, default=None, return_dtype=DTYPES[kind]))  # "": null
+            long_cell = cell.str.len_chars() > limits.MAX_CELL_CHARS if long else pl.lit(False)
+            return value, long_cell | (value.is_null() & present if optional else value.is_null()), None
     shape = ~text.str.contains(_whole(form.pattern))
     if form.max_chars is not None:
         shape = shape | (text.str.len_chars() > form.max_chars)
@@ -460,8 +489,9 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
         return value, refused, present & value.is_null()  # a valid number the columns cannot hold
     if kind == "date":
         value = text.str.to_date("%Y-%m-%d", strict=False)
-    elif kind == "period":
-        value = text.replace_strict(_period_keys(trimmed, fiscal_start), default=None, return_dtype=pl.String)
+    elif kind == "period":  # (many distinct cells: still converted once each)
+        value = text.replace_strict(_distinct_values(trimmed, kind, fiscal_start, None), default=None,
+                                    return_dtype=pl.String)
     else:
         raise Doubt(f"a column of kind {kind}")
     return value, refused | (present & value.is_null()), None  # a day or period the calendar lacks
@@ -479,17 +509,30 @@ def typed_cells(raw: list, kind: str, currency: str | None = None, fiscal_start:
     return [("refused", None) if r else ("beyond", None) if b else ("ok", v) for v, r, b in out.iter_rows()]
 
 
-def _period_keys(trimmed: pl.Series, fiscal_start: int) -> dict:
-    """Each distinct trimmed period cell of the grammar's form to its key (the grammar's
-    conversion, once per distinct cell); a cell left out fails its conversion (null)."""
-    form, keys = cells.form("period"), {}
-    for text in trimmed.unique().to_list():
+# Kinds whose cells are checked and converted once per distinct trimmed cell (by the grammar's
+# Form.accepts and Form.convert, in Python) and mapped back to the rows, when a column has at
+# most DISTINCT_MAX of them: a date column of a million rows has a few hundred days, and one
+# lookup per row costs less than the grammar's regex and a parse per row.
+BY_DISTINCT = ("date", "period", "bool")
+DISTINCT_MAX = 20_000
+
+
+def _distinct_values(trimmed: pl.Series, kind: str, fiscal_start: int, most: int | None = DISTINCT_MAX) -> dict | None:
+    """Each distinct trimmed cell of the grammar's form to its value as the column holds it
+    (a period: its key), once per distinct cell; a cell left out is refused (or empty).
+    None when there are more than `most` distinct cells (None: no bound)."""
+    distinct = trimmed.unique()
+    if most is not None and distinct.len() > most:
+        return None
+    form, values = cells.form(kind), {}
+    for text in distinct.to_list():
         if text and form.accepts(text):
             try:
-                keys[text] = period_key(form.convert(text, fiscal_start))
-            except ValueError:
-                pass
-    return keys
+                value = form.convert(text, fiscal_start)
+            except ValueError:  # a day or a period the calendar lacks
+                continue
+            values[text] = period_key(value) if kind == "period" else value
+    return values
 
 
 def _ids(plan: CheckedPlan, col, raw: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
