@@ -69,17 +69,22 @@ class Beyond(Exception):
 
 
 def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None,
-                cells: dict | None = None) -> dict[str, pl.DataFrame]:
+                cells: dict | None = None, lean: bool = False) -> dict[str, pl.DataFrame]:
     """One DataFrame per input of the plan, or the KamError the strict path raises.
     cells: a dict to fill with the raw cells of each CSV input read on the fast path (input
-    name -> (declared columns as strings, line numbers)), for kept_tables."""
+    name -> (declared columns as strings, line numbers)), for kept_tables.
+    lean=True: the numeric columns of `unread_numbers` are validated (the same verdicts,
+    the same diagnostics) but not converted, and left out of the frames read on the fast
+    path, for a caller that reads only ids, links and periods (`explain`, which then
+    converts the cells of the rows it keeps: kept_tables)."""
     bad_folder = inputs.folder_problem(folder)
     if bad_folder is not None:
         raise bad_folder
     frames, doubtful, beyond = {}, [], None
     for name, spec in plan.inputs.items():
         try:
-            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows, cells)
+            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows, cells,
+                                       unread_numbers(plan, name) if lean else ())
         except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
             doubtful.append(name)  # the strict loader words it, in its order
         except Beyond as why:
@@ -91,6 +96,20 @@ def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None,
     _check_payees(plan, frames, folder)
     _check_references(plan, frames, folder, max_rows)
     return {name: frames[name] for name in plan.inputs}
+
+
+def unread_numbers(plan: CheckedPlan, name: str) -> set:
+    """The numeric columns of input `name` no check of the loader reads (not its key, id
+    column or a unique column, not a column that references a table or that a `references`
+    names) and that place no rows in periods: those load_frames(lean=True) leaves out."""
+    spec = plan.inputs[name]
+    kept = {spec.key, next(iter(spec.columns), None)} | {p.column for p in plan.discovery if p.table == name}
+    for other in plan.inputs.values():
+        for col in other.columns.values():
+            if col.references == name:
+                kept.add(target_key(plan, name))
+    return {n for n, c in spec.columns.items()
+            if c.type.kind in NUMERIC and n not in kept and not c.unique and c.references is None}
 
 
 def input_path(spec: InputTable, folder: str) -> str:
@@ -195,7 +214,7 @@ def _header_positions(spec: InputTable, blob: bytes) -> dict:
 # ------------------------------------------------------------------ reading the cells
 
 def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None,
-                cells: dict | None = None) -> pl.DataFrame:
+                cells: dict | None = None, unread: set | tuple = ()) -> pl.DataFrame:
     if path.lower().endswith(".json"):
         raise Doubt("JSON")
     if is_parquet(path):
@@ -208,7 +227,7 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
     padded = is_parquet(path) or not (rust_spaces and unpadded(blob))
-    typed = _typed(plan, spec, raw, lines, rust_spaces, padded)
+    typed = _typed(plan, spec, raw, lines, rust_spaces, padded, unread)
     if cells is not None and not is_parquet(path):  # the cells of a file the fast path accepted
         cells[spec.name] = (raw, lines, _header_positions(spec, blob))
     return typed
@@ -402,12 +421,13 @@ def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Serie
 # ------------------------------------------------------------------ checking and typing
 
 def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series,
-           rust_spaces: bool = False, padded: bool = True) -> pl.DataFrame:
+           rust_spaces: bool = False, padded: bool = True, unread: set | tuple = ()) -> pl.DataFrame:
     """The typed frame; Doubt when a cell is not of the grammar's form (the strict loader
     words it), a key or unique column repeats a value; Beyond when every cell is valid but
     a number does not fit the columns. rust_spaces: no cell has a character of RUST_LACKS
     (the cells are then trimmed by polars' own, faster, whitespace rule); padded=False: no
-    cell has padding at all (`unpadded`), none is trimmed."""
+    cell has padding at all (`unpadded`), none is trimmed. unread: numeric columns checked
+    but left out (not converted: no Beyond for them)."""
     names = list(spec.columns)
     trim = WHITESPACE if not rust_spaces else None
     trimmed = raw.select((pl.col(n).str.strip_chars(trim) if padded else pl.col(n)).alias(f"__t{i}")
@@ -417,8 +437,10 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
     long = _long_columns(raw)
     for i, (name, col) in enumerate(spec.columns.items()):
         value, problem, failed = cell_checks(col.type.kind, col.type.currency, plan.fiscal_start, col.optional,
-                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"], name in long)
-        exprs.append(value.alias(name))
+                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"], name in long,
+                                             name not in unread)
+        if value is not None:
+            exprs.append(value.alias(name))
         bad.append(problem)
         if failed is not None:
             beyond.append(failed)
@@ -448,12 +470,13 @@ def _long_columns(raw: pl.DataFrame) -> set:
 
 
 def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bool, cell: pl.Expr,
-                trimmed_name: str, trimmed: pl.Series, long: bool = True):
+                trimmed_name: str, trimmed: pl.Series, long: bool = True, convert: bool = True):
     """(value or null when blank, where the cell is refused, where a valid number does not
     fit the columns (None: never)) as expressions over the raw cell and its trimmed text
     (the column `trimmed_name`, also given as a Series for the conversions done per distinct
     value). The grammar is cells.form(kind, currency). long=False: no raw cell of the column
-    has more than MAX_CELL_CHARS bytes (_long_columns), so none is too long."""
+    has more than MAX_CELL_CHARS bytes (_long_columns), so none is too long. convert=False
+    (a number): only where the cell is refused, the value and the fit are None."""
     text = pl.col(trimmed_name)
     present = text.str.len_bytes() > 0
     form = cells.form(kind, currency)
@@ -476,6 +499,8 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
     refused = refused | (present & shape)
     if kind == "bool":
         return pl.when(present).then(text.str.contains(_whole(cells.words(cells.TRUE)))), refused, None
+    if kind in NUMERIC and not convert:  # the grammar's pattern alone decides a number
+        return None, refused, None
     if kind in NUMERIC:
         value = text.cast(DECIMAL, strict=False)
         if form.percent:
