@@ -2,8 +2,8 @@
 strict loader's verdicts: dates, periods and bools checked once per distinct cell (and per
 row past DISTINCT_MAX), no trimming of a file without a padding byte (`unpadded`), and the
 lean frames of `explain` (numbers validated, not converted). On generated files (dates that
-exist or not, numbers with 17 and more decimals, empty and padded cells, a byte-order mark,
-CRLF or LF, quoted or not) each way of loading raises the strict loader's diagnostics (the
+exist or not, numbers with 17 and more decimals, empty and padded cells, blank and ragged
+lines, a byte-order mark, CRLF or LF, quoted or not) each way of loading raises the strict loader's diagnostics (the
 same code, file, row, column, message) or gives its frames; and `explain` words a bad cell
 on a row its payee never reads as `run` does."""
 from __future__ import annotations
@@ -85,6 +85,8 @@ def people_files(draw):
             row_cells.append(draw(PAD) + cell + draw(PAD))
         if quoted:
             row_cells = ['"' + c + '"' for c in row_cells]
+        if draw(st.integers(0, 5)) == 0:  # a blank line (skipped), or a short or long one (refused)
+            lines.append(draw(st.sampled_from(["", "", ",,,,,,,", ",,", " ,\t,,,,,,", ",,,,,,,,,x", "x"])))
         lines.append(",".join(row_cells))
     text = draw(st.sampled_from(["\n", "\r\n"])).join(lines) + draw(st.sampled_from(["", "\n"]))
     return (draw(st.sampled_from(["", "\ufeff"])) + text).encode("utf-8")

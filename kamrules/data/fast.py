@@ -219,14 +219,14 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
         raise Doubt("JSON")
     if is_parquet(path):
         raw, lines = parquet_cells(spec, path)
-        rust_spaces = False
+        rust_spaces, padded = False, True
     else:
         blob = _read(spec, path)
-        raw, lines = _raw_cells(spec, blob)
-        rust_spaces = not any(c in blob for c in RUST_LACKS)
+        padded = not unpadded(blob)
+        rust_spaces = not padded or not any(c in blob for c in RUST_LACKS)  # (unpadded looked for them)
+        raw, lines = _raw_cells(spec, blob, padded)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
-    padded = is_parquet(path) or not (rust_spaces and unpadded(blob))
     typed = _typed(plan, spec, raw, lines, rust_spaces, padded, unread)
     if cells is not None and not is_parquet(path):  # the cells of a file the fast path accepted
         cells[spec.name] = (raw, lines, _header_positions(spec, blob))
@@ -275,8 +275,9 @@ def _read(spec: InputTable, path: str) -> bytes:
     return blob  # not UTF-8: polars refuses it as the file is split (PolarsError: a doubt)
 
 
-def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
-    """(declared columns as strings, non-blank records only; their line numbers)."""
+def _raw_cells(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series]:
+    """(declared columns as strings, non-blank records only; their line numbers).
+    padded=False: the file is `unpadded` (a blank cell is then an empty one)."""
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
@@ -284,7 +285,7 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
         # a CRLF itself, so only a CR alone (or a last line ending in CR) needs the rewrite
         if b"\r" in blob and (not blob.endswith(b"\n") or _LONE_CR.search(blob)):
             blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return _split_plain(spec, blob)
+        return _split_plain(spec, blob, padded)
     try:
         return _split_records(spec, blob)
     except Doubt:  # a quote inside an unquoted cell, a CR alone outside quotes...: the csv module splits it
@@ -309,7 +310,7 @@ def _positions(spec: InputTable, header: list) -> dict:
 _OPTS = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
 
 
-def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+def _split_plain(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series]:
     """A file without quotes and with LF line ends: one physical line is one record, split
     by polars. A line of padding and commas only is blank whatever its number of cells (the
     strict loader skips it); every other line has the header's width."""
@@ -321,7 +322,7 @@ def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series
     if cells.height != lines:
         raise Doubt("line count")
     width = cells.width
-    blank = _blank_rows(cells)
+    blank = _blank_rows(cells, padded)
     if blank is None:  # no blank line: every line has width cells iff the commas add up
         if blob.count(b",") != (width - 1) * lines:
             raise Doubt("cell count")
@@ -383,10 +384,12 @@ def _lines(blob: bytes) -> pl.Series:
 _CELL = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 
 
-def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
-    """Which lines (the header too) have only blank cells, or None when none has."""
+def _blank_rows(cells: pl.DataFrame, padded: bool = True) -> pl.Series | None:
+    """Which lines (the header too) have only blank cells, or None when none has.
+    padded=False: no cell has padding, so only an empty first cell may start a blank line
+    (its length is known: no pattern is matched on every line)."""
     first = cells.to_series(0)
-    if not first.str.contains(_BLANK).any():
+    if not (first.str.contains(_BLANK) if padded else first.str.len_bytes() == 0).any():
         return None
     blank = cells.select(pl.all_horizontal(pl.all().str.contains(_BLANK))).to_series()
     return blank if blank.any() else None
