@@ -301,7 +301,7 @@ class Session:
             from kamrules.core.numeric import Fallback
         except ImportError:
             return None
-        if self._frames is None:  # keep the raw cells: kept_tables then splits no file again
+        if self._frames is None and self._lean is None:  # keep the raw cells: kept_tables then splits no file again
             self._cells = {}
         try:
             if self._frames is None and self._share is None:  # the numbers are read from kept rows only
