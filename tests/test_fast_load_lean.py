@@ -174,3 +174,21 @@ def test_explain_words_a_bad_cell_of_another_payee_as_run_does(tmp_path, cli):
     assert f"deals.csv:{line + 1}:{amount + 1}" in run.stderr  # the file's line, the cell's column
     assert explain.stderr == run.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_session_that_traces_then_runs_loads_whole_frames():
+    from kamrules.run.session import Session
+    plan, data = str(PLANS / "abtasty-kam.kam"), str(EXAMPLES / "01-abtasty-nrr-upsell")
+    session = Session(plan, data)
+    traced = session.trace({"kam-001"})
+    lean = session._lean
+    assert traced and lean is not None and "amount" not in lean["deals"].columns  # read from kept rows only
+    assert session._frames is None
+    after = session.execute()  # the columnar run: whole frames, loaded now
+    assert "amount" in session.frames()["deals"].columns
+    fresh = Session(plan, data).execute()
+    assert after.engine == fresh.engine and after.table.equals(fresh.table)
+    # the trace's amounts are the run's (the lean frames changed nothing the interpreter reads)
+    amounts = {(p.period, p.component): p.amount for p in traced}
+    mine = fresh.table.filter(pl.col("payee_id") == "kam-001")
+    assert len(amounts) == mine.height and sum(amounts.values()) == sum(mine["amount"].to_list())

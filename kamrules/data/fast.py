@@ -495,8 +495,7 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
             # mapped here, once (an expression would be evaluated again for every use: no
             # common subexpression is shared for a mapping), then taken as a column
             value = pl.lit(trimmed.replace_strict(values, default=None, return_dtype=DTYPES[kind]))  # "": null
-            long_cell = cell.str.len_chars() > limits.MAX_CELL_CHARS if long else pl.lit(False)
-            return value, long_cell | (value.is_null() & present if optional else value.is_null()), None
+            return value, refused | (present & value.is_null()), None
     shape = ~text.str.contains(_whole(form.pattern))
     if form.max_chars is not None:
         shape = shape | (text.str.len_chars() > form.max_chars)
