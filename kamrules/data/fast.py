@@ -69,17 +69,22 @@ class Beyond(Exception):
 
 
 def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None,
-                cells: dict | None = None) -> dict[str, pl.DataFrame]:
+                cells: dict | None = None, lean: bool = False) -> dict[str, pl.DataFrame]:
     """One DataFrame per input of the plan, or the KamError the strict path raises.
     cells: a dict to fill with the raw cells of each CSV input read on the fast path (input
-    name -> (declared columns as strings, line numbers)), for kept_tables."""
+    name -> (declared columns as strings, line numbers)), for kept_tables.
+    lean=True: the numeric columns of `unread_numbers` are validated (the same verdicts,
+    the same diagnostics) but not converted, and left out of the frames read on the fast
+    path, for a caller that reads only ids, links and periods (`explain`, which then
+    converts the cells of the rows it keeps: kept_tables)."""
     bad_folder = inputs.folder_problem(folder)
     if bad_folder is not None:
         raise bad_folder
     frames, doubtful, beyond = {}, [], None
     for name, spec in plan.inputs.items():
         try:
-            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows, cells)
+            frames[name] = _fast_frame(plan, spec, input_path(spec, folder), max_rows, cells,
+                                       unread_numbers(plan, name) if lean else ())
         except (Doubt, KamError):  # KamError: outside the folder, not a regular file...
             doubtful.append(name)  # the strict loader words it, in its order
         except Beyond as why:
@@ -91,6 +96,20 @@ def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None,
     _check_payees(plan, frames, folder)
     _check_references(plan, frames, folder, max_rows)
     return {name: frames[name] for name in plan.inputs}
+
+
+def unread_numbers(plan: CheckedPlan, name: str) -> set:
+    """The numeric columns of input `name` no check of the loader reads (not its key, id
+    column or a unique column, not a column that references a table or that a `references`
+    names) and that place no rows in periods: those load_frames(lean=True) leaves out."""
+    spec = plan.inputs[name]
+    kept = {spec.key, next(iter(spec.columns), None)} | {p.column for p in plan.discovery if p.table == name}
+    for other in plan.inputs.values():
+        for col in other.columns.values():
+            if col.references == name:
+                kept.add(target_key(plan, name))
+    return {n for n, c in spec.columns.items()
+            if c.type.kind in NUMERIC and n not in kept and not c.unique and c.references is None}
 
 
 def input_path(spec: InputTable, folder: str) -> str:
@@ -195,22 +214,41 @@ def _header_positions(spec: InputTable, blob: bytes) -> dict:
 # ------------------------------------------------------------------ reading the cells
 
 def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | None,
-                cells: dict | None = None) -> pl.DataFrame:
+                cells: dict | None = None, unread: set | tuple = ()) -> pl.DataFrame:
     if path.lower().endswith(".json"):
         raise Doubt("JSON")
     if is_parquet(path):
         raw, lines = parquet_cells(spec, path)
-        rust_spaces = False
+        rust_spaces, padded = False, True
     else:
         blob = _read(spec, path)
-        raw, lines = _raw_cells(spec, blob)
-        rust_spaces = not any(c in blob for c in RUST_LACKS)
+        padded = not unpadded(blob)
+        rust_spaces = not padded or not any(c in blob for c in RUST_LACKS)  # (unpadded looked for them)
+        raw, lines = _raw_cells(spec, blob, padded)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
-    typed = _typed(plan, spec, raw, lines, rust_spaces)
+    typed = _typed(plan, spec, raw, lines, rust_spaces, padded, unread)
     if cells is not None and not is_parquet(path):  # the cells of a file the fast path accepted
         cells[spec.name] = (raw, lines, _header_positions(spec, blob))
     return typed
+
+
+# The bytes a padding character (cells.TRIM) is written with, besides the line ends: the
+# ASCII ones, and the first byte of the UTF-8 of the others (U+0085 and U+00A0: C2; U+1680:
+# E1; U+2000 to U+205F: E2; U+3000: E3). Each is looked for alone (memchr: a few ms for
+# 60 MB, where a search of two or three bytes takes ten times as long).
+_PAD_ASCII = (b" ", b"\t", b"\x0b", b"\x0c") + RUST_LACKS
+_PAD_LEAD = (b"\xc2", b"\xe1", b"\xe2", b"\xe3")
+
+
+def unpadded(blob: bytes) -> bool:
+    """No cell of this CSV file can have padding: it has no quote (so no line end inside a
+    cell: a CR is part of a CRLF, which polars drops, or a CR alone, which _raw_cells
+    rewrites) and no byte of a padding character. Trimming every cell then changes none,
+    and is skipped (a pass over every cell, and a copy of each column)."""
+    if b'"' in blob or any(b in blob for b in _PAD_ASCII):
+        return False
+    return blob.isascii() or not any(b in blob for b in _PAD_LEAD)
 
 
 def _read(spec: InputTable, path: str) -> bytes:
@@ -237,8 +275,9 @@ def _read(spec: InputTable, path: str) -> bytes:
     return blob  # not UTF-8: polars refuses it as the file is split (PolarsError: a doubt)
 
 
-def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
-    """(declared columns as strings, non-blank records only; their line numbers)."""
+def _raw_cells(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series]:
+    """(declared columns as strings, non-blank records only; their line numbers).
+    padded=False: the file is `unpadded` (a blank cell is then an empty one)."""
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
@@ -246,7 +285,7 @@ def _raw_cells(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
         # a CRLF itself, so only a CR alone (or a last line ending in CR) needs the rewrite
         if b"\r" in blob and (not blob.endswith(b"\n") or _LONE_CR.search(blob)):
             blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return _split_plain(spec, blob)
+        return _split_plain(spec, blob, padded)
     try:
         return _split_records(spec, blob)
     except Doubt:  # a quote inside an unquoted cell, a CR alone outside quotes...: the csv module splits it
@@ -271,7 +310,7 @@ def _positions(spec: InputTable, header: list) -> dict:
 _OPTS = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
 
 
-def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series]:
+def _split_plain(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series]:
     """A file without quotes and with LF line ends: one physical line is one record, split
     by polars. A line of padding and commas only is blank whatever its number of cells (the
     strict loader skips it); every other line has the header's width."""
@@ -283,7 +322,7 @@ def _split_plain(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Series
     if cells.height != lines:
         raise Doubt("line count")
     width = cells.width
-    blank = _blank_rows(cells)
+    blank = _blank_rows(cells, padded)
     if blank is None:  # no blank line: every line has width cells iff the commas add up
         if blob.count(b",") != (width - 1) * lines:
             raise Doubt("cell count")
@@ -345,10 +384,12 @@ def _lines(blob: bytes) -> pl.Series:
 _CELL = r'(?:"(?:[^"]|"")*"|[^",\r\n]*)'
 
 
-def _blank_rows(cells: pl.DataFrame) -> pl.Series | None:
-    """Which lines (the header too) have only blank cells, or None when none has."""
+def _blank_rows(cells: pl.DataFrame, padded: bool = True) -> pl.Series | None:
+    """Which lines (the header too) have only blank cells, or None when none has.
+    padded=False: no cell has padding, so only an empty first cell may start a blank line
+    (its length is known: no pattern is matched on every line)."""
     first = cells.to_series(0)
-    if not first.str.contains(_BLANK).any():
+    if not (first.str.contains(_BLANK) if padded else first.str.len_bytes() == 0).any():
         return None
     blank = cells.select(pl.all_horizontal(pl.all().str.contains(_BLANK))).to_series()
     return blank if blank.any() else None
@@ -383,21 +424,26 @@ def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Serie
 # ------------------------------------------------------------------ checking and typing
 
 def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series,
-           rust_spaces: bool = False) -> pl.DataFrame:
+           rust_spaces: bool = False, padded: bool = True, unread: set | tuple = ()) -> pl.DataFrame:
     """The typed frame; Doubt when a cell is not of the grammar's form (the strict loader
     words it), a key or unique column repeats a value; Beyond when every cell is valid but
     a number does not fit the columns. rust_spaces: no cell has a character of RUST_LACKS
-    (the cells are then trimmed by polars' own, faster, whitespace rule)."""
+    (the cells are then trimmed by polars' own, faster, whitespace rule); padded=False: no
+    cell has padding at all (`unpadded`), none is trimmed. unread: numeric columns checked
+    but left out (not converted: no Beyond for them)."""
     names = list(spec.columns)
     trim = WHITESPACE if not rust_spaces else None
-    trimmed = raw.select(pl.col(n).str.strip_chars(trim).alias(f"__t{i}") for i, n in enumerate(names))
+    trimmed = raw.select((pl.col(n).str.strip_chars(trim) if padded else pl.col(n)).alias(f"__t{i}")
+                         for i, n in enumerate(names))
     frame = pl.concat([raw, trimmed], how="horizontal")
     exprs, bad, beyond = [], [], []
     long = _long_columns(raw)
     for i, (name, col) in enumerate(spec.columns.items()):
         value, problem, failed = cell_checks(col.type.kind, col.type.currency, plan.fiscal_start, col.optional,
-                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"], name in long)
-        exprs.append(value.alias(name))
+                                             pl.col(name), f"__t{i}", trimmed[f"__t{i}"], name in long,
+                                             name not in unread)
+        if value is not None:
+            exprs.append(value.alias(name))
         bad.append(problem)
         if failed is not None:
             beyond.append(failed)
@@ -406,7 +452,8 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
     flags = checked.select(pl.col("__bad").any(), pl.col("__beyond").any()).row(0)
     if flags[0]:
         raise Doubt("a cell")
-    typed = checked.drop("__bad", "__beyond")
+    # the columns as they are (DataFrame.drop runs a query that copied 65 MB of case 01's deals)
+    typed = pl.DataFrame(checked.get_columns()[:-2])
     # distinct 64-bit hashes (null is not a value): fewer than the values on a repeat, or on a
     # hash collision (a doubt the strict loader clears)
     unique = [pl.col(n).hash().n_unique() - (pl.col(n).null_count() > 0).cast(pl.UInt32) != pl.col(n).count()
@@ -427,12 +474,13 @@ def _long_columns(raw: pl.DataFrame) -> set:
 
 
 def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bool, cell: pl.Expr,
-                trimmed_name: str, trimmed: pl.Series, long: bool = True):
+                trimmed_name: str, trimmed: pl.Series, long: bool = True, convert: bool = True):
     """(value or null when blank, where the cell is refused, where a valid number does not
     fit the columns (None: never)) as expressions over the raw cell and its trimmed text
     (the column `trimmed_name`, also given as a Series for the conversions done per distinct
     value). The grammar is cells.form(kind, currency). long=False: no raw cell of the column
-    has more than MAX_CELL_CHARS bytes (_long_columns), so none is too long."""
+    has more than MAX_CELL_CHARS bytes (_long_columns), so none is too long. convert=False
+    (a number): only where the cell is refused, the value and the fit are None."""
     text = pl.col(trimmed_name)
     present = text.str.len_bytes() > 0
     form = cells.form(kind, currency)
@@ -441,12 +489,21 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
         refused = refused | ~present
     if kind == "text":  # padding is not part of a value (cells.TRIM); blank: refused unless optional
         return (pl.when(present).then(text) if optional else text), refused, None
+    if kind in BY_DISTINCT:  # few distinct cells: each checked once, by the grammar itself
+        values = _distinct_values(trimmed, kind, fiscal_start)
+        if values is not None:
+            # mapped here, once (an expression would be evaluated again for every use: no
+            # common subexpression is shared for a mapping), then taken as a column
+            value = pl.lit(trimmed.replace_strict(values, default=None, return_dtype=DTYPES[kind]))  # "": null
+            return value, refused | (present & value.is_null()), None
     shape = ~text.str.contains(_whole(form.pattern))
     if form.max_chars is not None:
         shape = shape | (text.str.len_chars() > form.max_chars)
     refused = refused | (present & shape)
     if kind == "bool":
         return pl.when(present).then(text.str.contains(_whole(cells.words(cells.TRUE)))), refused, None
+    if kind in NUMERIC and not convert:  # the grammar's pattern alone decides a number
+        return None, refused, None
     if kind in NUMERIC:
         value = text.cast(DECIMAL, strict=False)
         if form.percent:
@@ -460,8 +517,9 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
         return value, refused, present & value.is_null()  # a valid number the columns cannot hold
     if kind == "date":
         value = text.str.to_date("%Y-%m-%d", strict=False)
-    elif kind == "period":
-        value = text.replace_strict(_period_keys(trimmed, fiscal_start), default=None, return_dtype=pl.String)
+    elif kind == "period":  # (many distinct cells: still converted once each)
+        value = text.replace_strict(_distinct_values(trimmed, kind, fiscal_start, None), default=None,
+                                    return_dtype=pl.String)
     else:
         raise Doubt(f"a column of kind {kind}")
     return value, refused | (present & value.is_null()), None  # a day or period the calendar lacks
@@ -479,17 +537,30 @@ def typed_cells(raw: list, kind: str, currency: str | None = None, fiscal_start:
     return [("refused", None) if r else ("beyond", None) if b else ("ok", v) for v, r, b in out.iter_rows()]
 
 
-def _period_keys(trimmed: pl.Series, fiscal_start: int) -> dict:
-    """Each distinct trimmed period cell of the grammar's form to its key (the grammar's
-    conversion, once per distinct cell); a cell left out fails its conversion (null)."""
-    form, keys = cells.form("period"), {}
-    for text in trimmed.unique().to_list():
+# Kinds whose cells are checked and converted once per distinct trimmed cell (by the grammar's
+# Form.accepts and Form.convert, in Python) and mapped back to the rows, when a column has at
+# most DISTINCT_MAX of them: a date column of a million rows has a few hundred days, and one
+# lookup per row costs less than the grammar's regex and a parse per row.
+BY_DISTINCT = ("date", "period", "bool")
+DISTINCT_MAX = 20_000
+
+
+def _distinct_values(trimmed: pl.Series, kind: str, fiscal_start: int, most: int | None = DISTINCT_MAX) -> dict | None:
+    """Each distinct trimmed cell of the grammar's form to its value as the column holds it
+    (a period: its key), once per distinct cell; a cell left out is refused (or empty).
+    None when there are more than `most` distinct cells (None: no bound)."""
+    distinct = trimmed.unique()
+    if most is not None and distinct.len() > most:
+        return None
+    form, values = cells.form(kind), {}
+    for text in distinct.to_list():
         if text and form.accepts(text):
             try:
-                keys[text] = period_key(form.convert(text, fiscal_start))
-            except ValueError:
-                pass
-    return keys
+                value = form.convert(text, fiscal_start)
+            except ValueError:  # a day or a period the calendar lacks
+                continue
+            values[text] = period_key(value) if kind == "period" else value
+    return values
 
 
 def _ids(plan: CheckedPlan, col, raw: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:

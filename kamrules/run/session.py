@@ -85,6 +85,7 @@ class Session:
         self._checked = plan
         self._tables = tables
         self._frames = None
+        self._lean = None  # frames without the numbers only a run reads (_reachable: explain)
         self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
         self._periods = None
         self._fixed_periods = None  # recompute(): exactly these periods
@@ -173,6 +174,10 @@ class Session:
                 self._frames = load_frames(plan, self.data, self._cells)
         return self._frames
 
+    def _loaded_frames(self) -> dict | None:
+        """The frames loaded so far: whole, else lean (ids, links and periods are in both)."""
+        return self._frames if self._frames is not None else self._lean
+
     def column(self, table: str, column: str) -> list:
         """The values of one input column (from the frames when the run loaded frames)."""
         if self._tables is None and self._frames is not None:
@@ -184,10 +189,10 @@ class Session:
         if self._fixed_periods is not None:
             return self._fixed_periods
         if self._periods is None:
-            plan = self.check()
-            if self._tables is None and self._frames is not None:
+            plan, frames = self.check(), self._loaded_frames()
+            if self._tables is None and frames is not None:
                 from kamrules.run.columnar import frame_periods
-                self._periods = frame_periods(plan, self._frames, self.period_arg)
+                self._periods = frame_periods(plan, frames, self.period_arg)
             else:
                 self._periods = plan_periods(plan, self.load(), self.period_arg)
         return self._periods
@@ -232,9 +237,9 @@ class Session:
 
     def payees(self, wanted) -> set | None:
         """--payee ids checked against the data's payees (engine.run.select_payees)."""
-        plan = self.check()
-        if self._tables is None and self._frames is not None:
-            ids = self._frames[plan.payees_table][plan.payee_key]
+        plan, frames = self.check(), self._loaded_frames()
+        if self._tables is None and frames is not None:
+            ids = frames[plan.payees_table][plan.payee_key]
             if wanted and set(wanted) <= set(ids.filter(ids.is_in(list(wanted)))):  # found: no list of all ids
                 return set(wanted)
             return select_payees(wanted, ids.drop_nulls().to_list(), resolve(plan.inputs[plan.payees_table], self.data))
@@ -296,10 +301,16 @@ class Session:
             from kamrules.core.numeric import Fallback
         except ImportError:
             return None
-        if self._frames is None:  # keep the raw cells: kept_tables then splits no file again
+        if self._frames is None and self._lean is None:  # keep the raw cells: kept_tables then splits no file again
             self._cells = {}
         try:
-            frames = self.frames()
+            if self._frames is None and self._share is None:  # the numbers are read from kept rows only
+                from kamrules.data.fast import load_frames
+                if self._lean is None:
+                    self._lean = load_frames(self.sourced(), self.data, cells=self._cells, lean=True)
+                frames = self._lean
+            else:
+                frames = self.frames()
         except Fallback:
             return None
         ids = self.payees(sorted(payee_ids))
@@ -460,6 +471,9 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
       account was ever assigned to one of them);
     - `assignments`, when every assignee() call is such a conjunct: the rows of those
       accounts (assignee() is then only asked about them).
+
+    The frames may be lean (data.fast.load_frames(lean=True)): a link column left out of
+    them (a number) has its table read whole.
     """
     import polars as pl
     from kamrules.core import ir
@@ -486,7 +500,7 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
         else:
             links[table] = None
     accounts = None
-    if "assignments" in frames:
+    if "assignments" in frames and {"account_id", "payee_id"} <= set(frames["assignments"].columns):
         a = frames["assignments"]
         accounts = a.select(pl.col("account_id").filter(pl.col("payee_id").is_in(wanted)).unique()).to_series().to_list()
     keep = {}
@@ -495,6 +509,9 @@ def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:
             continue
         frame, cond = frames[table], pl.lit(False)
         for how, col in uses:
+            if col not in frame.columns:  # a number left out of lean frames: the table is read whole
+                cond = None
+                break
             if how == "eq":
                 cond = cond | pl.col(col).is_in(wanted)
             elif accounts is not None:
