@@ -13,7 +13,7 @@ from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
                                             effect_sentence, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
-                                            ratio_lines, subtitle, who, zero_sentence)
+                                            ratio_lines, rounding_note, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -131,6 +131,7 @@ def render_html(st) -> str:
                         if m.more else "")
                 out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
                            f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
+                           + (f'<p class="note">{e(note)}</p>' if (note := rounding_note(L, m)) else "")
                            + "</details>")
             for name, rows in c.left_out:
                 out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary>"

@@ -5,10 +5,10 @@ the format (textsafe): no raw HTML or link in Markdown, no control character any
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
-from kamrules.report import words
+from kamrules.report import i18n, words
 
 
 def kind_fmt(L, kind: str | None, currency: str | None):
@@ -159,6 +159,23 @@ def credited_rows(st, m) -> list:
     return out
 
 
+def rounding_note(L, m) -> str | None:
+    """Under a table of rows credited whose credits are not whole in their currency's minor
+    unit (a yen credit of 0.5): the credits are exact and only shown rounded, so the table
+    says what they add up to exactly, the total as shown, and, when the rounded credits
+    shown add up to another number, that number too (¥1 + ¥1 + ¥1 shown, ¥2 paid on 1.5)."""
+    places = Decimal(1).scaleb(-i18n.precision(m.total.currency)) if m.total.currency else Decimal("0.01")
+    credits = [r[3] for r in m.rows]
+    if all(c.amount == c.amount.quantize(places) for c in credits):
+        return None
+    text = L._("The credits are exact and shown rounded: they add up to {exact}, shown {total}.",
+               exact=words.value(m.total, "money", L), total=L.money(m.total))
+    shown = sum((c.amount.quantize(places, rounding=ROUND_HALF_UP) for c in credits), Decimal(0))
+    if not m.more and L.money(shown, m.total.currency) != L.money(m.total):
+        text += " " + L._("The rounded credits shown add up to {shown}.", shown=L.money(shown, m.total.currency))
+    return text
+
+
 def _shown(m, k: int) -> bool:
     """Whether a table of rows has its date (k = 0) or account (1) column: a measure's
     always, another aggregation's when one of its rows has one."""
@@ -245,6 +262,8 @@ def render_md(st) -> str:
                 out += ["| " + " | ".join(md(x) for x in cells) + " |" for cells in credited_rows(st, m)]
                 if m.more:
                     out.append(f"| … | {md(L._('{n} more rows', n=m.more))} |" + " |" * (len(head) - 2))
+                note = rounding_note(L, m)
+                out += ["", mi(note)] if note else []
                 out.append("")
             for name, rows in c.left_out:
                 head = left_head(L, rows)
@@ -307,6 +326,8 @@ def render_text(st) -> str:
                     out += ["      " + x for x in aligned(credited_rows(st, m), [n for _, n in credited_head(L, m)])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
+                note = rounding_note(L, m)
+                out += [f"      {note}"] if note else []
             for name, rows in c.left_out:
                 out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
                 out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2]) + f"{x[-2]}: {x[-1]}"
