@@ -65,6 +65,7 @@ class ComponentView:
     measures: list = attrs.Factory(list)  # [whatif.Measure]
     zero_reason: tuple | None = None  # why a zero: ("curve", CurveView) or (message id, {})
     ratios: list = attrs.Factory(list)  # [Ratio]: the divisions behind the component, with their inputs
+    no_what_if: list = attrs.Factory(list)  # [(measure, day)]: measures taken on one day, offered no what-if
 
 
 @attrs.define
@@ -326,6 +327,10 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
     if calc and sh.what_if and ms:
         tiers = whatif.tiers(sh.plan, view.curves)
         for m in ms:
+            day = whatif.snapshot_day(sh.plan, sh.tables, m, ev, ev.context(payee, period))
+            if day is not None:  # a portfolio on the quarter's first day: business added later never counts
+                view.no_what_if.append((m.name, day))
+                continue
             if sh.batch is not None:  # re-run later, with every payee's (pages.statements)
                 sh.batch.add(payee.id, period, payout, m, tiers, view.effects)
                 continue

@@ -12,7 +12,7 @@ import functools
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
-                                            effect_sentence, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
+                                            effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
                                             ratio_lines, rounding_note, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
@@ -115,9 +115,10 @@ def render_html(st) -> str:
             z = zero_sentence(st, c)
             if z:
                 out.append(f'<p class="why">{e(z)}</p>')
-            if c.effects:
+            effort = effort_lines(st, pv, c)
+            if effort:
                 out.append(f"<p><b>{e(L._('Where to put the effort'))}</b></p><ul class=\"effort\">"
-                           + "".join(f"<li>{e(effect_sentence(st, pv, c, x))}</li>" for x in c.effects) + "</ul>")
+                           + "".join(f"<li>{e(x)}</li>" for x in effort) + "</ul>")
             ratios = ratio_lines(st, c)
             if ratios:
                 out.append(f"<p><b>{e(L._('The ratios behind it'))}</b></p><ul class=\"ratios\">"

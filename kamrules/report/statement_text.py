@@ -92,6 +92,15 @@ def effect_sentence(st, pv, c, e) -> str:
                "more on {component}", tier=words.say(L, words.engine_note(e.tier)), **values)
 
 
+def effort_lines(st, pv, c) -> list:
+    """Where to put the effort: what more of each measure pays, then the measures offered no
+    what-if and why (a portfolio taken on the quarter's first day)."""
+    return ([effect_sentence(st, pv, c, e) for e in c.effects]
+            + [st.locale._("{measure} is taken on {date}: business added during the period does not change it, "
+                           "so no what-if is offered for it", measure=m, date=st.locale.date(day))
+               for m, day in c.no_what_if])
+
+
 def curve_lines(st, cv) -> list:
     L = st.locale
     fx, fy = kind_fmt(L, cv.xkind, cv.xcur), kind_fmt(L, cv.ykind, st.currency)
@@ -248,8 +257,7 @@ def render_md(st) -> str:
                     mi(component_sentence(st, c)), ""]
             z = zero_sentence(st, c)
             out += [f"**{mi(z)}**", ""] if z else []
-            for e in c.effects:
-                out.append(f"- {mi(effect_sentence(st, pv, c, e))}")
+            out += [f"- {mi(x)}" for x in effort_lines(st, pv, c)]
             for cv in c.curves:
                 out += [f"- {mi(x)}" for x in curve_lines(st, cv)]
             out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
@@ -314,7 +322,7 @@ def render_text(st) -> str:
             out += ["", f"  {L._('{label}:', label=c.name)} {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
             z = zero_sentence(st, c)
             out += [f"    {z}"] if z else []
-            out += [f"    - {effect_sentence(st, pv, c, e)}" for e in c.effects]
+            out += [f"    - {x}" for x in effort_lines(st, pv, c)]
             for cv in c.curves:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
             out += [f"    - {x}" for x in ratio_lines(st, c)]

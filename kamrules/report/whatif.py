@@ -21,8 +21,10 @@ payee's own rows.
 """
 from __future__ import annotations
 
-import attrs
+import datetime as dt
 from decimal import Decimal
+
+import attrs
 
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.run import evaluate
@@ -31,6 +33,7 @@ from kamrules.data.strict import Row
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
+from kamrules.report.leftout import base_where
 from kamrules.report.words import find_nodes
 from kamrules.trace.tree import calculation_parts
 
@@ -286,6 +289,26 @@ def seed(memo: dict, trace) -> None:
         if n.kind in ("let", "param") and n.name not in memo:
             memo[n.name] = (n.value, None)
         stack.extend(n.children)
+
+
+def snapshot_day(plan, tables, m: Measure, ev, ctx):
+    """The one day a measure is taken on when the filter of its rows selects a day (`arr where
+    date == period.start`: a portfolio on the quarter's first day) and no span of dates: more
+    business before the period's end does not change it, so "X more" of it makes no sense and
+    no what-if is offered; None for a measure of the period's business (or a day unknown)."""
+    where = base_where(plan, m.call) if m.call is not None else None
+    flt = where.filter if where is not None else None
+    if flt is None or flt.in_period or where.source.id not in tables:
+        return None
+    columns = tables[where.source.id].spec.columns
+    days = [e for c, e in flt.eq if c in columns and columns[c].type.kind == "date"]
+    if not days:
+        return None
+    try:
+        day = ev.ev(days[0], ctx, ())
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
+    return day if isinstance(day, dt.date) else None
 
 
 def target_row(m: Measure):
