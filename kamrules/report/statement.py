@@ -65,6 +65,7 @@ class ComponentView:
     measures: list = attrs.Factory(list)  # [whatif.Measure]
     zero_reason: tuple | None = None  # why a zero: ("curve", CurveView) or (message id, {})
     ratios: list = attrs.Factory(list)  # [Ratio]: the divisions behind the component, with their inputs
+    pools: list = attrs.Factory(list)  # [PoolWeight]: the payee's weight in each pool the component shares
     no_what_if: list = attrs.Factory(list)  # [(measure, day)]: measures taken on one day, offered no what-if
 
 
@@ -79,6 +80,16 @@ class Ratio:
     den: object
     value: object
     unit: str | None = None
+
+
+@attrs.define
+class PoolWeight:
+    """The payee's weight in a pool (`share(pool, payee.weight * presence, by payee.team)`): the
+    weight as the plan writes it, its factors' values, and each prorate factor's days."""
+    expr: str
+    factors: list  # [(value, unit)] of the factors of a product, in order ([] for one factor)
+    value: object
+    prorates: list  # [(name, call as written, active days, period's days, first day, last day, value)]
 
 
 @attrs.define
@@ -295,6 +306,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
             if calc:
                 _left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
+                view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component)
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:
@@ -416,6 +428,53 @@ def _ratios(plan, ev, ctx, component: str) -> list:
                                  plan.definitions[n].type.kind if n in plan.definitions else None))
             todo.append(e)
     return out
+
+
+def _pool_weights(plan, ev, ctx, component: str) -> list:
+    """The payee's weight in each pool the component shares (`share(total, weight, ...)`) when
+    it is a product or prorated: each factor's value, and for a prorate (written in the weight
+    or in a let it names) the days counted: the factor the trace's `weight 1 of 2` leaves out."""
+    lowered = ir_of(plan).definitions
+    out = []
+    for call in find_nodes(lowered[component].node.expr, lambda n: isinstance(n, ir.Call) and n.func == "share"):
+        if len(call.args) < 2:
+            continue
+        w = call.args[1]
+        factors = _factors(w)
+        prorates = []
+        for f in factors:
+            name = f.ref[1] if isinstance(f, ir.Name) and f.ref and f.ref[0] == "def" else None
+            e = lowered[name].node.expr if name is not None and lowered[name].kind == "let" else f
+            if isinstance(e, ir.Call) and e.func == "prorate" and len(e.args) == 2:
+                prorates.append((name, e))
+        if len(factors) < 2 and not prorates:
+            continue
+        try:
+            values = [(ev.ev(f, ctx, ()), f.type.kind if f.type is not None else None) for f in factors]
+            days = [(name, span_text(plan.source, e.span), *_prorate_days(ctx.period, *(ev.ev(a, ctx, ()) for a in e.args)))
+                    for name, e in prorates]
+            value = ev.ev(w, ctx, ())
+        except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+            continue
+        out.append(PoolWeight(span_text(plan.source, w.span), values if len(factors) > 1 else [], value, days))
+    return out
+
+
+def _factors(node) -> list:
+    """The factors of a product as written (`a * b * c`: [a, b, c]), else [node]."""
+    if isinstance(node, ir.BinOp) and node.op == "*":
+        return _factors(node.left) + _factors(node.right)
+    return [node]
+
+
+def _prorate_days(period, start, end) -> tuple:
+    """(active days, period's days, first day, last day, fraction) as prorate() counts them: both
+    ends counted, an empty end the period's end (backends/interp/calls.py)."""
+    lo = max(period.start, start) if start is not None else period.start
+    hi = min(period.end, end) if end is not None else period.end
+    total = (period.end - period.start).days + 1
+    active = max(0, (hi - lo).days + 1)
+    return active, total, lo, hi, Decimal(active) / Decimal(total)
 
 
 def _names_in(expr) -> list:

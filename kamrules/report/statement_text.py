@@ -121,11 +121,29 @@ def curve_lines(st, cv) -> list:
 
 
 def ratio_lines(st, c) -> list:
-    """One line per division behind the component: the two sides, their values, the result."""
+    """One line per division behind the component: the two sides, their values, the result;
+    then the payee's weight in each pool it shares, with its factors and prorated days."""
     L = st.locale
     return [L._("{name} = {numerator} / {denominator}: {num} / {den} = {value}", name=r.name,
                 numerator=r.numerator, denominator=r.denominator, num=L.value(r.num), den=L.value(r.den),
-                value=L.value(r.value, r.unit)) for r in c.ratios]
+                value=L.value(r.value, r.unit)) for r in c.ratios] + pool_lines(L, c)
+
+
+def pool_lines(L, c) -> list:
+    """`your weight in the pool: payee.weight * presence = 2 × 50% = 1`, then each prorate's
+    days: `presence = prorate(...): 45 of the period's 90 days, January 1, 2025 to February 14,
+    2025 = 50%`."""
+    out = []
+    for w in c.pools:
+        shown = " × ".join(L.value(v, u) for v, u in w.factors)
+        out.append(L._("your weight in the pool: {weight} = {factors} = {value}", weight=w.expr,
+                       factors=shown, value=L.value(w.value)) if shown else
+                   L._("your weight in the pool: {weight} = {value}", weight=w.expr, value=L.value(w.value)))
+        for name, call, active, total, lo, hi, value in w.prorates:
+            out.append(L._("{call}: {days} of the period's {total} days, {first} to {last} = {value}",
+                           call=f"{name} = {call}" if name else call, days=L.number(active), total=L.number(total),
+                           first=L.date(lo), last=L.date(hi), value=L.value(value, "rate")))
+    return out
 
 
 def zero_sentence(st, c) -> str | None:
