@@ -48,3 +48,33 @@ def test_a_portfolio_taken_on_the_quarters_first_day_gets_no_what_if(tmp_path, l
     assert text.count(reason) == 1
     html = _statement(data, "kam-002", lang, "html")
     assert f"<li>{reason}</li>" in html.replace("’", "’")
+
+
+def test_a_kam_at_zero_is_offered_the_first_business_through_the_engine(tmp_path, monkeypatch):
+    """am-003 without its one won deal (dl-0011): no row credited to upsell, which paid 0.00, and
+    no what-if. Hand (annual variable 20,000: 5,000 a quarter; net upsell target 15,000):
+    12,000 of expansion (or new business) reaches 80%, where payout_rate gives 50%: 30% x
+    5,000 x 50% = 750.00 more on upsell. On nrr (portfolio 300,000, target 105%): 15,000 more
+    reaches 105% / 105% = 100%, 100% instead of 87.5%: 70% x 5,000 x 12.5% = 437.50; the
+    search stops within half a percent above the smallest amount. `--all` (batched) says the
+    same."""
+    from kamrules.portal import pages
+    data = tmp_path / "data"
+    shutil.copytree(ABTASTY, data)
+    deals = (data / "deals.csv").read_text(encoding="utf-8")
+    (data / "deals.csv").write_text("".join(x for x in deals.splitlines(True) if not x.startswith("dl-0011,")),
+                                    encoding="utf-8")
+    text = _statement(data, "am-003", fmt="md")
+    upsell = text.split("### upsell:")[1]
+    for measure in ("expansion", "new_business"):
+        assert (f"€12,000.00 more {measure} before March 31, 2025 reaches the next tier (payout_rate: row 2: "
+                f"\\| 80% to &lt; 100% \\|) and would pay €750.00 more on upsell") in upsell
+    nrr = text.split("### nrr:")[1].split("### upsell:")[0]
+    x = nrr.split(" more expansion before March 31, 2025 reaches the next tier")[0].rsplit("€", 1)[1]
+    assert 15_000 <= float(x.replace(",", "")) <= 15_075
+    assert "and would pay €437.50 more on nrr" in nrr
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)  # batched from two payees (else from hundreds)
+    res = run_cli("statement", PLANS / "abtasty-kam.kam", "--data", data, "--all", "-o", tmp_path / "st",
+                  "--format", "md")
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "st" / "am-003.md").read_text(encoding="utf-8") == text

@@ -29,7 +29,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import Said, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
-from kamrules.report import i18n, leftout, rowdetail, whatif
+from kamrules.report import i18n, leftout, rowdetail, whatif, whatif_zero
 from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
@@ -61,6 +61,7 @@ class ComponentView:
     curves: list
     credited: list = attrs.Factory(list)  # [Credited]
     effects: list = attrs.Factory(list)  # [whatif.Effect] that pay more
+    zero_effects: list = attrs.Factory(list)  # [whatif.Effect] of measures at zero (report/whatif_zero.py)
     left_out: list = attrs.Factory(list)  # [(filter name, [(date, account, row id, amount, reason)])]
     measures: list = attrs.Factory(list)  # [whatif.Measure]
     zero_reason: tuple | None = None  # why a zero: ("curve", CurveView) or (message id, {})
@@ -336,6 +337,7 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
     for m in ms:
         view.credited.append(_credited(sh, m))
     _other_rows(sh, view, payout.trace, ms, ev, ev.context(payee, period))
+    asked = 0  # measures of the period's business asked what more pays
     if calc and sh.what_if and ms:
         tiers = whatif.tiers(sh.plan, view.curves)
         for m in ms:
@@ -343,6 +345,7 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             if day is not None:  # a portfolio on the quarter's first day: business added later never counts
                 view.no_what_if.append((m.name, day))
                 continue
+            asked += 1
             if sh.batch is not None:  # re-run later, with every payee's (pages.statements)
                 sh.batch.add(payee.id, period, payout, m, tiers, view.effects)
                 continue
@@ -351,6 +354,20 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             except (Problem, LookupError, TypeError, ArithmeticError):
                 continue
             view.effects += [e for e in found if e.gain > 0]
+    if calc and sh.what_if and not asked:
+        # no row of the period's business credited to the component (a KAM at zero): what the
+        # first business would pay, on a row added to each measure and re-run (report/whatif_zero.py)
+        tiers = whatif.tiers(sh.plan, view.curves)
+        ctx = ev.context(payee, period)
+        for m in whatif_zero.zero_measures(sh.plan, payout.trace, sh.tables):
+            if whatif.snapshot_day(sh.plan, sh.tables, m, ev, ctx) is not None:
+                continue
+            try:
+                found = whatif_zero.effects(sh.plan, sh.tables, sh.rerun_tables(payee), payee, period, payout, m,
+                                            tiers, ev)
+            except (Problem, LookupError, TypeError, ArithmeticError):
+                continue
+            view.zero_effects += [e for e in found if e.gain > 0]
     if view.amount.amount == 0:
         why = next((c for c in view.curves if c.why_not), None)
         branch = (_branch_reason(view.steps) or _limit_reason(view.steps)) if why is None else None

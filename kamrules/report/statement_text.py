@@ -95,7 +95,7 @@ def effect_sentence(st, pv, c, e) -> str:
 def effort_lines(st, pv, c) -> list:
     """Where to put the effort: what more of each measure pays, then the measures offered no
     what-if and why (a portfolio taken on the quarter's first day)."""
-    return ([effect_sentence(st, pv, c, e) for e in c.effects]
+    return ([effect_sentence(st, pv, c, e) for e in c.effects + c.zero_effects]
             + [st.locale._("{measure} is taken on {date}: business added during the period does not change it, "
                            "so no what-if is offered for it", measure=m, date=st.locale.date(day))
                for m, day in c.no_what_if])

@@ -49,6 +49,7 @@ class Measure:
     rows: list  # RowRef credited, with contributions
     call: object = None  # the plan's sum() call
     target: object = None  # the RowRef a what-if changes, when not the largest (report/statement.py)
+    scale: Decimal | None = None  # whose 1% is the first step, when not the value (a measure at zero)
 
 
 @attrs.define
@@ -81,19 +82,21 @@ class Effect:
 
 
 class ChangedTable:
-    """A table with some rows replaced, its lookups derived from the original's."""
+    """A table with some rows replaced (and rows added: report/whatif_zero.py), its lookups
+    derived from the original's."""
 
-    def __init__(self, base, pairs: list):
+    def __init__(self, base, pairs: list, added: list = ()):
         self.spec, self.path, self._base, self._pairs = base.spec, base.path, base, pairs
+        self._added = list(added)
         changes = {id(old): new for old, new in pairs}
-        self.rows = [changes.get(id(r), r) for r in base.rows]
+        self.rows = [changes.get(id(r), r) for r in base.rows] + self._added
         self._indexes: dict = {}  # the interpreter's grouped selections (select.py), rebuilt
         self._key_index = None
 
     def by_key(self) -> dict:
         if self._key_index is None:
             idx = dict(self._base.by_key())
-            for _, new in self._pairs:
+            for new in [n for _, n in self._pairs] + self._added:
                 idx[new.values[self.spec.key]] = new
             self._key_index = idx
         return self._key_index
@@ -101,7 +104,11 @@ class ChangedTable:
     def index(self, column: str, keyfn=None) -> dict:
         key = (column, keyfn)
         if key not in self._indexes:
-            base = self._base.index(column, keyfn)
+            base = dict(self._base.index(column, keyfn))
+            for r in self._added:
+                v = r.values[column]
+                k = keyfn(v) if keyfn is not None and v is not None else v
+                base[k] = list(base.get(k, ())) + [r]
             idx = dict(base)
             for old, new in self._pairs:
                 k_old, k_new = (keyfn(r.values[column]) if keyfn is not None and r.values[column] is not None
@@ -117,7 +124,7 @@ class ChangedTable:
 
 def measures(plan, trace, tables) -> list:
     """The money sums over input rows in a component's trace, each once, in trace order."""
-    sums = _sum_columns(plan)
+    sums = sum_columns(plan)
     out, seen = [], set()
     stack = [(trace, None)]
     while stack:
@@ -158,7 +165,7 @@ def measures_over(plan, trace, tables) -> list:
 _SUMS: dict = {}
 
 
-def _sum_columns(plan) -> dict:
+def sum_columns(plan) -> dict:
     """(line, column) of each `sum(column for ...)` of the plan -> (the column summed, the call)."""
     hit = _SUMS.get(id(plan))
     if hit is None or hit[0] is not plan:
@@ -350,7 +357,8 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     other: exact when the axis moves linearly with the measure, and always an amount at
     which the tier is reached (the smallest found after MAX_PROBES re-runs)."""
     comp, now, cur, unit = payout.component, payout.amount, m.value.currency, Decimal(1)
-    step = max((abs(m.value.amount) / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
+    scale = abs(m.value.amount) if m.scale is None else m.scale
+    step = max((scale / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
     o = yield step
     if o is None:
         return []
