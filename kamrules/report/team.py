@@ -85,9 +85,9 @@ class TeamView:
 def measures_of(plan) -> list:
     """[(let name, unit)] in plan order: the plan's measures, the numbers a payee steers by —
     the lets passed to a decision (attainments read by a curve or table) and the lets a
-    component reads directly, when they come from data rows (an aggregation, or a let built
-    on one); never a let of rows, nor one computed from the payee's own columns only
-    (`annual_variable / 4`)."""
+    component reads, when they come from data rows (an aggregation, or a let built on one) or
+    prorate the pay (`prorate(payee.start_date, payee.end_date)`); never a let of rows, nor one
+    computed from the payee's own columns only (`annual_variable / 4`)."""
     decisions = {n for n, d in plan.definitions.items() if d.kind == "decision"}
     fed, read = set(), set()
     for d in plan.definitions.values():
@@ -102,8 +102,12 @@ def measures_of(plan) -> list:
         if d.kind == "let" and (any(dep in rows_based for dep in d.deps) or words.find_nodes(
                 d.node.expr, lambda n: isinstance(n, ast.Call) and n.func in AGGREGATES)):
             rows_based.add(name)
+    # a prorate factor (`let presence = prorate(payee.start_date, payee.end_date)`): what a pool's
+    # weight or a variable is cut by for a joiner or a leaver, though built on the payee's own dates
+    prorated = {name for name, d in plan.definitions.items() if d.kind == "let" and words.find_nodes(
+        d.node.expr, lambda n: isinstance(n, ast.Call) and n.func == "prorate")}
     return [(name, d.type.kind) for name, d in plan.definitions.items()
-            if d.kind == "let" and name in rows_based and (name in fed or name in read)
+            if d.kind == "let" and (name in rows_based or name in prorated) and (name in fed or name in read)
             and d.type.kind in ("money", "rate", "number", "count")]
 
 
