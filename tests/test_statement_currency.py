@@ -81,3 +81,17 @@ def test_fx_yen_rows_add_up_as_shown():
     assert "they add up to 6,234.32 JPY, shown ¥6,234." in text and "The rounded credits shown" not in text
     assert "commission pays 6,234 JPY (rounded half_up from the exact 6234.3181499999966667)" in text
     assert "6,234.00" not in text
+
+
+def test_rows_tables_have_no_empty_account_column_nor_the_date_twice():
+    """pay-currency's deals have no account: the bookings table had an empty `account` column;
+    the commission's `fx(amount * commission_rate, ..., close_date)` showed close_date again
+    beside the row's date. bob: b-1 20,000.50 EUR x 4% = 800.02 EUR x 1.0357 = 828.58 USD."""
+    from conftest import PLANS
+    res = run_cli("statement", PLANS / "pay-currency.kam", "--data", PLANS / "tests" / "pay-currency" / "example",
+                  "--payee", "bob", "--format", "md")
+    assert res.returncode == 0, res.stderr
+    assert "| date | row | amount | credited |" in res.stdout and "| January 15, 2025 | b-1 | €20,000.50 | $828.58 |" \
+        in res.stdout
+    assert "| date | row | amount |\n|---|---|---:|\n| January 15, 2025 | b-1 | €20,000.50 |" in res.stdout
+    assert "account" not in res.stdout and "close_date |" not in res.stdout

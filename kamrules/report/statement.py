@@ -585,9 +585,11 @@ def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Cr
                      r.values.get(account_col) if account_col else None, ref.id, ref.contribution, values,
                      {x.table: x for x in lookups}))
     order = tuple(t for t, _ in lay.decisions if t in tables)
-    rows = [(*row[:5], tuple(row[5].get(t) for t in order)) for row in rows]
+    # the row's date is its own column already (`fx(..., close_date)` reads it: not twice)
+    keep = [k for k, (label, _, _) in enumerate(lay.columns) if label != date_col]
+    rows = [(*row[:4], tuple(row[4][k] for k in keep), tuple(row[5].get(t) for t in order)) for row in rows]
     return Credited(name, refs[0].table, node.value, rows, max(0, len(refs) - MAX_ROWS),
-                    tuple((label, unit) for label, _, unit in lay.columns), order, False,
+                    tuple((lay.columns[k][0], lay.columns[k][2]) for k in keep), order, False,
                     frozenset((ref.table, ref.row) for ref in refs), lay)
 
 

@@ -204,9 +204,9 @@ def rounding_note(L, m) -> str | None:
 
 
 def _shown(m, k: int) -> bool:
-    """Whether a table of rows has its date (k = 0) or account (1) column: a measure's
-    always, another aggregation's when one of its rows has one."""
-    return m.is_measure or any(r[k] for r in m.rows)
+    """Whether a table of rows has its date (k = 0) or account (1) column: when one of its
+    rows has one (a measure's date always: its rows are the period's business)."""
+    return (m.is_measure and k == 0) or any(r[k] for r in m.rows)
 
 
 def aligned(rows: list, numeric: list) -> list:
@@ -346,8 +346,10 @@ def render_text(st) -> str:
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
                 out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
-                if m.is_measure:
+                if m.is_measure and _shown(m, 1):
                     out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                elif m.is_measure:  # no account: date, row, amount
+                    out += [f"      {d:>18}  {r:<10} {v}" for d, r, v in credited_rows(st, m)]
                 else:
                     out += ["      " + x for x in aligned(credited_rows(st, m), [n for _, n in credited_head(L, m)])]
                 if m.more:
