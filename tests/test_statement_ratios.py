@@ -47,7 +47,7 @@ def test_a_pool_share_shows_its_prorate_factor():
     r = run_cli("statement", plan, "--data", data, "--payee", "s-4", "--period", "2025-Q1", "--format", "text")
     assert r.returncode == 0, r.stderr
     lines = [x.strip() for x in r.stdout.splitlines()]
-    at = lines.index("pool_share pays €500.00")
+    at = lines.index("pool_share pays €500.00; a share of the pool pool (€1,000.00): weight 1 of 2")
     assert lines[at + 1:at + 3] == [
         "- your weight in the pool: payee.weight * presence = 2 × 50% = 1",
         "- presence = prorate(payee.start_date, payee.end_date): 45 of the period's 90 days, "
@@ -56,3 +56,13 @@ def test_a_pool_share_shows_its_prorate_factor():
                  "--locale", "fr").stdout.replace("\u202f", " ").replace("\u00a0", " ")
     assert "<li>votre poids dans l’enveloppe : payee.weight * presence = 2 × 50 % = 1</li>" in fr
     assert "45 des 90 jours de la période, du 1 janvier 2025 au 14 février 2025 = 50 %" in fr
+
+
+def test_a_share_says_its_pool_and_the_pools_weights_in_its_sentence():
+    """pharma kam-ph1: the envelope of 70,000.00 shared by RIRE; the seven RIREs of the team
+    page (0.125 + 0.5 + 0.75 + 1 + 1.25 + 1.5 + 1.875) add up to 7: 70,000 x 0.125 / 7 = 1,250."""
+    r = run_cli("statement", PLANS / "pharma-rire.kam", "--data", PLANS / "tests" / "pharma-rire" / "acceptance",
+                "--payee", "kam-ph1", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    assert ("envelope_share pays €1,250.00; a share of the pool envelope (€70,000.00): weight 0.125 of 7"
+            in r.stdout)

@@ -27,7 +27,7 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import Said, find_nodes, span_text
+from kamrules.report.words import Said, Shown, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, leftout, rowdetail, whatif, whatif_zero
 from kamrules.report.curves import curves, decide_at
@@ -91,6 +91,9 @@ class PoolWeight:
     factors: list  # [(value, unit)] of the factors of a product, in order ([] for one factor)
     value: object
     prorates: list  # [(name, call as written, active days, period's days, first day, last day, value)]
+    pool: str = ""  # the pool as written (`envelope`), and its value
+    pool_value: object = None
+    total: object = None  # the sum of the weights of the pool, as the run traced it (words.Shown), or None
 
 
 @attrs.define
@@ -307,7 +310,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
             if calc:
                 _left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
-                view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component)
+                view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component, p.trace)
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:
@@ -447,13 +450,16 @@ def _ratios(plan, ev, ctx, component: str) -> list:
     return out
 
 
-def _pool_weights(plan, ev, ctx, component: str) -> list:
-    """The payee's weight in each pool the component shares (`share(total, weight, ...)`) when
-    it is a product or prorated: each factor's value, and for a prorate (written in the weight
-    or in a let it names) the days counted: the factor the trace's `weight 1 of 2` leaves out."""
+def _pool_weights(plan, ev, ctx, component: str, trace) -> list:
+    """The payee's weight in each pool the component shares (`share(total, weight, ...)`): the
+    pool and its value, the weight and the sum of the pool's weights (the trace's `weight 1 of
+    2`); when the weight is a product or prorated, each factor's value, and for a prorate
+    (written in the weight or in a let it names) the days counted."""
     lowered = ir_of(plan).definitions
     out = []
-    for call in find_nodes(lowered[component].node.expr, lambda n: isinstance(n, ir.Call) and n.func == "share"):
+    totals = [_WEIGHT.match(n.branch or "") for n in trace.walk() if n.kind == "share"] if trace is not None else []
+    calls = find_nodes(lowered[component].node.expr, lambda n: isinstance(n, ir.Call) and n.func == "share")
+    for call in calls:
         if len(call.args) < 2:
             continue
         w = call.args[1]
@@ -464,17 +470,21 @@ def _pool_weights(plan, ev, ctx, component: str) -> list:
             e = lowered[name].node.expr if name is not None and lowered[name].kind == "let" else f
             if isinstance(e, ir.Call) and e.func == "prorate" and len(e.args) == 2:
                 prorates.append((name, e))
-        if len(factors) < 2 and not prorates:
-            continue
         try:
             values = [(ev.ev(f, ctx, ()), f.type.kind if f.type is not None else None) for f in factors]
             days = [(name, span_text(plan.source, e.span), *_prorate_days(ctx.period, *(ev.ev(a, ctx, ()) for a in e.args)))
                     for name, e in prorates]
-            value = ev.ev(w, ctx, ())
+            value, pool = ev.ev(w, ctx, ()), ev.ev(call.args[0], ctx, ())
         except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
             continue
-        out.append(PoolWeight(span_text(plan.source, w.span), values if len(factors) > 1 else [], value, days))
+        total = totals[0] if len(calls) == 1 and len(totals) == 1 else None  # whose note is whose: one share only
+        out.append(PoolWeight(span_text(plan.source, w.span), values if len(factors) > 1 else [], value, days,
+                              span_text(plan.source, call.args[0].span), pool,
+                              Shown(total.group(1)) if total is not None else None))
     return out
+
+
+_WEIGHT = re.compile(r"weight \S+ of (\S+)")
 
 
 def _factors(node) -> list:

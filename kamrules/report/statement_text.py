@@ -71,6 +71,11 @@ def component_sentence(st, c) -> str:
         parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
                          x=point_fmt(L, cv)(cv.x)))
+    for w in c.pools:  # a share of a pool: the pool, the payee's weight and the pool's weights
+        if w.total is not None:
+            parts.append(L._("a share of the pool {pool} ({value}): weight {weight} of {total}", pool=w.pool,
+                             value=L.value(w.pool_value), weight=L.number(w.value),
+                             total=L.number(Decimal(w.total.text))))
     measured = [m for m in c.credited if m.is_measure]
     if measured:
         parts.append(L._("on {measures}", measures=", ".join(
@@ -135,6 +140,8 @@ def pool_lines(L, c) -> list:
     2025 = 50%`."""
     out = []
     for w in c.pools:
+        if not w.factors and not w.prorates:
+            continue
         shown = " × ".join(L.value(v, u) for v, u in w.factors)
         out.append(L._("your weight in the pool: {weight} = {factors} = {value}", weight=w.expr,
                        factors=shown, value=L.value(w.value)) if shown else
