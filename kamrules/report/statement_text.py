@@ -365,8 +365,8 @@ def render_text(st) -> str:
                 out += [f"      {note}"] if note else []
             for name, rows in c.left_out:
                 out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
-                out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2]) + f"{x[-2]}: {x[-1]}"
-                        for x in left_rows(st, rows)]
+                out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2])
+                        + L._("{label}:", label=x[-2]) + f" {x[-1]}" for x in left_rows(st, rows)]
             out.append("    " + L._("{label}:", label=L._("How it is computed")))
             for s in c.steps:
                 pad = "      " + "  " * s.depth
