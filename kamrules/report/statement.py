@@ -565,22 +565,16 @@ def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
     if not rowdetail.other_sums(sh.plan):  # every sum is of a column: the measures say it all
         return
     measured = {(m.call.span.line, m.call.span.column) for m in ms if m.call is not None}
-    seen, stack = set(), [(trace, None)]
-    while stack:
-        node, owner = stack.pop()
-        if id(node) in seen or node.kind == "paid":
+    seen = set()
+    for node, owner in whatif.money_aggregates(trace):
+        if (node.span.line, node.span.column) in measured:
             continue
-        seen.add(id(node))
-        if (node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None
-                and (node.span.line, node.span.column) not in measured):
-            refs = [r for r in node.rows if isinstance(r.contribution, Money) and r.table in sh.tables]
-            key = (owner, node.span.line, node.span.column)
-            lay = rowdetail.layout(sh.plan, node.span) if refs and key not in seen else None
-            if lay is not None:
-                seen.add(key)
-                view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
-        here = node.name if node.kind == "let" else owner
-        stack.extend((c, here) for c in reversed(node.children))
+        refs = [r for r in node.rows if isinstance(r.contribution, Money) and r.table in sh.tables]
+        key = (owner, node.span.line, node.span.column)
+        lay = rowdetail.layout(sh.plan, node.span) if refs and key not in seen else None
+        if lay is not None:
+            seen.add(key)
+            view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
 
 
 def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Credited:

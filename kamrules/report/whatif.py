@@ -122,25 +122,32 @@ class ChangedTable:
         return self._indexes[key]
 
 
-def measures(plan, trace, tables) -> list:
-    """The money sums over input rows in a component's trace, each once, in trace order."""
-    sums = sum_columns(plan)
-    out, seen = [], set()
-    stack = [(trace, None)]
+def money_aggregates(trace):
+    """(node, owner) of each aggregate of money written in the plan in a component's trace, each
+    once, in trace order (earlier periods' `paid` left out); owner: the let holding it, or None."""
+    seen, stack = set(), [(trace, None)]
     while stack:
         node, owner = stack.pop()
         if id(node) in seen or node.kind == "paid":
             continue
         seen.add(id(node))
         if node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None:
-            column, call = sums.get((node.span.line, node.span.column), (None, None))
-            rows = [r for r in node.rows if isinstance(r.contribution, Money)]
-            if column and rows and rows[0].table in tables and column in tables[rows[0].table].spec.columns:
-                key = (owner or node.name, rows[0].table, column)
-                if key not in {(m.name, m.table, m.column) for m in out}:
-                    out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows, call))
+            yield node, owner
         here = node.name if node.kind == "let" else owner
         stack.extend((c, here) for c in reversed(node.children))
+
+
+def measures(plan, trace, tables) -> list:
+    """The money sums over input rows in a component's trace, each once, in trace order."""
+    sums = sum_columns(plan)
+    out = []
+    for node, owner in money_aggregates(trace):
+        column, call = sums.get((node.span.line, node.span.column), (None, None))
+        rows = [r for r in node.rows if isinstance(r.contribution, Money)]
+        if column and rows and rows[0].table in tables and column in tables[rows[0].table].spec.columns:
+            key = (owner or node.name, rows[0].table, column)
+            if key not in {(m.name, m.table, m.column) for m in out}:
+                out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows, call))
     return out
 
 

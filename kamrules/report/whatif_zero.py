@@ -37,22 +37,15 @@ def zero_measures(plan, trace, tables) -> list:
     """[whatif.Measure] of the money sums of a column over input rows in a component's trace
     that credit no row (rows empty), each once, named by the let that holds it."""
     sums = whatif.sum_columns(plan)
-    out, seen, stack = [], set(), [(trace, None)]
-    while stack:
-        node, owner = stack.pop()
-        if id(node) in seen or node.kind == "paid":
+    out = []
+    for node, owner in whatif.money_aggregates(trace):
+        if node.rows or owner is None:
             continue
-        seen.add(id(node))
-        if (node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None
-                and not node.rows and owner is not None):
-            column, call = sums.get((node.span.line, node.span.column), (None, None))
-            where = base_where(plan, call) if call is not None else None
-            table = where.source.id if where is not None else None
-            if (column and table in tables and column in tables[table].spec.columns
-                    and owner not in {m.name for m in out}):
-                out.append(whatif.Measure(owner, table, column, node.value, [], call))
-        here = node.name if node.kind == "let" else owner
-        stack.extend((c, here) for c in reversed(node.children))
+        column, call = sums.get((node.span.line, node.span.column), (None, None))
+        where = base_where(plan, call) if call is not None else None
+        table = where.source.id if where is not None else None
+        if column and table in tables and column in tables[table].spec.columns and owner not in {m.name for m in out}:
+            out.append(whatif.Measure(owner, table, column, node.value, [], call))
     return out
 
 
