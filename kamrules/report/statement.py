@@ -456,9 +456,15 @@ def _pool_weights(plan, ev, ctx, component: str, trace) -> list:
     2`); when the weight is a product or prorated, each factor's value, and for a prorate
     (written in the weight or in a let it names) the days counted."""
     lowered = ir_of(plan).definitions
+    expr = lowered[component].node.expr
+    known = _SHARES.get(id(expr))
+    if known is None or known[0] is not expr:  # found once per plan, not per payee
+        known = _SHARES[id(expr)] = (expr, find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.func == "share"))
+    calls = known[1]
+    if not calls:
+        return []
     out = []
     totals = [_WEIGHT.match(n.branch or "") for n in trace.walk() if n.kind == "share"] if trace is not None else []
-    calls = find_nodes(lowered[component].node.expr, lambda n: isinstance(n, ir.Call) and n.func == "share")
     for call in calls:
         if len(call.args) < 2:
             continue
@@ -485,6 +491,7 @@ def _pool_weights(plan, ev, ctx, component: str, trace) -> list:
 
 
 _WEIGHT = re.compile(r"weight \S+ of (\S+)")
+_SHARES: dict = {}  # id(component expression) -> (expression, its share() calls)
 
 
 def _factors(node) -> list:
