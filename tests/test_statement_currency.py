@@ -95,3 +95,19 @@ def test_rows_tables_have_no_empty_account_column_nor_the_date_twice():
         in res.stdout
     assert "| date | row | amount |\n|---|---|---:|\n| January 15, 2025 | b-1 | €20,000.50 |" in res.stdout
     assert "account" not in res.stdout and "close_date |" not in res.stdout
+
+
+def test_a_yen_plan_that_pays_fractions_shows_them_as_run_prints_them(halves):
+    """Without `round components to unit`, the bonus is 3 x 0.5 = 1.50 JPY, as `run` prints it.
+    Two such components (the bonus twice) were shown ¥2 and ¥2 beside a total of ¥3: each is
+    now 1.50, the total 3 (1.50 + 1.50), on the statement and the team page."""
+    plan = halves / "halves.kam"
+    text = plan.read_text(encoding="utf-8").replace("round components to unit half_up\n", "")
+    plan.write_text(text + "\ncomponent again = sum(amount * 5% for deals where owner_id == payee.id"
+                    " and close_date in period)\n", encoding="utf-8")
+    run = run_cli("run", plan, "--data", halves / "data")
+    assert "t-1,2025-Q1,bonus,1.50,JPY" in run.stdout and "t-1,2025-Q1,total,3.00,JPY" in run.stdout
+    st = _statement(plan, halves / "data", "en")
+    assert "  bonus  ¥1.50\n  again  ¥1.50\n  total     ¥3\n" in st and "Earned this period: ¥3" in st
+    team = run_cli("team", plan, "--data", halves / "data", "--format", "text").stdout
+    assert next(x for x in team.splitlines() if x.strip().startswith("t-1")).split()[-4:] == ["1.50", "1.50", "3", "3"]

@@ -124,6 +124,28 @@ class Locale:
             text = self._written[key] = self._money(v, None, precision(currency) if currency else 2)
         return text
 
+    def paid(self, m, currency: str | None = None, sign: bool = True) -> str:
+        """A payout as `run` prints it: to the currency's minor unit (`¥6,234`, `€18,600.00`),
+        unless the plan pays finer than that (a yen plan that does not round: 1.50 JPY), then to
+        the cent, `¥1.50`, never a rounded `¥2` that the amounts beside it do not add up to.
+        sign=False: without the currency's sign (the team page names it once)."""
+        if isinstance(m, Money):
+            amount, currency = m.amount, m.currency
+        else:
+            amount = m
+        digits = _precision(currency) if currency else 2
+        if digits >= 2:
+            return self.money(amount, currency) if sign else self.amount(amount, currency)
+        cent = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if cent == cent.quantize(Decimal(1).scaleb(-digits)):
+            return self.money(amount, currency) if sign else self.amount(amount, currency)
+        if not sign:
+            return self._money(cent, None, 2)
+        shape = self._shape(currency, 2, currency_digits=False)
+        if shape is None:
+            return format_currency(cent, currency, locale=self.babel, currency_digits=False)
+        return shape.apply(abs(cent) if cent == 0 else cent)
+
     def exact_money(self, amount, currency: str) -> str:
         """Money of a derivation, in the locale's signs with the digits the English derivation
         shows (words.money): to the cent half up (to the currency's minor unit when it has more

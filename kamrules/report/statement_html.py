@@ -79,7 +79,7 @@ def _code_html(lines: list) -> str:
 
 def _amount(st, m, component: str, period: str) -> str:
     return (f'<span class="amount" data-component="{e(component)}" data-period="{e(period)}" '
-            f'data-value="{e(str(m.amount))}">{e(st.locale.money(m))}</span>')
+            f'data-value="{e(str(m.amount))}">{e(st.locale.paid(m))}</span>')
 
 
 def _chart(st, cv) -> str:

@@ -44,13 +44,13 @@ def dates(L, pv) -> str:
 def headline(st, pv) -> list:
     """The period's headline: earned, against the on-target variable, year to date."""
     L = st.locale
-    out = [L._("Earned this period: {amount}", amount=L.money(pv.total))]
+    out = [L._("Earned this period: {amount}", amount=L.paid(pv.total))]
     if pv.on_target is not None and pv.on_target.amount:
         pct = pv.total.amount / pv.on_target.amount
         out.append(L._("On-target variable: {target}; you earned {pct} of it",
                        target=L.money(pv.on_target), pct=L.share(pct)))
     if pv.ytd is not None:
-        line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
+        line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.paid(pv.ytd))
         year = pv.year_target
         if year is not None and year.amount:
             line += " · " + L._("{pct} of the year's on-target variable ({target})",
@@ -66,7 +66,7 @@ def headline(st, pv) -> list:
 def component_sentence(st, c) -> str:
     """One sentence in business words: what it pays, the rate read, the measures behind it."""
     L = st.locale
-    parts = [L._("{component} pays {amount}", component=c.name, amount=L.money(c.amount))]
+    parts = [L._("{component} pays {amount}", component=c.name, amount=L.paid(c.amount))]
     for cv in c.curves:
         parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
@@ -269,16 +269,16 @@ def render_md(st) -> str:
     md, mi = (lambda t: for_markdown(t, in_table=True)), md_inline
     out = [f"# {md(L._('{label}:', label=L._('Payout statement')))} {md(who(st))}", "", md(subtitle(st)), ""]
     for pv in st.periods:
-        out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.money(pv.total))}", ""]
+        out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.paid(pv.total))}", ""]
         out += [f"- **{mi(x)}**" for x in headline(st, pv)] + [""]
         if pv.not_eligible is not None:
             out += [f"> {mi(L._('Not eligible this period'))}", ""]
         if pv.components:
             out += [f"| {md(L._('component'))} | {md(L._('amount'))} |", "|---|---:|"]
-            out += [f"| {md(c.name)} | {md(L.money(c.amount))} |" for c in pv.components]
-            out += [f"| **{md(L._('total'))}** | **{md(L.money(pv.total))}** |", ""]
+            out += [f"| {md(c.name)} | {md(L.paid(c.amount))} |" for c in pv.components]
+            out += [f"| **{md(L._('total'))}** | **{md(L.paid(pv.total))}** |", ""]
         for c in pv.components:
-            out += [f"### {md(L._('{label}:', label=c.name))} {md(L.money(c.amount))}", "",
+            out += [f"### {md(L._('{label}:', label=c.name))} {md(L.paid(c.amount))}", "",
                     mi(component_sentence(st, c)), ""]
             z = zero_sentence(st, c)
             out += [f"**{mi(z)}**", ""] if z else []
@@ -332,11 +332,11 @@ def render_text(st) -> str:
     L = st.locale
     out = [f"{L._('{label}:', label=L._('Payout statement'))} {who(st)}", subtitle(st), ""]
     for pv in st.periods:
-        out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.money(pv.total)}")
+        out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.paid(pv.total)}")
         out += [f"  {x}" for x in headline(st, pv)]
         if pv.not_eligible is not None:
             out.append(f"  {L._('Not eligible this period')}")
-        shown = [L.money(c.amount) for c in pv.components] + [L.money(pv.total)]
+        shown = [L.paid(c.amount) for c in pv.components] + [L.paid(pv.total)]
         width = max([len(c.name) for c in pv.components] + [len(L._("total"))])
         aw = max(len(x) for x in shown)
         for c, a in zip(pv.components, shown):
@@ -344,7 +344,7 @@ def render_text(st) -> str:
         if pv.components:
             out.append(f"  {L._('total').ljust(width)}  {shown[-1].rjust(aw)}")
         for c in pv.components:
-            out += ["", f"  {L._('{label}:', label=c.name)} {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
+            out += ["", f"  {L._('{label}:', label=c.name)} {L.paid(c.amount)}", f"    {component_sentence(st, c)}"]
             z = zero_sentence(st, c)
             out += [f"    {z}"] if z else []
             out += [f"    - {x}" for x in effort_lines(st, pv, c)]

@@ -307,8 +307,9 @@ def _measure(L, v, unit) -> str:
 
 def _amount(L, v, currency: str | None) -> str:
     """An amount of the period's currency (named once, above the tables), to its minor unit:
-    18,600.00 (EUR, en), 18 600,00 (fr), 6,234 (JPY)."""
-    return L.amount(v, currency)
+    18,600.00 (EUR, en), 18 600,00 (fr), 6,234 (JPY); to the cent when the plan pays finer
+    (1.50 JPY), so that a payee's components add up to their total as shown (i18n.paid)."""
+    return L.paid(v, currency, sign=False)
 
 
 def _cur(tv: TeamView, tp: TeamPeriod) -> str:
@@ -364,7 +365,7 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
-            n=str(n), total=_amount(L, tp.total, cur), average=_amount(L, avg, cur), currency=cur)
+            n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
     if tp.budget is not None:
         pct = L.share(tp.total / tp.budget) if tp.budget else "—"
         s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
@@ -465,7 +466,7 @@ def render_html(tv: TeamView) -> str:
            f"<h1>{e(_title(tv))}</h1><p>{e(L._('Amounts in {currency}.', currency=tv.currency))}</p>"]
     count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
     for tp in tv.periods:
-        money_fmt = (lambda cur: lambda v: _amount(L, v, cur))(_cur(tv, tp))  # noqa: E731
+        money_fmt = (lambda cur: lambda v: L.amount(v, cur))(_cur(tv, tp))  # noqa: E731 (bins: the unit)
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
         head = _header(tv, tp)
@@ -496,7 +497,7 @@ def render_html(tv: TeamView) -> str:
             curs = {v.currency for v in vals if isinstance(v, Money)}
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals and len(curs) <= 1:  # a measure's money in its own currency (USD deals on a JPY plan)
-                mfmt = (lambda cur: lambda v: _amount(L, v, cur))(next(iter(curs), _cur(tv, tp)))  # noqa: E731
+                mfmt = (lambda cur: lambda v: L.amount(v, cur))(next(iter(curs), _cur(tv, tp)))  # noqa: E731
                 fmt = L.percent if unit == "rate" else mfmt if unit == "money" else L.number
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
