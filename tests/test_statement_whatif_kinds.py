@@ -78,3 +78,14 @@ def test_a_kam_at_zero_is_offered_the_first_business_through_the_engine(tmp_path
                   "--format", "md")
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "st" / "am-003.md").read_text(encoding="utf-8") == text
+
+
+def test_a_component_at_zero_that_business_would_pay_is_shown_with_its_what_if():
+    """team-bonus, n-3 booked nothing: `commission = bookings * commission_rate` was hidden as
+    "cannot apply to you". The first deal of deals.csv is 70,000: the first step is 1% of it,
+    700.00, which pays 700 x 5% = 35.00 (the plan's rate)."""
+    res = run_cli("statement", PLANS / "team-bonus.kam", "--data", PLANS / "tests" / "team-bonus" / "exactly-at-target",
+                  "--payee", "n-3", "--format", "text")
+    assert res.returncode == 0, res.stderr
+    assert "cannot apply" not in res.stdout and "  commission      €0.00" in res.stdout
+    assert "- €700.00 more bookings before March 31, 2025 would pay €35.00 more on commission" in res.stdout

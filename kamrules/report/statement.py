@@ -233,12 +233,13 @@ def _summed_rows(view) -> bool:
 
 
 def _hide(views):
-    """A component zero in every period, with no row credited and no curve read, cannot apply
-    to this payee (a charter KAM's `ae_commission`): it is not shown, only named for auditors."""
+    """A component zero in every period, with no row credited, no curve read and no business
+    that would make it pay (whatif_zero), cannot apply to this payee (a charter KAM's
+    `ae_commission`): it is not shown, only named for auditors."""
     shown = {}
     for pv in views:
         for c in pv.components:
-            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c)
+            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c) or c.zero_effects
             shown[c.name] = shown.get(c.name, False) or bool(useful)
     for pv in views:
         pv.hidden = [c.name for c in pv.components if not shown[c.name]]
