@@ -47,6 +47,30 @@ def _precision(currency: str) -> int:
     return get_currency_precision(currency)
 
 
+def precision(currency: str) -> int:
+    """The minor digits of a currency (CLDR): 2 for EUR, 0 for JPY, 3 for KWD."""
+    return _precision(currency)
+
+
+def _plain_pattern(digits: int) -> str:
+    return "#,##0" + ("." + "0" * digits if digits else "")
+
+
+def derivation_digits(amount, currency: str | None) -> tuple:
+    """(whole, fraction, negative) of an amount as a derivation shows it: half up to the cent,
+    or to the currency's minor unit when it has more digits, then trailing zeros dropped down
+    to the currency's digits (JPY 0.50 -> ('0', '5'), 6234.00 -> ('6234', ''); EUR keeps two)."""
+    digits = _precision(currency) if currency else 2
+    places = max(2, digits)
+    q = Decimal(amount).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)
+    whole, _, frac = format(abs(q), "f").partition(".")
+    while len(frac) > digits and frac.endswith("0"):
+        frac = frac[:-1]
+    return whole, frac, q < 0
+
+
 class Locale:
     """Formatting and translation for one language (`en` or `fr`)."""
 
@@ -89,26 +113,84 @@ class Locale:
             self._written[key] = text
         return text
 
-    def _money(self, amount, currency):
+    def amount(self, v, currency: str | None) -> str:
+        """An amount without its currency sign, to the currency's minor unit (named once
+        elsewhere, as on the team page): 18,600.00 (EUR, en), 18 600,00 (fr), 6,234 (JPY)."""
+        key = ("amount", v, currency)
+        text = self._written.get(key)
+        if text is None:
+            if len(self._written) > 65536:
+                self._written.clear()
+            text = self._written[key] = self._money(v, None, precision(currency) if currency else 2)
+        return text
+
+    def paid(self, m, currency: str | None = None, sign: bool = True) -> str:
+        """A payout as `run` prints it: to the currency's minor unit (`¥6,234`, `€18,600.00`),
+        unless the plan pays finer than that (a yen plan that does not round: 1.50 JPY), then to
+        the cent, `¥1.50`, never a rounded `¥2` that the amounts beside it do not add up to.
+        sign=False: without the currency's sign (the team page names it once)."""
+        if isinstance(m, Money):
+            amount, currency = m.amount, m.currency
+        else:
+            amount = m
         digits = _precision(currency) if currency else 2
+        if digits >= 2:
+            return self.money(amount, currency) if sign else self.amount(amount, currency)
+        cent = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        if cent == cent.quantize(Decimal(1).scaleb(-digits)):
+            return self.money(amount, currency) if sign else self.amount(amount, currency)
+        if not sign:
+            return self._money(cent, None, 2)
+        shape = self._shape(currency, 2, currency_digits=False)
+        if shape is None:
+            return format_currency(cent, currency, locale=self.babel, currency_digits=False)
+        return shape.apply(abs(cent) if cent == 0 else cent)
+
+    def exact_money(self, amount, currency: str) -> str:
+        """Money of a derivation, in the locale's signs with the digits the English derivation
+        shows (words.money): to the cent half up (to the currency's minor unit when it has more
+        digits), trailing zeros dropped down to the currency's digits: 0.50 JPY is '¥0.5' (en
+        form) or '0,5 JPY' (fr), never rounded to the yen; 12,600.00 EUR keeps its cents."""
+        key = ("exact", amount, currency)
+        text = self._written.get(key)
+        if text is None:
+            whole, frac, negative = derivation_digits(amount, currency)
+            shape = self._shape(currency, 2, currency_digits=False)
+            if shape is None:
+                q = Decimal(("-" if negative else "") + whole + ("." + frac if frac else ""))
+                text = format_currency(q, currency, locale=self.babel, currency_digits=False,
+                                       format_type="standard", decimal_quantization=False)
+            else:
+                text = shape.compose(negative, whole, frac)
+            if len(self._written) > 65536:
+                self._written.clear()
+            self._written[key] = text
+        return text
+
+    def _money(self, amount, currency, digits: int | None = None):
+        """amount in `currency` (None: a plain number of `digits` decimals, 2 by default)."""
+        if digits is None:
+            digits = _precision(currency) if currency else 2
         q = Decimal(amount).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
         if q == 0:
             q = abs(q)  # never "-0.00"
         shape = self._shape(currency, digits)
         if shape is None:  # a currency whose Babel form the fast path does not reproduce
             if currency is None:
-                return format_decimal(q, format="#,##0.00", locale=self.babel)
+                return format_decimal(q, format=_plain_pattern(digits), locale=self.babel)
             return format_currency(q, currency, locale=self.babel, currency_digits=True)
         return shape.apply(q)
 
-    def _shape(self, currency, digits: int):
-        """The Shape of this locale's money in `currency` (None: plain number), learnt once."""
-        key = ("money", currency, digits)
+    def _shape(self, currency, digits: int, currency_digits: bool = True):
+        """The Shape of this locale's money in `currency` (None: plain number of `digits`
+        decimals), learnt once; currency_digits=False: Babel's form with `digits` decimals."""
+        key = ("money", currency, digits, currency_digits)
         if key not in self._cache:
             if currency is None:
-                fmt = lambda v: format_decimal(v, format="#,##0.00", locale=self.babel)  # noqa: E731
+                fmt = lambda v: format_decimal(v, format=_plain_pattern(digits), locale=self.babel)  # noqa: E731
             else:
-                fmt = lambda v: format_currency(v, currency, locale=self.babel, currency_digits=True)  # noqa: E731
+                fmt = lambda v: format_currency(v, currency, locale=self.babel,  # noqa: E731
+                                                currency_digits=currency_digits)
             self._cache[key] = Shape.learn(fmt, digits)
         return self._cache[key]
 

@@ -27,9 +27,9 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import Said, find_nodes, span_text
+from kamrules.report.words import Said, Shown, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
-from kamrules.report import i18n, leftout, rowdetail, whatif
+from kamrules.report import i18n, leftout, rowdetail, whatif, whatif_zero
 from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
@@ -61,10 +61,13 @@ class ComponentView:
     curves: list
     credited: list = attrs.Factory(list)  # [Credited]
     effects: list = attrs.Factory(list)  # [whatif.Effect] that pay more
+    zero_effects: list = attrs.Factory(list)  # [whatif.Effect] of measures at zero (report/whatif_zero.py)
     left_out: list = attrs.Factory(list)  # [(filter name, [(date, account, row id, amount, reason)])]
     measures: list = attrs.Factory(list)  # [whatif.Measure]
     zero_reason: tuple | None = None  # why a zero: ("curve", CurveView) or (message id, {})
     ratios: list = attrs.Factory(list)  # [Ratio]: the divisions behind the component, with their inputs
+    pools: list = attrs.Factory(list)  # [PoolWeight]: the payee's weight in each pool the component shares
+    no_what_if: list = attrs.Factory(list)  # [(measure, day)]: measures taken on one day, offered no what-if
 
 
 @attrs.define
@@ -78,6 +81,19 @@ class Ratio:
     den: object
     value: object
     unit: str | None = None
+
+
+@attrs.define
+class PoolWeight:
+    """The payee's weight in a pool (`share(pool, payee.weight * presence, by payee.team)`): the
+    weight as the plan writes it, its factors' values, and each prorate factor's days."""
+    expr: str
+    factors: list  # [(value, unit)] of the factors of a product, in order ([] for one factor)
+    value: object
+    prorates: list  # [(name, call as written, active days, period's days, first day, last day, value)]
+    pool: str = ""  # the pool as written (`envelope`), and its value
+    pool_value: object = None
+    total: object = None  # the sum of the weights of the pool, as the run traced it (words.Shown), or None
 
 
 @attrs.define
@@ -217,12 +233,13 @@ def _summed_rows(view) -> bool:
 
 
 def _hide(views):
-    """A component zero in every period, with no row credited and no curve read, cannot apply
-    to this payee (a charter KAM's `ae_commission`): it is not shown, only named for auditors."""
+    """A component zero in every period, with no row credited, no curve read and no business
+    that would make it pay (whatif_zero), cannot apply to this payee (a charter KAM's
+    `ae_commission`): it is not shown, only named for auditors."""
     shown = {}
     for pv in views:
         for c in pv.components:
-            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c)
+            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c) or c.zero_effects
             shown[c.name] = shown.get(c.name, False) or bool(useful)
     for pv in views:
         pv.hidden = [c.name for c in pv.components if not shown[c.name]]
@@ -294,6 +311,7 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
             if calc:
                 _left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
+                view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component, p.trace)
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:
@@ -323,9 +341,15 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
     for m in ms:
         view.credited.append(_credited(sh, m))
     _other_rows(sh, view, payout.trace, ms, ev, ev.context(payee, period))
+    asked = 0  # measures of the period's business asked what more pays
     if calc and sh.what_if and ms:
         tiers = whatif.tiers(sh.plan, view.curves)
         for m in ms:
+            day = whatif.snapshot_day(sh.plan, sh.tables, m, ev, ev.context(payee, period))
+            if day is not None:  # a portfolio on the quarter's first day: business added later never counts
+                view.no_what_if.append((m.name, day))
+                continue
+            asked += 1
             if sh.batch is not None:  # re-run later, with every payee's (pages.statements)
                 sh.batch.add(payee.id, period, payout, m, tiers, view.effects)
                 continue
@@ -334,6 +358,20 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             except (Problem, LookupError, TypeError, ArithmeticError):
                 continue
             view.effects += [e for e in found if e.gain > 0]
+    if calc and sh.what_if and not asked:
+        # no row of the period's business credited to the component (a KAM at zero): what the
+        # first business would pay, on a row added to each measure and re-run (report/whatif_zero.py)
+        tiers = whatif.tiers(sh.plan, view.curves)
+        ctx = ev.context(payee, period)
+        for m in whatif_zero.zero_measures(sh.plan, payout.trace, sh.tables):
+            if whatif.snapshot_day(sh.plan, sh.tables, m, ev, ctx) is not None:
+                continue
+            try:
+                found = whatif_zero.effects(sh.plan, sh.tables, sh.rerun_tables(payee), payee, period, payout, m,
+                                            tiers, ev)
+            except (Problem, LookupError, TypeError, ArithmeticError):
+                continue
+            view.zero_effects += [e for e in found if e.gain > 0]
     if view.amount.amount == 0:
         why = next((c for c in view.curves if c.why_not), None)
         branch = (_branch_reason(view.steps) or _limit_reason(view.steps)) if why is None else None
@@ -413,6 +451,67 @@ def _ratios(plan, ev, ctx, component: str) -> list:
     return out
 
 
+def _pool_weights(plan, ev, ctx, component: str, trace) -> list:
+    """The payee's weight in each pool the component shares (`share(total, weight, ...)`): the
+    pool and its value, the weight and the sum of the pool's weights (the trace's `weight 1 of
+    2`); when the weight is a product or prorated, each factor's value, and for a prorate
+    (written in the weight or in a let it names) the days counted."""
+    lowered = ir_of(plan).definitions
+    expr = lowered[component].node.expr
+    known = _SHARES.get(id(expr))
+    if known is None or known[0] is not expr:  # found once per plan, not per payee
+        known = _SHARES[id(expr)] = (expr, find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.func == "share"))
+    calls = known[1]
+    if not calls:
+        return []
+    out = []
+    totals = [_WEIGHT.match(n.branch or "") for n in trace.walk() if n.kind == "share"] if trace is not None else []
+    for call in calls:
+        if len(call.args) < 2:
+            continue
+        w = call.args[1]
+        factors = _factors(w)
+        prorates = []
+        for f in factors:
+            name = f.ref[1] if isinstance(f, ir.Name) and f.ref and f.ref[0] == "def" else None
+            e = lowered[name].node.expr if name is not None and lowered[name].kind == "let" else f
+            if isinstance(e, ir.Call) and e.func == "prorate" and len(e.args) == 2:
+                prorates.append((name, e))
+        try:
+            values = [(ev.ev(f, ctx, ()), f.type.kind if f.type is not None else None) for f in factors]
+            days = [(name, span_text(plan.source, e.span), *_prorate_days(ctx.period, *(ev.ev(a, ctx, ()) for a in e.args)))
+                    for name, e in prorates]
+            value, pool = ev.ev(w, ctx, ()), ev.ev(call.args[0], ctx, ())
+        except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+            continue
+        total = totals[0] if len(calls) == 1 and len(totals) == 1 else None  # whose note is whose: one share only
+        out.append(PoolWeight(span_text(plan.source, w.span), values if len(factors) > 1 else [], value, days,
+                              span_text(plan.source, call.args[0].span), pool,
+                              Shown(total.group(1)) if total is not None else None))
+    return out
+
+
+_WEIGHT = re.compile(r"weight \S+ of (\S+)")
+_SHARES: dict = {}  # id(component expression) -> (expression, its share() calls)
+
+
+def _factors(node) -> list:
+    """The factors of a product as written (`a * b * c`: [a, b, c]), else [node]."""
+    if isinstance(node, ir.BinOp) and node.op == "*":
+        return _factors(node.left) + _factors(node.right)
+    return [node]
+
+
+def _prorate_days(period, start, end) -> tuple:
+    """(active days, period's days, first day, last day, fraction) as prorate() counts them: both
+    ends counted, an empty end the period's end (backends/interp/calls.py)."""
+    lo = max(period.start, start) if start is not None else period.start
+    hi = min(period.end, end) if end is not None else period.end
+    total = (period.end - period.start).days + 1
+    active = max(0, (hi - lo).days + 1)
+    return active, total, lo, hi, Decimal(active) / Decimal(total)
+
+
 def _names_in(expr) -> list:
     known = _NAMES.get(id(expr))
     if known is None or known[0] is not expr:
@@ -474,22 +573,16 @@ def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
     if not rowdetail.other_sums(sh.plan):  # every sum is of a column: the measures say it all
         return
     measured = {(m.call.span.line, m.call.span.column) for m in ms if m.call is not None}
-    seen, stack = set(), [(trace, None)]
-    while stack:
-        node, owner = stack.pop()
-        if id(node) in seen or node.kind == "paid":
+    seen = set()
+    for node, owner in whatif.money_aggregates(trace):
+        if (node.span.line, node.span.column) in measured:
             continue
-        seen.add(id(node))
-        if (node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None
-                and (node.span.line, node.span.column) not in measured):
-            refs = [r for r in node.rows if isinstance(r.contribution, Money) and r.table in sh.tables]
-            key = (owner, node.span.line, node.span.column)
-            lay = rowdetail.layout(sh.plan, node.span) if refs and key not in seen else None
-            if lay is not None:
-                seen.add(key)
-                view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
-        here = node.name if node.kind == "let" else owner
-        stack.extend((c, here) for c in reversed(node.children))
+        refs = [r for r in node.rows if isinstance(r.contribution, Money) and r.table in sh.tables]
+        key = (owner, node.span.line, node.span.column)
+        lay = rowdetail.layout(sh.plan, node.span) if refs and key not in seen else None
+        if lay is not None:
+            seen.add(key)
+            view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
 
 
 def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Credited:
@@ -504,9 +597,11 @@ def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Cr
                      r.values.get(account_col) if account_col else None, ref.id, ref.contribution, values,
                      {x.table: x for x in lookups}))
     order = tuple(t for t, _ in lay.decisions if t in tables)
-    rows = [(*row[:5], tuple(row[5].get(t) for t in order)) for row in rows]
+    # the row's date is its own column already (`fx(..., close_date)` reads it: not twice)
+    keep = [k for k, (label, _, _) in enumerate(lay.columns) if label != date_col]
+    rows = [(*row[:4], tuple(row[4][k] for k in keep), tuple(row[5].get(t) for t in order)) for row in rows]
     return Credited(name, refs[0].table, node.value, rows, max(0, len(refs) - MAX_ROWS),
-                    tuple((label, unit) for label, _, unit in lay.columns), order, False,
+                    tuple((lay.columns[k][0], lay.columns[k][2]) for k in keep), order, False,
                     frozenset((ref.table, ref.row) for ref in refs), lay)
 
 

@@ -12,8 +12,8 @@ import functools
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
-                                            effect_sentence, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
-                                            ratio_lines, subtitle, who, zero_sentence)
+                                            effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
+                                            ratio_lines, rounding_note, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -79,7 +79,7 @@ def _code_html(lines: list) -> str:
 
 def _amount(st, m, component: str, period: str) -> str:
     return (f'<span class="amount" data-component="{e(component)}" data-period="{e(period)}" '
-            f'data-value="{e(str(m.amount))}">{e(st.locale.money(m))}</span>')
+            f'data-value="{e(str(m.amount))}">{e(st.locale.paid(m))}</span>')
 
 
 def _chart(st, cv) -> str:
@@ -115,9 +115,10 @@ def render_html(st) -> str:
             z = zero_sentence(st, c)
             if z:
                 out.append(f'<p class="why">{e(z)}</p>')
-            if c.effects:
+            effort = effort_lines(st, pv, c)
+            if effort:
                 out.append(f"<p><b>{e(L._('Where to put the effort'))}</b></p><ul class=\"effort\">"
-                           + "".join(f"<li>{e(effect_sentence(st, pv, c, x))}</li>" for x in c.effects) + "</ul>")
+                           + "".join(f"<li>{e(x)}</li>" for x in effort) + "</ul>")
             ratios = ratio_lines(st, c)
             if ratios:
                 out.append(f"<p><b>{e(L._('The ratios behind it'))}</b></p><ul class=\"ratios\">"
@@ -131,6 +132,7 @@ def render_html(st) -> str:
                         if m.more else "")
                 out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
                            f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
+                           + (f'<p class="note">{e(note)}</p>' if (note := rounding_note(L, m)) else "")
                            + "</details>")
             for name, rows in c.left_out:
                 out.append(f"<details><summary>{e(L._('Rows left out of {name}', name=name))}</summary>"

@@ -5,10 +5,10 @@ the format (textsafe): no raw HTML or link in Markdown, no control character any
 """
 from __future__ import annotations
 
-from decimal import ROUND_CEILING, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
-from kamrules.report import words
+from kamrules.report import i18n, words
 
 
 def kind_fmt(L, kind: str | None, currency: str | None):
@@ -44,13 +44,13 @@ def dates(L, pv) -> str:
 def headline(st, pv) -> list:
     """The period's headline: earned, against the on-target variable, year to date."""
     L = st.locale
-    out = [L._("Earned this period: {amount}", amount=L.money(pv.total))]
+    out = [L._("Earned this period: {amount}", amount=L.paid(pv.total))]
     if pv.on_target is not None and pv.on_target.amount:
         pct = pv.total.amount / pv.on_target.amount
         out.append(L._("On-target variable: {target}; you earned {pct} of it",
                        target=L.money(pv.on_target), pct=L.share(pct)))
     if pv.ytd is not None:
-        line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.money(pv.ytd))
+        line = L._("Year to date (from {first}): {amount}", first=pv.ytd_from, amount=L.paid(pv.ytd))
         year = pv.year_target
         if year is not None and year.amount:
             line += " · " + L._("{pct} of the year's on-target variable ({target})",
@@ -66,11 +66,16 @@ def headline(st, pv) -> list:
 def component_sentence(st, c) -> str:
     """One sentence in business words: what it pays, the rate read, the measures behind it."""
     L = st.locale
-    parts = [L._("{component} pays {amount}", component=c.name, amount=L.money(c.amount))]
+    parts = [L._("{component} pays {amount}", component=c.name, amount=L.paid(c.amount))]
     for cv in c.curves:
         parts.append(L._("{decision} gives {y} at {arg} = {x}", decision=cv.decision,
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
                          x=point_fmt(L, cv)(cv.x)))
+    for w in c.pools:  # a share of a pool: the pool, the payee's weight and the pool's weights
+        if w.total is not None:
+            parts.append(L._("a share of the pool {pool} ({value}): weight {weight} of {total}", pool=w.pool,
+                             value=L.value(w.pool_value), weight=L.number(w.value),
+                             total=L.number(Decimal(w.total.text))))
     measured = [m for m in c.credited if m.is_measure]
     if measured:
         parts.append(L._("on {measures}", measures=", ".join(
@@ -90,6 +95,15 @@ def effect_sentence(st, pv, c, e) -> str:
         return L._("{delta} more {measure} before {date} would pay {gain} more on {component}", **values)
     return L._("{delta} more {measure} before {date} reaches the next tier ({tier}) and would pay {gain} "
                "more on {component}", tier=words.say(L, words.engine_note(e.tier)), **values)
+
+
+def effort_lines(st, pv, c) -> list:
+    """Where to put the effort: what more of each measure pays, then the measures offered no
+    what-if and why (a portfolio taken on the quarter's first day)."""
+    return ([effect_sentence(st, pv, c, e) for e in c.effects + c.zero_effects]
+            + [st.locale._("{measure} is taken on {date}: business added during the period does not change it, "
+                           "so no what-if is offered for it", measure=m, date=st.locale.date(day))
+               for m, day in c.no_what_if])
 
 
 def curve_lines(st, cv) -> list:
@@ -112,11 +126,31 @@ def curve_lines(st, cv) -> list:
 
 
 def ratio_lines(st, c) -> list:
-    """One line per division behind the component: the two sides, their values, the result."""
+    """One line per division behind the component: the two sides, their values, the result;
+    then the payee's weight in each pool it shares, with its factors and prorated days."""
     L = st.locale
     return [L._("{name} = {numerator} / {denominator}: {num} / {den} = {value}", name=r.name,
                 numerator=r.numerator, denominator=r.denominator, num=L.value(r.num), den=L.value(r.den),
-                value=L.value(r.value, r.unit)) for r in c.ratios]
+                value=L.value(r.value, r.unit)) for r in c.ratios] + pool_lines(L, c)
+
+
+def pool_lines(L, c) -> list:
+    """`your weight in the pool: payee.weight * presence = 2 × 50% = 1`, then each prorate's
+    days: `presence = prorate(...): 45 of the period's 90 days, January 1, 2025 to February 14,
+    2025 = 50%`."""
+    out = []
+    for w in c.pools:
+        if not w.factors and not w.prorates:
+            continue
+        shown = " × ".join(L.value(v, u) for v, u in w.factors)
+        out.append(L._("your weight in the pool: {weight} = {factors} = {value}", weight=w.expr,
+                       factors=shown, value=L.value(w.value)) if shown else
+                   L._("your weight in the pool: {weight} = {value}", weight=w.expr, value=L.value(w.value)))
+        for name, call, active, total, lo, hi, value in w.prorates:
+            out.append(L._("{call}: {days} of the period's {total} days, {first} to {last} = {value}",
+                           call=f"{name} = {call}" if name else call, days=L.number(active), total=L.number(total),
+                           first=L.date(lo), last=L.date(hi), value=L.value(value, "rate")))
+    return out
 
 
 def zero_sentence(st, c) -> str | None:
@@ -159,10 +193,27 @@ def credited_rows(st, m) -> list:
     return out
 
 
+def rounding_note(L, m) -> str | None:
+    """Under a table of rows credited whose credits are not whole in their currency's minor
+    unit (a yen credit of 0.5): the credits are exact and only shown rounded, so the table
+    says what they add up to exactly, the total as shown, and, when the rounded credits
+    shown add up to another number, that number too (¥1 + ¥1 + ¥1 shown, ¥2 paid on 1.5)."""
+    places = Decimal(1).scaleb(-i18n.precision(m.total.currency)) if m.total.currency else Decimal("0.01")
+    credits = [r[3] for r in m.rows]
+    if all(c.amount == c.amount.quantize(places) for c in credits):
+        return None
+    text = L._("The credits are exact and shown rounded: they add up to {exact}, shown {total}.",
+               exact=words.value(m.total, "money", L), total=L.money(m.total))
+    shown = sum((c.amount.quantize(places, rounding=ROUND_HALF_UP) for c in credits), Decimal(0))
+    if not m.more and L.money(shown, m.total.currency) != L.money(m.total):
+        text += " " + L._("The rounded credits shown add up to {shown}.", shown=L.money(shown, m.total.currency))
+    return text
+
+
 def _shown(m, k: int) -> bool:
-    """Whether a table of rows has its date (k = 0) or account (1) column: a measure's
-    always, another aggregation's when one of its rows has one."""
-    return m.is_measure or any(r[k] for r in m.rows)
+    """Whether a table of rows has its date (k = 0) or account (1) column: when one of its
+    rows has one (a measure's date always: its rows are the period's business)."""
+    return (m.is_measure and k == 0) or any(r[k] for r in m.rows)
 
 
 def aligned(rows: list, numeric: list) -> list:
@@ -218,21 +269,20 @@ def render_md(st) -> str:
     md, mi = (lambda t: for_markdown(t, in_table=True)), md_inline
     out = [f"# {md(L._('{label}:', label=L._('Payout statement')))} {md(who(st))}", "", md(subtitle(st)), ""]
     for pv in st.periods:
-        out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.money(pv.total))}", ""]
+        out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.paid(pv.total))}", ""]
         out += [f"- **{mi(x)}**" for x in headline(st, pv)] + [""]
         if pv.not_eligible is not None:
             out += [f"> {mi(L._('Not eligible this period'))}", ""]
         if pv.components:
             out += [f"| {md(L._('component'))} | {md(L._('amount'))} |", "|---|---:|"]
-            out += [f"| {md(c.name)} | {md(L.money(c.amount))} |" for c in pv.components]
-            out += [f"| **{md(L._('total'))}** | **{md(L.money(pv.total))}** |", ""]
+            out += [f"| {md(c.name)} | {md(L.paid(c.amount))} |" for c in pv.components]
+            out += [f"| **{md(L._('total'))}** | **{md(L.paid(pv.total))}** |", ""]
         for c in pv.components:
-            out += [f"### {md(L._('{label}:', label=c.name))} {md(L.money(c.amount))}", "",
+            out += [f"### {md(L._('{label}:', label=c.name))} {md(L.paid(c.amount))}", "",
                     mi(component_sentence(st, c)), ""]
             z = zero_sentence(st, c)
             out += [f"**{mi(z)}**", ""] if z else []
-            for e in c.effects:
-                out.append(f"- {mi(effect_sentence(st, pv, c, e))}")
+            out += [f"- {mi(x)}" for x in effort_lines(st, pv, c)]
             for cv in c.curves:
                 out += [f"- {mi(x)}" for x in curve_lines(st, cv)]
             out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
@@ -245,6 +295,8 @@ def render_md(st) -> str:
                 out += ["| " + " | ".join(md(x) for x in cells) + " |" for cells in credited_rows(st, m)]
                 if m.more:
                     out.append(f"| … | {md(L._('{n} more rows', n=m.more))} |" + " |" * (len(head) - 2))
+                note = rounding_note(L, m)
+                out += ["", mi(note)] if note else []
                 out.append("")
             for name, rows in c.left_out:
                 head = left_head(L, rows)
@@ -280,11 +332,11 @@ def render_text(st) -> str:
     L = st.locale
     out = [f"{L._('{label}:', label=L._('Payout statement'))} {who(st)}", subtitle(st), ""]
     for pv in st.periods:
-        out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.money(pv.total)}")
+        out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.paid(pv.total)}")
         out += [f"  {x}" for x in headline(st, pv)]
         if pv.not_eligible is not None:
             out.append(f"  {L._('Not eligible this period')}")
-        shown = [L.money(c.amount) for c in pv.components] + [L.money(pv.total)]
+        shown = [L.paid(c.amount) for c in pv.components] + [L.paid(pv.total)]
         width = max([len(c.name) for c in pv.components] + [len(L._("total"))])
         aw = max(len(x) for x in shown)
         for c, a in zip(pv.components, shown):
@@ -292,25 +344,29 @@ def render_text(st) -> str:
         if pv.components:
             out.append(f"  {L._('total').ljust(width)}  {shown[-1].rjust(aw)}")
         for c in pv.components:
-            out += ["", f"  {L._('{label}:', label=c.name)} {L.money(c.amount)}", f"    {component_sentence(st, c)}"]
+            out += ["", f"  {L._('{label}:', label=c.name)} {L.paid(c.amount)}", f"    {component_sentence(st, c)}"]
             z = zero_sentence(st, c)
             out += [f"    {z}"] if z else []
-            out += [f"    - {effect_sentence(st, pv, c, e)}" for e in c.effects]
+            out += [f"    - {x}" for x in effort_lines(st, pv, c)]
             for cv in c.curves:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
                 out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
-                if m.is_measure:
+                if m.is_measure and _shown(m, 1):
                     out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
+                elif m.is_measure:  # no account: date, row, amount
+                    out += [f"      {d:>18}  {r:<10} {v}" for d, r, v in credited_rows(st, m)]
                 else:
                     out += ["      " + x for x in aligned(credited_rows(st, m), [n for _, n in credited_head(L, m)])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
+                note = rounding_note(L, m)
+                out += [f"      {note}"] if note else []
             for name, rows in c.left_out:
                 out.append("    " + L._("{label}:", label=L._("Rows left out of {name}", name=name)))
-                out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2]) + f"{x[-2]}: {x[-1]}"
-                        for x in left_rows(st, rows)]
+                out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-2])
+                        + L._("{label}:", label=x[-2]) + f" {x[-1]}" for x in left_rows(st, rows)]
             out.append("    " + L._("{label}:", label=L._("How it is computed")))
             for s in c.steps:
                 pad = "      " + "  " * s.depth

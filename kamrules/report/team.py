@@ -85,9 +85,9 @@ class TeamView:
 def measures_of(plan) -> list:
     """[(let name, unit)] in plan order: the plan's measures, the numbers a payee steers by —
     the lets passed to a decision (attainments read by a curve or table) and the lets a
-    component reads directly, when they come from data rows (an aggregation, or a let built
-    on one); never a let of rows, nor one computed from the payee's own columns only
-    (`annual_variable / 4`)."""
+    component reads, when they come from data rows (an aggregation, or a let built on one) or
+    prorate the pay (`prorate(payee.start_date, payee.end_date)`); never a let of rows, nor one
+    computed from the payee's own columns only (`annual_variable / 4`)."""
     decisions = {n for n, d in plan.definitions.items() if d.kind == "decision"}
     fed, read = set(), set()
     for d in plan.definitions.values():
@@ -102,8 +102,12 @@ def measures_of(plan) -> list:
         if d.kind == "let" and (any(dep in rows_based for dep in d.deps) or words.find_nodes(
                 d.node.expr, lambda n: isinstance(n, ast.Call) and n.func in AGGREGATES)):
             rows_based.add(name)
+    # a prorate factor (`let presence = prorate(payee.start_date, payee.end_date)`): what a pool's
+    # weight or a variable is cut by for a joiner or a leaver, though built on the payee's own dates
+    prorated = {name for name, d in plan.definitions.items() if d.kind == "let" and words.find_nodes(
+        d.node.expr, lambda n: isinstance(n, ast.Call) and n.func == "prorate")}
     return [(name, d.type.kind) for name, d in plan.definitions.items()
-            if d.kind == "let" and name in rows_based and (name in fed or name in read)
+            if d.kind == "let" and (name in rows_based or name in prorated) and (name in fed or name in read)
             and d.type.kind in ("money", "rate", "number", "count")]
 
 
@@ -292,14 +296,25 @@ def _tree(rows: list, h, day) -> list:
 
 
 def _measure(L, v, unit) -> str:
+    """A measure's value; money to its currency's minor unit (`30,000 JPY`, `6,510.00 EUR`;
+    `6 510,00 €` in French), exact in the statement's derivation."""
     if v is None:
         return "—"
+    if isinstance(v, Money):
+        return f"{L.amount(v.amount, v.currency)} {v.currency}" if L.lang == i18n.DEFAULT else L.money(v)
     return words.value(v, unit, L)
 
 
-def _amount(L, v) -> str:
-    """An amount of the page's currency (named once, above the tables): 18,600.00 (en), 18 600,00 (fr)."""
-    return L.money(v, None)
+def _amount(L, v, currency: str | None) -> str:
+    """An amount of the period's currency (named once, above the tables), to its minor unit:
+    18,600.00 (EUR, en), 18 600,00 (fr), 6,234 (JPY); to the cent when the plan pays finer
+    (1.50 JPY), so that a payee's components add up to their total as shown (i18n.paid)."""
+    return L.paid(v, currency, sign=False)
+
+
+def _cur(tv: TeamView, tp: TeamPeriod) -> str:
+    """The currency of a period's amounts (a plan paid per payee's currency: the period's)."""
+    return tp.currency or tv.currency
 
 
 def _header(tv: TeamView, tp: TeamPeriod) -> list:
@@ -308,31 +323,32 @@ def _header(tv: TeamView, tp: TeamPeriod) -> list:
     return [L._("payee")] + [m for m, _ in tv.measures] + tv.components + [L._("total"), ytd]
 
 
-def _cells(tv: TeamView, r: TeamRow) -> list:
+def _cells(tv: TeamView, r: TeamRow, cur: str) -> list:
     L = tv.locale
     who = r.payee_id + (f" ({r.name})" if r.name else "")
     return ([who] + [_measure(L, r.measures[m], u) for m, u in tv.measures]
-            + [_amount(L, r.amounts[c]) if c in r.amounts else "—" for c in tv.components]
-            + [_amount(L, r.total), _amount(L, r.ytd)])
+            + [_amount(L, r.amounts[c], cur) if c in r.amounts else "—" for c in tv.components]
+            + [_amount(L, r.total, cur), _amount(L, r.ytd, cur)])
 
 
-def _line_cells(tv: TeamView, line) -> list:
+def _line_cells(tv: TeamView, tp: TeamPeriod, line) -> list:
     """The cells of a row of the tree (its first cell indented by depth) or of a subtotal."""
+    cur = _cur(tv, tp)
     if line[0] == "row":
-        cells = _cells(tv, line[1])
+        cells = _cells(tv, line[1], cur)
         if tv.tree:
             cells[0] = "· " * line[1].depth + cells[0]
         return cells
     _, r, total, n = line
     L = tv.locale
     return ([f"{'· ' * r.depth}" + L._("subtotal {payee} and reports ({n} payees)", payee=r.payee_id, n=str(n))]
-            + ["" for _ in tv.measures] + ["" for _ in tv.components] + [_amount(L, total), ""])
+            + ["" for _ in tv.measures] + ["" for _ in tv.components] + [_amount(L, total, cur), ""])
 
 
 def _total_cells(tv: TeamView, tp: TeamPeriod) -> list:
-    L = tv.locale
-    return ([L._("total")] + ["" for _ in tv.measures] + [_amount(L, tp.totals[c]) for c in tv.components]
-            + [_amount(L, tp.total), _amount(L, tp.ytd_total)])
+    L, cur = tv.locale, _cur(tv, tp)
+    return ([L._("total")] + ["" for _ in tv.measures] + [_amount(L, tp.totals[c], cur) for c in tv.components]
+            + [_amount(L, tp.total, cur), _amount(L, tp.ytd_total, cur)])
 
 
 def _title(tv: TeamView) -> str:
@@ -346,14 +362,14 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     L = tv.locale
     n = len(tp.rows)
     avg = tp.total / n if n else Decimal(0)
-    cur = tp.currency or tv.currency
+    cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
-            n=str(n), total=_amount(L, tp.total), average=_amount(L, avg), currency=cur)
+            n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
     if tp.budget is not None:
         pct = L.share(tp.total / tp.budget) if tp.budget else "—"
         s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
-                        total=_amount(L, tp.total), currency=cur, budget=_amount(L, tp.budget), pct=pct)
+                        total=_amount(L, tp.total, cur), currency=cur, budget=_amount(L, tp.budget, cur), pct=pct)
     if tp.without_payout:
         s += "; " + L._("no payout: {payees}", payees=", ".join(
             f"{p} ({L._(tp.reasons.get(p, 'no data'))})" for p in tp.without_payout))
@@ -368,15 +384,15 @@ def ledger_lines(tv: TeamView) -> list:
     L = tv.locale
     status, paid, balances, owed = tv.ledger
     out = [L._("periods: {statuses}", statuses=", ".join(f"{p} {L._(s)}" for p, s in sorted(status.items())))]
-    out += [L._("{payee} paid to date: {amount} {currency}", payee=pid, amount=_amount(L, amount), currency=cur)
+    out += [L._("{payee} paid to date: {amount} {currency}", payee=pid, amount=_amount(L, amount, cur), currency=cur)
             for pid, (amount, cur) in sorted(paid.items())]
     for pid, periods in sorted(owed.items()):
         out += [L._("{payee} to pay for {period}: {amount} {currency} (computed {computed}, adjustments "
-                    "{adjustments})", payee=pid, period=p, amount=_amount(L, c + a), currency=cur,
-                    computed=_amount(L, c), adjustments=_amount(L, a))
+                    "{adjustments})", payee=pid, period=p, amount=_amount(L, c + a, cur), currency=cur,
+                    computed=_amount(L, c, cur), adjustments=_amount(L, a, cur))
                 for p, (c, a, cur) in sorted(periods.items())]
     out += [L._("{payee} paid on account, netted by {reader} in {window}: {amount} {currency}", payee=b.payee_id,
-                reader=b.reader, window=b.window, amount=_amount(L, b.amount), currency=b.currency)
+                reader=b.reader, window=b.window, amount=_amount(L, b.amount, b.currency), currency=b.currency)
             for b in balances]
     return out
 
@@ -386,7 +402,7 @@ def render_text(tv: TeamView) -> str:
     out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
         out += [for_terminal(f"{tp.period}: {_summary(tv, tp)}")]
-        table = [_header(tv, tp)] + [_line_cells(tv, x) for x in tp.lines] + [_total_cells(tv, tp)]
+        table = [_header(tv, tp)] + [_line_cells(tv, tp, x) for x in tp.lines] + [_total_cells(tv, tp)]
         table = [[for_terminal(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         for row in table:
@@ -409,7 +425,7 @@ def render_md(tv: TeamView) -> str:
         out.append("| " + " | ".join(md(h) for h in head) + " |")
         out.append("|---" + "|---:" * (len(head) - 1) + "|")
         for x in tp.lines:
-            out.append("| " + " | ".join(md(c) for c in _line_cells(tv, x)) + " |")
+            out.append("| " + " | ".join(md(c) for c in _line_cells(tv, tp, x)) + " |")
         out.append("| " + " | ".join(f"**{md(c)}**" if c else "" for c in _total_cells(tv, tp)) + " |")
         out.append("")
     if tv.ledger is not None:
@@ -448,14 +464,14 @@ def render_html(tv: TeamView) -> str:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(_title(tv))}</title><style>{CSS}</style></head><body><main>",
            f"<h1>{e(_title(tv))}</h1><p>{e(L._('Amounts in {currency}.', currency=tv.currency))}</p>"]
-    money_fmt = lambda v: _amount(L, v)  # noqa: E731
     count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
     for tp in tv.periods:
+        money_fmt = (lambda cur: lambda v: L.amount(v, cur))(_cur(tv, tp))  # noqa: E731 (bins: the unit)
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
         head = _header(tv, tp)
         for x in tp.lines:
-            cells = _line_cells(tv, x)
+            cells = _line_cells(tv, tp, x)
             r = x[1]
             pad = f' style="padding-left:{0.5 + 1.2 * r.depth:.1f}rem"' if tv.tree else ""
             label = [f'<td data-label="{e(h)}">{e(c)}</td>' for h, c in zip(head[1:], cells[1:])]
@@ -478,9 +494,11 @@ def render_html(tv: TeamView) -> str:
         if tv.measures:
             m, unit = tv.measures[0]
             vals = [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]
+            curs = {v.currency for v in vals if isinstance(v, Money)}
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
-            if vals:
-                fmt = L.percent if unit == "rate" else money_fmt if unit == "money" else L.number
+            if vals and len(curs) <= 1:  # a measure's money in its own currency (USD deals on a JPY plan)
+                mfmt = (lambda cur: lambda v: L.amount(v, cur))(next(iter(curs), _cur(tv, tp)))  # noqa: E731
+                fmt = L.percent if unit == "rate" else mfmt if unit == "money" else L.number
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(

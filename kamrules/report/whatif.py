@@ -21,8 +21,10 @@ payee's own rows.
 """
 from __future__ import annotations
 
-import attrs
+import datetime as dt
 from decimal import Decimal
+
+import attrs
 
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.run import evaluate
@@ -31,6 +33,7 @@ from kamrules.data.strict import Row
 from kamrules.diagnostics.diagnostic import KamError
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
+from kamrules.report.leftout import base_where
 from kamrules.report.words import find_nodes
 from kamrules.trace.tree import calculation_parts
 
@@ -46,6 +49,7 @@ class Measure:
     rows: list  # RowRef credited, with contributions
     call: object = None  # the plan's sum() call
     target: object = None  # the RowRef a what-if changes, when not the largest (report/statement.py)
+    scale: Decimal | None = None  # whose 1% is the first step, when not the value (a measure at zero)
 
 
 @attrs.define
@@ -78,19 +82,21 @@ class Effect:
 
 
 class ChangedTable:
-    """A table with some rows replaced, its lookups derived from the original's."""
+    """A table with some rows replaced (and rows added: report/whatif_zero.py), its lookups
+    derived from the original's."""
 
-    def __init__(self, base, pairs: list):
+    def __init__(self, base, pairs: list, added: list = ()):
         self.spec, self.path, self._base, self._pairs = base.spec, base.path, base, pairs
+        self._added = list(added)
         changes = {id(old): new for old, new in pairs}
-        self.rows = [changes.get(id(r), r) for r in base.rows]
+        self.rows = [changes.get(id(r), r) for r in base.rows] + self._added
         self._indexes: dict = {}  # the interpreter's grouped selections (select.py), rebuilt
         self._key_index = None
 
     def by_key(self) -> dict:
         if self._key_index is None:
             idx = dict(self._base.by_key())
-            for _, new in self._pairs:
+            for new in [n for _, n in self._pairs] + self._added:
                 idx[new.values[self.spec.key]] = new
             self._key_index = idx
         return self._key_index
@@ -98,7 +104,11 @@ class ChangedTable:
     def index(self, column: str, keyfn=None) -> dict:
         key = (column, keyfn)
         if key not in self._indexes:
-            base = self._base.index(column, keyfn)
+            base = dict(self._base.index(column, keyfn))
+            for r in self._added:
+                v = r.values[column]
+                k = keyfn(v) if keyfn is not None and v is not None else v
+                base[k] = list(base.get(k, ())) + [r]
             idx = dict(base)
             for old, new in self._pairs:
                 k_old, k_new = (keyfn(r.values[column]) if keyfn is not None and r.values[column] is not None
@@ -112,25 +122,32 @@ class ChangedTable:
         return self._indexes[key]
 
 
-def measures(plan, trace, tables) -> list:
-    """The money sums over input rows in a component's trace, each once, in trace order."""
-    sums = _sum_columns(plan)
-    out, seen = [], set()
-    stack = [(trace, None)]
+def money_aggregates(trace):
+    """(node, owner) of each aggregate of money written in the plan in a component's trace, each
+    once, in trace order (earlier periods' `paid` left out); owner: the let holding it, or None."""
+    seen, stack = set(), [(trace, None)]
     while stack:
         node, owner = stack.pop()
         if id(node) in seen or node.kind == "paid":
             continue
         seen.add(id(node))
         if node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None:
-            column, call = sums.get((node.span.line, node.span.column), (None, None))
-            rows = [r for r in node.rows if isinstance(r.contribution, Money)]
-            if column and rows and rows[0].table in tables and column in tables[rows[0].table].spec.columns:
-                key = (owner or node.name, rows[0].table, column)
-                if key not in {(m.name, m.table, m.column) for m in out}:
-                    out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows, call))
+            yield node, owner
         here = node.name if node.kind == "let" else owner
         stack.extend((c, here) for c in reversed(node.children))
+
+
+def measures(plan, trace, tables) -> list:
+    """The money sums over input rows in a component's trace, each once, in trace order."""
+    sums = sum_columns(plan)
+    out = []
+    for node, owner in money_aggregates(trace):
+        column, call = sums.get((node.span.line, node.span.column), (None, None))
+        rows = [r for r in node.rows if isinstance(r.contribution, Money)]
+        if column and rows and rows[0].table in tables and column in tables[rows[0].table].spec.columns:
+            key = (owner or node.name, rows[0].table, column)
+            if key not in {(m.name, m.table, m.column) for m in out}:
+                out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows, call))
     return out
 
 
@@ -155,7 +172,7 @@ def measures_over(plan, trace, tables) -> list:
 _SUMS: dict = {}
 
 
-def _sum_columns(plan) -> dict:
+def sum_columns(plan) -> dict:
     """(line, column) of each `sum(column for ...)` of the plan -> (the column summed, the call)."""
     hit = _SUMS.get(id(plan))
     if hit is None or hit[0] is not plan:
@@ -288,6 +305,26 @@ def seed(memo: dict, trace) -> None:
         stack.extend(n.children)
 
 
+def snapshot_day(plan, tables, m: Measure, ev, ctx):
+    """The one day a measure is taken on when the filter of its rows selects a day (`arr where
+    date == period.start`: a portfolio on the quarter's first day) and no span of dates: more
+    business before the period's end does not change it, so "X more" of it makes no sense and
+    no what-if is offered; None for a measure of the period's business (or a day unknown)."""
+    where = base_where(plan, m.call) if m.call is not None else None
+    flt = where.filter if where is not None else None
+    if flt is None or flt.in_period or where.source.id not in tables:
+        return None
+    columns = tables[where.source.id].spec.columns
+    days = [e for c, e in flt.eq if c in columns and columns[c].type.kind == "date"]
+    if not days:
+        return None
+    try:
+        day = ev.ev(days[0], ctx, ())
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
+    return day if isinstance(day, dt.date) else None
+
+
 def target_row(m: Measure):
     """The row a what-if changes: the measure's `target`, else its largest credited row."""
     return m.target if m.target is not None else max(m.rows, key=lambda r: r.contribution.amount)
@@ -327,7 +364,8 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     other: exact when the axis moves linearly with the measure, and always an amount at
     which the tier is reached (the smallest found after MAX_PROBES re-runs)."""
     comp, now, cur, unit = payout.component, payout.amount, m.value.currency, Decimal(1)
-    step = max((abs(m.value.amount) / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
+    scale = abs(m.value.amount) if m.scale is None else m.scale
+    step = max((scale / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
     o = yield step
     if o is None:
         return []

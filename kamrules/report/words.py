@@ -30,7 +30,12 @@ def amount(value: Decimal) -> str:
 
 
 def money(m: Money) -> str:
-    return f"{amount(m.amount)} {m.currency}"
+    """Money of a derivation: `12,600.00 EUR`; in a currency of other minor digits, to the cent
+    with the zeros beyond its digits dropped (`6,234 JPY`, `0.5 JPY`: i18n.derivation_digits)."""
+    if m.currency is None or i18n.precision(m.currency) == 2:
+        return f"{amount(m.amount)} {m.currency}"
+    whole, frac, negative = i18n.derivation_digits(m.amount, m.currency)
+    return f"{'-' if negative else ''}{int(whole):,}{'.' + frac if frac else ''} {m.currency}"
 
 
 def percent(v: Decimal) -> str:
@@ -151,8 +156,17 @@ def say(L, x) -> str:
     if isinstance(x, list):  # notes joined as the engine joins them
         return "; ".join(say(L, p) for p in x)
     if isinstance(x, Shown):
-        return x.text if L is None or L.lang == i18n.DEFAULT else _relaid(x.text, L)
+        return _shown_en(x.text) if L is None or L.lang == i18n.DEFAULT else _relaid(x.text, L)
     return str(x)
+
+
+def _shown_en(text: str) -> str:
+    """An engine's note in English as written, but money in a currency of other minor digits
+    than two with its digits (`0.50 JPY` -> `0.5 JPY`), as money() writes it."""
+    m = _MONEY_SHOWN.fullmatch(text)
+    if m is None or i18n.precision(m.group(2)) == 2:
+        return text
+    return money(Money(Decimal(m.group(1)), m.group(2)))
 
 
 _MONEY_SHOWN = re.compile(r"(-?\d+(?:\.\d+)?) ([A-Z]{3})")
@@ -162,7 +176,7 @@ _RATE_SHOWN = re.compile(r"(-?\d+(?:\.\d+)?)%")
 def _relaid(text: str, L) -> str:
     m = _MONEY_SHOWN.fullmatch(text)
     if m:
-        return L.money(Money(Decimal(m.group(1)), m.group(2)))
+        return L.exact_money(Decimal(m.group(1)), m.group(2))
     m = _RATE_SHOWN.fullmatch(text)
     if m:
         return L.exact_percent(m.group(1))
@@ -172,7 +186,7 @@ def _relaid(text: str, L) -> str:
 def _localised(v, unit, L) -> str:
     """value() in a locale other than English: the same digits, the locale's signs."""
     if isinstance(v, Money):
-        return L.money(v)
+        return L.exact_money(v.amount, v.currency)
     if isinstance(v, bool):
         return L._("true") if v else L._("false")
     if unit == "rate" and isinstance(v, Decimal):
