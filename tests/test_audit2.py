@@ -108,3 +108,38 @@ def test_bad_utf8_finds_the_byte_a_whole_decode_finds(blob, chunk):
         tail = blob[:err.start].rsplit(b"\n", 1)[-1]
         tail = tail[3:] if bad.line == 1 and tail.startswith(b"\xef\xbb\xbf") else tail
         assert bad.column == len(tail.decode("utf-8")) + 1
+
+
+# ---------------------------------------------------------------- explain stops where run stops
+_ZERO = """plan "zero"
+currency EUR
+period quarter
+input people key payee_id { payee_id: Text  annual_variable: Money }
+input targets { payee_id: Text  target: Money }
+input deals { deal_id: Text  owner_id: Text  amount: Money  close_date: Date }
+let booked = sum(amount for deals where owner_id == payee.id and close_date in period)
+let target = one(target for targets where payee_id == payee.id)
+let attainment = booked / target
+component variable = payee.annual_variable / 4 * attainment
+"""
+
+
+def test_explain_of_one_payee_stops_with_runs_diagnostic_when_another_payee_stops_the_run(tmp_path):
+    """B's target is 0 and B booked nothing: 0/0 stops `run` (KR407 naming B). `explain --payee
+    A` printed A's 5,000.00 (40,000 / 4 x 50,000 / 100,000) with exit 0, an amount no run pays;
+    it now stops with run's diagnostic, on both engines. With B's target fixed it explains A."""
+    plan = tmp_path / "p.kam"
+    plan.write_text(_ZERO, encoding="utf-8")
+    (tmp_path / "people.csv").write_text("payee_id,annual_variable\nA,40000\nB,40000\n", encoding="utf-8")
+    (tmp_path / "targets.csv").write_text("payee_id,target\nA,100000\nB,0\n", encoding="utf-8")
+    (tmp_path / "deals.csv").write_text("deal_id,owner_id,amount,close_date\nd1,A,50000,2025-02-01\n",
+                                        encoding="utf-8")
+    run = run_cli("run", plan, "--data", tmp_path)
+    assert run.returncode == 1 and "error[KR407]: undefined operation (0 / 0) [payee B, period 2025-Q1]" in run.stderr
+    for engine in ("interpreter", "auto"):
+        res = run_cli("explain", plan, "--data", tmp_path, "--payee", "A", "--engine", engine, "-o", tmp_path / "x.txt")
+        assert res.returncode == 1 and not (tmp_path / "x.txt").exists()
+        assert res.stdout == "" and run.stderr.splitlines()[0] in res.stderr
+    (tmp_path / "targets.csv").write_text("payee_id,target\nA,100000\nB,1\n", encoding="utf-8")
+    res = run_cli("explain", plan, "--data", tmp_path, "--payee", "A")
+    assert res.returncode == 0 and "A 2025-Q1: total 5000.00 EUR" in res.stdout

@@ -1,4 +1,5 @@
-"""`kamrules explain PLAN --data DIR --payee ID`: the derivation tree of one payee's payout."""
+"""`kamrules explain PLAN --data DIR --payee ID`: the derivation tree of one payee's payout, once
+the whole run has gone through (a run that stops stops explain with the same diagnostic)."""
 from __future__ import annotations
 
 import json
@@ -11,6 +12,10 @@ from kamrules.cli.common import data_args, open_session
 
 def cmd_explain(args) -> int:
     session = open_session(args)
+    # the whole run first, on the session's engine: explain stops where `run` stops (another
+    # payee's 0/0, a pool, a broken `require`), with run's diagnostic, never explaining an
+    # amount that `run` would not print
+    session.execute(quiet=True)
     payouts = session.trace({args.payee})
     source = session.source()
     if not payouts:
