@@ -4,8 +4,12 @@ with shapes the first audit (tests/test_audit.py) did not cover, judged through 
 that is not UTF-8 is reported at its first bad byte, `explain --payee` says when `run` stops."""
 from __future__ import annotations
 
+import csv
+import shutil
+from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import examples, run_cli
@@ -143,3 +147,67 @@ def test_explain_of_one_payee_stops_with_runs_diagnostic_when_another_payee_stop
     (tmp_path / "targets.csv").write_text("payee_id,target\nA,100000\nB,1\n", encoding="utf-8")
     res = run_cli("explain", plan, "--data", tmp_path, "--payee", "A")
     assert res.returncode == 0 and "A 2025-Q1: total 5000.00 EUR" in res.stdout
+
+
+# ---------------------------------------------------------------- the five plans, by hand
+PLANS = ["hier-split", "fx-asof", "clawback-qpay", "draw-paid", "spring-booster"]
+
+
+def _plan(name: str) -> Path:
+    return AUDIT2 / name / f"{name}.kam"
+
+
+def _expected(name: str) -> dict:
+    with open(AUDIT2 / name / "tests" / name / "hand" / "expected.csv", encoding="utf-8") as f:
+        return {(r["payee_id"], r["period"], r["component"]): r["amount"] for r in csv.DictReader(f)}
+
+
+def _amounts(stdout: str) -> dict:
+    return {(r["payee_id"], r["period"], r["component"]): r["amount"]
+            for r in csv.DictReader(stdout.splitlines()) if r["component"] != "total"}
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_every_engine_pays_the_hand_computed_amounts(name):
+    """The interpreter prints every amount of expected.csv (arithmetic in its `note` column) and
+    zeros elsewhere; the default engine (columnar where it runs the plan) prints the same bytes."""
+    ref = run_cli("run", _plan(name), "--data", AUDIT2 / name / "data", "--engine", "interpreter", "-q")
+    assert ref.returncode == 0, ref.stderr
+    got, want = _amounts(ref.stdout), _expected(name)
+    assert {k: got.get(k) for k in want} == want
+    assert all(Decimal(v) == 0 for k, v in got.items() if k not in want)
+    auto = run_cli("run", _plan(name), "--data", AUDIT2 / name / "data", "-q")
+    assert auto.returncode == 0 and auto.stdout == ref.stdout
+
+
+def test_kamrules_test_passes_the_hand_cases_and_the_invalid_inputs():
+    """Hand cases plus the invalid inputs (case.toml `error`): splits adding up to 0.999999999999
+    and a 19-decimal split (KR410, KR414), a deal before the first fx rate and a pay currency
+    `usd` (KR405, KR460), a cancelled deal with no cancel date and 2025-02-29 (KR410, KR403), a
+    draw written "2,000" (KR403), a discount of 150% (KR410)."""
+    cases = [c for n in PLANS for c in (AUDIT2 / n / "tests" / n).iterdir() if c.is_dir()]
+    assert len(cases) == len(PLANS) + 8
+    res = run_cli("test", *[_plan(n) for n in PLANS])
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{len(cases)} passed" in res.stdout and "FAIL" not in res.stdout
+
+
+def test_a_bad_pay_currency_is_placed_at_its_row_of_the_payees_file(tmp_path):
+    """KR460 named `people row 4` with no position; now `people.csv:4:1:` like every data error."""
+    data = tmp_path / "data"
+    shutil.copytree(AUDIT2 / "fx-asof" / "data", data)
+    text = (data / "people.csv").read_text(encoding="utf-8")
+    (data / "people.csv").write_text(text.replace(",USD", ",usd"), encoding="utf-8")
+    res = run_cli("run", _plan("fx-asof"), "--data", data)
+    assert res.returncode == 1
+    assert f"{data / 'people.csv'}:4:1: error[KR460]: people row 4 (payee p-usd): column `pay_currency` is `usd`" \
+        in res.stderr
+
+
+def test_a_month_asked_of_a_plan_paid_quarterly_says_it_computes_by_month_and_pays_by_quarter():
+    """`--period 2025-05` on `period month` + `payment quarter` said "the plan computes by
+    quarter": it computes by month; it pays by quarter."""
+    res = run_cli("run", _plan("clawback-qpay"), "--data", AUDIT2 / "clawback-qpay" / "data", "--period", "2025-05")
+    assert res.returncode == 1 and res.stdout == ""
+    assert ("--period 2025-05 is a month but the plan computes by month and pays by quarter (`payment quarter`)"
+            in res.stderr)

@@ -66,8 +66,10 @@ def _calc_periods(plan: CheckedPlan | ir.Plan, values, period) -> list[Period]:
                                        hint="e.g. --period 2025-Q1 for a quarterly plan")])
         order = ("month", "quarter", "year")
         if order.index(p.kind) < order.index(kind):
-            raise KamError([Diagnostic("KR002", f"--period {label} is a {p.kind} but the plan "
-                                       f"computes by {kind}", hint=f"give a {kind} or a longer period")])
+            how = (f"computes by {plan.period_kind} and pays by {kind} (`payment {kind}`)"
+                   if plan.payment_kind and plan.payment_kind != plan.period_kind else f"computes by {kind}")
+            raise KamError([Diagnostic("KR002", f"--period {label} is a {p.kind} but the plan {how}",
+                                       hint=f"give a {kind} or a longer period")])
         asked[label] = p.subperiods(kind)
     _check_in_data(plan, values, asked)
     return sorted({p for parts in asked.values() for p in parts})
