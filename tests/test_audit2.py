@@ -211,3 +211,19 @@ def test_a_month_asked_of_a_plan_paid_quarterly_says_it_computes_by_month_and_pa
     assert res.returncode == 1 and res.stdout == ""
     assert ("--period 2025-05 is a month but the plan computes by month and pays by quarter (`payment quarter`)"
             in res.stderr)
+
+
+def test_a_far_mistyped_date_stops_the_run_instead_of_computing_thousands_of_months(tmp_path):
+    """One deal dated 2999-12-31 (for 2025) on the monthly draw plan: the run computed 11,700
+    months (over a minute, 70,000 rows of zeros). KR418 names the column and its dates; with
+    --period the far row is outside and the run pays what the hand case says."""
+    data = tmp_path / "data"
+    shutil.copytree(AUDIT2 / "draw-paid" / "data", data)
+    with open(data / "deals.csv", "a", encoding="utf-8") as f:
+        f.write("X9,eva,100,2999-12-31\n")
+    res = run_cli("run", _plan("draw-paid"), "--data", data, "-o", tmp_path / "out.csv")
+    assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
+    assert ("error[KR418]: the data's dates reach from 2025-01 to 2999-12: 11700 months to compute, more than 100 "
+            "years (deals.close_date from 2025-01-01 to 2999-12-31)") in res.stderr
+    res = run_cli("run", _plan("draw-paid"), "--data", data, "--period", "2025-04", "-q")
+    assert res.returncode == 0 and "dan,2025-04,recovery,-1500.00,EUR" in res.stdout
