@@ -227,3 +227,25 @@ def test_a_far_mistyped_date_stops_the_run_instead_of_computing_thousands_of_mon
             "years (deals.close_date from 2025-01-01 to 2999-12-31)") in res.stderr
     res = run_cli("run", _plan("draw-paid"), "--data", data, "--period", "2025-04", "-q")
     assert res.returncode == 0 and "dan,2025-04,recovery,-1500.00,EUR" in res.stdout
+
+
+def test_explain_stops_rather_than_print_an_amount_run_does_not(monkeypatch):
+    """Were the derivation (interpreter) to give another amount than `run` (columnar) for a
+    payee, explain would print a figure no run pays: it stops with KR419 naming both. The
+    disagreement is simulated: the traced amount of r1's Q1 commission is moved by a cent."""
+    import attrs as _attrs
+    from kamrules.run.session import Session
+    real = Session.trace
+
+    def off_by_a_cent(self, ids):
+        return [_attrs.evolve(p, amount=p.amount + Decimal("0.01")) if str(p.period) == "2025-Q1" else p
+                for p in real(self, ids)]
+
+    monkeypatch.setattr(Session, "trace", off_by_a_cent)
+    res = run_cli("explain", _plan("hier-split"), "--data", AUDIT2 / "hier-split" / "data", "--payee", "r1")
+    assert res.returncode == 1 and res.stdout == ""
+    assert ("error[KR419]: r1 2025-Q1 commission: the derivation gives 826.68 but `run` (columnar engine) prints "
+            "826.67") in res.stderr
+    monkeypatch.setattr(Session, "trace", real)
+    res = run_cli("explain", _plan("hier-split"), "--data", AUDIT2 / "hier-split" / "data", "--payee", "r1")
+    assert res.returncode == 0 and "r1 2025-Q1: total 826.67 EUR" in res.stdout

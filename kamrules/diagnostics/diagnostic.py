@@ -72,6 +72,7 @@ CODES = {
     "KR416": "a pool's total is not one value",
     "KR417": "cannot tell which periods to compute",
     "KR418": "the data's dates span more than a century",
+    "KR419": "explain's derivation differs from the amount run prints",
     "KR425": "unknown or repeated input option",
     "KR426": "invalid value of an input option",
     "KR427": "input options that do not apply to the source",
