@@ -249,3 +249,16 @@ def test_explain_stops_rather_than_print_an_amount_run_does_not(monkeypatch):
     monkeypatch.setattr(Session, "trace", real)
     res = run_cli("explain", _plan("hier-split"), "--data", AUDIT2 / "hier-split" / "data", "--payee", "r1")
     assert res.returncode == 0 and "r1 2025-Q1: total 826.67 EUR" in res.stdout
+
+
+def test_a_statement_of_one_payee_stops_where_run_stops(tmp_path):
+    """Like explain: `statement --payee A` printed A's 5,000.00 while `run` stops on B's 0/0."""
+    plan = tmp_path / "p.kam"
+    plan.write_text(_ZERO, encoding="utf-8")
+    (tmp_path / "people.csv").write_text("payee_id,annual_variable\nA,40000\nB,40000\n", encoding="utf-8")
+    (tmp_path / "targets.csv").write_text("payee_id,target\nA,100000\nB,0\n", encoding="utf-8")
+    (tmp_path / "deals.csv").write_text("deal_id,owner_id,amount,close_date\nd1,A,50000,2025-02-01\n",
+                                        encoding="utf-8")
+    res = run_cli("statement", plan, "--data", tmp_path, "--payee", "A", "--format", "md", "-o", tmp_path / "s.md")
+    assert res.returncode == 1 and not (tmp_path / "s.md").exists()
+    assert "error[KR407]: undefined operation (0 / 0) [payee B, period 2025-Q1]" in res.stderr
