@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import examples, run_cli
+from conftest import ROOT, examples, run_cli
 
 AUDIT2 = Path(__file__).resolve().parent / "data" / "audit2"
 
@@ -262,3 +262,38 @@ def test_a_statement_of_one_payee_stops_where_run_stops(tmp_path):
     res = run_cli("statement", plan, "--data", tmp_path, "--payee", "A", "--format", "md", "-o", tmp_path / "s.md")
     assert res.returncode == 1 and not (tmp_path / "s.md").exists()
     assert "error[KR407]: undefined operation (0 / 0) [payee B, period 2025-Q1]" in res.stderr
+
+
+@pytest.mark.parametrize("engine", ["auto", "interpreter", "duckdb"])
+def test_two_fx_rates_for_one_day_stop_the_run_on_every_engine(tmp_path, engine):
+    """A second EUR->USD rate for 2025-03-01 (1.0813 beside 1.0812): every engine silently took
+    the first row of the file (bob 2,342.26 USD); now KR420 names both rows. The same rate
+    twice is harmless, and a rate of 0 stops too."""
+    if engine == "duckdb":
+        pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "examples" / "pay-currency", data)
+    rates = (data / "fx_rates.csv").read_text(encoding="utf-8")
+    plan = ROOT / "plans" / "pay-currency.kam"
+    (data / "fx_rates.csv").write_text(rates + "2025-03-01,EUR,USD,1.0812\n", encoding="utf-8")
+    res = run_cli("run", plan, "--data", data, "--engine", engine, "-q")
+    assert res.returncode == 0 and "bob,2025-Q1,commission,2342.26,USD" in res.stdout
+    (data / "fx_rates.csv").write_text(rates + "2025-03-01,EUR,USD,1.0813\n", encoding="utf-8")
+    res = run_cli("run", plan, "--data", data, "--engine", engine, "-o", tmp_path / "out.csv")
+    assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
+    assert ("error[KR420]: fx_rates rows 3 and 4 of " in res.stderr
+            and ": two rates EUR->USD on 2025-03-01 (1.0812 and 1.0813)" in res.stderr)
+    (data / "fx_rates.csv").write_text(rates + "2025-02-01,EUR,USD,0\n", encoding="utf-8")
+    res = run_cli("run", plan, "--data", data, "--engine", engine)
+    assert res.returncode == 1 and "the rate EUR->USD on 2025-02-01 is 0" in res.stderr
+
+
+@pytest.mark.parametrize("engine", ["columnar", "interpreter"])
+def test_a_bad_pay_currency_is_placed_at_its_row_on_every_engine(tmp_path, engine):
+    """The columnar engine said KR460 with no file position (its frames know no path)."""
+    data = tmp_path / "data"
+    shutil.copytree(ROOT / "examples" / "pay-currency", data)
+    text = (data / "people.csv").read_text(encoding="utf-8")
+    (data / "people.csv").write_text(text.replace(",USD", ",usd"), encoding="utf-8")
+    res = run_cli("run", ROOT / "plans" / "pay-currency.kam", "--data", data, "--engine", engine)
+    assert res.returncode == 1 and f"{data / 'people.csv'}:3:1: error[KR460]: people row 3 (payee bob)" in res.stderr
