@@ -93,7 +93,7 @@ def test_a_latin1_plan_and_a_utf16_csv_are_reported_at_their_bad_byte(tmp_path):
     assert "convert it from UTF-16 to UTF-8" in res.stderr
 
 
-@settings(max_examples=examples(60))
+@settings(max_examples=examples(25))
 @given(st.binary(max_size=300), st.integers(1, 7))
 def test_bad_utf8_finds_the_byte_a_whole_decode_finds(blob, chunk):
     """Read in chunks of a few bytes (characters cut between chunks), the first bad byte and its
@@ -275,17 +275,19 @@ def test_two_fx_rates_for_one_day_stop_the_run_on_every_engine(tmp_path, engine)
     shutil.copytree(ROOT / "examples" / "pay-currency", data)
     rates = (data / "fx_rates.csv").read_text(encoding="utf-8")
     plan = ROOT / "plans" / "pay-currency.kam"
-    (data / "fx_rates.csv").write_text(rates + "2025-03-01,EUR,USD,1.0812\n", encoding="utf-8")
-    res = run_cli("run", plan, "--data", data, "--engine", engine, "-q")
-    assert res.returncode == 0 and "bob,2025-Q1,commission,2342.26,USD" in res.stdout
+    if engine != "duckdb":  # (DuckDB: the conflict only, a DuckDB run costs a second)
+        (data / "fx_rates.csv").write_text(rates + "2025-03-01,EUR,USD,1.0812\n", encoding="utf-8")
+        res = run_cli("run", plan, "--data", data, "--engine", engine, "-q")
+        assert res.returncode == 0 and "bob,2025-Q1,commission,2342.26,USD" in res.stdout
     (data / "fx_rates.csv").write_text(rates + "2025-03-01,EUR,USD,1.0813\n", encoding="utf-8")
     res = run_cli("run", plan, "--data", data, "--engine", engine, "-o", tmp_path / "out.csv")
     assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
     assert ("error[KR420]: fx_rates rows 3 and 4 of " in res.stderr
             and ": two rates EUR->USD on 2025-03-01 (1.0812 and 1.0813)" in res.stderr)
-    (data / "fx_rates.csv").write_text(rates + "2025-02-01,EUR,USD,0\n", encoding="utf-8")
-    res = run_cli("run", plan, "--data", data, "--engine", engine)
-    assert res.returncode == 1 and "the rate EUR->USD on 2025-02-01 is 0" in res.stderr
+    if engine != "duckdb":
+        (data / "fx_rates.csv").write_text(rates + "2025-02-01,EUR,USD,0\n", encoding="utf-8")
+        res = run_cli("run", plan, "--data", data, "--engine", engine)
+        assert res.returncode == 1 and "the rate EUR->USD on 2025-02-01 is 0" in res.stderr
 
 
 @pytest.mark.parametrize("engine", ["columnar", "interpreter"])
