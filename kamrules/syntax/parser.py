@@ -600,7 +600,8 @@ def _not_utf8_plan(path: str) -> Diagnostic:
     if bad is None:  # the file changed since it was read
         return Diagnostic("KR401", f"plan file {path} is not UTF-8 text", hint="save the plan as UTF-8")
     return Diagnostic("KR401", f"plan file {path} is not UTF-8 text: {bad.where()}",
-                      Span(path, bad.line, bad.column, bad.line, bad.column + 1), bad.convert())
+                      Span(path, bad.line, bad.column, bad.line, bad.column + 1),
+                      "save the plan as UTF-8; " + bad.convert())
 
 
 def _unreadable_plan(path: str, err: Exception) -> Diagnostic:
