@@ -359,16 +359,17 @@ _FX_COMPONENT = """component commission =
 FX = (PLANS / "fx-commission.kam").read_text().replace(_FX_COMPONENT, """\
 component eur = sum(fx(amount, "EUR", close_date) for deals where owner_id == payee.id and close_date in period)
 component lit = fx(100.01 USD, "EUR", period.start + 31)""")
-RATES = ("date,from,to,rate\n2025-01-01,USD,EUR,0.9\n2025-02-01,USD,EUR,0.912345678901\n2025-02-01,USD,EUR,0.99\n"
-         "2025-03-01,USD,EUR,0.97\n2025-03-01,USD,EUR,0.96\n2025-02-01,GBP,EUR,2\n2025-03-01,USD,GBP,7\n")
+# the same rate twice on Feb 1 and on Mar 1 (two different rates for one day are KR420)
+RATES = ("date,from,to,rate\n2025-01-01,USD,EUR,0.9\n2025-02-01,USD,EUR,0.912345678901\n2025-02-01,USD,EUR,0.912345678901\n"
+         "2025-03-01,USD,EUR,0.97\n2025-03-01,USD,EUR,0.97\n2025-02-01,GBP,EUR,2\n2025-03-01,USD,GBP,7\n")
 DEALS = "deal_id,owner_id,amount,close_date\na,ana,1000.00,2025-01-31\nb,ana,100.01,2025-02-01\nc,ana,10,2025-03-15\n"
 
 
 @pytest.mark.parametrize("early", [False, True])
-def test_fx_takes_the_first_row_of_the_latest_date_on_or_before_the_day(early, tmp_path):
+def test_fx_takes_the_rate_of_the_latest_date_on_or_before_the_day(early, tmp_path):
     """a: 1000.00 on Jan 31 at Jan 1's 0.9 = 900; b: 100.01 on Feb 1, the day of a change, at
-    the first of Feb 1's two USD->EUR rows (0.912345678901, not 0.99) = 91.24369134688901;
-    c: 10 on Mar 15 at the first of Mar 1's (0.97, not 0.96) = 9.70; the GBP and USD->GBP rows
+    Feb 1's rate (written twice: 0.912345678901) = 91.24369134688901;
+    c: 10 on Mar 15 at Mar 1's (0.97, twice) = 9.70; the GBP and USD->GBP rows
     never apply. Sum 1000.94369134688901 -> 1000.94 (exact products, rounded once). `lit`, a
     day that is not a column (a subquery, not the ASOF join): Feb 1, 100.01 -> 91.24. A deal
     before any rate: the interpreter stops (KR405), DuckDB hands the run over."""

@@ -9,6 +9,7 @@ comes from its row (`codes`: KR460 names the row and the column of an unknown or
 from __future__ import annotations
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.diagnostics.source import Span
 
 PAYEE = "payee."
 
@@ -32,9 +33,10 @@ def is_per_payee(currency: str | None) -> bool:
     return payee_column(currency) is not None
 
 
-def codes(plan, rows) -> dict:
+def codes(plan, rows, path: str | None = None) -> dict:
     """payee id -> pay currency code, from `rows` of (payee id, cell, line number) of the payees
-    table; {} for a plan paid in one currency. KamError KR460 naming each bad row and column."""
+    table; {} for a plan paid in one currency. KamError KR460 naming each bad row and column
+    (at `path:line` when the payees file's path is given)."""
     column = payee_column(plan.currency)
     if column is None:
         return {}
@@ -45,7 +47,7 @@ def codes(plan, rows) -> dict:
             shown = f"`{code}`" if code else "empty"
             diags.append(Diagnostic(
                 "KR460", f"{plan.payees_table} row {line} (payee {payee}): column `{column}` is {shown}, "
-                "not an ISO 4217 currency code", None, "write the payee's pay currency as a three-letter code: EUR, USD, GBP, ..."))
+                "not an ISO 4217 currency code", Span(path, line, 1, line, 2) if path and line else None, "write the payee's pay currency as a three-letter code: EUR, USD, GBP, ..."))
             if len(diags) >= 20:
                 break
         out[payee] = code

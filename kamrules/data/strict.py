@@ -52,6 +52,7 @@ from kamrules.core import limits
 from kamrules.data import cells
 
 from kamrules.files import inputs
+from kamrules.files.encoding import bad_utf8
 from kamrules.core.calendar import parse_period
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.check.plan import CheckedPlan, InputTable
@@ -452,11 +453,23 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                                        Span(path, reader.line_num, 1, reader.line_num, 2),
                                        "check quotes: a cell with a comma or quote must be quoted")]) from None
         except UnicodeDecodeError:
-            raise KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
-                                       "export the CSV as UTF-8")]) from None
+            raise _not_utf8(spec, path, f'; or declare it: `input {spec.name} with encoding "{{codec}}"`') from None
     if loader.diags:
         raise KamError(loader.diags)
     return Table(spec, path, loader.rows)
+
+
+def _not_utf8(spec: InputTable, path: str, declare: str) -> KamError:
+    """KR403 at the first byte that is not UTF-8 (its line and column), with the encoding the
+    file looks written in (kamrules.files.encoding); `declare` ends the hint ({codec} filled)."""
+    with inputs.open_input(spec, path, binary=True) as fh:
+        bad = bad_utf8(fh)
+    if bad is None:  # the file changed since it was read
+        return KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
+                                    "export the file as UTF-8")])
+    return KamError([Diagnostic("KR403", f"{path} is not UTF-8 text: {bad.where()}",
+                                Span(path, bad.line, bad.column, bad.line, bad.column + 1),
+                                bad.convert() + declare.format(codec=bad.codec))])
 
 
 def table_of_records(spec: InputTable, path: str, fiscal_start: int, records) -> Table:
@@ -491,8 +504,7 @@ def _load_json(spec: InputTable, path: str, fiscal_start: int, max_rows: int | N
         with inputs.open_input(spec, path, newline=None) as fh:
             text = fh.read()
     except UnicodeDecodeError:
-        raise KamError([Diagnostic("KR403", f"{path} is not UTF-8 text", Span(path, 1, 1, 1, 2),
-                                   "write the JSON as UTF-8")]) from None
+        raise _not_utf8(spec, path, "") from None
     keys_seen: set = set()
     records = []
     for line, col, obj in _json_records(path, text):

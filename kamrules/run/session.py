@@ -24,6 +24,7 @@ import attrs
 
 from kamrules.check.checker import check as check_plan
 from kamrules.check.lower import ir_of
+from kamrules.core.currencies import codes, payee_column
 from kamrules.core.history import NONE, History
 from kamrules.data.strict import load_data
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
@@ -172,11 +173,21 @@ class Session:
                 self._frames = frames_from_tables(plan, self._tables)
             else:
                 self._frames = load_frames(plan, self.data, self._cells)
+            self._pay_codes(plan)
         return self._frames
 
     def _loaded_frames(self) -> dict | None:
         """The frames loaded so far: whole, else lean (ids, links and periods are in both)."""
         return self._frames if self._frames is not None else self._lean
+
+    def _pay_codes(self, plan) -> None:
+        """KR460 at its row of the payees file (as the interpreter says it), before an engine
+        that reads frames checks the codes without the file's path."""
+        column = payee_column(plan.currency)
+        if column is not None and self.data is not None:
+            df = self._frames[plan.payees_table]
+            codes(plan, zip(df[plan.payee_key].to_list(), df[column].to_list(), df["__row"].to_list()),
+                  resolve(plan.inputs[plan.payees_table], self.data))
 
     def column(self, table: str, column: str) -> list:
         """The values of one input column (from the frames when the run loaded frames)."""

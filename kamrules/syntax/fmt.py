@@ -8,8 +8,9 @@ Layout rules (like black, for plans):
 - inputs: one column per line, indented two spaces; decision tables: one row per line, the
   cells padded so that the `|` line up;
 - an expression stays on one line unless the line would exceed 100 characters; then it
-  breaks after `=` (or `:`), and if still too long before `and` / `or`, continuation lines
-  indented two spaces;
+  breaks after `=` (or `:`), and if still too long before `and` / `or`, then before `for` /
+  `where`, then before `+` / `-`, and last inside a call's (or list's) brackets, after `(`
+  and after each `,`; continuation lines indented two spaces;
 - literals are printed as written (`Number.text`, `MoneyLit.text`), and so are the
   parentheses the author wrote (`ast.Paren`); nothing else is added or removed.
 
@@ -35,10 +36,11 @@ class FmtError(Exception):
 
 
 class _Break:
-    """A possible line break (a space when the line fits); lower `level` breaks first."""
+    """A possible line break (`text`, a space or nothing, when the line fits); lower `level`
+    breaks first."""
 
-    def __init__(self, level: int, name: str):
-        self.level, self.name = level, name
+    def __init__(self, level: int, name: str, text: str = " "):
+        self.level, self.name, self.text = level, name, text
 
     def __repr__(self):
         return self.name
@@ -46,7 +48,9 @@ class _Break:
 
 LOGIC = _Break(0, "LOGIC")    # before `and` / `or`
 CLAUSE = _Break(1, "CLAUSE")  # before `for` / `where` (when and/or breaks are not enough)
-ARITH = _Break(2, "ARITH")    # before a top-level `+` / `-` (the last resort)
+ARITH = _Break(2, "ARITH")    # before a top-level `+` / `-`
+OPEN = _Break(3, "OPEN", "")  # after a call's `(` or a list's `[` (the last resort)
+ARG = _Break(3, "ARG")        # after the `,` between a call's (or a list's) arguments
 
 
 # ---------------------------------------------------------------- expressions
@@ -55,20 +59,22 @@ def _escape(value: str) -> str:
 
 
 def _join(parts) -> str:
-    return "".join(" " if isinstance(p, _Break) else p for p in parts)
+    return "".join(p.text if isinstance(p, _Break) else p for p in parts)
 
 
-def _segments(parts, level: int) -> list[str]:
-    segs, cur = [], []
+def _segments(parts, level: int) -> list[tuple[str, str]]:
+    """The pieces between the breaks of `level` or lower, each with the text that joins it to
+    the piece before when both stay on one line."""
+    segs, cur, sep = [], [], ""
     for p in parts:
         if isinstance(p, _Break) and p.level > level:
-            cur.append(" ")
+            cur.append(p.text)
         elif isinstance(p, _Break):
-            segs.append("".join(cur))
-            cur = []
+            segs.append((sep, "".join(cur)))
+            cur, sep = [], p.text
         else:
             cur.append(p)
-    segs.append("".join(cur))
+    segs.append((sep, "".join(cur)))
     return segs
 
 
@@ -93,22 +99,21 @@ def _binop(n: ast.BinOp) -> list:
     return left + [f" {n.op} "] + right
 
 
-def _call(n: ast.Call) -> list:
-    out = [n.func + "("]
-    for i, arg in enumerate(n.args):
+def _bracketed(open_: str, items, close: str) -> list:
+    out = [open_] + ([OPEN] if items else [])
+    for i, item in enumerate(items):
         if i:
-            out.append(", ")
-        out += _parts(arg)
-    return out + [")"]
+            out += [",", ARG]
+        out += _parts(item)
+    return out + [close]
+
+
+def _call(n: ast.Call) -> list:
+    return _bracketed(n.func + "(", n.args, ")")
 
 
 def _list(n: ast.ListLit) -> list:
-    out = ["["]
-    for i, item in enumerate(n.items):
-        if i:
-            out.append(", ")
-        out += _parts(item)
-    return out + ["]"]
+    return _bracketed("[", n.items, "]")
 
 
 _EXPR = {
@@ -159,7 +164,8 @@ def _cell(c) -> str:
 def _layout(head: str, parts: list, tail: str = "") -> list[str]:
     """`head body tail` on one line if it fits, else broken after head, then before and/or.
 
-    If a line is still too long, `for` / `where`, then `+` / `-` become break points too.
+    If a line is still too long, `for` / `where`, then `+` / `-`, then a call's brackets
+    become break points too.
     A line that cannot be broken (no break point left) stays long.
     """
     body = _join(parts)
@@ -168,21 +174,21 @@ def _layout(head: str, parts: list, tail: str = "") -> list[str]:
         return [one]
     if len(INDENT + body + tail) <= WIDTH:
         return [head, INDENT + body + tail]
-    for level in (LOGIC.level, CLAUSE.level, ARITH.level):
+    for level in (LOGIC.level, CLAUSE.level, ARITH.level, ARG.level):
         lines = [head] + _fill(_segments(parts, level), tail)
         if all(len(line) <= WIDTH for line in lines):
             break
     return lines
 
 
-def _fill(segs: list[str], tail: str) -> list[str]:
+def _fill(segs: list[tuple[str, str]], tail: str) -> list[str]:
     lines, cur = [], ""
-    for seg in segs:
-        if cur and len(f"{INDENT}{cur} {seg}") > WIDTH:
+    for sep, seg in segs:
+        if cur and len(f"{INDENT}{cur}{sep}{seg}") > WIDTH:
             lines.append(INDENT + cur)
             cur = seg
         else:
-            cur = f"{cur} {seg}" if cur else seg
+            cur = f"{cur}{sep}{seg}" if cur else seg
     if tail and len(INDENT + cur + tail) > WIDTH:
         return lines + [INDENT + cur, INDENT + tail.strip()]
     return lines + [INDENT + cur + tail]
@@ -210,14 +216,17 @@ def _def(word: str):
 
 
 def _component(s: ast.Component) -> list[str]:
+    """A head too long for one line puts `when` and `hold when` on lines of their own (broken
+    like an expression), `=` ending the last; the amount follows as after any head."""
     head = f"component {s.name}"
     if s.valid_from is not None or s.valid_to is not None:
         head += f" from {_flat(s.valid_from)} to {_flat(s.valid_to)}"
-    if s.when is not None:
-        head += f" when {_flat(s.when)}"
-    if s.hold is not None:
-        head += f" hold when {_flat(s.hold)}"
-    return _layout(head + " =", _parts(s.expr))
+    clauses: list = []
+    for word, cond in (("when ", s.when), ("hold when ", s.hold)):
+        if cond is not None:
+            clauses += ([LOGIC] if clauses else []) + [word] + _parts(cond)
+    heads = _layout(head, clauses, " =") if clauses else [head + " ="]
+    return heads[:-1] + _layout(heads[-1], _parts(s.expr))
 
 
 def _require(s: ast.Require) -> list[str]:

@@ -22,6 +22,7 @@ from kamrules.syntax import ast, lalr, tables
 from kamrules.core import limits
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.diagnostics.source import Span, SourceFile
+from kamrules.files.encoding import bad_utf8
 from kamrules.files.inputs import NotRegular, open_regular
 
 WORDS = {
@@ -582,17 +583,30 @@ def read_plan_text(path: str, newline: str | None = None, keep_bom: bool = False
     try:
         with open_regular(path, binary=False, encoding="utf-8", newline=newline) as fh:
             text = fh.read()
-    except (OSError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError:
+        raise KamError([_not_utf8_plan(path)]) from None
+    except OSError as err:
         raise KamError([_unreadable_plan(path, err)]) from None
     return text if keep_bom else text.removeprefix(BOM)
+
+
+def _not_utf8_plan(path: str) -> Diagnostic:
+    """KR401 at the plan's first byte that is not UTF-8, with the encoding it looks written in."""
+    try:
+        with open_regular(path) as fh:
+            bad = bad_utf8(fh)
+    except OSError:
+        bad = None
+    if bad is None:  # the file changed since it was read
+        return Diagnostic("KR401", f"plan file {path} is not UTF-8 text", hint="save the plan as UTF-8")
+    return Diagnostic("KR401", f"plan file {path} is not UTF-8 text: {bad.where()}",
+                      Span(path, bad.line, bad.column, bad.line, bad.column + 1),
+                      "save the plan as UTF-8; " + bad.convert())
 
 
 def _unreadable_plan(path: str, err: Exception) -> Diagnostic:
     """KR401 in words (never `[Errno 2]`): missing (with the .kam files beside it), a folder,
     not a regular file, not readable, not UTF-8."""
-    if isinstance(err, UnicodeDecodeError):
-        return Diagnostic("KR401", f"plan file {path} is not UTF-8 text (byte {err.start} cannot be read)",
-                          hint="save the plan as UTF-8")
     if isinstance(err, FileNotFoundError):
         folder = os.path.dirname(path) or "."
         try:

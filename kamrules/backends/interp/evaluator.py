@@ -47,7 +47,8 @@ class Evaluator(BuiltinCalls):
         self.history = history
         self.payees = tables[plan.payees_table].rows
         column = payee_column(self.plan.currency)  # `currency payee.COLUMN`: payee id -> its code
-        self.pay_codes = codes(self.plan, ((r.id, r.values.get(column), r.number) for r in self.payees)) \
+        self.pay_codes = codes(self.plan, ((r.id, r.values.get(column), r.number) for r in self.payees),
+                               getattr(tables[plan.payees_table], "path", None)) \
             if column else {}
         self.contexts: dict = {}
         self.pools: dict = {}

@@ -48,9 +48,19 @@ def _row_values(tables):
     return values
 
 
+# The most calculation periods the data may span when no --period is given (a century):
+# beyond, a date is mistyped (2999 for 2025, a 9999-12-31 "no end" sentinel) and the run would
+# compute and print thousands of empty periods for minutes; it stops with KR418 instead.
+MAX_DATA_YEARS = 100
+_PER_YEAR = {"month": 12, "quarter": 4, "year": 1}
+
+
 def _calc_periods(plan: CheckedPlan | ir.Plan, values, period) -> list[Period]:
     if period is None or period == []:
-        return data_periods(plan, values)
+        periods = data_periods(plan, values)
+        if len(periods) > MAX_DATA_YEARS * _PER_YEAR[plan.period_kind]:
+            raise _too_long(plan, values, periods)
+        return periods
     labels = [period] if isinstance(period, str) else list(dict.fromkeys(period))
     kind, fiscal = plan.payment_kind or plan.period_kind, plan.fiscal_start
     asked = {}
@@ -66,11 +76,31 @@ def _calc_periods(plan: CheckedPlan | ir.Plan, values, period) -> list[Period]:
                                        hint="e.g. --period 2025-Q1 for a quarterly plan")])
         order = ("month", "quarter", "year")
         if order.index(p.kind) < order.index(kind):
-            raise KamError([Diagnostic("KR002", f"--period {label} is a {p.kind} but the plan "
-                                       f"computes by {kind}", hint=f"give a {kind} or a longer period")])
+            how = (f"computes by {plan.period_kind} and pays by {kind} (`payment {kind}`)"
+                   if plan.payment_kind and plan.payment_kind != plan.period_kind else f"computes by {kind}")
+            raise KamError([Diagnostic("KR002", f"--period {label} is a {p.kind} but the plan {how}",
+                                       hint=f"give a {kind} or a longer period")])
         asked[label] = p.subperiods(kind)
     _check_in_data(plan, values, asked)
     return sorted({p for parts in asked.values() for p in parts})
+
+
+def _too_long(plan, values, periods: list[Period]) -> KamError:
+    """KR418: the data's dates span more than MAX_DATA_YEARS; names each placing column with
+    its earliest and latest date, the far one first."""
+    cols = {}
+    for pl in plan.discovery:
+        vals = [v.start if isinstance(v, Period) else v for v in values(pl.table, pl.column)
+                if isinstance(v, (Period, dt.date))]
+        if vals:
+            cols[f"{pl.table}.{pl.column}"] = (min(vals), max(vals))
+    spread = sorted(cols.items(), key=lambda kv: kv[1][0] - kv[1][1])
+    shown = "; ".join(f"{name} from {lo} to {hi}" for name, (lo, hi) in spread[:3])
+    return KamError([Diagnostic(
+        "KR418", f"the data's dates reach from {periods[0].label} to {periods[-1].label}: {len(periods)} "
+        f"{plan.period_kind}s to compute, more than {MAX_DATA_YEARS} years ({shown})",
+        hint=f"a mistyped date (2999 for 2025) or a far 'no end' date? fix it in the export, or pass "
+             f"--period (e.g. --period {periods[0].start.year})")])
 
 
 def _check_in_data(plan, values, asked: dict):

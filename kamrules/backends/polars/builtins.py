@@ -19,9 +19,10 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
+from kamrules.backends.interp.fxrates import FX_CHECK, rate_problem
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core import ir
-from kamrules.core.numeric import BOUND_CAP, STEP_ERROR, Money, allocate, allocation_in_doubt
+from kamrules.core.numeric import BOUND_CAP, STEP_ERROR, Fallback, Money, allocate, allocation_in_doubt
 from kamrules.backends.polars.values import (DEC, NUMERIC, Col, Ctx, Rows, Unsupported, any_error, bound_of,
                                              bound_op, bound_sum, times, dec, error_when, exact_product, null_error,
                                              replay_op)
@@ -131,6 +132,10 @@ def fx(frame, node, ctx) -> Col:
     empty = any_error(amount.err, day.err, amount.expr.is_null() | day.expr.is_null())
     if source == target:
         return Col(amount.expr, empty, "money", approx=amount.approx, bound=amount.bound)
+    if "fx_rates" not in frame.aggs:  # the whole file, once (interp.fxrates)
+        frame.aggs["fx_rates"] = rate_problem("fx_rates", frame.frames["fx_rates"].select(FX_CHECK).iter_rows())
+    if frame.aggs["fx_rates"]:
+        raise Fallback("fx_rates: two rates for a day, or one not above 0")  # the interpreter's KR420
     rates = (frame.frames["fx_rates"]
              .filter((pl.col("from") == source) & (pl.lit(per_payee) | (pl.col("to") == target)))
              .select(pl.col("date").alias("__day"), pl.col("to").alias("__to"), pl.col("rate").alias("__rate"),

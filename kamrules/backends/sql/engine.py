@@ -174,6 +174,7 @@ def evaluate_sql(plan, frames, periods, memory_limit: str | None = None,
             info = {}
             steps = compile_plan(plan, scales, info)
             _overlaps(con, plan)
+            _fx_rates(con, plan)
             _frame(con, plan, calc, period_key)
             replace = ledger.prepare(con.execute, plan, info, calc, history)
             for column, v in steps:
@@ -290,6 +291,19 @@ def _overlaps(con, plan):
         "AND b.start_date <= coalesce(a.end_date, DATE '9999-12-31')")[0][0]
     if n:
         raise Fallback("overlapping assignments (the interpreter reports them)")
+
+
+def _fx_rates(con, plan):
+    """fx_rates with two rates for one pair and day, or one not above 0: the interpreter's
+    KR420 (interp.fxrates); the SQL fx() would take the first row silently."""
+    if "fx_rates" not in plan.inputs:
+        return
+    n = con.execute(
+        f'SELECT count(*) FROM "t.fx_rates" a LEFT JOIN "t.fx_rates" b ON a.{q("from")} = b.{q("from")} '
+        f'AND a.{q("to")} = b.{q("to")} AND a.{q("date")} = b.{q("date")} AND a.__row < b.__row '
+        f'AND a.{q("rate")} <> b.{q("rate")} WHERE b.__row IS NOT NULL OR a.{q("rate")} <= 0')[0][0]
+    if n:
+        raise Fallback("fx_rates: two rates for a day, or one not above 0 (the interpreter reports them)")
 
 
 def _containing(c, kind, period_key) -> str:
