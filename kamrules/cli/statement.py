@@ -85,8 +85,6 @@ def _statement(args) -> int:
     else:
         ids = sorted(session.payees([args.payee]))
     fmt = _format(args)
-    if not args.all:  # one payee: the whole run first, so a run that stops (another payee's 0/0)
-        session.execute(quiet=True)  # stops the statement too (--all traces every payee already)
     payouts = session.trace(set(ids))
     history = None
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)

@@ -72,7 +72,6 @@ CODES = {
     "KR416": "a pool's total is not one value",
     "KR417": "cannot tell which periods to compute",
     "KR418": "the data's dates span more than a century",
-    "KR419": "explain's derivation differs from the amount run prints",
     "KR420": "fx_rates gives two rates for one day, or a rate not above 0",
     "KR425": "unknown or repeated input option",
     "KR426": "invalid value of an input option",

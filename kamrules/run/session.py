@@ -367,6 +367,8 @@ class Session:
             table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None,
                                            on_step=progress.advance, handover=not trace_dir,
                                            history=self.history)
+            if ids is not None:  # --payee: the payees asked for (their values that read others'
+                frame.handed_over = [i for i in frame.handed_over if i in ids]  # carry their errors)
             if frame.handed_over:
                 table = self._splice(table, frame)
             if trace_dir is not None:
