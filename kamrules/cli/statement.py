@@ -79,13 +79,16 @@ def _statement(args) -> int:
                                        hint="kamrules statement PLAN --data DIR --payee ID -o statement.pdf")])
         pdf.require()
     session = open_session(args)
-    checked, tables = session.check(), session.load()
-    if args.all:
-        ids = sorted(r.id for r in tables[checked.payees_table].rows)
-    else:
-        ids = sorted(session.payees([args.payee]))
+    checked = session.check()
     fmt = _format(args)
-    payouts = session.trace(set(ids))
+    if args.all:
+        tables = session.load()
+        ids = sorted(r.id for r in tables[checked.payees_table].rows)
+        payouts = session.trace(set(ids))
+    else:  # one payee: the rows they can reach (as explain reads them), every file checked
+        payouts = session.trace({args.payee})
+        ids = sorted(session.payees([args.payee]))
+        tables = session.tables_of({args.payee})
     history = None
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view

@@ -87,6 +87,7 @@ class Session:
         self._tables = tables
         self._frames = None
         self._lean = None  # frames without the numbers only a run reads (_reachable: explain)
+        self._kept = None  # (payee ids, _tables_for's answer): the tables of the payees last traced
         self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
         self._periods = None
         self._fixed_periods = None  # recompute(): exactly these periods
@@ -269,18 +270,38 @@ class Session:
     def _interpret(self, payee_ids, trace: bool) -> list:
         """The interpreter's payouts of these payees, reading only the rows they reach."""
         plan = self.check()
+        ids, tables, whole = self._tables_for(payee_ids)
+        return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=whole,
+                        history=self.history)
+
+    def tables_of(self, payee_ids) -> dict:
+        """The tables that the payees `payee_ids` read (the rows they can reach, as for their
+        trace; every row when the plan reads every payee's, or has `require` rules): what a
+        statement of those payees re-runs its what-ifs on."""
+        return self._tables_for(payee_ids)[1]
+
+    def _tables_for(self, payee_ids) -> tuple:
+        """(the payees checked, their tables, whether the tables are whole), kept for the
+        same payees asked again."""
+        key = frozenset(payee_ids)
+        if self._kept is not None and self._kept[0] == key:
+            return self._kept[1]
+        plan = self.check()
         cut = None
         if self._tables is None and self.data is not None and not plan.requires:
             cut = self._reachable(payee_ids)
         if cut is None:
-            ids = self.payees(sorted(payee_ids))
-            return evaluate(plan, self.load(), self.periods(), trace=trace, payee_ids=ids,
-                            history=self.history)
-        ids, keep = cut
-        from kamrules.data.fast import kept_tables
-        tables = kept_tables(plan, self.data, keep, self._cells)
-        return evaluate(plan, tables, self.periods(), trace=trace, payee_ids=ids, integrity=False,
-                        history=self.history)
+            found = (self.payees(sorted(payee_ids)), self.load(), True)
+        else:
+            from kamrules.data.fast import kept_tables
+            ids, keep = cut
+            frames = self._loaded_frames()
+            for name in keep:  # and each table's first row, as in the whole table (a statement's
+                if name in frames and frames[name].height:  # what-if for a payee at zero copies it)
+                    keep[name] = keep[name] | {frames[name]["__row"].min()}
+            found = (ids, kept_tables(plan, self.data, keep, self._cells), False)
+        self._kept = (key, found)
+        return found
 
     def _splice(self, table, frame):
         """The payout table with the rows of the payees the columnar engine handed over
