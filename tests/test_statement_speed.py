@@ -231,3 +231,19 @@ def test_amounts_written_once_per_value_are_written_as_the_uncached_code_writes_
             for loc in (None, L):
                 assert words.value(x, unit, loc) == words._value(x, unit, loc)
                 assert words.value(Money(x, "EUR"), unit, loc) == words._value(Money(x, "EUR"), unit, loc)
+
+
+def test_all_sizes_polars_pool_to_one_thread_unless_the_user_did(tmp_path):
+    """cli/statement.py `one_polars_thread` (for --all): in a process that has not imported
+    polars, the pool is made with one thread and the variable is gone again (a child gets the
+    user's environment); a POLARS_MAX_THREADS the user set is kept, and decides the pool."""
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    code = ("import os, sys; from kamrules.cli.statement import one_polars_thread; one_polars_thread(); "
+            "import polars; print(polars.thread_pool_size(), os.environ.get('POLARS_MAX_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    got = [subprocess.run([sys.executable, "-c", code], env={**env, **extra}, cwd=ROOT, capture_output=True,
+                          text=True).stdout.split() for extra in ({}, {"POLARS_MAX_THREADS": "2"})]
+    assert got == [["1", "None"], ["2", "2"]]
