@@ -247,3 +247,27 @@ def test_all_sizes_polars_pool_to_one_thread_unless_the_user_did(tmp_path):
     got = [subprocess.run([sys.executable, "-c", code], env={**env, **extra}, cwd=ROOT, capture_output=True,
                           text=True).stdout.split() for extra in ({}, {"POLARS_MAX_THREADS": "2"})]
     assert got == [["1", "None"], ["2", "2"]]
+
+
+def test_clones_that_do_not_give_their_payees_amounts_are_not_used(tmp_path, monkeypatch):
+    """The payees and their unchanged clones run together once (whatif_batch `_together`):
+    a clone that does not get what its payee gets (here: its copies of the deals dropped)
+    turns the batch to its rounds of changed rows, which still give --payee's bytes."""
+    import polars as pl
+    from kamrules.report.whatif_batch import Batch
+    from kamrules.report.whatif_clones import Clones
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)
+    cloned, real, real_frames = [], Batch._run_cloned, Clones.frames
+    monkeypatch.setattr(Batch, "_run_cloned", lambda self: cloned.append(real(self)) or cloned[-1])
+
+    def frames(self, questions):
+        out = real_frames(self, questions)
+        if all(q[2] is None for q in questions):  # the unchanged clones: without their deals
+            out["deals"] = out["deals"].filter(pl.lit(False))
+        return out
+    monkeypatch.setattr(Clones, "frames", frames)
+    out = _same_as_one_by_one(PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell",
+                              ["am-003", "kam-001", "kam-002"], tmp_path)
+    assert cloned == [False]
+    assert "€90,000.00 more expansion before March 31, 2025 reaches the next tier" in (
+        out / "kam-002.md").read_text(encoding="utf-8")
