@@ -231,3 +231,43 @@ def test_amounts_written_once_per_value_are_written_as_the_uncached_code_writes_
             for loc in (None, L):
                 assert words.value(x, unit, loc) == words._value(x, unit, loc)
                 assert words.value(Money(x, "EUR"), unit, loc) == words._value(Money(x, "EUR"), unit, loc)
+
+
+def test_all_sizes_polars_pool_to_one_thread_unless_the_user_did(tmp_path):
+    """cli/statement.py `one_polars_thread` (for --all): in a process that has not imported
+    polars, the pool is made with one thread and the variable is gone again (a child gets the
+    user's environment); a POLARS_MAX_THREADS the user set is kept, and decides the pool."""
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    code = ("import os, sys; from kamrules.cli.statement import one_polars_thread; one_polars_thread(); "
+            "import polars; print(polars.thread_pool_size(), os.environ.get('POLARS_MAX_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    got = [subprocess.run([sys.executable, "-c", code], env={**env, **extra}, cwd=ROOT, capture_output=True,
+                          text=True).stdout.split() for extra in ({}, {"POLARS_MAX_THREADS": "2"})]
+    assert got == [["1", "None"], ["2", "2"]]
+
+
+def test_clones_that_do_not_give_their_payees_amounts_are_not_used(tmp_path, monkeypatch):
+    """The payees and their unchanged clones run together once (whatif_batch `_together`):
+    a clone that does not get what its payee gets (here: its copies of the deals dropped)
+    turns the batch to its rounds of changed rows, which still give --payee's bytes."""
+    import polars as pl
+    from kamrules.report.whatif_batch import Batch
+    from kamrules.report.whatif_clones import Clones
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)
+    cloned, real, real_frames = [], Batch._run_cloned, Clones.frames
+    monkeypatch.setattr(Batch, "_run_cloned", lambda self: cloned.append(real(self)) or cloned[-1])
+
+    def frames(self, questions):
+        out = real_frames(self, questions)
+        if all(q[2] is None for q in questions):  # the unchanged clones: without their deals
+            out["deals"] = out["deals"].filter(pl.lit(False))
+        return out
+    monkeypatch.setattr(Clones, "frames", frames)
+    out = _same_as_one_by_one(PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell",
+                              ["am-003", "kam-001", "kam-002"], tmp_path)
+    assert cloned == [False]
+    assert "€90,000.00 more expansion before March 31, 2025 reaches the next tier" in (
+        out / "kam-002.md").read_text(encoding="utf-8")

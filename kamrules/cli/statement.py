@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-
+import sys
 
 from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
@@ -62,7 +62,26 @@ def locale_of(args) -> str:
     return args.locale or load_config(args.plan).locale or DEFAULT
 
 
+def one_polars_thread() -> None:
+    """Polars' thread pool made with one thread, for `--all` when the user set no
+    POLARS_MAX_THREADS and polars is not imported yet (its pool is sized once, when made).
+    The what-ifs' columnar runs are many small frames (report/whatif_batch.py): spread over
+    two cores, their threads mostly wait for each other, and the whole command took about a
+    fifth more CPU (measured with bench/statements.py at 2,001 payees). The variable is gone
+    again once the pool is made: a child process gets the user's environment."""
+    if "polars" in sys.modules or "POLARS_MAX_THREADS" in os.environ:
+        return
+    os.environ["POLARS_MAX_THREADS"] = "1"
+    try:
+        import polars
+        polars.thread_pool_size()  # the pool is made now, with the one thread
+    finally:
+        del os.environ["POLARS_MAX_THREADS"]
+
+
 def cmd_statement(args) -> int:
+    if args.all:
+        one_polars_thread()
     with no_cycle_collection():
         return _statement(args)
 

@@ -81,34 +81,14 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
     label = None
     d = plan.definitions.get(node.name)
     if node.kind in ("component", "let", "param") and node.span is not None and d is not None:
-        lines = source_lines(plan.source, node.span.line, node.span.end_line)
-        for part in (node.branch or "").split("; "):
-            m = re.match(r"line (\d+): (then|else)$", part)
-            if m:
-                for f in _ifs(d.node.expr):
-                    if f.span.line == int(m.group(1)):
-                        cond = words.span_text(plan.source, f.cond.span)
-                        notes.append(words.Said(
-                            "line {line}: `{condition}` is true, so the `then` branch applies" if m.group(2) == "then"
-                            else "line {line}: `{condition}` is false, so the `else` branch applies",
-                            dict(line=str(f.span.line), condition=cond)))
-                        break
-            elif part.startswith(("prorated", "held: ", "released: ", "paid for ")):
-                notes.append(words.engine_note(part))
+        lines, said = _head(plan, d, node)
+        notes = list(said)
         if where is not None:
             notes += _caps(plan, d, where)
     elif node.kind == "decision":
-        dd = decision_of(plan, node)
-        if dd is not None:
-            unit = dd.type.kind
-            label = words.call_label(node.name, [TYPE_NAMES.get(t.name) for _, t in dd.node.params])
-            m = re.match(r"rows? (\d+)", node.branch or "")
-            first = [(dd.span.line, plan.source.line_text(dd.span.line))]
-            if m and 1 <= int(m.group(1)) <= len(dd.node.rows):
-                row = dd.node.rows[int(m.group(1)) - 1]
-                lines = first + source_lines(plan.source, row.span.line, row.span.line)
-            else:
-                lines = first
+        got = _decision_head(plan, node)
+        if got is not None:
+            unit, label, lines = got
     elif node.kind == "paid":
         paid[node.name] = words.sentence(node)
         if node.span is not None:
@@ -119,6 +99,63 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
         return  # earlier periods: their own statements explain them
     for c in node.children:
         steps(plan, c, depth + 1, out, seen, paid, where)
+
+
+def _head(plan, d, node) -> tuple:
+    """(plan lines, notes of the branches taken) of a definition's step: a function of the
+    plan, the definition, its span and the branches taken, made once for every payee (the
+    lists are shared: read only)."""
+    key = (id(plan), node.name, node.span.line, node.span.end_line, node.branch)
+    hit = _HEADS.get(key)
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    lines = source_lines(plan.source, node.span.line, node.span.end_line)
+    notes: list = []
+    for part in (node.branch or "").split("; "):
+        m = re.match(r"line (\d+): (then|else)$", part)
+        if m:
+            for f in _ifs(d.node.expr):
+                if f.span.line == int(m.group(1)):
+                    cond = words.span_text(plan.source, f.cond.span)
+                    notes.append(words.Said(
+                        "line {line}: `{condition}` is true, so the `then` branch applies" if m.group(2) == "then"
+                        else "line {line}: `{condition}` is false, so the `else` branch applies",
+                        dict(line=str(f.span.line), condition=cond)))
+                    break
+        elif part.startswith(("prorated", "held: ", "released: ", "paid for ")):
+            notes.append(words.engine_note(part))
+    if len(_HEADS) > 65536:
+        _HEADS.clear()
+    _HEADS[key] = (plan, (lines, notes))
+    return lines, notes
+
+
+def _decision_head(plan, node):
+    """(unit, label, plan lines: the table's first line and the row taken) of a decision's
+    step, None when the node names no decision; made once per plan, decision and branch."""
+    key = (id(plan), "decision", node.name, node.branch)
+    hit = _HEADS.get(key)
+    if hit is not None and hit[0] is plan:
+        return hit[1]
+    dd = decision_of(plan, node)
+    got = None
+    if dd is not None:
+        label = words.call_label(node.name, [TYPE_NAMES.get(t.name) for _, t in dd.node.params])
+        m = re.match(r"rows? (\d+)", node.branch or "")
+        first = [(dd.span.line, plan.source.line_text(dd.span.line))]
+        if m and 1 <= int(m.group(1)) <= len(dd.node.rows):
+            row = dd.node.rows[int(m.group(1)) - 1]
+            lines = first + source_lines(plan.source, row.span.line, row.span.line)
+        else:
+            lines = first
+        got = (dd.type.kind, label, lines)
+    if len(_HEADS) > 65536:
+        _HEADS.clear()
+    _HEADS[key] = (plan, got)
+    return got
+
+
+_HEADS: dict = {}  # (id(plan), name, span or "decision", branches) -> (plan, what the step shows of it)
 
 
 def _ifs(expr) -> list:

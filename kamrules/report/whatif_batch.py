@@ -156,17 +156,16 @@ class Batch:
         frames = dict(self.frames)
         frames[self.plan.payees_table] = frames[self.plan.payees_table].filter(pl.col("__id").is_in(ids))
         questions = [(f"{pid}{SEP}{i}", pid, None, None, None, None) for i, pid in enumerate(ids)]
-        self.rounds += 2
-        try:
-            own = self._outcomes(frames, ids)
-            copied = self._outcomes(clones.frames(questions), [q[0] for q in questions])
+        self.rounds += 1
+        try:  # the payees and their unchanged clones, in one run (each clone reads only its own rows)
+            got, handed = self._outcomes(_together(frames, clones.frames(questions)), ids + [q[0] for q in questions])
         except (Fallback, Unsupported, pl.exceptions.PolarsError):  # the rounds of changed rows then
             return False
         clone_of = {q[1]: q[0] for q in questions}
-        for (pid, pkey), o in own[0].items():
-            if copied[0].get((clone_of[pid], pkey)) != o:
+        for (pid, pkey), o in got.items():
+            if SEP not in pid and got.get((clone_of[pid], pkey)) != o:
                 return False
-        if own[1] or copied[1]:  # a payee the engine hands over: its clone's check is the interpreter's
+        if handed:  # a payee the engine hands over: its clone's check is the interpreter's
             return False
         asking: dict = {}  # index of a task -> the amount it asks about
         todo = [(unit, t) for unit in units for t in self.tasks[unit]]
@@ -297,6 +296,19 @@ class Batch:
         if self.fallback is None:
             return None
         return self.fallback(pid, task.period, task.m, delta, task.names)
+
+
+def _together(own: dict, copies: dict) -> dict:
+    """The input frames of one run on the payees' own rows and on their clones' copies: each
+    table the copies changed holds its own rows, then the copies, numbered after them (a row
+    number names one row). A clone's id and its accounts' are no payee's (whatif_clones.SEP)."""
+    out = dict(own)
+    for table, f in copies.items():
+        base = own[table]
+        if f is not base:
+            start = base.get_column("__row").max() or 0 if base.height else 0
+            out[table] = pl.concat([base, f.with_columns(pl.col("__row") + start)], how="vertical")
+    return out
 
 
 def _columns(df: pl.DataFrame) -> list:

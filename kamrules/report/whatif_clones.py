@@ -141,14 +141,22 @@ class Clones:
             changes = [(x[0], x[3], x[4], x[5]) for x in questions if x[2] == table]
             for column in sorted({c[2] for c in changes}):
                 dtype = f.schema[column]
-                d = pl.DataFrame({"__c": [c[0] for c in changes if c[2] == column],
-                                  "__row": [c[1] for c in changes if c[2] == column],
-                                  "__d": [c[3] for c in changes if c[2] == column]},
+                mine = [c for c in changes if c[2] == column]
+                d = pl.DataFrame({"__c": [c[0] for c in mine], "__row": [c[1] for c in mine],
+                                  "__d": _deltas([c[3] for c in mine], dtype)},
                                  schema={"__c": pl.String, "__row": pl.Int64, "__d": dtype})
                 f = f.join(d, on=["__c", "__row"], how="left", maintain_order="left").with_columns(
                     (pl.col(column) + pl.col("__d").fill_null(0)).cast(dtype).alias(column)).drop("__d")
             out[table] = _numbered(f)
         return out
+
+
+def _deltas(values: list, dtype) -> pl.Series:
+    """The amounts added, as a column of `dtype`: a decimal column is made from their text
+    (exact: no exponent), some four times faster than from Decimal objects."""
+    if isinstance(dtype, pl.Decimal):
+        return pl.Series("__d", [format(v, "f") for v in values], dtype=pl.String).cast(dtype)
+    return pl.Series("__d", values, dtype=dtype)
 
 
 def _numbered(f: pl.DataFrame) -> pl.DataFrame:

@@ -47,9 +47,9 @@ def value(v, unit: str | None = None, L=None) -> str:
     """A value of the derivation, exact as the English one shows it, in locale L (English
     when None)."""
     t = type(v)
-    if t is Money or t is Decimal:  # written once per value: the same amounts and rates recur on a page
-        key = (t, v, unit, L)  # the text is a function of the value (1.0 and 1.00 write the same)
-        text = _WRITTEN.get(key)
+    if t is Money or t is Decimal or t is dt.date or t is list:  # written once per value: they recur on a page
+        key = (t, v if t is not list else len(v), unit, L)  # the text is a function of the value (1.0 and
+        text = _WRITTEN.get(key)  # 1.00 write the same; rows: of how many)
         if text is None:
             if len(_WRITTEN) > 65536:
                 _WRITTEN.clear()
