@@ -270,3 +270,18 @@ def test_a_bad_pay_currency_is_placed_at_its_row_on_every_engine(tmp_path, engin
     (data / "people.csv").write_text(text.replace(",USD", ",usd"), encoding="utf-8")
     res = run_cli("run", ROOT / "plans" / "pay-currency.kam", "--data", data, "--engine", engine)
     assert res.returncode == 1 and f"{data / 'people.csv'}:3:1: error[KR460]: people row 3 (payee bob)" in res.stderr
+
+
+def test_a_stop_met_in_another_payees_weight_names_that_payee(tmp_path):
+    """The pool's weights are every payee's attainment: B's is 0 / 0 (target 0, nothing
+    booked). Computing A's share meets it first (A comes first), but the diagnostic names B,
+    whose data is to be corrected (it named A), on every engine and for `explain --payee A`."""
+    plan = _zero_case(tmp_path)
+    plan.write_text(_ZERO.replace("payee.annual_variable / 4 * attainment", "share(10000 EUR, attainment)"),
+                    encoding="utf-8")
+    want = "error[KR407]: undefined operation (0 / 0) [payee B, period 2025-Q1]"
+    for engine in ("interpreter", "auto"):
+        res = run_cli("run", plan, "--data", tmp_path, "--engine", engine, "-q")
+        assert res.returncode == 1 and want in res.stderr, res.stderr
+        res = run_cli("explain", plan, "--data", tmp_path, "--payee", "A", "--engine", engine)
+        assert res.returncode == 1 and want in res.stderr, res.stderr

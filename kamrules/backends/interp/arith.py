@@ -13,9 +13,12 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 
 
 class Problem(Exception):
+    """A value the plan cannot compute; `ctx` is the payee-period whose definition met it (set
+    by the first definition it leaves: another payee's, for a pool's weight or a team total)."""
     def __init__(self, code, message, span, hint=None):
         super().__init__(message)
         self.code, self.message, self.span, self.hint = code, message, span, hint
+        self.ctx = None
 
 
 def arith(op, a, b, node):

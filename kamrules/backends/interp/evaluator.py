@@ -115,6 +115,10 @@ class Evaluator(BuiltinCalls):
                 return value
             node = TraceNode(name, d.kind, d.span, unit=d.type.kind)
             value = self._in_node(node, lambda: self.ev(d.node.expr, ctx, ()))
+        except Problem as p:
+            if p.ctx is None:  # the payee-period it belongs to (another payee's, in a pool)
+                p.ctx = ctx
+            raise
         finally:
             self._nest -= 1
         if self.tracing and isinstance(value, list):

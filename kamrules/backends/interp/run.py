@@ -311,7 +311,7 @@ def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], t
                         if parts:
                             out.append(_payout(payee.id, period, name, parts, trace, ev.pay_codes.get(payee.id)))
                 except Problem as p:
-                    fail(p, c)
+                    fail(p, p.ctx if p.ctx is not None else c)
                 except RecursionError:
                     raise KamError([Diagnostic("KR102", f"evaluation nests too deeply for payee "
                                                f"{payee.id} in {period}",
