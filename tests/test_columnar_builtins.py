@@ -13,7 +13,7 @@ pl = pytest.importorskip("polars")
 
 from hypothesis import HealthCheck, event, given, settings, strategies as st  # noqa: E402
 
-from conftest import PLANS, examples  # noqa: E402
+from conftest import PLANS, ROOT, examples  # noqa: E402
 from constructs_helpers import both, write_plan  # noqa: E402
 from kamrules.backends.polars.engine import check_supported  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
@@ -128,6 +128,42 @@ def test_fx_on_generated_rates(tmp_path, deals, rates, base):
     _case(tmp_path, FX, {"people": ["payee_id", "a", "b", "c", "d", "e"], "deals": _deals(deals),
                          "fx_rates": ["date,from,to,rate"] + [base] * bool(base)
                          + [f"{d},{f},{t},{r}" for d, f, t, r in rates]})
+
+
+FX_PAYEE = """plan "t"
+currency payee.pay
+period quarter
+payees people
+input people key payee_id { payee_id: Text  pay: Text }
+input deals { deal_id: Text  payee_id: Text  amount: Money[USD]  close_date: Date }
+input fx_rates { date: Date  from: Text  to: Text  rate: Number }
+param threshold = 2000 EUR
+let mine = deals where payee_id == payee.id and close_date in period
+let in_eur = sum(fx(amount, "EUR", close_date) for mine)
+component commission = sum(round(fx(amount * 4%, payee.pay, close_date), cent, half_up) for mine)
+component bonus = if in_eur >= threshold then money(100) else money(0)
+"""
+
+
+@settings(**SETTINGS)
+@given(deals=st.lists(st.tuples(ids, money, st.one_of(rate_days, days)), min_size=1, max_size=12),
+       rates=st.lists(st.tuples(rate_days, st.sampled_from(["USD", "GBP"]), st.sampled_from(["EUR", "GBP"]),
+                                st.decimals(min_value="0.5", max_value="1.5", places=4)), max_size=8),
+       pays=st.lists(st.sampled_from(["EUR", "GBP", "USD"]), min_size=5, max_size=5))
+def test_fx_to_a_fixed_currency_in_a_plan_paid_per_payee(tmp_path, deals, rates, pays):
+    """A plan paid in each payee's currency converts to a fixed one (EUR) for a threshold: the
+    columnar engine runs it (it handed it to the interpreter) with the interpreter's amounts;
+    a day with two different rates or no rate: the interpreter's stop."""
+    _case(tmp_path, FX_PAYEE, {"people": ["payee_id,pay"] + [f"{p},{c}" for p, c in zip("abcde", pays)],
+                               "deals": _deals(deals),
+                               "fx_rates": ["date,from,to,rate", "2024-12-31,USD,EUR,0.9", "2024-12-31,USD,GBP,0.8"]
+                               + [f"{d},{f},{t},{r}" for d, f, t, r in rates]})
+
+
+def test_fx_to_a_fixed_currency_runs_columnar():
+    """The audit's multi-currency plan (tests/data/audit2/fx-asof): supported statically."""
+    checked = load(ROOT / "tests" / "data" / "audit2" / "fx-asof" / "fx-asof.kam")[0]
+    assert check_supported(checked) is None
 
 
 # ---------------------------------------------------------------- prorate

@@ -118,10 +118,10 @@ def fx(frame, node, ctx) -> Col:
     amount_node, cur_node, day_node = node.args
     plan = frame.plan
     target = getattr(cur_node, "value", plan.currency)  # fx(x, payee.COLUMN, day): the plan's
-    if target != plan.currency:
+    per_payee = plan.currency.startswith("payee.")  # then every code is read per row (`to`)
+    if target != plan.currency and not per_payee:
         raise Unsupported("fx() to another currency than the plan's", node)
     source = amount_node.type.currency or plan.currency
-    per_payee = plan.currency.startswith("payee.")
     to = _value(frame, cur_node, ctx).expr if per_payee else pl.lit(target)  # each payee's code
     frame.foreign += 1
     try:

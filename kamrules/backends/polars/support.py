@@ -487,8 +487,8 @@ class Static:
     def _call_fx(self, node, ctx):
         amount, cur, day = node.args
         target = getattr(cur, "value", self.plan.currency)
-        if target != self.plan.currency:
-            _refuse("fx() to another currency than the plan's", node)
+        if target != self.plan.currency and not self.plan.currency.startswith("payee."):
+            _refuse("fx() to another currency than the plan's", node)  # (a payee's: any code)
         if self.plan.currency.startswith("payee."):
             self.value(cur, ctx, "rows or a period where a value is expected")
         self.foreign += 1
