@@ -51,9 +51,11 @@ class TeamPeriod:
     rows: list
     totals: dict  # component -> Decimal
     total: Decimal
-    without_payout: list  # payee ids with no payout in the period
+    without_payout: list  # payee ids with no payout in the period, or a payout of 0.00 (in id order)
     currency: str | None = None  # a plan paid per payee's currency: one TeamPeriod per currency
-    reasons: dict = attrs.Factory(dict)  # payee id -> why no payout ("not eligible", "no data")
+    # payee id -> why no payout: "not eligible", "no data", or ("at zero", [components]) for a
+    # payee whose every component paid 0.00 (a row of the table, not counted as paid)
+    reasons: dict = attrs.Factory(dict)
     lines: list = attrs.Factory(list)  # tree order: ("row", TeamRow) and ("subtotal", TeamRow, total, n)
     budget: Decimal | None = None  # the sum of the on-target variables of the payees paid
     ytd_from: str | None = None  # the first period the year to date counts, when not its year's first
@@ -180,6 +182,9 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
             name = labels.get(payee.id, (None, None))[0]
             total = sum(amounts.values(), Decimal(0))
             ytd[payee.id] = ytd.get(payee.id, Decimal(0)) + total
+            if total == 0:  # a payout of 0.00 is no payout: said with its reason, not counted as paid
+                without.append(payee.id)
+                reasons[payee.id] = _why_zero(ev, payee, period, amounts, found)
             rows.append(TeamRow(payee.id, name if isinstance(name, str) else None,
                                 payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
@@ -227,6 +232,23 @@ def _why_none(ev, payee, period) -> str:
     except (Problem, LookupError, TypeError, ArithmeticError):
         pass
     return "no data"
+
+
+def _why_zero(ev, payee, period, amounts: dict, measures: dict):
+    """Why a payee's components all paid 0.00: not eligible; no data when every measure is
+    zero or unknown; else the components at zero."""
+    if _why_none(ev, payee, period) == "not eligible":
+        return "not eligible"
+    if all(v is None or (v.amount if isinstance(v, Money) else v) == 0 for v in measures.values()
+           if isinstance(v, (Money, Decimal, int)) or v is None):
+        return "no data"
+    return ("at zero", sorted(amounts))
+
+
+def _reason(L, reason) -> str:
+    if isinstance(reason, tuple):
+        return L._("{components} at zero", components=", ".join(reason[1]))
+    return L._(reason)
 
 
 def _value(ev, payee, period, name):
@@ -360,7 +382,7 @@ def _title(tv: TeamView) -> str:
 
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     L = tv.locale
-    n = len(tp.rows)
+    n = sum(1 for r in tp.rows if r.total != 0)  # payees with a non-zero payout
     avg = tp.total / n if n else Decimal(0)
     cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
@@ -372,7 +394,7 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
                         total=_amount(L, tp.total, cur), currency=cur, budget=_amount(L, tp.budget, cur), pct=pct)
     if tp.without_payout:
         s += "; " + L._("no payout: {payees}", payees=", ".join(
-            f"{p} ({L._(tp.reasons.get(p, 'no data'))})" for p in tp.without_payout))
+            f"{p} ({_reason(L, tp.reasons.get(p, 'no data'))})" for p in sorted(tp.without_payout)))
     return s
 
 
