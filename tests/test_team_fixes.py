@@ -28,3 +28,34 @@ def test_a_payee_paid_zero_is_not_counted_as_paid_and_says_why():
     # 2025-Q1: every payee earns their 5% (3,000 + 2,250 + 1,500 + 1,000) + north's two bonuses
     assert "2025-Q1: 4 payees paid, total 9,750.00 EUR, average 2,437.50 EUR\n" in r.stdout
     assert "kam-2 (Ben)" in r.stdout.split("2025-Q2")[1]  # the zero row is still in the table
+
+
+def test_histogram_bins_are_labelled_with_the_fewest_distinct_decimals():
+    # AB Tasty 2025-Q1: nrr_attainment 91%, 102% and 110% (test_team.py computes them by hand):
+    # 8 bins of (110 - 91) / 8 = 2.375 points, edges 91, 93.375, 95.75, 98.125, 100.5, 102.875,
+    # 105.25, 107.625, 110: whole percents (half up) 91 93 96 98 101 103 105 108 110 are all
+    # distinct from their neighbours. Payouts 6,510 to 18,600: bins of 1,511.25, whole euros.
+    AB_PLAN, AB_DATA = PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell"
+    r = run_cli("team", AB_PLAN, "--data", AB_DATA, "--period", "2025-Q1", "--format", "html")
+    assert r.returncode == 0, r.stderr
+    assert "<li>91% – 93%: 1 payee</li><li>101% – 103%: 1 payee</li><li>108% – 110%: 1 payee</li>" in r.stdout
+    assert "<li>6,510 – 8,021: 2 payees</li><li>17,089 – 18,600: 1 payee</li>" in r.stdout
+    assert "93.375%" not in r.stdout and "8,021.25" not in r.stdout
+
+
+def test_bin_labels_take_decimals_only_until_neighbours_differ():
+    from decimal import Decimal
+
+    from kamrules.report import i18n
+    from kamrules.report.team import bin_format
+    L = i18n.get("en")
+    # 93% to 93.5%: edges every 0.0625 point; one decimal gives 93.1% twice (93.0625, 93.125),
+    # two decimals keep them apart: 93.06%, 93.13%
+    fmt = bin_format(L, [Decimal("0.93"), Decimal("0.935")], "rate", None)
+    assert [fmt(Decimal("0.93") + Decimal("0.000625") * k) for k in (1, 2)] == ["93.06%", "93.13%"]
+    # amounts 100 to 104 EUR: bins of 0.50, whole euros would repeat (100.5 -> 101, 101 -> 101): one decimal
+    fmt = bin_format(L, [Decimal(100), Decimal(104)], "money", "EUR")
+    assert fmt(Decimal("100.5")) == "100.5" and fmt(Decimal(101)) == "101.0"  # amounts keep their places
+    # yen never has decimals: the currency's unit is the finest
+    fmt = bin_format(L, [Decimal(100), Decimal(101)], "money", "JPY")
+    assert fmt(Decimal("100.125")) == "100"

@@ -25,7 +25,7 @@ from kamrules.core.numeric import Money
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
-from kamrules.report.svg import histogram_bins, histogram_svg
+from kamrules.report.svg import _binned, histogram_bins, histogram_svg
 from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
@@ -479,6 +479,26 @@ def _breakable(html: str) -> str:
     return html.replace("_", "_<wbr>")
 
 
+def bin_format(L, values: list, unit: str, currency: str | None):
+    """How a histogram's bin edges are labelled: with the fewest decimals that keep adjacent
+    edges distinct (93.4%, not 93.375%), from a whole percent, a whole unit of the currency
+    (1,250) or a whole number up to a rate's four decimals of a percent, the currency's minor
+    unit, a number's six."""
+    if unit == "rate":
+        at, most = (lambda d: lambda v: L.percent(v, d)), 4
+    elif unit == "money":
+        at, most = (lambda d: lambda v: L._money(v, None, d)), i18n.precision(currency) if currency else 2
+    else:
+        at, most = (lambda d: lambda v: L._decimal(Decimal(v), d)), 6
+    lo, _, width, _ = _binned(values, BINS)
+    edges = [lo + width * k for k in range(BINS + 1)]
+    for d in range(most):
+        labels = [at(d)(e) for e in edges]
+        if all(a != b for a, b in zip(labels, labels[1:])):
+            return at(d)
+    return at(most)
+
+
 def render_html(tv: TeamView) -> str:
     e = for_html
     L = tv.locale
@@ -488,7 +508,6 @@ def render_html(tv: TeamView) -> str:
            f"<h1>{e(_title(tv))}</h1><p>{e(L._('Amounts in {currency}.', currency=tv.currency))}</p>"]
     count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
     for tp in tv.periods:
-        money_fmt = (lambda cur: lambda v: L.amount(v, cur))(_cur(tv, tp))  # noqa: E731 (bins: the unit)
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
         head = _header(tv, tp)
@@ -510,7 +529,8 @@ def render_html(tv: TeamView) -> str:
                    + "</tr></table></div>")
         charts = []
         if tp.rows:
-            charts.append(([r.total for r in tp.rows], money_fmt, L._("payouts {period}", period=tp.period),
+            totals = [r.total for r in tp.rows]
+            charts.append((totals, bin_format(L, totals, "money", _cur(tv, tp)), L._("payouts {period}", period=tp.period),
                            L._("payees per payout bin ({currency}); each bar: its bin and count",
                                currency=tp.currency or tv.currency)))
         if tv.measures:
@@ -519,8 +539,7 @@ def render_html(tv: TeamView) -> str:
             curs = {v.currency for v in vals if isinstance(v, Money)}
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals and len(curs) <= 1:  # a measure's money in its own currency (USD deals on a JPY plan)
-                mfmt = (lambda cur: lambda v: L.amount(v, cur))(next(iter(curs), _cur(tv, tp)))  # noqa: E731
-                fmt = L.percent if unit == "rate" else mfmt if unit == "money" else L.number
+                fmt = bin_format(L, vals, unit, next(iter(curs), _cur(tv, tp)))
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(
