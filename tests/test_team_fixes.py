@@ -59,3 +59,15 @@ def test_bin_labels_take_decimals_only_until_neighbours_differ():
     # yen never has decimals: the currency's unit is the finest
     fmt = bin_format(L, [Decimal(100), Decimal(101)], "money", "JPY")
     assert fmt(Decimal("100.125")) == "100"
+
+
+def test_team_year_to_date_under_period_counts_the_years_earlier_periods():
+    # --period 2025-Q2: Q1 is computed, not printed; kam-1's year to date 4,000 (Q1: 3,000 + the
+    # north bonus 1,000) + 500 = 4,500; kam-2 3,250 + 0; the team 9,750 + 500 = 10,250
+    r = run_cli("team", TB_PLAN, "--data", TB_DATA, "--period", "2025-Q2", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    assert "2025-Q1" not in r.stdout and "from 2025-Q2" not in r.stdout
+    lines = {x.split()[0]: x.split() for x in r.stdout.splitlines() if x.startswith("  ")}
+    assert lines["kam-1"][-2:] == ["500.00", "4,500.00"]
+    assert lines["kam-2"][-2:] == ["0.00", "3,250.00"]
+    assert lines["total"][-2:] == ["500.00", "10,250.00"]

@@ -96,7 +96,7 @@ def test_wide_tables_wrap_their_heads():
     assert "th{white-space:normal;overflow-wrap:break-word" in r.stdout
 
 
-def test_year_to_date_says_where_it_starts_when_the_year_is_cut():
+def test_year_to_date_under_period_counts_the_earlier_months_of_the_year():
     media, data = PLANS / "media-advance.kam", ROOT / "examples" / "02-media-advance"
     whole = run_cli("team", media, "--data", data, "--format", "md")
     cut = run_cli("team", media, "--data", data, "--period", "2025-06", "--format", "md", "--locale", "fr")
@@ -106,8 +106,8 @@ def test_year_to_date_says_where_it_starts_when_the_year_is_cut():
     head = next(line for line in june.splitlines() if line.startswith("| payee"))
     assert head.endswith("| total | year to date |")
     assert next(line for line in june.splitlines() if line.startswith("| med-001")).endswith("| 5,650.00 |")
-    # June alone: its year to date counts June only, and says so
+    # June alone: January to May are computed too (not printed), the year to date is the same
     head = next(line for line in cut.stdout.splitlines() if line.startswith("| bénéficiaire"))
-    assert head.endswith("| total | cumul de l’année depuis 2025-06 |")
+    assert head.endswith("| total | cumul de l’année |") and "## 2025-05" not in cut.stdout
     assert next(line for line in cut.stdout.splitlines() if line.startswith("| med-001")).endswith(
-        "| 1\u202f150,00 | 1\u202f150,00 |")
+        "| 1\u202f150,00 | 5\u202f650,00 |")
