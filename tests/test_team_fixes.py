@@ -71,3 +71,22 @@ def test_team_year_to_date_under_period_counts_the_years_earlier_periods():
     assert lines["kam-1"][-2:] == ["500.00", "4,500.00"]
     assert lines["kam-2"][-2:] == ["0.00", "3,250.00"]
     assert lines["total"][-2:] == ["500.00", "10,250.00"]
+
+
+def test_statement_year_to_date_under_period_counts_the_years_earlier_periods():
+    # team-bonus kam-1, --period 2025-Q2: Q1's 4,000 + Q2's 500 = 4,500, as without --period
+    r = run_cli("statement", TB_PLAN, "--data", TB_DATA, "--payee", "kam-1", "--period", "2025-Q2",
+                "--format", "text")
+    assert r.returncode == 0, r.stderr
+    assert "Year to date (from 2025-Q1): €4,500.00" in r.stdout
+    assert "2025-Q1 (" not in r.stdout  # computed, not printed
+
+
+def test_portal_year_to_date_under_period_counts_the_years_earlier_periods():
+    from kamrules.portal.app import Portal
+    portal = Portal(str(TB_PLAN), str(TB_DATA), ["2025-Q2"])
+    team = portal.team()
+    # kam-1's row: 500.00 this quarter, 4,500.00 to date (Q1 4,000 computed, not served)
+    assert '<td data-label="total">500.00</td><td data-label="year to date">4,500.00</td>' in team
+    assert 'data-period="2025-Q1"' not in team
+    assert "€4,500.00" in portal.statement("kam-1", "en")
