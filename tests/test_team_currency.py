@@ -20,7 +20,7 @@ def _team(fmt: str, lang: str = "en") -> str:
 
 def test_team_text_amounts_in_yen_have_no_decimals():
     """Hand (expected.csv of the case): t-1 6,234 and t-2 56 in 2025-Q1 (6,290, average 3,145);
-    2025-Q2 t-2 449 (average 449 / 2 = 224.5, half up 225); year to date t-2 56 + 449 = 505,
+    2025-Q2 t-2 449 and t-1 0 (not paid: average 449 / 1 = 449); year to date t-2 56 + 449 = 505,
     the team 6,290 + 449 = 6,739."""
     text = _team("text")
     assert ".00" not in text
@@ -28,7 +28,7 @@ def test_team_text_amounts_in_yen_have_no_decimals():
     assert "2 payees paid, total 6,290 JPY, average 3,145 JPY" in q1
     assert next(x for x in q1.splitlines() if x.strip().startswith("t-1")).split()[-3:] == ["6,234"] * 3
     assert next(x for x in q1.splitlines() if x.strip().startswith("total")).split()[1:] == ["6,290"] * 3
-    assert "2 payees paid, total 449 JPY, average 225 JPY" in q2
+    assert "1 payee paid, total 449 JPY, average 449 JPY; no payout: t-1 (no data)" in q2
     assert next(x for x in q2.splitlines() if x.strip().startswith("t-2")).split()[-3:] == ["449", "449", "505"]
     assert next(x for x in q2.splitlines() if x.strip().startswith("total")).split()[1:] == ["449", "449", "6,739"]
 

@@ -37,11 +37,11 @@ def test_golden_team_pages_in_french_and_english(case, lang):
         assert (f"5 bénéficiaires payés, total 222,00 EUR, moyenne 44,40 EUR; coût 222,00 EUR pour un budget "
                 f"de variable cible de 500,00 EUR (44,4{NNBSP}%); sans paiement : x (non éligible)") in text.stdout
         assert "sous-total ceo et son équipe (5 bénéficiaires)" in text.stdout
-        assert "<li>10,00 – 21,25: 1 bénéficiaire</li>" in html.stdout  # m2's 10 (bins of 11.25)
+        assert "<li>10 – 21: 1 bénéficiaire</li>" in html.stdout  # m2's 10 (bins of 11.25: whole euros distinct)
     else:
         assert ("5 payees paid, total 222.00 EUR, average 44.40 EUR; cost 222.00 EUR against an on-target "
                 "budget of 500.00 EUR (44.4%); no payout: x (not eligible)") in text.stdout
-        assert "<li>10.00 – 21.25: 1 payee</li>" in html.stdout
+        assert "<li>10 – 21: 1 payee</li>" in html.stdout
 
 
 def test_the_locale_defaults_to_the_plans_pyproject(case):
@@ -96,7 +96,7 @@ def test_wide_tables_wrap_their_heads():
     assert "th{white-space:normal;overflow-wrap:break-word" in r.stdout
 
 
-def test_year_to_date_says_where_it_starts_when_the_year_is_cut():
+def test_year_to_date_under_period_counts_the_earlier_months_of_the_year():
     media, data = PLANS / "media-advance.kam", ROOT / "examples" / "02-media-advance"
     whole = run_cli("team", media, "--data", data, "--format", "md")
     cut = run_cli("team", media, "--data", data, "--period", "2025-06", "--format", "md", "--locale", "fr")
@@ -106,8 +106,8 @@ def test_year_to_date_says_where_it_starts_when_the_year_is_cut():
     head = next(line for line in june.splitlines() if line.startswith("| payee"))
     assert head.endswith("| total | year to date |")
     assert next(line for line in june.splitlines() if line.startswith("| med-001")).endswith("| 5,650.00 |")
-    # June alone: its year to date counts June only, and says so
+    # June alone: January to May are computed too (not printed), the year to date is the same
     head = next(line for line in cut.stdout.splitlines() if line.startswith("| bénéficiaire"))
-    assert head.endswith("| total | cumul de l’année depuis 2025-06 |")
+    assert head.endswith("| total | cumul de l’année |") and "## 2025-05" not in cut.stdout
     assert next(line for line in cut.stdout.splitlines() if line.startswith("| med-001")).endswith(
-        "| 1\u202f150,00 | 1\u202f150,00 |")
+        "| 1\u202f150,00 | 5\u202f650,00 |")

@@ -105,10 +105,11 @@ def test_histogram_bins_are_labelled(case, tmp_path):
     r = run_cli("team", plan, "--data", data, "-o", page)
     assert r.returncode == 0, r.stderr
     text = page.read_text(encoding="utf-8")
-    # totals 32, 30, 100, 10 + 0 (m2: override 10), 50: min 10, max 100, 8 bins of 11.25
-    assert "<title>10.00 – 21.25: 1 payee</title>" in text  # m2's 10
-    assert re.search(r'<text [^>]*text-anchor="start"[^>]*>10\.00</text>', text)  # the first edge
-    assert re.search(r'<text [^>]*text-anchor="end"[^>]*>100\.00</text>', text)  # the last edge
+    # totals 32, 30, 100, 10 + 0 (m2: override 10), 50: min 10, max 100, 8 bins of 11.25; edges
+    # 10, 21.25, 32.5, ... 100 are distinct in whole euros (10, 21, 33, ...): labelled so
+    assert "<title>10 – 21: 1 payee</title>" in text  # m2's 10
+    assert re.search(r'<text [^>]*text-anchor="start"[^>]*>10</text>', text)  # the first edge
+    assert re.search(r'<text [^>]*text-anchor="end"[^>]*>100</text>', text)  # the last edge
     assert 'data-manager="ceo"' in text and '<tr data-payee="a" data-depth="2">' in text
 
 

@@ -18,6 +18,7 @@ from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report import pdf
 from kamrules.report.i18n import DEFAULT, LOCALES
+from kamrules.report.team import year_to_date_periods
 from kamrules.portal.pages import cut_tables, no_cycle_collection, session_frames, statements
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
@@ -100,6 +101,9 @@ def _statement(args) -> int:
     session = open_session(args)
     checked = session.check()
     fmt = _format(args)
+    shown = session.periods()
+    if args.period:  # the year to date adds the earlier periods of the year: computed, not printed
+        session.fix_periods(year_to_date_periods(shown))
     if args.all:
         tables = session.load()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
@@ -113,11 +117,11 @@ def _statement(args) -> int:
         from kamrules.ledger.views import ledger_view
 
         history = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period,
-                              session.periods(), args.db, args.db_timeout).history
+                              shown, args.db, args.db_timeout).history
     texts = statements(checked, tables, payouts, ids, session.periods(), args.plan,
                        "html" if fmt == "pdf" else fmt, locale_of(args),
                        cut_tables(session, checked, tables) if args.all else None, history,
-                       session_frames(session) if args.all else None)
+                       session_frames(session) if args.all else None, shown if args.period else None)
     if fmt == "pdf":  # every PDF printed before any file is written
         data = {pid: pdf.to_pdf(texts[pid], pid) for pid in ids}
     else:

@@ -10,7 +10,7 @@ import os
 import attrs
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
-from kamrules.report.team import build_team, measures_of, render
+from kamrules.report.team import build_team, measures_of, render, year_to_date_periods
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.statement import file_names, locale_of
@@ -45,6 +45,9 @@ def cmd_team(args) -> int:
     if fmt is None:
         ext = os.path.splitext(args.output or "")[1].lower()
         fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
+    shown = session.periods()
+    if args.period:  # the year to date adds the earlier periods of the year: computed, not printed
+        session.fix_periods(year_to_date_periods(shown))
     run = session.execute(ids)
     payouts = run.payouts
     if measures_of(checked):  # the measures are read from the derivation trees
@@ -53,11 +56,12 @@ def cmd_team(args) -> int:
     if args.statements is not None:  # the files `statement --all` writes, under this address
         ids = sorted(r.id for r in payees.rows)
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
-    view = build_team(checked, tables, payouts, session.periods(), args.team, links, locale_of(args))
+    view = build_team(checked, tables, payouts, session.periods(), args.team, links, locale_of(args),
+                      shown if args.period else None)
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view
 
-        lv = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period, session.periods(),
+        lv = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period, shown,
                          args.db, args.db_timeout)
         view.ledger = lv.team({r.payee_id for tp in view.periods for r in tp.rows} | set(ids or ()))
     write_text(render(view, fmt), args.output)

@@ -31,7 +31,7 @@ from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
-from kamrules.report.team import build_team, render as render_team
+from kamrules.report.team import build_team, render as render_team, year_to_date_periods
 from kamrules.run.session import Session
 from kamrules.portal.access import teams, visible
 from kamrules.portal.guard import Guard, grant_of, lang_of, message, page
@@ -96,14 +96,18 @@ class Portal:
         tables = session.load()
         checked = session.check()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
+        shown = session.periods()
+        if self.period:  # the year to date adds the earlier periods of the year: computed, not served
+            session.fix_periods(year_to_date_periods(shown))
         payouts = session.trace(set(ids))
         lv = None
         if self.ledger is not None:  # verified (KR804 names a changed byte), then settled
             from kamrules.ledger.views import ledger_view
-            lv = ledger_view(self.plan, self.data, self.ledger, self.engine, self.period, session.periods(),
+            lv = ledger_view(self.plan, self.data, self.ledger, self.engine, self.period, shown,
                              self.db, self.db_timeout)
         return {"session": session, "plan": checked, "tables": tables, "ids": ids, "payouts": payouts,
-                "periods": session.periods(), "labels": payee_labels(checked, tables), "pages": {},
+                "periods": session.periods(), "shown": shown if self.period else None,
+                "labels": payee_labels(checked, tables), "pages": {},
                 "ledger": lv}
 
     def visible(self, grant) -> frozenset | None:
@@ -124,7 +128,7 @@ class Portal:
             cut = cut_tables(s["session"], s["plan"], s["tables"])
             history = s["ledger"].history if s["ledger"] is not None else None
             s["pages"][key] = statements(s["plan"], s["tables"], s["payouts"], [payee_id], s["periods"],
-                                         self.plan, "html", lang, cut, history)[payee_id]
+                                         self.plan, "html", lang, cut, history, shown=s["shown"])[payee_id]
         return s["pages"][key]
 
     def team(self, only: frozenset | None = None, lang: str | None = None) -> str:
@@ -140,7 +144,7 @@ class Portal:
                 tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
                 payouts = [p for p in payouts if p.payee_id in only]
             links = {pid: keep(href(pid), lang, self.lang) for pid in s["ids"] if only is None or pid in only}
-            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang)
+            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang, s["shown"])
             if s["ledger"] is not None:
                 view.ledger = s["ledger"].team({r.payee_id for tp in view.periods for r in tp.rows}
                                                | (set(only) if only is not None else set(s["ids"])))

@@ -42,7 +42,7 @@ def no_cycle_collection():
 
 
 def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFAULT, rerun_tables=None,
-               history=None, frames=None) -> dict:
+               history=None, frames=None, shown=None) -> dict:
     """payee id -> rendered statement, each from its own payouts (grouped once); history:
     payee id -> that payee's ledger history (shown in a Ledger section), or None. frames
     (the session's columnar inputs), when given: the what-ifs of every payee are re-run
@@ -50,11 +50,11 @@ def statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang=DEFA
     by the interpreter on rerun_tables(payee)."""
     with no_cycle_collection():
         return _statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang, rerun_tables, history,
-                           frames)
+                           frames, shown)
 
 
 def _statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang, rerun_tables, history,
-                frames) -> dict:
+                frames, shown=None) -> dict:
     by_payee: dict = {}
     for p in payouts:
         by_payee.setdefault(p.payee_id, []).append(p)
@@ -63,13 +63,13 @@ def _statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang, re
     rows = {r.id: r for r in tables[checked.payees_table].rows}
     if frames is not None and len(ids) >= BATCH_FROM:
         from kamrules.report.whatif_batch import Batch
-        batch = Batch(checked, frames, periods,
+        batch = Batch(checked, frames, periods if shown is None else shown,
                       lambda pid, period, m, delta, names: shared.what_ifs(rows[pid], period).outcome(m, delta, names))
         shared.batch = batch if batch.usable else None
     built = {}
     for pid in ids:
         st = built[pid] = build_statement(checked, tables, by_payee.get(pid, []), pid, periods, plan_path,
-                                          payee=rows[pid], lang=lang, shared=shared)
+                                          payee=rows[pid], lang=lang, shared=shared, shown=shown)
         if history is not None:
             st.ledger = history(pid)
     if shared.batch is not None:

@@ -200,24 +200,34 @@ def payee_labels(plan, tables) -> dict:
 
 def build_statement(plan, tables, payouts: list, payee_id: str, periods: list, plan_path: str,
                     meta: dict | None = None, payee=None, lang: str | None = None,
-                    shared: Shared | None = None) -> Statement:
+                    shared: Shared | None = None, shown: list | None = None) -> Statement:
     """shared (or meta) and payee, when given, spare the statements of many payees hashing
-    the inputs and scanning the payees again."""
+    the inputs and scanning the payees again. shown: the periods printed (--period), when
+    `periods` also holds the earlier periods of their years: those count in the year to date."""
     with decimal.localcontext(CONTEXT):
         shared = shared or Shared(plan, tables, plan_path, meta)
         if payee is None:
             payee = next(r for r in tables[plan.payees_table].rows if r.id == payee_id)
-        return _build(shared, payouts, payee, periods, lang or i18n.DEFAULT)
+        return _build(shared, payouts, payee, periods, lang or i18n.DEFAULT, shown)
 
 
-def _build(sh: Shared, payouts, payee, periods, lang):
+def _build(sh: Shared, payouts, payee, periods, lang, shown=None):
     plan = sh.plan
     name, role = sh.labels.get(payee.id, (None, None))
+    cur = next((p.currency for p in payouts if p.payee_id == payee.id), plan.currency)  # per payee's currency
+    if shown is not None:  # the year's earlier periods: their totals and on-target variables only
+        earlier = {period: _earlier_view(sh, payee, period, [p for p in payouts if p.payee_id == payee.id
+                                                              and p.period == period], cur)
+                   for period in periods if period not in shown}
+        periods = [p for p in periods if p in shown]
     views = [_period_view(sh, payee, period, [p for p in payouts if p.payee_id == payee.id and p.period == period])
              for period in periods]
     _hide(views)
-    cur = next((p.currency for p in payouts if p.payee_id == payee.id), plan.currency)  # per payee's currency
-    _year_to_date(views, periods, cur)
+    if shown is not None:
+        every = sorted(list(earlier.items()) + list(zip(periods, views)), key=lambda x: x[0])
+        _year_to_date([v for _, v in every], [p for p, _ in every], cur)
+    else:
+        _year_to_date(views, periods, cur)
     _year_targets(sh, payee, views, periods, cur)
     inputs = [(k, v["file"], v["sha256"]) for k, v in sh.meta["inputs"].items()]
     return Statement(plan.name, plan.version, sh.meta["plan"]["file"], sh.meta["plan"]["sha256"], inputs,
@@ -286,6 +296,22 @@ def _year_targets(sh: Shared, payee, views, periods, currency):
                 total += v.amount
             years[year] = None if total is None else Money(total, currency)
         pv.year_target = years[year]
+
+
+def _earlier_view(sh: Shared, payee, period, items, currency) -> PeriodView:
+    """An earlier period of the year, not printed: its total and on-target variable, for the
+    year to date of the periods shown."""
+    on_target = None
+    if sh.on_target is not None and period.kind == sh.plan.period_kind:
+        ev = Evaluator(sh.plan, sh.tables, trace=False)
+        try:
+            ctx = ev.context(payee, period)
+            v = ev.definition(ctx, sh.on_target) if ev.is_eligible(ctx) else None
+            on_target = v if isinstance(v, Money) else None
+        except (Problem, LookupError, TypeError, ArithmeticError):
+            pass
+    total = Money(sum((p.amount for p in items), Decimal(0)), currency)
+    return PeriodView(str(period), period.start, period.end, total, [], [], [], None, on_target)
 
 
 def _period_view(sh: Shared, payee, period, items) -> PeriodView:

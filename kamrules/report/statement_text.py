@@ -282,11 +282,11 @@ def render_md(st) -> str:
                     mi(component_sentence(st, c)), ""]
             z = zero_sentence(st, c)
             out += [f"**{mi(z)}**", ""] if z else []
-            out += [f"- {mi(x)}" for x in effort_lines(st, pv, c)]
+            bullets = [f"- {mi(x)}" for x in effort_lines(st, pv, c)]
             for cv in c.curves:
-                out += [f"- {mi(x)}" for x in curve_lines(st, cv)]
-            out += [f"- {mi(x)}" for x in ratio_lines(st, c)]
-            out.append("")
+                bullets += [f"- {mi(x)}" for x in curve_lines(st, cv)]
+            bullets += [f"- {mi(x)}" for x in ratio_lines(st, c)]
+            out += bullets + [""] if bullets else []  # one blank line after the sentence, never two
             for m in c.credited:
                 head = credited_head(L, m)
                 out += [md(L._('{label}:', label=L._('Rows credited to {measure}', measure=m.measure))), "",
@@ -317,9 +317,9 @@ def render_md(st) -> str:
                 if s.more_rows:
                     out.append(f"{pad}  - … {s.more_rows}")
             out.append("")
-        out += [f"- {mi(words.say(L, x))}" for x in pv.absent + pv.paid]
-        out += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
-        out.append("")
+        notes = [f"- {mi(words.say(L, x))}" for x in pv.absent + pv.paid]
+        notes += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
+        out += notes + [""] if notes else []
     if st.ledger is not None:
         out += [f"## {md(L._('Ledger'))}", ""] + [f"- {mi(x)}" for x in ledger_lines(st)] + [""]
     out += provenance(st, "- ", md)

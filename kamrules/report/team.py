@@ -16,6 +16,7 @@ from decimal import Decimal
 import attrs
 
 from kamrules.core.builtins import AGGREGATES
+from kamrules.core.calendar import year_to_date
 from kamrules.syntax import ast
 from kamrules.core.currencies import payee_column
 from kamrules.backends.interp.arith import Problem
@@ -25,7 +26,7 @@ from kamrules.core.numeric import Money
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
-from kamrules.report.svg import histogram_bins, histogram_svg
+from kamrules.report.svg import _binned, histogram_bins, histogram_svg
 from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
@@ -51,9 +52,11 @@ class TeamPeriod:
     rows: list
     totals: dict  # component -> Decimal
     total: Decimal
-    without_payout: list  # payee ids with no payout in the period
+    without_payout: list  # payee ids with no payout in the period, or a payout of 0.00 (in id order)
     currency: str | None = None  # a plan paid per payee's currency: one TeamPeriod per currency
-    reasons: dict = attrs.Factory(dict)  # payee id -> why no payout ("not eligible", "no data")
+    # payee id -> why no payout: "not eligible", "no data", or ("at zero", [components]) for a
+    # payee whose every component paid 0.00 (a row of the table, not counted as paid)
+    reasons: dict = attrs.Factory(dict)
     lines: list = attrs.Factory(list)  # tree order: ("row", TeamRow) and ("subtotal", TeamRow, total, n)
     budget: Decimal | None = None  # the sum of the on-target variables of the payees paid
     ytd_from: str | None = None  # the first period the year to date counts, when not its year's first
@@ -126,11 +129,19 @@ def _calls(expr, names: set) -> list:
     return words.find_nodes(expr, lambda n: isinstance(n, ast.Call) and n.func in names)
 
 
+def year_to_date_periods(periods: list) -> list:
+    """The periods with, before each, the earlier periods of its (fiscal) year, of its kind:
+    what a year to date adds up (`--period 2025-Q3`: 2025-Q1 to 2025-Q3), sorted."""
+    return sorted({q for p in periods for q in year_to_date(p).subperiods(p.kind)} | set(periods))
+
+
 def build_team(plan, tables, payouts: list, periods: list, team: str | None = None,
-               links: dict | None = None, lang: str | None = None) -> TeamView:
+               links: dict | None = None, lang: str | None = None, shown: list | None = None) -> TeamView:
     """links: payee id -> the address of their statement (html links), when known. A period
     (or a period's currency, for a plan paid in each payee's) in which nobody has a payout is
-    left out, as `kamrules run` prints no row for it. lang: the page's locale (en default)."""
+    left out, as `kamrules run` prints no row for it. lang: the page's locale (en default).
+    shown: the periods printed (--period), when `periods` also holds the earlier periods of
+    their years (year_to_date_periods): those count in the year to date, not printed."""
     from kamrules.report.statement import ON_TARGET, payee_labels
     labels = payee_labels(plan, tables)
     ev = Evaluator(plan, tables, trace=False)
@@ -161,7 +172,12 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
         if fy != year:
             ytd, year = {}, fy
             first = next(p for p in periods if getattr(p, "fiscal_year_start", p.start) == fy)
-            since = None if first.start == fy else str(first)  # --period: the year's start not computed
+            since = None if first.start == fy else str(first)  # the year's start not computed
+        if shown is not None and period not in shown:  # an earlier period of the year: its totals only
+            for m in members:
+                ytd[m.id] = ytd.get(m.id, Decimal(0)) + sum((p.amount for p in by_key.get((m.id, period), ())),
+                                                            Decimal(0))
+            continue
         rows, without, reasons = [], [], {}
         totals = {c: Decimal(0) for c in plan.components}
         for payee in members:
@@ -180,6 +196,9 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
             name = labels.get(payee.id, (None, None))[0]
             total = sum(amounts.values(), Decimal(0))
             ytd[payee.id] = ytd.get(payee.id, Decimal(0)) + total
+            if total == 0:  # a payout of 0.00 is no payout: said with its reason, not counted as paid
+                without.append(payee.id)
+                reasons[payee.id] = _why_zero(ev, payee, period, amounts, found)
             rows.append(TeamRow(payee.id, name if isinstance(name, str) else None,
                                 payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
                                 {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
@@ -227,6 +246,23 @@ def _why_none(ev, payee, period) -> str:
     except (Problem, LookupError, TypeError, ArithmeticError):
         pass
     return "no data"
+
+
+def _why_zero(ev, payee, period, amounts: dict, measures: dict):
+    """Why a payee's components all paid 0.00: not eligible; no data when every measure is
+    zero or unknown; else the components at zero."""
+    if _why_none(ev, payee, period) == "not eligible":
+        return "not eligible"
+    if all(v is None or (v.amount if isinstance(v, Money) else v) == 0 for v in measures.values()
+           if isinstance(v, (Money, Decimal, int)) or v is None):
+        return "no data"
+    return ("at zero", sorted(amounts))
+
+
+def _reason(L, reason) -> str:
+    if isinstance(reason, tuple):
+        return L._("{components} at zero", components=", ".join(reason[1]))
+    return L._(reason)
 
 
 def _value(ev, payee, period, name):
@@ -360,7 +396,7 @@ def _title(tv: TeamView) -> str:
 
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     L = tv.locale
-    n = len(tp.rows)
+    n = sum(1 for r in tp.rows if r.total != 0)  # payees with a non-zero payout
     avg = tp.total / n if n else Decimal(0)
     cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
@@ -372,7 +408,7 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
                         total=_amount(L, tp.total, cur), currency=cur, budget=_amount(L, tp.budget, cur), pct=pct)
     if tp.without_payout:
         s += "; " + L._("no payout: {payees}", payees=", ".join(
-            f"{p} ({L._(tp.reasons.get(p, 'no data'))})" for p in tp.without_payout))
+            f"{p} ({_reason(L, tp.reasons.get(p, 'no data'))})" for p in sorted(tp.without_payout)))
     return s
 
 
@@ -457,6 +493,26 @@ def _breakable(html: str) -> str:
     return html.replace("_", "_<wbr>")
 
 
+def bin_format(L, values: list, unit: str, currency: str | None):
+    """How a histogram's bin edges are labelled: with the fewest decimals that keep adjacent
+    edges distinct (93.4%, not 93.375%), from a whole percent, a whole unit of the currency
+    (1,250) or a whole number up to a rate's four decimals of a percent, the currency's minor
+    unit, a number's six."""
+    if unit == "rate":
+        at, most = (lambda d: lambda v: L.percent(v, d)), 4
+    elif unit == "money":
+        at, most = (lambda d: lambda v: L._money(v, None, d)), i18n.precision(currency) if currency else 2
+    else:
+        at, most = (lambda d: lambda v: L._decimal(Decimal(v), d)), 6
+    lo, _, width, _ = _binned(values, BINS)
+    edges = [lo + width * k for k in range(BINS + 1)]
+    for d in range(most):
+        labels = [at(d)(e) for e in edges]
+        if all(a != b for a, b in zip(labels, labels[1:])):
+            return at(d)
+    return at(most)
+
+
 def render_html(tv: TeamView) -> str:
     e = for_html
     L = tv.locale
@@ -466,7 +522,6 @@ def render_html(tv: TeamView) -> str:
            f"<h1>{e(_title(tv))}</h1><p>{e(L._('Amounts in {currency}.', currency=tv.currency))}</p>"]
     count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
     for tp in tv.periods:
-        money_fmt = (lambda cur: lambda v: L.amount(v, cur))(_cur(tv, tp))  # noqa: E731 (bins: the unit)
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
         head = _header(tv, tp)
@@ -488,7 +543,8 @@ def render_html(tv: TeamView) -> str:
                    + "</tr></table></div>")
         charts = []
         if tp.rows:
-            charts.append(([r.total for r in tp.rows], money_fmt, L._("payouts {period}", period=tp.period),
+            totals = [r.total for r in tp.rows]
+            charts.append((totals, bin_format(L, totals, "money", _cur(tv, tp)), L._("payouts {period}", period=tp.period),
                            L._("payees per payout bin ({currency}); each bar: its bin and count",
                                currency=tp.currency or tv.currency)))
         if tv.measures:
@@ -497,8 +553,7 @@ def render_html(tv: TeamView) -> str:
             curs = {v.currency for v in vals if isinstance(v, Money)}
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals and len(curs) <= 1:  # a measure's money in its own currency (USD deals on a JPY plan)
-                mfmt = (lambda cur: lambda v: L.amount(v, cur))(next(iter(curs), _cur(tv, tp)))  # noqa: E731
-                fmt = L.percent if unit == "rate" else mfmt if unit == "money" else L.number
+                fmt = bin_format(L, vals, unit, next(iter(curs), _cur(tv, tp)))
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(

@@ -243,9 +243,14 @@ class Session:
         data and pays their differences in the next open period, which the data may not
         reach yet. paid() reads `history` in the periods it fixes (core.history: the closed
         periods under the plan recorded for them), elsewhere the values computed."""
-        self._fixed_periods = sorted(set(periods))
+        self.fix_periods(periods)
         self.history = history
         return self.execute(quiet=quiet)
+
+    def fix_periods(self, periods: list) -> None:
+        """Compute exactly these periods from now on (`--period 2025-Q3` and the earlier
+        quarters of its year, for a year to date), with no check that the data reaches them."""
+        self._fixed_periods = sorted(set(periods))
 
     def payees(self, wanted) -> set | None:
         """--payee ids checked against the data's payees (engine.run.select_payees)."""
