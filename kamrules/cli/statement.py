@@ -101,6 +101,8 @@ def _statement(args) -> int:
     session = open_session(args)
     checked = session.check()
     fmt = _format(args)
+    if not args.all:  # one payee: the rows they can reach (as explain reads them), every file
+        session.tables_of({args.payee})  # checked; the periods then come from those frames
     shown = session.periods()
     if args.period:  # the year to date adds the earlier periods of the year: computed, not printed
         session.fix_periods(year_to_date_periods(shown))
@@ -108,7 +110,7 @@ def _statement(args) -> int:
         tables = session.load()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
         payouts = session.trace(set(ids))
-    else:  # one payee: the rows they can reach (as explain reads them), every file checked
+    else:
         payouts = session.trace({args.payee})
         ids = sorted(session.payees([args.payee]))
         tables = session.tables_of({args.payee})
