@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
-from kamrules.backends.interp.fxrates import rate_problem
+from kamrules.core.fxrates import rate_problem
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core.numeric import ROUND_STEPS, Money, allocate, between, quantize
 from kamrules.core import ir
@@ -354,7 +354,7 @@ class BuiltinCalls:
         day = self._operand(node.args[2], ctx, env)
         if amount.currency in (target, label):
             return Money(amount.amount, label)
-        if "fx_rates" not in self.teams:  # the whole file, once (interp.fxrates)
+        if "fx_rates" not in self.teams:  # the whole file, once (core.fxrates)
             t = self.tables["fx_rates"]
             bad = rate_problem(t.path, ((r.number, r.values["date"], r.values["from"], r.values["to"],
                                          r.values["rate"]) for r in t.rows))

@@ -19,7 +19,7 @@ from decimal import Decimal
 import attrs
 import polars as pl
 
-from kamrules.backends.interp.fxrates import FX_CHECK, rate_problem
+from kamrules.core.fxrates import FX_CHECK, rate_problem
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core import ir
 from kamrules.core.numeric import BOUND_CAP, STEP_ERROR, Fallback, Money, allocate, allocation_in_doubt
@@ -132,7 +132,7 @@ def fx(frame, node, ctx) -> Col:
     empty = any_error(amount.err, day.err, amount.expr.is_null() | day.expr.is_null())
     if source == target:
         return Col(amount.expr, empty, "money", approx=amount.approx, bound=amount.bound)
-    if "fx_rates" not in frame.aggs:  # the whole file, once (interp.fxrates)
+    if "fx_rates" not in frame.aggs:  # the whole file, once (core.fxrates)
         frame.aggs["fx_rates"] = rate_problem("fx_rates", frame.frames["fx_rates"].select(FX_CHECK).iter_rows())
     if frame.aggs["fx_rates"]:
         raise Fallback("fx_rates: two rates for a day, or one not above 0")  # the interpreter's KR420

@@ -295,7 +295,7 @@ def _overlaps(con, plan):
 
 def _fx_rates(con, plan):
     """fx_rates with two rates for one pair and day, or one not above 0: the interpreter's
-    KR420 (interp.fxrates); the SQL fx() would take the first row silently."""
+    KR420 (core.fxrates); the SQL fx() would take the first row silently."""
     if "fx_rates" not in plan.inputs:
         return
     n = con.execute(
