@@ -18,7 +18,6 @@ from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report import pdf
 from kamrules.report.i18n import DEFAULT, LOCALES
-from kamrules.report.team import year_to_date_periods
 from kamrules.portal.pages import cut_tables, no_cycle_collection, session_frames, statements
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
@@ -103,9 +102,7 @@ def _statement(args) -> int:
     fmt = _format(args)
     if not args.all:  # one payee: the rows they can reach (as explain reads them), every file
         session.tables_of({args.payee})  # checked; the periods then come from those frames
-    shown = session.periods()
-    if args.period:  # the year to date adds the earlier periods of the year: computed, not printed
-        session.fix_periods(year_to_date_periods(shown))
+    shown = session.with_year_to_date()  # with --period: the earlier periods of the year too
     if args.all:
         tables = session.load()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)

@@ -10,7 +10,7 @@ import os
 import attrs
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
-from kamrules.report.team import build_team, measures_of, render, year_to_date_periods
+from kamrules.report.team import build_team, measures_of, render
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.statement import file_names, locale_of
@@ -45,9 +45,7 @@ def cmd_team(args) -> int:
     if fmt is None:
         ext = os.path.splitext(args.output or "")[1].lower()
         fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
-    shown = session.periods()
-    if args.period:  # the year to date adds the earlier periods of the year: computed, not printed
-        session.fix_periods(year_to_date_periods(shown))
+    shown = session.with_year_to_date()  # with --period: the earlier periods of the year too
     run = session.execute(ids)
     payouts = run.payouts
     if measures_of(checked):  # the measures are read from the derivation trees

@@ -164,6 +164,12 @@ def year_to_date(p: Period) -> PeriodRange:
     return PeriodRange(Period(year.start, p.kind, p.fiscal_start), p)
 
 
+def year_to_date_periods(periods: list) -> list:
+    """The periods with, before each, the earlier periods of its (fiscal) year, of its kind:
+    what a year to date adds up (`--period 2025-Q3`: 2025-Q1 to 2025-Q3), sorted."""
+    return sorted({q for p in periods for q in year_to_date(p).subperiods(p.kind)} | set(periods))
+
+
 def period_attr(p: Period, name: str):
     if name in ("start", "end"):
         return getattr(p, name)

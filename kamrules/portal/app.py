@@ -31,7 +31,7 @@ from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
-from kamrules.report.team import build_team, render as render_team, year_to_date_periods
+from kamrules.report.team import build_team, render as render_team
 from kamrules.run.session import Session
 from kamrules.portal.access import teams, visible
 from kamrules.portal.guard import Guard, grant_of, lang_of, message, page
@@ -96,9 +96,7 @@ class Portal:
         tables = session.load()
         checked = session.check()
         ids = sorted(r.id for r in tables[checked.payees_table].rows)
-        shown = session.periods()
-        if self.period:  # the year to date adds the earlier periods of the year: computed, not served
-            session.fix_periods(year_to_date_periods(shown))
+        shown = session.with_year_to_date()  # with a period: the earlier periods of the year too
         payouts = session.trace(set(ids))
         lv = None
         if self.ledger is not None:  # verified (KR804 names a changed byte), then settled

@@ -16,7 +16,6 @@ from decimal import Decimal
 import attrs
 
 from kamrules.core.builtins import AGGREGATES
-from kamrules.core.calendar import year_to_date
 from kamrules.syntax import ast
 from kamrules.core.currencies import payee_column
 from kamrules.backends.interp.arith import Problem
@@ -129,19 +128,13 @@ def _calls(expr, names: set) -> list:
     return words.find_nodes(expr, lambda n: isinstance(n, ast.Call) and n.func in names)
 
 
-def year_to_date_periods(periods: list) -> list:
-    """The periods with, before each, the earlier periods of its (fiscal) year, of its kind:
-    what a year to date adds up (`--period 2025-Q3`: 2025-Q1 to 2025-Q3), sorted."""
-    return sorted({q for p in periods for q in year_to_date(p).subperiods(p.kind)} | set(periods))
-
-
 def build_team(plan, tables, payouts: list, periods: list, team: str | None = None,
                links: dict | None = None, lang: str | None = None, shown: list | None = None) -> TeamView:
     """links: payee id -> the address of their statement (html links), when known. A period
     (or a period's currency, for a plan paid in each payee's) in which nobody has a payout is
     left out, as `kamrules run` prints no row for it. lang: the page's locale (en default).
     shown: the periods printed (--period), when `periods` also holds the earlier periods of
-    their years (year_to_date_periods): those count in the year to date, not printed."""
+    their years (Session.with_year_to_date): those count in the year to date, not printed."""
     from kamrules.report.statement import ON_TARGET, payee_labels
     labels = payee_labels(plan, tables)
     ev = Evaluator(plan, tables, trace=False)

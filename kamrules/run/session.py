@@ -24,6 +24,7 @@ import attrs
 
 from kamrules.check.checker import check as check_plan
 from kamrules.check.lower import ir_of
+from kamrules.core.calendar import year_to_date_periods
 from kamrules.core.currencies import codes, payee_column
 from kamrules.core.history import NONE, History
 from kamrules.data.strict import load_data
@@ -248,9 +249,17 @@ class Session:
         return self.execute(quiet=quiet)
 
     def fix_periods(self, periods: list) -> None:
-        """Compute exactly these periods from now on (`--period 2025-Q3` and the earlier
-        quarters of its year, for a year to date), with no check that the data reaches them."""
+        """Compute exactly these periods from now on, with no check that the data reaches them."""
         self._fixed_periods = sorted(set(periods))
+
+    def with_year_to_date(self) -> list:
+        """The report periods, returned; with --period, the earlier periods of their (fiscal)
+        years are computed from now on too (`--period 2025-Q3`: 2025-Q1 and Q2), not shown: a
+        year to date adds them up."""
+        shown = self.periods()
+        if self.period_arg:
+            self.fix_periods(year_to_date_periods(shown))
+        return shown
 
     def payees(self, wanted) -> set | None:
         """--payee ids checked against the data's payees (engine.run.select_payees)."""
