@@ -5,7 +5,9 @@ and the team page in a browser, computed again when the plan or the data change.
 
 Without --tokens everything is served to whoever connects, so only to this machine: a
 --host that is not a loopback address is refused (KR765). With --tokens the file is read
-and checked against the payees before anything is served (KR766-KR768, portal/access.py).
+and checked against the payees before anything is served (KR766-KR768, portal/access.py),
+when the payees table can be read: a data error does not stop the portal, every page
+shows it (500) until the data are fixed.
 uvicorn logs no request (its access log is off): no login link reaches a log.
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ def cmd_serve(args) -> int:
     try:
         import uvicorn
 
-        from kamrules.portal.access import check_grants, read_tokens
+        from kamrules.portal.access import read_tokens
         from kamrules.portal.app import Portal, make_app
     except ImportError as why:
         raise KamError([Diagnostic("KR731", f"kamrules serve needs the portal extra ({why.name} is not installed)",
@@ -47,16 +49,17 @@ def cmd_serve(args) -> int:
     if not os.path.isdir(args.data):
         raise KamError([Diagnostic("KR731", f"--data {args.data}: not a folder", hint="give the folder of the CSV exports")])
     tokens = read_tokens(args.tokens) if args.tokens else None
-    session = Session(args.plan, args.data, args.period, args.engine, db=args.db, db_timeout=args.db_timeout)
-    checked = session.check()  # a plan error stops here, in words
-    if tokens is not None:
-        check_grants(tokens, checked, session.load())
+    # a plan error stops here, in words; the data are read when a page asks for them (a data
+    # error is a 500 page, with its diagnostic, until the data are fixed)
+    Session(args.plan, args.data, args.period, args.engine, db=args.db, db_timeout=args.db_timeout).check()
     lang = args.locale or load_config(args.plan).locale or "en"
     if args.ledger is not None and not os.path.isdir(args.ledger):
         raise KamError([Diagnostic("KR801", f"--ledger {args.ledger}: not a folder",
                                    hint="give the ledger folder that `kamrules close` writes")])
     portal = Portal(args.plan, args.data, args.period, args.engine, lang, args.ledger, args.db, args.db_timeout)
     app = make_app(portal, tokens)
+    if tokens is not None:  # a token of no payee stops here (KR766); a data error is a 500 page
+        portal.check_tokens()
     signin = f", {len(tokens.entries)} tokens" if tokens is not None else ""
     print(f"kamrules portal on http://{args.host}:{args.port}/{signin} (Ctrl-C stops it)", flush=True)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)

@@ -25,17 +25,19 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from kamrules.data.sql import SNAPSHOTS
-from kamrules.data.strict import Table
+from kamrules.data.strict import Table, load_table
 from kamrules.diagnostics.diagnostic import KamError, render_text
 from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
-from kamrules.report.team import build_team, render as render_team
+from kamrules.report.team import build_team, measures_of, render as render_team
+from kamrules.files.inputs import resolve
 from kamrules.run.session import Session
-from kamrules.portal.access import teams, visible
+from kamrules.portal.access import check_grants, teams, visible
+from kamrules.portal.cache import Cache
 from kamrules.portal.guard import Guard, grant_of, lang_of, message, page
-from kamrules.portal.pages import cut_tables, statements
+from kamrules.portal.pages import payee_statement
 
 
 def href(payee_id: str) -> str:
@@ -52,20 +54,41 @@ def keep(address: str, lang: str, default: str) -> str:
 REQUERY = 60  # seconds: with --db, the queries run again on the first request after this
 
 
+PAGES = 256  # rendered pages kept (statements per payee and language, team pages, indexes)
+
+
 class Portal:
-    """The pages of one plan on one data folder, computed again when either changes."""
+    """The pages of one plan on one data folder, each computed when first asked for, kept
+    (at most PAGES of them, the least recently read dropped first) until the plan or the
+    data change. What a page needs is computed once per version of the data, and only when
+    a page needs it:
+
+    - the index and the access rules: the payees table alone (names, ids; and `reports_to`
+      for a manager's team);
+    - a statement: that payee's rows only, as `statement --payee` reads them, through one
+      session kept for every statement of this version (the data it read once serve the
+      next payee);
+    - the team page: the population's payouts (one columnar run; the interpreter's traces
+      when the plan has measures, which are read in the derivation trees).
+    """
 
     def __init__(self, plan: str, data: str, period=None, engine: str = "auto", lang: str = DEFAULT,
-                 ledger: str | None = None, db: str | None = None, db_timeout: float | None = None):
+                 ledger: str | None = None, db: str | None = None, db_timeout: float | None = None,
+                 tokens=None):
         self.plan, self.data, self.period, self.engine, self.lang = plan, data, period, engine, lang
         self.ledger = ledger  # a ledger folder (kamrules close): statements and team page settled against it
         # the database of the plan's `from sql` inputs: its queries run again at most every
         # REQUERY seconds, on a request (a new snapshot in the data folder when rows changed)
         self.db, self.db_timeout = db, db_timeout
+        self.tokens = tokens  # access.Tokens: their payee ids are checked against each version of the data
         self._lock = threading.Lock()
         self._stamp = None
-        self._state = None
-        self.computations = 0  # how often the pages were computed (tests)
+        self._version = 0
+        self._pages = Cache(PAGES)  # (version, page, ...) -> html
+        self._parts = Cache(16)  # (version, part) -> what pages are made of (the session, the people, ...)
+        self._reading = threading.Lock()  # the statements' session answers one payee at a time
+        self.computations = 0  # how many versions of the plan and data were computed on (tests)
+        self.built: dict = {}  # what was computed, by kind ("statement", "team", ...): how often (tests)
 
     def stamp(self) -> tuple:
         files = []
@@ -83,58 +106,137 @@ class Portal:
             files.append(("--db", int(time.monotonic() // REQUERY)))
         return tuple(files)
 
-    def state(self) -> dict:
+    def version(self) -> int:
+        """The version of the plan and data as they are now; a change drops every page."""
         with self._lock:
             stamp = self.stamp()
             if stamp != self._stamp:
-                self._state, self._stamp = self._compute(), stamp
-            return self._state
+                self._pages.clear()
+                self._parts.clear()
+                self._stamp, self._version = stamp, self._version + 1
+                self.computations += 1
+            return self._version
 
-    def _compute(self) -> dict:
-        self.computations += 1
-        session = Session(self.plan, self.data, self.period, self.engine, db=self.db, db_timeout=self.db_timeout)
-        tables = session.load()
-        checked = session.check()
-        ids = sorted(r.id for r in tables[checked.payees_table].rows)
-        shown = session.with_year_to_date()  # with a period: the earlier periods of the year too
-        payouts = session.trace(set(ids))
-        lv = None
-        if self.ledger is not None:  # verified (KR804 names a changed byte), then settled
+    def _build(self, kind: str):
+        self.built[kind] = self.built.get(kind, 0) + 1
+
+    def _part(self, version: int, name: str, make):
+        def counted():
+            self._build(name)
+            return make()
+        return self._parts.get((version, name), counted)
+
+    # ------------------------------------------------------------------ parts
+    def _session(self, version: int):
+        """The session of every statement of this version: the plan checked and sourced."""
+        def make():
+            session = Session(self.plan, self.data, self.period, self.engine, db=self.db, db_timeout=self.db_timeout)
+            session.sourced()  # `from sql` inputs: their queries run once per version
+            return session
+        return self._part(version, "session", make)
+
+    def _people(self, version: int) -> dict:
+        """The checked plan, the payees table (and reports_to) read alone, ids and names."""
+        def make():
+            plan = self._session(version).sourced()
+            tables = {}
+            for name in {plan.payees_table} | ({"reports_to"} & set(plan.inputs)):
+                spec = plan.inputs[name]
+                tables[name] = load_table(spec, resolve(spec, self.data), plan.fiscal_start)
+            ids = sorted(r.id for r in tables[plan.payees_table].rows)
+            if not ids:  # KR403, said by the loader of the whole data
+                self._session(version).load()
+            return {"plan": plan, "tables": tables, "ids": ids, "known": frozenset(ids),
+                    "labels": payee_labels(plan, tables)}
+        return self._part(version, "people", make)
+
+    def _periods(self, version: int) -> tuple:
+        """(the periods shown, the periods computed: with --period, the earlier ones of their
+        years too), from the lean frames of the statements' session, asked once."""
+        def make():
+            session = self._session(version)
+            with self._reading:
+                session.tables_of({self._people(version)["ids"][0]})  # the lean frames, as statement --payee
+                shown = session.with_year_to_date()
+                return shown, session.periods()
+        return self._part(version, "periods", make)
+
+    def _ledger(self, version: int):
+        def make():
             from kamrules.ledger.views import ledger_view
-            lv = ledger_view(self.plan, self.data, self.ledger, self.engine, self.period, shown,
-                             self.db, self.db_timeout)
-        return {"session": session, "plan": checked, "tables": tables, "ids": ids, "payouts": payouts,
-                "periods": session.periods(), "shown": shown if self.period else None,
-                "labels": payee_labels(checked, tables), "pages": {},
-                "ledger": lv}
+            # verified (KR804 names a changed byte), then settled
+            return ledger_view(self.plan, self.data, self.ledger, self.engine, self.period,
+                               self._periods(version)[0], self.db, self.db_timeout)
+        return None if self.ledger is None else self._part(version, "ledger", make)
 
+    def _population(self, version: int) -> dict:
+        """The team page's data: every payee's payouts (the columnar run, or the traces when
+        the plan's measures are read in them), on the whole tables."""
+        def make():
+            session = Session(self.plan, self.data, self.period, self.engine, db=self.db, db_timeout=self.db_timeout)
+            checked, tables = session.check(), session.load()
+            ids = sorted(r.id for r in tables[checked.payees_table].rows)
+            shown = session.with_year_to_date()
+            payouts = session.trace(set(ids)) if measures_of(checked) else session.execute().payouts
+            return {"plan": checked, "tables": tables, "ids": ids, "payouts": payouts, "periods": session.periods(),
+                    "shown": shown if self.period else None}
+        return self._part(version, "population", make)
+
+    def _grants(self, version: int) -> dict:
+        """The people, every payee id of the tokens file found among them (KR766) and a
+        manager's team known to the plan (KR768)."""
+        people = self._people(version)
+        if self.tokens is not None:
+            self._part(version, "grants", lambda: check_grants(self.tokens, people["plan"], people["tables"]))
+        return people
+
+    def check_tokens(self) -> None:
+        """At start (serve --tokens): the tokens against the payees, KamError when they do not
+        agree. A data error is no stop: every page shows it (500) until the data are fixed."""
+        version = self.version()
+        try:
+            self._people(version)
+        except KamError:
+            return
+        self._grants(version)
+
+    # ------------------------------------------------------------------ pages
     def visible(self, grant) -> frozenset | None:
         """The payee ids the grant may see (None: all), on the data as they are now."""
+        version = self.version()
+        people = self._grants(version)  # with --tokens: the tokens checked against this data
         if grant is None or grant.role == "admin":
             return None
-        s = self.state()
-        if grant.role == "manager" and "teams" not in s:
-            s["teams"] = teams(s["plan"], s["tables"], s["periods"])
-        return visible(grant, s["ids"], s.get("teams", {}))
+        team_of = {}
+        if grant.role == "manager":
+            team_of = self._part(version, "teams", lambda: teams(
+                people["plan"], people["tables"],
+                self._periods(version)[1] if "reports_to" in people["tables"] else []))
+        return visible(grant, people["known"], team_of)
 
     def statement(self, payee_id: str, lang: str) -> str | None:
-        s = self.state()
-        if payee_id not in s["ids"]:
+        """The payee's statement in `lang`, the page `statement --payee ID --format html` writes."""
+        version = self.version()
+        if payee_id not in self._people(version)["known"]:
             return None
-        key = (payee_id, lang)
-        if key not in s["pages"]:
-            cut = cut_tables(s["session"], s["plan"], s["tables"])
-            history = s["ledger"].history if s["ledger"] is not None else None
-            s["pages"][key] = statements(s["plan"], s["tables"], s["payouts"], [payee_id], s["periods"],
-                                         self.plan, "html", lang, cut, history, shown=s["shown"])[payee_id]
-        return s["pages"][key]
+
+        def make():
+            self._build("statement")
+            session, (shown, _) = self._session(version), self._periods(version)
+            ledger = self._ledger(version)
+            with self._reading:
+                return payee_statement(session, payee_id, "html", lang,
+                                       ledger.history if ledger is not None else None, shown)
+        return self._pages.get((version, "statement", payee_id, lang), make)
 
     def team(self, only: frozenset | None = None, lang: str | None = None) -> str:
         """The team page of every payee, or of the payees `only`, in `lang` (the portal's by default)."""
-        s = self.state()
+        version = self.version()
         lang = lang or self.lang
-        key = ("team", only, lang)
-        if key not in s["pages"]:
+
+        def make():
+            self._build("team")
+            s = self._population(version)
             tables, payouts = s["tables"], s["payouts"]
             if only is not None:
                 t = tables[s["plan"].payees_table]
@@ -143,27 +245,32 @@ class Portal:
                 payouts = [p for p in payouts if p.payee_id in only]
             links = {pid: keep(href(pid), lang, self.lang) for pid in s["ids"] if only is None or pid in only}
             view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang, s["shown"])
-            if s["ledger"] is not None:
-                view.ledger = s["ledger"].team({r.payee_id for tp in view.periods for r in tp.rows}
-                                               | (set(only) if only is not None else set(s["ids"])))
-            s["pages"][key] = render_team(view, "html")
-        return s["pages"][key]
+            ledger = self._ledger(version)
+            if ledger is not None:
+                view.ledger = ledger.team({r.payee_id for tp in view.periods for r in tp.rows}
+                                          | (set(only) if only is not None else set(s["ids"])))
+            return render_team(view, "html")
+        return self._pages.get((version, "team", only, lang), make)
 
     def index(self, only: frozenset | None = None, team: bool = True, lang: str | None = None) -> str:
         """The payees `only` (None: all) by name, each linked to their statement, in `lang`."""
-        s = self.state()
+        version = self.version()
         lang = lang or self.lang
-        L, e = i18n.get(lang), for_html
-        items = "".join(
-            f'<li><a href="{e(keep(href(pid), lang, self.lang))}">{e(s["labels"].get(pid, (None,))[0] or pid)}</a>'
-            f' <small>{e(pid)}</small></li>' for pid in s["ids"] if only is None or pid in only)
-        link = f'<p><a href="{e(keep("/team", lang, self.lang))}">{e(L._("Team page"))}</a></p>' if team else ""
-        return (f'<!DOCTYPE html>\n<html lang="{e(lang)}"><head><meta charset="utf-8">'
-                f'<meta name="viewport" content="width=device-width, initial-scale=1">'
-                f"<title>{e(L._('Statements'))} · {e(s['plan'].name)}</title><style>body{{font:16px/1.5 "
-                f"system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem}}</style></head><body><main>"
-                f"<h1>{e(s['plan'].name)}</h1><h2>{e(L._('Statements'))}</h2>{link}"
-                f"<ul>{items}</ul></main></body></html>\n")
+
+        def make():
+            s = self._people(version)
+            L, e = i18n.get(lang), for_html
+            items = "".join(
+                f'<li><a href="{e(keep(href(pid), lang, self.lang))}">{e(s["labels"].get(pid, (None,))[0] or pid)}'
+                f'</a> <small>{e(pid)}</small></li>' for pid in s["ids"] if only is None or pid in only)
+            link = f'<p><a href="{e(keep("/team", lang, self.lang))}">{e(L._("Team page"))}</a></p>' if team else ""
+            return (f'<!DOCTYPE html>\n<html lang="{e(lang)}"><head><meta charset="utf-8">'
+                    f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+                    f"<title>{e(L._('Statements'))} · {e(s['plan'].name)}</title><style>body{{font:16px/1.5 "
+                    f"system-ui,sans-serif;max-width:40rem;margin:1rem auto;padding:0 1rem}}</style></head><body>"
+                    f"<main><h1>{e(s['plan'].name)}</h1><h2>{e(L._('Statements'))}</h2>{link}"
+                    f"<ul>{items}</ul></main></body></html>\n")
+        return self._pages.get((version, "index", only, team, lang), make)
 
 
 def _error(err: KamError, grant, lang: str) -> HTMLResponse:
@@ -193,7 +300,11 @@ def _switch(text: str, address: str, lang: str, default: str) -> str:
 
 
 def make_app(portal: Portal, tokens=None) -> Starlette:
-    """The portal's application; tokens (access.Tokens): every request must sign in."""
+    """The portal's application; tokens (access.Tokens): every request must sign in, and the
+    payee ids of the tokens are checked against each version of the data (a 500 page with
+    the diagnostics until the data or the file agree)."""
+    if tokens is not None:
+        portal.tokens = tokens
     def guarded(fn):
         def endpoint(request):  # run in Starlette's thread pool
             grant = grant_of(request)

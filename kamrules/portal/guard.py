@@ -10,7 +10,9 @@
   the request came over https) on a page that redirects at once (meta refresh) to the
   same address without the token; anything else is 401. The grant found is left in the
   request's scope (`grant_of`) for the pages to decide what to show. No token is ever
-  logged or echoed.
+  logged or echoed;
+- `/logout`, signed in or not: the cookie cleared (expired at once, with the attributes it
+  was set with), then 303 to the sign-in page (`/`, in the request's language).
 
 Why a page and not an HTTP redirect: a link opened from another site (a webmail) starts a
 cross-site navigation, and a browser sends no SameSite=Strict cookie on any request of
@@ -27,7 +29,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
@@ -37,7 +39,8 @@ GRANT = "kamrules.grant"
 BASE_CSP = "default-src 'none'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.S | re.I)
-URL_SAFE = "/%-._~!$&'()*+,;=:@"  # kept as they are in a path; anything else (a backslash) is encoded
+URL_SAFE = "/%-._~!$&'()*+,;=:@"
+LOGOUT = "/logout"  # kept as they are in a path; anything else (a backslash) is encoded
 
 
 def csp(text: str = "") -> str:
@@ -83,6 +86,14 @@ def _unauthorized(why: str, lang: str) -> HTMLResponse:
     return response
 
 
+def _logout(request: Request, default: str) -> Response:
+    """The cookie cleared, and 303 to the sign-in page, in the request's language."""
+    lang = lang_of(request, default)
+    response = Response(status_code=303, headers={"Location": "/" if lang == default else f"/?locale={lang}"})
+    response.delete_cookie(COOKIE, path="/", secure=request.url.scheme == "https", httponly=True, samesite="strict")
+    return response
+
+
 def _bearer(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() if scheme.lower() == "bearer" else None
@@ -113,6 +124,9 @@ class Guard:
                 headers.setdefault("Content-Security-Policy", csp())
             await send(message)
 
+        if scope["path"] == LOGOUT:
+            await _logout(Request(scope), self.lang)(scope, receive, send_with_headers)
+            return
         if self.tokens is not None:
             request = Request(scope)
             login = request.query_params.get("token")

@@ -1,6 +1,8 @@
-"""Statements of many payees from one session, as `statement --all` writes them and the
-portal serves them: the session's traced payouts grouped once, the run meta hashed once,
-and each payee's what-ifs re-run on the rows that payee can reach (`cut_tables`).
+"""Statements of many payees from one session, as `statement --all` writes them: the
+session's traced payouts grouped once, the run meta hashed once, and each payee's what-ifs
+re-run on the rows that payee can reach (`cut_tables`); and one payee's statement as
+`statement --payee` makes it (`payee_statement`, what the portal serves), from only the
+rows that payee can reach.
 """
 from __future__ import annotations
 
@@ -116,3 +118,22 @@ def cut_tables(session, checked, tables):
         last[:] = [payee.id, out]
         return out
     return cut
+
+
+def payee_statement(session, payee_id: str, fmt: str, lang: str = DEFAULT, history=None, shown=None) -> str:
+    """The statement of one payee, as `statement --payee` writes it: the rows the payee can
+    reach (Session.tables_of, the periods then come from those frames), their derivation
+    traced, with the year to date when the session has --period. The session may be asked
+    again for another payee (the data it read once, the lean frames, serve every payee):
+    then give `shown`, what its first `with_year_to_date()` returned (a second call would
+    take the year's earlier periods for periods asked). history: the payee's ledger
+    history (ledger.views.LedgerView.history), or None."""
+    checked = session.check()
+    session.tables_of({payee_id})
+    if shown is None:
+        shown = session.with_year_to_date()
+    payouts = session.trace({payee_id})
+    ids = sorted(session.payees([payee_id]))
+    tables = session.tables_of({payee_id})
+    return statements(checked, tables, payouts, ids, session.periods(), session.plan_path, fmt, lang,
+                      None, history, None, shown if session.period_arg else None)[payee_id]
