@@ -150,13 +150,19 @@ class Portal:
                     "labels": payee_labels(plan, tables)}
         return self._part(version, "people", make)
 
-    def _periods(self, version: int) -> tuple:
+    def _periods(self, version: int, payee_id: str | None = None) -> tuple:
         """(the periods shown, the periods computed: with --period, the earlier ones of their
-        years too), from the lean frames of the statements' session, asked once."""
+        years too), from the lean frames of the statements' session, read as `statement
+        --payee` reads them for the payee asked first (any payee, when none is)."""
         def make():
             session = self._session(version)
             with self._reading:
-                session.tables_of({self._people(version)["ids"][0]})  # the lean frames, as statement --payee
+                try:
+                    session.tables_of({payee_id or self._people(version)["ids"][0]})
+                except KamError as err:
+                    if {d.code for d in err.diagnostics} != {"KR405"}:
+                        raise
+                    session.tables_of({self._people(version)["ids"][0]})  # (no such payee: a 404 page)
                 shown = session.with_year_to_date()
                 return shown, session.periods()
         return self._part(version, "periods", make)
@@ -204,7 +210,9 @@ class Portal:
     def visible(self, grant) -> frozenset | None:
         """The payee ids the grant may see (None: all), on the data as they are now."""
         version = self.version()
-        people = self._grants(version)  # with --tokens: the tokens checked against this data
+        if grant is None and self.tokens is None:  # no sign-in: no list of the payees needed
+            return None
+        people = self._grants(version)  # the tokens checked against this data
         if grant is None or grant.role == "admin":
             return None
         team_of = {}
@@ -217,14 +225,18 @@ class Portal:
     def statement(self, payee_id: str, lang: str) -> str | None:
         """The payee's statement in `lang`, the page `statement --payee ID --format html` writes."""
         version = self.version()
-        if payee_id not in self._people(version)["known"]:
-            return None
 
         def make():
-            self._build("statement")
-            session, (shown, _) = self._session(version), self._periods(version)
+            session, (shown, _) = self._session(version), self._periods(version, payee_id)
             ledger = self._ledger(version)
             with self._reading:
+                try:  # the payee among the ids of the lean frames: no list of every payee read
+                    session.payees([payee_id])
+                except KamError as err:
+                    if {d.code for d in err.diagnostics} == {"KR405"}:  # no such payee
+                        return None
+                    raise
+                self._build("statement")
                 return payee_statement(session, payee_id, "html", lang,
                                        ledger.history if ledger is not None else None, shown)
         return self._pages.get((version, "statement", payee_id, lang), make)
