@@ -5,9 +5,12 @@ payee's statement for every period, `/team` the team page linking to each statem
 sign-in pages too: every word through the catalogs of report/i18n.py, `<html lang>` set),
 and the links of a page keep its language.
 
-Everything is computed again when the plan or a file of the data folder changes (their
-size and modification time are compared on every request), else served from memory. A
-plan or data error is shown as its diagnostic (status 500), never a traceback. Every
+Each page is computed when first asked for, from only what it shows (Portal), and kept
+(cache.py: at most PAGES, one computation per page however many ask at once) until the
+plan or a file of the data folder changes (their size and modification time are compared
+on every request): then everything is dropped, and computed again only when asked. A
+plan or data error is shown as its diagnostic (status 500), never a traceback, and the
+server keeps running: the next request after a fix serves the page. Every
 response goes through guard.py: the strict security headers, and with `--tokens` the sign
 in; each page then shows only what the request's grant may see (access.visible): a payee
 asking for anyone else's statement, or an id that is no payee, gets 403 with no data.
