@@ -89,7 +89,6 @@ class Portal:
         self._version = 0
         self._pages = Cache(PAGES)  # (version, page, ...) -> html
         self._parts = Cache(16)  # (version, part) -> what pages are made of (the session, the people, ...)
-        self._reading = threading.Lock()  # the statements' session answers one payee at a time
         self.computations = 0  # how many versions of the plan and data were computed on (tests)
         self.built: dict = {}  # what was computed, by kind ("statement", "team", ...): how often (tests)
 
@@ -130,25 +129,26 @@ class Portal:
         return self._parts.get((version, name), counted)
 
     # ------------------------------------------------------------------ parts
-    def _session(self, version: int):
-        """The session of every statement of this version: the plan checked and sourced."""
+    def _session(self, version: int) -> tuple:
+        """(the session of every statement of this version, its plan checked and sourced; the
+        lock by which it answers one payee at a time)."""
         def make():
             session = Session(self.plan, self.data, self.period, self.engine, db=self.db, db_timeout=self.db_timeout)
             session.sourced()  # `from sql` inputs: their queries run once per version
-            return session
+            return session, threading.Lock()
         return self._part(version, "session", make)
 
     def _people(self, version: int) -> dict:
         """The checked plan, the payees table (and reports_to) read alone, ids and names."""
         def make():
-            plan = self._session(version).sourced()
+            plan = self._session(version)[0].sourced()
             tables = {}
             for name in {plan.payees_table} | ({"reports_to"} & set(plan.inputs)):
                 spec = plan.inputs[name]
                 tables[name] = load_table(spec, resolve(spec, self.data), plan.fiscal_start)
             ids = sorted(r.id for r in tables[plan.payees_table].rows)
             if not ids:  # KR403, said by the loader of the whole data
-                self._session(version).load()
+                self._session(version)[0].load()
             return {"plan": plan, "tables": tables, "ids": ids, "known": frozenset(ids),
                     "labels": payee_labels(plan, tables)}
         return self._part(version, "people", make)
@@ -158,8 +158,8 @@ class Portal:
         years too), from the lean frames of the statements' session, read as `statement
         --payee` reads them for the payee asked first (any payee, when none is)."""
         def make():
-            session = self._session(version)
-            with self._reading:
+            session, reading = self._session(version)
+            with reading:
                 try:
                     session.tables_of({payee_id or self._people(version)["ids"][0]})
                 except KamError as err:
@@ -230,9 +230,9 @@ class Portal:
         version = self.version()
 
         def make():
-            session, (shown, _) = self._session(version), self._periods(version, payee_id)
+            (session, reading), (shown, _) = self._session(version), self._periods(version, payee_id)
             ledger = self._ledger(version)
-            with self._reading:
+            with reading:
                 try:  # the payee among the ids of the lean frames: no list of every payee read
                     session.payees([payee_id])
                 except KamError as err:
