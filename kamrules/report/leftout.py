@@ -144,8 +144,10 @@ def _reason(plan, ev, ctx, flt, row) -> tuple | None:
         for col, e in flt.in_period:
             p = ev.ev(e, ctx, ())
             d = row.values.get(col)
-            if d is None or not (p.start <= d <= p.end):
-                if d is not None and not (p.start - NEAR <= d <= p.end + NEAR):
+            if d is None:  # an invoice not paid yet: no date to be in any period
+                return ("{column} is empty", {"column": col})
+            if not (p.start <= d <= p.end):
+                if not (p.start - NEAR <= d <= p.end + NEAR):
                     return None
                 return ("{column} {value} is outside {period}", {"column": col, "value": d, "period": str(p)})
         for c in flt.rest:

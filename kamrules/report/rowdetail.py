@@ -47,6 +47,7 @@ class Layout:
     columns: tuple  # ((label, node, unit), ...): the row's values the expression reads
     decisions: tuple  # ((table name, its call in the expression), ...)
     call: object = None  # the sum's call (report/leftout.py: the rows its own `where` leaves out)
+    sign: int = 1  # -1 for a sum its definition takes off (`... - sum(amount * rate for reversed)`)
 
 _LAYOUTS: dict = {}  # id(lowered plan) -> (plan, {(line, column) of an aggregation: Layout})
 _COMMENT = re.compile(r"\|[^|#]*#\s*(.+?)\s*$")
@@ -70,12 +71,35 @@ def layout(plan, span) -> Layout | None:
             for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum" and n.args
                                    and isinstance(n.args[0], ir.Each)):
                 found[(call.span.line, call.span.column)] = attrs.evolve(
-                    _layout(low, plan.source, call.args[0].expr), call=call)
+                    _layout(low, plan.source, call.args[0].expr), call=call, sign=_sign(d.node, call))
         if len(_LAYOUTS) > 64:
             _LAYOUTS.clear()
         others = any(not isinstance(x.call.args[0].expr, ir.Name) for x in found.values())
         hit = _LAYOUTS[id(low)] = (low, found, others)
     return hit[1].get((span.line, span.column)) if span is not None else None
+
+
+def _sign(root, call) -> int:
+    """-1 when `call` counts negatively in the expression `root` defines (the right side of a
+    `-`, under a unary minus: a clawback's `sum(... for reversed)`), else 1: each row the sum
+    credits then takes its credit off the payout, and the statement says so."""
+    def walk(n, s):
+        if n is call:
+            return s
+        if isinstance(n, ir.BinOp) and n.op == "-":
+            return walk(n.left, s) or walk(n.right, -s)
+        if isinstance(n, ir.Neg):
+            return walk(n.expr, -s)
+        if isinstance(n, ir.BinOp) and n.op not in ("+",):  # a product, a ratio: not a plain term
+            return None if not find_nodes(n, lambda x: x is call) else 1
+        if attrs.has(type(n)):
+            for f in attrs.fields(type(n)):
+                v = getattr(n, f.name)
+                for x in (v if isinstance(v, tuple) else (v,)):
+                    if attrs.has(type(x)) and (got := walk(x, s)) is not None:
+                        return got
+        return None
+    return walk(root, 1) or 1
 
 
 def _layout(low, source, expr) -> Layout:

@@ -11,7 +11,7 @@ import functools
 
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
-from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
+from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
                                             ratio_lines, rounding_note, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
@@ -130,7 +130,7 @@ def render_html(st) -> str:
                 head = credited_head(L, m)
                 more = (f"<tr><td colspan=\"{len(head)}\">{e(L._('{n} more rows', n=m.more))}</td></tr>"
                         if m.more else "")
-                out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
+                out.append(f"<details><summary>{e(credited_title(L, m))} "
                            f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
                            + (f'<p class="note">{e(note)}</p>' if (note := rounding_note(L, m)) else "")
                            + "</details>")

@@ -246,6 +246,9 @@ def _why_zero(ev, payee, period, amounts: dict, measures: dict):
     zero or unknown; else the components at zero."""
     if _why_none(ev, payee, period) == "not eligible":
         return "not eligible"
+    moved = sorted(c for c, a in amounts.items() if a != 0)
+    if moved:  # a clawback and a payment of the same period (-6,400 and +6,400): they cancel out
+        return ("cancel out", moved)
     if all(v is None or (v.amount if isinstance(v, Money) else v) == 0 for v in measures.values()
            if isinstance(v, (Money, Decimal, int)) or v is None):
         return "no data"
@@ -253,6 +256,8 @@ def _why_zero(ev, payee, period, amounts: dict, measures: dict):
 
 
 def _reason(L, reason) -> str:
+    if isinstance(reason, tuple) and reason[0] == "cancel out":
+        return L._("{components} cancel out", components=", ".join(reason[1]))
     if isinstance(reason, tuple):
         return L._("{components} at zero", components=", ".join(reason[1]))
     return L._(reason)
@@ -389,12 +394,17 @@ def _title(tv: TeamView) -> str:
 
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     L = tv.locale
-    n = sum(1 for r in tp.rows if r.total != 0)  # payees with a non-zero payout
-    avg = tp.total / n if n else Decimal(0)
+    paid = [r.total for r in tp.rows if r.total > 0]  # a negative total is taken back, not paid
+    n = len(paid)
+    avg = sum(paid, Decimal(0)) / n if n else Decimal(0)
     cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
             n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
+    back = [r for r in tp.rows if r.total < 0]
+    if back:  # a clawback larger than the period's pay: what the payee owes back
+        s += "; " + L._("taken back: {payees}", payees=", ".join(
+            f"{r.payee_id} ({_amount(L, r.total, cur)})" for r in sorted(back, key=lambda r: r.payee_id)))
     if tp.budget is not None:
         pct = L.share(tp.total / tp.budget) if tp.budget else "—"
         s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
