@@ -81,3 +81,30 @@ def test_a_row_left_out_for_an_empty_date_says_the_date_is_empty(lang, reason):
     line = next(x for x in out.splitlines() if "ci-002" in x)
     assert line.rstrip().endswith(reason), line
     assert "  is outside" not in out and "  est hors" not in out
+
+
+# ---------------------------------------------------------------- 4. a quarter on one printed page
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+@pytest.mark.parametrize("payee", ["kam-001", "am-003"])
+def test_a_typical_quarter_prints_on_one_page(payee, tmp_path):
+    """kam-001's 2025-Q1 (two components, two charts, what-ifs and ratios) printed on two
+    pages, the second holding the end of the upsell chart; with the print stylesheet (A4,
+    12 mm margins, 9 pt) it is one page, by `--format pdf` and by Chromium's print of the html."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no chromium binary: install Debian's `chromium` (done by .ci/run when apt works)")
+    plan_data = (PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell")
+    pdf = tmp_path / "q1.pdf"
+    _statement(plan_data, "--payee", payee, "--period", "2025-Q1", "--locale", "fr", "-o", pdf)
+    assert _pages(pdf.read_bytes()) == 1
+    page = tmp_path / "q1.html"
+    _statement(plan_data, "--payee", payee, "--period", "2025-Q1", "--locale", "fr", "-o", page)
+    printed = tmp_path / "printed.pdf"
+    r = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                        f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={printed}",
+                        "--no-pdf-header-footer", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert _pages(printed.read_bytes()) == 1

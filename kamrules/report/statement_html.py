@@ -37,9 +37,12 @@ ol.steps>li{margin:.35rem 0}.note{color:#57606a;font-size:.9rem}.meta{font-size:
 overflow-wrap:anywhere}details summary{cursor:pointer;font-weight:600}
 @media (max-width:600px){body{font-size:15px}main{padding:.5rem}section,.component{padding:.6rem}
 table.rows{font-size:.8rem}table.rows td,table.rows th{padding:.25rem .2rem}}
-@media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}
+@page{size:A4;margin:12mm}
+@media print{body{background:#fff;font-size:9pt;line-height:1.3}main{max-width:none;padding:0}
+h1{font-size:14pt}h2{font-size:12pt}h3{font-size:10.5pt;margin:.1rem 0 .2rem}p,ul{margin:.15rem 0}
+.headline{font-size:10pt;margin:.2rem 0}.headline li:first-child{font-size:11pt}.effort li{margin:0}
 section,.component{border:0;padding:0;margin:.3rem 0;break-inside:avoid}details,.meta{display:none}
-svg.chart{max-width:240px;float:right;margin-left:.5rem}.component{overflow:hidden}}
+svg.chart{max-width:230px;float:right;margin-left:.5rem}figure{margin:.2rem 0}.component{overflow:hidden}}
 """
 
 
