@@ -108,3 +108,60 @@ def test_a_typical_quarter_prints_on_one_page(payee, tmp_path):
                         "--no-pdf-header-footer", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
     assert _pages(printed.read_bytes()) == 1
+
+
+# ---------------------------------------------------------------- 5. the payee's point and the threshold labels
+def _boxes(svg: str):
+    """The payee's dot (its box) and each threshold label's box, from the SVG's numbers: a
+    label of font size 10 is ~6 units a character wide, from 8 above its baseline to 2 below."""
+    dot = re.search(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="4.5"', svg)
+    cx, cy = float(dot.group(1)), float(dot.group(2))
+    labels = [(float(x), float(y), text) for x, y, text in
+              re.findall(r'<text x="([\d.]+)" y="([\d.]+)" font-size="10" text-anchor="middle" fill="#444"[^>]*>([^<]+)<',
+                         svg)]
+    return (cx - 4.5, cy - 4.5, cx + 4.5, cy + 4.5), [
+        ((x - 3 * len(t), y - 8, x + 3 * len(t), y + 2), t) for x, y, t in labels]
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_threshold_label_clear_of_the_payees_point(lang):
+    """kam-001, 2025-Q1: nrr_attainment 110% sits on the 110% threshold at the top of the
+    chart (180%, near the highest rate drawn): its dot (cy 15.0) covered the label drawn on
+    the first row (baseline 22: 14 to 24). The label moves to the third row (baseline 42);
+    the other labels keep their rows (80%: 22, 100%: 32); labels carry a white halo."""
+    html = _statement((PLANS / "abtasty-kam.kam", EXAMPLES / "01-abtasty-nrr-upsell"), "--payee", "kam-001",
+                      "--period", "2025-Q1", "--format", "html", "--locale", lang)
+    charts = re.findall(r"<svg .*?</svg>", html, re.S)
+    assert len(charts) == 2
+    for svg in charts:
+        dot, labels = _boxes(svg)
+        assert labels and not [t for box, t in labels if _overlap(dot, box)], (dot, labels)
+    _, labels = _boxes(charts[0])
+    assert [(t.replace("\u202f", " "), box[3] - 2) for box, t in labels] == [
+        ("80%" if lang == "en" else "80 %", 22.0), ("100%" if lang == "en" else "100 %", 32.0),
+        ("110%" if lang == "en" else "110 %", 42.0)]
+    assert 'paint-order="stroke"' in charts[0]
+
+
+# ---------------------------------------------------------------- 6. a failed comparison in words
+@pytest.mark.parametrize("plan, data, payee, row, en, fr", [
+    # rn-004: a 12-month renewal; the booster needs default(contract_months, 0) >= 24
+    ("multi-year-booster", "06-multi-year-booster", "kam-001", "rn-004",
+     "contract_months 12 is below minimum_months 24", "contract_months 12 est inférieur à minimum_months 24"),
+    # eq-dl-005: margin 14% under the plan's 15% floor (`margin >= margin_floor`)
+    ("equipment-colour-grid", "05-colour-grid", "eq-001", "eq-dl-005",
+     "margin 14% is below margin_floor 15%", "marge 14\u202f% est inférieur à margin_floor 15\u202f%")])
+def test_a_comparison_left_out_reason_is_said_in_words(plan, data, payee, row, en, fr):
+    """Was "`default(contract_months, 0) >= minimum_months` is false: contract_months 12,
+    minimum_months 24": the plan's code in a payee's sentence."""
+    for lang, said in (("en", en), ("fr", fr)):
+        out = _statement((PLANS / f"{plan}.kam", EXAMPLES / data), "--payee", payee, "--format", "text",
+                         "--locale", lang)
+        line = next(x for x in out.splitlines() if row in x and ("is below" in x or "inférieur" in x
+                                                                  or "is false" in x or "est faux" in x))
+        assert line.rstrip().endswith(said), line
+        assert "`" not in line
