@@ -165,3 +165,17 @@ def test_a_comparison_left_out_reason_is_said_in_words(plan, data, payee, row, e
                                                                   or "is false" in x or "est faux" in x))
         assert line.rstrip().endswith(said), line
         assert "`" not in line
+
+
+# ---------------------------------------------------------------- 7. the team page's measures of a true-up month
+def test_team_measures_of_a_true_up_month_are_the_months_own():
+    """media-advance, 2025-03: quarter_true_up reads paid(advance, period.quarter), whose
+    earlier payouts carry January's and February's month_performance (110%, 130%): the
+    column showed "—" (values that disagree). March's is its own: med-001 billed 90,000.00
+    (inv-00005) against 1,200,000 / 12 = 100,000.00: 90%; quarter_performance 330,000 /
+    300,000 = 110%."""
+    r = run_cli("team", PLANS / "media-advance.kam", "--data", EXAMPLES / "02-media-advance", "--format", "text")
+    assert r.returncode == 0, r.stderr
+    march = r.stdout.split("\n2025-03:", 1)[1].split("\n\n", 1)[0]
+    row = next(x for x in march.splitlines() if x.startswith("  med-001"))
+    assert row.split()[3:6] == ["90%", "110%", "—"], row

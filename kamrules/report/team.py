@@ -220,7 +220,7 @@ def _traced_measures(items, names: set) -> tuple[dict, bool]:
             continue
         for part in calculation_parts(p.trace):
             seen = {}
-            for n in part.walk():
+            for n in _own(part):
                 pooled = pooled or n.kind == "share"
                 if n.kind == "let" and n.name in names and n.name not in seen:
                     seen[n.name] = n.value
@@ -229,6 +229,15 @@ def _traced_measures(items, names: set) -> tuple[dict, bool]:
                     mixed.add(name)
                 found.setdefault(name, value)
     return {n: (None if n in mixed else v) for n, v in found.items()}, pooled
+
+
+def _own(node):
+    """The nodes of a payout's tree but those under `paid(...)`: the earlier periods' payouts
+    (`paid(advance, period.quarter)`) read their own months' measures, not this period's."""
+    yield node
+    if node.kind != "paid":
+        for c in node.children:
+            yield from _own(c)
 
 
 def _why_none(ev, payee, period) -> str:
