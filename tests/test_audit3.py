@@ -179,3 +179,15 @@ def test_team_measures_of_a_true_up_month_are_the_months_own():
     march = r.stdout.split("\n2025-03:", 1)[1].split("\n\n", 1)[0]
     row = next(x for x in march.splitlines() if x.startswith("  med-001"))
     assert row.split()[3:6] == ["90%", "110%", "—"], row
+
+
+# ---------------------------------------------------------------- 8. a draw reads rows, it credits none
+@pytest.mark.parametrize("plan, component", [("recoverable-draw", "draw"), ("draw-guarantee", "guarantee")])
+def test_a_top_up_does_not_claim_the_commissions_rows(plan, component):
+    """sdr-1, January: d-01 5,000.00 at 10%: earned 500.00 = commission; the top-up is
+    max(0 EUR, 2,000.00 - 500.00) = 1,500.00. It said "1,500.00; 1 row credited": d-01 is
+    the commission's row, which lowers the top-up. The commission keeps "1 row credited"."""
+    out = _statement((PLANS / f"{plan}.kam", EXAMPLES / "draws"), "--payee", "sdr-1", "--period", "2025-01",
+                     "--format", "text")
+    assert f"    {component} pays €1,500.00\n" in out
+    assert "    commission pays €500.00; 1 row credited\n" in out

@@ -102,6 +102,41 @@ def _sign(root, call) -> int:
     return walk(root, 1) or 1
 
 
+_SCALED = ("*", "/")  # a term times a rate or divided by a count still credits its rows
+
+
+def plain_term(plan, component: str, owner: str | None, span) -> bool:
+    """Whether the sum written at `span`, held by the let `owner` (None: in the component
+    itself), is a term of the component's amount (`commission = earned`, `colour_bonus =
+    sum(...)`, `... - sum(... for reversed)`, maybe scaled or rounded): its rows are then
+    credited (or taken back). Under a max, a min or a condition (`draw = max(0 EUR,
+    monthly_draw - earned)`) the rows are only read: the component does not credit them."""
+    low = ir_of(plan)
+    d = low.definitions.get(component)
+    lay = layout(plan, span)
+    if d is None or lay is None:
+        return True
+    if owner in (None, component):
+        def target(n):
+            return n is lay.call
+    else:
+        def target(n):
+            return isinstance(n, ir.Name) and n.ref == ("def", owner)
+
+    def walk(n) -> bool:
+        if target(n):
+            return True
+        if isinstance(n, ir.BinOp) and n.op in ("+", "-", *_SCALED):
+            return walk(n.left) or walk(n.right)
+        if isinstance(n, ir.Neg):
+            return walk(n.expr)
+        if isinstance(n, ir.Call) and n.func == "round" and n.args:
+            return walk(n.args[0])
+        return False
+    root = d.node
+    return walk(root.expr if hasattr(root, "expr") else root)
+
+
 def _layout(low, source, expr) -> Layout:
     if isinstance(expr, (ir.Name, ir.Attr)):  # a measure: the row's credit is that column
         return Layout((), ())

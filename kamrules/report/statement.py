@@ -52,6 +52,7 @@ class Credited:
     keys: frozenset = frozenset()  # (table, row number) of every row credited, MAX_ROWS or not
     layout: object = None  # rowdetail.Layout of a sum that is not a measure
     taken_back: bool = False  # the sum is taken off the payout (a clawback): rows and total negated
+    plain: bool = True  # a term of the component's amount: its rows are credited, not only read (a draw's)
 
 
 @attrs.define
@@ -613,6 +614,7 @@ def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
         if lay is not None:
             seen.add(key)
             view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
+            view.credited[-1].plain = rowdetail.plain_term(sh.plan, view.name, owner, node.span)
 
 
 def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Credited:

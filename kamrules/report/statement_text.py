@@ -81,10 +81,10 @@ def component_sentence(st, c) -> str:
         parts.append(L._("on {measures}", measures=", ".join(
             f"{m.measure} {L.money(m.total)}" for m in measured)))
     else:  # a sum of rows' own credits (the colour grid): how many rows it credits
-        n = sum(len(m.rows) + m.more for m in c.credited if not m.taken_back)
+        n = sum(len(m.rows) + m.more for m in c.credited if not m.taken_back and m.plain)
         if n:
             parts.append(L._("1 row credited") if n == 1 else L._("{n} rows credited", n=L.number(n)))
-        n = sum(len(m.rows) + m.more for m in c.credited if m.taken_back)
+        n = sum(len(m.rows) + m.more for m in c.credited if m.taken_back and m.plain)
         if n:  # a clawback: rows whose credit is taken off the payout
             parts.append(L._("1 row taken back") if n == 1 else L._("{n} rows taken back", n=L.number(n)))
     return "; ".join(parts)
