@@ -132,6 +132,38 @@ def _facts(ev, ctx, cond, row) -> tuple:
     return tuple(out)
 
 
+# a comparison a row fails, in words: `margin >= margin_floor` false is "margin 14% is below
+# margin_floor 15%" (each side a fact: report/statement_text.left_rows writes its name and value)
+_FAILED = {">=": "{left} is below {right}", ">": "{left} is not above {right}",
+           "<=": "{left} is above {right}", "<": "{left} is not below {right}"}
+
+
+def _compared(ev, ctx, cond, row) -> tuple | None:
+    """(message id, values) of a comparison of two named values the row fails (a column of
+    the row, also under `default(column, 0)`, a param or a let), else None."""
+    if not (isinstance(cond, ir.BinOp) and cond.op in _FAILED):
+        return None
+    sides = [_side(ev, ctx, n, row) for n in (cond.left, cond.right)]
+    if None in sides:
+        return None
+    return (_FAILED[cond.op], {"left": sides[0], "right": sides[1]})
+
+
+def _side(ev, ctx, node, row) -> tuple | None:
+    """((name, value, unit),) of one side of a comparison, or None when it is no named value."""
+    inner = node.args[0] if isinstance(node, ir.Call) and node.func == "default" and node.args else node
+    if not (isinstance(inner, ir.Name) and inner.ref and inner.ref[0] in ("column", "def", "param")):
+        return None
+    if inner.ref[0] == "column" and inner.ref[1] != 0:  # a column of an enclosing row
+        return None
+    try:
+        value = ev.ev(node, ctx, (row,))
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
+    name = inner.ref[3] if inner.ref[0] == "column" else inner.id
+    return ((name, value, inner.type.kind if inner.type is not None else None),)
+
+
 def _reason(plan, ev, ctx, flt, row) -> tuple | None:
     """(message id, values) of the first condition the row fails; None for a row dated in
     neither the period nor one next to it (module doc)."""
@@ -144,14 +176,19 @@ def _reason(plan, ev, ctx, flt, row) -> tuple | None:
         for col, e in flt.in_period:
             p = ev.ev(e, ctx, ())
             d = row.values.get(col)
-            if d is None or not (p.start <= d <= p.end):
-                if d is not None and not (p.start - NEAR <= d <= p.end + NEAR):
+            if d is None:  # an invoice not paid yet: no date to be in any period
+                return ("{column} is empty", {"column": col})
+            if not (p.start <= d <= p.end):
+                if not (p.start - NEAR <= d <= p.end + NEAR):
                     return None
                 return ("{column} {value} is outside {period}", {"column": col, "value": d, "period": str(p)})
         for c in flt.rest:
             if not ev.ev(c, ctx, (row,)):
                 if find_nodes(c, lambda n: isinstance(n, ir.Call) and n.func == "assignee"):
                     return ("the account was not assigned to you on that day", {})
+                said = _compared(ev, ctx, c, row)
+                if said is not None:
+                    return said
                 facts = _facts(ev, ctx, c, row)
                 if facts:  # the values compared: a tuple of facts (report/statement_text.left_rows)
                     return ("`{condition}` is false: {facts}", {"condition": span_text(plan.source, c.span),

@@ -47,6 +47,7 @@ class Layout:
     columns: tuple  # ((label, node, unit), ...): the row's values the expression reads
     decisions: tuple  # ((table name, its call in the expression), ...)
     call: object = None  # the sum's call (report/leftout.py: the rows its own `where` leaves out)
+    sign: int = 1  # -1 for a sum its definition takes off (`... - sum(amount * rate for reversed)`)
 
 _LAYOUTS: dict = {}  # id(lowered plan) -> (plan, {(line, column) of an aggregation: Layout})
 _COMMENT = re.compile(r"\|[^|#]*#\s*(.+?)\s*$")
@@ -70,12 +71,70 @@ def layout(plan, span) -> Layout | None:
             for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum" and n.args
                                    and isinstance(n.args[0], ir.Each)):
                 found[(call.span.line, call.span.column)] = attrs.evolve(
-                    _layout(low, plan.source, call.args[0].expr), call=call)
+                    _layout(low, plan.source, call.args[0].expr), call=call, sign=_sign(d.node, call))
         if len(_LAYOUTS) > 64:
             _LAYOUTS.clear()
         others = any(not isinstance(x.call.args[0].expr, ir.Name) for x in found.values())
         hit = _LAYOUTS[id(low)] = (low, found, others)
     return hit[1].get((span.line, span.column)) if span is not None else None
+
+
+def _sign(root, call) -> int:
+    """-1 when `call` counts negatively in the expression `root` defines (the right side of a
+    `-`, under a unary minus: a clawback's `sum(... for reversed)`), else 1: each row the sum
+    credits then takes its credit off the payout, and the statement says so."""
+    def walk(n, s):
+        if n is call:
+            return s
+        if isinstance(n, ir.BinOp) and n.op == "-":
+            return walk(n.left, s) or walk(n.right, -s)
+        if isinstance(n, ir.Neg):
+            return walk(n.expr, -s)
+        if isinstance(n, ir.BinOp) and n.op not in ("+",):  # a product, a ratio: not a plain term
+            return None if not find_nodes(n, lambda x: x is call) else 1
+        if attrs.has(type(n)):
+            for f in attrs.fields(type(n)):
+                v = getattr(n, f.name)
+                for x in (v if isinstance(v, tuple) else (v,)):
+                    if attrs.has(type(x)) and (got := walk(x, s)) is not None:
+                        return got
+        return None
+    return walk(root, 1) or 1
+
+
+_SCALED = ("*", "/")  # a term times a rate or divided by a count still credits its rows
+
+
+def plain_term(plan, component: str, owner: str | None, span) -> bool:
+    """Whether the sum written at `span`, held by the let `owner` (None: in the component
+    itself), is a term of the component's amount (`commission = earned`, `colour_bonus =
+    sum(...)`, `... - sum(... for reversed)`, maybe scaled or rounded): its rows are then
+    credited (or taken back). Under a max, a min or a condition (`draw = max(0 EUR,
+    monthly_draw - earned)`) the rows are only read: the component does not credit them."""
+    low = ir_of(plan)
+    d = low.definitions.get(component)
+    lay = layout(plan, span)
+    if d is None or lay is None:
+        return True
+    if owner in (None, component):
+        def target(n):
+            return n is lay.call
+    else:
+        def target(n):
+            return isinstance(n, ir.Name) and n.ref == ("def", owner)
+
+    def walk(n) -> bool:
+        if target(n):
+            return True
+        if isinstance(n, ir.BinOp) and n.op in ("+", "-", *_SCALED):
+            return walk(n.left) or walk(n.right)
+        if isinstance(n, ir.Neg):
+            return walk(n.expr)
+        if isinstance(n, ir.Call) and n.func == "round" and n.args:
+            return walk(n.args[0])
+        return False
+    root = d.node
+    return walk(root.expr if hasattr(root, "expr") else root)
 
 
 def _layout(low, source, expr) -> Layout:

@@ -51,6 +51,8 @@ class Credited:
     is_measure: bool = True
     keys: frozenset = frozenset()  # (table, row number) of every row credited, MAX_ROWS or not
     layout: object = None  # rowdetail.Layout of a sum that is not a measure
+    taken_back: bool = False  # the sum is taken off the payout (a clawback): rows and total negated
+    plain: bool = True  # a term of the component's amount: its rows are credited, not only read (a draw's)
 
 
 @attrs.define
@@ -222,7 +224,9 @@ def _build(sh: Shared, payouts, payee, periods, lang, shown=None):
         periods = [p for p in periods if p in shown]
     views = [_period_view(sh, payee, period, [p for p in payouts if p.payee_id == payee.id and p.period == period])
              for period in periods]
-    _hide(views)
+    # a component that paid in an earlier period of the year, not printed (--period), applies
+    _hide(views, {p.component for p in payouts if p.payee_id == payee.id and p.amount != 0
+                  and shown is not None and p.period not in shown})
     if shown is not None:
         every = sorted(list(earlier.items()) + list(zip(periods, views)), key=lambda x: x[0])
         _year_to_date([v for _, v in every], [p for p, _ in every], cur)
@@ -242,11 +246,12 @@ def _summed_rows(view) -> bool:
     return any(st.kind == "aggregate" and st.rows for st in view.steps)
 
 
-def _hide(views):
+def _hide(views, paid_before=frozenset()):
     """A component zero in every period, with no row credited, no curve read and no business
     that would make it pay (whatif_zero), cannot apply to this payee (a charter KAM's
-    `ae_commission`): it is not shown, only named for auditors."""
-    shown = {}
+    `ae_commission`): it is not shown, only named for auditors. paid_before: the components
+    that paid in an earlier period of the year not printed (`--period 2025-05`): they apply."""
+    shown = dict.fromkeys(paid_before, True)
     for pv in views:
         for c in pv.components:
             useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c) or c.zero_effects
@@ -609,6 +614,7 @@ def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
         if lay is not None:
             seen.add(key)
             view.credited.append(_aggregate_rows(sh, owner or view.name, node, refs, lay, ev, ctx))
+            view.credited[-1].plain = rowdetail.plain_term(sh.plan, view.name, owner, node.span)
 
 
 def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Credited:
@@ -626,9 +632,13 @@ def _aggregate_rows(sh: Shared, name: str, node, refs: list, lay, ev, ctx) -> Cr
     # the row's date is its own column already (`fx(..., close_date)` reads it: not twice)
     keep = [k for k, (label, _, _) in enumerate(lay.columns) if label != date_col]
     rows = [(*row[:4], tuple(row[4][k] for k in keep), tuple(row[5].get(t) for t in order)) for row in rows]
-    return Credited(name, refs[0].table, node.value, rows, max(0, len(refs) - MAX_ROWS),
+    total = node.value
+    if lay.sign < 0:  # `- sum(amount * rate for reversed)`: each row counts against the payout
+        rows = [(*row[:3], Money(-row[3].amount, row[3].currency), *row[4:]) for row in rows]
+        total = Money(-total.amount, total.currency)
+    return Credited(name, refs[0].table, total, rows, max(0, len(refs) - MAX_ROWS),
                     tuple((lay.columns[k][0], lay.columns[k][2]) for k in keep), order, False,
-                    frozenset((ref.table, ref.row) for ref in refs), lay)
+                    frozenset((ref.table, ref.row) for ref in refs), lay, lay.sign < 0)
 
 
 def _left_inside(sh: Shared, comps: list, ev, ctx):

@@ -11,7 +11,7 @@ import functools
 
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
-from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, curve_lines, dates, ledger_lines,
+from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
                                             ratio_lines, rounding_note, subtitle, who, zero_sentence)
 from kamrules.report.svg import curve_svg
@@ -37,9 +37,12 @@ ol.steps>li{margin:.35rem 0}.note{color:#57606a;font-size:.9rem}.meta{font-size:
 overflow-wrap:anywhere}details summary{cursor:pointer;font-weight:600}
 @media (max-width:600px){body{font-size:15px}main{padding:.5rem}section,.component{padding:.6rem}
 table.rows{font-size:.8rem}table.rows td,table.rows th{padding:.25rem .2rem}}
-@media print{body{background:#fff;font-size:10pt}main{max-width:none;padding:0}
+@page{size:A4;margin:12mm}
+@media print{body{background:#fff;font-size:9pt;line-height:1.3}main{max-width:none;padding:0}
+h1{font-size:14pt}h2{font-size:12pt}h3{font-size:10.5pt;margin:.1rem 0 .2rem}p,ul{margin:.15rem 0}
+.headline{font-size:10pt;margin:.2rem 0}.headline li:first-child{font-size:11pt}.effort li{margin:0}
 section,.component{border:0;padding:0;margin:.3rem 0;break-inside:avoid}details,.meta{display:none}
-svg.chart{max-width:240px;float:right;margin-left:.5rem}.component{overflow:hidden}}
+svg.chart{max-width:230px;float:right;margin-left:.5rem}figure{margin:.2rem 0}.component{overflow:hidden}}
 """
 
 
@@ -130,7 +133,7 @@ def render_html(st) -> str:
                 head = credited_head(L, m)
                 more = (f"<tr><td colspan=\"{len(head)}\">{e(L._('{n} more rows', n=m.more))}</td></tr>"
                         if m.more else "")
-                out.append(f"<details><summary>{e(L._('Rows credited to {measure}', measure=m.measure))} "
+                out.append(f"<details><summary>{e(credited_title(L, m))} "
                            f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
                            + (f'<p class="note">{e(note)}</p>' if (note := rounding_note(L, m)) else "")
                            + "</details>")

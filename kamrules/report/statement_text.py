@@ -81,10 +81,19 @@ def component_sentence(st, c) -> str:
         parts.append(L._("on {measures}", measures=", ".join(
             f"{m.measure} {L.money(m.total)}" for m in measured)))
     else:  # a sum of rows' own credits (the colour grid): how many rows it credits
-        n = sum(len(m.rows) + m.more for m in c.credited)
+        n = sum(len(m.rows) + m.more for m in c.credited if not m.taken_back and m.plain)
         if n:
             parts.append(L._("1 row credited") if n == 1 else L._("{n} rows credited", n=L.number(n)))
+        n = sum(len(m.rows) + m.more for m in c.credited if m.taken_back and m.plain)
+        if n:  # a clawback: rows whose credit is taken off the payout
+            parts.append(L._("1 row taken back") if n == 1 else L._("{n} rows taken back", n=L.number(n)))
     return "; ".join(parts)
+
+
+def credited_title(L, m) -> str:
+    """The title of a table of rows: credited, or taken back (a clawback's rows, negative)."""
+    return (L._("Rows taken back in {measure}", measure=m.measure) if m.taken_back
+            else L._("Rows credited to {measure}", measure=m.measure))
 
 
 def effect_sentence(st, pv, c, e) -> str:
@@ -289,7 +298,7 @@ def render_md(st) -> str:
             out += bullets + [""] if bullets else []  # one blank line after the sentence, never two
             for m in c.credited:
                 head = credited_head(L, m)
-                out += [md(L._('{label}:', label=L._('Rows credited to {measure}', measure=m.measure))), "",
+                out += [md(L._('{label}:', label=credited_title(L, m))), "",
                         "| " + " | ".join(md(h) for h, _ in head) + " |",
                         "|" + "|".join("---:" if num else "---" for _, num in head) + "|"]
                 out += ["| " + " | ".join(md(x) for x in cells) + " |" for cells in credited_rows(st, m)]
@@ -352,7 +361,7 @@ def render_text(st) -> str:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
             out += [f"    - {x}" for x in ratio_lines(st, c)]
             for m in c.credited:
-                out.append("    " + L._("{label}:", label=L._("Rows credited to {measure}", measure=m.measure)))
+                out.append("    " + L._("{label}:", label=credited_title(L, m)))
                 if m.is_measure and _shown(m, 1):
                     out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
                 elif m.is_measure:  # no account: date, row, amount

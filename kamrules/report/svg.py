@@ -94,29 +94,31 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
     label = f"{title}. {desc}" if desc else title
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" class="chart" aria-label="{for_html(label)}">',
            f"<title>{for_html(title)}</title>" + (f"<desc>{for_html(desc)}</desc>" if desc else "")]
-    ck = (key, id(points), title, tuple(thresholds), xlo, xhi, ylo, yhi) if key is not None else None
+    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
+    mark = (_scale(marker[0], xlo, xhi, x0, x1), _scale(marker[1], ylo, yhi, y0, y1)) if marker else None
+    rows = _label_rows(thresholds, xlo, xhi, mark, xfmt)
+    ck = (key, id(points), title, tuple(thresholds), xlo, xhi, ylo, yhi, rows) if key is not None else None
     hit = _STATIC.get(ck) if ck is not None else None
     if hit is not None and hit[0] is points:
         out.append(hit[1])
     else:
         body: list = []
         _axes(body, xlo, xhi, ylo, yhi, xfmt, ytick or yfmt)
-        _curve_body(body, points, thresholds, xlo, xhi, ylo, yhi, xfmt)
+        _curve_body(body, points, thresholds, xlo, xhi, ylo, yhi, xfmt, rows)
         out.append("".join(body))
         if ck is not None:
             if len(_STATIC) > 4096:
                 _STATIC.clear()
             _STATIC[ck] = (points, out[-1])
-    x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     if marker:
-        mx, my = _scale(marker[0], xlo, xhi, x0, x1), _scale(marker[1], ylo, yhi, y0, y1)
+        mx, my = mark
         out.append(f'<circle cx="{_c(mx)}" cy="{_c(my)}" r="4.5" fill="#d1242f"/>')
         text = f"{you}: {(pointfmt or xfmt)(marker[0])} → {yfmt(marker[1])}"
         left = mx > (x0 + x1) / 2  # the legend in the corner opposite the point
         lx = x0 + 6 if left else x1 - 6
         out.append(f'<circle cx="{_c(lx if left else lx - 4)}" cy="{_c(TOP + 34)}" r="4" fill="#d1242f"/>')
         out.append(f'<text x="{_c(lx + 8 if left else lx - 12)}" y="{_c(TOP + 38)}" font-size="11" '
-                   f'text-anchor="{"start" if left else "end"}" fill="#d1242f">{for_html(text)}</text>')
+                   f'text-anchor="{"start" if left else "end"}" fill="#d1242f"{HALO}>{for_html(text)}</text>')
     out.append("</svg>")
     return "".join(out)
 
@@ -125,15 +127,41 @@ _RANGES: dict = {}  # id(points) -> (points, x range, y range)
 _STATIC: dict = {}  # (key, id(points), title, thresholds, ranges) -> (points, the chart without the point)
 
 
-def _curve_body(out, points, thresholds, xlo, xhi, ylo, yhi, xfmt):
+# a white outline under a label: a dashed threshold line or the curve crossing it leaves it readable
+HALO = ' stroke="#fff" stroke-width="3" paint-order="stroke"'
+
+
+def _label_rows(thresholds, xlo, xhi, mark, xfmt) -> tuple:
+    """The row (0, 1, 2: 10 units apart below the top) of each threshold's label: alternating
+    0 and 1 so that neighbours do not overlap, moved to another row when the payee's point
+    (a dot of radius 4.5) would cover it (a point on the threshold, at the top of the chart):
+    first to row 2, which no neighbour uses."""
+    rows = []
+    for k, t in enumerate(thresholds):
+        row = k % 2
+        if mark is not None and xlo < t < xhi:
+            x = _scale(t, xlo, xhi, LEFT, W - RIGHT)
+            half = Decimal(3) * len(xfmt(t)) + Decimal("4.5")  # ~6 units a character at font size 10
+            if abs(mark[0] - x) < half:
+                for r in (row, 2, 1 - row):  # row 2 is no neighbour's; a box: baseline 8 up, 2 down
+                    base = TOP + 10 + 10 * r
+                    if not (base - 8 - Decimal("4.5") < mark[1] < base + 2 + Decimal("4.5")):
+                        row = r
+                        break
+        rows.append(row)
+    return tuple(rows)
+
+
+def _curve_body(out, points, thresholds, xlo, xhi, ylo, yhi, xfmt, rows=()):
     x0, x1, y0, y1 = LEFT, W - RIGHT, H - BOTTOM, TOP
     for k, t in enumerate(thresholds):
         if xlo < t < xhi:
             x = _scale(t, xlo, xhi, x0, x1)
             out.append(f'<line x1="{_c(x)}" y1="{_c(y0)}" x2="{_c(x)}" y2="{_c(y1 + 14)}" '
                        f'stroke="#999" stroke-dasharray="3 3"/>')
-            out.append(f'<text x="{_c(x)}" y="{_c(y1 + 10 + 10 * (k % 2))}" font-size="10" '
-                       f'text-anchor="middle" fill="#444">{for_html(xfmt(t))}</text>')
+            row = rows[k] if k < len(rows) else k % 2
+            out.append(f'<text x="{_c(x)}" y="{_c(y1 + 10 + 10 * row)}" font-size="10" '
+                       f'text-anchor="middle" fill="#444"{HALO}>{for_html(xfmt(t))}</text>')
     segments, current = [], []
     for x, y, row in points:
         if current and current[-1][2] != row:

@@ -220,7 +220,7 @@ def _traced_measures(items, names: set) -> tuple[dict, bool]:
             continue
         for part in calculation_parts(p.trace):
             seen = {}
-            for n in part.walk():
+            for n in _own(part):
                 pooled = pooled or n.kind == "share"
                 if n.kind == "let" and n.name in names and n.name not in seen:
                     seen[n.name] = n.value
@@ -229,6 +229,15 @@ def _traced_measures(items, names: set) -> tuple[dict, bool]:
                     mixed.add(name)
                 found.setdefault(name, value)
     return {n: (None if n in mixed else v) for n, v in found.items()}, pooled
+
+
+def _own(node):
+    """The nodes of a payout's tree but those under `paid(...)`: the earlier periods' payouts
+    (`paid(advance, period.quarter)`) read their own months' measures, not this period's."""
+    yield node
+    if node.kind != "paid":
+        for c in node.children:
+            yield from _own(c)
 
 
 def _why_none(ev, payee, period) -> str:
@@ -246,6 +255,9 @@ def _why_zero(ev, payee, period, amounts: dict, measures: dict):
     zero or unknown; else the components at zero."""
     if _why_none(ev, payee, period) == "not eligible":
         return "not eligible"
+    moved = sorted(c for c, a in amounts.items() if a != 0)
+    if moved:  # a clawback and a payment of the same period (-6,400 and +6,400): they cancel out
+        return ("cancel out", moved)
     if all(v is None or (v.amount if isinstance(v, Money) else v) == 0 for v in measures.values()
            if isinstance(v, (Money, Decimal, int)) or v is None):
         return "no data"
@@ -253,6 +265,8 @@ def _why_zero(ev, payee, period, amounts: dict, measures: dict):
 
 
 def _reason(L, reason) -> str:
+    if isinstance(reason, tuple) and reason[0] == "cancel out":
+        return L._("{components} cancel out", components=", ".join(reason[1]))
     if isinstance(reason, tuple):
         return L._("{components} at zero", components=", ".join(reason[1]))
     return L._(reason)
@@ -389,12 +403,17 @@ def _title(tv: TeamView) -> str:
 
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     L = tv.locale
-    n = sum(1 for r in tp.rows if r.total != 0)  # payees with a non-zero payout
-    avg = tp.total / n if n else Decimal(0)
+    paid = [r.total for r in tp.rows if r.total > 0]  # a negative total is taken back, not paid
+    n = len(paid)
+    avg = sum(paid, Decimal(0)) / n if n else Decimal(0)
     cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
             n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
+    back = [r for r in tp.rows if r.total < 0]
+    if back:  # a clawback larger than the period's pay: what the payee owes back
+        s += "; " + L._("taken back: {payees}", payees=", ".join(
+            f"{r.payee_id} ({_amount(L, r.total, cur)})" for r in sorted(back, key=lambda r: r.payee_id)))
     if tp.budget is not None:
         pct = L.share(tp.total / tp.budget) if tp.budget else "—"
         s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
