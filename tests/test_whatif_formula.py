@@ -149,3 +149,18 @@ def test_all_equals_payee_on_generated_formula_sums(tmp_path_factory, monkeypatc
     assert cloned == [True]
     text = "".join((out / f"{p}.md").read_text(encoding="utf-8") for p in ("p1", "p2", "p3"))
     assert "more business (amount)" in text
+
+
+def test_the_portal_shows_them(tmp_path):
+    """The portal's page is the statement: the formula what-if and the next tiers are there."""
+    import shutil
+
+    import pytest
+    testclient = pytest.importorskip("starlette.testclient")
+    from kamrules.portal.app import Portal, make_app
+    shutil.copytree(COLOUR[1], tmp_path / "data")
+    c = testclient.TestClient(make_app(Portal(str(COLOUR[0]), str(tmp_path / "data"))))
+    r = c.get("/payees/eq-001?locale=en")
+    assert r.status_code == 200
+    assert "on a row like eq-dl-002 (yellow, discount 7%, rate 4%)" in r.text
+    assert "eq-dl-003 would have paid €975.00 more on colour_bonus" in r.text
