@@ -29,7 +29,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import Said, Shown, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
-from kamrules.report import i18n, leftout, rowdetail, whatif, whatif_zero
+from kamrules.report import i18n, leftout, rowdetail, whatif, whatif_rows, whatif_zero
 from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
@@ -70,6 +70,7 @@ class ComponentView:
     ratios: list = attrs.Factory(list)  # [Ratio]: the divisions behind the component, with their inputs
     pools: list = attrs.Factory(list)  # [PoolWeight]: the payee's weight in each pool the component shares
     no_what_if: list = attrs.Factory(list)  # [(measure, day)]: measures taken on one day, offered no what-if
+    row_hints: list = attrs.Factory(list)  # [whatif_rows.RowHint] that pay more: a row at a better table row
 
 
 @attrs.define
@@ -366,11 +367,12 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
 
 def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, ev):
     """The rows each aggregation credits, what more business would pay, and why a zero."""
-    ms = view.measures = whatif.measures_over(sh.plan, payout.trace, sh.tables)
+    ms = view.measures = whatif.measures_over(sh.plan, payout.trace, sh.tables, sh.row_at)
     for m in ms:
         m.target = _row_in_period(sh, m, period)
     for m in ms:
-        view.credited.append(_credited(sh, m))
+        if not m.formula:  # a formula's rows are shown with what their credit is made of (_other_rows)
+            view.credited.append(_credited(sh, m))
     _other_rows(sh, view, payout.trace, ms, ev, ev.context(payee, period))
     asked = 0  # measures of the period's business asked what more pays
     if calc and sh.what_if and ms:
@@ -381,6 +383,10 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
                 view.no_what_if.append((m.name, day))
                 continue
             asked += 1
+            if m.formula:  # the row in words, and the rows a better table row would pay more
+                ctx = ev.context(payee, period)
+                m.like = whatif_rows.like(sh.plan, m, sh.row_at, ev, ctx)
+                _row_hints(sh, view, payout, payee, period, m, ev, ctx)
             if sh.batch is not None:  # re-run later, with every payee's (pages.statements)
                 sh.batch.add(payee.id, period, payout, m, tiers, view.effects)
                 continue
@@ -414,6 +420,18 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             view.zero_reason = ("no row credited to you this period", {})
         else:
             view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
+
+
+def _row_hints(sh: Shared, view: ComponentView, payout, payee, period, m, ev, ctx):
+    """What the credited rows of a formula measure would have paid at a better row of the
+    decision table their formula reads (report/whatif_rows.py), each re-run by the engine."""
+    found = whatif_rows.hints(sh.plan, m, sh.row_at, ev, ctx, MAX_ROWS)
+    if sh.batch is not None:
+        for h in found:
+            sh.batch.ask(payee.id, period, payout, h.measure, whatif_rows.ask(h, payout.component, payout.amount),
+                         view.row_hints)
+    elif found:
+        view.row_hints += whatif_rows.effects(sh.what_ifs(payee, period), payout, found)
 
 
 def _limit_reason(steps_: list):
@@ -565,7 +583,7 @@ def _left_out(sh: Shared, view: ComponentView, ev, ctx):
     """The rows of the payee left out of the filters behind the component's measures."""
     seen = set()
     for m in view.measures:
-        where = leftout.base_where(sh.plan, m.call) if m.call is not None else None
+        where = leftout.base_where(sh.plan, m.call) if m.call is not None and not m.formula else None
         if where is None or id(where) in seen:
             continue
         seen.add(id(where))
@@ -603,7 +621,7 @@ def _other_rows(sh: Shared, view: ComponentView, trace, ms: list, ev, ctx):
     the values its credit is made of and the decision table's row it matched."""
     if not rowdetail.other_sums(sh.plan):  # every sum is of a column: the measures say it all
         return
-    measured = {(m.call.span.line, m.call.span.column) for m in ms if m.call is not None}
+    measured = {(m.call.span.line, m.call.span.column) for m in ms if m.call is not None and not m.formula}
     seen = set()
     for node, owner in whatif.money_aggregates(trace):
         if (node.span.line, node.span.column) in measured:

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
+import attrs
+
 from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
-from kamrules.report import i18n, words
+from kamrules.report import i18n, whatif, whatif_rows, words
 
 
 def kind_fmt(L, kind: str | None, currency: str | None):
@@ -100,16 +102,58 @@ def effect_sentence(st, pv, c, e) -> str:
     L = st.locale
     values = dict(delta=L.money(e.delta), measure=e.measure.name, date=L.date(pv.end),
                   gain=L.money(e.gain, st.currency), component=c.name)
+    if e.measure.formula:  # a sum of a per-row formula: more of its column, on a row like the one changed
+        return formula_sentence(L, e, values)
     if e.tier is None:
         return L._("{delta} more {measure} before {date} would pay {gain} more on {component}", **values)
     return L._("{delta} more {measure} before {date} reaches the next tier ({tier}) and would pay {gain} "
                "more on {component}", tier=words.say(L, words.engine_note(e.tier)), **values)
 
 
+def formula_sentence(L, e, values: dict) -> str:
+    """`€2,630.00 more business (amount) on a row like eq-dl-002 (yellow, discount 7%, rate
+    4%) before ... would pay €105.20 more on colour_bonus`: the row changed, in words when
+    the formula's rate depends on the row (whatif_rows.like)."""
+    m = e.measure
+    ref = whatif.target_row(m)
+    if m.like:
+        row, shown, lookups = m.like
+        said = [lookup_words(L, x) for x in lookups] or [f"{L.word(k)} {L.value(v, u)}" for k, v, u in shown]
+        where = L._("on a row like {row} ({words})", row=row, words="; ".join(said))
+    else:
+        where = L._("on {row}", row=ref.id)
+    values = dict(values, column=L.word(m.column), where=where)
+    if e.tier is None:
+        return L._("{delta} more business ({column}) {where} before {date} would pay {gain} more on {component}",
+                   **values)
+    return L._("{delta} more business ({column}) {where} before {date} reaches the next tier ({tier}) and would "
+               "pay {gain} more on {component}", tier=words.say(L, words.engine_note(e.tier)), **values)
+
+
+def hint_sentence(st, c, h) -> str:
+    """`at discount 9.9% instead of 12% (yellow, rate 4%; 0.1% under the bound 10%),
+    eq-dl-003 would have paid €975.00 more on colour_bonus` (report/whatif_rows.py)."""
+    L = st.locale
+    look = attrs.evolve(h.lookup, keys=tuple(k for k in h.lookup.keys if k[1] != h.new))
+    values = dict(column=L.word(h.column), new=L.value(h.new, h.unit), old=L.value(h.old, h.unit),
+                  words=lookup_words(L, look), row=h.row, gain=L.money(h.gain, st.currency), component=c.name)
+    if h.step is None:
+        return L._("at {column} {new} instead of {old} ({words}), {row} would have paid {gain} more on {component}",
+                   **values)
+    values.update(step=L.value(h.step, h.unit), bound=L.value(h.bound, h.unit))
+    if h.new < h.bound:
+        return L._("at {column} {new} instead of {old} ({words}; {step} under the bound {bound}), {row} would have "
+                   "paid {gain} more on {component}", **values)
+    return L._("at {column} {new} instead of {old} ({words}; {step} above the bound {bound}), {row} would have "
+               "paid {gain} more on {component}", **values)
+
+
 def effort_lines(st, pv, c) -> list:
-    """Where to put the effort: what more of each measure pays, then the measures offered no
-    what-if and why (a portfolio taken on the quarter's first day)."""
+    """Where to put the effort: what more of each measure pays, what the credited rows would
+    have paid at a better row of their decision table, then the measures offered no what-if
+    and why (a portfolio taken on the quarter's first day)."""
     return ([effect_sentence(st, pv, c, e) for e in c.effects + c.zero_effects]
+            + [hint_sentence(st, c, h) for h in whatif_rows.best(c.row_hints)]
             + [st.locale._("{measure} is taken on {date}: business added during the period does not change it, "
                            "so no what-if is offered for it", measure=m, date=st.locale.date(day))
                for m, day in c.no_what_if])

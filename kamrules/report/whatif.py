@@ -50,6 +50,8 @@ class Measure:
     call: object = None  # the plan's sum() call
     target: object = None  # the RowRef a what-if changes, when not the largest (report/statement.py)
     scale: Decimal | None = None  # whose 1% is the first step, when not the value (a measure at zero)
+    formula: bool = False  # a sum of a per-row formula of the column (`sum(amount * rate(discount) for ...)`)
+    like: tuple = ()  # the target row in words when the formula's rate depends on the row (report/whatif_rows.py)
 
 
 @attrs.define
@@ -137,36 +139,62 @@ def money_aggregates(trace):
         stack.extend((c, here) for c in reversed(node.children))
 
 
-def measures(plan, trace, tables) -> list:
-    """The money sums over input rows in a component's trace, each once, in trace order."""
-    sums = sum_columns(plan)
+def measures(plan, trace, tables, row_at=None) -> list:
+    """The money sums over input rows in a component's trace, each once, in trace order: sums
+    of a column, and sums of a per-row formula reading one money column (`formula_columns`),
+    whose value is the business of the rows they credit (the column added up over them);
+    row_at(table, row number) -> the row (default: looked for in `tables`)."""
+    sums, formulas = sum_columns(plan), formula_columns(plan)
     out = []
     for node, owner in money_aggregates(trace):
-        column, call = sums.get((node.span.line, node.span.column), (None, None))
+        at = (node.span.line, node.span.column)
+        column, call = sums.get(at) or formulas.get(at) or (None, None)
         rows = [r for r in node.rows if isinstance(r.contribution, Money)]
         if column and rows and rows[0].table in tables and column in tables[rows[0].table].spec.columns:
             key = (owner or node.name, rows[0].table, column)
-            if key not in {(m.name, m.table, m.column) for m in out}:
-                out.append(Measure(owner or node.name, rows[0].table, column, node.value, rows, call))
+            if key in {(m.name, m.table, m.column) for m in out}:
+                continue
+            m = Measure(owner or node.name, rows[0].table, column, node.value, rows, call, formula=at not in sums)
+            if m.formula:
+                m.value = business(m, tables, row_at)
+                if m.value is None:  # the column in several currencies: no sum of business
+                    continue
+            out.append(m)
     return out
 
 
-def measures_over(plan, trace, tables) -> list:
+def business(m: Measure, tables, row_at=None) -> Money | None:
+    """A formula measure's business: its column added up over the rows it credits (None when
+    they are not all money of one currency)."""
+    if row_at is None:
+        numbered = {r.number: r for r in tables[m.table].rows}
+        row_at = lambda table, number: numbered[number]  # noqa: E731
+    total, cur = Decimal(0), None
+    for r in m.rows:
+        v = row_at(r.table, r.row).values.get(m.column)
+        if not isinstance(v, Money) or cur not in (None, v.currency):
+            return None
+        total, cur = total + v.amount, v.currency
+    return Money(total, cur) if cur is not None else None
+
+
+def measures_over(plan, trace, tables, row_at=None) -> list:
     """measures() of a payout that may add up several calculation periods (`payment quarter` on
     a monthly plan): each period's measures merged by let, table and column, each data row
     once, the value the sum of the rows credited (the first month's sum is not the quarter's)."""
     parts = calculation_parts(trace)
     if len(parts) == 1:
-        return measures(plan, trace, tables)
+        return measures(plan, trace, tables, row_at)
     merged: dict = {}
     for part in parts:
-        for m in measures(plan, part, tables):
+        for m in measures(plan, part, tables, row_at):
             have = merged.setdefault((m.name, m.table, m.column), attrs.evolve(m, rows=[]))
             known = {(r.table, r.row) for r in have.rows}
             have.rows += [r for r in m.rows if (r.table, r.row) not in known]
     for m in merged.values():
-        m.value = Money(sum((r.contribution.amount for r in m.rows), Decimal(0)), m.value.currency)
-    return list(merged.values())
+        m.value = business(m, tables, row_at) if m.formula else Money(
+            sum((r.contribution.amount for r in m.rows), Decimal(0)), m.value.currency)
+    return [m for m in merged.values() if m.value is not None]
 
 
 _SUMS: dict = {}
@@ -187,6 +215,38 @@ def sum_columns(plan) -> dict:
                         found[(call.span.line, call.span.column)] = (col, call)
         hit = _SUMS[id(plan)] = (plan, found)
     return hit[1]
+
+
+_FORMULAS: dict = {}
+
+
+def formula_columns(plan) -> dict:
+    """(line, column) of each `sum(formula for ...)` whose per-row formula reads exactly one
+    money column of the row, however often (`round(amount * colour_rate(discount), cent,
+    half_up)`, `amount * (margin - 10%)`), and no money from elsewhere (a key lookup, an
+    enclosing row) -> (that column, the call): more of that column on a credited row is
+    more business of the sum."""
+    hit = _FORMULAS.get(id(plan))
+    if hit is None or hit[0] is not plan:
+        found = {}
+        for d in ir_of(plan).definitions.values():
+            for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum"):
+                arg = call.args[0] if call.args else None
+                if not isinstance(arg, ir.Each) or isinstance(arg.expr, (ir.Name, ir.Attr)):
+                    continue
+                col = _one_money_column(arg.expr)
+                if col:
+                    found[(call.span.line, call.span.column)] = (col, call)
+        hit = _FORMULAS[id(plan)] = (plan, found)
+    return hit[1]
+
+
+def _one_money_column(expr) -> str | None:
+    cols = find_nodes(expr, lambda n: isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
+    if any(n.ref[1] != 0 for n in cols) or find_nodes(expr, lambda n: isinstance(n, (ir.Index, ir.Each))):
+        return None  # an enclosing row's column, a row read by key, a sum inside: not this row's alone
+    money = {n.ref[3] for n in cols if n.type is not None and n.type.kind == "money"}
+    return next(iter(money)) if len(money) == 1 else None
 
 
 class WhatIf:
@@ -221,9 +281,13 @@ class WhatIf:
         if got is None:
             row = self.row_at(ref.table, ref.row)
             old = row.values[m.column]
-            if not isinstance(old, Money):
+            if isinstance(old, Money):
+                changed = Money(old.amount + delta, old.currency)
+            elif isinstance(old, Decimal) and not isinstance(old, bool):  # a rate read per row (whatif_rows.py)
+                changed = old + delta
+            else:
                 return None
-            new = Row(row.table, row.number, row.id, {**row.values, m.column: Money(old.amount + delta, old.currency)})
+            new = Row(row.table, row.number, row.id, {**row.values, m.column: changed})
             payouts = self.run({m.table: [(row, new)]}, trace=True)
             got = self._done[key] = (None if payouts is None else Outcome(
                 {p.component: p.amount for p in payouts}, _values_of(payouts)),)

@@ -79,8 +79,12 @@ class Batch:
         if last is None or last[0] is not payout or last[1] is not tiers:  # a component's measures share them
             names = watched(payout, tiers)
             last = self._watched = (payout, tiers, names, values(payout, names))
-        names = last[2]
-        gen = search(payout, m, list(tiers), names, last[3])
+        self.ask(payee_id, period, payout, m, search(payout, m, list(tiers), last[2], last[3]), sink, last[2])
+
+    def ask(self, payee_id, period, payout, m, gen, sink: list, names=frozenset()):
+        """Ask the questions of a search generator `gen` (whatif.py's protocol: it yields the
+        amount added to `m`'s column on its target row, and is sent each Outcome): a measure's
+        what-if (`add`), or a row's next tier (report/whatif_rows.py `ask`)."""
         unit = (payee_id, period_key(period)) if self.by_period else (payee_id, None)
         self.tasks.setdefault(unit, []).append(_Task(gen, period, m, sink, names, payout.component))
         self.names |= names  # every answer carries them all (answers are shared by their question)
