@@ -131,37 +131,44 @@ def _csv_rows(plan: CheckedPlan, table: pl.DataFrame, periods: list):
         payee = payee.replace(escaped)
     currency = (table["currency"].gather(src) if "currency" in table.columns
                 else pl.repeat(plan.currency, len(src), dtype=pl.String, eager=True))
+    # the period's label by its rank among the report periods (a gather, not a lookup per row)
+    ranks = table["period"].cast(pl.Enum(list(labels))).to_physical()
+    cents = amount.cast(pl.Decimal(38, 2))
     return pl.DataFrame([
         payee.alias("payee_id"),
-        table["period"].gather(src).replace_strict(labels, return_dtype=pl.String).alias("period"),
+        pl.Series(list(labels.values()), dtype=pl.String).gather(ranks.gather(src)).alias("period"),
         pl.Series(names + ["total"], dtype=pl.String).gather(comp).alias("component"),
-        amount.alias("amount"),
-        currency.alias("currency")]).with_columns(_cents(pl.col("amount")))
+        (cents if (cents == amount).all() else pl.select(_cents(pl.lit(amount))).to_series()).alias("amount"),
+        currency.alias("currency")])
 
 
 def _with_totals(table: pl.DataFrame, n: int) -> tuple:
     """(source row, component rank, amount) of every output row: the table's rows (sorted by
     (__o, __c)), each payee-period's total (rank n) after its last row, taken from that row.
     A total is the difference of the running sum at its run's end and at the run before
-    (exact decimals; a group-by when the running sum could leave the Decimal range)."""
+    (exact decimals; a group-by when the running sum could leave the Decimal range).
+    The output is laid out by index arithmetic, not sorted: `before` counts the totals at or
+    before each output row, so a table row p - before(p) is at p, and a total at p follows
+    table row p - before(p) and is the before(p)-th total."""
     o = table["__o"]
     last = o.ne_missing(o.shift(-1))  # the last row of its payee-period
-    rows = pl.int_range(0, table.height, dtype=pl.UInt32, eager=True)
-    ends = rows.filter(last)
+    rows = table.height
     amount = table["amount"]
-    top = amount.abs().max() if table.height else 0
-    if top is None or top * table.height < 10 ** 12:  # |running sum| < 10^12: within Decimal(38, 24)
+    top = amount.abs().max() if rows else 0
+    if top is None or top * rows < 10 ** 12:  # |running sum| < 10^12: within Decimal(38, 24)
         running = amount.cum_sum().filter(last)
         totals = running - running.shift(1, fill_value=0)
     else:
         totals = table.group_by("__o", maintain_order=True).agg(pl.col("amount").sum())["amount"]
-    shift = last.cast(pl.UInt32).cum_sum() - last.cast(pl.UInt32)  # totals before each row
-    out = pl.concat([
-        pl.DataFrame({"pos": rows + shift, "src": rows, "c": table["__c"], "amount": amount}),
-        pl.DataFrame({"pos": ends + pl.int_range(1, len(ends) + 1, dtype=pl.UInt32, eager=True), "src": ends,
-                      "c": pl.repeat(n, len(ends), dtype=pl.Int32, eager=True), "amount": totals.cast(amount.dtype)}),
-    ]).sort("pos")
-    return out["src"], out["c"], out["amount"]
+    runs = totals.len()
+    ends = pl.int_range(0, rows, dtype=pl.UInt32, eager=True).filter(last)
+    at = ends + pl.int_range(1, runs + 1, dtype=pl.UInt32, eager=True)  # where each total goes
+    is_total = pl.repeat(False, rows + runs, dtype=pl.Boolean, eager=True).scatter(at, True)
+    before = is_total.cast(pl.UInt32).cum_sum()
+    src = pl.int_range(0, rows + runs, dtype=pl.UInt32, eager=True) - before
+    picks = pl.select(c=pl.when(is_total).then(pl.lit(n, dtype=pl.Int32)).otherwise(table["__c"].gather(src)),
+                      i=pl.when(is_total).then(before + rows - 1).otherwise(src))  # in amount ++ totals
+    return src, picks["c"], pl.concat([amount, totals.cast(amount.dtype)]).gather(picks["i"])
 
 
 def _cents(amount: pl.Expr) -> pl.Expr:

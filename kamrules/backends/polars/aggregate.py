@@ -480,7 +480,7 @@ def _finish(frame, node, fn, out, value) -> Col:
     kind = node.type.kind
     n = out["__n"].fill_null(0)
     err = (out["__e"].fill_null(False) if "__e" in out.columns
-           else pl.Series([False] * out.height, dtype=pl.Boolean))
+           else pl.repeat(False, out.height, dtype=pl.Boolean, eager=True))
     if fn == "sum":
         val = out["__s"].fill_null(0).cast(DEC)
     elif fn == "count":

@@ -256,16 +256,25 @@ def _payouts(fr: Frame, pay_of: dict, periods: list) -> pl.DataFrame:
               .with_row_index("__f"))
     base = df.select("__f", "__payee", "__pkey")
     fr.payout_base = base
-    # lazy: each part reads three columns of the frame, not a filtered copy of all of them
-    parts = [df.lazy().select("__f", f"x.{c}", f"d.{c}").filter(pl.col(f"x.{c}")).select(
-        pl.col("__f").alias("__o"), pl.lit(i, dtype=pl.Int32).alias("__c"),
-        pl.col(f"d.{c}").cast(DEC).alias("amount")).collect() for i, c in enumerate(comps)]
-    if not parts:
+    if not comps:
         return pl.DataFrame(schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
                                     "__c": pl.Int32, "amount": DEC})
-    long = pl.concat(parts).sort("__o", "__c")
-    table = long.join(base, left_on="__o", right_on="__f", how="left", maintain_order="left").select(
-        pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"), "__o", "__c", "amount")
+    if not df["__f"].is_sorted():
+        df = df.sort("__f")
+    # the rows in (__o, __c) order by index arithmetic, no sort and no join: output row j
+    # is frame row j // k, component j % k, kept where that component exists
+    k, h = len(comps), df.height
+    j = pl.int_range(0, h * k, dtype=pl.UInt32, eager=True)
+    row, comp = j // k, j % k
+    pick = comp * h + row  # its place in the components' columns laid end to end
+    exists = pl.concat([df[f"x.{c}"] for c in comps])
+    if not exists.fill_null(False).all():
+        keep = exists.gather(pick).fill_null(False)
+        row, comp, pick = row.filter(keep), comp.filter(keep), pick.filter(keep)
+    amounts = pl.concat([df[f"d.{c}"].cast(DEC) for c in comps])
+    table = pl.DataFrame([df["__payee"].gather(row).alias("payee_id"), df["__pkey"].gather(row).alias("period"),
+                          df["__f"].gather(row).alias("__o"), comp.cast(pl.Int32).alias("__c"),
+                          amounts.gather(pick).alias("amount")])
     if payee_column(plan.currency) is not None:  # each payee's pay currency (run/columnar.py writes it)
         table = table.with_columns(pl.col("payee_id").replace_strict(fr.pay_codes, return_dtype=pl.String)
                                    .alias("currency"))

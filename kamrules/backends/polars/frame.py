@@ -450,7 +450,9 @@ class Frame:
             b = b if self._flat(b) else self.materialize(b)
             err = any_error(null_error(a), null_error(b))
         if op == "*":  # exact values: a product beyond 24 places is the interpreter's (KR415 or exact)
-            e = a.expr * b.expr
+            e = _whole_factor(node.left, b)
+            e = _whole_factor(node.right, a) if e is None else e
+            e = a.expr * b.expr if e is None else e
             return self.settle(Col(e, err if fuzzy else any_error(
                 err, ~exact_product(a.expr, b.expr, a.places, b.places)),
                        kind, approx=fuzzy, replay=replay, places=None if fuzzy else known,
@@ -742,3 +744,17 @@ class Frame:
 
 
 from kamrules.backends.polars import builtins  # noqa: E402  (it builds on this module's Col and helpers)
+
+
+def _whole_factor(literal, other: Col) -> pl.Expr | None:
+    """other * literal when the literal is a whole number (`x * 12`, `8 * (a - 100%)`) and
+    other not approximate: the literal as Decimal(38, 0), so polars multiplies the 128-bit
+    integers at the column's scale instead of widening to 256 bits and dividing back by
+    10^24 (the same value, exactly, and the same overflow error; a third less CPU a
+    product). None otherwise."""
+    if not isinstance(literal, ir.Number) or other.approx:
+        return None
+    value = Decimal(literal.value)
+    if value != value.to_integral_value() or abs(value) >= 10 ** 14:
+        return None
+    return other.expr * pl.lit(str(int(value))).cast(pl.Decimal(38, 0))
