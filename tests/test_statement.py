@@ -96,7 +96,7 @@ def test_next_tier_in_euros_of_business_kam_002():
     # upsell: 30,000 + 25,000 - 20,000 - 50,000 = -15,000 against 60,000: -25% < 80%: a zero in words
     assert "upsell_attainment is -25%, under 80%: this tier pays 0%; from 80% it would give 50%" in out
     # the smallest X is 0.8 x 60,000 + 15,000 = 63,000; the attainment is rounded down to the
-    # percent, so the search stops within half a percent above it (every X it reports a re-run)
+    # percent: the search bisects the steps down to the currency unit (every X it reports a re-run)
     x = Decimal("0.8") * 60_000 + 15_000
     gain = Decimal("0.3") * q_var * _curve(Decimal("0.8"))
     found = [Decimal(m.replace(",", "")) for m in re.findall(
@@ -104,7 +104,7 @@ def test_next_tier_in_euros_of_business_kam_002():
         r"\(payout_rate: row 2: \| 80% to < 100% \|\) and would pay " + re.escape(_fmt(gain)) + " more on upsell", out)]
     assert len(found) == 2, out
     for got in found:
-        assert x <= got <= x * Decimal("1.005"), got
+        assert got == x, got
         assert ((got - 15_000) / 60_000).quantize(Decimal("0.01"), rounding="ROUND_DOWN") >= Decimal("0.8")
 
 

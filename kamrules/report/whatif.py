@@ -424,9 +424,11 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     one of the `names` up, the smallest whole amount at which a tier's axis reaches its
     threshold, every candidate checked by a re-run: from the re-runs seen, a guess by
     interpolation along the axis (bisection when a guess does not halve the bracket), until
-    the amount found and one not reaching it are within half a percent (or one unit) of each
-    other: exact when the axis moves linearly with the measure, and always an amount at
-    which the tier is reached (the smallest found after MAX_PROBES re-runs)."""
+    the amount found and one not reaching it are one currency unit apart: the smallest whole
+    amount that reaches the tier, also when the axis is rounded (an attainment truncated to
+    the percent moves in steps: the guesses then only narrow the bracket, bisection ends it),
+    and always an amount at which the tier is reached (the smallest found after MAX_PROBES
+    re-runs)."""
     comp, now, cur, unit = payout.component, payout.amount, m.value.currency, Decimal(1)
     scale = abs(m.value.amount) if m.scale is None else m.scale
     step = max((scale / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
@@ -480,8 +482,8 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             lo = at(g, o)
     hi, o_hi = found
     hi_v, bisect = at(hi, o_hi), False
-    for _ in range(MAX_PROBES):  # narrow [lo (not reached), hi (reached)] to half a percent
-        if hi - lo[0] <= max(unit, hi / 200):
+    for _ in range(MAX_PROBES):  # narrow [lo (not reached), hi (reached)] to one unit
+        if hi - lo[0] <= unit:
             break
         g = None if bisect else _guess(lo, hi_v, axis.threshold, unit)
         if g is None or not lo[0] < g < hi:
@@ -509,7 +511,7 @@ def _guess(a: tuple, b: tuple, t, unit):
     return g.to_integral_value(rounding="ROUND_CEILING") if g > 0 else None
 
 
-MAX_PROBES = 12
+MAX_PROBES = 24  # a bracket of 2^24 units closes by bisection alone
 
 
 def drive(gen, ask):
