@@ -134,6 +134,7 @@ class FrameValues:
     def __init__(self, plan, values, reads: dict, names: list, session):
         from kamrules.backends.polars.values import period_key
         self.plan, self.reads, self.session, self._ev, self._light, self._trees = plan, reads, session, None, None, {}
+        self._subs: dict = {}  # payment period -> the keys of its calculation periods
         self.handed = set(values.handed_over)
         self.key = period_key
         t = values.table
@@ -209,8 +210,10 @@ class FrameValues:
     def measures(self, payee, period, items) -> tuple[dict, bool] | None:
         """(measure -> value, whether a pool is read) of the payouts `items` of one payee and
         period; None for a payee the frame does not decide (its trees are read: traced)."""
-        subs = period.subperiods(self.plan.period_kind)
-        rows = [self.rows.get((payee.id, self.key(c))) for c in subs]
+        keys = self._subs.get(period)
+        if keys is None:
+            keys = self._subs[period] = [self.key(c) for c in period.subperiods(self.plan.period_kind)]
+        rows = [self.rows.get((payee.id, k)) for k in keys]
         if payee.id in self.handed or any(r is None for r in rows):
             return None
         found, mixed, pooled = {}, set(), False
