@@ -19,8 +19,67 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
+
+from kamrules.check.lint import ON_TARGET
 from kamrules.core.numeric import Money
 from kamrules.syntax import ast
+
+@attrs.define
+class TeamData:
+    """What build_team is given: the plan, the tables (the payees and reports_to only, after a
+    columnar run), the payouts, the periods computed and those shown (--period), the values."""
+    plan: object
+    tables: dict
+    payouts: list
+    periods: list
+    shown: list
+    values: "FrameValues | None"
+
+
+def gather(session, select=None) -> TeamData:
+    """The team page's data from one session (a run/session.Session): when the columnar
+    engine runs the plan, one run of every payee and the values read from its columns, the
+    payees' tables read alone (Session.payee_tables); else (the interpreter, the reference)
+    the strict tables, the run of the payees `select(tables)` returns (None: all) and, when
+    the plan has measures, their derivation trees, which hold the measures."""
+    plan = session.check()
+    measures = measures_of(plan)
+    values, run = None, None
+    if session.loads_frames():  # the columnar engine: not --engine interpreter, duckdb, ...
+        shown = session.with_year_to_date()  # with --period: the earlier periods of the year too
+        run = session.execute()  # every payee (on the columnar engine, or handed to the interpreter)
+        on_target = on_target_of(plan)
+        values = frame_values(plan, session.definition_values(
+            [m for m, _ in measures] + list(plan.components) + ([on_target] if on_target else [])),
+            measures, on_target, session)
+        tables = session.payee_tables() if values is not None else session.load()
+    else:
+        tables = session.load()
+        shown = session.with_year_to_date()
+    ids = select(tables) if select is not None else None
+    if values is not None:
+        return TeamData(plan, tables, run.payouts, session.periods(), shown, values)
+    if run is None:
+        run = session.execute(ids)
+    payouts = run.payouts
+    if measures:  # the measures are read from the derivation trees, the amounts are the run's
+        trees = {(p.payee_id, p.period, p.component): p.trace
+                 for p in session.trace(ids or {r.id for r in tables[plan.payees_table].rows})}
+        payouts = [attrs.evolve(p, trace=trees.get((p.payee_id, p.period, p.component))) for p in payouts]
+    return TeamData(plan, tables, payouts, session.periods(), shown, None)
+
+
+def on_target_of(plan) -> str | None:
+    """The plan's on-target variable (a param or let named as lint.ON_TARGET says), or None."""
+    return next((n for n in ON_TARGET if n in plan.definitions
+                 and plan.definitions[n].kind in ("param", "let")), None)
+
+
+def measures_of(plan) -> list:
+    from kamrules.report.team import measures_of as of
+    return of(plan)
+
 
 # calls whose arguments after the first are evaluated only sometimes (default's fallback)
 _LAZY_TAIL = {"default"}
