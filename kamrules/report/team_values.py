@@ -202,7 +202,9 @@ class FrameValues:
         fixed = {n: _code(plan, plan.definitions[n].type.currency) for n in kinds}
         cols = ["payee_id", "period", "eligible", "eligible!"] + [f"applies.{c}" for c in plan.components
                                                                      if f"applies.{c}" in t.columns]
-        vals = [n for n in kinds]
+        vals = list(kinds)
+        # a component's place among the applies.* cells of a row
+        self.applies = {c[len("applies."):]: i for i, c in enumerate(cols[4:])}
         self.kinds, self.names, self.codes = kinds, vals, values.pay_codes
         self.periods = values.periods
         self.rows: dict = {}
@@ -213,8 +215,7 @@ class FrameValues:
             for i, n in enumerate(vals):
                 v, bad = row[width + 2 * i], row[width + 2 * i + 1]
                 got[n] = None if bad or v is None else _python(v, kinds[n], fixed[n] or self.codes.get(row[0], cur))
-            applies = {c[len("applies."):] for c, a in zip(cols[4:], row[4:width]) if a}
-            self.rows[(row[0], row[1])] = (row[2], row[3], got, applies)
+            self.rows[(row[0], row[1])] = (row[2], row[3], got, row[4:width])
 
     # ---- the Evaluator's questions (report/team.py _why_none, _value)
     def context(self, payee, period):
@@ -279,7 +280,7 @@ class FrameValues:
         for p in items:
             sure, shares = self.reads.get(p.component, (set(), False))
             pooled = pooled or shares
-            parts = [r for r in rows if p.component in r[3]] if len(rows) > 1 else rows
+            parts = rows if len(rows) == 1 else [r for r in rows if r[3][self.applies[p.component]]]
             for r in parts:
                 for name in sure:
                     v = r[2].get(name)
