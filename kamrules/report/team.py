@@ -139,11 +139,11 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
     values: report/team_values.FrameValues, the measures, eligibility and on-target variable
     read from a columnar run (the payouts then carry no trees); else the interpreter evaluates
     them on `tables` and the measures are read from the payouts' trees."""
-    from kamrules.report.statement import ON_TARGET, payee_labels
+    from kamrules.report.statement import payee_labels
+    from kamrules.report.team_values import on_target_of
     labels = payee_labels(plan, tables)
     ev = values if values is not None else Evaluator(plan, tables, trace=False)
-    on_target = next((n for n in ON_TARGET if n in plan.definitions
-                      and plan.definitions[n].kind in ("param", "let")), None)
+    on_target = on_target_of(plan)
     hierarchy = _hierarchy(tables)
     links = links or {}
     payees = sorted(tables[plan.payees_table].rows, key=lambda r: r.id)

@@ -25,6 +25,7 @@ from kamrules.check.lint import ON_TARGET
 from kamrules.core.numeric import Money
 from kamrules.syntax import ast
 
+
 @attrs.define
 class TeamData:
     """What build_team is given: the plan, the tables (the payees and reports_to only, after a
@@ -48,6 +49,7 @@ def gather(session, select=None) -> TeamData:
     values, run = None, None
     if session.loads_frames():  # the columnar engine: not --engine interpreter, duckdb, ...
         shown = session.with_year_to_date()  # with --period: the earlier periods of the year too
+        session.keep_values = True  # the run's columns are read after it (definition_values)
         run = session.execute()  # every payee (on the columnar engine, or handed to the interpreter)
         on_target = on_target_of(plan)
         values = frame_values(plan, session.definition_values(

@@ -88,6 +88,7 @@ class Session:
         self._tables = tables
         self._frames = None
         self._frame = None  # the last columnar run's Frame: every definition as a column (definition_values)
+        self.keep_values = False  # keep that Frame after the run (else dropped: `run` needs only its payouts)
         self._lean = None  # frames without the numbers only a run reads (_reachable: explain)
         self._kept = None  # (payee ids, _tables_for's answer): the tables of the payees last traced
         self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
@@ -265,7 +266,7 @@ class Session:
         calculation period of the last run, read from the columnar engine's frame (what
         `run --trace-dir` writes as values.parquet), with each value's error and the payee's
         eligibility; None when the last run was not the columnar engine's (the interpreter's
-        values are then evaluated: Evaluator.definition)."""
+        values are then evaluated: Evaluator.definition), or ran without `keep_values` set."""
         import polars as pl
         frame = self._frame
         if frame is None:
@@ -474,7 +475,7 @@ class Session:
                 write_trace(frame, trace_dir)
             if ids is not None:
                 table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
-            self._frame = frame
+            self._frame = frame if self.keep_values else None
             progress.advance()
         except (Unsupported, Fallback) as why:
             if isinstance(why, RuleBroken) and not trace_dir:
