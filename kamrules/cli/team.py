@@ -7,29 +7,25 @@ from __future__ import annotations
 
 import os
 
-import attrs
-
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
-from kamrules.report.team import build_team, measures_of, render
+from kamrules.report.team import build_team, render
+from kamrules.report.team_values import gather
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.statement import file_names, locale_of
 from kamrules.report.i18n import LOCALES
 
 
-def with_run_amounts(traced: list, run) -> list:
-    """The traced payouts (their measures) with the amounts of the session's run: the rows
-    of the run, each carrying the trace of the same payee, period and component."""
-    trees = {(p.payee_id, p.period, p.component): p.trace for p in traced}
-    return [attrs.evolve(p, trace=trees.get((p.payee_id, p.period, p.component))) for p in run.payouts]
-
-
 def cmd_team(args) -> int:
     session = open_session(args)
-    checked, tables = session.check(), session.load()
-    payees = tables[checked.payees_table]
+    checked = session.check()
     ids = None
-    if args.team is not None:
+
+    def select(tables):  # --team T: its payees, checked against the payees input
+        nonlocal ids
+        payees = tables[checked.payees_table]
+        if args.team is None:
+            return None
         spec = payees.spec
         if "team" not in spec.columns:
             raise KamError([Diagnostic("KR104", f"--team: the payees input `{spec.name}` declares no "
@@ -41,21 +37,20 @@ def cmd_team(args) -> int:
                                        f"{args.team!r}", hint=did_you_mean(args.team, teams)
                                        or "teams: " + ", ".join(teams[:10]))])
         ids = {r.id for r in payees.rows if r.values.get("team") == args.team}
+        return ids
+
+    data = gather(session, select)
+    payees, shown = data.tables[checked.payees_table], data.shown
     fmt = args.format
     if fmt is None:
         ext = os.path.splitext(args.output or "")[1].lower()
         fmt = {".html": "html", ".htm": "html", ".md": "md"}.get(ext, "text")
-    shown = session.with_year_to_date()  # with --period: the earlier periods of the year too
-    run = session.execute(ids)
-    payouts = run.payouts
-    if measures_of(checked):  # the measures are read from the derivation trees
-        payouts = with_run_amounts(session.trace(ids or {r.id for r in payees.rows}), run)
     links = None
     if args.statements is not None:  # the files `statement --all` writes, under this address
         ids = sorted(r.id for r in payees.rows)
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
-    view = build_team(checked, tables, payouts, session.periods(), args.team, links, locale_of(args),
-                      shown if args.period else None)
+    view = build_team(checked, data.tables, data.payouts, data.periods, args.team, links, locale_of(args),
+                      shown if args.period else None, values=data.values)
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view
 

@@ -34,7 +34,8 @@ from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
-from kamrules.report.team import build_team, measures_of, render as render_team
+from kamrules.report.team import build_team, render as render_team
+from kamrules.report.team_values import gather
 from kamrules.files.inputs import resolve
 from kamrules.run.session import Session
 from kamrules.portal.access import check_grants, teams, visible
@@ -71,8 +72,8 @@ class Portal:
     - a statement: that payee's rows only, as `statement --payee` reads them, through one
       session kept for every statement of this version (the data it read once serve the
       next payee);
-    - the team page: the population's payouts (one columnar run; the interpreter's traces
-      when the plan has measures, which are read in the derivation trees).
+    - the team page: the population's payouts and the page's values, from one columnar run
+      (report/team_values.gather; the interpreter's traces when that engine does not run the plan).
     """
 
     def __init__(self, plan: str, data: str, period=None, engine: str = "auto", lang: str = DEFAULT,
@@ -179,16 +180,15 @@ class Portal:
         return None if self.ledger is None else self._part(version, "ledger", make)
 
     def _population(self, version: int) -> dict:
-        """The team page's data: every payee's payouts (the columnar run, or the traces when
-        the plan's measures are read in them), on the whole tables."""
+        """The team page's data (report/team_values.gather): every payee's payouts and the
+        page's values from one columnar run, the payees' tables read alone; the interpreter's
+        traces on the whole tables when the columnar engine does not run the plan."""
         def make():
             session = Session(self.plan, self.data, self.period, self.engine, db=self.db, db_timeout=self.db_timeout)
-            checked, tables = session.check(), session.load()
-            ids = sorted(r.id for r in tables[checked.payees_table].rows)
-            shown = session.with_year_to_date()
-            payouts = session.trace(set(ids)) if measures_of(checked) else session.execute().payouts
-            return {"plan": checked, "tables": tables, "ids": ids, "payouts": payouts, "periods": session.periods(),
-                    "shown": shown if self.period else None}
+            data = gather(session)  # as `kamrules team`: one columnar run, its columns the page's values
+            ids = sorted(r.id for r in data.tables[data.plan.payees_table].rows)
+            return {"plan": data.plan, "tables": data.tables, "ids": ids, "payouts": data.payouts,
+                    "periods": data.periods, "shown": data.shown if self.period else None, "values": data.values}
         return self._part(version, "population", make)
 
     def _grants(self, version: int) -> dict:
@@ -259,7 +259,7 @@ class Portal:
                 tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
                 payouts = [p for p in payouts if p.payee_id in only]
             links = {pid: keep(href(pid), lang, self.lang) for pid in s["ids"] if only is None or pid in only}
-            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang, s["shown"])
+            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang, s["shown"], values=s["values"])
             ledger = self._ledger(version)
             if ledger is not None:
                 view.ledger = ledger.team({r.payee_id for tp in view.periods for r in tp.rows}

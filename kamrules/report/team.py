@@ -129,17 +129,21 @@ def _calls(expr, names: set) -> list:
 
 
 def build_team(plan, tables, payouts: list, periods: list, team: str | None = None,
-               links: dict | None = None, lang: str | None = None, shown: list | None = None) -> TeamView:
+               links: dict | None = None, lang: str | None = None, shown: list | None = None,
+               values=None) -> TeamView:
     """links: payee id -> the address of their statement (html links), when known. A period
     (or a period's currency, for a plan paid in each payee's) in which nobody has a payout is
     left out, as `kamrules run` prints no row for it. lang: the page's locale (en default).
     shown: the periods printed (--period), when `periods` also holds the earlier periods of
-    their years (Session.with_year_to_date): those count in the year to date, not printed."""
-    from kamrules.report.statement import ON_TARGET, payee_labels
+    their years (Session.with_year_to_date): those count in the year to date, not printed.
+    values: report/team_values.FrameValues, the measures, eligibility and on-target variable
+    read from a columnar run (the payouts then carry no trees); else the interpreter evaluates
+    them on `tables` and the measures are read from the payouts' trees."""
+    from kamrules.report.statement import payee_labels
+    from kamrules.report.team_values import on_target_of
     labels = payee_labels(plan, tables)
-    ev = Evaluator(plan, tables, trace=False)
-    on_target = next((n for n in ON_TARGET if n in plan.definitions
-                      and plan.definitions[n].kind in ("param", "let")), None)
+    ev = values if values is not None else Evaluator(plan, tables, trace=False)
+    on_target = on_target_of(plan)
     hierarchy = _hierarchy(tables)
     links = links or {}
     payees = sorted(tables[plan.payees_table].rows, key=lambda r: r.id)
@@ -180,7 +184,9 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                 reasons[payee.id] = _why_none(ev, payee, period)
                 continue
             amounts = {p.component: p.amount for p in items}
-            found, pooled = _traced_measures(items, {m for m, _ in measures})
+            found = None if values is None else values.measures(payee, period, items)
+            found, pooled = found or _traced_measures(items if values is None else values.traced(
+                payee.id, period, items), {m for m, _ in measures})
             for m, _ in measures:  # a pool's weights are traced apart, not in the payee's tree: evaluated
                 if pooled and m not in found:
                     found[m] = _value(ev, payee, period, m)

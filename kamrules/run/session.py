@@ -87,6 +87,8 @@ class Session:
         self._checked = plan
         self._tables = tables
         self._frames = None
+        self._frame = None  # the last columnar run's Frame: every definition as a column (definition_values)
+        self.keep_values = False  # keep that Frame after the run (else dropped: `run` needs only its payouts)
         self._lean = None  # frames without the numbers only a run reads (_reachable: explain)
         self._kept = None  # (payee ids, _tables_for's answer): the tables of the payees last traced
         self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
@@ -237,6 +239,69 @@ class Session:
         finally:
             progress.close()
         return Run(payouts, periods, "interpreter", tables)
+
+    def loads_frames(self) -> bool:
+        """Can the columnar engine run this plan on this data as far as can be known before it
+        runs: the static pass (run/engines.py) says it translates the plan, and the fast loader
+        accepts the data (the frames are then loaded, for the run and the periods). A command
+        that reads only the payees' own columns after a columnar run asks this before loading
+        anything with the strict loader."""
+        if self._tables is not None or self.data is None or self.engine in ("interpreter",) + SQL_ENGINES:
+            return False
+        try:
+            import polars  # noqa: F401
+            from kamrules.core.numeric import Fallback
+        except ImportError:
+            return False
+        if engines_for(self.check(), ("columnar",))["columnar"] is not None:
+            return False
+        try:
+            self.frames()
+        except Fallback:
+            return False
+        return True
+
+    def definition_values(self, names) -> "DefinitionValues | None":
+        """The values of the named definitions (lets and components) of every payee in every
+        calculation period of the last run, read from the columnar engine's frame (what
+        `run --trace-dir` writes as values.parquet), with each value's error and the payee's
+        eligibility; None when the last run was not the columnar engine's (the interpreter's
+        values are then evaluated: Evaluator.definition), or ran without `keep_values` set."""
+        import polars as pl
+        frame = self._frame
+        if frame is None:
+            return None
+        plan, cols = self.check(), frame.df.columns
+        out = [pl.col("__payee").alias("payee_id"), pl.col("__pkey").alias("period"),
+               pl.col("__elig").fill_null(False).alias("eligible"), pl.col("__elig!").fill_null(False).alias("eligible!")]
+        for name in dict.fromkeys(names):
+            if f"d.{name}" not in cols:
+                continue
+            out.append(pl.col(f"d.{name}").alias(name))
+            out.append((pl.col(f"e.{name}").fill_null(False) if f"e.{name}" in cols else pl.lit(False)).alias(f"{name}!"))
+            if plan.definitions[name].kind == "component":
+                out.append(pl.col(f"x.{name}").fill_null(False).alias(f"applies.{name}"))
+        return DefinitionValues(frame.df.select(out), dict(frame.by_key), dict(frame.pay_codes or {}),
+                                list(frame.handed_over or ()))
+
+    def payee_tables(self) -> dict:
+        """The inputs as strict Tables holding only what a page of payees reads (ids, names,
+        team, the reports_to input): the payees input and reports_to whole, every other input
+        without rows. After a columnar run this converts only those rows (data.fast.kept_tables)
+        instead of loading every file (load()); the tables already loaded when there are."""
+        if self._tables is not None:
+            return self._tables
+        frames = self._loaded_frames()
+        if frames is None:
+            return self.load()
+        from kamrules.data.fast import kept_tables
+        from kamrules.data.strict import Table
+        plan = self.sourced()
+        whole = {n: s for n, s in plan.inputs.items() if n in (plan.payees_table, "reports_to") and n in frames}
+        keep = {name: set(frames[name]["__row"].to_list()) for name in whole}
+        tables = kept_tables(attrs.evolve(plan, inputs=whole), self.data, keep, self._cells)
+        return {name: tables[name] if name in tables else Table(spec, resolve(spec, self.data), [])
+                for name, spec in plan.inputs.items()}
 
     def recompute(self, periods: list, quiet: bool = True, history: History = NONE) -> Run:
         """The payouts of exactly these periods (calendar Periods), with no check that the
@@ -410,6 +475,7 @@ class Session:
                 write_trace(frame, trace_dir)
             if ids is not None:
                 table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
+            self._frame = frame if self.keep_values else None
             progress.advance()
         except (Unsupported, Fallback) as why:
             if isinstance(why, RuleBroken) and not trace_dir:
@@ -488,6 +554,18 @@ class LazyPayouts(Sequence):
 
     def __repr__(self) -> str:
         return repr(self._all())
+
+
+@attrs.define
+class DefinitionValues:
+    """Session.definition_values: `table` has payee_id, period (backends.polars.values.period_key
+    of a calculation period), eligible, eligible! (its error), and per definition NAME its value
+    (a Decimal column, money in the payee's pay currency), NAME! (an error: no value) and, for a
+    component, applies.NAME."""
+    table: object
+    periods: dict  # period key -> calendar Period
+    pay_codes: dict  # a plan paid per payee's currency: payee id -> its code ({} otherwise)
+    handed_over: list  # payees the interpreter computed (their values here are not the payouts')
 
 
 @attrs.define
