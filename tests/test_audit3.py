@@ -191,3 +191,15 @@ def test_a_top_up_does_not_claim_the_commissions_rows(plan, component):
                      "--format", "text")
     assert f"    {component} pays €1,500.00\n" in out
     assert "    commission pays €500.00; 1 row credited\n" in out
+
+
+def test_team_counts_take_the_plural_of_their_language():
+    """French puts 0 and 1 in the singular (CLDR: "0 bénéficiaire payé"), English only 1
+    ("0 payees paid"). clawback-cash: in 2025-04 ae-021's -6,400 and +6,400 cancel out and
+    ae-020 has nothing: nobody paid; in 2025-03 ae-020 and ae-021 both paid."""
+    plan, data = CLAWBACK
+    fr = run_cli("team", plan, "--data", data, "--format", "text", "--locale", "fr").stdout
+    en = run_cli("team", plan, "--data", data, "--format", "text", "--locale", "en").stdout
+    assert "2025-04: 0 bénéficiaire payé, total 0,00 EUR" in fr
+    assert "2025-03: 2 bénéficiaires payés" in fr
+    assert "2025-04: 0 payees paid, total 0.00 EUR" in en

@@ -93,6 +93,11 @@ class Locale:
                 self.missing.add(text)
         return out.format(**values) if values else out
 
+    def one(self, n: int) -> bool:
+        """Whether `n` takes the singular in this language (CLDR's plural rule, by Babel): 1 in
+        English, 0 and 1 in French ("0 bénéficiaire payé")."""
+        return self.babel.plural_form(n) == "one"
+
     def word(self, name: str) -> str:
         """A name of the plan or the data used as a label (a column's: `amount`, `discount`):
         its translation when the catalog has one, else as written."""

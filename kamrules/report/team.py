@@ -413,7 +413,7 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     n = len(paid)
     avg = sum(paid, Decimal(0)) / n if n else Decimal(0)
     cur = _cur(tv, tp)
-    s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if n == 1 else
+    s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if L.one(n) else
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
             n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
     back = [r for r in tp.rows if r.total < 0]
@@ -538,7 +538,7 @@ def render_html(tv: TeamView) -> str:
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{e(_title(tv))}</title><style>{CSS}</style></head><body><main>",
            f"<h1>{e(_title(tv))}</h1><p>{e(L._('Amounts in {currency}.', currency=tv.currency))}</p>"]
-    count = lambda n: L._("payee") if n == 1 else L._("payees")  # noqa: E731
+    count = lambda n: L._("payee") if L.one(n) else L._("payees")  # noqa: E731
     for tp in tv.periods:
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
