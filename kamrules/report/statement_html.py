@@ -92,7 +92,7 @@ def _chart(st, cv) -> str:
     fp = point_fmt(L, cv)
     desc = L._("Your point: {arg} = {x} gives {y}", arg=cv.arg_name, x=fp(cv.x), y=fy(cv.y))
     ytick = (lambda v: L.compact_money(v, st.currency)) if cv.ykind == "money" else None  # noqa: E731
-    return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you"),
+    return curve_svg(cv.points, (cv.x, cv.y), fx, fy, title, cv.thresholds, desc=desc, you=L._("you:"),
                      key=(st.lang, cv.xkind, cv.xcur, cv.ykind, st.currency), ytick=ytick, pointfmt=fp)
 
 

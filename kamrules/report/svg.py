@@ -65,7 +65,7 @@ def _axes(out, xlo, xhi, ylo, yhi, xfmt, yfmt, whole_y=False):
 
 
 def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
-              thresholds: list = (), desc: str | None = None, you: str = "you", key=None, ytick=None,
+              thresholds: list = (), desc: str | None = None, you: str = "you:", key=None, ytick=None,
               pointfmt=None) -> str:
     """A step/line chart of (x, y) Decimal points (sorted by x), the payee's (x, y) marked;
     ytick: how the y axis's ticks are written when not by yfmt (short money: `15 k €`);
@@ -113,7 +113,7 @@ def curve_svg(points: list, marker: tuple | None, xfmt, yfmt, title: str,
     if marker:
         mx, my = mark
         out.append(f'<circle cx="{_c(mx)}" cy="{_c(my)}" r="4.5" fill="#d1242f"/>')
-        text = f"{you}: {(pointfmt or xfmt)(marker[0])} → {yfmt(marker[1])}"
+        text = f"{you} {(pointfmt or xfmt)(marker[0])} → {yfmt(marker[1])}"  # `you`: the label and its colon, per language
         left = mx > (x0 + x1) / 2  # the legend in the corner opposite the point
         lx = x0 + 6 if left else x1 - 6
         out.append(f'<circle cx="{_c(lx if left else lx - 4)}" cy="{_c(TOP + 34)}" r="4" fill="#d1242f"/>')
