@@ -50,6 +50,35 @@ for _var in ("KAMRULES_DOCS_URL", "FORCE_COLOR", "NO_COLOR"):
 settings.load_profile(HYPOTHESIS_PROFILE)
 
 
+def _keep_bytecode_outside_the_checkout():
+    """Where the shell sets PYTHONDONTWRITEBYTECODE (nothing written into the checkout), every
+    process of the suite compiled every module it imports again: each xdist worker collecting
+    (pytest's assertion rewriting included: 7 s of CPU instead of 3 s), each `python -m
+    kamrules` child and each --jobs worker (about 0.1-0.3 s of CPU each), what an installed
+    kamrules never pays. The suite's processes (this one, the workers, the children: the
+    environment is inherited) keep their bytecode in one folder of their user's under the
+    temporary folder instead (PYTHONPYCACHEPREFIX, as bench/commands.py does): still nothing
+    written into the checkout. A PYTHONPYCACHEPREFIX of the developer's is kept."""
+    if not (sys.dont_write_bytecode or os.environ.get("PYTHONDONTWRITEBYTECODE")):
+        return
+    import tempfile
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    prefix = os.environ.get("PYTHONPYCACHEPREFIX") or os.path.join(tempfile.gettempdir(),
+                                                                   f"kamrules-tests-pycache-{uid}")
+    try:
+        os.makedirs(prefix, mode=0o700, exist_ok=True)
+        if os.stat(prefix).st_uid != uid:  # another user's folder: its bytecode is not trusted
+            return
+    except OSError:
+        return
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = prefix
+    sys.pycache_prefix, sys.dont_write_bytecode = prefix, False
+
+
+_keep_bytecode_outside_the_checkout()
+
+
 def chromium() -> str | None:
     """The headless browser of the browser tests (.ci/run installs Debian's chromium), or None."""
     import shutil
