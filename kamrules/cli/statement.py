@@ -18,7 +18,7 @@ from kamrules.files import outputs
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.report import pdf
 from kamrules.report.i18n import DEFAULT, LOCALES
-from kamrules.portal.pages import cut_tables, no_cycle_collection, session_frames, statements
+from kamrules.portal.pages import cut_tables, no_cycle_collection, payee_statement, session_frames, statements
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.config import load_config
 
@@ -103,24 +103,22 @@ def _statement(args) -> int:
     if not args.all:  # one payee: the rows they can reach (as explain reads them), every file
         session.tables_of({args.payee})  # checked; the periods then come from those frames
     shown = session.with_year_to_date()  # with --period: the earlier periods of the year too
-    if args.all:
-        tables = session.load()
-        ids = sorted(r.id for r in tables[checked.payees_table].rows)
-        payouts = session.trace(set(ids))
-    else:
-        payouts = session.trace({args.payee})
-        ids = sorted(session.payees([args.payee]))
-        tables = session.tables_of({args.payee})
     history = None
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view
 
         history = ledger_view(args.plan, args.data, args.ledger, args.engine, args.period,
                               shown, args.db, args.db_timeout).history
-    texts = statements(checked, tables, payouts, ids, session.periods(), args.plan,
-                       "html" if fmt == "pdf" else fmt, locale_of(args),
-                       cut_tables(session, checked, tables) if args.all else None, history,
-                       session_frames(session) if args.all else None, shown if args.period else None)
+    if args.all:
+        tables = session.load()
+        ids = sorted(r.id for r in tables[checked.payees_table].rows)
+        texts = statements(checked, tables, session.trace(set(ids)), ids, session.periods(), args.plan,
+                           "html" if fmt == "pdf" else fmt, locale_of(args), cut_tables(session, checked, tables),
+                           history, session_frames(session), shown if args.period else None)
+    else:  # the portal's statement page, the same function
+        ids = [args.payee]
+        texts = {args.payee: payee_statement(session, args.payee, "html" if fmt == "pdf" else fmt,
+                                             locale_of(args), history, shown)}
     if fmt == "pdf":  # every PDF printed before any file is written
         data = {pid: pdf.to_pdf(texts[pid], pid) for pid in ids}
     else:
