@@ -203,3 +203,19 @@ def test_team_counts_take_the_plural_of_their_language():
     assert "2025-04: 0 bénéficiaire payé, total 0,00 EUR" in fr
     assert "2025-03: 2 bénéficiaires payés" in fr
     assert "2025-04: 0 payees paid, total 0.00 EUR" in en
+
+
+@pytest.mark.parametrize("lang, sentence", [
+    ("en", "monthly_guarantee - earned is -€1,000.00, below the floor of €0.00: nothing to pay"),
+    ("fr", "monthly_guarantee - earned vaut -1\u202f000,00\u00a0€, sous le plancher de 0,00\u00a0€ : rien à payer")])
+def test_a_floor_that_makes_a_top_up_zero_is_said_without_plan_code(lang, sentence):
+    """draw-guarantee, the first payee of examples/draws in March: earned 30,000 x 10% = 3,000,
+    the guarantee tops up max(0 EUR, 2,000 - 3,000): the floor applies. The headline says it in
+    the statement's money (no `line 31:`, no backquotes); the auditors' derivation keeps the
+    line and the code."""
+    people = (EXAMPLES / "draws" / "people.csv").read_text(encoding="utf-8").splitlines()
+    payee = people[1].split(",")[0]
+    out = _statement((PLANS / "draw-guarantee.kam", EXAMPLES / "draws"), "--payee", payee, "--format", "text",
+                     "--locale", lang)
+    assert sentence in out
+    assert ("line 31: the floor `0 EUR`" if lang == "en" else "ligne 31 : le plancher `0 EUR`") in out

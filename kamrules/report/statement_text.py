@@ -206,6 +206,20 @@ def pool_lines(L, c) -> list:
     return out
 
 
+# the derivation's note of a floor or cap that made a component zero -> the headline's sentence
+LIMIT_IN_WORDS = {
+    "line {line}: the floor `{limit}` = {limit_value} applies: `{other}` is {other_value}":
+        "{other} is {other_value}, below the floor of {limit_value}: nothing to pay",
+    "line {line}: the cap `{limit}` = {limit_value} applies: `{other}` is {other_value}":
+        "capped at {limit_value}: {other} is {other_value}",
+}
+
+
+def _val(L, x) -> str:
+    """A value of a derivation's note as the statement's headline writes it (€1,000.00)."""
+    return L.value(x.v, x.unit) if isinstance(x, words.Val) else words.say(L, x)
+
+
 def zero_sentence(st, c) -> str | None:
     if c.zero_reason is None:
         return None
@@ -217,7 +231,13 @@ def zero_sentence(st, c) -> str | None:
         word = L._("from") if v["word"] == "from" else L._("above")
         return L._(msg, arg=v["arg"], x=point_fmt(L, cv)(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
     if c.zero_reason[0] == "said":  # the if-branch that pays nothing, its values in the locale
-        return words.say(L, c.zero_reason[1])
+        note = c.zero_reason[1]
+        plain = LIMIT_IN_WORDS.get(note.msgid)
+        if plain is not None:  # a floor or cap for the payee: no line number, no code quotes, money as elsewhere
+            v = note.values
+            return L._(plain, other=v["other"], other_value=_val(L, v["other_value"]),
+                       limit_value=_val(L, v["limit_value"]))
+        return words.say(L, note)
     return L._(c.zero_reason[0], **c.zero_reason[1])
 
 
