@@ -219,3 +219,17 @@ def test_a_floor_that_makes_a_top_up_zero_is_said_without_plan_code(lang, senten
                      "--locale", lang)
     assert sentence in out
     assert ("line 31: the floor `0 EUR`" if lang == "en" else "ligne 31 : le plancher `0 EUR`") in out
+
+
+def test_a_histogram_of_equal_values_says_the_value_not_a_made_up_range(tmp_path):
+    """clawback-cash, 2025-04: ae-020 has nothing and ae-021's -6,400 and +6,400 cancel out: both
+    payouts are 0. Their histogram had one bin '0.0 – 0.1' (a range no payee is in); it says
+    '0: 2 payees'. 2025-01 (10,000 and 0) keeps its ranges."""
+    out = tmp_path / "team.html"
+    r = run_cli("team", CLAWBACK[0], "--data", CLAWBACK[1], "--format", "html", "-o", out)
+    assert r.returncode == 0, r.stderr
+    page = out.read_text(encoding="utf-8")
+    april = page.split('data-period="2025-04"')[1].split("</section>")[0]
+    assert '<ul class="bins"><li>0: 2 payees</li></ul>' in april
+    january = page.split('data-period="2025-01"')[1].split("</section>")[0]
+    assert "<li>8,750 – 10,000: 1 payee</li>" in january

@@ -190,9 +190,12 @@ def _binned(values: list, bins: int) -> tuple:
 
 
 def histogram_bins(values: list, bins: int) -> list:
-    """[(low edge, high edge, count)] of the bins histogram_svg draws that hold a value."""
+    """[(low edge, high edge, count)] of the bins histogram_svg draws that hold a value; one
+    (value, value, count) when every value is the same (no range to say: `0.00: 3 payees`)."""
     if not values:
         return []
+    if min(values) == max(values):
+        return [(values[0], values[0], len(values))]
     lo, _, width, counts = _binned(values, bins)
     return [(lo + width * k, lo + width * (k + 1), n) for k, n in enumerate(counts) if n]
 

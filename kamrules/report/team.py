@@ -522,6 +522,9 @@ def bin_format(L, values: list, unit: str, currency: str | None):
         at, most = (lambda d: lambda v: L._money(v, None, d)), i18n.precision(currency) if currency else 2
     else:
         at, most = (lambda d: lambda v: L._decimal(Decimal(v), d)), 6
+    if min(values) == max(values):  # one value, no bins to tell apart: its own decimals (0, not 0.0)
+        exp = Decimal(values[0]).normalize().as_tuple().exponent
+        return at(min(max(0, -exp if isinstance(exp, int) else 0), most))
     lo, _, width, _ = _binned(values, BINS)
     edges = [lo + width * k for k in range(BINS + 1)]
     for d in range(most):
@@ -576,7 +579,7 @@ def render_html(tv: TeamView) -> str:
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(
                 f"<figure>{histogram_svg(vals, BINS, fmt, title, count)}<figcaption>{e(cap)}<ul class=\"bins\">"
-                + "".join(f"<li>{e(fmt(lo))} – {e(fmt(hi))}: {n} {e(count(n))}</li>"
+                + "".join(f"<li>{e(fmt(lo))}{'' if lo == hi else ' – ' + e(fmt(hi))}: {n} {e(count(n))}</li>"
                           for lo, hi, n in histogram_bins(vals, BINS))
                 + "</ul></figcaption></figure>" for vals, fmt, title, cap in charts) + "</div>")
         out.append("</section>")
