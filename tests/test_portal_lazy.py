@@ -151,7 +151,10 @@ def test_logout_clears_the_cookie_and_goes_to_the_sign_in_page(tmp_path):
         with httpx.Client(base_url=base, timeout=60, follow_redirects=False) as c:
             assert c.get(f"/payees/a?token={TOKENS['a']}").status_code == 200  # the sign-in link
             assert c.cookies.get("kamrules_token") == TOKENS["a"]
-            assert c.get("/payees/a").status_code == 200  # by the cookie
+            own = c.get("/payees/a")  # by the cookie
+            assert own.status_code == 200 and '<a href="/logout" rel="nofollow">Sign out</a>' in own.text
+            fr = c.get("/payees/a?locale=fr").text
+            assert '<a href="/logout?locale=fr" rel="nofollow">Se déconnecter</a>' in fr
             out = c.get("/logout?locale=fr")
             assert out.status_code == 303 and out.headers["location"] == "/?locale=fr"
             cookie = out.headers["set-cookie"]

@@ -40,7 +40,7 @@ from kamrules.files.inputs import resolve
 from kamrules.run.session import Session
 from kamrules.portal.access import check_grants, teams, visible
 from kamrules.portal.cache import Cache
-from kamrules.portal.guard import Guard, grant_of, lang_of, message, page
+from kamrules.portal.guard import LOGOUT, Guard, grant_of, lang_of, message, page
 from kamrules.portal.pages import payee_statement
 
 
@@ -303,15 +303,18 @@ def _forbidden(lang: str) -> HTMLResponse:
     return message(lang, "forbidden", "This page is not yours to see.", 403)
 
 
-def _switch(text: str, address: str, lang: str, default: str) -> str:
-    """The page (the index, a statement, the team page) with a language switch at the top
-    and a link home in the same language."""
+def _switch(text: str, address: str, lang: str, default: str, signed_in: bool = False) -> str:
+    """The page (the index, a statement, the team page) with a language switch at the top,
+    a link home in the same language and, when the request signed in (--tokens), a link
+    that signs out (/logout, back to the sign-in page in the same language)."""
     L = i18n.get(lang)
     links = " · ".join(f"<b>{x}</b>" if x == lang else f'<a href="{for_html(address)}?locale={x}">{x}</a>'
                        for x in LOCALES)
     home = "" if address == "/" else (f'<a href="{for_html(keep("/", lang, default))}" '
                                       f'title="{for_html(L._("All statements"))}">⌂</a> · ')
-    return text.replace("<body><main>", f"<body><main><nav>{home}{links}</nav>", 1)
+    out = (f' · <a href="{for_html(keep(LOGOUT, lang, default))}" rel="nofollow">{for_html(L._("Sign out"))}</a>'
+           if signed_in else "")
+    return text.replace("<body><main>", f"<body><main><nav>{home}{links}{out}</nav>", 1)
 
 
 def make_app(portal: Portal, tokens=None) -> Starlette:
@@ -335,7 +338,7 @@ def make_app(portal: Portal, tokens=None) -> Starlette:
     def index(request, grant):
         lang = locale(request)
         return page(_switch(portal.index(portal.visible(grant), grant is None or grant.role != "payee", lang),
-                            "/", lang, portal.lang))
+                            "/", lang, portal.lang, grant is not None))
 
     def payee(request, grant):
         pid = request.path_params["payee_id"]
@@ -346,13 +349,13 @@ def make_app(portal: Portal, tokens=None) -> Starlette:
         text = portal.statement(pid, lang)
         if text is None:
             return message(lang, "not found", "No such payee.", 404)
-        return page(_switch(text, href(pid), lang, portal.lang))
+        return page(_switch(text, href(pid), lang, portal.lang, grant is not None))
 
     def team(request, grant):
         lang = locale(request)
         if grant is not None and grant.role == "payee":
             return _forbidden(lang)
-        return page(_switch(portal.team(portal.visible(grant), lang), "/team", lang, portal.lang))
+        return page(_switch(portal.team(portal.visible(grant), lang), "/team", lang, portal.lang, grant is not None))
 
     return Starlette(routes=[Route("/", guarded(index)), Route("/payees/{payee_id}", guarded(payee)),
                              Route("/team", guarded(team))],
