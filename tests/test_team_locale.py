@@ -37,7 +37,7 @@ def test_golden_team_pages_in_french_and_english(case, lang):
         assert (f"5 bénéficiaires payés, total 222,00 EUR, moyenne 44,40 EUR; coût 222,00 EUR pour un budget "
                 f"de variable cible de 500,00 EUR (44,4{NNBSP}%); sans paiement : x (non éligible)") in text.stdout
         assert "sous-total ceo et son équipe (5 bénéficiaires)" in text.stdout
-        assert "<li>10 – 21: 1 bénéficiaire</li>" in html.stdout  # m2's 10 (bins of 11.25: whole euros distinct)
+        assert f"<li>10 – 21{NNBSP}: 1 bénéficiaire</li>" in html.stdout  # m2's 10 (bins of 11.25: whole euros distinct)
     else:
         assert ("5 payees paid, total 222.00 EUR, average 44.40 EUR; cost 222.00 EUR against an on-target "
                 "budget of 500.00 EUR (44.4%); no payout: x (not eligible)") in text.stdout

@@ -579,7 +579,8 @@ def render_html(tv: TeamView) -> str:
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(
                 f"<figure>{histogram_svg(vals, BINS, fmt, title, count)}<figcaption>{e(cap)}<ul class=\"bins\">"
-                + "".join(f"<li>{e(fmt(lo))}{'' if lo == hi else ' – ' + e(fmt(hi))}: {n} {e(count(n))}</li>"
+                + "".join("<li>" + e(L._("{bin}: {n} {payees}", bin=fmt(lo) if lo == hi else f"{fmt(lo)} – {fmt(hi)}",
+                                          n=str(n), payees=count(n))) + "</li>"
                           for lo, hi, n in histogram_bins(vals, BINS))
                 + "</ul></figcaption></figure>" for vals, fmt, title, cap in charts) + "</div>")
         out.append("</section>")
