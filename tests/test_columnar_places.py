@@ -14,7 +14,8 @@ pl = pytest.importorskip("polars")
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from constructs_helpers import both, write_case  # noqa: E402
-from kamrules.backends.polars.values import DEC, data_places, places_of, round_expr  # noqa: E402
+from kamrules.backends.polars.values import DEC, data_places, round_expr  # noqa: E402
+from kamrules.core.numeric import places_of  # noqa: E402
 from kamrules.core.numeric import quantize  # noqa: E402
 
 

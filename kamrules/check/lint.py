@@ -257,6 +257,13 @@ def _curve(plan: CheckedPlan, node: ast.Decision) -> list[Diagnostic]:
 
 # ---------------------------------------------------------------- KR503 unused
 ON_TARGET = ("on_target_variable", "on_target", "target_variable")  # read by statements and the team page
+
+
+def on_target_of(plan) -> str | None:
+    """The plan's on-target variable: the first param or let named as ON_TARGET says, or None."""
+    return next((n for n in ON_TARGET if n in plan.definitions
+                 and plan.definitions[n].kind in ("param", "let")), None)
+
 # columns of the payees table the statements and the team page show (the payee's name and role)
 NAME_COLUMNS, ROLE_COLUMNS = ("name", "full_name"), ("role", "title")
 

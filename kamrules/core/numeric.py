@@ -293,3 +293,10 @@ def allocate(total: Money, weights: dict) -> dict:
         for k, v in floors.items():
             out[k] = Money(v, total.currency)
         return out
+
+
+def places_of(value: Decimal) -> int:
+    """The decimal places a value needs (normalized without rounding: the default context's
+    28 digits would drop places of a longer literal): 0.10 -> 1, 5 -> 0, 1E+1 -> 0."""
+    exp = value.normalize(decimal.Context(prec=100)).as_tuple().exponent
+    return max(0, -exp) if isinstance(exp, int) else 0

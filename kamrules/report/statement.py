@@ -19,7 +19,7 @@ from decimal import Decimal
 
 import attrs
 
-from kamrules.check.lint import ON_TARGET  # the names a plan may give its on-target variable
+from kamrules.check.lint import on_target_of  # the plan's on-target variable, by its name
 from kamrules.check.lint import NAME_COLUMNS, ROLE_COLUMNS  # the payee's name and role columns
 from kamrules.version import __version__
 
@@ -153,8 +153,7 @@ class Shared:
         self.labels = payee_labels(plan, tables)
         self.what_if = what_if
         self.batch = None  # a whatif_batch.Batch: the what-ifs of many payees re-run together
-        self.on_target = next((n for n in ON_TARGET if n in plan.definitions
-                               and plan.definitions[n].kind in ("param", "let")), None)
+        self.on_target = on_target_of(plan)
 
     def what_ifs(self, payee, period) -> whatif.WhatIf:
         """One WhatIf per payee and period (its components share the re-runs)."""

@@ -16,12 +16,13 @@ from decimal import Decimal
 import attrs
 
 from kamrules.core.builtins import AGGREGATES
+from kamrules.check.lint import on_target_of
 from kamrules.syntax import ast
 from kamrules.core.currencies import payee_column
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.backends.interp.hierarchy import HIERARCHY_COLUMNS, Hierarchy, HierarchyError
-from kamrules.core.numeric import Money
+from kamrules.core.numeric import Money, places_of
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
@@ -140,7 +141,6 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
     read from a columnar run (the payouts then carry no trees); else the interpreter evaluates
     them on `tables` and the measures are read from the payouts' trees."""
     from kamrules.report.statement import payee_labels
-    from kamrules.report.team_values import on_target_of
     labels = payee_labels(plan, tables)
     ev = values if values is not None else Evaluator(plan, tables, trace=False)
     on_target = on_target_of(plan)
@@ -523,8 +523,7 @@ def bin_format(L, values: list, unit: str, currency: str | None):
     else:
         at, most = (lambda d: lambda v: L._decimal(Decimal(v), d)), 6
     if min(values) == max(values):  # one value, no bins to tell apart: its own decimals (0, not 0.0)
-        exp = Decimal(values[0]).normalize().as_tuple().exponent
-        return at(min(max(0, -exp if isinstance(exp, int) else 0), most))
+        return at(min(places_of(Decimal(values[0])), most))
     lo, _, width, _ = _binned(values, BINS)
     edges = [lo + width * k for k in range(BINS + 1)]
     for d in range(most):

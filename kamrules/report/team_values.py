@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import attrs
 
-from kamrules.check.lint import ON_TARGET
+from kamrules.check.lint import on_target_of
 from kamrules.core.numeric import Money
 from kamrules.syntax import ast
 
@@ -70,12 +70,6 @@ def gather(session, select=None) -> TeamData:
                  for p in session.trace(ids or {r.id for r in tables[plan.payees_table].rows})}
         payouts = [attrs.evolve(p, trace=trees.get((p.payee_id, p.period, p.component))) for p in payouts]
     return TeamData(plan, tables, payouts, session.periods(), shown, None)
-
-
-def on_target_of(plan) -> str | None:
-    """The plan's on-target variable (a param or let named as lint.ON_TARGET says), or None."""
-    return next((n for n in ON_TARGET if n in plan.definitions
-                 and plan.definitions[n].kind in ("param", "let")), None)
 
 
 def measures_of(plan) -> list:
@@ -246,7 +240,6 @@ class FrameValues:
         if trees is None:
             trees = self._trees[payee_id] = {(p.period, p.component): p.trace
                                              for p in self.session.trace({payee_id})}
-        import attrs
         return [attrs.evolve(p, trace=trees.get((p.period, p.component))) for p in items]
 
     def is_eligible(self, ctx) -> bool:

@@ -248,11 +248,7 @@ class Session:
         anything with the strict loader."""
         if self._tables is not None or self.data is None or self.engine in ("interpreter",) + SQL_ENGINES:
             return False
-        try:
-            import polars  # noqa: F401
-            from kamrules.core.numeric import Fallback
-        except ImportError:
-            return False
+        from kamrules.core.numeric import Fallback
         if engines_for(self.check(), ("columnar",))["columnar"] is not None:
             return False
         try:

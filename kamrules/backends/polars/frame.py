@@ -35,10 +35,10 @@ from kamrules.core.history import NONE
 from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
-from kamrules.core.numeric import Fallback, between
+from kamrules.core.numeric import Fallback, between, places_of
 from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
-                      places_of, replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
+                      replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
                       bound_sum, compared, undecided, replay_call, replayed, data_places, most_places,
                       ratio_fits, ratio_limits, ratio_of, ratio_round)
 

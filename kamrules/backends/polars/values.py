@@ -10,7 +10,6 @@ frame.py, aggregate.py, builtins.py, ledger.py and requires.py all build on this
 """
 from __future__ import annotations
 
-import decimal
 from decimal import Decimal
 
 import attrs
@@ -20,7 +19,7 @@ from kamrules.core import ir
 from kamrules.core.calendar import period_of
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import (BOUND_CAP, CONTEXT, EXACT_PLACES, GUARD_PLACES, ROUNDING_RULES, SNAP_WIDTH,
-                                   STEP_ERROR, compare, compute, quantize)
+                                   STEP_ERROR, compare, compute, places_of, quantize)
 
 DEC = pl.Decimal(38, EXACT_PLACES)
 MAX_DAYS = (MAX_DATE - MIN_DATE).days  # no day count beyond this lands inside the calendar
@@ -158,13 +157,6 @@ def most_places(*cols) -> int | None:
     if not cols or any(c.places is None or c.approx for c in cols):
         return None
     return max(c.places for c in cols)
-
-
-def places_of(value: Decimal) -> int:
-    """The decimal places of a literal (normalized without rounding: the default context's
-    28 digits would drop places of a longer literal)."""
-    exp = value.normalize(decimal.Context(prec=100)).as_tuple().exponent
-    return max(0, -exp) if isinstance(exp, int) else 0
 
 
 def rounding_gap(x: pl.Expr, step: Decimal, mode: str) -> pl.Expr:
