@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from kamrules.check.checker import check
-from kamrules.diagnostics.diagnostic import render_text
+from kamrules.diagnostics.render import render_text
 from kamrules.syntax.parser import parse
 from kamrules.diagnostics.source import SourceFile
 

@@ -20,7 +20,8 @@ from kamrules.backends.interp import plan_periods  # noqa: E402
 from kamrules.backends.interp.run import evaluate  # noqa: E402
 from kamrules.data.fast import frames_from_tables  # noqa: E402
 from kamrules.backends.sql.engine import Fallback, evaluate_sql, refusal  # noqa: E402
-from kamrules.backends.sql.exact import MODES, cast, macros, round_ratio  # noqa: E402
+from kamrules.backends.sql.dialects import DIALECTS  # noqa: E402
+from kamrules.backends.sql.exact import MODES, cast, round_ratio  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
 from kamrules.cli.main import main  # noqa: E402
 from kamrules.core.numeric import compute, quantize  # noqa: E402
@@ -105,7 +106,7 @@ def test_constructs_the_sql_backend_lacks_are_refused_not_ignored(example, const
     assert rc == 1 and not out.exists() and "KR440" in err and construct in err
 
 CON = duckdb.connect()
-for _m in macros():
+for _m in DIALECTS["duckdb"].helpers():
     CON.execute(_m)
 
 

@@ -14,7 +14,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from kamrules.files import outputs
-from kamrules.diagnostics.diagnostic import render_text
+from kamrules.diagnostics.render import render_text
 from kamrules.core.numeric import format_amount
 from kamrules.syntax.parser import plan_source
 from kamrules.run.plantest import CaseResult, discover, run_tests

@@ -12,7 +12,6 @@ from typing import Iterable
 
 import attrs
 
-from kamrules.diagnostics.render import render_text  # noqa: F401 (re-exported: the one renderer)
 from kamrules.diagnostics.source import Span
 
 

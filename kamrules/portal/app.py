@@ -29,7 +29,8 @@ from starlette.routing import Route
 
 from kamrules.data.sql import SNAPSHOTS
 from kamrules.data.strict import Table, load_table
-from kamrules.diagnostics.diagnostic import KamError, render_text
+from kamrules.diagnostics.diagnostic import KamError
+from kamrules.diagnostics.render import render_text
 from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES

@@ -25,8 +25,10 @@ from decimal import Decimal
 from kamrules.core import ir
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.trace.tree import Payout
-from kamrules.backends.sql.translate import NUMERIC, PERIOD_KINDS, Ctx, Refused, Translator, Val, q, stored, worst_scales
+from kamrules.backends.sql.translate import Translator, worst_scales
+from kamrules.backends.sql.values import NUMERIC, PERIOD_KINDS, Ctx, Refused, Val, q, stored
 from kamrules.backends.sql.dialects import DIALECTS, Overflow
+from kamrules.backends.polars.holds import held, hold_periods
 from kamrules.backends.sql import holds, ledger, load, postgres  # noqa: F401 (postgres: DIALECTS entry)
 
 DIALECT = "duckdb"
@@ -223,7 +225,7 @@ def _calculation_periods(plan, periods) -> tuple[list, dict]:
             if c not in report:
                 calc.append(c)
                 report[c] = p
-    calc = calc + holds.hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
+    calc = calc + hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
     extra = ledger.extra_periods(plan, calc)  # the earlier periods paid() reads (ledger.py)
     if extra is None:
         raise Fallback("paid() reading too many periods before the run")
@@ -233,7 +235,7 @@ def _calculation_periods(plan, periods) -> tuple[list, dict]:
 def _holds(con, plan, steps):
     """The held components' payments (holds.py), once the values paid() reads have settled."""
     vals = dict(steps)
-    for name in holds.held(plan):
+    for name in held(plan):
         v, h = vals[f"d.{name}"], vals[f"h.{name}"]
         adds, stops, final = holds.statements(name, v.scale, bool(v.err), bool(h.err))
         for sql in adds:

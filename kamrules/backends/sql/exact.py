@@ -73,14 +73,8 @@ def helper_bodies() -> dict[str, str]:
             **{f"kr_round_{m}": body[m] for m in MODES}}
 
 
-def macros() -> list[str]:
-    """The helpers as DuckDB macros (created once per connection)."""
-    from kamrules.backends.sql.dialects import DIALECTS
-    return DIALECTS["duckdb"].helpers()
-
-
 def round_units(a: str, b: str, mode: str) -> str:
-    """a / b (integers, b > 0) rounded to an integer with the named mode (macros())."""
+    """a / b (integers, b > 0) rounded to an integer with the named mode (helper_bodies())."""
     return f"kr_round_{mode}({a}, {b})"
 
 

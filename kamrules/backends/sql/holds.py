@@ -14,9 +14,8 @@ to the interpreter.
 """
 from __future__ import annotations
 
-from kamrules.backends.polars.holds import held, hold_periods  # noqa: F401 (the frame's periods)
 from kamrules.backends.sql.exact import cast
-from kamrules.backends.sql.translate import q
+from kamrules.backends.sql.values import q
 
 
 def statements(name: str, scale: int, has_err: bool, hold_err: bool) -> tuple[list[str], str, str]:

@@ -25,7 +25,7 @@ from decimal import Decimal
 from kamrules.backends.polars import ledger as columnar
 from kamrules.backends.polars.values import Unsupported, period_key
 from kamrules.backends.sql.exact import cast
-from kamrules.backends.sql.translate import Refused, Val, q, string
+from kamrules.backends.sql.values import Refused, Val, q, string
 
 HISTORY = "~hist"
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from kamrules.backends.sql.exact import cast
-from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, q
+from kamrules.backends.sql.values import COLUMN_SCALE, NUMERIC, q
 from kamrules.data import pieces
 from kamrules.data.references import target_key
 

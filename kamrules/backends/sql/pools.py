@@ -21,7 +21,7 @@ from decimal import Decimal
 
 from kamrules.backends.sql import ratio
 from kamrules.backends.sql.exact import GUARD, cast, ints, round_exact, round_ratio, snapped_units
-from kamrules.backends.sql.translate import NUMERIC, Refused, Val, any_err, q
+from kamrules.backends.sql.values import NUMERIC, Refused, Val, any_err, q
 
 CENT = Decimal("0.01")
 DISTINCT_DENOMINATORS = 8  # a pool's quotient weights with more distinct denominators: the interpreter

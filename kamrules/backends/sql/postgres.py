@@ -39,10 +39,10 @@ import re
 from kamrules.backends.sql.dialects import DIALECTS, Connection, Dialect, Overflow, asof_join, star_items
 from kamrules.backends.sql.decorrelate import grouped
 from kamrules.backends.sql.exact import helper_bodies
-from kamrules.backends.sql.translate import COLUMN_SCALE, NUMERIC, q
+from kamrules.backends.sql.values import COLUMN_SCALE, NUMERIC, q
 from kamrules.core import limits
 from kamrules.data.cells import TRIM, minor_units
-from kamrules.diagnostics.diagnostic import Diagnostic, KamError
+from kamrules.diagnostics.diagnostic import KamError
 
 # type OIDs a query's column may have for each column kind (anything else: Unvouched)
 # (a Text column may be any of these: its text in PostgreSQL, DateStyle ISO, is the snapshot's cell)

@@ -24,23 +24,21 @@ from decimal import Decimal
 import attrs
 
 from kamrules.backends.sql.exact import GUARD, cast, ints, round_ratio
+from kamrules.backends.sql.values import Val, any_err
 from kamrules.core.numeric import EXACT_PLACES
 
 def pair(v):
     """(n, d) of a Val: its ratio, or (v, 1)."""
-    from kamrules.backends.sql.translate import Val
     if v.ratio is not None:
         return v.ratio
     return v, Val(cast("1", 0), "number", 0)
 
 
 def make(n, d, kind, err, derived=True, summed=False):
-    from kamrules.backends.sql.translate import Val
     return Val("NULL", kind, 0, err, (n, d), derived=derived, summed=summed)
 
 
 def _num(sql, scale, kind="number"):
-    from kamrules.backends.sql.translate import Val
     if scale > EXACT_PLACES:
         raise ValueError(f"a quotient's part with {scale} decimal places (more than {EXACT_PLACES})")
     return Val(cast(sql, scale), kind, scale)
@@ -73,7 +71,6 @@ def doubt_places(v, lo: int, hi: int = EXACT_PLACES) -> str:
 
 def arith(op: str, a, b, kind: str, err):
     """a op b (+ - * /) with a quotient among them, as a quotient."""
-    from kamrules.backends.sql.translate import any_err
     (n1, d1), (n2, d2) = pair(a), pair(b)
     one1, one2 = a.ratio is None, b.ratio is None
     doubt = None
@@ -107,7 +104,6 @@ def neg(v):
 def choose(cond: str, a, b, kind: str, err):
     """CASE WHEN cond THEN a ELSE b END with a quotient among them: the numerator and the
     denominator chosen alike."""
-    from kamrules.backends.sql.translate import Val
     (n1, d1), (n2, d2) = pair(a), pair(b)
 
     def case(x, y):
@@ -120,7 +116,6 @@ def compared(v):
     """(SQL, err) of a quotient as the interpreter compares it: its value snapped half-even
     to GUARD places (exact when it terminates within them); doubt where it terminates with
     GUARD + 1 to 24 places."""
-    from kamrules.backends.sql.translate import any_err
     n, d = v.ratio
     sql, _ = round_ratio(n.sql, n.scale, d.sql, d.scale, Decimal(1).scaleb(-GUARD), "half_even")
     return f"(CASE WHEN {d.sql} = 0 THEN NULL ELSE {sql} END)", any_err(v.err, doubt_places(v, GUARD))
