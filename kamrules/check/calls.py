@@ -57,9 +57,8 @@ class CallChecks:
     def _each(self, arg, scope) -> T.Type:
         rt = self._rows_arg(arg.source, scope)
         self.types[id(arg)] = rt
-        if rt.kind == "unknown":
-            self._expr(arg.expr, scope)
-            return T.UNKNOWN
+        if rt.kind == "unknown":  # the rows are in error already: their columns are not
+            return T.UNKNOWN       # undefined names (no cascade of KR101 with wrong hints)
         return self._expr(arg.expr, scope.push(("row", rt.table)))
 
     def _arity(self, node, lo, hi=None):
@@ -220,6 +219,7 @@ class CallChecks:
             c = node.args[1]
             if isinstance(c, ast.String) and len(c.value) == 3 and c.value.isupper():
                 cur = c.value
+                paycurrency.known(self, cur, c.span)
                 self.types[id(c)] = T.TEXT
             else:
                 self.error("KR206", "money()'s currency is a code in quotes", c.span, 'e.g. money(x, "USD")')
@@ -397,6 +397,7 @@ class CallChecks:
                        'e.g. fx(amount, "EUR", close_date)')
             return T.UNKNOWN
         self.types[id(cur)] = T.TEXT
+        paycurrency.known(self, cur.value, cur.span)
         self._needs_input(node, "an", "fx_rates", FX_COLUMNS, "date: Date  from: Text  to: Text  rate: Number")
         return T.money(cur.value)
 

@@ -23,6 +23,7 @@ from kamrules.check.calls import BUILTINS, ROUND_STEPS, CallChecks, unit_hint as
 from kamrules.files.inputs import static_diagnostic
 from kamrules.check.tables import check_decision
 from kamrules.check.sources import input_source
+from kamrules.check import paycurrency
 from kamrules.check.paycurrency import check_header as check_pay_currency
 from kamrules.check.window import check_window
 
@@ -223,6 +224,8 @@ class Checker(CallChecks):
                        did_you_mean(ref.name, T.TYPE_NAMES) or "types: " + ", ".join(T.TYPE_NAMES))
             return T.UNKNOWN
         if kind == "money":
+            if ref.currency:
+                paycurrency.known(self, ref.currency, ref.span)
             return T.money(ref.currency or self.header.get("currency"))
         if ref.currency:
             self.error("KR105", f"only Money takes a currency, not {ref.name}", ref.span)
@@ -414,6 +417,7 @@ class Checker(CallChecks):
 
     def _e_MoneyLit(self, node, scope):
         self._in_range(node, node.value)
+        paycurrency.known(self, node.currency, node.span)
         return T.money(node.currency)
 
     def _in_range(self, node, written: Decimal):
