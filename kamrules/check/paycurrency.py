@@ -18,9 +18,19 @@ def known(ck, code, span) -> bool:
     if not code or "." in code or code in currencies.ISO_4217:
         return True
     ck.error("KR002", f"`{code}` is not an ISO 4217 currency code", span,
-             did_you_mean(code, sorted(currencies.ISO_4217))
-             or "write a three-letter code in capitals: EUR, USD, GBP, JPY, ...")
+             _closest_code(code) or "write a three-letter code in capitals: EUR, USD, GBP, JPY, ...")
     return False
+
+
+_COMMON = ("EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CNY", "INR", "BRL")
+
+
+def _closest_code(code: str) -> str | None:
+    """The code meant: its letters swapped (GPB: GBP), else a close common code, else any."""
+    swapped = [c for c in _COMMON + tuple(sorted(currencies.ISO_4217)) if sorted(c) == sorted(code.upper())]
+    if swapped:
+        return f"did you mean `{swapped[0]}`?"
+    return did_you_mean(code.upper(), _COMMON) or did_you_mean(code.upper(), currencies.ISO_4217)
 
 
 def check_header(ck, seen_headers: dict) -> None:
