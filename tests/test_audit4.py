@@ -254,9 +254,36 @@ def test_fmt_breaks_a_long_if_before_then_and_else(tmp_path):
     assert plan.read_text(encoding="utf-8") == text
 
 
-@pytest.mark.xfail(strict=True, reason="F11, report/statement_text.py (not this helper's file): a blank weight")
+def test_a_broken_require_rule_shows_the_values_compared(tmp_path):
+    """F11: "deals d3 (row 4 ...): the split lines of a deal total 100%" for lines totalling
+    66.67% + 33.32% = 99.99%, and "a split line is for an ae or an se" without the role read.
+    Now the values of the rule's sides that are not constants, on that row."""
+    data = _data_copy(tmp_path, "split-clawback")
+    splits = data / "splits.csv"
+    splits.write_text(splits.read_text().replace("d3,s1,se,0.3333", "d3,s1,se,0.3332")
+                      .replace("d1,s1,se,30%", "d1,s1,xx,30%"))
+    for engine in ("interpreter", "columnar"):
+        err = _refused(_run("split-clawback", "--engine", engine, data=data),
+                       "the split lines of a deal total 100% (`sum(share for splits where splits.deal_id == "
+                       "deals.deal_id)` is 99.99%)", "a split line is for an ae or an se (`role` is xx)",
+                       "a split line's role is its payee's role (`people[payee_id].role` is se, `role` is xx)")
+        assert err.count("error[KR410]") == 3
+
+
+def test_a_missing_fx_rate_names_the_row_converted(tmp_path):
+    """F12: a USD deal of 31 Dec 2024, before the first rate (1 Jan 2025): "no fx rate USD->EUR on
+    or before 2024-12-31 [payee f1, period 2024-12]". Now with the row (u9, row 5 of us_deals)."""
+    data = _data_copy(tmp_path, "fx-booster")
+    with open(data / "us_deals.csv", "a", encoding="utf-8") as f:
+        f.write("u9,f1,10.00,2024-12-31\n")
+    for engine in ("interpreter", "columnar"):
+        _refused(_run("fx-booster", "--engine", engine, data=data), "error[KR405]: no fx rate USD->EUR on or before "
+                 "2024-12-31 (row 5 of ", "us_deals.csv, u9)")
+
+
+@pytest.mark.xfail(strict=True, reason="F13, report/statement_text.py (not this helper's file): a blank weight")
 def test_a_statement_of_a_payee_with_a_blank_pool_weight():
-    """F11: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
+    """F13: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
     stopped with a TypeError traceback (L.number(None) in component_sentence)."""
     res = run_cli("statement", _plan("pool-ties"), "--data", _data("pool-ties"), "--payee", "p-05",
                   "--format", "text")
