@@ -1,5 +1,5 @@
 """The fourth outside audit (issue 14: every engine and every command prints the amounts `run`
-prints; every user error is a clear message). Six plans of tests/data/audit4/ on combinations the
+prints; every user error is a clear message). Seven plans of tests/data/audit4/ on combinations the
 earlier audits did not cover, each with small data and a hand-computed expected.csv (the
 arithmetic in its `note` column), run on every engine; then each finding of
 tests/data/audit4/FINDINGS.md kept fixed, through the command line (in-process)."""
@@ -16,10 +16,11 @@ import pytest
 from conftest import run_cli
 
 AUDIT4 = Path(__file__).resolve().parent / "data" / "audit4"
-PLANS = ["ytd-cap-advance", "decel-gate", "override-prorate", "split-clawback", "pool-ties", "fx-booster"]
+PLANS = ["ytd-cap-advance", "decel-gate", "override-prorate", "split-clawback", "pool-ties", "fx-booster",
+         "ytd-marginal-kicker"]
 # the SQL backend refuses these plans up front (KR440, a documented limit), naming the construct
 SQL_REFUSES = {"ytd-cap-advance": "period other than the calculation period", "decel-gate": "avg()",
-               "split-clawback": "days()"}
+               "split-clawback": "days()", "ytd-marginal-kicker": "period other than the calculation period"}
 
 
 def _plan(name: str) -> Path:
@@ -64,18 +65,18 @@ def test_every_engine_prints_the_hand_computed_amounts(name):
         assert sql.stdout == ref.stdout
 
 
-def test_kamrules_test_passes_the_six_hand_cases():
+def test_kamrules_test_passes_the_seven_hand_cases():
     res = run_cli("test", *[_plan(n) for n in PLANS])
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "6 passed" in res.stdout
+    assert "7 passed" in res.stdout
 
 
 @pytest.mark.parametrize("name, payee", [("ytd-cap-advance", "a-1"), ("override-prorate", "m1"),
-                                         ("split-clawback", "a1"), ("fx-booster", "f1")])
+                                         ("split-clawback", "a1"), ("fx-booster", "f1"), ("ytd-marginal-kicker", "ae-1")])
 def test_explain_and_statement_print_the_amounts_of_run(name, payee):
     """Every component line of `explain --payee` and of the statement's table (text) is the
     amount `run` prints (a-1: the capped true-up -100.00 of 2025-09; m1: the override 170.00;
-    a1: the clawback -6,000.00; f1: the March booster 48.94)."""
+    a1: the clawback -6,000.00; f1: the March booster 48.94; ae-1: the reversal -360.00)."""
     run = {k: v for k, v in _amounts(_run(name, "-q").stdout).items() if k[0] == payee}
     out = run_cli("explain", _plan(name), "--data", _data(name), "--payee", payee).stdout
     explained, period = {}, None
