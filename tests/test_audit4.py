@@ -282,9 +282,16 @@ def test_a_missing_fx_rate_names_the_row_converted(tmp_path):
                  "2024-12-31 (row 5 of ", "us_deals.csv, u9)")
 
 
-@pytest.mark.xfail(strict=True, reason="F13, report/statement_text.py (not this helper's file): a blank weight")
+def test_kamrules_test_on_a_missing_path_says_what_it_takes(tmp_path):
+    """F13: `kamrules test nope.kam`: KR401 "does not exist" with no hint."""
+    res = run_cli("test", tmp_path / "nope.kam")
+    assert res.returncode == 1 and "error[KR401]" in res.stderr
+    assert "hint: give a plan (.kam), a case folder" in res.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="F14, report/statement_text.py (not this helper's file): a blank weight")
 def test_a_statement_of_a_payee_with_a_blank_pool_weight():
-    """F13: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
+    """F14: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
     stopped with a TypeError traceback (L.number(None) in component_sentence)."""
     res = run_cli("statement", _plan("pool-ties"), "--data", _data("pool-ties"), "--payee", "p-05",
                   "--format", "text")
