@@ -321,6 +321,9 @@ class CallChecks:
             return T.UNKNOWN
         if by:
             self._pool_key(node, scope)
+        elif scope.frames:  # as documented (and as team_total): a pool is shared among payees
+            self.error("KR206", "share() pools payees; it cannot read a row", node.span,
+                       "use it at the top of a let or component")
         total, weight = (self._expr(x, scope) for x in node.args[:2])
         if total.kind not in ("money", "unknown"):
             self.error("KR201", f"share() divides an amount of money, not {total}", node.args[0].span)
@@ -341,7 +344,8 @@ class CallChecks:
         if not (isinstance(comp, ast.Name) and isinstance(self.defs.get(comp.id), ast.Component)):
             text = comp.id if isinstance(comp, ast.Name) else "this"
             self.error("KR206", f"`{text}` is not a component", comp.span,
-                       did_you_mean(text, [n for n, d in self.defs.items() if isinstance(d, ast.Component)]))
+                       did_you_mean(text, [n for n, d in self.defs.items() if isinstance(d, ast.Component)])
+                       or "paid() reads what a component paid in earlier periods: paid(COMPONENT, period.year)")
             return T.UNKNOWN
         # paid() reads earlier periods only: no dependency inside the current period.
         self.resolution[id(comp)] = ("component", comp.id)
