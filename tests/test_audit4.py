@@ -182,7 +182,10 @@ def test_an_unclosed_quote_is_reported_where_it_opens(tmp_path, engine):
     deals.write_text(deals.read_text().replace("x4,p3,20000.00,", 'x4,p3,"20000.00,'))
     _refused(_run("decel-gate", "--engine", engine, data=data),
              "deals.csv:5:7: error[KR403]", "the quote that opens cell 3 of row 5 is never closed",
-             'close the quote at the end of the cell')
+             'close the quote at the end of its cell')
+    deals.write_text('deal_id,"owner_id,amount,margin,close_date\nx1,p1,1.00,0.2,2025-01-01\n')  # in the header
+    _refused(_run("decel-gate", "--engine", engine, data=data), "deals.csv:1:9: error[KR403]",
+             "the quote that opens cell 2 of row 1 is never closed")
 
 
 @pytest.mark.parametrize("sep, word, declare", [(";", "`;`", '";"'), ("\t", "tabs", '"tab"')])
@@ -256,7 +259,7 @@ def test_fmt_breaks_a_long_if_before_then_and_else(tmp_path):
 
 
 def test_a_broken_require_rule_shows_the_values_compared(tmp_path):
-    """F13: "deals d3 (row 4 ...): the split lines of a deal total 100%" for lines totalling
+    """F11: "deals d3 (row 4 ...): the split lines of a deal total 100%" for lines totalling
     66.67% + 33.32% = 99.99%, and "a split line is for an ae or an se" without the role read.
     Now the values of the rule's sides that are not constants, on that row."""
     data = _data_copy(tmp_path, "split-clawback")
@@ -272,7 +275,7 @@ def test_a_broken_require_rule_shows_the_values_compared(tmp_path):
 
 
 def test_a_missing_fx_rate_names_the_row_converted(tmp_path):
-    """F14: a USD deal of 31 Dec 2024, before the first rate (1 Jan 2025): "no fx rate USD->EUR on
+    """F12: a USD deal of 31 Dec 2024, before the first rate (1 Jan 2025): "no fx rate USD->EUR on
     or before 2024-12-31 [payee f1, period 2024-12]". Now with the row (u9, row 5 of us_deals)."""
     data = _data_copy(tmp_path, "fx-booster")
     with open(data / "us_deals.csv", "a", encoding="utf-8") as f:
@@ -283,7 +286,7 @@ def test_a_missing_fx_rate_names_the_row_converted(tmp_path):
 
 
 def test_share_inside_a_row_filter_is_refused_as_documented(tmp_path):
-    """F15: `deals where ... and share(1 EUR, 1) > 0 EUR` passed `check`; the interpreter ran it
+    """F13: `deals where ... and share(1 EUR, 1) > 0 EUR` passed `check`; the interpreter ran it
     and the columnar engine refused it (KR002 "does not run this plan"). The docs say KR206, as for
     team_total; now so."""
     plan = _variant(tmp_path, "decel-gate", "let won = deals where owner_id == payee.id and close_date in period",
@@ -292,23 +295,44 @@ def test_share_inside_a_row_filter_is_refused_as_documented(tmp_path):
 
 
 def test_a_cell_of_the_wrong_unit_is_one_error(tmp_path):
-    """F16: a curve cell `< 50 EUR` on a Rate input gave KR204 and a false KR302 "rows 1 and 2
+    """F14: a curve cell `< 50 EUR` on a Rate input gave KR204 and a false KR302 "rows 1 and 2
     both match a = 50%" (the money bound read as 50)."""
     plan = _variant(tmp_path, "decel-gate", "| < 50%         | 0.5 * a               |", "| < 50 EUR | 0.5 * a |")
     err = _refused(run_cli("check", plan), "error[KR204]: cell of `a`: cannot compare Rate with Money[EUR]")
     assert err.count("error[") == 1
 
 
+def test_engines_agree_on_a_broken_reference_read_by_a_rule(tmp_path):
+    """F17 (found by corrupting cells at random): a split line whose payee_id is no payee stopped the
+    interpreter on the `require` rule that looks it up (KR405 "no row of `people` ...") and the
+    columnar engine on the reference (KR409). Both now report the reference first."""
+    data = _data_copy(tmp_path, "split-clawback")
+    splits = data / "splits.csv"
+    splits.write_text(splits.read_text().replace("d1,s1,se,30%", "d1,zz,se,30%"))
+    errs = {e: _refused(_run("split-clawback", "--engine", e, data=data)).split("\n")[0]
+            for e in ("interpreter", "columnar")}
+    assert errs["interpreter"] == errs["columnar"] and "splits.csv:3:2: error[KR409]" in errs["columnar"]
+
+
+def test_a_far_date_is_placed_at_its_filter(tmp_path):
+    """F18: a close date 0001-01-01: KR418 (24,291 months to compute) had no place; now the plan's
+    filter that places that column."""
+    data = _data_copy(tmp_path, "fx-booster")
+    deals = data / "us_deals.csv"
+    deals.write_text(deals.read_text().replace("u1,f1,1000.00,2025-02-28", "u1,f1,1000.00,0001-01-01"))
+    _refused(_run("fx-booster", data=data), "plan.kam:36:7: error[KR418]", "us_deals.close_date from 0001-01-01")
+
+
 def test_kamrules_test_on_a_missing_path_says_what_it_takes(tmp_path):
-    """F17: `kamrules test nope.kam`: KR401 "does not exist" with no hint."""
+    """F19: `kamrules test nope.kam`: KR401 "does not exist" with no hint."""
     res = run_cli("test", tmp_path / "nope.kam")
     assert res.returncode == 1 and "error[KR401]" in res.stderr
     assert "hint: give a plan (.kam), a case folder" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="F18, report/statement_text.py (not this helper's file): a blank weight")
+@pytest.mark.xfail(strict=True, reason="F20, report/statement_text.py (not this helper's file): a blank weight")
 def test_a_statement_of_a_payee_with_a_blank_pool_weight():
-    """F18: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
+    """F20: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
     stopped with a TypeError traceback (L.number(None) in component_sentence)."""
     res = run_cli("statement", _plan("pool-ties"), "--data", _data("pool-ties"), "--payee", "p-05",
                   "--format", "text")

@@ -408,6 +408,7 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
     loader = _Loader(spec, path, fiscal_start, max_rows)
     with dialects.open_text(spec, path) as fh:  # a declared dialect: read as canonical CSV
         reader = csv.reader(fh, strict=True)
+        header, last = None, 0  # the line the previous record ended on (for an unclosed quote)
         try:
             header = next(reader, None)
             if header is None:
@@ -436,7 +437,7 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
             if diags:
                 raise KamError(diags)
             positions = {name: header.index(name) for name in spec.columns}
-            last = reader.line_num  # the line the previous record ended on
+            last = reader.line_num
             for record in reader:
                 line = last = reader.line_num  # a record's last line (a quoted newline spans lines)
                 if not record or all(not cell.strip() for cell in record):
@@ -456,7 +457,7 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                 if loader.full():
                     break
         except csv.Error as err:
-            if header is not None and ("unexpected end of data" in str(err)
+            if ("unexpected end of data" in str(err)
                                        or "field larger than field limit" in str(err)):
                 opened = _unclosed_quote(spec, path, last + 1)
                 if opened is not None:
@@ -539,7 +540,7 @@ def _unclosed_quote(spec: InputTable, path: str, start: int) -> Diagnostic | Non
     base = os.path.basename(path)
     return Diagnostic("KR403", f"{base} is not valid CSV: the quote that opens cell {cell} of row {start} is "
                       "never closed, so the rest of the file would be one cell", Span(path, start, opened + 1, start, opened + 2),
-                      'close the quote at the end of the cell (`"20000.00"`), or remove it; a quote '
+                      'close the quote at the end of its cell (`"Acme, Inc."`), or remove it; a quote '
                       'inside a quoted cell is doubled: "say ""hi"""')
 
 

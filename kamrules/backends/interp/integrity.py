@@ -16,9 +16,9 @@ from kamrules.trace.tree import show_value
 
 def check_integrity(plan: CheckedPlan | ir.Plan, tables: dict) -> None:
     diags = check_references(plan, tables)
-    check_rules(plan, tables, diags)
-    if diags:
+    if diags:  # first, as the fast loader does: a rule reading a broken reference cannot be computed
         raise KamError(diags)
+    check_rules(plan, tables)
 
 
 def check_rules(plan: CheckedPlan | ir.Plan, tables: dict, diags: list | None = None) -> None:

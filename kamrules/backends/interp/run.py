@@ -90,17 +90,19 @@ def _calc_periods(plan: CheckedPlan | ir.Plan, values, period) -> list[Period]:
 def _too_long(plan, values, periods: list[Period]) -> KamError:
     """KR418: the data's dates span more than MAX_DATA_YEARS; names each placing column with
     its earliest and latest date, the far one first."""
-    cols = {}
+    cols, spans = {}, {}
     for pl in plan.discovery:
         vals = [v.start if isinstance(v, Period) else v for v in values(pl.table, pl.column)
                 if isinstance(v, (Period, dt.date))]
         if vals:
             cols[f"{pl.table}.{pl.column}"] = (min(vals), max(vals))
+            spans.setdefault(f"{pl.table}.{pl.column}", pl.span)
     spread = sorted(cols.items(), key=lambda kv: kv[1][0] - kv[1][1])
     shown = "; ".join(f"{name} from {lo} to {hi}" for name, (lo, hi) in spread[:3])
     return KamError([Diagnostic(
         "KR418", f"the data's dates reach from {periods[0].label} to {periods[-1].label}: {len(periods)} "
         f"{plan.period_kind}s to compute, more than {MAX_DATA_YEARS} years ({shown})",
+        spans.get(spread[0][0]) if spread else None,  # the filter that places the far column
         hint=f"a mistyped date (2999 for 2025) or a far 'no end' date? fix it in the export, or pass "
              f"--period (e.g. --period {periods[0].start.year})")])
 
