@@ -303,7 +303,7 @@ def test_a_cell_of_the_wrong_unit_is_one_error(tmp_path):
 
 
 def test_engines_agree_on_a_broken_reference_read_by_a_rule(tmp_path):
-    """F17 (found by corrupting cells at random): a split line whose payee_id is no payee stopped the
+    """F15 (found by corrupting cells at random): a split line whose payee_id is no payee stopped the
     interpreter on the `require` rule that looks it up (KR405 "no row of `people` ...") and the
     columnar engine on the reference (KR409). Both now report the reference first."""
     data = _data_copy(tmp_path, "split-clawback")
@@ -315,7 +315,7 @@ def test_engines_agree_on_a_broken_reference_read_by_a_rule(tmp_path):
 
 
 def test_a_far_date_is_placed_at_its_filter(tmp_path):
-    """F18: a close date 0001-01-01: KR418 (24,291 months to compute) had no place; now the plan's
+    """F16: a close date 0001-01-01: KR418 (24,291 months to compute) had no place; now the plan's
     filter that places that column."""
     data = _data_copy(tmp_path, "fx-booster")
     deals = data / "us_deals.csv"
@@ -324,15 +324,15 @@ def test_a_far_date_is_placed_at_its_filter(tmp_path):
 
 
 def test_kamrules_test_on_a_missing_path_says_what_it_takes(tmp_path):
-    """F19: `kamrules test nope.kam`: KR401 "does not exist" with no hint."""
+    """F17: `kamrules test nope.kam`: KR401 "does not exist" with no hint."""
     res = run_cli("test", tmp_path / "nope.kam")
     assert res.returncode == 1 and "error[KR401]" in res.stderr
     assert "hint: give a plan (.kam), a case folder" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="F20, report/statement_text.py (not this helper's file): a blank weight")
+@pytest.mark.xfail(strict=True, reason="F18, report/statement_text.py (not this helper's file): a blank weight")
 def test_a_statement_of_a_payee_with_a_blank_pool_weight():
-    """F20: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
+    """F18: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
     stopped with a TypeError traceback (L.number(None) in component_sentence)."""
     res = run_cli("statement", _plan("pool-ties"), "--data", _data("pool-ties"), "--payee", "p-05",
                   "--format", "text")
