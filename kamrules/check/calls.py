@@ -57,9 +57,8 @@ class CallChecks:
     def _each(self, arg, scope) -> T.Type:
         rt = self._rows_arg(arg.source, scope)
         self.types[id(arg)] = rt
-        if rt.kind == "unknown":
-            self._expr(arg.expr, scope)
-            return T.UNKNOWN
+        if rt.kind == "unknown":  # the rows are in error already: their columns are not
+            return T.UNKNOWN       # undefined names (no cascade of KR101 with wrong hints)
         return self._expr(arg.expr, scope.push(("row", rt.table)))
 
     def _arity(self, node, lo, hi=None):
@@ -220,6 +219,7 @@ class CallChecks:
             c = node.args[1]
             if isinstance(c, ast.String) and len(c.value) == 3 and c.value.isupper():
                 cur = c.value
+                paycurrency.known(self, cur, c.span)
                 self.types[id(c)] = T.TEXT
             else:
                 self.error("KR206", "money()'s currency is a code in quotes", c.span, 'e.g. money(x, "USD")')
@@ -321,6 +321,9 @@ class CallChecks:
             return T.UNKNOWN
         if by:
             self._pool_key(node, scope)
+        elif scope.frames:  # as documented (and as team_total): a pool is shared among payees
+            self.error("KR206", "share() pools payees; it cannot read a row", node.span,
+                       "use it at the top of a let or component")
         total, weight = (self._expr(x, scope) for x in node.args[:2])
         if total.kind not in ("money", "unknown"):
             self.error("KR201", f"share() divides an amount of money, not {total}", node.args[0].span)
@@ -341,7 +344,8 @@ class CallChecks:
         if not (isinstance(comp, ast.Name) and isinstance(self.defs.get(comp.id), ast.Component)):
             text = comp.id if isinstance(comp, ast.Name) else "this"
             self.error("KR206", f"`{text}` is not a component", comp.span,
-                       did_you_mean(text, [n for n, d in self.defs.items() if isinstance(d, ast.Component)]))
+                       did_you_mean(text, [n for n, d in self.defs.items() if isinstance(d, ast.Component)])
+                       or "paid() reads what a component paid in earlier periods: paid(COMPONENT, period.year)")
             return T.UNKNOWN
         # paid() reads earlier periods only: no dependency inside the current period.
         self.resolution[id(comp)] = ("component", comp.id)
@@ -397,6 +401,7 @@ class CallChecks:
                        'e.g. fx(amount, "EUR", close_date)')
             return T.UNKNOWN
         self.types[id(cur)] = T.TEXT
+        paycurrency.known(self, cur.value, cur.span)
         self._needs_input(node, "an", "fx_rates", FX_COLUMNS, "date: Date  from: Text  to: Text  rate: Number")
         return T.money(cur.value)
 

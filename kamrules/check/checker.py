@@ -23,7 +23,7 @@ from kamrules.check.calls import BUILTINS, ROUND_STEPS, CallChecks, unit_hint as
 from kamrules.files.inputs import static_diagnostic
 from kamrules.check.tables import check_decision
 from kamrules.check.sources import input_source
-from kamrules.check.paycurrency import check_header as check_pay_currency
+from kamrules.check import paycurrency
 from kamrules.check.window import check_window
 
 # `input NAME from "..."`, blanks and comments between the words: where the file name is
@@ -166,7 +166,7 @@ class Checker(CallChecks):
         elif self.inputs[payees].key is None and "payee_id" not in self.inputs[payees].columns:
             self.error("KR104", f"the payees table `{payees}` has no `payee_id` column and no key",
                        self.inputs[payees].span, f"add `key <column>` to `input {payees}`")
-        check_pay_currency(self, seen_headers)  # `currency payee.COLUMN`
+        paycurrency.check_header(self, seen_headers)  # `currency payee.COLUMN`
 
     def _header(self, st: ast.Header):
         v = st.values
@@ -223,6 +223,7 @@ class Checker(CallChecks):
                        did_you_mean(ref.name, T.TYPE_NAMES) or "types: " + ", ".join(T.TYPE_NAMES))
             return T.UNKNOWN
         if kind == "money":
+            paycurrency.known(self, ref.currency, ref.span)  # Money[XYZ]
             return T.money(ref.currency or self.header.get("currency"))
         if ref.currency:
             self.error("KR105", f"only Money takes a currency, not {ref.name}", ref.span)
@@ -330,8 +331,7 @@ class Checker(CallChecks):
         if node.hit not in ("unique", "first", "collect_sum", "marginal"):
             self.error("KR002", f"unknown hit policy `{node.hit}`", node.span,
                        "write `hit unique`, `hit first` or `hit collect_sum`")
-        result = out_type
-        names = list(params)
+        result, names, cells_ok = out_type, list(params), True
         for row in node.rows:
             if len(row.cells) != len(names):
                 self.error("KR304", f"row has {len(row.cells)} condition cell(s) but `{node.name}` "
@@ -347,6 +347,7 @@ class Checker(CallChecks):
                         T.comparable("==" if cell.kind == "eq" else "<", params[pname], bt)
                     except T.TypeProblem as p:
                         self.error(p.code, f"cell of `{pname}`: {p.message}", bound.span, p.hint)
+                        cells_ok = False
             ot = self._expr(row.output, scope)
             if node.hit == "marginal":
                 self._slice_rate(node, row, ot)
@@ -364,7 +365,8 @@ class Checker(CallChecks):
                     result = u
         if node.hit == "marginal":
             return self._marginal(node, params, out_type)
-        self.diags.extend(check_decision(node, params))
+        if cells_ok:  # a cell of the wrong unit (`< 50 EUR` for a Rate) would show as a false overlap
+            self.diags.extend(check_decision(node, params))
         return result or T.UNKNOWN
 
     def _order(self) -> list[str]:
@@ -414,6 +416,7 @@ class Checker(CallChecks):
 
     def _e_MoneyLit(self, node, scope):
         self._in_range(node, node.value)
+        paycurrency.known(self, node.currency, node.span)
         return T.money(node.currency)
 
     def _in_range(self, node, written: Decimal):

@@ -396,10 +396,13 @@ def _weights(plan: CheckedPlan) -> list[Diagnostic]:
     if len(plan.components) < 2:
         return []
     weights = []  # (component, param name, value, param span)
+    aggregating = _aggregating(plan)
     for cname in plan.components:
         found = []
         for f in _factors(plan.definitions[cname].node.expr):
             r = plan.resolution.get(id(f))
+            if r and r[0] == "def" and r[1] in aggregating and plan.definitions[r[1]].type.kind == "money":
+                return []  # a rate on an amount summed from rows (bookings * 5%): a commission, not a weight
             if r and r[0] == "def" and plan.definitions[r[1]].kind == "param":
                 value = _unparen(plan.definitions[r[1]].node.expr)
                 if isinstance(value, ast.Number) and value.percent:

@@ -2,18 +2,43 @@
 kamrules/core/currencies.py): the header names a Text column of the payees table (KR341);
 every Money input column names its currency (KR342: a bare `Money` would be the payee's
 currency, which a row of deals has not); pools and team totals do not add amounts of payees
-paid in different currencies (KR343) unless they are pooled `by payee.COLUMN`."""
+paid in different currencies (KR343) unless they are pooled `by payee.COLUMN`. Every fixed code
+the plan writes (`currency EUR`, `Money[USD]`, `100 GBP`, `fx(x, "EUR", day)`) is an ISO 4217
+code (KR002): a typo such as `currency EUE` would otherwise pay in a currency no one has."""
 from __future__ import annotations
 
 from kamrules.core import currencies
 from kamrules.core import types as T
 from kamrules.syntax import ast
+from kamrules.diagnostics.diagnostic import did_you_mean
+
+
+def known(ck, code, span) -> bool:
+    """KR002 when `code` (a fixed currency the plan writes) is not an ISO 4217 code; True if it is."""
+    if not code or "." in code or code in currencies.ISO_4217:
+        return True
+    ck.error("KR002", f"`{code}` is not an ISO 4217 currency code", span,
+             _closest_code(code) or "write a three-letter code in capitals: EUR, USD, GBP, JPY, ...")
+    return False
+
+
+_COMMON = ("EUR", "USD", "GBP", "CHF", "JPY", "CAD", "AUD", "SEK", "NOK", "DKK", "PLN", "CNY", "INR", "BRL")
+
+
+def _closest_code(code: str) -> str | None:
+    """The code meant: its letters swapped (GPB: GBP), else a close common code, else any."""
+    swapped = [c for c in _COMMON + tuple(sorted(currencies.ISO_4217)) if sorted(c) == sorted(code.upper())]
+    if swapped:
+        return f"did you mean `{swapped[0]}`?"
+    return did_you_mean(code.upper(), _COMMON) or did_you_mean(code.upper(), currencies.ISO_4217)
 
 
 def check_header(ck, seen_headers: dict) -> None:
     """KR341 / KR342 on the checker `ck` once the inputs are collected."""
     cur = ck.header.get("currency", "")
     if "." not in cur:
+        if "currency" in seen_headers:
+            known(ck, cur, seen_headers["currency"].span)
         return
     span = seen_headers["currency"].span
     column = currencies.payee_column(cur)

@@ -146,7 +146,10 @@ def _check_range(text: str, body: str, kind: str, pct: bool, currency: str | Non
     if kind == "money":
         places = minor_units(currency)
         if len(frac) > places:  # the currency's rule, older than the range: KR403
-            raise ValueError(f"`{text}` has more decimal places than {currency} has ({places})")
+            raise _hinted(f"`{text}` has more decimal places than {currency} has ({places})",
+                          f"an amount in {currency} has at most {places} decimal places: round it in "
+                          "the export (kamrules never rounds a cell), or declare the column `Number` "
+                          "if it is not an amount")
         return
     places = limits.MAX_FRACTION_DIGITS - (2 if pct else 0)
     if len(frac) > places:
@@ -174,6 +177,8 @@ def parse_value(text: str, kind: str, currency: str | None, fiscal_start: int = 
 NUMBER_HINT = ("fix the cell in the export: a dot before the decimals, no thousands separator, no "
                "exponent (1234.56); a file in another convention declares it: `with decimal \",\" "
                "thousands \" \"` (docs/language.md)")
+PERIOD_HINT = ("fix the cell in the export: a quarter 2025-Q1, a month 2025-03 or a year 2025 (with a "
+               "fiscal year, the quarters and years of the plan's fiscal calendar)")
 DATE_HINT = ("fix the cell in the export (YYYY-MM-DD, e.g. 2025-04-01); a file in another convention "
              "declares it: `with date \"DD/MM/YYYY\"` (docs/language.md)")
 
@@ -197,7 +202,8 @@ def _refuse(text: str, s: str, kind: str, currency: str | None, fiscal_start: in
             raise _hinted(_number_reason(text, body), NUMBER_HINT)
         _check_range(text, body, kind, pct, currency)
         if kind == "count" and Decimal(body) != Decimal(body).to_integral_value():
-            raise ValueError(f"`{text}` is not a whole number")
+            raise _hinted(f"`{text}` is not a whole number",
+                          "a Count is a whole number: fix the cell, or declare the column `Number`")
         return
     if kind == "date":
         if not _DATE.match(s):
@@ -209,18 +215,22 @@ def _refuse(text: str, s: str, kind: str, currency: str | None, fiscal_start: in
                           "the calendar has no such day (a 31st in a 30-day month, 29 February outside a "
                           "leap year): fix the cell in the export") from None
         if day > limits.MAX_DATE:
-            raise ValueError(f"`{text}`: " + limits.date_range_problem(day))
+            raise _hinted(f"`{text}`: " + limits.date_range_problem(day), "fix the cell in the export")
         return
     if kind == "period":
         if any(ch.isdigit() and ch not in "0123456789" for ch in s):
-            raise ValueError(f"`{text}` is not a period (write 2025-Q1, 2025-03 or 2025)")
-        p = parse_period(s, fiscal_start)
+            raise _hinted(f"`{text}` is not a period (write 2025-Q1, 2025-03 or 2025)", PERIOD_HINT)
+        try:
+            p = parse_period(s, fiscal_start)
+        except ValueError as err:
+            raise _hinted(str(err), PERIOD_HINT) from None
         problem = limits.period_range_problem(p)
         if problem:
-            raise ValueError(f"`{text}` " + problem)
+            raise _hinted(f"`{text}` " + problem, PERIOD_HINT)
         return
     if kind == "bool" and s.lower() not in cells.TRUE + cells.FALSE:
-        raise ValueError(f"`{text}` is not true or false")
+        raise _hinted(f"`{text}` is not true or false",
+                      "write true or false (also yes/no, y/n, 1/0, in any case)")
 
 
 class _JsonNumber(str):
@@ -398,6 +408,7 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
     loader = _Loader(spec, path, fiscal_start, max_rows)
     with dialects.open_text(spec, path) as fh:  # a declared dialect: read as canonical CSV
         reader = csv.reader(fh, strict=True)
+        header, last = None, 0  # the line the previous record ended on (for an unclosed quote)
         try:
             header = next(reader, None)
             if header is None:
@@ -413,6 +424,9 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                                            "first header cell begins with U+FEFF", Span(path, 1, 1, 1, 2),
                                            "save the file as UTF-8 with at most one byte-order mark")])
             header = [h.strip() for h in header]
+            other = _other_delimiter(spec, header)
+            if other is not None:
+                raise KamError([other_delimiter_error(spec, path, header[0], other)])
             diags = loader.header_errors(header, Span(path, 1, 1, 1, 2))
             declared = [h for h in header if h in spec.columns]  # only these are ever read
             for h in sorted({h for h in declared if declared.count(h) > 1}):
@@ -423,8 +437,9 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
             if diags:
                 raise KamError(diags)
             positions = {name: header.index(name) for name in spec.columns}
+            last = reader.line_num
             for record in reader:
-                line = reader.line_num
+                line = last = reader.line_num  # a record's last line (a quoted newline spans lines)
                 if not record or all(not cell.strip() for cell in record):
                     continue
                 if keep is not None and line not in keep:
@@ -442,6 +457,11 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                 if loader.full():
                     break
         except csv.Error as err:
+            if ("unexpected end of data" in str(err)
+                                       or "field larger than field limit" in str(err)):
+                opened = _unclosed_quote(spec, path, last + 1)
+                if opened is not None:
+                    raise KamError([opened]) from None
             if "field larger than field limit" in str(err):  # the csv module's own cap (131,072)
                 raise KamError([Diagnostic("KR408", f"{path} row {reader.line_num}: a cell has more than "
                                            f"{csv.field_size_limit()} characters (a cell the plan reads has "
@@ -451,12 +471,77 @@ def load_table(spec: InputTable, path: str, fiscal_start: int = 1, max_rows: int
                                            "(an unclosed quote swallows the rest of the file)")]) from None
             raise KamError([Diagnostic("KR403", f"{path} is not valid CSV: {err}",
                                        Span(path, reader.line_num, 1, reader.line_num, 2),
-                                       "check quotes: a cell with a comma or quote must be quoted")]) from None
+                                       "check quotes: a cell with a comma or quote must be quoted, and a "
+                                       'quote inside a quoted cell is doubled: "say ""hi"""')]) from None
         except UnicodeDecodeError:
             raise _not_utf8(spec, path, f'; or declare it: `input {spec.name} with encoding "{{codec}}"`') from None
     if loader.diags:
         raise KamError(loader.diags)
     return Table(spec, path, loader.rows)
+
+
+_DELIMITERS = {",": '","', ";": '";"', "\t": '"tab"', "|": '"|"'}
+
+
+def _other_delimiter(spec: InputTable, header: list) -> str | None:
+    """The delimiter a one-cell header is really split by (`deal_id;owner_id;amount` read with
+    commas), when splitting it so names a declared column; None otherwise."""
+    if len(header) != 1:
+        return None
+    used = spec.dialect.delimiter if spec.dialect is not None else ","
+    for d in _DELIMITERS:
+        if d != used and d in header[0] and any(h.strip() in spec.columns for h in header[0].split(d)):
+            return d
+    return None
+
+
+def other_delimiter_error(spec: InputTable, path: str, cell: str, delimiter: str) -> Diagnostic:
+    """KR402: one diagnostic for a file separated by another character than the plan reads it
+    with (instead of one 'no column' per declared column)."""
+    shown = cell if len(cell) <= 60 else cell[:57] + "..."
+    name = {"\t": "tabs", ",": "commas"}.get(delimiter, f"`{delimiter}`")
+    return Diagnostic("KR402", f"{path}: the header is one cell, `{shown}`: the file looks separated by "
+                      f"{name}", Span(path, 1, 1, 1, 2),
+                      f"declare it: `input {spec.name} with delimiter {_DELIMITERS[delimiter]} {{ ... }}`"
+                      " (docs/cookbook/dialects.md), or export the file with commas")
+
+
+def _unclosed_quote(spec: InputTable, path: str, start: int) -> Diagnostic | None:
+    """KR403 at the quote that opens a cell on line `start` and is never closed (the csv module
+    reports the end of the file, where it stopped looking), or None if none is found there."""
+    delimiter = ","  # the text as open_text gives it: canonical CSV
+    with dialects.open_text(spec, path) as fh:
+        for number, text in enumerate(fh, 1):
+            if number == start:
+                break
+        else:
+            return None
+    text = text.rstrip("\r\n")
+    opened, cell, at_start, cell_no = None, 1, True, 1
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if opened is not None:
+            if ch == '"' and text[i + 1:i + 2] == '"':
+                i += 1
+            elif ch == '"':
+                opened = None
+        elif at_start and ch == '"':
+            opened, cell = i, cell_no
+        elif ch == delimiter:
+            cell_no += 1
+            at_start = True
+            i += 1
+            continue
+        at_start = False
+        i += 1
+    if opened is None:
+        return None
+    base = os.path.basename(path)
+    return Diagnostic("KR403", f"{base} is not valid CSV: the quote that opens cell {cell} of row {start} is "
+                      "never closed, so the rest of the file would be one cell", Span(path, start, opened + 1, start, opened + 2),
+                      'close the quote at the end of its cell (`"Acme, Inc."`), or remove it; a quote '
+                      'inside a quoted cell is doubled: "say ""hi"""')
 
 
 def _not_utf8(spec: InputTable, path: str, declare: str) -> KamError:

@@ -152,7 +152,8 @@ def discover(paths: list[str]) -> tuple[list[str], list[Case], list[Diagnostic]]
             what = "a broken link" if os.path.islink(path) else kind_of(os.stat(path).st_mode)
             problems.append(Diagnostic("KR401", f"{raw} is {what}, not a plan file or a folder"))
         else:
-            problems.append(Diagnostic("KR401", f"{raw} does not exist"))
+            problems.append(Diagnostic("KR401", f"{raw} does not exist", hint="give a plan (.kam), a case "
+                                       "folder (plans/tests/<plan>/<case>) or a folder of plans"))
     return plans, cases, problems
 
 

@@ -9,7 +9,7 @@ Layout rules (like black, for plans):
   cells padded so that the `|` line up;
 - an expression stays on one line unless the line would exceed 100 characters; then it
   breaks after `=` (or `:`), and if still too long before `and` / `or`, then before `for` /
-  `where`, then before `+` / `-`, and last inside a call's (or list's) brackets, after `(`
+  `where` and an if's `then` / `else`, then before `+` / `-`, and last inside a call's (or list's) brackets, after `(`
   and after each `,`; continuation lines indented two spaces;
 - literals are printed as written (`Number.text`, `MoneyLit.text`), and so are the
   parentheses the author wrote (`ast.Paren`); nothing else is added or removed.
@@ -48,6 +48,7 @@ class _Break:
 
 LOGIC = _Break(0, "LOGIC")    # before `and` / `or`
 CLAUSE = _Break(1, "CLAUSE")  # before `for` / `where` (when and/or breaks are not enough)
+BRANCH = _Break(1, "BRANCH")  # before the `then` / `else` of an if (with for / where)
 ARITH = _Break(2, "ARITH")    # before a top-level `+` / `-`
 OPEN = _Break(3, "OPEN", "")  # after a call's `(` or a list's `[` (the last resort)
 ARG = _Break(3, "ARG")        # after the `,` between a call's (or a list's) arguments
@@ -132,8 +133,8 @@ _EXPR = {
     ast.BinOp: _binop,
     ast.Not: lambda n: ["not "] + _parts(n.expr),
     ast.Neg: lambda n: ["-"] + _parts(n.expr),
-    ast.IfElse: lambda n: ["if "] + _parts(n.cond) + [" then "] + _parts(n.then)
-    + [" else "] + _parts(n.else_),
+    ast.IfElse: lambda n: ["if "] + _parts(n.cond) + [BRANCH, "then "] + _parts(n.then)
+    + [BRANCH, "else "] + _parts(n.else_),
     ast.Where: lambda n: _parts(n.source) + [CLAUSE, "where "] + _parts(n.cond),
     ast.ListLit: _list,
     ast.Paren: lambda n: ["("] + _parts(n.expr) + [")"],

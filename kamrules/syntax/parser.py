@@ -367,6 +367,12 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
             hint = "numbers are written 1234.56, percentages 105%, money 1000 EUR, dates 2025-04-01"
         elif ch == "%" and src.text[err.pos_in_stream - 1:err.pos_in_stream] in (" ", "\t"):
             hint = "a percentage is written without a space: 10%"
+        elif ch == '"' and '"' not in src.text[err.pos_in_stream + 1:].split("\n", 1)[0]:
+            return Diagnostic("KR001", "this string is never closed", span,
+                              'end it with `"` on the same line (write `\\"` for a quote inside it)')
+        elif ch.isalpha() and ch.isupper() and re.search(r"(?:[0-9]\s+|\[)[A-Z]*$",
+                                                         src.text[:err.pos_in_stream]):
+            hint = "a currency is its ISO 4217 code, three capital letters: 1000 EUR, Money[USD]"
         return Diagnostic("KR001", f"unexpected character {ch!r}; expected {_expected_words(err.allowed)}",
                           span, hint)
     tok = err.token
@@ -391,6 +397,13 @@ def _syntax_error(src: SourceFile, err: lark.exceptions.UnexpectedInput) -> Diag
         unclosed = _unclosed_opener(src, pstart if not tok_line_start else len(before))
         if unclosed is not None:
             return unclosed
+    lower_code = re.search(r"(?m)^[ \t]*currency[ \t]+([a-z]{3})[ \t]*(?:#[^\n]*)?\n\s*$", before)
+    if lower_code and "DOT" in expected:
+        code = lower_code.group(1)
+        line, col = _position(src, lower_code.start(1))
+        return Diagnostic("KR001", f"`currency {code}`: a currency code is written in capitals",
+                          Span(src.path, line, col, line, col + 3),
+                          f"write `currency {code.upper()}` (or `currency payee.COLUMN` for each payee's own)")
     kw = _keyword_slip(src, tok, expected, line_start=tok_line_start)
     if kw is not None:
         return kw

@@ -368,7 +368,9 @@ class BuiltinCalls:
                 if best is None or r.values["date"] > best.values["date"]:
                     best = r
         if best is None:
-            raise Problem("KR405", f"no fx rate {amount.currency}->{target} on or before {day}",
+            row = next((r for r in reversed(env) if hasattr(r, "number")), None)  # the row converted
+            where = row_ref(row, self.tables) if row is not None else ""
+            raise Problem("KR405", f"no fx rate {amount.currency}->{target} on or before {day}{where}",
                           node.span, f"add a row to fx_rates: date <= {day}, from {amount.currency}, "
                                      f"to {target}")
         if self.tracing and self.stack:

@@ -325,7 +325,7 @@ class Evaluator(BuiltinCalls):
     def _operand(self, node, ctx, env):
         v = self.ev(node, ctx, env)
         if v is None:
-            raise Problem("KR406", "an empty value is used in a calculation" + _row_note(node, env, self.plan),
+            raise Problem("KR406", "an empty value is used in a calculation" + _row_note(node, env, self.plan, ctx),
                           node.span, "declare a default: default(x, 0 EUR), or filter the rows: where present(x)")
         return v
 
@@ -478,9 +478,21 @@ def _find_params(env):
 
 
 
-def _row_note(node, env, plan) -> str:
+def _row_note(node, env, plan, ctx=None) -> str:
+    """Where the empty value comes from: a column of the row being read, or a column of the
+    payee's row read directly or through lets (`let cap = payee.annual_cap`)."""
     r = getattr(node, "ref", None)
     if r and r[0] == "column":
         row = env[r[1]]
         return f": `{r[3]}` is empty in row {row.number} of {row.table} ({row.id})"
+    through = []
+    while r and r[0] == "def" and len(through) < 20 and plan.definitions[r[1]].kind == "let":
+        through.append(r[1])
+        node = plan.definitions[r[1]].node.expr
+        r = getattr(node, "ref", None)
+    if isinstance(node, ir.Attr) and r and r[0] == "field" and ctx is not None \
+            and getattr(node.obj, "ref", None) == ("payee",):
+        row = ctx.payee
+        via = f"`{through[0]}` is `payee.{node.name}`, which " if through else f"`payee.{node.name}` "
+        return f": {via}is empty for payee {row.id} (row {row.number} of {row.table})"
     return ""

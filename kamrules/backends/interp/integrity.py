@@ -11,13 +11,14 @@ from kamrules.core import ir
 from kamrules.data.references import MAX_REPORTED, check_references
 from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
+from kamrules.trace.tree import show_value
 
 
 def check_integrity(plan: CheckedPlan | ir.Plan, tables: dict) -> None:
     diags = check_references(plan, tables)
-    check_rules(plan, tables, diags)
-    if diags:
+    if diags:  # first, as the fast loader does: a rule reading a broken reference cannot be computed
         raise KamError(diags)
+    check_rules(plan, tables)
 
 
 def check_rules(plan: CheckedPlan | ir.Plan, tables: dict, diags: list | None = None) -> None:
@@ -37,7 +38,8 @@ def check_rules(plan: CheckedPlan | ir.Plan, tables: dict, diags: list | None = 
                     raise KamError([Diagnostic(p.code, f"{p.message} (checking row {row.number} of "
                                                f"{table.path}, {row.id})", p.span, p.hint)]) from None
                 if not ok:
-                    what = rule.message or "the rule on line %d is false" % rule.span.line
+                    what = (rule.message or "the rule on line %d is false" % rule.span.line) \
+                        + _compared(ev, plan, rule.cond, row)
                     diags.append(Diagnostic(
                         "KR410", f"{rule.table} {row.id} (row {row.number} of {table.path}): {what}",
                         rule.span, "fix the data, or the rule if the data is right"))
@@ -46,3 +48,24 @@ def check_rules(plan: CheckedPlan | ir.Plan, tables: dict, diags: list | None = 
     if own and diags:
         raise KamError(diags)
 
+
+
+def _compared(ev, plan, cond, row) -> str:
+    """For a rule that compares (`sum(share ...) == 100%`, `role in ["ae", "se"]`), the values of
+    its sides that are not written constants, on this row: ` (`sum(share ...)` is 99.99%)`;
+    '' for any other rule."""
+    if not (isinstance(cond, ir.BinOp) and cond.op in ("==", "!=", "<", "<=", ">", ">=", "in", "not in")):
+        return ""
+    shown = []
+    for side in (cond.left, cond.right):
+        if isinstance(side, (ir.Number, ir.MoneyLit, ir.String, ir.ListLit)):
+            continue
+        try:
+            value = ev.ev(side, None, (row,))
+        except Problem:
+            return ""
+        sp = side.span
+        text = plan.source.line_text(sp.line)[sp.column - 1:sp.end_column - 1 if sp.end_line == sp.line else None]
+        text = text.strip() if len(text) <= 60 and sp.end_line == sp.line else text.strip()[:57] + "..."
+        shown.append(f"`{text}` is {show_value(value, side.type.kind if side.type is not None else None)}")
+    return f" ({', '.join(shown)})" if shown else ""

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 
 import attrs
 
 from kamrules.core.calendar import Period, parse_period, period_of, periods_between
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
+from kamrules.diagnostics.source import Span
 from kamrules.check.plan import CheckedPlan
 from kamrules.core import ir
 from kamrules.core.limits import period_range_problem
@@ -88,17 +90,19 @@ def _calc_periods(plan: CheckedPlan | ir.Plan, values, period) -> list[Period]:
 def _too_long(plan, values, periods: list[Period]) -> KamError:
     """KR418: the data's dates span more than MAX_DATA_YEARS; names each placing column with
     its earliest and latest date, the far one first."""
-    cols = {}
+    cols, spans = {}, {}
     for pl in plan.discovery:
         vals = [v.start if isinstance(v, Period) else v for v in values(pl.table, pl.column)
                 if isinstance(v, (Period, dt.date))]
         if vals:
             cols[f"{pl.table}.{pl.column}"] = (min(vals), max(vals))
+            spans.setdefault(f"{pl.table}.{pl.column}", pl.span)
     spread = sorted(cols.items(), key=lambda kv: kv[1][0] - kv[1][1])
     shown = "; ".join(f"{name} from {lo} to {hi}" for name, (lo, hi) in spread[:3])
     return KamError([Diagnostic(
         "KR418", f"the data's dates reach from {periods[0].label} to {periods[-1].label}: {len(periods)} "
         f"{plan.period_kind}s to compute, more than {MAX_DATA_YEARS} years ({shown})",
+        spans.get(spread[0][0]) if spread else None,  # the filter that places the far column
         hint=f"a mistyped date (2999 for 2025) or a far 'no end' date? fix it in the export, or pass "
              f"--period (e.g. --period {periods[0].start.year})")])
 
@@ -119,6 +123,27 @@ def _check_in_data(plan, values, asked: dict):
             raise KamError([Diagnostic(
                 "KR721", f"--period {label}: no row of the data falls in it (the data covers {span})",
                 hint=did_you_mean(label, labels) or f"give a period from {span}")])
+
+
+def _nothing_placed(plan: CheckedPlan | ir.Plan) -> Diagnostic:
+    """KR405 when no row reaches a period: at the first filter that places rows (its tables had
+    no dated row), or at the plan's `period` line when no filter places any."""
+    placing = [pl for pl in plan.discovery if pl.span is not None]
+    if placing:
+        tables = ", ".join(dict.fromkeys(f"`{pl.table}`" for pl in plan.discovery))
+        return Diagnostic("KR405", f"the data places no row in any period: no row of {tables} is placed "
+                          "by the plan's filters (the file has no row, or none this filter holds), so "
+                          "there is nothing to compute", placing[0].span,
+                          "pass --period (e.g. --period 2025-Q1), or check the exports: are the rows "
+                          "(and their dates) there?")
+    text = getattr(plan.source, "text", "") or ""
+    m = re.search(r"(?m)^[ \t]*period[ \t]+\w+", text)
+    line = text.count("\n", 0, m.start()) + 1 if m else 1
+    width = len(m.group().strip()) if m else 1
+    col = (m.end() - m.start() - len(m.group().lstrip())) + 1 if m else 1
+    return Diagnostic("KR405", "no filter of the plan places rows in periods, so the periods to compute "
+                      "are not known", Span(plan.source.path, line, col, line, col + width),
+                      "pass --period (e.g. --period 2025-Q1), or filter rows with `date_column in period`")
 
 
 def data_periods(plan: CheckedPlan | ir.Plan, values) -> list[Period]:
@@ -157,9 +182,7 @@ def data_periods(plan: CheckedPlan | ir.Plan, values) -> list[Period]:
                 else:
                     dates.append(period_of(rep, kind, fiscal))
     if not reaches:
-        raise KamError([Diagnostic(
-            "KR405", "the data places no row in any period, so there is nothing to compute",
-            hint="pass --period (e.g. --period 2025-Q1), or filter rows with `date_column in period`")])
+        raise KamError([_nothing_placed(plan)])
     bounds = dates or spans  # the data's own time: its dates, else its period values
     first, last = min(bounds), max(bounds)
     lows, highs = [], []
