@@ -353,7 +353,7 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
         m.target = _row_in_period(sh, m, period)
     for m in ms:
         if not m.formula:  # a formula's rows are shown with what their credit is made of (_other_rows)
-            view.credited.append(rows_tables.credited(sh, m))
+            view.credited.append(rows_tables.credited(sh, m, ev, ev.context(payee, period)))
     rows_tables.other_rows(sh, view, payout.trace, ms, ev, ev.context(payee, period))
     asked = 0  # measures of the period's business asked what more pays
     if calc and sh.what_if and ms:

@@ -13,7 +13,7 @@ from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
-                                            ratio_lines, rounding_note, subtitle, who, zero_sentence)
+                                            ratio_lines, rounding_note, subtitle, summed, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -129,12 +129,12 @@ def render_html(st) -> str:
             for cv in c.curves:
                 out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
                            + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")
-            for m in c.credited:
+            for m in (x for x in c.credited if x.rows):  # a count at zero: said in the sentence only
                 head = credited_head(L, m)
                 more = (f"<tr><td colspan=\"{len(head)}\">{e(L._('{n} more rows', n=m.more))}</td></tr>"
                         if m.more else "")
                 out.append(f"<details><summary>{e(credited_title(L, m))} "
-                           f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
+                           f"({e(summed(L, m))})</summary>" + _table(head, credited_rows(st, m), more)
                            + (f'<p class="note">{e(note)}</p>' if (note := rounding_note(L, m)) else "")
                            + "</details>")
             for name, rows in c.left_out:
