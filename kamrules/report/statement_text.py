@@ -464,10 +464,10 @@ def render_text(st) -> str:
                 if m.is_measure:  # date, account and row (those it has), amount
                     out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-1]) + x[-1]
                             for x in credited_rows(st, m)]
-                else:  # under their heads: the values, the tables read and the conversions need naming
+                else:  # more than the row's amount and credit: under their heads (rates, tables read, dates)
                     head = credited_head(L, m)
-                    out += ["      " + x for x in aligned([[h for h, _ in head]] + credited_rows(st, m),
-                                                          [n for _, n in head])]
+                    out += ["      " + x for x in aligned([[h for h, _ in head]] * (len(m.columns) + len(m.tables) > 1)
+                                                          + credited_rows(st, m), [n for _, n in head])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
                 note = rounding_note(L, m)
