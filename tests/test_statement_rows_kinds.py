@@ -55,6 +55,7 @@ def test_a_counts_rows_add_up_to_the_component_and_are_dated_by_their_own_event(
                      "--period", "2025-Q2", lang="fr")
     assert "2 created × 150,00 € + 2 signed × 300,00 €" in out
     assert _block(out, "Lignes comptées dans signed") == [
+        "date | ligne | created_date | crédité",
         "20 mai 2025 | ld-002 | 2 avril 2025 | 300,00 €",
         "10 avril 2025 | ld-005 | 15 mars 2025 | 300,00 €"]
     assert _block(out, "Lignes écartées de created") == [
@@ -166,6 +167,53 @@ def test_a_counts_sentence_and_rows_agree_with_the_amount_paid(tmp_path_factory,
     if created + signed:
         assert f"; {created} created × €150.00 + {signed} signed × €300.00" in out
         rows = [x for name in ("created", "signed") if f"Rows counted in {name}:" in out
-                for x in _block(out, f"Rows counted in {name}")]
+                for x in _block(out, f"Rows counted in {name}") if not x.startswith("date |")]
         assert len(rows) == created + signed
         assert sum(int(x.rsplit("€", 1)[1].replace(",", "")[:-3]) for x in rows) == paid
+
+
+MIN_MAX_AVG = """plan "Min max avg"
+currency EUR
+period quarter
+payees people
+
+input people key payee_id {
+  payee_id: Text
+}
+input deals key deal_id {
+  deal_id: Text
+  owner_id: Text
+  amount: Money
+  close_date: Date
+}
+
+let mine = deals where owner_id == payee.id and close_date in period
+let biggest = max(amount for mine)
+let average = avg(amount for mine)
+
+component big_deal_bonus = biggest * 1%
+component average_bonus = average * 2%
+"""
+
+
+def test_a_max_and_an_avg_show_the_rows_they_read_the_kept_one_marked(tmp_path):
+    """Q1 deals 1,000 (Jan 10), 3,000 (Feb 10), 2,000 (Mar 10); 500 on April 2 is Q2's. The
+    largest is 3,000 (d2): 1% = 30.00; the average (1,000 + 3,000 + 2,000) / 3 = 2,000: 2% =
+    40.00. Each table lists the 3 rows read; d4 is left out once, by its date."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "mm.kam").write_text(MIN_MAX_AVG, encoding="utf-8")
+    (tmp_path / "data" / "people.csv").write_text("payee_id,name\np-1,One\n", encoding="utf-8")
+    (tmp_path / "data" / "deals.csv").write_text(
+        "deal_id,owner_id,amount,close_date\nd1,p-1,1000,2025-01-10\nd2,p-1,3000,2025-02-10\n"
+        "d3,p-1,2000,2025-03-10\nd4,p-1,500,2025-04-02\n", encoding="utf-8")
+    r = run_cli("statement", tmp_path / "mm.kam", "--data", tmp_path / "data", "--payee", "p-1", "--period",
+                "2025-Q1", "--format", "md")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "big_deal_bonus pays €30.00; on biggest €3,000.00" in out
+    assert "average_bonus pays €40.00; on average €2,000.00" in out
+    assert ("Rows read by biggest:\n\n| date | row | the largest | amount |\n|---|---|---|---:|\n"
+            "| January 10, 2025 | d1 |  | €1,000.00 |\n| February 10, 2025 | d2 | ✓ | €3,000.00 |\n"
+            "| March 10, 2025 | d3 |  | €2,000.00 |") in out
+    assert "Rows read by average:\n\n| date | row | amount |\n|---|---|---:|\n| January 10, 2025 | d1 | €1,000.00 |" in out
+    assert out.count("| April 2, 2025 | d4 | €500.00 | close_date April 2, 2025 is outside 2025-Q1 |") == 1

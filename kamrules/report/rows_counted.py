@@ -1,6 +1,8 @@
 """The counts behind a component (`let created = count(my_leads where created_date in
 period ...)`, `component c = 150 EUR * created + 300 EUR * signed`): which aggregates count
-rows, and what one row counted pays when the component pays a fixed amount per row.
+rows, and what one row counted pays when the component pays a fixed amount per row; and the
+other aggregates over rows that credit none but read them (`max(amount for mine)`, `min`,
+`avg`): their rows are shown read, the one a min or max keeps marked.
 
 `counts` finds, in a component's trace, each `count(...)` written in the plan (once, in trace
 order) with the let that holds it and its call in the plan; `per_row` reads the amount the
@@ -17,11 +19,12 @@ from kamrules.core import ir
 from kamrules.core.numeric import Money
 from kamrules.report.words import find_nodes
 
-KINDS = ("count",)
+KINDS = ("count", "min", "max", "avg")  # the aggregates over rows that are no sum (report/rowdetail.py)
 
 
 def counts(plan, trace) -> list:
-    """[(trace node, owner let or None, the call in the plan)] of each count in the trace."""
+    """[(trace node, owner let or None, the call in the plan)] of each count, min, max or avg
+    over rows in the trace (`max(amount for mine)`: the rows it reads, the largest kept)."""
     calls = _calls(plan)
     out, seen, stack = [], set(), [(trace, None)]
     while stack:

@@ -130,30 +130,35 @@ def other_rows(sh, view, trace, ms: list, ev, ctx):
 def _counts(sh, view, trace, ev, ctx):
     """A table of rows for each count behind the component (report/rows_counted.py), each row
     with what one row counted pays when the component pays a fixed amount per row; made when
-    a count of the component counts a row (its counts at zero are then said too: `+ 0 signed`)."""
+    a count of the component counts a row (its counts at zero are then said too: `+ 0 signed`).
+    And the rows a min, max or avg reads, the kept one marked (`the largest ✓`)."""
     found = [(node, owner, call, leftout.wheres(sh.plan, call)) for node, owner, call in
              rows_counted.counts(sh.plan, trace)]
-    if not any(node.rows for node, _, _, _ in found):
-        return
+    counted = any(node.rows for node, _, call, _ in found if call.func == "count")
     for node, owner, call, chain in found:
         src = chain[-1].source if chain else None
         table = node.rows[0].table if node.rows else src.id if isinstance(src, ir.Name) and src.ref == ("table", src.id) \
             else None
-        if table not in sh.tables:
+        if table not in sh.tables or not (counted if call.func == "count" else node.rows):
             continue
-        each = rows_counted.per_row(sh.plan, view.name, owner, call, ev, ctx)
+        each = rows_counted.per_row(sh.plan, view.name, owner, call, ev, ctx) if call.func == "count" else None
+        kept = call.func in ("min", "max")
         when, other, account_col = dating(sh, call, table)
         rows = []
         for ref in node.rows[:MAX_ROWS]:
             r = sh.row_at(ref.table, ref.row)
+            mark = ("✓" if ref.contribution == node.value else "",) if kept else ()
             rows.append((date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
-                         each, (r.values.get(other),) if other else (), ()))
+                         each if call.func == "count" else ref.contribution,
+                         ((r.values.get(other),) if other else ()) + mark, ()))
         n = len(node.rows)
         total = Money(n * each.amount, each.currency) if each is not None else node.value
-        view.credited.append(Credited(owner or view.name, table, total, rows, max(0, n - MAX_ROWS),
-                                      ((other, "date"),) if other else (), (), False,
-                                      frozenset((ref.table, ref.row) for ref in node.rows),
-                                      rowdetail.Layout((), (), call=call), kind="count", each=each))
+        columns = ((other, "date"),) if other else ()
+        columns += (({"min": "the smallest", "max": "the largest"}[call.func], "text"),) if kept else ()
+        view.credited.append(Credited(owner or view.name, table, total, rows, max(0, n - MAX_ROWS), columns, (),
+                                      False, frozenset((ref.table, ref.row) for ref in node.rows),
+                                      rowdetail.Layout((), (), call=call), plain=call.func == "count",
+                                      kind=call.func, each=each))
 
 
 def _aggregate_rows(sh, name: str, node, refs: list, lay, ev, ctx) -> Credited:
@@ -213,14 +218,14 @@ def left_inside(sh, comps: list, ev, ctx):
         rows += leftout.left_out(sh.plan, ev, ctx, sh.tables, where) if where is not None else []
         # a row another aggregation of the period credits is left out of this one for a reason of
         # its own, unless its date is the reason (a lead created in the window, signed a day after)
-        rows = [(r, why) for r, why in rows if (id(m.layout.call), r.table, r.number) not in listed
+        rows = [(r, why) for r, why in rows if (r.table, r.number, repr(why)) not in listed
                 and ((r.table, r.number) not in taken or why[0] in leftout.DATED)]
         rows = sorted({(r.table, r.number): (r, why) for r, why in reversed(rows)}.values(),
                       key=lambda x: x[0].number)[:leftout.MAX_ROWS]
         if not rows:
             continue
         taken |= {(r.table, r.number) for r, _ in rows}
-        listed |= {(id(m.layout.call), r.table, r.number) for r, _ in rows}  # a sum two components read: once
+        listed |= {(r.table, r.number, repr(why)) for r, why in rows}  # a row left out for one reason: once
         when, _, account_col = dating(sh, m.layout.call, rows[0][0].table)
         money = _money_read(sh, m.layout, rows[0][0].table)
         c.left_out.append((m.measure, [(date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None,

@@ -84,7 +84,7 @@ def component_sentence(st, c) -> str:
             L._("{n} {name} × {each}", n=L.number(len(m.rows) + m.more), name=m.measure, each=L.money(m.each))
             if m.each is not None else L._("{n} {name}", n=L.number(len(m.rows) + m.more), name=m.measure)
             for m in counted))
-    measured = [m for m in c.credited if m.is_measure]
+    measured = [m for m in c.credited if m.is_measure or m.kind in ("min", "max", "avg")]
     if measured:
         parts.append(L._("on {measures}", measures=", ".join(
             f"{m.measure} {L.money(m.total)}" for m in measured)))
@@ -118,6 +118,20 @@ def credit_shown(m) -> bool:
     """Whether a table of rows has a last column of each row's credit (a count's only when the
     component pays a fixed amount per row counted)."""
     return m.kind != "count" or m.each is not None
+
+
+def _headed(m) -> bool:
+    """Whether a text table of rows is put under its heads: when a row has more than its
+    amount and credit (a conversion, a table read, a second date, a split's share, a kept mark)."""
+    return len(m.columns) + len(m.tables) > 1 or any(u != "money" for _, u in m.columns)
+
+
+def credit_head(L, m, extra: bool) -> str:
+    """The head of a table of rows' last column: each row's credit, or the amount a min, max or
+    avg reads (`credited` when the row's credit is made of other values, a count's per row)."""
+    if m.kind in ("min", "max", "avg") or not (extra or m.kind == "count"):
+        return L._("amount")
+    return L._("credited")
 
 
 def effect_sentence(st, pv, c, e) -> str:
@@ -272,7 +286,7 @@ def credited_head(L, m) -> list:
             + ([(L._("row"), False)] if _shown(m, 2) else [])
             + [(L.word(label), unit not in ("text", "date")) for label, unit in m.columns]
             + [(t, False) for t in m.tables]
-            + ([(L._("credited") if extra or m.kind == "count" else L._("amount"), True)] if credit_shown(m) else []))
+            + ([(credit_head(L, m, extra), True)] if credit_shown(m) else []))
 
 
 def credited_rows(st, m) -> list:
@@ -295,7 +309,7 @@ def rounding_note(L, m) -> str | None:
     unit (a yen credit of 0.5): the credits are exact and only shown rounded, so the table
     says what they add up to exactly, the total as shown, and, when the rounded credits
     shown add up to another number, that number too (¥1 + ¥1 + ¥1 shown, ¥2 paid on 1.5)."""
-    if m.kind == "count":  # credits of a fixed amount per row
+    if m.kind != "sum":  # credits of a fixed amount per row; the amounts a min, max or avg reads
         return None
     places = Decimal(1).scaleb(-i18n.precision(m.total.currency)) if m.total.currency else Decimal("0.01")
     credits = [r[3] for r in m.rows]
@@ -466,8 +480,8 @@ def render_text(st) -> str:
                             for x in credited_rows(st, m)]
                 else:  # more than the row's amount and credit: under their heads (rates, tables read, dates)
                     head = credited_head(L, m)
-                    out += ["      " + x for x in aligned([[h for h, _ in head]] * (len(m.columns) + len(m.tables) > 1)
-                                                          + credited_rows(st, m), [n for _, n in head])]
+                    out += ["      " + x for x in aligned([[h for h, _ in head]] * _headed(m) + credited_rows(st, m),
+                                                          [n for _, n in head])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
                 note = rounding_note(L, m)
