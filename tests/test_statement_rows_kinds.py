@@ -217,3 +217,12 @@ def test_a_max_and_an_avg_show_the_rows_they_read_the_kept_one_marked(tmp_path):
             "| March 10, 2025 | d3 |  | €2,000.00 |") in out
     assert "Rows read by average:\n\n| date | row | amount |\n|---|---|---:|\n| January 10, 2025 | d1 | €1,000.00 |" in out
     assert out.count("| April 2, 2025 | d4 | €500.00 | close_date April 2, 2025 is outside 2025-Q1 |") == 1
+
+
+def test_a_capped_row_shows_the_cap_it_was_held_to():
+    """charter_fee = round(min(amount * 3%, 3,000), cent): c1 100,000 x 3% = 3,000.00, the cap
+    itself (not held back: —); c2 100,001 x 3% = 3,000.03, capped at 3,000.00."""
+    out = _statement("charter-split", CASES / "charter-split" / "cap-and-parent", "k-1", fmt="md")
+    assert ("| date | account | row | amount | capped at | credited |\n|---|---|---|---:|---:|---:|\n"
+            "| January 10, 2025 | e-1 | c1 | €100,000.00 | — | €3,000.00 |\n"
+            "| February 14, 2025 | e-2 | c2 | €100,001.00 | €3,000.00 | €3,000.00 |") in out

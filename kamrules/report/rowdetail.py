@@ -15,7 +15,9 @@ commission_rate for my_lines)`) gets beside each row:
 - for each currency conversion (`fx(amount, "EUR", close_date)`), the row's currency, the
   rate used and the day it is dated (the latest `fx_rates` row on or before the row's day,
   as the interpreter reads it, checked against the converted amount the engine gives) and
-  the converted amount; a row in the target currency has no rate (the columns stay empty).
+  the converted amount; a row in the target currency has no rate (the columns stay empty);
+- for each cap or floor of the row's credit (`min(amount * charter_rate, charter_cap)`), the
+  limit on the rows it applied to (`capped at €3,000.00`: 3% of 150,000 is 4,500).
 
 The run's trace says which table row each data row matched (the interpreter's why-note
 `colour_rate row 3`); the values shown are read from the data row, or evaluated once more
@@ -33,6 +35,7 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.core.numeric import Money
+from kamrules.report.derivation import is_limit
 from kamrules.report.words import find_nodes, span_text
 
 
@@ -54,6 +57,7 @@ class Layout:
     call: object = None  # the sum's call (report/leftout.py: the rows its own `where` leaves out)
     sign: int = 1  # -1 for a sum its definition takes off (`... - sum(amount * rate for reversed)`)
     fx: tuple = ()  # the fx() calls of the expression, in source order
+    limits: tuple = ()  # ((min or max call, index of its limit: a param or a literal), ...) per row
 
 
 @attrs.frozen
@@ -90,7 +94,8 @@ def layout(plan, span) -> Layout | None:
             for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum" and n.args
                                    and isinstance(n.args[0], ir.Each)):
                 found[(call.span.line, call.span.column)] = attrs.evolve(
-                    _layout(low, plan.source, call.args[0].expr), call=call, sign=_sign(d.node, call))
+                    _layout(low, plan.source, call.args[0].expr), call=call, sign=_sign(d.node, call),
+                    limits=_limits(plan, call.args[0].expr))
         if len(_LAYOUTS) > 64:
             _LAYOUTS.clear()
         others = any(not isinstance(x.call.args[0].expr, ir.Name) for x in found.values())
@@ -181,6 +186,34 @@ def _layout(low, source, expr) -> Layout:
         seen.add(label)
         columns.append((label, n, kind))
     return Layout(tuple(columns), tuple(decisions), fx=fx)
+
+
+def _limits(plan, expr) -> tuple:
+    """The two-argument min and max of a per-row expression with one side a limit (a param, a
+    literal) and the other reading the row: (call, index of the limit)."""
+    out = []
+    for call in find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.func in ("min", "max") and len(n.args) == 2):
+        sides = [is_limit(plan, a) for a in call.args]
+        if sides.count(True) == 1 and find_nodes(call.args[sides.index(False)], lambda n: isinstance(n, ir.Name)
+                                                 and n.ref and n.ref[0] == "column"):
+            out.append((call, sides.index(True)))
+    return tuple(out)
+
+
+LIMIT_LABELS = {"min": "capped at", "max": "floored at"}
+
+
+def limited(ev, ctx, call, k: int, row):
+    """The limit of a cap (min) or floor (max) when it applied to the row (it kept the limit, not
+    the row's own value: 3% of 150,000 is 4,500, capped at 3,000), else None."""
+    try:
+        own, limit = ev.ev(call.args[1 - k], ctx, (row,)), ev.ev(call.args[k], ctx, (row,))
+        a, b = (x.amount if isinstance(x, Money) else x for x in (own, limit))
+        if a is None or b is None or a == b:
+            return None
+        return limit if (b < a) == (call.func == "min") else None
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
 
 
 def converted(ev, ctx, call, row) -> Converted | None:

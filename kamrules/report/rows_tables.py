@@ -164,12 +164,13 @@ def _counts(sh, view, trace, ev, ctx):
 def _aggregate_rows(sh, name: str, node, refs: list, lay, ev, ctx) -> Credited:
     when, other, account_col = dating(sh, lay.call, refs[0].table)
     date_col = when if isinstance(when, str) else None
-    rows, tables, conversions = [], {}, []
+    rows, tables, conversions, capped = [], {}, [], []
     for ref in refs[:MAX_ROWS]:
         r = sh.row_at(ref.table, ref.row)
         values, lookups = rowdetail.details(sh.plan, lay, ev, ctx, r, ref.why) if lay.columns or lay.decisions \
             else ((), ())
         fx = tuple(rowdetail.converted(ev, ctx, call, r) for call in lay.fx)
+        capped.append(tuple(rowdetail.limited(ev, ctx, call, k, r) for call, k in lay.limits))
         tables.update((x.table, None) for x in lookups)
         conversions.append(fx)
         rows.append((date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
@@ -183,16 +184,24 @@ def _aggregate_rows(sh, name: str, node, refs: list, lay, ev, ctx) -> Credited:
     # a conversion's columns when it converted a row: currency, rate, its day, converted amount
     rated = [k for k in range(len(lay.fx)) if any(fx[k] is not None and fx[k].rate is not None
                                                    for fx in conversions)]
-    rows = [(*row[:4], tuple(row[4][k] for k in keep) + _converted(fx, rated), tuple(row[5].get(t) for t in order))
-            for row, fx in zip(rows, conversions)]
+    # a cap's or a floor's column when it applied to a row: the limit kept
+    limits = [k for k in range(len(lay.limits)) if any(c[k] is not None for c in capped)]
+    rows = [(*row[:4], tuple(row[4][k] for k in keep) + tuple(c[k] for k in limits) + _converted(fx, rated),
+             tuple(row[5].get(t) for t in order)) for row, fx, c in zip(rows, conversions, capped)]
     total = node.value
     if lay.sign < 0:  # `- sum(amount * rate for reversed)`: each row counts against the payout
         rows = [(*row[:3], Money(-row[3].amount, row[3].currency), *row[4:]) for row in rows]
         total = Money(-total.amount, total.currency)
     labels = lay.columns + ((other, None, "date"),)
     return Credited(name, refs[0].table, total, rows, max(0, len(refs) - MAX_ROWS),
-                    tuple((labels[k][0], labels[k][2]) for k in keep) + rowdetail.FX_COLUMNS * len(rated),
+                    tuple((labels[k][0], labels[k][2]) for k in keep)
+                    + tuple((rowdetail.LIMIT_LABELS[lay.limits[k][0].func], _kind(lay.limits[k][0].args[lay.limits[k][1]]))
+                            for k in limits) + rowdetail.FX_COLUMNS * len(rated),
                     order, False, frozenset((ref.table, ref.row) for ref in refs), lay, lay.sign < 0)
+
+
+def _kind(node) -> str | None:
+    return node.type.kind if node.type is not None else None
 
 
 def _converted(fx: tuple, rated: list) -> tuple:
