@@ -23,22 +23,30 @@ KINDS = ("count", "min", "max", "avg")  # the aggregates over rows that are no s
 
 
 def counts(plan, trace) -> list:
-    """[(trace node, owner let or None, the call in the plan)] of each count, min, max or avg
-    over rows in the trace (`max(amount for mine)`: the rows it reads, the largest kept)."""
+    """[(rows, value, owner let or None, the call in the plan)] of each count, min, max or avg
+    over rows in the trace (`max(amount for mine)`: the rows it reads, the largest kept), in
+    trace order. A payout of several calculation periods (`payment quarter` on a monthly
+    plan) counts the rows of each: a count's rows are merged, its value their number."""
     calls = _calls(plan)
-    out, seen, stack = [], set(), [(trace, None)]
+    found: dict = {}
+    seen, stack = set(), [(trace, None)]
     while stack:
         node, owner = stack.pop()
         if id(node) in seen or node.kind == "paid":
             continue
         seen.add(id(node))
-        if node.kind == "aggregate" and node.span is not None:
-            call = calls.get((node.span.line, node.span.column))
-            if call is not None and (owner, call) not in [(o, c) for _, o, c in out]:
-                out.append((node, owner, call))
+        call = calls.get((node.span.line, node.span.column)) if node.kind == "aggregate" and node.span else None
+        if call is not None:
+            have = found.get((owner, id(call)))
+            if have is None:
+                found[(owner, id(call))] = [list(node.rows), node.value, owner, call]
+            elif call.func == "count":
+                known = {(r.table, r.row) for r in have[0]}
+                have[0] += [r for r in node.rows if (r.table, r.row) not in known]
+                have[1] = len(have[0])
         here = node.name if node.kind == "let" else owner
         stack.extend((c, here) for c in reversed(node.children))
-    return out
+    return [tuple(x) for x in found.values()]
 
 
 _CALLS: dict = {}  # id(lowered plan) -> (lowered plan, {(line, column): count call})

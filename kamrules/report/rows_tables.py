@@ -27,7 +27,8 @@ MAX_ROWS = 25
 class Credited:
     """The rows an aggregation credits to the payee: a measure (a sum of a column over input
     rows), or any other money aggregation over rows, each row then with what its credit is
-    made of (report/rowdetail.py: the values read, the decision table's row matched)."""
+    made of (report/rowdetail.py: the values read, the decision table's row matched, the
+    conversion, the cap); or the rows a count counts, a min, max or avg reads."""
     measure: str  # the measure's let, else the let or component holding the aggregation
     table: str
     total: Money
@@ -40,10 +41,8 @@ class Credited:
     layout: object = None  # rowdetail.Layout of a sum that is not a measure
     taken_back: bool = False  # the sum is taken off the payout (a clawback): rows and total negated
     plain: bool = True  # a term of the component's amount: its rows are credited, not only read (a draw's)
-    kind: str = "sum"  # the aggregation: "sum", or "count" (report/rows_counted.py)
+    kind: str = "sum"  # the aggregation: "sum", or "count", "min", "max", "avg" (report/rows_counted.py)
     each: object = None  # a count's pay per row counted (`150 EUR * created`), None when not a fixed amount
-
-
 
 def left_out(sh, view, ev, ctx):
     """The rows of the payee left out of the filters behind the component's measures."""
@@ -59,7 +58,7 @@ def left_out(sh, view, ev, ctx):
             name = next((n for n, d in ir_of(sh.plan).definitions.items() if d.kind == "let" and d.node.expr is where),
                         m.name)
             when, _, account_col = dating(sh, m.call, where.source.id)
-            view.left_out.append((name, [(date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None,
+            view.left_out.append((name, [(read(when, r, ev, ctx), r.values.get(account_col) if account_col else None,
                                           r.id, r.values.get(m.column), why) for r, why in rows]))
 
 
@@ -83,10 +82,13 @@ def dating(sh, call, table: str) -> tuple:
     return when, date_col if date_col not in (None, when) else None, account_col
 
 
-def date_of(when, row, ev=None, ctx=None):
-    """A row's date read as `dating` says: its column, or the expression evaluated on it."""
+def read(when, row, ev=None, ctx=None):
+    """A row's value of a column (a name) or an expression (`deals[deal_id].close_date`: a date
+    as `dating` says, an amount), evaluated on the row; None when it cannot be read."""
     if when is None or isinstance(when, str):
         return row.values.get(when) if when else None
+    if isinstance(when, ir.Name) and when.ref and when.ref[0] == "column":  # the row's own column
+        return row.values.get(when.ref[3])
     if ev is None:
         return None
     try:
@@ -96,11 +98,13 @@ def date_of(when, row, ev=None, ctx=None):
 
 
 def credited(sh, m, ev=None, ctx=None) -> Credited:
+    """The table of the rows a measure (whatif.Measure: a sum of a column) credits, each dated
+    by what puts it in the period (`dating`)."""
     when, other, account_col = dating(sh, m.call, m.table)
     rows = []
     for ref in m.rows[:MAX_ROWS]:
         r = sh.row_at(ref.table, ref.row)
-        rows.append((date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
+        rows.append((read(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
                      ref.contribution, (r.values.get(other),) if other else (), ()))
     return Credited(m.name, m.table, m.value, rows, max(0, len(m.rows) - MAX_ROWS),
                     ((other, "date"),) if other else (), keys=frozenset((ref.table, ref.row) for ref in m.rows))
@@ -132,31 +136,30 @@ def _counts(sh, view, trace, ev, ctx):
     with what one row counted pays when the component pays a fixed amount per row; made when
     a count of the component counts a row (its counts at zero are then said too: `+ 0 signed`).
     And the rows a min, max or avg reads, the kept one marked (`the largest ✓`)."""
-    found = [(node, owner, call, leftout.wheres(sh.plan, call)) for node, owner, call in
-             rows_counted.counts(sh.plan, trace)]
-    counted = any(node.rows for node, _, call, _ in found if call.func == "count")
-    for node, owner, call, chain in found:
+    found = [(rows, value, owner, call, leftout.wheres(sh.plan, call))
+             for rows, value, owner, call in rows_counted.counts(sh.plan, trace)]
+    counted = any(rows for rows, _, _, call, _ in found if call.func == "count")
+    for refs, value, owner, call, chain in found:
         src = chain[-1].source if chain else None
-        table = node.rows[0].table if node.rows else src.id if isinstance(src, ir.Name) and src.ref == ("table", src.id) \
+        table = refs[0].table if refs else src.id if isinstance(src, ir.Name) and src.ref == ("table", src.id) \
             else None
-        if table not in sh.tables or not (counted if call.func == "count" else node.rows):
+        if table not in sh.tables or not (counted if call.func == "count" else refs):
             continue
         each = rows_counted.per_row(sh.plan, view.name, owner, call, ev, ctx) if call.func == "count" else None
         kept = call.func in ("min", "max")
         when, other, account_col = dating(sh, call, table)
         rows = []
-        for ref in node.rows[:MAX_ROWS]:
+        for ref in refs[:MAX_ROWS]:
             r = sh.row_at(ref.table, ref.row)
-            mark = ("✓" if ref.contribution == node.value else "",) if kept else ()
-            rows.append((date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
+            mark = ("✓" if ref.contribution == value else "",) if kept else ()
+            rows.append((read(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
                          each if call.func == "count" else ref.contribution,
                          ((r.values.get(other),) if other else ()) + mark, ()))
-        n = len(node.rows)
-        total = Money(n * each.amount, each.currency) if each is not None else node.value
+        total = Money(len(refs) * each.amount, each.currency) if each is not None else value
         columns = ((other, "date"),) if other else ()
         columns += (({"min": "the smallest", "max": "the largest"}[call.func], "text"),) if kept else ()
-        view.credited.append(Credited(owner or view.name, table, total, rows, max(0, n - MAX_ROWS), columns, (),
-                                      False, frozenset((ref.table, ref.row) for ref in node.rows),
+        view.credited.append(Credited(owner or view.name, table, total, rows, max(0, len(refs) - MAX_ROWS), columns,
+                                      (), False, frozenset((ref.table, ref.row) for ref in refs),
                                       rowdetail.Layout((), (), call=call), plain=call.func == "count",
                                       kind=call.func, each=each))
 
@@ -173,7 +176,7 @@ def _aggregate_rows(sh, name: str, node, refs: list, lay, ev, ctx) -> Credited:
         capped.append(tuple(rowdetail.limited(ev, ctx, call, k, r) for call, k in lay.limits))
         tables.update((x.table, None) for x in lookups)
         conversions.append(fx)
-        rows.append((date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
+        rows.append((read(when, r, ev, ctx), r.values.get(account_col) if account_col else None, ref.id,
                      ref.contribution, values + ((r.values.get(other),) if other else ()),
                      {x.table: x for x in lookups}))
     order = tuple(t for t, _ in lay.decisions if t in tables)
@@ -237,8 +240,8 @@ def left_inside(sh, comps: list, ev, ctx):
         listed |= {(r.table, r.number, repr(why)) for r, why in rows}  # a row left out for one reason: once
         when, _, account_col = dating(sh, m.layout.call, rows[0][0].table)
         money = _money_read(sh, m.layout, rows[0][0].table)
-        c.left_out.append((m.measure, [(date_of(when, r, ev, ctx), r.values.get(account_col) if account_col else None,
-                                        r.id, _read(money, r, ev, ctx), why) for r, why in rows]))
+        c.left_out.append((m.measure, [(read(when, r, ev, ctx), r.values.get(account_col) if account_col else None,
+                                        r.id, read(money, r, ev, ctx), why) for r, why in rows]))
 
 
 def _money_read(sh, lay, table: str):
@@ -254,11 +257,3 @@ def _money_read(sh, lay, table: str):
         if n.ref[1] == 0 and n.type is not None and n.type.kind == "money":
             return n
     return next((c for c, s in sh.tables[table].spec.columns.items() if s.type.kind == "money"), None)
-
-
-def _read(what, row, ev, ctx):
-    """A row's value of a column name or an expression (a key lookup), None when unreadable."""
-    if isinstance(what, ir.Name) and what.ref and what.ref[0] == "column":
-        return row.values.get(what.ref[3])
-    return date_of(what, row, ev, ctx)
-
