@@ -190,7 +190,7 @@ def _caps(plan, d, where) -> list:
         shown = [words.Val(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
         texts = [words.span_text(plan.source, x.span) for x in call.args]
         keep = 0 if (num(a) < num(b)) == (call.func == "min") else 1
-        limits = [_is_limit(plan, x) for x in call.args]
+        limits = [is_limit(plan, x) for x in call.args]
         line = str(call.span.line)
         if limits[0] == limits[1]:
             out.append(words.Said("line {line}: {func}() keeps {kept} (`{a}` = {a_value}, `{b}` = {b_value})", dict(
@@ -214,7 +214,7 @@ def _caps(plan, d, where) -> list:
 _MINMAX: dict = {}  # id(expression) -> (expression, its two-argument min/max calls)
 
 
-def _is_limit(plan, node) -> bool:
+def is_limit(plan, node) -> bool:
     """A literal or a param: the fixed side of a cap or a floor."""
     while isinstance(node, ir.Neg):
         node = node.expr

@@ -22,26 +22,54 @@ from kamrules.report.words import find_nodes, span_text
 MAX_ROWS = 25
 NEAR_DAYS = 7  # a row dated this close to the period, outside it, is listed as left out
 NEAR = dt.timedelta(days=NEAR_DAYS)
+DATED = ("{column} {value} is outside {period}", "{column} is empty")  # the reasons that are a row's date
 
 
 def base_where(plan, call):
     """The Where over an input table behind an aggregation call (following lets), or None."""
-    arg = call.args[0] if call.args else None
+    chain = wheres(plan, call)
+    src = chain[-1].source if chain else None
+    return chain[-1] if isinstance(src, ir.Name) and src.ref == ("table", src.id) else None
+
+
+def wheres(plan, call) -> list:
+    """The Wheres an aggregation call reads its rows through, innermost first, following lets
+    (`count(my_leads where created_date in period)`: that filter, then `my_leads`'s)."""
+    arg = call.args[0] if call is not None and call.args else None
     node = arg.source if isinstance(arg, ir.Each) else arg
     lowered = ir_of(plan)
+    out = []
     for _ in range(8):
         if isinstance(node, ir.Where):
-            src = node.source
-            if isinstance(src, ir.Name) and src.ref == ("table", src.id):
-                return node
-            node = src
+            out.append(node)
+            node = node.source
         elif isinstance(node, ir.Name):
             r = node.ref
             if r is None or r[0] != "def" or lowered.definitions[r[1]].kind != "let":
-                return None
+                break
             node = lowered.definitions[r[1]].node.expr
         else:
-            return None
+            break
+    return out
+
+
+def period_date(plan, call, columns: dict):
+    """The column (a name) or expression (a node: `deals[deal_id].close_date`) that puts a row
+    of `call` in the period: the first `DATE in period` of its filters (the clawback's
+    `cancel_date`, not the deal's close date), else a date the filter fixes (`date ==
+    period.start`); None when no filter says."""
+    chain = wheres(plan, call)
+    for w in chain:
+        if w.filter is not None and w.filter.in_period:
+            return w.filter.in_period[0][0]
+        for c in (w.filter.rest if w.filter is not None else ()):
+            if isinstance(c, ir.BinOp) and c.op == "in" and c.left.type is not None \
+                    and c.left.type.kind == "date" and c.right.type is not None and c.right.type.kind == "period":
+                return c.left
+    for w in chain:
+        for c, _ in (w.filter.eq if w.filter is not None else ()):
+            if c in columns and columns[c].type.kind == "date":
+                return c
     return None
 
 
@@ -64,10 +92,7 @@ def left_out(plan, ev, ctx, tables, where) -> list:
             linked.update((id(r), r) for r in table.index(c).get(pid, ()))
     for col, role_expr, who in flt.assigned:
         if isinstance(col, str) and _is_payee_id(who) and "assignments" in tables:
-            role = ev.ev(role_expr, ctx, ())
-            accounts = {r.values["account_id"] for r in tables["assignments"].index("payee_id").get(pid, ())
-                        if r.values.get("role") in (role, None)}
-            for a in sorted(accounts, key=str):
+            for a in sorted(_accounts(tables, pid, ev.ev(role_expr, ctx, ())), key=str):
                 linked.update((id(r), r) for r in table.index(col).get(a, ()))
     if not linked:
         return []
@@ -79,11 +104,44 @@ def left_out(plan, ev, ctx, tables, where) -> list:
                                                     key=lambda r: r.number))
 
 
+def _accounts(tables, pid, role) -> set:
+    """The accounts ever assigned to payee `pid` in `role` (an assignment without a role: any)."""
+    return {r.values["account_id"] for r in tables["assignments"].index("payee_id").get(pid, ())
+            if r.values.get("role") in (role, None)}
+
+
+def theirs(ev, ctx, flt, row) -> bool:
+    """Whether a row is the payee's by its filter's own links: each `column == payee.id` holds,
+    and each `assignee(account, role, day) == payee.id` names an account ever assigned to the
+    payee in that role (`accounts[account_id].parent_account_id` too). Another payee's row
+    (a colleague's deal, an account of another KAM's group) is none of theirs: it is never
+    listed as left out of their statement."""
+    pid = ctx.payee.id
+    if any(_is_payee_id(e) and row.values.get(c) != pid for c, e in flt.eq):
+        return False
+    for cond in flt.rest:
+        if not (isinstance(cond, ir.BinOp) and cond.op == "=="):
+            continue
+        for call, who in ((cond.left, cond.right), (cond.right, cond.left)):
+            if isinstance(call, ir.Call) and call.func == "assignee" and len(call.args) == 3 and _is_payee_id(who):
+                tables = ev.tables
+                if "assignments" not in tables:
+                    return False
+                try:
+                    account, role = ev.ev(call.args[0], ctx, (row,)), ev.ev(call.args[1], ctx, (row,))
+                except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+                    return False
+                if account is None or account not in _accounts(tables, pid, role):
+                    return False
+    return True
+
+
 def inner_left_out(plan, ev, ctx, call) -> list:
-    """[(row, reason)] of the rows a sum reads (`for won ...`) that its own `where` leaves
-    out (`where present(margin) and margin >= margin_floor`), in the order read."""
+    """[(row, reason)] of the payee's rows (`theirs`) an aggregation reads (`for won ...`,
+    `count(my_leads where ...)`) that its own `where` leaves out (`where present(margin) and
+    margin >= margin_floor`), in the order read."""
     arg = call.args[0] if call is not None and call.args else None
-    where = arg.source if isinstance(arg, ir.Each) else None
+    where = arg.source if isinstance(arg, ir.Each) else arg
     if not isinstance(where, ir.Where) or where.filter is None:
         return []
     src = where.source
@@ -95,7 +153,8 @@ def inner_left_out(plan, ev, ctx, call) -> list:
     except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
         return []
     return _with_reasons(plan, ev, ctx, where.filter, (r for r in (base if isinstance(base, list) else ())
-                                                       if id(r) not in chosen and hasattr(r, "values")))
+                                                       if id(r) not in chosen and hasattr(r, "values")
+                                                       and theirs(ev, ctx, where.filter, r)))
 
 
 def _with_reasons(plan, ev, ctx, flt, rows) -> list:
@@ -166,34 +225,80 @@ def _side(ev, ctx, node, row) -> tuple | None:
 
 def _reason(plan, ev, ctx, flt, row) -> tuple | None:
     """(message id, values) of the first condition the row fails; None for a row dated in
-    neither the period nor one next to it (module doc)."""
+    neither the period nor one next to it (module doc), and for a row without the date that
+    would put it in a period which also fails another condition (a won deal is no candidate
+    for a clawback: no cancel date, and not cancelled)."""
     try:
+        dated = _dated(plan, ev, ctx, flt, row)
+        if dated == "far":
+            return None
+        empty = dated is not None and dated[0] == "{column} is empty"
         for col, e in flt.eq:
             want = ev.ev(e, ctx, ())
             if row.values.get(col) != want:
-                return ("{column} is {value}, not {wanted}", {"column": col, "value": row.values.get(col),
-                                                              "wanted": want})
-        for col, e in flt.in_period:
-            p = ev.ev(e, ctx, ())
-            d = row.values.get(col)
-            if d is None:  # an invoice not paid yet: no date to be in any period
-                return ("{column} is empty", {"column": col})
-            if not (p.start <= d <= p.end):
-                if not (p.start - NEAR <= d <= p.end + NEAR):
-                    return None
-                return ("{column} {value} is outside {period}", {"column": col, "value": d, "period": str(p)})
+                return None if empty else \
+                    ("{column} is {value}, not {wanted}", {"column": col, "value": row.values.get(col), "wanted": want})
+        if dated is not None and not (empty and any(_in_period(c) is None and not ev.ev(c, ctx, (row,))
+                                                    for c in flt.rest)):
+            return dated
         for c in flt.rest:
-            if not ev.ev(c, ctx, (row,)):
-                if find_nodes(c, lambda n: isinstance(n, ir.Call) and n.func == "assignee"):
-                    return ("the account was not assigned to you on that day", {})
-                said = _compared(ev, ctx, c, row)
-                if said is not None:
-                    return said
-                facts = _facts(ev, ctx, c, row)
-                if facts:  # the values compared: a tuple of facts (report/statement_text.left_rows)
-                    return ("`{condition}` is false: {facts}", {"condition": span_text(plan.source, c.span),
-                                                                 "facts": facts})
-                return ("`{condition}` is false", {"condition": span_text(plan.source, c.span)})
+            if _in_period(c) is not None or ev.ev(c, ctx, (row,)):
+                continue
+            if empty:
+                return None
+            if find_nodes(c, lambda n: isinstance(n, ir.Call) and n.func == "assignee"):
+                return ("the account was not assigned to you on that day", {})
+            said = _compared(ev, ctx, c, row) or _equal(ev, ctx, c, row)
+            if said is not None:
+                return said
+            facts = _facts(ev, ctx, c, row)
+            if facts:  # the values compared: a tuple of facts (report/statement_text.left_rows)
+                return ("`{condition}` is false: {facts}", {"condition": span_text(plan.source, c.span),
+                                                             "facts": facts})
+            return ("`{condition}` is false", {"condition": span_text(plan.source, c.span)})
     except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
         pass
     return ("held back by the plan's conditions", {})
+
+
+def _in_period(cond):
+    """The date a `DATE in period` condition of a filter's rest reads (`deals[deal_id].close_date
+    in period`: a split line's deal), else None."""
+    if isinstance(cond, ir.BinOp) and cond.op == "in" and cond.left.type is not None \
+            and cond.left.type.kind == "date" and cond.right.type is not None and cond.right.type.kind == "period":
+        return cond.left
+    return None
+
+
+def _dated(plan, ev, ctx, flt, row):
+    """How the row's dates stand against the periods its filter asks for: None (in them),
+    "far" (outside, more than NEAR_DAYS away), or the message of the first date empty or
+    just outside (`close_date April 1, 2025 is outside 2025-Q1`)."""
+    dates = [(col, row.values.get(col), e) for col, e in flt.in_period]
+    dates += [(x.name if isinstance(x, ir.Attr) else span_text(plan.source, x.span), ev.ev(x, ctx, (row,)), c.right)
+              for c in flt.rest if (x := _in_period(c)) is not None]
+    said = None
+    for col, d, e in dates:
+        p = ev.ev(e, ctx, ())
+        if d is None:  # an invoice not paid yet: no date to be in any period
+            said = said or ("{column} is empty", {"column": col})
+        elif not (p.start <= d <= p.end):
+            if not (p.start - NEAR <= d <= p.end + NEAR):
+                return "far"
+            said = said or ("{column} {value} is outside {period}", {"column": col, "value": d, "period": str(p)})
+    return said
+
+
+def _equal(ev, ctx, cond, row) -> tuple | None:
+    """`deals[deal_id].status == "won"` false, said as an own column's is (`status is lost, not
+    won`): a value the row reads (its column, a key lookup) against one it does not."""
+    if not (isinstance(cond, ir.BinOp) and cond.op == "=="):
+        return None
+    for mine, other in ((cond.left, cond.right), (cond.right, cond.left)):
+        own = isinstance(mine, ir.Name) and mine.ref and mine.ref[0] == "column" and mine.ref[1] == 0
+        if (own or isinstance(mine, ir.Attr) and isinstance(mine.obj, ir.Index)) and not find_nodes(
+                other, lambda n: isinstance(n, ir.Name) and n.ref and n.ref[0] == "column"):
+            return ("{column} is {value}, not {wanted}", {"column": mine.ref[3] if own else mine.name,
+                                                          "value": ev.ev(mine, ctx, (row,)),
+                                                          "wanted": ev.ev(other, ctx, ())})
+    return None

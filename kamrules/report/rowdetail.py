@@ -11,7 +11,13 @@ commission_rate for my_lines)`) gets beside each row:
   to the row id and the table;
 - for each decision table the expression reads per row, the table's row that data row
   matched, in words: its comment in the plan (`| >= 20% | 1% |  # red`: `red`), each of the
-  table's declared columns with the row's value (`discount 12%`) and the value read.
+  table's declared columns with the row's value (`discount 12%`) and the value read;
+- for each currency conversion (`fx(amount, "EUR", close_date)`), the row's currency, the
+  rate used and the day it is dated (the latest `fx_rates` row on or before the row's day,
+  as the interpreter reads it, checked against the converted amount the engine gives) and
+  the converted amount; a row in the target currency has no rate (the columns stay empty);
+- for each cap or floor of the row's credit (`min(amount * charter_rate, charter_cap)`), the
+  limit on the rows it applied to (`capped at €3,000.00`: 3% of 150,000 is 4,500).
 
 The run's trace says which table row each data row matched (the interpreter's why-note
 `colour_rate row 3`); the values shown are read from the data row, or evaluated once more
@@ -28,6 +34,8 @@ import attrs
 from kamrules.backends.interp.arith import Problem
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
+from kamrules.core.numeric import Money
+from kamrules.report.derivation import is_limit
 from kamrules.report.words import find_nodes, span_text
 
 
@@ -48,6 +56,21 @@ class Layout:
     decisions: tuple  # ((table name, its call in the expression), ...)
     call: object = None  # the sum's call (report/leftout.py: the rows its own `where` leaves out)
     sign: int = 1  # -1 for a sum its definition takes off (`... - sum(amount * rate for reversed)`)
+    fx: tuple = ()  # the fx() calls of the expression, in source order
+    limits: tuple = ()  # ((min or max call, index of its limit: a param or a literal), ...) per row
+
+
+@attrs.frozen
+class Converted:
+    """A row's amount converted by one fx() call: its currency, the rate and the day of the
+    `fx_rates` row used (None when the row is in the target currency), the converted amount."""
+    currency: str | None
+    rate: object
+    day: object
+    value: object
+
+
+FX_COLUMNS = (("currency", "text"), ("FX rate", "number"), ("rate date", "date"), ("converted", "money"))
 
 _LAYOUTS: dict = {}  # id(lowered plan) -> (plan, {(line, column) of an aggregation: Layout})
 _COMMENT = re.compile(r"\|[^|#]*#\s*(.+?)\s*$")
@@ -71,7 +94,8 @@ def layout(plan, span) -> Layout | None:
             for call in find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "sum" and n.args
                                    and isinstance(n.args[0], ir.Each)):
                 found[(call.span.line, call.span.column)] = attrs.evolve(
-                    _layout(low, plan.source, call.args[0].expr), call=call, sign=_sign(d.node, call))
+                    _layout(low, plan.source, call.args[0].expr), call=call, sign=_sign(d.node, call),
+                    limits=_limits(plan, call.args[0].expr))
         if len(_LAYOUTS) > 64:
             _LAYOUTS.clear()
         others = any(not isinstance(x.call.args[0].expr, ir.Name) for x in found.values())
@@ -140,6 +164,7 @@ def plain_term(plan, component: str, owner: str | None, span) -> bool:
 def _layout(low, source, expr) -> Layout:
     if isinstance(expr, (ir.Name, ir.Attr)):  # a measure: the row's credit is that column
         return Layout((), ())
+    fx = tuple(find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.func == "fx" and len(n.args) == 3))
     decisions, keyed = [], set()
     for call in find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.decision is not None):
         d = low.definitions.get(call.decision)
@@ -151,7 +176,7 @@ def _layout(low, source, expr) -> Layout:
     columns, seen = [], set()
     refs = find_nodes(expr, lambda n: isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
     if any(n.ref[1] != 0 for n in refs):  # a column of an enclosing row: not this row's alone
-        return Layout((), ())
+        return Layout((), (), fx=fx)
     for n in find_nodes(expr, lambda n: (isinstance(n, ir.Name) and n.ref and n.ref[0] == "column")
                         or (isinstance(n, ir.Attr) and isinstance(n.obj, ir.Index))):
         kind = n.type.kind if n.type is not None else None
@@ -160,12 +185,68 @@ def _layout(low, source, expr) -> Layout:
             continue
         seen.add(label)
         columns.append((label, n, kind))
-    return Layout(tuple(columns), tuple(decisions))
+    return Layout(tuple(columns), tuple(decisions), fx=fx)
+
+
+def _limits(plan, expr) -> tuple:
+    """The two-argument min and max of a per-row expression with one side a limit (a param, a
+    literal) and the other reading the row: (call, index of the limit)."""
+    out = []
+    for call in find_nodes(expr, lambda n: isinstance(n, ir.Call) and n.func in ("min", "max") and len(n.args) == 2):
+        sides = [is_limit(plan, a) for a in call.args]
+        if sides.count(True) == 1 and find_nodes(call.args[sides.index(False)], lambda n: isinstance(n, ir.Name)
+                                                 and n.ref and n.ref[0] == "column"):
+            out.append((call, sides.index(True)))
+    return tuple(out)
+
+
+LIMIT_LABELS = {"min": "capped at", "max": "floored at"}
+
+
+def limited(ev, ctx, call, k: int, row):
+    """The limit of a cap (min) or floor (max) when it applied to the row (it kept the limit, not
+    the row's own value: 3% of 150,000 is 4,500, capped at 3,000), else None."""
+    try:
+        own, limit = ev.ev(call.args[1 - k], ctx, (row,)), ev.ev(call.args[k], ctx, (row,))
+        a, b = (x.amount if isinstance(x, Money) else x for x in (own, limit))
+        if a is None or b is None or a == b:
+            return None
+        return limit if (b < a) == (call.func == "min") else None
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
+
+
+def converted(ev, ctx, call, row) -> Converted | None:
+    """The conversion fx() call `call` makes of one data row (Converted), None when it cannot
+    be evaluated. The rate is the one the interpreter reads (backends/interp/calls.py: the
+    latest `fx_rates` row from the row's currency to the target on or before the day), kept
+    only when the amount times it is the converted amount the engine gives."""
+    try:
+        amount, value = ev.ev(call.args[0], ctx, (row,)), ev.ev(call, ctx, (row,))
+        day = ev.ev(call.args[2], ctx, (row,))
+    except (Problem, LookupError, TypeError, ArithmeticError, AttributeError):
+        return None
+    if not isinstance(amount, Money) or not isinstance(value, Money):
+        return None
+    target = call.args[1].value if isinstance(call.args[1], ir.String) else ev.pay_codes.get(ctx.payee.id)
+    if target and value.currency != target:  # fx(x, payee.pay_currency, day): the payee's own code
+        value = Money(value.amount, target)
+    if amount.currency in (target, value.currency) or "fx_rates" not in ev.tables:
+        return Converted(amount.currency, None, None, value)
+    best = None
+    for r in ev.tables["fx_rates"].index("from").get(amount.currency, ()):
+        d = r.values.get("date")
+        if r.values.get("to") == target and d is not None and d <= day \
+                and (best is None or d > best.values["date"]):
+            best = r
+    if best is None or amount.amount * best.values["rate"] != value.amount:
+        return Converted(amount.currency, None, None, value)
+    return Converted(amount.currency, best.values["rate"], best.values["date"], value)
 
 
 def details(plan, lay: Layout, ev, ctx, row, why: tuple) -> tuple:
     """(the row's values, [Lookup]) of one data row credited by an aggregation of Layout lay;
-    a value that cannot be read is None."""
+    a value that cannot be read is None (its conversions: `converted`)."""
     values = tuple(_value(ev, ctx, node, row) for _, node, _ in lay.columns)
     if not lay.decisions or not why:
         return values, ()

@@ -13,7 +13,7 @@ from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
-                                            ratio_lines, rounding_note, subtitle, who, zero_sentence)
+                                            ratio_lines, rounding_note, subtitle, summed, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -36,7 +36,11 @@ padding-left:1.2rem;font-size:.9rem;overflow-wrap:anywhere}ol.steps{list-style:n
 ol.steps>li{margin:.35rem 0}.note{color:#57606a;font-size:.9rem}.meta{font-size:.8rem;color:#57606a;
 overflow-wrap:anywhere}details summary{cursor:pointer;font-weight:600}
 @media (max-width:600px){body{font-size:15px}main{padding:.5rem}section,.component{padding:.6rem}
-table.rows{font-size:.8rem}table.rows td,table.rows th{padding:.25rem .2rem}}
+table.rows{font-size:.8rem}table.rows td,table.rows th{padding:.25rem .2rem}
+table.wide tr:first-child{display:none}table.wide,table.wide tbody,table.wide tr,table.wide td{display:block}
+table.wide tr{border-bottom:1px solid #d0d7de;padding:.2rem 0}table.wide td{border:0;display:flex;
+justify-content:space-between;gap:.6rem;text-align:right;white-space:normal}
+table.wide td::before{content:attr(data-label);color:#57606a;text-align:left}}
 @page{size:A4;margin:12mm}
 @media print{body{background:#fff;font-size:9pt;line-height:1.3}main{max-width:none;padding:0}
 h1{font-size:14pt}h2{font-size:12pt}h3{font-size:10.5pt;margin:.1rem 0 .2rem}p,ul{margin:.15rem 0}
@@ -129,12 +133,12 @@ def render_html(st) -> str:
             for cv in c.curves:
                 out.append(f"<figure>{_chart(st, cv)}<figcaption><ul>"
                            + "".join(f"<li>{e(x)}</li>" for x in curve_lines(st, cv)) + "</ul></figcaption></figure>")
-            for m in c.credited:
+            for m in (x for x in c.credited if x.rows):  # a count at zero: said in the sentence only
                 head = credited_head(L, m)
                 more = (f"<tr><td colspan=\"{len(head)}\">{e(L._('{n} more rows', n=m.more))}</td></tr>"
                         if m.more else "")
                 out.append(f"<details><summary>{e(credited_title(L, m))} "
-                           f"({e(L.money(m.total))})</summary>" + _table(head, credited_rows(st, m), more)
+                           f"({e(summed(L, m))})</summary>" + _table(head, credited_rows(st, m), more)
                            + (f'<p class="note">{e(note)}</p>' if (note := rounding_note(L, m)) else "")
                            + "</details>")
             for name, rows in c.left_out:
@@ -156,11 +160,16 @@ def render_html(st) -> str:
     return "".join(out)
 
 
+WIDE = 4  # a table of rows with more columns is a card per row on a phone (each cell under its head)
+
+
 def _table(head: list, rows: list, tail: str = "") -> str:
     """A table of rows: heads [(label, is a number)], rows of cells' text (numbers right
-    aligned and never broken: class num)."""
-    cls = ['<td class="num">' if num else "<td>" for _, num in head]
-    return ('<table class="rows"><tr>'
+    aligned and never broken: class num). Wider than WIDE columns (a conversion's, a count's
+    dates), each row is a card on a narrow screen, each cell beside its head (data-label)."""
+    wide = len(head) > WIDE
+    cls = ["<td" + (' class="num"' if num else "") + (f' data-label="{e(h)}"' if wide else "") + ">" for h, num in head]
+    return (('<table class="rows wide"><tr>' if wide else '<table class="rows"><tr>')
             + "".join(f'<th class="num">{e(h)}</th>' if num else f"<th>{e(h)}</th>" for h, num in head) + "</tr>"
             + "".join("<tr>" + "".join(f"{c_}{e(x)}</td>" for c_, x in zip(cls, cells)) + "</tr>" for cells in rows)
             + tail + "</table>")

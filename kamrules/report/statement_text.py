@@ -78,24 +78,60 @@ def component_sentence(st, c) -> str:
             parts.append(L._("a share of the pool {pool} ({value}): weight {weight} of {total}", pool=w.pool,
                              value=L.value(w.pool_value), weight=L.number(w.value),
                              total=L.number(Decimal(w.total.text))))
-    measured = [m for m in c.credited if m.is_measure]
+    counted = [m for m in c.credited if m.kind == "count"]
+    if counted:  # `1 created × €150.00 + 0 signed × €300.00`: each count, and what one row pays
+        parts.append(" + ".join(
+            L._("{n} {name} × {each}", n=L.number(len(m.rows) + m.more), name=m.measure, each=L.money(m.each))
+            if m.each is not None else L._("{n} {name}", n=L.number(len(m.rows) + m.more), name=m.measure)
+            for m in counted))
+    measured = [m for m in c.credited if m.is_measure or m.kind in ("min", "max", "avg")]
     if measured:
         parts.append(L._("on {measures}", measures=", ".join(
             f"{m.measure} {L.money(m.total)}" for m in measured)))
     else:  # a sum of rows' own credits (the colour grid): how many rows it credits
-        n = sum(len(m.rows) + m.more for m in c.credited if not m.taken_back and m.plain)
+        n = sum(len(m.rows) + m.more for m in c.credited if not m.taken_back and m.plain and m.kind == "sum")
         if n:
             parts.append(L._("1 row credited") if n == 1 else L._("{n} rows credited", n=L.number(n)))
-        n = sum(len(m.rows) + m.more for m in c.credited if m.taken_back and m.plain)
+        n = sum(len(m.rows) + m.more for m in c.credited if m.taken_back and m.plain and m.kind == "sum")
         if n:  # a clawback: rows whose credit is taken off the payout
             parts.append(L._("1 row taken back") if n == 1 else L._("{n} rows taken back", n=L.number(n)))
     return "; ".join(parts)
 
 
 def credited_title(L, m) -> str:
-    """The title of a table of rows: credited, or taken back (a clawback's rows, negative)."""
-    return (L._("Rows taken back in {measure}", measure=m.measure) if m.taken_back
-            else L._("Rows credited to {measure}", measure=m.measure))
+    """The title of a table of rows: credited, taken back (a clawback's rows, negative),
+    counted (a count's), or read (a sum a top-up or a condition reads: the draw's `earned`)."""
+    if m.kind == "count":
+        return L._("Rows counted in {measure}", measure=m.measure)
+    if m.taken_back:
+        return L._("Rows taken back in {measure}", measure=m.measure)
+    return L._("Rows credited to {measure}", measure=m.measure) if m.plain else \
+        L._("Rows read by {measure}", measure=m.measure)
+
+
+def summed(L, m) -> str:
+    """A table of rows' total as its title says it: money, or a count's number of rows."""
+    return L.money(m.total) if hasattr(m.total, "currency") else L.number(m.total)
+
+
+def credit_shown(m) -> bool:
+    """Whether a table of rows has a last column of each row's credit (a count's only when the
+    component pays a fixed amount per row counted)."""
+    return m.kind != "count" or m.each is not None
+
+
+def _headed(m) -> bool:
+    """Whether a text table of rows is put under its heads: when a row has more than its
+    amount and credit (a conversion, a table read, a second date, a split's share, a kept mark)."""
+    return len(m.columns) + len(m.tables) > 1 or any(u != "money" for _, u in m.columns)
+
+
+def credit_head(L, m, extra: bool) -> str:
+    """The head of a table of rows' last column: each row's credit, or the amount a min, max or
+    avg reads (`credited` when the row's credit is made of other values, a count's per row)."""
+    if m.kind in ("min", "max", "avg") or not (extra or m.kind == "count"):
+        return L._("amount")
+    return L._("credited")
 
 
 def effect_sentence(st, pv, c, e) -> str:
@@ -247,21 +283,23 @@ def credited_head(L, m) -> list:
     (by name), then the row's credit."""
     extra = bool(m.columns or m.tables)
     return (([(L._("date"), False)] if _shown(m, 0) else []) + ([(L._("account"), False)] if _shown(m, 1) else [])
-            + [(L._("row"), False)]
-            + [(L.word(label), True) for label, _ in m.columns] + [(t, False) for t in m.tables]
-            + [(L._("credited") if extra else L._("amount"), True)])
+            + ([(L._("row"), False)] if _shown(m, 2) else [])
+            + [(L.word(label), unit not in ("text", "date")) for label, unit in m.columns]
+            + [(t, False) for t in m.tables]
+            + ([(credit_head(L, m, extra), True)] if credit_shown(m) else []))
 
 
 def credited_rows(st, m) -> list:
     """Each row credited as the text of its cells, in the order of credited_head."""
     L = st.locale
     out = []
-    dates, accounts = _shown(m, 0), _shown(m, 1)
+    dates, accounts, ids = _shown(m, 0), _shown(m, 1), _shown(m, 2)
     for d, a, rid, v, values, lookups in m.rows:
-        cells = ([L.date(d) if d is not None else ""] if dates else []) + ([a or ""] if accounts else []) + [rid]
+        cells = ([L.date(d) if d is not None else ""] if dates else []) + ([a or ""] if accounts else []) \
+            + ([rid] if ids else [])
         cells += ["—" if x is None else L.value(x, unit) for x, (_, unit) in zip(values, m.columns)]
         cells += ["" if x is None else lookup_words(L, x) for x in lookups]
-        cells.append(L.value(v))
+        cells += [L.value(v)] if credit_shown(m) else []
         out.append(cells)
     return out
 
@@ -271,6 +309,8 @@ def rounding_note(L, m) -> str | None:
     unit (a yen credit of 0.5): the credits are exact and only shown rounded, so the table
     says what they add up to exactly, the total as shown, and, when the rounded credits
     shown add up to another number, that number too (¥1 + ¥1 + ¥1 shown, ¥2 paid on 1.5)."""
+    if m.kind != "sum":  # credits of a fixed amount per row; the amounts a min, max or avg reads
+        return None
     places = Decimal(1).scaleb(-i18n.precision(m.total.currency)) if m.total.currency else Decimal("0.01")
     credits = [r[3] for r in m.rows]
     if all(c.amount == c.amount.quantize(places) for c in credits):
@@ -284,8 +324,12 @@ def rounding_note(L, m) -> str | None:
 
 
 def _shown(m, k: int) -> bool:
-    """Whether a table of rows has its date (k = 0) or account (1) column: when one of its
-    rows has one (a measure's date always: its rows are the period's business)."""
+    """Whether a table of rows has its date (k = 0), account (1) or row (2) column: a date or
+    an account when one of its rows has one (a measure's date always: its rows are the
+    period's business); the row's id unless it is the account of every row (a table without
+    a key, `arr` read on one day: its rows are named by their account, shown once)."""
+    if k == 2:
+        return not m.rows or any(r[2] != r[1] for r in m.rows)
     return (m.is_measure and k == 0) or any(r[k] for r in m.rows)
 
 
@@ -313,19 +357,24 @@ def left_head(L, rows) -> list:
     """The heads of a table of rows left out, [(label, is a number)]: date, account (when a
     row has one), row, amount, reason."""
     return ([(L._("date"), False)] + ([(L._("account"), False)] if any(r[1] for r in rows) else [])
-            + [(L._("row"), False), (L._("amount"), True), (L._("reason"), False)])
+            + [(L._("row"), False)] + ([(L._("amount"), True)] if _amounts(rows) else []) + [(L._("reason"), False)])
+
+
+def _amounts(rows) -> bool:
+    """Whether rows left out have an amount column: when one of them has one (leads counted: none)."""
+    return any(r[3] is not None for r in rows)
 
 
 def left_rows(st, rows) -> list:
     """Each row left out as the text of its cells, in the order of left_head."""
     L = st.locale
-    accounts = any(r[1] for r in rows)
+    accounts, amounts = any(r[1] for r in rows), _amounts(rows)
     out = []
     for d, a, rid, v, (msg, values) in rows:
         shown = {k: (x if isinstance(x, str) else facts(L, x) if isinstance(x, tuple) else L.value(x))
                  for k, x in values.items()}
         out.append([L.date(d) if d is not None else ""] + ([a or ""] if accounts else [])
-                   + [rid, L.value(v), L._(msg, **shown)])
+                   + [rid] + ([L.value(v)] if amounts else []) + [L._(msg, **shown)])
     return out
 
 
@@ -360,7 +409,7 @@ def render_md(st) -> str:
                 bullets += [f"- {mi(x)}" for x in curve_lines(st, cv)]
             bullets += [f"- {mi(x)}" for x in ratio_lines(st, c)]
             out += bullets + [""] if bullets else []  # one blank line after the sentence, never two
-            for m in c.credited:
+            for m in (x for x in c.credited if x.rows):  # a count at zero: said in the sentence only
                 head = credited_head(L, m)
                 out += [md(L._('{label}:', label=credited_title(L, m))), "",
                         "| " + " | ".join(md(h) for h, _ in head) + " |",
@@ -424,14 +473,15 @@ def render_text(st) -> str:
             for cv in c.curves:
                 out += [f"    - {x}" for x in curve_lines(st, cv)]
             out += [f"    - {x}" for x in ratio_lines(st, c)]
-            for m in c.credited:
+            for m in (x for x in c.credited if x.rows):  # a count at zero: said in the sentence only
                 out.append("    " + L._("{label}:", label=credited_title(L, m)))
-                if m.is_measure and _shown(m, 1):
-                    out += [f"      {d:>18}  {a:<10} {r:<10} {v}" for d, a, r, v in credited_rows(st, m)]
-                elif m.is_measure:  # no account: date, row, amount
-                    out += [f"      {d:>18}  {r:<10} {v}" for d, r, v in credited_rows(st, m)]
-                else:
-                    out += ["      " + x for x in aligned(credited_rows(st, m), [n for _, n in credited_head(L, m)])]
+                if m.is_measure:  # date, account and row (those it has), amount
+                    out += [f"      {x[0]:>18}  " + "".join(f"{y:<10} " for y in x[1:-1]) + x[-1]
+                            for x in credited_rows(st, m)]
+                else:  # more than the row's amount and credit: under their heads (rates, tables read, dates)
+                    head = credited_head(L, m)
+                    out += ["      " + x for x in aligned([[h for h, _ in head]] * _headed(m) + credited_rows(st, m),
+                                                          [n for _, n in head])]
                 if m.more:
                     out.append(f"      … {L._('{n} more rows', n=m.more)}")
                 note = rounding_note(L, m)
