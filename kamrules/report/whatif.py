@@ -35,6 +35,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.leftout import base_where
 from kamrules.report.words import find_nodes
+from kamrules.report import whatif_edge
 from kamrules.trace.tree import calculation_parts
 
 MAX_DOUBLINGS = 14  # the next tier is looked for up to 2^14 x 1% of the measure (164x)
@@ -70,6 +71,9 @@ class Tier:
     threshold: Decimal
     word: str
     label: str
+    inner: object = None  # E of an axis `round(E, 1%, down)`: arithmetic of lets and params (whatif_edge.py)
+    reads: frozenset = frozenset()  # the lets and params E reads
+    params: frozenset = frozenset()  # those of them that are params (the same in every re-run)
 
     def reached(self, v) -> bool:
         return v is not None and (v >= self.threshold if self.word == "from" else v > self.threshold)
@@ -403,7 +407,8 @@ def tiers(plan, curves) -> list:
             continue
         t, word, row, _, _ = cv.next_tier
         cells = " | ".join(c.shown for c in lowered[cv.decision].node.rows[row - 1].cells)
-        out.append(Tier(cv.arg_name, t, word, f"{cv.decision}: row {row}: | {cells} |"))
+        inner, reads, params = whatif_edge.unrounded(lowered, cv.arg_name)
+        out.append(Tier(cv.arg_name, t, word, f"{cv.decision}: row {row}: | {cells} |", inner, reads, params))
     return out
 
 
@@ -411,7 +416,7 @@ def watched(payout, tiers_: list) -> set:
     """The lets whose rise shows that more of a measure moves the tiers' axes: the axes and
     the lets directly under them (a rounded axis moves late: its inputs move first)."""
     axes = {t.axis for t in tiers_}
-    return axes | _under(payout, axes) if axes else set()
+    return axes | _under(payout, axes) | {n for t in tiers_ for n in t.reads} if axes else set()
 
 
 def search(payout, m: Measure, tiers_: list, names: set, base: dict):
@@ -446,12 +451,14 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
         return next((t for t in tiers_ if t.reached(o.values.get(t.axis))), None)
 
     axis = tiers_[0]
+    level = whatif_edge.level(axis, base)  # the unrounded E when known, else the axis itself
+    here = level(base)
 
     def at(x, o):
-        v = o.values.get(axis.axis)
-        return (x, v if v is not None else base.get(axis.axis))
+        v = level(o.values)
+        return (x, v if v is not None else here)
 
-    lo, found = (Decimal(0), base.get(axis.axis)), None
+    lo, found = (Decimal(0), here), None
     if reached(o):
         found = (step, o)
     elif not up(o):
@@ -463,14 +470,15 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             found, lo = (step * 16, o16), at(step, o)
     else:
         lo = at(step, o)
-    prev = (Decimal(0), base.get(axis.axis))
+    prev = (Decimal(0), here)
+    reach = 2 ** MAX_DOUBLINGS if axis.inner is not None else 64  # E's line is trusted further than the axis's
     probes = 0
     while found is None:  # gallop: interpolate along the axis, else double
         probes += 1
         if probes > MAX_DOUBLINGS:
             return out
         g = _guess(prev, lo, axis.threshold, unit)
-        g = min(max(g if g is not None else lo[0] * 2, lo[0] + unit), lo[0] * 64)
+        g = min(max(g if g is not None else lo[0] * 2, lo[0] + unit), lo[0] * reach)
         o = yield g
         if o is None:
             return out
@@ -482,10 +490,12 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             lo = at(g, o)
     hi, o_hi = found
     hi_v, bisect = at(hi, o_hi), False
-    for _ in range(MAX_PROBES):  # narrow [lo (not reached), hi (reached)] to one unit
+    for _ in range(MAX_PROBES * (2 if axis.inner is not None else 1)):  # narrow [lo (not reached), hi (reached)] to one unit
         if hi - lo[0] <= unit:
             break
         g = None if bisect else _guess(lo, hi_v, axis.threshold, unit)
+        if g is not None and axis.inner is not None:  # E's line puts the edge at hi (or lo): check its neighbour
+            g = hi - unit if g >= hi else lo[0] + unit if g <= lo[0] else g
         if g is None or not lo[0] < g < hi:
             g = min(((lo[0] + hi) / 2).to_integral_value(rounding="ROUND_CEILING"), hi - unit)
         o = yield g
