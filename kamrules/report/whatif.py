@@ -53,6 +53,7 @@ class Measure:
     scale: Decimal | None = None  # whose 1% is the first step, when not the value (a measure at zero)
     formula: bool = False  # a sum of a per-row formula of the column (`sum(amount * rate(discount) for ...)`)
     like: tuple = ()  # the target row in words when the formula's rate depends on the row (report/whatif_rows.py)
+    added: object = None  # a count's what-if: whatif_count.Added, the row added (copies of it: X more rows)
 
 
 @attrs.define
@@ -264,11 +265,12 @@ class WhatIf:
         self.runs = 0
         self._done: dict = {}
 
-    def run(self, changes: dict | None = None, trace: bool = False) -> list | None:
-        """The payouts with `changes` {table: [(old row, new row)]}, None when the plan fails."""
+    def run(self, changes: dict | None = None, trace: bool = False, added: dict | None = None) -> list | None:
+        """The payouts with `changes` {table: [(old row, new row)]} and the rows `added`
+        {table: [row]}, None when the plan fails."""
         t = dict(self.tables)
-        for name, ch in (changes or {}).items():
-            t[name] = ChangedTable(self.tables[name], ch)
+        for name in {*(changes or {}), *(added or {})}:
+            t[name] = ChangedTable(self.tables[name], (changes or {}).get(name, []), (added or {}).get(name, ()))
         self.runs += 1
         try:
             return evaluate(self.plan, t, [self.period], trace=trace, payee_ids={self.payee.id},
@@ -280,8 +282,13 @@ class WhatIf:
         """Every component's amount, and the values of the lets `names`, with `delta` more on
         the measure's largest credited row; None when the plan fails on it."""
         ref = target_row(m)
-        key = (ref.table, ref.row, m.column, delta)
+        key = (ref.table, ref.row, changes_of(m), delta)
         got = self._done.get(key)
+        if got is None and m.added is not None:  # a count: `delta` copies of a row added
+            rows = m.added.copies(int(delta), self.tables[m.table])
+            payouts = None if rows is None else self.run(added={m.table: rows}, trace=True)
+            got = self._done[key] = (None if payouts is None else Outcome(
+                {p.component: p.amount for p in payouts}, _values_of(payouts)),)
         if got is None:
             row = self.row_at(ref.table, ref.row)
             old = row.values[m.column]
@@ -393,6 +400,12 @@ def snapshot_day(plan, tables, m: Measure, ev, ctx):
     return day if isinstance(day, dt.date) else None
 
 
+def changes_of(m: Measure):
+    """What a what-if of m changes on its target row: its column, or for a count (rows
+    added, no column) the count's name (two counts of a table add different rows)."""
+    return m.column if m.added is None else ("rows of", m.name)
+
+
 def target_row(m: Measure):
     """The row a what-if changes: the measure's `target`, else its largest credited row."""
     return m.target if m.target is not None else max(m.rows, key=lambda r: r.contribution.amount)
@@ -434,13 +447,14 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     the percent moves in steps: the guesses then only narrow the bracket, bisection ends it),
     and always an amount at which the tier is reached (the smallest found after MAX_PROBES
     re-runs)."""
-    comp, now, cur, unit = payout.component, payout.amount, m.value.currency, Decimal(1)
-    scale = abs(m.value.amount) if m.scale is None else m.scale
+    comp, now, unit = payout.component, payout.amount, Decimal(1)
+    cur = None if m.added is not None else m.value.currency  # a count: X more rows, one the first step
+    scale = Decimal(0) if cur is None else abs(m.value.amount) if m.scale is None else m.scale
     step = max((scale / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
     o = yield step
     if o is None:
         return []
-    out = [Effect(m, Money(step, cur), o.amounts.get(comp, Decimal(0)) - now)]
+    out = [Effect(m, _more(step, cur), o.amounts.get(comp, Decimal(0)) - now)]
     if not tiers_:
         return out
 
@@ -508,8 +522,15 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             lo = at(g, o)
         bisect = not bisect and hi - lo[0] > width / 2  # a guess that did not halve: bisect next
     t = reached(o_hi)
-    out.append(Effect(m, Money(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now, t.label))
+    if cur is None and hi == step:  # one more row reaches the tier: said once, with the tier
+        out = []
+    out.append(Effect(m, _more(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now, t.label))
     return out
+
+
+def _more(x: Decimal, cur):
+    """The more business of an Effect: money, or a number of rows (a count's, cur None)."""
+    return x if cur is None else Money(x, cur)
 
 
 def _guess(a: tuple, b: tuple, t, unit):

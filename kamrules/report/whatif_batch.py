@@ -32,7 +32,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import find_nodes
 from kamrules.report.whatif_clones import SEP, Clones
-from kamrules.report.whatif import Outcome, pooled, search, target_row, values, watched
+from kamrules.report.whatif import Outcome, changes_of, pooled, search, target_row, values, watched
 
 
 class _Task:
@@ -153,13 +153,14 @@ class Batch:
             clones = Clones.build(self.plan, self.frames)
         except pl.exceptions.PolarsError:
             clones = None
-        if clones is None:
+        if clones is None or any(t.m.added is not None and t.m.table not in clones.links
+                                 for ts in self.tasks.values() for t in ts):  # a count's rows added to no clone
             return False
         units = list(self.tasks)
         ids = sorted({u[0] for u in units})
         frames = dict(self.frames)
         frames[self.plan.payees_table] = frames[self.plan.payees_table].filter(pl.col("__id").is_in(ids))
-        questions = [(f"{pid}{SEP}{i}", pid, None, None, None, None) for i, pid in enumerate(ids)]
+        questions = [(f"{pid}{SEP}{i}", pid, None, None, None, None, None) for i, pid in enumerate(ids)]
         self.rounds += 1
         try:  # the payees and their unchanged clones, in one run (each clone reads only its own rows)
             got, handed = self._outcomes(_together(frames, clones.frames(questions)), ids + [q[0] for q in questions])
@@ -174,7 +175,7 @@ class Batch:
         asking: dict = {}  # index of a task -> the amount it asks about
         todo = [(unit, t) for unit in units for t in self.tasks[unit]]
         # a task's question without its amount (its key is that and the amount), made once
-        stems = [(unit[0], t.pkey, t.ref.table, t.ref.row, t.m.column) for unit, t in todo]
+        stems = [(unit[0], t.pkey, t.ref.table, t.ref.row, changes_of(t.m)) for unit, t in todo]
 
         found: dict = {}  # index of a task -> its effects, handed to the sinks in the order asked
 
@@ -200,7 +201,7 @@ class Batch:
                     got = keys[key] = (len(questions), task, set(task.names))
                     ref = task.ref
                     questions.append((f"{unit[0]}{SEP}{len(questions)}", unit[0], ref.table, ref.row,
-                                      task.m.column, delta))
+                                      task.m.column, delta, task.m.added))
                 else:
                     got[2].update(todo[i][1].names)
                 asked.append((i, got[0]))
@@ -266,13 +267,15 @@ class Batch:
     @staticmethod
     def _key(unit, task, delta):
         ref = task.ref
-        return (unit[0], task.pkey, ref.table, ref.row, task.m.column, delta)
+        return (unit[0], task.pkey, ref.table, ref.row, changes_of(task.m), delta)
 
     def _round(self, chosen: list) -> dict:
         """unit -> Outcome of one columnar run with every chosen change applied."""
         self.rounds += 1
         frames = dict(self.frames)
         changes: dict = {}
+        added = [(unit, task, delta) for unit, task, delta in chosen if task.m.added is not None]
+        chosen = [c for c in chosen if c[1].m.added is None]  # a count's rows added: the interpreter's
         for _, task, delta in chosen:
             changes.setdefault((task.m.table, task.m.column), {})[task.ref.row] = delta
         for (table, column), by_row in changes.items():
@@ -284,11 +287,13 @@ class Batch:
         if self.payees_alone:  # the grid of payees x periods is the askers' only
             people = frames[self.plan.payees_table]
             frames[self.plan.payees_table] = people.filter(pl.col("__id").is_in(ids))
+        out = {unit: self._fallback(unit[0], task, delta) for unit, task, delta in added}
+        if not chosen:
+            return out
         try:
             got, handed = self._outcomes(frames, ids)
         except (Fallback, Unsupported):
-            return {unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}
-        out = {}
+            return {**out, **{unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}}
         for unit, task, delta in chosen:
             if unit[0] in handed:
                 out[unit] = self._fallback(unit[0], task, delta)
