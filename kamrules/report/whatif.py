@@ -476,6 +476,8 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     if reached(o):
         found = (step, o)
     elif not up(o):
+        if axis.inner is not None and here is not None and at(step, o)[1] < here:
+            return out  # E went down: more of this measure moves away from the tier
         o16 = yield step * 16
         if o16 is None or not up(o16):
             return out
@@ -491,7 +493,7 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
         probes += 1
         if probes > MAX_DOUBLINGS:
             return out
-        g = _guess(prev, lo, axis.threshold, unit)
+        g = _guess(prev, lo, axis.threshold, unit, axis.inner is not None)
         g = min(max(g if g is not None else lo[0] * 2, lo[0] + unit), lo[0] * reach)
         o = yield g
         if o is None:
@@ -507,9 +509,10 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     for _ in range(MAX_PROBES * (2 if axis.inner is not None else 1)):  # narrow [lo (not reached), hi (reached)] to one unit
         if hi - lo[0] <= unit:
             break
-        g = None if bisect else _guess(lo, hi_v, axis.threshold, unit)
-        if g is not None and axis.inner is not None:  # E's line puts the edge at hi (or lo): check its neighbour
-            g = hi - unit if g >= hi else lo[0] + unit if g <= lo[0] else g
+        g = None if bisect else _guess(lo, hi_v, axis.threshold, unit, axis.inner is not None)
+        edge = g is not None and axis.inner is not None and g >= hi
+        if edge:  # E's line puts the edge at hi: check the unit below
+            g = hi - unit
         if g is None or not lo[0] < g < hi:
             g = min(((lo[0] + hi) / 2).to_integral_value(rounding="ROUND_CEILING"), hi - unit)
         o = yield g
@@ -520,7 +523,8 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             hi, o_hi, hi_v = g, o, at(g, o)
         else:
             lo = at(g, o)
-        bisect = not bisect and hi - lo[0] > width / 2  # a guess that did not halve: bisect next
+        # a guess that did not halve: bisect next (not after E's edge reached: the next unit below then)
+        bisect = not bisect and hi - lo[0] > width / 2 and not (edge and hi == g)
     t = reached(o_hi)
     if cur is None and hi == step:  # one more row reaches the tier: said once, with the tier
         out = []
@@ -533,12 +537,19 @@ def _more(x: Decimal, cur):
     return x if cur is None else Money(x, cur)
 
 
-def _guess(a: tuple, b: tuple, t, unit):
-    """The whole amount at which the line through (x, axis value) a and b reaches t."""
+def _guess(a: tuple, b: tuple, t, unit, exact: bool = False):
+    """The whole amount at which the line through (x, axis value) a and b reaches t; exact
+    (a line of E, whatif_edge.py): its digits beyond the millionth, the division's, dropped
+    first (15000.000...01 is 15000)."""
     (xa, va), (xb, vb) = a, b
     if va is None or vb is None or vb == va or xb == xa:
         return None
     g = xa + (t - va) * (xb - xa) / (vb - va)
+    if exact:
+        try:
+            g = g.quantize(Decimal("0.000001"))
+        except ArithmeticError:  # beyond the context's digits: as it is
+            pass
     return g.to_integral_value(rounding="ROUND_CEILING") if g > 0 else None
 
 
