@@ -184,6 +184,8 @@ def ask(sh, view, payout, payee, period, ev) -> None:
     """The count what-ifs of a component (statement.py's `_credit`, sh its Shared): each count
     of its trace prepared, then asked of the batch of `statement --all` when there is one
     (its effects appended to view.count_effects when the batch runs), else re-run here."""
+    if not count_calls(sh.plan):  # no count in the plan: its traces are not walked
+        return
     tiers = whatif.tiers(sh.plan, view.curves)
     ctx = ev.context(payee, period)
     for m in count_measures(sh.plan, payout.trace, sh.tables):
