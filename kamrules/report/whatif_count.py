@@ -8,8 +8,8 @@ the table with each link and `column == value` of the filters set), and the plan
 through the engine with it added (`prepare`): the count must be one more, and every let of
 the component that does not read the count must keep its value (a copy of a lead created
 in the quarter would also be one more `created`: that copy is not the what-if of `signed`;
-the next row of the table is tried as the copy, up to MAX_TEMPLATES). Then whatif.search
-asks what 1 more row pays, and for a count read by a curve the smallest number of rows that
+the payee's next row is tried as the copy, up to MAX_TEMPLATES, then the table's first).
+Then whatif.search asks what 1 more row pays, and for a count read by a curve the smallest number of rows that
 reaches the next tier (`Added.copies`: N copies of the row, each its own key), every number
 of rows a re-run: by the interpreter for one payee (`effects`), or by the columnar batch of
 `statement --all` on clones (report/whatif_clones.py adds the copies to a clone's rows).
@@ -93,21 +93,27 @@ def count_measures(plan, trace, tables) -> list:
 
 
 def _above(trace, name: str) -> set:
-    """The lets of a traced payout that read the let `name` (directly or not), and it."""
+    """The lets of a traced payout that read the let `name` (directly or not), and it: each
+    node asked once (a trace shares the nodes of a let read twice)."""
+    reads: dict = {}  # id(node) -> whether the let `name` is at or under it
     out: set = set()
-
-    def walk(n, path, seen):
-        if n.kind == "paid" or id(n) in seen:
-            return
-        seen = seen | {id(n)}
-        if n.kind == "let" and n.name == name:
-            out.update(path)
-            out.add(name)
-            return
-        inner = path + [n.name] if n.kind == "let" else path
-        for c in n.children:
-            walk(c, inner, seen)
-    walk(trace, [], frozenset())
+    stack = [(trace, False)]
+    while stack:
+        n, done = stack.pop()
+        if id(n) in reads and not done:
+            continue
+        if not done:
+            if n.kind == "paid":
+                reads[id(n)] = False
+                continue
+            reads[id(n)] = False  # while its children are asked (a cycle reads nothing)
+            stack.append((n, True))
+            stack.extend((c, False) for c in n.children if id(c) not in reads)
+            continue
+        hit = (n.kind == "let" and n.name == name) or any(reads.get(id(c), False) for c in n.children)
+        reads[id(n)] = hit
+        if hit and n.kind == "let":
+            out.add(n.name)
     return out
 
 
@@ -124,16 +130,19 @@ def _said(plan, m) -> list:
 def prepare(plan, full, tables, payee, period, payout, m, ev):
     """m with the row its what-ifs add (`added`, `target`), checked by an interpreter re-run
     on `tables` with it added: the count one more and every other let of the component as
-    it was; None when no copy of the first MAX_TEMPLATES rows tried does that."""
+    it was; None when no copy of the rows tried (the payee's first MAX_TEMPLATES, then the
+    table's first) does that."""
     table = full[m.table]
     ctx = ev.context(payee, period)
     tied = whatif_zero.links(plan, m)
-    own = [r for r in table.rows if any(r.values.get(c) == payee.id for c in tied)]
-    others = [r for r in table.rows if not any(r.values.get(c) == payee.id for c in tied)]
+    own = [r for r in table.rows if any(r.values.get(c) == payee.id for c in tied)][:MAX_TEMPLATES]
+    # then the table's first row, as whatif_zero copies it: the rows of another payee
+    # `--payee` loads are not those of `--all`, and the copy must be the same for both
+    others = [table.rows[0]] if table.rows and table.rows[0] not in own else []
     base = whatif._values_of([payout])
     keep = {n for n in base if n not in _above(payout.trace, m.name)}
     w = whatif.WhatIf(plan, tables, payee, period)
-    for template in (own + others)[:MAX_TEMPLATES]:
+    for template in own + others:
         try:
             made = whatif_zero.phantom(plan, full, m, ev, ctx, template)
         except _ERRORS:
