@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -118,21 +119,48 @@ def test_rows_to_the_next_tier_of_a_count_read_by_a_curve(monkeypatch, tmp_path)
         "| >= 5 |) and would pay €700.00 more on deal_bonus"]
 
 
-def test_all_batched_on_clones_equals_payee(monkeypatch, tmp_path):
+def _assigned_count(tmp_path):
+    """The AB Tasty plan's won deals (credited by account assignment) counted, in a curve."""
+    text = (PLANS / "abtasty-kam.kam").read_text(encoding="utf-8").split("# Attainment is rounded")[0]
+    (tmp_path / "assigned.kam").write_text(text + """
+let n_won = count(won where type == "expansion")
+
+curve bonus(n: Number) -> Money {
+  | < 3      | 0 EUR    |
+  | 3 to < 6 | 500 EUR  |
+  | >= 6     | 1200 EUR |  # noqa: KR502
+}
+
+component deal_bonus = bonus(n_won)
+""", encoding="utf-8")
+    return tmp_path / "assigned.kam"
+
+
+@pytest.mark.parametrize("batch_from", [2, pages.BATCH_FROM])
+def test_all_equals_payee(monkeypatch, tmp_path, batch_from):
     """With the batch (from 2 payees), every count question answered on clones (no
-    interpreter fallback), and each statement and its count sentences as `--payee` makes them."""
+    interpreter fallback; rows tied to the payee by a column, or by an account's assignment),
+    else the interpreter on each payee's rows: each statement and its count sentences as
+    `--payee` makes them. kam-001 won 2 expansions in 2025-Q1 (dl-0001, dl-0002): 1 more
+    reaches `3 to < 6`, 500.00."""
     plan, data = _deals(tmp_path)
     fallbacks = []
     real = whatif_batch.Batch._fallback
     monkeypatch.setattr(whatif_batch.Batch, "_fallback", lambda self, *a: fallbacks.append(a) or real(self, *a))
+    monkeypatch.setattr(pages, "BATCH_FROM", batch_from)
+    every = {}
     for p, d, ids, extra in ((plan, data, ["p-1", "p-2"], ("--period", "2025-Q1")),
-                             (EMOTION, EMOTION_CASE, ["kam-001", "kam-002"], ())):
-        monkeypatch.setattr(pages, "BATCH_FROM", 2)
+                             (EMOTION, EMOTION_CASE, ["kam-001", "kam-002"], ()),
+                             (_assigned_count(tmp_path), EXAMPLES / "01-abtasty-nrr-upsell", ["kam-001", "kam-002"],
+                              ("--period", "2025-Q1"))):
         every = _statements(monkeypatch, tmp_path, p, d, "--all", *extra)
         for pid in ids:
             one = _statements(monkeypatch, tmp_path, p, d, "--payee", pid, *extra)[pid]
             assert render(every[pid], "text") == render(one, "text")
             assert _sentences(every[pid]) == _sentences(one) != []
+    assert _sentences(every["kam-001"]) == [
+        "1 more row of deals in n_won (type expansion; status won) before March 31, 2025 reaches the next tier "
+        "(bonus: row 2: | 3 to < 6 |) and would pay €500.00 more on deal_bonus"]
     assert fallbacks == []
 
 
@@ -195,3 +223,15 @@ def test_the_edge_found_on_e_is_the_smallest_whole_amount(num, den, above):
         assert tiers and tiers[0].delta.amount == want
         if tier.inner is not None:
             assert len(asked) <= 4, asked
+
+
+def test_no_more_rows_than_max_rows(monkeypatch, tmp_path):
+    """With at most 1 row added, p-1's tier (2 more rows) is not offered, batched or not;
+    p-2's (1 more row) still is."""
+    plan, data = _deals(tmp_path)
+    monkeypatch.setattr(whatif_count, "MAX_ROWS", 1)
+    monkeypatch.setattr(pages, "BATCH_FROM", 2)
+    every = _statements(monkeypatch, tmp_path, plan, data, "--all", "--period", "2025-Q1")
+    one = _statements(monkeypatch, tmp_path, plan, data, "--payee", "p-1", "--period", "2025-Q1")["p-1"]
+    assert _sentences(every["p-1"]) == _sentences(one) == []
+    assert len(_sentences(every["p-2"])) == 1

@@ -285,7 +285,7 @@ class WhatIf:
         key = (ref.table, ref.row, changes_of(m), delta)
         got = self._done.get(key)
         if got is None and m.added is not None:  # a count: `delta` copies of a row added
-            rows = m.added.copies(int(delta), self.tables[m.table])
+            rows = m.added.copies(delta)
             payouts = None if rows is None else self.run(added={m.table: rows}, trace=True)
             got = self._done[key] = (None if payouts is None else Outcome(
                 {p.component: p.amount for p in payouts}, _values_of(payouts)),)

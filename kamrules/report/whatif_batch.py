@@ -193,7 +193,11 @@ class Batch:
             keys: dict = {}
             questions = []
             asked = []  # (index of a task, the number of its question)
-            for i, delta in asking.items():
+            for i, delta in list(asking.items()):
+                added = todo[i][1].m.added
+                if added is not None and not added.fits(delta):
+                    ask(i, None, started=True)  # more rows than a what-if adds: as the interpreter's None
+                    continue
                 key = (*stems[i], delta)  # = self._key(unit, task, delta)
                 got = keys.get(key)
                 if got is None:
@@ -205,7 +209,7 @@ class Batch:
                 else:
                     got[2].update(todo[i][1].names)
                 asked.append((i, got[0]))
-            answers = self._cloned_answers(clones, questions, keys)
+            answers = self._cloned_answers(clones, questions, keys) if questions else []
             for i, n in asked:
                 ask(i, answers[n], started=True)
         for i, (_, task) in enumerate(todo):

@@ -48,10 +48,16 @@ class Added:
         """The keys of n copies: the row's (a key no row has), then `what-if-0.1`, ..."""
         return [self.row.id] + [f"{self.row.id}.{k}" for k in range(1, n)]
 
-    def copies(self, n: int, table=None) -> list | None:
+    @staticmethod
+    def fits(n) -> bool:
+        """Whether a what-if adds n rows (a whole number from 1 to MAX_ROWS)."""
+        return n == int(n) and 1 <= n <= MAX_ROWS
+
+    def copies(self, n: int) -> list | None:
         """n copies of the row, each its own key and row number; None beyond MAX_ROWS."""
-        if not 1 <= n <= MAX_ROWS:
+        if not self.fits(n):
             return None
+        n = int(n)
         r = self.row
         return [Row(r.table, r.number + i, ident, {**r.values, self.key: ident} if self.key else r.values)
                 for i, ident in enumerate(self.idents(n))]
