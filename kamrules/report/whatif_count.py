@@ -141,7 +141,7 @@ def prepare(plan, full, tables, payee, period, payout, m, ev):
     table = full[m.table]
     ctx = ev.context(payee, period)
     tied = whatif_zero.links(plan, m)
-    own = [r for r in table.rows if any(r.values.get(c) == payee.id for c in tied)][:MAX_TEMPLATES]
+    own = whatif_zero.own_rows(table, tied, payee.id)[:MAX_TEMPLATES]
     # then the table's first row, as whatif_zero copies it: the rows of another payee
     # `--payee` loads are not those of `--all`, and the copy must be the same for both
     others = [table.rows[0]] if table.rows and table.rows[0] not in own else []

@@ -92,8 +92,7 @@ def phantom(plan, tables, m, ev, ctx, template=None) -> tuple | None:
         return None
     period, pid = ctx.period, ctx.payee.id
     if template is None:
-        tied = links(plan, m)
-        template = next((r for r in table.rows if any(r.values.get(c) == pid for c in tied)), table.rows[0])
+        template = next(iter(own_rows(table, links(plan, m), pid)), table.rows[0])
     values = dict(template.values)
     day = period.end
     try:
@@ -126,11 +125,33 @@ def phantom(plan, tables, m, ev, ctx, template=None) -> tuple | None:
     key = table.spec.key
     ident = template.id
     if key is not None:
-        taken = {r.values.get(key) for r in table.rows}
+        taken = table.by_key()  # built once per table, not per payee
         ident = next(f"what-if-{n}" for n in range(len(taken) + 1) if f"what-if-{n}" not in taken)
         values[key] = ident
     scale = abs(old.amount) if isinstance(old, Money) else None
-    return Row(template.table, max(r.number for r in table.rows) + 1, ident, values), scale
+    return Row(template.table, _last_number(table) + 1, ident, values), scale
+
+
+_LAST: dict = {}
+
+
+def _last_number(table) -> int:
+    """The largest row number of a table, found once per table."""
+    hit = _LAST.get(id(table))
+    if hit is None or hit[0] is not table:
+        if len(_LAST) > 64:
+            _LAST.clear()
+        hit = _LAST[id(table)] = (table, max(r.number for r in table.rows))
+    return hit[1]
+
+
+def own_rows(table, tied: list, pid) -> list:
+    """The rows of a table whose link columns `tied` hold the payee's id, in table order (by
+    the table's index of each column, built once)."""
+    if len(tied) == 1:
+        return list(table.index(tied[0]).get(pid, ()))
+    found = {id(r): r for c in tied for r in table.index(c).get(pid, ())}
+    return sorted(found.values(), key=lambda r: r.number)
 
 
 def whatif_is_payee(e) -> bool:
