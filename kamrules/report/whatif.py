@@ -8,7 +8,8 @@ component's amount before and after is what X more business pays, however often 
 measure appears in the component (`bookings * retro_rate(bookings)`) and whether the rate
 is a curve or a formula. The next tier is the smallest whole X at which the axis of a
 curve the component reads reaches the next threshold (`search`: every candidate X a re-run;
-interpolation between re-runs only chooses the next candidate).
+interpolation between re-runs only chooses the next candidate, on the unrounded attainment
+when the axis rounds it: report/whatif_edge.py). Counts of rows: report/whatif_count.py.
 
 `search` is a generator that asks for re-runs; `effects` answers it with this interpreter
 re-run of one payee, report/whatif_batch.py with the columnar engine re-running the plan
@@ -427,7 +428,8 @@ def tiers(plan, curves) -> list:
 
 def watched(payout, tiers_: list) -> set:
     """The lets whose rise shows that more of a measure moves the tiers' axes: the axes and
-    the lets directly under them (a rounded axis moves late: its inputs move first)."""
+    the lets directly under them (a rounded axis moves late: its inputs move first), and the
+    names the unrounded argument of an axis reads (whatif_edge.py)."""
     axes = {t.axis for t in tiers_}
     return axes | _under(payout, axes) | {n for t in tiers_ for n in t.reads} if axes else set()
 
@@ -446,7 +448,13 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     amount that reaches the tier, also when the axis is rounded (an attainment truncated to
     the percent moves in steps: the guesses then only narrow the bracket, bisection ends it),
     and always an amount at which the tier is reached (the smallest found after MAX_PROBES
-    re-runs)."""
+    re-runs). When the axis is `round(E, ...)` of arithmetic of lets (whatif_edge.py), the
+    line is E's, which the measure moves at once (linearly for a term of a sum): its amount,
+    then the unit below it, are re-run, and the engine's answers at the two say the edge
+    (some 3 re-runs instead of about 20); a measure that moves E down is not searched further.
+
+    A count (m.added, whatif_count.py) asks numbers of rows: one first, then the same search;
+    its Effect's delta is that number, not money."""
     comp, now, unit = payout.component, payout.amount, Decimal(1)
     cur = None if m.added is not None else m.value.currency  # a count: X more rows, one the first step
     scale = Decimal(0) if cur is None else abs(m.value.amount) if m.scale is None else m.scale

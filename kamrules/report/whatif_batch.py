@@ -14,6 +14,10 @@ When the plan allows it (report/whatif_clones.py), every question of a round is 
 once instead, each of a clone of its payee (`_run_cloned`): the rounds are then the longest
 single search.
 
+A count's question (report/whatif_count.py) adds rows instead of changing one: on clones,
+the copies are added to the clone's rows (whatif_clones.py); in the rounds of changed rows,
+it is answered by `fallback`.
+
 Plans whose payouts read other payees' rows (`share`, `team_total`: plan.requires) are not
 batched (`usable` is False): changing one row per payee at once would move everyone's pool.
 """
