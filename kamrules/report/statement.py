@@ -29,7 +29,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import Said, Shown, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
-from kamrules.report import i18n, rows_tables, whatif, whatif_rows, whatif_zero
+from kamrules.report import i18n, rows_tables, whatif, whatif_count, whatif_rows, whatif_zero
 from kamrules.report.curves import curves, decide_at
 from kamrules.report.derivation import absent_reason, steps
 from kamrules.report.payouts import run_meta
@@ -53,6 +53,7 @@ class ComponentView:
     pools: list = attrs.Factory(list)  # [PoolWeight]: the payee's weight in each pool the component shares
     no_what_if: list = attrs.Factory(list)  # [(measure, day)]: measures taken on one day, offered no what-if
     row_hints: list = attrs.Factory(list)  # [whatif_rows.RowHint] that pay more: a row at a better table row
+    count_effects: list = attrs.Factory(list)  # [whatif.Effect] of counts: N more rows (report/whatif_count.py)
 
 
 @attrs.define
@@ -236,7 +237,8 @@ def _hide(views, paid_before=frozenset()):
     shown = dict.fromkeys(paid_before, True)
     for pv in views:
         for c in pv.components:
-            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c) or c.zero_effects
+            useful = c.amount.amount != 0 or c.credited or c.curves or _summed_rows(c) or c.zero_effects \
+                or c.count_effects
             shown[c.name] = shown.get(c.name, False) or bool(useful)
     for pv in views:
         pv.hidden = [c.name for c in pv.components if not shown[c.name]]
@@ -390,6 +392,8 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             except (Problem, LookupError, TypeError, ArithmeticError):
                 continue
             view.zero_effects += [e for e in found if e.gain > 0]
+    if calc and sh.what_if:  # one more row of each count, re-run by the engine
+        whatif_count.ask(sh, view, payout, payee, period, ev)
     if view.amount.amount == 0:
         why = next((c for c in view.curves if c.why_not), None)
         branch = (_branch_reason(view.steps) or _limit_reason(view.steps)) if why is None else None

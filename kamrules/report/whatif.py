@@ -8,7 +8,8 @@ component's amount before and after is what X more business pays, however often 
 measure appears in the component (`bookings * retro_rate(bookings)`) and whether the rate
 is a curve or a formula. The next tier is the smallest whole X at which the axis of a
 curve the component reads reaches the next threshold (`search`: every candidate X a re-run;
-interpolation between re-runs only chooses the next candidate).
+interpolation between re-runs only chooses the next candidate, on the unrounded attainment
+when the axis rounds it: report/whatif_edge.py). Counts of rows: report/whatif_count.py.
 
 `search` is a generator that asks for re-runs; `effects` answers it with this interpreter
 re-run of one payee, report/whatif_batch.py with the columnar engine re-running the plan
@@ -35,6 +36,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.leftout import base_where
 from kamrules.report.words import find_nodes
+from kamrules.report import whatif_edge
 from kamrules.trace.tree import calculation_parts
 
 MAX_DOUBLINGS = 14  # the next tier is looked for up to 2^14 x 1% of the measure (164x)
@@ -52,6 +54,7 @@ class Measure:
     scale: Decimal | None = None  # whose 1% is the first step, when not the value (a measure at zero)
     formula: bool = False  # a sum of a per-row formula of the column (`sum(amount * rate(discount) for ...)`)
     like: tuple = ()  # the target row in words when the formula's rate depends on the row (report/whatif_rows.py)
+    added: object = None  # a count's what-if: whatif_count.Added, the row added (copies of it: X more rows)
 
 
 @attrs.define
@@ -70,6 +73,9 @@ class Tier:
     threshold: Decimal
     word: str
     label: str
+    inner: object = None  # E of an axis `round(E, 1%, down)`: arithmetic of lets and params (whatif_edge.py)
+    reads: frozenset = frozenset()  # the lets and params E reads
+    params: frozenset = frozenset()  # those of them that are params (the same in every re-run)
 
     def reached(self, v) -> bool:
         return v is not None and (v >= self.threshold if self.word == "from" else v > self.threshold)
@@ -260,11 +266,12 @@ class WhatIf:
         self.runs = 0
         self._done: dict = {}
 
-    def run(self, changes: dict | None = None, trace: bool = False) -> list | None:
-        """The payouts with `changes` {table: [(old row, new row)]}, None when the plan fails."""
+    def run(self, changes: dict | None = None, trace: bool = False, added: dict | None = None) -> list | None:
+        """The payouts with `changes` {table: [(old row, new row)]} and the rows `added`
+        {table: [row]}, None when the plan fails."""
         t = dict(self.tables)
-        for name, ch in (changes or {}).items():
-            t[name] = ChangedTable(self.tables[name], ch)
+        for name in {*(changes or {}), *(added or {})}:
+            t[name] = ChangedTable(self.tables[name], (changes or {}).get(name, []), (added or {}).get(name, ()))
         self.runs += 1
         try:
             return evaluate(self.plan, t, [self.period], trace=trace, payee_ids={self.payee.id},
@@ -276,8 +283,13 @@ class WhatIf:
         """Every component's amount, and the values of the lets `names`, with `delta` more on
         the measure's largest credited row; None when the plan fails on it."""
         ref = target_row(m)
-        key = (ref.table, ref.row, m.column, delta)
+        key = (ref.table, ref.row, changes_of(m), delta)
         got = self._done.get(key)
+        if got is None and m.added is not None:  # a count: `delta` copies of a row added
+            rows = m.added.copies(delta)
+            payouts = None if rows is None else self.run(added={m.table: rows}, trace=True)
+            got = self._done[key] = (None if payouts is None else Outcome(
+                {p.component: p.amount for p in payouts}, _values_of(payouts)),)
         if got is None:
             row = self.row_at(ref.table, ref.row)
             old = row.values[m.column]
@@ -389,6 +401,12 @@ def snapshot_day(plan, tables, m: Measure, ev, ctx):
     return day if isinstance(day, dt.date) else None
 
 
+def changes_of(m: Measure):
+    """What a what-if of m changes on its target row: its column, or for a count (rows
+    added, no column) the count's name (two counts of a table add different rows)."""
+    return m.column if m.added is None else ("rows of", m.name)
+
+
 def target_row(m: Measure):
     """The row a what-if changes: the measure's `target`, else its largest credited row."""
     return m.target if m.target is not None else max(m.rows, key=lambda r: r.contribution.amount)
@@ -403,15 +421,17 @@ def tiers(plan, curves) -> list:
             continue
         t, word, row, _, _ = cv.next_tier
         cells = " | ".join(c.shown for c in lowered[cv.decision].node.rows[row - 1].cells)
-        out.append(Tier(cv.arg_name, t, word, f"{cv.decision}: row {row}: | {cells} |"))
+        inner, reads, params = whatif_edge.unrounded(lowered, cv.arg_name)
+        out.append(Tier(cv.arg_name, t, word, f"{cv.decision}: row {row}: | {cells} |", inner, reads, params))
     return out
 
 
 def watched(payout, tiers_: list) -> set:
     """The lets whose rise shows that more of a measure moves the tiers' axes: the axes and
-    the lets directly under them (a rounded axis moves late: its inputs move first)."""
+    the lets directly under them (a rounded axis moves late: its inputs move first), and the
+    names the unrounded argument of an axis reads (whatif_edge.py)."""
     axes = {t.axis for t in tiers_}
-    return axes | _under(payout, axes) if axes else set()
+    return axes | _under(payout, axes) | {n for t in tiers_ for n in t.reads} if axes else set()
 
 
 def search(payout, m: Measure, tiers_: list, names: set, base: dict):
@@ -428,14 +448,21 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     amount that reaches the tier, also when the axis is rounded (an attainment truncated to
     the percent moves in steps: the guesses then only narrow the bracket, bisection ends it),
     and always an amount at which the tier is reached (the smallest found after MAX_PROBES
-    re-runs)."""
-    comp, now, cur, unit = payout.component, payout.amount, m.value.currency, Decimal(1)
-    scale = abs(m.value.amount) if m.scale is None else m.scale
+    re-runs). When the axis is `round(E, ...)` of arithmetic of lets (whatif_edge.py), the
+    line is E's, which the measure moves at once (linearly for a term of a sum): its amount,
+    then the unit below it, are re-run, and the engine's answers at the two say the edge
+    (some 3 re-runs instead of about 20); a measure that moves E down is not searched further.
+
+    A count (m.added, whatif_count.py) asks numbers of rows: one first, then the same search;
+    its Effect's delta is that number, not money."""
+    comp, now, unit = payout.component, payout.amount, Decimal(1)
+    cur = None if m.added is not None else m.value.currency  # a count: X more rows, one the first step
+    scale = Decimal(0) if cur is None else abs(m.value.amount) if m.scale is None else m.scale
     step = max((scale / 100).to_integral_value(rounding="ROUND_CEILING"), unit)
     o = yield step
     if o is None:
         return []
-    out = [Effect(m, Money(step, cur), o.amounts.get(comp, Decimal(0)) - now)]
+    out = [Effect(m, _more(step, cur), o.amounts.get(comp, Decimal(0)) - now)]
     if not tiers_:
         return out
 
@@ -446,15 +473,19 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
         return next((t for t in tiers_ if t.reached(o.values.get(t.axis))), None)
 
     axis = tiers_[0]
+    level = whatif_edge.level(axis, base)  # the unrounded E when known, else the axis itself
+    here = level(base)
 
     def at(x, o):
-        v = o.values.get(axis.axis)
-        return (x, v if v is not None else base.get(axis.axis))
+        v = level(o.values)
+        return (x, v if v is not None else here)
 
-    lo, found = (Decimal(0), base.get(axis.axis)), None
+    lo, found = (Decimal(0), here), None
     if reached(o):
         found = (step, o)
     elif not up(o):
+        if axis.inner is not None and here is not None and at(step, o)[1] < here:
+            return out  # E went down: more of this measure moves away from the tier
         o16 = yield step * 16
         if o16 is None or not up(o16):
             return out
@@ -463,14 +494,15 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             found, lo = (step * 16, o16), at(step, o)
     else:
         lo = at(step, o)
-    prev = (Decimal(0), base.get(axis.axis))
+    prev = (Decimal(0), here)
+    reach = 2 ** MAX_DOUBLINGS if axis.inner is not None else 64  # E's line is trusted further than the axis's
     probes = 0
     while found is None:  # gallop: interpolate along the axis, else double
         probes += 1
         if probes > MAX_DOUBLINGS:
             return out
-        g = _guess(prev, lo, axis.threshold, unit)
-        g = min(max(g if g is not None else lo[0] * 2, lo[0] + unit), lo[0] * 64)
+        g = _guess(prev, lo, axis.threshold, unit, axis.inner is not None)
+        g = min(max(g if g is not None else lo[0] * 2, lo[0] + unit), lo[0] * reach)
         o = yield g
         if o is None:
             return out
@@ -482,10 +514,13 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             lo = at(g, o)
     hi, o_hi = found
     hi_v, bisect = at(hi, o_hi), False
-    for _ in range(MAX_PROBES):  # narrow [lo (not reached), hi (reached)] to one unit
+    for _ in range(MAX_PROBES * (2 if axis.inner is not None else 1)):  # narrow [lo (not reached), hi (reached)] to one unit
         if hi - lo[0] <= unit:
             break
-        g = None if bisect else _guess(lo, hi_v, axis.threshold, unit)
+        g = None if bisect else _guess(lo, hi_v, axis.threshold, unit, axis.inner is not None)
+        edge = g is not None and axis.inner is not None and g >= hi
+        if edge:  # E's line puts the edge at hi: check the unit below
+            g = hi - unit
         if g is None or not lo[0] < g < hi:
             g = min(((lo[0] + hi) / 2).to_integral_value(rounding="ROUND_CEILING"), hi - unit)
         o = yield g
@@ -496,18 +531,33 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
             hi, o_hi, hi_v = g, o, at(g, o)
         else:
             lo = at(g, o)
-        bisect = not bisect and hi - lo[0] > width / 2  # a guess that did not halve: bisect next
+        # a guess that did not halve: bisect next (not after E's edge reached: the next unit below then)
+        bisect = not bisect and hi - lo[0] > width / 2 and not (edge and hi == g)
     t = reached(o_hi)
-    out.append(Effect(m, Money(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now, t.label))
+    if cur is None and hi == step:  # one more row reaches the tier: said once, with the tier
+        out = []
+    out.append(Effect(m, _more(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now, t.label))
     return out
 
 
-def _guess(a: tuple, b: tuple, t, unit):
-    """The whole amount at which the line through (x, axis value) a and b reaches t."""
+def _more(x: Decimal, cur):
+    """The more business of an Effect: money, or a number of rows (a count's, cur None)."""
+    return x if cur is None else Money(x, cur)
+
+
+def _guess(a: tuple, b: tuple, t, unit, exact: bool = False):
+    """The whole amount at which the line through (x, axis value) a and b reaches t; exact
+    (a line of E, whatif_edge.py): its digits beyond the millionth, the division's, dropped
+    first (15000.000...01 is 15000)."""
     (xa, va), (xb, vb) = a, b
     if va is None or vb is None or vb == va or xb == xa:
         return None
     g = xa + (t - va) * (xb - xa) / (vb - va)
+    if exact:
+        try:
+            g = g.quantize(Decimal("0.000001"))
+        except ArithmeticError:  # beyond the context's digits: as it is
+            pass
     return g.to_integral_value(rounding="ROUND_CEILING") if g > 0 else None
 
 

@@ -14,6 +14,10 @@ When the plan allows it (report/whatif_clones.py), every question of a round is 
 once instead, each of a clone of its payee (`_run_cloned`): the rounds are then the longest
 single search.
 
+A count's question (report/whatif_count.py) adds rows instead of changing one: on clones,
+the copies are added to the clone's rows (whatif_clones.py); in the rounds of changed rows,
+it is answered by `fallback`.
+
 Plans whose payouts read other payees' rows (`share`, `team_total`: plan.requires) are not
 batched (`usable` is False): changing one row per payee at once would move everyone's pool.
 """
@@ -32,7 +36,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.report.words import find_nodes
 from kamrules.report.whatif_clones import SEP, Clones
-from kamrules.report.whatif import Outcome, pooled, search, target_row, values, watched
+from kamrules.report.whatif import Outcome, changes_of, pooled, search, target_row, values, watched
 
 
 class _Task:
@@ -153,13 +157,14 @@ class Batch:
             clones = Clones.build(self.plan, self.frames)
         except pl.exceptions.PolarsError:
             clones = None
-        if clones is None:
+        if clones is None or any(t.m.added is not None and t.m.table not in clones.links
+                                 for ts in self.tasks.values() for t in ts):  # a count's rows added to no clone
             return False
         units = list(self.tasks)
         ids = sorted({u[0] for u in units})
         frames = dict(self.frames)
         frames[self.plan.payees_table] = frames[self.plan.payees_table].filter(pl.col("__id").is_in(ids))
-        questions = [(f"{pid}{SEP}{i}", pid, None, None, None, None) for i, pid in enumerate(ids)]
+        questions = [(f"{pid}{SEP}{i}", pid, None, None, None, None, None) for i, pid in enumerate(ids)]
         self.rounds += 1
         try:  # the payees and their unchanged clones, in one run (each clone reads only its own rows)
             got, handed = self._outcomes(_together(frames, clones.frames(questions)), ids + [q[0] for q in questions])
@@ -174,7 +179,7 @@ class Batch:
         asking: dict = {}  # index of a task -> the amount it asks about
         todo = [(unit, t) for unit in units for t in self.tasks[unit]]
         # a task's question without its amount (its key is that and the amount), made once
-        stems = [(unit[0], t.pkey, t.ref.table, t.ref.row, t.m.column) for unit, t in todo]
+        stems = [(unit[0], t.pkey, t.ref.table, t.ref.row, changes_of(t.m)) for unit, t in todo]
 
         found: dict = {}  # index of a task -> its effects, handed to the sinks in the order asked
 
@@ -192,7 +197,11 @@ class Batch:
             keys: dict = {}
             questions = []
             asked = []  # (index of a task, the number of its question)
-            for i, delta in asking.items():
+            for i, delta in list(asking.items()):
+                added = todo[i][1].m.added
+                if added is not None and not added.fits(delta):
+                    ask(i, None, started=True)  # more rows than a what-if adds: as the interpreter's None
+                    continue
                 key = (*stems[i], delta)  # = self._key(unit, task, delta)
                 got = keys.get(key)
                 if got is None:
@@ -200,11 +209,11 @@ class Batch:
                     got = keys[key] = (len(questions), task, set(task.names))
                     ref = task.ref
                     questions.append((f"{unit[0]}{SEP}{len(questions)}", unit[0], ref.table, ref.row,
-                                      task.m.column, delta))
+                                      task.m.column, delta, task.m.added))
                 else:
                     got[2].update(todo[i][1].names)
                 asked.append((i, got[0]))
-            answers = self._cloned_answers(clones, questions, keys)
+            answers = self._cloned_answers(clones, questions, keys) if questions else []
             for i, n in asked:
                 ask(i, answers[n], started=True)
         for i, (_, task) in enumerate(todo):
@@ -266,13 +275,15 @@ class Batch:
     @staticmethod
     def _key(unit, task, delta):
         ref = task.ref
-        return (unit[0], task.pkey, ref.table, ref.row, task.m.column, delta)
+        return (unit[0], task.pkey, ref.table, ref.row, changes_of(task.m), delta)
 
     def _round(self, chosen: list) -> dict:
         """unit -> Outcome of one columnar run with every chosen change applied."""
         self.rounds += 1
         frames = dict(self.frames)
         changes: dict = {}
+        added = [(unit, task, delta) for unit, task, delta in chosen if task.m.added is not None]
+        chosen = [c for c in chosen if c[1].m.added is None]  # a count's rows added: the interpreter's
         for _, task, delta in chosen:
             changes.setdefault((task.m.table, task.m.column), {})[task.ref.row] = delta
         for (table, column), by_row in changes.items():
@@ -284,11 +295,13 @@ class Batch:
         if self.payees_alone:  # the grid of payees x periods is the askers' only
             people = frames[self.plan.payees_table]
             frames[self.plan.payees_table] = people.filter(pl.col("__id").is_in(ids))
+        out = {unit: self._fallback(unit[0], task, delta) for unit, task, delta in added}
+        if not chosen:
+            return out
         try:
             got, handed = self._outcomes(frames, ids)
         except (Fallback, Unsupported):
-            return {unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}
-        out = {}
+            return {**out, **{unit: self._fallback(unit[0], task, delta) for unit, task, delta in chosen}}
         for unit, task, delta in chosen:
             if unit[0] in handed:
                 out[unit] = self._fallback(unit[0], task, delta)

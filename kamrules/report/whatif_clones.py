@@ -24,6 +24,7 @@ import polars as pl
 
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
+from kamrules.core.numeric import Money
 
 SEP = "\x1f"  # between an id and its clone's number: a control character no CSV id holds
 
@@ -118,7 +119,8 @@ class Clones:
 
     def frames(self, questions: list) -> dict:
         """The input frames of one run on the clones: questions are (clone id, payee id, table,
-        row, column, delta) (table None: the clone unchanged)."""
+        row, column, delta, added) (table None: the clone unchanged; added, a count's
+        whatif_count.Added: `delta` copies of its row added to the clone's, column None)."""
         q = pl.DataFrame({"__c": [x[0] for x in questions], "__p": [x[1] for x in questions]},
                          schema={"__c": pl.String, "__p": pl.String})
         out = dict(self.base)
@@ -138,7 +140,10 @@ class Clones:
             else:
                 f = f.join(acc.select("__acc", "__c"), left_on=col, right_on="__acc", how="inner").with_columns(
                     (pl.col(col) + SEP + pl.col("__c")).alias(col))
-            changes = [(x[0], x[3], x[4], x[5]) for x in questions if x[2] == table]
+            more = [x for x in questions if x[2] == table and x[6] is not None]
+            if more:
+                f = pl.concat([f, self._added(table, how, col, more, f.schema)], how="vertical")
+            changes = [(x[0], x[3], x[4], x[5]) for x in questions if x[2] == table and x[6] is None]
             for column in sorted({c[2] for c in changes}):
                 dtype = f.schema[column]
                 mine = [c for c in changes if c[2] == column]
@@ -149,6 +154,33 @@ class Clones:
                     (pl.col(column) + pl.col("__d").fill_null(0)).cast(dtype).alias(column)).drop("__d")
             out[table] = _numbered(f)
         return out
+
+    def _added(self, table: str, how: str, col: str, more: list, schema) -> pl.DataFrame:
+        """The rows a count's questions add (report/whatif_count.py), as the clones' copies of
+        `table` hold them: `delta` copies of the question's row each, keyed as the interpreter
+        keys them (Added.idents), tied to the clone by the link column `col`, after its rows."""
+        key = self.plan.inputs[table].key
+        start = (self.base[table].get_column("__row").max() or 0) + 1
+        cells: dict = {c: [] for c in schema}
+        for clone, _, _, _, _, delta, added in more:
+            for i, ident in enumerate(added.idents(int(delta))):
+                for c in schema:
+                    if c == "__c":
+                        v = clone
+                    elif c == "__row":
+                        v = start + i
+                    elif c == "__id" or c == key:
+                        v = ident
+                    elif c == col:
+                        v = clone if how == "eq" else f"{added.row.values[c]}{SEP}{clone}"
+                    else:
+                        v = _cell(added.row.values.get(c))
+                    cells[c].append(v)
+        return pl.DataFrame(cells, schema=schema)
+
+
+def _cell(v):
+    return v.amount if isinstance(v, Money) else v
 
 
 def _deltas(values: list, dtype) -> pl.Series:

@@ -49,9 +49,10 @@ def zero_measures(plan, trace, tables) -> list:
     return out
 
 
-def _filters(plan, call) -> list:
+def filters_of(plan, call) -> list:
     """The Filters of every `where` between the sum and its input table (following lets)."""
-    node = call.args[0].source if call.args and isinstance(call.args[0], ir.Each) else None
+    arg = call.args[0] if call.args else None
+    node = arg.source if isinstance(arg, ir.Each) else arg  # `sum(x for rows)`, `count(rows)`
     lowered, out = ir_of(plan), []
     for _ in range(8):
         if isinstance(node, ir.Where):
@@ -75,17 +76,23 @@ def _column(e):
     return None
 
 
-def phantom(plan, tables, m, ev, ctx) -> tuple | None:
+def links(plan, m) -> list:
+    """The columns of m's rows that its filters tie to the payee (`owner_id == payee.id`)."""
+    return [c for f in filters_of(plan, m.call) for c, e in f.eq if whatif_is_payee(e)]
+
+
+def phantom(plan, tables, m, ev, ctx, template=None) -> tuple | None:
     """(row, scale): a row of m's table the measure's filters select for ctx's payee and
-    period, carrying 0 of the summed column, and the amount of the row it copies (the what-if's
-    first step is 1% of it); None when one cannot be made (checked by the caller's re-runs)."""
+    period, carrying 0 of the summed column (a count: no column), and the amount of the row it
+    copies (the what-if's first step is 1% of it); None when one cannot be made (checked by
+    the caller's re-runs). template: the row copied (default: the payee's own first)."""
     table = tables[m.table]
-    filters = _filters(plan, m.call)
+    filters = filters_of(plan, m.call)
     if not table.rows or not filters:
         return None
     period, pid = ctx.period, ctx.payee.id
-    links = [c for f in filters for c, e in f.eq if whatif_is_payee(e)]
-    template = next((r for r in table.rows if any(r.values.get(c) == pid for c in links)), table.rows[0])
+    if template is None:
+        template = next(iter(own_rows(table, links(plan, m), pid)), table.rows[0])
     values = dict(template.values)
     day = period.end
     try:
@@ -112,16 +119,39 @@ def phantom(plan, tables, m, ev, ctx) -> tuple | None:
                             break
     except _ERRORS:
         return None
-    old = template.values.get(m.column)
-    values[m.column] = Money(Decimal(0), old.currency if isinstance(old, Money) else m.value.currency)
+    old = template.values.get(m.column) if m.column is not None else None
+    if m.column is not None:
+        values[m.column] = Money(Decimal(0), old.currency if isinstance(old, Money) else m.value.currency)
     key = table.spec.key
     ident = template.id
     if key is not None:
-        taken = {r.values.get(key) for r in table.rows}
+        taken = table.by_key()  # built once per table, not per payee
         ident = next(f"what-if-{n}" for n in range(len(taken) + 1) if f"what-if-{n}" not in taken)
         values[key] = ident
     scale = abs(old.amount) if isinstance(old, Money) else None
-    return Row(template.table, max(r.number for r in table.rows) + 1, ident, values), scale
+    return Row(template.table, _last_number(table) + 1, ident, values), scale
+
+
+_LAST: dict = {}
+
+
+def _last_number(table) -> int:
+    """The largest row number of a table, found once per table."""
+    hit = _LAST.get(id(table))
+    if hit is None or hit[0] is not table:
+        if len(_LAST) > 64:
+            _LAST.clear()
+        hit = _LAST[id(table)] = (table, max(r.number for r in table.rows))
+    return hit[1]
+
+
+def own_rows(table, tied: list, pid) -> list:
+    """The rows of a table whose link columns `tied` hold the payee's id, in table order (by
+    the table's index of each column, built once)."""
+    if len(tied) == 1:
+        return list(table.index(tied[0]).get(pid, ()))
+    found = {id(r): r for c in tied for r in table.index(c).get(pid, ())}
+    return sorted(found.values(), key=lambda r: r.number)
 
 
 def whatif_is_payee(e) -> bool:
