@@ -26,7 +26,8 @@ from kamrules.core.numeric import Money, places_of
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
-from kamrules.report.svg import _binned, histogram_bins, histogram_svg
+from kamrules.report.svg import histogram_svg
+from kamrules.report.team_bins import histogram_bins, span
 from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
@@ -602,7 +603,7 @@ def bin_format(L, values: list, unit: str, currency: str | None):
         at, most = (lambda d: lambda v: L._decimal(Decimal(v), d)), 6
     if min(values) == max(values):  # one value, no bins to tell apart: its own decimals (0, not 0.0)
         return at(min(places_of(Decimal(values[0])), most))
-    lo, _, width, _ = _binned(values, BINS)
+    lo, _, width = span(values, BINS)
     edges = [lo + width * k for k in range(BINS + 1)]
     for d in range(most):
         labels = [at(d)(e) for e in edges]

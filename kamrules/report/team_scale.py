@@ -142,21 +142,28 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
     per = per.sort("payee_id", "_o").with_columns(
         pl.col("total").cum_sum().over("payee_id", "_fy").cast(cents).alias("ytd"))
     first_m = measures[0][0] if measures else None
-    for key in sorted(ytd_year, key=order.get):
-        period = by_key[key]
-        fy, since, ytd_total = ytd_year[key]
-        rows_p = per.filter(pl.col("period") == key)
-        ranked = rows_p.sort(["total", "payee_id"], descending=[True, False])
-        count = ranked.height
+    keys = sorted(ytd_year, key=order.get)
+    per_p = per.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
+    f_p = f.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
+    v_p = values.table.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
+    plans_of = {}  # period key -> (rows, the rows shown, the payees whose rows are made, without payout)
+    for key in keys:
+        rows_p = per_p[(key,)]
+        count = rows_p.height
         start = _first(count, limit, page)
-        show = ranked.slice(start, limit) if count > limit else rows_p.sort("payee_id")
+        show = rows_p.sort(["total", "payee_id"], descending=[True, False]).slice(start, limit) \
+            if count > limit else rows_p.sort("payee_id")
         zero = rows_p.filter(pl.col("total") == 0)["payee_id"].to_list()
         none = sorted(ids - set(rows_p["payee_id"].to_list()))
-        wanted = set(show["payee_id"].to_list()) | set(zero)
-        values.load(wanted | set(none))
+        plans_of[key] = (rows_p, start, show, set(show["payee_id"].to_list()) | set(zero), zero, none)
+    values.load({(pid, key) for key, x in plans_of.items() for pid in x[3]})
+    for key in keys:
+        period = by_key[key]
+        fy, since, ytd_total = ytd_year[key]
+        rows_p, start, show, wanted, zero, none = plans_of[key]
+        count = rows_p.height
         items: dict = {}
-        chosen = f.filter((pl.col("period") == key) & pl.col("payee_id").is_in(sorted(wanted)))
-        for p in payouts_list(plan, chosen, periods):
+        for p in payouts_list(plan, f_p[(key,)].filter(pl.col("payee_id").is_in(sorted(wanted))), periods):
             items.setdefault(p.payee_id, []).append(p)
         ytd_of = dict(zip(show["payee_id"].to_list(), show["ytd"].to_list()))
         made, reasons = {}, {}
@@ -166,23 +173,20 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
             made[pid] = row
             if why is not None:
                 reasons[pid] = why
-        for pid in none:
-            reasons[pid] = _why_none(values, by_id[pid], period)
+        reasons.update(_why_none_all(values, v_p.get((key,)), none, by_id, period))
         totals = {c: Decimal(0) for c in plan.components}
         totals.update(sums[key])
-        totals_all = rows_p["total"].to_list()
         tp = TeamPeriod(str(period), [made[pid] for pid in show["payee_id"].to_list()], totals,
                         sum(totals.values(), Decimal(0)), sorted(none + zero), None, reasons, ytd_from=since,
-                        ytd_total=ytd_total, count=count, first=start, totals_all=totals_all,
-                        back=sorted((pid, t) for pid, t in rows_p.filter(pl.col("total") < 0)
-                                    .select("payee_id", "total").iter_rows()))
+                        ytd_total=ytd_total)
         tp.lines = [("row", r) for r in tp.rows]
         if on_target is not None:
-            tp.budget = _budget(values, rows_p, on_target, key)
-        if count <= limit:  # within the limit: today's page (its rows in id order)
-            tp.count = tp.totals_all = tp.back = None
-        elif first_m is not None:
-            tp.measure_all = _measure_all(plan, values, f, key, first_m, measures[0][1])
+            tp.budget = _budget(values, v_p.get((key,)), rows_p, on_target)
+        if count > limit:
+            tp.count, tp.first, tp.totals_all = count, start, rows_p["total"].to_list()
+            tp.back = sorted(rows_p.filter(pl.col("total") < 0).select("payee_id", "total").iter_rows())
+            if first_m is not None:
+                tp.measure_all = _measure_all(plan, values, f_p[(key,)], v_p.get((key,)), first_m)
         views.append(tp)
     return TeamView(plan.name, plan.version, team, plan.currency, list(plan.components), measures, views,
                     lang=lang or i18n.DEFAULT, limit=limit)
@@ -193,28 +197,48 @@ def _empty(plan, team, measures, lang, limit) -> TeamView:
                     lang=lang or i18n.DEFAULT, limit=limit)
 
 
-def _budget(values, rows_p, name: str, key) -> Decimal | None:
+def _why_none_all(values, table, none: list, by_id: dict, period) -> dict:
+    """report/team.py _why_none of the payees `none` (no payout in the period): from the frame's
+    eligibility, the interpreter asked only for a payee the frame has no row of."""
+    import polars as pl
+    if not none:
+        return {}
+    got = {} if table is None else {pid: (ok, bad) for pid, ok, bad in table.filter(
+        pl.col("payee_id").is_in(none)).select("payee_id", "eligible", "eligible!").iter_rows()}
+    out = {}
+    for pid in none:
+        if pid not in got:
+            out[pid] = _why_none(values, by_id[pid], period)
+        else:
+            ok, bad = got[pid]
+            out[pid] = "not eligible" if not bad and not ok else "no data"
+    return out
+
+
+def _budget(values, table, rows_p, name: str) -> Decimal | None:
     """The sum of the on-target variable of the period's rows, None when one has no value (as
     report/team.py _on_target: a value in error, or not money)."""
     import polars as pl
-    if values.kinds.get(name) != "money":
+    if values.kinds.get(name) != "money" or table is None:
         return None
-    t = values.table.filter(pl.col("period") == key).select("payee_id", name, f"{name}!")
+    t = table.select("payee_id", name, f"{name}!")
     got = rows_p.select("payee_id").join(t, on="payee_id", how="left")
     if got.height == 0 or got.filter(pl.col(name).is_null() | pl.col(f"{name}!").fill_null(True)).height:
         return None
     return got[name].sum()
 
 
-def _measure_all(plan, values, f, key, m: str, unit: str) -> list:
+def _measure_all(plan, values, f, table, m: str) -> list:
     """The first measure's value of every row of the period that shows it (as FrameValues.
     measures: a component paid that reads it surely, or reads a pool's weights), in id order."""
     import polars as pl
     from kamrules.report.team_values import _python
     needs = [i for i, c in enumerate(plan.components) if m in values.reads.get(c, (set(), False))[0]
              or values.reads.get(c, (set(), False))[1]]
-    who = f.filter((pl.col("period") == key) & pl.col("__c").is_in(needs)).select("payee_id").unique()
-    t = values.table.filter(pl.col("period") == key).select("payee_id", m, f"{m}!")
+    if table is None:
+        return []
+    who = f.filter(pl.col("__c").is_in(needs)).select("payee_id").unique()
+    t = table.select("payee_id", m, f"{m}!")
     got = who.join(t, on="payee_id", how="inner").filter(pl.col(m).is_not_null() & ~pl.col(f"{m}!")).sort("payee_id")
     kind = values.kinds[m]
     cur = values.fixed.get(m) or (plan.currency if payee_column(plan.currency) is None else None)

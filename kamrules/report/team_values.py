@@ -207,19 +207,25 @@ class FrameValues:
         self.fixed, self.table = fixed, values.table
         self._cols = cols + [c for n in vals for c in (n, f"{n}!")]
         self.rows: dict = {}  # (payee id, period key) -> its cells, converted on first use (load)
-        self._loaded: set | None = set()  # the payees whose rows are converted (None: every payee)
+        self._loaded: set | None = set()  # the (payee, period key) rows converted (None: every row)
 
-    def load(self, ids=None) -> None:
-        """Convert the frame's rows of the payees `ids` (None: of every payee) to Python values:
-        a page that shows a thousand payees of 100,000 converts theirs only (report/team_scale)."""
+    def load(self, keys=None) -> None:
+        """Convert the frame's rows of the (payee id, period key) pairs `keys` (None: every row)
+        to Python values: a page that shows a thousand payees of 100,000 converts theirs only
+        (report/team_scale.py)."""
         import polars as pl
         if self._loaded is None:
             return
-        if ids is not None:
-            ids = set(ids) - self._loaded
-            if not ids:
+        if keys is not None:
+            keys = set(keys) - self._loaded
+            if not keys:
                 return
-        t = self.table if ids is None else self.table.filter(pl.col("payee_id").is_in(sorted(ids)))
+            ids, pks = zip(*sorted(keys))
+            t = self.table.join(pl.DataFrame({"payee_id": list(ids), "period": list(pks)},
+                                             schema={"payee_id": pl.String, "period": pl.String}),
+                                on=["payee_id", "period"], how="semi")
+        else:
+            t = self.table
         cur, kinds, fixed, vals = _code(self.plan, self.plan.currency), self.kinds, self.fixed, self.names
         width = len(self._cols) - 2 * len(vals)
         for row in t.select(self._cols).iter_rows():
@@ -228,14 +234,14 @@ class FrameValues:
                 v, bad = row[width + 2 * i], row[width + 2 * i + 1]
                 got[n] = None if bad or v is None else _python(v, kinds[n], fixed[n] or self.codes.get(row[0], cur))
             self.rows[(row[0], row[1])] = (row[2], row[3], got, row[4:width])
-        if ids is None:
+        if keys is None:
             self._loaded = None
         else:
-            self._loaded |= ids
+            self._loaded |= keys
 
     def _get(self, payee_id: str, key):
-        if self._loaded is not None and payee_id not in self._loaded:
-            self.load()  # a payee not asked for beforehand: every row, once
+        if self._loaded is not None and (payee_id, key) not in self._loaded:
+            self.load()  # a row not asked for beforehand: every row, once
         return self.rows.get((payee_id, key))
 
     # ---- the Evaluator's questions (report/team.py _why_none, _value)
