@@ -18,13 +18,16 @@ def span(values: list, bins: int) -> tuple:
 
 
 def binned(values: list, bins: int) -> tuple:
-    """(lo, hi, width, counts): svg._binned's answer."""
-    lo, hi, width = span(values, bins)
+    """(lo, hi, width, counts): svg._binned's answer (values already in order cost one pass)."""
+    return _counted(sorted(values), bins)
+
+
+def _counted(ordered: list, bins: int) -> tuple:
+    lo, hi, width = span([ordered[0], ordered[-1]], bins)
 
     def k(v) -> int:
         return min(max(int(((v - lo) / width).to_integral_value(rounding=ROUND_FLOOR)), 0), bins - 1)
 
-    ordered = sorted(values)
     starts, at = [], 0
     for j in range(bins):  # the first value whose bin is j or later
         a, b = at, len(ordered)
@@ -45,7 +48,8 @@ def histogram_bins(values: list, bins: int) -> list:
     value; one (value, value, count) when every value is the same."""
     if not values:
         return []
-    if min(values) == max(values):
+    ordered = sorted(values)
+    if ordered[0] == ordered[-1]:
         return [(values[0], values[0], len(values))]
-    lo, _, width, counts = binned(values, bins)
+    lo, _, width, counts = _counted(ordered, bins)
     return [(lo + width * j, lo + width * (j + 1), n) for j, n in enumerate(counts) if n]

@@ -134,13 +134,7 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
         ytd_year[key] = (fy, since, ytd_total)
     if not ytd_year:
         return _empty(plan, team, measures, lang, limit)
-    # every row's total and its year to date (the payee's totals of the year up to the period)
     order = {k: i for i, k in enumerate(values.key(p) for p in periods)}
-    fy_of = {values.key(p): str(getattr(p, "fiscal_year_start", p.start)) for p in periods}
-    per = per.with_columns(pl.col("period").replace_strict(order, return_dtype=pl.Int64).alias("_o"),
-                           pl.col("period").replace_strict(fy_of, return_dtype=pl.String).alias("_fy"))
-    per = per.sort("payee_id", "_o").with_columns(
-        pl.col("total").cum_sum().over("payee_id", "_fy").cast(cents).alias("ytd"))
     first_m = measures[0][0] if measures else None
     keys = sorted(ytd_year, key=order.get)
     per_p = per.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
@@ -151,12 +145,15 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
         rows_p = per_p[(key,)]
         count = rows_p.height
         start = _first(count, limit, page)
-        show = rows_p.sort(["total", "payee_id"], descending=[True, False]).slice(start, limit) \
-            if count > limit else rows_p.sort("payee_id")
+        show = rows_p.top_k(start + limit, by=["total", "payee_id"], reverse=[False, True]).sort(
+            ["total", "payee_id"], descending=[True, False]).slice(start, limit) if count > limit else \
+            rows_p.sort("payee_id")
         zero = rows_p.filter(pl.col("total") == 0)["payee_id"].to_list()
         none = sorted(ids - set(rows_p["payee_id"].to_list()))
         plans_of[key] = (rows_p, start, show, set(show["payee_id"].to_list()) | set(zero), zero, none)
     values.load({(pid, key) for key, x in plans_of.items() for pid in x[3]})
+    ytd = _ytd(per, {(pid, key) for key, x in plans_of.items() for pid in x[2]["payee_id"].to_list()},
+               periods, values.key, cents)
     for key in keys:
         period = by_key[key]
         fy, since, ytd_total = ytd_year[key]
@@ -165,11 +162,10 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
         items: dict = {}
         for p in payouts_list(plan, f_p[(key,)].filter(pl.col("payee_id").is_in(sorted(wanted))), periods):
             items.setdefault(p.payee_id, []).append(p)
-        ytd_of = dict(zip(show["payee_id"].to_list(), show["ytd"].to_list()))
         made, reasons = {}, {}
         for pid in sorted(wanted):
             row, why = team_row(ctx, by_id[pid], period, items[pid])
-            row.ytd = ytd_of.get(pid, Decimal(0))
+            row.ytd = ytd.get((pid, key), Decimal(0))
             made[pid] = row
             if why is not None:
                 reasons[pid] = why
@@ -183,13 +179,27 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
         if on_target is not None:
             tp.budget = _budget(values, v_p.get((key,)), rows_p, on_target)
         if count > limit:
-            tp.count, tp.first, tp.totals_all = count, start, rows_p["total"].to_list()
+            tp.count, tp.first, tp.totals_all = count, start, rows_p["total"].sort().to_list()
             tp.back = sorted(rows_p.filter(pl.col("total") < 0).select("payee_id", "total").iter_rows())
             if first_m is not None:
                 tp.measure_all = _measure_all(plan, values, f_p[(key,)], v_p.get((key,)), first_m)
         views.append(tp)
     return TeamView(plan.name, plan.version, team, plan.currency, list(plan.components), measures, views,
                     lang=lang or i18n.DEFAULT, limit=limit)
+
+
+def _ytd(per, shown: set, periods: list, key, cents) -> dict:
+    """(payee id, period key) -> the year to date of each row shown: the payee's totals of the
+    (fiscal) year up to that period, the earlier periods not printed (--period) included."""
+    import polars as pl
+    order = {key(p): i for i, p in enumerate(periods)}
+    fy_of = {key(p): str(getattr(p, "fiscal_year_start", p.start)) for p in periods}
+    mine = per.filter(pl.col("payee_id").is_in(sorted({pid for pid, _ in shown}))).with_columns(
+        pl.col("period").replace_strict(order, return_dtype=pl.Int64).alias("_o"),
+        pl.col("period").replace_strict(fy_of, return_dtype=pl.String).alias("_fy"))
+    mine = mine.sort("payee_id", "_o").with_columns(pl.col("total").cum_sum().over("payee_id", "_fy")
+                                                   .cast(cents).alias("ytd"))
+    return {(pid, pk): v for pid, pk, v in mine.select("payee_id", "period", "ytd").iter_rows() if (pid, pk) in shown}
 
 
 def _empty(plan, team, measures, lang, limit) -> TeamView:
@@ -237,11 +247,12 @@ def _measure_all(plan, values, f, table, m: str) -> list:
              or values.reads.get(c, (set(), False))[1]]
     if table is None:
         return []
-    who = f.filter(pl.col("__c").is_in(needs)).select("payee_id").unique()
-    t = table.select("payee_id", m, f"{m}!")
-    got = who.join(t, on="payee_id", how="inner").filter(pl.col(m).is_not_null() & ~pl.col(f"{m}!")).sort("payee_id")
+    who = f.filter(pl.col("__c").is_in(needs)).select("payee_id")
+    got = table.select("payee_id", m, f"{m}!").join(who, on="payee_id", how="semi").filter(
+        pl.col(m).is_not_null() & ~pl.col(f"{m}!"))
     kind = values.kinds[m]
     cur = values.fixed.get(m) or (plan.currency if payee_column(plan.currency) is None else None)
+    got = got.sort(m)  # in order: the charts' bins are counted on sorted values (report/team_bins.py)
     if kind == "money":
         return [_python(v, kind, cur or values.codes.get(pid)) for pid, v in got.select("payee_id", m).iter_rows()]
     raw = got[m].to_list()
