@@ -72,6 +72,7 @@ class TeamPeriod:
     measure_all: list | None = None  # the first measure's value of every row that shows one
     back: list | None = None  # [(payee id, total)] of every row taken back (a negative total)
     depth: int | None = None  # a tree cut at this depth (the lines below it left out)
+    ordered: bool = False  # totals_all and measure_all in increasing order (their ends are the min and max)
 
 
 @attrs.define
@@ -612,6 +613,11 @@ def bin_format(L, values: list, unit: str, currency: str | None):
     return at(most)
 
 
+def _ends(tp: TeamPeriod, values: list) -> list:
+    """What bin_format reads of a chart's values (their min and max): the ends of an ordered list."""
+    return [values[0], values[-1]] if tp.ordered and values else values
+
+
 def render_html(tv: TeamView) -> str:
     e = for_html
     L = tv.locale
@@ -645,7 +651,7 @@ def render_html(tv: TeamView) -> str:
         charts = []
         if tp.rows:
             totals = tp.totals_all if tp.count is not None else [r.total for r in tp.rows]
-            charts.append((totals, bin_format(L, totals, "money", _cur(tv, tp)), L._("payouts {period}", period=tp.period),
+            charts.append((totals, bin_format(L, _ends(tp, totals), "money", _cur(tv, tp)), L._("payouts {period}", period=tp.period),
                            L._("payees per payout bin ({currency}); each bar: its bin and count",
                                currency=tp.currency or tv.currency)))
         if tv.measures:
@@ -655,7 +661,7 @@ def render_html(tv: TeamView) -> str:
             curs = {v.currency for v in vals if isinstance(v, Money)}
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals and len(curs) <= 1:  # a measure's money in its own currency (USD deals on a JPY plan)
-                fmt = bin_format(L, vals, unit, next(iter(curs), _cur(tv, tp)))
+                fmt = bin_format(L, _ends(tp, vals), unit, next(iter(curs), _cur(tv, tp)))
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(

@@ -103,7 +103,7 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
     if payee_column(plan.currency) is not None or "currency" in frame.columns or \
             not isinstance(frame.schema["amount"], pl.Decimal) or frame.schema["amount"].scale < places:
         return None
-    f = frame.filter(pl.col("payee_id").is_in(sorted(ids))) if len(ids) < frame["payee_id"].n_unique() else frame
+    f = frame if team is None else frame.filter(pl.col("payee_id").is_in(sorted(ids)))
     cents = pl.Decimal(38, places)
     if f.filter(pl.col("amount") != pl.col("amount").cast(cents).cast(frame.schema["amount"])).height:
         return None  # an amount finer than the plan's rounding: the payouts' quantize decides
@@ -138,8 +138,8 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
     first_m = measures[0][0] if measures else None
     keys = sorted(ytd_year, key=order.get)
     per_p = per.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
-    f_p = f.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
     v_p = values.table.filter(pl.col("period").is_in(keys)).partition_by("period", as_dict=True)
+    members = pl.DataFrame({"payee_id": sorted(ids)}, schema={"payee_id": pl.String})
     plans_of = {}  # period key -> (rows, the rows shown, the payees whose rows are made, without payout)
     for key in keys:
         rows_p = per_p[(key,)]
@@ -149,9 +149,12 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
             ["total", "payee_id"], descending=[True, False]).slice(start, limit) if count > limit else \
             rows_p.sort("payee_id")
         zero = rows_p.filter(pl.col("total") == 0)["payee_id"].to_list()
-        none = sorted(ids - set(rows_p["payee_id"].to_list()))
+        none = members.join(rows_p, on="payee_id", how="anti")["payee_id"].to_list()
         plans_of[key] = (rows_p, start, show, set(show["payee_id"].to_list()) | set(zero), zero, none)
-    values.load({(pid, key) for key, x in plans_of.items() for pid in x[3]})
+    wanted_all = {(pid, key) for key, x in plans_of.items() for pid in x[3]}
+    values.load(wanted_all)
+    f_p = f.join(pl.DataFrame(sorted(wanted_all), schema={"payee_id": pl.String, "period": pl.String}, orient="row"),
+                 on=["payee_id", "period"], how="semi").partition_by("period", as_dict=True)
     ytd = _ytd(per, {(pid, key) for key, x in plans_of.items() for pid in x[2]["payee_id"].to_list()},
                periods, values.key, cents)
     for key in keys:
@@ -160,7 +163,7 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
         rows_p, start, show, wanted, zero, none = plans_of[key]
         count = rows_p.height
         items: dict = {}
-        for p in payouts_list(plan, f_p[(key,)].filter(pl.col("payee_id").is_in(sorted(wanted))), periods):
+        for p in payouts_list(plan, f_p[(key,)], periods):
             items.setdefault(p.payee_id, []).append(p)
         made, reasons = {}, {}
         for pid in sorted(wanted):
@@ -179,10 +182,10 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
         if on_target is not None:
             tp.budget = _budget(values, v_p.get((key,)), rows_p, on_target)
         if count > limit:
-            tp.count, tp.first, tp.totals_all = count, start, rows_p["total"].sort().to_list()
+            tp.count, tp.first, tp.totals_all, tp.ordered = count, start, rows_p["total"].sort().to_list(), True
             tp.back = sorted(rows_p.filter(pl.col("total") < 0).select("payee_id", "total").iter_rows())
             if first_m is not None:
-                tp.measure_all = _measure_all(plan, values, f_p[(key,)], v_p.get((key,)), first_m)
+                tp.measure_all = _measure_all(plan, values, f, key, rows_p, v_p.get((key,)), first_m)
         views.append(tp)
     return TeamView(plan.name, plan.version, team, plan.currency, list(plan.components), measures, views,
                     lang=lang or i18n.DEFAULT, limit=limit)
@@ -238,7 +241,7 @@ def _budget(values, table, rows_p, name: str) -> Decimal | None:
     return got[name].sum()
 
 
-def _measure_all(plan, values, f, table, m: str) -> list:
+def _measure_all(plan, values, f, key, rows_p, table, m: str) -> list:
     """The first measure's value of every row of the period that shows it (as FrameValues.
     measures: a component paid that reads it surely, or reads a pool's weights), in id order."""
     import polars as pl
@@ -247,7 +250,8 @@ def _measure_all(plan, values, f, table, m: str) -> list:
              or values.reads.get(c, (set(), False))[1]]
     if table is None:
         return []
-    who = f.filter(pl.col("__c").is_in(needs)).select("payee_id")
+    who = rows_p.select("payee_id") if len(needs) == len(plan.components) else \
+        f.filter((pl.col("period") == key) & pl.col("__c").is_in(needs)).select("payee_id")
     got = table.select("payee_id", m, f"{m}!").join(who, on="payee_id", how="semi").filter(
         pl.col(m).is_not_null() & ~pl.col(f"{m}!"))
     kind = values.kinds[m]
