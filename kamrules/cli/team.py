@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
-from kamrules.report.team import build_team, render
+from kamrules.report.team import render
+from kamrules.report.team_scale import LIMIT, build
 from kamrules.report.team_values import gather
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
@@ -49,8 +50,9 @@ def cmd_team(args) -> int:
     if args.statements is not None:  # the files `statement --all` writes, under this address
         ids = sorted(r.id for r in payees.rows)
         links = {pid: f"{args.statements}{name}.html" for pid, name in file_names(ids).items()}
-    view = build_team(checked, data.tables, data.payouts, data.periods, args.team, links, locale_of(args),
-                      shown if args.period else None, values=data.values)
+    view = build(checked, data.tables, data.payouts, data.periods, args.team, links, locale_of(args),
+                 shown if args.period else None, values=data.values, frame=data.frame, limit=args.limit,
+                 page=args.page)
     if args.ledger is not None:  # settled against the verified ledger (KR804 names a change)
         from kamrules.ledger.views import ledger_view
 
@@ -75,8 +77,21 @@ def register(sub):
     t.add_argument("--ledger", metavar="LEDGER",
                    help="settle against this ledger folder (kamrules close): each period's status, "
                         "each payee's paid to date, what to pay now and the balances on account")
+    t.add_argument("--limit", type=_count, default=LIMIT, metavar="N",
+                   help=f"rows per period, the largest totals first, when there are more (default {LIMIT}; "
+                        "0: every row); the summary and charts count every payee")
+    t.add_argument("--page", type=_count, default=1, metavar="K",
+                   help="with more rows than --limit: the K-th page of them (default 1, the largest totals)")
     t.add_argument("--locale", choices=LOCALES,
                    help="language and number formats (default: locale in [tool.kamrules], else en)")
     t.add_argument("--format", choices=("html", "md", "text"),
                    help="html (self-contained), md or text (default: from -o's extension, else text)")
     t.set_defaults(func=cmd_team)
+
+
+def _count(text: str) -> int:
+    """A whole number >= 0 (--limit, --page)."""
+    import argparse
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}")
+    return int(text)

@@ -35,7 +35,8 @@ from kamrules.diagnostics.textsafe import for_html
 from kamrules.report import i18n
 from kamrules.report.i18n import DEFAULT, LOCALES
 from kamrules.report.statement import payee_labels
-from kamrules.report.team import build_team, render as render_team
+from kamrules.report.team import render as render_team
+from kamrules.report.team_scale import build as build_team
 from kamrules.report.team_values import gather
 from kamrules.files.inputs import resolve
 from kamrules.run.session import Session
@@ -189,7 +190,8 @@ class Portal:
             data = gather(session)  # as `kamrules team`: one columnar run, its columns the page's values
             ids = sorted(r.id for r in data.tables[data.plan.payees_table].rows)
             return {"plan": data.plan, "tables": data.tables, "ids": ids, "payouts": data.payouts,
-                    "periods": data.periods, "shown": data.shown if self.period else None, "values": data.values}
+                    "periods": data.periods, "shown": data.shown if self.period else None, "values": data.values,
+                    "frame": data.frame}
         return self._part(version, "population", make)
 
     def _grants(self, version: int) -> dict:
@@ -245,8 +247,9 @@ class Portal:
                                        ledger.history if ledger is not None else None, shown)
         return self._pages.get((version, "statement", payee_id, lang), make)
 
-    def team(self, only: frozenset | None = None, lang: str | None = None) -> str:
-        """The team page of every payee, or of the payees `only`, in `lang` (the portal's by default)."""
+    def team(self, only: frozenset | None = None, lang: str | None = None, page: int = 1) -> str:
+        """The team page of every payee, or of the payees `only`, in `lang` (the portal's by default):
+        at most report/team_scale.LIMIT rows a period, the largest totals first, page `page` of them."""
         version = self.version()
         lang = lang or self.lang
 
@@ -260,13 +263,16 @@ class Portal:
                 tables[s["plan"].payees_table] = Table(t.spec, t.path, [r for r in t.rows if r.id in only])
                 payouts = [p for p in payouts if p.payee_id in only]
             links = {pid: keep(href(pid), lang, self.lang) for pid in s["ids"] if only is None or pid in only}
-            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang, s["shown"], values=s["values"])
+            view = build_team(s["plan"], tables, payouts, s["periods"], None, links, lang, s["shown"], values=s["values"],
+                              frame=s["frame"], page=page)
+            base = keep("/team", lang, self.lang)
+            view.pager = base + ("&" if "?" in base else "?") + "page={page}"
             ledger = self._ledger(version)
             if ledger is not None:
                 view.ledger = ledger.team({r.payee_id for tp in view.periods for r in tp.rows}
                                           | (set(only) if only is not None else set(s["ids"])))
             return render_team(view, "html")
-        return self._pages.get((version, "team", only, lang), make)
+        return self._pages.get((version, "team", only, lang, page), make)
 
     def index(self, only: frozenset | None = None, team: bool = True, lang: str | None = None) -> str:
         """The payees `only` (None: all) by name, each linked to their statement, in `lang`."""
@@ -356,7 +362,9 @@ def make_app(portal: Portal, tokens=None) -> Starlette:
         lang = locale(request)
         if grant is not None and grant.role == "payee":
             return _forbidden(lang)
-        return page(_switch(portal.team(portal.visible(grant), lang), "/team", lang, portal.lang, grant is not None))
+        number = request.query_params.get("page", "1")  # ?page=K: the K-th page of rows (1 if not a number)
+        return page(_switch(portal.team(portal.visible(grant), lang, int(number) if number.isdigit() else 1),
+                            "/team", lang, portal.lang, grant is not None))
 
     return Starlette(routes=[Route("/", guarded(index)), Route("/payees/{payee_id}", guarded(payee)),
                              Route("/team", guarded(team))],

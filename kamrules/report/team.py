@@ -26,7 +26,8 @@ from kamrules.core.numeric import Money, places_of
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
-from kamrules.report.svg import _binned, histogram_bins, histogram_svg
+from kamrules.report.svg import histogram_svg
+from kamrules.report.team_bins import histogram_bins, span
 from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
@@ -63,6 +64,15 @@ class TeamPeriod:
     # the year to date of every payee of the page paid so far in the year, also those with no
     # payout in this period (a leaver's earlier quarters are still the year's cost)
     ytd_total: Decimal = Decimal(0)
+    # a period of more rows than the page's limit (report/team_scale.py): `rows` are a page of
+    # them, largest total first, and the summary and charts read the population's figures
+    count: int | None = None  # rows of the whole population (None: `rows` are all)
+    first: int = 0  # the rank of the first row shown (0: the largest total)
+    totals_all: list | None = None  # every row's total
+    measure_all: list | None = None  # the first measure's value of every row that shows one
+    back: list | None = None  # [(payee id, total)] of every row taken back (a negative total)
+    depth: int | None = None  # a tree cut at this depth (the lines below it left out)
+    ordered: bool = False  # totals_all and measure_all in increasing order (their ends are the min and max)
 
 
 @attrs.define
@@ -78,6 +88,8 @@ class TeamView:
     # account: ledger.balance.Balance], {payee: {open period: (computed, adjustments, currency)}})
     ledger: tuple | None = None
     tree: bool = False  # rows nested by the reports_to input, with subtotals
+    limit: int | None = None  # rows shown per period (report/team_scale.py), None: every row
+    pager: str | None = None  # the address of a page of rows, {page} in it (the portal's /team?page=)
     lang: str = i18n.DEFAULT  # labels and number formats (report/i18n.py)
 
     @property
@@ -151,6 +163,7 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
         payees = [p for p in payees if p.values.get("team") == team]
     ids = {p.id for p in payees}
     measures = measures_of(plan)
+    ctx = RowContext(ev, values, measures, labels, links, on_target)
     by_key: dict = {}
     for p in payouts:
         if p.payee_id in ids:
@@ -183,25 +196,14 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
                 without.append(payee.id)
                 reasons[payee.id] = _why_none(ev, payee, period)
                 continue
-            amounts = {p.component: p.amount for p in items}
-            found = None if values is None else values.measures(payee, period, items)
-            found, pooled = found or _traced_measures(items if values is None else values.traced(
-                payee.id, period, items), {m for m, _ in measures})
-            for m, _ in measures:  # a pool's weights are traced apart, not in the payee's tree: evaluated
-                if pooled and m not in found:
-                    found[m] = _value(ev, payee, period, m)
-            for c, a in amounts.items():
+            row, why = team_row(ctx, payee, period, items)
+            for c, a in row.amounts.items():
                 totals[c] += a
-            name = labels.get(payee.id, (None, None))[0]
-            total = sum(amounts.values(), Decimal(0))
-            ytd[payee.id] = ytd.get(payee.id, Decimal(0)) + total
-            if total == 0:  # a payout of 0.00 is no payout: said with its reason, not counted as paid
+            ytd[payee.id] = row.ytd = ytd.get(payee.id, Decimal(0)) + row.total
+            if why is not None:  # a payout of 0.00 is no payout: said with its reason, not counted as paid
                 without.append(payee.id)
-                reasons[payee.id] = _why_zero(ev, payee, period, amounts, found)
-            rows.append(TeamRow(payee.id, name if isinstance(name, str) else None,
-                                payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
-                                {m: found.get(m) for m, _ in measures}, amounts, total, ytd[payee.id],
-                                links.get(payee.id), on_target=_on_target(ev, payee, period, on_target)))
+                reasons[payee.id] = why
+            rows.append(row)
         tp = TeamPeriod(str(period) + (f" {cur}" if cur else ""), rows, totals, sum(totals.values(), Decimal(0)),
                         without, cur, reasons, ytd_from=since,
                         ytd_total=sum((ytd.get(m.id, Decimal(0)) for m in members), Decimal(0)))
@@ -212,6 +214,38 @@ def build_team(plan, tables, payouts: list, periods: list, team: str | None = No
     shown = plan.currency if column is None else ", ".join(c for c, _ in groups)
     return TeamView(plan.name, plan.version, team, shown, list(plan.components), measures, views,
                     tree=hierarchy is not None, lang=lang or i18n.DEFAULT)
+
+
+@attrs.define
+class RowContext:
+    """What team_row reads: the evaluator (or the frame's values), the plan's measures, the
+    payees' names, the statements' links and the on-target variable's name."""
+    ev: object
+    values: object
+    measures: list
+    labels: dict
+    links: dict
+    on_target: str | None
+
+
+def team_row(ctx: RowContext, payee, period, items: list) -> tuple:
+    """(the TeamRow of a payee's payouts `items` in a period, its year to date left at 0, and
+    why it is no payout when its total is 0.00, else None)."""
+    ev, values, measures = ctx.ev, ctx.values, ctx.measures
+    amounts = {p.component: p.amount for p in items}
+    found = None if values is None else values.measures(payee, period, items)
+    found, pooled = found or _traced_measures(items if values is None else values.traced(
+        payee.id, period, items), {m for m, _ in measures})
+    for m, _ in measures:  # a pool's weights are traced apart, not in the payee's tree: evaluated
+        if pooled and m not in found:
+            found[m] = _value(ev, payee, period, m)
+    name = ctx.labels.get(payee.id, (None, None))[0]
+    total = sum(amounts.values(), Decimal(0))
+    why = _why_zero(ev, payee, period, amounts, found) if total == 0 else None
+    return TeamRow(payee.id, name if isinstance(name, str) else None,
+                   payee.values.get("team") if isinstance(payee.values.get("team"), str) else None,
+                   {m: found.get(m) for m, _ in measures}, amounts, total, Decimal(0),
+                   ctx.links.get(payee.id), on_target=_on_target(ev, payee, period, ctx.on_target)), why
 
 
 def _traced_measures(items, names: set) -> tuple[dict, bool]:
@@ -407,27 +441,69 @@ def _title(tv: TeamView) -> str:
         (L._(", team {team}", team=tv.team) if tv.team else "")
 
 
+LISTED = 20  # payees named in a summary's list past the page's limit (the others counted)
+
+
+def _listed(L, items: list, limited: bool) -> str:
+    """`kam-001 (…), kam-002 (…)`; past LISTED on a limited page, the first LISTED and a count."""
+    if not limited or len(items) <= LISTED:
+        return ", ".join(items)
+    return L._("{payees} and {n} more", payees=", ".join(items[:LISTED]), n=L.number(len(items) - LISTED))
+
+
 def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     L = tv.locale
-    paid = [r.total for r in tp.rows if r.total > 0]  # a negative total is taken back, not paid
+    limited = tp.count is not None
+    everyone = tp.totals_all if limited else [r.total for r in tp.rows]
+    paid = [t for t in everyone if t > 0]  # a negative total is taken back, not paid
     n = len(paid)
     avg = sum(paid, Decimal(0)) / n if n else Decimal(0)
     cur = _cur(tv, tp)
     s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if L.one(n) else
             "{n} payees paid, total {total} {currency}, average {average} {currency}",
             n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
-    back = [r for r in tp.rows if r.total < 0]
+    back = tp.back if limited else sorted((r.payee_id, r.total) for r in tp.rows if r.total < 0)
     if back:  # a clawback larger than the period's pay: what the payee owes back
-        s += "; " + L._("taken back: {payees}", payees=", ".join(
-            f"{r.payee_id} ({_amount(L, r.total, cur)})" for r in sorted(back, key=lambda r: r.payee_id)))
+        s += "; " + L._("taken back: {payees}", payees=_listed(
+            L, [f"{pid} ({_amount(L, total, cur)})" for pid, total in back], limited))
     if tp.budget is not None:
         pct = L.share(tp.total / tp.budget) if tp.budget else "—"
         s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
                         total=_amount(L, tp.total, cur), currency=cur, budget=_amount(L, tp.budget, cur), pct=pct)
     if tp.without_payout:
-        s += "; " + L._("no payout: {payees}", payees=", ".join(
-            f"{p} ({_reason(L, tp.reasons.get(p, 'no data'))})" for p in sorted(tp.without_payout)))
+        s += "; " + L._("no payout: {payees}", payees=_listed(
+            L, [f"{p} ({_reason(L, tp.reasons.get(p, 'no data'))})" for p in sorted(tp.without_payout)], limited))
     return s
+
+
+def _shown(tv: TeamView, tp: TeamPeriod) -> str | None:
+    """On a limited page, which rows are shown and how to see the others; None otherwise."""
+    if tp.count is None:
+        return None
+    L = tv.locale
+    if tp.depth is not None:
+        return L._("the reporting tree down to depth {depth}: {shown} of {n} payees; every payee: --limit 0",
+                   depth=str(tp.depth), shown=L.number(sum(1 for x in tp.lines if x[0] == "row")), n=L.number(tp.count))
+    size = tv.limit or len(tp.rows)
+    text = L._("payees {start} to {end} of {n}, largest total first",
+               start=L.number(tp.first + 1), end=L.number(tp.first + len(tp.rows)), n=L.number(tp.count))
+    page, last = tp.first // size + 1, -(-tp.count // size)
+    if tv.pager is None:
+        return text + "; " + L._("page {page} of {last}: --page K for another, --limit 0 for every row",
+                                 page=str(page), last=str(last))
+    return text + "; " + L._("page {page} of {last}", page=str(page), last=str(last))
+
+
+def _pager_html(tv: TeamView, tp: TeamPeriod) -> str:
+    """The portal's links to the previous and next pages of rows (tv.pager)."""
+    if tp.count is None or tv.pager is None or tp.depth is not None:
+        return ""
+    L, e = tv.locale, for_html
+    size = tv.limit or len(tp.rows)
+    page, last = tp.first // size + 1, -(-tp.count // size)
+    links = [f'<a rel="prev" href="{e(tv.pager.format(page=page - 1))}">{e(L._("previous page"))}</a>'] if page > 1 else []
+    links += [f'<a rel="next" href="{e(tv.pager.format(page=page + 1))}">{e(L._("next page"))}</a>'] if page < last else []
+    return f'<nav class="pages">{" · ".join(links)}</nav>' if links else ""
 
 
 def ledger_lines(tv: TeamView) -> list:
@@ -456,6 +532,8 @@ def render_text(tv: TeamView) -> str:
     out = [for_terminal(_title(tv)), ""]
     for tp in tv.periods:
         out += [for_terminal(f"{tp.period}: {_summary(tv, tp)}")]
+        if _shown(tv, tp):
+            out += [for_terminal(_shown(tv, tp))]
         table = [_header(tv, tp)] + [_line_cells(tv, tp, x) for x in tp.lines] + [_total_cells(tv, tp)]
         table = [[for_terminal(c) for c in row] for row in table]
         widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
@@ -475,6 +553,8 @@ def render_md(tv: TeamView) -> str:
     out = [f"# {md(_title(tv))}", "", md(L._("Amounts in {currency}.", currency=tv.currency)), ""]
     for tp in tv.periods:
         out += [f"## {md(tp.period)}", "", for_markdown(_summary(tv, tp)) + ".", ""]
+        if _shown(tv, tp):
+            out += [for_markdown(_shown(tv, tp)) + ".", ""]
         head = _header(tv, tp)
         out.append("| " + " | ".join(md(h) for h in head) + " |")
         out.append("|---" + "|---:" * (len(head) - 1) + "|")
@@ -524,13 +604,18 @@ def bin_format(L, values: list, unit: str, currency: str | None):
         at, most = (lambda d: lambda v: L._decimal(Decimal(v), d)), 6
     if min(values) == max(values):  # one value, no bins to tell apart: its own decimals (0, not 0.0)
         return at(min(places_of(Decimal(values[0])), most))
-    lo, _, width, _ = _binned(values, BINS)
+    lo, _, width = span(values, BINS)
     edges = [lo + width * k for k in range(BINS + 1)]
     for d in range(most):
         labels = [at(d)(e) for e in edges]
         if all(a != b for a, b in zip(labels, labels[1:])):
             return at(d)
     return at(most)
+
+
+def _ends(tp: TeamPeriod, values: list) -> list:
+    """What bin_format reads of a chart's values (their min and max): the ends of an ordered list."""
+    return [values[0], values[-1]] if tp.ordered and values else values
 
 
 def render_html(tv: TeamView) -> str:
@@ -543,6 +628,8 @@ def render_html(tv: TeamView) -> str:
     count = lambda n: L._("payee") if L.one(n) else L._("payees")  # noqa: E731
     for tp in tv.periods:
         out.append(f'<section data-period="{e(tp.period)}"><h2>{e(tp.period)}</h2><p>{e(_summary(tv, tp))}</p>')
+        if _shown(tv, tp):
+            out.append(f'<p class="shown">{e(_shown(tv, tp))}</p>{_pager_html(tv, tp)}')
         out.append('<div class="scroll"><table><tr>' + "".join(f"<th>{_breakable(e(h))}</th>" for h in _header(tv, tp)) + "</tr>")
         head = _header(tv, tp)
         for x in tp.lines:
@@ -563,17 +650,18 @@ def render_html(tv: TeamView) -> str:
                    + "</tr></table></div>")
         charts = []
         if tp.rows:
-            totals = [r.total for r in tp.rows]
-            charts.append((totals, bin_format(L, totals, "money", _cur(tv, tp)), L._("payouts {period}", period=tp.period),
+            totals = tp.totals_all if tp.count is not None else [r.total for r in tp.rows]
+            charts.append((totals, bin_format(L, _ends(tp, totals), "money", _cur(tv, tp)), L._("payouts {period}", period=tp.period),
                            L._("payees per payout bin ({currency}); each bar: its bin and count",
                                currency=tp.currency or tv.currency)))
         if tv.measures:
             m, unit = tv.measures[0]
-            vals = [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]
+            vals = tp.measure_all if tp.count is not None else \
+                [r.measures[m] for r in tp.rows if r.measures.get(m) is not None]
             curs = {v.currency for v in vals if isinstance(v, Money)}
             vals = [v.amount if isinstance(v, Money) else v for v in vals if isinstance(v, (Decimal, Money))]
             if vals and len(curs) <= 1:  # a measure's money in its own currency (USD deals on a JPY plan)
-                fmt = bin_format(L, vals, unit, next(iter(curs), _cur(tv, tp)))
+                fmt = bin_format(L, _ends(tp, vals), unit, next(iter(curs), _cur(tv, tp)))
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(

@@ -36,6 +36,7 @@ class TeamData:
     periods: list
     shown: list
     values: "FrameValues | None"
+    frame: object = None  # the columnar run's payout frame (report/team_scale.py sums it)
 
 
 def gather(session, select=None) -> TeamData:
@@ -61,7 +62,7 @@ def gather(session, select=None) -> TeamData:
         shown = session.with_year_to_date()
     ids = select(tables) if select is not None else None
     if values is not None:
-        return TeamData(plan, tables, run.payouts, session.periods(), shown, values)
+        return TeamData(plan, tables, run.payouts, session.periods(), shown, values, getattr(run, "table", None))
     if run is None:
         run = session.execute(ids)
     payouts = run.payouts
@@ -203,15 +204,45 @@ class FrameValues:
         self.applies = {c[len("applies."):]: i for i, c in enumerate(cols[4:])}
         self.kinds, self.names, self.codes = kinds, vals, values.pay_codes
         self.periods = values.periods
-        self.rows: dict = {}
-        cur = _code(plan, plan.currency)
-        width = len(cols)
-        for row in t.select(cols + [c for n in vals for c in (n, f"{n}!")]).iter_rows():
+        self.fixed, self.table = fixed, values.table
+        self._cols = cols + [c for n in vals for c in (n, f"{n}!")]
+        self.rows: dict = {}  # (payee id, period key) -> its cells, converted on first use (load)
+        self._loaded: set | None = set()  # the (payee, period key) rows converted (None: every row)
+
+    def load(self, keys=None) -> None:
+        """Convert the frame's rows of the (payee id, period key) pairs `keys` (None: every row)
+        to Python values: a page that shows a thousand payees of 100,000 converts theirs only
+        (report/team_scale.py)."""
+        import polars as pl
+        if self._loaded is None:
+            return
+        if keys is not None:
+            keys = set(keys) - self._loaded
+            if not keys:
+                return
+            ids, pks = zip(*sorted(keys))
+            t = self.table.join(pl.DataFrame({"payee_id": list(ids), "period": list(pks)},
+                                             schema={"payee_id": pl.String, "period": pl.String}),
+                                on=["payee_id", "period"], how="semi")
+        else:
+            t = self.table
+        cur, kinds, fixed, vals = _code(self.plan, self.plan.currency), self.kinds, self.fixed, self.names
+        width = len(self._cols) - 2 * len(vals)
+        for row in t.select(self._cols).iter_rows():
             got = {}
             for i, n in enumerate(vals):
                 v, bad = row[width + 2 * i], row[width + 2 * i + 1]
                 got[n] = None if bad or v is None else _python(v, kinds[n], fixed[n] or self.codes.get(row[0], cur))
             self.rows[(row[0], row[1])] = (row[2], row[3], got, row[4:width])
+        if keys is None:
+            self._loaded = None
+        else:
+            self._loaded |= keys
+
+    def _get(self, payee_id: str, key):
+        if self._loaded is not None and (payee_id, key) not in self._loaded:
+            self.load()  # a row not asked for beforehand: every row, once
+        return self.rows.get((payee_id, key))
 
     # ---- the Evaluator's questions (report/team.py _why_none, _value)
     def context(self, payee, period):
@@ -220,7 +251,7 @@ class FrameValues:
     def _row(self, ctx):
         if ctx.payee.id in self.handed:
             return None
-        return self.rows.get((ctx.payee.id, self.key(ctx.period)))
+        return self._get(ctx.payee.id, self.key(ctx.period))
 
     def fallback(self, name: str | None = None):
         """The interpreter's Evaluator: on the payees' tables for a param (a constant), else
@@ -268,7 +299,7 @@ class FrameValues:
         keys = self._subs.get(period)
         if keys is None:
             keys = self._subs[period] = [self.key(c) for c in period.subperiods(self.plan.period_kind)]
-        rows = [self.rows.get((payee.id, k)) for k in keys]
+        rows = [self._get(payee.id, k) for k in keys]
         if payee.id in self.handed or any(r is None for r in rows):
             return None
         found, mixed, pooled = {}, set(), False
