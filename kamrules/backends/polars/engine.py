@@ -156,7 +156,11 @@ def _compute(fr: Frame, names: list, on_step=None):
         if on_step is not None:
             on_step()
         if d.kind == "let":
-            v = fr.ev(d.node.expr, Ctx())
+            fr.deferred_bound = d.node.expr.uid  # its own quotient's bound: computed when read (Frame)
+            try:
+                v = fr.ev(d.node.expr, Ctx())
+            finally:
+                fr.deferred_bound = None
             _need_col(v, d.node)
             err = {} if v.err is None else {f"e.{name}": v.err.fill_null(False)}
             fr.add(f"d.{name}", v.expr, **err)
@@ -168,9 +172,8 @@ def _compute(fr: Frame, names: list, on_step=None):
                 fr.ratios[f"d.{name}"] = v.ratio
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
-                if v.bound is not None:
-                    fr.add(f"b.{name}", v.bound)
-                    fr.bounds[f"d.{name}"] = pl.col(f"b.{name}")
+                if v.bound is not None:  # computed on its first read (Frame.definition_ref): a
+                    fr.bounds[f"d.{name}"] = v.bound  # value rounded exactly never reads it
                 if v.replay is not None:
                     fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
             _drop_temporaries(fr)
