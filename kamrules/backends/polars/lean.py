@@ -29,7 +29,9 @@ from kamrules.core import ir
 from kamrules.backends.polars.ledger import _nodes
 
 KEPT_PREFIXES = ("__", "payee.", "period.")  # the frame's own columns, the payee's, the periods'
-OWN_PREFIXES = ("d.", "e.", "b.", "x.", "r.", "q.")  # a definition's columns: d.<name>, q.<name>.<k>...
+# a definition's columns read after it is computed: d.<name>, q.<name>.<k>... (a component's
+# amount before rounding, r.<name>, is read by the component alone)
+OWN_PREFIXES = ("d.", "e.", "b.", "x.", "q.")
 WHOLE_TABLES = ("fx_rates", "reports_to")  # read by built-ins that name no table in the plan
 
 
