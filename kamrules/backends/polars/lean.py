@@ -12,14 +12,15 @@ aggregations (no `table[key]` lookup, no `one(rows)` row: those read columns by 
 
 What stays: the frame's own columns (`__f`, `__payee`, `__pkey`, eligibility...), the
 payee's and the periods' columns (`payee.*`, `period.*`), every column of a definition
-that a definition still to compute reads (directly, through a rows definition, a curve or a
-decision table: `reads`), the columns their replays, error bounds and ratios read, and the
-components' columns (the payouts). An aggregate is kept in the cache only while a node of a
-definition to compute is that aggregate (a cache miss computes it again: never a wrong
-value). Not for runs that read the frame afterwards (`definition_values`, the trace, the
-what-if batches), nor for a plan whose definitions are computed again (paid(), holds):
-evaluate_frames releases only when asked (`lean=True`), and then removes the tables it
-lets go of from the dict of frames it is given (a caller that keeps its tables passes a copy).
+that a definition still to compute reads (directly, through a rows definition, a curve or
+a decision table: `Liveness.live`), the columns their replays, error bounds and ratios
+read, and the components' columns (the payouts). An aggregate is kept in the cache only
+while a node of a definition to compute is that aggregate (a cache miss computes it
+again: never a wrong value). Not for runs that read the frame afterwards
+(`definition_values`, the trace, the what-if batches), nor for a plan whose definitions
+are computed again (paid(), holds): evaluate_frames releases only when asked
+(`lean=True`), and then removes the tables it lets go of from the dict of frames it is
+given (a caller that keeps its tables passes a copy).
 """
 from __future__ import annotations
 
