@@ -5,7 +5,6 @@ payee-periods at a time, byte for byte the report's writer; the fast loader's fr
 chunk per column; a let's error bound computed only when read."""
 from __future__ import annotations
 
-import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,14 +16,14 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from kamrules.backends.polars import lean  # noqa: E402
 from kamrules.backends.polars.engine import evaluate_frames, payouts_list  # noqa: E402
-from kamrules.backends.polars.values import DEC, period_key  # noqa: E402
+from kamrules.backends.polars.values import period_key  # noqa: E402
 from kamrules.check.lower import ir_of  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
 from kamrules.cli.main import main  # noqa: E402
-from kamrules.core.calendar import Period  # noqa: E402
 from kamrules.report.payouts import to_csv as report_csv  # noqa: E402
 from kamrules.run import columnar  # noqa: E402
 from kamrules.run.session import Session  # noqa: E402
+from test_payout_csv_frame import PERIODS, PLAN as THREE, tables  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANS = ROOT / "plans"
@@ -63,18 +62,8 @@ def test_a_lean_run_pays_what_a_full_run_pays(plan, data):
         columnar.to_csv(checked, full.table, full.periods)
 
 
-PLAN = """plan "lean"
-version "1"
-currency EUR
-period month
-payees people
-round components to cent half_up
-
-input people key payee_id {
-  payee_id: Text
-  base: Money
-}
-input deals {
+# the people input and the header of test_payout_csv_frame's plan, then deals and the definitions
+PLAN = THREE.split("component a")[0].replace('"three"', '"lean"') + """input deals {
   deal_id: Text
   payee_id: Text
   amount: Money
@@ -191,46 +180,11 @@ def test_loaded_frames_are_one_chunk_per_column(small):
 
 # ------------------------------------------------------------------ the CSV in slices
 
-THREE = """plan "three"
-version "1"
-currency EUR
-period month
-payees people
-round components to cent half_up
-
-input people key payee_id {
-  payee_id: Text
-  base: Money
-}
-
-component a = payee.base
-component b = payee.base * 2
-component c = payee.base * 3
-"""
-PERIODS = [Period(dt.date(2025, m, 1), "month", 1) for m in (1, 2, 3)]
-
-
 @pytest.fixture(scope="module")
 def three(tmp_path_factory):
     path = tmp_path_factory.mktemp("plan") / "three.kam"
     path.write_text(THREE)
-    checked, diags, _ = load(path)
-    assert checked is not None, diags
-    return checked
-
-
-@st.composite
-def tables(draw):
-    """A payout table as engine._payouts makes it: sorted by (__o, __c)."""
-    payees = sorted(set(draw(st.lists(st.sampled_from(["p1", "p2", "=x", "p 3", "é"]), max_size=5))))
-    rows, o = [], 0
-    for p in payees:
-        for per in PERIODS:
-            for c in sorted(draw(st.lists(st.integers(0, 2), max_size=3, unique=True))):
-                rows.append((p, period_key(per), o, c, Decimal(draw(st.integers(-10**6, 10**6))).scaleb(-2)))
-            o += 1
-    return pl.DataFrame(rows, schema={"payee_id": pl.String, "period": pl.String, "__o": pl.UInt32,
-                                      "__c": pl.Int32, "amount": DEC}, orient="row")
+    return load(path)[0]
 
 
 @settings(max_examples=40, deadline=None)

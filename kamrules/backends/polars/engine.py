@@ -29,7 +29,7 @@ from kamrules.core.numeric import Fallback
 from kamrules.backends.polars.values import DEC, Col, dec, Ctx, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
 from kamrules.backends.polars.holds import apply_holds, held, hold_periods
-from kamrules.backends.polars.lean import Liveness, project, release
+from kamrules.backends.polars.lean import Liveness, columns_read, project, release
 
 
 
@@ -223,16 +223,7 @@ def _drop_temporaries(fr: Frame) -> None:
         todo = fr.todo[fr.todo.index(fr.current) + 1:] if fr.current in fr.todo else fr.todo
         release(fr, fr.lean, todo)
         return
-    live = set()
-    exprs = [e for ex, _ in fr.replays.values() for e in ex] + list(fr.bounds.values())
-    exprs += [e for num, _, dens in fr.ratios.values() for e in (num, *(d for d, _ in dens))]
-    for v in fr.aggs.values():
-        exprs += [e for e in (getattr(v, "expr", None), getattr(v, "err", None), getattr(v, "bound", None))
-                  if isinstance(e, pl.Expr)]
-        if isinstance(getattr(v, "row", None), str):  # one(rows): its row number column
-            live.add(v.row)
-    for e in exprs:
-        live |= set(e.meta.root_names())
+    live = columns_read(fr)
     dead = [c for c in fr.df.columns if c.startswith("t.") and c not in live]
     if dead:
         fr.df = fr.df.drop(dead)

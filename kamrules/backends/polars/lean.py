@@ -135,22 +135,7 @@ def release(fr, liveness: Liveness, todo) -> None:
     defs, uids, tables = liveness.live(todo)
     for key in [k for k in fr.aggs if not _cached_live(k, uids)]:
         del fr.aggs[key]
-    live = set()
-    exprs = []
-    for name in defs:
-        col = f"d.{name}"
-        exprs += [e for ex, _ in [fr.replays[col]] for e in ex] if col in fr.replays else []
-        exprs += [fr.bounds[col]] if col in fr.bounds else []
-        if col in fr.ratios:
-            num, _, dens = fr.ratios[col]
-            exprs += [num, *(d for d, _ in dens)]
-    for v in fr.aggs.values():
-        exprs += [e for e in (getattr(v, "expr", None), getattr(v, "err", None), getattr(v, "bound", None))
-                  if isinstance(e, pl.Expr)]
-        if isinstance(getattr(v, "row", None), str):  # one(rows): its row number column
-            live.add(v.row)
-    for e in exprs:
-        live |= set(e.meta.root_names())
+    live = columns_read(fr, {f"d.{name}" for name in defs})
     dead = [c for c in fr.df.columns if c not in live and not _kept(c, defs)]
     if dead:
         fr.df = fr.df.drop(dead)
@@ -159,6 +144,26 @@ def release(fr, liveness: Liveness, todo) -> None:
         del fr.joins[key]
     for name in [t for t in fr.frames if t not in keep_tables]:
         del fr.frames[name]
+
+
+def columns_read(fr, columns: set | None = None) -> set:
+    """The frame columns that the replays (operands), error bounds and ratios of the
+    definitions' columns `columns` (d.<name>; None: every definition's) and the cached
+    aggregates and rows read: what refers to frame columns across definitions."""
+    def wanted(col):
+        return columns is None or col in columns
+    live = set()
+    exprs = [e for col, (ex, _) in fr.replays.items() if wanted(col) for e in ex]
+    exprs += [b for col, b in fr.bounds.items() if wanted(col)]
+    exprs += [e for col, (num, _, dens) in fr.ratios.items() if wanted(col) for e in (num, *(d for d, _ in dens))]
+    for v in fr.aggs.values():
+        exprs += [e for e in (getattr(v, "expr", None), getattr(v, "err", None), getattr(v, "bound", None))
+                  if isinstance(e, pl.Expr)]
+        if isinstance(getattr(v, "row", None), str):  # one(rows): its row number column
+            live.add(v.row)
+    for e in exprs:
+        live |= set(e.meta.root_names())
+    return live
 
 
 def _cached_live(key, uids: set) -> bool:
