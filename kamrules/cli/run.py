@@ -35,6 +35,7 @@ def cmd_run(args) -> int:
                                    hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
     session = open_session(args)
     session.memory_limit = limit
+    session.keep_frames = False  # nothing reads the input frames after the run: let go as it goes
     checked = session.check()
     result = session.execute(args.payee, jobs=args.jobs or default_jobs(), quiet=args.quiet,
                              trace_dir=args.trace_dir, trace=args.trace)

@@ -463,7 +463,11 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
     if flags[1]:
         raise Beyond(f"a number in {spec.name} beyond Decimal(38, {SCALE})")
     id_col = spec.key or next(iter(spec.columns))
-    return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines))
+    # one chunk per column: polars' parallel casts leave the columns cut differently, and a
+    # filter, join or select of a frame whose columns are cut differently copies it whole
+    # first (each time: a filter of case 01's deals 0.13 s, 0.06 s after one rechunk)
+    return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col],
+                                                         lines)).rechunk()
 
 
 def _long_columns(raw: pl.DataFrame) -> set:

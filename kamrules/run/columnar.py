@@ -75,30 +75,62 @@ def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
 def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     """report.payouts.to_csv of the same payouts, from the frame (a total row after each
     payee-period, amounts to the cent half up, cells that start like a formula escaped)."""
-    out = _csv_rows(plan, table, periods)
-    if isinstance(out, str):
-        return out
+    parts = _csv_parts(plan, table, periods)
+    if isinstance(parts, str):
+        return parts
     buf = io.StringIO()
-    out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
+    for out in parts:
+        out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
     return ",".join(COLUMNS) + "\n" + buf.getvalue()
 
 
 def csv_writer(plan: CheckedPlan, table: pl.DataFrame, periods: list):
     """to_csv's bytes as a files.outputs writer (polars writes them into the file it is
-    handed, no text is built in Python)."""
-    out = _csv_rows(plan, table, periods)
-    if isinstance(out, str):
-        data = out.encode("utf-8")
+    handed, no text is built in Python), a slice of payee-periods at a time
+    (CHUNK_ROWS): the rows of the whole CSV never exist at once."""
+    parts = _csv_parts(plan, table, periods)
+    if isinstance(parts, str):
+        data = parts.encode("utf-8")
         return lambda fh: fh.write(data)
 
     def write(fh):
         fh.write((",".join(COLUMNS) + "\n").encode("utf-8"))
-        fh.flush()
         try:
-            out.write_csv(fh, include_header=False, quote_style="necessary", line_terminator="\n")
+            for out in parts:
+                fh.flush()  # (polars may write to the file's descriptor itself)
+                out.write_csv(fh, include_header=False, quote_style="necessary", line_terminator="\n")
         except OSError as err:  # polars words the system's error: its number for outputs' hints
             raise _numbered(err) from None
     return write
+
+
+CHUNK_ROWS = 1 << 18  # payout rows turned into CSV rows at a time (about 400,000 lines of CSV)
+
+
+def _csv_parts(plan: CheckedPlan, table: pl.DataFrame, periods: list, rows: int = CHUNK_ROWS):
+    """The payout CSV's rows as frames of its five columns, one slice of about `rows` payout
+    rows at a time, each slice whole payee-periods (its total row is its own), in order; or
+    the whole text when polars would not write it as the report does (_csv_rows)."""
+    if table.height <= rows or table["payee_id"].str.contains("\r", literal=True).any():
+        whole = _csv_rows(plan, table, periods)
+        return whole if isinstance(whole, str) else iter([whole])
+    n = len(plan.components)
+    key = pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)
+    if not table.select(key.alias("k"))["k"].is_sorted():
+        table = table.sort("__o", "__c")
+    return (_csv_rows(plan, part, periods) for part in _slices(table, rows))
+
+
+def _slices(table: pl.DataFrame, rows: int):
+    """The table (sorted by __o) cut into slices of at least `rows` rows (the last may be
+    shorter), each ending where a payee-period ends."""
+    o, start, n = table["__o"], 0, table.height
+    while start < n:
+        end = min(start + rows, n)
+        if end < n:  # on to the end of the payee-period of the slice's last row
+            end = max(end, int(o.search_sorted(o[end - 1], side="right")))
+        yield table.slice(start, end - start)
+        start = end
 
 
 def _numbered(err: OSError) -> OSError:

@@ -89,6 +89,9 @@ class Session:
         self._frames = None
         self._frame = None  # the last columnar run's Frame: every definition as a column (definition_values)
         self.keep_values = False  # keep that Frame after the run (else dropped: `run` needs only its payouts)
+        # False: a columnar run hands the input frames over to the engine, which lets go of
+        # each table once no definition reads it (`run`, which reads nothing else after)
+        self.keep_frames = True
         self._lean = None  # frames without the numbers only a run reads (_reachable: explain)
         self._kept = None  # (payee ids, _tables_for's answer): the tables of the payees last traced
         self._cells = None  # raw cells kept by the fast loader when only some rows are interpreted
@@ -460,9 +463,14 @@ class Session:
             ids = self.payees(payee_ids)
             progress.advance()
             periods = self.periods()
+            lean = not self.keep_values  # (backends/polars/lean.py)
+            if lean and not self.keep_frames:
+                self._frames = None  # handed over: loaded again if asked for after the run
+            elif lean:
+                frames = dict(frames)  # the engine removes the tables it is done with from it
             table, frame = evaluate_frames(plan, frames, periods, lineage=trace_dir is not None,
                                            on_step=progress.advance, handover=not trace_dir,
-                                           history=self.history)
+                                           history=self.history, lean=lean)
             if ids is not None:  # --payee: the payees asked for (their values that read others'
                 frame.handed_over = [i for i in frame.handed_over if i in ids]  # carry their errors)
             if frame.handed_over:
@@ -507,7 +515,7 @@ class Session:
         from kamrules.data.fast import kept_tables
         read = {n.ref[1] for r in self.lower().requires for n in ir.walk(r.cond)
                 if isinstance(n, ir.Name) and n.ref[0] == "table"}
-        keep = {name: (set(self._frames[name]["__row"].to_list()) if name in read
+        keep = {name: (set(self.frames()[name]["__row"].to_list()) if name in read
                        else set(why.rows.get(name, ()))) for name in plan.inputs}
         check_rules(plan, kept_tables(plan, self.data, keep, self._cells))
 

@@ -29,6 +29,7 @@ from kamrules.core.numeric import Fallback
 from kamrules.backends.polars.values import DEC, Col, dec, Ctx, Unsupported, any_error, decided_round, truth, period_key
 from kamrules.backends.polars.frame import Frame
 from kamrules.backends.polars.holds import apply_holds, held, hold_periods
+from kamrules.backends.polars.lean import Liveness, columns_read, project, release
 
 
 
@@ -59,12 +60,16 @@ def check_supported(plan: CheckedPlan | ir.Plan) -> str | None:
 
 
 def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, lineage: bool = False,
-                    on_step=None, handover: bool = False, history: History = NONE):
+                    on_step=None, handover: bool = False, history: History = NONE, lean: bool = False):
     """(payouts as a polars DataFrame, the Frame) for the report periods `periods`;
     on_step(), if given, is called after each definition (progress). A payee-period the
     columns cannot decide raises Fallback; with handover=True the run goes on, and the
     Frame's `handed_over` lists those payees (their rows in the table are to be replaced by
-    the interpreter's: run/session.py splices them at the Frame's `payout_base` ranks)."""
+    the interpreter's: run/session.py splices them at the Frame's `payout_base` ranks).
+    lean=True: what no definition still to compute reads is let go of as the run goes
+    (lean.py: the Frame then keeps the payouts' columns only); `frames` is then changed:
+    its tables cut to the columns the plan reads, and removed once no longer read (a
+    caller that keeps its frames passes a copy)."""
     plan = ir_of(plan)
     calc, pay_of = [], {}
     for p in periods:
@@ -79,7 +84,11 @@ def evaluate_frames(plan: CheckedPlan | ir.Plan, frames: dict, periods: list, li
             check_requires(plan, frames)
         calc = calc + hold_periods(plan, calc)  # `hold when`: the fiscal year before (holds.py)
         calc = sorted(calc + ledger_periods(plan, calc))
+        lean = lean and not lineage and not dependent(plan) and not held(plan)
+        if lean:
+            project(plan, frames)
         fr = Frame(plan, frames, calc, lineage)
+        fr.lean = Liveness(plan) if lean else None  # (lean.py)
         fr.history = history  # paid() in the periods a ledger fixed (ledger.py)
         fr.pay_codes = pay_codes(plan, frames)  # `currency payee.COLUMN`: payee id -> its code
         fr.foreign += payee_column(plan.currency) is not None  # fixed currencies too: the checker keeps them apart
@@ -116,6 +125,8 @@ def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) 
         fr.add("__elig!", pl.lit(False))
     names = [n for n, d in plan.definitions.items()
              if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row")]
+    fr.todo = names
+    _drop_temporaries(fr)
     # rows, and the row of one(rows), are read where the plan uses them
     history = dependent(plan)
     _compute(fr, names, on_step)
@@ -145,7 +156,11 @@ def _compute(fr: Frame, names: list, on_step=None):
         if on_step is not None:
             on_step()
         if d.kind == "let":
-            v = fr.ev(d.node.expr, Ctx())
+            fr.deferred_bound = d.node.expr.uid  # its own quotient's bound: computed when read (Frame)
+            try:
+                v = fr.ev(d.node.expr, Ctx())
+            finally:
+                fr.deferred_bound = None
             _need_col(v, d.node)
             err = {} if v.err is None else {f"e.{name}": v.err.fill_null(False)}
             fr.add(f"d.{name}", v.expr, **err)
@@ -157,9 +172,8 @@ def _compute(fr: Frame, names: list, on_step=None):
                 fr.ratios[f"d.{name}"] = v.ratio
             if v.approx:
                 fr.approx_defs.add(f"d.{name}")
-                if v.bound is not None:
-                    fr.add(f"b.{name}", v.bound)
-                    fr.bounds[f"d.{name}"] = pl.col(f"b.{name}")
+                if v.bound is not None:  # computed on its first read (Frame.definition_ref): a
+                    fr.bounds[f"d.{name}"] = v.bound  # value rounded exactly never reads it
                 if v.replay is not None:
                     fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
             _drop_temporaries(fr)
@@ -202,17 +216,14 @@ def _drop_temporaries(fr: Frame) -> None:
     """Drop the working columns (`t.`, Frame.keep/materialize/settle) of the definitions done
     that nothing computed later can read: only a definition's replay (its operands), its
     bound and the cached aggregates and rows refer to frame columns across definitions. Their
-    memory is reused by the next columns (fewer fresh pages: less system time, a lower peak)."""
-    live = set()
-    exprs = [e for ex, _ in fr.replays.values() for e in ex] + list(fr.bounds.values())
-    exprs += [e for num, _, dens in fr.ratios.values() for e in (num, *(d for d, _ in dens))]
-    for v in fr.aggs.values():
-        exprs += [e for e in (getattr(v, "expr", None), getattr(v, "err", None), getattr(v, "bound", None))
-                  if isinstance(e, pl.Expr)]
-        if isinstance(getattr(v, "row", None), str):  # one(rows): its row number column
-            live.add(v.row)
-    for e in exprs:
-        live |= set(e.meta.root_names())
+    memory is reused by the next columns (fewer fresh pages: less system time, a lower peak).
+    A lean run (lean.py) drops every column, cached aggregate and table that no definition
+    after the current one reads."""
+    if getattr(fr, "lean", None) is not None:
+        todo = fr.todo[fr.todo.index(fr.current) + 1:] if fr.current in fr.todo else fr.todo
+        release(fr, fr.lean, todo)
+        return
+    live = columns_read(fr)
     dead = [c for c in fr.df.columns if c.startswith("t.") and c not in live]
     if dead:
         fr.df = fr.df.drop(dead)

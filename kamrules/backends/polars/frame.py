@@ -83,6 +83,7 @@ class Frame:
         self.places: dict = {}  # (table, column) -> at most this many places in its data (column_places)
         self.def_places: dict = {}  # d.<name> -> at most this many places (an exact definition's)
         self.ratios: dict = {}  # d.<name> -> its Col.ratio (a quotient of exact values)
+        self.deferred_bound = None  # the uid of a let's quotient whose bound is not made a column (engine._compute)
 
     def column_places(self, table: str | None, column: str) -> int | None:
         """The most decimal places a numeric input column holds (read once on its data: the
@@ -250,7 +251,10 @@ class Frame:
             return Rows(r[1], ())
         raise Unsupported(f"`{node.id}` as a value", node)
 
-    def definition_ref(self, name: str, node):
+    def definition_ref(self, name: str, node, lazy_bound: bool = False):
+        """The value of a definition read by name (a column, for a let or a component).
+        lazy_bound: a let's error bound not computed yet stays an expression (a reader that
+        may not need it: exact_rounding)."""
         d = self.plan.definitions[name]
         if d.kind == "param":
             return self.ev(d.node.expr, Ctx())  # constant: inlined, valid in any context
@@ -265,9 +269,13 @@ class Frame:
         if col not in self.df.columns:
             raise Unsupported(f"`{name}` used before it is computed", node)
         err = f"e.{name}"
+        bound = self.bounds.get(col)
+        if bound is not None and not bound.meta.is_column() and not lazy_bound:  # a let's bound: on first read
+            self.add(f"b.{name}", bound)
+            bound = self.bounds[col] = pl.col(f"b.{name}")
         return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
                    nullable=col in self.nullable_defs, approx=col in self.approx_defs,
-                   replay=self.replays.get(col), places=self.def_places.get(col), bound=self.bounds.get(col),
+                   replay=self.replays.get(col), places=self.def_places.get(col), bound=bound,
                    ratio=self.ratios.get(col))
 
     def rowset(self, name: str) -> Rows:
@@ -473,7 +481,7 @@ class Frame:
             q = pl.col(name)
         # safe is b or 1: at most b's places (when the plan knows them)
         bound = bound_op("/", a, Col(safe, None, b.kind, approx=b.approx, bound=b.bound, places=b.places), q)
-        if ctx.table is None:
+        if ctx.table is None and node.uid != self.deferred_bound:  # (a let's value: computed when read)
             self.add(name + "~", bound)
             bound = pl.col(name + "~")
         return Col(q, any_error(err, zero.fill_null(False)), kind, approx=True, replay=replay, bound=bound,
@@ -489,7 +497,7 @@ class Frame:
         ctx = ctx if ctx is not None else Ctx()
         if ctx.table is not None or not (isinstance(node, ir.BinOp) and node.op == "/"):
             return self.ev(node, ctx), None
-        a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
+        a, b = (self._operand(x, ctx) for x in (node.left, node.right))
         ratio = ratio_of(a, b)
         if ratio is None or not self._ratio_fits(ratio, step):
             return self._BinOp(node, ctx, (a, b)), None
@@ -498,6 +506,15 @@ class Frame:
         value = Col(a.expr / pl.when(zero).then(dec(1)).otherwise(b.expr), err, self._kind(node), approx=True,
                     ratio=ratio)
         return value, Col(ratio_round(ratio, step, mode), err, value.kind, places=places_of(step))
+
+    def _operand(self, node, ctx):
+        """ev(node), a definition named alone without computing its error bound: the quotient
+        rounded on whole numbers never reads it (the division's bound, if it is read, is
+        computed once as a column there)."""
+        r = self.ref(node) if isinstance(node, ir.Name) else None
+        if r is not None and r[0] == "def" and self.plan.definitions[r[1]].kind == "let":
+            return self.definition_ref(r[1], node, lazy_bound=True)
+        return self.ev(node, ctx)
 
     def _ratio_fits(self, ratio: tuple, step: Decimal) -> bool:
         """values.ratio_fits on the maxima of the ratio's whole numbers over the frame."""
