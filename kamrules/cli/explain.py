@@ -1,10 +1,11 @@
-"""`kamrules explain PLAN --data DIR --payee ID`: the derivation tree of one payee's payout."""
+"""`kamrules explain PLAN --data DIR --payee ID`: the derivation tree of one payee's payout, or,
+for a payee with no payout because not eligible, the trace of the plan's `eligible when`."""
 from __future__ import annotations
 
 import json
 
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
-from kamrules.report.explain import explain_text
+from kamrules.report.explain import explain_text, not_eligible_text
 from kamrules.files.outputs import write_text
 from kamrules.cli.common import data_args, open_session
 
@@ -14,9 +15,12 @@ def cmd_explain(args) -> int:
     payouts = session.trace({args.payee})
     source = session.source()
     if not payouts:
-        raise KamError([Diagnostic("KR405", f"no payout for payee {args.payee} in these periods",
-                                   hint="the payee is not eligible in these periods, or no "
-                                        "component applies: try another --period")])
+        not_eligible = [x for x in session.eligibility(args.payee) if x[1] is False]
+        if not not_eligible:
+            raise KamError([Diagnostic("KR405", f"no payout for payee {args.payee} in these periods",
+                                       hint="no component applies in these periods: try another --period")])
+        write_text(not_eligible_text(args.payee, not_eligible, source, args.format, args.exact), args.output)
+        return 0
     if args.format == "json":
         text = json.dumps([{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
                             "trace": p.trace.to_json()} for p in payouts], indent=2) + "\n"

@@ -41,11 +41,29 @@ def explain_text(payouts: list[Payout], source_lines: dict | None = None, max_ro
     return "\n".join(for_terminal(line) for line in out)
 
 
+def not_eligible_text(payee: str, periods: list, source, fmt: str = "text", exact: bool = False) -> str:
+    """Why a payee has no payout: for each calculation period `(period, False, trace)` where the
+    plan's `eligible when` is false, that condition's derivation (text), or as JSON."""
+    if fmt == "json":
+        import json
+        return json.dumps([{"payee_id": payee, "period": str(p), "eligible": False,
+                            "trace": node.to_json() if node is not None else None} for p, _, node in periods],
+                          indent=2) + "\n"
+    src = {i: line for i, line in enumerate(source.text.splitlines(), 1)}
+    out = []
+    for period, _, node in periods:
+        out.append(f"{payee} {period}: no payout: not eligible (the plan's `eligible when` is false)")
+        if node is not None:
+            _node(node, 1, out, src, 20, set(), exact)
+        out.append("")
+    return "\n".join(for_terminal(line) for line in out)
+
+
 def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: set, exact: bool):
     pad = "  " * depth
     where = f"  [line {n.span.line}]" if n.span is not None and n.span.line else ""
     out.append(f"{pad}{n.name} = {shown(n.value, n.unit, exact)}{where}")
-    if n.span is not None and n.span.line and n.kind in ("component", "let", "param") and src:
+    if n.span is not None and n.span.line and n.kind in ("component", "let", "param", "eligible") and src:
         text = src.get(n.span.line, "").strip()
         if text:
             out.append(f"{pad}  | {text}")

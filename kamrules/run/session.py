@@ -345,6 +345,13 @@ class Session:
         its own rows, not the whole data."""
         return self._interpret(payee_ids, trace=True)
 
+    def eligibility(self, payee_id: str) -> list:
+        """[(calculation period, eligible, the trace of `eligible when`)] of one payee in the
+        report periods, by the interpreter on the rows the payee reaches (`explain` of a payee
+        with no payout)."""
+        from kamrules.backends.interp.run import eligibility
+        return eligibility(self.check(), self._tables_for({payee_id})[1], self.periods(), payee_id)
+
     def _interpret(self, payee_ids, trace: bool) -> list:
         """The interpreter's payouts of these payees, reading only the rows they reach."""
         plan = self.check()

@@ -31,12 +31,13 @@ _WARM_AT = 40  # definitions nested this deep: evaluate the rest of the chain bo
 class Context:
     """One payee in one period: memoised definitions and their trace nodes."""
 
-    __slots__ = ("payee", "period", "memo", "eligible")
+    __slots__ = ("payee", "period", "memo", "eligible", "eligible_node")
 
     def __init__(self, payee: Row, period: Period):
         self.payee, self.period = payee, period
         self.memo: dict = {}
         self.eligible = None
+        self.eligible_node = None  # the trace of `eligible when` (explain of a payee not eligible)
 
 
 class Evaluator(BuiltinCalls):
@@ -75,7 +76,7 @@ class Evaluator(BuiltinCalls):
             if self.plan.eligible is None:
                 ctx.eligible = True
             else:
-                node = TraceNode("eligible", "eligible", self.plan.eligible.span)
+                node = ctx.eligible_node = TraceNode("eligible", "eligible", self.plan.eligible.span)
                 ctx.eligible = bool(self._in_node(node, lambda: self.ev(self.plan.eligible, ctx, ())))
         return ctx.eligible
 

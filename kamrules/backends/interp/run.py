@@ -296,6 +296,20 @@ def select_payees(wanted, known, where: str) -> set | None:
     return set(wanted)
 
 
+def eligibility(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], payee_id: str) -> list:
+    """[(calculation period, eligible, the trace of `eligible when` or None)] of one payee in
+    the report periods: what `explain` says of a payee with no payout."""
+    with decimal.localcontext(CONTEXT):
+        ev = Evaluator(plan, tables, True)
+        payee = next((r for r in ev.payees if r.id == payee_id), None)
+        out = []
+        for period in periods if payee is not None else ():
+            for calc in period.subperiods(plan.period_kind):
+                c = ev.context(payee, calc)
+                out.append((calc, ev.is_eligible(c), c.eligible_node))
+        return out
+
+
 def evaluate(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period], trace: bool = True,
              payee_ids: set | None = None, on_payee=None, integrity: bool = True,
              history: History = NONE) -> list[Payout]:
