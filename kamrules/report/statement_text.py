@@ -78,12 +78,12 @@ def component_sentence(st, c) -> str:
             parts.append(L._("a share of the pool {pool} ({value}): weight {weight} of {total}", pool=w.pool,
                              value=L.value(w.pool_value), weight=L.number(w.value),
                              total=L.number(Decimal(w.total.text))))
-    counted = [m for m in c.credited if m.kind == "count"]
-    if counted:  # `1 created × €150.00 + 0 signed × €300.00`: each count, and what one row pays
-        parts.append(" + ".join(
-            L._("{n} {name} × {each}", n=L.number(len(m.rows) + m.more), name=m.measure, each=L.money(m.each))
-            if m.each is not None else L._("{n} {name}", n=L.number(len(m.rows) + m.more), name=m.measure)
-            for m in counted))
+    # `1 created × €150.00 + 0 signed × €300.00`: each count the component pays per row (a count
+    # only tested, `hold when unpaid > 0`, has its table of rows, not a term of the sentence)
+    counted = [m for m in c.credited if m.kind == "count" and m.each is not None]
+    if counted:
+        parts.append(" + ".join(L._("{n} {name} × {each}", n=L.number(len(m.rows) + m.more), name=m.measure,
+                                    each=L.money(m.each)) for m in counted))
     measured = [m for m in c.credited if m.is_measure or m.kind in ("min", "max", "avg")]
     if measured:
         parts.append(L._("on {measures}", measures=", ".join(
