@@ -33,14 +33,15 @@ def test_a_clawed_back_row_shows_its_negative_contribution(lang, head, sentence,
     as "credited" with +8,000; it is taken back, at -8,000."""
     out = _statement(CLAWBACK, "--payee", "ae-020", "--period", "2025-05", "--format", "text", "--locale", lang)
     assert sentence in out
-    block = out.split(head, 1)[1].split("\n")[1]
+    block = out.split(head, 1)[1].split("\n")[2]  # under the table's head row
     assert "cb-002" in block and block.rstrip().endswith(amount), block
     assert "1 row credited" not in out and "1 ligne créditée" not in out
     # the same in the html (its summary) and the markdown (its table)
     html = _statement(CLAWBACK, "--payee", "ae-020", "--period", "2025-05", "--format", "html", "--locale", "en")
     assert "Rows taken back in booking_commission (-€8,000.00)" in html
     md = _statement(CLAWBACK, "--payee", "ae-020", "--period", "2025-05", "--format", "md", "--locale", "en")
-    assert "| February 10, 2025 | cb-002 | €80,000.00 | -€8,000.00 |" in md
+    # dated by its cancel date (what places it in May), the close date beside it
+    assert "| May 2, 2025 | cb-002 | €80,000.00 | February 10, 2025 | -€8,000.00 |" in md
 
 
 def test_period_does_not_hide_a_component_that_paid_earlier_in_the_year():

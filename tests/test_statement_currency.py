@@ -91,8 +91,9 @@ def test_rows_tables_have_no_empty_account_column_nor_the_date_twice():
     res = run_cli("statement", PLANS / "pay-currency.kam", "--data", PLANS / "tests" / "pay-currency" / "example",
                   "--payee", "bob", "--format", "md")
     assert res.returncode == 0, res.stderr
-    assert "| date | row | amount | credited |" in res.stdout and "| January 15, 2025 | b-1 | €20,000.50 | $828.58 |" \
-        in res.stdout
+    # the conversion's columns (the row's currency, the rate and its date, the converted amount)
+    assert "| date | row | amount | currency | FX rate | rate date | converted | credited |" in res.stdout
+    assert "| January 15, 2025 | b-1 | €20,000.50 | EUR | 1.0357 | January 1, 2025 | $828.58 | $828.58 |" in res.stdout
     assert "| date | row | amount |\n|---|---|---:|\n| January 15, 2025 | b-1 | €20,000.50 |" in res.stdout
     assert "account" not in res.stdout and "close_date |" not in res.stdout
 
