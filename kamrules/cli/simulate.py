@@ -30,7 +30,8 @@ def _load(path: str, revenue: str | None):
     checked = Session(path).check()
     if revenue is not None:
         d = checked.definitions.get(revenue)
-        lets = [n for n, x in checked.definitions.items() if x.kind in ("let", "param")]
+        lets = [n for n, x in checked.definitions.items()  # the amounts --revenue can name
+                if x.kind in ("let", "param") and getattr(x.type, "kind", None) in ("money", "number", "count")]
         if d is None or d.kind not in ("let", "param"):
             raise KamError([Diagnostic("KR101", f"--revenue {revenue}: {path} has no let `{revenue}`",
                                        hint=did_you_mean(revenue, lets) or "lets: " + ", ".join(lets[:12]))])

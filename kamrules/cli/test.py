@@ -126,7 +126,8 @@ def cmd_test(args) -> int:
         print(render_text(d), file=sys.stderr)
     if args.junit_xml:
         outputs.write_text(junit_xml(results, seconds), args.junit_xml, "--junit-xml")
-    outputs.write_stdout(summary_text(results, untested, seconds))
+    if results or untested or not problems:  # nothing ran because of the paths: the errors alone
+        outputs.write_stdout(summary_text(results, untested, seconds))
     failed = problems or any(r.status != "pass" for r in results) or (args.strict and untested)
     return 1 if failed else 0
 

@@ -188,7 +188,9 @@ def missing_file(spec, path: str) -> KamError:
     folder = os.path.dirname(path) or "."
     present = sorted(f for f in os.listdir(folder) if f.endswith(DATA_SUFFIXES)) \
         if os.path.isdir(folder) else []
-    hint = did_you_mean(os.path.basename(path), present)
+    stems = {os.path.splitext(f)[0]: f for f in present}  # names compared without ".csv" (targets
+    close = did_you_mean(os.path.splitext(os.path.basename(path))[0], stems)  # is not deals)
+    hint = None if close is None else f"did you mean `{stems[close.split('`')[1]]}`?"
     if hint is None:
         hint = f"files there: {', '.join(present)}" if present else "check --data points at the folder of CSV exports"
     return KamError([Diagnostic("KR401", f"input `{spec.name}` needs {path}, which does not exist",

@@ -138,6 +138,13 @@ def effect_sentence(st, pv, c, e) -> str:
     L = st.locale
     values = dict(delta=L.money(e.delta), measure=e.measure.name, date=L.date(pv.end),
                   gain=L.money(e.gain, st.currency), component=c.name)
+    if e.step is not None:  # past the top tier, the next step of a rounded axis (whatif.step_tier)
+        axis, reached = e.step
+        cv = next((x for x in c.curves if x.arg_name == axis), None)
+        shown = point_fmt(L, cv)(reached) if cv is not None and reached is not None else L.value(reached)
+        what = values["measure"] if not e.measure.formula else L._("business ({column})", column=L.word(e.measure.column))
+        return L._("{delta} more {measure} before {date} would raise {axis} to {value} and pay {gain} more on "
+                   "{component}", **dict(values, measure=what, axis=axis, value=shown))
     if e.measure.formula:  # a sum of a per-row formula: more of its column, on a row like the one changed
         return formula_sentence(L, e, values)
     if e.tier is None:

@@ -76,6 +76,7 @@ class Tier:
     inner: object = None  # E of an axis `round(E, 1%, down)`: arithmetic of lets and params (whatif_edge.py)
     reads: frozenset = frozenset()  # the lets and params E reads
     params: frozenset = frozenset()  # those of them that are params (the same in every re-run)
+    step: bool = False  # not a tier: the next step of a rounded axis past the top tier (step_tier)
 
     def reached(self, v) -> bool:
         return v is not None and (v >= self.threshold if self.word == "from" else v > self.threshold)
@@ -87,6 +88,7 @@ class Effect:
     delta: Money  # more business
     gain: Decimal  # what it pays more on the component
     tier: str | None = None  # the decision and row reached (next tier), None for "1% more"
+    step: tuple | None = None  # (axis, its value reached): the next step of a rounded axis (step_tier)
 
 
 class ChangedTable:
@@ -423,7 +425,25 @@ def tiers(plan, curves) -> list:
         cells = " | ".join(c.shown for c in lowered[cv.decision].node.rows[row - 1].cells)
         inner, reads, params = whatif_edge.unrounded(lowered, cv.arg_name)
         out.append(Tier(cv.arg_name, t, word, f"{cv.decision}: row {row}: | {cells} |", inner, reads, params))
+    if not out:
+        out = [t for t in (step_tier(lowered, cv) for cv in curves) if t is not None]
     return out
+
+
+def step_tier(lowered: dict, cv):
+    """Past a curve's top tier, an axis rounded to a step (`nrr_attainment = round(nrr_result /
+    nrr_target, 1%, down)` at 110%, the curve still rising) moves only a step at a time: 1% more
+    business may pay nothing, yet some more reaches 111% and pays. Its next step as a Tier
+    (threshold: the axis + the step), searched only when 1% more pays nothing (search)."""
+    if not cv.top or cv.arg_name not in lowered:
+        return None
+    d = lowered[cv.arg_name]
+    expr = d.node.expr if d.kind == "let" else None
+    if not (isinstance(expr, ir.Call) and expr.func == "round" and len(expr.args) >= 2
+            and isinstance(expr.args[1], ir.Number) and expr.args[1].value > 0):
+        return None
+    inner, reads, params = whatif_edge.unrounded(lowered, cv.arg_name)
+    return Tier(cv.arg_name, cv.x + expr.args[1].value, "from", cv.decision, inner, reads, params, step=True)
 
 
 def watched(payout, tiers_: list) -> set:
@@ -463,8 +483,8 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     if o is None:
         return []
     out = [Effect(m, _more(step, cur), o.amounts.get(comp, Decimal(0)) - now)]
-    if not tiers_:
-        return out
+    if not tiers_ or (tiers_[0].step and out[0].gain != 0):  # a rounded axis's next step: only when
+        return out  # the first step pays nothing
 
     def up(o) -> bool:
         return any(o.values.get(k) is not None and base.get(k) is not None and o.values[k] > base[k] for k in names)
@@ -536,6 +556,9 @@ def search(payout, m: Measure, tiers_: list, names: set, base: dict):
     t = reached(o_hi)
     if cur is None and hi == step:  # one more row reaches the tier: said once, with the tier
         out = []
+    if t.step:  # the axis's next step (step_tier): said with the value it reaches, not a tier
+        return out + [Effect(m, _more(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now,
+                             step=(t.axis, o_hi.values.get(t.axis)))]
     out.append(Effect(m, _more(hi, cur), o_hi.amounts.get(comp, Decimal(0)) - now, t.label))
     return out
 
