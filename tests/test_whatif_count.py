@@ -235,3 +235,18 @@ def test_no_more_rows_than_max_rows(monkeypatch, tmp_path):
     one = _statements(monkeypatch, tmp_path, plan, data, "--payee", "p-1", "--period", "2025-Q1")["p-1"]
     assert _sentences(every["p-1"]) == _sentences(one) == []
     assert len(_sentences(every["p-2"])) == 1
+
+
+def test_the_statement_says_the_count_what_ifs():
+    """emotion-ai kam-002, 2025-Q2 (the rendered lines, text): 150 EUR per lead created in the
+    window, 300 EUR per lead signed in it; one more of each, re-run: +150.00 and +300.00."""
+    from conftest import run_cli
+    res = run_cli("statement", EMOTION, "--data", EMOTION_CASE, "--payee", "kam-002", "--format", "text",
+                  "--period", "2025-Q2")
+    assert res.returncode == 0, res.stderr
+    lines = [x.strip() for x in res.stdout.splitlines() if "more row of leads" in x]
+    assert lines == [
+        "- 1 more row of leads in created (product emotion_ai) before June 30, 2025 would pay €150.00 more on "
+        "emotion_ai_challenge",
+        "- 1 more row of leads in signed (product emotion_ai) before June 30, 2025 would pay €300.00 more on "
+        "emotion_ai_challenge"]

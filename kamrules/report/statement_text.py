@@ -10,7 +10,7 @@ from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 import attrs
 
 from kamrules.diagnostics.textsafe import for_markdown, for_terminal, md_code, md_inline
-from kamrules.report import i18n, whatif, whatif_rows, words
+from kamrules.report import i18n, whatif, whatif_count, whatif_rows, words
 
 
 def kind_fmt(L, kind: str | None, currency: str | None):
@@ -196,6 +196,7 @@ def effort_lines(st, pv, c) -> list:
     have paid at a better row of their decision table, then the measures offered no what-if
     and why (a portfolio taken on the quarter's first day)."""
     return ([effect_sentence(st, pv, c, e) for e in c.effects + c.zero_effects]
+            + [whatif_count.sentence(st, pv, c, e) for e in c.count_effects]
             + [hint_sentence(st, c, h) for h in whatif_rows.best(c.row_hints)]
             + [st.locale._("{measure} is taken on {date}: business added during the period does not change it, "
                            "so no what-if is offered for it", measure=m, date=st.locale.date(day))
