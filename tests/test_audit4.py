@@ -330,13 +330,20 @@ def test_kamrules_test_on_a_missing_path_says_what_it_takes(tmp_path):
     assert "hint: give a plan (.kam), a case folder" in res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="F18, report/statement_text.py (not this helper's file): a blank weight")
 def test_a_statement_of_a_payee_with_a_blank_pool_weight():
     """F18: pool-ties p-05 has a blank weight (takes no part: 0.00). `statement --payee p-05`
     stopped with a TypeError traceback (L.number(None) in component_sentence)."""
     res = run_cli("statement", _plan("pool-ties"), "--data", _data("pool-ties"), "--payee", "p-05",
                   "--format", "text")
     assert res.returncode == 0 and "pool_share" in res.stdout
+    assert ("pool_share pays €0.00; no share of the pool company_pool (€1,000.00): weight empty\n"
+            "    your weight in the pool is empty or 0: a share goes only to a weight above 0") in res.stdout
+    # F26: p-04's weight is 0: said so, not "the rows credited add up to a result that pays nothing"
+    res = run_cli("statement", _plan("pool-ties"), "--data", _data("pool-ties"), "--payee", "p-04",
+                  "--format", "text", "--locale", "fr")
+    assert res.returncode == 0, res.stderr
+    assert "aucune part du pool company_pool (1\u202f000,00\u00a0€) : poids 0" in res.stdout
+    assert "votre poids dans le pool est vide ou nul" in res.stdout
 
 
 def test_explain_says_why_a_payee_is_not_eligible():

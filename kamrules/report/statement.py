@@ -327,6 +327,9 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
                 rows_tables.left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
                 view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component, p.trace)
+                if view.amount.amount == 0 and view.pools and all(w.value is None or w.value == 0 for w in view.pools):
+                    view.zero_reason = ("your weight in the pool is empty or 0: a share goes only to a weight above 0",
+                                        {})
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:

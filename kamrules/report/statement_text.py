@@ -74,7 +74,10 @@ def component_sentence(st, c) -> str:
                          y=kind_fmt(L, cv.ykind, st.currency)(cv.y), arg=cv.arg_name,
                          x=point_fmt(L, cv)(cv.x)))
     for w in c.pools:  # a share of a pool: the pool, the payee's weight and the pool's weights
-        if w.total is not None:
+        if w.value is None or w.value == 0:  # an empty weight takes no part in the pool (nor does 0)
+            parts.append(L._("no share of the pool {pool} ({value}): weight {weight}", pool=w.pool,
+                             value=L.value(w.pool_value), weight=L._("empty") if w.value is None else L.number(w.value)))
+        elif w.total is not None:
             parts.append(L._("a share of the pool {pool} ({value}): weight {weight} of {total}", pool=w.pool,
                              value=L.value(w.pool_value), weight=L.number(w.value),
                              total=L.number(Decimal(w.total.text))))
