@@ -490,6 +490,8 @@ class Session:
             progress.advance()
         except (Unsupported, Fallback) as why:
             if isinstance(why, RuleBroken) and not trace_dir:
+                if self._frames is None:  # handed over, unchanged: `require` is checked first
+                    self._frames = frames
                 self._broken_rules(why)  # the interpreter's diagnostics, from the rows flagged
             if trace_dir:
                 raise KamError([Diagnostic("KR002", f"--trace-dir: the columnar engine does not run this "
@@ -522,7 +524,7 @@ class Session:
         from kamrules.data.fast import kept_tables
         read = {n.ref[1] for r in self.lower().requires for n in ir.walk(r.cond)
                 if isinstance(n, ir.Name) and n.ref[0] == "table"}
-        keep = {name: (set(self.frames()[name]["__row"].to_list()) if name in read
+        keep = {name: (set(self._frames[name]["__row"].to_list()) if name in read
                        else set(why.rows.get(name, ()))) for name in plan.inputs}
         check_rules(plan, kept_tables(plan, self.data, keep, self._cells))
 

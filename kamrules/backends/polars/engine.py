@@ -125,8 +125,7 @@ def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) 
         fr.add("__elig!", pl.lit(False))
     names = [n for n, d in plan.definitions.items()
              if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row")]
-    fr.todo = names
-    _drop_temporaries(fr)
+    _drop_temporaries(fr, names)
     # rows, and the row of one(rows), are read where the plan uses them
     history = dependent(plan)
     _compute(fr, names, on_step)
@@ -150,7 +149,7 @@ def _compute(fr: Frame, names: list, on_step=None):
     unless Frame.exact_rounding rounds it on whole numbers)."""
     plan = fr.plan
     elig, elig_err = pl.col("__elig"), pl.col("__elig!")
-    for name in names:
+    for i, name in enumerate(names):
         d = plan.definitions[name]
         fr.current = name
         if on_step is not None:
@@ -176,7 +175,7 @@ def _compute(fr: Frame, names: list, on_step=None):
                     fr.bounds[f"d.{name}"] = v.bound  # value rounded exactly never reads it
                 if v.replay is not None:
                     fr.replays[f"d.{name}"] = _keep_replay(fr, name, v.replay)
-            _drop_temporaries(fr)
+            _drop_temporaries(fr, names[i + 1:])
             continue
         comp = d.node
         valid = pl.lit(True)
@@ -209,18 +208,17 @@ def _compute(fr: Frame, names: list, on_step=None):
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
                   exists & raw.expr.is_null())
         fr.add(f"d.{name}", amount, **{f"e.{name}": err})
-        _drop_temporaries(fr)
+        _drop_temporaries(fr, names[i + 1:])
 
 
-def _drop_temporaries(fr: Frame) -> None:
+def _drop_temporaries(fr: Frame, todo=()) -> None:
     """Drop the working columns (`t.`, Frame.keep/materialize/settle) of the definitions done
     that nothing computed later can read: only a definition's replay (its operands), its
     bound and the cached aggregates and rows refer to frame columns across definitions. Their
     memory is reused by the next columns (fewer fresh pages: less system time, a lower peak).
     A lean run (lean.py) drops every column, cached aggregate and table that no definition
-    after the current one reads."""
+    of `todo` (those still to compute) reads."""
     if getattr(fr, "lean", None) is not None:
-        todo = fr.todo[fr.todo.index(fr.current) + 1:] if fr.current in fr.todo else fr.todo
         release(fr, fr.lean, todo)
         return
     live = columns_read(fr)
