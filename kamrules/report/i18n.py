@@ -93,6 +93,11 @@ class Locale:
                 self.missing.add(text)
         return out.format(**values) if values else out
 
+    def semicolon(self) -> str:
+        """"; " between the parts of a sentence, with French typography's narrow no-break space
+        before it ("nrr paie 12 600,00 € ; payout_rate donne ...")."""
+        return self._("; ")
+
     def one(self, n: int) -> bool:
         """Whether `n` takes the singular in this language (CLDR's plural rule, by Babel): 1 in
         English, 0 and 1 in French ("0 bénéficiaire payé")."""

@@ -98,7 +98,7 @@ def component_sentence(st, c) -> str:
         n = sum(len(m.rows) + m.more for m in c.credited if m.taken_back and m.plain and m.kind == "sum")
         if n:  # a clawback: rows whose credit is taken off the payout
             parts.append(L._("1 row taken back") if n == 1 else L._("{n} rows taken back", n=L.number(n)))
-    return "; ".join(parts)
+    return L.semicolon().join(parts)
 
 
 def credited_title(L, m) -> str:
@@ -165,7 +165,7 @@ def formula_sentence(L, e, values: dict) -> str:
     if m.like:
         row, shown, lookups = m.like
         said = [lookup_words(L, x) for x in lookups] or [f"{L.word(k)} {L.value(v, u)}" for k, v, u in shown]
-        where = L._("on a row like {row} ({words})", row=row, words="; ".join(said))
+        where = L._("on a row like {row} ({words})", row=row, words=L.semicolon().join(said))
     else:
         where = L._("on {row}", row=ref.id)
     values = dict(values, column=L.word(m.column), where=where)
@@ -446,7 +446,7 @@ def render_md(st) -> str:
                     out.append(f"{pad}  {md_code(f'{n}: {text.strip()}')}")
                 out += [f"{pad}  *{mi(words.say(L, n))}*" for n in s.notes]
                 for r in s.rows:
-                    out.append(f"{pad}  - {mi(words.row_line(r, L=L))}" + "".join(f"; {mi(words.why_line(L, w))}" for w in r.why))
+                    out.append(f"{pad}  - {mi(words.row_line(r, L=L))}" + "".join(f"{L.semicolon()}{mi(words.why_line(L, w))}" for w in r.why))
                 if s.more_rows:
                     out.append(f"{pad}  - … {s.more_rows}")
             out.append("")

@@ -182,7 +182,7 @@ def sentence(st, pv, c, e) -> str:
     what = (L._("1 more row of {table} in {measure}", table=m.table, measure=m.name) if L.one(int(n)) else
             L._("{n} more rows of {table} in {measure}", n=L.number(n), table=m.table, measure=m.name))
     if m.added.said:
-        what = L._("{rows} ({conditions})", rows=what, conditions="; ".join(
+        what = L._("{rows} ({conditions})", rows=what, conditions=L.semicolon().join(
             f"{L.word(col)} {L.value(v) if isinstance(v, Decimal) else v}" for col, v in m.added.said))
     values = dict(what=what, date=L.date(pv.end), gain=L.money(e.gain, st.currency), component=c.name)
     if e.tier is None:

@@ -154,7 +154,7 @@ def say(L, x) -> str:
     if isinstance(x, Val):
         return value(x.v, x.unit, L)
     if isinstance(x, list):  # notes joined as the engine joins them
-        return "; ".join(say(L, p) for p in x)
+        return (L or i18n.get(None)).semicolon().join(say(L, p) for p in x)
     if isinstance(x, Shown):
         return _shown_en(x.text) if L is None or L.lang == i18n.DEFAULT else _relaid(x.text, L)
     return str(x)
