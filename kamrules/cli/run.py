@@ -18,7 +18,7 @@ from kamrules.run.parallel import default_jobs
 from kamrules.files.outputs import write_files, write_text
 from kamrules.report import payouts as payout_report
 from kamrules.diagnostics.textsafe import for_terminal
-from kamrules.run.session import ColumnarRun
+from kamrules.run.results import ColumnarRun
 from kamrules.cli.common import data_args, open_session
 from kamrules.cli.close import ledger_options
 

@@ -17,7 +17,6 @@ Two sessions on the same data (`diff`) load it once when both plans declare the 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
 from types import SimpleNamespace
 
 import attrs
@@ -38,19 +37,11 @@ from kamrules.diagnostics.source import SourceFile
 from kamrules.run.engines import engines_for
 from kamrules.run.progress import Progress
 from kamrules.files.inputs import resolve
+from kamrules.run.results import ColumnarRun, DefinitionValues, LazyPayouts, Run
 
 ENGINES = ("auto", "columnar", "interpreter", "duckdb", "spark", "postgres")
 SQL_ENGINES = ("duckdb", "spark", "postgres")  # the SQL backend's dialects (backends/sql/dialects.py)
 _CHECKED: dict = {}  # (plan path, text) -> (checked plan, diagnostics): plans are not mutated
-
-
-@attrs.define
-class Run:
-    """The payouts of one execution (components in plan order, no totals)."""
-    payouts: list
-    periods: list
-    engine: str  # the engine that computed them: "columnar" or "interpreter"
-    inputs: dict  # input name -> object with .path (report.payouts.run_meta)
 
 
 def add_engine_arg(parser) -> None:
@@ -535,57 +526,6 @@ class Session:
                 for name, spec in self.check().inputs.items()}
 
 
-class LazyPayouts(Sequence):
-    """The payouts of a columnar run as Payout objects, built on first use: `run` writes its
-    CSV from the payout frame and never needs the millions of objects."""
-
-    def __init__(self, make):
-        self._make, self._items = make, None
-
-    def _all(self) -> list:
-        if self._items is None:
-            self._items = self._make()
-        return self._items
-
-    def __getitem__(self, i):
-        return self._all()[i]
-
-    def __len__(self) -> int:
-        return len(self._all())
-
-    def __iter__(self):
-        return iter(self._all())
-
-    def __eq__(self, other) -> bool:
-        return self._all() == (list(other) if isinstance(other, Sequence) else other)
-
-    def __add__(self, other) -> list:
-        return self._all() + list(other)
-
-    def __radd__(self, other) -> list:
-        return list(other) + self._all()
-
-    def __repr__(self) -> str:
-        return repr(self._all())
-
-
-@attrs.define
-class DefinitionValues:
-    """Session.definition_values: `table` has payee_id, period (backends.polars.values.period_key
-    of a calculation period), eligible, eligible! (its error), and per definition NAME its value
-    (a Decimal column, money in the payee's pay currency), NAME! (an error: no value) and, for a
-    component, applies.NAME."""
-    table: object
-    periods: dict  # period key -> calendar Period
-    pay_codes: dict  # a plan paid per payee's currency: payee id -> its code ({} otherwise)
-    handed_over: list  # payees the interpreter computed (their values here are not the payouts')
-
-
-@attrs.define
-class ColumnarRun(Run):
-    table: object = None  # the payout frame (columnar.run.to_csv writes it)
-
-
 def same_inputs(a: CheckedPlan, b: CheckedPlan) -> bool:
     """Do two plans declare the same inputs (files, keys, columns), read the same way?"""
     return (a.fiscal_start, a.payees_table, _inputs_key(a)) == (b.fiscal_start, b.payees_table, _inputs_key(b))
@@ -596,7 +536,6 @@ def _inputs_key(plan: CheckedPlan):
         return tuple((f.name, getattr(c, f.name)) for f in attrs.fields(type(c)) if f.name != "span")
     return tuple((n, s.file, s.key, s.dialect, s.sql, tuple((k, col(c)) for k, c in s.columns.items()))
                  for n, s in plan.inputs.items())
-
 
 
 def reachable_lines(plan: CheckedPlan, frames: dict, ids: set) -> dict:

@@ -36,7 +36,7 @@ def run_sql(session, payee_ids, dialect: str = "duckdb"):
         raise KamError([Diagnostic("KR441", "--engine duckdb needs the packages duckdb and sqlglot",
                                    hint="pip install 'kamrules[duckdb]'")]) from None
     from kamrules.backends.sql.engine import Fallback, evaluate_sql
-    from kamrules.run.session import Run
+    from kamrules.run.results import Run
     plan = session.check()
     _refuse(plan, dialect)
     from kamrules.backends.sql.engine import table_payouts
@@ -86,7 +86,7 @@ def _frame_run(session, plan, table, ids, engine: str, files):
     on demand."""
     import polars as pl
     from kamrules.run.columnar import payouts_list
-    from kamrules.run.session import ColumnarRun, LazyPayouts
+    from kamrules.run.results import ColumnarRun, LazyPayouts
     if ids is not None:
         table = table.filter(pl.col("payee_id").is_in(sorted(ids)))
     report = session.periods()
@@ -168,7 +168,7 @@ def run_postgres(session, payee_ids):
                                    f"{shown} one", hint=f"add --db postgresql://user@host/db (or set {ENV})")])
     from kamrules.backends.sql.engine import Fallback, evaluate_sql
     from kamrules.backends.sql.postgres import Inputs, Stopped
-    from kamrules.run.session import Run
+    from kamrules.run.results import Run
     plan = session.check()
     _refuse(plan, "postgres")
     timeout = TIMEOUT if session.db_timeout is None else session.db_timeout  # each statement's
