@@ -142,14 +142,16 @@ def test_the_bins_counted_on_sorted_values_are_svgs(values):
 
 
 def test_a_tree_is_cut_at_the_deepest_level_that_fits(tmp_path):
+    """A tree of more payees than --limit keeps its top levels whole, with their subtotals."""
     from test_team_tree import DEALS, LINES, PEOPLE, PLAN
     (tmp_path / "p.kam").write_text(PLAN, encoding="utf-8")
     for name, text in (("people", PEOPLE), ("reports_to", LINES), ("deals", DEALS)):
         (tmp_path / f"{name}.csv").write_text(text, encoding="utf-8")
-    r = run_cli("team", tmp_path / "p.kam", "--data", tmp_path, "--format", "md", "--limit", "6")
+    r = run_cli("team", tmp_path / "p.kam", "--data", tmp_path, "--format", "md", "--limit", "4")
     assert r.returncode == 0, r.stderr
     firsts = [line.split("|")[1].strip().strip("*") for line in r.stdout.splitlines() if line.startswith("| ")][1:]
-    # 8 lines in all (5 payees, 3 subtotals: tests/test_team_tree.py); down to depth 1: 6 lines
+    # 5 payees over 3 levels (tests/test_team_tree.py): ceo; m1, m2; a, b. Down to depth 1: 3 payees
+    # (4 fit, not 5), with the subtotals of ceo, m1 and m2
     assert firsts == ["ceo (Chloé)", "· m1 (Marc)", "· subtotal m1 and reports (2 payees)", "· m2 (Mia)",
                       "· subtotal m2 and reports (2 payees)", "subtotal ceo and reports (5 payees)", "total"]
     assert "the reporting tree down to depth 1: 3 of 5 payees" in r.stdout

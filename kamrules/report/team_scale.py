@@ -40,11 +40,11 @@ def build(plan, tables, payouts, periods, team=None, links=None, lang=None, show
 
 def limit_view(tv: TeamView, limit: int, page: int = 1) -> TeamView:
     """The view cut to `limit` rows per period: a flat list sorted by total, largest first, its
-    page `page`; a tree down to the deepest level whose lines fit (subtotals kept)."""
+    page `page`; a tree down to the deepest level whose payees fit (subtotals kept)."""
     tv.limit = limit
     m = tv.measures[0][0] if tv.measures else None
     for tp in tv.periods:
-        if len(tp.rows) <= limit and len(tp.lines) <= limit:
+        if len(tp.rows) <= limit:
             continue
         tp.count = len(tp.rows)
         tp.totals_all = [r.total for r in tp.rows]
@@ -67,15 +67,16 @@ def _first(count: int, limit: int, page: int) -> int:
 
 
 def _cut_tree(lines: list, limit: int) -> tuple:
-    """(depth, the lines down to it): the deepest level whose lines (rows and subtotals) fit in
-    `limit`; when the top level alone does not, its first `limit` lines."""
+    """(depth, the lines down to it): the deepest level whose rows fit in `limit`, with their
+    subtotals; when the top level alone does not, its first `limit` rows and their subtotals."""
     depth = lambda x: x[1].depth  # noqa: E731  (a row's, or a subtotal's manager's)
     deepest = max(depth(x) for x in lines)
     for d in range(deepest, -1, -1):
         kept = [x for x in lines if depth(x) <= d]
-        if len(kept) <= limit:
+        if sum(1 for x in kept if x[0] == "row") <= limit:
             return d, kept
-    return 0, [x for x in lines if depth(x) == 0][:limit]
+    top = [x[1].payee_id for x in lines if x[0] == "row" and depth(x) == 0][:limit]
+    return 0, [x for x in lines if depth(x) == 0 and x[1].payee_id in set(top)]
 
 
 def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit, page) -> TeamView | None:
@@ -87,9 +88,9 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
 
     if _hierarchy(tables) is not None:
         return None
-    on_target = on_target_of(plan)
-    if on_target is not None and on_target not in values.kinds:
-        return None
+    on_target, measures = on_target_of(plan), measures_of(plan)
+    if on_target is not None and on_target not in values.kinds or measures and measures[0][0] not in values.kinds:
+        return None  # a value the frame does not hold: the interpreter's, row by row
     if any(len(p.subperiods(plan.period_kind)) != 1 for p in periods):
         return None
     payees = sorted(tables[plan.payees_table].rows, key=lambda r: r.id)
@@ -107,7 +108,6 @@ def _large(plan, tables, frame, periods, team, links, lang, shown, values, limit
     cents = pl.Decimal(38, places)
     if f.filter(pl.col("amount") != pl.col("amount").cast(cents).cast(frame.schema["amount"])).height:
         return None  # an amount finer than the plan's rounding: the payouts' quantize decides
-    measures = measures_of(plan)
     by_key = {values.key(p): p for p in periods}
     per = f.group_by("payee_id", "period").agg(pl.col("amount").sum().cast(cents).alias("total"))
     comp = f.group_by("period", "__c").agg(pl.col("amount").sum().cast(cents).alias("sum"))
