@@ -34,8 +34,8 @@ def test_golden_team_pages_in_french_and_english(case, lang):
     # own: a 1,000 x 10% = 100; b 50; m1 10; override: ceo 1,600 x 2% = 32, m1 20, m2 10:
     # 222 paid of a 500 budget (five eligible payees, 100 each): 44.4%
     if lang == "fr":
-        assert (f"5 bénéficiaires payés, total 222,00 EUR, moyenne 44,40 EUR; coût 222,00 EUR pour un budget "
-                f"de variable cible de 500,00 EUR (44,4{NNBSP}%); sans paiement : x (non éligible)") in text.stdout
+        assert (f"5 bénéficiaires payés, total 222,00 EUR, moyenne 44,40 EUR{NNBSP}; coût 222,00 EUR pour un budget "
+                f"de variable cible de 500,00 EUR (44,4{NNBSP}%){NNBSP}; sans paiement : x (non éligible)") in text.stdout
         assert "sous-total ceo et son équipe (5 bénéficiaires)" in text.stdout
         assert f"<li>10 – 21{NNBSP}: 1 bénéficiaire</li>" in html.stdout  # m2's 10 (bins of 11.25: whole euros distinct)
     else:

@@ -459,19 +459,23 @@ def _summary(tv: TeamView, tp: TeamPeriod) -> str:
     n = len(paid)
     avg = sum(paid, Decimal(0)) / n if n else Decimal(0)
     cur = _cur(tv, tp)
-    s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if L.one(n) else
-            "{n} payees paid, total {total} {currency}, average {average} {currency}",
-            n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
+    if n:
+        s = L._("{n} payee paid, total {total} {currency}, average {average} {currency}" if L.one(n) else
+                "{n} payees paid, total {total} {currency}, average {average} {currency}",
+                n=str(n), total=_amount(L, tp.total, cur), average=L.amount(avg, cur), currency=cur)
+    else:  # an average over nobody is no figure (a period of clawbacks only: total -6,600.00)
+        s = L._("{n} payee paid, total {total} {currency}" if L.one(n) else "{n} payees paid, total {total} {currency}",
+                n=str(n), total=_amount(L, tp.total, cur), currency=cur)
     back = tp.back if limited else sorted((r.payee_id, r.total) for r in tp.rows if r.total < 0)
     if back:  # a clawback larger than the period's pay: what the payee owes back
-        s += "; " + L._("taken back: {payees}", payees=_listed(
+        s += L.semicolon() + L._("taken back: {payees}", payees=_listed(
             L, [f"{pid} ({_amount(L, total, cur)})" for pid, total in back], limited))
     if tp.budget is not None:
         pct = L.share(tp.total / tp.budget) if tp.budget else "—"
-        s += "; " + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
+        s += L.semicolon() + L._("cost {total} {currency} against an on-target budget of {budget} {currency} ({pct})",
                         total=_amount(L, tp.total, cur), currency=cur, budget=_amount(L, tp.budget, cur), pct=pct)
     if tp.without_payout:
-        s += "; " + L._("no payout: {payees}", payees=_listed(
+        s += L.semicolon() + L._("no payout: {payees}", payees=_listed(
             L, [f"{p} ({_reason(L, tp.reasons.get(p, 'no data'))})" for p in sorted(tp.without_payout)], limited))
     return s
 
@@ -489,9 +493,9 @@ def _shown(tv: TeamView, tp: TeamPeriod) -> str | None:
                start=L.number(tp.first + 1), end=L.number(tp.first + len(tp.rows)), n=L.number(tp.count))
     page, last = tp.first // size + 1, -(-tp.count // size)
     if tv.pager is None:
-        return text + "; " + L._("page {page} of {last}: --page K for another, --limit 0 for every row",
+        return text + L.semicolon() + L._("page {page} of {last}: --page K for another, --limit 0 for every row",
                                  page=str(page), last=str(last))
-    return text + "; " + L._("page {page} of {last}", page=str(page), last=str(last))
+    return text + L.semicolon() + L._("page {page} of {last}", page=str(page), last=str(last))
 
 
 def _pager_html(tv: TeamView, tp: TeamPeriod) -> str:
