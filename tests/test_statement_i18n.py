@@ -93,7 +93,7 @@ def test_derivation_values_keep_every_digit_in_the_locale():
     slices = "slices: row 1: 80000.00 EUR x 5% = 4000.00 EUR; row 2: 20000.00 EUR x 10% = 2000.00 EUR"
     assert words.say(en, words.engine_note(slices)) == slices
     assert words.say(fr, words.engine_note(slices)).replace(NNBSP, " ").replace(NBSP, " ") == (
-        "tranches : ligne 1 : 80 000,00 € x 5 % = 4 000,00 €; ligne 2 : 20 000,00 € x 10 % = 2 000,00 €")
+        "tranches : ligne 1 : 80 000,00 € x 5 % = 4 000,00 € ; ligne 2 : 20 000,00 € x 10 % = 2 000,00 €")
     assert words.say(fr, words.engine_note("something else")) == "something else"
     # notes are read once per text: a text read before, then inside a note, is still no note
     assert words.engine_note("nothing known") == "nothing known"

@@ -102,7 +102,7 @@ def test_colour_grid_rows_say_the_colour_discount_and_rate():
     assert "| 19 mars 2025 | eq-dl-003 | 65 000,00 € | orange, remise 12 %, taux 2,5 % | 1 625,00 € |" in fr.stdout
     assert "| 27 mars 2025 | eq-dl-004 | 30 000,00 € | red, remise 25 %, taux 1 % | 300,00 € |" in fr.stdout
     assert "colour_rate row" not in fr.stdout.split("Comment c’est calculé")[0]
-    assert "colour_bonus paie 9 125,00 €; 4 lignes créditées" in fr.stdout  # eq-dl-005: under the floor
+    assert "colour_bonus paie 9 125,00 € ; 4 lignes créditées" in fr.stdout  # eq-dl-005: under the floor
     en = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "--format", "md")
     assert "| March 4, 2025 | eq-dl-001 | €48,000.00 | green, discount 2%, rate 5% | €2,400.00 |" in en.stdout
     text = run_cli("statement", GRID, "--data", GRID_DATA, "--payee", "eq-001", "--format", "text")

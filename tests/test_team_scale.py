@@ -181,3 +181,16 @@ def test_the_portal_team_page_is_paged(tmp_path, monkeypatch):
     assert '<a rel="next" href="/team?page=2">next page</a>' in first and 'rel="prev"' not in first
     assert f'data-payee="{ranked[1]}"' in second
     assert '<a rel="prev" href="/team?locale=fr&amp;page=1">page précédente</a>' in second
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.decimals(min_value=-10**6, max_value=10**6, places=2, allow_nan=False, allow_infinity=False),
+                min_size=1, max_size=40))
+def test_a_chart_drawn_from_bins_counted_once_is_svgs_own(values):
+    """team.py sorts a chart's values once (team_bins.chart_bins) for the SVG and the words under
+    it: the same SVG and the same bins as svg.py counting value by value."""
+    from kamrules.report import svg, team_bins
+    counted, rows = team_bins.chart_bins(values, 8)
+    fmt = str
+    assert svg.histogram_svg(values, 8, fmt, "t", "", counted) == svg.histogram_svg(values, 8, fmt, "t")
+    assert rows == svg.histogram_bins(values, 8)

@@ -200,14 +200,15 @@ def histogram_bins(values: list, bins: int) -> list:
     return [(lo + width * k, lo + width * (k + 1), n) for k, n in enumerate(counts) if n]
 
 
-def histogram_svg(values: list, bins: int, xfmt, title: str, unit="") -> str:
+def histogram_svg(values: list, bins: int, xfmt, title: str, unit="", binned: tuple | None = None) -> str:
     """Counts of Decimal values in `bins` equal-width bins between their min and max (unit: what
     is counted, or a function of the count giving it: `1 payee`, `2 payees`): each
     bar labelled with its count above it, and its range in its <title>; the x axis labelled at
-    the bins' edges (first, middle, last), the y axis by whole counts from 0."""
+    the bins' edges (first, middle, last), the y axis by whole counts from 0. binned: the
+    values' (lo, hi, width, counts) counted already (report/team_bins.py, on sorted values)."""
     if not values:
         return ""
-    lo, hi, width, counts = _binned(values, bins)
+    lo, hi, width, counts = _binned(values, bins) if binned is None else binned
     top = Decimal(max(counts))
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" '
            f'class="chart" aria-label="{for_html(title)}">', f"<title>{for_html(title)}</title>"]

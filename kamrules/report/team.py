@@ -27,7 +27,7 @@ from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.textsafe import for_html, for_markdown, for_terminal
 from kamrules.report import i18n, words
 from kamrules.report.svg import histogram_svg
-from kamrules.report.team_bins import histogram_bins, span
+from kamrules.report.team_bins import chart_bins, span
 from kamrules.trace.tree import calculation_parts
 
 BINS = 8  # bars of a histogram
@@ -669,11 +669,13 @@ def render_html(tv: TeamView) -> str:
                 charts.append((vals, fmt, f"{m} {tp.period}", L._("payees per {measure} bin", measure=m)))
         if charts:  # each bin that holds a payee said in words under its chart, as in the bar's title
             out.append('<div class="charts">' + "".join(
-                f"<figure>{histogram_svg(vals, BINS, fmt, title, count)}<figcaption>{e(cap)}<ul class=\"bins\">"
+                f"<figure>{histogram_svg(vals, BINS, fmt, title, count, binned[0])}<figcaption>{e(cap)}"
+                "<ul class=\"bins\">"
                 + "".join("<li>" + e(L._("{bin}: {n} {payees}", bin=fmt(lo) if lo == hi else f"{fmt(lo)} – {fmt(hi)}",
                                           n=str(n), payees=count(n))) + "</li>"
-                          for lo, hi, n in histogram_bins(vals, BINS))
-                + "</ul></figcaption></figure>" for vals, fmt, title, cap in charts) + "</div>")
+                          for lo, hi, n in binned[1])
+                + "</ul></figcaption></figure>"
+                for vals, fmt, title, cap, binned in ((*c, chart_bins(c[0], BINS)) for c in charts)) + "</div>")
         out.append("</section>")
     if tv.ledger is not None:
         out.append(f"<section><h2>{e(L._('Ledger'))}</h2><ul>" + "".join(f"<li>{e(x)}</li>" for x in ledger_lines(tv))

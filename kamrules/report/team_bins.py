@@ -53,3 +53,14 @@ def histogram_bins(values: list, bins: int) -> list:
         return [(values[0], values[0], len(values))]
     lo, _, width, counts = _counted(ordered, bins)
     return [(lo + width * j, lo + width * (j + 1), n) for j, n in enumerate(counts) if n]
+
+
+def chart_bins(values: list, bins: int) -> tuple:
+    """((lo, hi, width, counts) for svg.histogram_svg, histogram_bins's list), the values
+    sorted once for both (a chart and the words under it)."""
+    ordered = sorted(values)
+    counted = _counted(ordered, bins)
+    if ordered[0] == ordered[-1]:
+        return counted, [(values[0], values[0], len(values))]
+    lo, _, width, counts = counted
+    return counted, [(lo + width * j, lo + width * (j + 1), n) for j, n in enumerate(counts) if n]
