@@ -18,6 +18,7 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.core.numeric import Money
 from kamrules.report.words import find_nodes
+from kamrules.trace.tree import owned_nodes
 
 KINDS = ("count", "min", "max", "avg")  # the aggregates over rows that are no sum (report/rowdetail.py)
 
@@ -29,12 +30,7 @@ def counts(plan, trace) -> list:
     plan) counts the rows of each: a count's rows are merged, its value their number."""
     calls = _calls(plan)
     found: dict = {}
-    seen, stack = set(), [(trace, None)]
-    while stack:
-        node, owner = stack.pop()
-        if id(node) in seen or node.kind == "paid":
-            continue
-        seen.add(id(node))
+    for node, owner in owned_nodes(trace):
         call = calls.get((node.span.line, node.span.column)) if node.kind == "aggregate" and node.span else None
         if call is not None:
             have = found.get((owner, id(call)))
@@ -44,8 +40,6 @@ def counts(plan, trace) -> list:
                 known = {(r.table, r.row) for r in have[0]}
                 have[0] += [r for r in node.rows if (r.table, r.row) not in known]
                 have[1] = len(have[0])
-        here = node.name if node.kind == "let" else owner
-        stack.extend((c, here) for c in reversed(node.children))
     return [tuple(x) for x in found.values()]
 
 

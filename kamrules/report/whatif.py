@@ -37,7 +37,7 @@ from kamrules.core import ir
 from kamrules.report.leftout import base_where
 from kamrules.report.words import find_nodes
 from kamrules.report import whatif_edge
-from kamrules.trace.tree import calculation_parts
+from kamrules.trace.tree import calculation_parts, owned_nodes
 
 MAX_DOUBLINGS = 14  # the next tier is looked for up to 2^14 x 1% of the measure (164x)
 
@@ -135,16 +135,9 @@ class ChangedTable:
 def money_aggregates(trace):
     """(node, owner) of each aggregate of money written in the plan in a component's trace, each
     once, in trace order (earlier periods' `paid` left out); owner: the let holding it, or None."""
-    seen, stack = set(), [(trace, None)]
-    while stack:
-        node, owner = stack.pop()
-        if id(node) in seen or node.kind == "paid":
-            continue
-        seen.add(id(node))
+    for node, owner in owned_nodes(trace):
         if node.kind == "aggregate" and isinstance(node.value, Money) and node.span is not None:
             yield node, owner
-        here = node.name if node.kind == "let" else owner
-        stack.extend((c, here) for c in reversed(node.children))
 
 
 def measures(plan, trace, tables, row_at=None) -> list:

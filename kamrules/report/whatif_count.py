@@ -27,7 +27,7 @@ from kamrules.core import ir
 from kamrules.data.strict import Row
 from kamrules.report import whatif, whatif_zero, words
 from kamrules.report.leftout import base_where
-from kamrules.trace.tree import RowRef
+from kamrules.trace.tree import RowRef, owned_nodes
 
 MAX_TEMPLATES = 4  # the rows tried as the copy, the payee's own first
 MAX_ROWS = 10_000  # the most rows a what-if adds (the next tier further away: none offered)
@@ -81,20 +81,14 @@ def count_calls(plan) -> dict:
 def count_measures(plan, trace, tables) -> list:
     """[whatif.Measure] of the counts of input rows in a component's trace held by a let,
     each once, in trace order (column None, value the count)."""
-    calls, out, seen, stack = count_calls(plan), [], set(), [(trace, None)]
-    while stack:
-        node, owner = stack.pop()
-        if id(node) in seen or node.kind == "paid":
-            continue
-        seen.add(id(node))
+    calls, out = count_calls(plan), []
+    for node, owner in owned_nodes(trace):
         call = calls.get((node.span.line, node.span.column)) if node.kind == "aggregate" and node.span else None
         if call is not None and owner is not None and isinstance(node.value, Decimal) \
                 and owner not in {m.name for m in out}:
             where = base_where(plan, call)
             if where is not None and where.source.id in tables:
                 out.append(whatif.Measure(owner, where.source.id, None, node.value, [], call))
-        here = node.name if node.kind == "let" else owner
-        stack.extend((c, here) for c in reversed(node.children))
     return out
 
 

@@ -63,6 +63,21 @@ class TraceNode:
             yield from c.walk()
 
 
+def owned_nodes(trace: TraceNode):
+    """(node, owner) of every node of a payout's derivation once, depth first in trace order,
+    earlier periods' `paid(...)` subtrees left out; owner: the let the node is read under (the
+    nearest let above it), None at the component's own level."""
+    seen, stack = set(), [(trace, None)]
+    while stack:
+        node, owner = stack.pop()
+        if id(node) in seen or node.kind == "paid":
+            continue
+        seen.add(id(node))
+        yield node, owner
+        here = node.name if node.kind == "let" else owner
+        stack.extend((c, here) for c in reversed(node.children))
+
+
 def calculation_parts(node: TraceNode) -> list:
     """The subtrees of one payout's tree, one per calculation period: a payout that adds up
     several (`payment quarter` on a monthly plan) has the component of each month as its
