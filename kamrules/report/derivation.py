@@ -14,7 +14,7 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.core import ir
 from kamrules.core.types import TYPE_NAMES
 from kamrules.syntax import ast
-from kamrules.trace.tree import TraceNode
+from kamrules.trace.tree import TraceNode, owned_nodes
 from kamrules.report import words
 
 MAX_ROWS = 25
@@ -31,6 +31,7 @@ class Step:
     more_rows: int = 0
     notes: list = attrs.Factory(list)  # [words.Said]
     unit: str | None = None
+    others: int = 0  # rows of a set that no amount of this payee reads: not listed (own_rows)
 
 
 def num(v):
@@ -71,7 +72,18 @@ def absent_reason(plan, ev, ctx, name) -> words.Said:
     return words.Said("{name}: not paid this period", dict(name=name))
 
 
-def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, where=None):
+def own_rows(traces) -> set:
+    """(table, row) of every row an amount of the payee reads (the rows of the aggregates of
+    their payouts' derivations): a set of rows the plan selects for everyone (charter's `won`:
+    every won deal of the period) lists only these in the payee's statement, the others
+    counted, not named (another payee's deals are none of this payee's business)."""
+    return {(r.table, r.row) for t in traces if t is not None
+            for n, _ in owned_nodes(t) if n.kind == "aggregate" for r in n.rows}
+
+
+def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, where=None, own=None):
+    """The derivation's steps under `node`, depth first; own: own_rows of the payee (None:
+    every row listed)."""
     if id(node) in seen:
         return
     seen.add(id(node))
@@ -93,12 +105,16 @@ def steps(plan, node: TraceNode, depth: int, out: list, seen: set, paid: dict, w
         paid[node.name] = words.sentence(node)
         if node.span is not None:
             lines = source_lines(plan.source, node.span.line, node.span.line)
+    rows, others = node.rows, 0
+    if own is not None and node.kind != "aggregate" and rows:
+        rows = [r for r in rows if (r.table, r.row) in own]
+        others = len(node.rows) - len(rows)
     out.append(Step(node.name, node.kind, depth, words.sentence(node, unit, label), lines,
-                    list(node.rows[:MAX_ROWS]), max(0, len(node.rows) - MAX_ROWS), notes, unit))
+                    list(rows[:MAX_ROWS]), max(0, len(rows) - MAX_ROWS), notes, unit, others))
     if node.kind == "paid":
         return  # earlier periods: their own statements explain them
     for c in node.children:
-        steps(plan, c, depth + 1, out, seen, paid, where)
+        steps(plan, c, depth + 1, out, seen, paid, where, own)
 
 
 def _head(plan, d, node) -> tuple:

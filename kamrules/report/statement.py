@@ -31,7 +31,7 @@ from kamrules.report.words import Said, Shown, find_nodes, span_text
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, rows_tables, whatif, whatif_count, whatif_rows, whatif_zero
 from kamrules.report.curves import curves, decide_at
-from kamrules.report.derivation import absent_reason, steps
+from kamrules.report.derivation import absent_reason, own_rows, steps
 from kamrules.report.payouts import run_meta
 
 
@@ -314,10 +314,11 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
         memo = ev.context(payee, period).memo
         for p in items:
             whatif.seed(memo, p.trace)
+    own = own_rows(p.trace for p in items)  # rows of a set selected for everyone: only the payee's listed
     for p in items:
         st, cvs = [], []
         if p.trace is not None:
-            steps(plan, p.trace, 0, st, set(), paid, where)
+            steps(plan, p.trace, 0, st, set(), paid, where, own)
             if calc:
                 cvs = curves(plan, tables, payee, period, p, ev)
         view = ComponentView(p.component, Money(p.amount, p.currency), st, cvs)

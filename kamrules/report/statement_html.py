@@ -13,7 +13,7 @@ from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
-                                            ratio_lines, rounding_note, subtitle, summed, who, zero_sentence)
+                                            others_line, ratio_lines, rounding_note, subtitle, summed, who, zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -182,11 +182,12 @@ def _derivation(st, c) -> str:
         out.append(f'<li style="margin-left:{min(s.depth, 6) * 8}px"><div>{e(words.say(L, s.sentence))}</div>')
         out.append(_code_html(s.lines))
         out += [f'<div class="note">{e(words.say(L, n))}</div>' for n in s.notes]
-        if s.rows:
+        if s.rows or s.others:
             out.append('<ul class="rows">' + "".join(
                 f"<li>{e(words.row_line(r, L=L))}" + "".join(f'<div class="note">{e(words.why_line(L, w))}</div>' for w in r.why)
                 + "</li>"
-                for r in s.rows) + (f"<li>… {s.more_rows}</li>" if s.more_rows else "") + "</ul>")
+                for r in s.rows) + (f"<li>… {s.more_rows}</li>" if s.more_rows else "")
+                + (f"<li>{e(others_line(L, s.others))}</li>" if s.others else "") + "</ul>")
         out.append("</li>")
     out.append("</ol></details>")
     return "".join(out)

@@ -194,6 +194,12 @@ def hint_sentence(st, c, h) -> str:
                "paid {gain} more on {component}", **values)
 
 
+def others_line(L, n: int) -> str:
+    """A derivation step's rows that no amount of this payee reads (derivation.own_rows)."""
+    return L._("and 1 other row, which counts for none of your amounts (not listed)") if n == 1 else \
+        L._("and {n} other rows, which count for none of your amounts (not listed)", n=L.number(n))
+
+
 def effort_lines(st, pv, c) -> list:
     """Where to put the effort: what more of each measure pays, what the credited rows would
     have paid at a better row of their decision table, then the measures offered no what-if
@@ -449,6 +455,8 @@ def render_md(st) -> str:
                     out.append(f"{pad}  - {mi(words.row_line(r, L=L))}" + "".join(f"{L.semicolon()}{mi(words.why_line(L, w))}" for w in r.why))
                 if s.more_rows:
                     out.append(f"{pad}  - … {s.more_rows}")
+                if s.others:
+                    out.append(f"{pad}  - {md(others_line(L, s.others))}")
             out.append("")
         notes = [f"- {mi(words.say(L, x))}" for x in pv.absent + pv.paid]
         notes += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
@@ -510,6 +518,8 @@ def render_text(st) -> str:
                 out += [f"{pad}  - {words.row_line(r, L=L)}" for r in s.rows]
                 if s.more_rows:
                     out.append(f"{pad}  - ... {s.more_rows}")
+                if s.others:
+                    out.append(f"{pad}  - {others_line(L, s.others)}")
         out += [f"  {words.say(L, x)}" for x in pv.absent + pv.paid]
         out += [f"  {L._('not shown: {component} cannot apply to you', component=h)}" for h in pv.hidden]
         out.append("")
