@@ -93,7 +93,7 @@ def test_a_changed_deal_amount_is_on_the_next_page(data):
 def test_two_first_requests_of_one_page_compute_it_once(data, monkeypatch):
     from kamrules.portal import app as app_module
     from kamrules.portal.app import Portal, make_app
-    started, calls, real = threading.Event(), [], app_module.payee_statement
+    started, calls, real = threading.Event(), [], app_module.payee_built
 
     def slow(*args, **kwargs):  # the first computation waits until the second request is in
         calls.append(args[1])
@@ -102,7 +102,7 @@ def test_two_first_requests_of_one_page_compute_it_once(data, monkeypatch):
         return real(*args, **kwargs)
 
     release = threading.Event()
-    monkeypatch.setattr(app_module, "payee_statement", slow)
+    monkeypatch.setattr(app_module, "payee_built", slow)
     portal = Portal(str(PLAN), str(data))
     with running(make_app(portal)) as base:
         answers = []
@@ -163,3 +163,18 @@ def test_logout_clears_the_cookie_and_goes_to_the_sign_in_page(tmp_path):
             signin = c.get(out.headers["location"])
             assert signin.status_code == 401 and '<html lang="fr">' in signin.text
             assert c.get("/payees/a").status_code == 401
+
+
+def test_a_locale_switch_renders_the_statement_again_without_computing_it(data):
+    """/payees/kam-001 in English, then ?locale=fr: one build (the derivation, the what-ifs'
+    re-runs) for both; each page is what `statement --payee --locale` writes in its language."""
+    from kamrules.portal.app import Portal, make_app
+    portal = Portal(str(PLAN), str(data))
+    with running(make_app(portal)) as base:
+        en = get(base, "/payees/kam-001").text
+        fr = get(base, "/payees/kam-001?locale=fr").text
+    assert portal.built["statement"] == 1
+    assert '<html lang="en">' in en and '<html lang="fr">' in fr
+    assert without_switch(en) == statement_cli(data, "kam-001")
+    assert without_switch(fr) == statement_cli(data, "kam-001", "fr")
+

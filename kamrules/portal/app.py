@@ -43,7 +43,7 @@ from kamrules.run.session import Session
 from kamrules.portal.access import check_grants, teams, visible
 from kamrules.portal.cache import Cache
 from kamrules.portal.guard import LOGOUT, Guard, grant_of, lang_of, message, page
-from kamrules.portal.pages import payee_statement
+from kamrules.portal.pages import payee_built, render_in
 
 
 def href(payee_id: str) -> str:
@@ -243,9 +243,12 @@ class Portal:
                         return None
                     raise
                 self._build("statement")
-                return payee_statement(session, payee_id, "html", lang,
-                                       ledger.history if ledger is not None else None, shown)
-        return self._pages.get((version, "statement", payee_id, lang), make)
+                return payee_built(session, payee_id, ledger.history if ledger is not None else None, shown)
+
+        def page_in_lang():  # built once, in no language: another language renders it again
+            built = self._pages.get((version, "built statement", payee_id), make)
+            return None if built is None else render_in(built, "html", lang)
+        return self._pages.get((version, "statement", payee_id, lang), page_in_lang)
 
     def team(self, only: frozenset | None = None, lang: str | None = None, page: int = 1) -> str:
         """The team page of every payee, or of the payees `only`, in `lang` (the portal's by default):

@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import gc
 
+import attrs
+
 from kamrules.version import __version__
 
 from kamrules.core.numeric import Fallback
@@ -80,7 +82,7 @@ def _statements(checked, tables, payouts, ids, periods, plan_path, fmt, lang, re
         # questions, the tables and the statements are freed by reference counting when the
         # caller drops them, not left to a pass of the cycle collector (0.2 ms per payee)
         shared.batch.fallback = None
-    return {pid: render(st, fmt) for pid, st in built.items()}
+    return built if fmt is None else {pid: render(st, fmt) for pid, st in built.items()}
 
 
 def session_frames(session):
@@ -121,7 +123,20 @@ def cut_tables(session, checked, tables):
 
 
 def payee_statement(session, payee_id: str, fmt: str, lang: str = DEFAULT, history=None, shown=None) -> str:
-    """The statement of one payee, as `statement --payee` writes it: the rows the payee can
+    """The statement of one payee rendered in `fmt` and `lang` (payee_built, then render)."""
+    return render_in(payee_built(session, payee_id, history, shown), fmt, lang)
+
+
+def render_in(st, fmt: str, lang: str) -> str:
+    """A built statement rendered in `fmt` and `lang`: what a statement says is built in no
+    language (the values, the rows, the what-ifs' answers, the message ids of its words), so
+    one build serves every language (the portal's locale switch renders again, no re-run)."""
+    return render(attrs.evolve(st, lang=lang), fmt)
+
+
+def payee_built(session, payee_id: str, history=None, shown=None):
+    """The built statement (report.statement.Statement) of one payee, as `statement --payee`
+    writes it, in no language yet (render_in): the rows the payee can
     reach (Session.tables_of, the periods then come from those frames), their derivation
     traced, with the year to date when the session has --period. The session may be asked
     again for another payee (the data it read once, the lean frames, serve every payee):
@@ -135,5 +150,5 @@ def payee_statement(session, payee_id: str, fmt: str, lang: str = DEFAULT, histo
     payouts = session.trace({payee_id})
     ids = sorted(session.payees([payee_id]))
     tables = session.tables_of({payee_id})
-    return statements(checked, tables, payouts, ids, session.periods(), session.plan_path, fmt, lang,
+    return statements(checked, tables, payouts, ids, session.periods(), session.plan_path, None, DEFAULT,
                       None, history, None, shown if session.period_arg else None)[payee_id]
