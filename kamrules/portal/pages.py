@@ -1,8 +1,9 @@
 """Statements of many payees from one session, as `statement --all` writes them: the
 session's traced payouts grouped once, the run meta hashed once, and each payee's what-ifs
 re-run on the rows that payee can reach (`cut_tables`); and one payee's statement as
-`statement --payee` makes it (`payee_statement`, what the portal serves), from only the
-rows that payee can reach.
+`statement --payee` makes it (`payee_statement`), from only the rows that payee can reach:
+built once in no language (`payee_built`, what the portal keeps) and rendered in each
+language asked for (`render_in`).
 """
 from __future__ import annotations
 
