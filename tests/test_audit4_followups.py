@@ -42,3 +42,27 @@ def test_kamrules_test_on_a_missing_path_prints_the_error_alone(tmp_path):
     assert res.returncode == 1
     assert res.stdout == ""
     assert f"error[KR401]: {tmp_path / 'nowhere'} does not exist" in res.stderr
+
+
+OVERRIDE = GATE.parent / "override-prorate"
+
+
+def test_a_period_without_rows_pays_a_component_that_reads_none():
+    """override-prorate's presence_bonus = payee.quarterly_bonus * prorate(start_date, end_date)
+    reads no row: --period 2025-Q3, where no deal falls, is computed (was KR721), the same on
+    every engine. Eligible in Q3 (started by September 30, not left before July 1): m1, r1, r2
+    (900.00 each), r4 and r5 (600.00; r5 joins on July 1, present all 92 days); r3 left on
+    March 10. No deal: commission 0, m1's override 0."""
+    want = {"m1": "900.00", "r1": "900.00", "r2": "900.00", "r4": "600.00", "r5": "600.00"}
+    for engine in ("interpreter", "columnar", "duckdb"):
+        res = run_cli("run", OVERRIDE / "plan.kam", "--data", OVERRIDE / "data", "--period", "2025-Q3",
+                      "--engine", engine)
+        assert res.returncode == 0, res.stderr
+        got = {r.split(",")[0]: r.split(",")[3] for r in res.stdout.splitlines()[1:] if ",total," in r}
+        assert got == want, engine
+
+
+def test_a_period_without_rows_is_still_refused_when_every_component_reads_rows():
+    """decel-gate pays only on deals: --period 2024-Q3 is a period of no row, KR721."""
+    res = run_cli("run", GATE / "plan.kam", "--data", GATE / "data", "--period", "2024-Q3")
+    assert res.returncode == 1 and "error[KR721]: --period 2024-Q3: no row of the data falls in it" in res.stderr

@@ -17,6 +17,7 @@ from kamrules.core.calendar import Period, parse_period, period_of, periods_betw
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError, did_you_mean
 from kamrules.diagnostics.source import Span
 from kamrules.check.plan import CheckedPlan
+from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.core.limits import period_range_problem
 from kamrules.core.numeric import CONTEXT, Money
@@ -108,7 +109,11 @@ def _too_long(plan, values, periods: list[Period]) -> KamError:
 
 
 def _check_in_data(plan, values, asked: dict):
-    """KR721: a --period with nothing of the data in it (when the data's periods are known)."""
+    """KR721: a --period with nothing of the data in it (when the data's periods are known),
+    unless a component pays without reading rows (a presence bonus of payee columns and
+    params): that period pays it."""
+    if pays_without_rows(plan):
+        return
     try:
         known = data_periods(plan, values)
     except KamError:
@@ -123,6 +128,38 @@ def _check_in_data(plan, values, asked: dict):
             raise KamError([Diagnostic(
                 "KR721", f"--period {label}: no row of the data falls in it (the data covers {span})",
                 hint=did_you_mean(label, labels) or f"give a period from {span}")])
+
+
+_READS_TABLES = ("fx", "assignee")  # built-ins that read a table of the data (rates, assignments)
+
+
+def pays_without_rows(plan) -> bool:
+    """Whether a component of the plan reads no row of any input but the payees table (its
+    definitions, followed through the lets and params they read): it pays in a period the
+    data's rows do not reach (a presence bonus `payee.quarterly_bonus * prorate(...)`)."""
+    low = ir_of(plan) if isinstance(plan, CheckedPlan) else plan
+    defs = low.definitions
+
+    def reads_rows(node, seen: set) -> bool:
+        if isinstance(node, (ir.Where, ir.Each, ir.Index)):
+            return True
+        if isinstance(node, ir.Name) and node.ref and node.ref[0] in ("table", "row", "column"):
+            return True
+        if isinstance(node, ir.Call) and node.func in _READS_TABLES:
+            return True
+        if isinstance(node, ir.Name) and node.ref and node.ref[0] == "def" and node.ref[1] not in seen:
+            seen.add(node.ref[1])
+            d = defs.get(node.ref[1])
+            if d is not None and reads_rows(d.node, seen):
+                return True
+        if isinstance(node, (list, tuple)):
+            return any(reads_rows(x, seen) for x in node)
+        if attrs.has(type(node)):
+            return any(reads_rows(getattr(node, f.name), seen) for f in attrs.fields(type(node))
+                       if f.name not in ("span", "type", "uid"))
+        return False
+
+    return any(d.kind == "component" and not reads_rows(d.node, {name}) for name, d in defs.items())
 
 
 def _nothing_placed(plan: CheckedPlan | ir.Plan) -> Diagnostic:
