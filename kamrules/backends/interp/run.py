@@ -140,26 +140,29 @@ def pays_without_rows(plan) -> bool:
     low = ir_of(plan) if isinstance(plan, CheckedPlan) else plan
     defs = low.definitions
 
-    def reads_rows(node, seen: set) -> bool:
-        if isinstance(node, (ir.Where, ir.Each, ir.Index)):
-            return True
-        if isinstance(node, ir.Name) and node.ref and node.ref[0] in ("table", "row", "column"):
-            return True
-        if isinstance(node, ir.Call) and node.func in _READS_TABLES:
-            return True
-        if isinstance(node, ir.Name) and node.ref and node.ref[0] == "def" and node.ref[1] not in seen:
-            seen.add(node.ref[1])
-            d = defs.get(node.ref[1])
-            if d is not None and reads_rows(d.node, seen):
+    def reads_rows(start, name: str) -> bool:  # iterative: a chain of 3,000 lets is no recursion
+        seen, stack = {name}, [start]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ir.Where, ir.Each, ir.Index)):
                 return True
-        if isinstance(node, (list, tuple)):
-            return any(reads_rows(x, seen) for x in node)
-        if attrs.has(type(node)):
-            return any(reads_rows(getattr(node, f.name), seen) for f in attrs.fields(type(node))
-                       if f.name not in ("span", "type", "uid"))
+            if isinstance(node, ir.Name) and node.ref and node.ref[0] in ("table", "row", "column"):
+                return True
+            if isinstance(node, ir.Call) and node.func in _READS_TABLES:
+                return True
+            if isinstance(node, ir.Name) and node.ref and node.ref[0] == "def" and node.ref[1] not in seen:
+                seen.add(node.ref[1])
+                d = defs.get(node.ref[1])
+                if d is not None:
+                    stack.append(d.node)
+            elif isinstance(node, (list, tuple)):
+                stack.extend(node)
+            elif attrs.has(type(node)):
+                stack.extend(getattr(node, f.name) for f in attrs.fields(type(node))
+                             if f.name not in ("span", "type", "uid"))
         return False
 
-    return any(d.kind == "component" and not reads_rows(d.node, {name}) for name, d in defs.items())
+    return any(d.kind == "component" and not reads_rows(d.node, name) for name, d in defs.items())
 
 
 def _nothing_placed(plan: CheckedPlan | ir.Plan) -> Diagnostic:
