@@ -36,6 +36,7 @@ from kamrules.core.calendar import period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
 from kamrules.core.numeric import Fallback, between, places_of
+from kamrules.backends.polars.decisions import decide
 from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
@@ -556,7 +557,7 @@ class Frame:
     def _Call(self, node, ctx):
         f = node.func
         if node.decision is not None:
-            return self._decide(self.plan.definitions[node.decision], node, ctx)
+            return decide(self, self.plan.definitions[node.decision], node, ctx)
         if f == "one" and not isinstance(node.args[0], ir.Each):
             return builtins.one_row(self, node, ctx)
         if f in builtins.CALLS:
@@ -642,95 +643,6 @@ class Frame:
     def _call_paid(self, node, ctx):
         from kamrules.backends.polars.ledger import paid_column
         return paid_column(self, node, ctx)
-
-    # ------------------------------------------------------------ decision tables
-    def _decide(self, d, node, ctx):
-        dec_node = d.node
-        args = [self.ev(a, ctx) for a in node.args]
-        if any(not isinstance(a, Col) for a in args):
-            raise Unsupported("a decision table on rows or periods", node)
-        if ctx.table is None:  # on the frame: each argument computed once, not once per row test
-            args = [self.materialize(a) for a in args]
-        arg_err = any_error(*(null_error(a) for a in args))
-        inner = ctx.with_params({name: a for (name, _), a in zip(dec_node.params, args)})
-        if dec_node.hit == "marginal":
-            from kamrules.backends.polars.builtins import marginal
-            return marginal(self, dec_node, args[0], inner, arg_err)
-        matches, outputs = [], []
-        for row in dec_node.rows:
-            cond = pl.lit(True)
-            cell_errs = []
-            for cell, a in zip(row.cells, args):
-                c, e = self._cell(cell, snap(a), inner)
-                cond = cond & c
-                cell_errs.append(e)
-                fuzzy = self._cell_near(cell, a, inner)
-                if fuzzy is not None:
-                    arg_err = any_error(arg_err, fuzzy)
-            if any(e is not None for e in cell_errs):
-                raise Unsupported("a decision cell that can fail", row)
-            out = self.ev(row.output, inner)
-            cond = cond.fill_null(False)
-            if ctx.table is None:
-                name = self.fresh("t.")
-                self.add(name, cond)
-                cond = pl.col(name)
-            matches.append(cond)
-            outputs.append(out)
-        kind = d.type.kind if d.type.kind != "unknown" else (outputs[0].kind if outputs else "number")
-        fuzzy = any(o.approx for o in outputs)
-        out_bounds = [bound_of(o) for o in outputs if o.approx]
-        count = pl.sum_horizontal(*[m.cast(pl.Int32) for m in matches]) if matches else pl.lit(0)
-        if dec_node.hit == "collect_sum":
-            total = dec(0)
-            errs = []
-            for m, o in zip(matches, outputs):
-                total = total + pl.when(m).then(o.expr).otherwise(dec(0))
-                errs.append(error_when(m, null_error(o)))
-            return Col(total, any_error(arg_err, *errs), kind, approx=fuzzy, bound=bound_sum(*out_bounds),
-                       places=most_places(*outputs))
-        expr = None
-        out_errs = []
-        for m, o in zip(matches, outputs):
-            expr = pl.when(m).then(o.expr) if expr is None else expr.when(m).then(o.expr)
-            out_errs.append(o.err)
-        expr = expr.otherwise(None) if expr is not None else pl.lit(None)
-        chosen_err = None
-        if any(e is not None for e in out_errs):
-            chosen = None
-            for m, e in zip(matches, out_errs):
-                e = e if e is not None else pl.lit(False)
-                chosen = pl.when(m).then(e) if chosen is None else chosen.when(m).then(e)
-            chosen_err = chosen.otherwise(False)
-        bad = count == 0 if dec_node.hit == "first" else count != 1
-        return Col(expr, any_error(arg_err, bad, chosen_err), kind, any(o.nullable for o in outputs), fuzzy,
-                   bound=pl.max_horizontal(*out_bounds) if out_bounds else None, places=most_places(*outputs))
-
-    def _cell_near(self, cell, a: Col, ctx):
-        """Where an approximate argument (or cell end) is within its error bound of this
-        cell's ends (values.undecided): the interpreter's to decide."""
-        if cell.kind == "any":
-            return None
-        ends = [self.ev(b, ctx) for b in (cell.lo, cell.hi) if b is not None]
-        if not (a.approx or any(b.approx for b in ends)):
-            return None
-        return any_error(*(undecided((a.expr - b.expr).abs(), bound_sum(bound_of(a), bound_of(b))) for b in ends))
-
-    def _cell(self, cell, x: pl.Expr, ctx):
-        if cell.kind == "any":
-            return pl.lit(True), None
-        lo = self.ev(cell.lo, ctx) if cell.lo is not None else None
-        hi = self.ev(cell.hi, ctx) if cell.hi is not None else None
-        err = any_error(lo.err if lo else None, hi.err if hi else None)
-        lo = Col(snap(lo), lo.err, lo.kind) if lo is not None else None
-        hi = Col(snap(hi), hi.err, hi.kind) if hi is not None else None
-        if cell.kind == "eq":
-            return x == lo.expr, err
-        ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-               ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
-        if cell.kind == "cmp":
-            return ops[cell.op](x, lo.expr), err
-        return (lo.expr <= x) & ops[cell.op](x, hi.expr), err
 
     # ------------------------------------------------------------ aggregations
     def _aggregate(self, node, ctx):
