@@ -28,7 +28,7 @@ def counts(plan, trace) -> list:
     over rows in the trace (`max(amount for mine)`: the rows it reads, the largest kept), in
     trace order. A payout of several calculation periods (`payment quarter` on a monthly
     plan) counts the rows of each: a count's rows are merged, its value their number."""
-    calls = _calls(plan)
+    calls = calls_at(plan)
     found: dict = {}
     for node, owner in owned_nodes(trace):
         call = calls.get((node.span.line, node.span.column)) if node.kind == "aggregate" and node.span else None
@@ -43,10 +43,12 @@ def counts(plan, trace) -> list:
     return [tuple(x) for x in found.values()]
 
 
-_CALLS: dict = {}  # id(lowered plan) -> (lowered plan, {(line, column): count call})
+_CALLS: dict = {}  # id(lowered plan) -> (lowered plan, {(line, column): call})
 
 
-def _calls(plan) -> dict:
+def calls_at(plan) -> dict:
+    """(line, column) -> each call of a count, min, max or avg over rows in the plan: what a
+    trace's aggregate node at that place computes (here, and report/whatif_count.py)."""
     low = ir_of(plan)
     hit = _CALLS.get(id(low))
     if hit is None or hit[0] is not low:

@@ -46,13 +46,7 @@ def _counted(ordered: list, bins: int) -> tuple:
 def histogram_bins(values: list, bins: int) -> list:
     """svg.histogram_bins's answer: [(low edge, high edge, count)] of the bins that hold a
     value; one (value, value, count) when every value is the same."""
-    if not values:
-        return []
-    ordered = sorted(values)
-    if ordered[0] == ordered[-1]:
-        return [(values[0], values[0], len(values))]
-    lo, _, width, counts = _counted(ordered, bins)
-    return [(lo + width * j, lo + width * (j + 1), n) for j, n in enumerate(counts) if n]
+    return chart_bins(values, bins)[1] if values else []
 
 
 def chart_bins(values: list, bins: int) -> tuple:

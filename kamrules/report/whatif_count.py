@@ -22,11 +22,11 @@ from decimal import Decimal
 import attrs
 
 from kamrules.backends.interp.arith import Problem
-from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.data.strict import Row
 from kamrules.report import whatif, whatif_zero, words
 from kamrules.report.leftout import base_where
+from kamrules.report.rows_counted import calls_at
 from kamrules.trace.tree import RowRef, owned_nodes
 
 MAX_TEMPLATES = 4  # the rows tried as the copy, the payee's own first
@@ -63,28 +63,18 @@ class Added:
                 for i, ident in enumerate(self.idents(n))]
 
 
-_COUNTS: dict = {}
-
-
 def count_calls(plan) -> dict:
     """(line, column) of each `count(rows)` of the plan -> the call."""
-    hit = _COUNTS.get(id(plan))
-    if hit is None or hit[0] is not plan:
-        found = {}
-        for d in ir_of(plan).definitions.values():
-            for call in words.find_nodes(d.node, lambda n: isinstance(n, ir.Call) and n.func == "count"):
-                found[(call.span.line, call.span.column)] = call
-        hit = _COUNTS[id(plan)] = (plan, found)
-    return hit[1]
+    return {at: c for at, c in calls_at(plan).items() if c.func == "count"}
 
 
 def count_measures(plan, trace, tables) -> list:
     """[whatif.Measure] of the counts of input rows in a component's trace held by a let,
     each once, in trace order (column None, value the count)."""
-    calls, out = count_calls(plan), []
+    calls, out = calls_at(plan), []
     for node, owner in owned_nodes(trace):
         call = calls.get((node.span.line, node.span.column)) if node.kind == "aggregate" and node.span else None
-        if call is not None and owner is not None and isinstance(node.value, Decimal) \
+        if call is not None and call.func == "count" and owner is not None and isinstance(node.value, Decimal) \
                 and owner not in {m.name for m in out}:
             where = base_where(plan, call)
             if where is not None and where.source.id in tables:
