@@ -323,14 +323,12 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
                 cvs = curves(plan, tables, payee, period, p, ev)
         view = ComponentView(p.component, Money(p.amount, p.currency), st, cvs)
         if p.trace is not None:
+            if calc:  # before _credit: a zero's reason may be the payee's weight in a pool
+                view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component, p.trace)
             _credit(sh, view, p, payee, period, calc, ev)
             if calc:
                 rows_tables.left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
-                view.pools = _pool_weights(plan, ev, ev.context(payee, period), p.component, p.trace)
-                if view.amount.amount == 0 and view.pools and all(w.value is None or w.value == 0 for w in view.pools):
-                    view.zero_reason = ("your weight in the pool is empty or 0: a share goes only to a weight above 0",
-                                        {})
         comps.append(view)
     absent, not_eligible, on_target = [], None, None
     if calc:
@@ -405,6 +403,8 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             view.zero_reason = ("curve", why)
         elif branch is not None:  # an if-branch that pays nothing, whatever the rows
             view.zero_reason = branch
+        elif view.pools and all(w.value is None or w.value == 0 for w in view.pools):  # share(pool, weight)
+            view.zero_reason = ("your weight in the pool is empty or 0: a share goes only to a weight above 0", {})
         elif not any(c.rows for c in view.credited) and not _summed_rows(view):
             view.zero_reason = ("no row credited to you this period", {})
         else:
