@@ -141,25 +141,18 @@ def pays_without_rows(plan) -> bool:
     defs = low.definitions
 
     def reads_rows(start, name: str) -> bool:  # iterative: a chain of 3,000 lets is no recursion
-        seen, stack = {name}, [start]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ir.Where, ir.Each, ir.Index)):
-                return True
-            if isinstance(node, ir.Name) and node.ref and node.ref[0] in ("table", "row", "column"):
-                return True
-            if isinstance(node, ir.Call) and node.func in _READS_TABLES:
-                return True
-            if isinstance(node, ir.Name) and node.ref and node.ref[0] == "def" and node.ref[1] not in seen:
-                seen.add(node.ref[1])
-                d = defs.get(node.ref[1])
-                if d is not None:
-                    stack.append(d.node)
-            elif isinstance(node, (list, tuple)):
-                stack.extend(node)
-            elif attrs.has(type(node)):
-                stack.extend(getattr(node, f.name) for f in attrs.fields(type(node))
-                             if f.name not in ("span", "type", "uid"))
+        seen, todo = {name}, [start]
+        while todo:
+            for node in ir.walk(todo.pop()):
+                if isinstance(node, (ir.Where, ir.Each, ir.Index)) \
+                        or isinstance(node, ir.Call) and node.func in _READS_TABLES:
+                    return True
+                ref = getattr(node, "ref", None) if isinstance(node, ir.Name) else None
+                if ref and ref[0] in ("table", "row", "column"):
+                    return True
+                if ref and ref[0] == "def" and ref[1] not in seen and ref[1] in defs:
+                    seen.add(ref[1])
+                    todo.append(defs[ref[1]].node)
         return False
 
     return any(d.kind == "component" and not reads_rows(d.node, name) for name, d in defs.items())
