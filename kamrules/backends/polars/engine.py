@@ -206,9 +206,19 @@ def _compute(fr: Frame, names: list, on_step=None):
             raw.err = any_error(raw.err, round_err)
         err = any_error(elig_err, None if when_err is None else (elig & valid & when_err.fill_null(False)),
                   None if raw.err is None else (exists & raw.err.fill_null(False)),
-                  exists & raw.expr.is_null())
+                  exists & _missing(raw, exact))
         fr.add(f"d.{name}", amount, **{f"e.{name}": err})
         _drop_temporaries(fr, names[i + 1:])
+
+
+def _missing(raw: Col, exact: Col | None) -> pl.Expr:
+    """Where a component's amount before rounding is empty. Rounded on whole numbers
+    (exact), its quotient is empty exactly where an operand is: read there, not from the
+    quotient (a division of Decimal(38, 24) a row, computed only for this test)."""
+    if exact is None or raw.ratio is None:
+        return raw.expr.is_null()
+    num, _, dens = raw.ratio
+    return pl.any_horizontal(num.is_null(), *(x.is_null() for x, _ in dens))
 
 
 def _drop_temporaries(fr: Frame, todo=()) -> None:

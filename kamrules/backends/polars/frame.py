@@ -41,7 +41,7 @@ from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, 
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
                       bound_sum, compared, undecided, replay_call, replayed, data_places, most_places,
-                      ratio_fits, ratio_limits, ratio_of, ratio_round)
+                      ratio_fits, ratio_limits, ratio_of, ratio_round, ratio_width)
 
 
 class Frame:
@@ -500,13 +500,15 @@ class Frame:
             return self.ev(node, ctx), None
         a, b = (self._operand(x, ctx) for x in (node.left, node.right))
         ratio = ratio_of(a, b)
-        if ratio is None or not self._ratio_fits(ratio, step):
+        maxima = None if ratio is None else self._ratio_maxima(ratio)
+        if ratio is None or not ratio_fits(ratio, maxima, step):
             return self._BinOp(node, ctx, (a, b)), None
         zero = (b.expr == dec(0)).fill_null(False)
         err = any_error(null_error(a), null_error(b), zero)
         value = Col(a.expr / pl.when(zero).then(dec(1)).otherwise(b.expr), err, self._kind(node), approx=True,
                     ratio=ratio)
-        return value, Col(ratio_round(ratio, step, mode), err, value.kind, places=places_of(step))
+        return value, Col(ratio_round(ratio, step, mode, ratio_width(ratio, maxima, step)), err, value.kind,
+                          places=places_of(step))
 
     def _operand(self, node, ctx):
         """ev(node), a definition named alone without computing its error bound: the quotient
@@ -517,11 +519,11 @@ class Frame:
             return self.definition_ref(r[1], node, lazy_bound=True)
         return self.ev(node, ctx)
 
-    def _ratio_fits(self, ratio: tuple, step: Decimal) -> bool:
-        """values.ratio_fits on the maxima of the ratio's whole numbers over the frame."""
+    def _ratio_maxima(self, ratio: tuple) -> list:
+        """The maxima of the ratio's whole numbers over the frame (values.ratio_limits), which
+        values.ratio_fits and values.ratio_width read."""
         limits = ratio_limits(ratio)
-        maxima = self.df.select(*[e.max().alias(str(i)) for i, e in enumerate(limits)]).row(0)
-        return ratio_fits(ratio, list(maxima), step)
+        return list(self.df.select(*[e.max().alias(str(i)) for i, e in enumerate(limits)]).row(0))
 
     @staticmethod
     def _flat(c: Col) -> bool:

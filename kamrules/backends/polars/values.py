@@ -410,6 +410,17 @@ def _whole(x: pl.Expr, places: int) -> pl.Expr:
     return x.cast(DEC).to_physical() // pl.lit(10 ** (PLACES - places), dtype=pl.Int128)
 
 
+def _constant_whole(x: pl.Expr, places: int) -> int | None:
+    """_whole(x, places) as a Python int when x reads no column (a literal divisor), else
+    None (also for an empty literal: the row-wise path keeps its null)."""
+    if x.meta.root_names():
+        return None
+    value = pl.select(x.cast(DEC).to_physical().alias("v")).to_series()
+    if value.len() != 1 or value[0] is None:
+        return None
+    return int(value[0]) // 10 ** (PLACES - places)
+
+
 def _steps(step: Decimal) -> tuple:
     """(S, k): step = S / 10^k, S a whole number."""
     k = places_of(step)
@@ -438,6 +449,17 @@ def ratio_fits(ratio: tuple, maxima: list, step: Decimal) -> bool:
     it, exact). The whole numbers must also stay within Int128."""
     if any(m is None for m in maxima):  # every row empty: nothing to round
         return True
+    n_max, d_max, divisors = _ratio_sizes(ratio, maxima, step)
+    num, pn, dens = ratio
+    pd = sum(p for _, p in dens)
+    _, k = _steps(step)
+    return divisors * 10 ** max(pn - pd, k + 1) <= 10 ** SNAP and n_max < 10 ** 37 and d_max < 10 ** 37
+
+
+def _ratio_sizes(ratio: tuple, maxima: list, step: Decimal) -> tuple:
+    """(the largest |n|, the largest |d|) ratio_round computes with, and the largest
+    product of the divisors' whole numbers D1 x D2..., from the maxima of ratio_limits:
+    n = N x 10^max(e, 0), d = S x 10^max(-e, 0) x D1 x D2..."""
     num, pn, dens = ratio
     maxima = [m // 10 ** (PLACES - p) for m, p in zip(maxima, [pn] + [p for _, p in dens])]
     d_max = 1
@@ -446,25 +468,48 @@ def ratio_fits(ratio: tuple, maxima: list, step: Decimal) -> bool:
     pd = sum(p for _, p in dens)
     s, k = _steps(step)
     e = pd + k - pn
-    return (d_max * 10 ** max(pn - pd, k + 1) <= 10 ** SNAP
-            and maxima[0] * 10 ** max(e, 0) < 10 ** 37 and d_max * s * 10 ** max(-e, 0) < 10 ** 37)
+    return maxima[0] * 10 ** max(e, 0), d_max * s * 10 ** max(-e, 0), d_max
 
 
-def ratio_round(ratio: tuple, step: Decimal, mode: str) -> pl.Expr:
-    """round(numerator / divisors, step, mode) exactly, on whole numbers (Int128): the units
-    of the step are a floor division and its remainder, rounded by core.numeric.ROUNDING_RULES
-    (empty where an operand is; a zero divisor gives a value its error mask discards)."""
+def ratio_width(ratio: tuple, maxima: list, step: Decimal):
+    """The integer type ratio_round computes in: Int64 (a sixth of Int128's cost for a
+    division) when every whole number it forms stays below 2^61 on the frame's values (the
+    quotient's units times S are at most |n| + S), else Int128."""
+    if any(m is None for m in maxima):
+        return pl.Int64
+    n_max, d_max, _ = _ratio_sizes(ratio, maxima, step)
+    return pl.Int64 if max(n_max, d_max) < 2 ** 61 else pl.Int128
+
+
+
+
+def ratio_round(ratio: tuple, step: Decimal, mode: str, width=pl.Int128) -> pl.Expr:
+    """round(numerator / divisors, step, mode) exactly, on whole numbers (Int128, or Int64
+    where ratio_width says they fit): the units of the step are a floor division and its
+    remainder, rounded by core.numeric.ROUNDING_RULES (empty where an operand is; a zero
+    divisor gives a value its error mask discards)."""
     num, pn, dens = ratio
     s, k = _steps(step)
     pd = sum(p for _, p in dens)
     e = pd + k - pn
-    n = _whole(num, pn) * pl.lit(10 ** max(e, 0), dtype=pl.Int128)
-    d = pl.lit(s * 10 ** max(-e, 0), dtype=pl.Int128)
+
+    def whole(x, places):
+        w = _whole(x, places)
+        return w if width == pl.Int128 else w.cast(width)
+
+    n = whole(num, pn) * pl.lit(10 ** max(e, 0), dtype=width)
+    d = s * 10 ** max(-e, 0)  # the divisors' product: a Python int while they are constants
     for x, p in dens:
-        d = d * _whole(x, p)
-    n = pl.when(d < 0).then(pl.lit(0, dtype=pl.Int128) - n).otherwise(n)  # (Int128 has no negation)
-    d = d.abs()
-    d = pl.when(d == 0).then(pl.lit(1, dtype=pl.Int128)).otherwise(d)
+        c = _constant_whole(x, p)
+        d = d * (pl.lit(c, dtype=width) if c is not None and not isinstance(d, int)
+                 else c if c is not None else whole(x, p))
+    if isinstance(d, int):  # (`x / 12`: no test a row)
+        n = pl.lit(0, dtype=width) - n if d < 0 else n
+        d = pl.lit(abs(d) or 1, dtype=width)
+    else:
+        n = pl.when(d < 0).then(pl.lit(0, dtype=width) - n).otherwise(n)  # (Int128 has no negation)
+        d = d.abs()
+        d = pl.when(d == 0).then(pl.lit(1, dtype=width)).otherwise(d)
     q, r = n // d, n % d  # floor, 0 <= r < d
     where, way = ROUNDING_RULES[mode]
     if where == "whole":
@@ -473,9 +518,9 @@ def ratio_round(ratio: tuple, step: Decimal, mode: str) -> pl.Expr:
     else:
         tie = {"away": n > 0, "toward": n < 0, "even": q % 2 != 0}[way]
         inc = (2 * r > d) | ((2 * r == d) & tie)
-    units = q + inc.cast(pl.Int128)
+    units = q + inc.cast(width)
     # units x S as Decimal(38, 0), times 10^-k: scale 24, exact (no cast of a number past DEC's range)
-    return (units * pl.lit(s, dtype=pl.Int128)).cast(pl.Decimal(38, 0)) * dec(Decimal(1).scaleb(-k))
+    return (units * pl.lit(s, dtype=width)).cast(pl.Decimal(38, 0)) * dec(Decimal(1).scaleb(-k))
 
 
 def truth(c: Col) -> pl.Expr:
