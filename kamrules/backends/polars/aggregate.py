@@ -40,16 +40,22 @@ class RowBuilder:
         name = frame.fresh("__assignee")
         rows = self.df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("__i"),
                               account.alias("__acc"), day.alias("__day"))
-        held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
+        held, most = _held(frame, asg, role)
+        # joined in the rows' order (__i ascending): a row held twice on its day is two
+        # equal __i side by side, and one hit a row is the column itself (no group-by)
         joined = paired(frame, "assignments", rows, held.rename({"account_id": "__acc"}), ["__acc"],
-                        lambda: rows.join(held, left_on="__acc", right_on="account_id", how="inner"))
-        hits = (joined.filter((pl.col("start_date") <= pl.col("__day"))
-                        & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date"))))
-                .group_by("__i").agg(pl.col("payee_id").first(), pl.len().alias("__n")))
-        if hits.height and hits["__n"].max() > 1:
+                        lambda: rows.join(held, left_on="__acc", right_on="account_id", how="inner",
+                                          maintain_order="left"), most)
+        hits = joined.filter((pl.col("start_date") <= pl.col("__day"))
+                             & (pl.col("end_date").is_null() | (pl.col("__day") <= pl.col("end_date")))
+                             ).select("__i", "payee_id")
+        at = hits["__i"]
+        if at.len() > 1 and (at.diff().drop_nulls() == 0).any():
             raise Fallback("overlapping assignments")
-        ids = rows.select("__i").join(hits.select("__i", "payee_id"), on="__i", how="left",
-                                      maintain_order="left")["payee_id"]
+        if at.len() == rows.height:  # every row held by someone on its day
+            ids = hits["payee_id"]
+        else:
+            ids = rows.select("__i").join(hits, on="__i", how="left", maintain_order="left")["payee_id"]
         self.df = self.df.with_columns(ids.alias(name))
         return name
 
@@ -61,6 +67,18 @@ class RowBuilder:
     def keep(self, col: Col):
         self.check(col.err)
         self.df = self.df.filter(col.expr.fill_null(False))
+
+
+def _held(frame, asg, role: str) -> tuple:
+    """(the assignments of `role`: account_id, payee_id, start_date, end_date; the most
+    assignments of one account among them), once per role (assignee() of deals and of
+    snapshots read the same)."""
+    key = ("assignments", "held", role)
+    if key not in frame.joins:
+        held = asg.filter(pl.col("role") == role).select("account_id", "payee_id", "start_date", "end_date")
+        most = held.group_by("account_id").agg(pl.len().alias("__b"))["__b"].max() or 0
+        frame.joins[key] = (held, most)
+    return frame.joins[key]
 
 
 def _reads_row(frame, node) -> bool:
@@ -319,12 +337,14 @@ def pairs(frame, what: str, left, right, on: list) -> int:
     return n
 
 
-def paired(frame, what: str, left, right, on: list, join):
+def paired(frame, what: str, left, right, on: list, join, most: int | None = None):
     """join() (the inner join of left and right on `on`), counted as pairs() counts it: when
-    the left rows times the most right rows of one key cannot pass limits.MAX_JOIN_PAIRS,
-    the join is made and its rows are the count (the same number, without counting each
-    key's rows on both sides first); else pairs() counts, and refuses, before joining."""
-    most = right.group_by(on).agg(pl.len().alias("__b"))["__b"].max() or 0
+    the left rows times the most right rows of one key (`most`, counted here unless given)
+    cannot pass limits.MAX_JOIN_PAIRS, the join is made and its rows are the count (the same
+    number, without counting each key's rows on both sides first); else pairs() counts, and
+    refuses, before joining."""
+    if most is None:
+        most = right.group_by(on).agg(pl.len().alias("__b"))["__b"].max() or 0
     if left.height * most > MAX_JOIN_PAIRS:
         pairs(frame, what, left, right, on)
         return join()
