@@ -22,6 +22,8 @@ unsure raises `Fallback`: the caller then runs the interpreter, which is the ref
 """
 from __future__ import annotations
 
+import copy
+
 import datetime as dt
 from decimal import Decimal
 
@@ -95,6 +97,13 @@ class Frame:
             df = self.frames[table if table is not None else self.plan.payees_table]
             self.places[key] = data_places(df[column]) if column in df.columns else None
         return self.places[key]
+
+    def on(self, df: pl.DataFrame) -> "Frame":
+        """This frame's translation reading `df` instead of its rows (decisions.py decides a
+        pure table once per distinct arguments: df holds their columns)."""
+        other = copy.copy(self)
+        other.df = df
+        return other
 
     def fresh(self, prefix: str) -> str:
         self.n += 1
