@@ -86,6 +86,7 @@ def test_spread_equals_the_join_on_a_shared_and_empty_key():
 
     class Fake:
         grid = (3, 2)
+        spread_cells: dict = {}
         df = pl.DataFrame({"__f": range(6), "__payee": ["a", "a", "b", "b", "c", "c"],
                            "payee.team": ["t", "t", "t", "t", None, None],
                            "__pstart": [dt.date(2025, 1, 1), dt.date(2025, 2, 1)] * 3})
@@ -99,3 +100,22 @@ def test_spread_equals_the_join_on_a_shared_and_empty_key():
     joined = Fake.df.select(*fkeys).join(g, on=["__k0", "__k1"], how="left", maintain_order="left",
                                           nulls_equal=True)
     assert got.equals(joined.drop("__k0", "__k1"))
+
+
+def test_spread_on_a_period_key_alone_repeats_it_for_every_payee_and_month():
+    """A key of the period alone (`year == period.year`): 2 payees x 3 months, two of year
+    y25 and one of y26; g has y26 only, and a key no period has. By hand: every payee reads
+    nothing in the y25 months and 9 in the y26 month; the left join says the same."""
+    import polars as pl
+
+    class Fake:
+        grid = (2, 3)
+        spread_cells: dict = {}
+        df = pl.DataFrame({"__f": range(6), "__payee": ["a"] * 3 + ["b"] * 3,
+                           "period.year.key": ["y25", "y25", "y26"] * 2})
+    g = pl.DataFrame({"__k0": ["y26", "y99"], "__s": [Decimal(9), Decimal(1)]})
+    fkeys = [pl.col("period.year.key").alias("__k0")]
+    got = aggregate._spread(Fake, fkeys, ["__k0"], g)
+    assert got["__s"].to_list() == [None, None, Decimal(9), None, None, Decimal(9)]
+    joined = Fake.df.select(*fkeys).join(g, on=["__k0"], how="left", maintain_order="left", nulls_equal=True)
+    assert got.equals(joined.drop("__k0"))

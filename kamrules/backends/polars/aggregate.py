@@ -262,31 +262,58 @@ def _side(frame, e: pl.Expr) -> str | None:
 
 def _spread(frame, fkeys: list, keys: list, g):
     """The group-by result g (one row per key) as one row per frame row, in order, when
-    every frame-side key reads only the payee or only the period: g is joined with the
-    payees' keys and the periods' keys (tables of payees and of periods, not of
-    payee-periods) and gathered by frame row, the same rows as the left join of the frame's
-    keys with g (keys equal when both empty). None otherwise (the caller joins)."""
+    every frame-side key reads only the payee or only the period: each g row is placed by
+    its payee's rank (g joined with the payees' keys, a table of payees, not of
+    payee-periods; every payee when no key reads the payee) and the rank of its period key
+    among the distinct period keys of the calculation periods (a year's target is one key
+    for twelve months: never repeated per month), in a table of payees x period keys; each
+    frame row then reads its cell (frame row f: payee f // periods, calculation period
+    f % periods). The same rows as the left join of the frame's keys with g (keys equal
+    when both empty). None otherwise (the caller joins)."""
     sides = [_side(frame, f) for f in fkeys]
     if None in sides or frame.grid is None:
         return None
     n_payees, n_periods = frame.grid
     if frame.df.height != n_payees * n_periods or n_payees == 0:
         return None
-    m = g
-    for side, rank, width in (("payee", "__pi", n_payees), ("period", "__ti", n_periods)):
-        mine = [i for i, s in enumerate(sides) if s == side]
-        small = pl.DataFrame({rank: pl.int_range(width, dtype=pl.UInt32, eager=True)})
-        if mine:
-            own = frame.df.select(*[fkeys[i] for i in mine])
-            small = small.hstack(own.gather_every(n_periods) if side == "payee" else own.head(n_periods))
-            m = m.join(small, on=[keys[i] for i in mine], how="inner", nulls_equal=True)
-        else:
-            m = m.join(small, how="cross")
-    rows = (m["__pi"].cast(pl.UInt64) * n_periods + m["__ti"]).cast(pl.UInt32) if m.height else None
-    where = pl.select(pl.repeat(None, frame.df.height, dtype=pl.UInt32)).to_series()
-    if rows is not None:
-        where = where.scatter(rows, pl.int_range(m.height, dtype=pl.UInt32, eager=True))
-    return m.drop(keys, "__pi", "__ti").select(pl.all().gather(where))
+    payee = [keys[i] for i, s in enumerate(sides) if s == "payee"]
+    period = [keys[i] for i, s in enumerate(sides) if s == "period"]
+    m = g.with_row_index("__g")
+    if payee:
+        own = frame.df.select(*[f for f, s in zip(fkeys, sides) if s == "payee"]).gather_every(n_periods)
+        m = m.join(own.with_row_index("__pi"), on=payee, how="inner", nulls_equal=True)
+    else:
+        m = m.with_columns(pl.lit(0, dtype=pl.UInt32).alias("__pi"))
+    if period:  # the distinct period keys, ranked; each calculation period's rank among them
+        per = frame.df.select(*[f for f, s in zip(fkeys, sides) if s == "period"]).head(n_periods)
+        distinct = per.unique(keep="first", maintain_order=True).with_row_index("__tr")
+        rank_of = per.join(distinct, on=period, how="left", nulls_equal=True, maintain_order="left")["__tr"]
+        m = m.join(distinct, on=period, how="inner", nulls_equal=True)
+        width = distinct.height
+    else:
+        rank_of = pl.repeat(0, n_periods, dtype=pl.UInt32, eager=True)
+        m = m.with_columns(pl.lit(0, dtype=pl.UInt32).alias("__tr"))
+        width = 1
+    cells = pl.repeat(None, (n_payees if payee else 1) * width, dtype=pl.UInt32, eager=True)
+    if m.height:
+        at = (m["__pi"].cast(pl.UInt64) * width + m["__tr"]).cast(pl.UInt32)
+        cells = cells.scatter(at, m["__g"])
+    where = cells.gather(_cell_of_rows(frame, width if payee else 0, width, rank_of))
+    return g.drop(keys).select(pl.all().gather(where))
+
+
+def _cell_of_rows(frame, stride: int, width: int, rank_of) -> pl.Series:
+    """Each frame row's cell in a table of payees x `width` period keys: its payee's rank x
+    stride (width; 0 when no key reads the payee) + its calculation period's key rank
+    (`rank_of`); kept per (stride, ranks): the aggregations linked to the same periods read
+    the same."""
+    key = (stride, width, tuple(rank_of.to_list()))
+    cached = frame.spread_cells.get(key)
+    if cached is None:
+        n_periods = frame.grid[1]
+        f = pl.int_range(0, frame.df.height, dtype=pl.UInt32, eager=True)
+        cached = frame.spread_cells[key] = (f // n_periods) * stride + rank_of.gather(f % n_periods)
+    return cached
 
 
 def _join_fresh(frame, rows: Rows):

@@ -74,7 +74,7 @@ class Frame:
         self.joins: dict = {}
         self.current = None  # the definition being computed (named in the lineage)
         self.period_cols: dict = {(): ("__pkey", "__pstart", "__pend")}
-        self.assignee_cache: dict = {}
+        self.spread_cells: dict = {}  # aggregate._cell_of_rows, by (period keys, their ranks)
         self.n = 0
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
