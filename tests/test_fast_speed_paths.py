@@ -175,3 +175,29 @@ def test_repeats_by_hand():
     assert fast._repeats(frame, ["b", "d"])     # one of two
     assert not fast._repeats(frame, [])
     assert not fast._repeats(frame.clear(), ["d"])
+
+
+# ------------------------------------------------------------------ the cells' checks
+
+@pytest.mark.parametrize("kind, currency", [("money", "EUR"), ("money", "JPY"), ("number", None), ("count", None)])
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_a_number_of_its_pattern_is_ascii_so_its_bytes_are_its_characters(kind, currency, data):
+    from kamrules.data import cells
+    form = cells.form(kind, currency)
+    assert not form.percent
+    assert data.draw(st.from_regex(form.pattern, fullmatch=True)).isascii()
+
+
+@given(raw=st.lists(st.sampled_from(["2025-01-31", "2025-02-30", " 2025-03-01", "x", "", "2025-01-31 "]), max_size=8),
+       kind=st.sampled_from(["date", "period"]))
+@settings(max_examples=100, deadline=None)
+def test_mapped_is_a_lookup_by_hand(raw, kind):
+    from kamrules.data import cells
+    raw = [c.replace("-31", "") if kind == "period" else c for c in raw]
+    trimmed = pl.Series("t", [c.strip() for c in raw], dtype=pl.String)
+    values = fast._distinct_values(trimmed, kind, 1, None)
+    got = fast._mapped(trimmed, values, fast.DTYPES[kind]).to_list()
+    want = [values.get(c.strip()) for c in raw]  # a dict lookup a cell (None: not a valid cell)
+    assert got == want
+    assert all(c.strip() and cells.form(kind).accepts(c.strip()) for c, v in zip(raw, want) if v is not None)
