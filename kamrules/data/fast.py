@@ -219,15 +219,15 @@ def _fast_frame(plan: CheckedPlan, spec: InputTable, path: str, max_rows: int | 
         raise Doubt("JSON")
     if is_parquet(path):
         raw, lines = parquet_cells(spec, path)
-        rust_spaces, padded = False, True
+        rust_spaces, padded, long = False, True, None
     else:
         blob = _read(spec, path)
         padded = not unpadded(blob)
         rust_spaces = not padded or not any(c in blob for c in RUST_LACKS)  # (unpadded looked for them)
-        raw, lines = _raw_cells(spec, blob, padded)
+        raw, lines, long = _split(spec, blob, padded)
     if raw.height > (limits.MAX_ROWS if max_rows is None else max_rows):
         raise Doubt("rows")
-    typed = _typed(plan, spec, raw, lines, rust_spaces, padded, unread)
+    typed = _typed(plan, spec, raw, lines, rust_spaces, padded, unread, long)
     if cells is not None and not is_parquet(path):  # the cells of a file the fast path accepted
         cells[spec.name] = (raw, lines, _header_positions(spec, blob))
     return typed
@@ -278,18 +278,32 @@ def _read(spec: InputTable, path: str) -> bytes:
 def _raw_cells(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series]:
     """(declared columns as strings, non-blank records only; their line numbers).
     padded=False: the file is `unpadded` (a blank cell is then an empty one)."""
+    return _split(spec, blob, padded)[:2]
+
+
+def _split(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series, set | None]:
+    """_raw_cells, and the declared columns that may hold a cell of more than MAX_CELL_CHARS
+    characters (None: not known, `_long_columns` counts them)."""
     if blob.count(b",", 0, blob.find(b"\n")) >= min(_WIDE, limits.MAX_COLUMNS):  # the strict loader reads only the declared columns, and refuses too many
         raise Doubt("a wide header")
     if b'"' not in blob:
         # CRLF or CR line ends: the csv module ends a line at either. polars drops the CR of
         # a CRLF itself, so only a CR alone (or a last line ending in CR) needs the rewrite
         if b"\r" in blob and (not blob.endswith(b"\n") or _LONE_CR.search(blob)):
-            blob = blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        return _split_plain(spec, blob, padded)
+            blob = _lf_only(blob)
+        try:
+            return _split_counted(spec, blob, padded)
+        except Uncounted:  # a line of another width (a blank one, maybe), LF and CRLF mixed...
+            return *_split_plain(spec, blob, padded), None
     try:
-        return _split_records(spec, blob)
+        return *_split_records(spec, blob), None
     except Doubt:  # a quote inside an unquoted cell, a CR alone outside quotes...: the csv module splits it
-        return _split_quoted(spec, blob)
+        return *_split_quoted(spec, blob), None
+
+
+def _lf_only(blob: bytes) -> bytes:
+    """Every line end (CRLF, CR alone, LF) as LF, as the csv module ends lines."""
+    return blob.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")  # one pass, where counting CRs and CRLFs took two
@@ -308,6 +322,44 @@ def _positions(spec: InputTable, header: list) -> dict:
 
 
 _OPTS = dict(has_header=False, infer_schema=False, empty_string_is_null=False)
+
+
+class Uncounted(Exception):
+    """The bytes of a file without quotes do not add up to full lines: _split_plain splits it."""
+
+
+def _split_counted(spec: InputTable, blob: bytes, padded: bool) -> tuple[pl.DataFrame, pl.Series, set]:
+    """_split_plain's records, with no count of the commas, for a file without quotes whose
+    every CR is part of a CRLF (the caller rewrote the others) and whose bytes add up to
+    full lines. polars (no quote character, a line of more cells than the header refused)
+    splits each line at its LF, drops one CR that ends a cell (here: the CR of a CRLF, which
+    ends the line's last cell) and cuts the line at commas into at most `width` cells (the
+    missing ones empty). So the file's bytes are the cells' bytes, the commas (at most
+    width - 1 a line), the LFs and the CRs (at most one a line): when they add up with
+    width - 1 commas a line (and, if the file has a CR, one CR a line), every line has
+    `width` cells. Uncounted otherwise (a line of fewer or more cells, blank or not, LF and
+    CRLF line ends mixed, not UTF-8...: _split_plain decides)."""
+    try:
+        cells = pl.read_csv(blob, quote_char=None, truncate_ragged_lines=False, **_OPTS)
+    except pl.exceptions.PolarsError:  # a line of more cells, not UTF-8...
+        raise Uncounted("polars") from None
+    feeds = blob.count(b"\n")
+    lines = feeds + (not blob.endswith(b"\n"))  # (a file with a CR ends in LF)
+    if cells.height != lines:
+        raise Uncounted("line count")
+    sizes = cells.select(pl.all().str.len_bytes().sum().name.suffix("+"),
+                         pl.all().str.len_bytes().max().name.suffix("^")).row(0)
+    width = cells.width
+    crs = feeds if b"\r" in blob else 0  # every line ends in CRLF, if the sum is right
+    if len(blob) != sum(sizes[:width]) + (width - 1) * lines + feeds + crs:
+        raise Uncounted("bytes")
+    if max(sizes[width:]) > csv.field_size_limit():
+        raise Doubt("a cell over the csv field limit")
+    # every line has its `width` cells: a blank line is one whose cells are all blank
+    raw, lines = _declared(spec, cells, _blank_rows(cells, padded), pl.int_range(1, pl.len() + 1, dtype=pl.Int64),
+                           checked=True)
+    long = {n for n, p in _positions(spec, list(cells.row(0))).items() if sizes[width + p] > limits.MAX_CELL_CHARS}
+    return raw, lines, long
 
 
 def _split_plain(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl.DataFrame, pl.Series]:
@@ -338,11 +390,12 @@ def _split_plain(spec: InputTable, blob: bytes, padded: bool = True) -> tuple[pl
 
 
 def _declared(spec: InputTable, cells: pl.DataFrame, blank: pl.Series | None,
-              line: pl.Expr) -> tuple[pl.DataFrame, pl.Series]:
+              line: pl.Expr, checked: bool = False) -> tuple[pl.DataFrame, pl.Series]:
     """(the declared columns of the records after the header, blank ones left out; the line
-    each ends on), from every record split (the header first) and its end line."""
+    each ends on), from every record split (the header first) and its end line. checked: no
+    cell is over the csv module's field limit (the caller knows)."""
     positions = _positions(spec, list(cells.row(0)))
-    if cells.select(pl.any_horizontal(pl.all().str.len_bytes() > csv.field_size_limit()).any()).item():
+    if not checked and cells.select(pl.any_horizontal(pl.all().str.len_bytes() > csv.field_size_limit()).any()).item():
         raise Doubt("a cell over the csv field limit")
     cells = cells.select(*(pl.col(cells.columns[p]).alias(n) for n, p in positions.items()), line.alias("__row"))
     if blank is not None:
@@ -424,20 +477,22 @@ def _split_quoted(spec: InputTable, blob: bytes) -> tuple[pl.DataFrame, pl.Serie
 # ------------------------------------------------------------------ checking and typing
 
 def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Series,
-           rust_spaces: bool = False, padded: bool = True, unread: set | tuple = ()) -> pl.DataFrame:
+           rust_spaces: bool = False, padded: bool = True, unread: set | tuple = (),
+           long: set | None = None) -> pl.DataFrame:
     """The typed frame; Doubt when a cell is not of the grammar's form (the strict loader
     words it), a key or unique column repeats a value; Beyond when every cell is valid but
     a number does not fit the columns. rust_spaces: no cell has a character of RUST_LACKS
     (the cells are then trimmed by polars' own, faster, whitespace rule); padded=False: no
     cell has padding at all (`unpadded`), none is trimmed. unread: numeric columns checked
-    but left out (not converted: no Beyond for them)."""
+    but left out (not converted: no Beyond for them). long: the columns that may hold a cell
+    of more than MAX_CELL_CHARS characters (None: `_long_columns`)."""
     names = list(spec.columns)
     trim = WHITESPACE if not rust_spaces else None
     trimmed = raw.select((pl.col(n).str.strip_chars(trim) if padded else pl.col(n)).alias(f"__t{i}")
                          for i, n in enumerate(names))
     frame = pl.concat([raw, trimmed], how="horizontal")
     exprs, bad, beyond = [], [], []
-    long = _long_columns(raw)
+    long = _long_columns(raw) if long is None else long
     for i, (name, col) in enumerate(spec.columns.items()):
         value, problem, failed = cell_checks(col.type.kind, col.type.currency, plan.fiscal_start, col.optional,
                                              pl.col(name), f"__t{i}", trimmed[f"__t{i}"], name in long,
@@ -454,20 +509,34 @@ def _typed(plan: CheckedPlan, spec: InputTable, raw: pl.DataFrame, lines: pl.Ser
         raise Doubt("a cell")
     # the columns as they are (DataFrame.drop runs a query that copied 65 MB of case 01's deals)
     typed = pl.DataFrame(checked.get_columns()[:-2])
-    # distinct 64-bit hashes (null is not a value): fewer than the values on a repeat, or on a
-    # hash collision (a doubt the strict loader clears)
-    unique = [pl.col(n).hash().n_unique() - (pl.col(n).null_count() > 0).cast(pl.UInt32) != pl.col(n).count()
-              for n, c in spec.columns.items() if c.unique or n == spec.key]
-    if unique and typed.height and typed.select(pl.any_horizontal(unique)).item():
+    if _repeats(typed, [n for n, c in spec.columns.items() if c.unique or n == spec.key]):
         raise Doubt("a duplicate")
     if flags[1]:
         raise Beyond(f"a number in {spec.name} beyond Decimal(38, {SCALE})")
     id_col = spec.key or next(iter(spec.columns))
     # one chunk per column: polars' parallel casts leave the columns cut differently, and a
     # filter, join or select of a frame whose columns are cut differently copies it whole
-    # first (each time: a filter of case 01's deals 0.13 s, 0.06 s after one rechunk)
-    return typed.with_columns(lines.alias("__row"), _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col],
-                                                         lines)).rechunk()
+    # first (each time: a filter of case 01's deals 0.13 s, 0.06 s after one rechunk).
+    # The id column first: `__id` is often the very same column (rechunked once, not twice)
+    typed = typed.rechunk()
+    ids = _ids(plan, spec.columns[id_col], raw[id_col], typed[id_col], lines)
+    return typed.with_columns(lines.alias("__row").rechunk(), ids.rechunk())
+
+
+def _repeats(typed: pl.DataFrame, names: list) -> bool:
+    """Whether one of these columns repeats a value (null is not a value), or may (a doubt
+    the strict loader clears). A column without nulls whose every value is greater than the
+    one before (ids written in order) repeats none: one comparison a row, where counting
+    distinct 64-bit hashes (fewer than the values on a repeat, or on a hash collision) hashes
+    every value and builds a table."""
+    if not names or not typed.height:
+        return False
+    rising = typed.select((pl.col(n).null_count() == 0) & (pl.col(n) > pl.col(n).shift(1)).all(ignore_nulls=True)
+                          for n in names).row(0)
+    unsure = [n for n, r in zip(names, rising) if not r]
+    distinct = [pl.col(n).hash().n_unique() - (pl.col(n).null_count() > 0).cast(pl.UInt32) != pl.col(n).count()
+                for n in unsure]
+    return bool(unsure) and typed.select(pl.any_horizontal(distinct)).item()
 
 
 def _long_columns(raw: pl.DataFrame) -> set:
@@ -498,11 +567,14 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
         if values is not None:
             # mapped here, once (an expression would be evaluated again for every use: no
             # common subexpression is shared for a mapping), then taken as a column
-            value = pl.lit(trimmed.replace_strict(values, default=None, return_dtype=DTYPES[kind]))  # "": null
+            value = pl.lit(_mapped(trimmed, values, DTYPES[kind]))  # "": null
             return value, refused | (present & value.is_null()), None
     shape = ~text.str.contains(_whole(form.pattern))
     if form.max_chars is not None:
-        shape = shape | (text.str.len_chars() > form.max_chars)
+        # a cell of the pattern is ASCII (cells: ASCII classes only), its bytes are its
+        # characters (counting bytes costs a third), but for a rate's padding before `%`
+        size = text.str.len_chars() if form.percent else text.str.len_bytes()
+        shape = shape | (size > form.max_chars)
     refused = refused | (present & shape)
     if kind == "bool":
         return pl.when(present).then(text.str.contains(_whole(cells.words(cells.TRUE)))), refused, None
@@ -522,8 +594,7 @@ def cell_checks(kind: str, currency: str | None, fiscal_start: int, optional: bo
     if kind == "date":
         value = text.str.to_date("%Y-%m-%d", strict=False)
     elif kind == "period":  # (many distinct cells: still converted once each)
-        value = text.replace_strict(_distinct_values(trimmed, kind, fiscal_start, None), default=None,
-                                    return_dtype=pl.String)
+        value = pl.lit(_mapped(trimmed, _distinct_values(trimmed, kind, fiscal_start, None), pl.String))
     else:
         raise Doubt(f"a column of kind {kind}")
     return value, refused | (present & value.is_null()), None  # a day or period the calendar lacks
@@ -565,6 +636,14 @@ def _distinct_values(trimmed: pl.Series, kind: str, fiscal_start: int, most: int
                 continue
             values[text] = period_key(value) if kind == "period" else value
     return values
+
+
+def _mapped(trimmed: pl.Series, values: dict, dtype) -> pl.Series:
+    """Each cell's value in `values` (null when it is not a key), as a column of dtype: the
+    cells cast to an Enum of the keys (one lookup a row), its codes gathering the values
+    (trimmed.replace_strict(values, default=None) took a third more)."""
+    codes = trimmed.cast(pl.Enum(list(values)), strict=False).to_physical()
+    return pl.Series(trimmed.name, list(values.values()), dtype=dtype).gather(codes)
 
 
 def _ids(plan: CheckedPlan, col, raw: pl.Series, values: pl.Series, lines: pl.Series) -> pl.Series:
