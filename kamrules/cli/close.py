@@ -25,7 +25,7 @@ from kamrules.ledger.settle import input_hashes, settle
 from kamrules.ledger.store import ADJUSTMENTS, PAYOUTS, PAYROLL, read_ledger, rows_csv, verified, write_record
 from kamrules.run.session import Session, add_engine_arg
 from kamrules.cli.config import load_config
-from kamrules.cli.common import add_db_arg
+from kamrules.cli.common import add_db_arg, ledger_options
 
 
 def one_period(args, plan) -> str:
@@ -83,19 +83,6 @@ def cmd_close(args) -> int:
     write_stdout(f"closed {label}: {folder} ({len(rows)} rows, {adjusted} adjustment{'s' if adjusted != 1 else ''}, "
                  f"paid {paid})\n")
     return 0
-
-
-def ledger_options(p, required: bool) -> None:
-    """--ledger, --retroactive, --adjustments (close, and run with a ledger)."""
-    p.add_argument("--ledger", required=required, metavar="LEDGER",
-                   help="the ledger folder (close creates it): closed periods are not paid again, their "
-                        "corrections are paid as adjustments (a column `adjusts`)")
-    p.add_argument("--retroactive", action="store_true",
-                   help="with a ledger: recompute closed periods under today's plan, not the one "
-                        "recorded when they were closed")
-    p.add_argument("--adjustments", metavar="FILE",
-                   help="with a ledger: manual adjustments to pay (payee_id,period,component,amount,"
-                        "currency,reason,reference)")
 
 
 def register(sub):

@@ -72,6 +72,19 @@ def add_db_arg(sp):
                     help="the longest a query of --db may run before the run stops (KR461; default 300)")
 
 
+def ledger_options(p, required: bool) -> None:
+    """--ledger, --retroactive, --adjustments (close, and run with a ledger)."""
+    p.add_argument("--ledger", required=required, metavar="LEDGER",
+                   help="the ledger folder (close creates it): closed periods are not paid again, their "
+                        "corrections are paid as adjustments (a column `adjusts`)")
+    p.add_argument("--retroactive", action="store_true",
+                   help="with a ledger: recompute closed periods under today's plan, not the one "
+                        "recorded when they were closed")
+    p.add_argument("--adjustments", metavar="FILE",
+                   help="with a ledger: manual adjustments to pay (payee_id,period,component,amount,"
+                        "currency,reason,reference)")
+
+
 def _seconds(text: str):
     """--db-timeout: seconds, to the millisecond (a time limit, not an amount)."""
     import argparse

@@ -18,8 +18,7 @@ from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.report import compare
 from kamrules.files.outputs import write_text
 from kamrules.run.session import add_engine_arg
-from kamrules.cli.common import add_db_arg, open_session
-from kamrules.cli.close import ledger_options
+from kamrules.cli.common import add_db_arg, open_session, ledger_options
 
 
 def cmd_diff(args) -> int:

@@ -19,8 +19,7 @@ from kamrules.files.outputs import write_files, write_text
 from kamrules.report import payouts as payout_report
 from kamrules.diagnostics.textsafe import for_terminal
 from kamrules.run.results import ColumnarRun
-from kamrules.cli.common import data_args, open_session
-from kamrules.cli.close import ledger_options
+from kamrules.cli.common import data_args, open_session, ledger_options
 
 
 def cmd_run(args) -> int:
