@@ -344,7 +344,7 @@ class Checker(CallChecks):
                         continue
                     bt = self._expr(bound, scope)
                     try:
-                        T.comparable("==" if cell.kind == "eq" else "<", params[pname], bt)
+                        T.comparable("==" if cell.kind == "eq" or cell.op in ("==", "!=") else "<", params[pname], bt)
                     except T.TypeProblem as p:
                         self.error(p.code, f"cell of `{pname}`: {p.message}", bound.span, p.hint)
                         cells_ok = False
