@@ -263,3 +263,16 @@ def test_a_period_literal_runs_on_the_columnar_engine(tmp_path):
     assert auto.stdout == _run("kitchen-sink", "-q").stdout
     res = run_cli("run", plan, "--data", _data("kitchen-sink"), "--engine", "columnar", "-q")
     assert res.returncode == 0 and res.stdout == auto.stdout, res.stderr
+
+
+def test_a_held_period_says_what_it_earned_and_holds():
+    """Finding 8 (medium): h1 earned 2,500.00 in 2025-Q2 (50% x 20,000 / 4), held because d2 is
+    not invoiced; the statement said "the rows credited add up to a result that pays nothing".
+    Now it says the amount earned and held (en and fr), and Q3 pays 6,500.00 as run does."""
+    args = (_plan("draw-hold-trueup"), "--data", _data("draw-hold-trueup"), "--payee", "h1", "--format", "text")
+    en = run_cli("statement", *args, "--period", "2025-Q2").stdout
+    assert "€2,500.00 earned this period is held while `hold when` is true, and paid in a later period" in en
+    assert "pays nothing" not in en
+    fr = run_cli("statement", *args, "--period", "2025-Q2", "--locale", "fr").stdout
+    assert re.search(r"2\s500,00\s€ gagnés cette période sont retenus tant que `hold when` est vrai", fr)
+    assert "advance  €6,500.00" in run_cli("statement", *args, "--period", "2025-Q3").stdout
