@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from audit_cases import Case, payout_amounts
 from conftest import run_cli
 
 AUDIT5 = Path(__file__).resolve().parent / "data" / "audit5"
@@ -28,24 +29,15 @@ SQL_REFUSES = {"fiscal-oct-tiers": "a period other than the calculation period",
 
 
 def _plan(name: str) -> Path:
-    return AUDIT5 / name / "plan.kam"
+    return Case(AUDIT5, name).plan
 
 
 def _data(name: str) -> Path:
-    return AUDIT5 / name / "data"
-
-
-def _expected(name: str) -> dict:
-    with open(AUDIT5 / name / "tests" / "plan" / "hand" / "expected.csv", encoding="utf-8") as f:
-        return {(r["payee_id"], r["period"], r["component"]): r["amount"] for r in csv.DictReader(f)}
-
-
-def _amounts(stdout: str) -> dict:
-    return {(r["payee_id"], r["period"], r["component"]): r["amount"] for r in csv.DictReader(io.StringIO(stdout))}
+    return Case(AUDIT5, name).data
 
 
 def _run(name: str, *args, data=None):
-    return run_cli("run", _plan(name), "--data", data or _data(name), *args)
+    return Case(AUDIT5, name).run(*args, data=data)
 
 
 def _copy(tmp_path: Path, name: str, **files) -> Path:
@@ -61,23 +53,11 @@ def _copy(tmp_path: Path, name: str, **files) -> Path:
 
 # ---------------------------------------------------------------- the ten plans, on every engine
 @pytest.mark.parametrize("name", PLANS)
-def test_every_engine_prints_the_hand_computed_amounts(name):
+def test_every_engine_prints_the_hand_computedpayout_amounts(name):
     """The interpreter prints every amount of expected.csv (and 0.00 for the rows it does not
     list); the columnar engine the same bytes; duckdb the same bytes or a KR440 refusal naming
     the construct it does not run (never other amounts)."""
-    ref = _run(name, "--engine", "interpreter", "-q")
-    assert ref.returncode == 0, ref.stderr
-    got, want = _amounts(ref.stdout), _expected(name)
-    assert {k: got.get(k) for k in want} == want
-    assert all(v == "0.00" for k, v in got.items() if k not in want)
-    assert _run(name, "--engine", "columnar", "-q").stdout == ref.stdout
-    sql = _run(name, "--engine", "duckdb", "-q")
-    if name in SQL_REFUSES:
-        assert sql.returncode == 1 and sql.stdout == "" and "error[KR440]" in sql.stderr
-        assert SQL_REFUSES[name] in sql.stderr
-    else:
-        assert sql.returncode == 0, sql.stderr
-        assert sql.stdout == ref.stdout
+    Case(AUDIT5, name).check_every_engine(SQL_REFUSES.get(name))
 
 
 def test_kamrules_test_passes_the_ten_hand_cases():
@@ -93,7 +73,7 @@ def test_explain_team_and_diff_print_the_amounts_of_run(name, payee):
     held in 2025-Q2 released with Q3's 4,000.00 = 6,500.00; a3: the pool share 338.23; c2: CHF
     amounts; a1: months added per quarter, -813.80 in Q2); the team page's total row of each period
     is the sum of run's totals; diff of a plan against itself changes nothing."""
-    run = _amounts(_run(name, "-q").stdout)
+    run = payout_amounts(_run(name, "-q").stdout)
     res = run_cli("explain", _plan(name), "--data", _data(name), "--payee", payee, "--format", "json")
     assert res.returncode == 0, res.stderr
     explained = {(e["payee_id"], e["period"], e["component"]): e["trace"]["value"]["amount"]
@@ -236,7 +216,7 @@ def test_a_not_equal_cell_runs_on_every_engine(tmp_path):
     for engine in ("auto", "columnar", "interpreter", "duckdb"):
         res = run_cli("run", plan, "--data", tmp_path, "--period", "2025-Q1", "--engine", engine, "-q")
         assert res.returncode == 0 and "Traceback" not in res.stderr, (engine, res.stderr)
-        assert {(p, c): a for (p, _, c), a in _amounts(res.stdout).items() if c != "total"} == want, engine
+        assert {(p, c): a for (p, _, c), a in payout_amounts(res.stdout).items() if c != "total"} == want, engine
 
 
 def test_an_overlap_on_any_other_text_is_named_so(tmp_path):
