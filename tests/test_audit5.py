@@ -130,7 +130,7 @@ def test_a_broken_cell_stops_every_engine_at_its_file_row_and_column(tmp_path, n
 
 # ---------------------------------------------------------------- findings, each fixed
 def test_a_zero_divisor_read_from_the_payee_row_names_that_row(tmp_path):
-    """Finding 1: q3's quota is 0.00 (and q3 booked nothing in 2024-Q4): `q_bookings /
+    """Finding 3: q3's quota is 0.00 (and q3 booked nothing in 2024-Q4): `q_bookings /
     payee.quota` is 0 / 0. The message said only "undefined operation (0 / 0) [payee q3, period
     2024-Q4]"; it now names the cell to correct, as an empty cell's message does, on both
     engines; a division by a non-zero by zero (yearly-marginal-kicker, y3) too."""
@@ -148,7 +148,7 @@ def test_a_zero_divisor_read_from_the_payee_row_names_that_row(tmp_path):
 
 
 def test_a_collect_sum_table_adds_nothing_where_no_row_matches(tmp_path):
-    """Finding 2: the language page said a `hit collect_sum` table is checked for gaps (KR301);
+    """Finding 5: the language page said a `hit collect_sum` table is checked for gaps (KR301);
     the checker (deliberately, tests/test_checker.py) and both engines treat a value no row
     matches as 0. The docs now say so. yearly-marginal-kicker with the last row `< 90%`: y2 at
     100,000.00 / 105,000.00 = 95.2% matches no row: kick 0.00, and `check` passes."""
@@ -167,7 +167,7 @@ def test_a_collect_sum_table_adds_nothing_where_no_row_matches(tmp_path):
 
 
 def test_explain_and_statements_round_a_carried_pool_weight_for_reading():
-    """Finding 3: a3's weight in pool A is 69/90 of 34/15 (prorated presence): explain (without
+    """Finding 6: a3's weight in pool A is 69/90 of 34/15 (prorated presence): explain (without
     --exact) and the statements printed both quotients with 80 digits. Now ≈0.766667 of
     ≈2.266667 (fr: ≈0,766667 sur ≈2,266667); explain --exact keeps every digit."""
     args = ("--data", _data("team-pool-prorate"), "--payee", "a3", "--period", "2025-Q1")
@@ -200,8 +200,8 @@ component t = tier_bonus(default(payee.tier, "none"))
 
 
 def test_a_not_equal_cell_runs_on_every_engine(tmp_path):
-    """Finding 4 (high): a `!= 100%` cell, which the language page lists and `check` accepts,
-    stopped the default engine with a traceback (columnar: KeyError '!='). Finding 5: `!= "lost"`
+    """Finding 1 (high): a `!= 100%` cell, which the language page lists and `check` accepts,
+    stopped the default engine with a traceback (columnar: KeyError '!='). Finding 2: `!= "lost"`
     on a Text input was refused ("cannot order values of type Text", hint "use == or != for
     text"), and once accepted, the coverage check did not count "any other text" as matching it
     (a false KR303 on the row). By hand: p1 (100%, gold) 500 + 300; p2 (50%, lost) 100 + 0; p3
@@ -220,7 +220,7 @@ def test_a_not_equal_cell_runs_on_every_engine(tmp_path):
 
 
 def test_an_overlap_on_any_other_text_is_named_so(tmp_path):
-    """Finding 6 (low): two `!=` rows of a `hit unique` table both match a text no cell names:
+    """Finding 8 (low): two `!=` rows of a `hit unique` table both match a text no cell names:
     KR302 said "both match t = None"; now "t = other text", as KR301 says."""
     plan = tmp_path / "ne.kam"
     plan.write_text(_NE_PLAN.replace("Money hit first {\n  | == \"gold\" | 300 EUR |\n", "Money {\n"),
@@ -229,9 +229,9 @@ def test_an_overlap_on_any_other_text_is_named_so(tmp_path):
     assert "error[KR302]: rows 1 and 2 of `tier_bonus` both match t = other text" in res.stderr, res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="finding 7: the columnar engine has no period literal (backends/polars/frame.py)")
+@pytest.mark.xfail(strict=True, reason="finding 9: the columnar engine has no period literal (backends/polars/frame.py)")
 def test_a_period_literal_runs_on_the_columnar_engine(tmp_path):
-    """Finding 7 (medium, not fixed: backends/polars/frame.py): `when period.month == 2025-12`
+    """Finding 9 (medium, not fixed: backends/polars/frame.py): `when period.month == 2025-12`
     (a period written in the plan) is refused by the columnar engine: "does not run this plan:
     PeriodLit expressions" (an internal class name); the README says it translates every
     construct of the language. `--engine auto` falls back to the interpreter and prints the
@@ -246,7 +246,7 @@ def test_a_period_literal_runs_on_the_columnar_engine(tmp_path):
 
 
 def test_a_held_period_says_what_it_earned_and_holds():
-    """Finding 8 (medium): h1 earned 2,500.00 in 2025-Q2 (50% x 20,000 / 4), held because d2 is
+    """Finding 4 (medium): h1 earned 2,500.00 in 2025-Q2 (50% x 20,000 / 4), held because d2 is
     not invoiced; the statement said "the rows credited add up to a result that pays nothing".
     Now it says the amount earned and held (en and fr), and Q3 pays 6,500.00 as run does."""
     args = (_plan("draw-hold-trueup"), "--data", _data("draw-hold-trueup"), "--payee", "h1", "--format", "text")
@@ -256,3 +256,19 @@ def test_a_held_period_says_what_it_earned_and_holds():
     fr = run_cli("statement", *args, "--period", "2025-Q2", "--locale", "fr").stdout
     assert re.search(r"2\s500,00\s€ gagnés cette période sont retenus tant que `hold when` est vrai", fr)
     assert "advance  €6,500.00" in run_cli("statement", *args, "--period", "2025-Q3").stdout
+
+
+def test_a_definition_twice_and_payee_in_a_rule_have_a_hint(tmp_path):
+    """Finding 7 (low): KR003 "`commission` is defined twice" (a component, or an input) and
+    KR206 "`payee` has no value in a `require` rule" said what was wrong but not what to do."""
+    plan = tmp_path / "plan.kam"
+    text = _plan("team-pool-prorate").read_text(encoding="utf-8")
+    plan.write_text(text.replace("component commission = bookings * 3%",
+                                 "component commission = bookings * 3%\ncomponent commission = bookings * 4%"))
+    res = run_cli("check", plan)
+    assert "error[KR003]: `commission` is defined twice" in res.stderr
+    assert "first defined here" in res.stderr and "hint: rename one of the two" in res.stderr
+    plan.write_text(text.replace("amount > 0 EUR else", "amount > 0 EUR and owner_id == payee.id else"))
+    res = run_cli("check", plan)
+    assert "error[KR206]: `payee` has no value in a `require` rule" in res.stderr
+    assert "hint: compare the row's own columns" in res.stderr

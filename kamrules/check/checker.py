@@ -204,6 +204,7 @@ class Checker(CallChecks):
         if name in self.defs or name in self.inputs:
             first = self.defs.get(name) or self.inputs[name]
             self.error("KR003", f"`{name}` is defined twice", st.span,
+                       "rename one of the two, or delete the one that is not meant",
                        related=[(first.span, "first defined here")])
             return
         if name in KEYWORDS:
@@ -231,7 +232,10 @@ class Checker(CallChecks):
 
     def _input(self, st: ast.Input):
         if st.name in self.inputs or st.name in self.defs:
-            self.error("KR003", f"`{st.name}` is defined twice", st.span)
+            first = self.inputs.get(st.name) or self.defs[st.name]
+            self.error("KR003", f"`{st.name}` is defined twice", st.span,
+                       "rename one of the two, or delete the one that is not meant",
+                       related=[(first.span, "first defined here")])
             return
         cols = {}
         for c in st.columns:
@@ -473,7 +477,9 @@ class Checker(CallChecks):
         name = node.id
         if name in RESERVED and self._no_context:
             self.error("KR206", f"`{name}` has no value in a `require` rule: it checks data rows "
-                       "before any payee or period", node.span)
+                       "before any payee or period", node.span,
+                       "compare the row's own columns (and lookups by key); a rule per payee or period "
+                       "is a `let` or an `eligible when`")
             return T.UNKNOWN
         if name == "payee":
             self.resolution[id(node)] = ("payee",)
