@@ -53,7 +53,7 @@ def _copy(tmp_path: Path, name: str, **files) -> Path:
 
 # ---------------------------------------------------------------- the ten plans, on every engine
 @pytest.mark.parametrize("name", PLANS)
-def test_every_engine_prints_the_hand_computedpayout_amounts(name):
+def test_every_engine_prints_the_hand_computed_amounts(name):
     """The interpreter prints every amount of expected.csv (and 0.00 for the rows it does not
     list); the columnar engine the same bytes; duckdb the same bytes or a KR440 refusal naming
     the construct it does not run (never other amounts)."""
