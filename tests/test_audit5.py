@@ -130,7 +130,7 @@ def test_a_broken_cell_stops_every_engine_at_its_file_row_and_column(tmp_path, n
 
 # ---------------------------------------------------------------- findings, each fixed
 def test_a_zero_divisor_read_from_the_payee_row_names_that_row(tmp_path):
-    """Finding 3: q3's quota is 0.00 (and q3 booked nothing in 2024-Q4): `q_bookings /
+    """Finding 4: q3's quota is 0.00 (and q3 booked nothing in 2024-Q4): `q_bookings /
     payee.quota` is 0 / 0. The message said only "undefined operation (0 / 0) [payee q3, period
     2024-Q4]"; it now names the cell to correct, as an empty cell's message does, on both
     engines; a division by a non-zero by zero (yearly-marginal-kicker, y3) too."""
@@ -148,7 +148,7 @@ def test_a_zero_divisor_read_from_the_payee_row_names_that_row(tmp_path):
 
 
 def test_a_collect_sum_table_adds_nothing_where_no_row_matches(tmp_path):
-    """Finding 5: the language page said a `hit collect_sum` table is checked for gaps (KR301);
+    """Finding 6: the language page said a `hit collect_sum` table is checked for gaps (KR301);
     the checker (deliberately, tests/test_checker.py) and both engines treat a value no row
     matches as 0. The docs now say so. yearly-marginal-kicker with the last row `< 90%`: y2 at
     100,000.00 / 105,000.00 = 95.2% matches no row: kick 0.00, and `check` passes."""
@@ -167,7 +167,7 @@ def test_a_collect_sum_table_adds_nothing_where_no_row_matches(tmp_path):
 
 
 def test_explain_and_statements_round_a_carried_pool_weight_for_reading():
-    """Finding 6: a3's weight in pool A is 69/90 of 34/15 (prorated presence): explain (without
+    """Finding 7: a3's weight in pool A is 69/90 of 34/15 (prorated presence): explain (without
     --exact) and the statements printed both quotients with 80 digits. Now ≈0.766667 of
     ≈2.266667 (fr: ≈0,766667 sur ≈2,266667); explain --exact keeps every digit."""
     args = ("--data", _data("team-pool-prorate"), "--payee", "a3", "--period", "2025-Q1")
@@ -201,7 +201,7 @@ component t = tier_bonus(default(payee.tier, "none"))
 
 def test_a_not_equal_cell_runs_on_every_engine(tmp_path):
     """Finding 1 (high): a `!= 100%` cell, which the language page lists and `check` accepts,
-    stopped the default engine with a traceback (columnar: KeyError '!='). Finding 2: `!= "lost"`
+    stopped the default engine with a traceback (columnar: KeyError '!='). Finding 3: `!= "lost"`
     on a Text input was refused ("cannot order values of type Text", hint "use == or != for
     text"), and once accepted, the coverage check did not count "any other text" as matching it
     (a false KR303 on the row). By hand: p1 (100%, gold) 500 + 300; p2 (50%, lost) 100 + 0; p3
@@ -220,7 +220,7 @@ def test_a_not_equal_cell_runs_on_every_engine(tmp_path):
 
 
 def test_an_overlap_on_any_other_text_is_named_so(tmp_path):
-    """Finding 8 (low): two `!=` rows of a `hit unique` table both match a text no cell names:
+    """Finding 9 (low): two `!=` rows of a `hit unique` table both match a text no cell names:
     KR302 said "both match t = None"; now "t = other text", as KR301 says."""
     plan = tmp_path / "ne.kam"
     plan.write_text(_NE_PLAN.replace("Money hit first {\n  | == \"gold\" | 300 EUR |\n", "Money {\n"),
@@ -229,9 +229,9 @@ def test_an_overlap_on_any_other_text_is_named_so(tmp_path):
     assert "error[KR302]: rows 1 and 2 of `tier_bonus` both match t = other text" in res.stderr, res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="finding 9: the columnar engine has no period literal (backends/polars/frame.py)")
+@pytest.mark.xfail(strict=True, reason="finding 10: the columnar engine has no period literal (backends/polars/frame.py)")
 def test_a_period_literal_runs_on_the_columnar_engine(tmp_path):
-    """Finding 9 (medium, not fixed: backends/polars/frame.py): `when period.month == 2025-12`
+    """Finding 10 (medium, not fixed: backends/polars/frame.py): `when period.month == 2025-12`
     (a period written in the plan) is refused by the columnar engine: "does not run this plan:
     PeriodLit expressions" (an internal class name); the README says it translates every
     construct of the language. `--engine auto` falls back to the interpreter and prints the
@@ -246,7 +246,7 @@ def test_a_period_literal_runs_on_the_columnar_engine(tmp_path):
 
 
 def test_a_held_period_says_what_it_earned_and_holds():
-    """Finding 4 (medium): h1 earned 2,500.00 in 2025-Q2 (50% x 20,000 / 4), held because d2 is
+    """Finding 5 (medium): h1 earned 2,500.00 in 2025-Q2 (50% x 20,000 / 4), held because d2 is
     not invoiced; the statement said "the rows credited add up to a result that pays nothing".
     Now it says the amount earned and held (en and fr), and Q3 pays 6,500.00 as run does."""
     args = (_plan("draw-hold-trueup"), "--data", _data("draw-hold-trueup"), "--payee", "h1", "--format", "text")
@@ -259,7 +259,7 @@ def test_a_held_period_says_what_it_earned_and_holds():
 
 
 def test_a_definition_twice_and_payee_in_a_rule_have_a_hint(tmp_path):
-    """Finding 7 (low): KR003 "`commission` is defined twice" (a component, or an input) and
+    """Finding 8 (low): KR003 "`commission` is defined twice" (a component, or an input) and
     KR206 "`payee` has no value in a `require` rule" said what was wrong but not what to do."""
     plan = tmp_path / "plan.kam"
     text = _plan("team-pool-prorate").read_text(encoding="utf-8")
@@ -272,3 +272,27 @@ def test_a_definition_twice_and_payee_in_a_rule_have_a_hint(tmp_path):
     res = run_cli("check", plan)
     assert "error[KR206]: `payee` has no value in a `require` rule" in res.stderr
     assert "hint: compare the row's own columns" in res.stderr
+
+
+def test_a_json_array_on_one_line_runs_as_its_csv(tmp_path):
+    """Finding 2 (high): deal-stats with its three tables as JSON arrays written on one line (as
+    `json.dumps` writes them): every row was numbered 1 (its line), so the columnar engine (the
+    default) stopped with a traceback (polars ShapeError: the one(rows) lookup of `regions` joined
+    on the row number, 6 rows became 12) and a duplicated key said "rows 1 and 1". Rows of a
+    one-line array are now numbered 2, 3... as a CSV's; every engine prints the CSV's bytes."""
+    plan = _plan("deal-stats").read_text(encoding="utf-8")
+    for name in ("people", "regions", "deals"):
+        with open(_data("deal-stats") / f"{name}.csv", encoding="utf-8") as f:
+            rows = [{k: v or None for k, v in r.items()} for r in csv.DictReader(f)]
+        (tmp_path / f"{name}.json").write_text(json.dumps(rows), encoding="utf-8")
+        plan = plan.replace(f"input {name} ", f'input {name} from "{name}.json" ', 1)
+    (tmp_path / "plan.kam").write_text(plan, encoding="utf-8")
+    want = _run("deal-stats", "-q").stdout
+    for engine in ("auto", "columnar", "interpreter"):
+        res = run_cli("run", tmp_path / "plan.kam", "--data", tmp_path, "--engine", engine, "-q")
+        assert res.returncode == 0 and res.stdout == want, (engine, res.stderr[-400:])
+    deals = json.loads((tmp_path / "deals.json").read_text(encoding="utf-8"))
+    deals[2]["deal_id"] = "d1"
+    (tmp_path / "deals.json").write_text(json.dumps(deals), encoding="utf-8")
+    res = run_cli("run", tmp_path / "plan.kam", "--data", tmp_path, "-q")
+    assert "error[KR404]: deals.json row 4, column `deal_id`: `d1` appears twice (rows 2 and 4)" in res.stderr
