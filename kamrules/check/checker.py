@@ -202,11 +202,7 @@ class Checker(CallChecks):
 
     def _declare(self, name, st):
         if name in self.defs or name in self.inputs:
-            first = self.defs.get(name) or self.inputs[name]
-            self.error("KR003", f"`{name}` is defined twice", st.span,
-                       "rename one of the two, or delete the one that is not meant",
-                       related=[(first.span, "first defined here")])
-            return
+            return self._twice(name, st, self.defs.get(name) or self.inputs[name])
         if name in KEYWORDS:
             self.error("KR003", f"`{name}` is a word of the language and cannot name a definition",
                        st.span, f"choose another name, e.g. `{name}_value`")
@@ -216,6 +212,10 @@ class Checker(CallChecks):
                        f"choose another name, e.g. `my_{name}`")
             return
         self.defs[name] = st
+
+    def _twice(self, name, st, first):
+        self.error("KR003", f"`{name}` is defined twice", st.span, "rename one of the two, or delete the one "
+                   "that is not meant", related=[(first.span, "first defined here")])
 
     def _type_ref(self, ref: ast.TypeRef) -> T.Type:
         kind = T.TYPE_NAMES.get(ref.name)
@@ -232,11 +232,7 @@ class Checker(CallChecks):
 
     def _input(self, st: ast.Input):
         if st.name in self.inputs or st.name in self.defs:
-            first = self.inputs.get(st.name) or self.defs[st.name]
-            self.error("KR003", f"`{st.name}` is defined twice", st.span,
-                       "rename one of the two, or delete the one that is not meant",
-                       related=[(first.span, "first defined here")])
-            return
+            return self._twice(st.name, st, self.inputs.get(st.name) or self.defs[st.name])
         cols = {}
         for c in st.columns:
             if c.name in cols:
@@ -477,9 +473,8 @@ class Checker(CallChecks):
         name = node.id
         if name in RESERVED and self._no_context:
             self.error("KR206", f"`{name}` has no value in a `require` rule: it checks data rows "
-                       "before any payee or period", node.span,
-                       "compare the row's own columns (and lookups by key); a rule per payee or period "
-                       "is a `let` or an `eligible when`")
+                       "before any payee or period", node.span, "compare the row's own columns (and lookups by "
+                       "key); a rule per payee or period is a `let` or an `eligible when`")
             return T.UNKNOWN
         if name == "payee":
             self.resolution[id(node)] = ("payee",)
