@@ -297,14 +297,3 @@ def test_a_json_array_on_one_line_runs_as_its_csv(tmp_path):
     res = run_cli("run", tmp_path / "plan.kam", "--data", tmp_path, "-q")
     assert "error[KR404]: deals.json row 4, column `deal_id`: `d1` appears twice (rows 2 and 4)" in res.stderr
 
-
-def test_the_columnar_refusal_of_a_period_literal_is_said_in_words(tmp_path):
-    """Finding 10, its message: `--engine columnar` and `check --engines` named an internal class
-    ("PeriodLit expressions"); now "a period written in the plan", at the literal."""
-    plan = tmp_path / "plan.kam"
-    plan.write_text(_plan("kitchen-sink").read_text(encoding="utf-8").replace(
-        'period.label == "2025-12"', "period.month == 2025-12"), encoding="utf-8")
-    res = run_cli("run", plan, "--data", _data("kitchen-sink"), "--engine", "columnar", "-q")
-    assert "the columnar engine does not run this plan: a period written in the plan" in res.stderr
-    assert "PeriodLit" not in res.stderr
-    assert "columnar: not run: a period written in the plan" in run_cli("check", "--engines", plan).stdout

@@ -36,9 +36,6 @@ NUMERIC = ("money", "rate", "number", "count")
 ASSIGNMENT_COLUMNS = {"account_id", "payee_id", "role", "start_date", "end_date"}
 
 
-_UNSUPPORTED = {"PeriodLit": "a period written in the plan (`2025-Q1`, `2025-12`)"}  # said in words
-
-
 @attrs.frozen
 class Shape:
     """What an expression is on the frame: "val" (a column; `kind` its type), "rows" (of
@@ -137,7 +134,7 @@ class Static:
     def ev(self, node, ctx: Ctx) -> Shape:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
-            _refuse(_UNSUPPORTED.get(type(node).__name__, f"{type(node).__name__} expressions"), node)
+            _refuse(f"{type(node).__name__} expressions", node)
         return method(node, ctx)
 
     def _Number(self, node, ctx):
