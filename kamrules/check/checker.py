@@ -202,10 +202,7 @@ class Checker(CallChecks):
 
     def _declare(self, name, st):
         if name in self.defs or name in self.inputs:
-            first = self.defs.get(name) or self.inputs[name]
-            self.error("KR003", f"`{name}` is defined twice", st.span,
-                       related=[(first.span, "first defined here")])
-            return
+            return self._twice(name, st, self.defs.get(name) or self.inputs[name])
         if name in KEYWORDS:
             self.error("KR003", f"`{name}` is a word of the language and cannot name a definition",
                        st.span, f"choose another name, e.g. `{name}_value`")
@@ -215,6 +212,10 @@ class Checker(CallChecks):
                        f"choose another name, e.g. `my_{name}`")
             return
         self.defs[name] = st
+
+    def _twice(self, name, st, first):
+        self.error("KR003", f"`{name}` is defined twice", st.span, "rename one of the two, or delete the one "
+                   "that is not meant", related=[(first.span, "first defined here")])
 
     def _type_ref(self, ref: ast.TypeRef) -> T.Type:
         kind = T.TYPE_NAMES.get(ref.name)
@@ -231,8 +232,7 @@ class Checker(CallChecks):
 
     def _input(self, st: ast.Input):
         if st.name in self.inputs or st.name in self.defs:
-            self.error("KR003", f"`{st.name}` is defined twice", st.span)
-            return
+            return self._twice(st.name, st, self.inputs.get(st.name) or self.defs[st.name])
         cols = {}
         for c in st.columns:
             if c.name in cols:
@@ -344,7 +344,7 @@ class Checker(CallChecks):
                         continue
                     bt = self._expr(bound, scope)
                     try:
-                        T.comparable("==" if cell.kind == "eq" else "<", params[pname], bt)
+                        T.comparable("==" if cell.kind == "eq" or cell.op in ("==", "!=") else "<", params[pname], bt)
                     except T.TypeProblem as p:
                         self.error(p.code, f"cell of `{pname}`: {p.message}", bound.span, p.hint)
                         cells_ok = False
@@ -473,7 +473,8 @@ class Checker(CallChecks):
         name = node.id
         if name in RESERVED and self._no_context:
             self.error("KR206", f"`{name}` has no value in a `require` rule: it checks data rows "
-                       "before any payee or period", node.span)
+                       "before any payee or period", node.span, "compare the row's own columns (and lookups by "
+                       "key); a rule per payee or period is a `let` or an `eligible when`")
             return T.UNKNOWN
         if name == "payee":
             self.resolution[id(node)] = ("payee",)

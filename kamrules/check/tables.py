@@ -97,7 +97,7 @@ def _spans(cell: ast.Cell, lo, hi, axis: list, keys: list) -> list:
     right = lambda v: bisect.bisect_right(keys, v)  # noqa: E731
     op = "==" if cell.kind == "eq" else cell.op
     if cell.kind in ("eq", "cmp"):
-        got = {"==": [(left(lo), right(lo))], "!=": [(0, left(lo)), (right(lo), m)],
+        got = {"==": [(left(lo), right(lo))], "!=": [(0, left(lo)), (right(lo), len(axis))],  # other text too
                "<": [(0, left(lo))], "<=": [(0, right(lo))], ">": [(right(lo), m)],
                ">=": [(left(lo), m)]}.get(op)
         if got is not None:
@@ -252,7 +252,8 @@ def check_decision(node: ast.Decision, params: dict) -> list[Diagnostic]:
             span, "add a row for the missing values, or a last row with `any`", labels=labels))
     if overlaps:
         p, hits = overlaps[0]
-        where = ", ".join(f"{n} = {_label(v, params[n].kind)}" for n, v in zip(names, p))
+        where = ", ".join(f"{n} = {_label(v, params[n].kind) if v is not None else 'other text'}"
+                          for n, v in zip(names, p))
         diags.append(Diagnostic(
             "KR302", f"rows {hits[0] + 1} and {hits[1] + 1} of `{node.name}` both match {where}",
             rows[hits[1]].span, "make the ranges disjoint (`80% to < 100%`) or declare `hit first`",

@@ -317,8 +317,8 @@ class _Loader:
     def full(self) -> bool:
         return len(self.diags) >= limits.MAX_DIAGNOSTICS
 
-    def cell_error(self, code, line, col, name, message, hint=None):
-        self.diags.append(Diagnostic(code, f"{self.base} row {line}, column `{name}`: {message}",
+    def cell_error(self, code, line, col, name, message, hint=None, number=None):
+        self.diags.append(Diagnostic(code, f"{self.base} row {number or line}, column `{name}`: {message}",
                                      Span(self.path, line, col, line, col + 1), hint))
 
     def check_count(self, line):
@@ -327,8 +327,11 @@ class _Loader:
                                        Span(self.path, line, 1, line, 2),
                                        "split the export (e.g. by year) or raise kamrules.core.limits.MAX_ROWS")])
 
-    def add(self, line: int, cells: dict):
-        """cells: column -> (raw value, position); raw is str, _JsonNumber, bool or None."""
+    def add(self, line: int, cells: dict, number: int | None = None):
+        """cells: column -> (raw value, position); raw is str, _JsonNumber, bool or None.
+        number: the row's number when it is not its line (a JSON array whose items share a
+        line: every row would be row 1, and rows are told apart by their number)."""
+        number = line if number is None else number
         values = {}
         max_chars, fiscal = limits.MAX_CELL_CHARS, self.fiscal_start
         for name, col in self.spec.columns.items():
@@ -337,7 +340,7 @@ class _Loader:
             if type(raw) is str:  # a CSV cell or a JSON string: the common case
                 if len(raw) > max_chars:
                     self.cell_error("KR408", line, pos, name, f"the value `{raw[:20]}...` has {len(raw)} "
-                                    f"characters (at most {max_chars})")
+                                    f"characters (at most {max_chars})", number=number)
                     values[name] = None
                     continue
                 if raw and (not raw[0].isspace() or raw.strip()):
@@ -345,14 +348,15 @@ class _Loader:
                         values[name] = raw.strip() if kind == "text" else parse_value(raw, kind, col.type.currency, fiscal)
                     except ValueError as err:
                         self.cell_error(getattr(err, "code", "KR403"), line, pos, name, f"({col.type}) {err}",
-                                        getattr(err, "hint", None))
+                                        getattr(err, "hint", None), number=number)
                         values[name] = None
                     continue
                 raw = None
             if raw is None:
                 if not col.optional:
                     self.cell_error("KR403", line, pos, name, "empty but the column is required",
-                                    f"declare it `{name}: optional {col.type}` if it may be empty, or fill it")
+                                    f"declare it `{name}: optional {col.type}` if it may be empty, or fill it",
+                                    number=number)
                 values[name] = None
                 continue
             try:
@@ -369,7 +373,7 @@ class _Loader:
                                      "are not read)")
             except ValueError as err:
                 self.cell_error(getattr(err, "code", "KR403"), line, pos, name, f"({col.type}) {err}",
-                                getattr(err, "hint", None))
+                                getattr(err, "hint", None), number=number)
                 values[name] = None
         for ucol, seen in self.seen_unique.items():
             v = values.get(ucol)
@@ -377,12 +381,13 @@ class _Loader:
                 continue
             if v in seen:
                 raw, pos = cells.get(ucol, ("", 1))
-                self.cell_error("KR404", line, pos, ucol, f"`{raw}` appears twice (rows {seen[v]} and {line})",
-                                f"`{ucol}` is declared {'the key' if ucol == self.spec.key else 'unique'}")
+                self.cell_error("KR404", line, pos, ucol, f"`{raw}` appears twice (rows {seen[v]} and {number})",
+                                f"`{ucol}` is declared {'the key' if ucol == self.spec.key else 'unique'}",
+                                number=number)
             else:
-                seen[v] = line
+                seen[v] = number
         ident = values.get(self.id_col)
-        self.rows.append(Row(self.spec.name, line, str(ident) if ident is not None else f"row {line}", values))
+        self.rows.append(Row(self.spec.name, number, str(ident) if ident is not None else f"row {number}", values))
 
     def header_errors(self, header: list, where: Span, required_only: bool = False):
         diags, present = [], set(header)
@@ -604,8 +609,9 @@ def _load_json(spec: InputTable, path: str, fiscal_start: int, max_rows: int | N
                                      required_only=True)
         if diags:
             raise KamError(diags)
-    for line, col, obj in records:
-        loader.add(line, {name: (obj.get(name), col) for name in spec.columns})
+    one_line = len({line for line, _, _ in records}) < len(records)  # then rows are numbered 2, 3... as in a CSV
+    for k, (line, col, obj) in enumerate(records, 2):
+        loader.add(line, {name: (obj.get(name), col) for name in spec.columns}, k if one_line else None)
         if loader.full():
             break
     if loader.diags:

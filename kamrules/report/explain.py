@@ -4,7 +4,7 @@ Every line goes through textsafe.for_terminal: ids, text values and plan lines f
 data or the plan show their control characters escaped."""
 from __future__ import annotations
 
-from kamrules.trace.tree import Payout, TraceNode, exact_value, reading_value
+from kamrules.trace.tree import Payout, TraceNode, exact_value, readable_note, reading_value
 from kamrules.core.numeric import format_amount
 from kamrules.diagnostics.textsafe import for_terminal
 
@@ -68,7 +68,7 @@ def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: s
         if text:
             out.append(f"{pad}  | {text}")
     if n.branch:
-        out.append(f"{pad}  branch: {n.branch}")
+        out.append(f"{pad}  branch: {n.branch if exact else readable_note(n.branch)}")
     if id(n) in seen:
         return
     seen.add(id(n))

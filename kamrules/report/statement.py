@@ -27,7 +27,8 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import Said, Shown, find_nodes, span_text
+from kamrules.report.words import Said, Shown, Val, find_nodes, span_text
+from kamrules.report.statement_text import HELD
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, rows_tables, whatif, whatif_count, whatif_rows, whatif_zero
 from kamrules.report.curves import curves, decide_at
@@ -399,7 +400,10 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
     if view.amount.amount == 0:
         why = next((c for c in view.curves if c.why_not), None)
         branch = (_branch_reason(view.steps) or _limit_reason(view.steps)) if why is None else None
-        if why is not None:
+        held = _held(payout)
+        if held is not None:  # earned, not paid: `hold when` defers it (the rows did pay something)
+            view.zero_reason = ("said", Said(HELD, dict(amount=Val(held))))
+        elif why is not None:
             view.zero_reason = ("curve", why)
         elif branch is not None:  # an if-branch that pays nothing, whatever the rows
             view.zero_reason = branch
@@ -409,6 +413,16 @@ def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, 
             view.zero_reason = ("no row credited to you this period", {})
         else:
             view.zero_reason = ("the rows credited add up to a result that pays nothing", {})
+
+
+def _held(payout) -> Money | None:
+    """The amount a period earned and held (`hold when` true: the trace's branch `held: X paid
+    later` over the component as computed), or None."""
+    t = payout.trace
+    if t is None or not (t.branch or "").startswith("held: "):
+        return None
+    inner = next((c for c in t.children if c.kind == "component" and isinstance(c.value, Money)), None)
+    return inner.value if inner is not None and inner.value.amount != 0 else None
 
 
 def _row_hints(sh: Shared, view: ComponentView, payout, payee, period, m, ev, ctx):

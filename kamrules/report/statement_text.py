@@ -273,6 +273,9 @@ def _val(L, x) -> str:
     return L.value(x.v, x.unit) if isinstance(x, words.Val) else words.say(L, x)
 
 
+HELD = "{amount} earned this period is held while `hold when` is true, and paid in a later period"
+
+
 def zero_sentence(st, c) -> str | None:
     if c.zero_reason is None:
         return None
@@ -285,6 +288,8 @@ def zero_sentence(st, c) -> str | None:
         return L._(msg, arg=v["arg"], x=point_fmt(L, cv)(v["x"]), t=fx(v["t"]), y=fy(v["y"]), word=word, next=fy(v["next"]))
     if c.zero_reason[0] == "said":  # the if-branch that pays nothing, its values in the locale
         note = c.zero_reason[1]
+        if note.msgid == HELD:  # the amount held, as the headline writes money
+            return L._(HELD, amount=_val(L, note.values["amount"]))
         plain = LIMIT_IN_WORDS.get(note.msgid)
         if plain is not None:  # a floor or cap for the payee: no line number, no code quotes, money as elsewhere
             v = note.values

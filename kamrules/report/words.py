@@ -20,7 +20,7 @@ from decimal import Decimal
 import attrs
 
 from kamrules.core.numeric import Money, format_amount
-from kamrules.trace.tree import TraceNode, show_value
+from kamrules.trace.tree import TraceNode, carried, show_value
 from kamrules.report import i18n
 
 
@@ -162,7 +162,10 @@ def say(L, x) -> str:
 
 def _shown_en(text: str) -> str:
     """An engine's note in English as written, but money in a currency of other minor digits
-    than two with its digits (`0.50 JPY` -> `0.5 JPY`), as money() writes it."""
+    than two with its digits (`0.50 JPY` -> `0.5 JPY`), as money() writes it, and a carried
+    quotient (a pool weight of 80 digits) to 6 decimals, marked `≈`."""
+    if c := carried(text):
+        return "≈" + c
     m = _MONEY_SHOWN.fullmatch(text)
     if m is None or i18n.precision(m.group(2)) == 2:
         return text
@@ -174,6 +177,8 @@ _RATE_SHOWN = re.compile(r"(-?\d+(?:\.\d+)?)%")
 
 
 def _relaid(text: str, L) -> str:
+    if c := carried(text):
+        return "≈" + L.exact(c)
     m = _MONEY_SHOWN.fullmatch(text)
     if m:
         return L.exact_money(Decimal(m.group(1)), m.group(2))

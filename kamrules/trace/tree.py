@@ -8,6 +8,7 @@ reports, statements and CI artifacts.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import attrs
@@ -151,6 +152,22 @@ def reading_value(v, unit: str | None = None) -> tuple[str, str | None]:
 
 
 READING = Decimal("0.0001")
+CARRIED_DIGITS = 20  # a number with more digits than this in a note is a carried quotient
+_NUMBER = re.compile(r"-?\d+\.\d+")
+
+
+def carried(text: str) -> str | None:
+    """`text` rounded to 6 decimals when it is a plain number of more than 20 digits (a quotient
+    carried approximately, a pool weight of 69/90: 0.7666...67 with 80 digits), else None."""
+    if _NUMBER.fullmatch(text) is None or len(text) - 1 - (text[0] == "-") <= CARRIED_DIGITS:
+        return None
+    return _digits(Decimal(text).quantize(Decimal("0.000001")), 0)
+
+
+def readable_note(text: str) -> str:
+    """A trace note for reading: each carried quotient in it rounded to 6 decimals and marked
+    `≈` (`weight ≈0.766667 of ≈2.266667`); explain --exact prints the note as it is."""
+    return _NUMBER.sub(lambda m: "≈" + c if (c := carried(m.group())) else m.group(), text)
 
 
 def _digits(v: Decimal, places: int) -> str:

@@ -354,7 +354,12 @@ class Evaluator(BuiltinCalls):
             x, y = (a.amount, b.amount) if isinstance(a, Money) else (a, b)
             x, y = snap(x), snap(y)
             return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]
-        return arith(op, a, b, node)
+        try:
+            return arith(op, a, b, node)
+        except Problem as err:
+            if err.code == "KR407" and err.span is node.span:  # this division: name the divisor's row
+                err.message += _row_note(node.right, env, self.plan, ctx, "0")
+            raise
 
     def _Where(self, node, ctx, env):
         flt = node.filter
@@ -479,13 +484,14 @@ def _find_params(env):
 
 
 
-def _row_note(node, env, plan, ctx=None) -> str:
-    """Where the empty value comes from: a column of the row being read, or a column of the
-    payee's row read directly or through lets (`let cap = payee.annual_cap`)."""
+def _row_note(node, env, plan, ctx=None, value: str = "empty") -> str:
+    """Where the empty value (or the zero divisor, `value` "0") comes from: a column of the row
+    being read, or a column of the payee's row read directly or through lets (`let cap =
+    payee.annual_cap`)."""
     r = getattr(node, "ref", None)
     if r and r[0] == "column":
         row = env[r[1]]
-        return f": `{r[3]}` is empty in row {row.number} of {row.table} ({row.id})"
+        return f": `{r[3]}` is {value} in row {row.number} of {row.table} ({row.id})"
     through = []
     while r and r[0] == "def" and len(through) < 20 and plan.definitions[r[1]].kind == "let":
         through.append(r[1])
@@ -495,5 +501,5 @@ def _row_note(node, env, plan, ctx=None) -> str:
             and getattr(node.obj, "ref", None) == ("payee",):
         row = ctx.payee
         via = f"`{through[0]}` is `payee.{node.name}`, which " if through else f"`payee.{node.name}` "
-        return f": {via}is empty for payee {row.id} (row {row.number} of {row.table})"
+        return f": {via}is {value} for payee {row.id} (row {row.number} of {row.table})"
     return ""

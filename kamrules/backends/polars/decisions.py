@@ -159,7 +159,7 @@ def _cell(frame, cell, x: pl.Expr, ctx):
     if cell.kind == "eq":
         return x == lo.expr, err
     ops = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
-           ">=": lambda a, b: a >= b, "==": lambda a, b: a == b}
+           ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
     if cell.kind == "cmp":
         return ops[cell.op](x, lo.expr), err
     return (lo.expr <= x) & ops[cell.op](x, hi.expr), err
