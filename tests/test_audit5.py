@@ -229,9 +229,8 @@ def test_an_overlap_on_any_other_text_is_named_so(tmp_path):
     assert "error[KR302]: rows 1 and 2 of `tier_bonus` both match t = other text" in res.stderr, res.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="finding 10: the columnar engine has no period literal (backends/polars/frame.py)")
 def test_a_period_literal_runs_on_the_columnar_engine(tmp_path):
-    """Finding 10 (medium, not fixed: backends/polars/frame.py): `when period.month == 2025-12`
+    """Finding 10 (medium, fixed: frame.PeriodConst): `when period.month == 2025-12`
     (a period written in the plan) is refused by the columnar engine: "does not run this plan:
     PeriodLit expressions" (an internal class name); the README says it translates every
     construct of the language. `--engine auto` falls back to the interpreter and prints the

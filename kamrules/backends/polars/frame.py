@@ -34,12 +34,12 @@ from kamrules.core import ir
 from kamrules.check.lower import ir_of
 from kamrules.core.builtins import AGGREGATES
 from kamrules.core.history import NONE
-from kamrules.core.calendar import period_attr
+from kamrules.core.calendar import parse_period, period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
 from kamrules.core.numeric import Fallback, between, places_of
 from kamrules.backends.polars.decisions import decide
-from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodRef, Rows, Unsupported, MAX_DAYS,
+from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst, PeriodRef, Rows, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
                       bound_sum, compared, undecided, replay_call, replayed, data_places, most_places,
@@ -327,6 +327,12 @@ class Frame:
             return Col(pl.col(f"payee.{node.name}"), None, spec.type.kind, spec.optional, places=places)
         if r[0] == "period_attr":
             obj = self.ev(obj_node, ctx)
+            if isinstance(obj, PeriodConst):  # an attribute of a period written in the plan: a constant
+                value = period_attr(obj.period, node.name)
+                if node.name in ("year", "quarter", "month", "previous", "year_to_date"):
+                    return PeriodConst(value)
+                kind = "date" if node.name in ("start", "end") else "bool" if node.name.startswith("is_") else "text"
+                return Col(pl.lit(value), None, kind)
             if not isinstance(obj, PeriodRef):
                 raise Unsupported("an attribute of a Period column", node)
             name = node.name
@@ -387,6 +393,17 @@ class Frame:
                    any_error(c.err, error_when(cond, a.err), error_when(~cond, b.err)), a.kind, a.nullable or b.nullable,
                    getattr(a, "approx", False) or getattr(b, "approx", False), bound=bound_choice(cond, a, b))
 
+    def _PeriodLit(self, node, ctx):
+        return PeriodConst(parse_period(node.text, self.plan.fiscal_start))
+
+    def _period_key(self, p, node) -> pl.Expr:
+        """The key (`kind:start`) of a period on the frame: a PeriodRef's column, a literal's value."""
+        if isinstance(p, PeriodConst):
+            if p.period.kind == "range":
+                raise Unsupported("a year-to-date range outside `date in ...`", node)
+            return pl.lit(period_key(p.period))
+        return pl.col(self.period_chain(p.chain)[0])
+
     def _ListLit(self, node, ctx):
         raise Unsupported("a list outside `x in [...]`", node)
 
@@ -411,11 +428,11 @@ class Frame:
             res = self._in(node, ctx)
             return res if op == "in" else Col(~res.expr, res.err, "bool")
         a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
-        if isinstance(a, PeriodRef) or isinstance(b, PeriodRef):
-            if op not in ("==", "!=") or not (isinstance(a, PeriodRef) and isinstance(b, PeriodRef)):
+        periods = (PeriodRef, PeriodConst)
+        if isinstance(a, periods) or isinstance(b, periods):
+            if op not in ("==", "!=") or not (isinstance(a, periods) and isinstance(b, periods)):
                 raise Unsupported("a period compared with a Period column outside a filter", node)
-            ka, kb = self.period_chain(a.chain)[0], self.period_chain(b.chain)[0]
-            same = pl.col(ka) == pl.col(kb)
+            same = self._period_key(a, node) == self._period_key(b, node)
             return Col(same if op == "==" else ~same, None, "bool")
         if isinstance(a, Rows) or isinstance(b, Rows):
             raise Unsupported("rows in an expression", node)
@@ -554,6 +571,9 @@ class Frame:
                     doubt = any_error(doubt, undecided((a.expr - i.expr).abs(), bound_of(a)))
             return Col((e & a.expr.is_not_null()).fill_null(False), any_error(a.err, doubt), "bool")
         b = self.ev(right, ctx)
+        if isinstance(b, PeriodConst) and isinstance(a, Col) and a.kind == "date":
+            lo, hi = pl.lit(b.period.start), pl.lit(b.period.end)
+            return Col(((a.expr >= lo) & (a.expr <= hi)).fill_null(False), a.err, "bool")
         if isinstance(b, PeriodRef) and isinstance(a, Col) and a.kind == "date":
             if b.chain and b.chain[-1] == "year_to_date":
                 lo = pl.col(self.period_scalar_date(b.chain, "start"))

@@ -156,6 +156,9 @@ class Static:
     def _DateLit(self, node, ctx):
         return Shape("val", "date")
 
+    def _PeriodLit(self, node, ctx):
+        return Shape("period", chain=("literal",))
+
     def _column(self, table, column, node, ctx) -> Shape:
         if ctx.table != table:
             _refuse("a column of an outer row", node)

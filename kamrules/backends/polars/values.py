@@ -63,6 +63,13 @@ class PeriodRef:
     chain: tuple  # attributes from the calculation period: (), ("quarter",), ("year",)...
 
 
+@attrs.frozen
+class PeriodConst:
+    """A period written in the plan (`2025-12`, `2025-Q4`, `2025`), or an attribute of one
+    (`2025-12.quarter`): the same period on every frame row."""
+    period: object  # core.calendar.Period
+
+
 @attrs.define(eq=False)
 class Rows:
     table: str
