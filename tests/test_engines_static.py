@@ -54,10 +54,10 @@ def test_every_plan_of_the_project_static_answer_is_the_dry_runs():
         assert _static(checked) == check_supported(checked), path
         compared += 1
         refused += _static(checked) is not None
-    # 2 conformance plans the engine does not translate (a field of a table[key] row:
-    # 008-input-all-types, 045-curve-ranges); every plan of plans/ runs columnar (a Period
-    # literal runs since frame.PeriodConst)
-    assert compared > 80 and refused == 2
+    # 1 conformance plan the engine does not translate (a Period column of a table[key] row:
+    # 008-input-all-types); every plan of plans/ runs columnar (a Period literal runs since
+    # frame.PeriodConst, a field of a `let` of table[key] as the lookup's since values.looked_up)
+    assert compared > 80 and refused == 1
 
 
 def _runs(path: Path):
@@ -117,7 +117,7 @@ REFUSED = [
      "an aggregation inside a filter or a per-row expression"),
     ("eligible when team_total(payee.base) > 0 EUR # first\ncomponent c = payee.base",
      "team_total() in the eligibility condition"),
-    ("let t = people[payee.id]\ncomponent c = t.base", "a field of a looked-up row"),
+    ("let t = people[payee.id]\ncomponent c = t.base", None),  # runs: t.base is people[payee.id].base
     ("component c = sum(amount for deals where owner_id == payee.id and prorate(close_date, close_date) > 0)",
      "prorate() inside a filter or a per-row expression"),
     ("let n = 2\ncomponent c = if 2 in [n, count(deals)] then 1 EUR else 0 EUR", None),
@@ -139,26 +139,28 @@ def test_constructs_refused_statically_as_by_the_dry_run(tmp_path, lines, constr
 
 
 def test_engine_columnar_refuses_before_reading_any_data(tmp_path):
-    plan = ROOT / "tests" / "conformance" / "045-curve-ranges" / "plan.kam"
+    plan = ROOT / "tests" / "conformance" / "008-input-all-types" / "plan.kam"
     got = run_cli("run", plan, "--data", tmp_path / "no-such-folder", "--engine", "columnar")
     assert got.returncode == 1
-    assert "KR002" in got.stderr and "does not run this plan: a field of a looked-up row" in got.stderr
-    assert "plan.kam:26:" in got.stderr  # the construct's line: `t.result` of `let t = targets[...]`
+    why = "does not run this plan: a lookup in a table without a key, or of a Period column"
+    assert "KR002" in got.stderr and why in got.stderr
+    assert "plan.kam:24:" in got.stderr  # the construct's line: `let e = extra[payee.id]` (e.target_period read)
     found = engines_for(_checked(plan))
-    assert found["columnar"].line == 26 and found["interpreter"] is None
+    assert found["columnar"].line == 24 and found["interpreter"] is None
     args = ("run", plan, "--data", plan.parent, *(plan.parent / "args.txt").read_text().split())
     auto, interp = run_cli(*args, "--engine", "auto"), run_cli(*args, "--engine", "interpreter")
     assert auto.returncode == interp.returncode == 0
-    assert auto.stdout == interp.stdout and "kam-3,2025-Q1,c,750.00,EUR" in auto.stdout
+    # by hand (the plan's comment): kam-1: 3 units x 1.5 x 100 = 450 EUR x 12.5% = 56.25
+    assert auto.stdout == interp.stdout and "kam-1,2025-Q1,c,56.25,EUR" in auto.stdout
 
 
 def test_check_engines_reports_per_plan(tmp_path):
-    lookup = ROOT / "tests" / "conformance" / "045-curve-ranges" / "plan.kam"
+    lookup = ROOT / "tests" / "conformance" / "008-input-all-types" / "plan.kam"
     got = run_cli("check", "-q", "--engines", PLANS / "team-bonus.kam", lookup)
     assert got.returncode == 0
     lines = got.stdout.splitlines()
     assert lines[0] == f"{PLANS / 'team-bonus.kam'}: runs on columnar, duckdb, interpreter" or \
         lines[0].startswith(f"{PLANS / 'team-bonus.kam'}: runs on columnar, ")
     at = lines.index(f"{lookup}: runs on interpreter")
-    assert lines[at + 1] == "  columnar: not run: a field of a looked-up row (line 26)"
+    assert lines[at + 1] == "  columnar: not run: a lookup in a table without a key, or of a Period column (line 24)"
     assert lines[at + 2].startswith("  duckdb: not run: ")

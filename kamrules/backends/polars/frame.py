@@ -39,7 +39,7 @@ from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
 from kamrules.core.numeric import Fallback, between, places_of
 from kamrules.backends.polars.decisions import decide
-from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst, PeriodRef, Rows, Unsupported, MAX_DAYS,
+from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst, PeriodRef, Rows, looked_up, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
                       bound_sum, compared, undecided, replay_call, replayed, data_places, most_places,
@@ -316,6 +316,9 @@ class Frame:
             row = builtins.row_value(self, obj_node, ctx)
             if row is not None:
                 return builtins.row_field(self, row, node, r)
+            index = looked_up(self.plan, obj_node, self.ref)
+            if index is not None and r[0] == "field" and ctx.table is None:  # `let t = table[key]`, `t.x`
+                return self._lookup(index, node.name, ctx)
             if not (isinstance(obj_node, ir.Name) and self.ref(obj_node) == ("payee",)):
                 raise Unsupported("a field of a looked-up row", node)
             if r[0] == "row_id":

@@ -27,7 +27,7 @@ from kamrules.core import ir
 from kamrules.core.builtins import REGISTRY
 from kamrules.core.currencies import payee_column
 from kamrules.core.numeric import EXACT_PLACES, ROUNDING_RULES
-from kamrules.backends.polars.values import Unsupported, conjuncts
+from kamrules.backends.polars.values import Unsupported, conjuncts, looked_up
 from kamrules.backends.polars.aggregate import _frame_only, _may_link, _only_row, _reads_row
 from kamrules.backends.polars.holds import held
 from kamrules.backends.polars.ledger import chain, dependent, paid_calls
@@ -248,6 +248,9 @@ class Static:
                     _refuse("a Period column of a row", node)
                 self._currency(spec.type, node)
                 return Shape("val", spec.type.kind)
+            index = looked_up(self.plan, obj, self.ref)
+            if index is not None and r[0] == "field" and ctx.table is None:  # `let t = table[key]`, `t.x`
+                return self.lookup(index, node.name, ctx)
             if not (isinstance(obj, ir.Name) and self.ref(obj) == ("payee",)):
                 _refuse("a field of a looked-up row", node)
             if self.rule:

@@ -534,6 +534,17 @@ def truth(c: Col) -> pl.Expr:
     return c.expr.fill_null(False)
 
 
+def looked_up(plan, obj, ref):
+    """The `table[key]` a `let` of one row names (`let t = targets[payee.id]`), else None:
+    its fields are read as the lookup's (`t.x` is `targets[payee.id].x`)."""
+    r = ref(obj) if isinstance(obj, ir.Name) else None
+    if r is None or r[0] != "def":
+        return None
+    d = plan.definitions[r[1]]
+    expr = getattr(d.node, "expr", None)
+    return expr if d.type.kind == "row" and isinstance(expr, ir.Index) else None
+
+
 def conjuncts(cond) -> list:
     if isinstance(cond, ir.BinOp) and cond.op == "and":
         return conjuncts(cond.left) + conjuncts(cond.right)
