@@ -169,26 +169,41 @@ def _values(cells: list) -> pl.Series:
 def _csv_rows(table: pl.DataFrame, small: _Small, cell) -> pl.DataFrame:
     """The payout CSV's rows of a slice (sorted by (__o, __c), whole payee-periods) as a frame
     of its five columns: the table's rows, each payee-period's total (rank n) after its last
-    row. The output is laid out by index arithmetic, not sorted: `before` counts the totals
-    at or before each output row, so a table row p - before(p) is at p, and a total at p
-    follows table row p - before(p) (its `src`: the payee, period and currency of the total)."""
+    row, laid out by index arithmetic (_layout), not sorted."""
     o, rows, n = table["__o"], table.height, small.n
     ends = o.ne_missing(o.shift(-1)).arg_true()  # the last row of each payee-period
-    runs = ends.len()
-    cents, totals = _amounts(table, ends)
-    at = ends + pl.int_range(1, runs + 1, dtype=pl.UInt32, eager=True)  # where each total goes
-    before = pl.repeat(False, rows + runs, dtype=pl.Boolean, eager=True).scatter(at, True).cast(pl.UInt32).cum_sum()
-    src = pl.int_range(0, rows + runs, dtype=pl.UInt32, eager=True) - before
-    picks = src.clone().scatter(at, pl.int_range(rows, rows + runs, dtype=pl.UInt32, eager=True))  # in cents ++ totals
+    full = ends.len() * n == rows and bool((table["__c"] == pl.int_range(0, rows, dtype=pl.Int32, eager=True) % n).all())
+    src, picks, comp = _layout(ends, rows, n, None if full else table["__c"])
     ranks = table["period"].cast(small.keys).to_physical()  # the period's rank among the report periods
     currency = (_cells(table["currency"], cell).gather(src) if "currency" in table.columns
-                else small.currency.gather(pl.repeat(0, rows + runs, dtype=pl.UInt32, eager=True)))
+                else small.currency.new_from_index(0, src.len()))
     return pl.DataFrame([
         _cells(table["payee_id"], lambda i: cell(safe_cell(i))).gather(src).alias("payee_id"),
         small.labels.gather(ranks.gather(src)).alias("period"),
-        small.names.gather(table["__c"].gather(src).scatter(at, n)).alias("component"),
-        pl.concat([cents, totals]).gather(picks).alias("amount"),
+        small.names.gather(comp).alias("component"),
+        pl.concat(_amounts(table, ends, n if full else 0)).gather(picks).alias("amount"),
         currency.alias("currency")])
+
+
+def _layout(ends: pl.Series, rows: int, n: int, comps: pl.Series | None) -> tuple:
+    """(src, picks, comp) of each output row: its table row (a total's: the last row of its
+    payee-period, whose payee, period and currency it takes), its place in amounts ++ totals,
+    its component rank (n: total). comps None: every payee-period has the n components
+    (then output row s is payee-period s // (n + 1), component s % (n + 1)); else `before`
+    counts the totals at or before each output row, so a table row p - before(p) is at p,
+    and a total at p follows table row p - before(p)."""
+    runs = ends.len()
+    slots = pl.int_range(0, rows + runs, dtype=pl.UInt32, eager=True)
+    if comps is None:
+        run = slots // (n + 1)
+        comp = slots - run * (n + 1)
+        src = run * n + comp.clip(upper_bound=n - 1)
+        picks = pl.select(pl.when(comp == n).then(run + rows).otherwise(run * n + comp)).to_series()
+        return src, picks, comp
+    at = ends + pl.int_range(1, runs + 1, dtype=pl.UInt32, eager=True)  # where each total goes
+    src = slots - pl.repeat(False, rows + runs, dtype=pl.Boolean, eager=True).scatter(at, True).cast(pl.UInt32).cum_sum()
+    picks = src.clone().scatter(at, pl.int_range(rows, rows + runs, dtype=pl.UInt32, eager=True))
+    return src, picks, comps.gather(src).scatter(at, n)
 
 
 def _cells(texts: pl.Series, cell) -> pl.Series:
@@ -200,24 +215,28 @@ def _cells(texts: pl.Series, cell) -> pl.Series:
     return texts.replace(changed) if changed else texts
 
 
-def _amounts(table: pl.DataFrame, ends: pl.Series) -> tuple:
+def _amounts(table: pl.DataFrame, ends: pl.Series, full: int) -> tuple:
     """(amount of each row, total of each payee-period), to the cent half up (Decimal(38, 2)).
-    A total is the exact sum, then rounded: the difference of the running sum at its run's
-    end and at the run before (a group-by when the running sum could leave the Decimal
-    range); when every amount is whole cents, so are the totals, summed in cents."""
+    A total is the exact sum, then rounded. When every amount is whole cents, so are the
+    totals, summed in cents (|sum| < rows * 10^14: far within Decimal(38, 2)): `full`
+    components in each payee-period (0: not so), their sum; else the difference of the
+    running sum at a payee-period's end and at the one before. Else the running sum of the
+    exact amounts (a group-by when it could leave the Decimal(38, 24) range), rounded."""
     amount = table["amount"]
     cents = amount.cast(CENTS)  # (polars rounds half to even: kept only when exact)
     exact = bool((cents == amount).all())
-    values = cents if exact else amount
+    if exact and full:
+        firsts = pl.int_range(0, ends.len(), dtype=pl.UInt32, eager=True) * full
+        return cents, sum((cents.gather(firsts + j) for j in range(1, full)), cents.gather(firsts))
+    if exact:
+        running = cents.cum_sum().gather(ends)
+        return cents, running - running.shift(1, fill_value=0)
     top = amount.abs().max() if table.height else 0
     if top is None or top * table.height < 10 ** 12:  # |running sum| < 10^12: within Decimal(38, 24)
-        running = values.cum_sum().gather(ends)
+        running = amount.cum_sum().gather(ends)
         totals = running - running.shift(1, fill_value=0)
     else:
-        totals = table.with_columns(values.alias("amount")).group_by("__o", maintain_order=True) \
-            .agg(pl.col("amount").sum())["amount"]
-    if exact:
-        return cents, totals.cast(CENTS)
+        totals = table.group_by("__o", maintain_order=True).agg(pl.col("amount").sum())["amount"]
     return pl.select(_cents(pl.lit(amount))).to_series(), pl.select(_cents(pl.lit(totals))).to_series()
 
 
