@@ -6,7 +6,6 @@ negative amounts, amounts between cents with half-cent ties, amounts large enoug
 group-by path, a pay currency per payee, and many slices (a small `rows`)."""
 from __future__ import annotations
 
-import datetime as dt
 import io
 from decimal import Decimal
 
@@ -18,29 +17,13 @@ from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from kamrules.backends.polars.values import DEC, period_key  # noqa: E402
 from kamrules.cli.common import load  # noqa: E402
-from kamrules.core.calendar import Period  # noqa: E402
 from kamrules.files.outputs import write_files  # noqa: E402
 from kamrules.report.payouts import COLUMNS, to_csv as report_csv  # noqa: E402
 from kamrules.run import columnar  # noqa: E402
 from kamrules.trace.tree import Payout  # noqa: E402
 
-PLAN = """plan "three"
-version "1"
-currency EUR
-period month
-payees people
+from test_payout_csv_frame import PERIODS, PLAN  # noqa: E402  (components a, b, c; 2025-01..03)
 
-input people key payee_id {
-  payee_id: Text
-  base: Money
-}
-
-component a = payee.base
-component b = payee.base * 2
-component c = payee.base * 3
-"""
-
-PERIODS = [Period(dt.date(2025, m, 1), "month", 1) for m in (1, 2, 3)]
 IDS = st.sampled_from(["p1", "p2", "=cmd", "-x", "-12", "+1", "@at", "\tt", "\rr", "a\rb", "a\nb",
                        "a,b", 'q"q', '"', " sp", "é", "kam-000001", "a-very-long-payee-identifier"])
 CURRENCIES = st.sampled_from(["EUR", "USD", "C,D"])
@@ -55,9 +38,7 @@ AMOUNTS = st.one_of(st.integers(-10**6, 10**6).map(lambda c: Decimal(c).scaleb(-
 def plan(tmp_path_factory):
     path = tmp_path_factory.mktemp("plan") / "three.kam"
     path.write_text(PLAN)
-    checked, diags, _ = load(path)
-    assert checked is not None, diags
-    return checked
+    return load(path)[0]
 
 
 @st.composite
