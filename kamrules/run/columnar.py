@@ -116,9 +116,8 @@ def _csv_parts(plan: CheckedPlan, table: pl.DataFrame, periods: list, rows: int 
         table = table.sort("__o", "__c")
     if not quoted and table["payee_id"].str.contains("\r", literal=True).any():
         return payout_report.to_csv(payouts_list(plan, table, periods))
-    cell = _quoted if quoted else str
-    small = _Small(plan, periods, cell)
-    return (_csv_rows(part, small, cell) for part in _slices(table, rows))
+    small = _Small(plan, periods, _quoted if quoted else str)
+    return (_csv_rows(part, small) for part in _slices(table, rows))
 
 
 def _slices(table: pl.DataFrame, rows: int):
@@ -158,15 +157,16 @@ class _Small:
         self.keys = pl.Enum([period_key(p) for p in periods])
         self.labels = _values([cell(p.label) for p in periods])
         self.names = _values([cell(safe_cell(c)) for c in plan.components] + ["total"])
-        self.currency = _values([cell(plan.currency)])
+        self.currency = _values([cell(plan.currency or "")])
         self.cell = cell
 
 
 def _values(cells: list) -> pl.Series:
+    """cells as a series to gather from: an Enum when they are distinct, else text."""
     return pl.Series(cells, dtype=pl.Enum(cells) if len(set(cells)) == len(cells) else pl.String)
 
 
-def _csv_rows(table: pl.DataFrame, small: _Small, cell) -> pl.DataFrame:
+def _csv_rows(table: pl.DataFrame, small: _Small) -> pl.DataFrame:
     """The payout CSV's rows of a slice (sorted by (__o, __c), whole payee-periods) as a frame
     of its five columns: the table's rows, each payee-period's total (rank n) after its last
     row, laid out by index arithmetic (_layout), not sorted."""
@@ -175,10 +175,10 @@ def _csv_rows(table: pl.DataFrame, small: _Small, cell) -> pl.DataFrame:
     full = ends.len() * n == rows and bool((table["__c"] == pl.int_range(0, rows, dtype=pl.Int32, eager=True) % n).all())
     src, picks, comp = _layout(ends, rows, n, None if full else table["__c"])
     ranks = table["period"].cast(small.keys).to_physical()  # the period's rank among the report periods
-    currency = (_cells(table["currency"], cell).gather(src) if "currency" in table.columns
+    currency = (_cells(table["currency"], small.cell).gather(src) if "currency" in table.columns
                 else small.currency.new_from_index(0, src.len()))
     return pl.DataFrame([
-        _cells(table["payee_id"], lambda i: cell(safe_cell(i))).gather(src).alias("payee_id"),
+        _cells(table["payee_id"], lambda i: small.cell(safe_cell(i))).gather(src).alias("payee_id"),
         small.labels.gather(ranks.gather(src)).alias("period"),
         small.names.gather(comp).alias("component"),
         pl.concat(_amounts(table, ends, n if full else 0)).gather(picks).alias("amount"),
