@@ -75,12 +75,9 @@ def columnar_payouts(plan: CheckedPlan, folder: str, period=None,
 def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     """report.payouts.to_csv of the same payouts, from the frame (a total row after each
     payee-period, amounts to the cent half up, cells that start like a formula escaped)."""
-    parts = _csv_parts(plan, table, periods)
-    if isinstance(parts, str):
-        return parts
     buf = io.StringIO()
-    for out in parts:
-        out.write_csv(buf, include_header=False, quote_style="necessary", line_terminator="\n")
+    for out in _csv_parts(plan, table, periods, quoted=True):
+        out.write_csv(buf, include_header=False, quote_style="never", line_terminator="\n")
     return ",".join(COLUMNS) + "\n" + buf.getvalue()
 
 
@@ -88,37 +85,39 @@ def csv_writer(plan: CheckedPlan, table: pl.DataFrame, periods: list):
     """to_csv's bytes as a files.outputs writer (polars writes them into the file it is
     handed, no text is built in Python), a slice of payee-periods at a time
     (CHUNK_ROWS): the rows of the whole CSV never exist at once."""
-    parts = _csv_parts(plan, table, periods)
-    if isinstance(parts, str):
-        data = parts.encode("utf-8")
-        return lambda fh: fh.write(data)
+    parts = _csv_parts(plan, table, periods, quoted=True)
 
     def write(fh):
         fh.write((",".join(COLUMNS) + "\n").encode("utf-8"))
         try:
             for out in parts:
                 fh.flush()  # (polars may write to the file's descriptor itself)
-                out.write_csv(fh, include_header=False, quote_style="necessary", line_terminator="\n")
+                out.write_csv(fh, include_header=False, quote_style="never", line_terminator="\n")
         except OSError as err:  # polars words the system's error: its number for outputs' hints
             raise _numbered(err) from None
     return write
 
 
 CHUNK_ROWS = 1 << 18  # payout rows turned into CSV rows at a time (about 400,000 lines of CSV)
+CENTS = pl.Decimal(38, 2)
 
 
-def _csv_parts(plan: CheckedPlan, table: pl.DataFrame, periods: list, rows: int = CHUNK_ROWS):
+def _csv_parts(plan: CheckedPlan, table: pl.DataFrame, periods: list, rows: int = CHUNK_ROWS,
+               quoted: bool = False):
     """The payout CSV's rows as frames of its five columns, one slice of about `rows` payout
-    rows at a time, each slice whole payee-periods (its total row is its own), in order; or
-    the whole text when polars would not write it as the report does (_csv_rows)."""
-    if table.height <= rows or table["payee_id"].str.contains("\r", literal=True).any():
-        whole = _csv_rows(plan, table, periods)
-        return whole if isinstance(whole, str) else iter([whole])
+    rows at a time, each slice whole payee-periods (its total row is its own), in order.
+    quoted: each cell as the CSV holds it (escaped, then quoted as the report's writer
+    quotes), to write with quote_style="never" (polars then looks at no cell: half its
+    time); else escaped only, to write with "necessary", or the whole text when a payee id
+    holds a CR (the report's writer quotes it)."""
     n = len(plan.components)
     key = pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)
     if not table.select(key.alias("k"))["k"].is_sorted():
         table = table.sort("__o", "__c")
-    return (_csv_rows(plan, part, periods) for part in _slices(table, rows))
+    if not quoted and table["payee_id"].str.contains("\r", literal=True).any():
+        return payout_report.to_csv(payouts_list(plan, table, periods))
+    small = _Small(plan, periods, _quoted if quoted else str)
+    return (_csv_rows(part, small) for part in _slices(table, rows))
 
 
 def _slices(table: pl.DataFrame, rows: int):
@@ -141,66 +140,104 @@ def _numbered(err: OSError) -> OSError:
     return OSError(int(found.group(1)), os.strerror(int(found.group(1)))) if found else err
 
 
-def _csv_rows(plan: CheckedPlan, table: pl.DataFrame, periods: list):
-    """The payout CSV's rows as a frame of its five columns, or its whole text when polars
-    would not write it as the report does (a CR in a payee id)."""
-    from kamrules.backends.polars.values import period_key
-    labels = {period_key(p): p.label for p in periods}
-    names = [safe_cell(c) for c in plan.components]
-    n = len(names)
-    payee_ids = table["payee_id"]
-    if payee_ids.str.contains("\r", literal=True).any():  # polars leaves a CR unquoted: the report's writer quotes it
-        return payout_report.to_csv(payouts_list(plan, table, periods))
-    key = pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)
-    if not table.select(key.alias("k"))["k"].is_sorted():
-        table = table.sort("__o", "__c")
-    src, comp, amount = _with_totals(table, n)
-    # safe_cell only on the ids that may need it (a first character it escapes)
-    maybe = payee_ids.filter(payee_ids.str.contains(r"^[=+\-@\t\r]")).unique().to_list()
-    escaped = {i: safe_cell(i) for i in maybe if safe_cell(i) != i}
-    payee = table["payee_id"].gather(src)
-    if escaped:
-        payee = payee.replace(escaped)
-    currency = (table["currency"].gather(src) if "currency" in table.columns
-                else pl.repeat(plan.currency, len(src), dtype=pl.String, eager=True))
-    # the period's label by its rank among the report periods (a gather, not a lookup per row)
-    ranks = table["period"].cast(pl.Enum(list(labels))).to_physical()
-    cents = amount.cast(pl.Decimal(38, 2))
+def _quoted(cell: str) -> str:
+    """A cell as the report's writer (csv, plus a CR) puts it in the CSV: quoted when it holds
+    a comma, a quote or a line end."""
+    return '"' + cell.replace('"', '""') + '"' if any(ch in cell for ch in ',"\r\n') else cell
+
+
+class _Small:
+    """The CSV cells of the columns with few values (period labels by the rank of their key,
+    component names then `total`, the plan's currency), as series to gather from: Enums
+    when their values are distinct (polars gathers and writes their codes faster than text)."""
+
+    def __init__(self, plan: CheckedPlan, periods: list, cell):
+        from kamrules.backends.polars.values import period_key
+        self.n = len(plan.components)
+        self.keys = pl.Enum([period_key(p) for p in periods])
+        self.labels = _values([cell(p.label) for p in periods])
+        self.names = _values([cell(safe_cell(c)) for c in plan.components] + ["total"])
+        self.currency = _values([cell(plan.currency or "")])
+        self.cell = cell
+
+
+def _values(cells: list) -> pl.Series:
+    """cells as a series to gather from: an Enum when they are distinct, else text."""
+    return pl.Series(cells, dtype=pl.Enum(cells) if len(set(cells)) == len(cells) else pl.String)
+
+
+def _csv_rows(table: pl.DataFrame, small: _Small) -> pl.DataFrame:
+    """The payout CSV's rows of a slice (sorted by (__o, __c), whole payee-periods) as a frame
+    of its five columns: the table's rows, each payee-period's total (rank n) after its last
+    row, laid out by index arithmetic (_layout), not sorted."""
+    o, rows, n = table["__o"], table.height, small.n
+    ends = o.ne_missing(o.shift(-1)).arg_true()  # the last row of each payee-period
+    full = ends.len() * n == rows and bool((table["__c"] == pl.int_range(0, rows, dtype=pl.Int32, eager=True) % n).all())
+    src, picks, comp = _layout(ends, rows, n, None if full else table["__c"])
+    ranks = table["period"].cast(small.keys).to_physical()  # the period's rank among the report periods
+    currency = (_cells(table["currency"], small.cell).gather(src) if "currency" in table.columns
+                else small.currency.new_from_index(0, src.len()))
     return pl.DataFrame([
-        payee.alias("payee_id"),
-        pl.Series(list(labels.values()), dtype=pl.String).gather(ranks.gather(src)).alias("period"),
-        pl.Series(names + ["total"], dtype=pl.String).gather(comp).alias("component"),
-        (cents if (cents == amount).all() else pl.select(_cents(pl.lit(amount))).to_series()).alias("amount"),
+        _cells(table["payee_id"], lambda i: small.cell(safe_cell(i))).gather(src).alias("payee_id"),
+        small.labels.gather(ranks.gather(src)).alias("period"),
+        small.names.gather(comp).alias("component"),
+        pl.concat(_amounts(table, ends, n if full else 0)).gather(picks).alias("amount"),
         currency.alias("currency")])
 
 
-def _with_totals(table: pl.DataFrame, n: int) -> tuple:
-    """(source row, component rank, amount) of every output row: the table's rows (sorted by
-    (__o, __c)), each payee-period's total (rank n) after its last row, taken from that row.
-    A total is the difference of the running sum at its run's end and at the run before
-    (exact decimals; a group-by when the running sum could leave the Decimal range).
-    The output is laid out by index arithmetic, not sorted: `before` counts the totals at or
-    before each output row, so a table row p - before(p) is at p, and a total at p follows
-    table row p - before(p) and is the before(p)-th total."""
-    o = table["__o"]
-    last = o.ne_missing(o.shift(-1))  # the last row of its payee-period
-    rows = table.height
+def _layout(ends: pl.Series, rows: int, n: int, comps: pl.Series | None) -> tuple:
+    """(src, picks, comp) of each output row: its table row (a total's: the last row of its
+    payee-period, whose payee, period and currency it takes), its place in amounts ++ totals,
+    its component rank (n: total). comps None: every payee-period has the n components
+    (then output row s is payee-period s // (n + 1), component s % (n + 1)); else `before`
+    counts the totals at or before each output row, so a table row p - before(p) is at p,
+    and a total at p follows table row p - before(p)."""
+    runs = ends.len()
+    slots = pl.int_range(0, rows + runs, dtype=pl.UInt32, eager=True)
+    if comps is None:
+        run = slots // (n + 1)
+        comp = slots - run * (n + 1)
+        src = run * n + comp.clip(upper_bound=n - 1)
+        picks = pl.select(pl.when(comp == n).then(run + rows).otherwise(run * n + comp)).to_series()
+        return src, picks, comp
+    at = ends + pl.int_range(1, runs + 1, dtype=pl.UInt32, eager=True)  # where each total goes
+    src = slots - pl.repeat(False, rows + runs, dtype=pl.Boolean, eager=True).scatter(at, True).cast(pl.UInt32).cum_sum()
+    picks = src.clone().scatter(at, pl.int_range(rows, rows + runs, dtype=pl.UInt32, eager=True))
+    return src, picks, comps.gather(src).scatter(at, n)
+
+
+def _cells(texts: pl.Series, cell) -> pl.Series:
+    """texts as CSV cells (`cell` of each): looked at once per stretch of equal texts (a
+    payee's rows are together), changed only where the cell differs."""
+    heads = texts.filter(texts.ne_missing(texts.shift(1)))
+    maybe = heads.filter(heads.str.contains(r'^[=+\-@\t\r]|[,"\r\n]')).unique().to_list()
+    changed = {t: cell(t) for t in maybe if cell(t) != t}
+    return texts.replace(changed) if changed else texts
+
+
+def _amounts(table: pl.DataFrame, ends: pl.Series, full: int) -> tuple:
+    """(amount of each row, total of each payee-period), to the cent half up (Decimal(38, 2)).
+    A total is the exact sum, then rounded. When every amount is whole cents, so are the
+    totals, summed in cents (|sum| < rows * 10^14: far within Decimal(38, 2)): `full`
+    components in each payee-period (0: not so), their sum; else the difference of the
+    running sum at a payee-period's end and at the one before. Else the running sum of the
+    exact amounts (a group-by when it could leave the Decimal(38, 24) range), rounded."""
     amount = table["amount"]
-    top = amount.abs().max() if rows else 0
-    if top is None or top * rows < 10 ** 12:  # |running sum| < 10^12: within Decimal(38, 24)
-        running = amount.cum_sum().filter(last)
+    cents = amount.cast(CENTS)  # (polars rounds half to even: kept only when exact)
+    exact = bool((cents == amount).all())
+    if exact and full:
+        firsts = pl.int_range(0, ends.len(), dtype=pl.UInt32, eager=True) * full
+        return cents, sum((cents.gather(firsts + j) for j in range(1, full)), cents.gather(firsts))
+    if exact:
+        running = cents.cum_sum().gather(ends)
+        return cents, running - running.shift(1, fill_value=0)
+    top = amount.abs().max() if table.height else 0
+    if top is None or top * table.height < 10 ** 12:  # |running sum| < 10^12: within Decimal(38, 24)
+        running = amount.cum_sum().gather(ends)
         totals = running - running.shift(1, fill_value=0)
     else:
         totals = table.group_by("__o", maintain_order=True).agg(pl.col("amount").sum())["amount"]
-    runs = totals.len()
-    ends = pl.int_range(0, rows, dtype=pl.UInt32, eager=True).filter(last)
-    at = ends + pl.int_range(1, runs + 1, dtype=pl.UInt32, eager=True)  # where each total goes
-    is_total = pl.repeat(False, rows + runs, dtype=pl.Boolean, eager=True).scatter(at, True)
-    before = is_total.cast(pl.UInt32).cum_sum()
-    src = pl.int_range(0, rows + runs, dtype=pl.UInt32, eager=True) - before
-    picks = pl.select(c=pl.when(is_total).then(pl.lit(n, dtype=pl.Int32)).otherwise(table["__c"].gather(src)),
-                      i=pl.when(is_total).then(before + rows - 1).otherwise(src))  # in amount ++ totals
-    return src, picks["c"], pl.concat([amount, totals.cast(amount.dtype)]).gather(picks["i"])
+    return pl.select(_cents(pl.lit(amount))).to_series(), pl.select(_cents(pl.lit(totals))).to_series()
 
 
 def _cents(amount: pl.Expr) -> pl.Expr:
