@@ -18,7 +18,7 @@ from decimal import ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
 from babel import Locale as _BabelLocale
 from babel.dates import format_date
 from babel.messages.pofile import read_po
-from babel.numbers import (format_compact_currency, format_compact_decimal, format_currency, format_decimal,
+from babel.numbers import (format_compact_currency, format_compact_decimal, format_decimal, get_currency_symbol,
                            get_currency_precision)
 
 from kamrules.core.numeric import Money
@@ -29,6 +29,25 @@ _HERE = os.path.join(os.path.dirname(__file__), "locale")
 _CATALOGS: dict = {}
 _PLAIN = re.compile(r"(-?)(\d+)(?:\.(\d+))?")
 _QUANTUM = {k: Decimal(1).scaleb(-k) for k in range(7)}  # places -> 10**-places
+
+
+def spaced_currency(value, currency: str, *, locale, **options) -> str:
+    """babel's format_currency with CLDR's currency spacing, which babel does not apply: a
+    symbol that ends (or starts) with a letter next to a digit gets a no-break space, as
+    CLDR writes `CHF 142.50` in English where babel gives `CHF142.50`; `$142.50`, `€15` and
+    `142,50 CHF` are unchanged."""
+    from babel.numbers import format_currency
+    text = format_currency(value, currency, locale=locale, **options)
+    symbol = get_currency_symbol(currency, locale=locale)
+    at = text.find(symbol)
+    if at < 0 or not symbol:
+        return text
+    after = at + len(symbol)
+    if symbol[-1].isalpha() and after < len(text) and text[after].isdigit():
+        text = text[:after] + "\u00a0" + text[after:]
+    if symbol[0].isalpha() and at > 0 and text[at - 1].isdigit():
+        text = text[:at] + "\u00a0" + text[at:]
+    return text
 
 
 def catalog(lang: str) -> dict:
@@ -153,7 +172,7 @@ class Locale:
             return self._money(cent, None, 2)
         shape = self._shape(currency, 2, currency_digits=False)
         if shape is None:
-            return format_currency(cent, currency, locale=self.babel, currency_digits=False)
+            return spaced_currency(cent, currency, locale=self.babel, currency_digits=False)
         return shape.apply(abs(cent) if cent == 0 else cent)
 
     def exact_money(self, amount, currency: str) -> str:
@@ -168,7 +187,7 @@ class Locale:
             shape = self._shape(currency, 2, currency_digits=False)
             if shape is None:
                 q = Decimal(("-" if negative else "") + whole + ("." + frac if frac else ""))
-                text = format_currency(q, currency, locale=self.babel, currency_digits=False,
+                text = spaced_currency(q, currency, locale=self.babel, currency_digits=False,
                                        format_type="standard", decimal_quantization=False)
             else:
                 text = shape.compose(negative, whole, frac)
@@ -188,7 +207,7 @@ class Locale:
         if shape is None:  # a currency whose Babel form the fast path does not reproduce
             if currency is None:
                 return format_decimal(q, format=_plain_pattern(digits), locale=self.babel)
-            return format_currency(q, currency, locale=self.babel, currency_digits=True)
+            return spaced_currency(q, currency, locale=self.babel, currency_digits=True)
         return shape.apply(q)
 
     def _shape(self, currency, digits: int, currency_digits: bool = True):
@@ -199,7 +218,7 @@ class Locale:
             if currency is None:
                 fmt = lambda v: format_decimal(v, format=_plain_pattern(digits), locale=self.babel)  # noqa: E731
             else:
-                fmt = lambda v: format_currency(v, currency, locale=self.babel,  # noqa: E731
+                fmt = lambda v: spaced_currency(v, currency, locale=self.babel,  # noqa: E731
                                                 currency_digits=currency_digits)
             self._cache[key] = Shape.learn(fmt, digits)
         return self._cache[key]

@@ -28,7 +28,7 @@ from kamrules.core.builtins import REGISTRY
 from kamrules.core.currencies import payee_column
 from kamrules.core.numeric import EXACT_PLACES, ROUNDING_RULES
 from kamrules.backends.polars.values import Unsupported, conjuncts, looked_up
-from kamrules.backends.polars.aggregate import _frame_only, _may_link, _only_row, _reads_row
+from kamrules.backends.polars.aggregate import _frame_only, _may_link, _only_row
 from kamrules.backends.polars.holds import held
 from kamrules.backends.polars.ledger import chain, dependent, paid_calls
 
