@@ -125,6 +125,7 @@ def _definitions(fr: Frame, report: list, on_step=None, handover: bool = False) 
         fr.add("__elig!", pl.lit(False))
     names = [n for n, d in plan.definitions.items()
              if d.kind not in ("param", "decision") and d.type.kind not in ("rows", "row")]
+    fr.drop_stride = max(1, len(names) // RELEASES)
     _drop_temporaries(fr, names)
     # rows, and the row of one(rows), are read where the plan uses them
     history = dependent(plan)
@@ -221,13 +222,22 @@ def _missing(raw: Col, exact: Col | None) -> pl.Expr:
     return pl.any_horizontal(num.is_null(), *(x.is_null() for x, _ in dens))
 
 
+RELEASES = 100  # the most passes of _drop_temporaries a run makes (a pass a definition below it)
+
+
 def _drop_temporaries(fr: Frame, todo=()) -> None:
     """Drop the working columns (`t.`, Frame.keep/materialize/settle) of the definitions done
     that nothing computed later can read: only a definition's replay (its operands), its
     bound and the cached aggregates and rows refer to frame columns across definitions. Their
     memory is reused by the next columns (fewer fresh pages: less system time, a lower peak).
     A lean run (lean.py) drops every column, cached aggregate and table that no definition
-    of `todo` (those still to compute) reads."""
+    of `todo` (those still to compute) reads. Each pass reads every definition still to
+    compute: a plan of many definitions (more than RELEASES) lets go every drop_stride of
+    them, so that the passes stay linear in its definitions, not quadratic."""
+    if todo and fr.drop_pending + 1 < fr.drop_stride:
+        fr.drop_pending += 1
+        return
+    fr.drop_pending = 0
     if getattr(fr, "lean", None) is not None:
         release(fr, fr.lean, todo)
         return

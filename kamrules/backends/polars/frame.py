@@ -75,6 +75,7 @@ class Frame:
         self.current = None  # the definition being computed (named in the lineage)
         self.period_cols: dict = {(): ("__pkey", "__pstart", "__pend")}
         self.spread_cells: dict = {}  # aggregate._cell_of_rows, by (period keys, their ranks)
+        self.drop_stride, self.drop_pending = 1, 0  # engine._drop_temporaries: a pass every drop_stride definitions
         self.n = 0
         self.nullable_defs: set = set()
         self.approx_defs: set = set()  # definitions whose value may be approximate (Col.approx)
