@@ -66,3 +66,56 @@ def test_a_period_literal_gives_the_interpreters_payouts(tmp_path, name):
     assert got == want
     for line in lines:  # by hand, in the comments above
         assert line in want
+
+
+LOOKUP = """plan "lookup"
+version "1"
+currency EUR
+period quarter
+payees people
+round components to cent half_up
+
+input people key payee_id {
+  payee_id: Text
+}
+input extra key payee_id {
+  payee_id: Text
+  focus: optional Period
+}
+input sales {
+  owner_id: Text
+  amount: Money
+  close_date: Date
+}
+
+let e = extra[payee.id]
+component won = sum(amount for sales where owner_id == payee.id and close_date in period)
+component on_focus = if e.focus == period then 100 EUR else 0 EUR
+component off_focus = if e.focus != period.year then 1 EUR else 0 EUR
+component literal = if extra[payee.id].focus == 2025-Q2 then 10 EUR else 0 EUR
+"""
+
+
+SALES = ["owner_id,amount,close_date", "k1,5.00,2025-01-15", "k2,7.00,2025-12-15"]  # Q1 to Q4 2025
+
+
+def test_a_period_column_of_a_looked_up_row(tmp_path):
+    # k1's focus is Q2 2025, k2's is the year 2025, k3 has none (empty cell): by hand,
+    # on_focus pays 100.00 to k1 in Q2 only; off_focus pays 1.00 wherever the focus is not
+    # the year 2025 (k1 in every quarter, k3 too: an empty Period is no period, != holds),
+    # nothing to k2; literal pays 10.00 to k1 in every quarter
+    checked, tables = write_case(tmp_path, LOOKUP, {
+        "people": ["payee_id", "k1", "k2", "k3"],
+        "extra": ["payee_id,focus", "k1,2025-Q2", "k2,2025", "k3,"], "sales": SALES})
+    want, got = both(checked, tables)
+    assert got == want
+    for line in ("k1,2025-Q2,on_focus,100.00,EUR", "k1,2025-Q1,on_focus,0.00,EUR", "k1,2025-Q1,off_focus,1.00,EUR",
+                 "k2,2025-Q1,off_focus,0.00,EUR", "k3,2025-Q1,off_focus,1.00,EUR", "k1,2025-Q3,literal,10.00,EUR"):
+        assert line in want, line
+
+
+def test_a_missing_key_stops_both_engines(tmp_path):
+    checked, tables = write_case(tmp_path, LOOKUP, {
+        "people": ["payee_id", "k1", "k2"], "extra": ["payee_id,focus", "k1,2025-Q2"], "sales": SALES})
+    want, got = both(checked, tables)
+    assert want.startswith("the interpreter stops: KR405") and got is None

@@ -54,10 +54,11 @@ def test_every_plan_of_the_project_static_answer_is_the_dry_runs():
         assert _static(checked) == check_supported(checked), path
         compared += 1
         refused += _static(checked) is not None
-    # 1 conformance plan the engine does not translate (a Period column of a table[key] row:
-    # 008-input-all-types); every plan of plans/ runs columnar (a Period literal runs since
-    # frame.PeriodConst, a field of a `let` of table[key] as the lookup's since values.looked_up)
-    assert compared > 80 and refused == 1
+    # every conformance plan and every plan of plans/ runs columnar (a Period literal since
+    # frame.PeriodConst, a field of a `let` of table[key] as the lookup's since
+    # values.looked_up, a Period column of a looked-up row compared with periods since
+    # values.PeriodKeys)
+    assert compared > 80 and refused == 0
 
 
 def _runs(path: Path):
@@ -138,29 +139,47 @@ def test_constructs_refused_statically_as_by_the_dry_run(tmp_path, lines, constr
         assert dry == f"{construct} (line {line})"
 
 
+REFUSED_PLAN = BASE + "component c = sum(amount for deals where owner_id == payee.id and amount > sum(amount for deals))\n"
+REFUSED_LINE = BASE.count("\n") + 1
+
+
+def _refused_case(tmp_path):
+    plan = tmp_path / "p.kam"
+    plan.write_text(REFUSED_PLAN)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "people.csv").write_text("payee_id,team,base,rate,level,bonus\np1,t,100.00,10%,1,\np2,t,100.00,10%,1,\n")
+    (data / "deals.csv").write_text("deal_id,owner_id,amount,qty,disc,close_date,status\n"
+                                    "d1,p1,30.00,1,,2025-01-10,won\nd2,p2,10.00,1,,2025-02-10,won\n")
+    return plan, data
+
+
 def test_engine_columnar_refuses_before_reading_any_data(tmp_path):
-    plan = ROOT / "tests" / "conformance" / "008-input-all-types" / "plan.kam"
+    plan, data = _refused_case(tmp_path)
     got = run_cli("run", plan, "--data", tmp_path / "no-such-folder", "--engine", "columnar")
     assert got.returncode == 1
-    why = "does not run this plan: a lookup in a table without a key, or of a Period column"
+    why = "does not run this plan: an aggregation inside a filter or a per-row expression"
     assert "KR002" in got.stderr and why in got.stderr
-    assert "plan.kam:24:" in got.stderr  # the construct's line: `let e = extra[payee.id]` (e.target_period read)
+    assert f"p.kam:{REFUSED_LINE}:" in got.stderr  # the construct's line
     found = engines_for(_checked(plan))
-    assert found["columnar"].line == 24 and found["interpreter"] is None
-    args = ("run", plan, "--data", plan.parent, *(plan.parent / "args.txt").read_text().split())
-    auto, interp = run_cli(*args, "--engine", "auto"), run_cli(*args, "--engine", "interpreter")
+    assert found["columnar"].line == REFUSED_LINE and found["interpreter"] is None
+    auto = run_cli("run", plan, "--data", data, "--period", "2025-Q1", "--engine", "auto")
+    interp = run_cli("run", plan, "--data", data, "--period", "2025-Q1", "--engine", "interpreter")
     assert auto.returncode == interp.returncode == 0
-    # by hand (the plan's comment): kam-1: 3 units x 1.5 x 100 = 450 EUR x 12.5% = 56.25
-    assert auto.stdout == interp.stdout and "kam-1,2025-Q1,c,56.25,EUR" in auto.stdout
+    # by hand: the quarter's deals of all payees add up to 40.00; p1's 30.00 is not above
+    # it, so p1 earns 0.00 (and so does p2)
+    assert auto.stdout == interp.stdout and "p1,2025-Q1,c,0.00,EUR" in auto.stdout
 
 
 def test_check_engines_reports_per_plan(tmp_path):
-    lookup = ROOT / "tests" / "conformance" / "008-input-all-types" / "plan.kam"
-    got = run_cli("check", "-q", "--engines", PLANS / "team-bonus.kam", lookup)
+    refused, _ = _refused_case(tmp_path)
+    got = run_cli("check", "-q", "--engines", PLANS / "team-bonus.kam", refused)
     assert got.returncode == 0
     lines = got.stdout.splitlines()
     assert lines[0] == f"{PLANS / 'team-bonus.kam'}: runs on columnar, duckdb, interpreter" or \
         lines[0].startswith(f"{PLANS / 'team-bonus.kam'}: runs on columnar, ")
-    at = lines.index(f"{lookup}: runs on interpreter")
-    assert lines[at + 1] == "  columnar: not run: a lookup in a table without a key, or of a Period column (line 24)"
-    assert lines[at + 2].startswith("  duckdb: not run: ")
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{refused}: runs on "))
+    assert lines[at].endswith("interpreter") and "columnar" not in lines[at]
+    assert lines[at + 1] == ("  columnar: not run: an aggregation inside a filter or a per-row expression "
+                             f"(line {REFUSED_LINE})")
+    assert all(not line.startswith("  duckdb: not run") for line in lines[at:at + 3])  # the SQL backend runs it

@@ -39,7 +39,8 @@ from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
 from kamrules.core.numeric import Fallback, between, places_of
 from kamrules.backends.polars.decisions import decide
-from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst, PeriodRef, Rows, looked_up, Unsupported, MAX_DAYS,
+from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst, PeriodKeys, PeriodRef, Rows,
+                      looked_up, Unsupported, MAX_DAYS,
                       error_when, conjuncts, dec, exact_product, null_error, any_error, period_key,
                       replay_op, rounded, snap, truth, bound_of, bound_op, bound_choice, bound_pick,
                       bound_sum, compared, undecided, replay_call, replayed, data_places, most_places,
@@ -359,7 +360,7 @@ class Frame:
         table = index.obj.id
         spec = self.plan.inputs[table]
         col_spec = spec.columns[column]
-        if spec.key is None or col_spec.type.kind == "period":
+        if spec.key is None or col_spec.type.kind == "period" and ctx.table is not None:
             raise Unsupported("a lookup in a table without a key, or of a Period column", index)
         if col_spec.type.kind == "money" and col_spec.type.currency not in (None, self.plan.currency):
             raise Unsupported("an amount in another currency", index)
@@ -376,6 +377,8 @@ class Frame:
                                                            maintain_order="left")
         owner.df = owner.df.with_columns(found[name], found[name + "?"].fill_null(False))
         missing = key.expr.is_not_null() & ~pl.col(name + "?")
+        if col_spec.type.kind == "period":  # its keys, compared with periods (_BinOp)
+            return PeriodKeys(pl.col(name), any_error(key.err, missing))
         return Col(pl.col(name), any_error(key.err, missing), col_spec.type.kind, True)
 
     def period_scalar_date(self, chain: tuple, attr: str) -> str:
@@ -402,6 +405,8 @@ class Frame:
 
     def _period_key(self, p, node) -> pl.Expr:
         """The key (`kind:start`) of a period on the frame: a PeriodRef's column, a literal's value."""
+        if isinstance(p, PeriodKeys):
+            return p.expr
         if isinstance(p, PeriodConst):
             if p.period.kind == "range":
                 raise Unsupported("a year-to-date range outside `date in ...`", node)
@@ -432,12 +437,15 @@ class Frame:
             res = self._in(node, ctx)
             return res if op == "in" else Col(~res.expr, res.err, "bool")
         a, b = self.ev(node.left, ctx), self.ev(node.right, ctx)
-        periods = (PeriodRef, PeriodConst)
+        periods = (PeriodRef, PeriodConst, PeriodKeys)
         if isinstance(a, periods) or isinstance(b, periods):
             if op not in ("==", "!=") or not (isinstance(a, periods) and isinstance(b, periods)):
                 raise Unsupported("a period compared with a Period column outside a filter", node)
-            same = self._period_key(a, node) == self._period_key(b, node)
-            return Col(same if op == "==" else ~same, None, "bool")
+            ka, kb = self._period_key(a, node), self._period_key(b, node)
+            # an empty Period cell is no period: == is false and != true (eq_missing)
+            same = ka.eq_missing(kb) if op == "==" else ka.ne_missing(kb)
+            err = any_error(*(p.err for p in (a, b) if isinstance(p, PeriodKeys)))
+            return Col(same, err, "bool")
         if isinstance(a, Rows) or isinstance(b, Rows):
             raise Unsupported("rows in an expression", node)
         fuzzy = a.kind in NUMERIC and (a.approx or b.approx)

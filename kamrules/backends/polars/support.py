@@ -263,7 +263,7 @@ class Static:
             return Shape("val", spec.type.kind)
         if r[0] == "period_attr":
             o = self.ev(obj, ctx)
-            if o.what != "period":
+            if o.what != "period" or o.chain[:1] == ("lookup",):
                 _refuse("an attribute of a Period column", node)
             name = node.name
             if name in ("year", "quarter", "month", "previous", "year_to_date"):
@@ -282,12 +282,14 @@ class Static:
     def lookup(self, index, column, ctx) -> Shape:
         spec = self.plan.inputs[index.obj.id]
         col = spec.columns[column]
-        if spec.key is None or col.type.kind == "period":
+        if spec.key is None or col.type.kind == "period" and ctx.table is not None:
             _refuse("a lookup in a table without a key, or of a Period column", index)
         if col.type.kind == "money" and col.type.currency not in (None, self.plan.currency):
             _refuse("an amount in another currency", index)
         if self.ev(index.key, ctx).what != "val":
             _refuse("a lookup by rows or periods", index)
+        if col.type.kind == "period":  # compared with periods only (== and !=)
+            return Shape("period", chain=("lookup",))
         return Shape("val", col.type.kind)
 
     # -------------------------------------------------------------- operators
@@ -343,7 +345,7 @@ class Static:
                 _refuse("`in` a list of computed values", node)
             return Shape("val", "bool")
         b = self.ev(right, ctx)
-        if b.what == "period" and a.what == "val" and a.kind == "date":
+        if b.what == "period" and a.what == "val" and a.kind == "date" and b.chain[:1] != ("lookup",):
             if not (b.chain and b.chain[-1] == "year_to_date"):
                 self.period_chain(b.chain)
             return Shape("val", "bool")

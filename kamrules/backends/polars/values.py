@@ -70,6 +70,14 @@ class PeriodConst:
     period: object  # core.calendar.Period
 
 
+@attrs.frozen
+class PeriodKeys:
+    """A Period column read through a key lookup (`extra[payee.id].target_period`): each frame
+    row's period key (`kind:start`, empty where the cell is), and where the lookup fails."""
+    expr: object  # pl.Expr
+    err: object = None  # pl.Expr | None
+
+
 @attrs.define(eq=False)
 class Rows:
     table: str
