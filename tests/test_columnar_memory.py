@@ -193,7 +193,7 @@ def test_the_csv_in_slices_is_the_report_csv(three, table, rows):
     parts = columnar._csv_parts(three, table, PERIODS, rows=rows)
     buf = [",".join(columnar.COLUMNS) + "\n"]
     for part in parts:
-        buf.append(part.write_csv(include_header=False, quote_style="necessary", line_terminator="\n"))
+        buf.append(part.write_csv(include_header=False, quote_style="never", line_terminator="\n"))
     # the second method: the report's writer over Payout objects (a total after each payee-period)
     assert "".join(buf) == report_csv(payouts_list(three, table, PERIODS))
 

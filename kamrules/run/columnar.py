@@ -16,7 +16,6 @@ import polars as pl
 from kamrules.core.calendar import Period
 from kamrules.backends.interp.run import plan_periods, select_payees
 from kamrules.check.plan import CheckedPlan
-from kamrules.report import payouts as payout_report
 from kamrules.report.payouts import COLUMNS, safe_cell
 from kamrules.files.inputs import resolve
 
@@ -76,7 +75,7 @@ def to_csv(plan: CheckedPlan, table: pl.DataFrame, periods: list) -> str:
     """report.payouts.to_csv of the same payouts, from the frame (a total row after each
     payee-period, amounts to the cent half up, cells that start like a formula escaped)."""
     buf = io.StringIO()
-    for out in _csv_parts(plan, table, periods, quoted=True):
+    for out in _csv_parts(plan, table, periods):
         out.write_csv(buf, include_header=False, quote_style="never", line_terminator="\n")
     return ",".join(COLUMNS) + "\n" + buf.getvalue()
 
@@ -85,7 +84,7 @@ def csv_writer(plan: CheckedPlan, table: pl.DataFrame, periods: list):
     """to_csv's bytes as a files.outputs writer (polars writes them into the file it is
     handed, no text is built in Python), a slice of payee-periods at a time
     (CHUNK_ROWS): the rows of the whole CSV never exist at once."""
-    parts = _csv_parts(plan, table, periods, quoted=True)
+    parts = _csv_parts(plan, table, periods)
 
     def write(fh):
         fh.write((",".join(COLUMNS) + "\n").encode("utf-8"))
@@ -102,21 +101,16 @@ CHUNK_ROWS = 1 << 18  # payout rows turned into CSV rows at a time (about 400,00
 CENTS = pl.Decimal(38, 2)
 
 
-def _csv_parts(plan: CheckedPlan, table: pl.DataFrame, periods: list, rows: int = CHUNK_ROWS,
-               quoted: bool = False):
+def _csv_parts(plan: CheckedPlan, table: pl.DataFrame, periods: list, rows: int = CHUNK_ROWS):
     """The payout CSV's rows as frames of its five columns, one slice of about `rows` payout
-    rows at a time, each slice whole payee-periods (its total row is its own), in order.
-    quoted: each cell as the CSV holds it (escaped, then quoted as the report's writer
-    quotes), to write with quote_style="never" (polars then looks at no cell: half its
-    time); else escaped only, to write with "necessary", or the whole text when a payee id
-    holds a CR (the report's writer quotes it)."""
+    rows at a time, each slice whole payee-periods (its total row is its own), in order;
+    each cell as the CSV holds it (escaped, then quoted as the report's writer quotes), to
+    write with quote_style="never" (polars then looks at no cell: half its time)."""
     n = len(plan.components)
     key = pl.col("__o").cast(pl.UInt64) * (n + 1) + pl.col("__c").cast(pl.UInt64)
     if not table.select(key.alias("k"))["k"].is_sorted():
         table = table.sort("__o", "__c")
-    if not quoted and table["payee_id"].str.contains("\r", literal=True).any():
-        return payout_report.to_csv(payouts_list(plan, table, periods))
-    small = _Small(plan, periods, _quoted if quoted else str)
+    small = _Small(plan, periods)
     return (_csv_rows(part, small) for part in _slices(table, rows))
 
 
@@ -151,14 +145,13 @@ class _Small:
     component names then `total`, the plan's currency), as series to gather from: Enums
     when their values are distinct (polars gathers and writes their codes faster than text)."""
 
-    def __init__(self, plan: CheckedPlan, periods: list, cell):
+    def __init__(self, plan: CheckedPlan, periods: list):
         from kamrules.backends.polars.values import period_key
         self.n = len(plan.components)
         self.keys = pl.Enum([period_key(p) for p in periods])
-        self.labels = _values([cell(p.label) for p in periods])
-        self.names = _values([cell(safe_cell(c)) for c in plan.components] + ["total"])
-        self.currency = _values([cell(plan.currency or "")])
-        self.cell = cell
+        self.labels = _values([_quoted(p.label) for p in periods])
+        self.names = _values([_quoted(safe_cell(c)) for c in plan.components] + ["total"])
+        self.currency = _values([_quoted(plan.currency or "")])
 
 
 def _values(cells: list) -> pl.Series:
@@ -175,10 +168,10 @@ def _csv_rows(table: pl.DataFrame, small: _Small) -> pl.DataFrame:
     full = ends.len() * n == rows and bool((table["__c"] == pl.int_range(0, rows, dtype=pl.Int32, eager=True) % n).all())
     src, picks, comp = _layout(ends, rows, n, None if full else table["__c"])
     ranks = table["period"].cast(small.keys).to_physical()  # the period's rank among the report periods
-    currency = (_cells(table["currency"], small.cell).gather(src) if "currency" in table.columns
+    currency = (_cells(table["currency"], _quoted).gather(src) if "currency" in table.columns
                 else small.currency.new_from_index(0, src.len()))
     return pl.DataFrame([
-        _cells(table["payee_id"], lambda i: small.cell(safe_cell(i))).gather(src).alias("payee_id"),
+        _cells(table["payee_id"], lambda i: _quoted(safe_cell(i))).gather(src).alias("payee_id"),
         small.labels.gather(ranks.gather(src)).alias("period"),
         small.names.gather(comp).alias("component"),
         pl.concat(_amounts(table, ends, n if full else 0)).gather(picks).alias("amount"),

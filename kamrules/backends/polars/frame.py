@@ -23,7 +23,6 @@ unsure raises `Fallback`: the caller then runs the interpreter, which is the ref
 from __future__ import annotations
 
 import copy
-
 import datetime as dt
 from decimal import Decimal
 

@@ -496,8 +496,6 @@ def ratio_width(ratio: tuple, maxima: list, step: Decimal):
     return pl.Int64 if max(n_max, d_max) < 2 ** 61 else pl.Int128
 
 
-
-
 def ratio_round(ratio: tuple, step: Decimal, mode: str, width=pl.Int128) -> pl.Expr:
     """round(numerator / divisors, step, mode) exactly, on whole numbers (Int128, or Int64
     where ratio_width says they fit): the units of the step are a floor division and its
@@ -513,15 +511,20 @@ def ratio_round(ratio: tuple, step: Decimal, mode: str, width=pl.Int128) -> pl.E
         return w if width == pl.Int128 else w.cast(width)
 
     n = whole(num, pn) * pl.lit(10 ** max(e, 0), dtype=width)
-    d = s * 10 ** max(-e, 0)  # the divisors' product: a Python int while they are constants
+    constant, columns = s * 10 ** max(-e, 0), []  # the divisors: literals multiplied here
     for x, p in dens:
         c = _constant_whole(x, p)
-        d = d * (pl.lit(c, dtype=width) if c is not None and not isinstance(d, int)
-                 else c if c is not None else whole(x, p))
-    if isinstance(d, int):  # (`x / 12`: no test a row)
-        n = pl.lit(0, dtype=width) - n if d < 0 else n
-        d = pl.lit(abs(d) or 1, dtype=width)
+        if c is None:
+            columns.append(whole(x, p))
+        else:
+            constant *= c
+    if not columns:  # (`x / 12`: no test a row)
+        n = pl.lit(0, dtype=width) - n if constant < 0 else n
+        d = pl.lit(abs(constant) or 1, dtype=width)
     else:
+        d = pl.lit(constant, dtype=width)
+        for w in columns:
+            d = d * w
         n = pl.when(d < 0).then(pl.lit(0, dtype=width) - n).otherwise(n)  # (Int128 has no negation)
         d = d.abs()
         d = pl.when(d == 0).then(pl.lit(1, dtype=width)).otherwise(d)
