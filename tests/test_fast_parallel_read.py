@@ -68,3 +68,21 @@ def test_side_by_side_is_one_after_the_other(tmp_path):
     assert both.returncode == alone.returncode == 0 and both.stdout == alone.stdout
     # by hand: k1 January 12.50; k2 January 100.00 (bonus, every period), February 107.25
     assert "k1,2025-01,c,12.50,EUR" in both.stdout and "k2,2025-02,c,107.25,EUR" in both.stdout
+
+
+def test_the_largest_file_is_read_first_and_the_verdicts_keep_the_plans_order(tmp_path):
+    # bonuses.csv, declared last, is the largest: it is read first (data/fast.py reads the
+    # largest files first); its bad cell is still reported after the one of deals.csv
+    bonuses = "owner_id,amount\n" + "k1,1.00\n" * 2000 + "k2,abc\n"
+    plan, data = _case(tmp_path, "owner_id,amount,close_date\nk1,12.x,2025-01-05\n", bonuses)
+    order = []
+    real = fast._fast_frame
+
+    def spy(plan, spec, *args, **kwargs):
+        order.append(spec.name)
+        return real(plan, spec, *args, **kwargs)
+    with mock.patch.object(fast, "_fast_frame", spy), mock.patch.object(fast, "READERS", 1):
+        got = run_cli("run", plan, "--data", data)
+    assert order[0] == "bonuses"  # 2,000 lines, before deals.csv (1) and people.csv (2)
+    assert got.returncode == 1 and got.stdout == ""
+    assert got.stderr.index("deals.csv:2:") < got.stderr.index("bonuses.csv:2002:")

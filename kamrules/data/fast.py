@@ -92,12 +92,16 @@ def load_frames(plan: CheckedPlan, folder: str, max_rows: int | None = None,
         except (Doubt, KamError, Beyond) as why:  # KamError: outside the folder, not a regular file...
             return why
 
-    # the files read side by side (polars parses, casts and checks without the GIL): the
-    # verdicts taken in the plan's order, as one after the other
+    # the files read side by side (polars parses, casts and checks without the GIL), the
+    # largest first (the last one started is then a small one: at 100k payees, deals.csv
+    # started third ended the load about 0.15 s after the others); the verdicts taken in the
+    # plan's order, as one after the other
     names = list(plan.inputs)
     if len(names) > 1 and (os.cpu_count() or 1) > 1:
+        first = sorted(names, key=lambda n: -_size(input_path(plan.inputs[n], folder)))
         with ThreadPoolExecutor(max_workers=min(len(names), READERS)) as pool:
-            done = list(pool.map(fast, names, [plan.inputs[n] for n in names]))
+            done = dict(zip(first, pool.map(fast, first, [plan.inputs[n] for n in first])))
+        done = [done[n] for n in names]
     else:
         done = [fast(n, plan.inputs[n]) for n in names]
     for name, got in zip(names, done):
@@ -128,6 +132,14 @@ def unread_numbers(plan: CheckedPlan, name: str) -> set:
                 kept.add(target_key(plan, name))
     return {n for n, c in spec.columns.items()
             if c.type.kind in NUMERIC and n not in kept and not c.unique and c.references is None}
+
+
+def _size(path: str) -> int:
+    """The file's size in bytes (0: not a file this can measure; its reader words why)."""
+    try:
+        return os.stat(path).st_size
+    except (OSError, ValueError):
+        return 0
 
 
 def input_path(spec: InputTable, folder: str) -> str:
