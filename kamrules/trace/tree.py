@@ -90,6 +90,19 @@ def calculation_parts(node: TraceNode) -> list:
     return [node]
 
 
+def span_text(source, span) -> str:
+    """The plan's text under `span` (a condition, an operand), its lines joined by one space;
+    '' when the span is not in the source (a built-in, another file)."""
+    lines = source.text.splitlines() if source is not None else []
+    if span is None or not (1 <= span.line <= span.end_line <= len(lines)):
+        return ""
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1].strip()
+    parts = [lines[span.line - 1][span.column - 1:], *lines[span.line:span.end_line - 1],
+             lines[span.end_line - 1][:span.end_column - 1]]
+    return " ".join(p.strip() for p in parts if p.strip())
+
+
 def value_json(v):
     if isinstance(v, Money):
         return {"amount": str(v.amount), "currency": v.currency}

@@ -23,6 +23,7 @@ from kamrules.trace.tree import RowRef, TraceNode, show_value
 from kamrules.backends.interp import select
 from kamrules.backends.interp.arith import Problem, arith, out_of_range, plain_number, same_value
 from kamrules.backends.interp.calls import BuiltinCalls, join_notes
+from kamrules.backends.interp.conditions import traced_condition
 from kamrules.core.calendar import period_attr
 
 _WARM_AT = 40  # definitions nested this deep: evaluate the rest of the chain bottom-up (_warm)
@@ -77,7 +78,10 @@ class Evaluator(BuiltinCalls):
                 ctx.eligible = True
             else:
                 node = ctx.eligible_node = TraceNode("eligible", "eligible", self.plan.eligible.span)
-                ctx.eligible = bool(self._in_node(node, lambda: self.ev(self.plan.eligible, ctx, ())))
+                if self.tracing:  # each test it reaches, with the data it reads (explain)
+                    ctx.eligible = self._in_node(node, lambda: traced_condition(self, self.plan.eligible, ctx, node))
+                else:
+                    ctx.eligible = bool(self._in_node(node, lambda: self.ev(self.plan.eligible, ctx, ())))
         return ctx.eligible
 
     def _in_node(self, node: TraceNode, thunk):
