@@ -375,3 +375,34 @@ def test_a_quiet_period_is_computed_on_every_engine(engine):
     assert all(line.endswith(",0.00,EUR") for line in lines[1:])
     res = run_cli("run", *args, "--period", "2024-Q4")
     assert res.returncode == 1 and "KR721" in res.stderr and "did you mean `2025-Q4`?" in res.stderr
+
+
+@pytest.mark.parametrize("engine", ["auto", "interpreter", "columnar", "duckdb"])
+def test_a_bad_fx_rate_is_placed_at_its_cell_on_every_engine(tmp_path, engine):
+    """Finding 13 (low): fx-four-currencies with GBP->EUR at 0 on row 6 of fx_rates.csv said
+    "plan.kam:40:7: error[KR420]: ... is 0 [payee p1, period 2025-Q1]": the USD component's fx()
+    of payee p1, who has no GBP deal. The file is checked whole at the first conversion; the
+    error is a data error, now placed at the rate's cell (row 6, `rate` the 4th column: 6:4),
+    the plan's fx() as a note, no payee; the columnar and SQL engines hand the run to the
+    interpreter, so one diagnostic. Two rates on one day point at the second row (7:4, GBP->EUR
+    1.1875 on row 6 and 1.19 added as row 7), the first as a note."""
+    if engine == "duckdb":
+        pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
+    rates = (_data("fx-four-currencies") / "fx_rates.csv").read_text(encoding="utf-8")
+    assert rates.splitlines()[5] == "2025-01-01,GBP,EUR,1.1875"
+    data = _copy(tmp_path, "fx-four-currencies", fx_rates=rates.replace("GBP,EUR,1.1875", "GBP,EUR,0"))
+    res = run_cli("run", _plan("fx-four-currencies"), "--data", data, "--engine", engine, "-o", tmp_path / "out.csv")
+    assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
+    lines = res.stderr.splitlines()
+    assert lines[0] == (f"{data / 'fx_rates.csv'}:6:4: error[KR420]: fx_rates row 6 of fx_rates.csv: "
+                        "the rate GBP->EUR on 2025-01-01 is 0")
+    assert lines[1] == (f"  note: {_plan('fx-four-currencies')}:40:7: the whole file is checked at the plan's "
+                        "first conversion, here")
+    assert "[payee" not in res.stderr and "hint: a rate is above 0: fix the row in the export" in res.stderr
+    (tmp_path / "two").mkdir()
+    data = _copy(tmp_path / "two", "fx-four-currencies", fx_rates=rates.replace(
+        "2025-01-01,GBP,EUR,1.1875\n", "2025-01-01,GBP,EUR,1.1875\n2025-01-01,GBP,EUR,1.19\n"))
+    res = run_cli("run", _plan("fx-four-currencies"), "--data", data, "--engine", engine)
+    assert res.stderr.splitlines()[:2] == [
+        f"{data / 'fx_rates.csv'}:7:4: error[KR420]: fx_rates rows 6 and 7 of fx_rates.csv: two rates GBP->EUR "
+        "on 2025-01-01 (1.1875 and 1.19)", f"  note: {data / 'fx_rates.csv'}:6:4: the first rate of that day"]
