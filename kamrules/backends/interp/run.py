@@ -345,7 +345,7 @@ def eligibility(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period]
         for period in periods if payee is not None else ():
             for calc in period.subperiods(plan.period_kind):
                 c = ev.context(payee, calc)
-                out.append((calc, ev.is_eligible(c), c.eligible_node))
+                out.append((calc, ev.is_eligible(c), ev.eligible_trace(c)))
         return out
 
 
