@@ -8,7 +8,7 @@ import datetime as dt
 
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from conftest import examples
+from conftest import examples, run_cli
 from kamrules.backends.interp.run import evaluate
 from kamrules.run.session import Session
 
@@ -73,3 +73,63 @@ def test_the_traced_condition_lists_the_tests_it_reaches(tmp_path_factory, payee
             assert [(t.name, t.kind, t.value, [(c.name, c.value if c.value is None else str(c.value))
                                               for c in t.children]) for t in node.children] == \
                 [(name, "condition", value, reads) for name, value, reads in tests]
+
+
+RICH = """plan "Rich"
+currency EUR
+period quarter
+payees people
+
+param min_quota = 1000 EUR
+let tenure = days(payee.start_date, period.end)
+
+eligible when
+  payee.start_date in period.year_to_date or tenure >= 90
+  and extra[payee.payee_id].active and payee.quota >= min_quota
+  and count(deals where owner_id == payee.id) > 0
+
+input people key payee_id {
+  payee_id: Text
+  start_date: Date
+  quota: Money
+}
+input extra key payee_id {
+  payee_id: Text
+  active: Bool
+}
+input deals key deal_id {
+  deal_id: Text
+  owner_id: Text references people
+  amount: Money
+  close_date: Date
+}
+component c = sum(amount for deals where owner_id == payee.id and close_date in period) * 10%
+"""
+
+
+def test_a_test_lists_its_lets_params_lookups_and_aggregations_as_written(tmp_path):
+    """p3 started 2024-01-01 (not in 2025's year to date; tenure at 2025-03-31: 366 days of 2024 + 89 = 455
+    days >= 90), is active in extra.csv, has a quota of 5000 >= 1000 but no deal: the last test
+    is false, with the count (0) under it. The let, the param and the operands are listed in the
+    order the test writes them (payee.quota before min_quota); a looked-up column that is the
+    whole test is that test's value."""
+    (tmp_path / "plan.kam").write_text(RICH, encoding="utf-8")
+    (tmp_path / "people.csv").write_text("payee_id,start_date,quota\np1,2024-01-01,500\np3,2024-01-01,5000\n", encoding="utf-8")
+    (tmp_path / "extra.csv").write_text("payee_id,active\np1,true\np3,true\n", encoding="utf-8")
+    (tmp_path / "deals.csv").write_text("deal_id,owner_id,amount,close_date\nd1,p1,100,2025-02-01\n", encoding="utf-8")
+    res = run_cli("explain", tmp_path / "plan.kam", "--data", tmp_path, "--payee", "p3", "--period", "2025-Q1")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[3:] == [
+        "    payee.start_date in period.year_to_date = false  [line 10]",
+        "      payee.start_date = 2024-01-01",
+        "      period.year_to_date = 2025-Q1..2025-Q1",
+        "    tenure >= 90 = true  [line 10]",
+        "      tenure = 455  [line 7]",
+        "        | let tenure = days(payee.start_date, period.end)",
+        "    extra[payee.payee_id].active = true  [line 11]",
+        "    payee.quota >= min_quota = true  [line 11]",
+        "      payee.quota = 5000.00 EUR",
+        "      min_quota = 1000.00 EUR  [line 6]",
+        "        | param min_quota = 1000 EUR",
+        "    count(deals where owner_id == payee.id) > 0 = false  [line 12]",
+        "      count(... deals ...) line 12 = 0  [line 12]"]

@@ -26,7 +26,7 @@ def traced_condition(ev, expr, ctx, parent: TraceNode) -> bool:
         return traced_condition(ev, expr.right, ctx, parent)
     if isinstance(expr, ir.Not) and _is_logic(expr.expr):
         return not traced_condition(ev, expr.expr, ctx, parent)
-    text, reads = _test(ev.plan, expr)
+    text, reads, places = _test(ev.plan, expr)
     if expr.span == parent.span:  # the whole condition is one test: its node is the parent
         node, value = parent, bool(ev.ev(expr, ctx, ()))
     else:
@@ -41,21 +41,42 @@ def traced_condition(ev, expr, ctx, parent: TraceNode) -> bool:
             continue
         node.children.append(TraceNode(name, "operand", None, value=v,
                                        unit=leaf.type.kind if leaf.type is not None else None))
+    node.children.sort(key=lambda c: _place(c, places, expr.span))  # as written: `payee.quota >= min_quota`
     return value
 
 
+_LAST = (float("inf"), 0)
+
+
+def _place(child: TraceNode, places: dict, span) -> tuple:
+    """Where in the test the value of `child` is read: an operand or a let, param or component
+    by the first place its name is written; an aggregation or a decision by its own span
+    when it lies in the test; else after them (stable: in the order evaluated)."""
+    found = places.get(child.name)
+    if found is not None:
+        return found
+    s = child.span
+    if s is not None and (span.line, span.column) <= (s.line, s.column) <= (span.end_line, span.end_column):
+        return s.line, s.column
+    return _LAST
+
+
 def _test(plan, expr) -> tuple:
-    """(the test's text, [(operand, its text)] once each), worked out once per plan."""
+    """(the test's text, [(operand, its text)] once each, {operand text or definition name: the
+    (line, column) it is first written at}), worked out once per plan."""
     memo = plan.cache.setdefault("interp.conditions", {})
     found = memo.get(expr.uid)
     if found is None:
-        reads, seen = [], set()
+        reads, places = [], {}
         for leaf in operands(expr):
             name = span_text(plan.source, leaf.span)
-            if name and name not in seen and leaf is not expr:
-                seen.add(name)
+            if name and name not in places and leaf is not expr:
+                places[name] = (leaf.span.line, leaf.span.column)
                 reads.append((leaf, name))
-        found = memo[expr.uid] = (span_text(plan.source, expr.span) or type(expr).__name__, reads)
+        for n in ir.walk(expr):
+            if isinstance(n, ir.Name) and n.ref[0] == "def":
+                places.setdefault(n.id, (n.span.line, n.span.column))
+        found = memo[expr.uid] = (span_text(plan.source, expr.span) or type(expr).__name__, reads, places)
     return found
 
 
