@@ -341,8 +341,9 @@ def test_a_quiet_period_inside_a_year_of_the_data_is_computed_by_every_command(c
     stopped with KR721. The data's span is now counted in whole (fiscal) years: 2025-Q3 is
     computed by every command taking --period (q1: no deal in April-June 2026, commission
     0.00); 2026-Q1, in a year without data, is still KR721 (a typo guard)."""
-    args = {"run": ("--format", "csv"), "explain": ("--payee", "q1"), "statement": ("--payee", "q1", "--format", "text"),
-            "team": ("--format", "text"), "simulate": ("--format", "csv"), "diff": ("--format", "csv")}[command]
+    args = {"run": ("--format", "csv"), "explain": ("--payee", "q1"),
+            "statement": ("--payee", "q1", "--format", "text"), "team": ("--format", "text"),
+            "simulate": ("--format", "csv"), "diff": ("--format", "csv")}[command]
     plans = (_plan("fiscal-oct-tiers"),) * (2 if command == "diff" else 1)
     res = run_cli(command, *plans, "--data", _data("fiscal-oct-tiers"), "--period", "2025-Q3", *args)
     assert res.returncode == 0, res.stderr

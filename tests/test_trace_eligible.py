@@ -114,7 +114,8 @@ def test_a_test_lists_its_lets_params_lookups_and_aggregations_as_written(tmp_pa
     order the test writes them (payee.quota before min_quota); a looked-up column that is the
     whole test is that test's value."""
     (tmp_path / "plan.kam").write_text(RICH, encoding="utf-8")
-    (tmp_path / "people.csv").write_text("payee_id,start_date,quota\np1,2024-01-01,500\np3,2024-01-01,5000\n", encoding="utf-8")
+    (tmp_path / "people.csv").write_text("payee_id,start_date,quota\np1,2024-01-01,500\np3,2024-01-01,5000\n",
+                                         encoding="utf-8")
     (tmp_path / "extra.csv").write_text("payee_id,active\np1,true\np3,true\n", encoding="utf-8")
     (tmp_path / "deals.csv").write_text("deal_id,owner_id,amount,close_date\nd1,p1,100,2025-02-01\n", encoding="utf-8")
     res = run_cli("explain", tmp_path / "plan.kam", "--data", tmp_path, "--payee", "p3", "--period", "2025-Q1")
