@@ -38,7 +38,9 @@ class RowRef:
 @attrs.define(eq=False)
 class TraceNode:
     name: str
-    kind: str  # component | let | param | decision | aggregate | paid | share
+    # component | let | param | decision | aggregate | paid | share | team | condition (a `when`,
+    # a test of `eligible when`) | eligible | operand (a value a test reads: payee.start_date)
+    kind: str
     span: Span | None
     value: object = None
     branch: str | None = None
