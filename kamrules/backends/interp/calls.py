@@ -359,8 +359,8 @@ class BuiltinCalls:
             return Money(amount.amount, label)
         if "fx_rates" not in self.teams:  # the whole file, once (core.fxrates)
             t = self.tables["fx_rates"]
-            bad = rate_problem(os.path.basename(t.path), ((r.number, r.values["date"], r.values["from"], r.values["to"],
-                                         r.values["rate"]) for r in t.rows))
+            bad = rate_problem(os.path.basename(t.path), ((r.number, r.values["date"], r.values["from"],
+                                                           r.values["to"], r.values["rate"]) for r in t.rows))
             if bad:  # a data error, at its cell: not this payee's nor this period's
                 raise KamError([rate_diagnostic(bad, t.path, header(t.path), node.span)])
             self.teams["fx_rates"] = True

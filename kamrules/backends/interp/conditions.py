@@ -11,6 +11,8 @@ traced under it as they are under a component. A test the condition never reache
 """
 from __future__ import annotations
 
+import sys
+
 from kamrules.core import ir
 from kamrules.trace.tree import TraceNode, span_text
 from kamrules.backends.interp.arith import Problem
@@ -41,11 +43,11 @@ def traced_condition(ev, expr, ctx, parent: TraceNode) -> bool:
             continue
         node.children.append(TraceNode(name, "operand", None, value=v,
                                        unit=leaf.type.kind if leaf.type is not None else None))
-    node.children.sort(key=lambda c: _place(c, places, expr.span))  # as written: `payee.quota >= min_quota`
+    node.children.sort(key=lambda c: _place(c, places, expr.span))  # `payee.quota >= min_quota`: in order
     return value
 
 
-_LAST = (float("inf"), 0)
+_LAST = (sys.maxsize, 0)
 
 
 def _place(child: TraceNode, places: dict, span) -> tuple:
