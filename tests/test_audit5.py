@@ -296,3 +296,114 @@ def test_a_json_array_on_one_line_runs_as_its_csv(tmp_path):
     res = run_cli("run", tmp_path / "plan.kam", "--data", tmp_path, "-q")
     assert "error[KR404]: deals.json row 4, column `deal_id`: `d1` appears twice (rows 2 and 4)" in res.stderr
 
+
+
+def test_explain_of_a_payee_not_eligible_shows_the_values_that_decide():
+    """Finding 11 (low): team-pool-prorate b1 (people.csv: start_date 2025-04-01) in 2025-Q1 (ends
+    2025-03-31): explain printed "eligible = false" and the condition's line, no value. Now each
+    test the condition reaches, its value and the data it reads: 2025-04-01 <= 2025-03-31 is
+    false, and `and` stops there. b2 (2024-01-01 to 2025-03-31) in 2025-Q2 passes the first test
+    (2024-01-01 <= 2025-06-30), has an end date (`not present` false) and left before 2025-04-01."""
+    args = (_plan("team-pool-prorate"), "--data", _data("team-pool-prorate"))
+    res = run_cli("explain", *args, "--payee", "b1", "--period", "2025-Q1")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.splitlines()[3:] == [
+        "    payee.start_date <= period.end = false  [line 11]",
+        "      payee.start_date = 2025-04-01",
+        "      period.end = 2025-03-31"]
+    res = run_cli("explain", *args, "--payee", "b2", "--period", "2025-Q2")
+    assert res.stdout.splitlines()[3:] == [
+        "    payee.start_date <= period.end = true  [line 11]",
+        "      payee.start_date = 2024-01-01",
+        "      period.end = 2025-06-30",
+        "    not present(payee.end_date) = false  [line 11]",
+        "      payee.end_date = 2025-03-31",
+        "    payee.end_date >= period.start = false  [line 11]",
+        "      payee.end_date = 2025-03-31",
+        "      period.start = 2025-04-01"]
+    res = run_cli("explain", *args, "--payee", "b1", "--period", "2025-Q1", "--format", "json")
+    [entry] = json.loads(res.stdout)
+    [test] = entry["trace"]["children"]
+    assert (test["name"], test["kind"], test["value"], test["span"]["column"], test["span"]["end_column"]) == \
+        ("payee.start_date <= period.end", "condition", False, 3, 33)
+    assert [(c["name"], c["kind"], c["value"]) for c in test["children"]] == [
+        ("payee.start_date", "operand", "2025-04-01"), ("period.end", "operand", "2025-03-31")]
+    # an eligible payee's trees hold no test of the eligibility: their explain is as it was
+    res = run_cli("explain", *args, "--payee", "a3", "--format", "json")
+    kinds = {k for e in json.loads(res.stdout) for k in re.findall(r'"kind": "(\w+)"', json.dumps(e["trace"]))}
+    assert kinds.isdisjoint({"operand", "eligible"}) and "condition" not in kinds
+
+
+@pytest.mark.parametrize("command", ["run", "explain", "statement", "team", "simulate", "diff"])
+def test_a_quiet_period_inside_a_year_of_the_data_is_computed_by_every_command(command):
+    """Finding 12 (low): fiscal-oct-tiers' deals close from 2025-07-01 (fiscal 2024-Q4) to
+    2026-03-31 (2025-Q2). `run --period 2025` printed 2025-Q3 at 0.00, but `--period 2025-Q3`
+    stopped with KR721. The data's span is now counted in whole (fiscal) years: 2025-Q3 is
+    computed by every command taking --period (q1: no deal in April-June 2026, commission
+    0.00); 2026-Q1, in a year without data, is still KR721 (a typo guard)."""
+    args = {"run": ("--format", "csv"), "explain": ("--payee", "q1"),
+            "statement": ("--payee", "q1", "--format", "text"), "team": ("--format", "text"),
+            "simulate": ("--format", "csv"), "diff": ("--format", "csv")}[command]
+    plans = (_plan("fiscal-oct-tiers"),) * (2 if command == "diff" else 1)
+    res = run_cli(command, *plans, "--data", _data("fiscal-oct-tiers"), "--period", "2025-Q3", *args)
+    assert res.returncode == 0, res.stderr
+    assert "2025-Q3" in res.stdout and "KR721" not in res.stderr
+    if command == "run":
+        assert "q1,2025-Q3,commission,0.00,EUR" in res.stdout
+    if command == "explain":
+        assert res.stdout.startswith("q1 2025-Q3: total 0.00 EUR\n  commission = 0.00 EUR")
+    res = run_cli(command, *plans, "--data", _data("fiscal-oct-tiers"), "--period", "2026-Q1", *args)
+    assert res.returncode == 1 and res.stdout == ""
+    assert ("error[KR721]: --period 2026-Q1: no row of the data falls in it (the data covers 2024-Q4 to "
+            "2025-Q2)") in res.stderr
+
+
+@pytest.mark.parametrize("engine", ["columnar", "interpreter", "duckdb"])
+def test_a_quiet_period_is_computed_on_every_engine(engine):
+    """Finding 12: team-pool-prorate's data covers 2025-Q1 to 2025-Q2; --period 2025-Q4 gives the
+    lines of the year's run for that quarter (every amount 0.00: no deal, no pool row), on each
+    engine: a1, a2 and b1, the three eligible in it (a3 and b2 left in 2025-Q1), 3 components and
+    a total each; 2024-Q4 is KR721 with the nearest quarter of the data."""
+    if engine == "duckdb":
+        pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
+    args = (_plan("team-pool-prorate"), "--data", _data("team-pool-prorate"), "--engine", engine, "-q")
+    year = run_cli("run", *args, "--period", "2025").stdout.splitlines()
+    res = run_cli("run", *args, "--period", "2025-Q4")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[1:] == [line for line in year if ",2025-Q4," in line] and len(lines) == 1 + 3 * 4
+    assert sorted({line.split(",")[0] for line in lines[1:]}) == ["a1", "a2", "b1"]
+    assert all(line.endswith(",0.00,EUR") for line in lines[1:])
+    res = run_cli("run", *args, "--period", "2024-Q4")
+    assert res.returncode == 1 and "KR721" in res.stderr and "did you mean `2025-Q4`?" in res.stderr
+
+
+@pytest.mark.parametrize("engine", ["auto", "interpreter", "columnar", "duckdb"])
+def test_a_bad_fx_rate_is_placed_at_its_cell_on_every_engine(tmp_path, engine):
+    """Finding 13 (low): fx-four-currencies with GBP->EUR at 0 on row 6 of fx_rates.csv said
+    "plan.kam:40:7: error[KR420]: ... is 0 [payee p1, period 2025-Q1]": the USD component's fx()
+    of payee p1, who has no GBP deal. The file is checked whole at the first conversion; the
+    error is a data error, now placed at the rate's cell (row 6, `rate` the 4th column: 6:4),
+    the plan's fx() as a note, no payee; the columnar and SQL engines hand the run to the
+    interpreter, so one diagnostic. Two rates on one day point at the second row (7:4, GBP->EUR
+    1.1875 on row 6 and 1.19 added as row 7), the first as a note."""
+    if engine == "duckdb":
+        pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
+    rates = (_data("fx-four-currencies") / "fx_rates.csv").read_text(encoding="utf-8")
+    assert rates.splitlines()[5] == "2025-01-01,GBP,EUR,1.1875"
+    data = _copy(tmp_path, "fx-four-currencies", fx_rates=rates.replace("GBP,EUR,1.1875", "GBP,EUR,0"))
+    res = run_cli("run", _plan("fx-four-currencies"), "--data", data, "--engine", engine, "-o", tmp_path / "out.csv")
+    assert res.returncode == 1 and not (tmp_path / "out.csv").exists()
+    lines = res.stderr.splitlines()
+    assert lines[0] == (f"{data / 'fx_rates.csv'}:6:4: error[KR420]: fx_rates row 6 of fx_rates.csv: "
+                        "the rate GBP->EUR on 2025-01-01 is 0")
+    assert lines[1] == (f"  note: {_plan('fx-four-currencies')}:40:7: the whole file is checked at the plan's "
+                        "first conversion, here")
+    assert "[payee" not in res.stderr and "hint: a rate is above 0: fix the row in the export" in res.stderr
+    (tmp_path / "two").mkdir()
+    data = _copy(tmp_path / "two", "fx-four-currencies", fx_rates=rates.replace(
+        "2025-01-01,GBP,EUR,1.1875\n", "2025-01-01,GBP,EUR,1.1875\n2025-01-01,GBP,EUR,1.19\n"))
+    res = run_cli("run", _plan("fx-four-currencies"), "--data", data, "--engine", engine)
+    assert res.stderr.splitlines()[:2] == [
+        f"{data / 'fx_rates.csv'}:7:4: error[KR420]: fx_rates rows 6 and 7 of fx_rates.csv: two rates GBP->EUR "
+        "on 2025-01-01 (1.1875 and 1.19)", f"  note: {data / 'fx_rates.csv'}:6:4: the first rate of that day"]

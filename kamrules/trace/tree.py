@@ -38,7 +38,9 @@ class RowRef:
 @attrs.define(eq=False)
 class TraceNode:
     name: str
-    kind: str  # component | let | param | decision | aggregate | paid | share
+    # component | let | param | decision | aggregate | paid | share | team | condition (a `when`,
+    # a test of `eligible when`) | eligible | operand (a value a test reads: payee.start_date)
+    kind: str
     span: Span | None
     value: object = None
     branch: str | None = None
@@ -88,6 +90,19 @@ def calculation_parts(node: TraceNode) -> list:
             all(c.kind == "component" and c.name == node.name for c in node.children):
         return list(node.children)
     return [node]
+
+
+def span_text(source, span) -> str:
+    """The plan's text under `span` (a condition, an operand), its lines joined by one space;
+    '' when the span is not in the source (a built-in, another file)."""
+    lines = source.text.splitlines() if source is not None else []
+    if span is None or not (1 <= span.line <= span.end_line <= len(lines)):
+        return ""
+    if span.line == span.end_line:
+        return lines[span.line - 1][span.column - 1:span.end_column - 1].strip()
+    parts = [lines[span.line - 1][span.column - 1:], *lines[span.line:span.end_line - 1],
+             lines[span.end_line - 1][:span.end_column - 1]]
+    return " ".join(p.strip() for p in parts if p.strip())
 
 
 def value_json(v):

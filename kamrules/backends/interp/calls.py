@@ -4,10 +4,13 @@ max, one), rounding, money, dates, assignee, paid (the ledger of earlier periods
 team_total, fx and share (largest remainder, one total per pool: KR416)."""
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 
 from kamrules.backends.interp.arith import Problem, arith, plain_number, same_value
-from kamrules.core.fxrates import rate_problem
+from kamrules.core.fxrates import rate_diagnostic, rate_problem
+from kamrules.data.references import header
+from kamrules.diagnostics.diagnostic import KamError
 from kamrules.backends.interp.hierarchy import Hierarchy, HierarchyError
 from kamrules.core.numeric import ROUND_STEPS, Money, allocate, between, quantize
 from kamrules.core import ir
@@ -356,10 +359,10 @@ class BuiltinCalls:
             return Money(amount.amount, label)
         if "fx_rates" not in self.teams:  # the whole file, once (core.fxrates)
             t = self.tables["fx_rates"]
-            bad = rate_problem(t.path, ((r.number, r.values["date"], r.values["from"], r.values["to"],
-                                         r.values["rate"]) for r in t.rows))
-            if bad:
-                raise Problem(bad[0], bad[1], node.span, bad[2])
+            bad = rate_problem(os.path.basename(t.path), ((r.number, r.values["date"], r.values["from"],
+                                                           r.values["to"], r.values["rate"]) for r in t.rows))
+            if bad:  # a data error, at its cell: not this payee's nor this period's
+                raise KamError([rate_diagnostic(bad, t.path, header(t.path), node.span)])
             self.teams["fx_rates"] = True
         rates = self.tables["fx_rates"].index("from").get(amount.currency, ())
         best = None

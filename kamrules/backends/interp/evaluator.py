@@ -23,6 +23,7 @@ from kamrules.trace.tree import RowRef, TraceNode, show_value
 from kamrules.backends.interp import select
 from kamrules.backends.interp.arith import Problem, arith, out_of_range, plain_number, same_value
 from kamrules.backends.interp.calls import BuiltinCalls, join_notes
+from kamrules.backends.interp.conditions import traced_condition
 from kamrules.core.calendar import period_attr
 
 _WARM_AT = 40  # definitions nested this deep: evaluate the rest of the chain bottom-up (_warm)
@@ -37,7 +38,7 @@ class Context:
         self.payee, self.period = payee, period
         self.memo: dict = {}
         self.eligible = None
-        self.eligible_node = None  # the trace of `eligible when` (explain of a payee not eligible)
+        self.eligible_node = None  # the trace of `eligible when` (Evaluator.eligible_trace: its tests)
 
 
 class Evaluator(BuiltinCalls):
@@ -79,6 +80,20 @@ class Evaluator(BuiltinCalls):
                 node = ctx.eligible_node = TraceNode("eligible", "eligible", self.plan.eligible.span)
                 ctx.eligible = bool(self._in_node(node, lambda: self.ev(self.plan.eligible, ctx, ())))
         return ctx.eligible
+
+    def eligible_trace(self, ctx: Context) -> TraceNode | None:
+        """The trace of `eligible when` for ctx's payee and period with each test it reaches and
+        the data each reads (backends/interp/conditions: what explain shows of a payee not
+        eligible), None without the clause. Built on demand, not by every traced run: traced
+        in every payee-period it made a traced run of a three-test condition twice as slow."""
+        if self.plan.eligible is None:
+            return None
+        node = TraceNode("eligible", "eligible", self.plan.eligible.span)
+        value = self._in_node(node, lambda: traced_condition(self, self.plan.eligible, ctx, node))
+        if ctx.eligible is None:
+            ctx.eligible = value
+        ctx.eligible_node = node
+        return node
 
     def _in_node(self, node: TraceNode, thunk):
         self.stack.append(node)

@@ -111,23 +111,29 @@ def _too_long(plan, values, periods: list[Period]) -> KamError:
 def _check_in_data(plan, values, asked: dict):
     """KR721: a --period with nothing of the data in it (when the data's periods are known),
     unless a component pays without reading rows (a presence bonus of payee columns and
-    params): that period pays it."""
+    params): that period pays it. The data's span is counted in whole years: a period of a
+    year the data reaches is computed (a quiet quarter at 0.00), as `--period YEAR` computes
+    it; a period of another year is a typo (2052-Q3 for 2025-Q3), KR721."""
     if pays_without_rows(plan):
         return
     try:
         known = data_periods(plan, values)
     except KamError:
         return  # the data does not tell its periods: --period is the only way to give them
-    if plan.payment_kind and plan.payment_kind != plan.period_kind:
-        known = sorted({p.containing(plan.payment_kind) for p in known})
-    have = set(known)
+    kind = plan.payment_kind or plan.period_kind
+    if kind != plan.period_kind:
+        known = sorted({p.containing(kind) for p in known})
+    years = sorted({p.containing("year") for p in known})
+    inside = {p for y in years for p in y.subperiods(kind)}
     for label, parts in asked.items():
-        if not have.intersection(parts):
+        if not inside.intersection(parts):
             labels = [p.label for p in known]
             span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
+            within = years[0].label if len(years) == 1 else f"{years[0].label} to {years[-1].label}"
             raise KamError([Diagnostic(
                 "KR721", f"--period {label}: no row of the data falls in it (the data covers {span})",
-                hint=did_you_mean(label, labels) or f"give a period from {span}")])
+                hint=did_you_mean(label, [p.label for p in sorted(inside)] + [y.label for y in years])
+                or f"give a period of {within}")])
 
 
 _READS_TABLES = ("fx", "assignee")  # built-ins that read a table of the data (rates, assignments)
@@ -339,7 +345,7 @@ def eligibility(plan: CheckedPlan | ir.Plan, tables: dict, periods: list[Period]
         for period in periods if payee is not None else ():
             for calc in period.subperiods(plan.period_kind):
                 c = ev.context(payee, calc)
-                out.append((calc, ev.is_eligible(c), c.eligible_node))
+                out.append((calc, ev.is_eligible(c), ev.eligible_trace(c)))
         return out
 
 
