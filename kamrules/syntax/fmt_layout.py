@@ -100,12 +100,8 @@ def render(doc, out: _Lines, indent: int, after: int = 0):
                 render(d, out, indent, tail)
             elif out.fits(joint + text, tail):
                 out.cur += joint + text
-            elif len(out.cur) > indent and (indent + len(text) + tail <= WIDTH
-                                            or not out.fits(joint + _lead(d), 0)):
-                out.newline(indent)
-                render(d, out, indent, tail)
             else:
-                out.cur += joint
+                out.newline(indent)
                 render(d, out, indent, tail)
 
 
@@ -193,7 +189,11 @@ def _clauses(n):
     if isinstance(n, ast.Each):
         (_, source), *wheres = _wheres(n.source)
         return Group([("", doc(n.expr)), (" ", Seq(("for ", source)))] + wheres)
-    return Group(_wheres(n))
+    pieces = _wheres(n)
+    if isinstance(pieces[0][1], str) and isinstance(n.source, ast.Name):
+        # `deals where ...`: a table's name is no line of its own (the first clause follows it)
+        pieces[:2] = [("", Seq((pieces[0][1], " ", pieces[1][1])))]
+    return Group(pieces)
 
 
 _EXPR = {
