@@ -8,13 +8,15 @@ first character after the bracket, as PEP 8's "aligned with the opening delimite
 
 Rendering (`render`) fills a line piece by piece, outermost construct first:
 - a whole group that fits on the current line stays on it;
-- else each of its pieces in turn: kept on the current line if it fits there whole, else put
-  whole on a new line if it fits there, else continued on the current line and broken inside
-  (its own groups, by the same rule);
+- else each of its pieces in turn: kept on the current line if it fits there whole, else
+  started on a new line, whole if it fits there, else broken inside (its own groups, by the
+  same rule);
 so a line breaks at the outermost operator first, and a parenthesised group or a call is kept
-whole when it fits on a line of its own. Continuation lines start at the indent of the
-statement's body, or under the opening bracket. A piece with no break point left stays long.
-The layout depends on the tree only (not on the written layout): fmt is idempotent.
+whole when it fits on a line of its own (`if A and B` / `then X else Y`, never `if A` / `and B
+then ...`). One exception: `deals where ...` keeps a table's name on the line of its first
+`where`. Continuation lines start at the indent of the statement's body, or under the opening
+bracket. A piece with no break point left stays long. The layout depends on the tree only (not
+on the written layout): fmt is idempotent.
 """
 from __future__ import annotations
 
