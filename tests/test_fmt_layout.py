@@ -58,6 +58,15 @@ def test_a_short_input_head_stays_on_one_line_and_options_wrap_under_the_first()
     assert lines[-3].endswith(" {") and lines[-2:] == ["  id: Text", "}"]
 
 
+def test_a_broken_input_head_keeps_a_windows_path_as_written():
+    # the parser keeps a path's backslashes as written (found by the long hypothesis profile)
+    text = ('input t from "C:\\\\exports\\\\crm\\\\deals.csv" with delimiter ";" decimal "," encoding "cp1252" '
+            'date "D/M/YYYY" key id {\n  id: Text\n}\n')
+    out = _fmt(text)
+    assert out.splitlines()[0] == 'input t from "C:\\\\exports\\\\crm\\\\deals.csv"'
+    assert parse(out).statements[0].file == parse(text).statements[0].file
+
+
 def test_a_parenthesised_sum_is_kept_whole_on_a_line_of_its_own():
     # draw-hold-trueup's true_up: was broken inside the parentheses, before `+ advance)`
     text = ("component true_up when period.is_year_end = min(y_bookings / annual_target, 150%) * "

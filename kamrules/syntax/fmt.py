@@ -129,7 +129,7 @@ def _input_head(s: ast.Input) -> list[str]:
     not fit on the `with` line go on under the first one."""
     first = f"input {s.name}"
     if s.file is not None:
-        first += f' from "{escape(s.file)}"'
+        first += f' from "{s.file}"'  # as written (the parser keeps a path's backslashes)
     if s.sql is not None:
         first += f' from sql "{escape(s.sql)}"'
     clauses = []
