@@ -109,3 +109,34 @@ def test_other_rows_of_a_set_keep_their_wording():
     other quarters: not a team, the sentence is the one of a set selected for everyone."""
     out = _statement(HOLD / "plan.kam", HOLD / "data", "h1", "2025-Q2", "text", "en")
     assert "and 3 other rows, which count for none of your amounts (not listed)" in out
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_each_wording_of_rows_not_listed(lang):
+    """The four team sentences and the set's, by the rows listed and the rows left out."""
+    from kamrules.report import i18n, words
+    from kamrules.report.derivation import Step
+    from kamrules.report.statement_text import others_line
+    L = i18n.get(lang)
+
+    def line(kind, listed, others):
+        return others_line(L, Step("x", kind, 0, words.Said("x", {}), [], ["row"] * listed, 0, [], None, others))
+
+    want = {
+        "en": [(("team", 0, 1), "your value (above) is the whole team total"),
+               (("team", 0, 4), "the values of the 4 team members (yours is above), added up in the team total "
+                                "and not listed here"),
+               (("team", 1, 1), "and 1 other team member's value, added up in the team total and not listed here"),
+               (("team", 1, 2), "and 2 other team members' values, added up in the team total and not listed here"),
+               (("let", 1, 2), "and 2 other rows, which count for none of your amounts (not listed)")],
+        "fr": [(("team", 0, 1), "votre valeur (ci-dessus) est tout le total de l’équipe"),
+               (("team", 0, 4), "les valeurs des 4 membres de l’équipe (la vôtre est ci-dessus), comptées dans le "
+                                "total de l’équipe et non listées ici"),
+               (("team", 1, 1), "et la valeur d’un autre membre de l’équipe, comptée dans le total de l’équipe et "
+                                "non listée ici"),
+               (("team", 1, 2), "et les valeurs de 2 autres membres de l’équipe, comptées dans le total de l’équipe "
+                                "et non listées ici"),
+               (("let", 1, 2), "et 2 autres lignes, qui ne comptent dans aucun de vos montants (non listées)")],
+    }[lang]
+    for args, text in want:
+        assert line(*args) == text
