@@ -99,6 +99,17 @@ class PeriodView:
     ytd_target: Money | None = None
     year_target: Money | None = None  # the on-target variables of every period of the year
     hidden: list = attrs.Factory(list)  # components that cannot apply to this payee
+    held: Money | None = None  # earned this period, held (`hold when`) for a later one
+    released: Money | None = None  # held in earlier periods, paid in this one (in `total`)
+
+    @property
+    def earned(self) -> Money:
+        """What the period's components computed: paid, less what was released, plus what
+        was held (holds.pay_held)."""
+        out = self.total.amount
+        out -= self.released.amount if self.released is not None else 0
+        out += self.held.amount if self.held is not None else 0
+        return Money(out, self.total.currency)
 
 
 @attrs.define
@@ -347,8 +358,25 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
                     on_target = v if isinstance(v, Money) else None
         except (Problem, LookupError, TypeError, ArithmeticError):
             pass
+    held, released = _holds(items, total.currency)
     return PeriodView(str(period), period.start, period.end, total, comps, [paid[k] for k in sorted(paid)],
-                      absent, not_eligible, on_target)
+                      absent, not_eligible, on_target, held=held, released=released)
+
+
+def _holds(items, currency) -> tuple:
+    """(held, released) of a period's payouts, each None when no component holds or
+    releases: the trace's branches `held: X paid later` and `released: X held in earlier
+    periods` (backends/interp/holds.pay_held)."""
+    held = released = None
+    for p in items:
+        amount = _held(p)
+        if amount is not None:
+            held = Money((held.amount if held else 0) + amount.amount, currency)
+        branch = (p.trace.branch or "") if p.trace is not None else ""
+        if branch.startswith("released: "):
+            carry = Decimal(branch.split()[1])
+            released = Money((released.amount if released else 0) + carry, currency)
+    return held, released
 
 
 def _credit(sh: Shared, view: ComponentView, payout, payee, period, calc: bool, ev):

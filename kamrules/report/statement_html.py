@@ -13,7 +13,8 @@ from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
 from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
-                                            others_line, ratio_lines, rounding_note, subtitle, summed, who, zero_sentence)
+                                            others_line, ratio_lines, rounding_note, subtitle, summed, total_label, who,
+                                            zero_sentence)
 from kamrules.report.svg import curve_svg
 
 CSS = """
@@ -111,7 +112,7 @@ def render_html(st) -> str:
         out.append(f'<section class="period" data-period="{e(pv.period)}"><h2>{e(pv.period)}</h2>'
                    f'<p class="dates">{e(dates(L, pv))}</p><ul class="headline">')
         lines = headline(st, pv)
-        out.append(f"<li>{e(L._('{label}:', label=L._('Earned this period')))} {_amount(st, pv.total, 'total', pv.period)}</li>")
+        out.append(f"<li>{e(L._('{label}:', label=L._(total_label(pv))))} {_amount(st, pv.total, 'total', pv.period)}</li>")
         out += [f"<li>{e(x)}</li>" for x in lines[1:]]
         out.append("</ul>")
         if pv.not_eligible is not None:
@@ -187,7 +188,7 @@ def _derivation(st, c) -> str:
                 f"<li>{e(words.row_line(r, L=L))}" + "".join(f'<div class="note">{e(words.why_line(L, w))}</div>' for w in r.why)
                 + "</li>"
                 for r in s.rows) + (f"<li>… {s.more_rows}</li>" if s.more_rows else "")
-                + (f"<li>{e(others_line(L, s.others))}</li>" if s.others else "") + "</ul>")
+                + (f"<li>{e(others_line(L, s))}</li>" if s.others else "") + "</ul>")
         out.append("</li>")
     out.append("</ol></details>")
     return "".join(out)

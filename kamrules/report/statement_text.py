@@ -43,12 +43,29 @@ def dates(L, pv) -> str:
     return f"{L.date(pv.start)} – {L.date(pv.end)}"
 
 
+def total_label(pv) -> str:
+    """The label of the period's total: what it pays. Without holds it is what the period
+    earned; with `hold when`, what was earned is held or paid later, and the total is what
+    the period pays (the earned, held and released amounts on the line after)."""
+    return "Earned this period" if pv.held is None and pv.released is None else "Paid this period"
+
+
 def headline(st, pv) -> list:
-    """The period's headline: earned, against the on-target variable, year to date."""
+    """The period's headline: paid (earned, held, released), against the on-target variable,
+    year to date."""
     L = st.locale
-    out = [L._("Earned this period: {amount}", amount=L.paid(pv.total))]
+    if total_label(pv) == "Earned this period":
+        out = [L._("Earned this period: {amount}", amount=L.paid(pv.total))]
+    else:
+        out = [L._("Paid this period: {amount}", amount=L.paid(pv.total))]
+        parts = [L._("Earned this period: {amount}", amount=L.paid(pv.earned))]
+        if pv.held is not None:
+            parts.append(L._("held for a later period: {amount}", amount=L.paid(pv.held)))
+        if pv.released is not None:
+            parts.append(L._("released from earlier periods: {amount}", amount=L.paid(pv.released)))
+        out.append(" · ".join(parts))
     if pv.on_target is not None and pv.on_target.amount:
-        pct = pv.total.amount / pv.on_target.amount
+        pct = pv.earned.amount / pv.on_target.amount
         out.append(L._("On-target variable: {target}; you earned {pct} of it",
                        target=L.money(pv.on_target), pct=L.share(pct)))
     if pv.ytd is not None:
@@ -194,8 +211,19 @@ def hint_sentence(st, c, h) -> str:
                "paid {gain} more on {component}", **values)
 
 
-def others_line(L, n: int) -> str:
-    """A derivation step's rows that no amount of this payee reads (derivation.own_rows)."""
+def others_line(L, step) -> str:
+    """A derivation step's rows that no amount of this payee reads (derivation.own_rows):
+    counted, not listed. A team_total's rows are the team's members, each with the value
+    the total adds up (the payee's own is the step above, traced in place)."""
+    n = step.others
+    if step.kind == "team":
+        if step.rows:
+            return L._("and 1 other team member's value, added up in the team total and not listed here") \
+                if n == 1 else L._("and {n} other team members' values, added up in the team total and not "
+                                   "listed here", n=L.number(n))
+        return L._("your value (above) is the whole team total") if n == 1 else \
+            L._("the values of the {n} team members (yours is above), added up in the team total and not "
+                "listed here", n=L.number(n))
     return L._("and 1 other row, which counts for none of your amounts (not listed)") if n == 1 else \
         L._("and {n} other rows, which count for none of your amounts (not listed)", n=L.number(n))
 
@@ -461,7 +489,7 @@ def render_md(st) -> str:
                 if s.more_rows:
                     out.append(f"{pad}  - … {s.more_rows}")
                 if s.others:
-                    out.append(f"{pad}  - {md(others_line(L, s.others))}")
+                    out.append(f"{pad}  - {md(others_line(L, s))}")
             out.append("")
         notes = [f"- {mi(words.say(L, x))}" for x in pv.absent + pv.paid]
         notes += [f"- {mi(L._('not shown: {component} cannot apply to you', component=h))}" for h in pv.hidden]
@@ -524,7 +552,7 @@ def render_text(st) -> str:
                 if s.more_rows:
                     out.append(f"{pad}  - ... {s.more_rows}")
                 if s.others:
-                    out.append(f"{pad}  - {others_line(L, s.others)}")
+                    out.append(f"{pad}  - {others_line(L, s)}")
         out += [f"  {words.say(L, x)}" for x in pv.absent + pv.paid]
         out += [f"  {L._('not shown: {component} cannot apply to you', component=h)}" for h in pv.hidden]
         out.append("")

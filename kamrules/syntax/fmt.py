@@ -5,12 +5,16 @@ Layout rules (like black, for plans):
   other statements in their written order;
 - a blank line between statement groups (a change of statement kind); inside a group, one
   blank line where the author left at least one, none otherwise;
-- inputs: one column per line, indented two spaces; decision tables: one row per line, the
-  cells padded so that the `|` line up;
+- inputs: one column per line, indented two spaces; a head too long for a line puts `with`
+  (its options) and `key` on lines of their own, indented four; decision tables: one row per
+  line, the cells padded so that the `|` line up;
 - an expression stays on one line unless the line would exceed 100 characters; then it
-  breaks after `=` (or `:`), and if still too long before `and` / `or`, then before `for` /
-  `where` and an if's `then` / `else`, then before `+` / `-`, and last inside a call's (or list's) brackets, after `(`
-  and after each `,`; continuation lines indented two spaces;
+  breaks after `=` (or `:`), then at the outermost construct first (fmt_layout): before the
+  `and` / `or` of a chain, the `+` / `-` of a sum, the `then` / `else` of an if, the `for` /
+  `where` of a clause, after the `,` of a call's arguments; a piece that fits on the line
+  stays on it, one that fits on a line of its own (a parenthesised group, a call) is kept
+  whole there; continuation lines are indented two spaces, or aligned after the opening
+  bracket inside brackets;
 - literals are printed as written (`Number.text`, `MoneyLit.text`), and so are the
   parentheses the author wrote (`ast.Paren`); nothing else is added or removed.
 
@@ -25,120 +29,14 @@ from __future__ import annotations
 import attrs
 
 from kamrules.syntax import ast
+from kamrules.syntax.fmt_layout import (INDENT, KNOWN, WIDTH, Align, FmtError, Group, Seq, doc, escape, flat,
+                                        lines_of)
 from kamrules.syntax.parser import BOM, parse
 
-WIDTH = 100
-INDENT = "  "
-
-
-class FmtError(Exception):
-    """The formatter met a node it cannot print (a new syntax item not taught to fmt)."""
-
-
-class _Break:
-    """A possible line break (`text`, a space or nothing, when the line fits); lower `level`
-    breaks first."""
-
-    def __init__(self, level: int, name: str, text: str = " "):
-        self.level, self.name, self.text = level, name, text
-
-    def __repr__(self):
-        return self.name
-
-
-LOGIC = _Break(0, "LOGIC")    # before `and` / `or`
-CLAUSE = _Break(1, "CLAUSE")  # before `for` / `where` (when and/or breaks are not enough)
-BRANCH = _Break(1, "BRANCH")  # before the `then` / `else` of an if (with for / where)
-ARITH = _Break(2, "ARITH")    # before a top-level `+` / `-`
-OPEN = _Break(3, "OPEN", "")  # after a call's `(` or a list's `[` (the last resort)
-ARG = _Break(3, "ARG")        # after the `,` between a call's (or a list's) arguments
-
-
-# ---------------------------------------------------------------- expressions
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _join(parts) -> str:
-    return "".join(p.text if isinstance(p, _Break) else p for p in parts)
-
-
-def _segments(parts, level: int) -> list[tuple[str, str]]:
-    """The pieces between the breaks of `level` or lower, each with the text that joins it to
-    the piece before when both stay on one line."""
-    segs, cur, sep = [], [], ""
-    for p in parts:
-        if isinstance(p, _Break) and p.level > level:
-            cur.append(p.text)
-        elif isinstance(p, _Break):
-            segs.append((sep, "".join(cur)))
-            cur, sep = [], p.text
-        else:
-            cur.append(p)
-    segs.append((sep, "".join(cur)))
-    return segs
-
+__all__ = ["FmtError", "WIDTH", "canonical_order", "format_plan", "format_text"]
 
 def _flat(node) -> str:
-    return _join(_parts(node))
-
-
-def _parts(node) -> list:
-    """The expression as text pieces with BREAK markers before `and` / `or`."""
-    printer = _EXPR.get(type(node))
-    if printer is None:
-        raise FmtError(f"fmt does not know the expression node {type(node).__name__}")
-    return printer(node)
-
-
-def _binop(n: ast.BinOp) -> list:
-    left, right = _parts(n.left), _parts(n.right)
-    if n.op in ("and", "or"):
-        return left + [LOGIC, n.op + " "] + right
-    if n.op in ("+", "-"):
-        return left + [ARITH, n.op + " "] + right
-    return left + [f" {n.op} "] + right
-
-
-def _bracketed(open_: str, items, close: str) -> list:
-    out = [open_] + ([OPEN] if items else [])
-    for i, item in enumerate(items):
-        if i:
-            out += [",", ARG]
-        out += _parts(item)
-    return out + [close]
-
-
-def _call(n: ast.Call) -> list:
-    return _bracketed(n.func + "(", n.args, ")")
-
-
-def _list(n: ast.ListLit) -> list:
-    return _bracketed("[", n.items, "]")
-
-
-_EXPR = {
-    ast.Number: lambda n: [n.text],
-    ast.MoneyLit: lambda n: [f"{n.text} {n.currency}"],
-    ast.DateLit: lambda n: [n.text],
-    ast.PeriodLit: lambda n: [n.text],
-    ast.String: lambda n: [f'"{_escape(n.value)}"'],
-    ast.Bool: lambda n: ["true" if n.value else "false"],
-    ast.Name: lambda n: [n.id],
-    ast.Attr: lambda n: _parts(n.obj) + ["." + n.name],
-    ast.Index: lambda n: _parts(n.obj) + ["["] + _parts(n.key) + ["]"],
-    ast.Each: lambda n: _parts(n.expr) + [CLAUSE, "for "] + _parts(n.source),
-    ast.By: lambda n: ["by "] + _parts(n.expr),
-    ast.Call: _call,
-    ast.BinOp: _binop,
-    ast.Not: lambda n: ["not "] + _parts(n.expr),
-    ast.Neg: lambda n: ["-"] + _parts(n.expr),
-    ast.IfElse: lambda n: ["if "] + _parts(n.cond) + [BRANCH, "then "] + _parts(n.then)
-    + [BRANCH, "else "] + _parts(n.else_),
-    ast.Where: lambda n: _parts(n.source) + [CLAUSE, "where "] + _parts(n.cond),
-    ast.ListLit: _list,
-    ast.Paren: lambda n: ["("] + _parts(n.expr) + [")"],
-}
+    return flat(doc(node))
 
 
 def _type(t: ast.TypeRef | None) -> str:
@@ -161,38 +59,13 @@ def _cell(c) -> str:
     raise FmtError(f"fmt does not know the table cell kind {c.kind!r}")
 
 
-# ---------------------------------------------------------------- line breaking
-def _layout(head: str, parts: list, tail: str = "") -> list[str]:
-    """`head body tail` on one line if it fits, else broken after head, then before and/or.
-
-    If a line is still too long, `for` / `where`, then `+` / `-`, then a call's brackets
-    become break points too.
-    A line that cannot be broken (no break point left) stays long.
-    """
-    body = _join(parts)
-    one = f"{head} {body}{tail}"
+def _layout(head: str, body, tail: str = "", soft: bool = False) -> list[str]:
+    """`head body tail` on one line if it fits, else the body (then the tail) from the next
+    line, indented, broken as fmt_layout says."""
+    one = f"{head} {flat(body)}{tail}"
     if len(one) <= WIDTH:
         return [one]
-    if len(INDENT + body + tail) <= WIDTH:
-        return [head, INDENT + body + tail]
-    for level in (LOGIC.level, CLAUSE.level, ARITH.level, ARG.level):
-        lines = [head] + _fill(_segments(parts, level), tail)
-        if all(len(line) <= WIDTH for line in lines):
-            break
-    return lines
-
-
-def _fill(segs: list[tuple[str, str]], tail: str) -> list[str]:
-    lines, cur = [], ""
-    for sep, seg in segs:
-        if cur and len(f"{INDENT}{cur}{sep}{seg}") > WIDTH:
-            lines.append(INDENT + cur)
-            cur = seg
-        else:
-            cur = f"{cur}{sep}{seg}" if cur else seg
-    if tail and len(INDENT + cur + tail) > WIDTH:
-        return lines + [INDENT + cur, INDENT + tail.strip()]
-    return lines + [INDENT + cur + tail]
+    return [head] + lines_of(INDENT, body, len(INDENT), tail, soft)
 
 
 # ---------------------------------------------------------------- statements
@@ -212,7 +85,7 @@ def _header(s: ast.Header) -> list[str]:
 def _def(word: str):
     def lines(s) -> list[str]:
         typed = f": {_type(s.type)}" if s.type is not None else ""
-        return _layout(f"{word} {s.name}{typed} =", _parts(s.expr))
+        return _layout(f"{word} {s.name}{typed} =", doc(s.expr))
     return lines
 
 
@@ -222,22 +95,21 @@ def _component(s: ast.Component) -> list[str]:
     head = f"component {s.name}"
     if s.valid_from is not None or s.valid_to is not None:
         head += f" from {_flat(s.valid_from)} to {_flat(s.valid_to)}"
-    clauses: list = []
-    for word, cond in (("when ", s.when), ("hold when ", s.hold)):
-        if cond is not None:
-            clauses += ([LOGIC] if clauses else []) + [word] + _parts(cond)
-    heads = _layout(head, clauses, " =") if clauses else [head + " ="]
-    return heads[:-1] + _layout(heads[-1], _parts(s.expr))
+    clauses = [(" " if i else "", Seq((word, doc(cond))))
+               for i, (word, cond) in enumerate((w, c) for w, c in (("when ", s.when), ("hold when ", s.hold))
+                                                if c is not None)]
+    heads = _layout(head, Group(clauses), " =") if clauses else [head + " ="]
+    return heads[:-1] + _layout(heads[-1], doc(s.expr))
 
 
 def _require(s: ast.Require) -> list[str]:
     tail = f' else "{s.message}"' if s.message is not None else ""
-    return _layout(f"require every {s.table}:", _parts(s.cond), tail)
+    return _layout(f"require every {s.table}:", doc(s.cond), tail, soft=True)
 
 
 _SIMPLE = {
     ast.Header: _header,
-    ast.Eligible: lambda s: _layout("eligible when", _parts(s.cond)),
+    ast.Eligible: lambda s: _layout("eligible when", doc(s.cond)),
     ast.Require: _require,
     ast.Param: _def("param"),
     ast.Let: _def("let"),
@@ -251,17 +123,28 @@ def _column(c: ast.Column) -> str:
     return INDENT + " ".join(words)
 
 
-def _input_head(s: ast.Input) -> str:
-    head = f"input {s.name}"
+def _input_head(s: ast.Input) -> list[str]:
+    """`input NAME from "file" with OPTIONS key K {` on one line if it fits, else `with` and
+    `key` each start a line, indented twice (the columns are indented once); options that do
+    not fit on the `with` line go on under the first one."""
+    first = f"input {s.name}"
     if s.file is not None:
-        head += f' from "{s.file}"'
+        first += f' from "{s.file}"'  # as written (the parser keeps a path's backslashes)
     if s.sql is not None:
-        head += f' from sql "{_escape(s.sql)}"'
+        first += f' from sql "{escape(s.sql)}"'
+    clauses = []
     if s.options:
-        head += " with " + " ".join(f'{o.name} "{_escape(o.value)}"' for o in s.options)
+        options = Group((" " if i else "", f'{o.name} "{escape(o.value)}"') for i, o in enumerate(s.options))
+        clauses.append(Seq(("with ", Align((options,)))))
     if s.key is not None:
-        head += f" key {s.key}"
-    return head + " {"
+        clauses.append(f"key {s.key}")
+    one = " ".join([first] + [flat(c) for c in clauses]) + " {"
+    if len(one) <= WIDTH:
+        return [one]
+    lines = [first]
+    for clause in clauses:
+        lines += lines_of(2 * INDENT, clause, 2 * len(INDENT))
+    return lines[:-1] + [lines[-1] + " {"]
 
 
 def _decision_head(s: ast.Decision) -> str:
@@ -315,7 +198,7 @@ def _inner_nodes(node) -> tuple:
 
 def _check_known(node, path="plan"):
     """Walk the attrs fields: every node must be one fmt knows how to print."""
-    known = set(_EXPR) | set(_SIMPLE) | {ast.Input, ast.InputOption, ast.Decision, ast.Column, ast.TypeRef,
+    known = set(KNOWN) | set(_SIMPLE) | {ast.Input, ast.InputOption, ast.Decision, ast.Column, ast.TypeRef,
                                           ast.Cell, ast.DecisionRow, ast.Plan}
     if attrs.has(type(node)) and type(node).__module__ == ast.__name__:
         if type(node) not in known:
@@ -438,12 +321,12 @@ def _statement_lines(st: _Stmt) -> list[str]:
         lines[-1] = _with_comment(lines[-1], st.trailing)
         return lines
     if isinstance(node, ast.Input):
-        head, bodies = _input_head(node), [_column(c) for c in node.columns]
+        heads, bodies = _input_head(node), [_column(c) for c in node.columns]
     elif isinstance(node, ast.Decision):
-        head, bodies = _decision_head(node), _rows(node)
+        heads, bodies = [_decision_head(node)], _rows(node)
     else:
         raise FmtError(f"fmt does not know the statement {type(node).__name__}")
-    lines = [_with_comment(head, st.head_trailing)]
+    lines = heads[:-1] + [_with_comment(heads[-1], st.head_trailing)]
     for item, body in zip(st.inner, bodies):
         lines += [INDENT + text for _, text in sorted(item.leading)]
         lines.append(_with_comment(body, item.trailing))
