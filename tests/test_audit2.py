@@ -44,7 +44,8 @@ def test_fmt_breaks_a_long_call_and_a_long_component_head_idempotently(tmp_path)
     assert max(len(line) for line in out.splitlines()) <= 100, out
     assert "# lead comment\ncomponent prorated_variable_component =\n" in out
     assert "  prorate(payee.start_date, payee.end_date) * payee.annual_variable / 4  # trail\n" in out
-    assert "let x =\n  max(booked_amount_in_the_period_total, max(booked_amount_in_the_period_total,\n" in out
+    assert ("let x =\n  max(booked_amount_in_the_period_total,\n"
+            "      max(booked_amount_in_the_period_total, booked_amount_in_the_period_total))\n") in out
     assert ("component spring from 2025-04-01 to 2025-06-30\n"
             "  when payee.annual_variable > 1000 EUR and payee.start_date < 2025-04-01 = 100 EUR\n") in out
     assert run_cli("fmt", "--check", plan).returncode == 0   # idempotent

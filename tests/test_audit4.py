@@ -320,7 +320,7 @@ def test_a_far_date_is_placed_at_its_filter(tmp_path):
     data = _data_copy(tmp_path, "fx-booster")
     deals = data / "us_deals.csv"
     deals.write_text(deals.read_text().replace("u1,f1,1000.00,2025-02-28", "u1,f1,1000.00,0001-01-01"))
-    _refused(_run("fx-booster", data=data), "plan.kam:36:7: error[KR418]", "us_deals.close_date from 0001-01-01")
+    _refused(_run("fx-booster", data=data), "plan.kam:36:38: error[KR418]", "us_deals.close_date from 0001-01-01")
 
 
 def test_kamrules_test_on_a_missing_path_says_what_it_takes(tmp_path):

@@ -355,7 +355,7 @@ def test_team_total_by_team_and_by_a_column_with_empty_pools_and_ineligible_memb
 
 _FX_COMPONENT = """component commission =
   sum(round(fx(amount, "EUR", close_date) * commission_rate, cent, half_up) for deals
-  where owner_id == payee.id and close_date in period)"""
+      where owner_id == payee.id and close_date in period)"""
 # fx-commission.kam with its components replaced (the same inputs)
 FX = (PLANS / "fx-commission.kam").read_text().replace(_FX_COMPONENT, """\
 component eur = sum(fx(amount, "EUR", close_date) for deals where owner_id == payee.id and close_date in period)
