@@ -139,7 +139,7 @@ def _with_frame_columns(frame, joined, exprs):
     needed = set()
     for e in exprs:
         needed |= set(e.meta.root_names())
-    missing = sorted(n for n in needed if n in frame.df.columns and n not in joined.columns)
+    missing = sorted(n for n in needed if n in frame.columns and n not in joined.columns)
     if missing:
         joined = joined.join(frame.df.select("__f", *missing), on="__f", how="left", maintain_order="left")
     return joined
@@ -218,7 +218,7 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=
         if not isinstance(value, Col):
             raise Unsupported(f"{fn}() of rows or periods", node)
         exprs = [value.expr] + [e for e in (value.err, value.bound) if e is not None]
-        if any(n in frame.df.columns for e in exprs for n in e.meta.root_names()):
+        if any(n in frame.columns for e in exprs for n in e.meta.root_names()):
             return None
         table = builder.df
     elif row_value:
@@ -330,7 +330,7 @@ def _join_fresh(frame, rows: Rows):
     needed = set()
     for e in exprs:
         needed |= set(e.meta.root_names())
-    fcols = ["__f"] + sorted(n for n in needed if n in frame.df.columns and n not in table.columns)
+    fcols = ["__f"] + sorted(n for n in needed if n in frame.columns and n not in table.columns)
     fsel = frame.df.select(*fcols, *fkeys)
     on = [f"__k{i}" for i in range(len(links))]
     pairs(frame, rows.table, table, fsel, on)

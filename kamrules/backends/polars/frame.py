@@ -102,6 +102,8 @@ class Frame:
     def on(self, df: pl.DataFrame) -> "Frame":
         """This frame's translation reading `df` instead of its rows (decisions.py decides a
         pure table once per distinct arguments: df holds their columns)."""
+        if self._pending:
+            self._flush()
         other = copy.copy(self)
         other.df = df
         return other
@@ -110,14 +112,67 @@ class Frame:
         self.n += 1
         return f"{prefix}{self.n}"
 
+    @property
+    def df(self) -> pl.DataFrame:
+        """The frame's rows, every column added so far computed."""
+        if self._pending:
+            self._flush()
+        return self._df
+
+    @df.setter
+    def df(self, value: pl.DataFrame) -> None:
+        if getattr(self, "_pending", None):
+            raise RuntimeError("a frame replaced while columns wait to be computed")
+        self._df, self._pending, self._waiting, self._doomed = value, [], set(), set()
+
+    @property
+    def columns(self) -> list:
+        """The frame's column names, those waiting to be computed included."""
+        return self._df.columns + [n for n in (e.meta.output_name() for e in self._pending) if n not in self._df.schema]
+
     def add(self, name: str, expr: pl.Expr, **more: pl.Expr):
         """Columns computed in one pass (`more`: others, none reading another of these):
         lazily, so polars computes a subexpression repeated in them once (a value and its
-        error mask read the same quotient several times); eager with_columns computes each copy."""
+        error mask read the same quotient several times); eager with_columns computes each copy.
+        They wait until a column is added that reads one of them, or the rows are read:
+        columns that read none of each other are then computed in one pass, side by side."""
         exprs = [expr.alias(name)] + [e.alias(n) for n, e in more.items()]
+        if self._pending:
+            reads = {r for e in exprs for r in e.meta.root_names()}
+            if reads & self._waiting or any(e.meta.output_name() in self._waiting for e in exprs):
+                self._flush()
+        self._pending.extend(exprs)
+        self._waiting.update(e.meta.output_name() for e in exprs)
+
+    def drop(self, dead) -> None:
+        """Let go of the columns `dead`: those computed, and those waiting that no other
+        waiting column reads (never computed, then)."""
+        dead = set(dead)
+        names = [e.meta.output_name() for e in self._pending]
+        kept = {i for i, n in enumerate(names) if n not in dead}
+        reads = {r for i in kept for r in self._pending[i].meta.root_names()}
+        while True:  # a dead waiting column read by a kept one is kept (and computed)
+            more = {i for i, n in enumerate(names) if i not in kept and n in reads}
+            if not more:
+                break
+            kept |= more
+            reads |= {r for i in more for r in self._pending[i].meta.root_names()}
+        if len(kept) != len(names):
+            self._pending = [e for i, e in enumerate(self._pending) if i in kept]
+            self._waiting = {names[i] for i in kept}
+        gone = [c for c in dead if c in self._df.schema and c not in reads]
+        if gone:
+            self._df = self._df.drop(gone)
+        self._doomed |= {c for c in dead if c in reads}  # dropped once what reads them is computed
+
+    def _flush(self) -> None:
+        """Compute the waiting columns, in one pass (polars computes them side by side), and
+        let go of those only they read."""
+        exprs, doomed = self._pending, self._doomed
+        self._pending, self._waiting, self._doomed = [], set(), set()
         # the in-memory engine: the same plan and values; `auto` first weighs the streaming
         # engine, about 0.17 ms per query here, most of a small frame's cost
-        self.df = self.df.lazy().with_columns(exprs).collect(engine="in-memory")
+        self._df = self._df.lazy().with_columns(exprs).drop(doomed).collect(engine="in-memory")
 
     def keep(self, expr: pl.Expr) -> pl.Expr:
         """expr as a frame column (computed once however often it is read)."""
@@ -189,7 +244,7 @@ class Frame:
         """A column of attribute `attr` (label, is_quarter_end, start...) of the period
         reached by `chain`, computed once per calculation period."""
         name = "period." + ".".join(chain + (attr,))
-        if name not in self.df.columns:
+        if name not in self.columns:
             values = {}
             for k, p in self.by_key.items():
                 q = p
@@ -277,14 +332,14 @@ class Frame:
                 raise Unsupported(f"`{name}` is a row", node)
             return row
         col = f"d.{name}"
-        if col not in self.df.columns:
+        if col not in self.columns:
             raise Unsupported(f"`{name}` used before it is computed", node)
         err = f"e.{name}"
         bound = self.bounds.get(col)
         if bound is not None and not bound.meta.is_column() and not lazy_bound:  # a let's bound: on first read
             self.add(f"b.{name}", bound)
             bound = self.bounds[col] = pl.col(f"b.{name}")
-        return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
+        return Col(pl.col(col), pl.col(err) if err in self.columns else None, d.type.kind,
                    nullable=col in self.nullable_defs, approx=col in self.approx_defs,
                    replay=self.replays.get(col), places=self.def_places.get(col), bound=bound,
                    ratio=self.ratios.get(col))
