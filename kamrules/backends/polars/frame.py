@@ -130,6 +130,19 @@ class Frame:
         """The frame's column names, those waiting to be computed included."""
         return self._df.columns + [n for n in (e.meta.output_name() for e in self._pending) if n not in self._df.schema]
 
+    @property
+    def height(self) -> int:
+        """The frame's rows (columns added change none)."""
+        return self._df.height
+
+    def read(self, *exprs) -> pl.DataFrame:
+        """self.df.select(*exprs), the waiting columns computed only when one is read."""
+        if self._pending:
+            names = [r for e in exprs for r in ([e] if isinstance(e, str) else e.meta.root_names() or [None])]
+            if None in names or self._waiting.intersection(names):
+                self._flush()
+        return self._df.select(*exprs)
+
     def add(self, name: str, expr: pl.Expr, **more: pl.Expr):
         """Columns computed in one pass (`more`: others, none reading another of these):
         lazily, so polars computes a subexpression repeated in them once (a value and its
