@@ -246,10 +246,17 @@ class Frame:
             ends.append(q.end)
         base = "period." + ".".join(chain)
         names = (base + ".key", base + ".start", base + ".end")
-        small = pl.DataFrame({"__pkey": src, names[0]: keys, names[1]: starts, names[2]: ends},
-                             schema={"__pkey": pl.String, names[0]: pl.String, names[1]: pl.Date,
-                                     names[2]: pl.Date})
-        self.df = self.df.join(small, on="__pkey", how="left", maintain_order="left")
+        if "__f" in self._df.schema and self.grid[1] == len(src) and self.height == self.grid[0] * len(src):
+            # the payees x periods grid: frame row f is in calculation period f % periods
+            rank = pl.col("__f") % len(src)
+            self.add(names[0], pl.lit(pl.Series(keys, dtype=pl.String)).gather(rank),
+                     **{names[1]: pl.lit(pl.Series(starts, dtype=pl.Date)).gather(rank),
+                        names[2]: pl.lit(pl.Series(ends, dtype=pl.Date)).gather(rank)})
+        else:
+            small = pl.DataFrame({"__pkey": src, names[0]: keys, names[1]: starts, names[2]: ends},
+                                 schema={"__pkey": pl.String, names[0]: pl.String, names[1]: pl.Date,
+                                         names[2]: pl.Date})
+            self.df = self.df.join(small, on="__pkey", how="left", maintain_order="left")
         self.period_cols[chain] = names
         return names
 
