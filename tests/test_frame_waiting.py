@@ -1,4 +1,4 @@
-"""Columns added to the columnar frame wait (backends/polars/frame.py Frame.add): columns
+"""Columns added to the columnar frame wait (backends/polars/columns.py, which the Frame is): columns
 that read none of each other are computed in one pass of polars, side by side; a column
 that reads a waiting one first has it computed; a waiting column found dead is never
 computed. Worked out by hand on a frame of two payees x two months."""
