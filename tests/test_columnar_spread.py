@@ -87,6 +87,8 @@ def test_spread_equals_the_join_on_a_shared_and_empty_key():
     class Fake:
         grid = (3, 2)
         spread_cells: dict = {}
+        height = 6
+        read = classmethod(lambda cls, *exprs: cls.df.select(*exprs))  # (Frame.read)
         df = pl.DataFrame({"__f": range(6), "__payee": ["a", "a", "b", "b", "c", "c"],
                            "payee.team": ["t", "t", "t", "t", None, None],
                            "__pstart": [dt.date(2025, 1, 1), dt.date(2025, 2, 1)] * 3})
@@ -111,6 +113,8 @@ def test_spread_on_a_period_key_alone_repeats_it_for_every_payee_and_month():
     class Fake:
         grid = (2, 3)
         spread_cells: dict = {}
+        height = 6
+        read = classmethod(lambda cls, *exprs: cls.df.select(*exprs))  # (Frame.read)
         df = pl.DataFrame({"__f": range(6), "__payee": ["a"] * 3 + ["b"] * 3,
                            "period.year.key": ["y25", "y25", "y26"] * 2})
     g = pl.DataFrame({"__k0": ["y26", "y99"], "__s": [Decimal(9), Decimal(1)]})

@@ -139,9 +139,9 @@ def _with_frame_columns(frame, joined, exprs):
     needed = set()
     for e in exprs:
         needed |= set(e.meta.root_names())
-    missing = sorted(n for n in needed if n in frame.df.columns and n not in joined.columns)
+    missing = sorted(n for n in needed if n in frame.columns and n not in joined.columns)
     if missing:
-        joined = joined.join(frame.df.select("__f", *missing), on="__f", how="left", maintain_order="left")
+        joined = joined.join(frame.read("__f", *missing), on="__f", how="left", maintain_order="left")
     return joined
 
 
@@ -218,7 +218,7 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=
         if not isinstance(value, Col):
             raise Unsupported(f"{fn}() of rows or periods", node)
         exprs = [value.expr] + [e for e in (value.err, value.bound) if e is not None]
-        if any(n in frame.df.columns for e in exprs for n in e.meta.root_names()):
+        if any(n in frame.columns for e in exprs for n in e.meta.root_names()):
             return None
         table = builder.df
     elif row_value:
@@ -231,14 +231,14 @@ def _aggregate_keyed(frame, node, fn, value_node, rows, table, fkeys, row_value=
         g = table.group_by(keys).agg(*aggs)
         out = _spread(frame, fkeys, keys, g)
         if out is None:
-            out = frame.df.select(*fkeys).join(g, on=keys, how="left", maintain_order="left", nulls_equal=True)
+            out = frame.read(*fkeys).join(g, on=keys, how="left", maintain_order="left", nulls_equal=True)
     else:
-        out = frame.df.select("__f").join(table.select(*aggs), how="cross")
+        out = frame.read("__f").join(table.select(*aggs), how="cross")
     if frame.lineage is not None:
         v = [value.expr.alias("__v")] if value is not None else []
         pairs = table.select(*keys, "__row", *v)
-        pairs = (frame.df.select("__f", *fkeys).join(pairs, on=keys, how="inner", nulls_equal=True)
-                 if keys else frame.df.select("__f").join(pairs, how="cross"))
+        pairs = (frame.read("__f", *fkeys).join(pairs, on=keys, how="inner", nulls_equal=True)
+                 if keys else frame.read("__f").join(pairs, how="cross"))
         frame.lineage.append((node, frame.current, pairs.select("__f", "__row", *["__v"] * bool(v))))
     return _finish(frame, node, fn, out, value)
 
@@ -274,18 +274,18 @@ def _spread(frame, fkeys: list, keys: list, g):
     if None in sides or frame.grid is None:
         return None
     n_payees, n_periods = frame.grid
-    if frame.df.height != n_payees * n_periods or n_payees == 0:
+    if frame.height != n_payees * n_periods or n_payees == 0:
         return None
     payee = [keys[i] for i, s in enumerate(sides) if s == "payee"]
     period = [keys[i] for i, s in enumerate(sides) if s == "period"]
     m = g.with_row_index("__g")
     if payee:
-        own = frame.df.select(*[f for f, s in zip(fkeys, sides) if s == "payee"]).gather_every(n_periods)
+        own = frame.read(*[f for f, s in zip(fkeys, sides) if s == "payee"]).gather_every(n_periods)
         m = m.join(own.with_row_index("__pi"), on=payee, how="inner", nulls_equal=True)
     else:
         m = m.with_columns(pl.lit(0, dtype=pl.UInt32).alias("__pi"))
     if period:  # the distinct period keys, ranked; each calculation period's rank among them
-        per = frame.df.select(*[f for f, s in zip(fkeys, sides) if s == "period"]).head(n_periods)
+        per = frame.read(*[f for f, s in zip(fkeys, sides) if s == "period"]).head(n_periods)
         distinct = per.unique(keep="first", maintain_order=True).with_row_index("__tr")
         rank_of = per.join(distinct, on=period, how="left", nulls_equal=True, maintain_order="left")["__tr"]
         m = m.join(distinct, on=period, how="inner", nulls_equal=True)
@@ -311,7 +311,7 @@ def _cell_of_rows(frame, stride: int, width: int, rank_of) -> pl.Series:
     cached = frame.spread_cells.get(key)
     if cached is None:
         n_periods = frame.grid[1]
-        f = pl.int_range(0, frame.df.height, dtype=pl.UInt32, eager=True)
+        f = pl.int_range(0, frame.height, dtype=pl.UInt32, eager=True)
         cached = frame.spread_cells[key] = (f // n_periods) * stride + rank_of.gather(f % n_periods)
     return cached
 
@@ -330,8 +330,8 @@ def _join_fresh(frame, rows: Rows):
     needed = set()
     for e in exprs:
         needed |= set(e.meta.root_names())
-    fcols = ["__f"] + sorted(n for n in needed if n in frame.df.columns and n not in table.columns)
-    fsel = frame.df.select(*fcols, *fkeys)
+    fcols = ["__f"] + sorted(n for n in needed if n in frame.columns and n not in table.columns)
+    fsel = frame.read(*fcols, *fkeys)
     on = [f"__k{i}" for i in range(len(links))]
     pairs(frame, rows.table, table, fsel, on)
     if links:
@@ -516,7 +516,7 @@ def _group(frame, node, fn, joined, value):
     if frame.lineage is not None:
         keep = [pl.col("__f"), pl.col("__row")] + ([value.expr.alias("__v")] if value is not None else [])
         frame.lineage.append((node, frame.current, joined.select(keep)))
-    out = frame.df.select("__f").join(g, on="__f", how="left", maintain_order="left")
+    out = frame.read("__f").join(g, on="__f", how="left", maintain_order="left")
     return _finish(frame, node, fn, out, value)
 
 
@@ -542,7 +542,7 @@ def _finish(frame, node, fn, out, value) -> Col:
     else:  # one
         val = out["__s"]
         err = err | (n != 1)
-    frame.df = frame.df.with_columns(val.alias(name), err.alias(name + "!"))
+    frame.add(name, pl.lit(val), **{name + "!": pl.lit(err)})
     has_err = bool(err.any())
     nullable = fn in ("avg", "min", "max") or fn == "one" and value.nullable
     approx = fn == "avg" or "__b" in out.columns
@@ -555,7 +555,7 @@ def _finish(frame, node, fn, out, value) -> Col:
         elif fn in ("min", "max"):
             b = b + dec(SNAP_WIDTH)  # the interpreter chose on snapped values
         b = pl.min_horizontal(b + dec(STEP_ERROR * 4), dec(BOUND_CAP))
-        frame.df = frame.df.with_columns(out.select(b.alias(name + "~")).to_series())
+        frame.add(name + "~", pl.lit(out.select(b).to_series()))
         bound = pl.col(name + "~")
     # a sum, the least, the most or the one of exact values: at most their places
     places = 0 if fn == "count" else (

@@ -40,7 +40,7 @@ class OneRow:
 def _on_frame(frame, node, ctx, what: str):
     if ctx.table is not None:
         raise Unsupported(f"{what} inside a filter or a per-row expression", node)
-    if "__elig" not in frame.df.columns:
+    if "__elig" not in frame.columns:
         raise Unsupported(f"{what} in the eligibility condition", node)
 
 
@@ -200,7 +200,7 @@ def row_field(frame, row: OneRow, attr_node, resolved) -> Col:
         if kind == "money" and cspec.type.currency not in (None, frame.plan.currency) and not frame.foreign:
             raise Unsupported("an amount in another currency", attr_node)
     name = f"{row.row}.{column}"
-    if name not in frame.df.columns:
+    if name not in frame.columns:
         src = frame.frames[row.table].select(pl.col("__row").alias("__lk"), pl.col(column).alias(name))
         found = frame.df.select(pl.col(row.row).cast(pl.Int64).alias("__lk")).join(
             src, on="__lk", how="left", maintain_order="left")

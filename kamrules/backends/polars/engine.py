@@ -242,9 +242,7 @@ def _drop_temporaries(fr: Frame, todo=()) -> None:
         release(fr, fr.lean, todo)
         return
     live = columns_read(fr)
-    dead = [c for c in fr.df.columns if c.startswith("t.") and c not in live]
-    if dead:
-        fr.df = fr.df.drop(dead)
+    fr.drop([c for c in fr.columns if c.startswith("t.") and c not in live])
 
 
 def _keep_replay(fr: Frame, name: str, replay: tuple) -> tuple:

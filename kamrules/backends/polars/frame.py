@@ -37,6 +37,7 @@ from kamrules.core.calendar import parse_period, period_attr
 from kamrules.core.limits import MAX_DATE, MIN_DATE
 from kamrules.core.numeric import ROUND_STEPS
 from kamrules.core.numeric import Fallback, between, places_of
+from kamrules.backends.polars.columns import Columns
 from kamrules.backends.polars.decisions import decide
 from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst, PeriodKeys, PeriodRef, Rows,
                       looked_up, Unsupported, MAX_DAYS,
@@ -46,7 +47,7 @@ from kamrules.backends.polars.values import (Col, Ctx, DEC, NUMERIC, PeriodConst
                       ratio_fits, ratio_limits, ratio_of, ratio_round, ratio_width)
 
 
-class Frame:
+class Frame(Columns):
     """The frame DataFrame under construction and the translation of expressions onto it."""
 
     def __init__(self, plan, frames: dict, calc_periods: list, lineage: bool = False):
@@ -102,6 +103,8 @@ class Frame:
     def on(self, df: pl.DataFrame) -> "Frame":
         """This frame's translation reading `df` instead of its rows (decisions.py decides a
         pure table once per distinct arguments: df holds their columns)."""
+        if self._pending:
+            self._flush()
         other = copy.copy(self)
         other.df = df
         return other
@@ -109,15 +112,6 @@ class Frame:
     def fresh(self, prefix: str) -> str:
         self.n += 1
         return f"{prefix}{self.n}"
-
-    def add(self, name: str, expr: pl.Expr, **more: pl.Expr):
-        """Columns computed in one pass (`more`: others, none reading another of these):
-        lazily, so polars computes a subexpression repeated in them once (a value and its
-        error mask read the same quotient several times); eager with_columns computes each copy."""
-        exprs = [expr.alias(name)] + [e.alias(n) for n, e in more.items()]
-        # the in-memory engine: the same plan and values; `auto` first weighs the streaming
-        # engine, about 0.17 ms per query here, most of a small frame's cost
-        self.df = self.df.lazy().with_columns(exprs).collect(engine="in-memory")
 
     def keep(self, expr: pl.Expr) -> pl.Expr:
         """expr as a frame column (computed once however often it is read)."""
@@ -178,10 +172,17 @@ class Frame:
             ends.append(q.end)
         base = "period." + ".".join(chain)
         names = (base + ".key", base + ".start", base + ".end")
-        small = pl.DataFrame({"__pkey": src, names[0]: keys, names[1]: starts, names[2]: ends},
-                             schema={"__pkey": pl.String, names[0]: pl.String, names[1]: pl.Date,
-                                     names[2]: pl.Date})
-        self.df = self.df.join(small, on="__pkey", how="left", maintain_order="left")
+        if "__f" in self._df.schema and self.grid[1] == len(src) and self.height == self.grid[0] * len(src):
+            # the payees x periods grid: frame row f is in calculation period f % periods
+            rank = pl.col("__f") % len(src)
+            self.add(names[0], pl.lit(pl.Series(keys, dtype=pl.String)).gather(rank),
+                     **{names[1]: pl.lit(pl.Series(starts, dtype=pl.Date)).gather(rank),
+                        names[2]: pl.lit(pl.Series(ends, dtype=pl.Date)).gather(rank)})
+        else:
+            small = pl.DataFrame({"__pkey": src, names[0]: keys, names[1]: starts, names[2]: ends},
+                                 schema={"__pkey": pl.String, names[0]: pl.String, names[1]: pl.Date,
+                                         names[2]: pl.Date})
+            self.df = self.df.join(small, on="__pkey", how="left", maintain_order="left")
         self.period_cols[chain] = names
         return names
 
@@ -189,7 +190,7 @@ class Frame:
         """A column of attribute `attr` (label, is_quarter_end, start...) of the period
         reached by `chain`, computed once per calculation period."""
         name = "period." + ".".join(chain + (attr,))
-        if name not in self.df.columns:
+        if name not in self.columns:
             values = {}
             for k, p in self.by_key.items():
                 q = p
@@ -277,14 +278,14 @@ class Frame:
                 raise Unsupported(f"`{name}` is a row", node)
             return row
         col = f"d.{name}"
-        if col not in self.df.columns:
+        if col not in self.columns:
             raise Unsupported(f"`{name}` used before it is computed", node)
         err = f"e.{name}"
         bound = self.bounds.get(col)
         if bound is not None and not bound.meta.is_column() and not lazy_bound:  # a let's bound: on first read
             self.add(f"b.{name}", bound)
             bound = self.bounds[col] = pl.col(f"b.{name}")
-        return Col(pl.col(col), pl.col(err) if err in self.df.columns else None, d.type.kind,
+        return Col(pl.col(col), pl.col(err) if err in self.columns else None, d.type.kind,
                    nullable=col in self.nullable_defs, approx=col in self.approx_defs,
                    replay=self.replays.get(col), places=self.def_places.get(col), bound=bound,
                    ratio=self.ratios.get(col))

@@ -136,9 +136,7 @@ def release(fr, liveness: Liveness, todo) -> None:
     for key in [k for k in fr.aggs if not _cached_live(k, uids)]:
         del fr.aggs[key]
     live = columns_read(fr, {f"d.{name}" for name in defs})
-    dead = [c for c in fr.df.columns if c not in live and not _kept(c, defs)]
-    if dead:
-        fr.df = fr.df.drop(dead)
+    fr.drop([c for c in fr.columns if c not in live and not _kept(c, defs)])
     keep_tables = tables | {plan.payees_table} | set(WHOLE_TABLES)
     for key in [k for k in fr.joins if _joined_table(k) not in keep_tables]:
         del fr.joins[key]

@@ -173,7 +173,7 @@ def paid_column(frame, node, ctx) -> Col:
     kind = frame.plan.period_kind
     col = f"paid.{node.uid}"
     value, err = pl.col(f"d.{name}"), pl.col(f"e.{name}")
-    if f"d.{name}" not in frame.df.columns:  # read before it is computed: settle() runs again
+    if f"d.{name}" not in frame.columns:  # read before it is computed: settle() runs again
         value, err = dec(0), pl.lit(False)
     value, err = _fixed(frame, name, value, err)
     reads = {k: [period_key(p) for p in earlier(q, ch, kind)] for k, q in frame.by_key.items()}
@@ -208,7 +208,7 @@ def _fixed(frame, name: str, value: pl.Expr, err: pl.Expr) -> tuple:
     if not fixed:
         return value, err
     col = f"h.{name}"
-    if col not in frame.df.columns:
+    if col not in frame.columns:
         rows = [(pid, period_key(p), v) for (pid, p, c), v in frame.history.values.items()
                 if c == name and period_key(p) in frame.by_key]
         h = pl.DataFrame(rows, schema={"__payee": pl.String, "__pkey": pl.String, col: DEC}, orient="row")

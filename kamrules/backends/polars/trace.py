@@ -30,7 +30,7 @@ def trace_tables(frame) -> tuple[pl.DataFrame, pl.DataFrame]:
             pl.col("__pkey").replace_strict(labels, return_dtype=pl.String).alias("period")]
     cols = []
     for name, d in plan.definitions.items():
-        if f"d.{name}" in frame.df.columns:
+        if f"d.{name}" in frame.columns:
             cols.append(pl.col(f"d.{name}").alias(name))
         if d.kind == "component":
             cols.append(pl.col(f"x.{name}").alias(f"applies.{name}"))
