@@ -71,7 +71,8 @@ def _on_distinct(frame, d, args, ctx):
     back = keys.join(values, on=cols, how="left", maintain_order="left", nulls_equal=True)
     name = frame.fresh("t.")
     names = {"__dv": name, "__de": name + "!", "__db": name + "~"}
-    frame.df = frame.df.with_columns(*[back[k].alias(names[k]) for k in parts])
+    first, *more = parts  # (waiting columns: computed with the next ones, backends/polars/columns.py)
+    frame.add(names[first], pl.lit(back[first]), **{names[k]: pl.lit(back[k]) for k in more})
     return attrs.evolve(res, expr=pl.col(name), err=pl.col(name + "!") if "__de" in parts else None,
                         bound=pl.col(name + "~") if "__db" in parts else None)
 
