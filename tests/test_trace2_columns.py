@@ -70,9 +70,12 @@ def _fx_folder(tmp_path: Path, rates: str) -> Path:
     return tmp_path
 
 
-@pytest.mark.parametrize("engine", ["auto", "interpreter"])
+@pytest.mark.parametrize("engine", ["auto", "interpreter", "columnar", "duckdb"])
 def test_a_zero_rate_in_a_semicolon_file_is_placed_at_the_rate_cell(tmp_path, engine):
-    """fx_rates.csv `date;from;to;rate`, line 3 USD->EUR at 0: the rate's cell is 3:4."""
+    """fx_rates.csv `date;from;to;rate`, line 3 USD->EUR at 0: the rate's cell is 3:4 (the
+    columnar and SQL engines hand a bad rate to the interpreter, which reports it)."""
+    if engine == "duckdb":
+        pytest.importorskip("duckdb", reason="the duckdb extra is not installed")
     data = _fx_folder(tmp_path, "date;from;to;rate\n2025-01-01;USD;EUR;0,92\n2025-01-15;USD;EUR;0\n")
     res = run_cli("run", data / "plan.kam", "--data", data, "--engine", engine)
     assert res.returncode == 1
