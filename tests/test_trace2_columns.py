@@ -35,37 +35,16 @@ def test_an_unknown_seller_in_the_french_export_is_placed_at_its_cell(tmp_path, 
         "(column `id`)")
 
 
-FX_PLAN = """plan "Semicolon rates"
-currency EUR
-period quarter
-payees people
-
-input people key payee_id {
-  payee_id: Text
-}
-input deals key deal_id {
-  deal_id: Text
-  owner_id: Text references people
-  amount: Money[USD]
-  close_date: Date
-}
-input fx_rates with delimiter ";" decimal "," {
-  date: Date
-  from: Text
-  to: Text
-  rate: Number
-}
-
-component commission =
-  sum(fx(amount, "EUR", close_date) for deals where owner_id == payee.id and close_date in period) * 10%
-"""
+FX = "fx-commission"  # plans/fx-commission.kam with its rates declared `;`-separated, decimal comma
 
 
 def _fx_folder(tmp_path: Path, rates: str) -> Path:
-    (tmp_path / "plan.kam").write_text(FX_PLAN, encoding="utf-8")
-    (tmp_path / "people.csv").write_text("payee_id\np1\n", encoding="utf-8")
-    (tmp_path / "deals.csv").write_text("deal_id,owner_id,amount,close_date\nd1,p1,100,2025-02-01\n",
-                                        encoding="utf-8")
+    plan = (ROOT / "plans" / f"{FX}.kam").read_text(encoding="utf-8")
+    assert plan.count("input fx_rates {") == 1
+    (tmp_path / "plan.kam").write_text(plan.replace("input fx_rates {", 'input fx_rates with delimiter ";" '
+                                                    'decimal "," {'), encoding="utf-8")
+    for name in ("people.csv", "deals.csv"):
+        shutil.copy(ROOT / "examples" / FX / name, tmp_path / name)
     (tmp_path / "fx_rates.csv").write_text(rates, encoding="utf-8")
     return tmp_path
 
