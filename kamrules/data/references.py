@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 
-from kamrules.check.plan import CheckedPlan
+from kamrules.check.plan import CheckedPlan, InputTable
 from kamrules.diagnostics.diagnostic import Diagnostic, KamError
 from kamrules.diagnostics.source import Span
 from kamrules.files.inputs import open_regular
@@ -26,7 +26,7 @@ def check_references(plan: CheckedPlan, tables: dict, diags: list | None = None)
     diags = [] if diags is None else diags
     for name, spec in plan.inputs.items():
         table = tables[name]
-        columns = header(table.path) or list(spec.columns)
+        columns = header(table.path, spec) or list(spec.columns)
         for col in spec.columns.values():
             if col.references is None:
                 continue
@@ -47,10 +47,20 @@ def check_references(plan: CheckedPlan, tables: dict, diags: list | None = None)
     return diags
 
 
-def header(path: str) -> list:
-    """Column names of a CSV file (to point at the right column); empty if unreadable."""
-    try:
-        with open_regular(path, False, "utf-8-sig", "") as fh:  # an input already loaded: inside the folder
-            return [h.strip() for h in next(csv.reader(fh), [])]
-    except (OSError, UnicodeDecodeError, csv.Error):
+def header(path: str | None, spec: InputTable | None = None) -> list:
+    """Column names of a CSV file (to point at the right column), read through the input's
+    dialect when `spec` declares one (`with delimiter ";" encoding "cp1252"`); empty if
+    unreadable."""
+    if path is None:  # a `from sql` input read in place: no file
         return []
+    dialect = spec.dialect if spec is not None else None
+    encoding = "utf-8-sig" if dialect is None else dialect.encoding
+    delimiter = "," if dialect is None else dialect.delimiter
+    try:
+        with open_regular(path, False, encoding, "") as fh:  # an input already loaded: inside the folder
+            names = [h.strip() for h in next(csv.reader(fh, delimiter=delimiter), [])]
+    except (OSError, UnicodeError, LookupError, csv.Error):
+        return []
+    if names and names[0].startswith("\ufeff"):  # a BOM the declared encoding keeps (dialect.canonical_text)
+        names[0] = names[0][1:].strip()
+    return names

@@ -64,9 +64,7 @@ def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: s
     where = f"  [line {n.span.line}]" if n.span is not None and n.span.line else ""
     out.append(f"{pad}{n.name} = {shown(n.value, n.unit, exact)}{where}")
     if n.span is not None and n.span.line and n.kind in ("component", "let", "param", "eligible") and src:
-        text = src.get(n.span.line, "").strip()
-        if text:
-            out.append(f"{pad}  | {text}")
+        out.extend(f"{pad}  | {text}" for text in _quoted_lines(n, src))
     if n.branch:
         out.append(f"{pad}  branch: {n.branch if exact else readable_note(n.branch)}")
     if id(n) in seen:
@@ -81,3 +79,16 @@ def _node(n: TraceNode, depth: int, out: list, src: dict, max_rows: int, seen: s
         out.append(f"{pad}  ... {len(n.rows) - max_rows} more rows")
     for c in n.children:
         _node(c, depth + 1, out, src, max_rows, seen, exact)
+
+
+def _quoted_lines(n: TraceNode, src: dict) -> list:
+    """The plan lines a node quotes: its first line, or, for `eligible when` written over
+    several lines, every line of the condition as written (their common indent removed,
+    blank lines left out)."""
+    last = n.span.end_line if n.kind == "eligible" and n.span.end_line > n.span.line else n.span.line
+    lines = [src.get(i, "").rstrip() for i in range(n.span.line, last + 1)]
+    lines = [x for x in lines if x.strip()]
+    if not lines:
+        return []
+    indent = min(len(x) - len(x.lstrip()) for x in lines)
+    return [x[indent:] for x in lines]

@@ -9,8 +9,10 @@ with a quote in CSV output so an export cannot carry a formula injection.
 
 JSON output is an object: `meta` (kamrules version, plan name and version, sha256 of the plan
 file and of each input file: see `run_meta`), `payouts` (the rows, totals included) and,
-with --trace, `traces`. Nothing in it depends on the time, the machine or the row order of
-the inputs, so the same plan and data give byte-identical output.
+with --trace, `traces` (and, with --payee, `not_eligible`: the periods in which a payee
+asked is not eligible, with the trace of `eligible when`). Nothing in it depends on the
+time, the machine or the row order of the inputs, so the same plan and data give
+byte-identical output.
 """
 from __future__ import annotations
 
@@ -128,20 +130,35 @@ def run_meta(plan_path: str, plan_name: str, plan_version: str | None, tables: d
             "inputs": inputs}
 
 
-def to_json(payouts: list[Payout], with_trace: bool = False, meta: dict | None = None) -> str:
+def to_json(payouts: list[Payout], with_trace: bool = False, meta: dict | None = None,
+            not_eligible: list | None = None) -> str:
+    """The JSON document of a run; with_trace: `traces` too, and, when `not_eligible` is
+    given (`run --trace --payee`: see `not_eligible_of`), the periods in which a payee asked
+    has no payout because the plan's `eligible when` is false, each with that condition's
+    trace (what `explain` shows)."""
     out = []
     for payee, period, comp, amount, cur in with_totals(payouts):
         out.append({"payee_id": payee, "period": str(period), "component": comp,
                     "amount": format_amount(amount), "currency": cur})
+    doc = {"meta": meta, "payouts": out}
     if with_trace:
-        traces = [{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
-                   "trace": p.trace.to_json() if p.trace else None} for p in payouts]
-        doc = {"meta": meta, "payouts": out, "traces": traces}
-    else:
-        doc = {"meta": meta, "payouts": out}
+        doc["traces"] = [{"payee_id": p.payee_id, "period": str(p.period), "component": p.component,
+                          "trace": p.trace.to_json() if p.trace else None} for p in payouts]
+        if not_eligible is not None:
+            doc["not_eligible"] = [{"payee_id": payee, "period": str(period),
+                                    "trace": node.to_json() if node is not None else None}
+                                   for payee, period, node in not_eligible]
     if meta is None:
         del doc["meta"]
     return json_safe(json.dumps(doc, indent=2, ensure_ascii=False)) + "\n"
+
+
+def not_eligible_of(payee_ids, eligibility) -> list:
+    """(payee id, calculation period, trace of `eligible when`) of every period in which one of
+    `payee_ids` is not eligible, by payee id then period; `eligibility(payee_id)` gives
+    [(period, eligible, trace)] (run.session.Session.eligibility, as `explain` reads it)."""
+    return [(payee, period, node) for payee in sorted(payee_ids or ())
+            for period, eligible, node in eligibility(payee) if eligible is False]
 
 
 def to_text(payouts: list[Payout]) -> str:

@@ -362,7 +362,7 @@ class BuiltinCalls:
             bad = rate_problem(os.path.basename(t.path), ((r.number, r.values["date"], r.values["from"],
                                                            r.values["to"], r.values["rate"]) for r in t.rows))
             if bad:  # a data error, at its cell: not this payee's nor this period's
-                raise KamError([rate_diagnostic(bad, t.path, header(t.path), node.span)])
+                raise KamError([rate_diagnostic(bad, t.path, header(t.path, t.spec), node.span)])
             self.teams["fx_rates"] = True
         rates = self.tables["fx_rates"].index("from").get(amount.currency, ())
         best = None
