@@ -113,7 +113,6 @@ def test_the_json_without_payees_asked_or_without_trace_is_unchanged(folder):
     assert not_eligible_of(None, session.eligibility) == []
 
 
-@pytest.mark.xfail(strict=True, reason="cli/run.py does not pass not_eligible yet (h7-trace2 report)")
 def test_run_json_trace_of_a_payee_not_eligible_says_why(folder):
     res = run_cli("run", folder / "plan.kam", "--data", folder, "--payee", "s2", "--period", "2025-Q1",
                   "--format", "json", "--trace")

@@ -120,7 +120,7 @@ def test_a_test_lists_its_lets_params_lookups_and_aggregations_as_written(tmp_pa
     (tmp_path / "deals.csv").write_text("deal_id,owner_id,amount,close_date\nd1,p1,100,2025-02-01\n", encoding="utf-8")
     res = run_cli("explain", tmp_path / "plan.kam", "--data", tmp_path, "--payee", "p3", "--period", "2025-Q1")
     assert res.returncode == 0, res.stderr
-    assert res.stdout.splitlines()[3:] == [
+    assert res.stdout.splitlines()[5:] == [
         "    payee.start_date in period.year_to_date = false  [line 10]",
         "      payee.start_date = 2024-01-01",
         "      period.year_to_date = 2025-Q1..2025-Q1",

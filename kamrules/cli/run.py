@@ -53,7 +53,10 @@ def cmd_run(args) -> int:
         text = payout_report.to_csv(payouts)
     elif args.format == "json":
         meta = payout_report.run_meta(args.plan, checked.name, checked.version, inputs, __version__)
-        text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta)
+        not_eligible = None  # --trace --payee: why a payee asked for has no payout in a period
+        if args.trace and args.payee:
+            not_eligible = payout_report.not_eligible_of(session.payees(args.payee), session.eligibility)
+        text = payout_report.to_json(payouts, with_trace=args.trace, meta=meta, not_eligible=not_eligible)
     else:
         text = payout_report.to_text(payouts)
     write_text(text, args.output)
