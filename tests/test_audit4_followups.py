@@ -65,4 +65,4 @@ def test_a_period_without_rows_pays_a_component_that_reads_none():
 def test_a_period_without_rows_is_still_refused_when_every_component_reads_rows():
     """decel-gate pays only on deals: --period 2024-Q3 is a period of no row, KR721."""
     res = run_cli("run", GATE / "plan.kam", "--data", GATE / "data", "--period", "2024-Q3")
-    assert res.returncode == 1 and "error[KR721]: --period 2024-Q3: no row of the data falls in it" in res.stderr
+    assert res.returncode == 1 and "error[KR721]: --period 2024-Q3: outside the years the data reaches" in res.stderr

@@ -354,7 +354,7 @@ def test_a_quiet_period_inside_a_year_of_the_data_is_computed_by_every_command(c
         assert res.stdout.startswith("q1 2025-Q3: total 0.00 EUR\n  commission = 0.00 EUR")
     res = run_cli(command, *plans, "--data", _data("fiscal-oct-tiers"), "--period", "2026-Q1", *args)
     assert res.returncode == 1 and res.stdout == ""
-    assert ("error[KR721]: --period 2026-Q1: no row of the data falls in it (the data covers 2024-Q4 to "
+    assert ("error[KR721]: --period 2026-Q1: outside the years the data reaches (its rows cover 2024-Q4 to "
             "2025-Q2)") in res.stderr
 
 

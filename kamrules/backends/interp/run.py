@@ -131,7 +131,7 @@ def _check_in_data(plan, values, asked: dict):
             span = labels[0] if len(labels) == 1 else f"{labels[0]} to {labels[-1]}"
             within = years[0].label if len(years) == 1 else f"{years[0].label} to {years[-1].label}"
             raise KamError([Diagnostic(
-                "KR721", f"--period {label}: no row of the data falls in it (the data covers {span})",
+                "KR721", f"--period {label}: outside the years the data reaches (its rows cover {span})",
                 hint=did_you_mean(label, [p.label for p in sorted(inside)] + [y.label for y in years])
                 or f"give a period of {within}")])
 
