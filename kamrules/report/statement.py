@@ -101,6 +101,7 @@ class PeriodView:
     hidden: list = attrs.Factory(list)  # components that cannot apply to this payee
     held: Money | None = None  # earned this period, held (`hold when`) for a later one
     released: Money | None = None  # held in earlier periods, paid in this one (in `total`)
+    ineligible: list = attrs.Factory(list)  # why: [(test's text, its value, [(operand, value, unit)])]
 
     @property
     def earned(self) -> Money:
@@ -342,13 +343,14 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
                 rows_tables.left_out(sh, view, ev, ev.context(payee, period))
                 view.ratios = _ratios(plan, ev, ev.context(payee, period), p.component)
         comps.append(view)
-    absent, not_eligible, on_target = [], None, None
+    absent, not_eligible, on_target, ineligible = [], None, None, []
     if calc:
         ctx = ev.context(payee, period)
         rows_tables.left_inside(sh, comps, ev, ctx)
         try:
             if not ev.is_eligible(ctx):
                 not_eligible = plan.eligible
+                ineligible = _ineligible(ev, ctx)
             else:
                 shown = {p.component for p in items}
                 absent = [absent_reason(plan, ev, ctx, n) for n in plan.components
@@ -360,7 +362,19 @@ def _period_view(sh: Shared, payee, period, items) -> PeriodView:
             pass
     held, released = _holds(items, total.currency)
     return PeriodView(str(period), period.start, period.end, total, comps, [paid[k] for k in sorted(paid)],
-                      absent, not_eligible, on_target, held=held, released=released)
+                      absent, not_eligible, on_target, held=held, released=released, ineligible=ineligible)
+
+
+def _ineligible(ev, ctx) -> list:
+    """Why the payee is not eligible in ctx's period: each test of `eligible when` the
+    evaluation reached (as explain shows them: backends/interp/conditions), with its value and
+    the data it read: [(test's text, value, [(operand, value, unit)])]."""
+    node = ev.eligible_trace(ctx)
+    if node is None:
+        return []
+    tests = [c for c in node.children if c.kind == "condition"] or [node]
+    return [(t.name if t is not node else span_text(ev.plan.source, node.span), bool(t.value),
+             [(o.name, o.value, o.unit) for o in t.children if o.kind == "operand"]) for t in tests]
 
 
 def _holds(items, currency) -> tuple:

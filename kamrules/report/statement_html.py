@@ -11,7 +11,7 @@ import functools
 
 from kamrules.diagnostics.textsafe import for_html, for_terminal
 from kamrules.report import words
-from kamrules.report.statement_text import (component_sentence, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
+from kamrules.report.statement_text import (component_sentence, ineligible_text, credited_head, credited_rows, credited_title, curve_lines, dates, ledger_lines,
                                             effort_lines, headline, kind_fmt, left_head, left_rows, point_fmt, provenance,
                                             others_line, ratio_lines, rounding_note, subtitle, summed, total_label, who,
                                             zero_sentence)
@@ -116,7 +116,7 @@ def render_html(st) -> str:
         out += [f"<li>{e(x)}</li>" for x in lines[1:]]
         out.append("</ul>")
         if pv.not_eligible is not None:
-            out.append(f'<p class="why">{e(L._("Not eligible this period"))}</p>')
+            out.append(f'<p class="why">{e(ineligible_text(L, pv))}</p>')
         for c in pv.components:
             out.append(f'<div class="component"><h3><span>{e(c.name)}</span>'
                        f"{_amount(st, c.amount, c.name, pv.period)}</h3><p>{e(component_sentence(st, c))}</p>")

@@ -50,6 +50,22 @@ def total_label(pv) -> str:
     return "Earned this period" if pv.held is None and pv.released is None else "Paid this period"
 
 
+def ineligible_text(L, pv) -> str:
+    """"Not eligible this period", and why: each test of `eligible when` the evaluation reached,
+    its value and the data it read ("`payee.start_date <= period.end` is false
+    (payee.start_date = 2025-04-01, period.end = 2025-03-31)")."""
+    if not pv.ineligible:
+        return L._("Not eligible this period")
+    said = []
+    for test, value, operands in pv.ineligible:
+        test = f"`{test}`"  # (code in Markdown, as the other sentences' plan text)
+        text = L._("{test} is true", test=test) if value else L._("{test} is false", test=test)
+        if operands:
+            text += " (" + ", ".join(f"{name} = {words.value(v, unit, L)}" for name, v, unit in operands) + ")"
+        said.append(text)
+    return L._("Not eligible this period: {why}", why="; ".join(said))
+
+
 def headline(st, pv) -> list:
     """The period's headline: paid (earned, held, released), against the on-target variable,
     year to date."""
@@ -444,7 +460,7 @@ def render_md(st) -> str:
         out += [f"## {md(L._('{label}:', label=f'{pv.period} ({dates(L, pv)})'))} {md(L.paid(pv.total))}", ""]
         out += [f"- **{mi(x)}**" for x in headline(st, pv)] + [""]
         if pv.not_eligible is not None:
-            out += [f"> {mi(L._('Not eligible this period'))}", ""]
+            out += [f"> {mi(ineligible_text(L, pv))}", ""]
         if pv.components:
             out += [f"| {md(L._('component'))} | {md(L._('amount'))} |", "|---|---:|"]
             out += [f"| {md(c.name)} | {md(L.paid(c.amount))} |" for c in pv.components]
@@ -509,7 +525,7 @@ def render_text(st) -> str:
         out.append(f"{L._('{label}:', label=f'{pv.period} ({dates(L, pv)})')} {L.paid(pv.total)}")
         out += [f"  {x}" for x in headline(st, pv)]
         if pv.not_eligible is not None:
-            out.append(f"  {L._('Not eligible this period')}")
+            out.append(f"  {ineligible_text(L, pv)}")
         shown = [L.paid(c.amount) for c in pv.components] + [L.paid(pv.total)]
         width = max([len(c.name) for c in pv.components] + [len(L._("total"))])
         aw = max(len(x) for x in shown)
