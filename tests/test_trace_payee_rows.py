@@ -31,3 +31,16 @@ def test_a_payees_trees_are_those_of_the_whole_traced_run(plan, data):
         assert one["payouts"] == [p for p in whole["payouts"] if p["payee_id"] == payee]
         assert one["traces"] == [t for t in whole["traces"] if t["payee_id"] == payee]
         assert one["payouts"]  # (a payee with payouts: the comparison is not of two empty lists)
+
+
+def test_the_traced_json_does_not_depend_on_where_the_command_runs():
+    # the same plan and data named from the project's root and from plans/: the same bytes
+    # (trace spans name the plan file as meta does, by its name)
+    from conftest import ROOT
+    here = run_cli("run", "plans/abtasty-kam.kam", "--data", "examples/01-abtasty-nrr-upsell",
+                   "--format", "json", "--trace", "--payee", "kam-001")
+    there = run_cli("run", "abtasty-kam.kam", "--data", "../examples/01-abtasty-nrr-upsell",
+                    "--format", "json", "--trace", "--payee", "kam-001", cwd=ROOT / "plans")
+    assert here.returncode == there.returncode == 0 and here.stdout == there.stdout
+    spans = {t["trace"]["span"]["file"] for t in json.loads(here.stdout)["traces"]}
+    assert spans == {"abtasty-kam.kam"}

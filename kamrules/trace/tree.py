@@ -50,8 +50,8 @@ class TraceNode:
 
     def to_json(self, seen=None) -> dict:
         out = {"name": self.name, "kind": self.kind, "value": value_json(self.value)}
-        if self.span is not None:
-            out["span"] = self.span.to_json()
+        if self.span is not None:  # the plan file's name, as meta gives it: not where it was run from
+            out["span"] = dict(self.span.to_json(), file=_file_name(self.span.file))
         if self.branch:
             out["branch"] = self.branch
         if self.rows:
@@ -64,6 +64,11 @@ class TraceNode:
         yield self
         for c in self.children:
             yield from c.walk()
+
+
+def _file_name(path: str) -> str:
+    """The name of the file at `path` (either separator)."""
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def owned_nodes(trace: TraceNode):
