@@ -18,7 +18,7 @@ from kamrules.check.tables import describe
 from kamrules.core.numeric import Money
 from kamrules.core.types import TYPE_NAMES
 from kamrules.core import ir
-from kamrules.trace.tree import TraceNode, show_value
+from kamrules.trace.tree import TraceNode, show_value, span_text
 from kamrules.report import words
 from kamrules.report.derivation import decision_of, num
 
@@ -208,7 +208,7 @@ def _curve(plan, ev, payee, period, owner, node, d) -> CurveView | None:
                     points.append((v, num(r[0]), r[1]))
         if shared is not None:
             memo[shared] = points  # one list: report/svg.py draws it once for all its payees
-    arg_name = words.span_text(plan.source, call.args[i].span) or d.node.params[i][0]
+    arg_name = span_text(plan.source, call.args[i].span) or d.node.params[i][0]
     view = CurveView(d.name, arg_name, node.branch or "", x, y, xkind or "number", d.type.kind, xcur,
                      points, thresholds)
     for t in thresholds:

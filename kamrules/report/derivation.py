@@ -14,7 +14,7 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.core import ir
 from kamrules.core.types import TYPE_NAMES
 from kamrules.syntax import ast
-from kamrules.trace.tree import TraceNode, owned_nodes
+from kamrules.trace.tree import TraceNode, owned_nodes, span_text
 from kamrules.report import words
 
 MAX_ROWS = 25
@@ -68,7 +68,7 @@ def absent_reason(plan, ev, ctx, name) -> words.Said:
                 line=str(comp.span.line)))
     if comp.when is not None:
         return words.Said("{name}: not paid this period: `when {condition}` (line {line}) is false", dict(
-            name=name, condition=words.span_text(plan.source, comp.when.span), line=str(comp.when.span.line)))
+            name=name, condition=span_text(plan.source, comp.when.span), line=str(comp.when.span.line)))
     return words.Said("{name}: not paid this period", dict(name=name))
 
 
@@ -132,7 +132,7 @@ def _head(plan, d, node) -> tuple:
         if m:
             for f in _ifs(d.node.expr):
                 if f.span.line == int(m.group(1)):
-                    cond = words.span_text(plan.source, f.cond.span)
+                    cond = span_text(plan.source, f.cond.span)
                     notes.append(words.Said(
                         "line {line}: `{condition}` is true, so the `then` branch applies" if m.group(2) == "then"
                         else "line {line}: `{condition}` is false, so the `else` branch applies",
@@ -204,7 +204,7 @@ def _caps(plan, d, where) -> list:
             continue
         units = [x.type for x in call.args]
         shown = [words.Val(v, t.kind if t is not None else None) for v, t in zip((a, b), units)]
-        texts = [words.span_text(plan.source, x.span) for x in call.args]
+        texts = [span_text(plan.source, x.span) for x in call.args]
         keep = 0 if (num(a) < num(b)) == (call.func == "min") else 1
         limits = [is_limit(plan, x) for x in call.args]
         line = str(call.span.line)

@@ -17,7 +17,8 @@ import datetime as dt
 from kamrules.backends.interp.arith import Problem
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import find_nodes, span_text
+from kamrules.report.words import find_nodes
+from kamrules.trace.tree import span_text
 
 MAX_ROWS = 25
 NEAR_DAYS = 7  # a row dated this close to the period, outside it, is listed as left out

@@ -36,7 +36,8 @@ from kamrules.check.lower import ir_of
 from kamrules.core import ir
 from kamrules.core.numeric import Money
 from kamrules.report.derivation import is_limit
-from kamrules.report.words import find_nodes, span_text
+from kamrules.report.words import find_nodes
+from kamrules.trace.tree import span_text
 
 
 @attrs.frozen

@@ -27,7 +27,8 @@ from kamrules.backends.interp.arith import Problem
 from kamrules.backends.interp.evaluator import Evaluator
 from kamrules.check.lower import ir_of
 from kamrules.core import ir
-from kamrules.report.words import Said, Shown, Val, find_nodes, span_text
+from kamrules.report.words import Said, Shown, Val, find_nodes
+from kamrules.trace.tree import span_text
 from kamrules.report.statement_text import HELD
 from kamrules.core.numeric import CONTEXT, Money
 from kamrules.report import i18n, rows_tables, whatif, whatif_count, whatif_rows, whatif_zero

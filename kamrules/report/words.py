@@ -100,18 +100,6 @@ def find_nodes(expr, pred) -> list:
     return out
 
 
-def span_text(source, span) -> str:
-    lines = source.text.splitlines()
-    if span is None or not (1 <= span.line <= len(lines)):
-        return ""
-    if span.line == span.end_line:
-        return lines[span.line - 1][span.column - 1:span.end_column - 1]
-    parts = [lines[span.line - 1][span.column - 1:]]
-    parts += lines[span.line:span.end_line - 1]
-    parts.append(lines[span.end_line - 1][:span.end_column - 1] if span.end_line <= len(lines) else "")
-    return " ".join(p.strip() for p in parts)
-
-
 _AGG = re.compile(r"^(\w+)\(\.\.\. (\w+) \.\.\.\)")
 _PAID = re.compile(r"^paid\((\w+), (.+)\)$")
 

@@ -223,11 +223,8 @@ class Session:
             raise KamError([Diagnostic("KR002", "--trace-dir is the columnar engine's trace",
                                        hint="drop --engine interpreter / --trace, or use --trace (JSON trees)")])
         if trace and payee_ids:  # the trees of a few payees: only the rows they reach (as explain)
-            plan = self.check()
-            ids, tables, whole = self._tables_for(payee_ids)
-            payouts = evaluate(plan, tables, self.periods(), trace=True, payee_ids=ids, integrity=whole,
-                               history=self.history)
-            return Run(payouts, self.periods(), "interpreter", tables)
+            payouts = self._interpret(payee_ids, trace=True)
+            return Run(payouts, self.periods(), "interpreter", self._tables_for(payee_ids)[1])
         plan, tables = self.check(), self.load()
         periods = self.periods()
         ids = self.payees(payee_ids)
